@@ -1,0 +1,59 @@
+# Mailhost: `make run` tries it out (SQLite, tasks in process, self-signed TLS);
+# `make test` runs the whole suite against PostgreSQL and Redis.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(VENV)/bin/pip
+
+# Debian packages the test suite drives: real mail clients and a browser.
+APT_PACKAGES = swaks
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
+TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
+
+# The embedded default listens on unprivileged ports.
+export MAIL_SMTP_PORT       ?= 2525
+export MAIL_SUBMISSION_PORT ?= 2587
+export MAIL_SMTPS_PORT      ?= 2465
+export MAIL_IMAP_PORT       ?= 2143
+export MAIL_IMAPS_PORT      ?= 2993
+export MAIL_POP3_PORT       ?= 2110
+export MAIL_POP3S_PORT      ?= 2995
+export MAIL_POP2_PORT       ?= 2109
+WEB_PORT ?= 8000
+
+.PHONY: venv run test apt-deps check-services bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setupdemo
+	WEB_PORT=$(WEB_PORT) PY=$(PY) bash scripts/run-embedded.sh
+
+apt-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+check-services: venv
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
+
+test: venv apt-deps check-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv check-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

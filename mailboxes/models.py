@@ -1,0 +1,161 @@
+"""The mail store's tables. Only mailboxes.store writes them (DESIGN.md rule 1).
+
+Invariants carried here:
+- (folder, uid) is unique; a folder's uids strictly ascend and are never
+  reused while its uidvalidity stands: they are allocated from
+  Folder.uidnext under a row lock.
+- every change to a folder's messages raises Folder.highestmodseq and stamps
+  the changed rows (or the Expunged tombstone) with the new value.
+- message bytes live once in Blob, keyed by SHA-256, shared by every copy.
+"""
+from __future__ import annotations
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class Domain(models.Model):
+    name = models.CharField(max_length=253, unique=True)
+    active = models.BooleanField(default=True)
+    default_quota = models.BigIntegerField(default=0, help_text="bytes; 0 = the server default")
+    max_accounts = models.IntegerField(default=0, help_text="0 = no limit")
+    trash_retention_days = models.IntegerField(default=30)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountManager(BaseUserManager["Account"]):
+    def get_by_natural_key(self, username: str) -> "Account":
+        return self.get(address=username.lower())
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    address = models.CharField(max_length=320, unique=True)
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="accounts")
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    quota = models.BigIntegerField(default=0, help_text="bytes; 0 = unlimited")
+    used_bytes = models.BigIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    admin_domains = models.ManyToManyField(Domain, blank=True, related_name="admins")
+    date_joined = models.DateTimeField(default=timezone.now)
+    # APOP (RFC 1939 7) needs a secret the server can read; empty = APOP off.
+    apop_secret = models.CharField(max_length=128, blank=True, default="")
+
+    USERNAME_FIELD = "address"
+    EMAIL_FIELD = "address"
+    REQUIRED_FIELDS: list[str] = []
+    objects = AccountManager()
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class Alias(models.Model):
+    """source -> targets. A source of '@domain' is that domain's catch-all."""
+
+    source = models.CharField(max_length=320, unique=True)
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="aliases")
+    targets = models.JSONField(default=list)
+    created = models.DateTimeField(default=timezone.now)
+
+
+class Folder(models.Model):
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=1000)  # '/' is the hierarchy separator
+    uidvalidity = models.BigIntegerField()
+    uidnext = models.BigIntegerField(default=1)
+    highestmodseq = models.BigIntegerField(default=1)
+    special_use = models.CharField(max_length=16, blank=True, default="")
+    subscribed = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name")]
+
+
+class Blob(models.Model):
+    """Immutable message bytes and the facts parsed from them once, at delivery."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+    size = models.BigIntegerField()
+    header_bytes = models.IntegerField(default=0)
+    envelope = models.JSONField()
+    structure = models.JSONField()
+    subject = models.TextField(blank=True, default="")
+    from_text = models.TextField(blank=True, default="")
+    to_text = models.TextField(blank=True, default="")
+    cc_text = models.TextField(blank=True, default="")
+    bcc_text = models.TextField(blank=True, default="")
+    sent_date = models.DateTimeField(null=True)
+    message_id = models.TextField(blank=True, default="")
+    header_text = models.TextField(blank=True, default="")
+    body_text = models.TextField(blank=True, default="")
+    preview = models.CharField(max_length=300, blank=True, default="")
+    has_attachments = models.BooleanField(default=False)
+
+
+class Message(models.Model):
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="messages")
+    uid = models.BigIntegerField()
+    modseq = models.BigIntegerField()
+    seen = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False)
+    draft = models.BooleanField(default=False)
+    keywords = models.JSONField(default=list)
+    internal_date = models.DateTimeField(default=timezone.now)
+    size = models.BigIntegerField()
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["folder", "uid"], name="message_folder_uid")]
+        indexes = [
+            models.Index(fields=["folder", "modseq"], name="message_folder_modseq"),
+            models.Index(fields=["folder", "internal_date"], name="message_folder_date"),
+            models.Index(fields=["blob"], name="message_blob"),
+        ]
+
+
+class Expunged(models.Model):
+    """Tombstone: tells other sessions and CONDSTORE/QRESYNC clients what went away."""
+
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="expunged")
+    uid = models.BigIntegerField()
+    modseq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["folder", "modseq"], name="expunged_folder_modseq")]
+
+
+class OutboundMessage(models.Model):
+    """A message accepted for delivery to other hosts; the relay (Celery) drains it."""
+
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    mail_from = models.CharField(max_length=320, blank=True, default="")
+    sender = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+    created = models.DateTimeField(default=timezone.now)
+
+
+class OutboundRecipient(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        DEFERRED = "deferred"
+        SENT = "sent"
+        FAILED = "failed"
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="recipients")
+    address = models.CharField(max_length=320)
+    domain = models.CharField(max_length=253)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempts = models.IntegerField(default=0)
+    next_attempt = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt"], name="outbound_due")]

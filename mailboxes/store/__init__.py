@@ -1,0 +1,24 @@
+"""The mail store: the ONE API every front door uses (DESIGN.md rule 1).
+
+Synchronous, atomic, typed functions that return plain dataclasses. SMTP,
+IMAP, POP3/POP2, the webmail, the dashboard and Celery tasks call these and
+nothing else; no model is written anywhere outside this package.
+"""
+from . import search
+from .accounts import (apop_secret, authenticate, create_account, create_alias, create_domain,
+                       delete_account, delete_alias, delete_domain, get_account, get_account_by_id,
+                       list_accounts, list_aliases, list_domains, quota_check, quota_usage,
+                       recalculate_usage, resolve_recipient, sender_allowed, set_alias_targets,
+                       set_apop_secret, set_password, update_account)
+from .addresses import normalize_address, normalize_domain
+from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, NoSuchAlias,
+                     NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota, StoreError,
+                     TooBigForQuota, Unavailable)
+from .events import publish, subscribe
+from .folders import (all_folder_status, create_folder, delete_folder, folder_status, list_folders,
+                      normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
+from .messages import (append, changes_since, copy, delete_messages, deliver, expunge, fetch,
+                       folder_size, message_data, move, set_flags)
+from .types import *  # noqa: F401,F403
+
+__all__ = [n for n in dir() if not n.startswith("_")]

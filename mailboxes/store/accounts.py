@@ -1,0 +1,380 @@
+"""Domains, accounts, aliases, authentication and recipient resolution."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError
+from django.db.models import Count, Q
+
+from ..models import Account, Alias, Domain
+from . import folders as _folders
+from ._db import atomic
+from .addresses import domain_of, normalize_address, normalize_domain
+from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
+from .types import AccountInfo, AliasInfo, DomainInfo, QuotaUsage, RecipientCheck
+
+MAX_ALIAS_DEPTH = 8
+
+
+def _domain_info(domain: Domain, accounts: int = 0) -> DomainInfo:
+    return DomainInfo(domain.id, domain.name, domain.active, domain.default_quota,
+                      domain.max_accounts, accounts)
+
+
+def account_info(account: Account) -> AccountInfo:
+    return AccountInfo(account.id, account.address, account.display_name, account.quota,
+                       account.used_bytes, account.is_active, account.is_superuser)
+
+
+# --- domains --------------------------------------------------------------
+
+@atomic
+def create_domain(name: str, *, default_quota: int = 0, max_accounts: int = 0) -> DomainInfo:
+    domain_name = normalize_domain(name)
+    if default_quota < 0 or max_accounts < 0:
+        raise InvalidInput("quota and account limit must not be negative")
+    if Domain.objects.filter(name=domain_name).exists():
+        raise AlreadyExists(f"domain {domain_name} already exists")
+    return _domain_info(Domain.objects.create(name=domain_name, default_quota=default_quota,
+                                              max_accounts=max_accounts))
+
+
+@atomic
+def delete_domain(name: str, *, force: bool = False) -> None:
+    domain = _get_domain(name)
+    if domain.accounts.exists():
+        if not force:
+            raise NotPermitted(f"domain {domain.name} still has accounts (use --force to delete them too)")
+        for account in domain.accounts.all():
+            account.delete()
+    domain.delete()
+
+
+@atomic
+def list_domains() -> list[DomainInfo]:
+    rows = Domain.objects.annotate(n=Count("accounts")).order_by("name")
+    return [_domain_info(d, d.n) for d in rows]
+
+
+def _get_domain(name: str) -> Domain:
+    try:
+        return Domain.objects.get(name=normalize_domain(name))
+    except Domain.DoesNotExist:
+        raise NoSuchDomain(f"no such domain: {name}") from None
+
+
+# --- accounts -------------------------------------------------------------
+
+@atomic
+def create_account(address: str, password: str, *, quota: int | None = None, display_name: str = "",
+                   superuser: bool = False) -> AccountInfo:
+    addr = normalize_address(address)
+    if not password:
+        raise InvalidInput("a password is required")
+    if quota is not None and quota < 0:
+        raise InvalidInput("quota must not be negative")
+    domain = _get_domain(domain_of(addr))
+    if domain.max_accounts and domain.accounts.count() >= domain.max_accounts:
+        raise NotPermitted(f"domain {domain.name} has reached its limit of {domain.max_accounts} accounts")
+    if Account.objects.filter(address=addr).exists() or Alias.objects.filter(source=addr).exists():
+        raise AlreadyExists(f"{addr} already exists")
+    if quota is None:
+        quota = domain.default_quota or settings.MAIL_DEFAULT_QUOTA
+    account = Account(address=addr, domain=domain, quota=quota, display_name=display_name,
+                      is_superuser=superuser, is_staff=superuser)
+    account.password = make_password(password)
+    try:
+        account.save()
+    except IntegrityError:
+        raise AlreadyExists(f"{addr} already exists") from None
+    _folders.create_default_folders(account.id)
+    return account_info(account)
+
+
+@atomic
+def set_password(address: str, password: str) -> None:
+    if not password:
+        raise InvalidInput("a password is required")
+    account = _get_account(address)
+    account.password = make_password(password)
+    account.save(update_fields=["password"])
+
+
+@atomic
+def update_account(address: str, *, quota: int | None = None, active: bool | None = None,
+                   display_name: str | None = None) -> AccountInfo:
+    account = _get_account(address)
+    if quota is not None:
+        if quota < 0:
+            raise InvalidInput("quota must not be negative")
+        account.quota = quota
+    if active is not None:
+        account.is_active = active
+    if display_name is not None:
+        account.display_name = display_name
+    account.save(update_fields=["quota", "is_active", "display_name"])
+    return account_info(account)
+
+
+@atomic
+def delete_account(address: str) -> None:
+    account = _get_account(address)
+    account.delete()
+
+
+@atomic
+def get_account(address: str) -> AccountInfo:
+    return account_info(_get_account(address))
+
+
+@atomic
+def get_account_by_id(account_id: int) -> AccountInfo:
+    try:
+        return account_info(Account.objects.get(pk=account_id))
+    except Account.DoesNotExist:
+        raise NoSuchAccount(f"no account #{account_id}") from None
+
+
+@atomic
+def list_accounts(domain: str | None = None) -> list[AccountInfo]:
+    rows = Account.objects.order_by("address")
+    if domain:
+        rows = rows.filter(domain=_get_domain(domain))
+    return [account_info(a) for a in rows]
+
+
+def _get_account(address: str) -> Account:
+    try:
+        return Account.objects.get(address=normalize_address(address))
+    except Account.DoesNotExist:
+        raise NoSuchAccount(f"no such account: {address}") from None
+
+
+# --- authentication -------------------------------------------------------
+
+class _VerifiedCache:
+    """Remembers recently verified credentials so a client that opens many
+    connections does not pay the slow password hash each time (as Dovecot's
+    auth cache does). Keys are a keyed hash of (address, password, stored
+    hash): the password itself is never kept, and a password change makes
+    every old entry miss."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: OrderedDict[bytes, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(address: str, password: str, stored: str) -> bytes:
+        msg = "\0".join((address, password, stored)).encode("utf-8", "surrogatepass")
+        return hmac.new(settings.SECRET_KEY.encode(), msg, hashlib.sha256).digest()
+
+    def __contains__(self, key: bytes) -> bool:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return True
+            return False
+
+    def add(self, key: bytes) -> None:
+        with self._lock:
+            self._entries[key] = None
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+_verified = _VerifiedCache()
+
+
+@atomic
+def authenticate(address: str, password: str) -> AccountInfo | None:
+    """The account if address and password match an active account, else None."""
+    try:
+        addr = normalize_address(address)
+    except InvalidInput:
+        return None
+    account = Account.objects.filter(address=addr, is_active=True, domain__active=True).first()
+    if account is None:
+        make_password(password)  # spend the same time as a real check
+        return None
+    key = _verified.key(addr, password, account.password)
+    if key in _verified:
+        return account_info(account)
+    if not check_password(password, account.password):
+        return None
+    _verified.add(key)
+    return account_info(account)
+
+
+@atomic
+def apop_secret(address: str) -> tuple[AccountInfo, str] | None:
+    """The APOP shared secret of an active account, if it has one (RFC 1939 7)."""
+    try:
+        addr = normalize_address(address)
+    except InvalidInput:
+        return None
+    account = Account.objects.filter(address=addr, is_active=True, domain__active=True).first()
+    if account is None or not account.apop_secret:
+        return None
+    return account_info(account), account.apop_secret
+
+
+@atomic
+def set_apop_secret(address: str, secret: str) -> None:
+    account = _get_account(address)
+    account.apop_secret = secret
+    account.save(update_fields=["apop_secret"])
+
+
+# --- aliases --------------------------------------------------------------
+
+@atomic
+def create_alias(source: str, targets: list[str]) -> AliasInfo:
+    """source may be 'name@domain' or '@domain' (the domain's catch-all)."""
+    if source.strip().startswith("@"):
+        domain = _get_domain(source.strip()[1:])
+        src = "@" + domain.name
+    else:
+        src = normalize_address(source)
+        domain = _get_domain(domain_of(src))
+    if not targets:
+        raise InvalidInput("an alias needs at least one target")
+    clean = tuple(dict.fromkeys(normalize_address(t) for t in targets))
+    if src in clean:
+        raise InvalidInput("an alias cannot point at itself")
+    if Alias.objects.filter(source=src).exists() or Account.objects.filter(address=src).exists():
+        raise AlreadyExists(f"{src} already exists")
+    alias = Alias.objects.create(source=src, domain=domain, targets=list(clean))
+    return AliasInfo(alias.id, alias.source, clean)
+
+
+@atomic
+def set_alias_targets(source: str, targets: list[str]) -> AliasInfo:
+    alias = Alias.objects.filter(source=source.strip().lower()).first()
+    if alias is None:
+        raise NoSuchAlias(f"no such alias: {source}")
+    clean = tuple(dict.fromkeys(normalize_address(t) for t in targets))
+    if not clean:
+        raise InvalidInput("an alias needs at least one target")
+    alias.targets = list(clean)
+    alias.save(update_fields=["targets"])
+    return AliasInfo(alias.id, alias.source, clean)
+
+
+@atomic
+def delete_alias(source: str) -> None:
+    deleted, _ = Alias.objects.filter(source=source.strip().lower()).delete()
+    if not deleted:
+        raise NoSuchAlias(f"no such alias: {source}")
+
+
+@atomic
+def list_aliases(domain: str | None = None) -> list[AliasInfo]:
+    rows = Alias.objects.order_by("source")
+    if domain:
+        rows = rows.filter(domain=_get_domain(domain))
+    return [AliasInfo(a.id, a.source, tuple(a.targets)) for a in rows]
+
+
+# --- where mail goes ------------------------------------------------------
+
+@atomic
+def resolve_recipient(address: str) -> RecipientCheck:
+    """Expand aliases (nested, loop-safe) and catch-alls to accounts and forwards."""
+    try:
+        addr = normalize_address(address)
+    except InvalidInput:
+        return RecipientCheck(address, "unknown")
+    local_domains = set(Domain.objects.filter(active=True).values_list("name", flat=True))
+    if domain_of(addr) not in local_domains:
+        return RecipientCheck(addr, "remote")
+    accounts: dict[int, None] = {}
+    forwards: dict[str, None] = {}
+    inactive = False
+    seen: set[str] = set()
+    frontier = [addr]
+    for _depth in range(MAX_ALIAS_DEPTH):
+        if not frontier:
+            break
+        batch = [a for a in frontier if a not in seen]
+        seen.update(batch)
+        frontier = []
+        found = {a.address: a for a in Account.objects.filter(address__in=batch)}
+        aliases = {a.source: a.targets for a in Alias.objects.filter(source__in=batch)}
+        for target in batch:
+            if target in found:
+                if found[target].is_active:
+                    accounts[found[target].id] = None
+                else:
+                    inactive = True
+            elif target in aliases:
+                frontier.extend(aliases[target])
+            elif domain_of(target) not in local_domains:
+                forwards[target] = None
+            else:
+                catchall = Alias.objects.filter(source="@" + domain_of(target)).first()
+                if catchall is not None and target == addr:
+                    frontier.extend(catchall.targets)
+    if accounts or forwards:
+        return RecipientCheck(addr, "local", tuple(accounts), tuple(forwards))
+    return RecipientCheck(addr, "inactive" if inactive else "unknown")
+
+
+@atomic
+def sender_allowed(account_id: int, address: str) -> bool:
+    """May this account use `address` as its sender (its own address or an alias of it)?"""
+    try:
+        addr = normalize_address(address)
+    except InvalidInput:
+        return False
+    own = Account.objects.filter(pk=account_id).values_list("address", flat=True).first()
+    if own is None:
+        return False
+    if addr == own:
+        return True
+    targets = Alias.objects.filter(source=addr).values_list("targets", flat=True).first()
+    return bool(targets) and own in targets
+
+
+# --- quota ----------------------------------------------------------------
+
+@atomic
+def quota_usage(account_id: int) -> QuotaUsage:
+    account = Account.objects.filter(pk=account_id).values("used_bytes", "quota").first()
+    if account is None:
+        raise NoSuchAccount(f"no account #{account_id}")
+    return QuotaUsage(account["used_bytes"], account["quota"])
+
+
+@atomic
+def quota_check(account_ids: list[int] | tuple[int, ...], size: int) -> str:
+    """'ok', 'full' (temporarily over quota) or 'never' (size exceeds the whole quota)."""
+    verdict = "ok"
+    for row in Account.objects.filter(pk__in=account_ids).values("used_bytes", "quota"):
+        if row["quota"] == 0:
+            continue
+        if size > row["quota"]:
+            return "never"
+        if row["used_bytes"] + size > row["quota"]:
+            verdict = "full"
+    return verdict
+
+
+@atomic
+def recalculate_usage(account_id: int) -> QuotaUsage:
+    """Recount usage from the messages themselves (corrects drift)."""
+    from django.db.models import Sum
+
+    from ..models import Message
+    account = Account.objects.select_for_update().get(pk=account_id)
+    used = Message.objects.filter(folder__owner_id=account_id).aggregate(s=Sum("size"))["s"] or 0
+    if used != account.used_bytes:
+        Account.objects.filter(pk=account_id).update(used_bytes=used)
+    return QuotaUsage(used, account.quota)
+
+

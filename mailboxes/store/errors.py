@@ -1,0 +1,64 @@
+"""Typed errors of the store. Each front door maps them to its own replies
+(SMTP 4xx/5xx, IMAP NO [CODE], POP3 -ERR [CODE]); their text is for logs and
+admin pages, never raw exception text from below."""
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class. `temporary` tells a protocol whether to say try-again."""
+
+    temporary = False
+
+
+class Unavailable(StoreError):
+    """The database cannot be reached or gave up; nothing was changed."""
+
+    temporary = True
+
+
+class InvalidInput(StoreError):
+    """Malformed address, name, size or similar."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class NoSuchDomain(NotFound):
+    pass
+
+
+class NoSuchAccount(NotFound):
+    pass
+
+
+class NoSuchAlias(NotFound):
+    pass
+
+
+class NoSuchFolder(NotFound):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class NotPermitted(StoreError):
+    """The operation is refused by policy (e.g. deleting INBOX)."""
+
+
+class OverQuota(StoreError):
+    """The account cannot take this many more bytes now (temporary: mail may be deleted)."""
+
+    temporary = True
+
+
+class TooBigForQuota(OverQuota):
+    """The message alone is larger than the whole quota: it can never fit."""
+
+    temporary = False
+
+
+class LimitExceeded(StoreError):
+    pass

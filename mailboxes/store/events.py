@@ -1,0 +1,111 @@
+"""The change bus: wakes sessions (IMAP IDLE, POP3, webmail) to look at the
+database. What changed is always read from the database (modseq and
+tombstones); an event only says "account N, folder F: look again".
+
+One process: callbacks are called in process. Several processes: with
+REDIS_URL set, events also go through Redis publish/subscribe, and one
+background thread per process relays them to local subscribers.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from typing import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger("mailboxes.events")
+Callback = Callable[[int, int], None]  # (account_id, folder_id); folder 0 = the folder list
+CHANNEL_PREFIX = "mailhost:account:"
+
+_lock = threading.Lock()
+_subscribers: dict[int, set[Callback]] = defaultdict(set)
+_redis_thread: threading.Thread | None = None
+_publisher = None
+
+
+def subscribe(account_id: int, callback: Callback) -> Callable[[], None]:
+    """Call callback(account_id, folder_id) on every change to the account.
+    It runs on whatever thread delivers the event: keep it short and thread-safe
+    (an asyncio session uses loop.call_soon_threadsafe). Returns unsubscribe."""
+    with _lock:
+        _subscribers[account_id].add(callback)
+    _start_redis_listener()
+
+    def unsubscribe() -> None:
+        with _lock:
+            subs = _subscribers.get(account_id)
+            if subs is not None:
+                subs.discard(callback)
+                if not subs:
+                    del _subscribers[account_id]
+
+    return unsubscribe
+
+
+def _dispatch(account_id: int, folder_id: int) -> None:
+    with _lock:
+        callbacks = list(_subscribers.get(account_id, ()))
+    for callback in callbacks:
+        try:
+            callback(account_id, folder_id)
+        except Exception:  # one bad subscriber must not stop the others
+            log.exception("event subscriber failed")
+
+
+def publish(account_id: int, folder_id: int) -> None:
+    if settings.REDIS_URL:
+        try:
+            # Our own listener thread relays it to this process's subscribers too.
+            _redis().publish(f"{CHANNEL_PREFIX}{account_id}", str(folder_id))
+            return
+        except Exception as exc:  # the data is committed; sessions also poll
+            log.warning("event bus publish failed: %s", exc)
+    _dispatch(account_id, folder_id)
+
+
+def publish_on_commit(account_id: int, folder_id: int) -> None:
+    transaction.on_commit(lambda: publish(account_id, folder_id))
+
+
+def _redis():  # type: ignore[no-untyped-def]
+    global _publisher
+    if _publisher is None:
+        import redis
+        _publisher = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    return _publisher
+
+
+def _start_redis_listener() -> None:
+    global _redis_thread
+    if not settings.REDIS_URL or (_redis_thread is not None and _redis_thread.is_alive()):
+        return
+    with _lock:
+        if _redis_thread is not None and _redis_thread.is_alive():
+            return
+        _redis_thread = threading.Thread(target=_listen_forever, name="event-bus", daemon=True)
+        _redis_thread.start()
+
+
+def _listen_forever() -> None:
+    import time
+
+    import redis
+    while True:
+        try:
+            client = redis.Redis.from_url(settings.REDIS_URL)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            for message in pubsub.listen():
+                channel = message["channel"].decode()
+                try:
+                    account_id = int(channel[len(CHANNEL_PREFIX):])
+                    folder_id = int(message["data"])
+                except ValueError:
+                    continue
+                _dispatch(account_id, folder_id)
+        except Exception as exc:
+            log.warning("event bus listener lost Redis (%s); retrying", exc)
+            time.sleep(1)

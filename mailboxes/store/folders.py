@@ -1,0 +1,197 @@
+"""Folders (IMAP mailboxes) of one account. '/' separates hierarchy levels."""
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db.models import Count, Q, Sum
+
+from ..models import Folder, Message
+from . import events
+from ._db import atomic
+from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
+from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView
+
+SEP = "/"
+MAX_NAME = 1000
+MAX_DEPTH = 32
+SPECIAL_USES = {use for _, use in SPECIAL_FOLDERS}
+
+_clock_lock = threading.Lock()
+_last_uidvalidity = 0
+
+
+def new_uidvalidity() -> int:
+    """Seconds since the epoch, kept strictly rising within this process, so a
+    folder deleted and created again gets a new UIDVALIDITY (RFC 3501 2.3.1.1)."""
+    global _last_uidvalidity
+    with _clock_lock:
+        _last_uidvalidity = max(int(time.time()), _last_uidvalidity + 1)
+        return _last_uidvalidity
+
+
+def normalize_name(name: str) -> str:
+    """Validate a folder name; INBOX is case-insensitive (RFC 3501 5.1)."""
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput("folder name is empty or too long")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or "*" in name or "%" in name:
+        raise InvalidInput("folder name has a forbidden character")
+    parts = name.split(SEP)
+    if any(p in ("", ".", "..") for p in parts) or len(parts) > MAX_DEPTH:
+        raise InvalidInput("folder name has an empty or relative level")
+    if parts[0].upper() == "INBOX":
+        parts[0] = "INBOX"
+    return SEP.join(parts)
+
+
+def _info(folder: Folder) -> FolderInfo:
+    return FolderInfo(folder.id, folder.name, folder.special_use, folder.subscribed, folder.uidvalidity)
+
+
+def get_folder(account_id: int, name: str, *, lock: bool = False) -> Folder:
+    """The named folder of this account (not a store entry point: call it inside one)."""
+    qs = Folder.objects.select_for_update() if lock else Folder.objects
+    folder = qs.filter(owner_id=account_id, name=normalize_name(name)).first()
+    if folder is None:
+        raise NoSuchFolder(f"no folder named {name!r}")
+    return folder
+
+
+def folder_by_id(account_id: int, folder_id: int, *, lock: bool = False) -> Folder:
+    qs = Folder.objects.select_for_update() if lock else Folder.objects
+    folder = qs.filter(owner_id=account_id, pk=folder_id).first()
+    if folder is None:
+        raise NoSuchFolder("that folder no longer exists")
+    return folder
+
+
+def _create(account_id: int, name: str, special_use: str = "") -> Folder:
+    return Folder.objects.create(owner_id=account_id, name=name, uidvalidity=new_uidvalidity(),
+                                 special_use=special_use)
+
+
+def create_default_folders(account_id: int) -> None:
+    """INBOX and the special-use folders (RFC 6154) every new account gets."""
+    _create(account_id, "INBOX")
+    for name, use in SPECIAL_FOLDERS:
+        _create(account_id, name, use)
+
+
+def _ensure_parents(account_id: int, name: str) -> None:
+    parts = name.split(SEP)
+    existing = set(Folder.objects.filter(owner_id=account_id).values_list("name", flat=True))
+    for depth in range(1, len(parts)):
+        parent = SEP.join(parts[:depth])
+        if parent not in existing:
+            _create(account_id, parent)
+
+
+@atomic
+def create_folder(account_id: int, name: str, special_use: str = "") -> FolderInfo:
+    clean = normalize_name(name)
+    if special_use and special_use not in SPECIAL_USES:
+        raise InvalidInput(f"unknown special use {special_use}")
+    if Folder.objects.filter(owner_id=account_id, name=clean).exists():
+        raise AlreadyExists(f"folder {clean!r} already exists")
+    _ensure_parents(account_id, clean)
+    folder = _create(account_id, clean, special_use)
+    events.publish_on_commit(account_id, folder.id)
+    return _info(folder)
+
+
+@atomic
+def delete_folder(account_id: int, name: str) -> None:
+    """Delete a folder and its messages. Its children stay (RFC 3501 6.3.4)."""
+    folder = get_folder(account_id, name, lock=True)
+    if folder.name == "INBOX":
+        raise NotPermitted("INBOX cannot be deleted")
+    freed = Message.objects.filter(folder=folder).aggregate(s=Sum("size"))["s"] or 0
+    folder.delete()
+    if freed:
+        from .messages import release_quota
+        release_quota(account_id, freed)
+    events.publish_on_commit(account_id, 0)
+
+
+@atomic
+def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
+    """Rename a folder with its children. Renaming INBOX moves its messages
+    into a new folder and leaves INBOX empty (RFC 3501 6.3.5)."""
+    source = get_folder(account_id, old, lock=True)
+    target = normalize_name(new)
+    if Folder.objects.filter(owner_id=account_id, name=target).exists():
+        raise AlreadyExists(f"folder {target!r} already exists")
+    if target == source.name or target.startswith(source.name + SEP):
+        raise InvalidInput("cannot rename a folder into itself")
+    _ensure_parents(account_id, target)
+    if source.name == "INBOX":
+        from .messages import move_all
+        dest = _create(account_id, target)
+        move_all(account_id, source, dest)
+        events.publish_on_commit(account_id, source.id)
+        return _info(dest)
+    prefix = source.name + SEP
+    children = list(Folder.objects.select_for_update().filter(owner_id=account_id, name__startswith=prefix))
+    source.name = target
+    source.save(update_fields=["name"])
+    for child in children:
+        child.name = target + SEP + child.name[len(prefix):]
+        child.save(update_fields=["name"])
+    events.publish_on_commit(account_id, source.id)
+    return _info(source)
+
+
+@atomic
+def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
+    folder = get_folder(account_id, name)
+    Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
+
+
+@atomic
+def list_folders(account_id: int) -> list[FolderInfo]:
+    return [_info(f) for f in Folder.objects.filter(owner_id=account_id).order_by("name")]
+
+
+def _status(folder: Folder) -> FolderStatus:
+    agg = Message.objects.filter(folder=folder).aggregate(
+        messages=Count("id"), unseen=Count("id", filter=Q(seen=False)),
+        deleted=Count("id", filter=Q(deleted=True)), size=Sum("size"))
+    return FolderStatus(folder.id, folder.name, agg["messages"], 0, agg["unseen"], folder.uidnext,
+                        folder.uidvalidity, folder.highestmodseq, agg["size"] or 0, agg["deleted"])
+
+
+@atomic
+def folder_status(account_id: int, name: str) -> FolderStatus:
+    return _status(get_folder(account_id, name))
+
+
+@atomic
+def all_folder_status(account_id: int) -> list[FolderStatus]:
+    """STATUS of every folder in one query (webmail sidebar, LIST-STATUS)."""
+    folders = Folder.objects.filter(owner_id=account_id).order_by("name").annotate(
+        n=Count("messages"), unseen=Count("messages", filter=Q(messages__seen=False)),
+        deleted=Count("messages", filter=Q(messages__deleted=True)), total=Sum("messages__size"))
+    return [FolderStatus(f.id, f.name, f.n, 0, f.unseen, f.uidnext, f.uidvalidity, f.highestmodseq,
+                         f.total or 0, f.deleted) for f in folders]
+
+
+@atomic
+def select_folder(account_id: int, name: str) -> FolderView:
+    """Everything a session needs to open a folder: its UID list (for message
+    sequence numbers), counters and the keywords in use."""
+    folder = get_folder(account_id, name)
+    rows = Message.objects.filter(folder=folder).order_by("uid").values_list("uid", "seen")
+    uids: list[int] = []
+    unseen = 0
+    first_unseen: int | None = None
+    for uid, seen in rows.iterator(chunk_size=10000):
+        uids.append(uid)
+        if not seen:
+            unseen += 1
+            if first_unseen is None:
+                first_unseen = uid
+    keywords: set[str] = set()
+    for kws in Message.objects.filter(folder=folder).exclude(keywords=[]).values_list("keywords", flat=True).distinct()[:1000]:
+        keywords.update(kws)
+    return FolderView(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
+                      uids, tuple(sorted(keywords)), unseen, first_unseen, folder.special_use)

@@ -1,0 +1,176 @@
+"""Search criteria answered by the database, never by loading messages.
+
+A small typed tree that any front door builds (the IMAP session translates
+RFC 3501 SEARCH keys to it; the webmail builds it from its form). Text
+matches are case-insensitive substring matches over the facts parsed at
+delivery; on PostgreSQL they are served by trigram indexes (migration 0002).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from typing import Union
+
+from django.db.models import F, Q
+
+from ..models import Message
+from ._db import atomic
+from .folders import folder_by_id
+from .messages import uid_q
+from .types import FLAG_COLUMNS, UidRanges
+
+
+@dataclass(frozen=True)
+class All:
+    pass
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple["Criterion", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    left: "Criterion"
+    right: "Criterion"
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Criterion"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A system flag (\\Seen ...) or keyword, present or absent."""
+
+    name: str
+    present: bool = True
+
+
+@dataclass(frozen=True)
+class Uids:
+    ranges: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Header:
+    """field: a header name; 'from', 'to', 'cc', 'bcc', 'subject' use parsed facts."""
+
+    field: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """where: 'body' (body text) or 'text' (headers and body)."""
+
+    text: str
+    where: str = "text"
+
+
+@dataclass(frozen=True)
+class Date:
+    """which: 'internal' or 'sent'; op: 'before', 'on', 'since' (RFC 3501: date only)."""
+
+    which: str
+    op: str
+    day: date
+
+
+@dataclass(frozen=True)
+class Size:
+    op: str  # 'larger' or 'smaller'
+    octets: int
+
+
+@dataclass(frozen=True)
+class ModSeq:
+    at_least: int
+
+
+Criterion = Union[All, And, Or, Not, Flag, Uids, Header, Text, Date, Size, ModSeq]
+
+_FACT_FIELDS = {"from": "blob__from_text", "to": "blob__to_text", "cc": "blob__cc_text",
+                "bcc": "blob__bcc_text", "subject": "blob__subject", "message-id": "blob__message_id"}
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+def to_q(c: Criterion) -> Q:
+    if isinstance(c, All):
+        return Q()
+    if isinstance(c, And):
+        q = Q()
+        for item in c.items:
+            q &= to_q(item)
+        return q
+    if isinstance(c, Or):
+        return to_q(c.left) | to_q(c.right)
+    if isinstance(c, Not):
+        return ~to_q(c.item)
+    if isinstance(c, Flag):
+        column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
+        if column is not None:
+            return Q(**{column: c.present})
+        if c.name.lower() == "\\recent":
+            return Q(pk__in=[]) if c.present else Q()
+        has = Q(keywords__contains=[c.name]) if _json_contains() else Q(keywords__icontains=f'"{c.name}"')
+        return has if c.present else ~has
+    if isinstance(c, Uids):
+        return uid_q(list(c.ranges))
+    if isinstance(c, Header):
+        name = c.field.lower()
+        if name in _FACT_FIELDS:
+            return Q(**{f"{_FACT_FIELDS[name]}__icontains": c.text})
+        # RFC 3501: HEADER field "" matches every message having that field.
+        return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}:[^\n]*{_re_escape(c.text)}")
+    if isinstance(c, Text):
+        body = Q(blob__body_text__icontains=c.text)
+        return body if c.where == "body" else body | Q(blob__header_text__icontains=c.text)
+    if isinstance(c, Date):
+        column = "internal_date" if c.which == "internal" else "blob__sent_date"
+        start, end = _day_bounds(c.day)
+        if c.op == "before":
+            return Q(**{f"{column}__lt": start})
+        if c.op == "on":
+            return Q(**{f"{column}__gte": start, f"{column}__lt": end})
+        return Q(**{f"{column}__gte": start})
+    if isinstance(c, Size):
+        return Q(size__gt=c.octets) if c.op == "larger" else Q(size__lt=c.octets)
+    if isinstance(c, ModSeq):
+        return Q(modseq__gte=c.at_least)
+    raise TypeError(f"not a search criterion: {c!r}")
+
+
+def _re_escape(text: str) -> str:
+    import re
+    return re.escape(text)
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+    return connection.vendor == "postgresql"
+
+
+SORT_KEYS = {"arrival": "internal_date", "date": "blob__sent_date", "from": "blob__from_text",
+             "to": "blob__to_text", "cc": "blob__cc_text", "subject": "blob__subject", "size": "size"}
+
+
+@atomic
+def search(account_id: int, folder_id: int, criterion: Criterion,
+           sort: tuple[tuple[str, bool], ...] = ()) -> list[int]:
+    """UIDs of the folder's messages matching criterion, ascending by UID or
+    by sort keys ((key, reverse), ...) with UID as the final tie-break."""
+    folder_by_id(account_id, folder_id)
+    qs = Message.objects.filter(folder_id=folder_id).filter(to_q(criterion))
+    order = []
+    for key, reverse in sort:
+        field = F(SORT_KEYS[key])
+        order.append(field.desc(nulls_last=True) if reverse else field.asc(nulls_first=True))
+    order.append("uid")
+    return list(qs.order_by(*order).values_list("uid", flat=True))

@@ -1,0 +1,159 @@
+"""Plain values the store returns. Front doors never see model instances."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
+FLAG_COLUMNS = {"\\Seen": "seen", "\\Answered": "answered", "\\Flagged": "flagged",
+                "\\Deleted": "deleted", "\\Draft": "draft"}
+SPECIAL_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"),
+                   ("Junk", "\\Junk"), ("Archive", "\\Archive"))
+
+# A set of UIDs as inclusive (low, high) ranges, ascending, non-overlapping.
+UidRanges = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    id: int
+    name: str
+    active: bool
+    default_quota: int
+    max_accounts: int
+    accounts: int = 0
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    address: str
+    display_name: str
+    quota: int
+    used_bytes: int
+    is_active: bool
+    is_superuser: bool
+
+
+@dataclass(frozen=True)
+class AliasInfo:
+    id: int
+    source: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecipientCheck:
+    """What an address means to this host.
+
+    kind: 'local' (account_ids/forwards hold where it goes), 'unknown' (a local
+    domain but nobody there), 'inactive' (a disabled account) or 'remote'
+    (not one of our domains)."""
+
+    address: str
+    kind: str
+    account_ids: tuple[int, ...] = ()
+    forwards: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    id: int
+    name: str
+    special_use: str
+    subscribed: bool
+    uidvalidity: int
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    id: int
+    name: str
+    messages: int
+    recent: int
+    unseen: int
+    uidnext: int
+    uidvalidity: int
+    highestmodseq: int
+    size: int
+    deleted: int = 0
+
+
+@dataclass(frozen=True)
+class FolderView:
+    """A SELECT: what a session needs to start its own view of a folder."""
+
+    id: int
+    name: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    uids: list[int]
+    keywords: tuple[str, ...]
+    unseen: int
+    first_unseen_uid: int | None
+    special_use: str = ""
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    uid: int
+    modseq: int
+    flags: frozenset[str]
+    internal_date: datetime
+    size: int
+    blob: str
+    envelope: dict | None = None
+    structure: dict | None = None
+    header_bytes: int = 0
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+
+
+@dataclass(frozen=True)
+class StoreFlagsResult:
+    changed: list[FlagChange]
+    modseq: int
+    # UIDs refused by UNCHANGEDSINCE (RFC 7162 3.1.3)
+    conflicts: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    folder_id: int
+    uidvalidity: int
+    uid: int
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    uidvalidity: int
+    source_uids: list[int]
+    dest_uids: list[int]
+
+
+@dataclass(frozen=True)
+class Changes:
+    highestmodseq: int
+    uidnext: int
+    updated: list[FlagChange]  # new or changed messages with modseq above the asked one
+    expunged: list[int]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    blob: str
+    delivered: dict[int, int]  # account id -> uid in its INBOX
+    queued: tuple[str, ...]    # remote addresses put on the outbound queue
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    used: int
+    limit: int  # 0 = unlimited

@@ -1,0 +1,201 @@
+"""Mailhost settings. Everything comes from the environment (see README).
+
+Two modes: unset DATABASE_URL/REDIS_URL gives the embedded default (SQLite
+under var/, Celery tasks run in process); set them for production.
+"""
+from __future__ import annotations
+
+import secrets
+import socket
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_int, env_list, env_port, env_size, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("MAIL_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("MAIL_DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "mailboxes",
+    "protocols",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mailhost.urls"
+WSGI_APPLICATION = "mailhost.wsgi.application"
+ASGI_APPLICATION = "mailhost.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL")
+# Protocol workers run blocking ORM work on a bounded thread pool; the
+# connection pool is sized to match it (DESIGN.md, rule 3).
+MAIL_DB_THREADS = env_int("MAIL_DB_THREADS", 8, minimum=1, maximum=256)
+
+
+def _database() -> dict:
+    if not DATABASE_URL:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "mailhost.sqlite3"),
+            "OPTIONS": {
+                # IMMEDIATE: a write transaction takes the lock at BEGIN, so two
+                # writers queue on the busy timeout instead of failing to upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    try:
+        config = dj_database_url.parse(DATABASE_URL)
+    except Exception as exc:  # dj_database_url raises several types
+        raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (or unset for SQLite)")
+    if env_bool("MAIL_DB_POOL", True):
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": MAIL_DB_THREADS + 4,
+            "timeout": env_int("MAIL_DB_POOL_TIMEOUT", 10, minimum=1),
+        }
+    config.setdefault("TEST", {})["NAME"] = env_str("MAIL_TEST_DATABASE", "") or None
+    if config["TEST"]["NAME"] is None:
+        del config["TEST"]["NAME"]
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "mailboxes.Account"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Tests only (Django's own advice): a fast hash so fixtures are quick. Never in production.
+if env_bool("MAIL_FAST_PASSWORD_HASHING", False):
+    PASSWORD_HASHERS.insert(0, "django.contrib.auth.hashers.MD5PasswordHasher")
+AUTH_PASSWORD_VALIDATORS: list[dict] = []
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "/mail/login/"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("MAIL_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("MAIL_SESSION_AGE", 8 * 3600, minimum=60)
+
+# --- Redis and Celery -----------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+# Without a broker (embedded default) tasks run in the calling process.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- the mail host --------------------------------------------------------
+
+MAIL_HOSTNAME = env_str("MAIL_HOSTNAME") or socket.getfqdn() or "localhost"
+MAIL_TLS_CERT = env_str("MAIL_TLS_CERT")
+MAIL_TLS_KEY = env_str("MAIL_TLS_KEY")
+if bool(MAIL_TLS_CERT) != bool(MAIL_TLS_KEY):
+    raise ImproperlyConfigured("MAIL_TLS_CERT and MAIL_TLS_KEY must be set together")
+for _name, _path in (("MAIL_TLS_CERT", MAIL_TLS_CERT), ("MAIL_TLS_KEY", MAIL_TLS_KEY)):
+    if _path and not Path(_path).is_file():
+        raise ImproperlyConfigured(f"{_name}={_path!r}: no such file")
+
+MAIL_LISTEN_HOST = env_str("MAIL_LISTEN_HOST", "0.0.0.0")
+MAIL_PORTS = {
+    "smtp": env_port("MAIL_SMTP_PORT", 25),
+    "submission": env_port("MAIL_SUBMISSION_PORT", 587),
+    "smtps": env_port("MAIL_SMTPS_PORT", 465),
+    "imap": env_port("MAIL_IMAP_PORT", 143),
+    "imaps": env_port("MAIL_IMAPS_PORT", 993),
+    "pop3": env_port("MAIL_POP3_PORT", 110),
+    "pop3s": env_port("MAIL_POP3S_PORT", 995),
+    "pop2": env_port("MAIL_POP2_PORT", 109),
+}
+MAIL_PROTOCOLS = env_list("MAIL_PROTOCOLS", ",".join(MAIL_PORTS))
+_unknown = set(MAIL_PROTOCOLS) - set(MAIL_PORTS)
+if _unknown:
+    raise ImproperlyConfigured(f"MAIL_PROTOCOLS names unknown protocols: {', '.join(sorted(_unknown))}")
+
+MAIL_DEFAULT_QUOTA = env_size("MAIL_DEFAULT_QUOTA", 1024**3)
+MAIL_MAX_MESSAGE_SIZE = env_size("MAIL_MAX_MESSAGE_SIZE", 50 * 1024**2)
+MAIL_MAX_RECIPIENTS = env_int("MAIL_MAX_RECIPIENTS", 100, minimum=1)
+# Plaintext credentials are accepted without TLS only from loopback, unless this is set.
+MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
+# How often an idle session polls for changes when no Redis event bus is configured.
+MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
+MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("MAIL_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

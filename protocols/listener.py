@@ -1,0 +1,119 @@
+"""The shared asyncio listener for stream protocols (IMAP, POP3, POP2).
+
+One event loop per worker process serves every connection. A protocol
+supplies a session factory; the listener accepts, wraps TLS for implicit-TLS
+ports, tracks live sessions so a shutdown can say goodbye to each, and makes
+sure no exception from a session ever escapes into the loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Protocol
+
+from django.conf import settings
+
+log = logging.getLogger("protocols.listener")
+_ids = itertools.count(1)
+
+
+@dataclass
+class Connection:
+    """Who is on the other end, and how: what every session needs to decide policy."""
+
+    id: int
+    listener: str
+    peer_ip: str
+    peer_port: int
+    tls: bool
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def loopback(self) -> bool:
+        try:
+            return ipaddress.ip_address(self.peer_ip).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def plaintext_auth_allowed(self) -> bool:
+        """Credentials in clear text only over TLS, from loopback, or when a setting says so."""
+        return self.tls or self.loopback or settings.MAIL_ALLOW_PLAINTEXT_AUTH
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        """Upgrade in place (STARTTLS/STLS). Anything the client pipelined after
+        the command is discarded first (RFC 3207 4.2, RFC 2595 3.1)."""
+        self.reader._buffer.clear()  # type: ignore[attr-defined]
+        await self.writer.start_tls(context)
+        self.tls = True
+
+
+class Session(Protocol):
+    async def run(self) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
+SessionFactory = Callable[[Connection], Session]
+
+
+class Listener:
+    def __init__(self, name: str, server: asyncio.AbstractServer, sessions: set) -> None:
+        self.name = name
+        self.server = server
+        self.sessions = sessions
+
+    @property
+    def addresses(self) -> list[tuple]:
+        return [sock.getsockname() for sock in self.server.sockets]
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting, tell every session goodbye, give them `grace` seconds."""
+        self.server.close()
+        for session in list(self.sessions):
+            try:
+                await asyncio.wait_for(session.shutdown(), 2)
+            except Exception:
+                pass
+        deadline = asyncio.get_running_loop().time() + grace
+        while self.sessions and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+
+
+async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
+                tls: ssl.SSLContext | None = None, backlog: int = 1024) -> Listener:
+    sessions: set = set()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername") or ("", 0)
+        conn = Connection(next(_ids), name, str(peer[0]), int(peer[1]), tls is not None, reader, writer)
+        session = None
+        try:
+            session = factory(conn)
+            sessions.add(session)
+            await session.run()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
+            pass
+        except Exception:
+            log.exception("%s#%s: session failed", name, conn.id)
+        finally:
+            if session is not None:
+                sessions.discard(session)
+            writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            except Exception:
+                pass
+
+    server = await asyncio.start_server(accept, host, port, ssl=tls, backlog=backlog,
+                                        ssl_handshake_timeout=30 if tls else None,
+                                        limit=256 * 1024)
+    return Listener(name, server, sessions)
+
+
+StartFunc = Callable[[str, str, int], Awaitable[Listener]]

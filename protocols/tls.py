@@ -1,0 +1,59 @@
+"""TLS contexts for every listener: certificate from settings, or a
+self-signed one generated under var/tls/ on first start (embedded default)."""
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import logging
+import ssl
+from pathlib import Path
+
+from django.conf import settings
+
+log = logging.getLogger("protocols.tls")
+
+
+def certificate_paths() -> tuple[Path, Path]:
+    if settings.MAIL_TLS_CERT:
+        return Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
+    directory = settings.VAR_DIR / "tls"
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    if not cert.exists() or not key.exists():
+        generate_self_signed(cert, key, settings.MAIL_HOSTNAME)
+    return cert, key
+
+
+def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alt_names: list[x509.GeneralName] = [x509.DNSName(hostname), x509.DNSName("localhost"),
+                                         x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
+
+
+def server_context() -> ssl.SSLContext:
+    """TLS 1.2 minimum with the library's modern default ciphers."""
+    cert, key = certificate_paths()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    context.load_cert_chain(str(cert), str(key))
+    return context
