@@ -2,11 +2,7 @@
 (other.test) cover the permission and isolation cases."""
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MAIL_FAST_PASSWORD_HASHING", "1")
-
-import pytest  # noqa: E402
+import pytest
 
 PASSWORDS = {"alice@example.test": "alice-secret", "bob@example.test": "bob-secret",
              "charlie@other.test": "charlie-secret"}

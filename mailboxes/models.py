@@ -22,6 +22,8 @@ class Domain(models.Model):
     default_quota = models.BigIntegerField(default=0, help_text="bytes; 0 = the server default")
     max_accounts = models.IntegerField(default=0, help_text="0 = no limit")
     trash_retention_days = models.IntegerField(default=30)
+    # May aliases of this domain forward to addresses on other hosts?
+    allow_external_forwards = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -159,3 +161,71 @@ class OutboundRecipient(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_attempt"], name="outbound_due")]
+
+
+class MaildropLock(models.Model):
+    """POP3's exclusive maildrop lock (RFC 1939 8), shared by every worker
+    process. A lease: a holder that dies stops renewing, and the lock lapses."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="+")
+    holder = models.CharField(max_length=100)
+    expires = models.DateTimeField()
+
+
+class AccountSettings(models.Model):
+    """What the user sets in the webmail: identity, vacation, forwarding."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="settings")
+    signature = models.TextField(blank=True, default="")
+    vacation_enabled = models.BooleanField(default=False)
+    vacation_subject = models.CharField(max_length=200, blank=True, default="")
+    vacation_body = models.TextField(blank=True, default="")
+    vacation_days = models.IntegerField(default=7)
+    forward_to = models.CharField(max_length=320, blank=True, default="")
+    forward_keep_copy = models.BooleanField(default=True)
+
+
+class VacationReply(models.Model):
+    """Who got an auto-reply when (RFC 3834: at most once per sender per N days)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    sender = models.CharField(max_length=320)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "sender"], name="vacation_once")]
+
+
+class LoginRecord(models.Model):
+    """Last successful login of an account per protocol (imap, pop3, smtp, web...)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="logins")
+    protocol = models.CharField(max_length=16)
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "protocol"], name="login_per_protocol")]
+
+
+class AuditEntry(models.Model):
+    """Who changed what in the dashboard, and when."""
+
+    actor = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=400, blank=True, default="")
+    detail = models.JSONField(default=dict)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class DkimKey(models.Model):
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dkim_keys")
+    selector = models.CharField(max_length=63)
+    algorithm = models.CharField(max_length=16, default="rsa")  # rsa | ed25519
+    private_key = models.TextField()
+    public_key = models.TextField()
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "selector"], name="dkim_domain_selector")]
