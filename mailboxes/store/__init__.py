@@ -10,6 +10,7 @@ from .accounts import (apop_secret, authenticate, create_account, create_alias, 
                        list_accounts, list_aliases, list_domains, quota_check, quota_usage,
                        recalculate_usage, resolve_recipient, sender_allowed, set_alias_targets,
                        set_apop_secret, set_password, update_account)
+from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, NoSuchAlias,
                      NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota, StoreError,

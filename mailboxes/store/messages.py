@@ -16,6 +16,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from .. import mime
+from ..signals import outbound_queued
 from ..models import Account, Blob, Expunged, Folder, Message, OutboundMessage, OutboundRecipient
 from . import accounts, events
 from ._db import atomic
@@ -217,14 +218,11 @@ def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id:
 
 
 def _kick_relay(message_id: int) -> None:
-    """Tell the relay (Celery) there is work; it also sweeps the queue on a schedule."""
+    """Tell whoever relays (protocols.relay, via the signal) there is work; the
+    relay also sweeps the queue on a schedule, so a lost kick delays, never loses."""
     try:
-        from protocols.relay.tasks import relay_message  # type: ignore[import-not-found]
-    except ImportError:
-        return
-    try:
-        relay_message.delay(message_id)
-    except Exception as exc:  # the queue row is committed; the sweep will pick it up
+        outbound_queued.send(sender=OutboundMessage, message_id=message_id)
+    except Exception as exc:
         log.warning("could not schedule relay of outbound message %s: %s", message_id, exc)
 
 
