@@ -1,0 +1,50 @@
+"""The change bus wakes sessions in this process and, through Redis, in others."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+from django.conf import settings
+
+from conftest import sample_message
+from mailboxes import store
+from tests.servers import ROOT, database_url
+
+
+def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
+    woken: list[tuple[int, int]] = []
+    event = threading.Event()
+
+    def callback(account_id: int, folder_id: int) -> None:
+        woken.append((account_id, folder_id))
+        event.set()
+
+    unsubscribe = store.subscribe(alice.id, callback)
+    try:
+        store.deliver(sample_message(), ["bob@example.test"])
+        store.deliver(sample_message(), ["alice@example.test"])
+        assert event.wait(5)
+    finally:
+        unsubscribe()
+    inbox = store.select_folder(alice.id, "INBOX")
+    assert (alice.id, inbox.id) in woken
+    assert all(account == alice.id for account, _ in woken)
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis")
+def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
+    event = threading.Event()
+    unsubscribe = store.subscribe(alice.id, lambda a, f: event.set())
+    try:
+        import time
+        time.sleep(0.5)  # the listener thread subscribes to Redis
+        code = ("import django; django.setup(); from mailboxes import store; "
+                "store.deliver(b'Subject: x\\r\\n\\r\\nbody\\r\\n', ['alice@example.test'])")
+        env = {"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin",
+               "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_DB_POOL": "false"}
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
+        assert event.wait(10)
+    finally:
+        unsubscribe()
