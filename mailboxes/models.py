@@ -47,6 +47,8 @@ class Account(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # APOP (RFC 1939 7) needs a secret the server can read; empty = APOP off.
     apop_secret = models.CharField(max_length=128, blank=True, default="")
+    # The highest quota warning (80 or 95 percent) sent since usage last fell below 80%.
+    quota_warning_level = models.IntegerField(default=0)
 
     USERNAME_FIELD = "address"
     EMAIL_FIELD = "address"

@@ -190,6 +190,26 @@ MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
 MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
+# Outbound relay (protocols/relay): how long a message may stay queued before it
+# bounces, how long a worker's claim on a recipient lasts, an optional smarthost.
+MAIL_RELAY_LIFETIME = env_int("MAIL_RELAY_LIFETIME", 5 * 24 * 3600, minimum=60)
+MAIL_RELAY_LEASE = env_int("MAIL_RELAY_LEASE", 15 * 60, minimum=1)
+MAIL_RELAY_TIMEOUT = env_int("MAIL_RELAY_TIMEOUT", 60, minimum=1)
+MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
+MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
+MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
+MAIL_RELAY_SMARTHOST_TLS = env_str("MAIL_RELAY_SMARTHOST_TLS", "starttls")  # starttls | tls | none
+if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
+    raise ImproperlyConfigured("MAIL_RELAY_SMARTHOST_TLS must be starttls, tls or none")
+# DNS servers for MX, SPF, DKIM and DMARC lookups (host[:port], comma-separated); unset = the system's.
+MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
+# Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
+MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
+CELERY_BEAT_SCHEDULE = {
+    "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": 60.0},
+    "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": 3600.0},
+    "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": 6 * 3600.0},
+}
 
 LOGGING = {
     "version": 1,

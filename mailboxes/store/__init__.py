@@ -16,6 +16,9 @@ from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, 
                      NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota, StoreError,
                      TooBigForQuota, Unavailable)
 from .events import publish, subscribe
+from .maintenance import check_quota, maintained_account_ids, purge_old_messages
+from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
+                       next_outbound_due, outbound_counts, outbound_recipients, record_outcome)
 from .folders import (all_folder_status, create_folder, delete_folder, folder_status, list_folders,
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
 from .messages import (append, changes_since, copy, delete_messages, deliver, expunge, fetch,

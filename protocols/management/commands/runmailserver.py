@@ -101,6 +101,8 @@ class Command(BaseCommand):
                 lines.append(line)
         if not listeners:
             raise CommandError("no listener to run (all ports are 0 or no protocol selected)")
+        from protocols.relay.local import start_sweeper
+        start_sweeper()  # embedded default only: no celery beat there
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
         if ready_file:

@@ -1,0 +1,112 @@
+"""Messages the host writes itself: delivery status notifications (RFC 3464)
+and quota warnings. Pure: values in, bytes out; no I/O, no Django.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+# RFC 3463 enhanced status code, as it opens an SMTP reply text (RFC 2034 4).
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
+MAX_HEADER_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One recipient that will never get the message."""
+
+    address: str
+    status: str          # RFC 3463, e.g. "5.1.1"
+    diagnostic: str      # RFC 3464 2.3.6, e.g. "smtp; 550 5.1.1 no such user"
+    remote_mta: str = ""  # host name of the server that refused, if any
+
+
+def status_from_reply(code: int, text: str) -> str:
+    """The RFC 3463 status of an SMTP reply: its enhanced code when it gives
+    one whose class agrees with the reply code, else the class with .0.0."""
+    match = _ENHANCED.match(text.strip())
+    if match and match.group(1) == str(code)[0]:
+        return ".".join(match.groups())
+    return f"{str(code)[0]}.0.0" if 200 <= code < 600 else "4.0.0"
+
+
+def _crlf(text: str) -> bytes:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def _date(when: datetime) -> str:
+    return format_datetime(when.astimezone(timezone.utc))
+
+
+def _header_value(text: str) -> str:
+    """Keep header values on one line (no header injection from addresses or replies)."""
+    return re.sub(r"[\r\n\t]+", " ", text).strip()
+
+
+def build_dsn(*, hostname: str, mail_from: str, original_headers: bytes, failures: list[Failure],
+              arrival: datetime, now: datetime) -> bytes:
+    """An RFC 3464 multipart/report to mail_from for the failed recipients,
+    returning the original header block as text/rfc822-headers (RFC 3462)."""
+    boundary = f"=_mailhost-dsn-{secrets.token_hex(12)}"
+    lines = "\n".join(f"  <{f.address}>: {f.diagnostic.partition(';')[2].strip() or f.status}"
+                      for f in failures)
+    human = (f"This is the mail system at {hostname}.\n\n"
+             "Your message could not be delivered to one or more recipients.\n"
+             "It has been returned with the original headers below.\n\n"
+             f"{lines}\n")
+    per_message = (f"Reporting-MTA: dns; {hostname}\n"
+                   f"Arrival-Date: {_date(arrival)}\n")
+    per_recipient = []
+    for f in failures:
+        block = (f"Final-Recipient: rfc822; {_header_value(f.address)}\n"
+                 "Action: failed\n"
+                 f"Status: {f.status}\n")
+        if f.remote_mta:
+            block += f"Remote-MTA: dns; {_header_value(f.remote_mta)}\n"
+        block += (f"Diagnostic-Code: {_header_value(f.diagnostic)}\n"
+                  f"Last-Attempt-Date: {_date(now)}\n")
+        per_recipient.append(block)
+    status = per_message + "\n" + "\n".join(per_recipient)
+    headers = original_headers[:MAX_HEADER_BYTES].rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    head = (f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\n"
+            f"To: <{_header_value(mail_from)}>\n"
+            "Subject: Undelivered Mail Returned to Sender\n"
+            f"Date: {_date(now)}\n"
+            f"Message-ID: <{secrets.token_hex(16)}@{hostname}>\n"
+            "Auto-Submitted: auto-replied\n"  # RFC 3834 5
+            "MIME-Version: 1.0\n"
+            f'Content-Type: multipart/report; report-type=delivery-status;\n boundary="{boundary}"\n\n'
+            "This is a MIME-encapsulated delivery status notification.\n")
+    return b"".join([
+        _crlf(head),
+        _crlf(f"\n--{boundary}\nContent-Type: text/plain; charset=utf-8\n"
+              f"Content-Description: Notification\n\n{human}"),
+        _crlf(f"\n--{boundary}\nContent-Type: message/delivery-status\n"
+              f"Content-Description: Delivery report\n\n{status}"),
+        _crlf(f"\n--{boundary}\nContent-Type: text/rfc822-headers\n"
+              f"Content-Description: Undelivered message headers\n\n"),
+        headers, b"\r\n",
+        _crlf(f"\n--{boundary}--\n"),
+    ])
+
+
+def build_quota_warning(*, hostname: str, address: str, percent: int, used: int, limit: int,
+                        now: datetime) -> bytes:
+    """A short note to the account itself that its mailbox is filling up."""
+    mib = 1024 * 1024
+    text = (f"From: Mail System <postmaster@{hostname}>\n"
+            f"To: <{_header_value(address)}>\n"
+            f"Subject: Your mailbox is {percent}% full\n"
+            f"Date: {_date(now)}\n"
+            f"Message-ID: <{secrets.token_hex(16)}@{hostname}>\n"
+            "Auto-Submitted: auto-generated\n"
+            "MIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\n\n"
+            f"Your mailbox {address} uses {used / mib:.1f} MiB of its {limit / mib:.1f} MiB quota "
+            f"({used * 100 // max(limit, 1)}%).\n\n"
+            "When it is full, new mail is refused. Delete old messages, or empty Trash and Junk,\n"
+            "to make room.\n")
+    return _crlf(text)

@@ -1,0 +1,196 @@
+"""The outbound queue: what the relay (protocols/relay, run by Celery) claims,
+and how each attempt's outcome changes it.
+
+A recipient is claimed by one worker at a time: claim_outbound() locks due
+rows with SELECT ... FOR UPDATE SKIP LOCKED (two workers never see the same
+row) and pushes their next_attempt a lease into the future before it
+commits. The worker then talks SMTP outside any transaction and hands the
+outcome to record_outcome(). A worker that dies leaves its rows to come due
+again when the lease runs out, so nothing is lost; at worst a recipient whose
+server had already said 250 gets the message twice (RFC 5321 6.1 prefers
+that to losing it).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import notices
+from ..models import OutboundMessage, OutboundRecipient
+from ._db import atomic
+from .errors import InvalidInput, StoreError, Unavailable
+
+log = logging.getLogger("mailboxes.store")
+State = OutboundRecipient.State
+PENDING = (State.QUEUED, State.DEFERRED)
+# Delay after the 1st, 2nd, ... temporary failure; the last one repeats.
+BACKOFF = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4),
+           timedelta(hours=8))
+OUTCOMES = ("sent", "temporary", "permanent")
+EXPIRED_STATUS = "4.4.7"  # RFC 3463: delivery time expired
+
+
+@dataclass(frozen=True)
+class OutboundRecipientInfo:
+    id: int
+    message_id: int
+    address: str
+    domain: str
+    state: str
+    attempts: int
+    next_attempt: datetime
+    last_error: str
+
+
+@dataclass(frozen=True)
+class OutboundJob:
+    """One message and the recipients of it this worker now holds."""
+
+    message_id: int
+    mail_from: str
+    created: datetime
+    data: bytes
+    recipients: tuple[tuple[int, str, str], ...]  # (recipient id, address, domain)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one delivery attempt to one recipient came to."""
+
+    recipient_id: int
+    outcome: str           # sent | temporary | permanent
+    status: str = ""       # RFC 3463 code, e.g. 4.2.2
+    diagnostic: str = ""   # RFC 3464 2.3.6 form, e.g. "smtp; 452 4.2.2 mailbox full"
+    remote_mta: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    sent: int
+    deferred: int
+    failed: int
+    bounced: bool  # a DSN went to the sender
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the attempts-th try failed temporarily."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def _lifetime() -> timedelta:
+    return timedelta(seconds=settings.MAIL_RELAY_LIFETIME)
+
+
+@atomic
+def claim_outbound(*, limit: int = 100, message_id: int | None = None,
+                   lease_seconds: int | None = None) -> list[OutboundJob]:
+    """Take up to `limit` due recipients (of one message, or of any) for this
+    worker alone, for lease_seconds (MAIL_RELAY_LEASE). Returns them grouped by message."""
+    if limit < 1:
+        raise InvalidInput("limit must be positive")
+    now = timezone.now()
+    due = OutboundRecipient.objects.select_for_update(skip_locked=True).filter(
+        state__in=PENDING, next_attempt__lte=now)
+    if message_id is not None:
+        due = due.filter(message_id=message_id)
+    rows = list(due.order_by("next_attempt", "id").values_list("id", "message_id", "address", "domain")[:limit])
+    if not rows:
+        return []
+    lease = timedelta(seconds=lease_seconds or settings.MAIL_RELAY_LEASE)
+    from django.db.models import F
+    OutboundRecipient.objects.filter(pk__in=[r[0] for r in rows]).update(
+        next_attempt=now + lease, attempts=F("attempts") + 1)
+    by_message: dict[int, list[tuple[int, str, str]]] = {}
+    for rid, mid, address, domain in rows:
+        by_message.setdefault(mid, []).append((rid, address, domain))
+    messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
+    return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]))
+            for m in messages]
+
+
+@atomic
+def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSummary:
+    """Apply one attempt's results: sent, deferred with backoff (or failed once
+    the message is older than MAIL_RELAY_LIFETIME), failed. Recipients that
+    fail here get one DSN to the envelope sender, in the same transaction (no
+    DSN for a null sender: RFC 5321 4.5.5). Repeating a call changes nothing:
+    only recipients still pending are touched."""
+    for r in results:
+        if r.outcome not in OUTCOMES:
+            raise InvalidInput(f"unknown outcome {r.outcome!r}")
+    message = OutboundMessage.objects.select_related("blob").filter(pk=message_id).first()
+    if message is None:
+        return OutcomeSummary(0, 0, 0, False)
+    by_id = {r.recipient_id: r for r in results}
+    rows = list(OutboundRecipient.objects.select_for_update().filter(
+        message_id=message_id, pk__in=list(by_id), state__in=PENDING).order_by("pk"))
+    now = timezone.now()
+    expiry = message.created + _lifetime()
+    sent, deferred, failures = [], 0, []
+    for row in rows:
+        result = by_id[row.pk]
+        if result.outcome == "sent":
+            sent.append(row.pk)
+            continue
+        if result.outcome == "temporary" and now < expiry:
+            row.state, row.last_error = State.DEFERRED, result.diagnostic[:2000]
+            row.next_attempt = min(now + backoff(row.attempts), expiry)
+            row.save(update_fields=["state", "last_error", "next_attempt"])
+            deferred += 1
+            continue
+        status, diagnostic = result.status, result.diagnostic
+        if result.outcome == "temporary":  # out of time (RFC 5321 4.5.4.1)
+            status = EXPIRED_STATUS
+            diagnostic = diagnostic or "x-mailhost; delivery time expired"
+        row.state, row.last_error = State.FAILED, diagnostic[:2000]
+        row.save(update_fields=["state", "last_error"])
+        failures.append(notices.Failure(row.address, status or "5.0.0", diagnostic, result.remote_mta))
+    if sent:
+        OutboundRecipient.objects.filter(pk__in=sent).update(state=State.SENT, last_error="")
+    bounced = bool(failures and message.mail_from) and _bounce(message, failures, now)
+    return OutcomeSummary(len(sent), deferred, len(failures), bounced)
+
+
+def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime) -> bool:
+    from .messages import deliver
+    raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
+                            original_headers=bytes(message.blob.data)[:message.blob.header_bytes],
+                            failures=failures, arrival=message.created, now=now)
+    try:
+        with transaction.atomic():  # a savepoint: an undeliverable DSN must not undo the outcome
+            deliver(raw, [message.mail_from], "")
+    except Unavailable:
+        raise
+    except StoreError as exc:
+        log.warning("DSN for outbound message %s to %s not delivered: %s", message.pk, message.mail_from, exc)
+        return False
+    return True
+
+
+@atomic
+def outbound_recipients(message_id: int) -> list[OutboundRecipientInfo]:
+    return [OutboundRecipientInfo(r.pk, r.message_id, r.address, r.domain, r.state, r.attempts,
+                                  r.next_attempt, r.last_error)
+            for r in OutboundRecipient.objects.filter(message_id=message_id).order_by("pk")]
+
+
+@atomic
+def outbound_counts() -> dict[str, int]:
+    """How many recipients are in each state (queued, deferred, sent, failed)."""
+    from django.db.models import Count
+    counts = dict.fromkeys(State.values, 0)
+    for row in OutboundRecipient.objects.values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+@atomic
+def next_outbound_due() -> datetime | None:
+    """When the earliest pending recipient comes due (None: the queue is empty)."""
+    return (OutboundRecipient.objects.filter(state__in=PENDING).order_by("next_attempt")
+            .values_list("next_attempt", flat=True).first())

@@ -1,0 +1,39 @@
+"""Periodic upkeep on Celery beat (CELERY_BEAT_SCHEDULE in settings): quota
+usage recounted with one warning per threshold, and old Trash and Junk
+emptied. Each task goes account by account, one store call (one
+transaction) each, so one bad account does not stop the rest."""
+from __future__ import annotations
+
+import logging
+
+from mailhost.celery import app
+
+from . import store
+
+log = logging.getLogger("mailboxes.tasks")
+
+
+def _each_account(func, label: str) -> int:  # type: ignore[no-untyped-def]
+    total = 0
+    for account_id in store.maintained_account_ids():
+        try:
+            total += func(account_id)
+        except store.NoSuchAccount:
+            continue  # deleted meanwhile
+        except store.Unavailable:
+            raise  # try the whole run again next time
+        except Exception:
+            log.exception("%s failed for account %s", label, account_id)
+    return total
+
+
+@app.task(name="mailboxes.tasks.recalculate_quotas", ignore_result=True)
+def recalculate_quotas() -> int:
+    """Recount every account's usage; returns how many warnings went out."""
+    return _each_account(lambda account_id: 1 if store.check_quota(account_id) else 0, "quota check")
+
+
+@app.task(name="mailboxes.tasks.cleanup_trash", ignore_result=True)
+def cleanup_trash() -> int:
+    """Empty Trash and Junk of messages past their domain's retention; returns how many."""
+    return _each_account(store.purge_old_messages, "trash cleanup")

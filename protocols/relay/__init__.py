@@ -1,0 +1,25 @@
+"""The outbound relay: delivers the store's outbound queue to other hosts,
+run by Celery (protocols/relay/tasks.py), and the inbound mail
+authentication checks (authcheck.py) the SMTP server's DATA handler calls.
+
+Implementation notes:
+- Routing: smarthost (MAIL_RELAY_SMARTHOST, with AUTH over TLS) if set; else
+  MAIL_RELAY_MX_OVERRIDE for tests and staging; else MX records, the domain's
+  own A/AAAA when it has no MX (RFC 5321 5.1), and a permanent failure for a
+  null MX (RFC 7505) or a domain that does not exist. Equal preferences are
+  tried in random order; IPv4 addresses before IPv6.
+- One connection per destination per run, shared by every message and
+  recipient bound there; PIPELINING (RFC 2920) when offered; SIZE and
+  BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
+  by the server or deferred, as it answers.
+- STARTTLS is opportunistic (RFC 7435): used whenever offered, the
+  certificate not verified; no DANE or MTA-STS (a deviation).
+- Queue state lives in the store (mailboxes/store/outbound.py): a claimed
+  recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
+  and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h
+  until MAIL_RELAY_LIFETIME (5 days); 5xx and expiry fail the recipient and
+  send one RFC 3464 DSN to the envelope sender (none for a null sender).
+  No delay warnings.
+- Outbound mail is DKIM-signed (relaxed/relaxed) with the From: domain's
+  active key when it has one.
+"""

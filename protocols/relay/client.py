@@ -1,0 +1,183 @@
+"""One SMTP client connection to one destination host (smtplib underneath).
+
+Opportunistic STARTTLS (RFC 3207, RFC 7435: encrypt when offered, do not
+authenticate the certificate, since MX hosts are not authenticated by DNS
+alone); AUTH only towards the configured smarthost and only over TLS;
+PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
+Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
+finished one; RSET after a failed one).
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+from . import plan
+
+
+class ConnectionLost(Exception):
+    """The connection failed or the server closed it (421): try the next host."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    text: str
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    """The reply each recipient got: its RCPT reply if refused, else the final
+    reply after the message data (or MAIL's reply if MAIL was refused)."""
+
+    replies: dict[str, Reply]
+
+
+def _tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # opportunistic: RFC 7435 3
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    helo_name: str
+    timeout: float = 60.0
+    starttls: bool = True          # use STARTTLS when the server offers it
+    require_tls: bool = False      # smarthost: refuse to go on in plaintext
+    implicit_tls: bool = False     # smarthost on port 465
+    username: str = ""
+    password: str = ""
+
+
+class Session:
+    """An open, greeted (and, where offered, encrypted) connection."""
+
+    def __init__(self, target: plan.Target, config: ClientConfig) -> None:
+        self.target = target
+        self.config = config
+        self.tls = False
+        self.transactions = 0
+        try:
+            if config.implicit_tls:
+                self.smtp: smtplib.SMTP = smtplib.SMTP_SSL(target.address, target.port, config.helo_name,
+                                                           timeout=config.timeout, context=_tls_context())
+                self.tls = True
+            else:
+                self.smtp = smtplib.SMTP(target.address, target.port, config.helo_name, timeout=config.timeout)
+            self._hello()
+            if not self.tls and config.starttls and self.smtp.has_extn("starttls"):
+                code, message = self.smtp.starttls(context=_tls_context())
+                if code != 220:
+                    raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
+                self.tls = True
+                self._hello()
+            if config.require_tls and not self.tls:
+                raise ConnectionLost("the server does not offer STARTTLS")
+            if config.username:
+                self.smtp.login(config.username, config.password)
+        except ConnectionLost:
+            self.close()
+            raise
+        except smtplib.SMTPConnectError as exc:  # a 4xx/5xx greeting (RFC 5321 3.1)
+            self.close()
+            raise ConnectionLost(f"greeting: {exc.smtp_code} {plan.reply_text(exc.smtp_error)}") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            self.close()
+            raise ConnectionLost(f"authentication failed: {exc.smtp_code} {plan.reply_text(exc.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
+
+    def _hello(self) -> None:
+        code, message = self.smtp.ehlo()
+        if not 200 <= code < 300:
+            code, message = self.smtp.helo()
+            if not 200 <= code < 300:
+                raise ConnectionLost(f"HELO refused: {code} {plan.reply_text(message)}")
+
+    @property
+    def pipelining(self) -> bool:
+        return self.smtp.does_esmtp and self.smtp.has_extn("pipelining")
+
+    def _reply(self) -> Reply:
+        code, message = self.smtp.getreply()
+        if code == 421 or code == -1:  # RFC 5321 3.8: the server is closing
+            raise ConnectionLost(f"{code} {plan.reply_text(message)}")
+        return Reply(code, plan.reply_text(message))
+
+    def _write(self, data: bytes) -> None:
+        self.smtp.send(data)  # type: ignore[arg-type]  # smtplib accepts bytes
+
+    def send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
+        """One mail transaction. Raises ConnectionLost if the connection goes
+        before the outcome is known (the caller retries elsewhere or later)."""
+        try:
+            return self._send(mail_from, recipients, data)
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
+
+    def _send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
+        size = len(data) if self.smtp.has_extn("size") else None
+        eight_bit = plan.needs_8bitmime(data) and self.smtp.has_extn("8bitmime")
+        self.transactions += 1
+        mail = plan.mail_command(mail_from, size=size, eight_bit=eight_bit)
+        rcpts = [plan.rcpt_command(r) for r in recipients]
+        if self.pipelining:  # RFC 2920 3.1: DATA may end the group
+            self._write(mail + b"".join(rcpts) + b"DATA\r\n")
+            mail_reply = self._reply()
+            rcpt_replies = [self._reply() for _ in recipients]
+            data_reply = self._reply()
+        else:
+            self._write(mail)
+            mail_reply = self._reply()
+            if mail_reply.code // 100 != 2:
+                self._reset()
+                return TransactionResult({r: mail_reply for r in recipients})
+            rcpt_replies = []
+            for command in rcpts:
+                self._write(command)
+                rcpt_replies.append(self._reply())
+            if not any(r.code // 100 == 2 for r in rcpt_replies):
+                self._reset()
+                return TransactionResult(dict(zip(recipients, rcpt_replies)))
+            self._write(b"DATA\r\n")
+            data_reply = self._reply()
+        accepted = [r for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 == 2]
+        if mail_reply.code // 100 != 2:
+            if data_reply.code == 354:  # a server that took DATA anyway: end it empty
+                self._write(b".\r\n")
+                self._reply()
+            self._reset()
+            return TransactionResult({r: mail_reply for r in recipients})
+        replies = {r: reply for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 != 2}
+        if data_reply.code != 354:
+            if accepted and data_reply.code // 100 != 2:
+                replies.update({r: data_reply for r in accepted})
+            self._reset()
+            return TransactionResult(replies)
+        if not accepted:  # RFC 2920 3.1: nobody to send to, so send nothing
+            self._write(b".\r\n")
+            self._reply()
+            self._reset()
+            return TransactionResult(replies)
+        self._write(plan.dot_stuff(data))
+        final = self._reply()
+        replies.update({r: final for r in accepted})
+        return TransactionResult(replies)
+
+    def _reset(self) -> None:
+        self._write(b"RSET\r\n")
+        self._reply()
+
+    def close(self) -> None:
+        smtp = getattr(self, "smtp", None)
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()

@@ -1,0 +1,163 @@
+"""One relay run: claim due recipients, sign, group by destination, talk
+SMTP (one connection per destination for all its recipients and messages),
+and record each outcome through the store."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import dns.resolver
+from django.conf import settings
+
+from mailboxes import store
+
+from . import dkimsign, mx, plan
+from .client import ClientConfig, ConnectionLost, Session
+from .dnsutil import DnsTemporary, default_resolver
+
+log = logging.getLogger("protocols.relay")
+SMARTHOST = "*"  # the destination key when everything goes through the smarthost
+
+
+@dataclass
+class Work:
+    """What is still to be sent to one destination: (message, its recipients there)."""
+
+    items: list[tuple[store.OutboundJob, bytes, list[tuple[int, str]]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Route:
+    targets: list[plan.Target]
+    config: ClientConfig
+
+
+def client_config(*, smarthost: bool) -> ClientConfig:
+    base = ClientConfig(helo_name=settings.MAIL_HOSTNAME, timeout=float(settings.MAIL_RELAY_TIMEOUT))
+    if not smarthost:
+        return base
+    mode = settings.MAIL_RELAY_SMARTHOST_TLS
+    return ClientConfig(helo_name=base.helo_name, timeout=base.timeout, starttls=mode == "starttls",
+                        require_tls=mode != "none", implicit_tls=mode == "tls",
+                        username=settings.MAIL_RELAY_SMARTHOST_USER,
+                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD)
+
+
+def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
+    """Where to send mail for destination: the smarthost, MAIL_RELAY_MX_OVERRIDE
+    (tests and staging), or the DNS. Raises mx.Undeliverable or DnsTemporary."""
+    if destination == SMARTHOST:
+        host, port = plan.parse_hostport(settings.MAIL_RELAY_SMARTHOST, 587)
+        return Route([plan.Target(host, host, port)], client_config(smarthost=True))
+    override = plan.parse_mx_override(settings.MAIL_RELAY_MX_OVERRIDE).get(destination)
+    if override:
+        return Route([plan.Target(host, host, port) for host, port in override], client_config(smarthost=False))
+    return Route(mx.targets(destination, resolver), client_config(smarthost=False))
+
+
+def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | None = None) -> int:
+    """Deliver what was claimed; returns how many recipients were handled."""
+    resolver = resolver or default_resolver()
+    keys = dkimsign.cached()
+    destinations: dict[str, Work] = {}
+    handled = 0
+    for job in jobs:
+        signed = dkimsign.sign(job.data, job.mail_from, keys)
+        by_domain: dict[str, list[tuple[int, str]]] = {}
+        for rid, address, domain in job.recipients:
+            if not plan.safe_address(address) or not plan.safe_address(job.mail_from):
+                _record(job.message_id, [store.AttemptResult(
+                    rid, "permanent", "5.1.3", plan.local_diagnostic("unusable address"))])
+                handled += 1
+                continue
+            key = SMARTHOST if settings.MAIL_RELAY_SMARTHOST else domain
+            by_domain.setdefault(key, []).append((rid, address))
+        for key, recipients in by_domain.items():
+            destinations.setdefault(key, Work()).items.append((job, signed, recipients))
+    for destination, work in destinations.items():
+        handled += _deliver_destination(destination, work, resolver)
+    return handled
+
+
+def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Resolver) -> int:
+    try:
+        chosen = route(destination, resolver)
+    except mx.Undeliverable as exc:
+        return _finish_all(work, "permanent", exc.status, plan.local_diagnostic(str(exc)))
+    except DnsTemporary as exc:
+        return _finish_all(work, "temporary", "4.4.3", plan.local_diagnostic(str(exc)))
+    except plan.PlanError as exc:
+        log.error("relay configuration: %s", exc)
+        return _finish_all(work, "temporary", "4.3.5", plan.local_diagnostic("relay misconfigured"))
+    pending = list(work.items)
+    last_error = "no host could be reached"
+    handled = 0
+    for target in chosen.targets:
+        if not pending:
+            break
+        try:
+            session = Session(target, chosen.config)
+        except ConnectionLost as exc:
+            last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
+            log.info("relay: %s", last_error)
+            continue
+        try:
+            while pending:
+                job, data, recipients = pending[0]
+                try:
+                    result = session.send(job.mail_from, [a for _, a in recipients], data)
+                except ConnectionLost as exc:
+                    last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
+                    log.info("relay: %s", last_error)
+                    break
+                pending.pop(0)
+                outcomes = []
+                for rid, address in recipients:
+                    reply = result.replies[address]
+                    status, diagnostic = plan.smtp_diagnostic(reply.code, reply.text)
+                    outcomes.append(store.AttemptResult(rid, plan.outcome_of(reply.code), status, diagnostic,
+                                                        target.name))
+                handled += _record(job.message_id, outcomes)
+        finally:
+            session.close()
+    for job, _, recipients in pending:
+        handled += _record(job.message_id, [store.AttemptResult(rid, "temporary", "4.4.1",
+                                                                plan.local_diagnostic(last_error))
+                                            for rid, _ in recipients])
+    return handled
+
+
+def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:
+    return sum(_record(job.message_id, [store.AttemptResult(rid, outcome, status, diagnostic)
+                                        for rid, _ in recipients])
+               for job, _, recipients in work.items)
+
+
+def _record(message_id: int, results: list[store.AttemptResult]) -> int:
+    """Record outcomes; a database outage leaves the claim to lapse and be retried."""
+    for attempt in range(3):
+        try:
+            summary = store.record_outcome(message_id, results)
+        except store.Unavailable:
+            if attempt == 2:
+                log.warning("relay: could not record the outcome for message %s; it will be retried", message_id)
+                return 0
+            time.sleep(1 + attempt)
+            continue
+        log.info("relay: message %s: %d sent, %d deferred, %d failed%s", message_id, summary.sent,
+                 summary.deferred, summary.failed, " (DSN sent)" if summary.bounced else "")
+        return len(results)
+    return 0
+
+
+def run(*, message_id: int | None = None, limit: int = 100, max_batches: int = 1,
+        resolver: dns.resolver.Resolver | None = None) -> int:
+    """Claim and deliver up to max_batches batches of due recipients."""
+    total = 0
+    for _ in range(max_batches):
+        jobs = store.claim_outbound(limit=limit, message_id=message_id)
+        if not jobs:
+            break
+        total += relay_jobs(jobs, resolver)
+    return total

@@ -1,0 +1,74 @@
+"""Where mail for a domain goes: MX records, else the domain's own address
+(RFC 5321 5.1), never anywhere for a null MX (RFC 7505). dnspython does the DNS."""
+from __future__ import annotations
+
+import dns.exception
+import dns.resolver
+
+from . import plan
+from .dnsutil import DnsTemporary
+
+
+class Undeliverable(Exception):
+    """The domain cannot take mail at all (permanent): NXDOMAIN, null MX, no address."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str):  # type: ignore[no-untyped-def]
+    """The answer, or None for NoAnswer; NXDOMAIN propagates; failures are temporary."""
+    try:
+        return resolver.resolve(name, rdtype, search=False)
+    except dns.resolver.NoAnswer:
+        return None
+    except dns.resolver.NXDOMAIN:
+        raise
+    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout,
+            dns.resolver.YXDOMAIN) as exc:
+        raise DnsTemporary(f"DNS lookup of {name} {rdtype} failed: {exc.__class__.__name__}") from None
+
+
+def mx_hosts(domain: str, resolver: dns.resolver.Resolver) -> list[str]:
+    """Host names to try for domain, best preference first."""
+    try:
+        answer = _query(resolver, domain, "MX")
+    except dns.resolver.NXDOMAIN:
+        raise Undeliverable(plan.NO_DOMAIN_STATUS, f"domain {domain} does not exist") from None
+    if answer is None:  # no MX: the domain itself is the implicit MX (RFC 5321 5.1)
+        return [domain]
+    hosts = plan.order_mx([(r.preference, r.exchange.to_text()) for r in answer])
+    if hosts is None:
+        raise Undeliverable(plan.NULL_MX_STATUS, f"domain {domain} accepts no mail (null MX)")
+    return hosts
+
+
+def host_addresses(host: str, resolver: dns.resolver.Resolver) -> list[str]:
+    """IPv4 then IPv6 addresses of host ([] when it has none)."""
+    addresses: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            answer = _query(resolver, host, rdtype)
+        except dns.resolver.NXDOMAIN:
+            return addresses
+        if answer is not None:
+            addresses.extend(r.address for r in answer)
+    return addresses
+
+
+def targets(domain: str, resolver: dns.resolver.Resolver, *, port: int = 25) -> list[plan.Target]:
+    """Every address to try for domain, in order. Raises Undeliverable or DnsTemporary."""
+    hosts = mx_hosts(domain, resolver)
+    result: list[plan.Target] = []
+    temporary: DnsTemporary | None = None
+    for host in hosts:
+        try:
+            result.extend(plan.Target(host, address, port) for address in host_addresses(host, resolver))
+        except DnsTemporary as exc:
+            temporary = exc
+    if not result:
+        if temporary is not None:
+            raise temporary
+        raise Undeliverable(plan.NO_DOMAIN_STATUS, f"no address for the mail hosts of {domain}")
+    return result

@@ -1,0 +1,158 @@
+"""The SMTP client side's decisions, as pure functions: which hosts to try
+for a domain, how to read replies, what bytes go on the wire. No I/O, no
+Django; protocols/relay/client.py and deliver.py do the talking.
+"""
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+from mailboxes.notices import status_from_reply
+
+NULL_MX_STATUS = "5.1.10"   # RFC 7505 3.2 / RFC 7504
+NO_DOMAIN_STATUS = "5.1.2"  # RFC 3463: bad destination system address
+MAX_LINE = 998              # RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6
+
+
+class PlanError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    """One address to try: a host name (for logs, Remote-MTA and TLS SNI)
+    and where to connect."""
+
+    name: str
+    address: str
+    port: int = 25
+
+
+def parse_hostport(text: str, default_port: int = 25) -> tuple[str, int]:
+    """'host', 'host:2525', '[::1]:2525', '::1' -> (host, port)."""
+    text = text.strip()
+    if not text:
+        raise PlanError("empty host")
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host:
+        raise PlanError(f"no host in {text!r}")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise PlanError(f"bad port in {text!r}")
+    return host, int(port_text)
+
+
+def parse_mx_override(text: str) -> dict[str, list[tuple[str, int]]]:
+    """MAIL_RELAY_MX_OVERRIDE: 'example.net=127.0.0.1:2526,example.org=[::1]:25'.
+
+    A domain named twice gets both addresses, tried in the order given."""
+    table: dict[str, list[tuple[str, int]]] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        domain, sep, target = item.partition("=")
+        domain = domain.strip().lower().rstrip(".")
+        if not sep or not domain:
+            raise PlanError(f"MAIL_RELAY_MX_OVERRIDE: {item!r} is not domain=host:port")
+        table.setdefault(domain, []).append(parse_hostport(target))
+    return table
+
+
+def order_mx(records: list[tuple[int, str]], *, shuffle: bool = True) -> list[str] | None:
+    """MX (preference, exchange) records -> host names to try, best first;
+    equal preferences in random order (RFC 5321 5.1). None for a null MX
+    (RFC 7505 3: one record, preference 0, exchange '.'): the domain takes no mail."""
+    hosts = [(pref, host.rstrip(".").lower()) for pref, host in records]
+    if any(host == "" for _, host in hosts):
+        return None
+    if shuffle:
+        hosts = random.sample(hosts, len(hosts))
+    hosts.sort(key=lambda item: item[0])  # stable: ties keep the shuffled order
+    seen: dict[str, None] = {}
+    for _, host in hosts:
+        seen.setdefault(host, None)
+    return list(seen)
+
+
+def outcome_of(code: int) -> str:
+    """sent / temporary / permanent for a final reply (RFC 5321 4.2.1)."""
+    if 200 <= code < 300:
+        return "sent"
+    if 500 <= code < 600:
+        return "permanent"
+    return "temporary"
+
+
+def reply_text(message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return " ".join(text.split())[:500]
+
+
+def smtp_diagnostic(code: int, message: bytes | str) -> tuple[str, str]:
+    """(RFC 3463 status, RFC 3464 Diagnostic-Code) for an SMTP reply."""
+    text = reply_text(message)
+    return status_from_reply(code, text), f"smtp; {code} {text}".rstrip()
+
+
+def local_diagnostic(text: str) -> str:
+    """Diagnostic-Code for a failure that is not a server's reply (RFC 3464 2.3.6)."""
+    return f"x-mailhost; {' '.join(text.split())[:500]}"
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """The DATA payload: CRLF line ends, leading dots doubled, and the
+    terminating <CRLF>.<CRLF> (RFC 5321 4.5.2, 4.1.1.4)."""
+    data = re.sub(rb"\r?\n|\r", b"\r\n", data)
+    if data.startswith(b"."):
+        data = b"." + data
+    data = data.replace(b"\r\n.", b"\r\n..")
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def needs_8bitmime(data: bytes) -> bool:
+    return any(b > 127 for b in data)
+
+
+def mail_command(mail_from: str, *, size: int | None, eight_bit: bool) -> bytes:
+    """MAIL FROM with SIZE (RFC 1870) and BODY=8BITMIME (RFC 6152) when the server offers them."""
+    params = ""
+    if size is not None:
+        params += f" SIZE={size}"
+    if eight_bit:
+        params += " BODY=8BITMIME"
+    return f"MAIL FROM:<{mail_from}>{params}\r\n".encode("utf-8")
+
+
+def rcpt_command(address: str) -> bytes:
+    return f"RCPT TO:<{address}>\r\n".encode("utf-8")
+
+
+def safe_address(address: str) -> bool:
+    """No CR, LF, angle brackets or spaces that would break the command line."""
+    return not any(c in address for c in "\r\n<> \t") and len(address) <= 320
+
+
+def author_domain(data: bytes) -> str | None:
+    """The domain of the single From: address (RFC 7489 3.1.1 / RFC 5322 3.6.2),
+    or None when there is not exactly one."""
+    headers = BytesHeaderParser().parsebytes(data)
+    values = headers.get_all("From") or []
+    if len(values) != 1:
+        return None
+    addresses = [addr for _, addr in getaddresses([str(values[0])]) if addr]
+    if len(addresses) != 1 or "@" not in addresses[0]:
+        return None
+    return addresses[0].rsplit("@", 1)[1].strip().lower().rstrip(".") or None
