@@ -189,6 +189,10 @@ MAIL_MAX_RECIPIENTS = env_int("MAIL_MAX_RECIPIENTS", 100, minimum=1)
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
+# POP3/POP2: an idle session is closed after this many seconds (RFC 1939 3: at least 600);
+# the maildrop lock is a lease of MAIL_POP_LOCK_LEASE seconds the live session renews.
+MAIL_POP_IDLE_TIMEOUT = env_int("MAIL_POP_IDLE_TIMEOUT", 600, minimum=1)
+MAIL_POP_LOCK_LEASE = env_int("MAIL_POP_LOCK_LEASE", 60, minimum=2)
 MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
 # Outbound relay (protocols/relay): how long a message may stay queued before it
 # bounces, how long a worker's claim on a recipient lasts, an optional smarthost.

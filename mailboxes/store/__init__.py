@@ -13,8 +13,8 @@ from .accounts import (apop_secret, authenticate, create_account, create_alias, 
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, NoSuchAlias,
-                     NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota, StoreError,
-                     TooBigForQuota, Unavailable)
+                     MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
+                     StoreError, TooBigForQuota, Unavailable)
 from .events import publish, subscribe
 from .maintenance import check_quota, maintained_account_ids, purge_old_messages
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
@@ -23,6 +23,8 @@ from .folders import (all_folder_status, create_folder, delete_folder, folder_st
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
 from .messages import (append, changes_since, copy, delete_messages, deliver, expunge, fetch,
                        folder_size, message_data, move, set_flags)
+from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
+                  release_maildrop_lock, renew_maildrop_lock)
 from .types import *  # noqa: F401,F403
 
 __all__ = [n for n in dir() if not n.startswith("_")]

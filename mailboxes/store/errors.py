@@ -62,3 +62,9 @@ class TooBigForQuota(OverQuota):
 
 class LimitExceeded(StoreError):
     pass
+
+
+class MaildropLocked(StoreError):
+    """Another live session holds the account's POP maildrop lock (RFC 1939 8, RFC 2449 IN-USE)."""
+
+    temporary = True

@@ -157,3 +157,20 @@ class DeliveryReport:
 class QuotaUsage:
     used: int
     limit: int  # 0 = unlimited
+
+
+@dataclass(frozen=True)
+class PopMessage:
+    uid: int
+    size: int  # octets of the message as POP sends it (CRLF lines, before dot-stuffing)
+    uidl: str  # unique and stable for the life of the message (RFC 1939 7, UIDL)
+
+
+@dataclass(frozen=True)
+class Maildrop:
+    """A POP session's snapshot of one folder, in UID order."""
+
+    folder_id: int
+    name: str
+    uidvalidity: int
+    messages: list[PopMessage]

@@ -1,0 +1,231 @@
+"""One POP2 connection (RFC 937): the state table and the command handlers."""
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any, Awaitable, Callable
+
+from django.conf import settings
+
+from mailboxes import store
+from protocols import dbcall
+from protocols.listener import Connection
+from protocols.pop3.lease import MaildropLease, new_holder
+from protocols.pop3.lines import Closed, LineSession, LineTooLong
+
+from . import parser
+
+log = logging.getLogger("protocols.pop2")
+MAX_BAD_COMMANDS = 20
+MAX_AUTH_FAILURES = 3
+
+
+class State(enum.Enum):
+    AUTH = "AUTH"  # greeted, waiting for HELO
+    MBOX = "MBOX"  # a folder is selected
+    ITEM = "ITEM"  # READ named a message
+    NEXT = "NEXT"  # RETR sent it: ACKS, ACKD or NACK is due
+
+
+class Pop2Session(LineSession):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, parser.MAX_LINE)
+        self.state = State.AUTH
+        self.holder = new_holder(conn.listener, conn.id)
+        self.account_id = 0
+        self.lease: MaildropLease | None = None
+        self.folder: store.Maildrop | None = None
+        self.current = 1
+        self.deleted: set[int] = set()
+        self.acked: set[int] = set()
+        self.auth_failures = 0
+        self.bad_commands = 0
+
+    async def reply(self, text: str) -> None:
+        await self.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
+
+    def goodbye(self) -> bytes:
+        return b"- server shutting down, try again later\r\n"
+
+    async def run(self) -> None:
+        try:
+            # Some POP2 clients want nothing between "+" and "POP2" (UW ipop2d).
+            await self.reply(f"+ POP2 {settings.MAIL_HOSTNAME} server ready")
+            while not self.closing:
+                try:
+                    line = await self.readline()
+                except LineTooLong:
+                    await self.bad("- line too long")
+                    continue
+                await self.handle(line)
+        except Closed:
+            pass
+        finally:
+            lease, self.lease = self.lease, None
+            if lease is not None:
+                await lease.release()
+
+    async def handle(self, line: bytes) -> None:
+        try:
+            command = parser.parse_command(line)
+        except parser.ParseError as exc:
+            await self.bad(f"- {exc.message}")
+            return
+        states, handler = COMMANDS[type(command)]
+        if self.state not in states:
+            await self.bad(f"- {command.name} is out of sequence here")
+            return
+        try:
+            await handler(self, command)
+        except (Closed, ConnectionError, TimeoutError):
+            raise
+        except store.Unavailable:
+            await self.reply("- [SYS/TEMP] the mail store is temporarily unavailable, try again later")
+        except Exception:
+            log.exception("%s: %s failed", self.label, command.name)
+            await self.reply("- internal server error")
+
+    async def bad(self, text: str) -> None:
+        await self.reply(text)
+        self.bad_commands += 1
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            await self.reply("- too many bad commands, closing")
+            raise Closed()
+
+    # --- the selected folder ------------------------------------------------
+
+    def size_of(self, msg: int) -> int:
+        """Octets of message msg, 0 when there is none (or it is marked deleted)."""
+        assert self.folder is not None
+        if 1 <= msg <= len(self.folder.messages) and msg not in self.deleted:
+            return self.folder.messages[msg - 1].size
+        return 0
+
+    async def announce(self) -> None:
+        """'=n' for the current message: ITEM if it exists, else back to MBOX."""
+        size = self.size_of(self.current)
+        self.state = State.ITEM if size else State.MBOX
+        await self.reply(f"={size} characters in message {self.current}" if size
+                         else f"=0 no message {self.current}")
+
+    async def select(self, snapshot: store.Maildrop) -> None:
+        self.folder, self.current = snapshot, 1
+        self.deleted, self.acked = set(), set()
+        self.state = State.MBOX
+        await self.reply(f"#{len(snapshot.messages)} messages in {snapshot.name}")
+
+    async def leave_folder(self, *, release: bool) -> None:
+        """Apply the folder's ACKDs (and mark ACKS'd messages \\Seen)."""
+        assert self.folder is not None
+        uids = [self.folder.messages[n - 1].uid for n in sorted(self.deleted)]
+        seen = [self.folder.messages[n - 1].uid for n in sorted(self.acked - self.deleted)]
+        if self.lease is not None and release:
+            self.lease.stop()
+        await dbcall.call(store.close_maildrop, self.account_id, self.holder, self.folder.folder_id,
+                          uids, seen=seen, release=release)
+        if release:
+            self.lease = None
+
+    def lock_lost(self) -> None:
+        self.lease = None
+        self.folder = None
+        self.hang_up()
+
+
+# --- handlers -----------------------------------------------------------------
+
+async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
+    if not s.conn.plaintext_auth_allowed:
+        await s.reply("- POP2 has no TLS: passwords are accepted only from trusted networks")
+        return
+    account = await dbcall.call(store.authenticate, cmd.user, cmd.password)
+    if account is None:
+        s.auth_failures += 1
+        await s.reply("- [AUTH] bad login")
+        if s.auth_failures >= MAX_AUTH_FAILURES:
+            raise Closed()
+        return
+    try:
+        snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, settings.MAIL_POP_LOCK_LEASE)
+    except store.MaildropLocked:
+        await s.reply("- [IN-USE] maildrop is locked by another session")
+        return
+    s.account_id = account.id
+    s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
+    log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
+    await s.select(snapshot)
+
+
+async def fold(s: Pop2Session, cmd: parser.Fold) -> None:
+    try:
+        snapshot = await dbcall.call(store.maildrop, s.account_id, cmd.folder)
+    except (store.NoSuchFolder, store.InvalidInput):
+        await s.reply("- no such folder")
+        return
+    await s.leave_folder(release=False)
+    await s.select(snapshot)
+
+
+async def read(s: Pop2Session, cmd: parser.Read) -> None:
+    if cmd.msg is not None:
+        s.current = cmd.msg
+    await s.announce()
+
+
+async def retr(s: Pop2Session, cmd: parser.Retr) -> None:
+    assert s.folder is not None
+    uid = s.folder.messages[s.current - 1].uid
+    try:
+        data = await dbcall.call(store.pop_message, s.account_id, s.folder.folder_id, uid)
+    except store.NotFound:
+        s.state = State.MBOX
+        await s.reply("- message was removed by another session")
+        return
+    s.state = State.NEXT
+    await s.write(data)
+
+
+async def acks(s: Pop2Session, cmd: parser.Acks) -> None:
+    s.acked.add(s.current)
+    s.current += 1
+    await s.announce()
+
+
+async def ackd(s: Pop2Session, cmd: parser.Ackd) -> None:
+    s.acked.add(s.current)
+    s.deleted.add(s.current)
+    s.current += 1
+    await s.announce()
+
+
+async def nack(s: Pop2Session, cmd: parser.Nack) -> None:
+    await s.announce()
+
+
+async def quit(s: Pop2Session, cmd: parser.Quit) -> None:
+    if s.folder is not None:
+        try:
+            await s.leave_folder(release=True)
+        except store.MaildropLocked:
+            await s.reply("- [IN-USE] maildrop lock lost; no messages deleted")
+            raise Closed() from None
+        except store.Unavailable:
+            await s.reply("- [SYS/TEMP] messages not deleted, try again later")
+            raise Closed() from None
+    await s.reply("+ bye")
+    raise Closed()
+
+
+Handler = Callable[[Pop2Session, Any], Awaitable[None]]
+
+# RFC 937's states, in one place.
+COMMANDS: dict[type[parser.Command], tuple[frozenset[State], Handler]] = {
+    parser.Helo: (frozenset({State.AUTH}), helo),
+    parser.Fold: (frozenset({State.MBOX, State.ITEM}), fold),
+    parser.Read: (frozenset({State.MBOX, State.ITEM}), read),
+    parser.Retr: (frozenset({State.ITEM}), retr),
+    parser.Acks: (frozenset({State.NEXT}), acks),
+    parser.Ackd: (frozenset({State.NEXT}), ackd),
+    parser.Nack: (frozenset({State.NEXT}), nack),
+    parser.Quit: (frozenset({State.AUTH, State.MBOX, State.ITEM}), quit),
+}

@@ -1,0 +1,126 @@
+"""POP3 AUTHORIZATION state: CAPA, STLS, USER/PASS, APOP, AUTH PLAIN."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import TYPE_CHECKING
+
+from mailboxes import store
+from protocols import dbcall
+
+from . import parser, wire
+from .state import Closed, State
+
+if TYPE_CHECKING:
+    from .session import Pop3Session
+
+log = logging.getLogger("protocols.pop3")
+NO_PLAINTEXT = "plaintext authentication is not allowed without TLS (use STLS)"
+
+
+async def capa(s: Pop3Session, cmd: parser.Command) -> None:
+    """RFC 2449 5. USER and SASL PLAIN only where a password may be sent;
+    STLS only before login and when not under TLS already (RFC 2595 4)."""
+    caps = [b"TOP", b"UIDL", b"RESP-CODES", b"AUTH-RESP-CODE", b"PIPELINING"]
+    if s.state is State.AUTHORIZATION:
+        if s.conn.plaintext_auth_allowed:
+            caps += [b"USER", b"SASL PLAIN"]
+        if not s.conn.tls and s.tls_context is not None:
+            caps.append(b"STLS")
+    caps.append(b"IMPLEMENTATION Mailhost")
+    await s.write(wire.listing(b"+OK Capability list follows", caps))
+
+
+async def stls(s: Pop3Session, cmd: parser.Command) -> None:
+    if s.conn.tls or s.tls_context is None:
+        await s.err("TLS is already active" if s.conn.tls else "TLS is not available")
+        return
+    await s.ok("Begin TLS negotiation")
+    # RFC 2595 4: anything the client sent before the handshake is discarded.
+    s.lines.discard_buffered()
+    await s.conn.start_tls(s.tls_context)
+
+
+async def user(s: Pop3Session, cmd: parser.User) -> None:
+    if not s.conn.plaintext_auth_allowed:
+        await s.err(NO_PLAINTEXT)
+        return
+    s.pending_user = cmd.user
+    await s.ok("send your password")
+
+
+async def password(s: Pop3Session, cmd: parser.Pass) -> None:
+    name, s.pending_user = s.pending_user, None
+    if name is None:
+        await s.err("give USER first")
+        return
+    await login(s, await dbcall.call(store.authenticate, name, cmd.password))
+
+
+async def apop(s: Pop3Session, cmd: parser.Apop) -> None:
+    """RFC 1939 7: MD5 over the greeting's timestamp and the shared secret.
+    It needs no TLS: the secret never crosses the wire."""
+    found = await dbcall.call(store.apop_secret, cmd.user)
+    account = None
+    if found is not None:
+        info, secret = found
+        expected = hashlib.md5((s.banner + secret).encode("utf-8")).hexdigest()
+        if hmac.compare_digest(expected, cmd.digest):
+            account = info
+    await login(s, account)
+
+
+async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
+    """RFC 5034: AUTH PLAIN, with or without an initial response. A bare AUTH
+    lists the mechanisms (as many servers do for older clients)."""
+    allowed = s.conn.plaintext_auth_allowed
+    if cmd.mechanism is None:
+        await s.write(wire.listing(b"+OK SASL mechanisms follow", [b"PLAIN"] if allowed else []))
+        return
+    if cmd.mechanism != "PLAIN":
+        await s.err("unsupported authentication mechanism")
+        return
+    if not allowed:
+        await s.err(NO_PLAINTEXT)
+        return
+    response = cmd.initial
+    if response is None:
+        await s.write(b"+ \r\n")
+        line = await s.readline()
+        if parser.is_cancel(line):
+            await s.err("authentication cancelled")
+            return
+        try:
+            response = parser.decode_base64(line)
+        except parser.ParseError as exc:
+            await s.err(exc.message)
+            return
+    try:
+        authzid, authcid, secret = parser.decode_plain(response)
+    except parser.ParseError:
+        await login(s, None)
+        return
+    if authzid and authzid.lower() != authcid.lower():
+        await login(s, None)  # no proxy logins
+        return
+    await login(s, await dbcall.call(store.authenticate, authcid, secret))
+
+
+async def login(s: Pop3Session, account: store.AccountInfo | None) -> None:
+    """Credentials checked: lock the maildrop and enter TRANSACTION."""
+    if account is None:
+        s.auth_failures += 1
+        await s.err("authentication failed", "AUTH")
+        if s.auth_failures >= s.max_auth_failures:
+            raise Closed()
+        return
+    try:
+        snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, s.lease_seconds)
+    except store.MaildropLocked:
+        await s.err("maildrop is locked by another session", "IN-USE")
+        return
+    s.opened(account.id, snapshot)
+    live = s.drop.live() if s.drop else []
+    log.info("pop3#%s: %s logged in from %s", s.conn.id, account.address, s.conn.peer_ip)
+    await s.ok(f"maildrop has {len(live)} messages ({sum(m.size for _, m in live)} octets)")

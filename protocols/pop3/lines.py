@@ -1,0 +1,110 @@
+"""Line I/O shared by the POP protocols (POP3, POP2): bounded reads, idle timeout.
+
+The reader keeps its own buffer so that no line longer than `limit` is ever
+held in memory: an overlong line is dropped as it arrives, up to its line
+end, and reported as LineTooLong (the session answers and reads on).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+if TYPE_CHECKING:
+    from protocols.listener import Connection
+
+log = logging.getLogger("protocols.pop3")
+
+CHUNK = 4096
+
+
+class LineTooLong(Exception):
+    """A line passed the limit; it has been discarded up to its LF."""
+
+
+class LineReader:
+    def __init__(self, reader: asyncio.StreamReader, limit: int) -> None:
+        self._reader = reader
+        self._buffer = bytearray()
+        self.limit = limit
+
+    def discard_buffered(self) -> None:
+        """Drop what the client sent ahead (after STLS, RFC 2595 4)."""
+        self._buffer.clear()
+
+    async def readline(self) -> bytes:
+        """One line with its line end. EOFError when the peer closes first
+        (a partial last line is dropped: it was never a command)."""
+        overlong = False
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end + 1])
+                del self._buffer[:end + 1]
+                if overlong or len(line) > self.limit:
+                    raise LineTooLong()
+                return line
+            if len(self._buffer) > self.limit:
+                overlong = True
+                self._buffer.clear()
+            chunk = await self._reader.read(CHUNK)
+            if not chunk:
+                raise EOFError()
+            self._buffer += chunk
+
+
+class Closed(Exception):
+    """The session is over: stop reading commands."""
+
+
+class LineSession:
+    """What POP3 and POP2 sessions share: bounded reads under the idle
+    timeout (RFC 1939 3: close without a reply), whole-response writes, and
+    a goodbye when the worker shuts down between commands."""
+
+    def __init__(self, conn: Connection, limit: int) -> None:
+        self.conn = conn
+        self.lines = LineReader(conn.reader, limit)
+        self.idle_timeout: float = settings.MAIL_POP_IDLE_TIMEOUT
+        self.closing = False
+        self._waiting = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.conn.listener}#{self.conn.id}"
+
+    async def write(self, data: bytes) -> None:
+        self.conn.writer.write(data)
+        await asyncio.wait_for(self.conn.writer.drain(), self.idle_timeout)
+
+    async def readline(self) -> bytes:
+        """The next line; Closed at EOF or when idle past the timeout."""
+        self._waiting = True
+        try:
+            return await asyncio.wait_for(self.lines.readline(), self.idle_timeout)
+        except TimeoutError:
+            log.info("%s: idle for %ss, closing", self.label, self.idle_timeout)
+            raise Closed() from None
+        except EOFError:
+            raise Closed() from None
+        finally:
+            self._waiting = False
+
+    def goodbye(self) -> bytes:
+        raise NotImplementedError
+
+    async def shutdown(self) -> None:
+        """The worker is stopping: between commands, say so and hang up at
+        once; in the middle of one, let it finish and stop after it."""
+        self.closing = True
+        if self._waiting:
+            try:
+                self.conn.writer.write(self.goodbye())
+            finally:
+                self.conn.writer.close()
+
+    def hang_up(self) -> None:
+        self.closing = True
+        self.conn.writer.close()

@@ -1,0 +1,141 @@
+"""One POP3 connection: reads lines, asks the parser, checks the state table,
+runs the handler, maps failures to replies. Handlers live in auth.py
+(AUTHORIZATION) and maildrop.py (TRANSACTION and UPDATE)."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import ssl
+from typing import Any, Awaitable, Callable
+
+from django.conf import settings
+
+from mailboxes import store
+from protocols.listener import Connection
+
+from . import auth, maildrop, parser
+from .lease import MaildropLease, new_holder
+from .lines import Closed, LineSession, LineTooLong
+from .state import Maildrop, State
+
+log = logging.getLogger("protocols.pop3")
+MAX_BAD_COMMANDS = 20
+MAX_AUTH_FAILURES = 3
+
+
+class Pop3Session(LineSession):
+    def __init__(self, conn: Connection, tls_context: ssl.SSLContext | None) -> None:
+        super().__init__(conn, parser.MAX_LINE)
+        self.tls_context = tls_context
+        self.state = State.AUTHORIZATION
+        self.lease_seconds: float = settings.MAIL_POP_LOCK_LEASE
+        # RFC 1939 7 (APOP): a timestamp unique to this greeting.
+        self.banner = f"<{os.getpid()}.{conn.id}.{secrets.token_hex(6)}@{settings.MAIL_HOSTNAME}>"
+        self.holder = new_holder(conn.listener, conn.id)
+        self.pending_user: str | None = None
+        self.drop: Maildrop | None = None
+        self.lease: MaildropLease | None = None
+        self.auth_failures = 0
+        self.max_auth_failures = MAX_AUTH_FAILURES
+        self.bad_commands = 0
+
+    async def ok(self, text: str = "") -> None:
+        await self.write(f"+OK {text}".rstrip().encode() + b"\r\n")
+
+    async def err(self, text: str, code: str = "") -> None:
+        code = f"[{code}] " if code else ""
+        await self.write(f"-ERR {code}{text}".encode() + b"\r\n")
+
+    def goodbye(self) -> bytes:
+        return b"-ERR [SYS/TEMP] server shutting down, try again later\r\n"
+
+    async def run(self) -> None:
+        try:
+            await self.ok(f"{settings.MAIL_HOSTNAME} POP3 server ready {self.banner}")
+            while not self.closing:
+                try:
+                    line = await self.readline()
+                except LineTooLong:
+                    await self.err("line too long")
+                    await self.bad_command()
+                    continue
+                await self.handle(line)
+        except Closed:
+            pass
+        finally:
+            await self.abandon_maildrop()
+
+    async def handle(self, line: bytes) -> None:
+        try:
+            command = parser.parse_command(line)
+        except parser.ParseError as exc:
+            await self.err(exc.message)
+            await self.bad_command()
+            return
+        states, handler = COMMANDS[type(command)]
+        if not isinstance(command, parser.Pass):
+            self.pending_user = None  # PASS must follow USER at once (RFC 1939 7)
+        if self.state not in states:
+            await self.err(f"{command.name} is not valid in the {self.state.value} state")
+            await self.bad_command()
+            return
+        try:
+            await handler(self, command)
+        except (Closed, ConnectionError, TimeoutError):
+            raise
+        except store.Unavailable:
+            await self.err("the mail store is temporarily unavailable, try again later", "SYS/TEMP")
+        except Exception:
+            log.exception("%s: %s failed", self.label, command.name)
+            await self.err("internal server error", "SYS/PERM")
+
+    async def bad_command(self) -> None:
+        self.bad_commands += 1
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            await self.err("too many bad commands, closing")
+            raise Closed()
+
+    def opened(self, account_id: int, snapshot: store.Maildrop) -> None:
+        """Logged in with the maildrop locked: enter TRANSACTION."""
+        self.drop = Maildrop(account_id, snapshot)
+        self.state = State.TRANSACTION
+        self.lease = MaildropLease(account_id, self.holder, self.lease_seconds, self.lock_lost, self.label)
+
+    def lock_lost(self) -> None:
+        """RFC 1939 8: without the lock DELE is unsafe; hang up, no UPDATE."""
+        self.drop = None
+        self.lease = None
+        self.hang_up()
+
+    async def abandon_maildrop(self) -> None:
+        """Leave without UPDATE: release the lock, delete nothing."""
+        lease, self.lease, self.drop = self.lease, None, None
+        if lease is not None:
+            await lease.release()
+
+
+Handler = Callable[[Pop3Session, Any], Awaitable[None]]
+
+AUTHORIZATION = frozenset({State.AUTHORIZATION})
+TRANSACTION = frozenset({State.TRANSACTION})
+ANY = AUTHORIZATION | TRANSACTION
+
+# The rules of the states (RFC 1939 4-6, RFC 2449 5, RFC 2595 4, RFC 5034 4), in one place.
+COMMANDS: dict[type[parser.Command], tuple[frozenset[State], Handler]] = {
+    parser.Capa: (ANY, auth.capa),
+    parser.Quit: (ANY, maildrop.quit),
+    parser.Stls: (AUTHORIZATION, auth.stls),
+    parser.User: (AUTHORIZATION, auth.user),
+    parser.Pass: (AUTHORIZATION, auth.password),
+    parser.Apop: (AUTHORIZATION, auth.apop),
+    parser.Auth: (AUTHORIZATION, auth.authenticate),
+    parser.Stat: (TRANSACTION, maildrop.stat),
+    parser.List: (TRANSACTION, maildrop.list_),
+    parser.Retr: (TRANSACTION, maildrop.retr),
+    parser.Top: (TRANSACTION, maildrop.top),
+    parser.Dele: (TRANSACTION, maildrop.dele),
+    parser.Noop: (TRANSACTION, maildrop.noop),
+    parser.Rset: (TRANSACTION, maildrop.rset),
+    parser.Uidl: (TRANSACTION, maildrop.uidl),
+}
