@@ -45,7 +45,17 @@ class Incomplete(ParseSignal):
 
 
 class NeedMore(Incomplete):
-    """The buffer ends inside a command; read more bytes and parse again."""
+    """The buffer ends inside a command; read more bytes and parse again.
+
+    ``at_least`` is the buffer length below which parsing again cannot
+    succeed (the end of a literal whose octets are still arriving, else one
+    more byte), so a connection receiving a large literal need not re-frame
+    the command for every chunk.
+    """
+
+    def __init__(self, at_least: int = 0) -> None:
+        super().__init__(at_least)
+        self.at_least = at_least
 
 
 class NeedContinuation(Incomplete):

@@ -97,7 +97,7 @@ def frame(buf: bytes, *, max_line: int, max_literal: int, literal_plus: bool) ->
         if nl < 0:
             if len(buf) - pos >= budget:
                 raise LineTooLong(recover_tag(buf), max_line)
-            raise NeedMore()
+            raise NeedMore(len(buf) + 1)
         text += nl + 1 - pos
         line_end = nl - 1 if nl > pos and buf[nl - 1] == _CR else nl
         literal = _literal_at_end(buf, pos, line_end)
@@ -114,7 +114,7 @@ def frame(buf: bytes, *, max_line: int, max_literal: int, literal_plus: bool) ->
             # Also for {0}: the client still waits for "+" before going on.
             raise NeedContinuation(size)
         if len(buf) < start + size:
-            raise NeedMore()
+            raise NeedMore(start + size)
         pos = start + size
 
 

@@ -535,6 +535,21 @@ def test_non_synchronizing_literal_never_asks_for_continuation() -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "at_least"),
+    [
+        (b"a1 NOO", 7),  # no line end yet: one more byte may complete it
+        (b"a1 LOGIN {5+}\r\n", 20),  # the literal's octets end at 20
+        (b"a1 APPEND INBOX {10}\r\n0123", 32),
+        (b"a1 LOGIN {5}\r\nalice {3+}\r\nab", 29),
+    ],
+)
+def test_need_more_says_how_long_the_buffer_must_grow(data: bytes, at_least: int) -> None:
+    with pytest.raises(NeedMore) as info:
+        parse_command(data, max_literal=100)
+    assert info.value.at_least == at_least
+
+
+@pytest.mark.parametrize(
     ("data", "non_sync"),
     [(b"a1 APPEND INBOX {101}\r\n", False), (b"a1 APPEND INBOX {101+}\r\n", True), (b"a1 APPEND INBOX {99999999999999999999999999}\r\n", False)],
 )
