@@ -199,6 +199,14 @@ MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
 MAIL_RELAY_LIFETIME = env_int("MAIL_RELAY_LIFETIME", 5 * 24 * 3600, minimum=60)
 MAIL_RELAY_LEASE = env_int("MAIL_RELAY_LEASE", 15 * 60, minimum=1)
 MAIL_RELAY_TIMEOUT = env_int("MAIL_RELAY_TIMEOUT", 60, minimum=1)
+# Seconds to wait after the 1st, 2nd, ... temporary failure (the last repeats).
+try:
+    MAIL_RELAY_BACKOFF = [int(x) for x in env_list("MAIL_RELAY_BACKOFF", "300,900,3600,14400,28800")]
+except ValueError:
+    raise ImproperlyConfigured("MAIL_RELAY_BACKOFF must be comma-separated seconds") from None
+if not MAIL_RELAY_BACKOFF or min(MAIL_RELAY_BACKOFF) < 1:
+    raise ImproperlyConfigured("MAIL_RELAY_BACKOFF must be comma-separated seconds")
+MAIL_RELAY_SWEEP_INTERVAL = env_int("MAIL_RELAY_SWEEP_INTERVAL", 60, minimum=1)
 MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
 MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
@@ -210,7 +218,7 @@ MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
 CELERY_BEAT_SCHEDULE = {
-    "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": 60.0},
+    "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": float(MAIL_RELAY_SWEEP_INTERVAL)},
     "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": 3600.0},
     "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": 6 * 3600.0},
 }

@@ -28,9 +28,6 @@ from .errors import InvalidInput, StoreError, Unavailable
 log = logging.getLogger("mailboxes.store")
 State = OutboundRecipient.State
 PENDING = (State.QUEUED, State.DEFERRED)
-# Delay after the 1st, 2nd, ... temporary failure; the last one repeats.
-BACKOFF = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4),
-           timedelta(hours=8))
 OUTCOMES = ("sent", "temporary", "permanent")
 EXPIRED_STATUS = "4.4.7"  # RFC 3463: delivery time expired
 
@@ -78,8 +75,10 @@ class OutcomeSummary:
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait after the attempts-th try failed temporarily."""
-    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+    """The wait after the attempts-th try failed temporarily: MAIL_RELAY_BACKOFF
+    (5 min, 15 min, 1 h, 4 h, then every 8 h), its last step repeating."""
+    steps = settings.MAIL_RELAY_BACKOFF
+    return timedelta(seconds=steps[min(max(attempts, 1), len(steps)) - 1])
 
 
 def _lifetime() -> timedelta:
@@ -173,10 +172,17 @@ def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: date
 
 
 @atomic
-def outbound_recipients(message_id: int) -> list[OutboundRecipientInfo]:
+def outbound_recipients(*, message_id: int | None = None, address: str | None = None,
+                        limit: int = 1000) -> list[OutboundRecipientInfo]:
+    """Queue entries of one message, or to one address, oldest first."""
+    rows = OutboundRecipient.objects.all()
+    if message_id is not None:
+        rows = rows.filter(message_id=message_id)
+    if address is not None:
+        rows = rows.filter(address=address.lower())
     return [OutboundRecipientInfo(r.pk, r.message_id, r.address, r.domain, r.state, r.attempts,
                                   r.next_attempt, r.last_error)
-            for r in OutboundRecipient.objects.filter(message_id=message_id).order_by("pk")]
+            for r in rows.order_by("pk")[:limit]]
 
 
 @atomic

@@ -2,7 +2,8 @@
 embedded default (CELERY_TASK_ALWAYS_EAGER, no broker), the same code on a
 background thread of this process, so the caller (an SMTP DATA reply, a
 webmail send) never waits on remote servers and never sees a relay failure.
-runmailserver also sweeps the queue here every minute, standing in for beat.
+runmailserver also sweeps the queue here every MAIL_RELAY_SWEEP_INTERVAL seconds,
+standing in for beat.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Any, Callable
 from django.db import close_old_connections
 
 log = logging.getLogger("protocols.relay")
-SWEEP_INTERVAL = 60.0
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 _sweeper: threading.Thread | None = None
@@ -56,7 +56,7 @@ def on_outbound_queued(sender: object, message_id: int, **kwargs: Any) -> None:
 
 
 def start_sweeper() -> None:
-    """In the embedded default, sweep the queue every SWEEP_INTERVAL seconds
+    """In the embedded default, sweep the queue every MAIL_RELAY_SWEEP_INTERVAL seconds
     in this process (with a broker, `celery beat` schedules the sweep)."""
     global _sweeper
     if not _eager():
@@ -71,5 +71,6 @@ def start_sweeper() -> None:
 def _sweep_forever() -> None:
     from .tasks import sweep
     stop = threading.Event()
-    while not stop.wait(SWEEP_INTERVAL):
+    from django.conf import settings
+    while not stop.wait(settings.MAIL_RELAY_SWEEP_INTERVAL):
         _guarded(sweep.run)
