@@ -73,6 +73,10 @@ class _SizeCache:
                     found[key] = value
         return found
 
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
     def put_many(self, values: dict[str, int]) -> None:
         with self._lock:
             self._entries.update(values)

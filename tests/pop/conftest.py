@@ -1,0 +1,44 @@
+"""Fixtures of the POP3/POP2 tests: the real listeners in this process, and
+mail put in with store.deliver (fixed bytes, so transcripts can state sizes)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from conftest import PASSWORDS
+from mailboxes import store
+from mailboxes.store.pop import pop_form
+from tests.servers import InProcessServer
+
+ALICE = "alice@example.test"
+ALICE_PW = PASSWORDS[ALICE]
+
+# Three messages with what POP must take care of: CRLF lines (1), bare-LF
+# lines, lines starting with a dot and no final line end (2), a body of
+# several lines for TOP (3).
+MESSAGES = [
+    b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: one\r\n\r\nHello Alice.\r\n",
+    b"From: bob@example.test\nSubject: two\n\n.hidden line\nsecond line\n..double\nlast line, no newline",
+    b"From: charlie@other.test\r\nSubject: three\r\n\r\nline 1\r\nline 2\r\nline 3\r\n",
+]
+POP_FORMS = [pop_form(m) for m in MESSAGES]
+SIZES = [len(p) for p in POP_FORMS]
+
+
+@pytest.fixture(scope="module")
+def pop_server() -> Iterator[InProcessServer]:
+    with InProcessServer(["pop3", "pop3s", "pop2"]) as server:
+        yield server
+
+
+@pytest.fixture
+def maildrop(alice: store.AccountInfo) -> store.AccountInfo:
+    """alice with MESSAGES in her INBOX."""
+    for raw in MESSAGES:
+        store.deliver(raw, [ALICE])
+    return alice
+
+
+def inbox_uids(account: store.AccountInfo) -> list[int]:
+    return store.select_folder(account.id, "INBOX").uids
