@@ -125,7 +125,7 @@ class Sink:
             ok = logins.get(user) == data.password.decode()
             if ok:
                 self.logins.append(user)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
         return check
 
     def close(self) -> None:
