@@ -128,6 +128,8 @@ def _dkim(data: bytes) -> list[tuple[str, str, str]]:
             result = "pass" if verifier.verify(idx=index, dnsfunc=_dkim_txt) else "fail"
         except dkim.DnsTimeoutError:
             result = "temperror"
+        except dkim.ValidationError as exc:  # RFC 6376 6.1.3: a changed body is a failed signature
+            result = "fail" if "body hash mismatch" in str(exc) else "permerror"
         except dkim.DKIMException:
             result = "permerror"
         try:
