@@ -185,6 +185,12 @@ if _unknown:
 MAIL_DEFAULT_QUOTA = env_size("MAIL_DEFAULT_QUOTA", 1024**3)
 MAIL_MAX_MESSAGE_SIZE = env_size("MAIL_MAX_MESSAGE_SIZE", 50 * 1024**2)
 MAIL_MAX_RECIPIENTS = env_int("MAIL_MAX_RECIPIENTS", 100, minimum=1)
+# SMTP session limits (protocols/smtp): seconds without a byte from the client,
+# longest line (octets with CRLF; RFC 5321 4.5.3.1.6 asks for at least 1000),
+# and how many times one command may be used on one connection.
+MAIL_SMTP_IDLE_TIMEOUT = env_int("MAIL_SMTP_IDLE_TIMEOUT", 300, minimum=1)
+MAIL_SMTP_MAX_LINE_LENGTH = env_int("MAIL_SMTP_MAX_LINE_LENGTH", 1000, minimum=1000)
+MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 # Plaintext credentials are accepted without TLS only from loopback, unless this is set.
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
 # How often an idle session polls for changes when no Redis event bus is configured.

@@ -16,6 +16,7 @@ from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, 
                      MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      StoreError, TooBigForQuota, Unavailable)
 from .events import publish, subscribe
+from .inbound import RecipientVerdict, check_recipient, deliver_final
 from .maintenance import check_quota, maintained_account_ids, purge_old_messages
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
                        next_outbound_due, outbound_counts, outbound_recipients, record_outcome)

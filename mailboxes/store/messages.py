@@ -178,7 +178,13 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
     catch-all expansion) get one copy each in INBOX; remote addresses and
     external forwards go on the outbound queue. All in one transaction: when
     this returns, every copy is committed; if it raises, nothing is."""
-    blob = prepare(raw)
+    account_ids, remote = route(recipients)
+    return _deliver(prepare(raw), account_ids, remote, mail_from, sender_account_id)
+
+
+def route(recipients: list[str]) -> tuple[list[int], list[str]]:
+    """Where a message goes: local account ids (after alias and catch-all
+    expansion, each once) and remote addresses (recipients and external forwards)."""
     account_ids: dict[int, None] = {}
     remote: dict[str, None] = {}
     for address in recipients:
@@ -190,7 +196,7 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
             remote.update(dict.fromkeys(check.forwards))
         else:
             log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
-    return _deliver(blob, sorted(account_ids), list(remote), mail_from, sender_account_id)
+    return sorted(account_ids), list(remote)
 
 
 @atomic

@@ -1,0 +1,59 @@
+"""Inbound mail from SMTP: recipient checks and final delivery.
+
+SMTP (protocols/smtp) asks the store two things: what a RCPT address means,
+routing and quota together in one transaction, and to deliver a message
+whose local copies carry a Return-Path field while the copies queued for
+relay do not (RFC 5321 4.4: Return-Path is added at final delivery only,
+and a message sent on SHOULD NOT contain one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import accounts, messages
+from ._db import atomic
+from .types import DeliveryReport, RecipientCheck
+
+
+@dataclass(frozen=True)
+class RecipientVerdict:
+    """What RCPT TO needs: the routing (see RecipientCheck) and, for local
+    recipients, quota_check()'s verdict for the declared size: 'ok', 'full'
+    or 'never'."""
+
+    check: RecipientCheck
+    quota: str = "ok"
+
+
+@atomic
+def check_recipient(address: str, size: int) -> RecipientVerdict:
+    check = accounts.resolve_recipient(address)
+    if check.kind != "local" or not check.account_ids:
+        return RecipientVerdict(check)
+    return RecipientVerdict(check, accounts.quota_check(check.account_ids, size))
+
+
+def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
+                  sender_account_id: int | None = None) -> DeliveryReport:
+    """store.deliver(), except that local copies are stored as local_headers + raw
+    (the Return-Path field) and remote recipients are queued with raw alone.
+
+    One transaction for both: when this returns every copy is committed, if it
+    raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
+    account_ids, remote = messages.route(recipients)
+    local = messages.prepare(local_headers + raw) if account_ids else None
+    relay = messages.prepare(raw) if remote else None
+    return _deliver_final(local, relay, account_ids, remote, mail_from, sender_account_id)
+
+
+@atomic
+def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
+                   account_ids: list[int], remote: list[str], mail_from: str,
+                   sender_account_id: int | None) -> DeliveryReport:
+    delivered: dict[int, int] = {}
+    if local is not None:
+        delivered = messages._deliver(local, account_ids, [], mail_from, sender_account_id).delivered
+    if relay is not None:
+        messages._deliver(relay, [], remote, mail_from, sender_account_id)
+    blob = local or relay
+    return DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))

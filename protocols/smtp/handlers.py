@@ -1,0 +1,138 @@
+"""aiosmtpd handler hooks: where an SMTP transaction meets the mail store.
+
+Every store call runs through protocols.dbcall (one transaction on the
+bounded thread pool, never on the event loop) and, while it runs, marks the
+session busy so a shutdown lets its reply out first. Store errors become
+replies here, at the boundary; anything unexpected is logged with the
+connection's label and answered 451 without its text.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from typing import Any, Awaitable, Callable
+
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from mailboxes import store
+
+from .. import dbcall
+from . import policy, replies, trace
+from .session import SMTPSession
+
+log = logging.getLogger("protocols.smtp")
+
+# Most specific first: TooBigForQuota is an OverQuota.
+_STORE_ERRORS: tuple[tuple[type[store.StoreError], str], ...] = (
+    (store.TooBigForQuota, replies.QUOTA_NEVER),
+    (store.OverQuota, replies.MAILBOX_FULL),
+    (store.Unavailable, replies.UNAVAILABLE),
+)
+
+Hook = Callable[..., Awaitable[str]]
+
+
+def replies_on_error(hook: Hook) -> Hook:
+    """Map what a hook raises to a reply, so aiosmtpd always gets a status and
+    resets its envelope as after any refused command."""
+
+    @functools.wraps(hook)
+    async def wrapper(self: "Handler", server: SMTPSession, *args: Any) -> str:
+        try:
+            return await hook(self, server, *args)
+        except store.StoreError as exc:
+            for error, reply in _STORE_ERRORS:
+                if isinstance(exc, error):
+                    log.warning("%s: %s: %s", server.label, hook.__name__, exc)
+                    return reply
+            log.exception("%s: %s: unexpected store error", server.label, hook.__name__)
+        except Exception:
+            log.exception("%s: %s failed", server.label, hook.__name__)
+        return replies.LOCAL_ERROR
+
+    return wrapper
+
+
+class Handler:
+    def __init__(self, limits: policy.Limits) -> None:
+        self.limits = limits
+
+    async def handle_EHLO(self, server: SMTPSession, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return policy.ehlo_lines(server.hostname, size=self.limits.max_message_size,
+                                 starttls=server.starttls_offered, auth=server.auth_offered)
+
+    @replies_on_error
+    async def handle_MAIL(self, server: SMTPSession, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        account = server.account
+        # RFC 6409 6.1: a submission server may insist on the user's own addresses.
+        if account is not None and address != "<>":
+            with server.busy():
+                allowed = await dbcall.call(store.sender_allowed, account.id, address)
+            if not allowed:
+                return replies.SENDER_NOT_OWNED
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return replies.SENDER_OK
+
+    @replies_on_error
+    async def handle_RCPT(self, server: SMTPSession, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= self.limits.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        try:
+            store.normalize_address(address)
+        except store.InvalidInput:
+            return replies.BAD_ADDRESS
+        # Without SIZE= (RFC 1870) a full mailbox is still refused here.
+        size = max(policy.declared_size(envelope.mail_options), 1)
+        with server.busy():
+            verdict = await dbcall.call(store.check_recipient, address, size)
+        reply = policy.recipient_reply(verdict.check.kind, verdict.quota, may_relay=server.account is not None)
+        if reply == replies.RECIPIENT_OK:
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+        return reply
+
+    @replies_on_error
+    async def handle_DATA(self, server: SMTPSession, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        if policy.has_bare_line_ending(data):
+            return replies.BARE_LINE_ENDING
+        account = server.account
+        trace_id = secrets.token_hex(6)
+        received = trace.received(
+            helo=session.host_name, peer_ip=server.peer_ip, hostname=server.hostname,
+            protocol=trace.with_protocol(esmtp=session.extended_smtp, tls=server.tls,
+                                         authenticated=account is not None, smtputf8=envelope.smtp_utf8),
+            trace_id=trace_id, recipients=envelope.rcpt_tos)
+        mail_from = "" if envelope.mail_from == "<>" else (envelope.mail_from or "")
+        # RFC 5321 4.1.1.4: 250 only once the message is safely stored, i.e. after
+        # the one transaction that stores every copy has committed.
+        with server.busy():
+            report = await dbcall.call(
+                store.deliver_final, received + data, list(envelope.rcpt_tos), mail_from,
+                local_headers=trace.return_path(mail_from),
+                sender_account_id=account.id if account is not None else None)
+        log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
+                 mail_from, len(data), len(report.delivered), len(report.queued))
+        return replies.DELIVERED.format(id=trace_id)
+
+    async def authenticate(self, server: SMTPSession, credentials: LoginPassword) -> AuthResult:
+        login = credentials.login.decode("utf-8", "replace")
+        password = credentials.password.decode("utf-8", "replace")
+        try:
+            with server.busy():
+                account = await dbcall.call(store.authenticate, login, password)
+        except store.Unavailable:
+            return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
+        except Exception:
+            log.exception("%s: AUTH failed", server.label)
+            return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
+        if account is None:
+            log.info("%s: AUTH refused for %r from %s", server.label, login, server.peer_ip)
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=account)

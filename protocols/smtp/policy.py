@@ -1,0 +1,120 @@
+"""What each SMTP listener offers and allows, in one table, and the pure
+decisions the handlers make from store answers. No I/O, no Django."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import replies
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One listener's rules (DESIGN.md: MX 25, submission 587, SMTPS 465)."""
+
+    name: str
+    implicit_tls: bool   # TLS from the first byte (RFC 8314 3.3)
+    starttls: bool       # offer STARTTLS (RFC 3207) while not under TLS
+    auth: bool           # offer AUTH (RFC 4954)
+    auth_required: bool  # AUTH before MAIL (RFC 6409 4.3)
+
+
+PROFILES = {
+    "smtp": Profile("smtp", implicit_tls=False, starttls=True, auth=False, auth_required=False),
+    "submission": Profile("submission", implicit_tls=False, starttls=True, auth=True, auth_required=True),
+    "smtps": Profile("smtps", implicit_tls=True, starttls=False, auth=True, auth_required=True),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_size: int
+    max_recipients: int
+    max_line_length: int   # octets with CRLF, before the transparent dot
+    idle_timeout: float
+    command_limit: int     # times one command may be used on one connection
+
+
+# Failed AUTH attempts per connection before 421 (each attempt is one AUTH).
+AUTH_TRIES = 3
+
+
+def command_limits(limits: Limits) -> dict[str, int]:
+    """aiosmtpd's command_call_limit: over it, 421 4.7.0 and the connection closes."""
+    return {"*": limits.command_limit, "AUTH": AUTH_TRIES}
+
+
+def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[str]:
+    """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line."""
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
+    if starttls:
+        keywords.append("STARTTLS")
+    if auth:
+        keywords.append("AUTH PLAIN LOGIN")
+    lines = [hostname, *keywords]
+    return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+
+
+SYNTAX = {
+    "HELO": "HELO <domain>",
+    "EHLO": "EHLO <domain>",
+    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME] [SMTPUTF8]",
+    "RCPT": "RCPT TO:<address>",
+    "DATA": "DATA",
+    "RSET": "RSET",
+    "NOOP": "NOOP",
+    "QUIT": "QUIT",
+    "HELP": "HELP [<command>]",
+    "VRFY": "VRFY <address>",
+    "STARTTLS": "STARTTLS",
+    "AUTH": "AUTH PLAIN|LOGIN [<initial-response>]",
+}
+
+
+def help_reply(topic: str | None, *, starttls: bool, auth: bool) -> list[str]:
+    """HELP (RFC 5321 4.1.1.8): 214 with the commands this connection may use,
+    or one command's syntax; 504 for an unknown topic."""
+    offered = [c for c in SYNTAX if (c != "STARTTLS" or starttls) and (c != "AUTH" or auth)]
+    if topic:
+        command = topic.strip().upper()
+        if command not in offered:
+            return [f"504 5.5.4 No help for that; commands: {' '.join(offered)}"]
+        return [f"214 2.0.0 Syntax: {SYNTAX[command]}"]
+    return [f"214-2.0.0 Commands: {' '.join(offered)}", "214 2.0.0 HELP <command> gives its syntax"]
+
+
+_RECIPIENT = {
+    "unknown": replies.NO_SUCH_USER,
+    "inactive": replies.DISABLED,
+}
+_QUOTA = {"ok": replies.RECIPIENT_OK, "full": replies.MAILBOX_FULL, "never": replies.QUOTA_NEVER}
+
+
+def recipient_reply(kind: str, quota: str, *, may_relay: bool) -> str:
+    """RCPT TO's reply from the store's verdict (RecipientCheck.kind, quota).
+
+    Remote addresses only for authenticated clients: never an open relay,
+    whatever HELO or MAIL FROM claim."""
+    if kind == "remote":
+        return replies.RECIPIENT_OK if may_relay else replies.RELAY_DENIED
+    if kind in _RECIPIENT:
+        return _RECIPIENT[kind]
+    return _QUOTA.get(quota, replies.MAILBOX_FULL)
+
+
+_SIZE_PARAM = re.compile(r"^SIZE=(\d{1,20})$", re.IGNORECASE)
+
+
+def declared_size(mail_options: list[str]) -> int:
+    """The SIZE= a client declared with MAIL FROM (RFC 1870), else 0."""
+    for option in mail_options:
+        match = _SIZE_PARAM.match(option)
+        if match:
+            return int(match.group(1))
+    return 0
+
+
+def has_bare_line_ending(data: bytes) -> bool:
+    """Any CR or LF that is not part of a CRLF pair (RFC 5321 2.3.8)."""
+    pairs = data.count(b"\r\n")
+    return data.count(b"\r") != pairs or data.count(b"\n") != pairs

@@ -1,0 +1,65 @@
+"""Every reply Mailhost's SMTP adds to aiosmtpd's, and the enhanced status
+codes (RFC 2034, RFC 3463) for aiosmtpd's own replies. Pure: no I/O."""
+from __future__ import annotations
+
+import re
+
+OK = "250 2.0.0 Ok"
+SENDER_OK = "250 2.1.0 Sender ok"
+RECIPIENT_OK = "250 2.1.5 Recipient ok"
+DELIVERED = "250 2.0.0 Ok: stored as {id}"
+# RFC 5321 3.5.3: 252 when the server will not say whether an address exists.
+VRFY = "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery"
+VRFY_SYNTAX = "501 5.5.4 Syntax: VRFY <address>"
+
+SHUTDOWN = "421 4.3.2 Service shutting down, closing transmission channel"
+TIMEOUT = "421 4.4.2 Idle timeout exceeded, closing transmission channel"
+UNAVAILABLE = "451 4.3.0 Mail store temporarily unavailable, try again later"
+# RFC 5321 4.2.3: 451 "Requested action aborted: local error in processing".
+LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
+MAILBOX_FULL = "452 4.2.2 Mailbox full, try again later"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"  # RFC 5321 4.5.3.1.10
+AUTH_TEMPFAIL = "454 4.7.0 Temporary authentication failure"  # RFC 4954 6
+
+AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
+TLS_ACTIVE = "503 5.5.1 TLS already active"
+NO_SUCH_USER = "550 5.1.1 No such user here"
+DISABLED = "550 5.2.1 Mailbox disabled"
+QUOTA_NEVER = "552 5.2.2 Message exceeds the mailbox quota"
+TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
+BAD_ADDRESS = "553 5.1.3 Bad recipient address syntax"
+SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user"
+RELAY_DENIED = "554 5.7.1 Relay access denied"
+# RFC 5321 2.3.8: CR and LF only as CRLF. Refusing them stops SMTP smuggling
+# through us to a server that takes <LF>.<LF> or <CR>.<CR> as end of data.
+BARE_LINE_ENDING = "554 5.6.0 Bare CR or LF in message data (RFC 5321 2.3.8)"
+
+# aiosmtpd's own replies whose text we replace along with adding the code.
+_REPLACED = {
+    "552 Error: message size exceeds fixed maximum message size": TOO_BIG,
+    "552 Error: Too much mail data": TOO_BIG,
+    "500 Line too long (see RFC5321 4.5.3.1.6)": "500 5.5.6 Line too long (RFC 5321 4.5.3.1.6)",
+}
+# The enhanced code each basic code gets when aiosmtpd gives none (RFC 3463).
+_DEFAULT_DETAIL = {
+    "220": "2.0.0", "221": "2.0.0", "250": "2.0.0", "421": "4.3.0", "500": "5.5.2", "501": "5.5.4",
+    "502": "5.5.1", "503": "5.5.1", "504": "5.5.4", "530": "5.7.0", "535": "5.7.8", "538": "5.7.11",
+    "550": "5.0.0", "552": "5.3.4", "553": "5.1.3", "554": "5.0.0", "555": "5.5.4",
+}
+_HAS_DETAIL = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
+_REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.DOTALL)
+
+
+def enhance(reply: str) -> str:
+    """The reply with an enhanced status code (RFC 2034 3: every reply but the
+    greeting, HELO/EHLO and the intermediate 334 and 354 carries one)."""
+    if reply in _REPLACED:
+        return _REPLACED[reply]
+    if _HAS_DETAIL.match(reply):
+        return reply
+    match = _REPLY.match(reply)
+    if not match or match.group(1)[0] == "3":
+        return reply
+    code, sep, text = match.groups()
+    detail = _DEFAULT_DETAIL.get(code, f"{code[0]}.0.0")
+    return f"{code}{sep}{detail} {text}" if text else f"{code}{sep}{detail}"

@@ -1,0 +1,235 @@
+"""One SMTP connection: aiosmtpd's SMTP protocol with Mailhost's rules.
+
+aiosmtpd keeps the SMTP state machine (command parsing, HELO/EHLO, MAIL,
+RCPT, DATA with dot-unstuffing, STARTTLS, AUTH exchanges, line and size
+limits). This subclass changes only what our rules need: which listener
+offers what (policy.PROFILES), enhanced status codes on every reply, the
+plaintext-AUTH rule of protocols.listener.Connection, credentials checked in
+the store off the event loop, an idle timeout that counts bytes rather than
+commands, exception text kept off the wire, and a shutdown that says 421
+after any store call in flight has answered.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import logging
+import ssl
+from typing import Any, Iterator
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
+from django.conf import settings
+
+from ..listener import Connection
+from . import policy, replies
+
+log = logging.getLogger("protocols.smtp")
+_ids = itertools.count(1)
+
+
+class SMTPSession(SMTP):
+    def __init__(self, handler: Any, *, profile: policy.Profile, limits: policy.Limits,
+                 tls_context: ssl.SSLContext | None, sessions: set, loop: asyncio.AbstractEventLoop) -> None:
+        self.profile = profile
+        self.limits = limits
+        self.sessions = sessions
+        self.conn_id = next(_ids)
+        self.peer_ip = ""
+        self._greeted = False   # the 220 greeting goes out as aiosmtpd wrote it
+        self._verbatim = False  # so do HELO/EHLO replies (RFC 2034 3)
+        self._busy = False      # a store call is in flight: its reply must go out
+        self._closing = False
+        # aiosmtpd keeps these on the class, shared by every connection.
+        self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
+        self.line_length_limit = limits.max_line_length + 1  # + the transparent dot (4.5.3.1.6)
+        super().__init__(
+            handler, data_size_limit=limits.max_message_size, enable_SMTPUTF8=True, decode_data=False,
+            hostname=settings.MAIL_HOSTNAME, ident="ESMTP Mailhost",
+            tls_context=tls_context if profile.starttls else None, timeout=limits.idle_timeout,
+            auth_required=profile.auth_required, auth_require_tls=True,
+            command_call_limit=policy.command_limits(limits), loop=loop)
+
+    # --- who is on the other end (the listener's rules, not a copy) -----------
+
+    loopback = property(Connection.loopback.fget)
+    plaintext_auth_allowed = property(Connection.plaintext_auth_allowed.fget)
+
+    @property
+    def label(self) -> str:
+        return f"{self.profile.name}#{self.conn_id}"
+
+    @property
+    def tls(self) -> bool:
+        return self.profile.implicit_tls or self._tls_protocol is not None
+
+    @property
+    def starttls_offered(self) -> bool:
+        return self.tls_context is not None and not self.tls
+
+    @property
+    def auth_offered(self) -> bool:
+        return self.profile.auth and self.plaintext_auth_allowed
+
+    @property
+    def account(self) -> Any:
+        """The AccountInfo of an authenticated client, else None."""
+        if self.session is not None and self.session.authenticated:
+            return self.session.auth_data
+        return None
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+
+    # --- connection life --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        after_starttls = self._original_transport is not None
+        super().connection_made(transport)
+        if after_starttls:  # aiosmtpd has started a fresh Session (RFC 3207 4.2)
+            return
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.peer_ip = str(peer[0])
+        self.sessions.add(self)
+        # aiosmtpd's rule is "TLS or no AUTH"; ours also allows loopback and the setting.
+        self._auth_require_tls = not self.plaintext_auth_allowed
+        if self.profile.implicit_tls and self.session is not None:
+            self.session.ssl = {"ssl_object": transport.get_extra_info("ssl_object")}
+        if self._handler_coroutine is not None:
+            self._handler_coroutine.add_done_callback(self._session_ended)
+
+    def _session_ended(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and not isinstance(error, (ConnectionError, ssl.SSLError)):
+            log.error("%s: session failed", self.label, exc_info=error)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        try:
+            super().connection_lost(error)
+        finally:
+            self.sessions.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        # Idle means no byte from the client, as Postfix's smtpd_timeout: a
+        # long DATA that keeps arriving is not idle.
+        self._reset_timeout()
+        super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        if self._busy:  # waiting for the store, not for the client
+            self._reset_timeout()
+            return
+        log.info("%s: idle timeout", self.label)
+        if self.transport is not None:
+            self.transport.write(replies.TIMEOUT.encode() + b"\r\n")
+        super()._timeout_cb()
+
+    async def shutdown(self) -> None:
+        """Say 421 and close; a store call in flight gets its reply out first."""
+        if self._busy:
+            self._closing = True
+        else:
+            self._goodbye()
+
+    def _goodbye(self) -> None:
+        self._closing = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(replies.SHUTDOWN.encode() + b"\r\n")
+            self.transport.close()
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and self._greeted and not self._verbatim:
+            status = replies.enhance(status)
+        self._greeted = True
+        await super().push(status)
+        if self._closing and not self._busy:
+            self._goodbye()
+
+    async def handle_exception(self, error: Exception) -> str:
+        """aiosmtpd's default sends the exception's text to the client; never that."""
+        if isinstance(error, TLSSetupException):
+            log.info("%s: TLS handshake failed: %r", self.label, error.__cause__)
+        else:
+            log.error("%s: unexpected error", self.label, exc_info=error)
+        return replies.LOCAL_ERROR
+
+    # --- commands where our rules differ ------------------------------------
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._verbatim = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._verbatim = False
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._verbatim = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._verbatim = False
+
+    async def smtp_HELP(self, arg: str) -> None:
+        # aiosmtpd's answers 250 and asks for AUTH first; RFC 5321 4.1.1.8 says 214.
+        for line in policy.help_reply(arg, starttls=self.starttls_offered, auth=self.auth_offered):
+            await self.push(line)
+
+    async def smtp_VRFY(self, arg: str) -> None:
+        # No account disclosure, before or after AUTH (RFC 5321 3.5.3, 7.3).
+        await self.push(replies.VRFY if arg else replies.VRFY_SYNTAX)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self.tls:
+            await self.push(replies.TLS_ACTIVE)
+            return
+        await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not self.profile.auth:
+            await self.push(replies.AUTH_NOT_ENABLED)
+            return
+        await super().smtp_AUTH(arg)
+
+    # --- AUTH: aiosmtpd decodes, the store decides --------------------------
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+        # aiosmtpd calls this synchronously, on the event loop, where the store
+        # must not be called: hand the decoded credentials back to _verify.
+        return AuthResult(success=False, handled=False, auth_data=auth_data)
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._verify(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._verify(await super().auth_LOGIN(_, args))
+
+    async def _verify(self, result: AuthResult) -> AuthResult:
+        if result.handled or not isinstance(result.auth_data, LoginPassword):
+            return result  # aiosmtpd refused the exchange and has answered
+        return await self.event_handler.authenticate(self, result.auth_data)
+
+
+class _DeprecationNoise(logging.Filter):
+    """aiosmtpd warns on every successful AUTH that Session.login_data, which it
+    sets itself, is deprecated."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+def quiet_aiosmtpd_log() -> None:
+    """aiosmtpd logs each command at INFO on 'mail.log'; keep its warnings only,
+    unless the log level was configured for it."""
+    aiosmtpd_log = logging.getLogger("mail.log")
+    if aiosmtpd_log.level == logging.NOTSET:
+        aiosmtpd_log.setLevel(logging.WARNING)
+    if not any(isinstance(f, _DeprecationNoise) for f in aiosmtpd_log.filters):
+        aiosmtpd_log.addFilter(_DeprecationNoise())

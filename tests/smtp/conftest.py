@@ -1,0 +1,97 @@
+"""Fixtures for the SMTP tests: the three listeners in this process, a TLS
+context that trusts the generated certificate, and readers of the store."""
+from __future__ import annotations
+
+import ssl
+from typing import Iterator
+
+import pytest
+
+from tests.servers import InProcessServer
+from tests.transcript import Transcript
+
+
+@pytest.fixture(scope="session")
+def smtp_ports() -> Iterator[dict[str, int]]:
+    """MX, submission and SMTPS on 127.0.0.1 (no database needed to start)."""
+    with InProcessServer(["smtp", "submission", "smtps"]) as server:
+        yield server.ports
+
+
+@pytest.fixture
+def client_tls() -> ssl.SSLContext:
+    """A client context whose only CA is the server's generated certificate."""
+    from protocols.tls import certificate_paths
+    return ssl.create_default_context(cafile=str(certificate_paths()[0]))
+
+
+@pytest.fixture
+def mx(smtp_ports) -> Iterator[Transcript]:  # type: ignore[no-untyped-def]
+    """A connection to the MX, greeting read. Tests that reach the store ask for `users` too."""
+    with Transcript("127.0.0.1", smtp_ports["smtp"]) as t:
+        t.expect("220 {{\\S+}} ESMTP Mailhost")
+        yield t
+
+
+@pytest.fixture
+def submission(smtp_ports) -> Iterator[Transcript]:  # type: ignore[no-untyped-def]
+    with Transcript("127.0.0.1", smtp_ports["submission"]) as t:
+        t.expect("220 {{\\S+}} ESMTP Mailhost")
+        yield t
+
+
+def inbox(account_id: int, folder: str = "INBOX") -> list[bytes]:
+    """The stored bytes of every message in the folder, in UID order."""
+    from mailboxes import store
+    view = store.select_folder(account_id, folder)
+    if not view.uids:
+        return []
+    rows = store.fetch(account_id, view.id, [(view.uids[0], view.uids[-1])], data=True)
+    return [row.data or b"" for row in rows]
+
+
+def body_after_trace(stored: bytes) -> bytes:
+    """The message as the client sent it: the stored bytes after our
+    Return-Path and Received fields (Received may be folded)."""
+    assert stored.startswith(b"Return-Path: <"), stored[:80]
+    rest = stored.split(b"\r\n", 1)[1]
+    assert rest.startswith(b"Received: "), rest[:80]
+    rest = rest.split(b"\r\n", 1)[1]
+    while rest[:1] in (b"\t", b" "):
+        rest = rest.split(b"\r\n", 1)[1]
+    return rest
+
+
+def send_script(sender: str, recipients: list[str], body: str) -> str:
+    """MAIL, RCPT..., DATA, body, '.' as transcript lines with 250/354 replies."""
+    lines = [f"C: MAIL FROM:<{sender}>", "S: 250 2.1.0 Sender ok"]
+    for rcpt in recipients:
+        lines += [f"C: RCPT TO:<{rcpt}>", "S: 250 2.1.5 Recipient ok"]
+    lines += ["C: DATA", "S: 354 {{.*}}"]
+    lines += [f"C: {'.' + line if line.startswith('.') else line}" for line in body.split("\r\n")]
+    lines += ["C: .", "S: 250 2.0.0 Ok: stored as {{[0-9a-f]+}}"]
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def smtp_server_with(settings):  # type: ignore[no-untyped-def]
+    """Start listeners with some settings changed: smtp_server_with(["smtp"], MAIL_MAX_RECIPIENTS=2)."""
+    started: list[InProcessServer] = []
+
+    def start(names: list[str], **overrides: object) -> InProcessServer:
+        for name, value in overrides.items():
+            setattr(settings, name, value)
+        server = InProcessServer(names).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server._thread.is_alive():
+            server.__exit__(None, None, None)
+
+
+def plain_credentials(address: str, password: str) -> str:
+    """The AUTH PLAIN initial response (RFC 4616)."""
+    import base64
+    return base64.b64encode(f"\0{address}\0{password}".encode()).decode()
