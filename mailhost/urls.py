@@ -1,8 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+
+from mailboxes import autoconfig
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("manage/", include("mailboxes.dashboard.urls")),
+    # Client autoconfiguration; /mail/config-v1.1.xml must stay ahead of the webmail's /mail/.
+    path(".well-known/autoconfig/mail/config-v1.1.xml", autoconfig.thunderbird, name="autoconfig"),
+    path("mail/config-v1.1.xml", autoconfig.thunderbird),
+    re_path(r"^[Aa]uto[Dd]iscover/[Aa]uto[Dd]iscover\.xml$", autoconfig.outlook, name="autodiscover"),
     path("", RedirectView.as_view(url="/mail/", permanent=False)),
 ]

@@ -10,6 +10,16 @@ from .accounts import (apop_secret, authenticate, create_account, create_alias, 
                        list_accounts, list_aliases, list_domains, quota_check, quota_usage,
                        recalculate_usage, resolve_recipient, sender_allowed, set_alias_targets,
                        set_apop_secret, set_password, update_account)
+from .admin import (admin_actor, admin_alias, admin_create_alias, admin_create_domain, admin_delete_alias,
+                    admin_delete_domain, admin_domain, admin_generate_dkim, admin_list_aliases,
+                    admin_list_domains, admin_update_alias, admin_update_domain, hosted_domain)
+from .admin_accounts import (admin_account, admin_create_account, admin_delete_account, admin_list_accounts,
+                             admin_set_password, admin_set_roles, admin_update_account, last_logins,
+                             login_blocked, record_login, record_login_failure)
+from .admin_stats import (admin_audit_log, admin_delete_outbound, admin_list_queue, admin_overview,
+                          admin_retry_outbound)
+from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, CreatedAccount, DayCount,
+                          DomainDetail, FolderUsage, LoginInfo, Overview, Page, QueueRow)
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, NoSuchAlias,

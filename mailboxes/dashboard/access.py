@@ -1,0 +1,98 @@
+"""The one gate every dashboard view goes through.
+
+`dashboard_view` sends anonymous visitors to the dashboard's login, refuses
+(403) accounts that are neither superuser nor domain admin, puts the acting
+administrator on request.actor for the store's admin functions (which decide
+what this actor may see and change, mailboxes/store/admin.py), and maps the
+store's typed errors: NotFound -> 404, NotPermitted -> 403. Views never check
+roles themselves.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable, Iterable, TypeVar
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import reverse
+
+from mailboxes import store
+
+View = Callable[..., HttpResponse]
+T = TypeVar("T")
+# No script anywhere in the dashboard; styles are inline in the base template.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+
+
+def with_security_headers(response: HttpResponse) -> HttpResponse:
+    response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.setdefault("Referrer-Policy", "same-origin")
+    response.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def dashboard_view(func: View | None = None, *, superuser: bool = False,
+                   methods: Iterable[str] = ("GET", "HEAD", "POST")) -> View | Callable[[View], View]:
+    allowed = tuple(methods)
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), reverse("manage:login"))
+            actor = store.admin_actor(request.user.pk)
+            if actor is None or (superuser and not actor.is_superuser):
+                raise PermissionDenied("not for this account")
+            request.actor = actor  # type: ignore[attr-defined]
+            try:
+                response = view(request, *args, **kwargs)
+            except store.NotFound:
+                raise Http404("no such object") from None
+            except store.NotPermitted as exc:
+                raise PermissionDenied(str(exc)) from None
+            except store.Unavailable:
+                response = HttpResponse("The mail store is temporarily unavailable; try again shortly.",
+                                        status=503, content_type="text/plain")
+            return with_security_headers(response)
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
+
+
+def post_action(request: HttpRequest, action: Callable[[], object], *, success: str,
+                next_url: str) -> HttpResponseRedirect:
+    """Run one store action for a POSTed button and go back to next_url, with
+    a message either way."""
+    _, failure = attempt(action)
+    if failure:
+        messages.error(request, failure)
+    else:
+        messages.success(request, success)
+    return HttpResponseRedirect(next_url)
+
+
+def attempt(action: Callable[[], T]) -> tuple[T | None, str]:
+    """(result, '') or (None, the store's message for the administrator).
+
+    Bad input (InvalidInput, AlreadyExists, LimitExceeded...) is for the
+    administrator to read and fix; NotFound, NotPermitted and Unavailable
+    propagate to dashboard_view (404, 403, 503)."""
+    try:
+        return action(), ""
+    except (store.NotFound, store.NotPermitted, store.Unavailable):
+        raise
+    except store.StoreError as exc:
+        return None, str(exc)
+
+
+def page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1

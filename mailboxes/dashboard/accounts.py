@@ -1,0 +1,124 @@
+"""Accounts: list, create, settings, password, roles, delete, .mobileconfig."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from mailboxes import autoconfig, store
+
+from .access import attempt, dashboard_view, page_number, post_action
+from .forms import AccountCreateForm, AccountUpdateForm, PasswordForm, RolesForm, SearchForm
+
+ORDERS = (("address", "address"), ("usage", "largest first"), ("login", "last login"))
+
+
+def _account_url(account_id: int) -> str:
+    return reverse("manage:account", args=[account_id])
+
+
+def _role_domains(actor: store.Actor) -> tuple[str, ...]:
+    """The domains this actor may hand out admin rights for."""
+    return tuple(d.name for d in store.list_domains()) if actor.is_superuser else actor.domain_names
+
+
+@dashboard_view(methods=("GET", "HEAD"))
+def account_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    domain = request.GET.get("domain", "")
+    order = request.GET.get("order", "address")
+    page = store.admin_list_accounts(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
+                                     order=order, page=page_number(request))
+    return render(request, "manage/accounts/list.html", {
+        "page": page, "search": search, "query": query, "domain": domain, "order": order, "orders": ORDERS,
+        "section": "accounts"})
+
+
+@dashboard_view
+def account_new(request: HttpRequest) -> HttpResponse:
+    form = AccountCreateForm(request.POST or None, initial={"address": "@" + request.GET.get("domain", "")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created, error = attempt(lambda: store.admin_create_account(
+            request.actor, data["address"], password=data["password"], quota=data["quota"],  # type: ignore[attr-defined]
+            display_name=data["display_name"]))
+        if created:
+            return render(request, "manage/accounts/created.html", {
+                "account": created.account, "password": created.generated_password, "section": "accounts"})
+        form.add_error(None, error)
+    return render(request, "manage/accounts/new.html", {"form": form, "section": "accounts"})
+
+
+@dashboard_view
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    detail = store.admin_account(actor, account_id)
+    row = detail.account
+    form = AccountUpdateForm(request.POST or None, initial={
+        "display_name": row.display_name, "quota": row.quota, "active": row.is_active})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _, error = attempt(lambda: store.admin_update_account(
+            actor, account_id, quota=data["quota"], active=data["active"], display_name=data["display_name"]))
+        if not error:
+            messages.success(request, f"{row.address} saved.")
+            return HttpResponseRedirect(_account_url(account_id))
+        form.add_error(None, error)
+    roles = RolesForm(initial={"superuser": row.is_superuser, "admin_domains": list(detail.admin_domains)},
+                      domains=_role_domains(actor), superuser=actor.is_superuser)
+    return render(request, "manage/accounts/detail.html", {
+        "detail": detail, "account": row, "form": form, "password_form": PasswordForm(), "roles": roles,
+        "is_self": row.id == actor.id, "section": "accounts"})
+
+
+@dashboard_view(methods=("POST",))
+def account_password(request: HttpRequest, account_id: int) -> HttpResponse:
+    form = PasswordForm(request.POST)
+    password = form.cleaned_data["password"] if form.is_valid() else ""
+    generated, error = attempt(lambda: store.admin_set_password(request.actor, account_id, password))  # type: ignore[attr-defined]
+    if error:
+        messages.error(request, error)
+        return HttpResponseRedirect(_account_url(account_id))
+    if generated:
+        row = store.admin_account(request.actor, account_id).account  # type: ignore[attr-defined]
+        return render(request, "manage/accounts/created.html", {
+            "account": row, "password": generated, "reset": True, "section": "accounts"})
+    messages.success(request, "Password changed.")
+    return HttpResponseRedirect(_account_url(account_id))
+
+
+@dashboard_view(methods=("POST",))
+def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    store.admin_account(actor, account_id)  # 404 before anything else for an account out of reach
+    form = RolesForm(request.POST, domains=_role_domains(actor), superuser=actor.is_superuser)
+    if not form.is_valid():
+        messages.error(request, "Those roles are not valid.")
+        return HttpResponseRedirect(_account_url(account_id))
+    data = form.cleaned_data
+    return post_action(request, lambda: store.admin_set_roles(
+        actor, account_id, superuser=data.get("superuser"), admin_domains=data["admin_domains"]),
+        success="Roles saved.", next_url=_account_url(account_id))
+
+
+@dashboard_view
+def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
+    """GET: a confirmation that says what goes with the account; POST: delete."""
+    actor = request.actor  # type: ignore[attr-defined]
+    detail = store.admin_account(actor, account_id)
+    if request.method == "POST":
+        _, error = attempt(lambda: store.admin_delete_account(actor, account_id))
+        if not error:
+            messages.success(request, f"{detail.account.address} deleted, with {detail.messages} messages.")
+            return HttpResponseRedirect(reverse("manage:accounts") + f"?domain={detail.account.domain}")
+        messages.error(request, error)
+    return render(request, "manage/accounts/delete.html", {"detail": detail, "account": detail.account,
+                                                           "section": "accounts"})
+
+
+@dashboard_view(methods=("GET", "HEAD"))
+def account_mobileconfig(request: HttpRequest, account_id: int) -> HttpResponse:
+    row = store.admin_account(request.actor, account_id).account  # type: ignore[attr-defined]
+    return autoconfig.mobileconfig_response(row.address, row.display_name)

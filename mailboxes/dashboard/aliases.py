@@ -1,0 +1,60 @@
+"""Aliases and forwards (and catch-alls, '@domain'): list, create, edit targets, delete."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from mailboxes import store
+
+from .access import attempt, dashboard_view, page_number, post_action
+from .forms import AliasForm, AliasTargetsForm, SearchForm
+
+
+@dashboard_view(methods=("GET", "HEAD"))
+def alias_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    domain = request.GET.get("domain", "")
+    page = store.admin_list_aliases(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
+                                    page=page_number(request))
+    return render(request, "manage/aliases/list.html", {"page": page, "search": search, "query": query,
+                                                        "domain": domain, "section": "aliases"})
+
+
+@dashboard_view
+def alias_new(request: HttpRequest) -> HttpResponse:
+    form = AliasForm(request.POST or None, initial={"source": "@" + request.GET.get("domain", "")})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created, error = attempt(lambda: store.admin_create_alias(
+            request.actor, data["source"], data["targets"]))  # type: ignore[attr-defined]
+        if created:
+            messages.success(request, f"Alias {created.source} created.")
+            return HttpResponseRedirect(reverse("manage:aliases") + f"?domain={created.domain}")
+        form.add_error(None, error)
+    return render(request, "manage/aliases/new.html", {"form": form, "section": "aliases"})
+
+
+@dashboard_view
+def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    alias = store.admin_alias(actor, alias_id)
+    form = AliasTargetsForm(request.POST or None, initial={"targets": list(alias.targets)})
+    if request.method == "POST" and form.is_valid():
+        _, error = attempt(lambda: store.admin_update_alias(actor, alias_id, form.cleaned_data["targets"]))
+        if not error:
+            messages.success(request, f"Targets of {alias.source} saved.")
+            return HttpResponseRedirect(reverse("manage:alias", args=[alias_id]))
+        form.add_error(None, error)
+    return render(request, "manage/aliases/detail.html", {"alias": alias, "form": form, "section": "aliases"})
+
+
+@dashboard_view(methods=("POST",))
+def alias_delete(request: HttpRequest, alias_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    alias = store.admin_alias(actor, alias_id)
+    return post_action(request, lambda: store.admin_delete_alias(actor, alias_id),
+                       success=f"Alias {alias.source} deleted.",
+                       next_url=reverse("manage:aliases") + f"?domain={alias.domain}")

@@ -1,0 +1,88 @@
+"""Domains: list, create, settings (quota, limits, catch-all, retention), DKIM, delete."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from mailboxes import store
+
+from .access import attempt, dashboard_view, page_number, post_action
+from .forms import DkimForm, DomainCreateForm, DomainSettingsForm, SearchForm
+
+
+@dashboard_view(methods=("GET", "HEAD"))
+def domain_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    page = store.admin_list_domains(request.actor, query=query, page=page_number(request))  # type: ignore[attr-defined]
+    return render(request, "manage/domains/list.html", {"page": page, "search": search, "query": query,
+                                                        "section": "domains"})
+
+
+@dashboard_view(superuser=True)
+def domain_new(request: HttpRequest) -> HttpResponse:
+    form = DomainCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        created, error = attempt(lambda: store.admin_create_domain(
+            request.actor, data["name"], default_quota=data["default_quota"] or 0,  # type: ignore[attr-defined]
+            max_accounts=data["max_accounts"]))
+        if created:
+            messages.success(request, f"Domain {created.name} created. Publish its DNS records next.")
+            return HttpResponseRedirect(reverse("manage:domain-dns", args=[created.name]))
+        form.add_error(None, error)
+    return render(request, "manage/domains/new.html", {"form": form, "section": "domains"})
+
+
+@dashboard_view
+def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    domain = store.admin_domain(actor, name)
+    initial = {"default_quota": domain.default_quota, "trash_retention_days": domain.trash_retention_days,
+               "catch_all": list(domain.catch_all), "active": domain.active, "max_accounts": domain.max_accounts,
+               "allow_external_forwards": domain.allow_external_forwards}
+    form = DomainSettingsForm(request.POST or None, initial=initial, superuser=actor.is_superuser)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        _, error = attempt(lambda: store.admin_update_domain(
+            actor, domain.name, default_quota=data["default_quota"] or 0,
+            trash_retention_days=data["trash_retention_days"], catch_all=data["catch_all"],
+            active=data.get("active"), max_accounts=data.get("max_accounts"),
+            allow_external_forwards=data.get("allow_external_forwards")))
+        if not error:
+            messages.success(request, f"Settings of {domain.name} saved.")
+            return HttpResponseRedirect(reverse("manage:domain", args=[domain.name]))
+        form.add_error(None, error)
+    return render(request, "manage/domains/detail.html", {
+        "domain": domain, "form": form, "dkim_form": DkimForm(), "dkim_keys": store.list_dkim_keys(domain.name),
+        "section": "domains"})
+
+
+@dashboard_view(methods=("POST",))
+def domain_dkim(request: HttpRequest, name: str) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    domain = store.admin_domain(actor, name)
+    form = DkimForm(request.POST)
+    back = reverse("manage:domain-dns", args=[domain.name])
+    if not form.is_valid():
+        messages.error(request, "Choose a selector and an algorithm.")
+        return HttpResponseRedirect(back)
+    return post_action(request, lambda: store.admin_generate_dkim(actor, domain.name, **form.cleaned_data),
+                       success=f"New DKIM key '{form.cleaned_data['selector']}' generated: publish it below.",
+                       next_url=back)
+
+
+@dashboard_view(superuser=True)
+def domain_delete(request: HttpRequest, name: str) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    domain = store.admin_domain(actor, name)
+    if request.method == "POST":
+        _, error = attempt(lambda: store.admin_delete_domain(
+            actor, domain.name, with_accounts=request.POST.get("with_accounts") == "yes"))
+        if not error:
+            messages.success(request, f"Domain {domain.name} deleted.")
+            return HttpResponseRedirect(reverse("manage:domains"))
+        messages.error(request, error)
+    return render(request, "manage/domains/delete.html", {"domain": domain, "section": "domains"})

@@ -1,0 +1,43 @@
+"""The outbound queue: recipients by state with their last error; retry now, delete."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from mailboxes import store
+
+from .access import dashboard_view, page_number, post_action
+from .forms import SearchForm
+
+STATES = (("", "waiting"), ("queued", "queued"), ("deferred", "deferred"), ("failed", "failed"), ("sent", "sent"))
+
+
+@dashboard_view(methods=("GET", "HEAD"))
+def queue_list(request: HttpRequest) -> HttpResponse:
+    search = SearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    state = request.GET.get("state", "")
+    if state not in dict(STATES):
+        state = ""
+    page = store.admin_list_queue(request.actor, state=state, query=query,  # type: ignore[attr-defined]
+                                  page=page_number(request))
+    return render(request, "manage/queue.html", {"page": page, "search": search, "query": query,
+                                                 "state": state, "states": STATES, "section": "queue"})
+
+
+def _back(request: HttpRequest) -> str:
+    state = request.POST.get("state", "")
+    return reverse("manage:queue") + (f"?state={state}" if state in dict(STATES) and state else "")
+
+
+@dashboard_view(methods=("POST",))
+def queue_retry(request: HttpRequest, recipient_id: int) -> HttpResponse:
+    return post_action(request, lambda: store.admin_retry_outbound(request.actor, recipient_id),  # type: ignore[attr-defined]
+                       success="Queued for another attempt now.", next_url=_back(request))
+
+
+@dashboard_view(methods=("POST",))
+def queue_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
+    return post_action(request, lambda: store.admin_delete_outbound(request.actor, recipient_id),  # type: ignore[attr-defined]
+                       success="Removed from the queue.", next_url=_back(request))

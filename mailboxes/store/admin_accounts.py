@@ -1,0 +1,205 @@
+"""Accounts and roles as the dashboard manages them, and the per-protocol
+login record. Permission rules: see admin.py."""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
+
+from ..models import Account, AuditEntry, Domain, Folder, LoginRecord
+from . import accounts as _accounts
+from ._db import atomic
+from .addresses import domain_of, normalize_address, normalize_domain
+from .admin import account_for, audit, can_change, domain_for, paginate, require_superuser, scoped, search_terms
+from .admin_types import AccountDetail, AccountRow, Actor, CreatedAccount, FolderUsage, LoginInfo, Page
+from .errors import InvalidInput, NoSuchAccount, NoSuchDomain, NotPermitted
+
+GENERATED_PASSWORD_BYTES = 12
+_PROTOCOL_RE = re.compile(r"^[a-z0-9-]{1,16}$")
+# Failed logins (kept in the audit log) that close the door for a while.
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 5
+MAX_FAILURES_PER_IP = 20
+ACCOUNT_ORDERS: dict[str, tuple[Any, ...]] = {
+    "address": ("address",),
+    "usage": ("-used_bytes", "address"),
+    "login": (F("latest_login").desc(nulls_last=True), "address"),
+}
+_ROW_FIELDS = ("id", "address", "display_name", "domain__name", "quota", "used_bytes", "is_active",
+               "is_superuser", "is_domain_admin", "latest_login")
+
+
+def account_rows(qs: QuerySet) -> QuerySet:
+    """Accounts as AccountRow values: roles and last login come from
+    correlated subqueries, so a page of any length is one query."""
+    admin_of = Account.admin_domains.through.objects.filter(account_id=OuterRef("pk"))
+    last = LoginRecord.objects.filter(account_id=OuterRef("pk")).order_by("-at").values("at")[:1]
+    return qs.annotate(is_domain_admin=Exists(admin_of), latest_login=Subquery(last)).values(*_ROW_FIELDS)
+
+
+def account_row(values: dict[str, Any]) -> AccountRow:
+    return AccountRow(values["id"], values["address"], values["display_name"], values["domain__name"],
+                      values["quota"], values["used_bytes"], values["is_active"], values["is_superuser"],
+                      values["is_domain_admin"], values["latest_login"])
+
+
+def _row(account_id: int) -> AccountRow:
+    return account_row(account_rows(Account.objects.filter(pk=account_id)).get())
+
+
+@atomic
+def admin_list_accounts(actor: Actor, *, domain: str | None = None, query: str = "", page: int = 1,
+                        per_page: int = 50, order: str = "address",
+                        admins_only: bool = False) -> Page[AccountRow]:
+    qs = scoped(actor, Account.objects.all())
+    if domain:
+        qs = qs.filter(domain=domain_for(actor, domain))
+    if q := search_terms(query):
+        qs = qs.filter(Q(address__icontains=q) | Q(display_name__icontains=q))
+    if admins_only:
+        qs = qs.filter(Q(is_superuser=True) | Q(admin_domains__isnull=False)).distinct()
+    rows = account_rows(qs).order_by(*ACCOUNT_ORDERS.get(order, ACCOUNT_ORDERS["address"]))
+    return paginate(rows, page, per_page, account_row)
+
+
+@atomic
+def admin_account(actor: Actor, account_id: int) -> AccountDetail:
+    """Everything the account page shows: usage per folder, logins per protocol, roles."""
+    account = account_for(actor, account_id)
+    folders = [FolderUsage(f["name"], f["special_use"], f["n"], f["size"] or 0) for f in
+               Folder.objects.filter(owner_id=account_id).order_by("name")
+               .annotate(n=Count("messages"), size=Sum("messages__size")).values("name", "special_use", "n", "size")]
+    logins = _logins(account_id)
+    domains = tuple(account.admin_domains.order_by("name").values_list("name", flat=True))
+    return AccountDetail(_row(account_id), domains, folders, logins, sum(f.messages for f in folders),
+                         sum(f.size for f in folders), can_change(actor, account))
+
+
+@atomic
+def admin_create_account(actor: Actor, address: str, *, password: str = "", quota: int | None = None,
+                         display_name: str = "") -> CreatedAccount:
+    """Create an account; without a password one is generated and returned (once)."""
+    addr = normalize_address(address)
+    domain_for(actor, domain_of(addr))
+    generated = "" if password else secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    info = _accounts.create_account(addr, password or generated, quota=quota, display_name=display_name)
+    audit(actor, "account.create", info.address, quota=info.quota, generated_password=bool(generated))
+    return CreatedAccount(_row(info.id), generated)
+
+
+@atomic
+def admin_set_password(actor: Actor, account_id: int, password: str = "") -> str:
+    """Set a new password; without one, generate it and return it (once)."""
+    account = account_for(actor, account_id, change=True)
+    generated = "" if password else secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+    _accounts.set_password(account.address, password or generated)
+    audit(actor, "account.password", account.address, generated=bool(generated))
+    return generated
+
+
+@atomic
+def admin_update_account(actor: Actor, account_id: int, *, quota: int | None = None, active: bool | None = None,
+                         display_name: str | None = None) -> AccountRow:
+    account = account_for(actor, account_id, change=True)
+    if active is False and account.id == actor.id:
+        raise NotPermitted("you cannot disable your own account")
+    before = {"quota": account.quota, "active": account.is_active, "display_name": account.display_name}
+    info = _accounts.update_account(account.address, quota=quota, active=active, display_name=display_name)
+    after = {"quota": info.quota, "active": info.is_active, "display_name": info.display_name}
+    changed = {k: v for k, v in after.items() if before[k] != v}
+    if changed:
+        audit(actor, "account.update", account.address, **changed)
+    return _row(account_id)
+
+
+@atomic
+def admin_delete_account(actor: Actor, account_id: int) -> None:
+    account = account_for(actor, account_id, change=True)
+    if account.id == actor.id:
+        raise NotPermitted("you cannot delete your own account")
+    usage = Folder.objects.filter(owner_id=account_id).aggregate(n=Count("messages"), size=Sum("messages__size"))
+    _accounts.delete_account(account.address)
+    audit(actor, "account.delete", account.address, messages=usage["n"], bytes=usage["size"] or 0)
+
+
+@atomic
+def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = None,
+                    admin_domains: list[str] | None = None) -> AccountDetail:
+    """Grant or revoke superuser (superusers only) and domain admin of the
+    actor's own domains. Nobody changes their own role."""
+    if account_id == actor.id:
+        raise NotPermitted("nobody can change their own role")
+    account = account_for(actor, account_id, change=True)
+    changed: dict[str, Any] = {}
+    if superuser is not None and superuser != account.is_superuser:
+        require_superuser(actor, "grant or revoke superuser")
+        account.is_superuser = account.is_staff = superuser
+        account.save(update_fields=["is_superuser", "is_staff"])
+        changed["superuser"] = superuser
+    if admin_domains is not None:
+        wanted = {normalize_domain(name) for name in admin_domains}
+        domains = {d.name: d.id for d in scoped(actor, Domain.objects.filter(name__in=wanted), "id")}
+        if missing := wanted - set(domains):
+            raise NoSuchDomain(f"no such domain: {', '.join(sorted(missing))}")
+        current = set(account.admin_domains.values_list("id", flat=True))
+        if current != set(domains.values()):
+            account.admin_domains.set(domains.values())
+            changed["admin_domains"] = sorted(domains)
+    if changed:
+        audit(actor, "account.roles", account.address, **changed)
+    return admin_account(actor, account_id)
+
+
+# --- logins ---------------------------------------------------------------
+
+@atomic
+def record_login(account_id: int, protocol: str, ip: str = "") -> None:
+    """Remember the last successful login of an account over one protocol
+    ('imap', 'pop3', 'smtp', 'web', ...). One upsert; safe to call from every
+    worker at once."""
+    if not _PROTOCOL_RE.match(protocol):
+        raise InvalidInput(f"not a protocol name: {protocol!r}")
+    if not Account.objects.filter(pk=account_id).exists():
+        raise NoSuchAccount(f"no account #{account_id}")
+    LoginRecord.objects.bulk_create(
+        [LoginRecord(account_id=account_id, protocol=protocol, at=timezone.now(), ip=ip[:64])],
+        update_conflicts=True, unique_fields=["account", "protocol"], update_fields=["at", "ip"])
+
+
+def _logins(account_id: int) -> list[LoginInfo]:
+    return [LoginInfo(r.protocol, r.at, r.ip)
+            for r in LoginRecord.objects.filter(account_id=account_id).order_by("protocol")]
+
+
+@atomic
+def last_logins(account_id: int) -> list[LoginInfo]:
+    """The last successful login per protocol, by protocol name."""
+    return _logins(account_id)
+
+
+# --- failed logins ----------------------------------------------------------
+# Failures are audit rows (action 'login.failed'), so every worker process
+# sees them and superusers can read them in the audit log.
+
+def _failure_target(address: str) -> str:
+    return address.strip().lower()[:400]
+
+
+@atomic
+def login_blocked(address: str, ip: str) -> bool:
+    """Too many recent failures for this address or from this IP? Checked
+    before the password, so a blocked client learns nothing from guessing."""
+    recent = AuditEntry.objects.filter(action="login.failed", at__gte=timezone.now() - FAILURE_WINDOW)
+    counts = recent.aggregate(address=Count("pk", filter=Q(target=_failure_target(address))),
+                              ip=Count("pk", filter=Q(detail__ip=ip)))
+    return counts["address"] >= MAX_FAILURES_PER_ADDRESS or counts["ip"] >= MAX_FAILURES_PER_IP
+
+
+@atomic
+def record_login_failure(address: str, ip: str, protocol: str) -> None:
+    AuditEntry.objects.create(actor=None, action="login.failed", target=_failure_target(address),
+                              detail={"ip": ip[:64], "protocol": protocol[:16]})
