@@ -195,6 +195,8 @@ MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
+# IMAP: a client silent this many seconds (IDLE included) is logged out (RFC 3501 5.4: at least 30 minutes).
+MAIL_IMAP_IDLE_TIMEOUT = env_int("MAIL_IMAP_IDLE_TIMEOUT", 1800, minimum=1)
 # POP3/POP2: an idle session is closed after this many seconds (RFC 1939 3: at least 600);
 # the maildrop lock is a lease of MAIL_POP_LOCK_LEASE seconds the live session renews.
 MAIL_POP_IDLE_TIMEOUT = env_int("MAIL_POP_IDLE_TIMEOUT", 600, minimum=1)

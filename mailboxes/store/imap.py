@@ -1,0 +1,156 @@
+"""What the IMAP server needs from the store beyond the shared calls.
+
+* :func:`fetch_messages`: one page of a FETCH, with only what it asked for:
+  flags and dates, the facts parsed at delivery, the header bytes only
+  (cut in the database) or the whole message, and a byte budget so a page
+  of large messages stays small in memory.
+* :func:`search_uids`: one page of SEARCH/SORT results, optionally with the
+  highest modseq among them (RFC 7162 3.1.5).
+* :func:`search_stats`: COUNT/MIN/MAX for ESEARCH (RFC 4731) without
+  listing the matches.
+* :func:`folders_with_status`: LIST with RETURN STATUS (RFC 5819) in one call.
+* :func:`quota_root`: the account's usage once the mailbox is known to exist
+  (GETQUOTAROOT, RFC 9208).
+
+All are read-only, one transaction each, and cost a fixed number of
+queries whatever the number of messages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from django.db.models import BinaryField, Count, F, Max, Min
+from django.db.models.functions import Substr
+
+from ..models import Blob, Message
+from ._db import atomic
+from .accounts import quota_usage
+from .folders import all_folder_status, folder_by_id, get_folder, list_folders
+from .messages import flags_of, uid_q
+from .search import SORT_KEYS, Criterion, to_q
+from .types import FLAG_COLUMNS, FolderInfo, FolderStatus, MessageInfo, QuotaUsage, UidRanges
+
+__all__ = ["SearchPage", "SearchStats", "fetch_messages", "folders_with_status", "quota_root", "search_stats",
+           "search_uids"]
+
+Content = Literal["header", "full"]
+_ROW_FIELDS = ("id", "uid", "modseq", "keywords", "internal_date", "size", "blob_id", *FLAG_COLUMNS.values())
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    uids: list[int]
+    # Highest modseq of the messages in `uids` (0 when not asked or none).
+    highest_modseq: int = 0
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    count: int
+    min_uid: int | None
+    max_uid: int | None
+    highest_modseq: int
+
+
+@atomic
+def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, facts: bool = False,
+                   content: Content | None = None, changedsince: int | None = None,
+                   limit: int = 1000, max_bytes: int = 8 << 20) -> list[MessageInfo]:
+    """Messages in the UID ranges, ascending by UID, at most `limit`.
+
+    facts: envelope, structure and header_bytes. content "header": `data`
+    holds the header block only; "full": the whole message, and the page
+    stops early once `max_bytes` of messages are in it (always at least
+    one message). changedsince: only messages with a higher modseq
+    (RFC 7162 CHANGEDSINCE). Callers page by UID after the last one.
+    """
+    folder_by_id(account_id, folder_id)
+    qs = Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges))
+    if changedsince is not None:
+        qs = qs.filter(modseq__gt=changedsince)
+    qs = qs.order_by("uid")
+    if facts:
+        qs = qs.select_related("blob").only(*_ROW_FIELDS, "blob__envelope", "blob__structure", "blob__header_bytes")
+    else:
+        qs = qs.only(*_ROW_FIELDS)
+    if content == "header":
+        qs = qs.annotate(head=Substr(F("blob__data"), 1, F("blob__header_bytes"), output_field=BinaryField()))
+    rows = list(qs[:limit])
+    data: dict[str, bytes] = {}
+    if content == "full":
+        total = 0
+        for index, row in enumerate(rows):
+            total += row.size
+            if total > max_bytes and index > 0:
+                rows = rows[:index]
+                break
+        shas = {row.blob_id for row in rows}
+        data = {sha: bytes(raw) for sha, raw in Blob.objects.filter(pk__in=shas).values_list("sha256", "data")}
+    out = []
+    for row in rows:
+        blob = row.blob if facts else None
+        raw: bytes | None = None
+        if content == "header":
+            raw = bytes(row.head or b"")
+        elif content == "full":
+            raw = data.get(row.blob_id, b"")
+        out.append(MessageInfo(
+            uid=row.uid, modseq=row.modseq, flags=flags_of(row), internal_date=row.internal_date,
+            size=row.size, blob=row.blob_id,
+            envelope=blob.envelope if blob else None, structure=blob.structure if blob else None,
+            header_bytes=blob.header_bytes if blob else 0, data=raw))
+    return out
+
+
+def _matching(folder_id: int, criterion: Criterion):  # type: ignore[no-untyped-def]
+    return Message.objects.filter(folder_id=folder_id).filter(to_q(criterion))
+
+
+@atomic
+def search_uids(account_id: int, folder_id: int, criterion: Criterion, *,
+                sort: tuple[tuple[str, bool], ...] = (), after_uid: int = 0, limit: int | None = None,
+                modseq: bool = False) -> SearchPage:
+    """UIDs matching criterion: ascending and paged by UID (`after_uid`,
+    `limit`) or, with sort keys ((key, reverse), ...), in that order with
+    the UID as the last tie-break (no paging then)."""
+    folder_by_id(account_id, folder_id)
+    qs = _matching(folder_id, criterion)
+    if sort:
+        order = []
+        for key, reverse in sort:
+            field = F(SORT_KEYS[key])
+            order.append(field.desc(nulls_last=True) if reverse else field.asc(nulls_first=True))
+        qs = qs.order_by(*order, "uid")
+    else:
+        qs = qs.filter(uid__gt=after_uid).order_by("uid")
+        if limit is not None:
+            qs = qs[:limit]
+    if not modseq:
+        return SearchPage(list(qs.values_list("uid", flat=True)))
+    rows = list(qs.values_list("uid", "modseq"))
+    return SearchPage([uid for uid, _ in rows], max((m for _, m in rows), default=0))
+
+
+@atomic
+def search_stats(account_id: int, folder_id: int, criterion: Criterion) -> SearchStats:
+    """How many messages match, the lowest and highest UID among them and
+    their highest modseq, in one aggregate query."""
+    folder_by_id(account_id, folder_id)
+    agg = _matching(folder_id, criterion).aggregate(
+        n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq"))
+    return SearchStats(agg["n"], agg["lo"], agg["hi"], agg["modseq"] or 0)
+
+
+@atomic
+def folders_with_status(account_id: int) -> list[tuple[FolderInfo, FolderStatus]]:
+    """Every folder with its STATUS counters, in name order."""
+    status = {st.id: st for st in all_folder_status(account_id)}
+    return [(info, status[info.id]) for info in list_folders(account_id) if info.id in status]
+
+
+@atomic
+def quota_root(account_id: int, mailbox: str) -> QuotaUsage:
+    """The usage of the account owning `mailbox` (raises NoSuchFolder)."""
+    get_folder(account_id, mailbox)
+    return quota_usage(account_id)

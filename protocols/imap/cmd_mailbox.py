@@ -1,0 +1,200 @@
+"""Authenticated-state commands on mailboxes (RFC 3501 6.3): SELECT, EXAMINE,
+CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, LIST (RFC 5258, 5819, 6154),
+LSUB, STATUS, APPEND (RFC 4315 APPENDUID) and QUOTA (RFC 9208)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from mailboxes import store
+
+from . import commands as c
+from .encoder import render_flags, render_mailbox, response_code, untagged_status
+from .mailbox_list import ListEntry, list_entries, lsub_entries
+from .replies import Done, bad, no
+from .view import MailboxView
+
+if TYPE_CHECKING:
+    from .state import Session
+
+SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+#: The special uses a folder can be created with (RFC 6154 5.2; \\All and
+#: \\Flagged would be virtual folders, which the store does not have).
+CREATABLE_USES: Final = frozenset(use for _, use in store.SPECIAL_FOLDERS)
+
+
+async def select(s: Session, cmd: c.Select) -> Done:
+    """SELECT / EXAMINE (RFC 3501 6.3.1-2, RFC 7162 3.1.8 for CONDSTORE)."""
+    if cmd.qresync is not None:
+        raise bad("QRESYNC is not supported")
+    if s.view is not None:
+        # RFC 7162 3.2.11: say the old mailbox is closed before anything about the new one.
+        s.deselect()
+        await s.io.send(untagged_status("OK", "CLOSED", "Previous mailbox closed"))
+    folder = await s.call(store.select_folder, s.account_id, cmd.mailbox)
+    if cmd.condstore:
+        s.enable_condstore()
+    view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
+                              folder.uids, readonly=cmd.readonly)
+    flags = list(SYSTEM_FLAGS) + [k for k in folder.keywords if k not in SYSTEM_FLAGS]
+    permanent = b"()" if cmd.readonly else render_flags(flags + ["\\*"])
+    lines = [
+        b"* FLAGS " + render_flags(flags) + b"\r\n",
+        untagged_status("OK", b"PERMANENTFLAGS " + permanent, "Flags permitted"),
+        b"* %d EXISTS\r\n" % view.exists,
+        # Deviation: \\Recent is not tracked (as in IMAP4rev2, RFC 9051).
+        b"* 0 RECENT\r\n",
+    ]
+    if folder.first_unseen_uid is not None:
+        lines.append(untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen"))
+    lines += [
+        untagged_status("OK", response_code("UIDVALIDITY", folder.uidvalidity), "UIDs valid"),
+        untagged_status("OK", response_code("UIDNEXT", folder.uidnext), "Predicted next UID"),
+        # RFC 7162 3.1.2.1: sent on every SELECT by a server with persistent modseqs.
+        untagged_status("OK", response_code("HIGHESTMODSEQ", folder.highestmodseq), "Highest"),
+    ]
+    await s.io.send(b"".join(lines))
+    s.select(view)
+    if cmd.readonly:
+        return Done(code="READ-ONLY", text="EXAMINE completed")
+    return Done(code="READ-WRITE", text="SELECT completed")
+
+
+async def create(s: Session, cmd: c.Create) -> Done:
+    # RFC 3501 6.3.3: a trailing separator only declares the intent to add children.
+    name = cmd.mailbox.rstrip("/")
+    if name.upper() == "INBOX":
+        raise no("ALREADYEXISTS", "INBOX always exists")
+    if len(cmd.special_use) > 1 or not set(cmd.special_use) <= CREATABLE_USES:
+        raise no("USEATTR", "Unsupported special-use attribute")  # RFC 6154 5.3
+    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "")
+    return Done()
+
+
+async def delete(s: Session, cmd: c.Delete) -> Done:
+    await s.call(store.delete_folder, s.account_id, cmd.mailbox)
+    if s.view is not None and s.view.name == cmd.mailbox:
+        s.deselect()
+        await s.io.send(untagged_status("OK", "CLOSED", "Selected mailbox deleted"))
+    return Done()
+
+
+async def rename(s: Session, cmd: c.Rename) -> Done:
+    # RFC 3501 6.3.5: renaming INBOX moves its messages and leaves it empty (in the store).
+    info = await s.call(store.rename_folder, s.account_id, cmd.mailbox, cmd.new_name)
+    if s.view is not None and s.view.name == cmd.mailbox and cmd.mailbox != "INBOX":
+        s.view.name = info.name
+    return Done()
+
+
+async def subscribe(s: Session, cmd: c.Subscribe) -> Done:
+    await s.call(store.subscribe_folder, s.account_id, cmd.mailbox, True)
+    return Done()
+
+
+async def unsubscribe(s: Session, cmd: c.Unsubscribe) -> Done:
+    await s.call(store.subscribe_folder, s.account_id, cmd.mailbox, False)
+    return Done()
+
+
+def _list_line(kind: bytes, entry: ListEntry) -> bytes:
+    attrs = " ".join(entry.attributes).encode("ascii")
+    line = b"* " + kind + b" (" + attrs + b') "/" ' + render_mailbox(entry.name)
+    if entry.childinfo:
+        line += b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5
+    return line + b"\r\n"
+
+
+async def list_(s: Session, cmd: c.List) -> Done:
+    if cmd.patterns == ("",):
+        # RFC 3501 6.3.8: an empty pattern asks for the delimiter and root.
+        await s.io.send(b'* LIST (\\Noselect) "/" ""\r\n')
+        return Done()
+    statuses: dict[str, store.FolderStatus] = {}
+    folders: Sequence[store.FolderInfo]
+    if cmd.returns.status is not None:
+        pairs = await s.call(store.folders_with_status, s.account_id)
+        folders = [info for info, _ in pairs]
+        statuses = {info.name: st for info, st in pairs}
+        if "HIGHESTMODSEQ" in cmd.returns.status:
+            s.enable_condstore()
+    else:
+        folders = await s.call(store.list_folders, s.account_id)
+    entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
+                           return_subscribed=cmd.returns.subscribed, extended=cmd.extended)
+    out = []
+    for entry in entries:
+        out.append(_list_line(b"LIST", entry))
+        if entry.selectable and entry.name in statuses and cmd.returns.status is not None:
+            out.append(_status_line(statuses[entry.name], cmd.returns.status))  # RFC 5819
+    await s.io.send(b"".join(out))
+    return Done()
+
+
+async def lsub(s: Session, cmd: c.Lsub) -> Done:
+    folders = await s.call(store.list_folders, s.account_id)
+    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in lsub_entries(folders, cmd.reference, cmd.pattern)))
+    return Done()
+
+
+def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
+    values = {
+        "MESSAGES": st.messages,
+        "RECENT": 0,  # \\Recent is not tracked
+        "UIDNEXT": st.uidnext,
+        "UIDVALIDITY": st.uidvalidity,
+        "UNSEEN": st.unseen,
+        "HIGHESTMODSEQ": st.highestmodseq,
+        "SIZE": st.size,
+        "DELETED": st.deleted,
+    }
+    pairs = " ".join(f"{item} {values[item]}" for item in items).encode("ascii")
+    return b"* STATUS " + render_mailbox(st.name) + b" (" + pairs + b")\r\n"
+
+
+async def status(s: Session, cmd: c.Status) -> Done:
+    if "HIGHESTMODSEQ" in cmd.items:
+        s.enable_condstore()  # RFC 7162 3.1: a CONDSTORE-enabling command
+    st = await s.call(store.folder_status, s.account_id, cmd.mailbox)
+    await s.io.send(_status_line(st, cmd.items))
+    return Done()
+
+
+async def append(s: Session, cmd: c.Append) -> Done:
+    try:
+        result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags, cmd.internal_date)
+    except store.NoSuchFolder:
+        raise no("TRYCREATE", "Mailbox does not exist") from None  # RFC 3501 6.3.11
+    if s.view is not None and s.view.folder_id == result.folder_id:
+        s.force_sync = True  # RFC 3501 6.3.11: the new message is announced at once
+    return Done(code=response_code("APPENDUID", result.uidvalidity, result.uid), text="APPEND completed")
+
+
+# -- QUOTA (RFC 9208): one root, "", holding the account's storage -------------
+
+
+def _quota_line(usage: store.QuotaUsage) -> bytes:
+    # RFC 9208 5.1: STORAGE in units of 1024 octets; no limit, no resource listed.
+    if not usage.limit:
+        return b'* QUOTA "" ()\r\n'
+    used = -(-usage.used // 1024)
+    return b'* QUOTA "" (STORAGE %d %d)\r\n' % (used, usage.limit // 1024)
+
+
+async def getquota(s: Session, cmd: c.GetQuota) -> Done:
+    if cmd.root != "":
+        raise no("NONEXISTENT", "No such quota root")
+    usage = await s.call(store.quota_usage, s.account_id)
+    await s.io.send(_quota_line(usage))
+    return Done()
+
+
+async def getquotaroot(s: Session, cmd: c.GetQuotaRoot) -> Done:
+    usage = await s.call(store.quota_root, s.account_id, cmd.mailbox)
+    await s.io.send(b"* QUOTAROOT " + render_mailbox(cmd.mailbox) + b' ""\r\n' + _quota_line(usage))
+    return Done()
+
+
+async def setquota(s: Session, cmd: c.SetQuota) -> Done:
+    raise no("NOPERM", "Quotas are set by the administrator")

@@ -1,0 +1,177 @@
+"""SEARCH, UID SEARCH (RFC 3501 6.4.4), ESEARCH return options (RFC 4731),
+MODSEQ (RFC 7162 3.1.5) and SORT (RFC 5256), answered by the database.
+
+The parser's search tree is translated to the store's criteria; message
+numbers become UID ranges through the session's view, and every search is
+limited to the UIDs the client has been told about. Plain SEARCH results
+are read and written in pages, so a match on every message of a huge
+folder never sits in memory as one response.
+
+Deviations: SORT compares the decoded header text (SUBJECT without RFC 5256
+base-subject extraction, FROM/TO/CC by the first address's display text)
+and DISPLAYFROM/DISPLAYTO sort like FROM/TO.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from mailboxes import store
+from mailboxes.store import search as criteria
+
+from . import commands as c
+from . import search as keys
+from .encoder import esearch_response
+from .replies import Done
+from .sequence import SequenceSet
+from .view import MailboxView
+
+if TYPE_CHECKING:
+    from .state import Session
+
+#: UIDs per store call for a plain SEARCH.
+PAGE: Final = 50_000
+#: Numbers per write while streaming a SEARCH response line.
+WRITE_CHUNK: Final = 5_000
+
+_SORT_KEYS: Final = {
+    "ARRIVAL": "arrival", "CC": "cc", "DATE": "date", "FROM": "from", "SIZE": "size",
+    "SUBJECT": "subject", "TO": "to", "DISPLAYFROM": "from", "DISPLAYTO": "to",
+}
+
+
+def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
+    """The store's criterion for one search key (recursively)."""
+    if isinstance(key, keys.All):
+        return criteria.All()
+    if isinstance(key, keys.Flag):
+        return criteria.Flag(key.flag, key.present)
+    if isinstance(key, keys.Header):
+        return criteria.Header(key.field, key.value)
+    if isinstance(key, keys.Body):
+        return criteria.Text(key.value, "body")
+    if isinstance(key, keys.Text):
+        return criteria.Text(key.value, "text")
+    if isinstance(key, keys.Date):
+        return criteria.Date("sent" if key.sent else "internal", key.op, key.date)
+    if isinstance(key, keys.Size):
+        return criteria.Size(key.op, key.size)
+    if isinstance(key, keys.Sequence):
+        if key.uid:
+            return criteria.Uids(tuple(view.uid_ranges_for_uids(key.set)))
+        # In SEARCH, numbers past the end just match nothing.
+        ranges = [(lo, min(hi, view.exists)) for lo, hi in key.set.resolve(view.exists) if lo <= view.exists]
+        return criteria.Uids(tuple((view.uids[lo - 1], view.uids[hi - 1]) for lo, hi in ranges if lo >= 1))
+    if isinstance(key, keys.ModSeq):
+        return criteria.ModSeq(key.modseq)
+    if isinstance(key, keys.Not):
+        return criteria.Not(translate(key.key, view))
+    if isinstance(key, keys.Or):
+        return criteria.Or(translate(key.left, view), translate(key.right, view))
+    if isinstance(key, keys.And):
+        return criteria.And(tuple(translate(k, view) for k in key.keys))
+    raise TypeError(f"unknown search key {key!r}")
+
+
+def uses_modseq(key: keys.SearchKey) -> bool:
+    if isinstance(key, keys.ModSeq):
+        return True
+    if isinstance(key, keys.Not):
+        return uses_modseq(key.key)
+    if isinstance(key, keys.Or):
+        return uses_modseq(key.left) or uses_modseq(key.right)
+    if isinstance(key, keys.And):
+        return any(uses_modseq(k) for k in key.keys)
+    return False
+
+
+def _bounded(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
+    """Only messages in the view: none above its highest UID (see view.py)."""
+    return criteria.And((criteria.Uids(((1, view.max_uid),)), translate(key, view)))
+
+
+def _numbers(uids: list[int], view: MailboxView, by_uid: bool) -> list[int]:
+    if by_uid:
+        return uids
+    return [seq for seq in map(view.seq_of, uids) if seq is not None]
+
+
+async def _stream(s: Session, head: bytes, numbers: list[int]) -> None:
+    for start in range(0, len(numbers), WRITE_CHUNK):
+        chunk = numbers[start : start + WRITE_CHUNK]
+        await s.io.send(head + b"".join(b" %d" % n for n in chunk))
+        head = b""
+    if head:
+        await s.io.send(head)
+
+
+async def search(s: Session, cmd: c.Search) -> Done:
+    view = s.selected
+    with_modseq = uses_modseq(cmd.criteria)
+    if with_modseq:
+        s.enable_condstore()
+    if cmd.returns is not None:
+        await _esearch(s, cmd, view, with_modseq)
+        return Done()
+    highest = 0
+    after = 0
+    head = b"* SEARCH"
+    while view.exists:
+        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
+                            after_uid=after, limit=PAGE, modseq=with_modseq)
+        await _stream(s, head, _numbers(page.uids, view, cmd.uid))
+        head = b""
+        highest = max(highest, page.highest_modseq)
+        if len(page.uids) < PAGE:
+            break
+        after = page.uids[-1]
+    tail = b" (MODSEQ %d)" % highest if with_modseq and highest else b""
+    await s.io.send(head + tail + b"\r\n")
+    return Done()
+
+
+async def _esearch(s: Session, cmd: c.Search, view: MailboxView, with_modseq: bool) -> None:
+    """RFC 4731 3.1: only the results asked for, in one ESEARCH response."""
+    returns = cmd.returns or frozenset()
+    count, lo, hi, highest = 0, None, None, 0
+    everything: SequenceSet | None = None
+    if view.exists and "ALL" in returns:
+        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
+                            modseq=with_modseq)
+        numbers = _numbers(page.uids, view, cmd.uid)
+        everything, count, highest = SequenceSet.from_ints(numbers), len(numbers), page.highest_modseq
+        if numbers:
+            lo, hi = numbers[0], numbers[-1]
+    elif view.exists:
+        # COUNT, MIN and MAX need no list of matches: one aggregate query.
+        stats = await s.call(store.search_stats, s.account_id, view.folder_id, _bounded(cmd.criteria, view))
+        count, lo, hi, highest = stats.count, stats.min_uid, stats.max_uid, stats.highest_modseq
+        if not cmd.uid:
+            lo = view.seq_of(lo) if lo is not None else None
+            hi = view.seq_of(hi) if hi is not None else None
+    line = esearch_response(
+        cmd.tag,
+        uid=cmd.uid,
+        min=lo if "MIN" in returns else None,
+        max=hi if "MAX" in returns else None,
+        count=count if "COUNT" in returns else None,
+        all=everything if "ALL" in returns else None,
+    )
+    if with_modseq and highest:
+        line = line[:-2] + b" MODSEQ %d\r\n" % highest  # RFC 7162 3.1.5
+    await s.io.send(line)
+
+
+async def sort(s: Session, cmd: c.Sort) -> Done:
+    view = s.selected
+    if uses_modseq(cmd.criteria):
+        s.enable_condstore()
+    numbers: list[int] = []
+    if view.exists:
+        order = tuple((_SORT_KEYS[k.key], k.reverse) for k in cmd.keys)
+        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
+                            sort=order)
+        numbers = _numbers(page.uids, view, cmd.uid)
+    await _stream(s, b"* SORT", numbers)
+    await s.io.send(b"\r\n")
+    return Done()

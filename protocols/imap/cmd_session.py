@@ -1,0 +1,142 @@
+"""Commands about the session itself: CAPABILITY, NOOP, LOGOUT, ID, ENABLE,
+STARTTLS, LOGIN, AUTHENTICATE (RFC 3501 6.1, 6.2), IDLE (RFC 2177),
+NAMESPACE (RFC 2342)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Final
+
+from django.conf import settings
+
+from mailboxes import store
+
+from . import commands as c
+from .encoder import continuation, continuation_data, tagged, untagged_status
+from .parser import ParseError, decode_sasl_response, is_idle_done
+from .replies import Done, bad, no
+
+if TYPE_CHECKING:
+    from .state import Session
+
+#: Failed logins allowed on one connection before it is closed; each failure
+#: also waits a little longer before answering (RFC 3501 11.4: slow down guessing).
+MAX_AUTH_FAILURES: Final = 3
+FAILURE_DELAY: Final = 0.5
+#: Longest AUTHENTICATE response line (RFC 4616 PLAIN: 3 x 255 octets, base64).
+SASL_LINE_MAX: Final = 8192
+IDLE_LINE_MAX: Final = 1024
+
+
+async def capability(s: Session, cmd: c.Capability) -> Done:
+    await s.io.send(b"* CAPABILITY " + s.capabilities().encode("ascii") + b"\r\n")
+    return Done()
+
+
+async def noop(s: Session, cmd: c.Noop | c.Check) -> Done:
+    # RFC 3501 6.1.2: NOOP is how a client polls; always look at the database.
+    s.force_sync = True
+    return Done()
+
+
+async def logout(s: Session, cmd: c.Logout) -> Done:
+    await s.io.send(untagged_status("BYE", None, "Logging out"))
+    s.close()
+    return Done()
+
+
+async def id_(s: Session, cmd: c.Id) -> Done:
+    # RFC 2971 3.3: the server's own fields; no version, it helps only attackers.
+    await s.io.send(b'* ID ("name" "Mailhost")\r\n')
+    return Done()
+
+
+async def enable(s: Session, cmd: c.Enable) -> Done:
+    # RFC 5161 3.1: capabilities we do not know or cannot enable are ignored.
+    enabled = []
+    if "CONDSTORE" in cmd.capabilities:
+        s.enable_condstore()
+        enabled.append(b" CONDSTORE")
+    await s.io.send(b"* ENABLED" + b"".join(enabled) + b"\r\n")
+    return Done()
+
+
+async def namespace(s: Session, cmd: c.Namespace) -> Done:
+    # RFC 2342 5: one personal namespace, no other users', no shared ones.
+    await s.io.send(b'* NAMESPACE (("" "/")) NIL NIL\r\n')
+    return Done()
+
+
+async def starttls(s: Session, cmd: c.StartTLS) -> Done:
+    if s.conn.tls:
+        raise bad("TLS is already active")
+    await s.io.send(tagged(cmd.tag, "OK", None, "Begin TLS negotiation now"))
+    await s.io.start_tls()
+    return Done(answered=True)
+
+
+async def login(s: Session, cmd: c.Login) -> Done:
+    _require_privacy(s)
+    await _authenticate(s, cmd.username, cmd.password)
+    return Done(code="CAPABILITY " + s.capabilities(), text="Logged in")
+
+
+async def authenticate(s: Session, cmd: c.Authenticate) -> Done:
+    if cmd.mechanism != "PLAIN":
+        raise no(None, "Unsupported authentication mechanism")
+    _require_privacy(s)
+    response = cmd.initial_response
+    if response is None:
+        # RFC 4616: PLAIN has no challenge; send an empty one (RFC 3501 6.2.2).
+        await s.io.send(continuation_data(b""))
+        line = await s.io.read_line(SASL_LINE_MAX)
+        try:
+            response = decode_sasl_response(line)
+        except ParseError:
+            raise bad("Invalid base64") from None
+        if response is None:
+            raise bad("Authentication cancelled")  # RFC 3501 6.2.2: "*" cancels, answered BAD
+    parts = response.split(b"\0")
+    if len(parts) != 3:
+        raise bad("Malformed PLAIN response")
+    try:
+        authzid, authcid, password = (p.decode("utf-8") for p in parts)
+    except UnicodeDecodeError:
+        raise bad("Malformed PLAIN response") from None
+    if authzid and authzid.lower() != authcid.lower():
+        raise no("AUTHORIZATIONFAILED", "Cannot act as another user")
+    await _authenticate(s, authcid, password)
+    return Done(code="CAPABILITY " + s.capabilities(), text="Logged in")
+
+
+def _require_privacy(s: Session) -> None:
+    # RFC 3501 6.2.3 and LOGINDISABLED: no clear-text passwords without TLS.
+    if not s.conn.plaintext_auth_allowed:
+        raise no("PRIVACYREQUIRED", "Use STARTTLS before logging in")
+
+
+async def _authenticate(s: Session, username: str, password: str) -> None:
+    account = await s.call(store.authenticate, username, password)
+    if account is not None:
+        s.logged_in(account)
+        return
+    s.auth_failures += 1
+    await asyncio.sleep(FAILURE_DELAY * s.auth_failures)
+    if s.auth_failures >= MAX_AUTH_FAILURES:
+        await s.io.send(untagged_status("BYE", None, "Too many failed logins"))
+        s.close()
+    raise no("AUTHENTICATIONFAILED", "Invalid credentials")
+
+
+async def idle(s: Session, cmd: c.Idle) -> Done:
+    """RFC 2177: report changes as they happen until the client sends DONE."""
+    await s.sync(expunge_ok=True, force=True)
+    await s.io.send(continuation("idling"))
+
+    async def look() -> None:
+        await s.sync(expunge_ok=True, force=True)
+
+    line = await s.io.idle(look, float(settings.MAIL_POLL_INTERVAL))
+    if not is_idle_done(line):
+        raise bad("Expected DONE")
+    return Done(text="IDLE terminated")

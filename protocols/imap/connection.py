@@ -1,0 +1,258 @@
+"""One IMAP connection: I/O only.
+
+It reads bytes into a buffer and hands the buffer to the pure parser;
+answers continuation requests for synchronizing literals (RFC 3501 7.5);
+refuses what the parser refuses (BAD, NO [BADCHARSET], [TOOBIG]) and drops
+exactly the bytes of the bad command; runs each command through the
+session (:mod:`.state`); and reads the lines that are not commands
+(AUTHENTICATE responses, IDLE's DONE).
+
+Timers and goodbyes: a client silent for ``MAIL_IMAP_IDLE_TIMEOUT``
+seconds (30 minutes by default, RFC 3501 5.4), IDLE included, gets
+``* BYE`` and is disconnected; at shutdown every session gets ``* BYE``,
+at once if it is waiting for the client, else after its command completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from django.conf import settings
+
+from protocols.listener import Connection
+from protocols.tls import server_context
+
+from .encoder import continuation, tagged, untagged_status
+from .parser import (
+    LineTooLong,
+    LiteralTooBig,
+    NeedContinuation,
+    NeedMore,
+    ParseError,
+    parse_command,
+)
+from .replies import SessionEnd
+from .state import Session, State
+
+__all__ = ["ImapConnection"]
+
+log = logging.getLogger("protocols.imap")
+
+READ_SIZE: Final = 256 * 1024
+MAX_LINE: Final = 65536
+#: Literals before login are user names and passwords, nothing bigger.
+MAX_LITERAL_BEFORE_LOGIN: Final = 8192
+#: Consecutive syntax errors before the connection is closed.
+MAX_BAD_COMMANDS: Final = 20
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    return server_context()
+
+
+class ImapConnection:
+    """The listener's session object for the "imap" and "imaps" listeners."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.session = Session(self)
+        self.timeout = float(settings.MAIL_IMAP_IDLE_TIMEOUT)
+        self._buf = bytearray()
+        self._need = 1  # parse again once the buffer holds this many bytes
+        self._wakeup = asyncio.Event()
+        self._reading = False  # waiting for the client: a BYE may go out now
+        self._stopping = False
+        self._bye_sent = False
+        self._bad_commands = 0
+
+    # -- the listener's Session protocol ------------------------------------
+
+    async def run(self) -> None:
+        try:
+            caps = self.session.capabilities()
+            await self.send(untagged_status("OK", "CAPABILITY " + caps, "Mailhost IMAP4rev1 ready"))
+            while self.session.state is not State.LOGOUT:
+                command = await self._read_command()
+                if command is not None:
+                    await self.session.execute(command)
+                if self._stopping:
+                    await self.bye("Server shutting down")
+                    return
+        except SessionEnd:
+            pass
+        except (ConnectionError, ssl.SSLError):
+            pass
+        except Exception:
+            log.exception("imap#%s: connection failed", self.conn.id)
+            try:
+                await self.bye("Internal error", code="SERVERBUG")
+            except Exception:
+                pass
+        finally:
+            self.session.close()
+
+    async def shutdown(self) -> None:
+        """Say goodbye: now if the client has the turn, else after the command."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._reading and not self._bye_sent:
+            await self.bye("Server shutting down")
+            self.conn.writer.close()
+
+    # -- output ----------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        writer = self.conn.writer
+        if writer.is_closing():
+            raise SessionEnd()
+        writer.write(data)
+        await writer.drain()
+
+    async def bye(self, text: str, code: str | None = None) -> None:
+        if not self._bye_sent:
+            self._bye_sent = True
+            await self.send(untagged_status("BYE", code, text))
+
+    # -- input -------------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        """Read what the client sent next, or end the session."""
+        try:
+            data = await asyncio.wait_for(self.conn.reader.read(READ_SIZE), self.timeout)
+        except TimeoutError:
+            await self.bye("Autologout; idle for too long")  # RFC 3501 5.4
+            raise SessionEnd() from None
+        if not data:
+            raise SessionEnd()
+        self._buf += data
+
+    async def _wait_input(self) -> None:
+        if self._stopping:
+            await self.bye("Server shutting down")
+            raise SessionEnd()
+        self._reading = True
+        try:
+            await self._fill()
+        finally:
+            self._reading = False
+        if self._stopping:
+            await self.bye("Server shutting down")
+            raise SessionEnd()
+
+    def _max_literal(self) -> int:
+        if self.session.state is State.NOT_AUTHENTICATED:
+            return MAX_LITERAL_BEFORE_LOGIN
+        return int(settings.MAIL_MAX_MESSAGE_SIZE)
+
+    async def _read_command(self):  # type: ignore[no-untyped-def]
+        """The next command, or None after answering a bad one."""
+        while True:
+            if self._buf and len(self._buf) >= self._need:
+                try:
+                    command, used = parse_command(bytes(self._buf), max_literal=self._max_literal(), max_line=MAX_LINE)
+                except NeedContinuation as signal:
+                    self._need = len(self._buf) + max(signal.size, 1)
+                    await self.send(continuation("Ready"))
+                except NeedMore as signal:
+                    self._need = max(signal.at_least, len(self._buf) + 1)
+                except ParseError as error:
+                    await self._refuse(error)
+                    return None
+                except LiteralTooBig as error:
+                    await self._too_big(error)
+                    return None
+                except LineTooLong as error:
+                    await self.send(tagged(error.tag or b"*", "BAD", None, error.message))
+                    await self.bye("Command line too long")
+                    raise SessionEnd() from None
+                else:
+                    del self._buf[:used]
+                    self._need = 1
+                    self._bad_commands = 0
+                    return command
+            await self._wait_input()
+
+    async def _refuse(self, error: ParseError) -> None:
+        consumed = error.consumed
+        if consumed is None:
+            newline = self._buf.find(b"\n")
+            consumed = newline + 1 if newline >= 0 else len(self._buf)
+        del self._buf[:consumed]
+        self._need = 1
+        if error.bad_charset:
+            # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we do.
+            await self.send(tagged(error.tag or b"*", "NO", "BADCHARSET (UTF-8 US-ASCII)", error.message))
+            return
+        await self.send(tagged(error.tag or b"*", "BAD", None, error.message))
+        self._bad_commands += 1
+        if self._bad_commands >= MAX_BAD_COMMANDS:
+            await self.bye("Too many invalid commands")
+            raise SessionEnd()
+
+    async def _too_big(self, error: LiteralTooBig) -> None:
+        tag = error.tag or b"*"
+        if not error.non_synchronizing:
+            # The client waits for "+" and will not send the octets (RFC 3501 7.5).
+            del self._buf[: error.consumed]
+            self._need = 1
+            await self.send(tagged(tag, "NO", "TOOBIG", "Literal too big"))
+            return
+        # RFC 7888 4: the octets are already on their way; refuse and hang up.
+        await self.send(tagged(tag, "BAD", "TOOBIG", "Literal too big"))
+        await self.bye("Literal too big")
+        raise SessionEnd()
+
+    async def read_line(self, limit: int) -> bytes:
+        """One line that is not a command (AUTHENTICATE data, IDLE's DONE)."""
+        while True:
+            newline = self._buf.find(b"\n")
+            if newline >= 0:
+                line = bytes(self._buf[: newline + 1])
+                del self._buf[: newline + 1]
+                return line
+            if len(self._buf) > limit:
+                await self.bye("Line too long")
+                raise SessionEnd()
+            await self._wait_input()
+
+    async def start_tls(self) -> None:
+        # RFC 3501 6.2.1: anything pipelined after STARTTLS is discarded.
+        self._buf.clear()
+        self._need = 1
+        await self.conn.start_tls(tls_context())
+
+    # -- IDLE ----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def idle(self, on_wake: Callable[[], Awaitable[None]], poll: float) -> bytes:
+        """Wait for the client's next line, calling ``on_wake`` whenever the
+        session is woken by an event and every ``poll`` seconds (RFC 2177)."""
+        self._wakeup.clear()
+        line = asyncio.ensure_future(self.read_line(1024))
+        try:
+            while True:
+                woken = asyncio.ensure_future(self._wakeup.wait())
+                self._reading = True
+                try:
+                    await asyncio.wait({line, woken}, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    self._reading = False
+                    woken.cancel()
+                if line.done():
+                    return line.result()
+                self._wakeup.clear()
+                if self._stopping:
+                    await self.bye("Server shutting down")
+                    raise SessionEnd()
+                await on_wake()
+        finally:
+            if not line.done():
+                line.cancel()

@@ -1,0 +1,156 @@
+"""FETCH response data from stored message facts (RFC 3501 7.4.2). Pure.
+
+:func:`plan` says what a list of FETCH items needs from the store (the
+parsed facts, the header bytes, the whole message), so a FETCH of flags
+never loads a body; :func:`render_message` turns one message into its
+``* n FETCH (...)`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from .encoder import (
+    fetch_response,
+    format_internaldate,
+    render_bodystructure,
+    render_envelope,
+    render_flags,
+    render_literal,
+)
+from .fetch import FetchAttribute
+from .sections import binary_bytes, partial, section_bytes
+
+__all__ = ["FetchPlan", "MessageFacts", "flag_order", "plan", "render_message"]
+
+#: RFC 3501 system flags in the order responses list them.
+_SYSTEM_ORDER = {"\\Answered": 0, "\\Flagged": 1, "\\Deleted": 2, "\\Seen": 3, "\\Draft": 4}
+
+
+class MessageFacts(Protocol):
+    """What the store returns for one message (``store.MessageInfo``)."""
+
+    @property
+    def uid(self) -> int: ...
+    @property
+    def modseq(self) -> int: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+    @property
+    def internal_date(self) -> datetime: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def envelope(self) -> dict[str, Any] | None: ...
+    @property
+    def structure(self) -> dict[str, Any] | None: ...
+    @property
+    def header_bytes(self) -> int: ...
+    @property
+    def data(self) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    facts: bool
+    content: Literal["header", "full"] | None
+    sets_seen: bool
+
+
+def _needs_header_only(attr: FetchAttribute) -> bool:
+    if attr.name == "RFC822.HEADER":
+        return True
+    section = attr.section
+    return (
+        attr.name == "BODY"
+        and section is not None
+        and not section.part
+        and section.text in ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT")
+    )
+
+
+def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
+    facts = False
+    content: Literal["header", "full"] | None = None
+    sets_seen = False
+    for attr in attributes:
+        sets_seen = sets_seen or attr.sets_seen
+        if attr.name in ("ENVELOPE", "BODYSTRUCTURE") or (attr.name == "BODY" and attr.section is None):
+            facts = True
+        elif _needs_header_only(attr):
+            facts = True  # header_bytes
+            content = content or "header"
+        elif attr.name in ("RFC822", "RFC822.TEXT", "BODY", "BINARY", "BINARY.SIZE"):
+            facts = True
+            content = "full"
+    return FetchPlan(facts, content, sets_seen)
+
+
+def flag_order(flags: Iterable[str]) -> list[str]:
+    """System flags first in RFC order, then keywords alphabetically."""
+    return sorted(flags, key=lambda f: (_SYSTEM_ORDER.get(f, 9), f))
+
+
+def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
+    name = attr.name
+    raw = msg.data or b""
+    if name == "UID":
+        return b"%d" % msg.uid
+    if name == "FLAGS":
+        return render_flags(flag_order(msg.flags))
+    if name == "MODSEQ":
+        return b"(%d)" % msg.modseq  # RFC 7162 3.1.4.1
+    if name == "INTERNALDATE":
+        return format_internaldate(msg.internal_date)
+    if name == "RFC822.SIZE":
+        return b"%d" % msg.size
+    if name == "ENVELOPE":
+        return render_envelope(msg.envelope or {})
+    if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
+        return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
+    if name == "RFC822":
+        return render_literal(raw)
+    if name == "RFC822.HEADER":
+        return render_literal(raw[: msg.header_bytes])
+    if name == "RFC822.TEXT":
+        return render_literal(raw[msg.header_bytes :])
+    assert attr.section is not None
+    if name == "BODY":
+        data = section_bytes(attr.section, raw, msg.structure, msg.header_bytes)
+    else:
+        data = binary_bytes(attr.section.part, raw, msg.structure)
+        if name == "BINARY.SIZE":
+            return b"%d" % len(data) if data is not None else b"0"
+    if data is None:
+        return b"NIL"
+    return render_literal(partial(data, attr.partial))
+
+
+def _structure(msg: MessageFacts) -> Mapping[str, Any]:
+    return msg.structure or {"type": "text", "subtype": "plain", "size": msg.size, "lines": 0}
+
+
+def render_message(
+    seq: int,
+    attributes: Iterable[FetchAttribute],
+    msg: MessageFacts,
+    *,
+    add_flags: bool = False,
+    add_modseq: bool = False,
+) -> bytes:
+    """``* seq FETCH (...)`` for the requested items.
+
+    ``add_flags``: FLAGS changed as a side effect (implicit ``\\Seen``), so
+    they are reported even if not asked for (RFC 3501 6.4.5);
+    ``add_modseq``: CONDSTORE is on and the flags changed (RFC 7162 3.2).
+    """
+    items = [(attr.response_name(), _value(attr, msg)) for attr in attributes]
+    names = {name for name, _ in items}
+    if add_flags and b"FLAGS" not in names:
+        items.append((b"FLAGS", render_flags(flag_order(msg.flags))))
+    if add_modseq and b"MODSEQ" not in names:
+        items.append((b"MODSEQ", b"(%d)" % msg.modseq))
+    return fetch_response(seq, items)

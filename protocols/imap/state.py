@@ -1,0 +1,288 @@
+"""The IMAP session state and the one command table (RFC 3501 section 3).
+
+:data:`COMMANDS` maps each command class to the states it is allowed in and
+its handler; :meth:`Session.execute` checks the state, runs the handler,
+maps store errors to response codes in one place, reports what changed in
+the selected mailbox where RFC 3501 5.5 allows, and sends the tagged
+completion. The session does no I/O of its own: it talks through
+:class:`IO` (the connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, Protocol, TypeVar
+
+from django.conf import settings
+
+from mailboxes import store
+from protocols import dbcall
+
+from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update
+from . import commands as c
+from .encoder import Status, tagged, untagged_status
+from .replies import Done, Refusal, SessionEnd
+from .view import BadSequence, MailboxView
+
+if TYPE_CHECKING:
+    from protocols.listener import Connection
+
+__all__ = ["COMMANDS", "IO", "Session", "State"]
+
+log = logging.getLogger("protocols.imap")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class State(enum.Flag):
+    NOT_AUTHENTICATED = enum.auto()
+    AUTHENTICATED = enum.auto()
+    SELECTED = enum.auto()
+    LOGOUT = enum.auto()
+
+
+ANY: Final = State.NOT_AUTHENTICATED | State.AUTHENTICATED | State.SELECTED
+AUTH: Final = State.AUTHENTICATED | State.SELECTED
+NOT_AUTH: Final = State.NOT_AUTHENTICATED
+SELECTED: Final = State.SELECTED
+
+Handler = Callable[["Session", Any], Awaitable[Done | None]]
+
+# RFC 3501 6.1-6.4 (and each extension's RFC): where a command may be used.
+COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
+    c.Capability: (ANY, cmd_session.capability),
+    c.Noop: (ANY, cmd_session.noop),
+    c.Logout: (ANY, cmd_session.logout),
+    c.Id: (ANY, cmd_session.id_),
+    c.StartTLS: (NOT_AUTH, cmd_session.starttls),
+    c.Login: (NOT_AUTH, cmd_session.login),
+    c.Authenticate: (NOT_AUTH, cmd_session.authenticate),
+    c.Enable: (AUTH, cmd_session.enable),
+    c.Idle: (AUTH, cmd_session.idle),
+    c.Namespace: (AUTH, cmd_session.namespace),
+    c.Select: (AUTH, cmd_mailbox.select),
+    c.Create: (AUTH, cmd_mailbox.create),
+    c.Delete: (AUTH, cmd_mailbox.delete),
+    c.Rename: (AUTH, cmd_mailbox.rename),
+    c.Subscribe: (AUTH, cmd_mailbox.subscribe),
+    c.Unsubscribe: (AUTH, cmd_mailbox.unsubscribe),
+    c.List: (AUTH, cmd_mailbox.list_),
+    c.Lsub: (AUTH, cmd_mailbox.lsub),
+    c.Status: (AUTH, cmd_mailbox.status),
+    c.Append: (AUTH, cmd_mailbox.append),
+    c.GetQuota: (AUTH, cmd_mailbox.getquota),
+    c.GetQuotaRoot: (AUTH, cmd_mailbox.getquotaroot),
+    c.SetQuota: (AUTH, cmd_mailbox.setquota),
+    c.Check: (SELECTED, cmd_update.check),
+    c.Close: (SELECTED, cmd_update.close),
+    c.Unselect: (SELECTED, cmd_update.unselect),
+    c.Expunge: (SELECTED, cmd_update.expunge),
+    c.Store: (SELECTED, cmd_update.store_flags),
+    c.Copy: (SELECTED, cmd_update.copy),
+    c.Move: (SELECTED, cmd_update.move),
+    c.Fetch: (SELECTED, cmd_fetch.fetch),
+    c.Search: (SELECTED, cmd_search.search),
+    c.Sort: (SELECTED, cmd_search.sort),
+}
+
+_BY_NUMBER: Final = (c.Fetch, c.Store, c.Search, c.Sort, c.Copy, c.Move)
+
+
+def expunge_allowed(command: c.Command) -> bool:
+    """RFC 3501 5.5 and 7.4.1: no EXPUNGE response while answering FETCH,
+    STORE or SEARCH by sequence number (their UID forms may have them). SORT
+    (RFC 5256), COPY and MOVE by number are held to the same rule, since
+    their numbers must keep meaning what the client meant."""
+    return not (isinstance(command, _BY_NUMBER) and not command.uid)  # type: ignore[attr-defined]
+
+
+# Store errors -> (status, response code, text) at the boundary (RFC 5530 codes).
+_STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
+    (store.NoSuchFolder, "NONEXISTENT", "No such mailbox"),
+    (store.AlreadyExists, "ALREADYEXISTS", "Mailbox already exists"),
+    (store.OverQuota, "OVERQUOTA", "Quota exceeded"),
+    (store.Unavailable, "UNAVAILABLE", "Temporary failure, try again later"),
+    (store.NotPermitted, "CANNOT", "Operation not permitted"),
+    (store.InvalidInput, "CANNOT", "Invalid request"),
+    (store.LimitExceeded, "LIMIT", "Limit exceeded"),
+)
+
+CAPABILITIES: Final = (
+    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
+    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QUOTA QUOTA=RES-STORAGE ESEARCH SORT"
+)
+
+
+class IO(Protocol):
+    """What handlers may ask of the connection."""
+
+    conn: Connection
+
+    async def send(self, data: bytes) -> None: ...
+    async def read_line(self, limit: int) -> bytes: ...
+    async def start_tls(self) -> None: ...
+    async def idle(self, on_wake: Callable[[], Awaitable[None]], poll: float) -> bytes: ...
+    def wake(self) -> None: ...
+
+
+class Session:
+    """One client's protocol state: who is logged in, what is selected."""
+
+    def __init__(self, io: IO) -> None:
+        self.io = io
+        self.conn = io.conn
+        self.state = State.NOT_AUTHENTICATED
+        self.account: store.AccountInfo | None = None
+        self.view: MailboxView | None = None
+        self.condstore = False
+        self.auth_failures = 0
+        self.dirty = False
+        self.force_sync = False
+        self._last_sync = 0.0
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- helpers for handlers ---------------------------------------------
+
+    async def call(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """One store call (one transaction) off the event loop."""
+        return await dbcall.call(func, *args, **kwargs)
+
+    @property
+    def account_id(self) -> int:
+        assert self.account is not None
+        return self.account.id
+
+    @property
+    def selected(self) -> MailboxView:
+        assert self.view is not None
+        return self.view
+
+    def capabilities(self) -> str:
+        caps = CAPABILITIES
+        if self.state is State.NOT_AUTHENTICATED:
+            if not self.conn.tls:
+                caps += " STARTTLS"
+            caps += " AUTH=PLAIN" if self.conn.plaintext_auth_allowed else " LOGINDISABLED"
+        return caps
+
+    def logged_in(self, account: store.AccountInfo) -> None:
+        self.account = account
+        self.state = State.AUTHENTICATED
+        loop = asyncio.get_running_loop()
+
+        def changed(account_id: int, folder_id: int) -> None:  # runs on the event bus's thread
+            try:
+                loop.call_soon_threadsafe(self._changed, folder_id)
+            except RuntimeError:  # the loop is closed: the session is gone
+                pass
+
+        self._unsubscribe = store.subscribe(account.id, changed)
+
+    def _changed(self, folder_id: int) -> None:
+        if self.view is not None and folder_id in (self.view.folder_id, 0):
+            self.dirty = True
+            self.io.wake()
+
+    def select(self, view: MailboxView) -> None:
+        self.view = view
+        self.state = State.SELECTED
+        self.dirty = False
+        self._last_sync = asyncio.get_running_loop().time()
+
+    def deselect(self) -> None:
+        self.view = None
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.state = State.LOGOUT
+
+    # -- running one command ------------------------------------------------
+
+    async def execute(self, command: c.Command) -> None:
+        allowed, handler = COMMANDS[type(command)]
+        if not self.state & allowed:
+            await self._complete(command.tag, "BAD", None, _wrong_state(self.state))
+            return
+        status: Status = "OK"
+        code: str | bytes | None = None
+        text = f"{command.name} completed"
+        try:
+            done = await handler(self, command)
+            if done is not None and done.answered:
+                return
+            if done is not None:
+                code, text = done.code, done.text or text
+        except Refusal as refusal:
+            status, code, text = refusal.status, refusal.code, refusal.text
+        except BadSequence:
+            status, text = "BAD", "Invalid message sequence number"
+        except (SessionEnd, ConnectionError):
+            raise
+        except store.StoreError as exc:
+            status, code, text = "NO", *_store_error(exc, self.conn.id, command.name)
+        except Exception:
+            log.exception("imap#%s: %s failed", self.conn.id, command.name)
+            status, code, text = "NO", "SERVERBUG", "Internal error"
+        if self.state is State.LOGOUT:
+            await self.io.send(tagged(command.tag, status, code, text))
+            raise SessionEnd()
+        if self.state is State.SELECTED:
+            await self.sync(expunge_ok=expunge_allowed(command))
+        await self._complete(command.tag, status, code, text)
+
+    async def _complete(self, tag: bytes, status: Status, code: str | bytes | None, text: str) -> None:
+        await self.io.send(tagged(tag, status, code, text))
+
+    async def sync(self, *, expunge_ok: bool, force: bool = False) -> None:
+        """Report what changed in the selected mailbox since it was last looked at.
+
+        The database is asked when an event said so, when the command asks
+        (NOOP, IDLE, an APPEND to this mailbox) or when the poll interval
+        has passed since the last look, in case an event was lost.
+        """
+        view = self.view
+        if view is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if not (force or self.force_sync or self.dirty or now - self._last_sync >= settings.MAIL_POLL_INTERVAL):
+            return
+        self.dirty = self.force_sync = False
+        self._last_sync = now
+        try:
+            changes = await self.call(store.changes_since, self.account_id, view.folder_id, view.highestmodseq)
+        except store.NoSuchFolder:
+            # Deleted by another session: nothing this one can do with it.
+            await self.io.send(untagged_status("BYE", None, "Selected mailbox was deleted"))
+            raise SessionEnd() from None
+        except store.Unavailable:
+            return  # try again at the next command
+        out = view.apply(changes, expunge_ok=expunge_ok, condstore=self.condstore)
+        if out:
+            await self.io.send(out)
+
+    def enable_condstore(self) -> None:
+        """RFC 7162 3.1: any CONDSTORE-enabling command turns it on for the session."""
+        self.condstore = True
+
+
+def _wrong_state(state: State) -> str:
+    if state is State.NOT_AUTHENTICATED:
+        return "Log in first"
+    if state is State.AUTHENTICATED:
+        return "No mailbox selected"
+    return "Command not allowed now"
+
+
+def _store_error(exc: store.StoreError, conn_id: int, name: str) -> tuple[str | None, str]:
+    for cls, code, text in _STORE_ERRORS:
+        if isinstance(exc, cls):
+            return code, text
+    log.error("imap#%s: %s: unexpected store error %s", conn_id, name, type(exc).__name__)
+    return "SERVERBUG", "Internal error"

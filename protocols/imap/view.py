@@ -1,0 +1,180 @@
+"""A session's own view of its selected mailbox. Pure (no I/O, no Django).
+
+Message sequence numbers are positions in the view's ascending UID list,
+and they change only where RFC 3501 allows:
+
+* New messages are appended and announced with EXISTS whenever a command
+  is in progress (RFC 3501 7.3.1).
+* A message expunged by someone else stays in the view as a *ghost* until
+  an EXPUNGE response may be sent: never while answering FETCH, STORE or
+  SEARCH (nor SORT, COPY or MOVE) by sequence number, and never when no
+  command is in progress (RFC 3501 5.5, 7.4.1). Ghosts keep their
+  sequence numbers; fetching them returns nothing (RFC 2180 4.1.3).
+* Flag changes made by others are reported as unsolicited FETCH; the
+  session's own changes (tracked by the modseq they were given) are not
+  reported twice.
+
+Every message of the folder with a UID up to the view's highest is in the
+view: UIDs are allocated and committed in ascending order under the
+folder's row lock, so a UID range up to ``max_uid`` never reaches a message
+the client has not been told about.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from .encoder import fetch_response, render_flags
+from .fetch_items import flag_order
+from .sequence import SequenceSet
+
+__all__ = ["BadSequence", "ChangesLike", "MailboxView"]
+
+
+class BadSequence(Exception):
+    """A message sequence number above the number of messages (RFC 3501 9)."""
+
+
+class FlagChangeLike(Protocol):
+    @property
+    def uid(self) -> int: ...
+    @property
+    def flags(self) -> frozenset[str]: ...
+    @property
+    def modseq(self) -> int: ...
+
+
+class ChangesLike(Protocol):
+    @property
+    def highestmodseq(self) -> int: ...
+    @property
+    def uidnext(self) -> int: ...
+    @property
+    def updated(self) -> Sequence[FlagChangeLike]: ...
+    @property
+    def expunged(self) -> Sequence[int]: ...
+
+
+@dataclass
+class MailboxView:
+    folder_id: int
+    name: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    readonly: bool
+    uids: array  # array("Q"), ascending
+
+    def __post_init__(self) -> None:
+        self.ghosts: set[int] = set()
+        self.own_modseqs: set[int] = set()
+
+    @classmethod
+    def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
+               uids: Iterable[int], *, readonly: bool) -> MailboxView:
+        return cls(folder_id, name, uidvalidity, uidnext, highestmodseq, readonly, array("Q", uids))
+
+    # -- numbers -----------------------------------------------------------
+
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    @property
+    def max_uid(self) -> int:
+        return self.uids[-1] if self.uids else 0
+
+    def seq_of(self, uid: int) -> int | None:
+        """The sequence number of ``uid``, or None if it is not in the view."""
+        index = bisect_left(self.uids, uid)
+        if index < len(self.uids) and self.uids[index] == uid:
+            return index + 1
+        return None
+
+    def uid_ranges_for_seqs(self, seqs: SequenceSet) -> list[tuple[int, int]]:
+        """UID ranges holding exactly the messages numbered ``seqs``.
+
+        Raises :class:`BadSequence` for numbers past the last message (and
+        for any number in an empty mailbox, ``*`` included).
+        """
+        ranges = seqs.resolve(self.exists)
+        if ranges and (ranges[0][0] < 1 or ranges[-1][1] > self.exists):
+            raise BadSequence()
+        return [(self.uids[lo - 1], self.uids[hi - 1]) for lo, hi in ranges]
+
+    def uid_ranges_for_uids(self, uids: SequenceSet) -> list[tuple[int, int]]:
+        """The client's UID set as ranges clipped to the view (``*`` is the
+        highest UID in it, RFC 3501 6.4.8); unknown UIDs are no error."""
+        top = self.max_uid
+        return [(lo, min(hi, top)) for lo, hi in uids.resolve(top) if lo <= top]
+
+    def all_uids(self) -> list[tuple[int, int]]:
+        return [(self.uids[0], self.uids[-1])] if self.uids else []
+
+    # -- changes -------------------------------------------------------------
+
+    def note_own_change(self, modseq: int, changed: bool) -> None:
+        """Remember a modseq this session's own command produced.
+
+        When nobody else changed the folder in between, the view simply
+        moves on to it, so the next look at the changes starts after it.
+        """
+        if not changed:
+            return
+        if modseq == self.highestmodseq + 1:
+            self.highestmodseq = modseq
+        else:
+            self.own_modseqs.add(modseq)
+
+    def expunge(self, uids: Iterable[int]) -> bytes:
+        """Remove ``uids`` and render their EXPUNGE responses.
+
+        Numbers follow RFC 3501 6.4.3's example: ascending, each one
+        counted after the removals before it.
+        """
+        gone = {u for u in uids if self.seq_of(u) is not None}
+        if not gone:
+            return b""
+        seqs = sorted(self.seq_of(u) or 0 for u in gone)
+        lines = b"".join(b"* %d EXPUNGE\r\n" % (seq - shift) for shift, seq in enumerate(seqs))
+        if len(gone) < 16:
+            for seq in reversed(seqs):
+                del self.uids[seq - 1]
+        else:
+            self.uids = array("Q", (u for u in self.uids if u not in gone))
+        self.ghosts -= gone
+        return lines
+
+    def apply(self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool) -> bytes:
+        """Take in what changed since ``highestmodseq``; return the untagged
+        responses to send now (EXPUNGE only when ``expunge_ok``)."""
+        last = self.max_uid
+        new = sorted(c.uid for c in changes.updated if c.uid > last)
+        self.ghosts.update(u for u in changes.expunged if u <= last and self.seq_of(u) is not None)
+        out = [self.expunge(list(self.ghosts))] if expunge_ok and self.ghosts else []
+        for change in changes.updated:
+            if change.uid > last or change.modseq in self.own_modseqs or change.uid in self.ghosts:
+                continue
+            seq = self.seq_of(change.uid)
+            if seq is not None:
+                out.append(self.flags_response(seq, change.uid, change.flags, change.modseq if condstore else None))
+        if new:
+            self.uids.extend(new)
+            out.append(b"* %d EXISTS\r\n" % self.exists)
+        top = max((c.modseq for c in changes.updated), default=0)
+        self.highestmodseq = max(self.highestmodseq, changes.highestmodseq, top)
+        self.uidnext = max(self.uidnext, changes.uidnext, self.max_uid + 1)
+        self.own_modseqs = {m for m in self.own_modseqs if m > self.highestmodseq}
+        return b"".join(out)
+
+    @staticmethod
+    def flags_response(seq: int, uid: int, flags: Iterable[str], modseq: int | None) -> bytes:
+        """``* seq FETCH (UID u FLAGS (...) [MODSEQ (m)])`` for a flag change."""
+        items = [(b"UID", b"%d" % uid), (b"FLAGS", render_flags(flag_order(flags)))]
+        if modseq is not None:
+            items.append((b"MODSEQ", b"(%d)" % modseq))
+        return fetch_response(seq, items)

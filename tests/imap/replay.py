@@ -1,0 +1,115 @@
+"""IMAP transcripts on top of the generic runner (tests/transcript.py).
+
+A transcript file is the generic C:/S: format plus:
+
+- ``C2:``/``S2:`` (any digit): a second (third...) connection, opened on
+  first use; ``C:``/``S:`` are connection 1.
+- ``${name}`` in an S: line captures a token (``[^\\s()\\[\\]"]+``) the first
+  time and must equal it afterwards; in a C: line it is replaced by the
+  captured value. ``${DATE}`` matches an INTERNALDATE's inside.
+- A C: line ending in ``{*}`` or ``{*+}`` announces a literal made of the
+  ``L:`` lines that follow (each sent with CRLF); the runner puts in the
+  size. The command's rest is the next C: line (``C:`` alone ends it).
+- ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
+  subject) through the store before going on.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from conftest import sample_message
+from tests.transcript import CLOSED, Transcript, compile_pattern
+
+_KIND = re.compile(r"([CSL])(\d?):(?: |$)(.*)", re.DOTALL)
+_VAR = re.compile(r"\$\{(\w+)\}")
+_LITERAL = re.compile(r"\{\*(\+?)\}$")
+DATE = r'{{[ 0-9]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}}}'
+
+
+class Replay:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conns: dict[str, Transcript] = {}
+        self.vars: dict[str, str] = {}
+
+    def __enter__(self) -> "Replay":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for conn in self.conns.values():
+            conn.close()
+
+    def conn(self, index: str) -> Transcript:
+        if index not in self.conns:
+            self.conns[index] = Transcript("127.0.0.1", self.port)
+        return self.conns[index]
+
+    def _substitute(self, text: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.vars:
+                raise KeyError(f"${{{name}}} used before it was captured")
+            return self.vars[name]
+
+        return _VAR.sub(value, text)
+
+    def _pattern(self, text: str) -> str:
+        def hole(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name == "DATE":
+                return DATE
+            if name in self.vars:
+                return self.vars[name]
+            return "{{(?P<%s>[^\\s()\\[\\]\"]+)}}" % name
+
+        return _VAR.sub(hole, text)
+
+    def expect(self, conn: Transcript, pattern: str) -> None:
+        if pattern == CLOSED:
+            conn.expect(CLOSED)
+            return
+        raw = conn.read_line()
+        assert raw.endswith(b"\r\n"), conn._report(f"expected {pattern!r}, got {raw!r}")
+        line = raw[:-2].decode("utf-8", "surrogateescape")
+        conn.log.append(f"S: {line}")
+        match = compile_pattern(pattern).fullmatch(line)
+        assert match is not None, conn._report(f"expected {pattern!r}")
+        self.vars.update({k: v for k, v in match.groupdict().items() if v is not None})
+
+    def run(self, script: str) -> None:
+        lines = [line.strip() for line in textwrap.dedent(script).splitlines()]
+        lines = [line for line in lines if line and not line.startswith("#")]
+        for number, line in enumerate(lines):
+            if line.startswith("! deliver "):
+                address, *subjects = line[len("! deliver "):].split()
+                from mailboxes import store
+                for subject in subjects:
+                    store.deliver(sample_message(subject=subject, to=address), [address])
+                continue
+            match = _KIND.fullmatch(line)
+            if match is None:
+                raise ValueError(f"bad transcript line {line!r}")
+            kind, index, text = match.group(1), match.group(2) or "1", match.group(3)
+            conn = self.conn(index)
+            if kind == "S":
+                self.expect(conn, self._pattern(text))
+                continue
+            text = self._substitute(text)
+            if kind == "L":
+                conn.send(text.encode() + b"\r\n")
+                continue
+            literal = _LITERAL.search(text)
+            if literal is not None:
+                size = 0
+                for later in lines[number + 1:]:
+                    other = _KIND.fullmatch(later)
+                    if other is None or (other.group(2) or "1") != index:
+                        continue
+                    if other.group(1) == "C":
+                        break
+                    if other.group(1) == "L":
+                        size += len(other.group(3).encode()) + 2
+                text = text[: literal.start()] + "{%d%s}" % (size, literal.group(1))
+            conn.send_line(text)
