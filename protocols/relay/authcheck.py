@@ -3,17 +3,19 @@ envelope sender and the HELO name, DKIM (RFC 6376, dkimpy), DMARC (RFC 7489,
 protocols/relay/dmarc.py), summed up in one Authentication-Results header
 field (RFC 8601).
 
-How the SMTP DATA handler uses it (after the message is received, before it
-is stored):
+How the SMTP DATA handler uses it (protocols/smtp/handlers.py), after the
+message is received and before it is stored:
 
-    verdict = await authcheck.check_async(data, peer_ip=..., helo=..., mail_from=...)
-    if verdict.reject:
-        return verdict.smtp_reply            # "550 5.7.1 ..." (DMARC p=reject, MAIL_DMARC_REJECT)
-    data = verdict.apply(data)               # our A-R field on top, forged ones removed
-    ... store.deliver(data, recipients, mail_from)
+    verdict = await authcheck.check_inbound(data, peer_ip=..., helo=..., mail_from=...,
+                                            authenticated=account is not None)
+    if verdict is not None:                  # None: authenticated submission, not checked
+        if verdict.reject:
+            return verdict.smtp_reply        # "550 5.7.1 ..." (DMARC p=reject, MAIL_DMARC_REJECT)
+        message = verdict.apply(message)     # our A-R field on top, forged ones removed
+    ... store.deliver(message, recipients, mail_from)
 
-check() is the blocking form (DNS lookups): never call it on the event loop.
-Only mail from outside gets checked: skip it for authenticated submission.
+check_inbound and check_async never raise. check() is the blocking form
+(DNS lookups): never call it on the event loop.
 """
 from __future__ import annotations
 
@@ -189,13 +191,30 @@ def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
 
 
 async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -> Verdict:
-    """check() on a small thread pool of its own (DNS waits must not hold store threads)."""
+    """check() on a small thread pool of its own (DNS waits must not hold store
+    threads). Never raises: a check that breaks is logged and the message goes
+    on marked temperror rather than failing the SMTP transaction."""
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authcheck")
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor, functools.partial(
-        check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from))
+    try:
+        return await loop.run_in_executor(_executor, functools.partial(
+            check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from))
+    except Exception:
+        log.exception("inbound authentication check failed; the message is marked temperror")
+        header = _header(settings.MAIL_HOSTNAME, mail_from, helo, "temperror", "temperror",
+                         [("temperror", "", "")], "temperror", "", "")
+        return Verdict("temperror", "temperror", (("temperror", "", ""),), "temperror", "", header, False)
+
+
+async def check_inbound(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
+                        authenticated: bool) -> Verdict | None:
+    """What the DATA handler calls: None for authenticated submission (our own
+    users' mail is not checked), else check_async()."""
+    if authenticated:
+        return None
+    return await check_async(data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
 
 
 # --- RFC 8601 ---------------------------------------------------------------

@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 
 import dns.exception
+import dns.name
 import dns.nameserver
 import dns.resolver
 
 from .plan import parse_hostport
 
 _lock = threading.Lock()
-_default: dns.resolver.Resolver | None = None
+_default: tuple[tuple[str, ...], dns.resolver.Resolver] | None = None
 LIFETIME = 10.0
 
 
@@ -37,12 +38,14 @@ def make_resolver(nameservers: list[str] | None = None, *, lifetime: float = LIF
 
 
 def default_resolver() -> dns.resolver.Resolver:
+    """The resolver for MAIL_DNS_NAMESERVERS (made again if the setting changes)."""
     global _default
+    from django.conf import settings
+    servers = tuple(settings.MAIL_DNS_NAMESERVERS)
     with _lock:
-        if _default is None:
-            from django.conf import settings
-            _default = make_resolver(settings.MAIL_DNS_NAMESERVERS or None)
-        return _default
+        if _default is None or _default[0] != servers:
+            _default = (servers, make_resolver(list(servers) or None))
+        return _default[1]
 
 
 class DnsTemporary(Exception):
@@ -59,5 +62,9 @@ def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | Non
     except dns.resolver.NoAnswer:
         return []
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
+        raise DnsTemporary(str(exc)) from None
+    except (dns.exception.SyntaxError, dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel):
+        return None  # not a name that can exist (e.g. a malformed From: domain)
+    except dns.exception.DNSException as exc:
         raise DnsTemporary(str(exc)) from None
     return [b"".join(rdata.strings) for rdata in answer]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dns.exception
+import dns.name
 import dns.resolver
 
 from . import plan
@@ -25,8 +26,9 @@ def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str):  # type: ig
         return None
     except dns.resolver.NXDOMAIN:
         raise
-    except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout,
-            dns.resolver.YXDOMAIN) as exc:
+    except (dns.exception.SyntaxError, dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel):
+        raise dns.resolver.NXDOMAIN from None  # a name that cannot exist
+    except dns.exception.DNSException as exc:
         raise DnsTemporary(f"DNS lookup of {name} {rdtype} failed: {exc.__class__.__name__}") from None
 
 

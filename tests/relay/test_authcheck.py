@@ -114,3 +114,15 @@ def test_a_null_sender_is_checked_by_its_helo_name(dns_server):
                               resolver=dns_server.resolver())
     assert verdict.spf == verdict.spf_helo == "pass"
     assert "smtp.mailfrom" not in verdict.header and "spf=pass smtp.helo=sender.test" in verdict.header
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_the_data_handler_entry_point_checks_only_unauthenticated_mail(dns_server, settings, authenticated):
+    import asyncio
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{dns_server.port}"]
+    verdict = asyncio.run(authcheck.check_inbound(message("sender.test"), peer_ip=BAD_IP, helo="mx.sender.test",
+                                                  mail_from="bob@sender.test", authenticated=authenticated))
+    if authenticated:
+        assert verdict is None
+    else:
+        assert verdict is not None and verdict.reject and verdict.smtp_reply.startswith("550 5.7.1 ")
