@@ -218,6 +218,9 @@ def admin_delete_domain(actor: Actor, name: str, *, with_accounts: bool = False)
     require_superuser(actor, "delete domains")
     domain = domain_for(actor, name)
     accounts = domain.accounts.count()
+    if accounts and not with_accounts:
+        plural = "" if accounts == 1 else "s"
+        raise InvalidInput(f"{domain.name} still has {accounts} account{plural}: delete them with it, or first")
     _accounts.delete_domain(domain.name, force=with_accounts)
     audit(actor, "domain.delete", domain.name, accounts=accounts)
 

@@ -16,7 +16,7 @@ from ._db import atomic
 from .addresses import domain_of, normalize_address, normalize_domain
 from .admin import account_for, audit, can_change, domain_for, paginate, require_superuser, scoped, search_terms
 from .admin_types import AccountDetail, AccountRow, Actor, CreatedAccount, FolderUsage, LoginInfo, Page
-from .errors import InvalidInput, NoSuchAccount, NoSuchDomain, NotPermitted
+from .errors import InvalidInput, LimitExceeded, NoSuchAccount, NoSuchDomain, NotPermitted
 
 GENERATED_PASSWORD_BYTES = 12
 _PROTOCOL_RE = re.compile(r"^[a-z0-9-]{1,16}$")
@@ -86,7 +86,10 @@ def admin_create_account(actor: Actor, address: str, *, password: str = "", quot
     addr = normalize_address(address)
     domain_for(actor, domain_of(addr))
     generated = "" if password else secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
-    info = _accounts.create_account(addr, password or generated, quota=quota, display_name=display_name)
+    try:
+        info = _accounts.create_account(addr, password or generated, quota=quota, display_name=display_name)
+    except NotPermitted as exc:  # the domain's account limit: not a question of rights
+        raise LimitExceeded(str(exc)) from None
     audit(actor, "account.create", info.address, quota=info.quota, generated_password=bool(generated))
     return CreatedAccount(_row(info.id), generated)
 
