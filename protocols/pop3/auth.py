@@ -36,9 +36,14 @@ async def stls(s: Pop3Session, cmd: parser.Command) -> None:
     if s.conn.tls or s.tls_context is None:
         await s.err("TLS is already active" if s.conn.tls else "TLS is not available")
         return
-    await s.ok("Begin TLS negotiation")
     # RFC 2595 4: anything the client sent before the handshake is discarded.
     s.lines.discard_buffered()
+    # The client starts the handshake as soon as it reads our +OK: from the
+    # moment it is written, nothing may be read as plaintext, or its
+    # ClientHello would land in the stream's buffer instead of with TLS. So
+    # stop reading first, and write the reply without yielding to the loop.
+    s.conn.writer.transport.pause_reading()
+    s.conn.writer.write(b"+OK Begin TLS negotiation\r\n")
     await s.conn.start_tls(s.tls_context)
 
 

@@ -2,6 +2,7 @@
 mail put in with store.deliver (fixed bytes, so transcripts can state sizes)."""
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 import pytest
@@ -42,3 +43,17 @@ def maildrop(alice: store.AccountInfo) -> store.AccountInfo:
 
 def inbox_uids(account: store.AccountInfo) -> list[int]:
     return store.select_folder(account.id, "INBOX").uids
+
+
+def wait_unlocked(account_id: int, attempts: int = 200) -> None:
+    """Wait until no session holds the maildrop lock (a server releases it
+    just after the client hangs up, on its own schedule)."""
+    for _ in range(attempts):
+        try:
+            store.acquire_maildrop_lock(account_id, "test-probe", 60)
+        except store.MaildropLocked:
+            time.sleep(0.05)
+            continue
+        store.release_maildrop_lock(account_id, "test-probe")
+        return
+    raise AssertionError("the maildrop lock was never released")

@@ -1,0 +1,289 @@
+"""POP3 with Python's poplib, and the behaviours around a session: dropped
+connections, idle timeout, consistency with IMAP, the lock across worker
+processes, a store that is down, shutdown, and non-loopback policy."""
+from __future__ import annotations
+
+import asyncio
+import poplib
+import signal
+import socket
+import ssl
+import time
+
+import pytest
+
+from mailboxes import store
+from protocols import tls
+from protocols.listener import Connection, serve
+from protocols.pop3.session import Pop3Session
+from tests.servers import SubprocessServer
+from tests.transcript import Transcript
+
+from .conftest import ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, wait_unlocked
+
+
+def _insecure() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _retrieved(lines: list[bytes]) -> bytes:
+    return b"".join(line + b"\r\n" for line in lines)
+
+
+def _login(port: int, *, pop3s: bool = False) -> poplib.POP3:
+    client = poplib.POP3_SSL("127.0.0.1", port, context=_insecure()) if pop3s else poplib.POP3("127.0.0.1", port)
+    client.user(ALICE)
+    client.pass_(ALICE_PW)
+    return client
+
+
+def test_poplib_round_trip_retrieves_exactly_the_listed_octets_and_deletes_at_quit(pop_server, maildrop):
+    client = _login(pop_server.ports["pop3"])
+    assert client.stat() == (3, sum(SIZES))
+    _, listing, _ = client.list()
+    assert [int(line.split()[1]) for line in listing] == SIZES
+    for n in (1, 2, 3):
+        _, lines, octets = client.retr(n)
+        assert _retrieved(lines) == POP_FORMS[n - 1]
+        assert octets == SIZES[n - 1]  # poplib counts what it received, unstuffed
+    _, uidls, _ = client.uidl()
+    client.dele(1)
+    client.dele(3)
+    assert client.quit().startswith(b"+OK")
+    client = _login(pop_server.ports["pop3"])
+    assert client.stat() == (1, SIZES[1])
+    assert client.uidl()[1] == [b"1 " + uidls[1].split()[1]]  # the same UIDL in a new session
+    client.quit()
+
+
+def test_poplib_over_pop3s_and_over_stls(pop_server, maildrop):
+    client = _login(pop_server.ports["pop3s"], pop3s=True)
+    assert _retrieved(client.retr(2)[1]) == POP_FORMS[1]
+    client.quit()
+    client = poplib.POP3("127.0.0.1", pop_server.ports["pop3"])
+    assert "STLS" in client.capa()
+    client.stls(_insecure())
+    assert "STLS" not in client.capa()
+    client.user(ALICE)
+    client.pass_(ALICE_PW)
+    assert client.top(3, 1)[1] == [b"From: charlie@other.test", b"Subject: three", b"", b"line 1"]
+    client.quit()
+
+
+def test_poplib_apop(pop_server, maildrop):
+    store.set_apop_secret(ALICE, "apop-only-secret")
+    client = poplib.POP3("127.0.0.1", pop_server.ports["pop3"])
+    assert client.apop(ALICE, "apop-only-secret").startswith(b"+OK")
+    client.quit()
+
+
+def test_dele_then_rset_keeps_every_message(pop_server, maildrop):
+    client = _login(pop_server.ports["pop3"])
+    client.dele(1)
+    client.dele(2)
+    client.rset()
+    client.quit()
+    assert len(inbox_uids(maildrop)) == 3
+
+
+def test_a_dropped_connection_deletes_nothing_and_frees_the_lock(pop_server, maildrop):
+    client = _login(pop_server.ports["pop3"])
+    client.dele(1)
+    client.retr(2)
+    client.close()  # hang up without QUIT: no UPDATE state (RFC 1939 6)
+    wait_unlocked(maildrop.id)
+    assert len(inbox_uids(maildrop)) == 3
+    view = store.select_folder(maildrop.id, "INBOX")
+    assert all(not m.flags for m in store.fetch(maildrop.id, view.id, [(1, 2**32)]))
+
+
+def test_an_idle_session_is_closed_without_a_reply_and_deletes_nothing(pop_server, maildrop, settings):
+    settings.MAIL_POP_IDLE_TIMEOUT = 1
+    with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
+        t.run(f"""
+            S: +OK {{{{.*}}}}
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS {ALICE_PW}
+            S: +OK {{{{.*}}}}
+            C: DELE 1
+            S: +OK message 1 deleted
+        """)
+        t.expect("<closed>")  # RFC 1939 3: no response, no UPDATE
+    wait_unlocked(maildrop.id)
+    assert len(inbox_uids(maildrop)) == 3
+
+
+def test_deletions_over_pop3_are_expunges_for_imap_and_imap_changes_show_at_the_next_login(pop_server, maildrop):
+    view = store.select_folder(maildrop.id, "INBOX")
+    client = _login(pop_server.ports["pop3"])
+    client.dele(2)
+    client.quit()
+    changes = store.changes_since(maildrop.id, view.id, view.highestmodseq)
+    assert changes.expunged == [view.uids[1]]  # an IMAP session's EXPUNGE
+    # Changes made while no POP3 session holds the lock are in the next snapshot.
+    store.delete_messages(maildrop.id, view.id, [(view.uids[0], view.uids[0])])
+    store.append(maildrop.id, "INBOX", MESSAGES[1])
+    client = _login(pop_server.ports["pop3"])
+    assert client.stat() == (2, SIZES[2] + SIZES[1])
+    assert _retrieved(client.retr(2)[1]) == POP_FORMS[1]
+    client.quit()
+
+
+def test_retr_of_a_message_expunged_over_imap_during_the_session_fails_cleanly(pop_server, maildrop):
+    view = store.select_folder(maildrop.id, "INBOX")
+    client = _login(pop_server.ports["pop3"])
+    store.delete_messages(maildrop.id, view.id, [(view.uids[0], view.uids[0])])
+    with pytest.raises(poplib.error_proto, match="removed by another session"):
+        client.retr(1)
+    assert _retrieved(client.retr(2)[1]) == POP_FORMS[1]
+    client.quit()
+
+
+@pytest.fixture
+def remote_pop3(pop_server):
+    """The real POP3 session behind a listener whose peers look non-loopback,
+    as they would behind a load balancer speaking the PROXY protocol."""
+    context = tls.server_context()
+
+    def factory(conn: Connection) -> Pop3Session:
+        conn.peer_ip = "192.0.2.7"
+        return Pop3Session(conn, context)
+
+    listener = asyncio.run_coroutine_threadsafe(serve("pop3", "127.0.0.1", 0, factory), pop_server.loop).result(10)
+    yield listener.addresses[0][1]
+    asyncio.run_coroutine_threadsafe(listener.stop(1), pop_server.loop).result(10)
+
+
+def test_without_tls_a_remote_client_is_offered_no_password_login(remote_pop3, maildrop, settings):
+    settings.MAIL_ALLOW_PLAINTEXT_AUTH = False
+    with Transcript("127.0.0.1", remote_pop3) as t:
+        t.run(f"""
+            S: +OK {{{{.*}}}}
+            C: CAPA
+            S: +OK Capability list follows
+            S: TOP
+            S: UIDL
+            S: RESP-CODES
+            S: AUTH-RESP-CODE
+            S: PIPELINING
+            S: STLS
+            S: IMPLEMENTATION Mailhost
+            S: .
+            C: USER {ALICE}
+            S: -ERR plaintext authentication is not allowed without TLS (use STLS)
+            C: PASS {ALICE_PW}
+            S: -ERR give USER first
+            C: AUTH
+            S: +OK SASL mechanisms follow
+            S: .
+            C: AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZS1zZWNyZXQ=
+            S: -ERR plaintext authentication is not allowed without TLS (use STLS)
+            C: STLS
+            S: +OK Begin TLS negotiation
+        """)
+        t.starttls(_insecure())
+        t.run(f"""
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS {ALICE_PW}
+            S: +OK maildrop has 3 messages ({sum(SIZES)} octets)
+            C: QUIT
+            S: +OK signing off (3 messages left)
+        """)
+
+
+def test_a_remote_client_may_use_apop_without_tls(remote_pop3, maildrop, settings):
+    settings.MAIL_ALLOW_PLAINTEXT_AUTH = False
+    store.set_apop_secret(ALICE, "apop-only-secret")
+    client = poplib.POP3("127.0.0.1", remote_pop3)
+    assert client.apop(ALICE, "apop-only-secret").startswith(b"+OK")
+    client.quit()
+
+
+def test_the_plaintext_setting_allows_passwords_from_remote_clients(remote_pop3, maildrop, settings):
+    settings.MAIL_ALLOW_PLAINTEXT_AUTH = True
+    client = poplib.POP3("127.0.0.1", remote_pop3)
+    assert "USER" in client.capa()
+    client.user(ALICE)
+    assert client.pass_(ALICE_PW).startswith(b"+OK")
+    client.quit()
+
+
+# --- several worker processes -------------------------------------------------------
+
+def _pass_reply(port: int) -> bytes:
+    """The reply to PASS from a fresh connection (left open for the caller)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    reader = sock.makefile("rb")
+    reader.readline()
+    sock.sendall(f"USER {ALICE}\r\nPASS {ALICE_PW}\r\n".encode())
+    reader.readline()
+    reply = reader.readline()
+    sock.close()
+    return reply
+
+
+def test_the_maildrop_lock_holds_across_two_worker_processes(maildrop):
+    with SubprocessServer("pop3") as one, SubprocessServer("pop3") as two:
+        first = _login(one.ports["pop3"])
+        with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+            _login(two.ports["pop3"])
+        first.dele(1)
+        first.quit()
+        second = _login(two.ports["pop3"])
+        assert second.stat()[0] == 2
+        second.quit()
+
+
+def test_a_killed_workers_lock_lapses_after_its_lease_and_nothing_is_deleted(maildrop):
+    env = {"MAIL_POP_LOCK_LEASE": "2"}
+    with SubprocessServer("pop3", env) as doomed, SubprocessServer("pop3", env) as survivor:
+        victim = _login(doomed.ports["pop3"])
+        victim.dele(1)
+        doomed.stop(signal.SIGKILL)
+        assert _pass_reply(survivor.ports["pop3"]).startswith(b"-ERR [IN-USE]")
+        deadline = time.monotonic() + 30
+        while _pass_reply(survivor.ports["pop3"]).startswith(b"-ERR [IN-USE]"):
+            assert time.monotonic() < deadline, "the dead worker's lock never lapsed"
+            time.sleep(0.5)
+    assert len(inbox_uids(maildrop)) == 3
+
+
+def test_a_live_session_keeps_its_lock_past_the_lease_by_renewing_it(maildrop):
+    with SubprocessServer("pop3", {"MAIL_POP_LOCK_LEASE": "2"}) as server:
+        client = _login(server.ports["pop3"])
+        time.sleep(3)  # longer than one lease: only renewals keep it
+        assert _pass_reply(server.ports["pop3"]).startswith(b"-ERR [IN-USE]")
+        client.dele(1)
+        client.quit()
+    assert len(inbox_uids(maildrop)) == 2
+
+
+def test_an_unreachable_store_gets_sys_temp(maildrop):
+    # A worker whose database is down (here: nothing listens on its port).
+    with SubprocessServer("pop3", {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/mailhost"}) as server:
+        with Transcript("127.0.0.1", server.ports["pop3"]) as t:
+            t.run(f"""
+                S: +OK {{{{.*}}}}
+                C: USER {ALICE}
+                S: +OK send your password
+                C: PASS {ALICE_PW}
+                S: -ERR [SYS/TEMP] the mail store is temporarily unavailable, try again later
+                C: QUIT
+                S: +OK bye
+            """)
+
+
+def test_shutdown_says_goodbye_and_deletes_nothing(maildrop):
+    with SubprocessServer("pop3") as server:
+        client = _login(server.ports["pop3"])
+        client.dele(1)
+        server.send_signal(signal.SIGTERM)
+        assert client.file.readline() == b"-ERR [SYS/TEMP] server shutting down, try again later\r\n"
+        assert client.file.readline() == b""
+        assert server.proc is not None and server.proc.wait(20) == 0
+    assert len(inbox_uids(maildrop)) == 3

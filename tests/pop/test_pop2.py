@@ -1,0 +1,176 @@
+"""POP2 (RFC 937) sessions over a real socket against the real server:
+HELO, FOLD, READ, RETR, ACKS, ACKD, NACK, QUIT, their states and replies."""
+from __future__ import annotations
+
+import pytest
+
+from mailboxes import store
+from tests.transcript import Transcript
+
+from .conftest import ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, wait_unlocked
+
+GREETING = "+ POP2 {{\\S+}} server ready"
+
+
+def pop2(server) -> Transcript:
+    t = Transcript("127.0.0.1", server.ports["pop2"])
+    t.expect(GREETING)
+    return t
+
+
+def test_a_pop2_session_reads_keeps_deletes_and_quits(pop_server, maildrop):
+    uids = inbox_uids(maildrop)
+    with pop2(pop_server) as t:
+        t.run(f"""
+            C: HELO {ALICE} {ALICE_PW}
+            S: #3 messages in INBOX
+            C: READ
+            S: ={SIZES[0]} characters in message 1
+            C: RETR
+        """)
+        assert t.read_exact(SIZES[0]) == POP_FORMS[0]
+        t.run(f"""
+            C: NACK
+            S: ={SIZES[0]} characters in message 1
+            C: RETR
+        """)
+        assert t.read_exact(SIZES[0]) == POP_FORMS[0]
+        t.run(f"""
+            C: ACKS
+            S: ={SIZES[1]} characters in message 2
+            C: RETR
+        """)
+        # Exactly the octets announced: CRLF lines, no stuffing, no terminator.
+        assert t.read_exact(SIZES[1]) == POP_FORMS[1]
+        t.run(f"""
+            C: ACKD
+            S: ={SIZES[2]} characters in message 3
+            C: READ 2
+            S: =0 no message 2
+            C: READ 9
+            S: =0 no message 9
+            C: READ 3
+            S: ={SIZES[2]} characters in message 3
+            C: RETR
+        """)
+        assert t.read_exact(SIZES[2]) == POP_FORMS[2]
+        t.run("""
+            C: ACKS
+            S: =0 no message 4
+            C: QUIT
+            S: + bye
+            S: <closed>
+        """)
+    assert inbox_uids(maildrop) == [uids[0], uids[2]]
+    flags = {m.uid: m.flags for m in store.fetch(maildrop.id, store.select_folder(maildrop.id, "INBOX").id,
+                                                 [(1, 2**32)])}
+    assert flags == {uids[0]: frozenset({"\\Seen"}), uids[2]: frozenset({"\\Seen"})}
+
+
+def test_fold_selects_another_folder_and_applies_the_deletions_of_the_last(pop_server, maildrop):
+    archive = store.append(maildrop.id, "Archive", MESSAGES[2])
+    with pop2(pop_server) as t:
+        t.run(f"""
+            C: HELO {ALICE} {ALICE_PW}
+            S: #3 messages in INBOX
+            C: READ 1
+            S: ={SIZES[0]} characters in message 1
+            C: RETR
+        """)
+        t.read_exact(SIZES[0])
+        t.run(f"""
+            C: ACKD
+            S: ={SIZES[1]} characters in message 2
+            C: FOLD Nowhere
+            S: - no such folder
+            C: FOLD Archive
+            S: #1 messages in Archive
+            C: READ
+            S: ={SIZES[2]} characters in message 1
+            C: FOLD INBOX
+            S: #2 messages in INBOX
+            C: QUIT
+            S: + bye
+        """)
+    assert len(inbox_uids(maildrop)) == 2
+    assert store.select_folder(maildrop.id, "Archive").uids == [archive.uid]
+
+
+def test_pop2_commands_out_of_sequence_are_refused(pop_server, maildrop):
+    with pop2(pop_server) as t:
+        t.run(f"""
+            C: READ
+            S: - READ is out of sequence here
+            C: FOLD INBOX
+            S: - FOLD is out of sequence here
+            C: HELO {ALICE}
+            S: - HELO needs a user name and a password
+            C: HELO {ALICE} wrong
+            S: - [AUTH] bad login
+            C: HELO {ALICE} {ALICE_PW}
+            S: #3 messages in INBOX
+            C: HELO {ALICE} {ALICE_PW}
+            S: - HELO is out of sequence here
+            C: RETR
+            S: - RETR is out of sequence here
+            C: ACKS
+            S: - ACKS is out of sequence here
+            C: READ 1
+            S: ={SIZES[0]} characters in message 1
+            C: RETR
+        """)
+        t.read_exact(SIZES[0])
+        t.run("""
+            C: QUIT
+            S: - QUIT is out of sequence here
+            C: READ
+            S: - READ is out of sequence here
+            C: XYZZY
+            S: - unknown command
+            C: NACK
+            S: ={{\\d+}} characters in message 1
+            C: QUIT
+            S: + bye
+        """)
+    assert len(inbox_uids(maildrop)) == 3
+
+
+def test_three_bad_pop2_logins_hang_up(pop_server, maildrop):
+    with pop2(pop_server) as t:
+        t.run(f"""
+            C: HELO {ALICE} one
+            S: - [AUTH] bad login
+            C: HELO {ALICE} two
+            S: - [AUTH] bad login
+            C: HELO nobody@example.test three
+            S: - [AUTH] bad login
+            S: <closed>
+        """)
+
+
+def test_pop2_and_pop3_share_the_maildrop_lock(pop_server, maildrop):
+    with pop2(pop_server) as t2, Transcript("127.0.0.1", pop_server.ports["pop3"]) as t3:
+        t2.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX")
+        t3.run(f"""
+            S: +OK {{{{.*}}}}
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS {ALICE_PW}
+            S: -ERR [IN-USE] maildrop is locked by another session
+        """)
+        t2.run(f"C: HELO {ALICE} {ALICE_PW}\nS: - HELO is out of sequence here")
+    wait_unlocked(maildrop.id)
+    with pop2(pop_server) as t2b:
+        t2b.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX\nC: QUIT\nS: + bye")
+
+
+@pytest.mark.parametrize("ack", ["ACKD", "ACKS"])
+def test_a_dropped_pop2_connection_deletes_nothing(pop_server, maildrop, ack):
+    with pop2(pop_server) as t:
+        t.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX\nC: READ 1\nS: ={{{{\\d+}}}} {{{{.*}}}}\nC: RETR")
+        t.read_exact(SIZES[0])
+        t.run(f"C: {ack}\nS: ={{{{\\d+}}}} {{{{.*}}}}")
+    wait_unlocked(maildrop.id)  # released on disconnect
+    with pop2(pop_server) as t:
+        t.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX\nC: QUIT\nS: + bye")
+    assert len(inbox_uids(maildrop)) == 3
