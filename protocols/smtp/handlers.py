@@ -18,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from mailboxes import store
 
 from .. import dbcall
+from ..relay import authcheck
 from . import policy, replies, trace
 from .session import SMTPSession
 
@@ -103,18 +104,27 @@ class Handler:
         if policy.has_bare_line_ending(data):
             return replies.BARE_LINE_ENDING
         account = server.account
+        mail_from = "" if envelope.mail_from == "<>" else (envelope.mail_from or "")
         trace_id = secrets.token_hex(6)
-        received = trace.received(
+        message = trace.received(
             helo=session.host_name, peer_ip=server.peer_ip, hostname=server.hostname,
             protocol=trace.with_protocol(esmtp=session.extended_smtp, tls=server.tls,
                                          authenticated=account is not None, smtputf8=envelope.smtp_utf8),
-            trace_id=trace_id, recipients=envelope.rcpt_tos)
-        mail_from = "" if envelope.mail_from == "<>" else (envelope.mail_from or "")
-        # RFC 5321 4.1.1.4: 250 only once the message is safely stored, i.e. after
-        # the one transaction that stores every copy has committed.
+            trace_id=trace_id, recipients=envelope.rcpt_tos) + data
         with server.busy():
+            # Mail from other hosts: SPF, DKIM and DMARC, an Authentication-Results
+            # field on top (RFC 8601 5), and DMARC p=reject refused here.
+            verdict = await authcheck.check_inbound(data, peer_ip=server.peer_ip, helo=session.host_name or "",
+                                                    mail_from=mail_from, authenticated=account is not None)
+            if verdict is not None:
+                if verdict.reject:
+                    log.info("%s: %s from <%s> refused by DMARC", server.label, trace_id, mail_from)
+                    return verdict.smtp_reply
+                message = verdict.apply(message)
+            # RFC 5321 4.1.1.4: 250 only once the message is safely stored, i.e.
+            # after the one transaction that stores every copy has committed.
             report = await dbcall.call(
-                store.deliver_final, received + data, list(envelope.rcpt_tos), mail_from,
+                store.deliver_final, message, list(envelope.rcpt_tos), mail_from,
                 local_headers=trace.return_path(mail_from),
                 sender_account_id=account.id if account is not None else None)
         log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,

@@ -47,7 +47,7 @@ _DEFAULT_DETAIL = {
     "550": "5.0.0", "552": "5.3.4", "553": "5.1.3", "554": "5.0.0", "555": "5.5.4",
 }
 _HAS_DETAIL = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
-_REPLY = re.compile(r"^(\d{3})([ -])(.*)$", re.DOTALL)
+_REPLY = re.compile(r"^(\d{3})(?:([ -])(.*))?$", re.DOTALL)
 
 
 def enhance(reply: str) -> str:
@@ -62,4 +62,4 @@ def enhance(reply: str) -> str:
         return reply
     code, sep, text = match.groups()
     detail = _DEFAULT_DETAIL.get(code, f"{code[0]}.0.0")
-    return f"{code}{sep}{detail} {text}" if text else f"{code}{sep}{detail}"
+    return f"{code}{sep or ' '}{detail} {text}" if text else f"{code}{sep or ' '}{detail}"

@@ -7,12 +7,32 @@ from typing import Iterator
 
 import pytest
 
+from tests.relay.helpers import DnsServer, txt
 from tests.servers import InProcessServer
 from tests.transcript import Transcript
 
 
+# The MX checks SPF, DKIM and DMARC (protocols.relay.authcheck); every lookup
+# goes to this zone on 127.0.0.1, never to the system's resolver.
+DNS_ZONE = {
+    "strict.test": [("TXT", txt("v=spf1 -all"))],
+    "_dmarc.strict.test": [("TXT", txt("v=DMARC1; p=reject"))],
+}
+
+
 @pytest.fixture(scope="session")
-def smtp_ports() -> Iterator[dict[str, int]]:
+def dns_server() -> Iterator[DnsServer]:
+    from django.conf import settings
+    server = DnsServer(DNS_ZONE)
+    saved = settings.MAIL_DNS_NAMESERVERS
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
+    yield server
+    settings.MAIL_DNS_NAMESERVERS = saved
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def smtp_ports(dns_server) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
     """MX, submission and SMTPS on 127.0.0.1 (no database needed to start)."""
     with InProcessServer(["smtp", "submission", "smtps"]) as server:
         yield server.ports
@@ -50,15 +70,23 @@ def inbox(account_id: int, folder: str = "INBOX") -> list[bytes]:
     return [row.data or b"" for row in rows]
 
 
-def body_after_trace(stored: bytes) -> bytes:
-    """The message as the client sent it: the stored bytes after our
-    Return-Path and Received fields (Received may be folded)."""
-    assert stored.startswith(b"Return-Path: <"), stored[:80]
-    rest = stored.split(b"\r\n", 1)[1]
-    assert rest.startswith(b"Received: "), rest[:80]
-    rest = rest.split(b"\r\n", 1)[1]
+def _field(data: bytes, name: bytes) -> tuple[bytes, bytes]:
+    """(the first header field, with its folded lines; the rest); it must be `name`."""
+    assert data.startswith(name + b": "), data[:80]
+    field, rest = data.split(b"\r\n", 1)
     while rest[:1] in (b"\t", b" "):
-        rest = rest.split(b"\r\n", 1)[1]
+        line, rest = rest.split(b"\r\n", 1)
+        field += b"\r\n" + line
+    return field, rest
+
+
+def body_after_trace(stored: bytes) -> bytes:
+    """The message as the client sent it: the stored bytes after the fields
+    the server added (Return-Path, the MX's Authentication-Results, Received)."""
+    _, rest = _field(stored, b"Return-Path")
+    if rest.startswith(b"Authentication-Results: "):
+        _, rest = _field(rest, b"Authentication-Results")
+    _, rest = _field(rest, b"Received")
     return rest
 
 

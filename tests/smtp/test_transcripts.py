@@ -2,6 +2,8 @@
 against the real listeners and PostgreSQL."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import PASSWORDS
@@ -478,12 +480,34 @@ def test_trace_fields_record_helo_address_protocol_and_the_single_recipient(mx, 
     """)
     [stored] = inbox(alice.id)
     head = stored.split(b"\r\nSubject: bounce")[0].decode()
-    import re
     assert re.fullmatch(
         r"Return-Path: <>\r\n"
+        r"Authentication-Results: \S+;(?:\r\n\t[^\r\n]+)+\r\n"
         r"Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n"
         rf"\tby \S+ with ESMTP id {trace_id}\r\n"
         r"\tfor <Alice@Example\.Test>; \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}", head), head
+
+
+def test_the_mx_marks_mail_with_authentication_results_and_refuses_dmarc_p_reject_failures(mx, alice):
+    mx.run(HELO + send_script("sender@remote.test", [ALICE], "From: sender@remote.test\r\nSubject: hi"))
+    [stored] = inbox(alice.id)
+    assert re.match(rb"Return-Path: <sender@remote\.test>\r\nAuthentication-Results: \S+;\r\n\t"
+                    rb"spf=none smtp\.mailfrom=sender@remote\.test;\r\n\t.*dmarc=none.*\r\n"
+                    rb"Received: from client\.test ", stored, re.DOTALL), stored
+    assert body_after_trace(stored) == b"From: sender@remote.test\r\nSubject: hi\r\n"
+    mx.run("""
+        C: MAIL FROM:<ceo@strict.test>
+        S: 250 2.1.0 Sender ok
+        C: RCPT TO:<alice@example.test>
+        S: 250 2.1.5 Recipient ok
+        C: DATA
+        S: 354 {{.*}}
+        C: From: ceo@strict.test
+        C: Subject: wire the money
+        C: .
+        S: 550 5.7.1 Message rejected by the sender domain's DMARC policy
+    """)
+    assert len(inbox(alice.id)) == 1
 
 
 def test_starttls_upgrades_discards_pipelined_plaintext_and_is_offered_once(mx, client_tls):
