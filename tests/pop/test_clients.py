@@ -4,6 +4,7 @@ processes, a store that is down, shutdown, and non-loopback policy."""
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import poplib
 import signal
 import socket
@@ -16,7 +17,7 @@ from mailboxes import store
 from protocols import tls
 from protocols.listener import Connection, serve
 from protocols.pop3.session import Pop3Session
-from tests.servers import SubprocessServer
+from tests.servers import InProcessServer, SubprocessServer
 from tests.transcript import Transcript
 
 from .conftest import ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, wait_unlocked
@@ -287,3 +288,23 @@ def test_shutdown_says_goodbye_and_deletes_nothing(maildrop):
         assert client.file.readline() == b""
         assert server.proc is not None and server.proc.wait(20) == 0
     assert len(inbox_uids(maildrop)) == 3
+
+
+def test_an_imap_session_sees_pop3_deletions_as_expunge(pop_server, maildrop):
+    with InProcessServer(["imap"]) as imap_server:
+        imap = imaplib.IMAP4("127.0.0.1", imap_server.ports["imap"])
+        imap.login(ALICE, ALICE_PW)
+        assert imap.select("INBOX") == ("OK", [b"3"])
+        client = _login(pop_server.ports["pop3"])
+        client.dele(1)
+        client.quit()
+        deadline = time.monotonic() + 10
+        while True:  # the IMAP session learns of it on NOOP (or by the event bus)
+            imap.noop()
+            expunged = imap.untagged_responses.pop("EXPUNGE", [])
+            if expunged or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert expunged == [b"1"]
+        assert imap.search(None, "ALL") == ("OK", [b"1 2"])
+        imap.logout()
