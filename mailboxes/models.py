@@ -231,3 +231,27 @@ class DkimKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["domain", "selector"], name="dkim_domain_selector")]
+
+
+class TransferJob(models.Model):
+    """An import run by a Celery worker (mailboxes.transfer): where from, how
+    far it got, how it ended. The remote password is kept encrypted only while
+    the job may still need it, and emptied when the job ends."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    started_by = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=600)  # imaps://user@host:port, never a password
+    options = models.JSONField(default=dict)
+    secret = models.BinaryField(default=b"", blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    progress = models.JSONField(default=dict)
+    error = models.TextField(blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True)
+    finished = models.DateTimeField(null=True)

@@ -38,6 +38,9 @@ from .messages import (append, changes_since, copy, delete_messages, deliver, ex
                        folder_size, message_data, move, set_flags)
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
                   release_maildrop_lock, renew_maildrop_lock)
+from .transfer import (StoredKey, TransferJobInfo, append_many, claim_transfer_job, create_transfer_job,
+                       finish_transfer_job, folder_keys, list_transfer_jobs, record_transfer_progress,
+                       transfer_job)
 from .types import *  # noqa: F401,F403
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -60,8 +60,14 @@ def _nul_free(value):  # type: ignore[no-untyped-def]
 def _ensure_blob(blob: PreparedBlob) -> None:
     if Blob.objects.filter(pk=blob.sha256).exists():
         return
+    # Two deliveries of the same bytes may race: the second insert is a no-op.
+    Blob.objects.bulk_create([blob_row(blob)], ignore_conflicts=True)
+
+
+def blob_row(blob: PreparedBlob) -> Blob:
+    """The unsaved Blob row for prepared bytes (callers insert it with ignore_conflicts)."""
     p = blob.parsed
-    row = Blob(
+    return Blob(
         sha256=blob.sha256, data=blob.raw, size=len(blob.raw), header_bytes=p.header_bytes,
         envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
         subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
@@ -70,8 +76,6 @@ def _ensure_blob(blob: PreparedBlob) -> None:
         header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
         body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],
         has_attachments=p.has_attachments)
-    # Two deliveries of the same bytes may race: the second insert is a no-op.
-    Blob.objects.bulk_create([row], ignore_conflicts=True)
 
 
 # --- quota ----------------------------------------------------------------
