@@ -16,12 +16,28 @@ Implementation notes
 - Limits, as Dovecot's message parser: 100 levels of nesting and 10,000 parts
   in all. A container past the depth limit becomes an opaque leaf; parts past
   the count limit are not listed (their bytes stay in the parent's body).
+  Boundary scans stop at SCAN_FACTOR times the message size in all.
 - Deviation: a multipart without a usable boundary or without any delimiter
   line, and a container past a limit, are reported as application/octet-stream
   leaves. So every ``multipart/*`` part has at least one sub-part and every
   ``message/rfc822`` part has "envelope" and "message", as BODYSTRUCTURE needs.
-- Scanning is linear: bytes.find and compiled regexes, one pass per nesting
+  A message/rfc822 body is parsed as a message even if (against RFC 2046
+  5.2.1) it has a base64 or quoted-printable encoding.
+- Scanning is linear: compiled regexes and bytes methods, one pass per nesting
   level; text extraction is capped (``MAX_TEXT`` characters).
+
+Stored part format (``ParsedMessage.structure``; JSON-serialisable)
+- type, subtype: lower-cased; params: [[name, value], ...] in order, names
+  lower-cased, values unquoted and RFC 2231-joined/decoded.
+- id, description, md5, location: raw header values or None; encoding:
+  upper-cased, "7BIT" by default; disposition: None or [type, params];
+  language: None or [tag, ...]; filename: decoded, for the webmail.
+- offsets: [header_start, body_start, body_end] in the raw message, so
+  BODY[n.MIME] = raw[h:b] and BODY[n] = raw[b:e]; size = e - b; lines: for
+  text/* and message/rfc822, else None.
+- parts: multipart only; envelope and message (the embedded root part):
+  message/rfc822 only. Envelope values are raw (RFC 3501 7.4.2), addresses
+  [name, adl, mailbox, host] (see mime_addresses).
 """
 
 from __future__ import annotations
@@ -32,24 +48,33 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import unquote_to_bytes
+from typing import Any
 
-from .mime_addresses import b64decode_lenient, decode_bytes, decode_header_value, display_addresses, envelope
+from .mime_addresses import b64decode_lenient, decode_bytes, decode_header_value, display_addresses, envelope, parse_params
 
 __all__ = ["ParsedMessage", "analyze", "part_at", "decode_header_value", "decoded_part_body", "part_text"]
 
+Part = dict[str, Any]  # the JSON-serialisable part dict described in the module notes
+Envelope = dict[str, Any]
+
 MAX_DEPTH = 100
 MAX_PARTS = 10_000
+SCAN_FACTOR = 16
 MAX_TEXT = 1_000_000
-MAX_HTML = 512 * 1024  # characters of one HTML part fed to html.parser
+MAX_HTML = 512 * 1024  # characters of one HTML part reduced to text
 PREVIEW_CHARS = 200
 MAX_BOUNDARY = 200  # RFC 2046 5.1.1 allows 70; be lenient, but bound the regex
+# Fields are looked for in the first 2 MiB of a header block only (Postfix
+# cuts headers at 100 KB by default); offsets still cover the whole block.
+MAX_HEADER_SCAN = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ParsedMessage:
-    envelope: dict
-    structure: dict
+    """The facts stored for one message: IMAP's raw forms plus decoded display forms."""
+
+    envelope: Envelope
+    structure: Part
     subject: str
     from_: str
     to: str
@@ -77,13 +102,13 @@ def analyze(raw: bytes) -> ParsedMessage:
         return _fallback(raw if isinstance(raw, bytes) else b"")
 
 
-def part_at(structure: dict, section: list[int]) -> dict | None:
+def part_at(structure: Part, section: list[int]) -> Part | None:
     """The part at an RFC 3501 6.4.5 section number, e.g. [1, 2] for BODY[1.2].
 
     In a non-multipart message part 1 is the body itself; the numbers after a
     message/rfc822 part go into its embedded message. [] is the whole message.
     """
-    container: dict | None = structure  # the entity whose parts the next number indexes
+    container: Part | None = structure  # the entity whose parts the next number indexes
     node = structure
     for n in section:
         if container is None or n < 1:
@@ -101,13 +126,13 @@ def part_at(structure: dict, section: list[int]) -> dict | None:
     return node
 
 
-def decoded_part_body(raw: bytes, part: dict) -> bytes:
+def decoded_part_body(raw: bytes, part: Part) -> bytes:
     """The part's body with base64 / quoted-printable undone (tolerantly)."""
     _h, start, end = part["offsets"]
     return _decode_transfer(raw[start:end], part.get("encoding", "7BIT"))
 
 
-def part_text(raw: bytes, part: dict) -> str:
+def part_text(raw: bytes, part: Part) -> str:
     """The part's body as text, decoded with its charset (unknown: UTF-8)."""
     return decode_bytes(decoded_part_body(raw, part), _param(part, "charset"))
 
@@ -115,10 +140,10 @@ def part_text(raw: bytes, part: dict) -> str:
 # --- bytes ------------------------------------------------------------------
 
 
-def _as_bytes(raw: object) -> bytes:
+def _as_bytes(raw: Any) -> bytes:
     if isinstance(raw, str):
         return raw.encode("utf-8", "surrogateescape")
-    return bytes(raw)  # type: ignore[call-overload]
+    return bytes(raw)
 
 
 def _header_text(data: bytes) -> str:
@@ -139,7 +164,12 @@ def _decode_transfer(body: bytes, encoding: str) -> bytes:
 # --- headers ----------------------------------------------------------------
 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
-_FIELD_NAME = re.compile(rb"[!-9;-~]+")  # RFC 5322 2.2: printable US-ASCII but ':'
+_MIME_FIELDS = tuple(f"content-{n}" for n in ("type", "transfer-encoding", "disposition", "id", "description", "md5", "language", "location"))
+_MESSAGE_FIELDS = _MIME_FIELDS + ("date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc", "in-reply-to", "message-id", "references")
+# White space before the colon is obsolete syntax, still accepted (RFC 5322 4.5).
+_FIELD_START = {name: re.compile(b"\n" + re.escape(name.encode()) + rb"[ \t]*:") for name in _MESSAGE_FIELDS}
+_FIELD_END = re.compile(rb"\n(?![ \t])")
+_LINE_BREAK = re.compile(rb"\r?\n")
 
 
 def _body_start(raw: bytes, start: int, end: int) -> int:
@@ -152,91 +182,28 @@ def _body_start(raw: bytes, start: int, end: int) -> int:
     return m.end() if m else end
 
 
-def _parse_headers(block: bytes) -> dict[str, str]:
-    """First occurrence of each field, name lower-cased, value unfolded and stripped.
+def _parse_headers(block: bytes, names: tuple[str, ...]) -> dict[str, str]:
+    """The first occurrence of each named field, value unfolded and stripped.
 
-    Unfolding (RFC 5322 2.2.3) removes the line breaks and keeps the white
-    space. Lines that are neither fields nor continuations are skipped.
+    A field runs to the next line that does not start with white space;
+    unfolding (RFC 5322 2.2.3) removes the line breaks and keeps the white
+    space. One C-level search per name: no Python work per header line.
     """
+    lowered = b"\n" + block.lower()  # the "\n" lets a field on the first line match
     fields: dict[str, str] = {}
-    name: str | None = None
-    chunks: list[bytes] = []
-    for line in block.split(b"\n"):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if line[:1] in (b" ", b"\t"):
-            if name is not None:
-                chunks.append(line)
-            continue
-        if name is not None:
-            fields[name] = _header_text(b"".join(chunks)).strip()
-        key, colon, value = line.partition(b":")
-        key = key.rstrip(b" \t")
-        name = None
-        if colon and _FIELD_NAME.fullmatch(key):
-            name = key.decode("ascii").lower()
-            if name in fields:
-                name = None
-            chunks = [value]
-    if name is not None:
-        fields[name] = _header_text(b"".join(chunks)).strip()
+    for name in names:
+        m = _FIELD_START[name].search(lowered)
+        if m is not None:
+            start = m.end() - 1  # in block
+            end = _FIELD_END.search(block, start)
+            value = block[start : end.start() if end else len(block)]
+            fields[name] = _header_text(_LINE_BREAK.sub(b"", value)).strip()
     return fields
 
 
 _TOKEN_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # RFC 2045 5.1 token
 _MEDIA_TYPE = re.compile(rf"\s*({_TOKEN_CHARS})\s*/\s*({_TOKEN_CHARS})")
 _DISPOSITION_TYPE = re.compile(rf"\s*({_TOKEN_CHARS})")
-_PARAM = re.compile(r'[\s;]*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"?|([^;]*))', re.S)
-_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
-_RFC2231_NAME = re.compile(r"([^*]+)\*(?:(\d{1,3})(\*)?)?")
-
-
-def _params(value: str, pos: int) -> list[list[str]]:
-    """``; name=value`` pairs from ``pos`` on, in order (RFC 2045 5.1, RFC 2231)."""
-    raw: list[tuple[str, str]] = []
-    while pos < len(value):
-        m = _PARAM.match(value, pos)
-        if m:
-            quoted = m.group(2)
-            raw.append((m.group(1).lower(), _QUOTED_PAIR.sub(r"\1", quoted) if quoted is not None else m.group(3).strip()))
-            pos = m.end()
-        semi = value.find(";", pos)
-        pos = semi + 1 if semi >= 0 else len(value)
-    return _join_rfc2231(raw)
-
-
-def _join_rfc2231(raw: list[tuple[str, str]]) -> list[list[str]]:
-    """Join RFC 2231 continuations (name*0, name*1*) and decode charset'lang'%XX."""
-    order: list[str] = []
-    plain: dict[str, str] = {}
-    sections: dict[str, dict[int, tuple[str, bool]]] = {}
-    for name, value in raw:
-        m = _RFC2231_NAME.fullmatch(name)
-        base = m.group(1) if m else name
-        if base not in plain and base not in sections:
-            order.append(base)
-        if m:  # name* is one encoded section; name*N[*] is section N (RFC 2231 3, 4)
-            number = int(m.group(2)) if m.group(2) else 0
-            sections.setdefault(base, {}).setdefault(number, (value, m.group(2) is None or bool(m.group(3))))
-        else:
-            plain.setdefault(base, value)
-    out = []
-    for base in order:
-        if base not in sections:
-            out.append([base, plain[base]])
-            continue
-        charset, data = "utf-8", b""
-        for number, (value, encoded) in sorted(sections[base].items()):
-            if encoded:
-                if number == 0 and value.count("'") >= 2:
-                    charset, _lang, value = value.split("'", 2)
-                data += unquote_to_bytes(value)
-            else:
-                data += value.encode("utf-8")
-        out.append([base, decode_bytes(data, charset or "utf-8")])
-    return out
-
-
 def _content_type(value: str | None, digest: bool) -> tuple[str, str, list[list[str]]]:
     # RFC 2045 5.2 default (message/rfc822 inside multipart/digest, RFC 2046 5.1.5);
     # a syntactically invalid Content-Type also gets the default.
@@ -246,14 +213,14 @@ def _content_type(value: str | None, digest: bool) -> tuple[str, str, list[list[
     m = _MEDIA_TYPE.match(value)
     if m is None:
         return default
-    return m.group(1).lower(), m.group(2).lower(), _params(value, m.end())
+    return m.group(1).lower(), m.group(2).lower(), parse_params(value, m.end())
 
 
-def _disposition(value: str | None) -> list | None:
+def _disposition(value: str | None) -> list[Any] | None:
     m = _DISPOSITION_TYPE.match(value) if value else None
     if m is None or value is None:
         return None
-    return [m.group(1).lower(), _params(value, m.end())]
+    return [m.group(1).lower(), parse_params(value, m.end())]
 
 
 def _lookup(pairs: list[list[str]], name: str) -> str | None:
@@ -263,11 +230,11 @@ def _lookup(pairs: list[list[str]], name: str) -> str | None:
     return None
 
 
-def _param(part: dict, name: str) -> str | None:
+def _param(part: Part, name: str) -> str | None:
     return _lookup(part.get("params") or [], name)
 
 
-def _filename(part: dict) -> str | None:
+def _filename(part: Part) -> str | None:
     """Decoded file name for the webmail: path parts and control characters removed."""
     disposition = part["disposition"]
     name = (_lookup(disposition[1], "filename") if disposition else None) or _param(part, "name")
@@ -304,12 +271,18 @@ def _parse_date(value: str | None) -> datetime | None:
 
 
 class _Budget:
-    def __init__(self) -> None:
+    """What is left of the work limits for one message."""
+
+    def __init__(self, size: int) -> None:
         self.parts_left = MAX_PARTS
+        # Each nested multipart scans its own region for its boundary, so a
+        # hostile message nesting 100 multiparts around 25 MB would be scanned
+        # 100 times; past SCAN_FACTOR times its size, multiparts turn opaque.
+        self.scan_left = SCAN_FACTOR * size + 16 * 1024 * 1024
 
 
-def _split_multipart(raw: bytes, body_start: int, end: int, boundary: bytes) -> list[tuple[int, int]]:
-    """(header_start, body_end) of each body part between the delimiter lines.
+def _split_multipart(raw: bytes, body_start: int, end: int, boundary: bytes, limit: int) -> list[tuple[int, int]]:
+    """(header_start, body_end) of the first ``limit`` body parts between the delimiter lines.
 
     RFC 2046 5.1.1: a delimiter is "--boundary" at the start of a line, with
     optional transport padding; the line break before it belongs to the
@@ -325,7 +298,7 @@ def _split_multipart(raw: bytes, body_start: int, end: int, boundary: bytes) -> 
         if current is not None:
             before = m.start() - 1 if m.start() > current and raw[m.start() - 1] == 0x0D else m.start()
             spans.append((current, max(current, before)))
-        if m.group(1):  # close delimiter
+        if m.group(1) or len(spans) == limit:  # close delimiter, or enough parts
             return spans
         newline = raw.find(b"\n", m.end(), end)
         current = newline + 1 if newline >= 0 else end
@@ -334,14 +307,19 @@ def _split_multipart(raw: bytes, body_start: int, end: int, boundary: bytes) -> 
     return spans
 
 
-def _parse_entity(raw: bytes, start: int, end: int, depth: int, digest: bool, budget: _Budget) -> tuple[dict, dict[str, str]]:
-    """Part dict and headers of the MIME entity at raw[start:end] (bounded recursion)."""
+def _parse_entity(
+    raw: bytes, start: int, end: int, depth: int, digest: bool, budget: _Budget, message: bool = False
+) -> tuple[Part, dict[str, str]]:
+    """Part dict and headers of the MIME entity (a whole message if ``message``) at raw[start:end].
+
+    Recursion is bounded by MAX_DEPTH.
+    """
     budget.parts_left -= 1
     body_start = _body_start(raw, start, end)
-    headers = _parse_headers(raw[start:body_start])
+    headers = _parse_headers(raw[start : min(body_start, start + MAX_HEADER_SCAN)], _MESSAGE_FIELDS if message else _MIME_FIELDS)
     ctype, subtype, params = _content_type(headers.get("content-type"), digest)
     encoding = re.match(r"\s*([^\s;(]{0,64})", headers.get("content-transfer-encoding", ""))
-    part: dict = {
+    part: Part = {
         "type": ctype, "subtype": subtype, "params": params,
         "id": _opt(headers, "content-id"), "description": _opt(headers, "content-description"),
         "encoding": (encoding.group(1).upper() if encoding else "") or "7BIT",
@@ -356,7 +334,10 @@ def _parse_entity(raw: bytes, start: int, end: int, depth: int, digest: bool, bu
     container = depth < MAX_DEPTH and budget.parts_left > 0
     if ctype == "multipart":
         boundary = (_param(part, "boundary") or "").rstrip().encode("utf-8")
-        spans = _split_multipart(raw, body_start, end, boundary) if container and 0 < len(boundary) <= MAX_BOUNDARY else []
+        spans = []
+        if container and 0 < len(boundary) <= MAX_BOUNDARY and end - body_start <= budget.scan_left:
+            budget.scan_left -= end - body_start
+            spans = _split_multipart(raw, body_start, end, boundary, budget.parts_left)
         children = []
         for child_start, child_end in spans:
             if budget.parts_left <= 0:
@@ -368,8 +349,8 @@ def _parse_entity(raw: bytes, start: int, end: int, depth: int, digest: bool, bu
             part["type"], part["subtype"] = "application", "octet-stream"
     elif (ctype, subtype) == ("message", "rfc822"):
         if container:
-            message, message_headers = _parse_entity(raw, body_start, end, depth + 1, False, budget)
-            part["envelope"], part["message"] = envelope(message_headers), message
+            inner, inner_headers = _parse_entity(raw, body_start, end, depth + 1, False, budget, message=True)
+            part["envelope"], part["message"] = envelope(inner_headers), inner
         else:
             part["type"], part["subtype"] = "application", "octet-stream"
     if part["type"] == "text" or "message" in part:
@@ -378,7 +359,7 @@ def _parse_entity(raw: bytes, start: int, end: int, depth: int, digest: bool, bu
     return part, headers
 
 
-def _walk(root: dict) -> list[dict]:
+def _walk(root: Part) -> list[Part]:
     """All parts in pre-order, embedded messages included (explicit stack)."""
     out, stack = [], [root]
     while stack:
@@ -393,50 +374,33 @@ def _walk(root: dict) -> list[dict]:
 # --- text -------------------------------------------------------------------
 
 
-_MARKUP = re.compile(r"<(?:[!?]|/?[A-Za-z])")
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
-_HIDDEN_END = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
+# Every alternative ends at its closing delimiter or, unclosed, at the end of
+# the text, so each match moves forward and the scan is linear.
+_MARKUP = re.compile(
+    r"""
+      <!--.*?(?:-->|\Z)                            # comment
+    | <(script|style)\b.*?(?:</\1\s*>|\Z)          # hidden content
+    | <(/?)([A-Za-z][A-Za-z0-9]*)[^>]*(?:>|\Z)     # tag
+    | <[!?][^>]*(?:>|\Z)                           # doctype, processing instruction
+    """,
+    re.I | re.S | re.X,
+)
 _BLOCK_TAGS = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr"}
 
 
 def _html_to_text(markup: str) -> str:
-    """Text of an HTML part: tags and comments dropped, script/style hidden, entities unescaped.
+    """Text of an HTML part: markup dropped, script/style hidden, entities unescaped.
 
     Not html.parser: in CPython before the CVE-2025-6069 fix it is quadratic
-    on crafted input (80 KB of "<a " took two minutes here). Every step below
-    moves forward, and an unclosed construct swallows the rest, so this is
-    linear.
+    on crafted input (80 KB of "<a " took two minutes here).
     """
-    markup = markup[:MAX_HTML]
-    out: list[str] = []
-    pos = 0
-    while pos < len(markup):
-        opening = _MARKUP.search(markup, pos)  # a '<' that starts no markup is text
-        if opening is None:
-            out.append(markup[pos:])
-            break
-        lt = opening.start()
-        out.append(markup[pos:lt])
-        tag = _TAG.match(markup, lt)
-        if markup.startswith("<!--", lt):
-            close, width = markup.find("-->", lt + 4), 3
-        else:  # tags, doctype, processing instructions
-            close, width = markup.find(">", lt + 1), 1
-        if close < 0:
-            break
-        pos = close + width
-        name = tag.group(2).lower() if tag else ""
-        if name in _BLOCK_TAGS:
-            out.append("\n")
-        elif name in _HIDDEN_END and not tag.group(1):  # type: ignore[union-attr]
-            hidden_end = _HIDDEN_END[name].search(markup, pos)
-            if hidden_end is None:
-                break
-            pos = hidden_end.start()
-    return html.unescape("".join(out))
+    def replace(m: re.Match[str]) -> str:
+        return "\n" if (m.group(3) or "").lower() in _BLOCK_TAGS else ""
+
+    return html.unescape(_MARKUP.sub(replace, markup[:MAX_HTML]))
 
 
-def _text_parts(root: dict) -> list[dict]:
+def _text_parts(root: Part) -> list[Part]:
     """Text leaves in reading order; of a multipart/alternative only its text/plain."""
     out, stack = [], [root]
     while stack:
@@ -454,7 +418,7 @@ def _text_parts(root: dict) -> list[dict]:
     return out
 
 
-def _body_text(raw: bytes, root: dict) -> tuple[str, str]:
+def _body_text(raw: bytes, root: Part) -> tuple[str, str]:
     """(search text capped at MAX_TEXT, preview) of the message's text parts."""
     texts: list[str] = []
     left = MAX_TEXT
@@ -483,7 +447,7 @@ def _body_text(raw: bytes, root: dict) -> tuple[str, str]:
 
 
 def _analyze(raw: bytes) -> ParsedMessage:
-    structure, headers = _parse_entity(raw, 0, len(raw), 0, False, _Budget())
+    structure, headers = _parse_entity(raw, 0, len(raw), 0, False, _Budget(len(raw)), message=True)
     facts = envelope(headers)
     text, preview = _body_text(raw, structure)
     return ParsedMessage(
@@ -505,7 +469,7 @@ def _analyze(raw: bytes) -> ParsedMessage:
     )
 
 
-def _is_attachment(part: dict) -> bool:
+def _is_attachment(part: Part) -> bool:
     disposition = part["disposition"]
     if disposition and disposition[0] == "attachment":
         return True

@@ -1,4 +1,4 @@
-"""Header fields: charsets, RFC 2047 encoded words, address lists, the IMAP envelope.
+"""Header fields: charsets, RFC 2047 words, RFC 2231 parameters, addresses, the envelope.
 
 Pure (stdlib only, no I/O), used by ``mailboxes.mime``; nothing here raises
 on any ``str`` input.
@@ -24,14 +24,20 @@ import functools
 import re
 from collections.abc import Iterator
 from encodings.aliases import aliases as _CODEC_ALIASES
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
 Address = list[str | None]
 
 MISSING_HOST = ".MISSING-HOST-NAME."
 MISSING_MAILBOX = "MISSING_MAILBOX"
-# Only this much of an address header is parsed: a hostile 1 MB header line
-# must not cost a second of tokenising. 128 KiB holds thousands of recipients.
-MAX_CHARS = 128 * 1024
+# Only this much of an address or parameter header is parsed, and only this
+# many addresses kept: a hostile 1 MB header line must not cost a second of
+# Python work per token.
+MAX_CHARS = 64 * 1024
+MAX_ADDRESSES = 1000
+
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 
 
 # --- charsets and RFC 2047 ----------------------------------------------------
@@ -56,7 +62,7 @@ def _codec(charset: str) -> str:
     Only names in the alias table reach codecs.lookup: the encodings search
     function caches every failed name, which hostile mail could grow forever.
     """
-    name = re.sub(r"[^a-z0-9]+", "_", charset.strip().lower()).strip("_")[:64]
+    name = re.sub(r"[^a-z0-9]+", "_", charset.strip().lower()).strip("_")
     name = _CHARSET_FIXES.get(name, name)
     if name not in _KNOWN_CODECS:
         return "utf_8"
@@ -71,7 +77,7 @@ def _codec(charset: str) -> str:
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
     try:
-        return data.decode(_codec(charset or "utf-8"), "replace")
+        return data.decode(_codec((charset or "utf-8")[:64]), "replace")
     except Exception:  # a codec that refuses 'replace' (or misbehaves)
         return data.decode("utf-8", "replace")
 
@@ -130,6 +136,61 @@ def decode_header_value(value: str) -> str:
         return value
 
 
+# --- MIME parameters (RFC 2045 5.1, RFC 2231) ------------------------------
+
+# Leading white space only: a run of ';' is skipped by find, or every
+# attempt would rescan it (quadratic).
+_PARAM = re.compile(r'\s*([^\s=;"]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"?|([^;]*))', re.S)
+_RFC2231_NAME = re.compile(r"([^*]+)\*(?:(\d{1,3})(\*)?)?")
+
+
+def parse_params(value: str, pos: int) -> list[list[str]]:
+    """``; name=value`` pairs from ``pos`` on, in order (RFC 2045 5.1, RFC 2231)."""
+    raw: list[tuple[str, str]] = []
+    value = value[: pos + MAX_CHARS]
+    while pos < len(value):
+        m = _PARAM.match(value, pos)
+        if m:
+            quoted = m.group(2)
+            raw.append((m.group(1).lower(), _QUOTED_PAIR.sub(r"\1", quoted) if quoted is not None else m.group(3).strip()))
+            pos = m.end()
+        semi = value.find(";", pos)
+        pos = semi + 1 if semi >= 0 else len(value)
+    return _join_rfc2231(raw)
+
+
+def _join_rfc2231(raw: list[tuple[str, str]]) -> list[list[str]]:
+    """Join RFC 2231 continuations (name*0, name*1*) and decode charset'lang'%XX."""
+    order: list[str] = []
+    plain: dict[str, str] = {}
+    sections: dict[str, dict[int, tuple[str, bool]]] = {}
+    for name, value in raw:
+        m = _RFC2231_NAME.fullmatch(name)
+        base = m.group(1) if m else name
+        if base not in plain and base not in sections:
+            order.append(base)
+        if m:  # name* is one encoded section; name*N[*] is section N (RFC 2231 3, 4)
+            number = int(m.group(2)) if m.group(2) else 0
+            sections.setdefault(base, {}).setdefault(number, (value, m.group(2) is None or bool(m.group(3))))
+        else:
+            plain.setdefault(base, value)
+    out = []
+    for base in order:
+        if base not in sections:
+            out.append([base, plain[base]])
+            continue
+        charset, data = "utf-8", b""
+        for number, (value, encoded) in sorted(sections[base].items()):
+            if encoded:
+                if number == 0 and value.count("'") >= 2:
+                    charset, _lang, value = value.split("'", 2)
+                data += unquote_to_bytes(value)
+            else:
+                data += value.encode("utf-8")
+        out.append([base, decode_bytes(data, charset or "utf-8")])
+    return out
+
+
 # --- addresses ---------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -144,7 +205,6 @@ _TOKEN = re.compile(
     re.X | re.S,
 )
 _COMMENT_CH = re.compile(r"\\.|[()]", re.S)
-_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 
 
 def _comment_end(s: str, pos: int) -> int:
@@ -218,7 +278,7 @@ class _Builder:
             local, host = "".join(tokens[:i]), "".join(tokens[i + 1 :])
         else:
             local, host = "".join(tokens), ""
-        if name or local or host:
+        if local or host:  # a lone phrase or comment is no address
             self.out.append([name, adl, local or MISSING_MAILBOX, host or MISSING_HOST])
         self._reset()
 
@@ -257,12 +317,14 @@ def parse_address_list(value: str | None) -> list[Address] | None:
     """Parse an address header's raw (unfolded) value; None if absent or empty.
 
     RFC 3501's address list is NIL or one or more addresses, so an empty
-    result is None too.
+    result is None too. Past the limits the rest of the header is ignored.
     """
     if value is None:
         return None
     b = _Builder()
     for kind, raw, text, spaced in _tokens(value[:MAX_CHARS]):
+        if len(b.out) >= MAX_ADDRESSES:
+            break
         if kind == "cm":
             b.comment = text or b.comment
         elif kind == "sp":
@@ -278,7 +340,7 @@ def parse_address_list(value: str | None) -> list[Address] | None:
 # --- envelope and display forms ----------------------------------------------
 
 
-def envelope(headers: dict[str, str]) -> dict:
+def envelope(headers: dict[str, str]) -> dict[str, Any]:
     """RFC 3501 7.4.2 ENVELOPE from raw header values; Sender and Reply-To default to From."""
     addresses = {key: parse_address_list(headers.get(key)) for key in ("from", "sender", "reply-to", "to", "cc", "bcc")}
     return {
