@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: Failed logins allowed on one connection before it is closed; each failure
 #: also waits a little longer before answering (RFC 3501 11.4: slow down guessing).
 MAX_AUTH_FAILURES: Final = 3
-FAILURE_DELAY: Final = 0.5
+FAILURE_DELAY: Final = 0.25
 #: Longest AUTHENTICATE response line (RFC 4616 PLAIN: 3 x 255 octets, base64).
 SASL_LINE_MAX: Final = 8192
 IDLE_LINE_MAX: Final = 1024

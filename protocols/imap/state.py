@@ -208,7 +208,7 @@ class Session:
     async def execute(self, command: c.Command) -> None:
         allowed, handler = COMMANDS[type(command)]
         if not self.state & allowed:
-            await self._complete(command.tag, "BAD", None, _wrong_state(self.state))
+            await self._complete(command.tag, "BAD", None, _wrong_state(self.state, allowed))
             return
         status: Status = "OK"
         code: str | bytes | None = None
@@ -272,10 +272,12 @@ class Session:
         self.condstore = True
 
 
-def _wrong_state(state: State) -> str:
+def _wrong_state(state: State, allowed: State) -> str:
     if state is State.NOT_AUTHENTICATED:
         return "Log in first"
-    if state is State.AUTHENTICATED:
+    if allowed is State.NOT_AUTHENTICATED:
+        return "Already logged in"
+    if allowed is State.SELECTED:
         return "No mailbox selected"
     return "Command not allowed now"
 

@@ -8,8 +8,8 @@ A transcript file is the generic C:/S: format plus:
   time and must equal it afterwards; in a C: line it is replaced by the
   captured value. ``${DATE}`` matches an INTERNALDATE's inside.
 - A C: line ending in ``{*}`` or ``{*+}`` announces a literal made of the
-  ``L:`` lines that follow (each sent with CRLF); the runner puts in the
-  size. The command's rest is the next C: line (``C:`` alone ends it).
+  ``L:`` lines that follow (each sent with CRLF; ``N:`` sends one without);
+  the runner puts in the size. The command's rest is the next C: line (``C:`` alone ends it).
 - ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
   subject) through the store before going on.
 """
@@ -22,10 +22,10 @@ import textwrap
 from conftest import sample_message
 from tests.transcript import CLOSED, Transcript, compile_pattern
 
-_KIND = re.compile(r"([CSL])(\d?):(?: |$)(.*)", re.DOTALL)
+_KIND = re.compile(r"([CSLN])(\d?):(?: |$)(.*)", re.DOTALL)
 _VAR = re.compile(r"\$\{(\w+)\}")
 _LITERAL = re.compile(r"\{\*(\+?)\}$")
-DATE = r'{{[ 0-9]\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}}}'
+DATE = r"{{[ 0-9]\d-[A-Z][a-z][a-z]-\d\d\d\d \d\d:\d\d:\d\d [+-]\d\d\d\d}}"
 
 
 class Replay:
@@ -97,8 +97,8 @@ class Replay:
                 self.expect(conn, self._pattern(text))
                 continue
             text = self._substitute(text)
-            if kind == "L":
-                conn.send(text.encode() + b"\r\n")
+            if kind in "LN":
+                conn.send(text.encode() + (b"\r\n" if kind == "L" else b""))
                 continue
             literal = _LITERAL.search(text)
             if literal is not None:
@@ -109,7 +109,7 @@ class Replay:
                         continue
                     if other.group(1) == "C":
                         break
-                    if other.group(1) == "L":
-                        size += len(other.group(3).encode()) + 2
+                    if other.group(1) in "LN":
+                        size += len(other.group(3).encode()) + (2 if other.group(1) == "L" else 0)
                 text = text[: literal.start()] + "{%d%s}" % (size, literal.group(1))
             conn.send_line(text)
