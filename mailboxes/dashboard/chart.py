@@ -75,7 +75,8 @@ def mail_chart(days: list[DayCount], *, width: int = 760, height: int = 220) -> 
             h = plot_height * value / top
             bars.append(Bar(round(x0 + j * bar_width, 1), round(baseline - h, 1), round(bar_width, 1),
                             round(h, 1), series, f"{_day(day.day)}: {value} {series}"))
-        if i % 7 == 0 or i == len(days) - 1:
+        last = i == len(days) - 1
+        if (i % 7 == 0 and len(days) - 1 - i >= 4) or last:  # weekly, never crowding the last day
             labels.append(DayLabel(round(PLOT_LEFT + (i + 0.5) * slot, 1), _day(day.day)))
     ticks = [Tick(round(baseline - plot_height * f, 1), str(int(top * f))) for f in (0, 0.5, 1)
              if f == 0 or top * f == int(top * f)]
