@@ -5,8 +5,8 @@ IMAP, POP3/POP2, the webmail, the dashboard and Celery tasks call these and
 nothing else; no model is written anywhere outside this package.
 """
 from . import search
-from .imap import (SearchPage, SearchStats, fetch_messages, folders_with_status, quota_root, search_stats,
-                   search_uids)
+from .imap import (SearchPage, SearchStats, SortRow, fetch_messages, folders_with_status, quota_root,
+                   search_stats, search_uids, sort_rows)
 from .accounts import (apop_secret, authenticate, create_account, create_alias, create_domain,
                        delete_account, delete_alias, delete_domain, get_account, get_account_by_id,
                        list_accounts, list_aliases, list_domains, quota_check, quota_usage,

@@ -4,10 +4,13 @@
   flags and dates, the facts parsed at delivery, the header bytes only
   (cut in the database) or the whole message, and a byte budget so a page
   of large messages stays small in memory.
-* :func:`search_uids`: one page of SEARCH/SORT results, optionally with the
+* :func:`search_uids`: one page of SEARCH results, optionally with the
   highest modseq among them (RFC 7162 3.1.5).
 * :func:`search_stats`: COUNT/MIN/MAX for ESEARCH (RFC 4731) without
   listing the matches.
+* :func:`sort_rows`: what SORT compares (RFC 5256) for every match, in one
+  query: decoded subject, dates, size and the first From/To/Cc address,
+  read out of the stored envelope without loading the rest of it.
 * :func:`folders_with_status`: LIST with RETURN STATUS (RFC 5819) in one call.
 * :func:`quota_root`: the account's usage once the mailbox is known to exist
   (GETQUOTAROOT, RFC 9208).
@@ -20,7 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from datetime import datetime
+
 from django.db.models import BinaryField, Count, F, Max, Min
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Substr
 
 from ..models import Blob, Message
@@ -28,11 +34,11 @@ from ._db import atomic
 from .accounts import quota_usage
 from .folders import all_folder_status, folder_by_id, get_folder, list_folders
 from .messages import flags_of, uid_q
-from .search import SORT_KEYS, Criterion, to_q
+from .search import Criterion, to_q
 from .types import FLAG_COLUMNS, FolderInfo, FolderStatus, MessageInfo, QuotaUsage, UidRanges
 
-__all__ = ["SearchPage", "SearchStats", "fetch_messages", "folders_with_status", "quota_root", "search_stats",
-           "search_uids"]
+__all__ = ["SearchPage", "SearchStats", "SortRow", "fetch_messages", "folders_with_status", "quota_root",
+           "search_stats", "search_uids", "sort_rows"]
 
 Content = Literal["header", "full"]
 _ROW_FIELDS = ("id", "uid", "modseq", "keywords", "internal_date", "size", "blob_id", *FLAG_COLUMNS.values())
@@ -108,28 +114,47 @@ def _matching(folder_id: int, criterion: Criterion):  # type: ignore[no-untyped-
 
 
 @atomic
-def search_uids(account_id: int, folder_id: int, criterion: Criterion, *,
-                sort: tuple[tuple[str, bool], ...] = (), after_uid: int = 0, limit: int | None = None,
-                modseq: bool = False) -> SearchPage:
-    """UIDs matching criterion: ascending and paged by UID (`after_uid`,
-    `limit`) or, with sort keys ((key, reverse), ...), in that order with
-    the UID as the last tie-break (no paging then)."""
+def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_uid: int = 0,
+                limit: int | None = None, modseq: bool = False) -> SearchPage:
+    """UIDs matching criterion, ascending, paged by `after_uid` and `limit`."""
     folder_by_id(account_id, folder_id)
-    qs = _matching(folder_id, criterion)
-    if sort:
-        order = []
-        for key, reverse in sort:
-            field = F(SORT_KEYS[key])
-            order.append(field.desc(nulls_last=True) if reverse else field.asc(nulls_first=True))
-        qs = qs.order_by(*order, "uid")
-    else:
-        qs = qs.filter(uid__gt=after_uid).order_by("uid")
-        if limit is not None:
-            qs = qs[:limit]
+    qs = _matching(folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
+    if limit is not None:
+        qs = qs[:limit]
     if not modseq:
         return SearchPage(list(qs.values_list("uid", flat=True)))
     rows = list(qs.values_list("uid", "modseq"))
     return SearchPage([uid for uid, _ in rows], max((m for _, m in rows), default=0))
+
+
+@dataclass(frozen=True)
+class SortRow:
+    """One message as SORT sees it; addresses are (name, mailbox, host) of the first one."""
+
+    uid: int
+    subject: str
+    sent_date: datetime | None
+    internal_date: datetime
+    size: int
+    from_: tuple[str | None, str | None, str | None]
+    to: tuple[str | None, str | None, str | None]
+    cc: tuple[str | None, str | None, str | None]
+
+
+_ADDRESS_FIELDS = ("from", "to", "cc")
+
+
+@atomic
+def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[SortRow]:
+    """The sort facts of every message matching criterion, ascending by UID."""
+    folder_by_id(account_id, folder_id)
+    parts = {f"{field}_{part}": KeyTextTransform(str(index), KeyTransform("0", KeyTransform(field, F("blob__envelope"))))
+             for field in _ADDRESS_FIELDS for part, index in (("name", 0), ("mailbox", 2), ("host", 3))}
+    rows = _matching(folder_id, criterion).order_by("uid").values(
+        "uid", "blob__subject", "blob__sent_date", "internal_date", "size", **parts)
+    return [SortRow(r["uid"], r["blob__subject"], r["blob__sent_date"], r["internal_date"], r["size"],
+                    *((r[f"{f}_name"], r[f"{f}_mailbox"], r[f"{f}_host"]) for f in _ADDRESS_FIELDS))
+            for r in rows]
 
 
 @atomic

@@ -7,9 +7,9 @@ limited to the UIDs the client has been told about. Plain SEARCH results
 are read and written in pages, so a match on every message of a huge
 folder never sits in memory as one response.
 
-Deviations: SORT compares the decoded header text (SUBJECT without RFC 5256
-base-subject extraction, FROM/TO/CC by the first address's display text)
-and DISPLAYFROM/DISPLAYTO sort like FROM/TO.
+SORT reads the sort facts of every match in one query and orders them in
+Python (:mod:`.sorting`), since the base subject of RFC 5256 is not
+something the database can index.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from . import search as keys
 from .encoder import esearch_response
 from .replies import Done
 from .sequence import SequenceSet
+from .sorting import sort_uids
 from .view import MailboxView
 
 if TYPE_CHECKING:
@@ -33,12 +34,6 @@ if TYPE_CHECKING:
 PAGE: Final = 50_000
 #: Numbers per write while streaming a SEARCH response line.
 WRITE_CHUNK: Final = 5_000
-
-_SORT_KEYS: Final = {
-    "ARRIVAL": "arrival", "CC": "cc", "DATE": "date", "FROM": "from", "SIZE": "size",
-    "SUBJECT": "subject", "TO": "to", "DISPLAYFROM": "from", "DISPLAYTO": "to",
-}
-
 
 def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
     """The store's criterion for one search key (recursively)."""
@@ -168,10 +163,8 @@ async def sort(s: Session, cmd: c.Sort) -> Done:
         s.enable_condstore()
     numbers: list[int] = []
     if view.exists:
-        order = tuple((_SORT_KEYS[k.key], k.reverse) for k in cmd.keys)
-        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
-                            sort=order)
-        numbers = _numbers(page.uids, view, cmd.uid)
+        rows = await s.call(store.sort_rows, s.account_id, view.folder_id, _bounded(cmd.criteria, view))
+        numbers = _numbers(sort_uids(rows, cmd.keys), view, cmd.uid)
     await _stream(s, b"* SORT", numbers)
     await s.io.send(b"\r\n")
     return Done()

@@ -12,12 +12,15 @@ A transcript file is the generic C:/S: format plus:
   the runner puts in the size. The command's rest is the next C: line (``C:`` alone ends it).
 - ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
   subject) through the store before going on.
+- ``! pause SECONDS``: let an event cross the bus (another session's change
+  is reported by commands that do not force a look only once it arrived).
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
+import time
 
 from conftest import sample_message
 from tests.transcript import CLOSED, Transcript, compile_pattern
@@ -87,6 +90,9 @@ class Replay:
                 from mailboxes import store
                 for subject in subjects:
                     store.deliver(sample_message(subject=subject, to=address), [address])
+                continue
+            if line.startswith("! pause "):
+                time.sleep(float(line.split()[2]))
                 continue
             match = _KIND.fullmatch(line)
             if match is None:
