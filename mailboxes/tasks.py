@@ -9,6 +9,7 @@ import logging
 from mailhost.celery import app
 
 from . import store
+from .transfer import tasks as transfer_tasks  # noqa: F401  (registers the IMAP import job)
 
 log = logging.getLogger("mailboxes.tasks")
 

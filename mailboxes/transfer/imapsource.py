@@ -167,7 +167,10 @@ class ImapSource:
                     raise SourceError(f"the connection to {self.url.host} keeps breaking ({exc}); "
                                       "run the same command again to copy the rest") from None
                 selected = self._selected
-                self._connect()
+                try:
+                    self._connect()
+                except SourceError as again:
+                    raise SourceError(f"{again}; run the same command again to copy the rest") from None
                 if selected:
                     if self._examine(selected[0]) != selected[1]:
                         raise SourceError(f"the UIDVALIDITY of {selected[0]} changed on the server; "
