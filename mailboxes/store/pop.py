@@ -28,7 +28,7 @@ from django.db.models.functions import Now
 from ..models import Blob, MaildropLock, Message
 from . import messages
 from ._db import atomic
-from .errors import InvalidInput, MaildropLocked
+from .errors import InvalidInput, MaildropLocked, NotFound
 from .folders import folder_by_id, get_folder
 from .types import Maildrop, PopMessage, UidRanges
 
@@ -134,8 +134,13 @@ def maildrop(account_id: int, folder: str = "INBOX") -> Maildrop:
 
 @atomic
 def pop_message(account_id: int, folder_id: int, uid: int) -> bytes:
-    """The message in its POP form (pop_form); NotFound if it has been expunged since."""
-    return pop_form(messages.message_data(account_id, folder_id, uid))
+    """The message in its POP form (pop_form); NotFound if it has been expunged since.
+    (One query: RETR is the hot path, and a nested store call would add a savepoint.)"""
+    data = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid=uid) \
+        .values_list("blob__data", flat=True).first()
+    if data is None:
+        raise NotFound("no such message")
+    return pop_form(bytes(data))
 
 
 # --- the maildrop lock (RFC 1939 section 8) ---------------------------------

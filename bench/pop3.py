@@ -1,0 +1,189 @@
+"""How many messages per second does POP3 RETR deliver? 4 KB messages to 10
+parallel clients from PostgreSQL; prints messages/second.
+
+Standalone: makes a scratch database (bench_pop3, created afresh and dropped
+at the end), migrates it, creates one account per client (the maildrop lock
+allows one POP3 session per maildrop) with --messages / --clients messages
+of --size octets each in INBOX, and starts `runmailserver` (pop3) as a child
+process with the production defaults (connection pool, MAIL_DB_THREADS).
+Each client logs in with USER/PASS, then RETRs every message of its maildrop
+one after another (no pipelining), checks that it received exactly the
+octets LIST announced, and QUITs without deleting; that is one round. A
+message counts once its terminating ".CRLF" has arrived. A warm-up round
+runs first; the figure is the mean over --rounds rounds.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
+        .venv/bin/python bench/pop3.py [--messages 2000] [--clients 10] [--size 4096] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+PASSWORD = "bench-password"
+
+
+def message(i: int, size: int) -> bytes:
+    head = (f"From: Sender <sender@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
+            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
+    body = (line * (size // len(line) + 1))[:max(0, size - len(head) - 2)] + b"\r\n"
+    return head + body
+
+
+class Pop3Client:
+    """A lean POP3 client on a raw socket, so the client is not what is measured."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.buffer = b""
+        self.line()
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            self._fill()
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buffer += chunk
+
+    def command(self, text: str) -> bytes:
+        self.sock.sendall(text.encode() + b"\r\n")
+        reply = self.line()
+        if not reply.startswith(b"+OK"):
+            raise RuntimeError(f"{text.split()[0]}: {reply!r}")
+        return reply
+
+    def multiline(self) -> bytes:
+        """The body of a multi-line response, unstuffed."""
+        while True:
+            end = self.buffer.find(b"\r\n.\r\n")
+            if end >= 0 or self.buffer.startswith(b".\r\n"):
+                break
+            self._fill()
+        if self.buffer.startswith(b".\r\n"):
+            body, self.buffer = b"", self.buffer[3:]
+        else:
+            body, self.buffer = self.buffer[:end + 2], self.buffer[end + 5:]
+        return (b"\r\n" + body).replace(b"\r\n..", b"\r\n.")[2:]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def run_round(port: int, users: list[str]) -> tuple[float, int, int]:
+    """One session per user in parallel; (elapsed seconds, messages, octets) retrieved."""
+    counts = [0] * len(users)
+    octets = [0] * len(users)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(users) + 1)
+
+    def client(n: int) -> None:
+        try:
+            pop = Pop3Client(port)
+            start.wait()
+            pop.command(f"USER {users[n]}")
+            pop.command(f"PASS {PASSWORD}")
+            pop.command("LIST")
+            sizes = [int(line.split()[1]) for line in pop.multiline().splitlines()]
+            for number, size in enumerate(sizes, 1):
+                pop.command(f"RETR {number}")
+                data = pop.multiline()
+                if len(data) != size:
+                    raise RuntimeError(f"message {number}: LIST said {size}, RETR sent {len(data)}")
+                counts[n] += 1
+                octets[n] += size
+            pop.command("QUIT")
+            pop.close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            try:
+                start.abort()
+            except threading.BrokenBarrierError:
+                pass
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(users))]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
+    return elapsed, sum(counts), sum(octets)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000, help="in all, spread over the clients' maildrops")
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--size", type=int, default=4096, help="octets per message")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database", default="bench_pop3")
+    args = parser.parse_args()
+
+    from importlib import import_module
+    scratch_database = import_module("import").scratch_database  # bench/import.py
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
+    url = scratch_database(base, args.database)
+    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
+    os.environ.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
+
+    import django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
+    django.setup()
+    from django.db import connections
+
+    from mailboxes import store
+    from tests.servers import SubprocessServer
+
+    store.create_domain("bench.test")
+    users = [f"user{n}@bench.test" for n in range(args.clients)]
+    for user in users:
+        store.create_account(user, PASSWORD, quota=0)
+    for i in range(args.messages):
+        store.deliver(message(i, args.size), [users[i % args.clients]])
+    connections.close_all()
+
+    server = SubprocessServer("pop3", extra_env={"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true")})
+    try:
+        server.start()
+        port = server.ports["pop3"]
+        cold, _, _ = run_round(port, users)  # warm-up: the first snapshot counts POP sizes
+        results = [run_round(port, users) for _ in range(args.rounds)]
+    finally:
+        server.stop()
+    elapsed = sum(r[0] for r in results)
+    retrieved = sum(r[1] for r in results)
+    octets = sum(r[2] for r in results)
+    print(f"pop3: {args.messages} messages of {args.size} octets in {args.clients} maildrops, "
+          f"{args.clients} parallel clients, PostgreSQL {urlsplit(url).path[1:]}, "
+          f"MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}")
+    print(f"  warm-up round (first login, sizes counted in the database): {cold:.2f} s")
+    print(f"  {retrieved} RETRs in {args.rounds} rounds, {elapsed:.2f} s: {retrieved / elapsed:.1f} messages/s "
+          f"({octets / elapsed / 1e6:.1f} MB/s), login + LIST + RETR each + QUIT per round")
+    import psycopg
+    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
