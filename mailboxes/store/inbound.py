@@ -25,12 +25,19 @@ class RecipientVerdict:
     quota: str = "ok"
 
 
+# The undecorated bodies of store functions, for calls already inside this
+# module's transaction: a nested @atomic would cost a savepoint round trip each.
+_resolve_recipient = accounts.resolve_recipient.__wrapped__  # type: ignore[attr-defined]
+_quota_check = accounts.quota_check.__wrapped__  # type: ignore[attr-defined]
+_deliver = messages._deliver.__wrapped__  # type: ignore[attr-defined]
+
+
 @atomic
 def check_recipient(address: str, size: int) -> RecipientVerdict:
-    check = accounts.resolve_recipient(address)
+    check = _resolve_recipient(address)
     if check.kind != "local" or not check.account_ids:
         return RecipientVerdict(check)
-    return RecipientVerdict(check, accounts.quota_check(check.account_ids, size))
+    return RecipientVerdict(check, _quota_check(check.account_ids, size))
 
 
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
@@ -52,8 +59,8 @@ def _deliver_final(local: messages.PreparedBlob | None, relay: messages.Prepared
                    sender_account_id: int | None) -> DeliveryReport:
     delivered: dict[int, int] = {}
     if local is not None:
-        delivered = messages._deliver(local, account_ids, [], mail_from, sender_account_id).delivered
+        delivered = _deliver(local, account_ids, [], mail_from, sender_account_id).delivered
     if relay is not None:
-        messages._deliver(relay, [], remote, mail_from, sender_account_id)
+        _deliver(relay, [], remote, mail_from, sender_account_id)
     blob = local or relay
     return DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))

@@ -17,7 +17,7 @@ import contextlib
 import itertools
 import logging
 import ssl
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 from django.conf import settings
@@ -53,8 +53,8 @@ class SMTPSession(SMTP):
 
     # --- who is on the other end (the listener's rules, not a copy) -----------
 
-    loopback = property(Connection.loopback.fget)
-    plaintext_auth_allowed = property(Connection.plaintext_auth_allowed.fget)
+    loopback = property(Connection.loopback.fget)  # type: ignore[attr-defined]
+    plaintext_auth_allowed = property(Connection.plaintext_auth_allowed.fget)  # type: ignore[attr-defined]
 
     @property
     def label(self) -> str:
@@ -129,7 +129,7 @@ class SMTPSession(SMTP):
             return
         log.info("%s: idle timeout", self.label)
         if self.transport is not None:
-            self.transport.write(replies.TIMEOUT.encode() + b"\r\n")
+            cast(asyncio.WriteTransport, self.transport).write(replies.TIMEOUT.encode() + b"\r\n")
         super()._timeout_cb()
 
     async def shutdown(self) -> None:
@@ -142,7 +142,7 @@ class SMTPSession(SMTP):
     def _goodbye(self) -> None:
         self._closing = False
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(replies.SHUTDOWN.encode() + b"\r\n")
+            cast(asyncio.WriteTransport, self.transport).write(replies.SHUTDOWN.encode() + b"\r\n")
             self.transport.close()
 
     async def push(self, status: Any) -> None:

@@ -540,3 +540,42 @@ def test_an_internal_error_is_answered_without_its_text(submission, caplog):
         C: NOOP
         S: 250 2.0.0 OK
     """)
+
+
+def test_an_idle_client_is_told_421_and_one_that_keeps_sending_is_not(smtp_server_with, users):
+    import time
+    server = smtp_server_with(["smtp"], MAIL_SMTP_IDLE_TIMEOUT=1)
+    with Transcript("127.0.0.1", server.ports["smtp"]) as idle, \
+            Transcript("127.0.0.1", server.ports["smtp"]) as slow:
+        slow.run("S: " + GREETING + "\n" + HELO + """
+            C: MAIL FROM:<sender@remote.test>
+            S: 250 2.1.0 Sender ok
+            C: RCPT TO:<alice@example.test>
+            S: 250 2.1.5 Recipient ok
+            C: DATA
+            S: 354 {{.*}}
+        """)
+        for chunk in (b"Subject: slow\r\n", b"\r\n", b"one ", b"byte ", b"at a ", b"time\r\n"):
+            slow.send(chunk)
+            time.sleep(0.5)
+        slow.send(b".\r\n")
+        slow.expect("250 2.0.0 Ok: stored as {{\\w+}}")
+        idle.run("S: " + GREETING + """
+            S: 421 4.4.2 Idle timeout exceeded, closing transmission channel
+            S: <closed>
+        """)
+    assert [body_after_trace(m) for m in inbox(users[ALICE].id)] == [b"Subject: slow\r\n\r\none byte at a time\r\n"]
+
+
+def test_stopping_the_listener_says_421_to_open_sessions(smtp_server_with):
+    server = smtp_server_with(["smtp", "submission"])
+    with Transcript("127.0.0.1", server.ports["smtp"]) as mx, \
+            Transcript("127.0.0.1", server.ports["submission"]) as sub:
+        mx.run("S: " + GREETING + "\n" + HELO)
+        sub.expect(GREETING)
+        server.__exit__(None, None, None)
+        for t in (mx, sub):
+            t.run("""
+                S: 421 4.3.2 Service shutting down, closing transmission channel
+                S: <closed>
+            """)
