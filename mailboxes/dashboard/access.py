@@ -10,11 +10,12 @@ roles themselves.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 
@@ -91,8 +92,20 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, str]:
         return None, str(exc)
 
 
-def page_number(request: HttpRequest) -> int:
+def form_action(form: Form, action: Callable[[dict[str, Any]], T]) -> T | None:
+    """For a bound, valid form: run the store action on its cleaned data. On
+    bad input the store's message goes on the form and the result is None."""
+    result, error = attempt(lambda: action(form.cleaned_data))
+    if error:
+        form.add_error(None, error)
+    return result
+
+
+def list_params(request: HttpRequest) -> tuple[str, int]:
+    """The search text (?q=) and page number (?page=) of a list page."""
+    query = request.GET.get("q", "").strip()[:200]
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
-        return 1
+        page = 1
+    return query, page

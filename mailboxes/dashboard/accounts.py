@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from mailboxes import autoconfig, store
 
-from .access import attempt, dashboard_view, page_number, post_action
-from .forms import AccountCreateForm, AccountUpdateForm, PasswordForm, RolesForm, SearchForm
+from .access import attempt, dashboard_view, form_action, list_params, post_action
+from .forms import AccountCreateForm, AccountUpdateForm, PasswordForm, RolesForm
 
 ORDERS = (("address", "address"), ("usage", "largest first"), ("login", "last login"))
 
@@ -25,14 +25,13 @@ def _role_domains(actor: store.Actor) -> tuple[str, ...]:
 
 @dashboard_view(methods=("GET", "HEAD"))
 def account_list(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
+    query, page_no = list_params(request)
     domain = request.GET.get("domain", "")
     order = request.GET.get("order", "address")
     page = store.admin_list_accounts(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
-                                     order=order, page=page_number(request))
+                                     order=order, page=page_no)
     return render(request, "manage/accounts/list.html", {
-        "page": page, "search": search, "query": query, "domain": domain, "order": order, "orders": ORDERS,
+        "page": page, "query": query, "domain": domain, "order": order, "orders": ORDERS,
         "section": "accounts"})
 
 
@@ -40,14 +39,12 @@ def account_list(request: HttpRequest) -> HttpResponse:
 def account_new(request: HttpRequest) -> HttpResponse:
     form = AccountCreateForm(request.POST or None, initial={"address": "@" + request.GET.get("domain", "")})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        created, error = attempt(lambda: store.admin_create_account(
-            request.actor, data["address"], password=data["password"], quota=data["quota"],  # type: ignore[attr-defined]
-            display_name=data["display_name"]))
+        created = form_action(form, lambda d: store.admin_create_account(
+            request.actor, d["address"], password=d["password"], quota=d["quota"],  # type: ignore[attr-defined]
+            display_name=d["display_name"]))
         if created:
             return render(request, "manage/accounts/created.html", {
                 "account": created.account, "password": created.generated_password, "section": "accounts"})
-        form.add_error(None, error)
     return render(request, "manage/accounts/new.html", {"form": form, "section": "accounts"})
 
 
@@ -59,13 +56,10 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     form = AccountUpdateForm(request.POST or None, initial={
         "display_name": row.display_name, "quota": row.quota, "active": row.is_active})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        _, error = attempt(lambda: store.admin_update_account(
-            actor, account_id, quota=data["quota"], active=data["active"], display_name=data["display_name"]))
-        if not error:
+        if form_action(form, lambda d: store.admin_update_account(
+                actor, account_id, quota=d["quota"], active=d["active"], display_name=d["display_name"])):
             messages.success(request, f"{row.address} saved.")
             return HttpResponseRedirect(_account_url(account_id))
-        form.add_error(None, error)
     roles = RolesForm(initial={"superuser": row.is_superuser, "admin_domains": list(detail.admin_domains)},
                       domains=_role_domains(actor), superuser=actor.is_superuser)
     return render(request, "manage/accounts/detail.html", {

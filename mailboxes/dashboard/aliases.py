@@ -8,18 +8,17 @@ from django.urls import reverse
 
 from mailboxes import store
 
-from .access import attempt, dashboard_view, page_number, post_action
-from .forms import AliasForm, AliasTargetsForm, SearchForm
+from .access import dashboard_view, form_action, list_params, post_action
+from .forms import AliasForm, AliasTargetsForm
 
 
 @dashboard_view(methods=("GET", "HEAD"))
 def alias_list(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
+    query, page_no = list_params(request)
     domain = request.GET.get("domain", "")
     page = store.admin_list_aliases(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
-                                    page=page_number(request))
-    return render(request, "manage/aliases/list.html", {"page": page, "search": search, "query": query,
+                                    page=page_no)
+    return render(request, "manage/aliases/list.html", {"page": page, "query": query,
                                                         "domain": domain, "section": "aliases"})
 
 
@@ -27,13 +26,11 @@ def alias_list(request: HttpRequest) -> HttpResponse:
 def alias_new(request: HttpRequest) -> HttpResponse:
     form = AliasForm(request.POST or None, initial={"source": "@" + request.GET.get("domain", "")})
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        created, error = attempt(lambda: store.admin_create_alias(
-            request.actor, data["source"], data["targets"]))  # type: ignore[attr-defined]
+        created = form_action(form, lambda d: store.admin_create_alias(
+            request.actor, d["source"], d["targets"]))  # type: ignore[attr-defined]
         if created:
             messages.success(request, f"Alias {created.source} created.")
             return HttpResponseRedirect(reverse("manage:aliases") + f"?domain={created.domain}")
-        form.add_error(None, error)
     return render(request, "manage/aliases/new.html", {"form": form, "section": "aliases"})
 
 
@@ -43,11 +40,9 @@ def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
     alias = store.admin_alias(actor, alias_id)
     form = AliasTargetsForm(request.POST or None, initial={"targets": list(alias.targets)})
     if request.method == "POST" and form.is_valid():
-        _, error = attempt(lambda: store.admin_update_alias(actor, alias_id, form.cleaned_data["targets"]))
-        if not error:
+        if form_action(form, lambda d: store.admin_update_alias(actor, alias_id, d["targets"])):
             messages.success(request, f"Targets of {alias.source} saved.")
             return HttpResponseRedirect(reverse("manage:alias", args=[alias_id]))
-        form.add_error(None, error)
     return render(request, "manage/aliases/detail.html", {"alias": alias, "form": form, "section": "aliases"})
 
 

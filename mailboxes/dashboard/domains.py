@@ -8,16 +8,15 @@ from django.urls import reverse
 
 from mailboxes import store
 
-from .access import attempt, dashboard_view, page_number, post_action
-from .forms import DkimForm, DomainCreateForm, DomainSettingsForm, SearchForm
+from .access import attempt, dashboard_view, form_action, list_params, post_action
+from .forms import DkimForm, DomainCreateForm, DomainSettingsForm
 
 
 @dashboard_view(methods=("GET", "HEAD"))
 def domain_list(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
-    page = store.admin_list_domains(request.actor, query=query, page=page_number(request))  # type: ignore[attr-defined]
-    return render(request, "manage/domains/list.html", {"page": page, "search": search, "query": query,
+    query, page_no = list_params(request)
+    page = store.admin_list_domains(request.actor, query=query, page=page_no)  # type: ignore[attr-defined]
+    return render(request, "manage/domains/list.html", {"page": page, "query": query,
                                                         "section": "domains"})
 
 
@@ -25,14 +24,12 @@ def domain_list(request: HttpRequest) -> HttpResponse:
 def domain_new(request: HttpRequest) -> HttpResponse:
     form = DomainCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        created, error = attempt(lambda: store.admin_create_domain(
-            request.actor, data["name"], default_quota=data["default_quota"] or 0,  # type: ignore[attr-defined]
-            max_accounts=data["max_accounts"]))
+        created = form_action(form, lambda d: store.admin_create_domain(
+            request.actor, d["name"], default_quota=d["default_quota"] or 0,  # type: ignore[attr-defined]
+            max_accounts=d["max_accounts"]))
         if created:
             messages.success(request, f"Domain {created.name} created. Publish its DNS records next.")
             return HttpResponseRedirect(reverse("manage:domain-dns", args=[created.name]))
-        form.add_error(None, error)
     return render(request, "manage/domains/new.html", {"form": form, "section": "domains"})
 
 
@@ -45,16 +42,13 @@ def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
                "allow_external_forwards": domain.allow_external_forwards}
     form = DomainSettingsForm(request.POST or None, initial=initial, superuser=actor.is_superuser)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        _, error = attempt(lambda: store.admin_update_domain(
-            actor, domain.name, default_quota=data["default_quota"] or 0,
-            trash_retention_days=data["trash_retention_days"], catch_all=data["catch_all"],
-            active=data.get("active"), max_accounts=data.get("max_accounts"),
-            allow_external_forwards=data.get("allow_external_forwards")))
-        if not error:
+        if form_action(form, lambda d: store.admin_update_domain(
+                actor, domain.name, default_quota=d["default_quota"] or 0,
+                trash_retention_days=d["trash_retention_days"], catch_all=d["catch_all"],
+                active=d.get("active"), max_accounts=d.get("max_accounts"),
+                allow_external_forwards=d.get("allow_external_forwards"))):
             messages.success(request, f"Settings of {domain.name} saved.")
             return HttpResponseRedirect(reverse("manage:domain", args=[domain.name]))
-        form.add_error(None, error)
     return render(request, "manage/domains/detail.html", {
         "domain": domain, "form": form, "dkim_form": DkimForm(), "dkim_keys": store.list_dkim_keys(domain.name),
         "section": "domains"})

@@ -119,7 +119,3 @@ class AliasForm(forms.Form):
 
 class AliasTargetsForm(forms.Form):
     targets = AddressListField(help_text="one or more addresses")
-
-
-class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")

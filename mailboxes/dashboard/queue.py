@@ -7,22 +7,20 @@ from django.urls import reverse
 
 from mailboxes import store
 
-from .access import dashboard_view, page_number, post_action
-from .forms import SearchForm
+from .access import dashboard_view, list_params, post_action
 
 STATES = (("", "waiting"), ("queued", "queued"), ("deferred", "deferred"), ("failed", "failed"), ("sent", "sent"))
 
 
 @dashboard_view(methods=("GET", "HEAD"))
 def queue_list(request: HttpRequest) -> HttpResponse:
-    search = SearchForm(request.GET)
-    query = search.cleaned_data["q"] if search.is_valid() else ""
+    query, page_no = list_params(request)
     state = request.GET.get("state", "")
     if state not in dict(STATES):
         state = ""
     page = store.admin_list_queue(request.actor, state=state, query=query,  # type: ignore[attr-defined]
-                                  page=page_number(request))
-    return render(request, "manage/queue.html", {"page": page, "search": search, "query": query,
+                                  page=page_no)
+    return render(request, "manage/queue.html", {"page": page, "query": query,
                                                  "state": state, "states": STATES, "section": "queue"})
 
 
