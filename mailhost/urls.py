@@ -11,5 +11,6 @@ urlpatterns = [
     path(".well-known/autoconfig/mail/config-v1.1.xml", autoconfig.thunderbird, name="autoconfig"),
     path("mail/config-v1.1.xml", autoconfig.thunderbird),
     re_path(r"^[Aa]uto[Dd]iscover/[Aa]uto[Dd]iscover\.xml$", autoconfig.outlook, name="autodiscover"),
+    path("mail/", include("mailboxes.webmail.urls")),
     path("", RedirectView.as_view(url="/mail/", permanent=False)),
 ]

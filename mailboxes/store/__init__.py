@@ -38,6 +38,10 @@ from .messages import (append, changes_since, copy, delete_messages, deliver, ex
                        folder_size, message_data, move, set_flags)
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
                   release_maildrop_lock, renew_maildrop_lock)
+from .drafts import record_sent, save_draft, special_folder_id
+from .preferences import Preferences, get_preferences, save_preferences
+from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, MessageSummary, correspondents,
+                      folder_rows, folder_state, message_bytes, message_page, open_message, search_messages)
 from .transfer import (StoredKey, TransferJobInfo, append_many, claim_transfer_job, create_transfer_job,
                        finish_transfer_job, folder_keys, list_transfer_jobs, record_transfer_progress,
                        transfer_job)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from .. import mime
 from ..signals import outbound_queued
 from ..models import Account, Blob, Expunged, Folder, Message, OutboundMessage, OutboundRecipient
-from . import accounts, events
+from . import accounts, autoreply, events
 from ._db import atomic
 from .addresses import domain_of
 from .errors import InvalidInput, NoSuchAccount, OverQuota, TooBigForQuota
@@ -200,7 +200,9 @@ def route(recipients: list[str]) -> tuple[list[int], list[str]]:
             remote.update(dict.fromkeys(check.forwards))
         else:
             log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
-    return sorted(account_ids), list(remote)
+    kept, forwards = autoreply.apply_forwarding(sorted(account_ids))  # the recipients' own forwarding
+    remote.update(dict.fromkeys(forwards))
+    return kept, list(remote)
 
 
 @atomic
@@ -214,6 +216,7 @@ def _deliver(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail
         charge_quota(inbox.owner_id, size)
         (uid,), _ = _insert(inbox, [(blob.sha256, size, (), None)])
         delivered[inbox.owner_id] = uid
+    autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
     if remote:
         _enqueue(blob.sha256, mail_from, remote, sender_account_id)
     return DeliveryReport(blob.sha256, delivered, tuple(remote))

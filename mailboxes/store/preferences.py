@@ -1,0 +1,83 @@
+"""Per-account preferences set in the webmail: identity, vacation, forwarding."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..models import Account, AccountSettings
+from ._db import atomic
+from .addresses import normalize_address
+from .errors import InvalidInput, NoSuchAccount
+
+MAX_NAME = 200
+MAX_SIGNATURE = 10_000
+MAX_VACATION_BODY = 64 * 1024
+MAX_VACATION_DAYS = 365
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    display_name: str = ""
+    signature: str = ""
+    vacation_enabled: bool = False
+    vacation_subject: str = ""
+    vacation_body: str = ""
+    vacation_days: int = 7
+    forward_to: str = ""
+    forward_keep_copy: bool = True
+
+
+def _one_line(value: str, what: str, limit: int) -> str:
+    value = value.strip()
+    if _CONTROL.search(value) or len(value) > limit:
+        raise InvalidInput(f"{what} must be one line of at most {limit} characters")
+    return value
+
+
+def _account(account_id: int, *, lock: bool = False) -> Account:
+    qs = Account.objects.select_for_update() if lock else Account.objects
+    account = qs.filter(pk=account_id).first()
+    if account is None:
+        raise NoSuchAccount(f"no account #{account_id}")
+    return account
+
+
+@atomic
+def get_preferences(account_id: int) -> Preferences:
+    account = _account(account_id)
+    row = AccountSettings.objects.filter(account_id=account_id).first()
+    if row is None:
+        return Preferences(display_name=account.display_name)
+    return Preferences(account.display_name, row.signature, row.vacation_enabled, row.vacation_subject,
+                       row.vacation_body, row.vacation_days, row.forward_to, row.forward_keep_copy)
+
+
+@atomic
+def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
+    """Validate and store all preferences at once; returns what was stored."""
+    account = _account(account_id, lock=True)
+    name = _one_line(prefs.display_name, "the display name", MAX_NAME)
+    subject = _one_line(prefs.vacation_subject, "the vacation subject", MAX_NAME)
+    if len(prefs.signature) > MAX_SIGNATURE:
+        raise InvalidInput(f"the signature is longer than {MAX_SIGNATURE} characters")
+    if len(prefs.vacation_body) > MAX_VACATION_BODY:
+        raise InvalidInput("the vacation message is too long")
+    if not 1 <= prefs.vacation_days <= MAX_VACATION_DAYS:
+        raise InvalidInput(f"the vacation interval must be 1 to {MAX_VACATION_DAYS} days")
+    if prefs.vacation_enabled and not prefs.vacation_body.strip():
+        raise InvalidInput("the vacation reply needs a message")
+    forward = normalize_address(prefs.forward_to) if prefs.forward_to.strip() else ""
+    if forward == account.address:
+        raise InvalidInput("mail cannot be forwarded to its own address")
+    if account.display_name != name:
+        Account.objects.filter(pk=account_id).update(display_name=name)
+    clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,
+                        prefs.vacation_body.replace("\r\n", "\n"), prefs.vacation_days, forward,
+                        prefs.forward_keep_copy or not forward)
+    AccountSettings.objects.update_or_create(account_id=account_id, defaults=dict(
+        signature=clean.signature, vacation_enabled=clean.vacation_enabled,
+        vacation_subject=clean.vacation_subject, vacation_body=clean.vacation_body,
+        vacation_days=clean.vacation_days, forward_to=clean.forward_to,
+        forward_keep_copy=clean.forward_keep_copy))
+    return clean

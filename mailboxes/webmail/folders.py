@@ -1,0 +1,204 @@
+"""Folders and message lists: the list itself, its live state, actions on
+selected messages, search, and creating, renaming and deleting folders."""
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.contrib import messages as flash
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from mailboxes import store
+from mailboxes.store import search as s
+
+from .common import account_id, int_list, page, safe_next, store_error, to_ranges
+from .render import short_name
+
+PER_PAGE = 50
+SORTS = {"date": "Date", "from": "Sender", "subject": "Subject", "size": "Size"}
+ACTIONS = {"read": ("add", "\\Seen"), "unread": ("remove", "\\Seen"),
+           "flag": ("add", "\\Flagged"), "unflag": ("remove", "\\Flagged")}
+
+
+def sidebar(request: HttpRequest) -> list[store.FolderRow]:
+    return store.folder_rows(account_id(request))
+
+
+def _folder(rows: list[store.FolderRow], folder_id: int) -> store.FolderRow:
+    for row in rows:
+        if row.id == folder_id:
+            return row
+    raise store.NoSuchFolder("no such folder")
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 10 else default
+
+
+def _rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
+    return [{"m": m, "who": short_name(m.to_text if show_to else m.from_text) or "(nobody)",
+             "seen": "\\Seen" in m.flags, "flagged": "\\Flagged" in m.flags,
+             "answered": "\\Answered" in m.flags, "folder_name": (names or {}).get(m.folder_id, "")}
+            for m in items]
+
+
+@page
+def home(request: HttpRequest) -> HttpResponse:
+    inbox = next(r for r in sidebar(request) if r.name == "INBOX")
+    return HttpResponseRedirect(reverse("webmail:folder", args=[inbox.id]))
+
+
+@page
+def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
+    rows = sidebar(request)
+    folder = _folder(rows, folder_id)
+    sort = request.GET.get("sort", "date")
+    sort = sort if sort in SORTS else "date"
+    reverse_order = request.GET.get("dir", "desc") != "asc"
+    result = store.message_page(account_id(request), folder_id, sort=sort, reverse=reverse_order,
+                                page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
+    show_to = folder.special_use in ("\\Sent", "\\Drafts")
+    return render(request, "mail/list.html", {
+        "folders": rows, "folder": folder, "result": result, "rows": _rows(result.items, show_to),
+        "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
+        "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
+        "title": folder.name})
+
+
+@page
+def folder_state(request: HttpRequest, folder_id: int) -> HttpResponse:
+    """What the list polls: it reloads itself when highestmodseq moves."""
+    state = store.folder_state(account_id(request), folder_id)
+    return JsonResponse({"folder": state.id, "modseq": state.highestmodseq, "uidnext": state.uidnext})
+
+
+@page
+@require_POST
+def act(request: HttpRequest, folder_id: int) -> HttpResponse:
+    """Mark read/unread, flag, move or delete the selected messages."""
+    me = account_id(request)
+    back = safe_next(request, reverse("webmail:folder", args=[folder_id]))
+    ranges = to_ranges(int_list(request.POST.getlist("uid")))
+    action = request.POST.get("action", "")
+    if not ranges:
+        flash.info(request, "Select one or more messages first.")
+        return HttpResponseRedirect(back)
+    rows = sidebar(request)
+    folder = _folder(rows, folder_id)
+    try:
+        if action in ACTIONS:
+            op, flag = ACTIONS[action]
+            store.set_flags(me, folder_id, ranges, op, [flag])
+        elif action == "move":
+            dest = _folder(rows, _int(request.POST.get("dest"), 0))
+            if dest.id != folder_id:
+                moved = store.move(me, folder_id, ranges, dest.name)
+                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+        elif action == "delete":
+            trash = next((r for r in rows if r.special_use == "\\Trash"), None)
+            if trash is None or folder.id == trash.id:
+                gone = store.delete_messages(me, folder_id, ranges)
+                flash.success(request, f"Deleted {len(gone)} for good.")
+            else:
+                moved = store.move(me, folder_id, ranges, trash.name)
+                flash.success(request, f"Moved {len(moved.source_uids)} to {trash.name}.")
+        else:
+            flash.error(request, "Unknown action.")
+    except store.StoreError as exc:
+        if isinstance(exc, store.NotFound):
+            raise
+        store_error(request, exc, "That action")
+    return HttpResponseRedirect(back)
+
+
+# --- search -----------------------------------------------------------------
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def criterion(params: dict[str, str]) -> s.Criterion | None:
+    """The search form as a store criterion; None when the form is empty."""
+    items: list[s.Criterion] = []
+    q = params.get("q", "").strip()
+    if q:
+        items.append(s.Or(s.Header("subject", q), s.Or(s.Header("from", q),
+                                                       s.Or(s.Header("to", q), s.Text(q, "body")))))
+    for name, field in (("from", "from"), ("subject", "subject")):
+        if params.get(name, "").strip():
+            items.append(s.Header(field, params[name].strip()))
+    if params.get("to", "").strip():
+        items.append(s.Or(s.Header("to", params["to"].strip()), s.Header("cc", params["to"].strip())))
+    if params.get("body", "").strip():
+        items.append(s.Text(params["body"].strip(), "body"))
+    since, before = _date(params.get("since", "")), _date(params.get("before", ""))
+    if since:
+        items.append(s.Date("internal", "since", since))
+    if before:
+        items.append(s.Date("internal", "before", before))
+    return s.And(tuple(items)) if items else None
+
+
+@page
+def search_view(request: HttpRequest) -> HttpResponse:
+    rows = sidebar(request)
+    params = {k: request.GET.get(k, "")[:200] for k in ("q", "from", "to", "subject", "body", "since", "before",
+                                                        "folder")}
+    folder_id = _int(params["folder"], 0) or None
+    if folder_id is not None:
+        _folder(rows, folder_id)
+    query = criterion(params)
+    result = None
+    if query is not None:
+        result = store.search_messages(account_id(request), query, folder_id=folder_id,
+                                       page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
+    names = {r.id: r.name for r in rows}
+    return render(request, "mail/search.html", {
+        "folders": rows, "params": params, "result": result, "title": "Search",
+        "rows": _rows(result.items, False, names) if result else [],
+        "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
+        "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before"))})
+
+
+# --- managing folders ---------------------------------------------------------
+
+@page
+def manage_folders(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    me = account_id(request)
+    if request.method == "POST":
+        rows = sidebar(request)
+        op = request.POST.get("op", "")
+        try:
+            if op == "create":
+                parent = request.POST.get("parent", "")
+                name = request.POST.get("name", "").strip()
+                full = f"{_folder(rows, int(parent)).name}/{name}" if parent.isdigit() else name
+                store.create_folder(me, full)
+                flash.success(request, f"Created {full}.")
+            elif op in ("rename", "delete"):
+                folder = _folder(rows, _int(request.POST.get("folder"), 0))
+                if folder.name == "INBOX" or folder.special_use:
+                    flash.error(request, f"{folder.name} is a special folder and stays as it is.")
+                elif op == "rename":
+                    store.rename_folder(me, folder.name, request.POST.get("name", "").strip())
+                    flash.success(request, f"Renamed {folder.name}.")
+                else:
+                    store.delete_folder(me, folder.name)
+                    flash.success(request, f"Deleted {folder.name} and its messages.")
+        except store.StoreError as exc:
+            if isinstance(exc, store.NotFound):
+                raise
+            store_error(request, exc, "The folder change")
+        return HttpResponseRedirect(reverse("webmail:folders"))
+    rows = sidebar(request)
+    return render(request, "mail/folders.html", {"folders": rows, "title": "Folders",
+                                                 "editable": [r for r in rows
+                                                              if r.name != "INBOX" and not r.special_use]})

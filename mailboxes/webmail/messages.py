@@ -1,0 +1,155 @@
+"""Reading one message: the page, the sandboxed frame with its HTML, its
+parts (attachments, inline images) and its raw source. Bytes come from the
+store cut to the part wanted (message_bytes), parts are found by the
+structure stored at delivery (mime.part_at), never by parsing again."""
+from __future__ import annotations
+
+from typing import Callable
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from mailboxes import mime, store
+
+from . import render as r
+from .common import INERT_CSP, account_id, page
+from .folders import sidebar
+
+FRAME_CSP = ("default-src 'none'; img-src 'self'{remote}; style-src 'unsafe-inline'; font-src 'none'; "
+             "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
+             "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox")
+MAX_SHOWN_TEXT = 2 * 1024 * 1024  # bytes of one text part shown in the page; the rest via "show original"
+
+
+def _slice(me: int, folder_id: int, uid: int, node: dict, limit: int | None) -> tuple[bytes, dict]:
+    """The part's body bytes, read alone from the store, and the part re-based onto them."""
+    _h, start, end = node["offsets"]
+    if limit is not None:
+        end = min(end, start + limit)
+    data = store.message_bytes(me, folder_id, uid, start, end)
+    return data, {**node, "offsets": [0, 0, len(data)]}
+
+
+def part_body(me: int, folder_id: int, uid: int, node: dict) -> bytes:
+    """A part's body with its transfer encoding undone."""
+    return mime.decoded_part_body(*_slice(me, folder_id, uid, node, None))
+
+
+def part_text(me: int, folder_id: int, uid: int, node: dict, limit: int | None = MAX_SHOWN_TEXT) -> str:
+    """A text part decoded with its charset (at most `limit` bytes of it)."""
+    return mime.part_text(*_slice(me, folder_id, uid, node, limit))
+
+
+def _inline_url(folder_id: int, uid: int) -> Callable[[str], str]:
+    prefix = reverse("webmail:inline", args=[folder_id, uid, "1"])[:-1]
+    return lambda section: prefix + section
+
+
+def _sanitized(me: int, folder_id: int, uid: int, layout: r.Layout, allow_remote: bool) -> tuple[str, int, set[str]]:
+    assert layout.html is not None
+    markup = part_text(me, folder_id, uid, layout.html.node)
+    return r.sanitize_html(markup, part_url=_inline_url(folder_id, uid),
+                           cids=r.cid_map(layout.attachments), allow_remote=allow_remote)
+
+
+@page
+def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
+    me = account_id(request)
+    detail = store.open_message(me, folder_id, uid, mark_seen=True, neighbours=True)
+    rows = sidebar(request)
+    layout = r.layout(detail.structure)
+    texts = [r.text_to_html(part_text(me, folder_id, uid, p.node)) for p in layout.text_parts]
+    allow_remote = request.GET.get("images") == "1"
+    blocked, inline = 0, set()
+    if layout.html is not None:
+        _html, blocked, inline = _sanitized(me, folder_id, uid, layout, allow_remote)
+    attachments = [p for p in layout.attachments if p.section not in inline]
+    folder_url = reverse("webmail:folder", args=[folder_id])
+    message_url = lambda u: reverse("webmail:message", args=[folder_id, u])  # noqa: E731
+    frame_query = "?images=1" if allow_remote else ""
+    compose = reverse("webmail:compose")
+    source = {"f": folder_id, "u": uid}
+    return render(request, "mail/message.html", {
+        "folders": rows, "folder": detail.folder, "m": detail, "texts": texts, "layout": layout,
+        "attachments": attachments, "blocked": blocked, "allow_remote": allow_remote,
+        "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
+        "folder_url": folder_url,
+        "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",
+        "older_url": message_url(detail.next_uid) if detail.next_uid else "",
+        "after_delete": message_url(detail.next_uid) if detail.next_uid else folder_url,
+        "reply_url": f"{compose}?{urlencode({**source, 'mode': 'reply'})}",
+        "reply_all_url": f"{compose}?{urlencode({**source, 'mode': 'all'})}",
+        "forward_url": f"{compose}?{urlencode({**source, 'mode': 'forward'})}",
+        "attach_url": f"{compose}?{urlencode({**source, 'mode': 'attach'})}",
+        "edit_url": f"{compose}?{urlencode({**source, 'mode': 'draft'})}",
+        "seen": "\\Seen" in detail.flags, "flagged": "\\Flagged" in detail.flags,
+        "is_draft": "\\Draft" in detail.flags or detail.folder.special_use == "\\Drafts",
+        "show_bcc": detail.folder.special_use in ("\\Sent", "\\Drafts"),
+        "title": detail.subject or "(no subject)"})
+
+
+@page
+@xframe_options_sameorigin
+def frame_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
+    """The HTML body as its own document, for a sandboxed iframe of the message page."""
+    me = account_id(request)
+    detail = store.open_message(me, folder_id, uid)
+    layout = r.layout(detail.structure)
+    if layout.html is None:
+        raise store.NotFound("no HTML part")
+    allow_remote = request.GET.get("images") == "1"
+    html, _blocked, _inline = _sanitized(me, folder_id, uid, layout, allow_remote)
+    response = render(request, "mail/frame.html", {"html": html})
+    response["Content-Security-Policy"] = FRAME_CSP.format(remote=" https: http:" if allow_remote else "")
+    return response
+
+
+def _part(me: int, folder_id: int, uid: int, section: str) -> r.Part:
+    numbers = r.parse_section(section)
+    detail = store.open_message(me, folder_id, uid)
+    node = mime.part_at(detail.structure, numbers) if numbers else None
+    if node is None or node.get("parts"):
+        raise store.NotFound("no such part")
+    return r.Part(section, node)
+
+
+@page
+def attachment_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
+    """A part as a download, whatever it claims to be (never rendered by us)."""
+    me = account_id(request)
+    part = _part(me, folder_id, uid, section)
+    body = part_body(me, folder_id, uid, part.node)
+    media_type = part.media_type if r.valid_media_type(part.media_type) else "application/octet-stream"
+    response = HttpResponse(body, content_type=media_type)
+    response["Content-Disposition"] = content_disposition_header(True, part.filename)
+    response["Content-Security-Policy"] = INERT_CSP
+    return response
+
+
+@page
+def inline_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
+    """A raster image part for the HTML frame (cid: references); nothing else is served inline."""
+    me = account_id(request)
+    part = _part(me, folder_id, uid, section)
+    if part.media_type not in r.INLINE_IMAGE_TYPES:
+        raise store.NotFound("not an inline image")
+    response = HttpResponse(part_body(me, folder_id, uid, part.node), content_type=part.media_type)
+    response["Content-Disposition"] = content_disposition_header(False, part.filename)
+    response["Content-Security-Policy"] = INERT_CSP
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@page
+def raw_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
+    """Show original: the message exactly as stored, as text (or a .eml download)."""
+    data = store.message_bytes(account_id(request), folder_id, uid)
+    download = request.GET.get("download") == "1"
+    response = HttpResponse(data, content_type="message/rfc822" if download else "text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(download, f"message-{uid}.eml")
+    response["Content-Security-Policy"] = INERT_CSP
+    return response

@@ -1,0 +1,78 @@
+"""The account's own settings: display name, signature, vacation reply,
+forwarding, and the password."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.contrib import messages as flash
+from django.contrib.auth import update_session_auth_hash
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from mailboxes import store
+
+from .auth import BLOCKED, PROTOCOL
+from .common import account_id, page, store_error
+from .folders import sidebar
+
+MIN_PASSWORD = 8
+
+
+@page
+def settings_view(request: HttpRequest) -> HttpResponse:
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    me = account_id(request)
+    prefs = store.get_preferences(me)
+    error = ""
+    if request.method == "POST":
+        p = request.POST
+        days = p.get("vacation_days", "")
+        wanted = replace(
+            prefs, display_name=p.get("display_name", "")[:1000], signature=p.get("signature", "")[:20000],
+            vacation_enabled=p.get("vacation_enabled") == "on", vacation_subject=p.get("vacation_subject", "")[:1000],
+            vacation_body=p.get("vacation_body", "")[:100_000],
+            vacation_days=int(days) if days.isdigit() and len(days) < 5 else 0,
+            forward_to=p.get("forward_to", "")[:400], forward_keep_copy=p.get("forward_keep_copy") == "on")
+        try:
+            store.save_preferences(me, wanted)
+            flash.success(request, "Settings saved.")
+            return HttpResponseRedirect(reverse("webmail:settings"))
+        except store.InvalidInput as exc:
+            error, prefs = str(exc), wanted
+    return render(request, "mail/settings.html", {"folders": sidebar(request), "prefs": prefs, "error": error,
+                                                  "title": "Settings", "min_password": MIN_PASSWORD},
+                  status=400 if error else 200)
+
+
+@sensitive_post_parameters("old", "new", "again")
+@page
+@require_POST
+def password_view(request: HttpRequest) -> HttpResponse:
+    """Change the password: the old one must be right; other sessions end."""
+    address = request.user.address
+    old, new, again = (request.POST.get(k, "")[:1024] for k in ("old", "new", "again"))
+    back = HttpResponseRedirect(reverse("webmail:settings"))
+    ip = request.META.get("REMOTE_ADDR", "")
+    if store.login_blocked(address, ip):  # the old password is a password guess like any other
+        flash.error(request, BLOCKED)
+    elif store.authenticate(address, old) is None:
+        store.record_login_failure(address, ip, PROTOCOL)
+        flash.error(request, "The current password is not right.")
+    elif len(new) < MIN_PASSWORD:
+        flash.error(request, f"The new password needs at least {MIN_PASSWORD} characters.")
+    elif new != again:
+        flash.error(request, "The new passwords do not match.")
+    else:
+        try:
+            store.set_password(address, new)
+        except store.StoreError as exc:
+            store_error(request, exc, "The password change")
+            return back
+        request.user.refresh_from_db(fields=["password"])
+        update_session_auth_hash(request, request.user)  # this session stays signed in
+        flash.success(request, "Password changed.")
+    return back

@@ -1,0 +1,30 @@
+"""The webmail at /mail/. Every URL naming a folder, a message or a part
+checks that it is the signed-in account's (404 otherwise): the store is
+asked with the account's id, and only ever finds that account's folders."""
+from django.urls import include, path
+
+from . import auth, compose, folders, messages, settings
+
+app_name = "webmail"
+
+message = "m/<int:folder_id>/<int:uid>/"
+urlpatterns = [
+    path("", folders.home, name="home"),
+    path("login/", auth.login_view, name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("f/<int:folder_id>/", folders.folder_view, name="folder"),
+    path("f/<int:folder_id>/state", folders.folder_state, name="state"),
+    path("f/<int:folder_id>/act", folders.act, name="act"),
+    path("folders/", folders.manage_folders, name="folders"),
+    path("search/", folders.search_view, name="search"),
+    path(message, messages.message_view, name="message"),
+    path(message + "frame", messages.frame_view, name="frame"),
+    path(message + "part/<str:section>", messages.attachment_view, name="part"),
+    path(message + "inline/<str:section>", messages.inline_view, name="inline"),
+    path(message + "raw", messages.raw_view, name="raw"),
+    path("compose/", compose.compose_view, name="compose"),
+    path("suggest", compose.suggest, name="suggest"),
+    path("settings/", settings.settings_view, name="settings"),
+    path("settings/password", settings.password_view, name="password"),
+    path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
+]

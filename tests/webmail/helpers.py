@@ -1,0 +1,57 @@
+"""Webmail test helpers: signed-in Django test clients, messages with parts, delivery."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from conftest import PASSWORDS
+from mailboxes import store
+
+DATA = Path(__file__).parent / "data"
+HOSTILE = sorted((DATA / "hostile").glob("*.eml"))
+# A 1x1 transparent PNG.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def signed_in(address: str) -> Client:
+    client = Client()
+    client.force_login(get_user_model()._default_manager.get(address=address))
+    return client
+
+
+def with_attachments(subject: str = "Report with attachments", sender: str = "bob@example.test",
+                     to: str = "alice@example.test") -> bytes:
+    """multipart/mixed: an alternative (text + related HTML with a cid: image),
+    a PDF and a text file with an RFC 2231 name."""
+    png = base64.encodebytes(PNG).decode()
+    pdf = base64.encodebytes(b"%PDF-1.4\n% fake pdf for the tests\n").decode()
+    return (
+        f"From: Bob Example <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        "Date: Mon, 30 Nov 2026 08:00:00 +0000\r\nMessage-ID: <att-1@example.test>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="MIX"\r\n\r\n'
+        '--MIX\r\nContent-Type: multipart/alternative; boundary="ALT"\r\n\r\n'
+        "--ALT\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe report is attached. See https://example.test/r\r\n"
+        '--ALT\r\nContent-Type: multipart/related; boundary="REL"\r\n\r\n'
+        "--REL\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        '<p>The <b>report</b> is attached.</p><img src="cid:logo@example.test" alt="logo">\r\n'
+        "--REL\r\nContent-Type: image/png\r\nContent-ID: <logo@example.test>\r\nContent-Transfer-Encoding: base64\r\n"
+        f"Content-Disposition: inline\r\n\r\n{png}\r\n--REL--\r\n--ALT--\r\n"
+        '--MIX\r\nContent-Type: application/pdf; name="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n'
+        f'Content-Disposition: attachment; filename="report.pdf"\r\n\r\n{pdf}\r\n'
+        "--MIX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        "Content-Disposition: attachment; filename*=utf-8''gr%C3%BC%C3%9Fe.txt\r\n\r\nGr=C3=BC=C3=9Fe\r\n"
+        "--MIX--\r\n").encode()
+
+
+def deliver_to(address: str, raw: bytes, mail_from: str = "bob@example.test") -> tuple[int, int]:
+    """Deliver raw to address; (INBOX id, uid) of the copy."""
+    account = store.get_account(address)
+    report = store.deliver(raw, [address], mail_from)
+    return folder_id(account.id, "INBOX"), report.delivered[account.id]
+
+
+def folder_id(account_id: int, name: str) -> int:
+    return next(r.id for r in store.folder_rows(account_id) if r.name == name)
