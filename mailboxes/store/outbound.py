@@ -122,7 +122,7 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     for r in results:
         if r.outcome not in OUTCOMES:
             raise InvalidInput(f"unknown outcome {r.outcome!r}")
-    message = OutboundMessage.objects.select_related("blob").filter(pk=message_id).first()
+    message = OutboundMessage.objects.filter(pk=message_id).only("pk", "mail_from", "created", "blob_id").first()
     if message is None:
         return OutcomeSummary(0, 0, 0, False)
     by_id = {r.recipient_id: r for r in results}
@@ -156,9 +156,11 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
 
 
 def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime) -> bool:
+    from ..models import Blob
     from .messages import deliver
+    blob = Blob.objects.only("data", "header_bytes").get(pk=message.blob_id)
     raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
-                            original_headers=bytes(message.blob.data)[:message.blob.header_bytes],
+                            original_headers=bytes(blob.data)[:blob.header_bytes],
                             failures=failures, arrival=message.created, now=now)
     try:
         with transaction.atomic():  # a savepoint: an undeliverable DSN must not undo the outcome

@@ -63,7 +63,7 @@ def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | 
     destinations: dict[str, Work] = {}
     handled = 0
     for job in jobs:
-        signed = dkimsign.sign(job.data, job.mail_from, keys)
+        signed = dkimsign.sign(plan.fold_long_lines(job.data), job.mail_from, keys)
         by_domain: dict[str, list[tuple[int, str]]] = {}
         for rid, address, domain in job.recipients:
             if not plan.safe_address(address) or not plan.safe_address(job.mail_from):

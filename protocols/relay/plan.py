@@ -122,6 +122,23 @@ def dot_stuff(data: bytes) -> bytes:
     return data + b".\r\n"
 
 
+def fold_long_lines(data: bytes, limit: int = MAX_LINE) -> bytes:
+    """Break lines longer than `limit` octets (RFC 5322 2.1.1), as Postfix does:
+    CRLF and a space, so a long header line becomes a folded one. Done before
+    DKIM signing, so the signature covers what is sent."""
+    if not any(len(line) > limit for line in data.split(b"\n")):
+        return data
+    out = []
+    for line in re.split(rb"(?<=\n)", data):
+        ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
+        text = line[:len(line) - len(ending)]
+        while len(text) > limit:
+            out.append(text[:limit] + b"\r\n")
+            text = b" " + text[limit:]
+        out.append(text + ending)
+    return b"".join(out)
+
+
 def needs_8bitmime(data: bytes) -> bool:
     return any(b > 127 for b in data)
 

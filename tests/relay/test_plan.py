@@ -90,3 +90,13 @@ def test_a_dsn_is_a_delivery_status_report_with_the_original_headers():
     assert headers.get_content_type() == "text/rfc822-headers"
     assert b"Subject: Hi" in headers.get_payload(decode=True)
     assert message["Auto-Submitted"] == "auto-replied"
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"short\r\nlines\r\n", b"short\r\nlines\r\n"),
+    (b"a" * 1000 + b"\r\nb\r\n", b"a" * 998 + b"\r\n aa\r\nb\r\n"),
+    (b"x" * 2000, b"x" * 998 + b"\r\n " + b"x" * 997 + b"\r\n " + b"x" * 5),
+])
+def test_lines_past_998_octets_are_folded_before_sending(data, expected):
+    assert plan.fold_long_lines(data) == expected
+    assert all(len(line) <= 998 for line in plan.fold_long_lines(data).split(b"\r\n"))

@@ -99,7 +99,7 @@ def test_recipients_of_one_domain_share_one_connection_and_transaction(worker, f
     messages = fresh_sink.handler.messages
     assert sorted(sorted(m.rcpt_tos) for m in messages) == [["a@remote.test", "b@remote.test", "c@remote.test"],
                                                             ["d@far.test"]]
-    assert len(fresh_sink.handler.connections) == 2
+    assert fresh_sink.handler.connections == 2
 
 
 @pytest.mark.parametrize("algorithm", ["rsa", "ed25519"])
