@@ -1,7 +1,8 @@
 """The one gate every dashboard view goes through.
 
 `dashboard_view` sends anonymous visitors to the dashboard's login, refuses
-(403) accounts that are neither superuser nor domain admin, puts the acting
+(403, with a page that says why) accounts that are neither superuser nor
+domain admin, puts the acting
 administrator on request.actor for the store's admin functions (which decide
 what this actor may see and change, mailboxes/store/admin.py), and maps the
 store's typed errors: NotFound -> 404, NotPermitted -> 403. Views never check
@@ -14,9 +15,9 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 
 from mailboxes import store
@@ -47,15 +48,17 @@ def dashboard_view(func: View | None = None, *, superuser: bool = False,
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("manage:login"))
             actor = store.admin_actor(request.user.pk)
-            if actor is None or (superuser and not actor.is_superuser):
-                raise PermissionDenied("not for this account")
+            if actor is None:
+                return forbidden(request, "This account has no access to the dashboard; its mail is in the webmail.")
             request.actor = actor  # type: ignore[attr-defined]
+            if superuser and not actor.is_superuser:
+                return forbidden(request, "Only a superuser may do that.")
             try:
                 response = view(request, *args, **kwargs)
             except store.NotFound:
                 raise Http404("no such object") from None
             except store.NotPermitted as exc:
-                raise PermissionDenied(str(exc)) from None
+                return forbidden(request, str(exc)[:1].upper() + str(exc)[1:] + ".")
             except store.Unavailable:
                 response = HttpResponse("The mail store is temporarily unavailable; try again shortly.",
                                         status=503, content_type="text/plain")
@@ -64,6 +67,10 @@ def dashboard_view(func: View | None = None, *, superuser: bool = False,
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return with_security_headers(render(request, "manage/forbidden.html", {"reason": reason}, status=403))
 
 
 def post_action(request: HttpRequest, action: Callable[[], object], *, success: str,

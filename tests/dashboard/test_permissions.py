@@ -170,3 +170,10 @@ def test_an_ordinary_account_is_refused_at_the_dashboard_login(team):
     assert response.status_code == FORBIDDEN
     assert b"no access to the dashboard" in response.content
     assert "_auth_user_id" not in response.client.session
+
+
+def test_an_ordinary_account_with_a_webmail_session_is_told_why_the_dashboard_is_closed(team):
+    response = client_as(team, "ordinary").get("/manage/")
+    assert response.status_code == FORBIDDEN
+    assert "no access to the dashboard" in response.content.decode()
+    assert "Content-Security-Policy" in response
