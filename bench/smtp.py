@@ -20,14 +20,15 @@ import os
 import smtplib
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
+
 ACCOUNTS = 10
 PASSWORD = "bench-password"
 
@@ -42,44 +43,26 @@ def message(i: int, size: int, to: str) -> bytes:
 
 
 def run_clients(port: int, listener: str, clients: int, total: int, size: int) -> tuple[float, int]:
-    """Send `total` messages from `clients` threads; (elapsed seconds, messages acknowledged)."""
-    done = [0] * clients
-    errors: list[BaseException] = []
-    start = threading.Barrier(clients + 1)
+    """Send `total` messages from `clients` connections; (elapsed seconds, messages acknowledged)."""
 
-    def client(n: int) -> None:
-        try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
-                smtp.ehlo(f"client{n}.bench.test")
-                sender = "sender@remote.test"
-                if listener == "submission":  # loopback: AUTH allowed without TLS
-                    sender = f"user{n % ACCOUNTS}@bench.test"
-                    smtp.login(sender, PASSWORD)
-                share = range(n, total, clients)
-                payloads = [(message(i, size, f"user{i % ACCOUNTS}@bench.test"), f"user{i % ACCOUNTS}@bench.test")
-                            for i in share]
-                start.wait()
+    def prepare(n: int) -> Callable[[], int]:
+        smtp = smtplib.SMTP("127.0.0.1", port, timeout=120)
+        smtp.ehlo(f"client{n}.bench.test")
+        sender = "sender@remote.test"
+        if listener == "submission":  # loopback: AUTH allowed without TLS
+            sender = f"user{n % ACCOUNTS}@bench.test"
+            smtp.login(sender, PASSWORD)
+        recipients = [f"user{i % ACCOUNTS}@bench.test" for i in range(n, total, clients)]
+        payloads = [(message(i, size, to), to) for i, to in zip(range(n, total, clients), recipients)]
+
+        def work() -> int:
+            with smtp:
                 for raw, to in payloads:
                     smtp.sendmail(sender, [to], raw)
-                    done[n] += 1
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-            try:
-                start.abort()
-            except threading.BrokenBarrierError:
-                pass
+            return len(payloads)
+        return work
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
-    return elapsed, sum(done)
+    return timed_clients(clients, prepare)
 
 
 def main() -> None:

@@ -163,19 +163,21 @@ class SMTPSession(SMTP):
 
     # --- commands where our rules differ ------------------------------------
 
-    async def smtp_HELO(self, hostname: str) -> None:
+    @contextlib.contextmanager
+    def _verbatim_replies(self) -> Iterator[None]:
         self._verbatim = True
         try:
-            await super().smtp_HELO(hostname)
+            yield
         finally:
             self._verbatim = False
 
+    async def smtp_HELO(self, hostname: str) -> None:
+        with self._verbatim_replies():
+            await super().smtp_HELO(hostname)
+
     async def smtp_EHLO(self, hostname: str) -> None:
-        self._verbatim = True
-        try:
+        with self._verbatim_replies():
             await super().smtp_EHLO(hostname)
-        finally:
-            self._verbatim = False
 
     async def smtp_HELP(self, arg: str) -> None:
         # aiosmtpd's answers 250 and asks for AUTH first; RFC 5321 4.1.1.8 says 214.

@@ -90,15 +90,39 @@ def body_after_trace(stored: bytes) -> bytes:
     return rest
 
 
-def send_script(sender: str, recipients: list[str], body: str) -> str:
-    """MAIL, RCPT..., DATA, body, '.' as transcript lines with 250/354 replies."""
+# Transcript pieces (tests.transcript syntax) that many tests share.
+ALICE = "alice@example.test"
+GREETING = "220 {{\\S+}} ESMTP Mailhost"
+HELO = "C: HELO client.test\nS: 250 {{\\S+}}\n"
+EHLO_MX = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 7
+EHLO_SUBMISSION = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 8
+
+
+def ehlo_advertising(*last: str, size: str = "{{\\d+}}") -> str:
+    """EHLO and its reply: the keywords every listener has, then `last`."""
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", *last]
+    lines = ["{{\\S+}}", *keywords]
+    return "C: EHLO client.test\n" + "".join(
+        f"S: 250{'-' if n < len(lines) - 1 else ' '}{line}\n" for n, line in enumerate(lines))
+
+
+def envelope(recipients: tuple[str, ...] = (ALICE,), sender: str = "sender@remote.test") -> str:
+    """MAIL and RCPT..., all accepted."""
     lines = [f"C: MAIL FROM:<{sender}>", "S: 250 2.1.0 Sender ok"]
     for rcpt in recipients:
         lines += [f"C: RCPT TO:<{rcpt}>", "S: 250 2.1.5 Recipient ok"]
-    lines += ["C: DATA", "S: 354 {{.*}}"]
-    lines += [f"C: {'.' + line if line.startswith('.') else line}" for line in body.split("\r\n")]
-    lines += ["C: .", "S: 250 2.0.0 Ok: stored as {{[0-9a-f]+}}"]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
+
+
+def open_data(recipients: tuple[str, ...] = (ALICE,), sender: str = "sender@remote.test") -> str:
+    """envelope() and DATA: the transcript up to the 354."""
+    return envelope(recipients, sender) + "C: DATA\nS: 354 {{.*}}\n"
+
+
+def send_script(sender: str, recipients: list[str], body: str) -> str:
+    """open_data(), the body (dot-stuffed) and '.', answered 250."""
+    lines = [f"C: {'.' + line if line.startswith('.') else line}" for line in body.split("\r\n")]
+    return open_data(tuple(recipients), sender) + "\n".join(lines + ["C: .", "S: 250 2.0.0 Ok: stored as {{[0-9a-f]+}}"])
 
 
 @pytest.fixture

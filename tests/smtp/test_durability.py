@@ -16,9 +16,7 @@ from tests.servers import SubprocessServer, database_url
 from tests.tcpproxy import TcpProxy
 from tests.transcript import Transcript
 
-from .conftest import body_after_trace, inbox
-
-ALICE = "alice@example.test"
+from .conftest import ALICE, GREETING, HELO, body_after_trace, inbox, open_data
 
 
 @pytest.fixture
@@ -34,38 +32,19 @@ def db_proxy() -> Iterator[TcpProxy]:
         yield proxy
 
 
-def transaction(t: Transcript, subject: str, end: str) -> None:
-    t.run(f"""
-        C: MAIL FROM:<sender@remote.test>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<{ALICE}>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{{{.*}}}}
-        C: Subject: {subject}
-        C:
-        C: body of {subject}
-        C: .
-        S: {end}
-    """)
+def connect(port: int, timeout: float = 10) -> Transcript:
+    """A session to the MX, greeted and past HELO."""
+    t = Transcript("127.0.0.1", port, timeout=timeout)
+    t.run("S: " + GREETING + "\n" + HELO)
+    return t
 
 
 @pytest.mark.parametrize("pool", ["true", "false"], ids=["pooled", "unpooled"])
 def test_an_unreachable_database_gives_451_and_the_retry_succeeds(alice, db_proxy, child_env, pool):
     env = {**child_env, "DATABASE_URL": db_proxy.url_for(database_url()), "MAIL_DB_POOL": pool,
            "MAIL_DB_POOL_TIMEOUT": "2"}
-    with SubprocessServer("smtp", extra_env=env) as server, \
-            Transcript("127.0.0.1", server.ports["smtp"], timeout=30) as t:
-        t.run("""
-            S: 220 {{\\S+}} ESMTP Mailhost
-            C: HELO client.test
-            S: 250 {{\\S+}}
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<alice@example.test>
-            S: 250 2.1.5 Recipient ok
-            C: DATA
-            S: 354 {{.*}}
+    with SubprocessServer("smtp", extra_env=env) as server, connect(server.ports["smtp"], 30) as t:
+        t.run(open_data() + """
             C: Subject: first try
             C: .
         """)
@@ -106,9 +85,14 @@ def test_sigkill_mid_data_loses_nothing_acknowledged_and_leaves_nothing_partial(
     server = SubprocessServer("smtp", extra_env=child_env).start()
     try:
         port = server.ports["smtp"]
-        with Transcript("127.0.0.1", port) as t:
-            t.run("S: 220 {{\\S+}} ESMTP Mailhost\nC: HELO client.test\nS: 250 {{\\S+}}")
-            transaction(t, "acknowledged", "250 2.0.0 Ok: stored as {{\\w+}}")
+        with connect(port) as t:
+            t.run(open_data() + """
+                C: Subject: acknowledged
+                C:
+                C: body of acknowledged
+                C: .
+                S: 250 2.0.0 Ok: stored as {{\\w+}}
+            """)
         # Several clients sending in a loop while the worker dies: some are in
         # the middle of DATA, some waiting for the store's commit.
         acknowledged: list[str] = []
@@ -136,15 +120,8 @@ def test_sigkill_mid_data_loses_nothing_acknowledged_and_leaves_nothing_partial(
         while len(acknowledged) < 8 and time.monotonic() < deadline:
             time.sleep(0.02)
         # Half a DATA on one more connection, then the kill.
-        half = Transcript("127.0.0.1", port)
-        half.run("S: 220 {{\\S+}} ESMTP Mailhost\nC: HELO client.test\nS: 250 {{\\S+}}")
-        half.run(f"""
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<{ALICE}>
-            S: 250 2.1.5 Recipient ok
-            C: DATA
-            S: 354 {{{{.*}}}}
+        half = connect(port)
+        half.run(open_data() + """
             C: Subject: partial
             C:
             C: never finished
@@ -179,17 +156,9 @@ def test_sigterm_lets_the_reply_in_flight_out_then_says_421_to_every_session(ali
     with SubprocessServer("smtp", extra_env=child_env) as server:
         port = server.ports["smtp"]
         idle = Transcript("127.0.0.1", port)
-        idle.expect("220 {{\\S+}} ESMTP Mailhost")
-        busy = Transcript("127.0.0.1", port)
-        busy.run("S: 220 {{\\S+}} ESMTP Mailhost\nC: HELO client.test\nS: 250 {{\\S+}}")
-        busy.run(f"""
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<{ALICE}>
-            S: 250 2.1.5 Recipient ok
-            C: DATA
-            S: 354 {{{{.*}}}}
-        """)
+        idle.expect(GREETING)
+        busy = connect(port)
+        busy.run(open_data())
         busy.send(b"Subject: in flight\r\n\r\n" + b"x" * 500 + b"\r\n.\r\n")
         server.send_signal(signal.SIGTERM)
         replies = [busy.read_line() for _ in range(3)]

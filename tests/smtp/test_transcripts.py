@@ -10,27 +10,15 @@ from conftest import PASSWORDS
 from mailboxes import store
 from tests.transcript import Transcript
 
-from .conftest import body_after_trace, inbox, plain_credentials, send_script
+from .conftest import (ALICE, EHLO_MX, EHLO_SUBMISSION, GREETING, HELO, body_after_trace, ehlo_advertising, envelope,
+                       inbox, open_data, plain_credentials, send_script)
 
-GREETING = "220 {{\\S+}} ESMTP Mailhost"
-ALICE = "alice@example.test"
 BOB = "bob@example.test"
-EHLO_MX = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 7 + "\n"
-EHLO_SUBMISSION = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 8 + "\n"
-HELO = "C: HELO client.test\nS: 250 {{\\S+}}\n"
 AUTH_ALICE = f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\nS: 235 2.7.0 Authentication successful"
 
 
 def test_mx_ehlo_advertises_the_extensions_and_no_auth(mx):
-    mx.run("""
-        C: EHLO client.test
-        S: 250-{{\\S+}}
-        S: 250-PIPELINING
-        S: 250-SIZE {{\\d+}}
-        S: 250-8BITMIME
-        S: 250-SMTPUTF8
-        S: 250-ENHANCEDSTATUSCODES
-        S: 250 STARTTLS
+    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES", "STARTTLS") + """
         C: AUTH PLAIN AGFsaWNlAHg=
         S: 503 5.5.1 Authentication not enabled on this port
         C: QUIT
@@ -40,17 +28,7 @@ def test_mx_ehlo_advertises_the_extensions_and_no_auth(mx):
 
 
 def test_submission_on_loopback_offers_auth_plain_login_without_tls(submission):
-    submission.run("""
-        C: EHLO client.test
-        S: 250-{{\\S+}}
-        S: 250-PIPELINING
-        S: 250-SIZE {{\\d+}}
-        S: 250-8BITMIME
-        S: 250-SMTPUTF8
-        S: 250-ENHANCEDSTATUSCODES
-        S: 250-STARTTLS
-        S: 250 AUTH PLAIN LOGIN
-    """)
+    submission.run(ehlo_advertising("ENHANCEDSTATUSCODES", "STARTTLS", "AUTH PLAIN LOGIN"))
 
 
 def test_help_lists_the_commands_and_vrfy_never_discloses_an_account(mx):
@@ -80,7 +58,7 @@ def test_submission_help_works_before_auth_and_lists_auth(submission):
 
 
 def test_several_recipients_of_one_data_get_one_copy_each_sharing_the_bytes(mx, alice, bob):
-    mx.run("C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 7)
+    mx.run(EHLO_MX)
     mx.run(send_script("sender@remote.test", [ALICE, BOB], "Subject: two\r\n\r\nfor both"))
     alice_mail, bob_mail = inbox(alice.id), inbox(bob.id)
     assert len(alice_mail) == len(bob_mail) == 1
@@ -96,7 +74,7 @@ def test_several_recipients_of_one_data_get_one_copy_each_sharing_the_bytes(mx, 
 def test_aliases_and_the_catch_all_expand_to_their_accounts(mx, alice, bob):
     store.create_alias("team@example.test", [ALICE, BOB])
     store.create_alias("@example.test", [BOB])
-    mx.run("C: HELO client.test\nS: 250 {{\\S+}}")
+    mx.run(HELO)
     mx.run(send_script("sender@remote.test", ["team@example.test"], "Subject: team"))
     mx.run(send_script("sender@remote.test", ["whoever@example.test"], "Subject: anyone"))
     assert [body_after_trace(m) for m in inbox(alice.id)] == [b"Subject: team\r\n"]
@@ -130,15 +108,7 @@ def test_rcpt_answers_from_the_store(mx, users, setup, recipient, reply):
 
 
 def test_relay_is_denied_whatever_helo_and_mail_from_claim(mx, alice):
-    mx.run("""
-        C: EHLO localhost
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
+    mx.run(EHLO_MX.replace("client.test", "localhost") + """
         C: MAIL FROM:<alice@example.test>
         S: 250 2.1.0 Sender ok
         C: RCPT TO:<victim@remote.test>
@@ -177,16 +147,7 @@ def test_rcpt_checks_the_quota_for_the_declared_size(mx, alice, size, reply):
 def test_data_without_declared_size_is_checked_against_the_quota(mx, alice, body_size, reply):
     store.update_account(ALICE, quota=2000)
     store.deliver(b"Subject: filler\r\n\r\n" + b"x" * 300, [ALICE])
-    mx.run("""
-        C: HELO client.test
-        S: 250 {{\\S+}}
-        C: MAIL FROM:<sender@remote.test>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<alice@example.test>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{.*}}
-    """)
+    mx.run(HELO + open_data())
     mx.send(b"Subject: big\r\n\r\n" + (b"y" * 98 + b"\r\n") * (body_size // 100) + b".\r\n")
     mx.expect(reply)
     assert len(inbox(alice.id)) == 1
@@ -197,22 +158,10 @@ def test_data_without_declared_size_is_checked_against_the_quota(mx, alice, body
 def test_a_message_larger_than_size_is_refused_at_mail_and_at_data(smtp_server_with, users):
     server = smtp_server_with(["smtp"], MAIL_MAX_MESSAGE_SIZE=10_000)
     with Transcript("127.0.0.1", server.ports["smtp"]) as t:
-        t.run("""
-            S: 220 {{\\S+}} ESMTP Mailhost
-            C: EHLO client.test
-            S: 250-{{\\S+}}
-            S: 250-PIPELINING
-            S: 250-SIZE 10000
-        """ + "S: 250{{[- ].*}}\n" * 4 + """
+        t.run("S: " + GREETING + "\n" + ehlo_advertising("ENHANCEDSTATUSCODES", "STARTTLS", size="10000") + """
             C: MAIL FROM:<sender@remote.test> SIZE=10001
             S: 552 5.3.4 Message size exceeds fixed maximum message size
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<alice@example.test>
-            S: 250 2.1.5 Recipient ok
-            C: DATA
-            S: 354 {{.*}}
-        """)
+        """ + open_data())
         t.send((b"z" * 998 + b"\r\n") * 11 + b".\r\n")
         t.expect("552 5.3.4 Message size exceeds fixed maximum message size")
         t.run(send_script("sender@remote.test", [ALICE], "Subject: fits"))
@@ -222,29 +171,14 @@ def test_a_message_larger_than_size_is_refused_at_mail_and_at_data(smtp_server_w
 def test_more_recipients_than_the_limit_get_452(smtp_server_with, users):
     server = smtp_server_with(["smtp"], MAIL_MAX_RECIPIENTS=2)
     with Transcript("127.0.0.1", server.ports["smtp"]) as t:
-        t.run("S: " + GREETING + "\n" + HELO + """
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<alice@example.test>
-            S: 250 2.1.5 Recipient ok
-            C: RCPT TO:<bob@example.test>
-            S: 250 2.1.5 Recipient ok
+        t.run("S: " + GREETING + "\n" + HELO + envelope((ALICE, BOB)) + """
             C: RCPT TO:<charlie@other.test>
             S: 452 4.5.3 Too many recipients
         """)
 
 
 def test_submission_wants_auth_before_mail(submission):
-    submission.run("""
-        C: EHLO client.test
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250{{[- ].*}}
-        S: 250 AUTH PLAIN LOGIN
+    submission.run(EHLO_SUBMISSION + """
         C: MAIL FROM:<alice@example.test>
         S: 530 5.7.0 Authentication required
         C: RCPT TO:<bob@example.test>
@@ -397,16 +331,7 @@ def test_overlong_lines_are_refused_without_crashing(mx, alice):
     mx.expect("500 5.5.2 Command line too long")
     mx.send(b"HELO " + b"x" * 600 + b"\r\n")
     mx.expect("500 5.5.2 Command line too long")
-    mx.run("""
-        C: HELO client.test
-        S: 250 {{\\S+}}
-        C: MAIL FROM:<sender@remote.test>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<alice@example.test>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{.*}}
-    """)
+    mx.run(HELO + open_data())
     mx.send(b"Subject: long\r\n\r\n" + b"a" * 1200 + b"\r\n.\r\n")
     mx.expect("500 5.5.6 Line too long (RFC 5321 4.5.3.1.6)")
     mx.run(send_script("sender@remote.test", [ALICE], "Subject: after\r\n\r\n" + "b" * 998))
@@ -424,16 +349,7 @@ SMUGGLING = {
 
 @pytest.mark.parametrize("fake_end", SMUGGLING.values(), ids=SMUGGLING.keys())
 def test_bare_cr_or_lf_before_a_dot_never_ends_data_and_is_refused(mx, alice, bob, fake_end):
-    mx.run("""
-        C: HELO client.test
-        S: 250 {{\\S+}}
-        C: MAIL FROM:<sender@remote.test>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<alice@example.test>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{.*}}
-    """)
+    mx.run(HELO + open_data())
     smuggled = b"MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\nSubject: smuggled\r\n"
     mx.send(b"Subject: cover\r\n\r\ncover" + fake_end + smuggled + b"\r\n.\r\n")
     mx.run("""
@@ -465,15 +381,7 @@ def test_pipelined_commands_are_answered_in_order(mx, alice, bob):
 
 
 def test_trace_fields_record_helo_address_protocol_and_the_single_recipient(mx, alice):
-    *_, trace_id = mx.run("""
-        C: EHLO client.test
-        """ + "S: 250{{[- ].*}}\n" * 7 + """
-        C: MAIL FROM:<>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<Alice@Example.Test>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{.*}}
+    *_, trace_id = mx.run(EHLO_MX + open_data(("Alice@Example.Test",), "") + """
         C: Subject: bounce
         C: .
         S: 250 2.0.0 Ok: stored as {{\\w+}}
@@ -511,18 +419,11 @@ def test_the_mx_marks_mail_with_authentication_results_and_refuses_dmarc_p_rejec
 
 
 def test_starttls_upgrades_discards_pipelined_plaintext_and_is_offered_once(mx, client_tls):
-    mx.run("C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 7)
+    mx.run(EHLO_MX)
     mx.send(b"STARTTLS\r\nNOOP\r\n")
     mx.expect("220 2.0.0 Ready to start TLS")
     mx.starttls(client_tls)
-    mx.run("""
-        C: EHLO client.test
-        S: 250-{{\\S+}}
-        S: 250-PIPELINING
-        S: 250-SIZE {{\\d+}}
-        S: 250-8BITMIME
-        S: 250-SMTPUTF8
-        S: 250 ENHANCEDSTATUSCODES
+    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES") + """
         C: STARTTLS
         S: 503 5.5.1 TLS already active
     """)
@@ -547,14 +448,7 @@ def test_an_idle_client_is_told_421_and_one_that_keeps_sending_is_not(smtp_serve
     server = smtp_server_with(["smtp"], MAIL_SMTP_IDLE_TIMEOUT=1)
     with Transcript("127.0.0.1", server.ports["smtp"]) as idle, \
             Transcript("127.0.0.1", server.ports["smtp"]) as slow:
-        slow.run("S: " + GREETING + "\n" + HELO + """
-            C: MAIL FROM:<sender@remote.test>
-            S: 250 2.1.0 Sender ok
-            C: RCPT TO:<alice@example.test>
-            S: 250 2.1.5 Recipient ok
-            C: DATA
-            S: 354 {{.*}}
-        """)
+        slow.run("S: " + GREETING + "\n" + HELO + open_data())
         for chunk in (b"Subject: slow\r\n", b"\r\n", b"one ", b"byte ", b"at a ", b"time\r\n"):
             slow.send(chunk)
             time.sleep(0.5)
