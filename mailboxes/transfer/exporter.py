@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import IO, BinaryIO, Iterator, Protocol
 
 from mailboxes import store
 
@@ -54,7 +54,7 @@ class MboxDirWriter:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._file = None
+        self._file: BinaryIO | None = None
 
     def begin_folder(self, name: str) -> None:
         path = self.root.joinpath(*name.split("/")).with_name(name.split("/")[-1] + ".mbox")
@@ -62,7 +62,8 @@ class MboxDirWriter:
         self._file = open(path, "wb")
 
     def add(self, raw: bytes, flags: frozenset[str], when) -> None:  # type: ignore[no-untyped-def]
-        self._file.write(mbox_entry(raw, flags, when))  # type: ignore[union-attr]
+        assert self._file is not None
+        self._file.write(mbox_entry(raw, flags, when))
 
     def end_folder(self) -> None:
         if self._file:
@@ -100,7 +101,7 @@ def export_steps(account_id: int, writer: Writer, progress: Progress) -> Iterato
             yield
         writer.end_folder()
         progress.end_folder()
-    lost = getattr(writer, "lost_keywords", set())
+    lost: set[str] = getattr(writer, "lost_keywords", set())
     if lost:
         progress.note("keywords beyond 26 in a folder do not fit Maildir's a-z letters: "
                       + ", ".join(sorted(lost)[:20]))
@@ -127,6 +128,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def take(self) -> bytes:
         data = b"".join(self.parts)
         self.parts.clear()
@@ -136,7 +140,7 @@ class _Sink:
 class ZipMboxWriter:
     def __init__(self, sink: _Sink) -> None:
         self.zip = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-        self._entry = None
+        self._entry: IO[bytes] | None = None
 
     def begin_folder(self, name: str) -> None:
         info = zipfile.ZipInfo(name + ".mbox")
@@ -144,7 +148,8 @@ class ZipMboxWriter:
         self._entry = self.zip.open(info, "w", force_zip64=True)
 
     def add(self, raw: bytes, flags: frozenset[str], when) -> None:  # type: ignore[no-untyped-def]
-        self._entry.write(mbox_entry(raw, flags, when))  # type: ignore[union-attr]
+        assert self._entry is not None
+        self._entry.write(mbox_entry(raw, flags, when))
 
     def end_folder(self) -> None:
         if self._entry:

@@ -293,15 +293,15 @@ def _fetch(conn: imaplib.IMAP4, which: str, items: str, *, by_uid: bool) -> list
 
 
 def _census(conn: imaplib.IMAP4, remote: str) -> tuple[int, int]:
-    """Messages and octets of a folder (STATUS, and the sizes where cheap)."""
-    typ, data = conn.select(imapwire.quote(remote), readonly=True)
+    """Messages and octets of a folder, for the progress bar: EXAMINE, then every RFC822.SIZE."""
+    typ, selected = conn.select(imapwire.quote(remote), readonly=True)
     if typ != "OK":
         return 0, 0
-    count = int(data[0] or 0) if data else 0
+    count = int(selected[0] or 0) if selected else 0
     if not count:
         return 0, 0
-    typ, data = conn.fetch("1:*", "(RFC822.SIZE)")
+    typ, sizes = conn.fetch("1:*", "(RFC822.SIZE)")
     if typ != "OK":
         return count, 0
-    return count, sum(imapwire.number(r, "RFC822.SIZE") or 0 for r in imapwire.parse_fetch([d for d in data if d]))
+    return count, sum(imapwire.number(r, "RFC822.SIZE") or 0 for r in imapwire.parse_fetch([d for d in sizes if d]))
 

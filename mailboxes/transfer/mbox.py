@@ -40,6 +40,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _ASCTIME = re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\s+(" + b"|".join(m.encode() for m in _MONTHS)
                       + rb")\s+(\d{1,2})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\s+[A-Za-z]{1,5}|\s+[-+]\d{4})*\s+(\d{4})")
 _QUOTED = {"mboxrd": re.compile(rb">(>*From )"), "mboxo": re.compile(rb">(From )")}
+_LINES = re.compile(rb"[^\n]*\n|[^\n]+$")
 META_FIELDS = (b"status", b"x-status", b"x-keywords", b"x-uid", b"x-imap", b"x-imapbase")
 READ_PIECE = 64 * 1024
 SKIP_SUFFIXES = (".msf", ".dat", ".json", ".sqlite", ".html", ".js", ".txt", ".plist", ".mozlz4")
@@ -70,7 +71,7 @@ def split_meta(raw: bytes) -> tuple[bytes, frozenset[str]]:
     end = header_length(raw)
     flags: set[str] = set()
     kept: list[bytes] = []
-    lines = raw[:end].splitlines(keepends=True)
+    lines = _LINES.findall(raw[:end])  # lines end at LF only (bytes.splitlines also cuts at CR, FF...)
     i = 0
     while i < len(lines):
         field = lines[i]
@@ -115,7 +116,7 @@ def _pieces(f: BinaryIO) -> Iterator[tuple[bytes, bool]]:
         at_start = piece.endswith(b"\n")
 
 
-class _Reader:
+class MboxReader:
     """Splits one mbox file into messages, one pass, bounded memory."""
 
     def __init__(self, path: Path, max_size: int, variant: str) -> None:
@@ -125,9 +126,9 @@ class _Reader:
 
     def messages(self) -> Iterator[Item]:
         with open(self.path, "rb") as f:
-            yield from self._split(f)
+            yield from self.split(f)
 
-    def _split(self, f: BinaryIO) -> Iterator[Item]:
+    def split(self, f: BinaryIO) -> Iterator[Item]:
         body: list[bytes] = []
         size = 0
         start: tuple[int, bytes] | None = None  # offset and From line of the message being read
@@ -234,7 +235,7 @@ class MboxSource:
         return found
 
     def items(self, folder: SourceFolder) -> Iterator[Item]:
-        yield from _Reader(self._paths[folder.name], self.max_size, self.variant).messages()
+        yield from MboxReader(self._paths[folder.name], self.max_size, self.variant).messages()
 
     def load(self, folder: SourceFolder, items: list[Item]) -> None:
         pass
