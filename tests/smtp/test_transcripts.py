@@ -473,3 +473,34 @@ def test_stopping_the_listener_says_421_to_open_sessions(smtp_server_with):
                 S: 421 4.3.2 Service shutting down, closing transmission channel
                 S: <closed>
             """)
+
+
+def test_a_command_used_more_often_than_the_limit_ends_the_session(smtp_server_with):
+    server = smtp_server_with(["smtp"], MAIL_SMTP_COMMAND_LIMIT=10)
+    with Transcript("127.0.0.1", server.ports["smtp"]) as t:
+        t.run("S: " + GREETING + "\n" + "C: NOOP\nS: 250 2.0.0 OK\n" * 10 + """
+            C: NOOP
+            S: 421 4.7.0 NOOP sent too many times
+            S: <closed>
+        """)
+
+
+def test_smtputf8_addresses_are_accepted_and_named_in_the_trace(mx, alice):
+    [stored_as] = mx.run(EHLO_MX + """
+        C: MAIL FROM:<jörg@bücher.test> SMTPUTF8
+        S: 250 2.1.0 Sender ok
+        C: RCPT TO:<jörg@example.test>
+        S: 550 5.1.1 No such user here
+        C: RCPT TO:<alice@example.test>
+        S: 250 2.1.5 Recipient ok
+        C: DATA
+        S: 354 {{.*}}
+        C: From: Jörg <jörg@bücher.test>
+        C: Subject: Grüße
+        C: .
+        S: 250 2.0.0 Ok: stored as {{\\w+}}
+    """)[-1:]
+    [stored] = inbox(alice.id)
+    assert stored.startswith("Return-Path: <jörg@bücher.test>\r\n".encode())
+    assert f" with UTF8SMTP id {stored_as}\r\n".encode() in stored
+    assert body_after_trace(stored) == "From: Jörg <jörg@bücher.test>\r\nSubject: Grüße\r\n".encode()
