@@ -2,6 +2,8 @@
 mail put in with store.deliver (fixed bytes, so transcripts can state sizes)."""
 from __future__ import annotations
 
+import poplib
+import ssl
 import time
 from typing import Iterator
 
@@ -57,3 +59,19 @@ def wait_unlocked(account_id: int, attempts: int = 200) -> None:
         store.release_maildrop_lock(account_id, "test-probe")
         return
     raise AssertionError("the maildrop lock was never released")
+
+
+def insecure() -> ssl.SSLContext:
+    """TLS without certificate checks (the server's certificate is self-signed)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def login(port: int, *, pop3s: bool = False) -> poplib.POP3:
+    """alice logged in with poplib, over POP3 or POP3S."""
+    client = poplib.POP3_SSL("127.0.0.1", port, context=insecure()) if pop3s else poplib.POP3("127.0.0.1", port)
+    client.user(ALICE)
+    client.pass_(ALICE_PW)
+    return client

@@ -7,8 +7,6 @@ import asyncio
 import imaplib
 import poplib
 import signal
-import socket
-import ssl
 import time
 
 import pytest
@@ -20,29 +18,16 @@ from protocols.pop3.session import Pop3Session
 from tests.servers import InProcessServer, SubprocessServer
 from tests.transcript import Transcript
 
-from .conftest import ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, wait_unlocked
-
-
-def _insecure() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+from .conftest import (ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, insecure, login,
+                       wait_unlocked)
 
 
 def _retrieved(lines: list[bytes]) -> bytes:
     return b"".join(line + b"\r\n" for line in lines)
 
 
-def _login(port: int, *, pop3s: bool = False) -> poplib.POP3:
-    client = poplib.POP3_SSL("127.0.0.1", port, context=_insecure()) if pop3s else poplib.POP3("127.0.0.1", port)
-    client.user(ALICE)
-    client.pass_(ALICE_PW)
-    return client
-
-
 def test_poplib_round_trip_retrieves_exactly_the_listed_octets_and_deletes_at_quit(pop_server, maildrop):
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     assert client.stat() == (3, sum(SIZES))
     _, listing, _ = client.list()
     assert [int(line.split()[1]) for line in listing] == SIZES
@@ -54,19 +39,19 @@ def test_poplib_round_trip_retrieves_exactly_the_listed_octets_and_deletes_at_qu
     client.dele(1)
     client.dele(3)
     assert client.quit().startswith(b"+OK")
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     assert client.stat() == (1, SIZES[1])
     assert client.uidl()[1] == [b"1 " + uidls[1].split()[1]]  # the same UIDL in a new session
     client.quit()
 
 
 def test_poplib_over_pop3s_and_over_stls(pop_server, maildrop):
-    client = _login(pop_server.ports["pop3s"], pop3s=True)
+    client = login(pop_server.ports["pop3s"], pop3s=True)
     assert _retrieved(client.retr(2)[1]) == POP_FORMS[1]
     client.quit()
     client = poplib.POP3("127.0.0.1", pop_server.ports["pop3"])
     assert "STLS" in client.capa()
-    client.stls(_insecure())
+    client.stls(insecure())
     assert "STLS" not in client.capa()
     client.user(ALICE)
     client.pass_(ALICE_PW)
@@ -82,7 +67,7 @@ def test_poplib_apop(pop_server, maildrop):
 
 
 def test_dele_then_rset_keeps_every_message(pop_server, maildrop):
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     client.dele(1)
     client.dele(2)
     client.rset()
@@ -91,7 +76,7 @@ def test_dele_then_rset_keeps_every_message(pop_server, maildrop):
 
 
 def test_a_dropped_connection_deletes_nothing_and_frees_the_lock(pop_server, maildrop):
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     client.dele(1)
     client.retr(2)
     client.close()  # hang up without QUIT: no UPDATE state (RFC 1939 6)
@@ -118,9 +103,9 @@ def test_an_idle_session_is_closed_without_a_reply_and_deletes_nothing(pop_serve
     assert len(inbox_uids(maildrop)) == 3
 
 
-def test_deletions_over_pop3_are_expunges_for_imap_and_imap_changes_show_at_the_next_login(pop_server, maildrop):
+def test_deletions_over_pop3_are_expunges_for_imap_and_imap_changes_show_at_the_nextlogin(pop_server, maildrop):
     view = store.select_folder(maildrop.id, "INBOX")
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     client.dele(2)
     client.quit()
     changes = store.changes_since(maildrop.id, view.id, view.highestmodseq)
@@ -128,7 +113,7 @@ def test_deletions_over_pop3_are_expunges_for_imap_and_imap_changes_show_at_the_
     # Changes made while no POP3 session holds the lock are in the next snapshot.
     store.delete_messages(maildrop.id, view.id, [(view.uids[0], view.uids[0])])
     store.append(maildrop.id, "INBOX", MESSAGES[1])
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     assert client.stat() == (2, SIZES[2] + SIZES[1])
     assert _retrieved(client.retr(2)[1]) == POP_FORMS[1]
     client.quit()
@@ -136,7 +121,7 @@ def test_deletions_over_pop3_are_expunges_for_imap_and_imap_changes_show_at_the_
 
 def test_retr_of_a_message_expunged_over_imap_during_the_session_fails_cleanly(pop_server, maildrop):
     view = store.select_folder(maildrop.id, "INBOX")
-    client = _login(pop_server.ports["pop3"])
+    client = login(pop_server.ports["pop3"])
     store.delete_messages(maildrop.id, view.id, [(view.uids[0], view.uids[0])])
     with pytest.raises(poplib.error_proto, match="removed by another session"):
         client.retr(1)
@@ -159,7 +144,7 @@ def remote_pop3(pop_server):
     asyncio.run_coroutine_threadsafe(listener.stop(1), pop_server.loop).result(10)
 
 
-def test_without_tls_a_remote_client_is_offered_no_password_login(remote_pop3, maildrop, settings):
+def test_without_tls_a_remote_client_is_offered_no_passwordlogin(remote_pop3, maildrop, settings):
     settings.MAIL_ALLOW_PLAINTEXT_AUTH = False
     with Transcript("127.0.0.1", remote_pop3) as t:
         t.run(f"""
@@ -186,7 +171,7 @@ def test_without_tls_a_remote_client_is_offered_no_password_login(remote_pop3, m
             C: STLS
             S: +OK Begin TLS negotiation
         """)
-        t.starttls(_insecure())
+        t.starttls(insecure())
         t.run(f"""
             C: USER {ALICE}
             S: +OK send your password
@@ -214,56 +199,6 @@ def test_the_plaintext_setting_allows_passwords_from_remote_clients(remote_pop3,
     client.quit()
 
 
-# --- several worker processes -------------------------------------------------------
-
-def _pass_reply(port: int) -> bytes:
-    """The reply to PASS from a fresh connection (left open for the caller)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    reader = sock.makefile("rb")
-    reader.readline()
-    sock.sendall(f"USER {ALICE}\r\nPASS {ALICE_PW}\r\n".encode())
-    reader.readline()
-    reply = reader.readline()
-    sock.close()
-    return reply
-
-
-def test_the_maildrop_lock_holds_across_two_worker_processes(maildrop):
-    with SubprocessServer("pop3") as one, SubprocessServer("pop3") as two:
-        first = _login(one.ports["pop3"])
-        with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
-            _login(two.ports["pop3"])
-        first.dele(1)
-        first.quit()
-        second = _login(two.ports["pop3"])
-        assert second.stat()[0] == 2
-        second.quit()
-
-
-def test_a_killed_workers_lock_lapses_after_its_lease_and_nothing_is_deleted(maildrop):
-    env = {"MAIL_POP_LOCK_LEASE": "2"}
-    with SubprocessServer("pop3", env) as doomed, SubprocessServer("pop3", env) as survivor:
-        victim = _login(doomed.ports["pop3"])
-        victim.dele(1)
-        doomed.stop(signal.SIGKILL)
-        assert _pass_reply(survivor.ports["pop3"]).startswith(b"-ERR [IN-USE]")
-        deadline = time.monotonic() + 30
-        while _pass_reply(survivor.ports["pop3"]).startswith(b"-ERR [IN-USE]"):
-            assert time.monotonic() < deadline, "the dead worker's lock never lapsed"
-            time.sleep(0.5)
-    assert len(inbox_uids(maildrop)) == 3
-
-
-def test_a_live_session_keeps_its_lock_past_the_lease_by_renewing_it(maildrop):
-    with SubprocessServer("pop3", {"MAIL_POP_LOCK_LEASE": "2"}) as server:
-        client = _login(server.ports["pop3"])
-        time.sleep(3)  # longer than one lease: only renewals keep it
-        assert _pass_reply(server.ports["pop3"]).startswith(b"-ERR [IN-USE]")
-        client.dele(1)
-        client.quit()
-    assert len(inbox_uids(maildrop)) == 2
-
-
 def test_an_unreachable_store_gets_sys_temp(maildrop):
     # A worker whose database is down (here: nothing listens on its port).
     with SubprocessServer("pop3", {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/mailhost"}) as server:
@@ -281,7 +216,7 @@ def test_an_unreachable_store_gets_sys_temp(maildrop):
 
 def test_shutdown_says_goodbye_and_deletes_nothing(maildrop):
     with SubprocessServer("pop3") as server:
-        client = _login(server.ports["pop3"])
+        client = login(server.ports["pop3"])
         client.dele(1)
         server.send_signal(signal.SIGTERM)
         assert client.file.readline() == b"-ERR [SYS/TEMP] server shutting down, try again later\r\n"
@@ -295,7 +230,7 @@ def test_an_imap_session_sees_pop3_deletions_as_expunge(pop_server, maildrop):
         imap = imaplib.IMAP4("127.0.0.1", imap_server.ports["imap"])
         imap.login(ALICE, ALICE_PW)
         assert imap.select("INBOX") == ("OK", [b"3"])
-        client = _login(pop_server.ports["pop3"])
+        client = login(pop_server.ports["pop3"])
         client.dele(1)
         client.quit()
         deadline = time.monotonic() + 10
