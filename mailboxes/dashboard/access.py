@@ -50,7 +50,7 @@ def dashboard_view(func: View | None = None, *, superuser: bool = False,
             actor = store.admin_actor(request.user.pk)
             if actor is None:
                 return forbidden(request, "This account has no access to the dashboard; its mail is in the webmail.")
-            request.actor = actor  # type: ignore[attr-defined]
+            request.actor = actor
             if superuser and not actor.is_superuser:
                 return forbidden(request, "Only a superuser may do that.")
             try:

@@ -28,7 +28,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
     domain = request.GET.get("domain", "")
     order = request.GET.get("order", "address")
-    page = store.admin_list_accounts(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
+    page = store.admin_list_accounts(request.actor, domain=domain or None, query=query,
                                      order=order, page=page_no)
     return render(request, "manage/accounts/list.html", {
         "page": page, "query": query, "domain": domain, "order": order, "orders": ORDERS,
@@ -40,7 +40,7 @@ def account_new(request: HttpRequest) -> HttpResponse:
     form = AccountCreateForm(request.POST or None, initial={"address": "@" + request.GET.get("domain", "")})
     if request.method == "POST" and form.is_valid():
         created = form_action(form, lambda d: store.admin_create_account(
-            request.actor, d["address"], password=d["password"], quota=d["quota"],  # type: ignore[attr-defined]
+            request.actor, d["address"], password=d["password"], quota=d["quota"],
             display_name=d["display_name"]))
         if created:
             return render(request, "manage/accounts/created.html", {
@@ -50,7 +50,7 @@ def account_new(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     detail = store.admin_account(actor, account_id)
     row = detail.account
     form = AccountUpdateForm(request.POST or None, initial={
@@ -71,12 +71,12 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 def account_password(request: HttpRequest, account_id: int) -> HttpResponse:
     form = PasswordForm(request.POST)
     password = form.cleaned_data["password"] if form.is_valid() else ""
-    generated, error = attempt(lambda: store.admin_set_password(request.actor, account_id, password))  # type: ignore[attr-defined]
+    generated, error = attempt(lambda: store.admin_set_password(request.actor, account_id, password))
     if error:
         messages.error(request, error)
         return HttpResponseRedirect(_account_url(account_id))
     if generated:
-        row = store.admin_account(request.actor, account_id).account  # type: ignore[attr-defined]
+        row = store.admin_account(request.actor, account_id).account
         return render(request, "manage/accounts/created.html", {
             "account": row, "password": generated, "reset": True, "section": "accounts"})
     messages.success(request, "Password changed.")
@@ -85,7 +85,7 @@ def account_password(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @dashboard_view(methods=("POST",))
 def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     store.admin_account(actor, account_id)  # 404 before anything else for an account out of reach
     form = RolesForm(request.POST, domains=_role_domains(actor), superuser=actor.is_superuser)
     if not form.is_valid():
@@ -100,7 +100,7 @@ def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
 @dashboard_view
 def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     """GET: a confirmation that says what goes with the account; POST: delete."""
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     detail = store.admin_account(actor, account_id)
     if request.method == "POST":
         _, error = attempt(lambda: store.admin_delete_account(actor, account_id))
@@ -114,5 +114,5 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @dashboard_view(methods=("GET", "HEAD"))
 def account_mobileconfig(request: HttpRequest, account_id: int) -> HttpResponse:
-    row = store.admin_account(request.actor, account_id).account  # type: ignore[attr-defined]
+    row = store.admin_account(request.actor, account_id).account
     return autoconfig.mobileconfig_response(row.address, row.display_name)

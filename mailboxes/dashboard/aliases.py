@@ -16,7 +16,7 @@ from .forms import AliasForm, AliasTargetsForm
 def alias_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
     domain = request.GET.get("domain", "")
-    page = store.admin_list_aliases(request.actor, domain=domain or None, query=query,  # type: ignore[attr-defined]
+    page = store.admin_list_aliases(request.actor, domain=domain or None, query=query,
                                     page=page_no)
     return render(request, "manage/aliases/list.html", {"page": page, "query": query,
                                                         "domain": domain, "section": "aliases"})
@@ -27,7 +27,7 @@ def alias_new(request: HttpRequest) -> HttpResponse:
     form = AliasForm(request.POST or None, initial={"source": "@" + request.GET.get("domain", "")})
     if request.method == "POST" and form.is_valid():
         created = form_action(form, lambda d: store.admin_create_alias(
-            request.actor, d["source"], d["targets"]))  # type: ignore[attr-defined]
+            request.actor, d["source"], d["targets"]))
         if created:
             messages.success(request, f"Alias {created.source} created.")
             return HttpResponseRedirect(reverse("manage:aliases") + f"?domain={created.domain}")
@@ -36,7 +36,7 @@ def alias_new(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view
 def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     alias = store.admin_alias(actor, alias_id)
     form = AliasTargetsForm(request.POST or None, initial={"targets": list(alias.targets)})
     if request.method == "POST" and form.is_valid():
@@ -48,7 +48,7 @@ def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
 
 @dashboard_view(methods=("POST",))
 def alias_delete(request: HttpRequest, alias_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     alias = store.admin_alias(actor, alias_id)
     return post_action(request, lambda: store.admin_delete_alias(actor, alias_id),
                        success=f"Alias {alias.source} deleted.",

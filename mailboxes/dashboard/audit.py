@@ -12,6 +12,6 @@ from .access import dashboard_view, list_params
 @dashboard_view(superuser=True, methods=("GET", "HEAD"))
 def audit_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
-    page = store.admin_audit_log(request.actor, query=query, page=page_no)  # type: ignore[attr-defined]
+    page = store.admin_audit_log(request.actor, query=query, page=page_no)
     return render(request, "manage/audit.html", {"page": page, "query": query,
                                                  "section": "audit"})

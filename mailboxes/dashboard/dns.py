@@ -22,7 +22,7 @@ def records_for(domain: str) -> list[Record]:
 @dashboard_view
 def domain_dns(request: HttpRequest, name: str) -> HttpResponse:
     """GET shows the records; POST (the "check now" button) also looks them up."""
-    domain = store.admin_domain(request.actor, name)  # type: ignore[attr-defined]
+    domain = store.admin_domain(request.actor, name)
     records = records_for(domain.name)
     checks = None
     if request.method == "POST":

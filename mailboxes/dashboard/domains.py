@@ -15,7 +15,7 @@ from .forms import DkimForm, DomainCreateForm, DomainSettingsForm
 @dashboard_view(methods=("GET", "HEAD"))
 def domain_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
-    page = store.admin_list_domains(request.actor, query=query, page=page_no)  # type: ignore[attr-defined]
+    page = store.admin_list_domains(request.actor, query=query, page=page_no)
     return render(request, "manage/domains/list.html", {"page": page, "query": query,
                                                         "section": "domains"})
 
@@ -25,7 +25,7 @@ def domain_new(request: HttpRequest) -> HttpResponse:
     form = DomainCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         created = form_action(form, lambda d: store.admin_create_domain(
-            request.actor, d["name"], default_quota=d["default_quota"] or 0,  # type: ignore[attr-defined]
+            request.actor, d["name"], default_quota=d["default_quota"] or 0,
             max_accounts=d["max_accounts"]))
         if created:
             messages.success(request, f"Domain {created.name} created. Publish its DNS records next.")
@@ -35,7 +35,7 @@ def domain_new(request: HttpRequest) -> HttpResponse:
 
 @dashboard_view
 def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     domain = store.admin_domain(actor, name)
     initial = {"default_quota": domain.default_quota, "trash_retention_days": domain.trash_retention_days,
                "catch_all": list(domain.catch_all), "active": domain.active, "max_accounts": domain.max_accounts,
@@ -56,7 +56,7 @@ def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @dashboard_view(methods=("POST",))
 def domain_dkim(request: HttpRequest, name: str) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     domain = store.admin_domain(actor, name)
     form = DkimForm(request.POST)
     back = reverse("manage:domain-dns", args=[domain.name])
@@ -70,7 +70,7 @@ def domain_dkim(request: HttpRequest, name: str) -> HttpResponse:
 
 @dashboard_view(superuser=True)
 def domain_delete(request: HttpRequest, name: str) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     domain = store.admin_domain(actor, name)
     if request.method == "POST":
         _, error = attempt(lambda: store.admin_delete_domain(

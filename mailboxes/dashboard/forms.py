@@ -26,7 +26,7 @@ class SizeField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return size_text(value) if isinstance(value, int) else value
 
-    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> int | None:
         text = super().to_python(value)
         if not text:
             return None
@@ -44,7 +44,7 @@ class AddressListField(forms.CharField):
     def prepare_value(self, value: Any) -> Any:
         return "\n".join(value) if isinstance(value, (list, tuple)) else value
 
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+    def to_python(self, value: Any) -> list[str]:
         return [t for t in re.split(r"[\s,;]+", super().to_python(value) or "") if t]
 
 

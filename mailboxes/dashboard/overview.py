@@ -14,7 +14,7 @@ DAYS = 30
 
 @dashboard_view(methods=("GET", "HEAD"))
 def overview(request: HttpRequest) -> HttpResponse:
-    data = store.admin_overview(request.actor, days=DAYS)  # type: ignore[attr-defined]
+    data = store.admin_overview(request.actor, days=DAYS)
     percent = data.used_bytes * 100 // data.quota_bytes if data.quota_bytes else 0
     return render(request, "manage/overview.html", {
         "data": data, "chart": mail_chart(data.days), "days": DAYS, "storage_percent": percent,

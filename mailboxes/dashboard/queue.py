@@ -18,7 +18,7 @@ def queue_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in dict(STATES):
         state = ""
-    page = store.admin_list_queue(request.actor, state=state, query=query,  # type: ignore[attr-defined]
+    page = store.admin_list_queue(request.actor, state=state, query=query,
                                   page=page_no)
     return render(request, "manage/queue.html", {"page": page, "query": query,
                                                  "state": state, "states": STATES, "section": "queue"})
@@ -31,11 +31,11 @@ def _back(request: HttpRequest) -> str:
 
 @dashboard_view(methods=("POST",))
 def queue_retry(request: HttpRequest, recipient_id: int) -> HttpResponse:
-    return post_action(request, lambda: store.admin_retry_outbound(request.actor, recipient_id),  # type: ignore[attr-defined]
+    return post_action(request, lambda: store.admin_retry_outbound(request.actor, recipient_id),
                        success="Queued for another attempt now.", next_url=_back(request))
 
 
 @dashboard_view(methods=("POST",))
 def queue_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
-    return post_action(request, lambda: store.admin_delete_outbound(request.actor, recipient_id),  # type: ignore[attr-defined]
+    return post_action(request, lambda: store.admin_delete_outbound(request.actor, recipient_id),
                        success="Removed from the queue.", next_url=_back(request))

@@ -53,15 +53,12 @@ def _row(account_id: int) -> AccountRow:
 
 @atomic
 def admin_list_accounts(actor: Actor, *, domain: str | None = None, query: str = "", page: int = 1,
-                        per_page: int = 50, order: str = "address",
-                        admins_only: bool = False) -> Page[AccountRow]:
+                        per_page: int = 50, order: str = "address") -> Page[AccountRow]:
     qs = scoped(actor, Account.objects.all())
     if domain:
         qs = qs.filter(domain=domain_for(actor, domain))
     if q := search_terms(query):
         qs = qs.filter(Q(address__icontains=q) | Q(display_name__icontains=q))
-    if admins_only:
-        qs = qs.filter(Q(is_superuser=True) | Q(admin_domains__isnull=False)).distinct()
     rows = account_rows(qs).order_by(*ACCOUNT_ORDERS.get(order, ACCOUNT_ORDERS["address"]))
     return paginate(rows, page, per_page, account_row)
 
