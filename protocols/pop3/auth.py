@@ -1,6 +1,7 @@
 """POP3 AUTHORIZATION state: CAPA, STLS, USER/PASS, APOP, AUTH PLAIN."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -10,6 +11,7 @@ from mailboxes import store
 from protocols import dbcall
 
 from . import parser, wire
+from .lines import LineTooLong
 from .state import Closed, State
 
 if TYPE_CHECKING:
@@ -42,7 +44,9 @@ async def stls(s: Pop3Session, cmd: parser.Command) -> None:
     # moment it is written, nothing may be read as plaintext, or its
     # ClientHello would land in the stream's buffer instead of with TLS. So
     # stop reading first, and write the reply without yielding to the loop.
-    s.conn.writer.transport.pause_reading()
+    transport = s.conn.writer.transport
+    assert isinstance(transport, asyncio.ReadTransport)
+    transport.pause_reading()
     s.conn.writer.write(b"+OK Begin TLS negotiation\r\n")
     await s.conn.start_tls(s.tls_context)
 
@@ -92,7 +96,11 @@ async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
     response = cmd.initial
     if response is None:
         await s.write(b"+ \r\n")
-        line = await s.readline()
+        try:
+            line = await s.readline()
+        except LineTooLong:
+            await s.err("line too long")
+            return
         if parser.is_cancel(line):
             await s.err("authentication cancelled")
             return

@@ -270,6 +270,10 @@ TRANSCRIPTS = {
         S: -ERR authentication cancelled
         C: AUTH PLAIN
         S: +{{ ?}}
+        C: $long
+        S: -ERR line too long
+        C: AUTH PLAIN
+        S: +{{ ?}}
         C: not base64!
         S: -ERR invalid base64
         C: AUTH PLAIN $proxyplain
