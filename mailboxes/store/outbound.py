@@ -86,10 +86,11 @@ def _lifetime() -> timedelta:
 
 
 @atomic
-def claim_outbound(*, limit: int = 100, message_id: int | None = None,
+def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: list[str] | None = None,
                    lease_seconds: int | None = None) -> list[OutboundJob]:
-    """Take up to `limit` due recipients (of one message, or of any) for this
-    worker alone, for lease_seconds (MAIL_RELAY_LEASE). Returns them grouped by message."""
+    """Take up to `limit` due recipients (of one message, or bound for some
+    domains, or any) for this worker alone, for lease_seconds
+    (MAIL_RELAY_LEASE). Returns them grouped by message."""
     if limit < 1:
         raise InvalidInput("limit must be positive")
     now = timezone.now()
@@ -97,6 +98,8 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None,
         state__in=PENDING, next_attempt__lte=now)
     if message_id is not None:
         due = due.filter(message_id=message_id)
+    if domains is not None:
+        due = due.filter(domain__in=domains)
     rows = list(due.order_by("next_attempt", "id").values_list("id", "message_id", "address", "domain")[:limit])
     if not rows:
         return []

@@ -123,3 +123,16 @@ def test_a_message_past_its_lifetime_bounces_as_expired(settings, alice):
     [dsn] = inbox_messages(alice.id)
     status, _ = dsn_parts(dsn)
     assert "Status: 4.4.7" in status and "x@down.test" in status
+
+
+def test_a_kick_for_one_message_carries_other_due_mail_for_its_domain_on_the_same_connection(
+        settings, fresh_sink, alice):
+    settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{fresh_sink.port}"
+    for i in range(3):
+        store.deliver(sample_message(subject=f"batch {i}", to="ok@remote.test"), [f"r{i}@remote.test"],
+                      "alice@example.test", sender_account_id=alice.id)
+    first = store.outbound_recipients(address="r0@remote.test")[0].message_id
+    assert deliver.run(message_id=first) == 3
+    assert sorted(m.rcpt_tos[0] for m in fresh_sink.handler.messages) == ["r0@remote.test", "r1@remote.test",
+                                                                          "r2@remote.test"]
+    assert fresh_sink.handler.connections == 1
