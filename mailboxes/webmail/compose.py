@@ -82,11 +82,14 @@ def _join(pairs: list[tuple[str, str]], exclude: set[str]) -> str:
 
 
 def _body_text(me: int, f: int, u: int, layout: r.Layout) -> str:
+    """The message's text for quoting or editing (an HTML-only message's text content)."""
     if layout.text_parts:
-        return "\n".join(part_text(me, f, u, p.node) for p in layout.text_parts)
-    if layout.html is not None:
-        return unescape_entities(strip_tags(part_text(me, f, u, layout.html.node))).strip() + "\n"
-    return ""
+        text = "\n".join(part_text(me, f, u, p.node) for p in layout.text_parts)
+    elif layout.html is not None:
+        text = unescape_entities(strip_tags(part_text(me, f, u, layout.html.node))).strip() + "\n"
+    else:
+        text = ""
+    return text.replace("\r\n", "\n")
 
 
 def _references(me: int, f: int, u: int, detail: store.MessageDetail) -> str:
@@ -132,7 +135,7 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.cc = _join(_addresses(env, "cc"), set())
         form.bcc = _join(_addresses(env, "bcc"), set())
         form.subject = detail.subject
-        form.body = "\n".join(part_text(me, f, u, p.node) for p in layout.text_parts).rstrip("\n")
+        form.body = text.rstrip("\n")
         form.in_reply_to = env.get("in_reply_to") or ""
         form.references = _references(me, f, u, detail) if form.in_reply_to else ""
         form.parts = layout.attachments

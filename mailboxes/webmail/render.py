@@ -6,7 +6,8 @@ HTML mail is hostile until proven otherwise. nh3 (ammonia) keeps a list of
 harmless tags and attributes, drops script, style sheets, forms, frames,
 objects and SVG with their content, and every URL scheme but http(s),
 mailto and cid. Remote images are removed until the user allows them for
-the message; cid: images become URLs of the message's own parts; relative
+the message; style attributes keep only properties that cannot load
+anything (no background images, no url()); cid: images become URLs of the message's own parts; relative
 URLs are refused unless they are exactly those. The frame that shows the
 result is sandboxed without scripts and has its own CSP, so a sanitiser miss
 still cannot run script or load anything.
@@ -149,9 +150,6 @@ def sanitize_html(markup: str, *, part_url: Callable[[str], str], cids: dict[str
 
     def attribute(tag: str, name: str, value: str) -> str | None:
         nonlocal blocked
-        if name == "style" and "url(" in value.lower().replace(" ", "") and not allow_remote:
-            blocked += 1
-            return None
         if tag == "img" and name == "src":
             if value.lower().startswith("cid:"):
                 section = cids.get(value[4:].strip().strip("<>").lower())

@@ -1,0 +1,112 @@
+"""Vacation replies and forwarding, answered at delivery (RFC 3834)."""
+from __future__ import annotations
+
+import email
+from datetime import timedelta
+from email import policy
+
+import pytest
+from django.utils import timezone
+
+from conftest import sample_message
+from mailboxes import store
+from mailboxes.models import OutboundMessage, OutboundRecipient, VacationReply
+
+from .helpers import folder_id
+
+AWAY = store.Preferences(vacation_enabled=True, vacation_subject="", vacation_body="I am away until Monday.",
+                         vacation_days=7)
+
+
+def inbox_subjects(account) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.subject for m in store.message_page(account.id, folder_id(account.id, "INBOX")).items]
+
+
+def deliver(raw: bytes, to: list[str], mail_from: str, capture) -> None:  # type: ignore[no-untyped-def]
+    with capture(execute=True):  # vacation replies go out once the delivery has committed
+        store.deliver(raw, to, mail_from)
+
+
+def test_a_vacation_reply_goes_to_the_sender_once_per_interval(alice, bob, django_capture_on_commit_callbacks):
+    store.save_preferences(alice.id, AWAY)
+    deliver(sample_message(subject="Meeting"), [alice.address], bob.address, django_capture_on_commit_callbacks)
+    assert inbox_subjects(bob) == ["Auto: Meeting"]
+    inbox = folder_id(bob.id, "INBOX")
+    reply = email.message_from_bytes(store.message_bytes(bob.id, inbox, store.message_page(bob.id, inbox).items[0].uid),
+                                     policy=policy.default)
+    assert reply["Auto-Submitted"] == "auto-replied" and reply["From"] == alice.address
+    assert reply["In-Reply-To"] and reply["In-Reply-To"] in reply["References"]
+    assert "I am away until Monday." in reply.get_body(("plain",)).get_content()
+    deliver(sample_message(subject="Meeting 2"), [alice.address], bob.address, django_capture_on_commit_callbacks)
+    assert inbox_subjects(bob) == ["Auto: Meeting"]  # not again within 7 days
+    VacationReply.objects.filter(account_id=alice.id).update(sent_at=timezone.now() - timedelta(days=8))
+    deliver(sample_message(subject="Meeting 3"), [alice.address], bob.address, django_capture_on_commit_callbacks)
+    assert sorted(inbox_subjects(bob)) == ["Auto: Meeting", "Auto: Meeting 3"]
+
+
+def test_a_vacation_reply_to_a_remote_sender_goes_out_with_a_null_return_path(alice, django_capture_on_commit_callbacks):
+    store.save_preferences(alice.id, AWAY)
+    deliver(sample_message(sender="dora@far.test"), [alice.address], "dora@far.test", django_capture_on_commit_callbacks)
+    [queued] = OutboundRecipient.objects.select_related("message")
+    assert queued.address == "dora@far.test" and queued.message.mail_from == ""
+
+
+@pytest.mark.parametrize("mail_from, extra, to", [
+    ("", "", "alice@example.test"),                                           # null sender (a bounce)
+    ("MAILER-DAEMON@far.test", "", "alice@example.test"),
+    ("owner-list@far.test", "", "alice@example.test"),
+    ("list-request@far.test", "", "alice@example.test"),
+    ("dora@far.test", "Auto-Submitted: auto-generated\r\n", "alice@example.test"),
+    ("dora@far.test", "Auto-Submitted: auto-replied\r\n", "alice@example.test"),
+    ("dora@far.test", "Precedence: bulk\r\n", "alice@example.test"),
+    ("dora@far.test", "Precedence: list\r\n", "alice@example.test"),
+    ("dora@far.test", "List-Id: <news.far.test>\r\n", "alice@example.test"),
+    ("dora@far.test", "List-Unsubscribe: <mailto:leave@far.test>\r\n", "alice@example.test"),
+    ("dora@far.test", "", "everyone@far.test"),                               # alice not named in To/Cc
+    ("alice@example.test", "", "alice@example.test"),                         # her own mail
+], ids=["null-sender", "mailer-daemon", "owner", "request", "auto-generated", "auto-replied", "bulk", "list",
+        "list-id", "list-unsubscribe", "not-addressed", "self"])
+def test_no_vacation_reply_to_bounces_lists_bulk_or_automatic_mail(alice, django_capture_on_commit_callbacks,
+                                                                   mail_from, extra, to):
+    store.save_preferences(alice.id, AWAY)
+    deliver(sample_message(to=to, extra=extra), [alice.address], mail_from, django_capture_on_commit_callbacks)
+    assert not OutboundMessage.objects.exists()
+    assert not VacationReply.objects.exists()
+
+
+def test_mail_to_an_alias_of_the_account_is_answered(alice, django_capture_on_commit_callbacks):
+    store.create_alias("sales@example.test", [alice.address])
+    store.save_preferences(alice.id, AWAY)
+    deliver(sample_message(to="sales@example.test", sender="dora@far.test"), ["sales@example.test"],
+            "dora@far.test", django_capture_on_commit_callbacks)
+    assert OutboundRecipient.objects.get().address == "dora@far.test"
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_forwarding_to_a_local_account_keeps_a_copy_or_not(alice, bob, keep):
+    store.save_preferences(alice.id, store.Preferences(forward_to=bob.address, forward_keep_copy=keep))
+    store.deliver(sample_message(subject="Forward me"), [alice.address], "dora@far.test")
+    assert inbox_subjects(bob) == ["Forward me"]
+    assert inbox_subjects(alice) == (["Forward me"] if keep else [])
+
+
+def test_forwarding_to_a_remote_address_queues_it(alice):
+    store.save_preferences(alice.id, store.Preferences(forward_to="alice@elsewhere.test", forward_keep_copy=False))
+    store.deliver(sample_message(), [alice.address], "dora@far.test")
+    assert OutboundRecipient.objects.get().address == "alice@elsewhere.test"
+    assert OutboundMessage.objects.get().mail_from == "dora@far.test"
+    assert inbox_subjects(alice) == []
+
+
+def test_two_accounts_forwarding_to_each_other_do_not_loop(alice, bob):
+    store.save_preferences(alice.id, store.Preferences(forward_to=bob.address, forward_keep_copy=False))
+    store.save_preferences(bob.id, store.Preferences(forward_to=alice.address, forward_keep_copy=False))
+    store.deliver(sample_message(subject="Ping"), [alice.address], "dora@far.test")
+    assert inbox_subjects(bob) == ["Ping"] and inbox_subjects(alice) == []
+
+
+def test_forwarding_to_an_address_that_went_away_keeps_the_mail(alice, bob):
+    store.save_preferences(alice.id, store.Preferences(forward_to=bob.address, forward_keep_copy=False))
+    store.delete_account(bob.address)
+    store.deliver(sample_message(subject="Kept"), [alice.address], "dora@far.test")
+    assert inbox_subjects(alice) == ["Kept"]
