@@ -60,7 +60,7 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.StartTLS: (NOT_AUTH, cmd_session.starttls),
     c.Login: (NOT_AUTH, cmd_session.login),
     c.Authenticate: (NOT_AUTH, cmd_session.authenticate),
-    c.Enable: (AUTH, cmd_session.enable),
+    c.Enable: (State.AUTHENTICATED, cmd_session.enable),  # RFC 5161 3.1: before any SELECT
     c.Idle: (AUTH, cmd_session.idle),
     c.Namespace: (AUTH, cmd_session.namespace),
     c.Select: (AUTH, cmd_mailbox.select),
