@@ -72,7 +72,7 @@ def _resolver() -> dns.resolver.Resolver:
 
 def _spf_lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float = 20):  # type: ignore[no-untyped-def]
     """pyspf's DNSLookup hook: its dnspython one, on our resolver."""
-    out = []
+    out: list[tuple[tuple[str, str], object]] = []
     try:
         answers = _resolver().resolve(name, qtype, lifetime=timeout, search=False)
     except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
