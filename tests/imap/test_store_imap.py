@@ -1,0 +1,70 @@
+"""The store calls behind IMAP cost a fixed number of queries, whatever the
+number of messages (mailboxes/store/imap.py). Counts include BEGIN and COMMIT."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import sample_message
+from mailboxes import store
+from mailboxes.store import search as criteria
+
+COUNT = 40
+
+
+@pytest.fixture
+def inbox(alice):  # type: ignore[no-untyped-def]
+    for n in range(COUNT):
+        store.append(alice.id, "INBOX", sample_message(subject=f"message {n}", body=f"body {n}\r\n" * (n + 1)),
+                     ["\\Seen"] if n % 2 else [])
+    return alice.id, store.select_folder(alice.id, "INBOX").id
+
+
+@pytest.mark.parametrize(
+    ("options", "queries"),
+    [({}, 4), ({"facts": True}, 4), ({"facts": True, "content": "header"}, 4), ({"facts": True, "content": "full"}, 5)],
+)
+def test_a_fetch_page_costs_the_same_queries_for_any_number_of_messages(
+        inbox, django_assert_num_queries, options, queries) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    with django_assert_num_queries(queries):
+        page = store.fetch_messages(account, folder, [(1, COUNT)], limit=COUNT, **options)
+    assert [m.uid for m in page] == list(range(1, COUNT + 1))
+    if options.get("content") == "header":
+        assert all(m.data is not None and m.data.endswith(b"\r\n\r\n") and len(m.data) == m.header_bytes for m in page)
+
+
+def test_a_full_page_stops_at_its_byte_budget_but_never_before_one_message(inbox) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    page = store.fetch_messages(account, folder, [(1, COUNT)], content="full", max_bytes=2000)
+    assert 1 < len(page) < COUNT and sum(m.size for m in page) <= 2000
+    assert store.fetch_messages(account, folder, [(COUNT, COUNT)], content="full", max_bytes=1)[0].uid == COUNT
+
+
+def test_changedsince_returns_only_later_changes(inbox) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    result = store.set_flags(account, folder, [(5, 6)], "add", ["\\Flagged"])
+    page = store.fetch_messages(account, folder, [(1, COUNT)], changedsince=result.modseq - 1)
+    assert [m.uid for m in page] == [5, 6]
+
+
+def test_search_pages_and_stats_are_single_queries(inbox, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    unseen = criteria.Flag("\\Seen", False)
+    with django_assert_num_queries(4):
+        page = store.search_uids(account, folder, unseen, after_uid=10, limit=5, modseq=True)
+    assert page.uids == [11, 13, 15, 17, 19] and page.highest_modseq > 0
+    with django_assert_num_queries(4):
+        stats = store.search_stats(account, folder, unseen)
+    assert (stats.count, stats.min_uid, stats.max_uid) == (COUNT // 2, 1, COUNT - 1)
+    with django_assert_num_queries(4):
+        rows = store.sort_rows(account, folder, criteria.All())
+    assert len(rows) == COUNT and rows[0].from_ == (None, "bob", "example.test")
+
+
+def test_list_status_and_quota_root_read_one_account_only(inbox, bob) -> None:  # type: ignore[no-untyped-def]
+    account, _ = inbox
+    status = {info.name: st for info, st in store.folders_with_status(account)}
+    assert status["INBOX"].messages == COUNT and status["Sent"].messages == 0
+    assert store.quota_root(account, "INBOX").used > 0
+    with pytest.raises(store.NoSuchFolder):
+        store.quota_root(bob.id, "Nowhere")
