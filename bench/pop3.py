@@ -22,15 +22,16 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PASSWORD = "bench-password"
+
+from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
 
 
 def message(i: int, size: int) -> bytes:
@@ -88,15 +89,12 @@ class Pop3Client:
 
 def run_round(port: int, users: list[str]) -> tuple[float, int, int]:
     """One session per user in parallel; (elapsed seconds, messages, octets) retrieved."""
-    counts = [0] * len(users)
     octets = [0] * len(users)
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(users) + 1)
 
-    def client(n: int) -> None:
-        try:
-            pop = Pop3Client(port)
-            start.wait()
+    def prepare(n: int) -> Callable[[], int]:
+        pop = Pop3Client(port)
+
+        def work() -> int:
             pop.command(f"USER {users[n]}")
             pop.command(f"PASS {PASSWORD}")
             pop.command("LIST")
@@ -106,28 +104,14 @@ def run_round(port: int, users: list[str]) -> tuple[float, int, int]:
                 data = pop.multiline()
                 if len(data) != size:
                     raise RuntimeError(f"message {number}: LIST said {size}, RETR sent {len(data)}")
-                counts[n] += 1
                 octets[n] += size
             pop.command("QUIT")
             pop.close()
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-            try:
-                start.abort()
-            except threading.BrokenBarrierError:
-                pass
+            return len(sizes)
+        return work
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(len(users))]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    if errors:
-        raise RuntimeError(f"{len(errors)} clients failed: {errors[0]!r}")
-    return elapsed, sum(counts), sum(octets)
+    elapsed, retrieved = timed_clients(len(users), prepare)
+    return elapsed, retrieved, sum(octets)
 
 
 def main() -> None:

@@ -10,25 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import ClassVar
+
+from protocols.pop3.parser import (Builder, Command, ParseError, UnknownCommand,  # noqa: F401 (the session's)
+                                   parse_line, text)
 
 MAX_LINE = 1024
 _NUMBER = re.compile(rb"[0-9]{1,10}\Z")
-
-
-class ParseError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class UnknownCommand(ParseError):
-    pass
-
-
-@dataclass(frozen=True)
-class Command:
-    name: ClassVar[str] = ""
 
 
 @dataclass(frozen=True)
@@ -75,24 +63,18 @@ class Quit(Command):
     name: ClassVar[str] = "QUIT"
 
 
-def _text(arg: bytes) -> str:
-    if any(b < 0x20 or b == 0x7F for b in arg):
-        raise ParseError("invalid characters in argument")
-    return arg.decode("utf-8", "surrogateescape")
-
-
 def _helo(rest: bytes) -> Command:
     user, _, password = rest.strip(b" ").partition(b" ")
     if not user or not password:
         raise ParseError("HELO needs a user name and a password")
-    return Helo(_text(user), _text(password))
+    return Helo(text(user), text(password))
 
 
 def _fold(rest: bytes) -> Command:
     folder = rest.strip(b" ")
     if not folder:
         raise ParseError("FOLD needs a folder name")
-    return Fold(_text(folder))
+    return Fold(text(folder))
 
 
 def _read(rest: bytes) -> Command:
@@ -104,7 +86,7 @@ def _read(rest: bytes) -> Command:
     return Read(int(arg))
 
 
-def _bare(cls: type[Command]) -> Callable[[bytes], Command]:
+def _bare(cls: type[Command]) -> Builder:
     def build(rest: bytes) -> Command:
         if rest.strip(b" "):
             raise ParseError(f"{cls.name} takes no argument")
@@ -112,17 +94,12 @@ def _bare(cls: type[Command]) -> Callable[[bytes], Command]:
     return build
 
 
-_BUILDERS: dict[bytes, Callable[[bytes], Command]] = {
+_BUILDERS: dict[bytes, Builder] = {
     b"HELO": _helo, b"FOLD": _fold, b"READ": _read, b"RETR": _bare(Retr), b"ACKS": _bare(Acks),
     b"ACKD": _bare(Ackd), b"NACK": _bare(Nack), b"QUIT": _bare(Quit),
 }
 
 
 def parse_command(line: bytes) -> Command:
-    if len(line) > MAX_LINE:
-        raise ParseError("line too long")
-    keyword, _, rest = line.rstrip(b"\r\n").partition(b" ")
-    build = _BUILDERS.get(keyword.upper())
-    if build is None:
-        raise UnknownCommand("unknown command")
-    return build(rest)
+    """One POP2 command line (with or without its CRLF) -> a Command."""
+    return parse_line(line, _BUILDERS, MAX_LINE)

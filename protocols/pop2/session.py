@@ -11,7 +11,7 @@ from mailboxes import store
 from protocols import dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
-from protocols.pop3.lines import Closed, LineSession, LineTooLong
+from protocols.pop3.lines import Closed, LineSession
 
 from . import parser
 
@@ -44,26 +44,20 @@ class Pop2Session(LineSession):
     async def reply(self, text: str) -> None:
         await self.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
 
+    def greeting(self) -> bytes:
+        # Some POP2 clients want nothing between "+" and "POP2" (UW ipop2d).
+        return f"+ POP2 {settings.MAIL_HOSTNAME} server ready\r\n".encode()
+
     def goodbye(self) -> bytes:
         return b"- server shutting down, try again later\r\n"
 
-    async def run(self) -> None:
-        try:
-            # Some POP2 clients want nothing between "+" and "POP2" (UW ipop2d).
-            await self.reply(f"+ POP2 {settings.MAIL_HOSTNAME} server ready")
-            while not self.closing:
-                try:
-                    line = await self.readline()
-                except LineTooLong:
-                    await self.bad("- line too long")
-                    continue
-                await self.handle(line)
-        except Closed:
-            pass
-        finally:
-            lease, self.lease = self.lease, None
-            if lease is not None:
-                await lease.release()
+    async def line_too_long(self) -> None:
+        await self.bad("- line too long")
+
+    async def finish(self) -> None:
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            await lease.release()
 
     async def handle(self, line: bytes) -> None:
         try:

@@ -92,8 +92,38 @@ class LineSession:
         finally:
             self._waiting = False
 
-    def goodbye(self) -> bytes:
+    # --- what each protocol fills in ------------------------------------------
+
+    def greeting(self) -> bytes:
         raise NotImplementedError
+
+    def goodbye(self) -> bytes:
+        """Sent when the worker shuts down between commands."""
+        raise NotImplementedError
+
+    async def handle(self, line: bytes) -> None:
+        raise NotImplementedError
+
+    async def line_too_long(self) -> None:
+        raise NotImplementedError
+
+    async def finish(self) -> None:
+        """After the last command, however the session ended (release locks)."""
+
+    async def run(self) -> None:
+        try:
+            await self.write(self.greeting())
+            while not self.closing:
+                try:
+                    line = await self.readline()
+                except LineTooLong:
+                    await self.line_too_long()
+                    continue
+                await self.handle(line)
+        except Closed:
+            pass
+        finally:
+            await self.finish()
 
     async def shutdown(self) -> None:
         """The worker is stopping: between commands, say so and hang up at

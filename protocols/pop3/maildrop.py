@@ -6,9 +6,10 @@ the session; DELE only marks, and nothing is removed before QUIT's UPDATE.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from mailboxes import store
+from mailboxes.store import PopMessage
 from protocols import dbcall
 
 from . import parser, wire
@@ -37,31 +38,27 @@ async def stat(s: Pop3Session, cmd: parser.Stat) -> None:
     await s.ok(f"{len(live)} {sum(m.size for _, m in live)}")
 
 
-async def list_(s: Pop3Session, cmd: parser.List) -> None:
+async def _scan(s: Pop3Session, msg: int | None, first: bytes, field: Callable[[PopMessage], bytes]) -> None:
+    """LIST and UIDL (RFC 1939 5, 7): one message's scan line, or all of them."""
     drop = _drop(s)
-    if cmd.msg is not None:
-        message = drop.get(cmd.msg)
-        if message is None:
-            await _missing(s, drop, cmd.msg)
-        else:
-            await s.ok(f"{cmd.msg} {message.size}")
+    if msg is None:
+        await s.write(wire.listing(first, [b"%d %s" % (n, field(m)) for n, m in drop.live()]))
         return
-    live = drop.live()
+    message = drop.get(msg)
+    if message is None:
+        await _missing(s, drop, msg)
+    else:
+        await s.write(b"+OK %d %s\r\n" % (msg, field(message)))
+
+
+async def list_(s: Pop3Session, cmd: parser.List) -> None:
+    live = _drop(s).live()
     first = f"+OK {len(live)} messages ({sum(m.size for _, m in live)} octets)".encode()
-    await s.write(wire.listing(first, [b"%d %d" % (n, m.size) for n, m in live]))
+    await _scan(s, cmd.msg, first, lambda m: b"%d" % m.size)
 
 
 async def uidl(s: Pop3Session, cmd: parser.Uidl) -> None:
-    drop = _drop(s)
-    if cmd.msg is not None:
-        message = drop.get(cmd.msg)
-        if message is None:
-            await _missing(s, drop, cmd.msg)
-        else:
-            await s.ok(f"{cmd.msg} {message.uidl}")
-        return
-    lines = [b"%d %s" % (n, m.uidl.encode()) for n, m in drop.live()]
-    await s.write(wire.listing(b"+OK unique-id listing follows", lines))
+    await _scan(s, cmd.msg, b"+OK unique-id listing follows", lambda m: m.uidl.encode())
 
 
 async def _message_bytes(s: Pop3Session, drop: Maildrop, msg: int) -> bytes | None:

@@ -16,7 +16,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, Mapping
 
 MAX_LINE = 1024  # RFC 2449 4 says 255 octets; be lenient with long addresses and passwords
 MAX_NUMBER = 10**9
@@ -133,80 +133,84 @@ def _number(arg: bytes) -> int:
     return int(arg)
 
 
-def _text(arg: bytes) -> str:
+def text(arg: bytes) -> str:
+    """An argument as text; control characters are refused."""
     if any(b < 0x20 or b == 0x7F for b in arg):
         raise ParseError("invalid characters in argument")
     return arg.decode("utf-8", "surrogateescape")
 
 
-def _arity(args: list[bytes], low: int, high: int) -> None:
+def _args(rest: bytes, low: int, high: int) -> list[bytes]:
+    args = rest.split()
     if not low <= len(args) <= high:
         raise ParseError("wrong number of arguments")
+    return args
 
 
-def decode_base64(text: bytes) -> bytes:
+def decode_base64(data: bytes) -> bytes:
     """A SASL response or initial response ('=' is the empty one, RFC 5034 4)."""
-    text = text.strip()
-    if text == b"=":
+    data = data.strip()
+    if data == b"=":
         return b""
     try:
-        return base64.b64decode(text, validate=True)
+        return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise ParseError("invalid base64") from None
 
 
-def _no_args(cls: type[Command]) -> Callable[[list[bytes], bytes], Command]:
-    def build(args: list[bytes], rest: bytes) -> Command:
-        _arity(args, 0, 0)
+Builder = Callable[[bytes], Command]  # the rest of the line after the keyword -> a command
+
+
+def _no_args(cls: type[Command]) -> Builder:
+    def build(rest: bytes) -> Command:
+        _args(rest, 0, 0)
         return cls()
     return build
 
 
-def _one_msg(cls: type[Command]) -> Callable[[list[bytes], bytes], Command]:
-    def build(args: list[bytes], rest: bytes) -> Command:
-        _arity(args, 1, 1)
-        return cls(_number(args[0]))  # type: ignore[call-arg]
+def _one_msg(cls: type[Command]) -> Builder:
+    def build(rest: bytes) -> Command:
+        return cls(_number(_args(rest, 1, 1)[0]))  # type: ignore[call-arg]
     return build
 
 
-def _optional_msg(cls: type[Command]) -> Callable[[list[bytes], bytes], Command]:
-    def build(args: list[bytes], rest: bytes) -> Command:
-        _arity(args, 0, 1)
+def _optional_msg(cls: type[Command]) -> Builder:
+    def build(rest: bytes) -> Command:
+        args = _args(rest, 0, 1)
         return cls(_number(args[0]) if args else None)  # type: ignore[call-arg]
     return build
 
 
-def _user(args: list[bytes], rest: bytes) -> Command:
-    _arity(args, 1, 1)
-    return User(_text(args[0]))
+def _user(rest: bytes) -> Command:
+    return User(text(_args(rest, 1, 1)[0]))
 
 
-def _pass(args: list[bytes], rest: bytes) -> Command:
+def _pass(rest: bytes) -> Command:
     if not rest:
         raise ParseError("wrong number of arguments")
-    return Pass(_text(rest))
+    return Pass(text(rest))
 
 
-def _apop(args: list[bytes], rest: bytes) -> Command:
-    _arity(args, 2, 2)
-    if not _HEX_DIGEST.match(args[1]):
+def _apop(rest: bytes) -> Command:
+    name, digest = _args(rest, 2, 2)
+    if not _HEX_DIGEST.match(digest):
         raise ParseError("invalid digest")
-    return Apop(_text(args[0]), args[1].decode().lower())
+    return Apop(text(name), digest.decode().lower())
 
 
-def _auth(args: list[bytes], rest: bytes) -> Command:
-    _arity(args, 0, 2)
+def _auth(rest: bytes) -> Command:
+    args = _args(rest, 0, 2)
     if not args:
         return Auth()
-    return Auth(_text(args[0]).upper(), decode_base64(args[1]) if len(args) > 1 else None)
+    return Auth(text(args[0]).upper(), decode_base64(args[1]) if len(args) > 1 else None)
 
 
-def _top(args: list[bytes], rest: bytes) -> Command:
-    _arity(args, 2, 2)
-    return Top(_number(args[0]), _number(args[1]))
+def _top(rest: bytes) -> Command:
+    msg, lines = _args(rest, 2, 2)
+    return Top(_number(msg), _number(lines))
 
 
-_BUILDERS: dict[bytes, Callable[[list[bytes], bytes], Command]] = {
+_BUILDERS: dict[bytes, Builder] = {
     b"USER": _user, b"PASS": _pass, b"APOP": _apop, b"AUTH": _auth,
     b"STAT": _no_args(Stat), b"LIST": _optional_msg(List), b"RETR": _one_msg(Retr),
     b"DELE": _one_msg(Dele), b"NOOP": _no_args(Noop), b"RSET": _no_args(Rset),
@@ -215,19 +219,21 @@ _BUILDERS: dict[bytes, Callable[[list[bytes], bytes], Command]] = {
 }
 
 
-def parse_command(line: bytes) -> Command:
-    """One command line (with or without its CRLF) -> a Command.
-
-    Raises UnknownCommand for a keyword we do not know and ParseError for a
-    known keyword with bad arguments."""
-    if len(line) > MAX_LINE:
+def parse_line(line: bytes, builders: Mapping[bytes, Builder], max_line: int) -> Command:
+    """Split off the keyword and hand the rest to its builder (POP3 and POP2 alike).
+    UnknownCommand for a keyword not in builders; ParseError from the builder."""
+    if len(line) > max_line:
         raise ParseError("line too long")
-    line = line.rstrip(b"\r\n")
-    keyword, _, rest = line.partition(b" ")
-    build = _BUILDERS.get(keyword.upper())
+    keyword, _, rest = line.rstrip(b"\r\n").partition(b" ")
+    build = builders.get(keyword.upper())
     if build is None:
         raise UnknownCommand("unknown command")
-    return build(rest.split(), rest)
+    return build(rest)
+
+
+def parse_command(line: bytes) -> Command:
+    """One POP3 command line (with or without its CRLF) -> a Command."""
+    return parse_line(line, _BUILDERS, MAX_LINE)
 
 
 def decode_plain(message: bytes) -> tuple[str, str, str]:

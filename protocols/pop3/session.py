@@ -16,7 +16,7 @@ from protocols.listener import Connection
 
 from . import auth, maildrop, parser
 from .lease import MaildropLease, new_holder
-from .lines import Closed, LineSession, LineTooLong
+from .lines import Closed, LineSession
 from .state import Maildrop, State
 
 log = logging.getLogger("protocols.pop3")
@@ -47,24 +47,18 @@ class Pop3Session(LineSession):
         code = f"[{code}] " if code else ""
         await self.write(f"-ERR {code}{text}".encode() + b"\r\n")
 
+    def greeting(self) -> bytes:
+        return f"+OK {settings.MAIL_HOSTNAME} POP3 server ready {self.banner}\r\n".encode()
+
     def goodbye(self) -> bytes:
         return b"-ERR [SYS/TEMP] server shutting down, try again later\r\n"
 
-    async def run(self) -> None:
-        try:
-            await self.ok(f"{settings.MAIL_HOSTNAME} POP3 server ready {self.banner}")
-            while not self.closing:
-                try:
-                    line = await self.readline()
-                except LineTooLong:
-                    await self.err("line too long")
-                    await self.bad_command()
-                    continue
-                await self.handle(line)
-        except Closed:
-            pass
-        finally:
-            await self.abandon_maildrop()
+    async def line_too_long(self) -> None:
+        await self.err("line too long")
+        await self.bad_command()
+
+    async def finish(self) -> None:
+        await self.abandon_maildrop()
 
     async def handle(self, line: bytes) -> None:
         try:

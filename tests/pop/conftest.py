@@ -26,6 +26,15 @@ MESSAGES = [
     b"From: charlie@other.test\r\nSubject: three\r\n\r\nline 1\r\nline 2\r\nline 3\r\n",
 ]
 POP_FORMS = [pop_form(m) for m in MESSAGES]
+# How every CAPA answer starts (the rest depends on state and TLS).
+CAPA_COMMON = """
+    S: +OK Capability list follows
+    S: TOP
+    S: UIDL
+    S: RESP-CODES
+    S: AUTH-RESP-CODE
+    S: PIPELINING
+"""
 SIZES = [len(p) for p in POP_FORMS]
 
 

@@ -18,7 +18,7 @@ from protocols.pop3.session import Pop3Session
 from tests.servers import InProcessServer, SubprocessServer
 from tests.transcript import Transcript
 
-from .conftest import (ALICE, ALICE_PW, MESSAGES, POP_FORMS, SIZES, inbox_uids, insecure, login,
+from .conftest import (ALICE, ALICE_PW, CAPA_COMMON, MESSAGES, POP_FORMS, SIZES, inbox_uids, insecure, login,
                        wait_unlocked)
 
 
@@ -144,18 +144,13 @@ def remote_pop3(pop_server):
     asyncio.run_coroutine_threadsafe(listener.stop(1), pop_server.loop).result(10)
 
 
-def test_without_tls_a_remote_client_is_offered_no_passwordlogin(remote_pop3, maildrop, settings):
+def test_without_tls_a_remote_client_is_offered_no_password_login(remote_pop3, maildrop, settings):
     settings.MAIL_ALLOW_PLAINTEXT_AUTH = False
     with Transcript("127.0.0.1", remote_pop3) as t:
         t.run(f"""
             S: +OK {{{{.*}}}}
             C: CAPA
-            S: +OK Capability list follows
-            S: TOP
-            S: UIDL
-            S: RESP-CODES
-            S: AUTH-RESP-CODE
-            S: PIPELINING
+            {CAPA_COMMON}
             S: STLS
             S: IMPLEMENTATION Mailhost
             S: .

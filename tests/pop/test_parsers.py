@@ -61,18 +61,6 @@ POP3_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("line", "command"), POP3_OK)
-def test_pop3_parser_reads_each_command(line, command):
-    assert p3.parse_command(line) == command
-
-
-@pytest.mark.parametrize(("line", "message"), POP3_BAD)
-def test_pop3_parser_refuses_bad_lines_with_a_fixed_message(line, message):
-    with pytest.raises(p3.ParseError) as info:
-        p3.parse_command(line)
-    assert info.value.message == message
-
-
 @pytest.mark.parametrize(("message", "parts"), [
     (b"\0alice\0pw", ("", "alice", "pw")),
     (b"alice\0alice\0p w", ("alice", "alice", "p w")),
@@ -117,15 +105,20 @@ POP2_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("line", "command"), POP2_OK)
-def test_pop2_parser_reads_each_command(line, command):
-    assert p2.parse_command(line) == command
+PARSERS = {"pop3": p3, "pop2": p2}
 
 
-@pytest.mark.parametrize(("line", "message"), POP2_BAD)
-def test_pop2_parser_refuses_bad_lines_with_a_fixed_message(line, message):
-    with pytest.raises(p2.ParseError) as info:
-        p2.parse_command(line)
+@pytest.mark.parametrize(("protocol", "line", "command"),
+                         [("pop3", *case) for case in POP3_OK] + [("pop2", *case) for case in POP2_OK])
+def test_each_parser_reads_each_command(protocol, line, command):
+    assert PARSERS[protocol].parse_command(line) == command
+
+
+@pytest.mark.parametrize(("protocol", "line", "message"),
+                         [("pop3", *case) for case in POP3_BAD] + [("pop2", *case) for case in POP2_BAD])
+def test_each_parser_refuses_bad_lines_with_a_fixed_message(protocol, line, message):
+    with pytest.raises(p3.ParseError) as info:
+        PARSERS[protocol].parse_command(line)
     assert info.value.message == message
 
 
@@ -186,7 +179,8 @@ def _feed_bytewise(data: bytes, limit: int) -> list[bytes | str]:
         for i in range(len(data)):
             stream.feed_data(data[i:i + 1])
         stream.feed_eof()
-        reader, out = LineReader(stream, limit), []
+        reader = LineReader(stream, limit)
+        out: list[bytes | str] = []
         while True:
             try:
                 out.append(await reader.readline())

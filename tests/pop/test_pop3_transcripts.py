@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ssl
 from string import Template
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from mailboxes import store
 from tests.transcript import Transcript
 
-from .conftest import ALICE, ALICE_PW, SIZES, inbox_uids
+from .conftest import ALICE, ALICE_PW, CAPA_COMMON, SIZES, inbox_uids, insecure
 
 GREETING = r"S: +OK {{\S+}} POP3 server ready <{{[^>]+}}>"
 LOGIN = """
@@ -22,20 +21,19 @@ LOGIN = """
     C: PASS $pw
     S: +OK maildrop has 3 messages ($total octets)
 """
-PLAIN_CAPA = """
-    S: +OK Capability list follows
-    S: TOP
-    S: UIDL
-    S: RESP-CODES
-    S: AUTH-RESP-CODE
-    S: PIPELINING
+# CAPA under TLS, before login: passwords welcome, no STLS.
+TLS_CAPA = CAPA_COMMON + """
+    S: USER
+    S: SASL PLAIN
+    S: IMPLEMENTATION Mailhost
+    S: .
 """
 
 VALUES = {"pw": ALICE_PW, "s1": SIZES[0], "s2": SIZES[1], "s3": SIZES[2], "total": sum(SIZES),
           "plain": base64.b64encode(f"\0{ALICE}\0{ALICE_PW}".encode()).decode(),
           "badplain": base64.b64encode(f"\0{ALICE}\0wrong".encode()).decode(),
           "proxyplain": base64.b64encode(f"bob@example.test\0{ALICE}\0{ALICE_PW}".encode()).decode(),
-          "alice": ALICE, "greeting": GREETING, "capa": PLAIN_CAPA, "long": "X" * 2000}
+          "alice": ALICE, "greeting": GREETING, "capa": CAPA_COMMON, "tlscapa": TLS_CAPA, "long": "X" * 2000}
 
 
 def play(t: Transcript, script: str, **extra: object) -> list[str]:
@@ -354,13 +352,6 @@ def test_apop_is_refused_for_an_account_without_a_secret(pop_server, maildrop):
         """, digest=digest)
 
 
-def _tls() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def test_stls_upgrades_and_capa_then_omits_stls(pop_server, maildrop):
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
         play(t, """
@@ -368,15 +359,11 @@ def test_stls_upgrades_and_capa_then_omits_stls(pop_server, maildrop):
             C: STLS
             S: +OK Begin TLS negotiation
         """)
-        t.starttls(_tls())
+        t.starttls(insecure())
         assert t.sock.version() in ("TLSv1.2", "TLSv1.3")
         play(t, """
             C: CAPA
-            $capa
-            S: USER
-            S: SASL PLAIN
-            S: IMPLEMENTATION Mailhost
-            S: .
+            $tlscapa
             C: STLS
             S: -ERR TLS is already active
             C: USER $alice
@@ -401,7 +388,7 @@ def test_stls_discards_commands_pipelined_before_the_handshake(pop_server, maild
         t.run(GREETING)
         t.send(f"STLS\r\nUSER {ALICE}\r\nPASS {ALICE_PW}\r\n".encode())
         t.expect("+OK Begin TLS negotiation")
-        t.starttls(_tls())
+        t.starttls(insecure())
         play(t, """
             C: STAT
             S: -ERR STAT is not valid in the AUTHORIZATION state
@@ -411,15 +398,11 @@ def test_stls_discards_commands_pipelined_before_the_handshake(pop_server, maild
 
 
 def test_pop3s_speaks_tls_from_the_start_and_offers_no_stls(pop_server, maildrop):
-    with Transcript("127.0.0.1", pop_server.ports["pop3s"], tls=_tls()) as t:
+    with Transcript("127.0.0.1", pop_server.ports["pop3s"], tls=insecure()) as t:
         play(t, """
             $greeting
             C: CAPA
-            $capa
-            S: USER
-            S: SASL PLAIN
-            S: IMPLEMENTATION Mailhost
-            S: .
+            $tlscapa
             C: STLS
             S: -ERR TLS is already active
             C: AUTH PLAIN $plain
