@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from conftest import sample_message
@@ -45,6 +46,10 @@ def page(live_server, monkeypatch) -> Iterator["playwright_api.Page"]:  # type: 
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
+        # Connections the test opened while Playwright's loop was running
+        # belong to that context: close them here, or the test database
+        # cannot be dropped at the end of the run.
+        connections.close_all()
         context.close()
         browser.close()
 
