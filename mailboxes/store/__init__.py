@@ -44,7 +44,7 @@ from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, Messag
                       folder_rows, folder_state, message_bytes, message_page, open_message, search_messages)
 from .transfer import (StoredKey, TransferJobInfo, append_many, claim_transfer_job, create_transfer_job,
                        finish_transfer_job, folder_keys, list_transfer_jobs, record_transfer_progress,
-                       transfer_job)
+                       stage_blobs, transfer_job)
 from .types import *  # noqa: F401,F403
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -46,26 +46,59 @@ def append_many(account_id: int, folder_name: str, items: Sequence[AppendItem]) 
     """Append messages to one folder in one transaction, in order; all or none.
 
     Raises OverQuota (TooBigForQuota) when the batch does not fit, InvalidInput
-    for a bad flag, NoSuchFolder; nothing is written then."""
+    for a bad flag, NoSuchFolder; nothing is written then. Bytes stored
+    already (by stage_blobs, or another copy) are not parsed again."""
     if not items:
         return []
     flags = [tuple(f) for _, f, _ in items]
     for item_flags in flags:
         _split_flags(item_flags)  # validate before any work under a lock
-    blobs = [prepare(raw) for raw, _, _ in items]
-    return _append_many(account_id, folder_name, blobs, flags, [when for _, _, when in items])
+    raws = [raw for raw, _, _ in items]
+    shas = [hashlib.sha256(raw).hexdigest() for raw in raws]
+    known = _known(shas)
+    parsed = {sha: prepare(raw) for sha, raw in zip(shas, raws) if sha not in known}
+    return _append_many(account_id, folder_name, shas, raws, parsed, flags, [when for _, _, when in items])
 
 
 @atomic
-def _append_many(account_id: int, folder_name: str, blobs: list[PreparedBlob],
-                 flags: list[tuple[str, ...]], dates: list[datetime | None]) -> list[AppendResult]:
+def _known(shas: list[str]) -> set[str]:
+    return set(Blob.objects.filter(pk__in=list(set(shas))).values_list("pk", flat=True))
+
+
+@atomic
+def _append_many(account_id: int, folder_name: str, shas: list[str], raws: list[bytes],
+                 parsed: dict[str, PreparedBlob], flags: list[tuple[str, ...]],
+                 dates: list[datetime | None]) -> list[AppendResult]:
     folder = get_folder(account_id, folder_name, lock=True)
-    unique = {b.sha256: b for b in blobs}
-    known = set(Blob.objects.filter(pk__in=list(unique)).values_list("pk", flat=True))
-    _insert_blobs([blob_row(b) for sha, b in unique.items() if sha not in known])
-    charge_quota(account_id, sum(len(b.raw) for b in blobs))
-    uids, _ = _insert(folder, [(b.sha256, len(b.raw), f, d) for b, f, d in zip(blobs, flags, dates)])
+    _store_blobs(dict(zip(shas, raws)), parsed)
+    charge_quota(account_id, sum(len(raw) for raw in raws))
+    uids, _ = _insert(folder, [(sha, len(raw), f, d) for sha, raw, f, d in zip(shas, raws, flags, dates)])
     return [AppendResult(folder.pk, folder.uidvalidity, uid) for uid in uids]
+
+
+def stage_blobs(raws: Sequence[bytes]) -> int:
+    """Store message bytes and their parsed facts ahead of append_many, in a
+    transaction of their own, so that an import can parse and index one batch
+    while the previous one is appended. Blobs are content-addressed and
+    immutable; one no message refers to yet is invisible (and is used by the
+    next append of those bytes, as after an interrupted import). Returns how
+    many were new."""
+    unique = {hashlib.sha256(raw).hexdigest(): raw for raw in raws}
+    known = _known(list(unique))
+    parsed = {sha: prepare(raw) for sha, raw in unique.items() if sha not in known}
+    return _stage(unique, parsed) if parsed else 0
+
+
+@atomic
+def _stage(raws: dict[str, bytes], parsed: dict[str, PreparedBlob]) -> int:
+    return _store_blobs(raws, parsed)
+
+
+def _store_blobs(raws: dict[str, bytes], parsed: dict[str, PreparedBlob]) -> int:
+    """Inside a transaction: insert the blobs not there yet (parsing any the caller did not)."""
+    missing = set(raws) - set(Blob.objects.filter(pk__in=list(raws)).values_list("pk", flat=True))
+    _insert_blobs([blob_row(parsed.get(sha) or prepare(raws[sha])) for sha in sorted(missing)])
+    return len(missing)
 
 
 def _insert_blobs(rows: list[Blob]) -> None:

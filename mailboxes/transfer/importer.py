@@ -15,6 +15,7 @@ reason. A store that is unreachable is retried a few times, then the run stops.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -33,10 +34,12 @@ from .names import key_of, key_of_raw, normalize_message_id, starts_with_header,
 from .progress import Progress, Summary
 from .source import Item, Source, SourceError, SourceFolder, clean_flags
 
+log = logging.getLogger("mailboxes.transfer")
+
 
 @dataclass(frozen=True)
 class ImportOptions:
-    batch_messages: int = 500
+    batch_messages: int = 200
     batch_bytes: int = 8 * 1024 * 1024
     retries: int = 3
     retry_delay: float = 2.0
@@ -63,35 +66,60 @@ def run_import(account_id: int, source: Source, progress: Progress,
 
 
 class Pipeline:
-    """Writes batches on one background thread, in order, while the caller
-    reads and parses the next: the database and Python work side by side.
-    An error of the writer stops the caller at its next put, wait or exit."""
+    """Batches on their way to the store, the database and Python working side
+    by side: while the caller reads and checks the next batch, `stagers`
+    threads store the bytes of the batches in flight (store.stage_blobs: the
+    parsing and search indexing, the costly part, on parallel connections)
+    and one writer appends the batches in their order (store.append_many:
+    UIDs follow the source). Staging is only a head start: when it fails,
+    append_many does the whole work. An error of the writer stops the caller
+    at its next put, wait or exit."""
 
-    def __init__(self, write: Callable[[str, list[Item]], None]) -> None:
+    def __init__(self, write: Callable[[str, list[Item]], None], stagers: int = 2, depth: int = 4) -> None:
         self._write = write
-        self._queue: queue.Queue[tuple[str, list[Item]] | None] = queue.Queue(maxsize=1)
+        self._batches: queue.Queue[tuple[str, list[Item], threading.Event] | None] = queue.Queue(maxsize=depth)
+        self._staging: queue.Queue[tuple[threading.Event, list[bytes]] | None] = queue.Queue()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="import-writer", daemon=True)
+        self._threads = [threading.Thread(target=self._writer, name="import-writer", daemon=True)]
+        self._threads += [threading.Thread(target=self._stager, name=f"import-stager-{n}", daemon=True)
+                          for n in range(stagers)]
 
     def __enter__(self) -> "Pipeline":
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
-    def _work(self) -> None:
+    def _stager(self) -> None:
+        try:
+            while (job := self._staging.get()) is not None:
+                staged, raws = job
+                try:
+                    if self._error is None:
+                        store.stage_blobs(raws)
+                except Exception as exc:  # append_many will store them itself
+                    log.debug("staging a batch failed: %s", exc)
+                finally:
+                    staged.set()
+        finally:
+            db.connections.close_all()  # this thread's own connections
+
+    def _writer(self) -> None:
         try:
             while True:
-                job = self._queue.get()
+                job = self._batches.get()
                 try:
                     if job is None:
                         return
+                    target, batch, staged = job
+                    staged.wait()
                     if self._error is None:
-                        self._write(*job)
+                        self._write(target, batch)
                 except BaseException as exc:  # handed to the caller's thread
                     self._error = exc
                 finally:
-                    self._queue.task_done()
+                    self._batches.task_done()
         finally:
-            db.connections.close_all()  # this thread's own connections
+            db.connections.close_all()
 
     def _check(self) -> None:
         if self._error is not None:
@@ -101,22 +129,31 @@ class Pipeline:
     def put(self, target: str, batch: list[Item]) -> None:
         self._check()
         if batch:
-            self._queue.put((target, batch))
+            staged = threading.Event()
+            self._batches.put((target, batch, staged))  # waits while `depth` batches are in flight
+            self._staging.put((staged, [item.raw or b"" for item in batch]))
 
     def wait(self) -> None:
-        self._queue.join()
+        self._batches.join()
         self._check()
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None:  # the caller failed or was interrupted: drop what was not started
-            while True:
-                try:
-                    self._queue.get_nowait()
-                    self._queue.task_done()
-                except queue.Empty:
-                    break
-        self._queue.put(None)
-        self._thread.join()
+            for pending in (self._batches, self._staging):
+                while True:
+                    try:
+                        job = pending.get_nowait()
+                    except queue.Empty:
+                        break
+                    if pending is self._batches:
+                        self._batches.task_done()
+                    elif job is not None:
+                        job[0].set()
+        self._batches.put(None)
+        for _ in self._threads[1:]:
+            self._staging.put(None)
+        for thread in self._threads:
+            thread.join()
         if kind is None:
             self._check()
 

@@ -45,8 +45,8 @@ class Command(StoreCommand):
                             help="IMAP: log in without TLS to a server that offers none")
         parser.add_argument("--folder", default="INBOX", help="the folder a single mbox file goes into")
         parser.add_argument("--mbox-variant", choices=["mboxrd", "mboxo"], default="mboxrd")
-        parser.add_argument("--batch-size", type=int, default=500, metavar="N",
-                            help="messages per transaction (default 500)")
+        parser.add_argument("--batch-size", type=int, default=200, metavar="N",
+                            help="messages per transaction (default 200)")
         add_progress_arguments(parser)
 
     def handle(self, address, source, **options):  # type: ignore[no-untyped-def]
