@@ -2,11 +2,11 @@
 
 `dashboard_view` sends anonymous visitors to the dashboard's login, refuses
 (403, with a page that says why) accounts that are neither superuser nor
-domain admin, puts the acting
-administrator on request.actor for the store's admin functions (which decide
-what this actor may see and change, mailboxes/store/admin.py), and maps the
-store's typed errors: NotFound -> 404, NotPermitted -> 403. Views never check
-roles themselves.
+domain admin, puts the acting administrator on request.actor for the store's
+admin functions (which decide what this actor may see and change,
+mailboxes/store/admin.py), and maps the store's typed errors: NotFound ->
+404, NotPermitted -> 403, Unavailable -> 503. Views never check roles
+themselves.
 """
 from __future__ import annotations
 
