@@ -28,7 +28,9 @@ INERT_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ances
 def secure(response: HttpResponse, csp: str = PAGE_CSP) -> HttpResponse:
     response.setdefault("Content-Security-Policy", csp)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: browsers then send "Origin: null" on our own POSTs (Fetch spec),
+    # which Django's CSRF check rightly refuses. Links out carry rel=noreferrer.
+    response["Referrer-Policy"] = "same-origin"
     response["Cross-Origin-Opener-Policy"] = "same-origin"
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response.setdefault("Cache-Control", "private, no-store")

@@ -2,7 +2,7 @@
 
 `users` is overridden here: most webmail tests need no other thread or
 process to see the accounts, so they run inside a transaction that is
-rolled back (fast); a test that asks for `transactional_db` (the browser,
+rolled back (fast); a test that asks for `transactional_db` or `live_server` (the browser,
 vacation replies sent on commit) gets committed ones."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .helpers import signed_in
 
 @pytest.fixture
 def users(db):  # type: ignore[no-untyped-def]
-    # pytest-django: a test that also asks for transactional_db gets that instead of db.
+    # pytest-django: a test that also asks for transactional_db or live_server gets that instead of db.
     from mailboxes import store
     store.create_domain("example.test")
     store.create_domain("other.test")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -12,8 +14,18 @@ from mailboxes import store
 
 DATA = Path(__file__).parent / "data"
 HOSTILE = sorted((DATA / "hostile").glob("*.eml"))
-# A 1x1 transparent PNG.
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A solid-colour PNG (RFC 2083), made here so the tests need no image files."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+PNG = _png(160, 48, (36, 86, 211))  # the "logo" of the test messages
 
 
 def signed_in(address: str) -> Client:
@@ -26,8 +38,8 @@ def with_attachments(subject: str = "Report with attachments", sender: str = "bo
                      to: str = "alice@example.test") -> bytes:
     """multipart/mixed: an alternative (text + related HTML with a cid: image),
     a PDF and a text file with an RFC 2231 name."""
-    png = base64.encodebytes(PNG).decode()
-    pdf = base64.encodebytes(b"%PDF-1.4\n% fake pdf for the tests\n").decode()
+    png = base64.b64encode(PNG).decode()
+    pdf = base64.b64encode(b"%PDF-1.4\n% fake pdf for the tests\n").decode()
     return (
         f"From: Bob Example <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
         "Date: Mon, 30 Nov 2026 08:00:00 +0000\r\nMessage-ID: <att-1@example.test>\r\nMIME-Version: 1.0\r\n"

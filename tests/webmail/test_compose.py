@@ -100,7 +100,7 @@ def test_a_draft_is_saved_resumed_replaced_and_removed_when_sent(alice, bob, ali
     assert {"\\Draft", "\\Seen"} <= first.flags
     form = alice_client.get(response["Location"]).content.decode()
     assert 'value="bob@example.test"' in form and 'value="charlie@other.test"' in form
-    assert ">first version</textarea>" in form and f'name="draft" value="{first.uid}"' in form
+    assert ">\nfirst version</textarea>" in form and f'name="draft" value="{first.uid}"' in form
     assert 'name="keep" value="2" checked' in form
     alice_client.post("/mail/compose/", {"to": "bob@example.test", "subject": "Plan", "body": "second version",
                                          "draft": first.uid, "mode": "draft", "f": drafts, "u": first.uid,

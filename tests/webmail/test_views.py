@@ -29,7 +29,7 @@ def test_every_webmail_page_carries_a_strict_content_security_policy(alice, alic
         assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
         assert response["X-Content-Type-Options"] == "nosniff"
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(users):

@@ -104,8 +104,8 @@
     var fit = function () {
       try {
         var doc = frame.contentDocument;
-        if (doc && doc.documentElement) {
-          frame.style.height = Math.max(doc.documentElement.scrollHeight, 120) + 20 + "px";
+        if (doc && doc.body) {  /* the body's height, not the frame's: shrink to the content */
+          frame.style.height = Math.max(doc.body.scrollHeight, 80) + 30 + "px";
         }
       } catch (err) { /* not same-origin: keep the default height */ }
     };
