@@ -20,7 +20,7 @@ DNS_ZONE = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def dns_server() -> Iterator[DnsServer]:
     from django.conf import settings
     server = DnsServer(DNS_ZONE)
