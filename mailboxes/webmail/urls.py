@@ -1,9 +1,17 @@
 """The webmail at /mail/. Every URL naming a folder, a message or a part
 checks that it is the signed-in account's (404 otherwise): the store is
 asked with the account's id, and only ever finds that account's folders."""
-from django.urls import include, path
+from pathlib import Path
+
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from . import auth, compose, folders, messages, settings
+
+# The webmail's own CSS, script and icon, served by itself so that it looks and
+# works the same under `make run`, gunicorn alone or behind a proxy (they are
+# also in STATIC_ROOT after collectstatic, for a proxy that wants to serve them).
+ASSETS = Path(__file__).resolve().parent.parent / "static" / "mail"
 
 app_name = "webmail"
 
@@ -26,5 +34,6 @@ urlpatterns = [
     path("suggest", compose.suggest, name="suggest"),
     path("settings/", settings.settings_view, name="settings"),
     path("settings/password", settings.password_view, name="password"),
+    re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

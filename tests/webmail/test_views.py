@@ -32,6 +32,14 @@ def test_every_webmail_page_carries_a_strict_content_security_policy(alice, alic
         assert response["Referrer-Policy"] == "same-origin"
 
 
+@pytest.mark.parametrize("name, media_type", [("mail.css", "text/css"), ("mail.js", "text/javascript"),
+                                              ("clip.svg", "image/svg+xml")])
+def test_the_webmail_serves_its_own_assets_to_anyone(db, name, media_type):
+    response = Client().get(f"/mail/assets/{name}")
+    assert response.status_code == 200 and response["Content-Type"].startswith(media_type)
+    assert Client().get("/mail/assets/..%2fwebmail%2furls.py").status_code == 404
+
+
 def test_anonymous_visitors_are_sent_to_the_login_page(users):
     response = Client().get("/mail/f/1/")
     assert response.status_code == 302 and response["Location"].startswith("/mail/login/?next=/mail/f/1/")
