@@ -12,6 +12,7 @@ from protocols import dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
+from protocols.pop3.logins import Blocked, checked_login, record_success
 
 from . import parser
 
@@ -132,10 +133,12 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not s.conn.plaintext_auth_allowed:
         await s.reply("- POP2 has no TLS: passwords are accepted only from trusted networks")
         return
-    account = await dbcall.call(store.authenticate, cmd.user, cmd.password)
-    if account is None:
+    account = await checked_login(cmd.user, s.conn.peer_ip, "pop2",
+                                  lambda: dbcall.call(store.authenticate, cmd.user, cmd.password))
+    if not isinstance(account, store.AccountInfo):
         s.auth_failures += 1
-        await s.reply("- [AUTH] bad login")
+        await s.reply("- [AUTH] too many failed logins, try again later" if isinstance(account, Blocked)
+                      else "- [AUTH] bad login")
         if s.auth_failures >= MAX_AUTH_FAILURES:
             raise Closed()
         return
@@ -146,6 +149,7 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
         return
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
+    await record_success(account.id, "pop2", s.conn.peer_ip, s.label)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     await s.select(snapshot)
 

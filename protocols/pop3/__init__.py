@@ -3,8 +3,9 @@
 
 Implementation notes
 - Modules: parser (pure: bytes -> typed commands), wire (pure: stuffing,
-  TOP), lines (bounded line reader), session (I/O, the state table, error
-  mapping), auth (AUTHORIZATION), maildrop (TRANSACTION, UPDATE), server.
+  TOP), lines (bounded line reader, the session loop), session (the state
+  table, error mapping), auth (AUTHORIZATION), maildrop (TRANSACTION,
+  UPDATE), lease (holding the lock), logins (the throttle), server.
 - The maildrop is the account's INBOX, snapshotted at login under an
   exclusive lock (RFC 1939 8) that every worker process sees: a lease in the
   database, renewed every third of MAIL_POP_LOCK_LEASE while the session
@@ -27,7 +28,8 @@ Implementation notes
   (RFC 2449 8); store.Unavailable becomes [SYS/TEMP]; any other failure a
   generic [SYS/PERM] reply and a log line with the connection id.
 - Limits: 1024-octet command lines (RFC 2449 says 255; we are lenient),
-  20 bad commands, 3 failed logins per connection.
+  20 bad commands, 3 failed logins per connection, and the store's shared
+  failed-login throttle (logins.py; also records the last login per protocol).
 - Deviations: AUTH without arguments lists the mechanisms (not in RFC 5034,
   widely used); a bare LF ends a command; no LOGIN-DELAY or EXPIRE.
 """

@@ -5,13 +5,14 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from mailboxes import store
 from protocols import dbcall
 
 from . import parser, wire
 from .lines import LineTooLong
+from .logins import Blocked, checked_login, record_success
 from .state import Closed, State
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("protocols.pop3")
 NO_PLAINTEXT = "plaintext authentication is not allowed without TLS (use STLS)"
+PROTOCOL = "pop3"  # as the dashboard's last logins and the audit log name it
 
 
 async def capa(s: Pop3Session, cmd: parser.Command) -> None:
@@ -64,20 +66,21 @@ async def password(s: Pop3Session, cmd: parser.Pass) -> None:
     if name is None:
         await s.err("give USER first")
         return
-    await login(s, await dbcall.call(store.authenticate, name, cmd.password))
+    await login(s, name, lambda: dbcall.call(store.authenticate, name, cmd.password))
 
 
 async def apop(s: Pop3Session, cmd: parser.Apop) -> None:
     """RFC 1939 7: MD5 over the greeting's timestamp and the shared secret.
     It needs no TLS: the secret never crosses the wire."""
-    found = await dbcall.call(store.apop_secret, cmd.user)
-    account = None
-    if found is not None:
+    async def check() -> store.AccountInfo | None:
+        found = await dbcall.call(store.apop_secret, cmd.user)
+        if found is None:
+            return None
         info, secret = found
         expected = hashlib.md5((s.banner + secret).encode("utf-8")).hexdigest()
-        if hmac.compare_digest(expected, cmd.digest):
-            account = info
-    await login(s, account)
+        return info if hmac.compare_digest(expected, cmd.digest) else None
+
+    await login(s, cmd.user, check)
 
 
 async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
@@ -112,21 +115,30 @@ async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
     try:
         authzid, authcid, secret = parser.decode_plain(response)
     except parser.ParseError:
-        await login(s, None)
+        await refuse(s)
         return
     if authzid and authzid.lower() != authcid.lower():
-        await login(s, None)  # no proxy logins
+        await refuse(s)  # no proxy logins
         return
-    await login(s, await dbcall.call(store.authenticate, authcid, secret))
+    await login(s, authcid, lambda: dbcall.call(store.authenticate, authcid, secret))
 
 
-async def login(s: Pop3Session, account: store.AccountInfo | None) -> None:
-    """Credentials checked: lock the maildrop and enter TRANSACTION."""
+async def refuse(s: Pop3Session, text: str = "authentication failed") -> None:
+    s.auth_failures += 1
+    await s.err(text, "AUTH")
+    if s.auth_failures >= s.max_auth_failures:
+        raise Closed()
+
+
+async def login(s: Pop3Session, address: str, check: Callable[[], Awaitable[store.AccountInfo | None]]) -> None:
+    """Check the credentials (behind the store's failed-login throttle), then
+    lock the maildrop and enter TRANSACTION."""
+    account = await checked_login(address, s.conn.peer_ip, PROTOCOL, check)
+    if isinstance(account, Blocked):
+        await refuse(s, "too many failed logins, try again later")
+        return
     if account is None:
-        s.auth_failures += 1
-        await s.err("authentication failed", "AUTH")
-        if s.auth_failures >= s.max_auth_failures:
-            raise Closed()
+        await refuse(s)
         return
     try:
         snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, s.lease_seconds)
@@ -134,6 +146,7 @@ async def login(s: Pop3Session, account: store.AccountInfo | None) -> None:
         await s.err("maildrop is locked by another session", "IN-USE")
         return
     s.opened(account.id, snapshot)
+    await record_success(account.id, PROTOCOL, s.conn.peer_ip, s.label)
+    log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     live = s.drop.live() if s.drop else []
-    log.info("pop3#%s: %s logged in from %s", s.conn.id, account.address, s.conn.peer_ip)
     await s.ok(f"maildrop has {len(live)} messages ({sum(m.size for _, m in live)} octets)")

@@ -238,3 +238,40 @@ def test_an_imap_session_sees_pop3_deletions_as_expunge(pop_server, maildrop):
         assert expunged == [b"1"]
         assert imap.search(None, "ALL") == ("OK", [b"1 2"])
         imap.logout()
+
+
+def test_logins_are_recorded_per_protocol_for_the_dashboard(pop_server, maildrop):
+    login(pop_server.ports["pop3s"], pop3s=True).quit()
+    with Transcript("127.0.0.1", pop_server.ports["pop2"]) as t:
+        t.run(f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} {ALICE_PW}\nS: #3 {{{{.*}}}}\nC: QUIT\nS: + bye")
+    assert sorted((r.protocol, r.ip) for r in store.last_logins(maildrop.id)) == \
+        [("pop2", "127.0.0.1"), ("pop3", "127.0.0.1")]
+
+
+def test_after_five_failures_even_the_right_password_is_refused_for_a_while(pop_server, maildrop):
+    with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
+        t.run(f"""
+            S: +OK {{{{.*}}}}
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS wrong-1
+            S: -ERR [AUTH] authentication failed
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS wrong-2
+            S: -ERR [AUTH] authentication failed
+            C: APOP {ALICE} {"0" * 32}
+            S: -ERR [AUTH] authentication failed
+            S: <closed>
+        """)
+    with Transcript("127.0.0.1", pop_server.ports["pop2"]) as t:  # the count is per address, not per protocol
+        t.run(f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} wrong-4\nS: - [AUTH] bad login\n"
+              f"C: HELO {ALICE} wrong-5\nS: - [AUTH] bad login")
+    with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
+        t.run(f"""
+            S: +OK {{{{.*}}}}
+            C: USER {ALICE}
+            S: +OK send your password
+            C: PASS {ALICE_PW}
+            S: -ERR [AUTH] too many failed logins, try again later
+        """)
