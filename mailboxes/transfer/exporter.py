@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import IO, BinaryIO, Iterator, Protocol
+from typing import IO, Iterator, Protocol
 
 from mailboxes import store
 
@@ -49,29 +49,42 @@ def folder_messages(account_id: int, folder_id: int) -> Iterator[store.MessageIn
         after = page[-1].uid
 
 
-class MboxDirWriter:
-    """A directory of mboxrd files: `INBOX.mbox`, `Archive.mbox`, `Archive/2020.mbox`."""
+class MboxWriter:
+    """mboxrd, one file a folder; subclasses say where a folder's file is opened."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._file: BinaryIO | None = None
+    def __init__(self) -> None:
+        self._out: IO[bytes] | None = None
+
+    def _open(self, name: str) -> IO[bytes]:
+        raise NotImplementedError
 
     def begin_folder(self, name: str) -> None:
-        path = self.root.joinpath(*name.split("/")).with_name(name.split("/")[-1] + ".mbox")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "wb")
+        self._out = self._open(name)
 
     def add(self, raw: bytes, flags: frozenset[str], when) -> None:  # type: ignore[no-untyped-def]
-        assert self._file is not None
-        self._file.write(mbox_entry(raw, flags, when))
+        assert self._out is not None
+        self._out.write(mbox_entry(raw, flags, when))
 
     def end_folder(self) -> None:
-        if self._file:
-            self._file.close()
-            self._file = None
+        if self._out:
+            self._out.close()
+            self._out = None
 
     def close(self) -> None:
         self.end_folder()
+
+
+class MboxDirWriter(MboxWriter):
+    """A directory of mbox files: `INBOX.mbox`, `Archive.mbox`, `Archive/2020.mbox`."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def _open(self, name: str) -> IO[bytes]:
+        path = self.root.joinpath(*name.split("/")).with_name(name.split("/")[-1] + ".mbox")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "wb")
 
 
 def export_account(account_id: int, writer: Writer, progress: Progress) -> Summary:
@@ -137,27 +150,20 @@ class _Sink:
         return data
 
 
-class ZipMboxWriter:
-    def __init__(self, sink: _Sink) -> None:
-        self.zip = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-        self._entry: IO[bytes] | None = None
+class ZipMboxWriter(MboxWriter):
+    """A zip of mbox files, `Archive/2020.mbox` and so on, written to a sink."""
 
-    def begin_folder(self, name: str) -> None:
+    def __init__(self, sink: _Sink) -> None:
+        super().__init__()
+        self.zip = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+
+    def _open(self, name: str) -> IO[bytes]:
         info = zipfile.ZipInfo(name + ".mbox")
         info.compress_type = zipfile.ZIP_DEFLATED
-        self._entry = self.zip.open(info, "w", force_zip64=True)
-
-    def add(self, raw: bytes, flags: frozenset[str], when) -> None:  # type: ignore[no-untyped-def]
-        assert self._entry is not None
-        self._entry.write(mbox_entry(raw, flags, when))
-
-    def end_folder(self) -> None:
-        if self._entry:
-            self._entry.close()
-            self._entry = None
+        return self.zip.open(info, "w", force_zip64=True)
 
     def close(self) -> None:
-        self.end_folder()
+        super().close()
         self.zip.close()
 
 

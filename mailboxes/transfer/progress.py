@@ -168,7 +168,7 @@ class Progress:
             self.out.flush()  # type: ignore[union-attr]
         else:
             self._print(line)
-        self._update(force=True)
+        self._update(force=True, draw=False)  # the next folder's bars come with it
 
     def finish(self, stopped: str = "") -> Summary:
         summary = Summary(self.verb, self.overall.done, self.overall.skipped, self.overall.failed,
@@ -188,7 +188,8 @@ class Progress:
             for tally in (self.current, self.overall):
                 setattr(tally, what, getattr(tally, what) + n)
                 tally.bytes += size
-                tally.total = max(tally.total, tally.processed)
+                tally.total = max(tally.total, tally.processed)  # the totals were estimates
+                tally.total_bytes = max(tally.total_bytes, tally.bytes)
             self._update()
 
     # --- showing it ----------------------------------------------------------
@@ -218,7 +219,7 @@ class Progress:
             data["summary_lines"] = summary.lines()
         return data
 
-    def _update(self, force: bool = False) -> None:
+    def _update(self, force: bool = False, draw: bool = True) -> None:
         now = time.monotonic()
         if self.listener and (force or now - self._last_listen >= self.listen_interval):
             self._last_listen = now
@@ -226,7 +227,7 @@ class Progress:
         if self.out is None:
             return
         if self.tty:
-            if force or now - self._last_draw >= 0.1:
+            if draw and self.folder_name and (force or now - self._last_draw >= 0.1):
                 self._last_draw = now
                 self._draw()
         elif now - self._last_line >= self.interval:

@@ -136,7 +136,7 @@ def _big_maildir(root: Path, count: int) -> None:
 
 
 def test_an_import_killed_half_way_resumes_copying_only_what_is_missing(alice, tmp_path):
-    count = 400
+    count = 150
     _big_maildir(tmp_path / "Maildir", count)
     env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "importmail", "alice@example.test",

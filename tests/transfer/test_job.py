@@ -15,8 +15,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from conftest import PASSWORDS
-from mailboxes.models import TransferJob
+from mailboxes.models import Account, TransferJob
 from tests.servers import ROOT, SubprocessServer, database_url
+from tests.tcpproxy import TcpProxy
 from tests.transfer.conftest import make_maildir, stored
 from tests.transfer.test_import_local import importmail
 
@@ -58,10 +59,10 @@ def signed_in(account_id: int) -> Client:
     return client
 
 
-def start(client: Client, port: int, password: str) -> str:
+def start(client: Client, port: int, password: str, **extra: str) -> str:
     response = client.post("/transfer/imports/", {
         "host": "127.0.0.1", "port": str(port), "security": "starttls", "username": "bob@example.test",
-        "password": password, "no_verify": "on"})
+        "password": password, "no_verify": "on", **extra})
     assert response.status_code == 302, response.content
     return response["Location"]
 
@@ -108,3 +109,16 @@ def test_the_import_form_refuses_incomplete_input_and_other_peoples_accounts(ali
                                                   "username": "x", "password": "y", "account": "bob@example.test"})
     assert response.status_code == 400 and b"only into your own account" in response.content
     assert not TransferJob.objects.exists()
+
+
+def test_an_administrator_imports_into_an_account_they_manage_and_hears_of_an_unreachable_server(
+        alice, charlie, worker):
+    Account.objects.filter(pk=charlie.id).update(is_superuser=True)
+    client = signed_in(charlie.id)
+    with TcpProxy("127.0.0.1", 9) as nothing:
+        nothing.cut()  # connections are closed at once
+        status_url = start(client, nothing.port, "whatever", account="alice@example.test")
+        job = finished(client, status_url)
+    assert job["account"] == "alice@example.test" and job["state"] == "failed"
+    assert "cannot connect to 127.0.0.1" in job["error"]
+    assert signed_in(alice.id).get(status_url + "?format=json").status_code == 200  # hers to see too
