@@ -16,8 +16,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
+from .mime_addresses import decode_header_value
+
 __all__ = ["Attachment", "Outgoing", "build", "parse_addresses", "valid_media_type", "reply_subject", "forward_subject",
-           "quote", "references_for"]
+           "quote", "references_for", "envelope_addresses"]
 
 # ASCII addr-spec, as the store keeps addresses (dot-atom local part, host name).
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -127,6 +129,17 @@ def _attach(m: EmailMessage, att: Attachment) -> None:
 
 
 # --- replies and forwards ---------------------------------------------------
+
+def envelope_addresses(envelope: dict, *keys: str) -> list[tuple[str, str]]:
+    """(decoded display name, address) of the mailboxes in the stored envelope's
+    fields (RFC 3501 7.4.2 form), groups and host-less entries left out."""
+    out = []
+    for key in keys:
+        for name, _adl, mailbox, host in envelope.get(key) or []:
+            if mailbox and host and not host.startswith("."):
+                out.append((decode_header_value(name) if name else "", f"{mailbox}@{host}"))
+    return out
+
 
 _PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|wg)\s*(\[\d+\])?\s*:\s*)+", re.I)
 

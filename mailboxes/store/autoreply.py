@@ -94,7 +94,9 @@ def send_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: l
     try:
         headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:parsed.header_bytes])
         sender = _reply_target(headers, mail_from)
-        vacations = _vacations(account_ids) if sender else []
+        if sender is None:
+            return 0
+        vacations = _vacations(account_ids)
     except Exception:
         log.exception("vacation: could not look at the delivered message")
         return 0
@@ -140,12 +142,7 @@ def _reply_target(headers: EmailHeaders, mail_from: str) -> str | None:
 
 
 def _addressed(envelope: dict) -> set[str]:
-    out = set()
-    for key in ("to", "cc", "bcc"):
-        for _name, _adl, mailbox, host in envelope.get(key) or []:
-            if mailbox and host:
-                out.add(f"{mailbox}@{host}".lower())
-    return out
+    return {address.lower() for _name, address in compose.envelope_addresses(envelope, "to", "cc", "bcc")}
 
 
 @atomic

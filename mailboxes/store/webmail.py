@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db.models import BinaryField, Count, Q, QuerySet
 from django.db.models.functions import Substr
 
-from ..mime_addresses import decode_header_value
+from ..compose import envelope_addresses
 from ..models import Account, Folder, Message
 from . import search as _search
 from ._db import atomic
@@ -231,15 +231,6 @@ def folder_rows(account_id: int) -> list[FolderRow]:
 SUGGEST_SCAN = 500  # recent matching messages looked at per suggestion request
 
 
-def _addresses(envelope: dict, keys: tuple[str, ...]) -> list[tuple[str, str]]:
-    out = []
-    for key in keys:
-        for name, _adl, mailbox, host in envelope.get(key) or []:
-            if mailbox and host and not host.startswith("."):
-                out.append((decode_header_value(name) if name else "", f"{mailbox}@{host}".lower()))
-    return out
-
-
 @atomic
 def correspondents(account_id: int, prefix: str, limit: int = 8) -> list[tuple[str, str]]:
     """(name, address) pairs of people this account wrote to or heard from
@@ -260,7 +251,8 @@ def correspondents(account_id: int, prefix: str, limit: int = 8) -> list[tuple[s
         # Whom the account wrote to counts most; whom it heard from counts too.
         weight = 3 if special_use in ("\\Sent", "\\Drafts") else 1
         keys = ("to", "cc", "bcc") if weight == 3 else ("from", "cc")
-        for name, address in _addresses(envelope or {}, keys):
+        for name, address in envelope_addresses(envelope or {}, *keys):
+            address = address.lower()
             if address != me and (needle in address or needle in name.lower()):
                 counts[address] += weight
                 if name:

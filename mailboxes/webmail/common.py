@@ -84,17 +84,6 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def to_ranges(uids: list[int]) -> list[tuple[int, int]]:
-    """Sorted UIDs as inclusive ranges for the store."""
-    ranges: list[tuple[int, int]] = []
-    for uid in sorted(set(uids)):
-        if ranges and ranges[-1][1] == uid - 1:
-            ranges[-1] = (ranges[-1][0], uid)
-        else:
-            ranges.append((uid, uid))
-    return ranges
-
-
 def int_list(values: list[str], limit: int = 1000) -> list[int]:
     out = []
     for value in values[:limit]:

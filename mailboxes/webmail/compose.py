@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import make_msgid
+from html import unescape as unescape_entities
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,7 +21,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import strip_tags
-from html import unescape as unescape_entities
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from mailboxes import compose as mail
@@ -63,14 +63,6 @@ def _addr(name: str, address: str) -> str:
     return f"{name} <{address}>"
 
 
-def _addresses(envelope: dict, key: str) -> list[tuple[str, str]]:
-    out = []
-    for name, _adl, mailbox, host in envelope.get(key) or []:
-        if mailbox and host and not host.startswith("."):
-            out.append((mime.decode_header_value(name) if name else "", f"{mailbox}@{host}"))
-    return out
-
-
 def _join(pairs: list[tuple[str, str]], exclude: set[str]) -> str:
     seen = set(exclude)
     out = []
@@ -110,9 +102,9 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
     text = _body_text(me, f, u, layout)
     form = Form(mode=mode, f=f, u=u)
     if mode in ("reply", "all"):
-        form.to = _join(_addresses(env, "reply_to") or _addresses(env, "from"), {own})
+        form.to = _join(mail.envelope_addresses(env, "reply_to") or mail.envelope_addresses(env, "from"), {own})
         if mode == "all":
-            form.cc = _join(_addresses(env, "to") + _addresses(env, "cc"), {own} | {
+            form.cc = _join(mail.envelope_addresses(env, "to", "cc"), {own} | {
                 a.lower() for _n, a in mail.parse_addresses(form.to)})
         form.subject = mail.reply_subject(detail.subject)
         form.in_reply_to = detail.message_id
@@ -131,9 +123,9 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
             form.body = (f"{signature}\n\n---------- Forwarded message ----------\nFrom: {detail.from_text}\n"
                          f"Date: {when}\nSubject: {detail.subject}\nTo: {detail.to_text}\n\n{text}")
     elif mode == "draft":
-        form.to = _join(_addresses(env, "to"), set())
-        form.cc = _join(_addresses(env, "cc"), set())
-        form.bcc = _join(_addresses(env, "bcc"), set())
+        form.to = _join(mail.envelope_addresses(env, "to"), set())
+        form.cc = _join(mail.envelope_addresses(env, "cc"), set())
+        form.bcc = _join(mail.envelope_addresses(env, "bcc"), set())
         form.subject = detail.subject
         form.body = text.rstrip("\n")
         form.in_reply_to = env.get("in_reply_to") or ""

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from mailboxes import store
 from mailboxes.store import search as s
 
-from .common import account_id, int_list, page, safe_next, store_error, to_ranges
+from .common import account_id, int_list, page, safe_next, store_error
 from .render import short_name
 
 PER_PAGE = 50
@@ -81,7 +81,7 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
     """Mark read/unread, flag, move or delete the selected messages."""
     me = account_id(request)
     back = safe_next(request, reverse("webmail:folder", args=[folder_id]))
-    ranges = to_ranges(int_list(request.POST.getlist("uid")))
+    ranges = store.uid_ranges(int_list(request.POST.getlist("uid")))
     action = request.POST.get("action", "")
     if not ranges:
         flash.info(request, "Select one or more messages first.")

@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailboxes import mime, store
+from mailboxes.compose import valid_media_type
 
 from . import render as r
 from .common import INERT_CSP, account_id, page
@@ -64,7 +65,7 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
     layout = r.layout(detail.structure)
     texts = [r.text_to_html(part_text(me, folder_id, uid, p.node)) for p in layout.text_parts]
     allow_remote = request.GET.get("images") == "1"
-    blocked, inline = 0, set()
+    blocked, inline = 0, set[str]()
     if layout.html is not None:
         _html, blocked, inline = _sanitized(me, folder_id, uid, layout, allow_remote)
     attachments = [p for p in layout.attachments if p.section not in inline]
@@ -123,7 +124,7 @@ def attachment_view(request: HttpRequest, folder_id: int, uid: int, section: str
     me = account_id(request)
     part = _part(me, folder_id, uid, section)
     body = part_body(me, folder_id, uid, part.node)
-    media_type = part.media_type if r.valid_media_type(part.media_type) else "application/octet-stream"
+    media_type = part.media_type if valid_media_type(part.media_type) else "application/octet-stream"
     response = HttpResponse(body, content_type=media_type)
     response["Content-Disposition"] = content_disposition_header(True, part.filename)
     response["Content-Security-Policy"] = INERT_CSP

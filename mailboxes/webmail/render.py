@@ -21,8 +21,6 @@ from typing import Callable
 import nh3
 from django.utils.html import urlize
 
-from mailboxes.compose import valid_media_type  # noqa: F401 (used by the views)
-
 MAX_BODY_PARTS = 20
 # Raster formats a browser shows without running anything; never SVG (it may script).
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}

@@ -9,7 +9,6 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from conftest import PASSWORDS
 from mailboxes import store
 
 DATA = Path(__file__).parent / "data"
