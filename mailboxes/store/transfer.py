@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from django.conf import settings
@@ -28,6 +28,8 @@ from .folders import get_folder
 from .messages import PreparedBlob, _insert, _split_flags, blob_row, charge_quota, prepare
 from .types import AppendResult
 
+# A queued job no worker took within this long forgets its password and fails.
+UNCLAIMED_FOR = timedelta(days=1)
 # (raw bytes, flags, internal date or None for now)
 AppendItem = tuple[bytes, Iterable[str], "datetime | None"]
 
@@ -177,12 +179,21 @@ def _job(job_id: int, account_id: int | None = None, *, lock: bool = False) -> T
     return job
 
 
+def _expire_unclaimed() -> None:
+    """Jobs no worker took within UNCLAIMED_FOR fail and forget their password
+    (run whenever jobs are created, listed or claimed: no schedule needed)."""
+    TransferJob.objects.filter(state=TransferJob.State.QUEUED, created__lt=timezone.now() - UNCLAIMED_FOR).update(
+        state=TransferJob.State.FAILED, secret=b"", finished=timezone.now(),
+        error="no worker started the import within a day; its password was forgotten")
+
+
 @atomic
 def create_transfer_job(account_id: int, source: str, secret: str, *, options: dict[str, Any] | None = None,
                         started_by_id: int | None = None) -> TransferJobInfo:
     """A queued import job; `source` must not hold the password, `secret` does (encrypted at rest)."""
     if not source or len(source) > 600:
         raise InvalidInput("the source is empty or too long")
+    _expire_unclaimed()
     job = TransferJob.objects.create(account_id=account_id, started_by_id=started_by_id, source=source,
                                      options=options or {}, secret=_cipher().encrypt(secret.encode()))
     return _job_info(TransferJob.objects.select_related("account").get(pk=job.pk))
@@ -196,6 +207,7 @@ def transfer_job(job_id: int, account_id: int | None = None) -> TransferJobInfo:
 
 @atomic
 def list_transfer_jobs(account_id: int, limit: int = 20) -> list[TransferJobInfo]:
+    _expire_unclaimed()
     jobs = TransferJob.objects.select_related("account").filter(
         Q(account_id=account_id) | Q(started_by_id=account_id)).order_by("-pk")[:limit]
     return [_job_info(j) for j in jobs]
@@ -205,6 +217,7 @@ def list_transfer_jobs(account_id: int, limit: int = 20) -> list[TransferJobInfo
 def claim_transfer_job(job_id: int) -> tuple[TransferJobInfo, str] | None:
     """Mark a job running and hand over its password; None when the job has
     ended already (a redelivered task) or its secret is gone."""
+    _expire_unclaimed()
     job = _job(job_id, lock=True)
     if job.state not in (TransferJob.State.QUEUED, TransferJob.State.RUNNING) or not job.secret:
         return None

@@ -7,14 +7,17 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from conftest import PASSWORDS
+from mailboxes import store
 from mailboxes.models import Account, TransferJob
 from tests.servers import ROOT, SubprocessServer, database_url
 from tests.tcpproxy import TcpProxy
@@ -122,3 +125,11 @@ def test_an_administrator_imports_into_an_account_they_manage_and_hears_of_an_un
     assert job["account"] == "alice@example.test" and job["state"] == "failed"
     assert "cannot connect to 127.0.0.1" in job["error"]
     assert signed_in(alice.id).get(status_url + "?format=json").status_code == 200  # hers to see too
+
+
+def test_a_job_no_worker_takes_within_a_day_forgets_its_password(alice):
+    job = store.create_transfer_job(alice.id, "imaps://x@example.net:993", "secret")
+    TransferJob.objects.filter(pk=job.id).update(created=timezone.now() - timedelta(days=2))
+    assert store.list_transfer_jobs(alice.id)[0].state == "failed"
+    assert store.claim_transfer_job(job.id) is None
+    assert TransferJob.objects.get(pk=job.id).secret == b""
