@@ -50,12 +50,12 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, "add", ["\\Seen"])
         view.note_own_change(result.modseq, bool(result.changed))
         seen_now = {change.uid for change in result.changed}
-    limit = PAGE_WITH_FACTS if need.facts else PAGE
+    limit = PAGE_WITH_FACTS if need.envelope or need.structure or need.content else PAGE
     last = ranges[-1][1]
     while ranges:
-        page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, facts=need.facts,
-                            content=need.content, changedsince=cmd.changedsince, limit=limit,
-                            max_bytes=PAGE_BYTES)
+        page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, envelope=need.envelope,
+                            structure=need.structure, content=need.content, changedsince=cmd.changedsince,
+                            limit=limit, max_bytes=PAGE_BYTES)
         out = []
         for message in page:
             seq = view.seq_of(message.uid)

@@ -55,7 +55,11 @@ class MessageFacts(Protocol):
 
 @dataclass(frozen=True)
 class FetchPlan:
-    facts: bool
+    """What the store must read: the envelope, the body structure (part
+    offsets, header size), and the header block or the whole message."""
+
+    envelope: bool
+    structure: bool
     content: Literal["header", "full"] | None
     sets_seen: bool
 
@@ -73,20 +77,20 @@ def _needs_header_only(attr: FetchAttribute) -> bool:
 
 
 def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
-    facts = False
+    envelope = structure = sets_seen = False
     content: Literal["header", "full"] | None = None
-    sets_seen = False
     for attr in attributes:
         sets_seen = sets_seen or attr.sets_seen
-        if attr.name in ("ENVELOPE", "BODYSTRUCTURE") or (attr.name == "BODY" and attr.section is None):
-            facts = True
+        if attr.name == "ENVELOPE":
+            envelope = True
+        elif attr.name == "BODYSTRUCTURE" or (attr.name == "BODY" and attr.section is None):
+            structure = True
         elif _needs_header_only(attr):
-            facts = True  # header_bytes
             content = content or "header"
         elif attr.name in ("RFC822", "RFC822.TEXT", "BODY", "BINARY", "BINARY.SIZE"):
-            facts = True
+            structure = True
             content = "full"
-    return FetchPlan(facts, content, sets_seen)
+    return FetchPlan(envelope, structure, content, sets_seen)
 
 
 def flag_order(flags: Iterable[str]) -> list[str]:

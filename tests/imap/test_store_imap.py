@@ -21,7 +21,7 @@ def inbox(alice):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("options", "queries"),
-    [({}, 4), ({"facts": True}, 4), ({"facts": True, "content": "header"}, 4), ({"facts": True, "content": "full"}, 5)],
+    [({}, 4), ({"envelope": True, "structure": True}, 4), ({"content": "header"}, 4), ({"structure": True, "content": "full"}, 5)],
 )
 def test_a_fetch_page_costs_the_same_queries_for_any_number_of_messages(
         inbox, django_assert_num_queries, options, queries) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,276 @@
+"""IMAP figures: commands per second for a mixed workload from 10 parallel
+clients, the memory of one worker holding 1,000 idle IDLE connections (and
+how fast IDLE hears of a delivery), and a 100,000-message folder.
+
+Standalone: makes a scratch database (bench_imap, created afresh and dropped
+at the end), migrates it, creates one account per client with --messages
+messages of about 4 KB in INBOX, and starts `runmailserver` (imap) as a
+child process with the production defaults (connection pool,
+MAIL_DB_THREADS); each part gets a fresh worker so
+its peak memory (VmHWM) is its own.
+
+1. Mixed workload: each client repeats a session of 12 commands: LOGIN,
+   SELECT INBOX, FETCH 1:20 (FLAGS ENVELOPE), UID FETCH n BODY.PEEK[],
+   STORE 1:10 +FLAGS (\\Seen), SEARCH UNSEEN, SEARCH SUBJECT, APPEND,
+   UID STORE +FLAGS (\\Deleted) on the appended message, EXPUNGE, NOOP,
+   LOGOUT. A command counts once its tagged OK has arrived.
+2. IDLE: --idlers connections log in, SELECT INBOX and IDLE; the worker's
+   resident memory is read from /proc before and after. Then one more client
+   APPENDs a message to each account in turn and the time until every IDLE
+   session of that account has its EXISTS is measured (through Redis when
+   REDIS_URL is set, as in production, else the in-process bus).
+3. Big folder: --big messages (rows inserted in one SQL statement, sharing
+   one stored message) in one account; times SELECT, FETCH 1:* (UID FLAGS),
+   UID SEARCH UNSEEN and FETCH 1:* (ENVELOPE), with the worker's peak memory.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
+        .venv/bin/python bench/imap.py [--clients 10] [--rounds 20] [--idlers 1000] [--big 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
+
+PASSWORD = "bench-password"
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+
+
+def message(i: int, size: int = 4096) -> bytes:
+    head = (f"From: Sender {i % 7} <sender{i % 7}@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
+            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
+    return head + (line * (size // len(line) + 1))[: max(0, size - len(head))]
+
+
+class Client:
+    """A lean IMAP client on a raw socket, so the client is not what is measured."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=300)
+        self.file = self.sock.makefile("rb", buffering=262144)
+        self.tags = 0
+        self.line()
+
+    def line(self) -> bytes:
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("server closed the connection")
+        return line
+
+    def response(self) -> bytes:
+        out = self.line()
+        while (match := _LITERAL.search(out)) is not None:
+            out += self.file.read(int(match.group(1)))
+            out += self.line()
+        return out
+
+    def command(self, text: bytes) -> list[bytes]:
+        """The untagged responses, then the tagged OK."""
+        self.tags += 1
+        tag = b"b%d " % self.tags
+        self.sock.sendall(tag + text + b"\r\n")
+        responses = []
+        while True:
+            response = self.response()
+            responses.append(response)
+            if response.startswith(tag):
+                if not response.startswith(tag + b"OK"):
+                    raise RuntimeError(f"{text[:40]!r}: {response!r}")
+                return responses
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def session(port: int, user: str, n: int) -> int:
+    """One mixed session; returns the number of commands."""
+    imap = Client(port)
+    imap.command(f"LOGIN {user} {PASSWORD}".encode())
+    exists = int(next(r for r in imap.command(b"SELECT INBOX") if r.endswith(b"EXISTS\r\n")).split()[1])
+    imap.command(b"FETCH 1:20 (FLAGS ENVELOPE)")
+    imap.command(b"UID FETCH %d BODY.PEEK[]" % (1 + n % exists))
+    imap.command(b"STORE 1:10 +FLAGS (\\Seen)")
+    imap.command(b"SEARCH UNSEEN")
+    imap.command(b"SEARCH SUBJECT \"Bench 1\"")
+    raw = message(100000 + n)
+    done = imap.command(b"APPEND INBOX {%d+}\r\n" % len(raw) + raw)[-1]
+    uid = int(re.search(rb"APPENDUID \d+ (\d+)", done).group(1))  # type: ignore[union-attr]
+    imap.command(b"UID STORE %d +FLAGS.SILENT (\\Deleted)" % uid)
+    imap.command(b"EXPUNGE")
+    imap.command(b"NOOP")
+    imap.sock.sendall(b"z LOGOUT\r\n")
+    while not imap.line().startswith(b"z OK"):
+        pass
+    imap.close()
+    return 12
+
+
+def proc_memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process, in KiB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+async def idle_sessions(port: int, users: list[str], count: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, str]]:
+    sessions = []
+
+    async def one(n: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await reader.readline()
+        user = users[n % len(users)]
+        writer.write(f"a LOGIN {user} {PASSWORD}\r\nb SELECT INBOX\r\nc IDLE\r\n".encode())
+        while not (await reader.readline()).startswith(b"+ idling"):
+            pass
+        sessions.append((reader, writer, user))
+
+    for start in range(0, count, 100):  # a hundred at a time, as a crowd of clients would arrive
+        await asyncio.gather(*(one(n) for n in range(start, min(count, start + 100))))
+    return sessions
+
+
+async def idle_part(port: int, pid: int, users: list[str], count: int) -> None:
+    before, _ = proc_memory(pid)
+    sessions = await idle_sessions(port, users, count)
+    await asyncio.sleep(2)
+    rss, peak = proc_memory(pid)
+    print(f"  {count} IDLE connections: worker RSS {before / 1024:.1f} MiB before, {rss / 1024:.1f} MiB with them "
+          f"(peak {peak / 1024:.1f} MiB): {(rss - before) / count:.1f} KiB per connection")
+    # A new message per account, appended by one more client of the same worker.
+    latencies = []
+    for user in users:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        raw = message(7)
+        writer.write(f"l LOGIN {user} {PASSWORD}\r\n".encode())
+        while not (await reader.readline()).startswith(b"l OK"):
+            pass
+        started = time.perf_counter()
+        writer.write(b"a APPEND INBOX {%d+}\r\n" % len(raw) + raw + b"\r\nz LOGOUT\r\n")
+
+        async def wait_exists(idler: asyncio.StreamReader) -> float:
+            while not (await idler.readline()).endswith(b"EXISTS\r\n"):
+                pass
+            return time.perf_counter() - started
+
+        latencies += await asyncio.gather(*(wait_exists(r) for r, _, u in sessions if u == user))
+        await reader.read()
+        writer.close()
+    latencies.sort()
+    print(f"  IDLE push after an APPEND by another client, {len(latencies)} sessions: "
+          f"median {latencies[len(latencies) // 2] * 1000:.0f} ms, slowest {latencies[-1] * 1000:.0f} ms")
+    for _, idler, _ in sessions:
+        idler.close()
+
+
+def fill_big_folder(account_id: int, count: int) -> None:
+    """count messages in the account's Archive: one stored blob, rows made by SQL."""
+    from django.db import connection
+
+    from mailboxes import store
+    result = store.append(account_id, "Archive", message(0))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO mailboxes_message (folder_id, uid, modseq, seen, answered, flagged, deleted, draft,"
+            " keywords, internal_date, size, blob_id)"
+            " SELECT m.folder_id, g, g + 1, g %% 3 = 0, false, g %% 50 = 0, false, false, '[]'::jsonb,"
+            " m.internal_date, m.size, m.blob_id FROM mailboxes_message m, generate_series(2, %s) g"
+            " WHERE m.folder_id = %s AND m.uid = 1", [count, result.folder_id])
+        cursor.execute("UPDATE mailboxes_folder SET uidnext = %s, highestmodseq = %s WHERE id = %s",
+                       [count + 1, count + 2, result.folder_id])
+
+
+def big_part(port: int, pid: int, user: str, count: int) -> None:
+    _, peak_before = proc_memory(pid)
+    imap = Client(port)
+    imap.command(f"LOGIN {user} {PASSWORD}".encode())
+    for label, text in (("SELECT", b"SELECT Archive"), ("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)"),
+                        ("UID SEARCH UNSEEN", b"UID SEARCH UNSEEN"), ("FETCH 1:* (ENVELOPE)", b"FETCH 1:* (ENVELOPE)")):
+        started = time.perf_counter()
+        responses = imap.command(text)
+        elapsed = time.perf_counter() - started
+        size = sum(len(r) for r in responses)
+        print(f"  {label}: {elapsed:.2f} s, {len(responses) - 1} responses, {size / 1e6:.1f} MB")
+    imap.close()
+    rss, peak = proc_memory(pid)
+    print(f"  worker peak RSS {peak_before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB after ({count} messages)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20, help="mixed sessions per client")
+    parser.add_argument("--messages", type=int, default=200, help="in each client's INBOX")
+    parser.add_argument("--idlers", type=int, default=1000)
+    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--database", default="bench_imap")
+    args = parser.parse_args()
+
+    from importlib import import_module
+    scratch_database = import_module("import").scratch_database  # bench/import.py
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
+    url = scratch_database(base, args.database)
+    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
+
+    import django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
+    django.setup()
+    from django.db import connections
+
+    from mailboxes import store
+    from tests.servers import SubprocessServer
+
+    store.create_domain("bench.test")
+    users = [f"user{n}@bench.test" for n in range(args.clients)]
+    accounts = [store.create_account(user, PASSWORD, quota=0) for user in users]
+    for i in range(args.messages * args.clients):
+        store.deliver(message(i), [users[i % args.clients]])
+    connections.close_all()
+    env = {"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true")}
+    bus = "Redis" if os.environ.get("REDIS_URL") else "in-process"
+    print(f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
+          f"event bus {bus}, {os.cpu_count()} CPUs")
+    try:
+        with SubprocessServer("imap", env) as server:
+            port = server.ports["imap"]
+
+            def prepare(n: int) -> Callable[[], int]:
+                return lambda: sum(session(port, users[n], n * 1000 + r) for r in range(args.rounds))
+
+            timed_clients(args.clients, lambda n: (lambda: session(port, users[n], n)))  # warm-up
+            elapsed, commands = timed_clients(args.clients, prepare)
+            print(f"  mixed workload: {commands} commands from {args.clients} parallel clients in {elapsed:.2f} s: "
+                  f"{commands / elapsed:.0f} commands/s ({args.messages} messages per INBOX)")
+        with SubprocessServer("imap", env) as server:
+            assert server.proc is not None
+            asyncio.run(idle_part(server.ports["imap"], server.proc.pid, users, args.idlers))
+        if args.big:
+            fill_big_folder(accounts[0].id, args.big)
+            connections.close_all()
+            with SubprocessServer("imap", env) as server:
+                assert server.proc is not None
+                big_part(server.ports["imap"], server.proc.pid, users[0], args.big)
+    finally:
+        connections.close_all()
+        import psycopg
+        with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
