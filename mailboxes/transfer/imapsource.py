@@ -8,7 +8,9 @@
 - Certificates are verified unless verify=False (a self-signed test server).
 - Folders: LIST "" "*" (with RETURN (SPECIAL-USE) when the server has
   SPECIAL-USE, RFC 6154), \\Noselect ones skipped, names decoded from
-  modified UTF-7 and their delimiter turned into '/'.
+  modified UTF-7 and their delimiter turned into '/'. Folders marked \\All
+  or \\Flagged (Gmail's All Mail, Starred) are views of other folders and
+  are left out, or every message would arrive twice.
 - Each folder is opened with EXAMINE (read-only: \\Seen never changes on the
   remote). First UID, size, flags, internal date and the Message-ID field of
   every message (cheap), so messages already here are skipped without being
@@ -38,6 +40,7 @@ META_WINDOW = 2000  # messages per metadata FETCH
 FETCH_BYTES = 4 * 1024 * 1024  # octets per BODY.PEEK[] FETCH
 FETCH_MESSAGES = 100
 META_ITEMS = "(UID RFC822.SIZE FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+VIRTUAL = {"\\all", "\\flagged"}  # RFC 6154 special uses that are views, not places
 T = TypeVar("T")
 
 
@@ -110,6 +113,7 @@ class ImapSource:
         self._exists = 0
         self._remote: dict[str, str] = {}  # our source name -> the server's name
         self._reconnects = 0
+        self.notes: list[str] = []
         self._connect()
 
     # --- connection ------------------------------------------------------
@@ -194,7 +198,11 @@ class ImapSource:
         entries = self._call(self._list)
         folders = []
         for entry in entries:
-            if {a.lower() for a in entry.attributes} & {"\\noselect", "\\nonexistent"}:
+            attributes = {a.lower() for a in entry.attributes}
+            if attributes & {"\\noselect", "\\nonexistent"}:
+                continue
+            if attributes & VIRTUAL:  # RFC 6154: views of mail kept in other folders
+                self.notes.append(f"{decode_mutf7(entry.name)} left out: it shows mail of other folders")
                 continue
             levels = entry.name.split(entry.delimiter) if entry.delimiter else [entry.name]
             name = "/".join(decode_mutf7(level).replace("/", "_") for level in levels)

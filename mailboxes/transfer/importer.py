@@ -174,6 +174,8 @@ class Importer:
     def _run(self) -> None:
         folders = self.source.folders()
         self.progress.start(self.source.description, [(f.name, f.count, f.size) for f in folders])
+        for note in self.source.notes:
+            self.progress.note(note)
         existing = {f.name: f for f in store.list_folders(self.account_id)}
         by_use = {f.special_use: f.name for f in existing.values() if f.special_use}
         for folder in folders:

@@ -87,6 +87,7 @@ class MaildirSource:
         self.max_size = max_size
         self.description = f"Maildir {root}"
         self._paths: dict[str, Path] = {}
+        self.notes: list[str] = []
         if not root.is_dir():
             raise SourceError(f"{root}: not a directory")
 

@@ -202,6 +202,7 @@ class MboxSource:
         self.single_folder = folder
         self.description = f"mbox {root}"
         self._paths: dict[str, Path] = {}
+        self.notes: list[str] = []
 
     def folders(self) -> list[SourceFolder]:
         if self.root.is_file():
@@ -232,6 +233,8 @@ class MboxSource:
                 found += self._scan(entry, prefix + [name[:-4] if name.endswith(".sbd") else name])
             elif entry.is_file() and is_mbox(entry):
                 found.append(("/".join(prefix + [name[:-5] if name.endswith(".mbox") else name]), entry))
+            elif entry.is_file():
+                self.notes.append(f"{entry.relative_to(self.root)} left out: not an mbox file")
         return found
 
     def items(self, folder: SourceFolder) -> Iterator[Item]:

@@ -44,6 +44,7 @@ class SourceFolder:
 
 class Source(Protocol):
     description: str
+    notes: list[str]  # what the person running the import should know (folders left out...)
 
     def folders(self) -> list[SourceFolder]: ...
 

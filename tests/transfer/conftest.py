@@ -148,6 +148,7 @@ def make_mbox_dir(root: Path) -> Expected:
             kept = head + b"\n" + status.encode() + b"\n\n" + body
         expected.setdefault("INBOX", []).append((crlf(kept), flags, when))
     (root / "Inbox.msf").write_bytes(b"// <!-- <mdb:mork:z v=\"1.4\"/> -->")
+    (root / "notes.org").write_bytes(b"* not mail\n")
     (root / "Sent").write_bytes(entry(message(23), "Status: RO"))
     expected["Sent"] = [(crlf(message(23)), frozenset({"\\Seen"}), when)]
     (root / "Archive").write_bytes(entry(message(24)))

@@ -65,6 +65,7 @@ def test_mbox_directory_import_reads_quoting_status_fields_and_survives_junk(ali
     code, out = importmail("alice@example.test", str(tmp_path / "Mail"))
     assert code == 2, out
     assert "bytes before the first From line are not a message" in out
+    assert "notes.org left out: not an mbox file" in out and ".msf" not in out
     assert_holds(alice.id, expected.folders)
     inbox = stored(alice.id)["INBOX"]
     assert b"\r\nFrom the start, this line needs quoting.\r\n>From this one too.\r\n" in inbox[0].raw
