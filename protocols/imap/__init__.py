@@ -1,16 +1,45 @@
-"""IMAP4rev1 server.
+"""IMAP4rev1 server (RFC 3501) with the extensions modern clients use.
 
-The pure half (no I/O, no Django) is the parser and the encoder:
+Implementation notes
+--------------------
+
+The pure half (no I/O, no Django):
 
 * :mod:`.parser`: ``parse_command(buf, ...) -> (command, used)``; its
-  docstring holds the implementation notes (what is supported, limits,
-  leniencies).
-* :mod:`.commands`: the typed command dataclasses it returns.
-* :mod:`.grammar`: framing and the token reader; :mod:`.message_commands`,
-  :mod:`.fetch` and :mod:`.search` parse the selected-state commands, FETCH
-  items and SEARCH keys.
-* :mod:`.sequence`, :mod:`.utf7`: sequence sets and modified UTF-7 names.
-* :mod:`.errors`: everything the parser raises instead of returning.
-* :mod:`.encoder`: response bytes, including ENVELOPE and BODYSTRUCTURE
-  from the dicts stored at delivery.
+  docstring holds the parser's notes (what is supported, limits,
+  leniencies). :mod:`.commands` are the typed commands it returns;
+  :mod:`.grammar`, :mod:`.message_commands`, :mod:`.fetch`, :mod:`.search`,
+  :mod:`.sequence` and :mod:`.utf7` its parts; :mod:`.errors` what it raises.
+* :mod:`.encoder`: response bytes, ENVELOPE and BODYSTRUCTURE from the dicts
+  stored at delivery. :mod:`.fetch_items` renders FETCH data and says what
+  the store must read; :mod:`.sections` cuts BODY[section] from the stored
+  bytes by the stored offsets; :mod:`.mailbox_list` answers LIST/LSUB;
+  :mod:`.sorting` orders SORT results (RFC 5256 base subject);
+  :mod:`.view` is a session's numbering of its selected mailbox.
+
+The server half:
+
+* :mod:`.server` starts the "imap" (STARTTLS) and "imaps" listeners;
+  :mod:`.connection` does the I/O (continuations, literals, limits, IDLE,
+  STARTTLS, the autologout timer, BYE at shutdown); :mod:`.state` holds the
+  session state and the one command table, maps store errors to response
+  codes and reports mailbox changes; the handlers are grouped by command:
+  :mod:`.cmd_session`, :mod:`.cmd_mailbox`, :mod:`.cmd_fetch`,
+  :mod:`.cmd_update`, :mod:`.cmd_search`.
+* Every store call goes through ``protocols.dbcall`` (one transaction each,
+  on the bounded thread pool); FETCH and SEARCH read in pages by UID.
+* Changes made elsewhere are read from the database (``changes_since``)
+  when the event bus says the selected mailbox changed, on NOOP/CHECK/IDLE,
+  after an APPEND/COPY into it, and every ``MAIL_POLL_INTERVAL`` seconds
+  (IDLE, or the next command) in case an event was lost. EXPUNGE responses
+  wait while a FETCH, STORE, SEARCH, SORT, COPY or MOVE by sequence number
+  is answered (RFC 3501 5.5, 7.4.1); the message stays in the view until then.
+
+Deviations (also in README "IMAP"): ``\\Recent`` is not tracked (RECENT is
+always 0); INTERNALDATE is given in UTC; STORE reports only messages whose
+flags changed; a keyword new to the mailbox appears in FLAGS at the next
+SELECT; FETCH of a message expunged elsewhere but not yet reported returns
+nothing (RFC 2180 4.1.3); one quota root "" per account and no SETQUOTA;
+QRESYNC, BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
+NOTIFY, METADATA and UTF8=ACCEPT are not offered.
 """
