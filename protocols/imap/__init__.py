@@ -37,8 +37,7 @@ The server half:
 
 Deviations (also in README "IMAP"): ``\\Recent`` is not tracked (RECENT is
 always 0); INTERNALDATE is given in UTC; STORE reports only messages whose
-flags changed; a keyword new to the mailbox appears in FLAGS at the next
-SELECT; FETCH of a message expunged elsewhere but not yet reported returns
+flags changed; FETCH of a message expunged elsewhere but not yet reported returns
 nothing (RFC 2180 4.1.3); one quota root "" per account and no SETQUOTA;
 QRESYNC, BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered.

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 from mailboxes import store
 
 from . import commands as c
-from .encoder import render_flags, render_mailbox, response_code, untagged_status
+from .encoder import render_mailbox, response_code, untagged_status
 from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
 from .view import MailboxView
@@ -18,7 +18,6 @@ from .view import MailboxView
 if TYPE_CHECKING:
     from .state import Session
 
-SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 #: The special uses a folder can be created with (RFC 6154 5.2; \\All and
 #: \\Flagged would be virtual folders, which the store does not have).
 CREATABLE_USES: Final = frozenset(use for _, use in store.SPECIAL_FOLDERS)
@@ -36,12 +35,9 @@ async def select(s: Session, cmd: c.Select) -> Done:
     if cmd.condstore:
         s.enable_condstore()
     view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
-                              folder.uids, readonly=cmd.readonly)
-    flags = list(SYSTEM_FLAGS) + [k for k in folder.keywords if k not in SYSTEM_FLAGS]
-    permanent = b"()" if cmd.readonly else render_flags(flags + ["\\*"])
+                              folder.uids, readonly=cmd.readonly, keywords=folder.keywords)
     lines = [
-        b"* FLAGS " + render_flags(flags) + b"\r\n",
-        untagged_status("OK", b"PERMANENTFLAGS " + permanent, "Flags permitted"),
+        view.flags_lines(),
         b"* %d EXISTS\r\n" % view.exists,
         # Deviation: \\Recent is not tracked (as in IMAP4rev2, RFC 9051).
         b"* 0 RECENT\r\n",

@@ -5,6 +5,7 @@ NAMESPACE (RFC 2342)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import TYPE_CHECKING, Final
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from mailboxes import store
 from . import commands as c
 from .encoder import continuation, continuation_data, tagged, untagged_status
 from .parser import ParseError, decode_sasl_response, is_idle_done
-from .replies import Done, bad, no
+from .replies import Done, SessionEnd, bad, no
 
 if TYPE_CHECKING:
     from .state import Session
@@ -71,7 +72,10 @@ async def starttls(s: Session, cmd: c.StartTLS) -> Done:
     if s.conn.tls:
         raise bad("TLS is already active")
     await s.io.send(tagged(cmd.tag, "OK", None, "Begin TLS negotiation now"))
-    await s.io.start_tls()
+    try:
+        await s.io.start_tls()
+    except (ssl.SSLError, ConnectionError, TimeoutError):
+        raise SessionEnd() from None  # a failed handshake leaves nothing to talk over
     return Done(answered=True)
 
 

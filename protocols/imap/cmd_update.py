@@ -77,7 +77,7 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
     result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, _STORE_OPS[cmd.mode],
                           cmd.flags, cmd.unchangedsince)
     view.note_own_change(result.modseq, bool(result.changed))
-    out = []
+    out = [view.learn_flags(cmd.flags)] if cmd.mode != "remove" else []
     for change in result.changed:
         seq = view.seq_of(change.uid)
         if seq is None:

@@ -47,6 +47,8 @@ READ_SIZE: Final = 256 * 1024
 MAX_LINE: Final = 65536
 #: Literals before login are user names and passwords, nothing bigger.
 MAX_LITERAL_BEFORE_LOGIN: Final = 8192
+#: Output waiting for a slow reader beyond which a write may time out.
+WRITE_BUFFER: Final = 1 << 20
 #: Consecutive syntax errors before the connection is closed.
 MAX_BAD_COMMANDS: Final = 20
 
@@ -112,7 +114,14 @@ class ImapConnection:
         if writer.is_closing():
             raise SessionEnd()
         writer.write(data)
-        await writer.drain()
+        if writer.transport.get_write_buffer_size() <= WRITE_BUFFER:
+            await writer.drain()
+            return
+        try:
+            # A client that stops reading is held to the same timer as one that stops writing.
+            await asyncio.wait_for(writer.drain(), self.timeout)
+        except TimeoutError:
+            raise SessionEnd() from None
 
     async def bye(self, text: str, code: str | None = None) -> None:
         if not self._bye_sent:

@@ -25,14 +25,16 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Final, Protocol
 
-from .encoder import fetch_response, render_flags
+from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
 from .sequence import SequenceSet
 
-__all__ = ["BadSequence", "ChangesLike", "MailboxView"]
+__all__ = ["SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView"]
+
+SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
 class BadSequence(Exception):
@@ -68,6 +70,8 @@ class MailboxView:
     highestmodseq: int
     readonly: bool
     uids: array  # array("Q"), ascending
+    #: Keywords the client has been told about in FLAGS, in that order.
+    keywords: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.ghosts: set[int] = set()
@@ -75,8 +79,27 @@ class MailboxView:
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
-               uids: Iterable[int], *, readonly: bool) -> MailboxView:
-        return cls(folder_id, name, uidvalidity, uidnext, highestmodseq, readonly, array("Q", uids))
+               uids: Iterable[int], *, readonly: bool, keywords: Iterable[str] = ()) -> MailboxView:
+        return cls(folder_id, name, uidvalidity, uidnext, highestmodseq, readonly, array("Q", uids),
+                   [k for k in keywords if k not in SYSTEM_FLAGS])
+
+    # -- flags -----------------------------------------------------------------
+
+    def flags_lines(self) -> bytes:
+        """``* FLAGS`` and ``* OK [PERMANENTFLAGS]`` (RFC 3501 6.3.1, 7.2.6)."""
+        flags = [*SYSTEM_FLAGS, *self.keywords]
+        permanent = b"()" if self.readonly else render_flags([*flags, "\\*"])
+        return (b"* FLAGS " + render_flags(flags) + b"\r\n"
+                + untagged_status("OK", b"PERMANENTFLAGS " + permanent, "Flags permitted"))
+
+    def learn_flags(self, flags: Iterable[str]) -> bytes:
+        """New FLAGS lines if ``flags`` hold keywords the client has not been
+        told about (RFC 3501 7.2.6: FLAGS is sent when the set changes)."""
+        new = [f for f in dict.fromkeys(flags) if not f.startswith("\\") and f not in self.keywords]
+        if not new:
+            return b""
+        self.keywords += new
+        return self.flags_lines()
 
     # -- numbers -----------------------------------------------------------
 
@@ -156,6 +179,7 @@ class MailboxView:
         new = sorted(c.uid for c in changes.updated if c.uid > last)
         self.ghosts.update(u for u in changes.expunged if u <= last and self.seq_of(u) is not None)
         out = [self.expunge(list(self.ghosts))] if expunge_ok and self.ghosts else []
+        out.append(self.learn_flags(f for c in changes.updated if c.uid <= last for f in c.flags))
         for change in changes.updated:
             if change.uid > last or change.modseq in self.own_modseqs or change.uid in self.ghosts:
                 continue

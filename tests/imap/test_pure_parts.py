@@ -239,3 +239,13 @@ def test_sort_keys_combine_with_reverse_and_ties_keep_uid_order() -> None:
     assert sort_uids(rows, [SortKey("SIZE", True), SortKey("SUBJECT")]) == [2, 3, 4, 1]
     assert sort_uids(rows, [SortKey("FROM")]) == [4, 2, 3, 1]
     assert sort_uids(rows, [SortKey("DISPLAYFROM")]) == [4, 3, 2, 1]  # "amy" < "amy@x"
+
+
+def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> None:
+    view = MailboxView.create(1, "INBOX", 7, 3, 10, [1, 2], readonly=False, keywords=["$Old"])
+    changes = Changes(11, 3, [Change(2, frozenset({"$New", "$Old"}), 11)], [])
+    assert view.apply(changes, expunge_ok=True, condstore=False) == (
+        b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New)\r\n"
+        b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New \\*)] Flags permitted\r\n"
+        b"* 2 FETCH (UID 2 FLAGS ($New $Old))\r\n")
+    assert view.learn_flags(["$Old", "\\Seen"]) == b""
