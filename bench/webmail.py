@@ -1,0 +1,131 @@
+"""How fast are the webmail's pages on a big mailbox? Prints the median time
+and the number of SQL statements of each page, served in process by
+Django's test client (no network, no browser: the server's own cost).
+
+Standalone: makes a scratch database (bench_webmail, created afresh and
+dropped at the end), migrates it, creates one account with --messages
+messages of about 2 KB in INBOX (distinct texts, so search has work to do,
+added with store.append_many) plus a few in Sent, runs ANALYZE (the bulk
+load would otherwise leave the planner blind until autovacuum comes by),
+then times each page --rounds times after one warm-up request.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
+        .venv/bin/python bench/webmail.py [--messages 20000] [--rounds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+WORDS = ("invoice meeting report budget holiday travel contract review release server backup network "
+         "customer project deadline summary agenda minutes proposal quarterly figures lunch party").split()
+NAMES = ("Ann Lee", "Bo Chen", "Cleo Park", "Dan Moss", "Eva Lind", "Femi Ade", "Gus Roy", "Hana Sato")
+
+
+def message(i: int, rng: random.Random) -> bytes:
+    name = rng.choice(NAMES)
+    subject = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize() + f" #{i}"
+    body = "\r\n".join(" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(20))
+    body += f"\r\nreference code x{rng.randrange(5000):04d}y"  # a rare word: about 4 messages each
+    return (f"From: {name} <{name.split()[0].lower()}@remote.test>\r\nTo: user@bench.test\r\n"
+            f"Subject: {subject}\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <web-{i}@remote.test>\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--database", default="bench_webmail")
+    parser.add_argument("--verbose", action="store_true", help="show each page's slowest SQL statement")
+    parser.add_argument("--keep", action="store_true", help="leave the scratch database for a look")
+    args = parser.parse_args()
+    verbose = args.verbose
+
+    from importlib import import_module
+    scratch_database = import_module("import").scratch_database  # bench/import.py
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
+    url = scratch_database(base, args.database)
+    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
+    os.environ.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
+
+    import django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from mailboxes import store
+
+    store.create_domain("bench.test")
+    account = store.create_account("user@bench.test", "bench-password", quota=0)
+    rng = random.Random(7)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    filled = time.perf_counter()
+    for first in range(0, args.messages, 1000):
+        batch = [(message(i, rng), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))
+                 for i in range(first, min(first + 1000, args.messages))]
+        store.append_many(account.id, "INBOX", batch)
+    for i in range(20):
+        store.append(account.id, "Sent", message(args.messages + i, rng).replace(
+            b"To: user@bench.test", f"To: Pat Friend{i} <pat{i}@far.test>".encode()))
+    filled = time.perf_counter() - filled
+    with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum keeps them in production
+        cursor.execute("ANALYZE")
+    rows = {r.name: r for r in store.folder_rows(account.id)}
+    inbox = rows["INBOX"].id
+    uid = store.message_page(account.id, inbox, per_page=1, page=args.messages // 2).items[0].uid
+
+    client = Client()
+    client.force_login(get_user_model()._default_manager.get(pk=account.id))
+    pages = [
+        ("inbox, first page", f"/mail/f/{inbox}/"),
+        ("inbox, page 200", f"/mail/f/{inbox}/?page=200"),
+        ("inbox by subject", f"/mail/f/{inbox}/?sort=subject&dir=asc"),
+        ("message view", f"/mail/m/{inbox}/{uid}/"),
+        ("live poll (state)", f"/mail/f/{inbox}/state"),
+        ("search a rare word everywhere", "/mail/search/?q=x0042y"),
+        ("search a word in every message", "/mail/search/?q=budget"),
+        ("search from + subject", "/mail/search/?from=cleo&subject=invoice"),
+        ("address suggestions", "/mail/suggest?q=pat"),
+        ("compose reply", f"/mail/compose/?mode=reply&f={inbox}&u={uid}"),
+    ]
+    print(f"webmail: {args.messages} messages in INBOX, PostgreSQL {urlsplit(url).path[1:]}, "
+          f"filled in {filled:.0f} s; median of {args.rounds} requests after a warm-up")
+    for label, path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        times = []
+        for _ in range(args.rounds):
+            with CaptureQueriesContext(connection) as queries:
+                began = time.perf_counter()
+                client.get(path)
+                times.append(time.perf_counter() - began)
+        statements = [q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+        slowest = max(statements, key=lambda q: float(q["time"]))
+        print(f"  {label:32s} {statistics.median(times) * 1000:7.1f} ms  {len(statements):2d} SQL statements"
+              + (f", slowest {float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:90]}" if verbose else ""))
+    connections.close_all()
+    if args.keep:
+        return
+    import psycopg
+    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
