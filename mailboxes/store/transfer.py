@@ -4,9 +4,11 @@ durable state of import jobs that a Celery worker runs.
 
 append_many is the import's write path: bytes are hashed and parsed before
 the transaction (no lock is held for CPU work, as in messages.append), then
-one transaction per batch inserts the new blobs, charges the quota once and
-allocates the batch's UIDs under one lock of the folder. A batch is all or
-nothing: an interrupted import never leaves half a batch behind.
+one transaction per batch inserts the new blobs (COPY), charges the quota
+once and allocates the batch's UIDs under one lock of the folder. A batch is
+all or nothing: an interrupted import never leaves half a batch behind.
+stage_blobs lets an import store (parse, index) the bytes of the next
+batches on other connections meanwhile; append_many then finds them stored.
 """
 from __future__ import annotations
 
@@ -71,8 +73,8 @@ def _known(shas: list[str]) -> set[str]:
 def _append_many(account_id: int, folder_name: str, shas: list[str], raws: list[bytes],
                  parsed: dict[str, PreparedBlob], flags: list[tuple[str, ...]],
                  dates: list[datetime | None]) -> list[AppendResult]:
+    _store_blobs(dict(zip(shas, raws)), parsed)  # before the folder lock: deliveries need not wait on it
     folder = get_folder(account_id, folder_name, lock=True)
-    _store_blobs(dict(zip(shas, raws)), parsed)
     charge_quota(account_id, sum(len(raw) for raw in raws))
     uids, _ = _insert(folder, [(sha, len(raw), f, d) for sha, raw, f, d in zip(shas, raws, flags, dates)])
     return [AppendResult(folder.pk, folder.uidvalidity, uid) for uid in uids]
@@ -114,7 +116,7 @@ def _insert_blobs(rows: list[Blob]) -> None:
         fields = Blob._meta.concrete_fields
         columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
                 with cursor.cursor.copy(f"COPY {Blob._meta.db_table} ({columns}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
