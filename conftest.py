@@ -2,6 +2,8 @@
 (other.test) cover the permission and isolation cases."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 PASSWORDS = {"alice@example.test": "alice-secret", "bob@example.test": "bob-secret",
@@ -37,3 +39,24 @@ def sample_message(subject: str = "Hello", body: str = "Hi there.\r\n", sender: 
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
             f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <{abs(hash(subject + body))}@example.test>\r\n"
             f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_dns():  # type: ignore[no-untyped-def]
+    """Every DNS lookup of the whole suite (SPF, DKIM, DMARC, MX) goes to an empty
+    zone on 127.0.0.1, never to the machine's resolver: tests stay on loopback.
+    Tests that need records start their own server and point the setting at it."""
+    from django.conf import settings
+
+    from tests.relay.helpers import DnsServer
+    server = DnsServer({})
+    saved = settings.MAIL_DNS_NAMESERVERS, os.environ.get("MAIL_DNS_NAMESERVERS")
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
+    os.environ["MAIL_DNS_NAMESERVERS"] = f"127.0.0.1:{server.port}"  # for child processes
+    yield server
+    settings.MAIL_DNS_NAMESERVERS = saved[0]
+    if saved[1] is None:
+        os.environ.pop("MAIL_DNS_NAMESERVERS", None)
+    else:
+        os.environ["MAIL_DNS_NAMESERVERS"] = saved[1]
+    server.close()
