@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from django import db
 
@@ -35,6 +35,7 @@ from .progress import Progress, Summary
 from .source import Item, Source, SourceError, SourceFolder, clean_flags
 
 log = logging.getLogger("mailboxes.transfer")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -139,16 +140,11 @@ class Pipeline:
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None:  # the caller failed or was interrupted: drop what was not started
-            for pending in (self._batches, self._staging):
-                while True:
-                    try:
-                        job = pending.get_nowait()
-                    except queue.Empty:
-                        break
-                    if pending is self._batches:
-                        self._batches.task_done()
-                    elif job is not None:
-                        job[0].set()
+            for _ in _drain(self._batches):
+                self._batches.task_done()
+            for staging in _drain(self._staging):
+                if staging is not None:
+                    staging[0].set()
         self._batches.put(None)
         for _ in self._threads[1:]:
             self._staging.put(None)
@@ -156,6 +152,15 @@ class Pipeline:
             thread.join()
         if kind is None:
             self._check()
+
+
+def _drain(pending: "queue.Queue[T]") -> list[T]:
+    taken = []
+    while True:
+        try:
+            taken.append(pending.get_nowait())
+        except queue.Empty:
+            return taken
 
 
 class Importer:

@@ -136,25 +136,32 @@ def _big_maildir(root: Path, count: int) -> None:
         (root / "cur" / f"{T0 + n}.m{n}:2,S").write_bytes(message(n))
 
 
-def test_an_import_killed_half_way_resumes_copying_only_what_is_missing(alice, tmp_path):
+@pytest.mark.parametrize("how", ["killed", "interrupted"])
+def test_an_import_stopped_half_way_resumes_copying_only_what_is_missing(alice, tmp_path, how):
     count = 150
     _big_maildir(tmp_path / "Maildir", count)
     env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "importmail", "alice@example.test",
                              str(tmp_path / "Maildir"), "--batch-size", "5", "--progress", "plain"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while store.folder_status(alice.id, "INBOX").messages < 20 and time.monotonic() < deadline:
             assert proc.poll() is None, "the import ended before it could be interrupted"
             time.sleep(0.01)
-        proc.send_signal(signal.SIGSTOP)  # freeze it mid-way, then kill it: no clean shutdown
-        copied_before = store.folder_status(alice.id, "INBOX").messages
-        assert 0 < copied_before < count
+        if how == "killed":  # frozen mid-way, then killed: no clean shutdown at all
+            proc.send_signal(signal.SIGSTOP)
+            assert store.folder_status(alice.id, "INBOX").messages < count
+        else:  # Ctrl-C: the batch being written is finished or rolled back, then a summary
+            proc.send_signal(signal.SIGINT)
+            out = proc.communicate(timeout=60)[0].decode()
+            assert proc.returncode == 1, out
+            assert "interrupted; run the same command again to copy the rest" in out
     finally:
         proc.kill()
-        proc.wait()
+        proc.communicate()
     copied_before = store.folder_status(alice.id, "INBOX").messages  # a batch in flight never commits
+    assert 0 < copied_before < count
     code, out = importmail("alice@example.test", str(tmp_path / "Maildir"))
     assert code == 0, out
     assert f"{count - copied_before} copied, {copied_before} skipped" in out
