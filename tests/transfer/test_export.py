@@ -87,6 +87,7 @@ def test_webmail_download_is_a_zip_of_mbox_files_that_imports_back(filled, bob, 
     client = Client()
     assert client.get("/transfer/mail.zip").status_code == 302  # signed out: to the login page
     client.force_login(store_user(filled.id))
+    assert client.head("/transfer/mail.zip")["Content-Type"] == "application/zip"
     response = client.get("/transfer/mail.zip")
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert 'attachment; filename="mail-alice@example.test-' in response["Content-Disposition"]
