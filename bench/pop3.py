@@ -5,7 +5,8 @@ Standalone: makes a scratch database (bench_pop3, created afresh and dropped
 at the end), migrates it, creates one account per client (the maildrop lock
 allows one POP3 session per maildrop) with --messages / --clients messages
 of --size octets each in INBOX, and starts `runmailserver` (pop3) as a child
-process with the production defaults (connection pool, MAIL_DB_THREADS).
+process with the production defaults (connection pool, MAIL_DB_THREADS),
+after ANALYZE (a database in service has planner statistics).
 Each client logs in with USER/PASS, then RETRs every message of its maildrop
 one after another (no pipelining), checks that it received exactly the
 octets LIST announced, and QUITs without deleting; that is one round. A
@@ -145,6 +146,8 @@ def main() -> None:
         store.create_account(user, PASSWORD, quota=0)
     for i in range(args.messages):
         store.deliver(message(i, args.size), [users[i % args.clients]])
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ANALYZE")  # planner statistics, as a database in service has them
     connections.close_all()
 
     server = SubprocessServer("pop3", extra_env={"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true")})

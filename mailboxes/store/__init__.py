@@ -37,7 +37,7 @@ from .folders import (all_folder_status, create_folder, delete_folder, folder_st
 from .messages import (append, changes_since, copy, delete_messages, deliver, expunge, fetch,
                        folder_size, message_data, move, set_flags)
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
-                  release_maildrop_lock, renew_maildrop_lock, uid_ranges)
+                  pop_messages, release_maildrop_lock, renew_maildrop_lock, uid_ranges)
 from .drafts import record_sent, save_draft, special_folder_id
 from .preferences import Preferences, get_preferences, save_preferences
 from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, MessageSummary, correspondents,

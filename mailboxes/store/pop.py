@@ -132,15 +132,26 @@ def maildrop(account_id: int, folder: str = "INBOX") -> Maildrop:
     return _snapshot(account_id, row.pk, row.name, row.uidvalidity)
 
 
+def _pop_forms(account_id: int, folder_id: int, uids: list[int]) -> dict[int, bytes]:
+    rows = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid__in=uids) \
+        .values_list("uid", "blob__data")
+    return {uid: pop_form(bytes(data)) for uid, data in rows}
+
+
 @atomic
 def pop_message(account_id: int, folder_id: int, uid: int) -> bytes:
-    """The message in its POP form (pop_form); NotFound if it has been expunged since.
-    (One query: RETR is the hot path, and a nested store call would add a savepoint.)"""
-    data = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid=uid) \
-        .values_list("blob__data", flat=True).first()
-    if data is None:
+    """The message in its POP form (pop_form); NotFound if it has been expunged since."""
+    found = _pop_forms(account_id, folder_id, [uid])
+    if uid not in found:
         raise NotFound("no such message")
-    return pop_form(bytes(data))
+    return found[uid]
+
+
+@atomic
+def pop_messages(account_id: int, folder_id: int, uids: list[int]) -> dict[int, bytes]:
+    """Several messages in their POP form, in one query (POP3 reads ahead when a
+    client retrieves in order); those expunged since are missing from the result."""
+    return _pop_forms(account_id, folder_id, uids)
 
 
 # --- the maildrop lock (RFC 1939 section 8) ---------------------------------

@@ -20,6 +20,9 @@ Implementation notes
   a final CRLF, before dot-stuffing (RFC 1939 11), exactly what the client
   holds once it removes the stuffing. UIDL is "<uidvalidity>.<uid>": unique
   and stable for the life of the message, the same in every worker.
+- Read-ahead: RETR/TOP of the message after the one last read fetch it and
+  the next ones in one store call (16 messages, 256 KB at most), since
+  collecting clients read in order; message bytes are immutable.
 - Passwords (USER/PASS, AUTH PLAIN) only under TLS, from loopback or with
   MAIL_ALLOW_PLAINTEXT_AUTH; CAPA lists USER and SASL PLAIN only then.
   APOP (RFC 1939 7) works anywhere, for accounts given an APOP secret

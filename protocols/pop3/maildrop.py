@@ -66,12 +66,18 @@ async def _message_bytes(s: Pop3Session, drop: Maildrop, msg: int) -> bytes | No
     if message is None:
         await _missing(s, drop, msg)
         return None
-    try:
-        return await dbcall.call(store.pop_message, drop.account_id, drop.snapshot.folder_id, message.uid)
-    except store.NotFound:
+    data = drop.ahead.pop(msg, None)
+    if data is None:
+        batch = drop.to_read(msg)
+        uids = {drop.snapshot.messages[n - 1].uid: n for n in batch}
+        found = await dbcall.call(store.pop_messages, drop.account_id, drop.snapshot.folder_id, list(uids))
+        drop.ahead = {uids[uid]: data for uid, data in found.items()}
+        data = drop.ahead.pop(msg, None)
+    drop.last_read = msg
+    if data is None:
         # Expunged over IMAP since our snapshot; IMAP does not honour the POP lock.
         await s.err("message was removed by another session")
-        return None
+    return data
 
 
 async def retr(s: Pop3Session, cmd: parser.Retr) -> None:
@@ -97,6 +103,7 @@ async def dele(s: Pop3Session, cmd: parser.Dele) -> None:
         await _missing(s, drop, cmd.msg)
         return
     drop.deleted.add(cmd.msg)
+    drop.ahead.pop(cmd.msg, None)
     await s.ok(f"message {cmd.msg} deleted")
 
 

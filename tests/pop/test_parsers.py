@@ -1,5 +1,5 @@
 """The pure parts: POP3 and POP2 command parsers, POP3 wire helpers, the
-bounded line reader, and the POP form of a message. No database."""
+bounded line reader, the POP form of a message, read-ahead. No database."""
 from __future__ import annotations
 
 import asyncio
@@ -9,11 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailboxes import store
+from mailboxes.store import PopMessage
 from mailboxes.store.pop import pop_form, pop_size, uid_ranges
 from protocols.pop2 import parser as p2
 from protocols.pop3 import parser as p3
 from protocols.pop3 import wire
 from protocols.pop3.lines import LineReader, LineTooLong
+from protocols.pop3.state import Maildrop
 
 POP3_OK = [
     (b"USER alice@example.test\r\n", p3.User("alice@example.test")),
@@ -198,3 +201,20 @@ def test_line_reader_splits_lines_fed_a_byte_at_a_time():
 def test_line_reader_drops_an_overlong_line_and_reads_on():
     data = b"NOOP\r\n" + b"x" * 10_000 + b"\r\nQUIT\r\n"
     assert _feed_bytewise(data, 100) == [b"NOOP\r\n", "too long", b"QUIT\r\n"]
+
+
+def _session_drop(sizes: list[int]) -> Maildrop:
+    messages = [PopMessage(uid, size, f"1.{uid}") for uid, size in enumerate(sizes, 1)]
+    return Maildrop(1, store.Maildrop(1, "INBOX", 1, messages))
+
+
+def test_read_ahead_starts_when_a_client_reads_in_order_and_stays_within_bounds():
+    drop = _session_drop([1000] * 40)
+    assert drop.to_read(1) == list(range(1, 17))     # from the start: in order
+    drop.last_read = 16
+    drop.deleted.add(18)
+    assert drop.to_read(17) == [17] + list(range(19, 34))  # deleted ones are skipped
+    assert drop.to_read(5) == [5]                    # out of order: just the one asked for
+    big = _session_drop([200_000, 50_000, 20_000, 5_000])
+    assert big.to_read(1) == [1, 2]                  # at most READ_AHEAD_BYTES in all
+    assert _session_drop([300_000, 10]).to_read(1) == [1]
