@@ -12,6 +12,7 @@ import time
 import pytest
 
 from mailboxes import store
+from mailboxes.models import MaildropLock
 from protocols import tls
 from protocols.listener import Connection, serve
 from protocols.pop3.session import Pop3Session
@@ -275,3 +276,14 @@ def test_after_five_failures_even_the_right_password_is_refused_for_a_while(pop_
             C: PASS {ALICE_PW}
             S: -ERR [AUTH] too many failed logins, try again later
         """)
+
+
+def test_a_session_that_lost_its_lock_hangs_up_without_deleting(pop_server, maildrop, settings):
+    settings.MAIL_POP_LOCK_LEASE = 2  # renewals every 2/3 s
+    client = login(pop_server.ports["pop3"])
+    client.dele(1)
+    MaildropLock.objects.all().delete()  # as if it had lapsed and another session had come and gone
+    store.acquire_maildrop_lock(maildrop.id, "another session", 60)
+    assert client.file.readline() == b""  # the next renewal fails: the server hangs up
+    store.release_maildrop_lock(maildrop.id, "another session")
+    assert len(inbox_uids(maildrop)) == 3
