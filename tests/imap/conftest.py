@@ -11,10 +11,17 @@ from tests.servers import InProcessServer
 from .client import RawClient
 
 
-@pytest.fixture
-def imap_server(users) -> Iterator[InProcessServer]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def listeners() -> Iterator[InProcessServer]:
+    """The listeners need no database to start, so one set serves a module."""
     with InProcessServer(["imap", "imaps"]) as server:
         yield server
+
+
+@pytest.fixture
+def imap_server(users, listeners: InProcessServer) -> InProcessServer:  # type: ignore[no-untyped-def]
+    """The listeners, with committed users for this test."""
+    return listeners
 
 
 @pytest.fixture

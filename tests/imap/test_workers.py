@@ -18,13 +18,21 @@ ALICE = "alice@example.test"
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the event bus between workers needs Redis")
 
 
-@pytest.fixture
-def workers(users) -> Iterator[tuple[SubprocessServer, SubprocessServer]]:  # type: ignore[no-untyped-def]
-    # A poll interval far longer than the client's patience: whatever arrives
-    # in time was pushed by the event bus, not found by polling.
-    env = {"REDIS_URL": settings.REDIS_URL, "MAIL_POLL_INTERVAL": "3600"}
-    with SubprocessServer("imap", env) as first, SubprocessServer("imap", env) as second:
+# A poll interval far longer than the client's patience: whatever arrives in
+# time was pushed by the event bus, not found by polling.
+ENV = {"REDIS_URL": settings.REDIS_URL or "", "MAIL_POLL_INTERVAL": "3600"}
+
+
+@pytest.fixture(scope="module")
+def worker_pair(django_db_setup) -> Iterator[tuple[SubprocessServer, SubprocessServer]]:  # type: ignore[no-untyped-def]
+    """Two runmailserver processes on the test database, shared by the module."""
+    with SubprocessServer("imap", ENV) as first, SubprocessServer("imap", ENV) as second:
         yield first, second
+
+
+@pytest.fixture
+def workers(users, worker_pair):  # type: ignore[no-untyped-def]
+    return worker_pair
 
 
 def _session(worker: SubprocessServer) -> RawClient:
@@ -68,10 +76,10 @@ def test_an_expunge_in_another_worker_waits_for_a_command_that_may_report_it(wor
 
 
 def test_sigterm_says_bye_to_every_session_of_that_worker(workers) -> None:  # type: ignore[no-untyped-def]
-    first, second = workers
-    with _session(first) as doomed, _session(second) as survivor:
-        first.send_signal(signal.SIGTERM)
-        assert doomed.line() == b"* BYE Server shutting down\r\n"
-        assert doomed.line() == b""
-        assert first.proc is not None and first.proc.wait(20) == 0
-        survivor.ok("NOOP")
+    with SubprocessServer("imap", ENV) as stopping:
+        with _session(stopping) as doomed, _session(workers[0]) as survivor:
+            stopping.send_signal(signal.SIGTERM)
+            assert doomed.line() == b"* BYE Server shutting down\r\n"
+            assert doomed.line() == b""
+            assert stopping.proc is not None and stopping.proc.wait(20) == 0
+            survivor.ok("NOOP")
