@@ -87,6 +87,12 @@ def test_state_changes_need_a_csrf_token(alice):
     response = client.post(f"/mail/f/{inbox}/act", {"uid": uid, "action": "delete"})
     assert response.status_code == 403
     assert store.message_page(alice.id, inbox).total == 1
+    for url, data in (("/mail/compose/", {"to": "bob@example.test", "action": "send"}),
+                      ("/mail/settings/", {"vacation_days": "7", "forward_to": "eve@evil.test"}),
+                      ("/mail/settings/password", {"old": PASSWORDS[alice.address], "new": "x" * 9, "again": "x" * 9}),
+                      ("/mail/folders/", {"op": "create", "name": "x"}), ("/mail/logout/", {})):
+        assert client.post(url, data).status_code == 403, url
+    assert store.get_preferences(alice.id).forward_to == ""
 
 
 def test_folder_list_shows_unread_counts_special_folders_first_and_pages(alice, alice_client):
