@@ -5,6 +5,7 @@ and UNSELECT (RFC 3691)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -106,18 +107,26 @@ def _copyuid(result: store.CopyResult) -> bytes:
                          SequenceSet.from_ints(result.dest_uids))
 
 
-async def copy(s: Session, cmd: c.Copy) -> Done:
+async def _transfer(s: Session, cmd: c.Copy | c.Move,
+                    func: Callable[..., store.CopyResult]) -> store.CopyResult | None:
+    """COPY or MOVE the addressed messages; None when there were none."""
     view = s.selected
     ranges = target_ranges(view, cmd)
     if not ranges:
-        return Done()
+        return None
     try:
-        result = await s.call(store.copy, s.account_id, view.folder_id, ranges, cmd.mailbox)
+        result = await s.call(func, s.account_id, view.folder_id, ranges, cmd.mailbox)
     except store.NoSuchFolder:
+        # RFC 3501 6.4.7: the client may CREATE the target and try again.
         raise no("TRYCREATE", "Destination mailbox does not exist") from None
-    if not result.source_uids:
+    return result if result.source_uids else None
+
+
+async def copy(s: Session, cmd: c.Copy) -> Done:
+    result = await _transfer(s, cmd, store.copy)
+    if result is None:
         return Done()
-    if cmd.mailbox == view.name:
+    if cmd.mailbox == s.selected.name:
         s.force_sync = True
     return Done(code=_copyuid(result), text="COPY completed")
 
@@ -125,14 +134,8 @@ async def copy(s: Session, cmd: c.Copy) -> Done:
 async def move(s: Session, cmd: c.Move) -> Done:
     view = s.selected
     _writable(view)
-    ranges = target_ranges(view, cmd)
-    if not ranges:
-        return Done()
-    try:
-        result = await s.call(store.move, s.account_id, view.folder_id, ranges, cmd.mailbox)
-    except store.NoSuchFolder:
-        raise no("TRYCREATE", "Destination mailbox does not exist") from None
-    if result.source_uids:
+    result = await _transfer(s, cmd, store.move)
+    if result is not None:
         # RFC 6851 4.3/4.4: COPYUID in an untagged OK, then the expunges.
         await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids))
     return Done(text="MOVE completed")

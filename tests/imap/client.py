@@ -10,14 +10,19 @@ import ssl
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\r\n\Z")
 
 
+def insecure_context() -> ssl.SSLContext:
+    """TLS without verification: the test server's certificate is self-signed."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class RawClient:
     def __init__(self, port: int, *, tls: bool = False, host: str = "127.0.0.1", timeout: float = 10) -> None:
         sock = socket.create_connection((host, port), timeout=timeout)
         if tls:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            sock = context.wrap_socket(sock)
+            sock = insecure_context().wrap_socket(sock)
         self.sock = sock
         self.file = sock.makefile("rb")
         self._tags = 0
@@ -34,6 +39,11 @@ class RawClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def starttls(self) -> None:
+        """Upgrade after the server's OK to STARTTLS."""
+        self.sock = insecure_context().wrap_socket(self.sock)
+        self.file = self.sock.makefile("rb")
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)

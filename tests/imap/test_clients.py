@@ -6,7 +6,6 @@ import email
 import imaplib
 import shutil
 import smtplib
-import ssl
 import subprocess
 from pathlib import Path
 
@@ -17,19 +16,14 @@ from conftest import PASSWORDS, sample_message
 from mailboxes import store
 from tests.servers import InProcessServer
 
+from .client import insecure_context
+
 ALICE = "alice@example.test"
-
-
-def _context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def test_imaplib_round_trip_over_starttls(imap_port: int) -> None:
     imap = imaplib.IMAP4("127.0.0.1", imap_port)
-    imap.starttls(_context())
+    imap.starttls(insecure_context())
     assert imap.login(ALICE, PASSWORDS[ALICE])[0] == "OK"
     assert imap.create("Projects/Mailhost")[0] == "OK"
     typ, boxes = imap.list()
@@ -56,7 +50,7 @@ def test_imaplib_round_trip_over_starttls(imap_port: int) -> None:
 def test_imapclient_round_trip_over_imaps(imap_server: InProcessServer) -> None:
     for subject in ("alpha", "beta", "gamma"):
         store.deliver(sample_message(subject=subject), [ALICE])
-    with IMAPClient("127.0.0.1", port=imap_server.ports["imaps"], ssl=True, ssl_context=_context()) as client:
+    with IMAPClient("127.0.0.1", port=imap_server.ports["imaps"], ssl=True, ssl_context=insecure_context()) as client:
         client.login(ALICE, PASSWORDS[ALICE])
         assert {b"IDLE", b"MOVE", b"CONDSTORE", b"ESEARCH", b"SORT", b"UIDPLUS"} <= set(client.capabilities())
         assert client.namespace().personal == (("", "/"),)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import time
 
 import pytest
@@ -18,21 +17,13 @@ from .client import RawClient
 ALICE = "alice@example.test"
 
 
-def _context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def test_starttls_upgrades_discards_pipelined_commands_and_stops_offering_itself(imap_port: int) -> None:
     with RawClient(imap_port) as raw:
         assert b"STARTTLS" in raw.greeting()
         # A command pipelined behind STARTTLS must not run (RFC 3501 6.2.1).
         raw.send(b"a1 STARTTLS\r\na2 LOGIN alice@example.test alice-secret\r\n")
         assert raw.line() == b"a1 OK Begin TLS negotiation now\r\n"
-        raw.sock = _context().wrap_socket(raw.sock)
-        raw.file = raw.sock.makefile("rb")
+        raw.starttls()
         untagged, done = raw.command("CAPABILITY")
         assert b"STARTTLS" not in untagged[0] and b"AUTH=PLAIN" in untagged[0]
         assert done.endswith(b"OK CAPABILITY completed\r\n")
@@ -73,8 +64,7 @@ def test_passwords_are_refused_without_tls_from_a_non_loopback_client(imap_serve
             assert b"NO [PRIVACYREQUIRED]" in done
             raw.send(b"a1 STARTTLS\r\n")
             assert raw.line() == b"a1 OK Begin TLS negotiation now\r\n"
-            raw.sock = _context().wrap_socket(raw.sock)
-            raw.file = raw.sock.makefile("rb")
+            raw.starttls()
             untagged, _ = raw.command("CAPABILITY")
             assert b"AUTH=PLAIN" in untagged[0] and b"LOGINDISABLED" not in untagged[0]
             raw.ok(f"LOGIN {ALICE} {PASSWORDS[ALICE]}")
