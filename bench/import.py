@@ -91,7 +91,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-maildir-") as tmp:
         octets = make_maildir(Path(tmp), args.messages, args.size, random.Random(11))
         print(f"Maildir: {args.messages} messages, {octets / args.messages:.0f} octets each on average, "
-              f"4 folders; batches of {args.batch}")
+              f"4 folders; batches of {args.batch}; {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f} (other work on the machine slows this down)")
         for label in ("import", "again (all skipped)"):
             source = MaildirSource(Path(tmp), 50 * 1024 * 1024)
             started = time.perf_counter()
