@@ -26,6 +26,13 @@ MESSAGES = [
     b"From: charlie@other.test\r\nSubject: three\r\n\r\nline 1\r\nline 2\r\nline 3\r\n",
 ]
 POP_FORMS = [pop_form(m) for m in MESSAGES]
+# The greeting, then USER and PASS as alice; the reply to PASS is the caller's.
+USER_PASS = f"""
+    S: +OK {{{{.*}}}}
+    C: USER {ALICE}
+    S: +OK send your password
+    C: PASS {ALICE_PW}
+"""
 # How every CAPA answer starts (the rest depends on state and TLS).
 CAPA_COMMON = """
     S: +OK Capability list follows

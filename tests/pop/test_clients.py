@@ -19,8 +19,8 @@ from protocols.pop3.session import Pop3Session
 from tests.servers import InProcessServer, SubprocessServer
 from tests.transcript import Transcript
 
-from .conftest import (ALICE, ALICE_PW, CAPA_COMMON, MESSAGES, POP_FORMS, SIZES, inbox_uids, insecure, login,
-                       wait_unlocked)
+from .conftest import (ALICE, ALICE_PW, CAPA_COMMON, MESSAGES, POP_FORMS, SIZES, USER_PASS, inbox_uids,
+                       insecure, login, wait_unlocked)
 
 
 def _retrieved(lines: list[bytes]) -> bytes:
@@ -90,12 +90,8 @@ def test_a_dropped_connection_deletes_nothing_and_frees_the_lock(pop_server, mai
 def test_an_idle_session_is_closed_without_a_reply_and_deletes_nothing(pop_server, maildrop, settings):
     settings.MAIL_POP_IDLE_TIMEOUT = 1
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
-        t.run(f"""
-            S: +OK {{{{.*}}}}
-            C: USER {ALICE}
-            S: +OK send your password
-            C: PASS {ALICE_PW}
-            S: +OK {{{{.*}}}}
+        t.run(USER_PASS + """
+            S: +OK {{.*}}
             C: DELE 1
             S: +OK message 1 deleted
         """)
@@ -199,11 +195,7 @@ def test_an_unreachable_store_gets_sys_temp(maildrop):
     # A worker whose database is down (here: nothing listens on its port).
     with SubprocessServer("pop3", {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/mailhost"}) as server:
         with Transcript("127.0.0.1", server.ports["pop3"]) as t:
-            t.run(f"""
-                S: +OK {{{{.*}}}}
-                C: USER {ALICE}
-                S: +OK send your password
-                C: PASS {ALICE_PW}
+            t.run(USER_PASS + """
                 S: -ERR [SYS/TEMP] the mail store is temporarily unavailable, try again later
                 C: QUIT
                 S: +OK bye
@@ -269,11 +261,7 @@ def test_after_five_failures_even_the_right_password_is_refused_for_a_while(pop_
         t.run(f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} wrong-4\nS: - [AUTH] bad login\n"
               f"C: HELO {ALICE} wrong-5\nS: - [AUTH] bad login")
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
-        t.run(f"""
-            S: +OK {{{{.*}}}}
-            C: USER {ALICE}
-            S: +OK send your password
-            C: PASS {ALICE_PW}
+        t.run(USER_PASS + """
             S: -ERR [AUTH] too many failed logins, try again later
         """)
 
