@@ -46,10 +46,19 @@ class Connection:
         """Credentials in clear text only over TLS, from loopback, or when a setting says so."""
         return self.tls or self.loopback or settings.MAIL_ALLOW_PLAINTEXT_AUTH
 
-    async def start_tls(self, context: ssl.SSLContext) -> None:
-        """Upgrade in place (STARTTLS/STLS). Anything the client pipelined after
-        the command is discarded first (RFC 3207 4.2, RFC 2595 3.1)."""
+    async def start_tls(self, context: ssl.SSLContext, reply: bytes = b"") -> None:
+        """Send `reply` (the go-ahead) and upgrade in place (STARTTLS/STLS).
+
+        Anything the client pipelined before the go-ahead is discarded (RFC
+        3207 4.2, RFC 2595 3.1). The client starts its handshake as soon as it
+        reads the reply, so reading stops before the reply is written and no
+        await comes between: its ClientHello must reach TLS, not our buffer."""
         self.reader._buffer.clear()  # type: ignore[attr-defined]
+        transport = self.writer.transport
+        if isinstance(transport, asyncio.ReadTransport):
+            transport.pause_reading()
+        if reply:
+            self.writer.write(reply)
         await self.writer.start_tls(context)
         self.tls = True
 

@@ -1,7 +1,6 @@
 """POP3 AUTHORIZATION state: CAPA, STLS, USER/PASS, APOP, AUTH PLAIN."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -42,15 +41,7 @@ async def stls(s: Pop3Session, cmd: parser.Command) -> None:
         return
     # RFC 2595 4: anything the client sent before the handshake is discarded.
     s.lines.discard_buffered()
-    # The client starts the handshake as soon as it reads our +OK: from the
-    # moment it is written, nothing may be read as plaintext, or its
-    # ClientHello would land in the stream's buffer instead of with TLS. So
-    # stop reading first, and write the reply without yielding to the loop.
-    transport = s.conn.writer.transport
-    assert isinstance(transport, asyncio.ReadTransport)
-    transport.pause_reading()
-    s.conn.writer.write(b"+OK Begin TLS negotiation\r\n")
-    await s.conn.start_tls(s.tls_context)
+    await s.conn.start_tls(s.tls_context, b"+OK Begin TLS negotiation\r\n")
 
 
 async def user(s: Pop3Session, cmd: parser.User) -> None:
