@@ -280,3 +280,10 @@ def test_address_suggestions_come_from_past_correspondents(alice, alice_client):
 
 def parsed(raw: bytes) -> email.message.EmailMessage:
     return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def test_settings_page_links_to_mail_download_and_imap_import(alice_client):
+    page = alice_client.get("/mail/settings/").content.decode()
+    assert 'href="/mail/settings/transfer/mail.zip"' in page
+    assert 'href="/mail/settings/transfer/imports/"' in page
+    assert alice_client.get("/mail/settings/transfer/mail.zip").status_code == 200
