@@ -16,7 +16,9 @@
   (GETQUOTAROOT, RFC 9208).
 
 All are read-only, one transaction each, and cost a fixed number of
-queries whatever the number of messages.
+queries whatever the number of messages. A folder that is not the
+account's (or no longer exists) has no messages here; the session learns
+of a deleted mailbox from ``changes_since``.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from django.db.models.functions import Substr
 from ..models import Blob, Message
 from ._db import atomic
 from .accounts import quota_usage
-from .folders import all_folder_status, folder_by_id, get_folder, list_folders
+from .folders import all_folder_status, get_folder, list_folders
 from .messages import uid_q
 from .search import Criterion, to_q
 from .types import FLAG_COLUMNS, FolderInfo, FolderStatus, MessageInfo, QuotaUsage, UidRanges
@@ -72,8 +74,7 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     Callers page by UID after the last one. Rows are read as tuples, not
     model instances: this is the hot path of FETCH 1:*.
     """
-    folder_by_id(account_id, folder_id)
-    qs = Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges))
+    qs = _messages(account_id, folder_id).filter(uid_q(ranges))
     if changedsince is not None:
         qs = qs.filter(modseq__gt=changedsince)
     fields = ["uid", "modseq", "keywords", "internal_date", "size", "blob_id", *FLAG_COLUMNS.values()]
@@ -112,16 +113,21 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     return out
 
 
-def _matching(folder_id: int, criterion: Criterion):  # type: ignore[no-untyped-def]
-    return Message.objects.filter(folder_id=folder_id).filter(to_q(criterion))
+def _messages(account_id: int, folder_id: int):  # type: ignore[no-untyped-def]
+    """The folder's messages, if the folder is the account's: the owner check
+    rides on the query itself (a folder that is gone simply has none)."""
+    return Message.objects.filter(folder_id=folder_id, folder__owner_id=account_id)
+
+
+def _matching(account_id: int, folder_id: int, criterion: Criterion):  # type: ignore[no-untyped-def]
+    return _messages(account_id, folder_id).filter(to_q(criterion))
 
 
 @atomic
 def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_uid: int = 0,
                 limit: int | None = None, modseq: bool = False) -> SearchPage:
     """UIDs matching criterion, ascending, paged by `after_uid` and `limit`."""
-    folder_by_id(account_id, folder_id)
-    qs = _matching(folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
+    qs = _matching(account_id, folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
     if limit is not None:
         qs = qs[:limit]
     if not modseq:
@@ -150,10 +156,9 @@ _ADDRESS_FIELDS = ("from", "to", "cc")
 @atomic
 def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[SortRow]:
     """The sort facts of every message matching criterion, ascending by UID."""
-    folder_by_id(account_id, folder_id)
     parts = {f"{field}_{part}": KeyTextTransform(str(index), KeyTransform("0", KeyTransform(field, F("blob__envelope"))))
              for field in _ADDRESS_FIELDS for part, index in (("name", 0), ("mailbox", 2), ("host", 3))}
-    rows = _matching(folder_id, criterion).order_by("uid").values(
+    rows = _matching(account_id, folder_id, criterion).order_by("uid").values(
         "uid", "blob__subject", "blob__sent_date", "internal_date", "size", **parts)
     return [SortRow(r["uid"], r["blob__subject"], r["blob__sent_date"], r["internal_date"], r["size"],
                     *((r[f"{f}_name"], r[f"{f}_mailbox"], r[f"{f}_host"]) for f in _ADDRESS_FIELDS))
@@ -164,8 +169,7 @@ def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[Sor
 def search_stats(account_id: int, folder_id: int, criterion: Criterion) -> SearchStats:
     """How many messages match, the lowest and highest UID among them and
     their highest modseq, in one aggregate query."""
-    folder_by_id(account_id, folder_id)
-    agg = _matching(folder_id, criterion).aggregate(
+    agg = _matching(account_id, folder_id, criterion).aggregate(
         n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq"))
     return SearchStats(agg["n"], agg["lo"], agg["hi"], agg["modseq"] or 0)
 
