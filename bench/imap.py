@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
@@ -46,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
 
 PASSWORD = "bench-password"
+Timings = dict[str, list[float]]  # command label -> latencies in seconds
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
 
@@ -60,7 +62,8 @@ def message(i: int, size: int = 4096) -> bytes:
 class Client:
     """A lean IMAP client on a raw socket, so the client is not what is measured."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, timings: Timings | None = None) -> None:
+        self.timings = timings
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=300)
         self.file = self.sock.makefile("rb", buffering=262144)
         self.tags = 0
@@ -79,8 +82,10 @@ class Client:
             out += self.line()
         return out
 
-    def command(self, text: bytes) -> list[bytes]:
-        """The untagged responses, then the tagged OK."""
+    def command(self, text: bytes, label: str = "") -> list[bytes]:
+        """The untagged responses, then the tagged OK; with a label (and
+        self.timings set) the command's latency is recorded under it."""
+        started = time.perf_counter()
         self.tags += 1
         tag = b"b%d " % self.tags
         self.sock.sendall(tag + text + b"\r\n")
@@ -91,6 +96,8 @@ class Client:
             if response.startswith(tag):
                 if not response.startswith(tag + b"OK"):
                     raise RuntimeError(f"{text[:40]!r}: {response!r}")
+                if label and self.timings is not None:
+                    self.timings.setdefault(label, []).append(time.perf_counter() - started)
                 return responses
 
     def close(self) -> None:
@@ -98,27 +105,56 @@ class Client:
         self.sock.close()
 
 
-def session(port: int, user: str, n: int) -> int:
+def session(port: int, user: str, n: int, timings: Timings | None = None) -> int:
     """One mixed session; returns the number of commands."""
-    imap = Client(port)
-    imap.command(f"LOGIN {user} {PASSWORD}".encode())
-    exists = int(next(r for r in imap.command(b"SELECT INBOX") if r.endswith(b"EXISTS\r\n")).split()[1])
-    imap.command(b"FETCH 1:20 (FLAGS ENVELOPE)")
-    imap.command(b"UID FETCH %d BODY.PEEK[]" % (1 + n % exists))
-    imap.command(b"STORE 1:10 +FLAGS (\\Seen)")
-    imap.command(b"SEARCH UNSEEN")
-    imap.command(b"SEARCH SUBJECT \"Bench 1\"")
+    imap = Client(port, timings)
+    imap.command(f"LOGIN {user} {PASSWORD}".encode(), "LOGIN")
+    selected = imap.command(b"SELECT INBOX", "SELECT")
+    exists = int(next(r for r in selected if r.endswith(b"EXISTS\r\n")).split()[1])
+    imap.command(b"FETCH 1:20 (FLAGS ENVELOPE)", "FETCH envelope")
+    imap.command(b"FETCH 1:5 (BODYSTRUCTURE)", "FETCH bodystructure")
+    imap.command(b"UID FETCH %d BODY.PEEK[]" % (1 + n % exists), "FETCH body")
+    imap.command(b"STORE 1:10 +FLAGS (\\Seen)", "STORE")
+    imap.command(b"SEARCH UNSEEN", "SEARCH UNSEEN")
+    imap.command(b"SEARCH SUBJECT \"Bench 1\"", "SEARCH SUBJECT")
     raw = message(100000 + n)
-    done = imap.command(b"APPEND INBOX {%d+}\r\n" % len(raw) + raw)[-1]
+    done = imap.command(b"APPEND INBOX {%d+}\r\n" % len(raw) + raw, "APPEND")[-1]
     uid = int(re.search(rb"APPENDUID \d+ (\d+)", done).group(1))  # type: ignore[union-attr]
-    imap.command(b"UID STORE %d +FLAGS.SILENT (\\Deleted)" % uid)
-    imap.command(b"EXPUNGE")
-    imap.command(b"NOOP")
+    imap.command(b"UID STORE %d +FLAGS.SILENT (\\Deleted)" % uid, "STORE")
+    imap.command(b"EXPUNGE", "EXPUNGE")
+    imap.command(b"NOOP", "NOOP")
+    logout(imap)
+    return 13
+
+
+def login_heavy_session(port: int, user: str, n: int, timings: Timings | None = None) -> int:
+    """Log in, five commands, log out (a client that opens a connection per check)."""
+    imap = Client(port, timings)
+    imap.command(f"LOGIN {user} {PASSWORD}".encode(), "LOGIN")
+    imap.command(b"SELECT INBOX", "SELECT")
+    imap.command(b"FETCH 1:20 (FLAGS)", "FETCH flags")
+    imap.command(b"UID SEARCH UNSEEN", "SEARCH UNSEEN")
+    imap.command(b"STATUS Sent (MESSAGES UNSEEN)", "STATUS")
+    imap.command(b"NOOP", "NOOP")
+    logout(imap)
+    return 7
+
+
+def logout(imap: Client) -> None:
     imap.sock.sendall(b"z LOGOUT\r\n")
     while not imap.line().startswith(b"z OK"):
         pass
     imap.close()
-    return 12
+
+
+def run_sessions(port: int, users: list[str], rounds: int, kind: Callable[..., int] = session,
+                 timings: Timings | None = None) -> tuple[float, int]:
+    """len(users) parallel clients, each running `rounds` sessions of `kind`: (seconds, commands)."""
+
+    def prepare(n: int) -> Callable[[], int]:
+        return lambda: sum(kind(port, users[n], n * 1000 + r, timings) for r in range(rounds))
+
+    return timed_clients(len(users), prepare)
 
 
 def proc_memory(pid: int) -> tuple[int, int]:
@@ -144,70 +180,108 @@ async def idle_sessions(port: int, users: list[str], count: int) -> list[tuple[a
     return sessions
 
 
-async def idle_part(port: int, pid: int, users: list[str], count: int) -> None:
+@dataclass
+class IdleFigures:
+    connections: int
+    rss_before_kib: int
+    rss_after_kib: int
+    push_median: float  # seconds from the 250 of an SMTP delivery to EXISTS
+    push_slowest: float
+    delivery: float  # the SMTP transaction itself (the reference)
+
+    @property
+    def kib_per_connection(self) -> float:
+        return (self.rss_after_kib - self.rss_before_kib) / self.connections
+
+
+def smtp_deliver(port: int, to: str, raw: bytes) -> None:
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+        smtp.sendmail("sender@remote.test", [to], raw)
+
+
+async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port: int) -> IdleFigures:
+    """count IDLE sessions on the worker `pid`; then one SMTP delivery per
+    account and the time until every IDLE session of that account has its EXISTS."""
     before, _ = proc_memory(pid)
     sessions = await idle_sessions(port, users, count)
     await asyncio.sleep(2)
-    rss, peak = proc_memory(pid)
-    print(f"  {count} IDLE connections: worker RSS {before / 1024:.1f} MiB before, {rss / 1024:.1f} MiB with them "
-          f"(peak {peak / 1024:.1f} MiB): {(rss - before) / count:.1f} KiB per connection")
-    # A new message per account, appended by one more client of the same worker.
-    latencies = []
+    rss, _ = proc_memory(pid)
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    deliveries: list[float] = []
     for user in users:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        raw = message(7)
-        writer.write(f"l LOGIN {user} {PASSWORD}\r\n".encode())
-        while not (await reader.readline()).startswith(b"l OK"):
-            pass
         started = time.perf_counter()
-        writer.write(b"a APPEND INBOX {%d+}\r\n" % len(raw) + raw + b"\r\nz LOGOUT\r\n")
 
         async def wait_exists(idler: asyncio.StreamReader) -> float:
             while not (await idler.readline()).endswith(b"EXISTS\r\n"):
                 pass
             return time.perf_counter() - started
 
-        latencies += await asyncio.gather(*(wait_exists(r) for r, _, u in sessions if u == user))
-        await reader.read()
-        writer.close()
+        waiters = [asyncio.ensure_future(wait_exists(r)) for r, _, u in sessions if u == user]
+        await loop.run_in_executor(None, smtp_deliver, smtp_port, user, message(7))
+        deliveries.append(time.perf_counter() - started)
+        latencies += await asyncio.gather(*waiters)
     latencies.sort()
-    print(f"  IDLE push after an APPEND by another client, {len(latencies)} sessions: "
-          f"median {latencies[len(latencies) // 2] * 1000:.0f} ms, slowest {latencies[-1] * 1000:.0f} ms")
     for _, idler, _ in sessions:
         idler.close()
+    return IdleFigures(len(sessions), before, rss, latencies[len(latencies) // 2], latencies[-1],
+                       sorted(deliveries)[len(deliveries) // 2])
 
 
-def fill_big_folder(account_id: int, count: int) -> None:
-    """count messages in the account's Archive: one stored blob, rows made by SQL."""
+SAMPLE_WORDS = 1000  # distinct messages in the big folder; each row shares one of them
+
+
+def fill_big_folder(account_id: int, folder: str, count: int) -> int:
+    """count messages in the account's `folder`: SAMPLE_WORDS distinct messages
+    through store.append_many (each with its own rare word, "word<n>"), then
+    rows that share their stored bytes made by one SQL statement. Returns the folder id."""
+    from datetime import datetime, timedelta, timezone
+
     from django.db import connection
 
     from mailboxes import store
-    result = store.append(account_id, "Archive", message(0))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO mailboxes_message (folder_id, uid, modseq, seen, answered, flagged, deleted, draft,"
-            " keywords, internal_date, size, blob_id)"
-            " SELECT m.folder_id, g, g + 1, g %% 3 = 0, false, g %% 50 = 0, false, false, '[]'::jsonb,"
-            " m.internal_date, m.size, m.blob_id FROM mailboxes_message m, generate_series(2, %s) g"
-            " WHERE m.folder_id = %s AND m.uid = 1", [count, result.folder_id])
-        cursor.execute("UPDATE mailboxes_folder SET uidnext = %s, highestmodseq = %s WHERE id = %s",
-                       [count + 1, count + 2, result.folder_id])
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    sample = min(count, SAMPLE_WORDS)
+    results = store.append_many(account_id, folder, [
+        (message(i).replace(b"lazy dog", b"lazy word%d" % i), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))
+        for i in range(sample)])
+    folder_id = results[0].folder_id
+    if count > sample:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO mailboxes_message (folder_id, uid, modseq, seen, answered, flagged, deleted, draft,"
+                " keywords, internal_date, size, blob_id)"
+                " SELECT m.folder_id, g, f.highestmodseq + g, g %% 3 <> 0, false, g %% 50 = 0, false, false,"
+                " '[]'::jsonb, m.internal_date + g * interval '1 second', m.size, m.blob_id"
+                " FROM generate_series(%s, %s) g JOIN mailboxes_message m ON m.folder_id = %s"
+                " AND m.uid = 1 + (g %% %s) JOIN mailboxes_folder f ON f.id = m.folder_id",
+                [sample + 1, count, folder_id, sample])
+            cursor.execute("UPDATE mailboxes_folder SET uidnext = %s, highestmodseq = highestmodseq + %s + 1"
+                           " WHERE id = %s", [count + 1, count, folder_id])
+            cursor.execute("ANALYZE mailboxes_message")
+    return folder_id
 
 
-def big_part(port: int, pid: int, user: str, count: int) -> None:
-    _, peak_before = proc_memory(pid)
+BIG_COMMANDS = (("SELECT", b"SELECT {folder}"), ("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)"),
+                ("UID SEARCH UNSEEN", b"UID SEARCH UNSEEN"), ("UID SEARCH TEXT word", b"UID SEARCH TEXT word42"))
+
+
+def big_part(port: int, user: str, folder: str, count_queries: Callable[[], int] | None = None,
+             ) -> list[tuple[str, float, int, int]]:
+    """Each BIG_COMMANDS on `folder`: (label, seconds, octets of response, SQL queries or -1)."""
     imap = Client(port)
     imap.command(f"LOGIN {user} {PASSWORD}".encode())
-    for label, text in (("SELECT", b"SELECT Archive"), ("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)"),
-                        ("UID SEARCH UNSEEN", b"UID SEARCH UNSEEN"), ("FETCH 1:* (ENVELOPE)", b"FETCH 1:* (ENVELOPE)")):
+    figures = []
+    for label, text in BIG_COMMANDS:
+        queries = count_queries() if count_queries else 0
         started = time.perf_counter()
-        responses = imap.command(text)
+        responses = imap.command(text.replace(b"{folder}", folder.encode()))
         elapsed = time.perf_counter() - started
-        size = sum(len(r) for r in responses)
-        print(f"  {label}: {elapsed:.2f} s, {len(responses) - 1} responses, {size / 1e6:.1f} MB")
-    imap.close()
-    rss, peak = proc_memory(pid)
-    print(f"  worker peak RSS {peak_before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB after ({count} messages)")
+        queries = count_queries() - queries if count_queries else -1
+        figures.append((label, elapsed, sum(len(r) for r in responses), queries))
+    logout(imap)
+    return figures
 
 
 def main() -> None:
@@ -245,27 +319,31 @@ def main() -> None:
     bus = "Redis" if os.environ.get("REDIS_URL") else "in-process"
     print(f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
           f"event bus {bus}, {os.cpu_count()} CPUs")
+    from tests.relay.helpers import DnsServer
+    dns = DnsServer({})
+    env["MAIL_DNS_NAMESERVERS"] = f"127.0.0.1:{dns.port}"
     try:
         with SubprocessServer("imap", env) as server:
             port = server.ports["imap"]
-
-            def prepare(n: int) -> Callable[[], int]:
-                return lambda: sum(session(port, users[n], n * 1000 + r) for r in range(args.rounds))
-
-            timed_clients(args.clients, lambda n: (lambda: session(port, users[n], n)))  # warm-up
-            elapsed, commands = timed_clients(args.clients, prepare)
+            run_sessions(port, users, 1)  # warm-up
+            elapsed, commands = run_sessions(port, users, args.rounds)
             print(f"  mixed workload: {commands} commands from {args.clients} parallel clients in {elapsed:.2f} s: "
                   f"{commands / elapsed:.0f} commands/s ({args.messages} messages per INBOX)")
-        with SubprocessServer("imap", env) as server:
+        with SubprocessServer("imap,smtp", env) as server:
             assert server.proc is not None
-            asyncio.run(idle_part(server.ports["imap"], server.proc.pid, users, args.idlers))
+            idle = asyncio.run(idle_part(server.ports["imap"], server.proc.pid, users, args.idlers,
+                                         server.ports["smtp"]))
+            print(f"  {idle.connections} IDLE connections: {idle.kib_per_connection:.1f} KiB per connection; "
+                  f"EXISTS after an SMTP delivery: median {idle.push_median * 1000:.0f} ms, "
+                  f"slowest {idle.push_slowest * 1000:.0f} ms (the delivery itself {idle.delivery * 1000:.0f} ms)")
         if args.big:
-            fill_big_folder(accounts[0].id, args.big)
+            fill_big_folder(accounts[0].id, "Archive", args.big)
             connections.close_all()
             with SubprocessServer("imap", env) as server:
-                assert server.proc is not None
-                big_part(server.ports["imap"], server.proc.pid, users[0], args.big)
+                for label, seconds, octets, _ in big_part(server.ports["imap"], users[0], "Archive"):
+                    print(f"  {args.big} messages, {label}: {seconds:.2f} s, {octets / 1e6:.1f} MB")
     finally:
+        dns.close()
         connections.close_all()
         import psycopg
         with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:

@@ -115,6 +115,49 @@ def run_round(port: int, users: list[str]) -> tuple[float, int, int]:
     return elapsed, retrieved, sum(octets)
 
 
+def login_round(port: int, users: list[str], logins: int, authenticate: bool = True) -> tuple[float, int]:
+    """Each user's client connects `logins` times: greeting, USER/PASS (or,
+    the reference, nothing), QUIT. (seconds, sessions)."""
+
+    def prepare(n: int) -> Callable[[], int]:
+        def work() -> int:
+            for _ in range(logins):
+                pop = Pop3Client(port)
+                if authenticate:
+                    pop.command(f"USER {users[n]}")
+                    pop.command(f"PASS {PASSWORD}")
+                pop.command("QUIT")
+                pop.close()
+            return logins
+        return work
+
+    return timed_clients(len(users), prepare)
+
+
+def raw_retr_round(url: str, users: list[str]) -> tuple[float, int]:
+    """The reference for RETR: the same messages read straight from PostgreSQL
+    (one SELECT of the bytes per message, one connection per client), no protocol."""
+    import psycopg
+
+    def prepare(n: int) -> Callable[[], int]:
+        conn = psycopg.connect(url, autocommit=True)
+        ids = [row[0] for row in conn.execute(
+            "SELECT m.id FROM mailboxes_message m JOIN mailboxes_folder f ON f.id = m.folder_id"
+            " JOIN mailboxes_account a ON a.id = f.owner_id WHERE a.address = %s AND f.name = 'INBOX'"
+            " ORDER BY m.uid", (users[n],))]
+
+        def work() -> int:
+            with conn:
+                for message_id in ids:
+                    data = conn.execute("SELECT b.data FROM mailboxes_message m JOIN mailboxes_blob b"
+                                        " ON b.sha256 = m.blob_id WHERE m.id = %s", (message_id,)).fetchone()[0]
+                    (b"\r\n" + bytes(data)).replace(b"\r\n.", b"\r\n..")  # the dot-stuffing RETR does
+            return len(ids)
+        return work
+
+    return timed_clients(len(users), prepare)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=2000, help="in all, spread over the clients' maildrops")

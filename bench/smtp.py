@@ -65,7 +65,73 @@ def run_clients(port: int, listener: str, clients: int, total: int, size: int) -
     return timed_clients(clients, prepare)
 
 
+CEILING_TABLE = ("CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, mail_from text NOT NULL,"
+                 " recipients text[] NOT NULL, raw bytea NOT NULL, received timestamptz NOT NULL DEFAULT now())")
+
+
+def serve_ceiling(url: str, ready_file: str, pool_size: int) -> None:
+    """The reference: a minimal aiosmtpd server that stores each message with
+    one INSERT of its raw bytes per transaction (a durable commit), on a pool of
+    pool_size asynchronous connections. Runs until killed; writes its port to ready_file."""
+    import asyncio
+
+    from aiosmtpd.smtp import SMTP
+    from psycopg_pool import AsyncConnectionPool
+
+    async def serve() -> None:
+        pool = AsyncConnectionPool(url, min_size=pool_size, max_size=pool_size, open=False)
+        await pool.open(wait=True)
+        async with pool.connection() as conn:
+            await conn.execute(CEILING_TABLE)
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+                async with pool.connection() as conn:
+                    await conn.execute("INSERT INTO bench_ceiling (mail_from, recipients, raw) VALUES (%s, %s, %s)",
+                                       (envelope.mail_from, envelope.rcpt_tos, envelope.original_content))
+                return "250 OK"
+
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(Handler(), decode_data=False), "127.0.0.1", 0)
+        Path(ready_file).write_text(f"{server.sockets[0].getsockname()[1]}\n")
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+class CeilingServer:
+    """serve_ceiling in a child process of its own (like runmailserver, it has its own interpreter)."""
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        import tempfile
+        self.url, self.pool_size = url, pool_size
+        self._ready = Path(tempfile.mkstemp(prefix="bench-ceiling-")[1])
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    def __enter__(self) -> "CeilingServer":
+        import time
+        self._ready.write_text("")
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-ceiling", self.url, str(self._ready),
+                                      str(self.pool_size)], cwd=ROOT)
+        deadline = time.monotonic() + 30
+        while not self._ready.read_text().endswith("\n"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the ceiling server did not start")
+            time.sleep(0.05)
+        self.port = int(self._ready.read_text())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self._ready.unlink(missing_ok=True)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--serve-ceiling"]:
+        return serve_ceiling(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=10)
