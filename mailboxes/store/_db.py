@@ -23,10 +23,22 @@ def atomic(func: Callable[P, R]) -> Callable[P, R]:
     """Run func in one transaction; a database that cannot be reached becomes Unavailable.
 
     IntegrityError is left alone: callers that race on a unique key handle it."""
+    return _mapped(func, transactional=True)
 
+
+def autocommit_reads(func: Callable[P, R]) -> Callable[P, R]:
+    """For functions that only read and need no consistent snapshot: no
+    transaction of their own (each statement on its own, or inside the
+    caller's transaction without a savepoint), failures mapped as atomic's."""
+    return _mapped(func, transactional=False)
+
+
+def _mapped(func: Callable[P, R], *, transactional: bool) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            if not transactional:
+                return func(*args, **kwargs)
             with transaction.atomic():
                 return func(*args, **kwargs)
         except IntegrityError:

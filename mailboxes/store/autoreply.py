@@ -83,20 +83,28 @@ def apply_forwarding(account_ids: list[int]) -> tuple[list[int], list[str]]:
 
 def schedule_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: list[int],
                               mail_from: str) -> None:
-    """Inside a delivery's transaction: answer for its recipients once it commits."""
-    if account_ids:
-        transaction.on_commit(lambda: send_vacation_replies(parsed, raw, account_ids, mail_from))
+    """Inside a delivery's transaction: answer for its recipients once it commits.
+    Who is on vacation is read here, in the delivery's transaction, so the
+    common case (nobody) costs one statement and no transaction of its own."""
+    if not account_ids:
+        return
+    vacations = _vacations.__wrapped__(account_ids)  # type: ignore[attr-defined]
+    if vacations:
+        transaction.on_commit(lambda: send_vacation_replies(parsed, raw, account_ids, mail_from, vacations))
 
 
-def send_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: list[int], mail_from: str) -> int:
-    """Answer a delivered message for every recipient on vacation; returns how
-    many replies went out. Never raises: the delivery has already happened."""
+def send_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: list[int], mail_from: str,
+                          vacations: list[Vacation] | None = None) -> int:
+    """Answer a delivered message for every recipient on vacation (those given,
+    else looked up); returns how many replies went out. Never raises: the
+    delivery has already happened."""
     try:
         headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:parsed.header_bytes])
         sender = _reply_target(headers, mail_from)
         if sender is None:
             return 0
-        vacations = _vacations(account_ids)
+        if vacations is None:
+            vacations = _vacations(account_ids)
     except Exception:
         log.exception("vacation: could not look at the delivered message")
         return 0
