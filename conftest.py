@@ -41,6 +41,14 @@ def sample_message(subject: str = "Hello", body: str = "Hi there.\r\n", sender: 
             f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_throttle():  # type: ignore[no-untyped-def]
+    """Failed logins counted in Redis outlive a test's rolled-back or flushed
+    tables: every test starts with none."""
+    from mailboxes import store
+    store.reset_login_throttle()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def loopback_dns():  # type: ignore[no-untyped-def]
     """Every DNS lookup of the whole suite (SPF, DKIM, DMARC, MX) goes to an empty

@@ -193,6 +193,11 @@ MAIL_SMTP_MAX_LINE_LENGTH = env_int("MAIL_SMTP_MAX_LINE_LENGTH", 1000, minimum=1
 MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 # Plaintext credentials are accepted without TLS only from loopback, unless this is set.
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
+# Brute-force defence (mailboxes/store/logins.py, docs/SECURITY.md).
+MAIL_LOGIN_MAX_FAILURES = env_int("MAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
+MAIL_LOGIN_MAX_FAILURES_PER_IP = env_int("MAIL_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+MAIL_LOGIN_FAILURE_WINDOW = env_int("MAIL_LOGIN_FAILURE_WINDOW", 900, minimum=1)
+MAIL_LOGIN_BLOCK_DELAY = env_int("MAIL_LOGIN_BLOCK_DELAY", 60, minimum=1)
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
 # IMAP: a client silent this many seconds (IDLE included) is logged out (RFC 3501 5.4: at least 30 minutes).

@@ -52,17 +52,16 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def _log_in(request: HttpRequest, address: str, password: str) -> str:
     """'' once logged in, else the one line the login page shows."""
     ip = client_ip(request)
-    if store.login_blocked(address, ip):
+    try:
+        info = store.login(address, password, protocol=PROTOCOL, ip=ip)
+    except store.LoginBlocked:
         return "Too many failed logins. Try again in a few minutes."
-    info = store.authenticate(address, password)
-    if info is None:
-        store.record_login_failure(address, ip, PROTOCOL)
+    except store.LoginFailed:
         return REFUSED
     if store.admin_actor(info.id) is None:
         return "This account has no access to the dashboard; its mail is in the webmail."
     user = get_user_model()._default_manager.get(pk=info.id)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    store.record_login(info.id, PROTOCOL, ip)
     return ""
 
 

@@ -1,7 +1,7 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
-from . import accounts, aliases, audit, auth, dns, domains, overview, queue
+from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue
 
 app_name = "manage"
 
@@ -30,4 +30,6 @@ urlpatterns = [
     path("queue/<int:recipient_id>/retry/", queue.queue_retry, name="queue-retry"),
     path("queue/<int:recipient_id>/delete/", queue.queue_delete, name="queue-delete"),
     path("audit/", audit.audit_list, name="audit"),
+    path("blocks/", blocks.block_list, name="blocks"),
+    path("blocks/clear/", blocks.block_clear, name="block-clear"),
 ]

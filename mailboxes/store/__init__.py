@@ -17,17 +17,19 @@ from .admin import (admin_actor, admin_alias, admin_create_alias, admin_create_d
                     admin_list_domains, admin_update_alias, admin_update_domain, hosted_domain)
 from .admin_accounts import (admin_account, admin_create_account, admin_delete_account, admin_list_accounts,
                              admin_set_password, admin_set_roles, admin_update_account, last_logins,
-                             login_blocked, record_login, record_login_failure)
+                             record_login)
 from .admin_stats import (admin_audit_log, admin_delete_outbound, admin_list_queue, admin_overview,
                           admin_retry_outbound)
 from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, CreatedAccount, DayCount,
                           DomainDetail, FolderUsage, LoginInfo, Overview, Page, QueueRow)
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
-from .errors import (AlreadyExists, InvalidInput, LimitExceeded, NoSuchAccount, NoSuchAlias,
-                     MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
+from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
+                     NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      StoreError, TooBigForQuota, Unavailable)
 from .events import publish, subscribe
+from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
+                     login_refusal, record_failure, record_login_failure, reset_login_throttle)
 from .inbound import RecipientVerdict, check_recipient, deliver_final
 from .maintenance import check_quota, maintained_account_ids, purge_old_messages
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,

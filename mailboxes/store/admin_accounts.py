@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from ..models import Account, AuditEntry, Domain, Folder, LoginRecord
+from ..models import Account, Domain, Folder, LoginRecord
 from . import accounts as _accounts
 from ._db import atomic
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -20,10 +19,6 @@ from .errors import InvalidInput, LimitExceeded, NoSuchAccount, NoSuchDomain, No
 
 GENERATED_PASSWORD_BYTES = 12
 _PROTOCOL_RE = re.compile(r"^[a-z0-9-]{1,16}$")
-# Failed logins (kept in the audit log) that close the door for a while.
-FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ADDRESS = 5
-MAX_FAILURES_PER_IP = 20
 ACCOUNT_ORDERS: dict[str, tuple[Any, ...]] = {
     "address": ("address",),
     "usage": ("-used_bytes", "address"),
@@ -179,27 +174,3 @@ def _logins(account_id: int) -> list[LoginInfo]:
 def last_logins(account_id: int) -> list[LoginInfo]:
     """The last successful login per protocol, by protocol name."""
     return _logins(account_id)
-
-
-# --- failed logins ----------------------------------------------------------
-# Failures are audit rows (action 'login.failed'), so every worker process
-# sees them and superusers can read them in the audit log.
-
-def _failure_target(address: str) -> str:
-    return address.strip().lower()[:400]
-
-
-@atomic
-def login_blocked(address: str, ip: str) -> bool:
-    """Too many recent failures for this address or from this IP? Checked
-    before the password, so a blocked client learns nothing from guessing."""
-    recent = AuditEntry.objects.filter(action="login.failed", at__gte=timezone.now() - FAILURE_WINDOW)
-    counts = recent.aggregate(address=Count("pk", filter=Q(target=_failure_target(address))),
-                              ip=Count("pk", filter=Q(detail__ip=ip)))
-    return counts["address"] >= MAX_FAILURES_PER_ADDRESS or counts["ip"] >= MAX_FAILURES_PER_IP
-
-
-@atomic
-def record_login_failure(address: str, ip: str, protocol: str) -> None:
-    AuditEntry.objects.create(actor=None, action="login.failed", target=_failure_target(address),
-                              detail={"ip": ip[:64], "protocol": protocol[:16]})

@@ -68,3 +68,19 @@ class MaildropLocked(StoreError):
     """Another live session holds the account's POP maildrop lock (RFC 1939 8, RFC 2449 IN-USE)."""
 
     temporary = True
+
+
+class LoginFailed(StoreError):
+    """Wrong password, unknown or disabled account: one reason for all, so a
+    client learns nothing about which."""
+
+
+class LoginBlocked(StoreError):
+    """Too many recent failures from this IP (or for this account from a new
+    IP): refused before the credentials were looked at. Try again later."""
+
+    temporary = True
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

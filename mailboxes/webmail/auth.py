@@ -1,8 +1,8 @@
 """Signing in and out of the webmail.
 
-The password is checked by store.authenticate (the same check as every
-protocol) behind the store's failed-login throttle (store.login_blocked,
-shared with the dashboard and counted across worker processes); Django's
+The password is checked by store.login (the same entry point as every
+protocol, with the brute-force defence: failures counted per IP and per
+account across worker processes and doors); Django's
 session then carries the login (new session key at login, CSRF token
 rotated, cookie HttpOnly and SameSite, Secure with MAIL_SECURE_COOKIES,
 expiry SESSION_COOKIE_AGE)."""
@@ -49,16 +49,15 @@ def _log_in(request: HttpRequest, address: str, password: str) -> str:
     ip = request.META.get("REMOTE_ADDR", "")
     if not address or not password:
         return REFUSED
-    if store.login_blocked(address, ip):
+    try:
+        info = store.login(address, password, protocol=PROTOCOL, ip=ip)
+    except store.LoginBlocked:
         return BLOCKED
-    info = store.authenticate(address, password)
-    if info is None:
-        store.record_login_failure(address, ip, PROTOCOL)
+    except store.LoginFailed:
         return REFUSED
     # Django's session login wants the user row; the store has vouched for it.
     user = get_user_model()._default_manager.get(pk=info.id)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    store.record_login(info.id, PROTOCOL, ip)
     return ""
 
 

@@ -120,7 +120,13 @@ def _require_privacy(s: Session) -> None:
 
 
 async def _authenticate(s: Session, username: str, password: str) -> None:
-    account = await s.call(store.authenticate, username, password)
+    # store.login: the brute-force defence shared by every door and worker.
+    try:
+        account = await s.call(store.login, username, password, protocol="imap", ip=s.conn.peer_ip)
+    except store.LoginBlocked:
+        raise no("UNAVAILABLE", "Too many failed logins, try again later") from None  # RFC 5530 3
+    except store.LoginFailed:
+        account = None
     if account is not None:
         s.logged_in(account)
         return

@@ -12,7 +12,7 @@ from protocols import dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
-from protocols.pop3.logins import Blocked, checked_login, record_success
+from protocols.pop3.logins import Blocked, checked_login
 
 from . import parser
 
@@ -133,8 +133,7 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not s.conn.plaintext_auth_allowed:
         await s.reply("- POP2 has no TLS: passwords are accepted only from trusted networks")
         return
-    account = await checked_login(cmd.user, s.conn.peer_ip, "pop2",
-                                  lambda: dbcall.call(store.authenticate, cmd.user, cmd.password))
+    account = await checked_login(cmd.user, cmd.password, ip=s.conn.peer_ip, protocol="pop2")
     if not isinstance(account, store.AccountInfo):
         s.auth_failures += 1
         await s.reply("- [AUTH] too many failed logins, try again later" if isinstance(account, Blocked)
@@ -149,7 +148,6 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
         return
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
-    await record_success(account.id, "pop2", s.conn.peer_ip, s.label)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     await s.select(snapshot)
 

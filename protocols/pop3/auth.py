@@ -1,17 +1,15 @@
 """POP3 AUTHORIZATION state: CAPA, STLS, USER/PASS, APOP, AUTH PLAIN."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from mailboxes import store
 from protocols import dbcall
 
 from . import parser, wire
 from .lines import LineTooLong
-from .logins import Blocked, checked_login, record_success
+from .logins import Blocked, checked_login
 from .state import Closed, State
 
 if TYPE_CHECKING:
@@ -57,21 +55,13 @@ async def password(s: Pop3Session, cmd: parser.Pass) -> None:
     if name is None:
         await s.err("give USER first")
         return
-    await login(s, name, lambda: dbcall.call(store.authenticate, name, cmd.password))
+    await login(s, name, cmd.password)
 
 
 async def apop(s: Pop3Session, cmd: parser.Apop) -> None:
     """RFC 1939 7: MD5 over the greeting's timestamp and the shared secret.
     It needs no TLS: the secret never crosses the wire."""
-    async def check() -> store.AccountInfo | None:
-        found = await dbcall.call(store.apop_secret, cmd.user)
-        if found is None:
-            return None
-        info, secret = found
-        expected = hashlib.md5((s.banner + secret).encode("utf-8")).hexdigest()
-        return info if hmac.compare_digest(expected, cmd.digest) else None
-
-    await login(s, cmd.user, check)
+    await login(s, cmd.user, cmd.digest, apop_challenge=s.banner)
 
 
 async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
@@ -111,7 +101,7 @@ async def authenticate(s: Pop3Session, cmd: parser.Auth) -> None:
     if authzid and authzid.lower() != authcid.lower():
         await refuse(s)  # no proxy logins
         return
-    await login(s, authcid, lambda: dbcall.call(store.authenticate, authcid, secret))
+    await login(s, authcid, secret)
 
 
 async def refuse(s: Pop3Session, text: str = "authentication failed") -> None:
@@ -121,10 +111,11 @@ async def refuse(s: Pop3Session, text: str = "authentication failed") -> None:
         raise Closed()
 
 
-async def login(s: Pop3Session, address: str, check: Callable[[], Awaitable[store.AccountInfo | None]]) -> None:
-    """Check the credentials (behind the store's failed-login throttle), then
-    lock the maildrop and enter TRANSACTION."""
-    account = await checked_login(address, s.conn.peer_ip, PROTOCOL, check)
+async def login(s: Pop3Session, address: str, secret: str, *, apop_challenge: str | None = None) -> None:
+    """Check the credentials (store.login: the shared brute-force defence,
+    which also records the login), then lock the maildrop and enter TRANSACTION."""
+    account = await checked_login(address, secret, ip=s.conn.peer_ip, protocol=PROTOCOL,
+                                  apop_challenge=apop_challenge)
     if isinstance(account, Blocked):
         await refuse(s, "too many failed logins, try again later")
         return
@@ -137,7 +128,6 @@ async def login(s: Pop3Session, address: str, check: Callable[[], Awaitable[stor
         await s.err("maildrop is locked by another session", "IN-USE")
         return
     s.opened(account.id, snapshot)
-    await record_success(account.id, PROTOCOL, s.conn.peer_ip, s.label)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     live = s.drop.live() if s.drop else []
     await s.ok(f"maildrop has {len(live)} messages ({sum(m.size for _, m in live)} octets)")

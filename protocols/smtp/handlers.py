@@ -136,13 +136,16 @@ class Handler:
         password = credentials.password.decode("utf-8", "replace")
         try:
             with server.busy():
-                account = await dbcall.call(store.authenticate, login, password)
+                account = await dbcall.call(store.login, login, password, protocol="smtp", ip=server.peer_ip)
+        except store.LoginFailed:
+            log.info("%s: AUTH refused for %r from %s", server.label, login, server.peer_ip)
+            return AuthResult(success=False, handled=False)
+        except store.LoginBlocked:
+            log.info("%s: AUTH for %r from %s blocked (too many failures)", server.label, login, server.peer_ip)
+            return AuthResult(success=False, handled=False, message=replies.AUTH_BLOCKED)
         except store.Unavailable:
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
         except Exception:
             log.exception("%s: AUTH failed", server.label)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
-        if account is None:
-            log.info("%s: AUTH refused for %r from %s", server.label, login, server.peer_ip)
-            return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=account)

@@ -20,6 +20,7 @@ LOCAL_ERROR = "451 4.3.0 Local error in processing, try again later"
 MAILBOX_FULL = "452 4.2.2 Mailbox full, try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"  # RFC 5321 4.5.3.1.10
 AUTH_TEMPFAIL = "454 4.7.0 Temporary authentication failure"  # RFC 4954 6
+AUTH_BLOCKED = "454 4.7.0 Too many failed logins, try again later"  # RFC 4954 6: temporary
 
 AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
 TLS_ACTIVE = "503 5.5.1 TLS already active"

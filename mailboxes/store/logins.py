@@ -1,0 +1,299 @@
+"""Logins: the ONE entry point every door calls (SMTP AUTH, IMAP LOGIN and
+AUTHENTICATE, POP3 USER/PASS/APOP/AUTH, POP2 HELO, webmail, dashboard), with
+the brute-force defence in this one place.
+
+login() refuses before looking at the credentials when the client's IP, or
+the account asked for from an IP it has never logged in from, has failed too
+often lately; otherwise it checks them (accounts.authenticate, with its
+verified-credential cache), counts a failure against the IP and the account,
+or records the successful login per protocol. A success is never delayed.
+
+Failures are counted in Redis when REDIS_URL is set (sorted sets shared by
+every worker process), else from the audit log's 'login.failed' rows in the
+database (also shared). Every failure is an audit row either way, so the
+dashboard's audit log shows them. After MAIL_LOGIN_MAX_FAILURES failures for
+an account (MAIL_LOGIN_MAX_FAILURES_PER_IP for an IP) within
+MAIL_LOGIN_FAILURE_WINDOW seconds, the key is refused for
+MAIL_LOGIN_BLOCK_DELAY seconds after its last failure, doubling with each
+further failure, at most the window. Administrators list and clear blocks
+(admin_login_blocks / admin_clear_login_block); a clear is audited."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import Iterable
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from ..models import AuditEntry, LoginRecord
+from . import accounts as _accounts
+from ._db import atomic
+from .addresses import domain_of
+from .admin import audit
+from .admin_accounts import record_login
+from .admin_types import Actor
+from .errors import LoginBlocked, LoginFailed, NotFound, NotPermitted
+from .types import AccountInfo
+
+FAILED = "login.failed"
+CLEARED = "login.unblocked"
+IP, ACCOUNT = "ip", "account"
+
+
+@dataclass(frozen=True)
+class LoginBlock:
+    """One refused key: an IP, or an account (refused from new IPs)."""
+
+    kind: str          # "ip" or "account"
+    value: str         # the IP or the address
+    failures: int      # within the window
+    last_failure: datetime
+    until: datetime
+
+
+def _target(address: str) -> str:
+    return address.strip().lower()[:400]
+
+
+def _limit(kind: str) -> int:
+    return settings.MAIL_LOGIN_MAX_FAILURES_PER_IP if kind == IP else settings.MAIL_LOGIN_MAX_FAILURES
+
+
+def _block_until(kind: str, failures: int, last: float) -> float | None:
+    """When a key with `failures` failures, the last at `last`, is let in again
+    (None: it is not blocked). The delay doubles with every failure past the
+    threshold and never outlasts the window the failures are counted in."""
+    excess = failures - _limit(kind)
+    if excess < 0:
+        return None
+    window = settings.MAIL_LOGIN_FAILURE_WINDOW
+    delay = min(settings.MAIL_LOGIN_BLOCK_DELAY * (2 ** min(excess, 30)), window)
+    until = last + delay
+    return until if until > time.time() else None
+
+
+# --- the counters -------------------------------------------------------------
+
+class _DatabaseCounter:
+    """Failures are the audit log's login.failed rows since the window opened
+    or the key's last clear, whichever is later."""
+
+    def record(self, address: str, ip: str, protocol: str, now: float) -> None:
+        pass  # the audit row login() writes is the record
+
+    def state(self, kind: str, value: str) -> tuple[int, float]:
+        since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
+        cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
+            .aggregate(m=Max("at"))["m"]
+        rows = AuditEntry.objects.filter(action=FAILED, at__gte=max(since, cleared) if cleared else since)
+        rows = rows.filter(detail__ip=value) if kind == IP else rows.filter(target=value)
+        found = rows.aggregate(n=Count("pk"), last=Max("at"))
+        return found["n"], found["last"].timestamp() if found["last"] else 0.0
+
+    def clear(self, kind: str, value: str) -> None:
+        pass  # the login.unblocked audit row the clear writes is the record
+
+    def candidates(self) -> Iterable[tuple[str, str]]:
+        since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
+        rows = AuditEntry.objects.filter(action=FAILED, at__gte=since)
+        limit = min(settings.MAIL_LOGIN_MAX_FAILURES, settings.MAIL_LOGIN_MAX_FAILURES_PER_IP)
+        for target in rows.values("target").annotate(n=Count("pk")).filter(n__gte=limit).values_list("target", flat=True):
+            yield ACCOUNT, target
+        for ip in rows.values("detail__ip").annotate(n=Count("pk")).filter(n__gte=limit).values_list("detail__ip", flat=True):
+            if ip:
+                yield IP, ip
+
+    def reset(self) -> None:
+        pass
+
+
+class _RedisCounter:
+    """One sorted set of failure times per key, trimmed to the window and
+    expiring with it, plus a set naming the keys for the dashboard."""
+
+    def __init__(self) -> None:
+        import redis
+        self.client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        self.prefix = f"mailhost:{settings.DATABASES['default']['NAME']}:login:"
+
+    def _key(self, kind: str, value: str) -> str:
+        return f"{self.prefix}{kind}:{value}"
+
+    def record(self, address: str, ip: str, protocol: str, now: float) -> None:
+        window = settings.MAIL_LOGIN_FAILURE_WINDOW
+        pipe = self.client.pipeline()
+        for kind, value in ((ACCOUNT, _target(address)), (IP, ip)):
+            if not value:
+                continue
+            key = self._key(kind, value)
+            pipe.zadd(key, {f"{now}:{secrets.token_hex(4)}": now})
+            pipe.zremrangebyscore(key, "-inf", now - window)
+            pipe.expire(key, window + 1)
+            pipe.sadd(self.prefix + "keys", f"{kind}:{value}")
+        pipe.execute()
+
+    def state(self, kind: str, value: str) -> tuple[int, float]:
+        key = self._key(kind, value)
+        pipe = self.client.pipeline()
+        pipe.zremrangebyscore(key, "-inf", time.time() - settings.MAIL_LOGIN_FAILURE_WINDOW)
+        pipe.zcard(key)
+        pipe.zrange(key, -1, -1, withscores=True)
+        _, count, last = pipe.execute()
+        return int(count), float(last[0][1]) if last else 0.0
+
+    def clear(self, kind: str, value: str) -> None:
+        self.client.delete(self._key(kind, value))
+        self.client.srem(self.prefix + "keys", f"{kind}:{value}")
+
+    def candidates(self) -> Iterable[tuple[str, str]]:
+        for raw in self.client.smembers(self.prefix + "keys"):
+            kind, _, value = (raw.decode() if isinstance(raw, bytes) else str(raw)).partition(":")
+            if not self.client.exists(self._key(kind, value)):
+                self.client.srem(self.prefix + "keys", raw)
+                continue
+            yield kind, value
+
+    def reset(self) -> None:
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
+        if keys:
+            self.client.delete(*keys)
+
+
+_counter: _DatabaseCounter | _RedisCounter | None = None
+
+
+def _counters() -> _DatabaseCounter | _RedisCounter:
+    global _counter
+    if _counter is None:
+        _counter = _RedisCounter() if settings.REDIS_URL else _DatabaseCounter()
+    return _counter
+
+
+def _blocked_until(kind: str, value: str) -> float | None:
+    if not value:
+        return None
+    failures, last = _counters().state(kind, value)
+    return _block_until(kind, failures, last)
+
+
+def _known_ip(address: str, ip: str) -> bool:
+    """Has this account logged in from this IP before (by any door)?"""
+    return bool(ip) and LoginRecord.objects.filter(account__address=_target(address), ip=ip[:64]).exists()
+
+
+# --- the entry point --------------------------------------------------------------
+
+def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, digest: str) -> AccountInfo | None:
+    if info_secret is None:
+        return None
+    info, secret = info_secret
+    expected = hashlib.md5((challenge + secret).encode("utf-8")).hexdigest()
+    return info if hmac.compare_digest(expected, digest.lower()) else None
+
+
+@atomic
+def login_refusal(address: str, ip: str) -> float | None:
+    """When the client may try again (epoch seconds), or None if it may try now."""
+    until = _blocked_until(IP, ip)
+    account_until = _blocked_until(ACCOUNT, _target(address))
+    if account_until is not None and not _known_ip(address, ip):
+        until = max(until or 0.0, account_until)
+    return until
+
+
+def login(address: str, password: str, *, protocol: str, ip: str,
+          apop_challenge: str | None = None) -> AccountInfo:
+    """The account whose credentials these are, its login recorded for
+    `protocol`. With apop_challenge, `password` is the APOP digest of the
+    challenge and the account's shared secret (RFC 1939 7).
+
+    Raises LoginBlocked (temporary: the credentials were not looked at) or
+    LoginFailed (wrong, unknown or disabled: one reason for all), the
+    failure counted and committed first."""
+    account = _check(address, password, protocol, ip[:64], apop_challenge)
+    if account is None:
+        raise LoginFailed("invalid credentials")
+    return account
+
+
+@atomic
+def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: str | None) -> AccountInfo | None:
+    until = login_refusal(address, ip)
+    if until is not None:
+        raise LoginBlocked("too many failed logins", retry_after=until)
+    if apop_challenge is None:
+        account = _accounts.authenticate(address, password)
+    else:
+        account = _apop_matches(_accounts.apop_secret(address), apop_challenge, password)
+    if account is None:
+        record_failure(address, ip, protocol)
+    else:
+        record_login(account.id, protocol, ip)
+    return account
+
+
+@atomic
+def record_failure(address: str, ip: str, protocol: str) -> None:
+    """Count a failed password check that did not go through login() (the
+    webmail's change-password form checks the old password)."""
+    AuditEntry.objects.create(actor=None, action=FAILED, target=_target(address),
+                              detail={"ip": ip[:64], "protocol": protocol[:16]})
+    _counters().record(address, ip[:64], protocol, time.time())
+
+
+def login_blocked(address: str, ip: str) -> bool:
+    """Would login() refuse this client before looking at its password?"""
+    return login_refusal(address, ip) is not None
+
+
+record_login_failure = record_failure  # the dashboard's original name
+
+
+def reset_login_throttle() -> None:
+    """Forget every counted failure (tests; Redis only: the database's
+    counts go with its audit rows)."""
+    _counters().reset()
+
+
+# --- administrators -----------------------------------------------------------------
+
+def _visible(actor: Actor, kind: str, value: str) -> bool:
+    if actor.is_superuser:
+        return True
+    return kind == ACCOUNT and domain_of(value) in actor.domain_names
+
+
+@atomic
+def admin_login_blocks(*, actor: Actor) -> list[LoginBlock]:
+    """IPs and accounts refused right now. Domain admins see the accounts of
+    their domains; IP blocks concern everyone, so only superusers see them."""
+    found = []
+    for kind, value in set(_counters().candidates()):
+        if not _visible(actor, kind, value):
+            continue
+        failures, last = _counters().state(kind, value)
+        until = _block_until(kind, failures, last)
+        if until is not None:
+            found.append(LoginBlock(kind, value, failures, datetime.fromtimestamp(last, dt_timezone.utc),
+                                    datetime.fromtimestamp(until, dt_timezone.utc)))
+    return sorted(found, key=lambda b: (b.kind, b.value))
+
+
+@atomic
+def admin_clear_login_block(kind: str, value: str, *, actor: Actor) -> None:
+    """Forget the failures of one IP or account: it may log in at once."""
+    if kind not in (IP, ACCOUNT):
+        raise NotFound(f"no such block kind: {kind}")
+    value = _target(value) if kind == ACCOUNT else value.strip()[:64]
+    if not _visible(actor, kind, value):
+        if kind == IP:
+            raise NotPermitted("only a superuser may clear an IP block")
+        raise NotFound(f"no such account: {value}")
+    _counters().clear(kind, value)
+    audit(actor, CLEARED, f"{kind}:{value}")
