@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mailhost.metrics.MetricsMiddleware",
 ]
 
 ROOT_URLCONF = "mailhost.urls"
@@ -81,6 +82,13 @@ DATABASE_URL = env_str("DATABASE_URL")
 # Protocol workers run blocking ORM work on a bounded thread pool; the
 # connection pool is sized to match it (DESIGN.md, rule 3).
 MAIL_DB_THREADS = env_int("MAIL_DB_THREADS", 8, minimum=1, maximum=256)
+# Each runmailserver worker's Prometheus endpoint (0 = off; --metrics-port).
+MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
+# PROXY protocol (v1/v2) peers: when set, every IMAP, POP3 and SMTP
+# connection must open with a PROXY header and come from one of these
+# addresses or networks; any other connection is refused.
+MAIL_PROXY_TRUSTED = env_list("MAIL_PROXY_TRUSTED")
+MAIL_PROXY_TIMEOUT = env_int("MAIL_PROXY_TIMEOUT", 5, minimum=1)
 
 
 def _database() -> dict:
@@ -193,6 +201,8 @@ MAIL_SMTP_MAX_LINE_LENGTH = env_int("MAIL_SMTP_MAX_LINE_LENGTH", 1000, minimum=1
 MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 # Plaintext credentials are accepted without TLS only from loopback, unless this is set.
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
+# Tests only: false makes loopback clients as untrusted as remote ones (docs/SECURITY.md).
+MAIL_TRUST_LOOPBACK = env_bool("MAIL_TRUST_LOOPBACK", True)
 # Brute-force defence (mailboxes/store/logins.py, docs/SECURITY.md).
 MAIL_LOGIN_MAX_FAILURES = env_int("MAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
 MAIL_LOGIN_MAX_FAILURES_PER_IP = env_int("MAIL_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)

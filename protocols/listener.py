@@ -17,6 +17,10 @@ from typing import Awaitable, Callable, Protocol
 
 from django.conf import settings
 
+from mailhost import metrics
+
+from . import proxy
+
 log = logging.getLogger("protocols.listener")
 _ids = itertools.count(1)
 
@@ -44,7 +48,8 @@ class Connection:
     @property
     def plaintext_auth_allowed(self) -> bool:
         """Credentials in clear text only over TLS, from loopback, or when a setting says so."""
-        return self.tls or self.loopback or settings.MAIL_ALLOW_PLAINTEXT_AUTH
+        trusted = self.loopback and settings.MAIL_TRUST_LOOPBACK
+        return self.tls or trusted or settings.MAIL_ALLOW_PLAINTEXT_AUTH
 
     async def start_tls(self, context: ssl.SSLContext, reply: bytes = b"") -> None:
         """Send `reply` (the go-ahead) and upgrade in place (STARTTLS/STLS).
@@ -102,7 +107,11 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
         peer = writer.get_extra_info("peername") or ("", 0)
         conn = Connection(next(_ids), name, str(peer[0]), int(peer[1]), tls is not None, reader, writer)
         session = None
+        counted = metrics.ConnectionCount(name)
         try:
+            counted.__enter__()
+            if settings.MAIL_PROXY_TRUSTED and not await _proxied(conn):
+                return
             session = factory(conn)
             sessions.add(session)
             await session.run()
@@ -111,6 +120,7 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
         except Exception:
             log.exception("%s#%s: session failed", name, conn.id)
         finally:
+            counted.__exit__()
             if session is not None:
                 sessions.discard(session)
             writer.close()
@@ -123,6 +133,43 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
                                         ssl_handshake_timeout=30 if tls else None,
                                         limit=256 * 1024)
     return Listener(name, server, sessions)
+
+
+async def _proxied(conn: Connection) -> bool:
+    """Behind a load balancer (MAIL_PROXY_TRUSTED): the connection must come
+    from a trusted address and open with a PROXY header (v1 or v2), whose
+    source becomes conn.peer_ip (logging, plaintext-auth policy, throttling).
+    False (and the connection is dropped, nothing said) otherwise. The
+    balancer's own address stays in conn.extra["proxy_peer"]."""
+    if not proxy.trusted(conn.peer_ip, settings.MAIL_PROXY_TRUSTED):
+        log.warning("%s#%s: connection from %s, not a trusted PROXY peer: refused", conn.listener, conn.id,
+                    conn.peer_ip)
+        return False
+    try:
+        header = await asyncio.wait_for(_read_proxy_header(conn.reader), settings.MAIL_PROXY_TIMEOUT)
+    except (proxy.ProxyError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
+        log.warning("%s#%s: no valid PROXY header from %s (%s): refused", conn.listener, conn.id,
+                    conn.peer_ip, type(exc).__name__)
+        return False
+    conn.extra["proxy_peer"] = conn.peer_ip
+    if header.source is not None:
+        conn.peer_ip, conn.peer_port = header.source
+    return True
+
+
+async def _read_proxy_header(reader: asyncio.StreamReader) -> proxy.ProxyHeader:
+    """Read exactly the header, not one octet of what follows it."""
+    data = await reader.readexactly(5)
+    while (size := proxy.needed(data)) > len(data):
+        if size > proxy.V2_MAX:
+            raise proxy.ProxyError("v2 header too long")
+        data += await reader.readexactly(size - len(data))
+    if size == 0:  # a v1 line: up to its LF, at most 107 octets
+        while not data.endswith(b"\n"):
+            if len(data) >= proxy.V1_MAX:
+                raise proxy.ProxyError("v1 line too long")
+            data += await reader.readexactly(1)
+    return proxy.parse(data)
 
 
 StartFunc = Callable[[str, str, int], Awaitable[Listener]]

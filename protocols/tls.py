@@ -49,11 +49,33 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
     log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
 
 
+_contexts: dict[tuple[Path, Path], ssl.SSLContext] = {}
+
+
 def server_context() -> ssl.SSLContext:
-    """TLS 1.2 minimum with the library's modern default ciphers."""
+    """The process's one server context for the configured certificate: TLS
+    1.2 minimum with the library's modern default ciphers. Every listener
+    shares it, so reload() changes what every new handshake presents."""
     cert, key = certificate_paths()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
-    context.load_cert_chain(str(cert), str(key))
+    context = _contexts.get((cert, key))
+    if context is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+        context.load_cert_chain(str(cert), str(key))
+        _contexts[(cert, key)] = context
     return context
+
+
+def reload() -> None:
+    """Load the certificate and key files again into the shared contexts
+    (SIGHUP after a renewal). Connections already established keep their
+    session; new handshakes get the new pair. A bad pair leaves the old one
+    in place and says so."""
+    for (cert, key), context in _contexts.items():
+        try:
+            context.load_cert_chain(str(cert), str(key))
+        except (OSError, ssl.SSLError) as exc:
+            log.error("TLS reload of %s failed, keeping the old certificate: %s", cert, exc)
+        else:
+            log.info("TLS certificate reloaded from %s", cert)

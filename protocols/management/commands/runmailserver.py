@@ -54,6 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("--protocols", default=",".join(settings.MAIL_PROTOCOLS),
                             help="comma-separated listeners to run (default: all)")
         parser.add_argument("--ready-file", help="write the listening addresses to this file once up")
+        parser.add_argument("--metrics-port", type=int, default=settings.MAIL_METRICS_PORT, metavar="PORT",
+                            help="serve Prometheus metrics on this port (env MAIL_METRICS_PORT; 0 = off)")
 
     def handle(self, *args, **options):
         wanted: set[str] = set()
@@ -71,16 +73,22 @@ class Command(BaseCommand):
                 raise CommandError(f"--{OPTION[name].replace('_', '-')} {port}: not a port")
             if name in wanted and port:
                 plan.append((name, port))
+        metrics_port = options["metrics_port"]
+        if not 0 <= metrics_port <= 65535:
+            raise CommandError(f"--metrics-port {metrics_port}: not a port")
         try:
-            asyncio.run(self._serve(options["host"], plan, options.get("ready_file")))
+            asyncio.run(self._serve(options["host"], plan, options.get("ready_file"), metrics_port))
         except KeyboardInterrupt:
             pass
 
-    async def _serve(self, host: str, plan: list[tuple[str, int]], ready_file: str | None) -> None:
+    async def _serve(self, host: str, plan: list[tuple[str, int]], ready_file: str | None,
+                     metrics_port: int = 0) -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        from protocols import tls
+        loop.add_signal_handler(signal.SIGHUP, tls.reload)  # new certificate, no connection dropped
         listeners = []
         lines = []
         for name, port in plan:
@@ -101,6 +109,15 @@ class Command(BaseCommand):
                 lines.append(line)
         if not listeners:
             raise CommandError("no listener to run (all ports are 0 or no protocol selected)")
+        if metrics_port:
+            from mailhost import metrics
+            try:
+                address = metrics.serve(host, metrics_port)
+            except OSError as exc:
+                for running in listeners:
+                    await running.stop(0)
+                raise CommandError(f"metrics: cannot listen on {host}:{metrics_port}: {exc.strerror}") from None
+            lines.append(f"metrics listening on {address[0]}:{address[1]}")
         from protocols.relay.local import start_sweeper
         start_sweeper()  # embedded default only: no celery beat there
         self.stdout.write("\n".join(lines))
