@@ -201,6 +201,9 @@ MAIL_SMTP_MAX_LINE_LENGTH = env_int("MAIL_SMTP_MAX_LINE_LENGTH", 1000, minimum=1
 MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 # Plaintext credentials are accepted without TLS only from loopback, unless this is set.
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
+# Connections per listener and worker: in all, and from one IP (protocols/limits.py).
+MAIL_MAX_CONNECTIONS = env_int("MAIL_MAX_CONNECTIONS", 5000, minimum=1)
+MAIL_MAX_CONNECTIONS_PER_IP = env_int("MAIL_MAX_CONNECTIONS_PER_IP", 20, minimum=1)
 # Tests only: false makes loopback clients as untrusted as remote ones (docs/SECURITY.md).
 MAIL_TRUST_LOOPBACK = env_bool("MAIL_TRUST_LOOPBACK", True)
 # Brute-force defence (mailboxes/store/logins.py, docs/SECURITY.md).

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from mailhost import metrics
 
-from . import proxy
+from . import limits, proxy
 
 log = logging.getLogger("protocols.listener")
 _ids = itertools.count(1)
@@ -102,6 +102,7 @@ class Listener:
 async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
                 tls: ssl.SSLContext | None = None, backlog: int = 1024) -> Listener:
     sessions: set = set()
+    admitted = limits.ConnectionLimits()
 
     async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("", 0)
@@ -112,6 +113,11 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
             counted.__enter__()
             if settings.MAIL_PROXY_TRUSTED and not await _proxied(conn):
                 return
+            if not admitted.admit(conn.peer_ip):
+                log.warning("%s#%s: connection limit reached, %s refused", name, conn.id, conn.peer_ip)
+                writer.write(limits.try_later(name))
+                return
+            conn.extra["admitted"] = True
             session = factory(conn)
             sessions.add(session)
             await session.run()
@@ -121,6 +127,8 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
             log.exception("%s#%s: session failed", name, conn.id)
         finally:
             counted.__exit__()
+            if conn.extra.pop("admitted", False):
+                admitted.release(conn.peer_ip)
             if session is not None:
                 sessions.discard(session)
             writer.close()
