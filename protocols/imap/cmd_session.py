@@ -144,7 +144,8 @@ async def idle(s: Session, cmd: c.Idle) -> Done:
     await s.io.send(continuation("idling"))
 
     async def look() -> None:
-        await s.sync(expunge_ok=True, force=True)
+        # Woken by an event (dirty): that look may be shared; by the poll timer: a look of its own.
+        await s.sync(expunge_ok=True, force=not s.dirty)
 
     line = await s.io.idle(look, float(settings.MAIL_POLL_INTERVAL))
     if not is_idle_done(line):

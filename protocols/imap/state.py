@@ -21,7 +21,7 @@ from django.conf import settings
 from mailboxes import store
 from protocols import dbcall
 
-from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update
+from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update, looks
 from . import commands as c
 from .encoder import Status, tagged, untagged_status
 from .replies import Done, Refusal, SessionEnd
@@ -141,6 +141,7 @@ class Session:
         self.auth_failures = 0
         self.dirty = False
         self.force_sync = False
+        self._dirty_at = 0.0
         self._last_sync = 0.0
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -184,6 +185,7 @@ class Session:
     def _changed(self, folder_id: int) -> None:
         if self.view is not None and folder_id in (self.view.folder_id, 0):
             self.dirty = True
+            self._dirty_at = asyncio.get_running_loop().time()
             self.io.wake()
 
     def select(self, view: MailboxView) -> None:
@@ -253,10 +255,12 @@ class Session:
         now = asyncio.get_running_loop().time()
         if not (force or self.force_sync or self.dirty or now - self._last_sync >= settings.MAIL_POLL_INTERVAL):
             return
+        # Woken by an event only: an answer started after the event will do.
+        not_before = self._dirty_at if self.dirty and not (force or self.force_sync) else now
         self.dirty = self.force_sync = False
         self._last_sync = now
         try:
-            changes = await self.call(store.changes_since, self.account_id, view.folder_id, view.highestmodseq)
+            changes = await looks.changes(self.account_id, view.folder_id, view.highestmodseq, not_before=not_before)
         except store.NoSuchFolder:
             # Deleted by another session: nothing this one can do with it.
             await self.io.send(untagged_status("BYE", None, "Selected mailbox was deleted"))
