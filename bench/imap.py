@@ -9,19 +9,22 @@ child process with the production defaults (connection pool,
 MAIL_DB_THREADS); each part gets a fresh worker so
 its peak memory (VmHWM) is its own.
 
-1. Mixed workload: each client repeats a session of 12 commands: LOGIN,
-   SELECT INBOX, FETCH 1:20 (FLAGS ENVELOPE), UID FETCH n BODY.PEEK[],
-   STORE 1:10 +FLAGS (\\Seen), SEARCH UNSEEN, SEARCH SUBJECT, APPEND,
-   UID STORE +FLAGS (\\Deleted) on the appended message, EXPUNGE, NOOP,
-   LOGOUT. A command counts once its tagged OK has arrived.
+1. Mixed workload: each client repeats a session of 13 commands: LOGIN,
+   SELECT INBOX, FETCH 1:20 (FLAGS ENVELOPE), FETCH 1:5 (BODYSTRUCTURE),
+   UID FETCH n BODY.PEEK[], STORE 1:10 +FLAGS (\\Seen), SEARCH UNSEEN,
+   SEARCH SUBJECT, APPEND, UID STORE +FLAGS (\\Deleted) on the appended
+   message, EXPUNGE, NOOP, LOGOUT. A command counts once its tagged OK has
+   arrived.
 2. IDLE: --idlers connections log in, SELECT INBOX and IDLE; the worker's
-   resident memory is read from /proc before and after. Then one more client
-   APPENDs a message to each account in turn and the time until every IDLE
-   session of that account has its EXISTS is measured (through Redis when
-   REDIS_URL is set, as in production, else the in-process bus).
-3. Big folder: --big messages (rows inserted in one SQL statement, sharing
-   one stored message) in one account; times SELECT, FETCH 1:* (UID FLAGS),
-   UID SEARCH UNSEEN and FETCH 1:* (ENVELOPE), with the worker's peak memory.
+   resident memory (and its peak) is read from /proc before and after. Then
+   the worker's MX takes one SMTP delivery per account and the time from
+   each delivery's start until every IDLE session of that account has its
+   EXISTS is measured (through Redis when REDIS_URL is set, as in
+   production, else the in-process bus).
+3. Big folder: --big messages (1,000 distinct ones stored through the store,
+   the rest rows sharing their bytes made by one SQL statement) in one
+   account; times SELECT, FETCH 1:* (UID FLAGS), UID SEARCH UNSEEN and
+   UID SEARCH TEXT, with the worker's peak memory before and after.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/imap.py [--clients 10] [--rounds 20] [--idlers 1000] [--big 100000]
@@ -188,6 +191,7 @@ class IdleFigures:
     push_median: float  # seconds from the 250 of an SMTP delivery to EXISTS
     push_slowest: float
     delivery: float  # the SMTP transaction itself (the reference)
+    peak_kib: int = 0  # the worker's VmHWM with the connections open
 
     @property
     def kib_per_connection(self) -> float:
@@ -206,7 +210,7 @@ async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port
     before, _ = proc_memory(pid)
     sessions = await idle_sessions(port, users, count)
     await asyncio.sleep(2)
-    rss, _ = proc_memory(pid)
+    rss, peak = proc_memory(pid)
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     deliveries: list[float] = []
@@ -226,7 +230,7 @@ async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port
     for _, idler, _ in sessions:
         idler.close()
     return IdleFigures(len(sessions), before, rss, latencies[len(latencies) // 2], latencies[-1],
-                       sorted(deliveries)[len(deliveries) // 2])
+                       sorted(deliveries)[len(deliveries) // 2], peak)
 
 
 SAMPLE_WORDS = 1000  # distinct messages in the big folder; each row shares one of them
@@ -333,15 +337,21 @@ def main() -> None:
             assert server.proc is not None
             idle = asyncio.run(idle_part(server.ports["imap"], server.proc.pid, users, args.idlers,
                                          server.ports["smtp"]))
-            print(f"  {idle.connections} IDLE connections: {idle.kib_per_connection:.1f} KiB per connection; "
-                  f"EXISTS after an SMTP delivery: median {idle.push_median * 1000:.0f} ms, "
+            print(f"  {idle.connections} IDLE connections: worker RSS {idle.rss_before_kib / 1024:.1f} MiB before, "
+                  f"{idle.rss_after_kib / 1024:.1f} MiB with them (peak {idle.peak_kib / 1024:.1f} MiB), "
+                  f"{idle.kib_per_connection:.1f} KiB per connection")
+            print(f"  EXISTS after an SMTP delivery: median {idle.push_median * 1000:.0f} ms, "
                   f"slowest {idle.push_slowest * 1000:.0f} ms (the delivery itself {idle.delivery * 1000:.0f} ms)")
         if args.big:
             fill_big_folder(accounts[0].id, "Archive", args.big)
             connections.close_all()
             with SubprocessServer("imap", env) as server:
+                assert server.proc is not None
+                _, peak_before = proc_memory(server.proc.pid)
                 for label, seconds, octets, _ in big_part(server.ports["imap"], users[0], "Archive"):
                     print(f"  {args.big} messages, {label}: {seconds:.2f} s, {octets / 1e6:.1f} MB")
+                _, peak = proc_memory(server.proc.pid)
+                print(f"  worker peak RSS {peak_before / 1024:.1f} MiB before, {peak / 1024:.1f} MiB after")
     finally:
         dns.close()
         connections.close_all()
