@@ -3,9 +3,11 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from mailboxes import autoconfig
+from mailhost.metrics import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("manage/", include("mailboxes.dashboard.urls")),
     # Client autoconfiguration; /mail/config-v1.1.xml must stay ahead of the webmail's /mail/.
     path(".well-known/autoconfig/mail/config-v1.1.xml", autoconfig.thunderbird, name="autoconfig"),

@@ -6,14 +6,18 @@ the number of concurrent writers, and stamps the rows it changed.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+
+from mailhost import metrics
 
 from .. import mime
 from ..signals import outbound_queued
@@ -224,6 +228,7 @@ def _deliver(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail
     autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
     if remote:
         _enqueue(blob.sha256, mail_from, remote, sender_account_id)
+    transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return DeliveryReport(blob.sha256, delivered, tuple(remote))
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, Protocol, TypeVar
 
 from django.conf import settings
 
 from mailboxes import store
+from mailhost import metrics
 from protocols import dbcall
 
 from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update, looks
@@ -208,8 +210,10 @@ class Session:
     # -- running one command ------------------------------------------------
 
     async def execute(self, command: c.Command) -> None:
+        started = time.perf_counter()
         allowed, handler = COMMANDS[type(command)]
         if not self.state & allowed:
+            metrics.command("imap", command.name, "BAD", time.perf_counter() - started)
             await self._complete(command.tag, "BAD", None, _wrong_state(self.state, allowed))
             return
         status: Status = "OK"
@@ -218,6 +222,7 @@ class Session:
         try:
             done = await handler(self, command)
             if done is not None and done.answered:
+                metrics.command("imap", command.name, "OK", time.perf_counter() - started)
                 return
             if done is not None:
                 code, text = done.code, done.text or text
@@ -232,6 +237,7 @@ class Session:
         except Exception:
             log.exception("imap#%s: %s failed", self.conn.id, command.name)
             status, code, text = "NO", "SERVERBUG", "Internal error"
+        metrics.command("imap", command.name, status, time.perf_counter() - started)
         if self.state is State.LOGOUT:
             await self.io.send(tagged(command.tag, status, code, text))
             raise SessionEnd()

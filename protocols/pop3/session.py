@@ -7,11 +7,13 @@ import logging
 import os
 import secrets
 import ssl
+import time
 from typing import Any, Awaitable, Callable
 
 from django.conf import settings
 
 from mailboxes import store
+from mailhost import metrics
 from protocols.listener import Connection
 
 from . import auth, maildrop, parser
@@ -41,9 +43,11 @@ class Pop3Session(LineSession):
         self.bad_commands = 0
 
     async def ok(self, text: str = "") -> None:
+        self.result = "+OK"
         await self.write(f"+OK {text}".rstrip().encode() + b"\r\n")
 
     async def err(self, text: str, code: str = "") -> None:
+        self.result = "-ERR"
         code = f"[{code}] " if code else ""
         await self.write(f"-ERR {code}{text}".encode() + b"\r\n")
 
@@ -74,6 +78,7 @@ class Pop3Session(LineSession):
             await self.err(f"{command.name} is not valid in the {self.state.value} state")
             await self.bad_command()
             return
+        started, self.result = time.perf_counter(), "+OK"
         try:
             await handler(self, command)
         except (Closed, ConnectionError, TimeoutError):
@@ -83,6 +88,7 @@ class Pop3Session(LineSession):
         except Exception:
             log.exception("%s: %s failed", self.label, command.name)
             await self.err("internal server error", "SYS/PERM")
+        metrics.command("pop3", command.name, self.result, time.perf_counter() - started)
 
     async def bad_command(self) -> None:
         self.bad_commands += 1

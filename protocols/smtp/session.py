@@ -7,7 +7,9 @@ offers what (policy.PROFILES), enhanced status codes on every reply, the
 plaintext-AUTH rule of protocols.listener.Connection, credentials checked in
 the store off the event loop, an idle timeout that counts bytes rather than
 commands, exception text kept off the wire, and a shutdown that says 421
-after any store call in flight has answered.
+after any store call in flight has answered. Behind a load balancer
+(MAIL_PROXY_TRUSTED) aiosmtpd reads the PROXY header (v1/v2) and the
+client's real address becomes peer_ip.
 """
 from __future__ import annotations
 
@@ -17,11 +19,15 @@ import contextlib
 import itertools
 import logging
 import ssl
-from typing import Any, Iterator, cast
+import time
+from typing import Any, Awaitable, Callable, Iterator, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 from django.conf import settings
 
+from mailhost import metrics
+
+from .. import proxy
 from ..listener import Connection
 from . import policy, replies
 
@@ -49,7 +55,33 @@ class SMTPSession(SMTP):
             hostname=settings.MAIL_HOSTNAME, ident="ESMTP Mailhost",
             tls_context=tls_context if profile.starttls else None, timeout=limits.idle_timeout,
             auth_required=profile.auth_required, auth_require_tls=True,
-            command_call_limit=policy.command_limits(limits), loop=loop)
+            command_call_limit=policy.command_limits(limits), loop=loop,
+            proxy_protocol_timeout=settings.MAIL_PROXY_TIMEOUT if settings.MAIL_PROXY_TRUSTED else None)
+        self._handle_hooks["PROXY"] = self._proxy_hook
+        self._reply = ""
+        self._counted: metrics.ConnectionCount | None = None
+        self._smtp_methods = {name: self._timed(name, method) for name, method in self._smtp_methods.items()}
+
+    def _timed(self, name: str, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+        """Count and time each command by the class of its (last) reply."""
+        async def timed(arg: str) -> None:
+            started, self._reply = time.perf_counter(), ""
+            try:
+                await method(arg)
+            finally:
+                metrics.command("smtp", name, (self._reply[:1] or "-") + "xx", time.perf_counter() - started)
+        return timed
+
+    async def _proxy_hook(self, server: Any, session: Any, envelope: Any, data: Any) -> bool:
+        """aiosmtpd has read a PROXY header (MAIL_PROXY_TRUSTED is set): accept it
+        from a trusted balancer only; its source becomes the peer address."""
+        if not proxy.trusted(self.peer_ip, settings.MAIL_PROXY_TRUSTED):
+            log.warning("%s: PROXY header from %s, not a trusted peer: refused", self.label, self.peer_ip)
+            return False
+        if data.src_addr is not None:
+            self.peer_ip = str(data.src_addr)
+            self._auth_require_tls = not self.plaintext_auth_allowed
+        return True
 
     # --- who is on the other end (the listener's rules, not a copy) -----------
 
@@ -97,6 +129,7 @@ class SMTPSession(SMTP):
         peer = transport.get_extra_info("peername") or ("", 0)
         self.peer_ip = str(peer[0])
         self.sessions.add(self)
+        self._counted = metrics.ConnectionCount(self.profile.name).__enter__()
         # aiosmtpd's rule is "TLS or no AUTH"; ours also allows loopback and the setting.
         self._auth_require_tls = not self.plaintext_auth_allowed
         if self.profile.implicit_tls and self.session is not None:
@@ -116,6 +149,9 @@ class SMTPSession(SMTP):
             super().connection_lost(error)
         finally:
             self.sessions.discard(self)
+            if self._counted is not None:
+                self._counted.__exit__()
+                self._counted = None
 
     def data_received(self, data: bytes) -> None:
         # Idle means no byte from the client, as Postfix's smtpd_timeout: a
@@ -149,6 +185,7 @@ class SMTPSession(SMTP):
         if isinstance(status, str) and self._greeted and not self._verbatim:
             status = replies.enhance(status)
         self._greeted = True
+        self._reply = status if isinstance(status, str) else ""
         await super().push(status)
         if self._closing and not self._busy:
             self._goodbye()
