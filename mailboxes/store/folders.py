@@ -34,7 +34,9 @@ def normalize_name(name: str) -> str:
     """Validate a folder name; INBOX is case-insensitive (RFC 3501 5.1)."""
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("folder name is empty or too long")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or "*" in name or "%" in name:
+    # Surrogates: undecodable bytes a parser kept (surrogateescape); they cannot be stored.
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name) \
+            or "*" in name or "%" in name:
         raise InvalidInput("folder name has a forbidden character")
     parts = name.split(SEP)
     if any(p in ("", ".", "..") for p in parts) or len(parts) > MAX_DEPTH:
