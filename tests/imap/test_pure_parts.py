@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 
 from mailboxes.mime import analyze
+from mailboxes.store import Changes, FlagChange
 from protocols.imap.commands import SortKey
 from protocols.imap.fetch import Section
 from protocols.imap.mailbox_list import list_entries, lsub_entries, pattern_regex
@@ -126,21 +127,6 @@ def test_pattern_wildcards_do_not_leak_into_regex_syntax() -> None:
 # -- the view ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
-    uid: int
-    flags: frozenset[str]
-    modseq: int
-
-
-@dataclass(frozen=True)
-class Changes:
-    highestmodseq: int
-    uidnext: int
-    updated: list[Change]
-    expunged: list[int]
-
-
 def _view(uids: list[int]) -> MailboxView:
     return MailboxView.create(1, "INBOX", 7, max(uids, default=0) + 1, 10, uids, readonly=False)
 
@@ -181,7 +167,7 @@ def test_uid_sets_are_clipped_to_the_uids_the_client_knows() -> None:
 
 def test_expunges_wait_while_new_messages_and_flags_are_reported() -> None:
     view = _view([1, 2, 3])
-    changes = Changes(14, 5, [Change(3, frozenset({"\\Seen"}), 12), Change(4, frozenset(), 13)], [2])
+    changes = Changes(14, 5, [FlagChange(3, frozenset({"\\Seen"}), 12), FlagChange(4, frozenset(), 13)], [2])
     out = view.apply(changes, expunge_ok=False, condstore=True)
     assert out == b"* 3 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (12))\r\n* 4 EXISTS\r\n"
     assert view.seq_of(2) == 2 and view.highestmodseq == 14
@@ -194,7 +180,7 @@ def test_own_changes_are_not_reported_again() -> None:
     view.note_own_change(11, True)  # contiguous: the view just moves on
     assert view.highestmodseq == 11
     view.note_own_change(13, True)  # someone else has 12
-    changes = Changes(13, 3, [Change(1, frozenset({"\\Flagged"}), 12), Change(2, frozenset({"\\Seen"}), 13)], [])
+    changes = Changes(13, 3, [FlagChange(1, frozenset({"\\Flagged"}), 12), FlagChange(2, frozenset({"\\Seen"}), 13)], [])
     assert view.apply(changes, expunge_ok=True, condstore=False) == b"* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n"
     assert view.own_modseqs == set()
 
@@ -243,7 +229,7 @@ def test_sort_keys_combine_with_reverse_and_ties_keep_uid_order() -> None:
 
 def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> None:
     view = MailboxView.create(1, "INBOX", 7, 3, 10, [1, 2], readonly=False, keywords=["$Old"])
-    changes = Changes(11, 3, [Change(2, frozenset({"$New", "$Old"}), 11)], [])
+    changes = Changes(11, 3, [FlagChange(2, frozenset({"$New", "$Old"}), 11)], [])
     assert view.apply(changes, expunge_ok=True, condstore=False) == (
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New)\r\n"
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New \\*)] Flags permitted\r\n"
