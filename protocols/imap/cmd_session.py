@@ -71,9 +71,8 @@ async def namespace(s: Session, cmd: c.Namespace) -> Done:
 async def starttls(s: Session, cmd: c.StartTLS) -> Done:
     if s.conn.tls:
         raise bad("TLS is already active")
-    await s.io.send(tagged(cmd.tag, "OK", None, "Begin TLS negotiation now"))
     try:
-        await s.io.start_tls()
+        await s.io.start_tls(tagged(cmd.tag, "OK", None, "Begin TLS negotiation now"))
     except (ssl.SSLError, ConnectionError, TimeoutError):
         raise SessionEnd() from None  # a failed handshake leaves nothing to talk over
     return Done(answered=True)

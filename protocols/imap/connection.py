@@ -230,11 +230,13 @@ class ImapConnection:
                 raise SessionEnd()
             await self._wait_input()
 
-    async def start_tls(self) -> None:
+    async def start_tls(self, reply: bytes) -> None:
+        """Send the tagged OK and upgrade; Connection.start_tls keeps the
+        client's ClientHello out of the plaintext buffer."""
         # RFC 3501 6.2.1: anything pipelined after STARTTLS is discarded.
         self._buf.clear()
         self._need = 1
-        await self.conn.start_tls(tls_context())
+        await self.conn.start_tls(tls_context(), reply)
 
     # -- IDLE ----------------------------------------------------------------------
 
