@@ -23,7 +23,7 @@ export MAIL_POP3S_PORT      ?= 2995
 export MAIL_POP2_PORT       ?= 2109
 WEB_PORT ?= 8000
 
-.PHONY: venv run test apt-deps check-services bench clean
+.PHONY: venv run test typecheck apt-deps check-services bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,10 @@ apt-deps:
 check-services: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
 
-test: venv apt-deps check-services
+typecheck: venv
+	$(PY) -m mypy protocols mailboxes/store mailboxes/mime.py mailboxes/mime_addresses.py
+
+test: venv apt-deps check-services typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 

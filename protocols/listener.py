@@ -77,7 +77,7 @@ SessionFactory = Callable[[Connection], Session]
 
 
 class Listener:
-    def __init__(self, name: str, server: asyncio.AbstractServer, sessions: set) -> None:
+    def __init__(self, name: str, server: asyncio.Server, sessions: set) -> None:
         self.name = name
         self.server = server
         self.sessions = sessions

@@ -11,7 +11,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
@@ -154,7 +154,7 @@ def _split_flags(flags: Iterable[str]) -> tuple[dict[str, bool], list[str]]:
     return system, keywords
 
 
-def _insert(folder: Folder, items: list[tuple[str, int, Iterable[str], datetime | None]]) -> tuple[list[int], int]:
+def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> tuple[list[int], int]:
     """Insert messages (blob sha, size, flags, internal date) into a locked folder."""
     first_uid, modseq = _next_modseq(folder, len(items))
     rows = []

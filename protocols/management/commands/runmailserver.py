@@ -89,7 +89,7 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         from protocols import tls
         loop.add_signal_handler(signal.SIGHUP, tls.reload)  # new certificate, no connection dropped
-        listeners = []
+        listeners: list = []
         lines = []
         for name, port in plan:
             start = _start_function(name)
