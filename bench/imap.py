@@ -166,7 +166,8 @@ def proc_memory(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-async def idle_sessions(port: int, users: list[str], count: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, str]]:
+async def idle_sessions(port: int, users: list[str], count: int, batch: int = 100,
+                        ) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, str]]:
     sessions = []
 
     async def one(n: int) -> None:
@@ -178,8 +179,8 @@ async def idle_sessions(port: int, users: list[str], count: int) -> list[tuple[a
             pass
         sessions.append((reader, writer, user))
 
-    for start in range(0, count, 100):  # a hundred at a time, as a crowd of clients would arrive
-        await asyncio.gather(*(one(n) for n in range(start, min(count, start + 100))))
+    for start in range(0, count, batch):  # `batch` at a time, as a crowd of clients would arrive
+        await asyncio.gather(*(one(n) for n in range(start, min(count, start + batch))))
     return sessions
 
 
@@ -188,7 +189,7 @@ class IdleFigures:
     connections: int
     rss_before_kib: int
     rss_after_kib: int
-    push_median: float  # seconds from the 250 of an SMTP delivery to EXISTS
+    push_median: float  # seconds from the start of an SMTP delivery to EXISTS
     push_slowest: float
     delivery: float  # the SMTP transaction itself (the reference)
     peak_kib: int = 0  # the worker's VmHWM with the connections open
@@ -204,17 +205,19 @@ def smtp_deliver(port: int, to: str, raw: bytes) -> None:
         smtp.sendmail("sender@remote.test", [to], raw)
 
 
-async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port: int) -> IdleFigures:
-    """count IDLE sessions on the worker `pid`; then one SMTP delivery per
-    account and the time until every IDLE session of that account has its EXISTS."""
+async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port: int,
+                    deliveries: int | None = None) -> IdleFigures:
+    """count IDLE sessions on the worker `pid`; then one SMTP delivery to each
+    of the first `deliveries` accounts (default all) and the time until every
+    IDLE session of that account has its EXISTS."""
     before, _ = proc_memory(pid)
-    sessions = await idle_sessions(port, users, count)
+    sessions = await idle_sessions(port, users, count, batch=250)
     await asyncio.sleep(2)
     rss, peak = proc_memory(pid)
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     deliveries: list[float] = []
-    for user in users:
+    for user in users[:deliveries]:
         started = time.perf_counter()
 
         async def wait_exists(idler: asyncio.StreamReader) -> float:

@@ -25,7 +25,8 @@ Parts and references:
 - big: a 100,000-message folder: SELECT, FETCH 1:* (UID FLAGS), UID SEARCH
   UNSEEN, UID SEARCH TEXT and the webmail inbox page, each timed and its SQL
   statements counted, against the same on a 1,000-message folder (target:
-  the same number of statements).
+  the same number of statements, or one more per 2,000-message page where
+  the answer streams in pages).
 - pop3: RETR from 10 clients against the same bytes read straight from
   PostgreSQL; logins against bare connections (greeting + QUIT).
 - webmail: inbox page, message page, search at p50/p99 against a page that
@@ -39,6 +40,7 @@ import asyncio
 import itertools
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -238,12 +240,12 @@ class Bench:
         users = self.accounts("idle", 20, 20)
         with self.server("imap") as server, self.server("smtp") as mx:
             figures = asyncio.run(imap.idle_part(server.ports["imap"], server.proc.pid, users, count,
-                                                 mx.ports["smtp"]))
+                                                 mx.ports["smtp"], deliveries=5))
         self.table.add(f"IMAP IDLE: RSS per connection, {figures.connections} connections "
                        f"(ulimit -n {soft} raised to {hard})", figures.kib_per_connection, "KiB",
                        "target", 50, "< 50 KiB", figures.kib_per_connection < 50)
-        self.table.add(f"IMAP IDLE: SMTP 250 to EXISTS on all {figures.connections // len(users)} sessions "
-                       "of the account (median of 20)", figures.push_median * 1000, "ms",
+        self.table.add(f"IMAP IDLE: SMTP delivery to EXISTS on all {figures.connections // len(users)} sessions "
+                       "of the account (median session, 5 deliveries)", figures.push_median * 1000, "ms",
                        "the SMTP delivery itself", figures.delivery * 1000)
         self.table.add("IMAP IDLE: slowest push", figures.push_slowest * 1000, "ms",
                        "the SMTP delivery itself", figures.delivery * 1000)
@@ -270,8 +272,10 @@ class Bench:
         rows.append(("webmail inbox page", pages[0][1], pages[0][3], pages[1][1], pages[1][3]))
         for label, seconds, queries, s_seconds, s_queries in rows:
             self.table.add(f"{count:,} messages: {label}", seconds * 1000, "ms", "1,000 messages", s_seconds * 1000)
+            # Constant, or one keyset page per 2,000 messages where the answer streams
+            # (FETCH writes each page before reading the next): never one per message.
             self.table.add(f"{count:,} messages: {label}, SQL statements", queries, "", "1,000 messages",
-                           s_queries, "same count", queries == s_queries)
+                           s_queries, "constant or 1 per 2,000 (a page)", queries <= s_queries + count // 2000)
         connections.close_all()
 
     def _web_client(self, user: str):  # type: ignore[no-untyped-def]
@@ -368,6 +372,7 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", help="record each worker with py-spy (pip install py-spy) "
                         "into DIR as collapsed stacks (bench/stacks.py summarises them)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the workers and the scratch database are cleaned up
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")

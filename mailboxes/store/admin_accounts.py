@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
@@ -19,6 +21,12 @@ from .errors import InvalidInput, LimitExceeded, NoSuchAccount, NoSuchDomain, No
 
 GENERATED_PASSWORD_BYTES = 12
 _PROTOCOL_RE = re.compile(r"^[a-z0-9-]{1,16}$")
+# A login from the same place over the same protocol within this many
+# seconds is not written again: "last login" to the minute is what the
+# dashboard shows, and a client that opens a connection per check would
+# otherwise cost a durable write (an fsync) per connection.
+LOGIN_RECORD_PRECISION = 60.0
+_recorded: dict[tuple[int, str, str], float] = {}
 ACCOUNT_ORDERS: dict[str, tuple[Any, ...]] = {
     "address": ("address",),
     "usage": ("-used_bytes", "address"),
@@ -158,11 +166,17 @@ def record_login(account_id: int, protocol: str, ip: str = "") -> None:
     worker at once."""
     if not _PROTOCOL_RE.match(protocol):
         raise InvalidInput(f"not a protocol name: {protocol!r}")
+    key, now = (account_id, protocol, ip[:64]), time.monotonic()
+    if now - _recorded.get(key, -LOGIN_RECORD_PRECISION) < LOGIN_RECORD_PRECISION:
+        return
     if not Account.objects.filter(pk=account_id).exists():
         raise NoSuchAccount(f"no account #{account_id}")
     LoginRecord.objects.bulk_create(
         [LoginRecord(account_id=account_id, protocol=protocol, at=timezone.now(), ip=ip[:64])],
         update_conflicts=True, unique_fields=["account", "protocol"], update_fields=["at", "ip"])
+    if len(_recorded) > 100_000:
+        _recorded.clear()
+    transaction.on_commit(lambda: _recorded.__setitem__(key, now))
 
 
 def _logins(account_id: int) -> list[LoginInfo]:

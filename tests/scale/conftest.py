@@ -17,6 +17,14 @@ class LineClient:
     def line(self) -> bytes:
         return self.file.readline()
 
+    def first_line_or_nothing(self) -> bytes:
+        """The greeting, or b"" when the server hung up (a reset counts: it
+        closed with our unread header in its buffer)."""
+        try:
+            return self.file.readline()
+        except ConnectionResetError:
+            return b""
+
     def send(self, text: str) -> bytes:
         """Send one line, return the first line of the reply."""
         self.sock.sendall(text.encode() + b"\r\n")
