@@ -206,9 +206,9 @@ def smtp_deliver(port: int, to: str, raw: bytes) -> None:
 
 
 async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port: int,
-                    deliveries: int | None = None) -> IdleFigures:
+                    accounts: int | None = None) -> IdleFigures:
     """count IDLE sessions on the worker `pid`; then one SMTP delivery to each
-    of the first `deliveries` accounts (default all) and the time until every
+    of the first `accounts` accounts (default all) and the time until every
     IDLE session of that account has its EXISTS."""
     before, _ = proc_memory(pid)
     sessions = await idle_sessions(port, users, count, batch=250)
@@ -217,7 +217,7 @@ async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     deliveries: list[float] = []
-    for user in users[:deliveries]:
+    for user in users[:accounts]:
         started = time.perf_counter()
 
         async def wait_exists(idler: asyncio.StreamReader) -> float:
