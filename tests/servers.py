@@ -70,6 +70,9 @@ class SubprocessServer:
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen | None = None
         self._ready = Path(tempfile.mkstemp(prefix="mailhost-ready-")[1])
+        # The worker's log goes to a file, not a pipe: a pipe nobody reads fills
+        # at 64 KiB and the worker would block in its next log write.
+        self._log = tempfile.TemporaryFile(prefix="mailhost-log-")
 
     def start(self) -> "SubprocessServer":
         self._ready.unlink(missing_ok=True)
@@ -77,7 +80,7 @@ class SubprocessServer:
         cmd = [sys.executable, str(ROOT / "manage.py"), "runmailserver", "--host", "127.0.0.1",
                "--protocols", self.protocols, "--ready-file", str(self._ready)]
         self.proc = subprocess.Popen(cmd + self._port_args(), cwd=ROOT, env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                     stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._ready.exists() and self._ready.read_text().endswith("\n"):
@@ -86,7 +89,7 @@ class SubprocessServer:
                     self.ports[name] = int(rest.rsplit(":", 1)[1])
                 return self
             if self.proc.poll() is not None:
-                raise RuntimeError("runmailserver exited: " + self.proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError("runmailserver exited: " + self.output())
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("runmailserver did not become ready")
@@ -113,7 +116,9 @@ class SubprocessServer:
 
     def output(self) -> str:
         assert self.proc is not None
-        return self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
+        # pread: the worker shares this file's offset, so never move it.
+        fd = self._log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         if self.proc is None or self.proc.poll() is not None:

@@ -7,7 +7,8 @@ from .errors import InvalidInput
 
 # Deliberately permissive on the local part (RFC 5321 4.1.2 dot-string, plus
 # UTF-8 for SMTPUTF8), strict on what would break storage or routing.
-_LOCAL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"\x00-\x1f\x7f]{1,64}$")
+# No surrogates: undecodable bytes the protocol parsers kept (found by fuzzing).
+_LOCAL_RE = re.compile(r"^[^\s@<>()\[\]\\,;:\"\x00-\x1f\x7f\ud800-\udfff]{1,64}\Z")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([^\W_]([\w-]{0,61}[^\W_])?)(\.[^\W_]([\w-]{0,61}[^\W_])?)*$", re.UNICODE)
 
 

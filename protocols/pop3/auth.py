@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import TYPE_CHECKING
 
 from mailboxes import store
@@ -39,7 +40,11 @@ async def stls(s: Pop3Session, cmd: parser.Command) -> None:
         return
     # RFC 2595 4: anything the client sent before the handshake is discarded.
     s.lines.discard_buffered()
-    await s.conn.start_tls(s.tls_context, b"+OK Begin TLS negotiation\r\n")
+    try:
+        await s.conn.start_tls(s.tls_context, b"+OK Begin TLS negotiation\r\n")
+    except (ssl.SSLError, ConnectionError, TimeoutError):
+        log.info("%s: STLS handshake failed", s.label)
+        raise Closed() from None  # a failed handshake leaves nothing to talk over
 
 
 async def user(s: Pop3Session, cmd: parser.User) -> None:

@@ -5,6 +5,7 @@ import asyncio
 
 from django.conf import settings
 
+from .. import limits as connection_limits
 from .. import tls
 from ..listener import Listener
 from .handlers import Handler
@@ -25,11 +26,12 @@ async def start(name: str, host: str, port: int) -> Listener:
     loop = asyncio.get_running_loop()
     handler = Handler(limits)
     sessions: set[SMTPSession] = set()
+    admitted = connection_limits.ConnectionLimits()  # the shared listener's limits, per listener
     quiet_aiosmtpd_log()
 
     def factory() -> SMTPSession:
         return SMTPSession(handler, profile=profile, limits=limits, tls_context=context,
-                           sessions=sessions, loop=loop)
+                           sessions=sessions, loop=loop, admitted=admitted)
 
     # aiosmtpd is an asyncio.Protocol: serve it directly; implicit TLS wraps the socket.
     implicit = context if profile.implicit_tls else None

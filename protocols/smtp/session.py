@@ -27,6 +27,7 @@ from django.conf import settings
 
 from mailhost import metrics
 
+from .. import limits as connection_limits
 from .. import proxy
 from ..listener import Connection
 from . import policy, replies
@@ -37,8 +38,12 @@ _ids = itertools.count(1)
 
 class SMTPSession(SMTP):
     def __init__(self, handler: Any, *, profile: policy.Profile, limits: policy.Limits,
-                 tls_context: ssl.SSLContext | None, sessions: set, loop: asyncio.AbstractEventLoop) -> None:
+                 tls_context: ssl.SSLContext | None, sessions: set, loop: asyncio.AbstractEventLoop,
+                 admitted: connection_limits.ConnectionLimits | None = None) -> None:
         self.profile = profile
+        self.admitted = admitted
+        self._admitted_ip: str | None = None  # counted in the listener's limits under this address
+        self._refused = False
         self.limits = limits
         self.sessions = sessions
         self.conn_id = next(_ids)
@@ -81,6 +86,20 @@ class SMTPSession(SMTP):
         if data.src_addr is not None:
             self.peer_ip = str(data.src_addr)
             self._auth_require_tls = not self.plaintext_auth_allowed
+        return self._admit()  # the limits count the client behind the balancer
+
+    def _admit(self) -> bool:
+        """Count this connection in the listener's limits (protocols/limits.py),
+        or send 421 4.7.0 (RFC 5321 3.8) and close it."""
+        if self.admitted is None:
+            return True
+        if not self.admitted.admit(self.peer_ip):
+            log.warning("%s: connection limit reached, %s refused", self.label, self.peer_ip)
+            if self.transport is not None:
+                cast(asyncio.WriteTransport, self.transport).write(connection_limits.try_later("smtp"))
+                self.transport.close()
+            return False
+        self._admitted_ip = self.peer_ip
         return True
 
     # --- who is on the other end (the listener's rules, not a copy) -----------
@@ -128,6 +147,11 @@ class SMTPSession(SMTP):
             return
         peer = transport.get_extra_info("peername") or ("", 0)
         self.peer_ip = str(peer[0])
+        if not settings.MAIL_PROXY_TRUSTED:  # else counted once the PROXY header names the client
+            self.transport = transport
+            if not self._admit():
+                self._refused = True  # no session state: aiosmtpd never sees this connection
+                return
         self.sessions.add(self)
         self._counted = metrics.ConnectionCount(self.profile.name).__enter__()
         # aiosmtpd's rule is "TLS or no AUTH"; ours also allows loopback and the setting.
@@ -145,9 +169,15 @@ class SMTPSession(SMTP):
             log.error("%s: session failed", self.label, exc_info=error)
 
     def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            self.transport = None
+            return
         try:
             super().connection_lost(error)
         finally:
+            if self._admitted_ip is not None and self.admitted is not None:
+                self.admitted.release(self._admitted_ip)
+                self._admitted_ip = None
             self.sessions.discard(self)
             if self._counted is not None:
                 self._counted.__exit__()
@@ -156,8 +186,15 @@ class SMTPSession(SMTP):
     def data_received(self, data: bytes) -> None:
         # Idle means no byte from the client, as Postfix's smtpd_timeout: a
         # long DATA that keeps arriving is not idle.
+        if self._refused:
+            return
         self._reset_timeout()
         super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        if self._refused:
+            return False
+        return super().eof_received()
 
     def _timeout_cb(self) -> None:
         if self._busy:  # waiting for the store, not for the client
@@ -199,6 +236,14 @@ class SMTPSession(SMTP):
         return replies.LOCAL_ERROR
 
     # --- commands where our rules differ ------------------------------------
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # The stdlib parser aiosmtpd uses raises IndexError on a lone "<"
+        # (found by the fuzz harness): a syntax error (501, RFC 5321 4.1.2), not a crash.
+        try:
+            return super()._getaddr(arg)
+        except (IndexError, ValueError):
+            return None, None
 
     @contextlib.contextmanager
     def _verbatim_replies(self) -> Iterator[None]:
@@ -258,10 +303,13 @@ class SMTPSession(SMTP):
 
 class _DeprecationNoise(logging.Filter):
     """aiosmtpd warns on every successful AUTH that Session.login_data, which it
-    sets itself, is deprecated."""
+    sets itself, is deprecated, and on every unknown command a client sends (a
+    log line per line of input, for anyone to write; "too many bogus commands"
+    is still logged once per session)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "login_data is deprecated" not in record.getMessage()
+        message = record.getMessage()
+        return "login_data is deprecated" not in message and " unrecognised: " not in message
 
 
 def quiet_aiosmtpd_log() -> None:

@@ -104,6 +104,14 @@ def normal_sessions_work(ports: dict[str, int]) -> None:
         client.sendmail(ALICE, ["bob@example.test"], b"Subject: submitted\r\n\r\nok\r\n")
 
 
+def _traceback(lines: list[str], start: int) -> str:
+    """The log line before a traceback, the traceback, and its exception line."""
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(" "):
+        end += 1
+    return "\n".join(lines[max(0, start - 1):end + 1])
+
+
 @pytest.mark.skipif(SECONDS <= 0, reason="MAIL_FUZZ_SECONDS=0")
 def test_random_and_mutated_commands_leave_every_door_serving(users, capsys):
     from mailboxes import store
@@ -125,7 +133,7 @@ def test_random_and_mutated_commands_leave_every_door_serving(users, capsys):
         server.stop()
         log = server.output()
     lines = log.splitlines()
-    crashes = ["\n".join(lines[max(0, n - 1):n + 40]) for n, line in enumerate(lines) if "Traceback" in line]
+    crashes = [_traceback(lines, n) for n, line in enumerate(lines) if "Traceback" in line]
     with capsys.disabled():
         print(f"\nfuzz: seed {seed}, {SECONDS:.0f} s, {sessions} sessions, {inputs} bad inputs, "
               f"{len(crashes)} crashed sessions")

@@ -35,7 +35,7 @@ def _read_to_eof(sock: socket.socket) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("listener", ["imap", "pop3", "pop2"])
+@pytest.mark.parametrize("listener", ["imap", "pop3", "pop2", "submission"])
 def test_a_third_connection_from_one_ip_is_told_to_try_later(limited, listener):
     first, second = _connect(limited.ports[listener]), _connect(limited.ports[listener])
     assert first[1].startswith(GREETING[listener]) and second[1].startswith(GREETING[listener])

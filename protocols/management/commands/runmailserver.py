@@ -76,10 +76,14 @@ class Command(BaseCommand):
         metrics_port = options["metrics_port"]
         if not 0 <= metrics_port <= 65535:
             raise CommandError(f"--metrics-port {metrics_port}: not a port")
+        from protocols import logqueue
+        logqueue.start()  # a log sink that stops reading must not stop the event loop
         try:
             asyncio.run(self._serve(options["host"], plan, options.get("ready_file"), metrics_port))
         except KeyboardInterrupt:
             pass
+        finally:
+            logqueue.stop()
 
     async def _serve(self, host: str, plan: list[tuple[str, int]], ready_file: str | None,
                      metrics_port: int = 0) -> None:

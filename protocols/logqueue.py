@@ -1,0 +1,72 @@
+"""Log records leave the event loop through a bounded queue.
+
+A worker's log sink (a terminal, a pipe to a supervisor, journald) can stop
+reading. A StreamHandler called on the event loop then blocks in write() and
+every session of the worker stalls with it: the live fuzz harness found this
+(docs/SECURITY.md, "the 60 s stall"). Here the root logger's handlers run on
+one background thread; the loop only puts records on a bounded queue, and when
+the sink is so far behind that the queue is full, records are dropped and
+counted (one line says how many once the sink drains) rather than waiting.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import queue
+import threading
+
+QUEUE_SIZE = 10_000
+
+
+class _DroppingQueueHandler(logging.handlers.QueueHandler):
+    def __init__(self, records: queue.Queue) -> None:
+        super().__init__(records)
+        self.records = records
+        self.dropped = 0
+        self._lock = threading.Lock()
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        with self._lock:
+            if self.dropped and not self.records.full():
+                note = logging.makeLogRecord({"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
+                                              "msg": "%d log records dropped: the log sink was not reading",
+                                              "args": (self.dropped,)})
+                self.dropped = 0
+                self.records.put_nowait(note)
+            try:
+                self.records.put_nowait(record)
+            except queue.Full:
+                self.dropped += 1
+
+
+_listeners: dict[str, logging.handlers.QueueListener] = {}
+
+
+def start(logger: logging.Logger | None = None) -> None:
+    """Move the logger's handlers (the root logger's by default) behind the
+    queue, once per process."""
+    logger = logger or logging.getLogger()
+    if logger.name in _listeners or not logger.handlers:
+        return
+    handlers = list(logger.handlers)
+    records: queue.Queue = queue.Queue(QUEUE_SIZE)
+    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    for handler in handlers:
+        logger.removeHandler(handler)
+    logger.addHandler(_DroppingQueueHandler(records))
+    _listeners[logger.name] = listener
+    listener.start()
+
+
+def stop(logger: logging.Logger | None = None) -> None:
+    """Write out what is queued and put the handlers back (at exit)."""
+    logger = logger or logging.getLogger()
+    listener = _listeners.pop(logger.name, None)
+    if listener is None:
+        return
+    for handler in list(logger.handlers):
+        if isinstance(handler, _DroppingQueueHandler):
+            logger.removeHandler(handler)
+    listener.stop()
+    for handler in listener.handlers:
+        logger.addHandler(handler)
