@@ -109,10 +109,11 @@ def percentile(values: list[float], fraction: float) -> float:
 class Bench:
     """The scratch database, its accounts, and one method per part."""
 
-    def __init__(self, url: str, quick: bool, profile: str | None = None) -> None:
+    def __init__(self, url: str, quick: bool, profile: str | None = None, gil: bool = False) -> None:
         self.url = url
         self.quick = quick
         self.profile = profile
+        self.gil = gil
         self.table = Table()
         self.dns = import_module("tests.relay.helpers").DnsServer({})
         self.env = {"MAIL_DB_POOL": "true", "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "0",
@@ -158,7 +159,8 @@ class Bench:
                     out = Path(bench.profile) / f"{protocols.replace(',', '+')}-{self.proc.pid}.txt"
                     self.spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                                                  str(self.proc.pid), "--format", "raw", "-o", str(out), "-r", "50",
-                                                 "--threads", "--nonblocking"], stdout=subprocess.DEVNULL,
+                                                 "--threads", "--nonblocking", *(["--gil"] if bench.gil else [])],
+                                                stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL)
                 return self
 
@@ -383,6 +385,8 @@ def main() -> None:
     parser.add_argument("--markdown", help="also write the table to this file")
     parser.add_argument("--profile", metavar="DIR", help="record each worker with py-spy (pip install py-spy) "
                         "into DIR as collapsed stacks (bench/stacks.py summarises them)")
+    parser.add_argument("--gil", action="store_true", help="with --profile: only samples holding the GIL "
+                        "(where the worker's CPU goes, not where it waits)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the workers and the scratch database are cleaned up
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -404,7 +408,7 @@ def main() -> None:
           f"PostgreSQL {DATABASE} ({durability}), event bus {'Redis' if os.environ.get('REDIS_URL') else 'in-process'}",
           flush=True)
     started = time.perf_counter()
-    bench = Bench(url, args.quick, args.profile)
+    bench = Bench(url, args.quick, args.profile, args.gil)
     try:
         for part in parts:
             began = time.perf_counter()
