@@ -283,6 +283,20 @@ def list_aliases(domain: str | None = None) -> list[AliasInfo]:
 
 # --- where mail goes ------------------------------------------------------
 
+class _LocalDomains:
+    """Is a domain ours and active? Asked one name at a time (and remembered
+    for one lookup): a host with thousands of domains must not read them all
+    for every recipient."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, name: str) -> bool:
+        if name not in self._known:
+            self._known[name] = Domain.objects.filter(active=True, name=name).exists()
+        return self._known[name]
+
+
 @atomic
 def resolve_recipient(address: str) -> RecipientCheck:
     """Expand aliases (nested, loop-safe) and catch-alls to accounts and forwards."""
@@ -290,7 +304,7 @@ def resolve_recipient(address: str) -> RecipientCheck:
         addr = normalize_address(address)
     except InvalidInput:
         return RecipientCheck(address, "unknown")
-    local_domains = set(Domain.objects.filter(active=True).values_list("name", flat=True))
+    local_domains = _LocalDomains()
     if domain_of(addr) not in local_domains:
         return RecipientCheck(addr, "remote")
     accounts: dict[int, None] = {}
