@@ -2,7 +2,8 @@
 send-proxy-v2) on one PostgreSQL and one Redis behave as one server: each
 worker sees the real client address, an IDLE session on either worker hears
 of a delivery through the other, the POP3 maildrop lock holds across them,
-and mail for the outbound queue from both lands in the one queue.
+mail for the outbound queue from both lands in the one queue, and failed
+logins through both count against the real client address.
 
 Clients connect from 127.0.0.x addresses other than HAProxy's own 127.0.0.1,
 so the address a worker reports can only have come from the PROXY header."""
@@ -22,12 +23,14 @@ from tests.scale.haproxy import VERSIONS, HAProxy, free_port
 from tests.servers import SubprocessServer
 
 ALICE, BOB = "alice@example.test", "bob@example.test"
+IP_FAILURES = 3  # failed logins from one client address before it is refused
 
 
 @pytest.fixture(scope="module")
 def cluster(django_db_setup, django_db_blocker, loopback_dns) -> Iterator[tuple[HAProxy, list[SubprocessServer]]]:  # type: ignore[no-untyped-def]
     from django.conf import settings
-    env = {"MAIL_PROXY_TRUSTED": "127.0.0.1", "MAIL_DNS_NAMESERVERS": ",".join(settings.MAIL_DNS_NAMESERVERS)}
+    env = {"MAIL_PROXY_TRUSTED": "127.0.0.1", "MAIL_DNS_NAMESERVERS": ",".join(settings.MAIL_DNS_NAMESERVERS),
+           "MAIL_LOGIN_MAX_FAILURES_PER_IP": str(IP_FAILURES), "MAIL_LOGIN_MAX_FAILURES": "100"}
     workers = [SubprocessServer("imap,pop3,smtp,submission", {**env, "MAIL_METRICS_PORT": str(free_port())})
                for _ in range(2)]
     try:
@@ -118,3 +121,18 @@ def test_mail_for_the_outbound_queue_from_both_workers_lands_in_one_queue(cluste
             smtp.login(ALICE, PASSWORDS[ALICE])
             smtp.sendmail(ALICE, [f"friend{n}@far.test"], sample_message(to=f"friend{n}@far.test"))
     assert sum(store.outbound_counts().values()) == 2
+
+
+def test_failed_logins_through_both_workers_block_the_real_client_address_only(cluster, users) -> None:
+    haproxy, _ = cluster
+    port = haproxy.ports[("imap", "v1")]
+    for _ in range(IP_FAILURES):  # round robin: the failures land on both workers
+        client = LineClient(port, source="127.0.0.81")
+        client.line()
+        assert client.send(f"a LOGIN {BOB} wrong-password").startswith(b"a NO")
+        client.close()
+    blocked = LineClient(port, source="127.0.0.81")
+    blocked.line()
+    assert blocked.send(f"a LOGIN {ALICE} {PASSWORDS[ALICE]}").startswith(b"a NO")
+    blocked.close()
+    imap_login(port, "127.0.0.82").close()  # another client of the same balancer is not
