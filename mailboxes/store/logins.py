@@ -58,13 +58,13 @@ class LoginBlock:
 
 
 def _target(address: str) -> str:
-    # Undecodable bytes arrive as surrogates (the POP parsers keep them):
-    # escaped, so Redis and the audit log can store the key.
     return _text(address.strip().lower()[:400])
 
 
 def _text(value: str) -> str:
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    """Undecodable bytes (the parsers keep them as surrogates) and NULs
+    escaped: Redis keys and PostgreSQL text can hold neither."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _limit(kind: str) -> int:
@@ -223,8 +223,8 @@ def login(address: str, password: str, *, protocol: str, ip: str,
     LoginFailed (wrong, unknown or disabled: one reason for all), the
     failure counted and committed first."""
     if _text(address) != address or _text(password) != password:
-        # Not text (bytes that are not UTF-8): no account has this name or
-        # password; counted as a failure like any other (found by fuzzing).
+        # Not text (bytes that are not UTF-8, NULs): no account has this name
+        # or password; counted as a failure like any other (found by fuzzing).
         address, password = _text(address), ""
     account = _check(address, password, protocol, ip[:64], apop_challenge)
     if account is None:
