@@ -67,3 +67,28 @@ def test_a_client_that_stops_sending_is_disconnected(limited, listener, sent):
     sock.sendall(sent)
     _read_to_eof(sock)  # returns: the server hung up
     sock.close()
+
+
+@pytest.mark.parametrize("listener", ["smtp", "smtps"])
+def test_a_connection_over_the_total_limit_of_an_smtp_listener_gets_421(users, settings, listener):
+    import ssl
+
+    from tests.servers import InProcessServer
+    settings.MAIL_MAX_CONNECTIONS = 2  # read when a client connects; loopback is exempt only per IP
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+    def connect(port: int) -> tuple[socket.socket, bytes]:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        if listener == "smtps":
+            sock = context.wrap_socket(sock)
+        return sock, sock.makefile("rb").readline()
+
+    with InProcessServer([listener]) as server:
+        port = server.ports[listener]
+        first, second = connect(port), connect(port)
+        assert first[1].startswith(b"220 ") and second[1].startswith(b"220 ")
+        third, line = connect(port)
+        assert line.startswith(b"421 4.7.0") and _read_to_eof(third) == b""
+        for sock in (first[0], second[0], third):
+            sock.close()
