@@ -12,6 +12,12 @@ import pytest
 from tests.servers import InProcessServer
 
 
+def crashes(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
+    """Errors our servers logged (not asyncio's notes on another test's
+    leftover tasks, which the garbage collector may print at any moment)."""
+    return [r for r in records if r.levelno >= logging.ERROR and r.name.startswith(("protocols", "mailboxes", "django"))]
+
+
 @pytest.fixture(scope="module")
 def listeners() -> Iterator[InProcessServer]:
     with InProcessServer(["smtp", "submission", "pop3"]) as server:
@@ -38,7 +44,7 @@ def test_a_lone_angle_bracket_in_mail_from_is_refused_as_malformed_not_a_crash(u
         replies = _session(listeners.ports["smtp"], [b"EHLO fuzz.test", command, b"NOOP"])
     assert replies[2][:3] in (b"501", b"553"), replies  # RFC 5321 4.2.2 (aiosmtpd says 553 5.1.3)
     assert replies[3].startswith(b"250"), replies
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not crashes(caplog.records)
 
 
 def test_a_failed_pop3_stls_handshake_closes_the_session_without_a_crash(users, listeners, caplog):
@@ -53,7 +59,7 @@ def test_a_failed_pop3_stls_handshake_closes_the_session_without_a_crash(users, 
                 pass
         with socket.create_connection(("127.0.0.1", listeners.ports["pop3"]), timeout=20) as sock:
             assert sock.makefile("rb").readline().startswith(b"+OK")
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not crashes(caplog.records)
 
 
 @pytest.mark.parametrize("lines", [
@@ -65,7 +71,7 @@ def test_a_pop3_login_with_bytes_that_are_not_utf8_is_an_ordinary_failure(users,
     with caplog.at_level(logging.INFO):
         replies = _session(listeners.ports["pop3"], lines)
     assert replies[-1].startswith(b"-ERR [AUTH]"), replies
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not crashes(caplog.records)
 
 
 @pytest.mark.parametrize("listener,lines", [
@@ -78,4 +84,4 @@ def test_an_smtp_address_with_bytes_that_are_not_utf8_is_refused_not_a_crash(use
         replies = _session(listeners.ports[listener], lines)
     assert replies[-2].startswith(b"2"), replies
     assert replies[-1][:1] == b"5", replies
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not crashes(caplog.records)
