@@ -44,10 +44,18 @@ class InProcessServer:
     def __exit__(self, *exc: object) -> None:
         async def stop_all() -> None:
             await asyncio.gather(*(listener.stop(1) for listener in self.listeners), return_exceptions=True)
+            # As asyncio.run does at its end: sessions still running (a client
+            # that never hung up) are cancelled and awaited, not left pending.
+            leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in leftovers:
+                task.cancel()
+            await asyncio.gather(*leftovers, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(stop_all(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self.loop.close()
 
 
 def database_url() -> str:
