@@ -47,6 +47,7 @@ def fresh_login_throttle():  # type: ignore[no-untyped-def]
     tables: every test starts with none."""
     from mailboxes import store
     store.reset_login_throttle()
+    store.reset_sending_counts()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -64,6 +64,12 @@ class LimitExceeded(StoreError):
     pass
 
 
+class SendingLimited(LimitExceeded):
+    """The account sent to MAIL_SEND_LIMIT recipients within the hour: try later."""
+
+    temporary = True
+
+
 class MaildropLocked(StoreError):
     """Another live session holds the account's POP maildrop lock (RFC 1939 8, RFC 2449 IN-USE)."""
 

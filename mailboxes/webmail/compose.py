@@ -8,6 +8,7 @@ answers flagged \\Answered (store.record_sent, one transaction). The message
 is built by mailboxes.compose with the standard library's email package."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesHeaderParser
@@ -30,6 +31,8 @@ from . import render as r
 from .common import account_id, page, store_error
 from .folders import sidebar
 from .messages import part_body, part_text
+
+log = logging.getLogger("mailboxes.webmail")
 
 MODES = ("new", "reply", "all", "forward", "attach", "draft")
 MAX_FIELD = 20_000
@@ -228,14 +231,22 @@ def _compose(request: HttpRequest) -> HttpResponse:
 def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipients: list[str]) -> HttpResponse:
     me = account_id(request)
     try:
+        store.check_sending(me, len(recipients))
         store.deliver(raw, recipients, request.user.address, sender_account_id=me)
     except store.StoreError as exc:
+        if isinstance(exc, store.SendingLimited):
+            return _page(request, form, f"Not sent: this account may send to at most {settings.MAIL_SEND_LIMIT} "
+                         "recipients an hour. Try again later.", 429)
         if isinstance(exc, store.OverQuota):
             return _page(request, form, "Not sent: a recipient's mailbox here is full.", 409)
         if isinstance(exc, store.Unavailable):
             return _page(request, form, "Not sent: the mail store is not reachable; try again shortly.", 503)
         raise
     answered = (form.f, form.u) if form.mode in ("reply", "all") and form.f and form.u else None
+    try:  # the message went: a failed count must not hide that
+        store.record_sending(me, len(recipients))
+    except store.StoreError:
+        log.exception("counting the recipients account %s sent to failed", me)
     try:
         store.record_sent(me, own_copy, draft_uid=form.draft, answered=answered)
         flash.success(request, "Message sent.")

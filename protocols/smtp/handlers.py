@@ -29,6 +29,7 @@ _STORE_ERRORS: tuple[tuple[type[store.StoreError], str], ...] = (
     (store.TooBigForQuota, replies.QUOTA_NEVER),
     (store.OverQuota, replies.MAILBOX_FULL),
     (store.Unavailable, replies.UNAVAILABLE),
+    (store.SendingLimited, replies.SENDING_LIMITED),
 )
 
 Hook = Callable[..., Awaitable[str]]
@@ -75,6 +76,10 @@ class Handler:
                 allowed = await dbcall.call(store.sender_allowed, account.id, address)
             if not allowed:
                 return replies.SENDER_NOT_OWNED
+        if account is not None:
+            # The account's hourly sending limit: refused early when already spent.
+            with server.busy():
+                await dbcall.call(store.check_sending, account.id, 1)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return replies.SENDER_OK
@@ -93,6 +98,9 @@ class Handler:
         with server.busy():
             verdict = await dbcall.call(store.check_recipient, address, size)
         reply = policy.recipient_reply(verdict.check.kind, verdict.quota, may_relay=server.account is not None)
+        if reply == replies.RECIPIENT_OK and server.account is not None:
+            with server.busy():
+                await dbcall.call(store.check_sending, server.account.id, len(envelope.rcpt_tos) + 1)
         if reply == replies.RECIPIENT_OK:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
@@ -127,6 +135,11 @@ class Handler:
                 store.deliver_final, message, list(envelope.rcpt_tos), mail_from,
                 local_headers=trace.return_path(mail_from),
                 sender_account_id=account.id if account is not None else None)
+            if account is not None:
+                try:  # the message is stored: a failed count must not make the client send it again
+                    await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
+                except Exception:
+                    log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
         log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
                  mail_from, len(data), len(report.delivered), len(report.queued))
         return replies.DELIVERED.format(id=trace_id)

@@ -21,6 +21,8 @@ MAILBOX_FULL = "452 4.2.2 Mailbox full, try again later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"  # RFC 5321 4.5.3.1.10
 AUTH_TEMPFAIL = "454 4.7.0 Temporary authentication failure"  # RFC 4954 6
 AUTH_BLOCKED = "454 4.7.0 Too many failed logins, try again later"  # RFC 4954 6: temporary
+# RFC 5321 4.2.5 (450: not taken, try again), RFC 3463 X.7.0: a policy refusal.
+SENDING_LIMITED = "450 4.7.0 Sending rate limit reached for this account, try again later"
 
 AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
 TLS_ACTIVE = "503 5.5.1 TLS already active"
