@@ -48,6 +48,7 @@ def fresh_login_throttle():  # type: ignore[no-untyped-def]
     from mailboxes import store
     store.reset_login_throttle()
     store.reset_sending_counts()
+    store.reset_session_counts()
 
 
 @pytest.fixture(autouse=True, scope="session")

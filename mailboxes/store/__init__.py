@@ -26,11 +26,13 @@ from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_key
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
-                     SendingLimited, StoreError, TooBigForQuota, Unavailable)
+                     SendingLimited, StoreError, TooBigForQuota, TooManySessions,
+                     Unavailable)
 from .events import publish, subscribe
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, record_failure, record_login_failure, reset_login_throttle)
 from .sending import check_sending, record_sending, reset_sending_counts
+from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final
 from .maintenance import check_quota, maintained_account_ids, purge_old_messages
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,

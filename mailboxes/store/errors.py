@@ -64,6 +64,12 @@ class LimitExceeded(StoreError):
     pass
 
 
+class TooManySessions(LimitExceeded):
+    """The account has MAIL_MAX_SESSIONS_PER_ACCOUNT sessions open already: try later."""
+
+    temporary = True
+
+
 class SendingLimited(LimitExceeded):
     """The account sent to MAIL_SEND_LIMIT recipients within the hour: try later."""
 

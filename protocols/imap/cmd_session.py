@@ -12,6 +12,7 @@ from django.conf import settings
 
 from mailboxes import store
 
+from .. import account_sessions
 from . import commands as c
 from .encoder import continuation, continuation_data, tagged, untagged_status
 from .parser import ParseError, decode_sasl_response, is_idle_done
@@ -127,6 +128,11 @@ async def _authenticate(s: Session, username: str, password: str) -> None:
     except store.LoginFailed:
         account = None
     if account is not None:
+        try:
+            s.session_token = await account_sessions.claim(account.id)
+        except store.TooManySessions:
+            # RFC 5530 3: LIMIT, an implementation limit was reached.
+            raise no("LIMIT", "Too many sessions for this account, try again later") from None
         s.logged_in(account)
         return
     s.auth_failures += 1

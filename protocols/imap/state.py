@@ -21,7 +21,7 @@ from django.conf import settings
 
 from mailboxes import store
 from mailhost import metrics
-from protocols import dbcall
+from protocols import account_sessions, dbcall
 
 from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update, looks
 from . import commands as c
@@ -146,6 +146,7 @@ class Session:
         self._dirty_at = 0.0
         self._last_sync = 0.0
         self._unsubscribe: Callable[[], None] | None = None
+        self.session_token: str | None = None  # counted by protocols.account_sessions
 
     # -- helpers for handlers ---------------------------------------------
 
@@ -205,6 +206,9 @@ class Session:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self.session_token is not None and self.account is not None:
+            account_sessions.release(self.account.id, self.session_token)
+            self.session_token = None
         self.state = State.LOGOUT
 
     # -- running one command ------------------------------------------------

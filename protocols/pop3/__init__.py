@@ -32,7 +32,8 @@ Implementation notes
   generic [SYS/PERM] reply and a log line with the connection id.
 - Limits: 1024-octet command lines (RFC 2449 says 255; we are lenient),
   20 bad commands, 3 failed logins per connection, and the store's shared
-  failed-login throttle (logins.py; also records the last login per protocol).
+  failed-login throttle (logins.py; also records the last login per protocol);
+  MAIL_MAX_SESSIONS_PER_ACCOUNT sessions per account with IMAP's ([IN-USE]).
 - Deviations: AUTH without arguments lists the mechanisms (not in RFC 5034,
   widely used); a bare LF ends a command; no LOGIN-DELAY or EXPIRE.
 """

@@ -6,7 +6,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from mailboxes import store
-from protocols import dbcall
+from protocols import account_sessions, dbcall
 
 from . import parser, wire
 from .lines import LineTooLong
@@ -128,10 +128,20 @@ async def login(s: Pop3Session, address: str, secret: str, *, apop_challenge: st
         await refuse(s)
         return
     try:
+        token = await account_sessions.claim(account.id)
+    except store.TooManySessions:
+        # RFC 2449 8.1.1: IN-USE, authenticated but the maildrop is in use elsewhere.
+        await s.err("too many sessions for this account, try again later", "IN-USE")
+        return
+    try:
         snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, s.lease_seconds)
-    except store.MaildropLocked:
+    except BaseException as exc:
+        account_sessions.release(account.id, token)
+        if not isinstance(exc, store.MaildropLocked):
+            raise
         await s.err("maildrop is locked by another session", "IN-USE")
         return
+    s.session_token = (account.id, token)
     s.opened(account.id, snapshot)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     live = s.drop.live() if s.drop else []

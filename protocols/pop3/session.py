@@ -14,6 +14,7 @@ from django.conf import settings
 
 from mailboxes import store
 from mailhost import metrics
+from protocols import account_sessions
 from protocols.listener import Connection
 
 from . import auth, maildrop, parser
@@ -35,6 +36,7 @@ class Pop3Session(LineSession):
         # RFC 1939 7 (APOP): a timestamp unique to this greeting.
         self.banner = f"<{os.getpid()}.{conn.id}.{secrets.token_hex(6)}@{settings.MAIL_HOSTNAME}>"
         self.holder = new_holder(conn.listener, conn.id)
+        self.session_token: tuple[int, str] | None = None  # counted by protocols.account_sessions
         self.pending_user: str | None = None
         self.drop: Maildrop | None = None
         self.lease: MaildropLease | None = None
@@ -62,6 +64,9 @@ class Pop3Session(LineSession):
         await self.bad_command()
 
     async def finish(self) -> None:
+        if self.session_token is not None:
+            account_sessions.release(*self.session_token)
+            self.session_token = None
         await self.abandon_maildrop()
 
     async def handle(self, line: bytes) -> None:
