@@ -32,7 +32,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
-from . import accounts as _accounts
+from . import _redis, accounts as _accounts
 from ._db import atomic
 from .addresses import domain_of
 from .admin import audit
@@ -124,9 +124,8 @@ class _RedisCounter:
     expiring with it, plus a set naming the keys for the dashboard."""
 
     def __init__(self) -> None:
-        import redis
-        self.client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        self.prefix = f"mailhost:{settings.DATABASES['default']['NAME']}:login:"
+        self.client = _redis.client()
+        self.prefix = _redis.prefix("login")
 
     def _key(self, kind: str, value: str) -> str:
         return f"{self.prefix}{kind}:{value}"
@@ -166,9 +165,7 @@ class _RedisCounter:
             yield kind, value
 
     def reset(self) -> None:
-        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
-        if keys:
-            self.client.delete(*keys)
+        _redis.delete_under(self.prefix)
 
 
 _counter: _DatabaseCounter | _RedisCounter | None = None

@@ -24,6 +24,7 @@ from django.db.models import IntegerField
 from django.utils import timezone
 
 from ..models import AuditEntry
+from . import _redis
 from ._db import atomic
 from .errors import SendingLimited
 
@@ -48,9 +49,8 @@ class _DatabaseCounter:
 
 class _RedisCounter:
     def __init__(self) -> None:
-        import redis
-        self.client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-        self.prefix = f"mailhost:{settings.DATABASES['default']['NAME']}:sent:"
+        self.client = _redis.client()
+        self.prefix = _redis.prefix("sent")
 
     def record(self, account_id: int, count: int, now: float) -> None:
         key = f"{self.prefix}{account_id}"
@@ -65,9 +65,7 @@ class _RedisCounter:
         return sum(int(e.split(b":", 1)[0]) for e in entries)
 
     def reset(self) -> None:
-        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
-        if keys:
-            self.client.delete(*keys)
+        _redis.delete_under(self.prefix)
 
 
 _counter: _DatabaseCounter | _RedisCounter | None = None

@@ -22,6 +22,7 @@ import time
 
 from django.conf import settings
 
+from . import _redis
 from .errors import TooManySessions
 
 log = logging.getLogger("mailboxes.store")
@@ -32,19 +33,10 @@ STALE = 300    # seconds after which an entry nobody vouched for stops counting
 _lock = threading.Lock()
 _live: dict[str, int] = {}   # this process's open sessions: token -> account id
 _refreshed = 0.0
-_client = None
-
-
-def _redis():  # type: ignore[no-untyped-def]
-    global _client
-    if _client is None:
-        import redis
-        _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
-    return _client
 
 
 def _key(account_id: int) -> str:
-    return f"mailhost:{settings.DATABASES['default']['NAME']}:sessions:{account_id}"
+    return f"{_redis.prefix('sessions')}{account_id}"
 
 
 def _vouch(now: float) -> None:
@@ -56,7 +48,7 @@ def _vouch(now: float) -> None:
         _refreshed = now
         live = list(_live.items())
     if live:
-        pipe = _redis().pipeline()
+        pipe = _redis.client().pipeline()
         for token, account_id in live:
             pipe.zadd(_key(account_id), {token: now}, xx=True)
         pipe.execute()
@@ -77,13 +69,13 @@ def open_session(account_id: int, token: str) -> None:
     try:
         _vouch(now)
         key = _key(account_id)
-        pipe = _redis().pipeline()
+        pipe = _redis.client().pipeline()
         pipe.zremrangebyscore(key, "-inf", now - STALE)
         pipe.zcard(key)
         _, count = pipe.execute()
         if count >= limit:
             raise TooManySessions(f"account {account_id} has {limit} sessions")
-        pipe = _redis().pipeline()
+        pipe = _redis.client().pipeline()
         pipe.zadd(key, {token: now})
         pipe.expire(key, STALE + 1)
         pipe.execute()
@@ -102,7 +94,7 @@ def close_session(account_id: int, token: str) -> None:
         counted = _live.pop(token, None) is not None
     if counted and settings.REDIS_URL:
         try:
-            _redis().zrem(_key(account_id), token)
+            _redis.client().zrem(_key(account_id), token)
         except Exception:
             log.warning("session count for account %s not decreased (it lapses in %s s)", account_id, STALE)
 
@@ -112,6 +104,4 @@ def reset_session_counts() -> None:
     with _lock:
         _live.clear()
     if settings.REDIS_URL:
-        keys = list(_redis().scan_iter(match=_key(0)[:-1] + "*", count=1000))
-        if keys:
-            _redis().delete(*keys)
+        _redis.delete_under(_redis.prefix("sessions"))
