@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import imaplib
+import poplib
 import socket
 
 import pytest
@@ -20,7 +21,7 @@ NAMES = ["../bob@example.test/INBOX", "bob@example.test/INBOX", "/bob@example.te
 
 @pytest.fixture(scope="module")
 def doors():  # type: ignore[no-untyped-def]
-    with InProcessServer(["imap", "pop2"]) as server:
+    with InProcessServer(["imap", "pop3", "pop2"]) as server:
         yield server
 
 
@@ -69,6 +70,30 @@ def test_pop2_fold_never_reaches_another_account(doors, bobs_mail):
             sock.sendall(f"FOLD {name}\r\n".encode())
             reply = reader.readline()
             assert reply.startswith(b"-") or reply.startswith(b"#0"), (name, reply)
+
+
+def test_pop3_serves_only_the_logged_in_accounts_maildrop(doors, bobs_mail):
+    store.deliver(sample_message(subject="alice's own", to=ALICE), [ALICE])
+    pop = poplib.POP3("127.0.0.1", doors.ports["pop3"], timeout=10)
+    pop.user(ALICE)
+    pop.pass_(PASSWORDS[ALICE])
+    count, _ = pop.stat()
+    assert count == 1
+    for n in (0, 2, 3, -1, 4294967297):  # no number reaches past alice's own one message
+        for command in (pop.retr, pop.dele, lambda m: pop.top(m, 0), pop.list, pop.uidl):
+            with pytest.raises(poplib.error_proto):
+                command(n)
+    assert SECRET.encode() not in b"\r\n".join(pop.retr(1)[1])
+    pop.dele(1)
+    pop.quit()
+    bob_inbox = store.select_folder(bobs_mail[BOB].id, "INBOX")
+    assert len(bob_inbox.uids) == 1  # bob's message is untouched
+    # bob's own name with alice's password is refused
+    other = poplib.POP3("127.0.0.1", doors.ports["pop3"], timeout=10)
+    other.user(BOB)
+    with pytest.raises(poplib.error_proto, match=r"\[AUTH\]"):
+        other.pass_(PASSWORDS[ALICE])
+    other.close()
 
 
 def test_webmail_and_dashboard_urls_of_bobs_folders_answer_404_to_alice(bobs_mail):
