@@ -19,22 +19,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from parallel import scratch_database  # noqa: E402  (bench/parallel.py)
 WORDS = ("mail", "host", "import", "folder", "message", "the", "of", "and", "quota", "flag", "batch",
          "server", "client", "protocol", "store", "transaction", "résumé", "naïve")
-
-
-def scratch_database(base_url: str, name: str) -> str:
-    import psycopg
-    parts = urlsplit(base_url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 def make_maildir(root: Path, count: int, size: int, rng: random.Random) -> int:

@@ -1,10 +1,52 @@
-"""Time N clients working at once: each sets up (connects, logs in, builds
-its payloads) before the clock starts, then all start together."""
+"""Shared pieces of the benchmarks: a scratch database with Django set up on
+it, and timing N clients working at once (each sets up: connects, logs in,
+builds its payloads, before the clock starts, then all start together)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scratch_database(base_url: str, name: str) -> str:
+    """Create (again) database `name` on base_url's server; returns its URL."""
+    import psycopg
+    parts = urlsplit(base_url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def drop_scratch(url: str) -> None:
+    """Drop the scratch database at url (connections still open are ended)."""
+    import psycopg
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
+
+
+def setup_scratch(name: str, env: dict[str, str] | None = None, *, without_redis: bool = False) -> str:
+    """A fresh scratch database `name` beside DATABASE_URL's: env exported (this
+    process and the servers it starts inherit it), migrated, Django set up on
+    it. Returns its URL."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
+    url = scratch_database(base, name)
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "mailhost.settings", **(env or {})})
+    if without_redis:
+        os.environ.pop("REDIS_URL", None)
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
+    import django
+    django.setup()
+    return url
 
 Work = Callable[[], int]
 

@@ -21,18 +21,17 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PASSWORD = "bench-password"
 
-from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
+from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
 
 
 def message(i: int, size: int) -> bytes:
@@ -167,17 +166,8 @@ def main() -> None:
     parser.add_argument("--database", default="bench_pop3")
     args = parser.parse_args()
 
-    from importlib import import_module
-    scratch_database = import_module("import").scratch_database  # bench/import.py
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
-    url = scratch_database(base, args.database)
-    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
-
-    import django
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
-    django.setup()
+    url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"},
+                        without_redis=True)
     from django.db import connections
 
     from mailboxes import store
@@ -210,9 +200,7 @@ def main() -> None:
     print(f"  warm-up round (first login, sizes counted in the database): {cold:.2f} s")
     print(f"  {retrieved} RETRs in {args.rounds} rounds, {elapsed:.2f} s: {retrieved / elapsed:.1f} messages/s "
           f"({octets / elapsed / 1e6:.1f} MB/s), login + LIST + RETR each + QUIT per round")
-    import psycopg
-    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    drop_scratch(url)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,7 @@ def main() -> None:
     parser.add_argument("--database", default="bench_relay")
     args = parser.parse_args()
 
-    from importlib import import_module
-    scratch_database = import_module("import").scratch_database  # bench/import.py
+    from parallel import scratch_database
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
     url = scratch_database(base, args.database)

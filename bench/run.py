@@ -48,12 +48,11 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
+from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
 
 PARTS = ("smtp", "imap", "idle", "big", "pop3", "webmail", "workers")
 DATABASE = "bench_run"
@@ -393,13 +392,7 @@ def main() -> None:
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
-    url = import_module("import").scratch_database(base, DATABASE)
-    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1",
-                       "DJANGO_SETTINGS_MODULE": "mailhost.settings"})
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
-    import django
-    django.setup()
+    url = setup_scratch(DATABASE, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
     import psycopg
     with psycopg.connect(url) as conn:
         durability = ", ".join(f"{name}={conn.execute(f'SHOW {name}').fetchone()[0]}"
@@ -419,8 +412,7 @@ def main() -> None:
         bench.close()
         from django.db import connections
         connections.close_all()
-        with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        drop_scratch(url)
     print(f"\nAll figures ({time.perf_counter() - started:.0f} s in all; load average now "
           f"{os.getloadavg()[0]:.1f}):\n")
     text = bench.table.markdown()

@@ -22,12 +22,12 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import timed_clients  # noqa: E402  (bench/parallel.py)
+from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
 
 ACCOUNTS = 10
 PASSWORD = "bench-password"
@@ -140,16 +140,7 @@ def main() -> None:
     parser.add_argument("--database", default="bench_smtp")
     args = parser.parse_args()
 
-    from importlib import import_module
-    scratch_database = import_module("import").scratch_database  # bench/import.py
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
-    url = scratch_database(base, args.database)
-    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_HOSTNAME": "mx.bench.test"})
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
-
-    import django
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
-    django.setup()
+    url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_HOSTNAME": "mx.bench.test"})
     from django.db import connections
 
     from mailboxes import store
@@ -177,9 +168,7 @@ def main() -> None:
           f"accepted and stored")
     print(f"  stored in the INBOXes: {stored} (warm-up included: {stored - acknowledged})")
     connections.close_all()
-    import psycopg
-    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    drop_scratch(url)
 
 
 if __name__ == "__main__":

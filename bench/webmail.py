@@ -15,19 +15,17 @@ then times each page --rounds times after one warm-up request.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+from parallel import drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
 WORDS = ("invoice meeting report budget holiday travel contract review release server backup network "
          "customer project deadline summary agenda minutes proposal quarterly figures lunch party").split()
 NAMES = ("Ann Lee", "Bo Chen", "Cleo Park", "Dan Moss", "Eva Lind", "Femi Ade", "Gus Roy", "Hana Sato")
@@ -82,17 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     verbose = args.verbose
 
-    from importlib import import_module
-    scratch_database = import_module("import").scratch_database  # bench/import.py
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailhost")
-    url = scratch_database(base, args.database)
-    os.environ.update({"DATABASE_URL": url, "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
-    os.environ.pop("REDIS_URL", None)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
-
-    import django
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailhost.settings")
-    django.setup()
+    url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"},
+                        without_redis=True)
     from django.contrib.auth import get_user_model
     from django.db import connection, connections
     from django.test import Client
@@ -140,9 +129,7 @@ def main() -> None:
     connections.close_all()
     if args.keep:
         return
-    import psycopg
-    with psycopg.connect(urlunsplit(urlsplit(url)._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    drop_scratch(url)
 
 
 if __name__ == "__main__":
