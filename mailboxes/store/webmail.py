@@ -19,6 +19,7 @@ from ..compose import envelope_addresses
 from ..models import Account, Folder, Message
 from . import search as _search
 from ._db import atomic
+from .admin_types import Page
 from .errors import InvalidInput, NotFound
 from .folders import folder_by_id
 from .messages import flags_of, set_flags
@@ -49,16 +50,7 @@ class MessageSummary:
     has_attachments: bool
 
 
-@dataclass(frozen=True)
-class MessagePage:
-    items: list[MessageSummary]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+MessagePage = Page[MessageSummary]  # the dashboard's page of results, of message summaries
 
 
 @dataclass(frozen=True)
