@@ -317,7 +317,7 @@ def main() -> None:
     print(f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
           f"event bus {bus}, {os.cpu_count()} CPUs")
     from tests.relay.helpers import DnsServer
-    dns = DnsServer({})
+    dns = DnsServer({}, negative_ttl=3600)
     env["MAIL_DNS_NAMESERVERS"] = f"127.0.0.1:{dns.port}"
     try:
         with SubprocessServer("imap", env) as server:

@@ -114,7 +114,7 @@ class Bench:
         self.profile = profile
         self.gil = gil
         self.table = Table()
-        self.dns = import_module("tests.relay.helpers").DnsServer({})
+        self.dns = import_module("tests.relay.helpers").DnsServer({}, negative_ttl=3600)
         self.env = {"MAIL_DB_POOL": "true", "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "0",
                     "MAIL_DNS_NAMESERVERS": f"127.0.0.1:{self.dns.port}", "MAIL_HOSTNAME": "mx.bench.test",
                     # every bench client comes from 127.0.0.1, and the idle part holds 10,000

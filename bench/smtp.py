@@ -149,7 +149,7 @@ def main() -> None:
 
     store.create_domain("bench.test")
     accounts = [store.create_account(f"user{i}@bench.test", PASSWORD, quota=0) for i in range(ACCOUNTS)]
-    dns = DnsServer({})
+    dns = DnsServer({}, negative_ttl=3600)
     server = SubprocessServer("smtp,submission", extra_env={
         "MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"), "MAIL_DNS_NAMESERVERS": f"127.0.0.1:{dns.port}"})
     try:

@@ -34,12 +34,14 @@ from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, lo
 from .sending import check_sending, record_sending, reset_sending_counts
 from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final
-from .maintenance import check_quota, maintained_account_ids, purge_old_messages
+from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained_account_ids, purge_old_messages,
+                          run_blob_collection)
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
                        next_outbound_due, outbound_counts, outbound_recipients, record_outcome)
 from .folders import (all_folder_status, create_folder, delete_folder, folder_status, list_folders,
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
-from .messages import (append, changes_since, copy, delete_messages, deliver, expunge, fetch,
+from .delivery import deliver
+from .messages import (append, changes_since, copy, delete_messages, expunge, fetch,
                        folder_size, message_data, move, set_flags)
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
                   pop_messages, release_maildrop_lock, renew_maildrop_lock, uid_ranges)

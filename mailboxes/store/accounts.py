@@ -5,13 +5,14 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
+from typing import Iterable
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db.models import Count, Q
 
-from ..models import Account, Alias, Domain
+from ..models import Account, AccountSettings, Alias, Domain
 from . import folders as _folders
 from ._db import atomic
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -288,8 +289,8 @@ class _LocalDomains:
     for one lookup): a host with thousands of domains must not read them all
     for every recipient."""
 
-    def __init__(self) -> None:
-        self._known: dict[str, bool] = {}
+    def __init__(self, known: dict[str, bool] | None = None) -> None:
+        self._known: dict[str, bool] = dict(known or {})
 
     def __contains__(self, name: str) -> bool:
         if name not in self._known:
@@ -300,13 +301,45 @@ class _LocalDomains:
 @atomic
 def resolve_recipient(address: str) -> RecipientCheck:
     """Expand aliases (nested, loop-safe) and catch-alls to accounts and forwards."""
+    return resolve_with_usage(address)[0]
+
+
+def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
+    """resolve_recipient's body, plus (quota, used bytes) when the address is
+    an account's own: then the answer, the account's settings included, is one
+    statement (every message's RCPT asks this). Aliases and catch-alls take the
+    general path."""
     try:
         addr = normalize_address(address)
     except InvalidInput:
-        return RecipientCheck(address, "unknown")
-    local_domains = _LocalDomains()
-    if domain_of(addr) not in local_domains:
-        return RecipientCheck(addr, "remote")
+        return RecipientCheck(address, "unknown"), None
+    row = _direct_lookup(addr)
+    if row is None or not row[0]:
+        return RecipientCheck(addr, "remote"), None
+    active_domain, account_id, is_active, quota, used, forward_to, vacation = row
+    if account_id is not None:
+        if not is_active:
+            return RecipientCheck(addr, "inactive"), None
+        return RecipientCheck(addr, "local", (account_id,), plain=not forward_to and not vacation), (quota, used)
+    return _expand(addr), None
+
+
+def _direct_lookup(addr: str) -> tuple | None:
+    """(domain active, account id, active, quota, used, forward_to, vacation) for
+    a domain of ours, the account columns NULL when no account has the address."""
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, s.forward_to, s.vacation_enabled "
+            f"FROM {q(Domain._meta.db_table)} d LEFT JOIN {q(Account._meta.db_table)} a ON a.address = %s "
+            f"LEFT JOIN {q(AccountSettings._meta.db_table)} s ON s.account_id = a.id WHERE d.name = %s",
+            [addr, domain_of(addr)])
+        return cursor.fetchone()
+
+
+def _expand(addr: str) -> RecipientCheck:
+    """Aliases (nested, loop-safe), catch-alls and forwards from an address of a local domain."""
+    local_domains = _LocalDomains({domain_of(addr): True})
     accounts: dict[int, None] = {}
     forwards: dict[str, None] = {}
     inactive = False
@@ -368,13 +401,18 @@ def quota_usage(account_id: int) -> QuotaUsage:
 @atomic
 def quota_check(account_ids: list[int] | tuple[int, ...], size: int) -> str:
     """'ok', 'full' (temporarily over quota) or 'never' (size exceeds the whole quota)."""
+    return quota_verdict(Account.objects.filter(pk__in=account_ids).values_list("quota", "used_bytes"), size)
+
+
+def quota_verdict(rows: Iterable[tuple[int, int]], size: int) -> str:
+    """quota_check's verdict for (quota, used bytes) rows."""
     verdict = "ok"
-    for row in Account.objects.filter(pk__in=account_ids).values("used_bytes", "quota"):
-        if row["quota"] == 0:
+    for quota, used in rows:
+        if quota == 0:
             continue
-        if size > row["quota"]:
+        if size > quota:
             return "never"
-        if row["used_bytes"] + size > row["quota"]:
+        if used + size > quota:
             verdict = "full"
     return verdict
 

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from ..models import Account, Alias, AuditEntry, Domain, Message, OutboundMessage, OutboundRecipient
-from . import messages as _messages
+from . import delivery
 from ._db import atomic
 from .admin import audit, paginate, require_superuser, scoped, search_terms
 from .admin_accounts import account_row, account_rows
@@ -112,7 +112,7 @@ def admin_retry_outbound(actor: Actor, recipient_id: int) -> None:
     if row.state not in (State.DEFERRED, State.FAILED):
         raise InvalidInput(f"{row.address} is {row.state}: nothing to retry")
     OutboundRecipient.objects.filter(pk=row.pk).update(state=State.QUEUED, next_attempt=timezone.now())
-    transaction.on_commit(lambda: _messages._kick_relay(row.message_id))
+    transaction.on_commit(lambda: delivery._kick_relay(row.message_id))
     audit(actor, "queue.retry", row.address, message=row.message_id, was=row.state)
 
 

@@ -1,14 +1,14 @@
 """What happens at delivery on behalf of the recipient: forwarding and the
 vacation auto-reply, both set in the webmail (AccountSettings).
 
-Forwarding is resolved with the routing (messages.route), before the copies
+Forwarding is resolved with the routing (delivery.route), before the copies
 are stored: each recipient that forwards adds its target (a local account or a remote address on the
 outbound queue) and keeps its own copy or not. One level only: a target's
 own forwarding is not applied again, so two accounts forwarding to each
 other cannot loop.
 
 The vacation reply (RFC 3834) is sent when the delivery has committed
-(messages._deliver schedules it), in its own transactions; a failure is logged and never fails the delivery. It is
+(delivery.store_copies schedules it), in its own transactions; a failure is logged and never fails the delivery. It is
 never sent to a null or automatic sender (3834 2, RFC 5230 4.6), to mail
 marked Auto-Submitted (3834 5), to lists or bulk mail (Precedence,
 List-* fields, RFC 2369/2919), to mail that does not name the recipient in
@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from .. import compose, mime
 from ..models import AccountSettings, Alias, VacationReply
-from . import accounts, messages
+from . import accounts, delivery
 from ._db import atomic
 from .errors import InvalidInput
 from .addresses import normalize_address
@@ -115,7 +115,7 @@ def send_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: l
             if sender != vacation.address and _names_recipient(vacation.address, addressed) \
                     and _first_in_interval(vacation, sender):
                 reply = _reply(vacation, sender, parsed)
-                messages.deliver(reply, [sender], "", sender_account_id=vacation.account_id)
+                delivery.deliver(reply, [sender], "", sender_account_id=vacation.account_id)
                 sent += 1
         except Exception:
             log.exception("vacation reply for account %s failed", vacation.account_id)

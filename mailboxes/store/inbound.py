@@ -1,17 +1,19 @@
 """Inbound mail from SMTP: recipient checks and final delivery.
 
 SMTP (protocols/smtp) asks the store two things: what a RCPT address means,
-routing and quota together in one transaction, and to deliver a message
-whose local copies carry a Return-Path field while the copies queued for
-relay do not (RFC 5321 4.4: Return-Path is added at final delivery only,
-and a message sent on SHOULD NOT contain one).
+routing and quota together (one statement for an account's own address),
+and to deliver a message whose local copies carry a Return-Path field while
+the copies queued for relay do not (RFC 5321 4.4: Return-Path is added at
+final delivery only, and a message sent on SHOULD NOT contain one). The
+RCPT answers are handed back at DATA, so routing is not done twice.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-from . import accounts, messages
-from ._db import atomic
+from . import accounts, delivery, messages
+from ._db import atomic, autocommit_reads
 from .types import DeliveryReport, RecipientCheck
 
 
@@ -25,42 +27,46 @@ class RecipientVerdict:
     quota: str = "ok"
 
 
-# The undecorated bodies of store functions, for calls already inside this
-# module's transaction: a nested @atomic would cost a savepoint round trip each.
-_resolve_recipient = accounts.resolve_recipient.__wrapped__  # type: ignore[attr-defined]
+# The undecorated body of a store function, for calls already inside this
+# module's transaction: a nested @atomic would cost a savepoint round trip.
 _quota_check = accounts.quota_check.__wrapped__  # type: ignore[attr-defined]
-_deliver = messages._deliver.__wrapped__  # type: ignore[attr-defined]
 
 
-@atomic
+@autocommit_reads
 def check_recipient(address: str, size: int) -> RecipientVerdict:
-    check = _resolve_recipient(address)
+    check, usage = accounts.resolve_with_usage(address)
     if check.kind != "local" or not check.account_ids:
         return RecipientVerdict(check)
+    if usage is not None:
+        return RecipientVerdict(check, accounts.quota_verdict([usage], size))
     return RecipientVerdict(check, _quota_check(check.account_ids, size))
 
 
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
-                  sender_account_id: int | None = None) -> DeliveryReport:
+                  sender_account_id: int | None = None,
+                  checks: Sequence[RecipientCheck | None] = ()) -> DeliveryReport:
     """store.deliver(), except that local copies are stored as local_headers + raw
     (the Return-Path field) and remote recipients are queued with raw alone.
+    checks: check_recipient()'s answers for the recipients, by position (None
+    where there is none); they are not looked up again.
 
     One transaction for both: when this returns every copy is committed, if it
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
-    account_ids, remote = messages.route(recipients)
+    account_ids, remote, settings_read = delivery.route(recipients, checks)
     local = messages.prepare(local_headers + raw) if account_ids else None
     relay = messages.prepare(raw) if remote else None
-    return _deliver_final(local, relay, account_ids, remote, mail_from, sender_account_id)
+    return delivery.with_retry(_deliver_final, local, relay, account_ids, remote, mail_from, sender_account_id,
+                               not settings_read)
 
 
 @atomic
 def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
                    account_ids: list[int], remote: list[str], mail_from: str,
-                   sender_account_id: int | None) -> DeliveryReport:
+                   sender_account_id: int | None, vacations: bool) -> DeliveryReport:
     delivered: dict[int, int] = {}
     if local is not None:
-        delivered = _deliver(local, account_ids, [], mail_from, sender_account_id).delivered
+        delivered = delivery.store_copies(local, account_ids, [], mail_from, sender_account_id, vacations).delivered
     if relay is not None:
-        _deliver(relay, [], remote, mail_from, sender_account_id)
+        delivery.store_copies(relay, [], remote, mail_from, sender_account_id)
     blob = local or relay
     return DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))

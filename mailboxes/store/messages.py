@@ -1,4 +1,4 @@
-"""Messages: deliver, append, fetch, flags, copy, move, expunge, changes.
+"""Messages: append, fetch, flags, copy, move, expunge, changes (delivery is in delivery.py).
 
 Every change allocates the folder's next modseq under a row lock on the
 folder (SELECT ... FOR UPDATE), so UIDs and modseqs strictly ascend whatever
@@ -6,25 +6,19 @@ the number of concurrent writers, and stamps the rows it changed.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from mailhost import metrics
-
 from .. import mime
-from ..signals import outbound_queued
-from ..models import Account, Blob, Expunged, Folder, Message, OutboundMessage, OutboundRecipient
-from . import accounts, autoreply, events
-from ._db import atomic, autocommit_reads
-from .addresses import domain_of
+from ..models import Account, Blob, Expunged, Folder, Message
+from . import events
+from ._db import atomic
 from .errors import InvalidInput, NoSuchAccount, OverQuota, TooBigForQuota
 from .folders import folder_by_id, get_folder
 from .types import (FLAG_COLUMNS, AppendResult, Changes, CopyResult, DeliveryReport, FlagChange,
@@ -178,76 +172,7 @@ def _info(row: Message, *, facts: bool = False, data: bool = False) -> MessageIn
         data=bytes(blob.data) if blob and data else None)
 
 
-# --- delivery -------------------------------------------------------------
-
-def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
-            sender_account_id: int | None = None) -> DeliveryReport:
-    """Deliver one message to every recipient: local accounts (after alias and
-    catch-all expansion) get one copy each in INBOX; remote addresses and
-    external forwards go on the outbound queue. All in one transaction: when
-    this returns, every copy is committed; if it raises, nothing is."""
-    account_ids, remote = route(recipients)
-    return _deliver(prepare(raw), account_ids, remote, mail_from, sender_account_id)
-
-
-@autocommit_reads
-def route(recipients: list[str]) -> tuple[list[int], list[str]]:
-    """Where a message goes: local account ids (after alias and catch-all
-    expansion, each once) and remote addresses (recipients and external forwards).
-
-    Reads only, with the lookups' undecorated bodies: outside a transaction
-    each statement runs on its own (no BEGIN/COMMIT round trips per
-    recipient), inside one no savepoint is taken."""
-    account_ids: dict[int, None] = {}
-    remote: dict[str, None] = {}
-    for address in recipients:
-        check = accounts.resolve_recipient.__wrapped__(address)  # type: ignore[attr-defined]
-        if check.kind == "remote":
-            remote[check.address] = None
-        elif check.kind == "local":
-            account_ids.update(dict.fromkeys(check.account_ids))
-            remote.update(dict.fromkeys(check.forwards))
-        else:
-            log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
-    kept, forwards = autoreply.apply_forwarding.__wrapped__(sorted(account_ids))  # type: ignore[attr-defined]
-    remote.update(dict.fromkeys(forwards))
-    return kept, list(remote)
-
-
-@atomic
-def _deliver(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail_from: str,
-             sender_account_id: int | None) -> DeliveryReport:
-    _ensure_blob(blob)
-    inboxes = list(Folder.objects.select_for_update().filter(owner_id__in=account_ids, name="INBOX").order_by("pk"))
-    delivered: dict[int, int] = {}
-    size = len(blob.raw)
-    for inbox in inboxes:
-        charge_quota(inbox.owner_id, size)
-        (uid,), _ = _insert(inbox, [(blob.sha256, size, (), None)])
-        delivered[inbox.owner_id] = uid
-    autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
-    if remote:
-        _enqueue(blob.sha256, mail_from, remote, sender_account_id)
-    transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
-    return DeliveryReport(blob.sha256, delivered, tuple(remote))
-
-
-def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None) -> None:
-    message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id)
-    OutboundRecipient.objects.bulk_create(
-        OutboundRecipient(message=message, address=r, domain=domain_of(r)) for r in recipients)
-    from django.db import transaction
-    transaction.on_commit(lambda: _kick_relay(message.pk))
-
-
-def _kick_relay(message_id: int) -> None:
-    """Tell whoever relays (protocols.relay, via the signal) there is work; the
-    relay also sweeps the queue on a schedule, so a lost kick delays, never loses."""
-    try:
-        outbound_queued.send(sender=OutboundMessage, message_id=message_id)
-    except Exception as exc:
-        log.warning("could not schedule relay of outbound message %s: %s", message_id, exc)
-
+# --- appending ------------------------------------------------------------
 
 def append(account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] = (),
            internal_date: datetime | None = None) -> AppendResult:

@@ -160,7 +160,7 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
 
 def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime) -> bool:
     from ..models import Blob
-    from .messages import deliver
+    from .delivery import deliver
     blob = Blob.objects.only("data", "header_bytes").get(pk=message.blob_id)
     raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
                             original_headers=bytes(blob.data)[:blob.header_bytes],

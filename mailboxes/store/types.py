@@ -48,12 +48,15 @@ class RecipientCheck:
 
     kind: 'local' (account_ids/forwards hold where it goes), 'unknown' (a local
     domain but nobody there), 'inactive' (a disabled account) or 'remote'
-    (not one of our domains)."""
+    (not one of our domains). plain: the accounts' settings were read with
+    the routing and none of them forwards or is on vacation (delivery need
+    not look again)."""
 
     address: str
     kind: str
     account_ids: tuple[int, ...] = ()
     forwards: tuple[str, ...] = ()
+    plain: bool = False
 
 
 @dataclass(frozen=True)

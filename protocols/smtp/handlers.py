@@ -82,6 +82,7 @@ class Handler:
                 await dbcall.call(store.check_sending, account.id, 1)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        server.rcpt_checks.clear()  # a new transaction (RFC 5321 4.1.1.2)
         return replies.SENDER_OK
 
     @replies_on_error
@@ -104,6 +105,7 @@ class Handler:
         if reply == replies.RECIPIENT_OK:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
+            server.rcpt_checks[address] = verdict.check  # DATA delivers by it, without asking again
         return reply
 
     @replies_on_error
@@ -134,7 +136,8 @@ class Handler:
             report = await dbcall.call(
                 store.deliver_final, message, list(envelope.rcpt_tos), mail_from,
                 local_headers=trace.return_path(mail_from),
-                sender_account_id=account.id if account is not None else None)
+                sender_account_id=account.id if account is not None else None,
+                checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos])
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))

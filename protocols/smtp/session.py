@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable, Iterator, cast
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 from django.conf import settings
 
+from mailboxes.store.types import RecipientCheck
 from mailhost import metrics
 
 from .. import limits as connection_limits
@@ -51,6 +52,7 @@ class SMTPSession(SMTP):
         self._greeted = False   # the 220 greeting goes out as aiosmtpd wrote it
         self._verbatim = False  # so do HELO/EHLO replies (RFC 2034 3)
         self._busy = False      # a store call is in flight: its reply must go out
+        self.rcpt_checks: dict[str, RecipientCheck] = {}  # this transaction's RCPT answers
         self._closing = False
         # aiosmtpd keeps these on the class, shared by every connection.
         self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)

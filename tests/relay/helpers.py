@@ -145,10 +145,16 @@ def txt(value: str) -> str:
 
 class DnsServer:
     """Answers UDP queries from a table {name: [(type, rdata text)]}; names
-    not in it are NXDOMAIN."""
+    not in it are NXDOMAIN.
 
-    def __init__(self, zone: dict[str, list[tuple[str, str]]]) -> None:
+    With negative_ttl, a negative answer (NXDOMAIN or no record of the type)
+    carries an SOA in its authority section, as a real authoritative server's
+    does (RFC 2308 3), so resolvers may cache it that long; without it, none
+    (tests that change the zone between lookups see every change at once)."""
+
+    def __init__(self, zone: dict[str, list[tuple[str, str]]], negative_ttl: int | None = None) -> None:
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.negative_ttl = negative_ttl
         self.queries: list[tuple[str, str]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -168,13 +174,16 @@ class DnsServer:
             name = question.name.to_text().lower().rstrip(".")
             rdtype = dns.rdatatype.to_text(question.rdtype)
             self.queries.append((name, rdtype))
+            texts = [text for kind, text in self.zone.get(name, []) if kind == rdtype]
             if name not in self.zone:
                 response.set_rcode(dns.rcode.NXDOMAIN)
-            else:
-                texts = [text for kind, text in self.zone[name] if kind == rdtype]
-                if texts:
-                    response.answer.append(dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN,
-                                                                    question.rdtype, texts))
+            elif texts:
+                response.answer.append(dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN,
+                                                                question.rdtype, texts))
+            if not texts and self.negative_ttl is not None:
+                response.authority.append(dns.rrset.from_text(
+                    question.name, self.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA,
+                    f"ns.invalid. hostmaster.invalid. 1 3600 600 86400 {self.negative_ttl}"))
             response.flags |= dns.flags.AA
             self.sock.sendto(response.to_wire(), peer)
 

@@ -1,0 +1,220 @@
+"""Delivery: one message into its recipients' INBOXes and onto the outbound queue.
+
+Every message that arrives by SMTP comes through here, so the copies are
+stored with four hand-written statements in one transaction instead of a
+dozen ORM queries (docs/PERFORMANCE.md has the profile that showed it):
+
+1. the bytes and their parsed facts: INSERT ... ON CONFLICT DO NOTHING
+   (content-addressed: bytes stored already make it a no-op);
+2. every recipient's INBOX locked in id order and its next UID and modseq
+   taken: one UPDATE ... RETURNING, the same folder-first lock order as
+   every other writer (DESIGN.md), so concurrent deliveries cannot deadlock;
+3. the size charged to every account that still has room: one UPDATE ...
+   RETURNING; an account that has none makes the whole delivery fail
+   (OverQuota / TooBigForQuota) and nothing is kept;
+4. the message rows: one multi-row INSERT.
+
+The statements are plain SQL that PostgreSQL and SQLite (the embedded
+default) both run; only the row lock (FOR UPDATE) is left out on SQLite,
+which locks the whole database for a writer anyway.
+
+Routing (which accounts, which remote addresses) is decided before the
+transaction: by `route()`, or by the checks SMTP already made at RCPT time
+(store.check_recipient), which carry the accounts and whether any of them
+forwards or is on vacation, so that the common case reads nothing more.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable, Sequence, TypeVar
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from mailhost import metrics
+
+from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
+from ..signals import outbound_queued
+from . import accounts, autoreply, events
+from ._db import atomic, autocommit_reads
+from .addresses import domain_of
+from .errors import OverQuota, TooBigForQuota
+from .messages import PreparedBlob, blob_row, prepare
+from .types import DeliveryReport, RecipientCheck
+
+log = logging.getLogger("mailboxes.store")
+R = TypeVar("R")
+
+
+def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
+            sender_account_id: int | None = None) -> DeliveryReport:
+    """Deliver one message to every recipient: local accounts (after alias and
+    catch-all expansion) get one copy each in INBOX; remote addresses and
+    external forwards go on the outbound queue. All in one transaction: when
+    this returns, every copy is committed; if it raises, nothing is."""
+    account_ids, remote, settings_read = route(recipients)
+    blob = prepare(raw)
+    return with_retry(_deliver, blob, account_ids, remote, mail_from, sender_account_id, not settings_read)
+
+
+def with_retry(func: Callable[..., R], *args: object) -> R:
+    """Run a delivery transaction, once more if it lost a race with the blob
+    collector: bytes seen as stored by ON CONFLICT DO NOTHING and deleted by
+    store.collect_blobs before this commit make the deferred foreign key
+    fail at COMMIT; the second attempt stores them again."""
+    try:
+        return func(*args)
+    except IntegrityError:
+        log.warning("delivery: lost a race with the blob collector; trying once more")
+        return func(*args)
+
+
+@autocommit_reads
+def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -> tuple[list[int], list[str], bool]:
+    """Where a message goes: (local account ids, after alias and catch-all
+    expansion and forwarding, each once; remote addresses, recipients and
+    external forwards; whether the accounts' settings were read here and
+    none of them is on vacation).
+
+    checks, when given, are RCPT-time answers for recipients (by position):
+    those are not looked up again. Reads only, with the lookups' undecorated
+    bodies: outside a transaction each statement runs on its own, inside one
+    no savepoint is taken."""
+    account_ids: dict[int, None] = {}
+    remote: dict[str, None] = {}
+    settled = True
+    for index, address in enumerate(recipients):
+        check = checks[index] if index < len(checks) else None
+        if check is None:
+            check = accounts.resolve_recipient.__wrapped__(address)  # type: ignore[attr-defined]
+        if check.kind == "remote":
+            remote[check.address] = None
+        elif check.kind == "local":
+            account_ids.update(dict.fromkeys(check.account_ids))
+            remote.update(dict.fromkeys(check.forwards))
+            settled = settled and check.plain
+        else:
+            log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
+    if settled:
+        return sorted(account_ids), list(remote), True
+    kept, forwards = autoreply.apply_forwarding.__wrapped__(sorted(account_ids))  # type: ignore[attr-defined]
+    remote.update(dict.fromkeys(forwards))
+    return kept, list(remote), False
+
+
+@atomic
+def _deliver(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail_from: str,
+             sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
+    return store_copies(blob, account_ids, remote, mail_from, sender_account_id, vacations)
+
+
+def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail_from: str,
+                 sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
+    """_deliver's body, for callers already inside a transaction. vacations:
+    whether any recipient may be on vacation (False when routing read their
+    settings and none was)."""
+    delivered: dict[int, int] = {}
+    if account_ids:
+        _insert_blob(blob)
+        delivered = _insert_into_inboxes(blob.sha256, len(blob.raw), account_ids)
+        if vacations:
+            autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
+    if remote:
+        if not account_ids:
+            _insert_blob(blob)
+        _enqueue(blob.sha256, mail_from, remote, sender_account_id)
+    transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
+    return DeliveryReport(blob.sha256, delivered, tuple(remote))
+
+
+# --- the statements ---------------------------------------------------------
+
+def _table(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+_BLOB_FIELDS = Blob._meta.concrete_fields
+
+
+@functools.cache
+def _blob_insert_sql(vendor: str) -> str:
+    q = connection.ops.quote_name
+    columns = ", ".join(q(f.column) for f in _BLOB_FIELDS)
+    return (f"INSERT INTO {_table(Blob)} ({columns}) VALUES ({_placeholders(len(_BLOB_FIELDS))}) "
+            f"ON CONFLICT ({q('sha256')}) DO NOTHING")
+
+
+def _insert_blob(blob: PreparedBlob) -> None:
+    """The bytes and their facts, unless stored already (or by a racing delivery)."""
+    row = blob_row(blob)
+    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _BLOB_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_blob_insert_sql(connection.vendor), params)
+
+
+def _insert_into_inboxes(sha: str, size: int, account_ids: list[int]) -> dict[int, int]:
+    """One copy in each account's INBOX: {account id: uid}. Accounts without an
+    INBOX (deleted since routing) get nothing."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    folder, account, message = _table(Folder), _table(Account), _table(Message)
+    ids = _placeholders(len(account_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
+            f"WHERE id IN (SELECT id FROM {folder} WHERE owner_id IN ({ids}) AND name = 'INBOX' "
+            f"ORDER BY id{lock}) RETURNING id, owner_id, uidnext - 1, highestmodseq", account_ids)
+        inboxes = cursor.fetchall()
+        if not inboxes:
+            return {}
+        owners = [row[1] for row in inboxes]
+        cursor.execute(
+            f"UPDATE {account} SET used_bytes = used_bytes + %s "
+            f"WHERE id IN ({_placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
+            f"RETURNING id", [size, *owners, size])
+        charged = {row[0] for row in cursor.fetchall()}
+        if len(charged) < len(owners):
+            _refuse(cursor, size, [o for o in owners if o not in charged])
+        when = connection.ops.adapt_datetimefield_value(timezone.now())
+        values = ", ".join(["(%s, %s, %s, FALSE, FALSE, FALSE, FALSE, FALSE, '[]', %s, %s, %s)"] * len(inboxes))
+        params: list[object] = []
+        for folder_id, _owner, uid, modseq in inboxes:
+            params += [folder_id, uid, modseq, when, size, sha]
+        cursor.execute(
+            f"INSERT INTO {message} (folder_id, uid, modseq, seen, answered, flagged, deleted, draft, "
+            f"keywords, internal_date, size, blob_id) VALUES {values}", params)
+    for folder_id, owner, _uid, _modseq in inboxes:
+        events.publish_on_commit(owner, folder_id)
+    return {owner: uid for _folder_id, owner, uid, _modseq in inboxes}
+
+
+def _refuse(cursor, size: int, refused: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Raise for accounts that had no room (the caller's transaction is undone)."""
+    cursor.execute(f"SELECT MIN(quota) FROM {_table(Account)} WHERE id IN ({_placeholders(len(refused))})",
+                   refused)
+    smallest = cursor.fetchone()[0]
+    if smallest is not None and size > smallest:
+        raise TooBigForQuota("the message is larger than the mailbox quota")
+    raise OverQuota("the mailbox is full")
+
+
+# --- the outbound queue -----------------------------------------------------
+
+def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None) -> None:
+    message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id)
+    OutboundRecipient.objects.bulk_create(
+        OutboundRecipient(message=message, address=r, domain=domain_of(r)) for r in recipients)
+    transaction.on_commit(lambda: _kick_relay(message.pk))
+
+
+def _kick_relay(message_id: int) -> None:
+    """Tell whoever relays (protocols.relay, via the signal) there is work; the
+    relay also sweeps the queue on a schedule, so a lost kick delays, never loses."""
+    try:
+        outbound_queued.send(sender=OutboundMessage, message_id=message_id)
+    except Exception as exc:
+        log.warning("could not schedule relay of outbound message %s: %s", message_id, exc)
