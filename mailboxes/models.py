@@ -101,6 +101,14 @@ class Blob(models.Model):
     body_text = models.TextField(blank=True, default="")
     preview = models.CharField(max_length=300, blank=True, default="")
     has_attachments = models.BooleanField(default=False)
+    # When the blob collector (store/maintenance.py) first found no row
+    # referring to these bytes; NULL while referred to. Deleted a grace period
+    # after that if still unreferenced.
+    orphaned_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sha256"], condition=models.Q(orphaned_at__isnull=False),
+                                name="blob_orphaned")]
 
 
 class Message(models.Model):

@@ -1,7 +1,9 @@
 """Periodic upkeep on Celery beat (CELERY_BEAT_SCHEDULE in settings): quota
-usage recounted with one warning per threshold, and old Trash and Junk
-emptied. Each task goes account by account, one store call (one
-transaction) each, so one bad account does not stop the rest."""
+usage recounted with one warning per threshold, old Trash and Junk
+emptied, and message bytes nothing refers to any more deleted. The
+account jobs go account by account, one store call (one transaction)
+each, so one bad account does not stop the rest; the blob collector goes
+batch by batch."""
 from __future__ import annotations
 
 import logging
@@ -38,3 +40,12 @@ def recalculate_quotas() -> int:
 def cleanup_trash() -> int:
     """Empty Trash and Junk of messages past their domain's retention; returns how many."""
     return _each_account(store.purge_old_messages, "trash cleanup")
+
+
+@app.task(name="mailboxes.tasks.collect_blobs", ignore_result=True)
+def collect_blobs() -> int:
+    """Delete message bytes unreferenced for MAIL_BLOB_GC_GRACE; returns how many blob rows went."""
+    result = store.run_blob_collection()
+    log.info("blob collector: freed %d blobs (%d bytes); %d newly unreferenced, %d waiting, %d batches skipped",
+             result.freed, result.freed_bytes, result.marked, result.waiting, result.skipped)
+    return result.freed

@@ -245,10 +245,16 @@ if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
 MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
+# Message bytes no message or queue entry refers to any more are deleted by
+# the blob collector (mailboxes.store.collect_blobs) once they have been seen
+# unreferenced for MAIL_BLOB_GC_GRACE seconds; it runs every MAIL_BLOB_GC_INTERVAL.
+MAIL_BLOB_GC_GRACE = env_int("MAIL_BLOB_GC_GRACE", 3600)
+MAIL_BLOB_GC_INTERVAL = env_int("MAIL_BLOB_GC_INTERVAL", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": float(MAIL_RELAY_SWEEP_INTERVAL)},
     "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": 3600.0},
     "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": 6 * 3600.0},
+    "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
 }
 
 LOGGING = {

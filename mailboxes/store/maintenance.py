@@ -1,18 +1,25 @@
 """Periodic upkeep run by Celery beat (mailboxes/tasks.py): quota usage
-recounted from the messages, one warning per threshold crossed, and Trash
-and Junk emptied of what is older than the domain's retention."""
+recounted from the messages, one warning per threshold crossed, Trash and
+Junk emptied of what is older than the domain's retention, and message bytes
+no longer referred to deleted (collect_blobs)."""
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
+import logging
+import operator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
 
 from django.conf import settings
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from .. import notices
-from ..models import Account, Folder, Message
-from ._db import atomic
-from .errors import NoSuchAccount
+from ..models import Account, Blob, Folder, Message
+from ._db import atomic, autocommit_reads
+from .errors import NoSuchAccount, Unavailable
 from .messages import _ensure_blob, _insert, _remove, prepare, release_quota
 
 # Percentages of the quota that earn a warning, lowest first; each is sent once
@@ -85,3 +92,155 @@ def purge_old_messages(account_id: int) -> int:
             release_quota(account_id, freed)
         removed += len(rows)
     return removed
+
+
+# --- message bytes no row refers to (DESIGN.md "Message bytes and their collection") ---
+
+log = logging.getLogger("mailboxes.store")
+# SQLSTATEs of a lost race on PostgreSQL: deadlock, serialization failure.
+_RACE_STATES = ("40P01", "40001")
+
+
+@dataclass(frozen=True)
+class BlobCollection:
+    """What one collector run did (or, for a dry run, would do now)."""
+
+    freed: int          # blob rows deleted
+    freed_bytes: int
+    marked: int         # found unreferenced this run: freed after the grace period
+    waiting: int        # unreferenced, marked, still inside the grace period
+    skipped: int        # batches given up after losing a race to a writer (tried again next run)
+
+
+def _referenced() -> Q:
+    """Some row refers to the blob: every foreign key to Blob (Message,
+    OutboundMessage, and any model added later), found from the models."""
+    refs = [Q(Exists(rel.related_model._default_manager.filter(  # type: ignore[union-attr]
+                **{rel.field.attname: OuterRef("pk")})))
+            for rel in Blob._meta.get_fields(include_hidden=True)
+            if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)]
+    return functools.reduce(operator.or_, refs)
+
+
+def collect_blobs(batch: int = 1000, *, grace: timedelta | None = None) -> int:
+    """Delete message bytes nothing refers to; returns how many blob rows went."""
+    return run_blob_collection(batch, grace=grace).freed
+
+
+def run_blob_collection(batch: int = 1000, *, grace: timedelta | None = None,
+                        dry_run: bool = False) -> BlobCollection:
+    """Mark and sweep, `batch` rows per transaction (a backlog never holds a
+    long transaction or many locks):
+
+    1. mark: blobs nothing refers to get orphaned_at = now;
+    2. sweep: marked blobs referred to again lose their mark; those marked
+       more than `grace` (MAIL_BLOB_GC_GRACE) ago and still unreferenced are
+       deleted, the references checked again in the deleting statement.
+
+    A writer may reuse bytes at any moment (INSERT ... ON CONFLICT DO NOTHING
+    takes no lock on the row it finds). The foreign keys decide such a race:
+    the loser's transaction fails, never a dangling reference. When the
+    collector loses (IntegrityError, or a deadlock), the batch is logged and
+    skipped; the next run sees it again. A dry run changes nothing and counts
+    what a run would free now (marks included as if made now)."""
+    if batch < 1:
+        raise ValueError("batch must be positive")
+    grace = timedelta(seconds=settings.MAIL_BLOB_GC_GRACE) if grace is None else grace
+    skipped = marked = 0
+    if not dry_run:
+        marked, skipped = _batches(_unmarked_orphans, lambda shas: _mark(shas, timezone.now()), batch)
+        cutoff = timezone.now() - grace
+        sweeps, lost = _sweep_batches(cutoff, batch)
+        return BlobCollection(sum(r for r, _ in sweeps), sum(b for _, b in sweeps), marked,
+                              _waiting(), skipped + lost)
+    return _dry_run(grace)
+
+
+def _batches(select: Callable[[str, int], list[str]], act: Callable[[list[str]], int],
+             batch: int) -> tuple[int, int]:
+    """act() on the rows select() finds, batch by batch in primary key order,
+    each batch its own transaction; returns (act()'s total, batches lost)."""
+    total = lost = 0
+    after = ""
+    while shas := select(after, batch):
+        after = shas[-1]
+        try:
+            total += act(shas)
+        except (IntegrityError, Unavailable) as exc:
+            if not _lost_race(exc):
+                raise
+            log.warning("blob collector: a writer reused bytes in batch %s..%s; left for the next run (%s)",
+                        shas[0][:12], shas[-1][:12], type(exc).__name__)
+            lost += 1
+    return total, lost
+
+
+def _sweep_batches(cutoff: datetime, batch: int) -> tuple[list[tuple[int, int]], int]:
+    results: list[tuple[int, int]] = []
+
+    def sweep(shas: list[str]) -> int:
+        results.append(_sweep(shas, cutoff))
+        return 0
+    _, lost = _batches(_marked, sweep, batch)
+    return results, lost
+
+
+def _lost_race(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if getattr(cause, "sqlstate", None) in _RACE_STATES:
+            return True
+        cause = cause.__cause__
+    return False
+
+
+@autocommit_reads
+def _unmarked_orphans(after: str, batch: int) -> list[str]:
+    rows = Blob.objects.filter(pk__gt=after, orphaned_at__isnull=True).exclude(_referenced())
+    return list(rows.order_by("pk").values_list("pk", flat=True)[:batch])
+
+
+@autocommit_reads
+def _marked(after: str, batch: int) -> list[str]:
+    return list(Blob.objects.filter(pk__gt=after, orphaned_at__isnull=False)
+                .order_by("pk").values_list("pk", flat=True)[:batch])
+
+
+@atomic
+def _mark(shas: list[str], now: datetime) -> int:
+    return Blob.objects.filter(pk__in=shas, orphaned_at__isnull=True).exclude(_referenced()).update(orphaned_at=now)
+
+
+@atomic
+def _sweep(shas: list[str], cutoff: datetime) -> tuple[int, int]:
+    """Unmark what is referred to again; delete what has been unreferenced
+    since before cutoff. Returns (rows, bytes) deleted."""
+    marked = Blob.objects.filter(pk__in=shas, orphaned_at__isnull=False)
+    marked.filter(_referenced()).update(orphaned_at=None)
+    # Raw DELETE ... RETURNING: QuerySet.delete() would load every blob
+    # (bytes and all) to check its PROTECT references in Python.
+    due = marked.filter(orphaned_at__lte=cutoff).exclude(_referenced()).values("pk")
+    sql, params = due.query.sql_with_params()
+    table = connection.ops.quote_name(Blob._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE sha256 IN ({sql}) RETURNING size", params)
+        sizes = [row[0] for row in cursor.fetchall()]
+    return len(sizes), sum(sizes)
+
+
+@autocommit_reads
+def _waiting() -> int:
+    return Blob.objects.filter(orphaned_at__isnull=False).count()
+
+
+@atomic
+def _dry_run(grace: timedelta) -> BlobCollection:
+    unreferenced = Blob.objects.exclude(_referenced())
+    due = Q(orphaned_at__lte=timezone.now() - grace)
+    if grace <= timedelta(0):
+        due |= Q(orphaned_at__isnull=True)
+    freed = unreferenced.filter(due).aggregate(n=Count("pk"), b=Sum("size"))
+    marked = unreferenced.filter(orphaned_at__isnull=True).count()
+    return BlobCollection(freed["n"], freed["b"] or 0, marked, unreferenced.exclude(due).count(), 0)
