@@ -65,11 +65,11 @@ def test_old_trash_and_junk_are_emptied_and_the_rest_kept(alice):
     assert store.quota_usage(alice.id).used == store.recalculate_usage(alice.id).used
 
 
-def test_beat_schedules_the_sweep_and_both_upkeep_jobs():
+def test_beat_schedules_the_sweep_and_the_upkeep_jobs():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {"protocols.relay.tasks.sweep", "mailboxes.tasks.recalculate_quotas",
-                         "mailboxes.tasks.cleanup_trash"}
+                         "mailboxes.tasks.cleanup_trash", "mailboxes.tasks.collect_blobs"}
     assert scheduled <= set(app.tasks)
 
 
