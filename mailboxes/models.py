@@ -168,6 +168,8 @@ class OutboundRecipient(models.Model):
     attempts = models.IntegerField(default=0)
     next_attempt = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True, default="")
+    # The sender was told this recipient is delayed (one RFC 3464 "delayed" DSN, ever).
+    delay_warned = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_attempt"], name="outbound_due")]

@@ -16,7 +16,8 @@ MAX_HEADER_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class Failure:
-    """One recipient that will never get the message."""
+    """One recipient that will never get the message (or, in a delay notice,
+    has not got it yet)."""
 
     address: str
     status: str          # RFC 3463, e.g. "5.1.1"
@@ -47,33 +48,46 @@ def _header_value(text: str) -> str:
 
 
 def build_dsn(*, hostname: str, mail_from: str, original_headers: bytes, failures: list[Failure],
-              arrival: datetime, now: datetime) -> bytes:
+              arrival: datetime, now: datetime, retry_until: datetime | None = None) -> bytes:
     """An RFC 3464 multipart/report to mail_from for the failed recipients,
-    returning the original header block as text/rfc822-headers (RFC 3462)."""
+    returning the original header block as text/rfc822-headers (RFC 3462).
+
+    With retry_until it is a delay notice instead: the recipients are still
+    being tried (Action: delayed, RFC 3464 2.3.3, with their last temporary
+    status) until then (Will-Retry-Until, 2.3.9)."""
     boundary = f"=_mailhost-dsn-{secrets.token_hex(12)}"
     lines = "\n".join(f"  <{f.address}>: {f.diagnostic.partition(';')[2].strip() or f.status}"
                       for f in failures)
-    human = (f"This is the mail system at {hostname}.\n\n"
-             "Your message could not be delivered to one or more recipients.\n"
-             "It has been returned with the original headers below.\n\n"
-             f"{lines}\n")
+    if retry_until is None:
+        subject, action = "Undelivered Mail Returned to Sender", "failed"
+        human = ("Your message could not be delivered to one or more recipients.\n"
+                 "It has been returned with the original headers below.\n\n"
+                 f"{lines}\n")
+    else:
+        subject, action = "Delayed Mail (still being retried)", "delayed"
+        human = ("Your message could not be delivered to one or more recipients yet.\n"
+                 f"The mail system will keep trying until {_date(retry_until)}.\n"
+                 "You need not send it again; you will be told if it finally fails.\n\n"
+                 f"{lines}\n")
     per_message = (f"Reporting-MTA: dns; {hostname}\n"
                    f"Arrival-Date: {_date(arrival)}\n")
     per_recipient = []
     for f in failures:
         block = (f"Final-Recipient: rfc822; {_header_value(f.address)}\n"
-                 "Action: failed\n"
+                 f"Action: {action}\n"
                  f"Status: {f.status}\n")
         if f.remote_mta:
             block += f"Remote-MTA: dns; {_header_value(f.remote_mta)}\n"
         block += (f"Diagnostic-Code: {_header_value(f.diagnostic)}\n"
                   f"Last-Attempt-Date: {_date(now)}\n")
+        if retry_until is not None:
+            block += f"Will-Retry-Until: {_date(retry_until)}\n"
         per_recipient.append(block)
     status = per_message + "\n" + "\n".join(per_recipient)
     headers = original_headers[:MAX_HEADER_BYTES].rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     head = (f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\n"
             f"To: <{_header_value(mail_from)}>\n"
-            "Subject: Undelivered Mail Returned to Sender\n"
+            f"Subject: {subject}\n"
             f"Date: {_date(now)}\n"
             f"Message-ID: <{secrets.token_hex(16)}@{hostname}>\n"
             "Auto-Submitted: auto-replied\n"  # RFC 3834 5
@@ -83,11 +97,11 @@ def build_dsn(*, hostname: str, mail_from: str, original_headers: bytes, failure
     return b"".join([
         _crlf(head),
         _crlf(f"\n--{boundary}\nContent-Type: text/plain; charset=utf-8\n"
-              f"Content-Description: Notification\n\n{human}"),
+              f"Content-Description: Notification\n\nThis is the mail system at {hostname}.\n\n{human}"),
         _crlf(f"\n--{boundary}\nContent-Type: message/delivery-status\n"
               f"Content-Description: Delivery report\n\n{status}"),
         _crlf(f"\n--{boundary}\nContent-Type: text/rfc822-headers\n"
-              f"Content-Description: Undelivered message headers\n\n"),
+              f"Content-Description: {'Undelivered' if retry_until is None else 'Delayed'} message headers\n\n"),
         headers, b"\r\n",
         _crlf(f"\n--{boundary}--\n"),
     ])

@@ -234,6 +234,9 @@ except ValueError:
     raise ImproperlyConfigured("MAIL_RELAY_BACKOFF must be comma-separated seconds") from None
 if not MAIL_RELAY_BACKOFF or min(MAIL_RELAY_BACKOFF) < 1:
     raise ImproperlyConfigured("MAIL_RELAY_BACKOFF must be comma-separated seconds")
+# A recipient still retried this many seconds after the message was queued gets the
+# sender one "delayed" DSN (RFC 3464); 0 sends none.
+MAIL_RELAY_DELAY_WARNING = env_int("MAIL_RELAY_DELAY_WARNING", 4 * 3600)
 MAIL_RELAY_SWEEP_INTERVAL = env_int("MAIL_RELAY_SWEEP_INTERVAL", 60, minimum=1)
 MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")

@@ -42,6 +42,7 @@ class OutboundRecipientInfo:
     attempts: int
     next_attempt: datetime
     last_error: str
+    delay_warned: bool = False  # the sender got a "delayed" DSN for this recipient
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class OutcomeSummary:
     deferred: int
     failed: int
     bounced: bool  # a DSN went to the sender
+    delay_warned: bool = False  # a "delayed" DSN went to the sender
 
 
 def backoff(attempts: int) -> timedelta:
@@ -120,8 +122,10 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     """Apply one attempt's results: sent, deferred with backoff (or failed once
     the message is older than MAIL_RELAY_LIFETIME), failed. Recipients that
     fail here get one DSN to the envelope sender, in the same transaction (no
-    DSN for a null sender: RFC 5321 4.5.5). Repeating a call changes nothing:
-    only recipients still pending are touched."""
+    DSN for a null sender: RFC 5321 4.5.5). Recipients deferred once the
+    message has waited MAIL_RELAY_DELAY_WARNING get one "delayed" DSN, once
+    each ever (OutboundRecipient.delay_warned). Repeating a call changes
+    nothing: only recipients still pending are touched."""
     for r in results:
         if r.outcome not in OUTCOMES:
             raise InvalidInput(f"unknown outcome {r.outcome!r}")
@@ -133,7 +137,8 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
         message_id=message_id, pk__in=list(by_id), state__in=PENDING).order_by("pk"))
     now = timezone.now()
     expiry = message.created + _lifetime()
-    sent, deferred, failures = [], 0, []
+    warn_after = _delay_warning()
+    sent, deferred, failures, delays = [], 0, [], []
     for row in rows:
         result = by_id[row.pk]
         if result.outcome == "sent":
@@ -142,7 +147,11 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
         if result.outcome == "temporary" and now < expiry:
             row.state, row.last_error = State.DEFERRED, result.diagnostic[:2000]
             row.next_attempt = min(now + backoff(row.attempts), expiry)
-            row.save(update_fields=["state", "last_error", "next_attempt"])
+            if warn_after and not row.delay_warned and now - message.created >= warn_after and message.mail_from:
+                row.delay_warned = True
+                delays.append(notices.Failure(row.address, _temporary(result.status), result.diagnostic,
+                                              result.remote_mta))
+            row.save(update_fields=["state", "last_error", "next_attempt", "delay_warned"])
             deferred += 1
             continue
         status, diagnostic = result.status, result.diagnostic
@@ -155,23 +164,38 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     if sent:
         OutboundRecipient.objects.filter(pk__in=sent).update(state=State.SENT, last_error="")
     bounced = bool(failures and message.mail_from) and _bounce(message, failures, now)
-    return OutcomeSummary(len(sent), deferred, len(failures), bounced)
+    warned = bool(delays) and _bounce(message, delays, now, retry_until=expiry)
+    return OutcomeSummary(len(sent), deferred, len(failures), bounced, warned)
 
 
-def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime) -> bool:
+def _delay_warning() -> timedelta | None:
+    seconds = settings.MAIL_RELAY_DELAY_WARNING
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def _temporary(status: str) -> str:
+    """A delay notice's status: the last temporary one (4.x.x), else 4.0.0."""
+    return status if status.startswith("4.") else "4.0.0"
+
+
+def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime,
+            retry_until: datetime | None = None) -> bool:
+    """Deliver a DSN about `failures` to the envelope sender: a failure
+    report, or with retry_until a delay notice (RFC 3464 Action: delayed)."""
     from ..models import Blob
     from .delivery import deliver
     blob = Blob.objects.only("data", "header_bytes").get(pk=message.blob_id)
     raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
                             original_headers=bytes(blob.data)[:blob.header_bytes],
-                            failures=failures, arrival=message.created, now=now)
+                            failures=failures, arrival=message.created, now=now, retry_until=retry_until)
+    kind = "DSN" if retry_until is None else "delay DSN"
     try:
         with transaction.atomic():  # a savepoint: an undeliverable DSN must not undo the outcome
             deliver(raw, [message.mail_from], "")
     except Unavailable:
         raise
     except StoreError as exc:
-        log.warning("DSN for outbound message %s to %s not delivered: %s", message.pk, message.mail_from, exc)
+        log.warning("%s for outbound message %s to %s not delivered: %s", kind, message.pk, message.mail_from, exc)
         return False
     return True
 
@@ -186,7 +210,7 @@ def outbound_recipients(*, message_id: int | None = None, address: str | None = 
     if address is not None:
         rows = rows.filter(address=address.lower())
     return [OutboundRecipientInfo(r.pk, r.message_id, r.address, r.domain, r.state, r.attempts,
-                                  r.next_attempt, r.last_error)
+                                  r.next_attempt, r.last_error, r.delay_warned)
             for r in rows.order_by("pk")[:limit]]
 
 

@@ -145,8 +145,9 @@ def _record(message_id: int, results: list[store.AttemptResult]) -> int:
                 return 0
             time.sleep(1 + attempt)
             continue
+        notes = (" (DSN sent)" if summary.bounced else "") + (" (delay DSN sent)" if summary.delay_warned else "")
         log.info("relay: message %s: %d sent, %d deferred, %d failed%s", message_id, summary.sent,
-                 summary.deferred, summary.failed, " (DSN sent)" if summary.bounced else "")
+                 summary.deferred, summary.failed, notes)
         return len(results)
     return 0
 

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import email
+import os
 from email.message import Message
 
 import pytest
+import redis
 
-from .helpers import Sink
+from conftest import sample_message
+
+from .helpers import Sink, Worker
+
+DOMAINS = ("remote.test", "far.test")
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +25,42 @@ def sink():  # type: ignore[no-untyped-def]
 def fresh_sink(sink):  # type: ignore[no-untyped-def]
     sink.handler.reset()
     return sink
+
+
+@pytest.fixture(scope="module")
+def worker_env(sink, django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    from tests.servers import database_url
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("the Celery worker tests need REDIS_URL")
+    redis.Redis.from_url(redis_url).flushdb()  # this suite's own Redis database
+    with django_db_blocker.unblock():
+        url = database_url()
+    return {"DATABASE_URL": url, "MAIL_DB_POOL": "false", "REDIS_URL": redis_url,
+            "MAIL_RELAY_MX_OVERRIDE": ",".join(f"{d}=127.0.0.1:{sink.port}" for d in DOMAINS),
+            "MAIL_RELAY_LEASE": "3", "MAIL_RELAY_BACKOFF": "1", "MAIL_RELAY_SWEEP_INTERVAL": "1",
+            "MAIL_HOSTNAME": "relay.example.test"}
+
+
+@pytest.fixture(scope="module")
+def worker(worker_env, tmp_path_factory):  # type: ignore[no-untyped-def]
+    process = Worker(worker_env, tmp_path_factory.mktemp("celery")).start()
+    yield process
+    process.stop()
+
+
+def send(alice, to: list[str], subject: str = "Hello", mail_from: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    from mailboxes import store
+    raw = sample_message(subject=subject, sender="alice@example.test", to=", ".join(to))
+    sender = "alice@example.test" if mail_from is None else mail_from
+    store.deliver(raw, to, sender, sender_account_id=alice.id)
+
+
+def settled(address: str):  # type: ignore[no-untyped-def]
+    """The address's last queue entry once it is sent or failed, else None."""
+    from mailboxes import store
+    rows = store.outbound_recipients(address=address)
+    return rows[-1] if rows and rows[-1].state in ("sent", "failed") else None
 
 
 def inbox_messages(account_id: int) -> list[Message]:

@@ -52,6 +52,7 @@ class Received:
 class SinkHandler:
     """Replies by recipient local part: nobody -> 550 5.1.1, later -> 451
     always, flaky -> 451 the first time, held -> DATA waits for release;
+    addresses in `deferring` -> 451 4.2.1 until the test takes them out;
     anything else is accepted."""
 
     def __init__(self) -> None:
@@ -61,6 +62,7 @@ class SinkHandler:
         self.messages: list[Received] = []
         self.connections = 0  # counted at each session's first EHLO
         self.seen: set[str] = set()
+        self.deferring: set[str] = set()
         self.entered = threading.Event()
         self.release = threading.Event()
 
@@ -76,6 +78,8 @@ class SinkHandler:
             return "550 5.1.1 No such user here"
         if local == "later":
             return "451 4.3.0 Try again later"
+        if address in self.deferring:
+            return "451 4.2.1 Mailbox busy, try again later"
         if local == "flaky" and address not in self.seen:
             self.seen.add(address)
             return "451 4.3.0 Busy, come back"

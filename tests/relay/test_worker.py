@@ -3,53 +3,15 @@ worker` on Redis delivers to aiosmtpd servers on 127.0.0.1 standing in for
 the remote MX hosts (MAIL_RELAY_MX_OVERRIDE)."""
 from __future__ import annotations
 
-import os
-
 import dkim
 import pytest
-import redis
 
-from conftest import sample_message
 from mailboxes import store
 
-from .conftest import dsn_parts, inbox_messages
+from .conftest import dsn_parts, inbox_messages, send, settled
 from .helpers import Worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DOMAINS = ("remote.test", "far.test")
-
-
-@pytest.fixture(scope="module")
-def worker_env(sink, django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
-    from tests.servers import database_url
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.skip("the Celery worker tests need REDIS_URL")
-    redis.Redis.from_url(redis_url).flushdb()  # this suite's own Redis database
-    with django_db_blocker.unblock():
-        url = database_url()
-    return {"DATABASE_URL": url, "MAIL_DB_POOL": "false", "REDIS_URL": redis_url,
-            "MAIL_RELAY_MX_OVERRIDE": ",".join(f"{d}=127.0.0.1:{sink.port}" for d in DOMAINS),
-            "MAIL_RELAY_LEASE": "3", "MAIL_RELAY_BACKOFF": "1", "MAIL_RELAY_SWEEP_INTERVAL": "1",
-            "MAIL_HOSTNAME": "relay.example.test"}
-
-
-@pytest.fixture(scope="module")
-def worker(worker_env, tmp_path_factory):  # type: ignore[no-untyped-def]
-    process = Worker(worker_env, tmp_path_factory.mktemp("celery")).start()
-    yield process
-    process.stop()
-
-
-def send(alice, to: list[str], subject: str = "Hello", mail_from: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    raw = sample_message(subject=subject, sender="alice@example.test", to=", ".join(to))
-    sender = "alice@example.test" if mail_from is None else mail_from
-    store.deliver(raw, to, sender, sender_account_id=alice.id)
-
-
-def settled(address: str) -> store.OutboundRecipientInfo | None:
-    rows = store.outbound_recipients(address=address)
-    return rows[-1] if rows and rows[-1].state in ("sent", "failed") else None
 
 
 def test_a_message_for_another_domain_is_delivered_by_the_worker(worker, fresh_sink, alice):
