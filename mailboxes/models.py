@@ -74,6 +74,9 @@ class Folder(models.Model):
     uidvalidity = models.BigIntegerField()
     uidnext = models.BigIntegerField(default=1)
     highestmodseq = models.BigIntegerField(default=1)
+    # The lowest UID no IMAP session has claimed as \Recent yet (RFC 3501 2.3.2):
+    # a read-write session's claim moves it up to what it was told of.
+    recent_uid = models.BigIntegerField(default=1)
     special_use = models.CharField(max_length=16, blank=True, default="")
     subscribed = models.BooleanField(default=True)
 

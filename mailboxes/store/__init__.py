@@ -38,7 +38,7 @@ from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained
                           run_blob_collection)
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
                        next_outbound_due, outbound_counts, outbound_recipients, record_outcome)
-from .folders import (all_folder_status, create_folder, delete_folder, folder_status, list_folders,
+from .folders import (all_folder_status, claim_recent, create_folder, delete_folder, folder_status, list_folders,
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
 from .delivery import deliver
 from .messages import (append, changes_since, copy, delete_messages, expunge, fetch,

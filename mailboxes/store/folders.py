@@ -4,13 +4,13 @@ from __future__ import annotations
 import threading
 import time
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from ..models import Folder, Message
 from . import events
 from ._db import atomic
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
-from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView
+from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
 
 SEP = "/"
 MAX_NAME = 1000
@@ -157,8 +157,9 @@ def list_folders(account_id: int) -> list[FolderInfo]:
 def _status(folder: Folder) -> FolderStatus:
     agg = Message.objects.filter(folder=folder).aggregate(
         messages=Count("id"), unseen=Count("id", filter=Q(seen=False)),
-        deleted=Count("id", filter=Q(deleted=True)), size=Sum("size"))
-    return FolderStatus(folder.id, folder.name, agg["messages"], 0, agg["unseen"], folder.uidnext,
+        deleted=Count("id", filter=Q(deleted=True)), size=Sum("size"),
+        recent=Count("id", filter=Q(uid__gte=folder.recent_uid)))
+    return FolderStatus(folder.id, folder.name, agg["messages"], agg["recent"], agg["unseen"], folder.uidnext,
                         folder.uidvalidity, folder.highestmodseq, agg["size"] or 0, agg["deleted"])
 
 
@@ -172,15 +173,46 @@ def all_folder_status(account_id: int) -> list[FolderStatus]:
     """STATUS of every folder in one query (webmail sidebar, LIST-STATUS)."""
     folders = Folder.objects.filter(owner_id=account_id).order_by("name").annotate(
         n=Count("messages"), unseen=Count("messages", filter=Q(messages__seen=False)),
-        deleted=Count("messages", filter=Q(messages__deleted=True)), total=Sum("messages__size"))
-    return [FolderStatus(f.id, f.name, f.n, 0, f.unseen, f.uidnext, f.uidvalidity, f.highestmodseq,
+        deleted=Count("messages", filter=Q(messages__deleted=True)), total=Sum("messages__size"),
+        recent=Count("messages", filter=Q(messages__uid__gte=F("recent_uid"))))
+    return [FolderStatus(f.id, f.name, f.n, f.recent, f.unseen, f.uidnext, f.uidvalidity, f.highestmodseq,
                          f.total or 0, f.deleted) for f in folders]
 
 
+def _recent(folder_id: int, below: int, claim: bool) -> RecentRange:
+    """The UIDs under `below` that no session has claimed as \\Recent; with
+    `claim`, this session takes them, so no other session ever will.
+
+    The folder row is locked for the read and the update, so two sessions
+    (in any worker processes) claiming at once get disjoint ranges; the lock
+    is held only from here to the end of the caller's transaction."""
+    qs = Folder.objects.filter(pk=folder_id)
+    row = (qs.select_for_update() if claim else qs).values_list("recent_uid", "uidnext").first()
+    if row is None:
+        raise NoSuchFolder("that folder no longer exists")
+    first, uidnext = row
+    end = min(below, uidnext)
+    if claim and end > first:
+        qs.update(recent_uid=end)
+    return RecentRange(first, max(first, end))
+
+
 @atomic
-def select_folder(account_id: int, name: str) -> FolderView:
+def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True) -> RecentRange:
+    """The messages under UID `below` that are \\Recent for an IMAP session
+    learning of them now (RFC 3501 2.3.2): those no session has claimed.
+    A read-write session claims them; a read-only one (EXAMINE) only looks,
+    since it must not take \\Recent from others (RFC 3501 6.3.2)."""
+    folder_by_id(account_id, folder_id)
+    return _recent(folder_id, below, claim)
+
+
+@atomic
+def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> FolderView:
     """Everything a session needs to open a folder: its UID list (for message
-    sequence numbers), counters and the keywords in use."""
+    sequence numbers), counters, the keywords in use, and which of its
+    messages are \\Recent for this session (claimed when `claim_recent`,
+    a read-write SELECT; see :func:`claim_recent`)."""
     folder = get_folder(account_id, name)
     rows = Message.objects.filter(folder=folder).order_by("uid").values_list("uid", "seen")
     uids: list[int] = []
@@ -195,5 +227,8 @@ def select_folder(account_id: int, name: str) -> FolderView:
     keywords: set[str] = set()
     for kws in Message.objects.filter(folder=folder).exclude(keywords=[]).values_list("keywords", flat=True).distinct()[:1000]:
         keywords.update(kws)
+    # Everything under `below` is in `uids` or expunged: UIDs commit in order.
+    below = max(folder.uidnext, uids[-1] + 1 if uids else 0)
     return FolderView(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
-                      uids, tuple(sorted(keywords)), unseen, first_unseen, folder.special_use)
+                      uids, tuple(sorted(keywords)), unseen, first_unseen, folder.special_use,
+                      _recent(folder.pk, below, claim_recent))

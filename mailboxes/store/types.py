@@ -83,6 +83,15 @@ class FolderStatus:
 
 
 @dataclass(frozen=True)
+class RecentRange:
+    """UIDs ``first <= uid < end`` that are \\Recent in one IMAP session
+    (RFC 3501 2.3.2); empty when ``end <= first``."""
+
+    first: int
+    end: int
+
+
+@dataclass(frozen=True)
 class FolderView:
     """A SELECT: what a session needs to start its own view of a folder."""
 
@@ -96,6 +105,8 @@ class FolderView:
     unseen: int
     first_unseen_uid: int | None
     special_use: str = ""
+    #: The messages of `uids` that are \\Recent for the session opening it.
+    recent: RecentRange = RecentRange(0, 0)
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,18 @@ The server half:
   wait while a FETCH, STORE, SEARCH, SORT, COPY or MOVE by sequence number
   is answered (RFC 3501 5.5, 7.4.1); the message stays in the view until then.
 
-Deviations (also in README "IMAP"): ``\\Recent`` is not tracked (RECENT is
-always 0); INTERNALDATE is given in UTC; STORE reports only messages whose
-flags changed; FETCH of a message expunged elsewhere but not yet reported returns
-nothing (RFC 2180 4.1.3); one quota root "" per account and no SETQUOTA;
+``\\Recent`` (RFC 3501 2.3.2) is a session's own: a read-write SELECT, and
+a read-write session learning of new messages, claim the unclaimed ones in
+the store (``store.select_folder(claim_recent=True)``, ``store.claim_recent``;
+atomic across workers), so each message is recent in one such session only;
+a read-only session sees what is unclaimed without taking it (6.3.2). The
+view holds the UID ranges (:mod:`.view`); FETCH FLAGS, STORE's FETCH,
+SEARCH RECENT/NEW/OLD and ``* n RECENT`` are answered from them.
+
+Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
+reports only messages whose flags changed; FETCH of a message expunged
+elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
+root "" per account and no SETQUOTA;
 QRESYNC, BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered.
 """

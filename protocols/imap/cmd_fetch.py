@@ -10,6 +10,7 @@ alone, the facts parsed at delivery, the header bytes, or the message.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -62,6 +63,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
             if seq is None:
                 continue  # not announced to this client yet
             changed = message.uid in seen_now
+            flags = view.with_recent(message.uid, message.flags)
+            if flags is not message.flags:
+                message = replace(message, flags=flags)
             out.append(render_message(seq, cmd.attributes, message, add_flags=changed,
                                       add_modseq=changed and s.condstore))
         if out:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 from mailboxes import store
 
 from . import commands as c
+from . import looks
 from .encoder import render_mailbox, response_code, untagged_status
 from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
@@ -31,16 +32,19 @@ async def select(s: Session, cmd: c.Select) -> Done:
         # RFC 7162 3.2.11: say the old mailbox is closed before anything about the new one.
         s.deselect()
         await s.io.send(untagged_status("OK", "CLOSED", "Previous mailbox closed"))
-    folder = await s.call(store.select_folder, s.account_id, cmd.mailbox)
+    # RFC 3501 2.3.2: SELECT claims the messages no session has seen as \\Recent;
+    # EXAMINE shows them as \\Recent too but leaves them to the next SELECT (6.3.2).
+    folder = await s.call(store.select_folder, s.account_id, cmd.mailbox, claim_recent=not cmd.readonly)
     if cmd.condstore:
         s.enable_condstore()
     view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
                               folder.uids, readonly=cmd.readonly, keywords=folder.keywords)
+    view.add_recent(folder.recent)
+    looks.note_claimed(folder.id, folder.recent, claimed=not cmd.readonly)
     lines = [
         view.flags_lines(),
         b"* %d EXISTS\r\n" % view.exists,
-        # Deviation: \\Recent is not tracked (as in IMAP4rev2, RFC 9051).
-        b"* 0 RECENT\r\n",
+        view.recent_line(always=True),
     ]
     if folder.first_unseen_uid is not None:
         lines.append(untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen"))
@@ -137,7 +141,7 @@ async def lsub(s: Session, cmd: c.Lsub) -> Done:
 def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
     values = {
         "MESSAGES": st.messages,
-        "RECENT": 0,  # \\Recent is not tracked
+        "RECENT": st.recent,  # what the next SELECT would claim
         "UIDNEXT": st.uidnext,
         "UIDVALIDITY": st.uidvalidity,
         "UNSEEN": st.unseen,

@@ -40,6 +40,10 @@ def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
     if isinstance(key, keys.All):
         return criteria.All()
     if isinstance(key, keys.Flag):
+        if key.flag.lower() == "\\recent":
+            # Session state, not stored (RFC 3501 2.3.2): the view knows its own.
+            recent = criteria.Uids(tuple(view.recent))
+            return recent if key.present else criteria.Not(recent)
         return criteria.Flag(key.flag, key.present)
     if isinstance(key, keys.Header):
         return criteria.Header(key.field, key.value)

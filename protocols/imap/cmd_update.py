@@ -63,7 +63,7 @@ async def expunge(s: Session, cmd: c.Expunge) -> Done:
     ranges = view.all_uids() if cmd.uids is None else view.uid_ranges_for_uids(cmd.uids)
     if ranges:
         uids = await s.call(store.expunge, s.account_id, view.folder_id, ranges)
-        await s.io.send(view.expunge(uids))
+        await s.io.send(view.expunge(uids) + view.recent_line())
     return Done()
 
 
@@ -85,7 +85,7 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
             continue
         items = []
         if not cmd.silent:
-            items.append((b"FLAGS", render_flags(flag_order(change.flags))))
+            items.append((b"FLAGS", render_flags(flag_order(view.with_recent(change.uid, change.flags)))))
         if cmd.uid:
             items.append((b"UID", b"%d" % change.uid))  # RFC 3501 6.4.8
         if s.condstore:
@@ -137,5 +137,6 @@ async def move(s: Session, cmd: c.Move) -> Done:
     result = await _transfer(s, cmd, store.move)
     if result is not None:
         # RFC 6851 4.3/4.4: COPYUID in an untagged OK, then the expunges.
-        await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids))
+        await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids)
+                        + view.recent_line())
     return Done(text="MOVE completed")

@@ -27,7 +27,7 @@ from .sections import binary_bytes, partial, section_bytes
 __all__ = ["FetchPlan", "MessageFacts", "flag_order", "plan", "render_message"]
 
 #: RFC 3501 system flags in the order responses list them.
-_SYSTEM_ORDER = {"\\Answered": 0, "\\Flagged": 1, "\\Deleted": 2, "\\Seen": 3, "\\Draft": 4}
+_SYSTEM_ORDER = {"\\Answered": 0, "\\Flagged": 1, "\\Deleted": 2, "\\Seen": 3, "\\Draft": 4, "\\Recent": 5}
 
 
 class MessageFacts(Protocol):

@@ -271,15 +271,25 @@ class Session:
         self._last_sync = now
         try:
             changes = await looks.changes(self.account_id, view.folder_id, view.highestmodseq, not_before=not_before)
+            recent = await self._recent_among(changes)
         except store.NoSuchFolder:
             # Deleted by another session: nothing this one can do with it.
             await self.io.send(untagged_status("BYE", None, "Selected mailbox was deleted"))
             raise SessionEnd() from None
         except store.Unavailable:
             return  # try again at the next command
-        out = view.apply(changes, expunge_ok=expunge_ok, condstore=self.condstore)
+        out = view.apply(changes, expunge_ok=expunge_ok, condstore=self.condstore, recent=recent)
         if out:
             await self.io.send(out)
+
+    async def _recent_among(self, changes: store.Changes) -> store.RecentRange | None:
+        """RFC 3501 2.3.2: the new messages this session is the first to be
+        told of are \\Recent in it; a read-write session claims them for good."""
+        view = self.selected
+        top = max((change.uid for change in changes.updated), default=0)
+        if top <= view.max_uid:
+            return None
+        return await looks.recent(self.account_id, view.folder_id, top + 1, claim=not view.readonly)
 
     def enable_condstore(self) -> None:
         """RFC 7162 3.1: any CONDSTORE-enabling command turns it on for the session."""

@@ -13,6 +13,11 @@ and they change only where RFC 3501 allows:
 * Flag changes made by others are reported as unsolicited FETCH; the
   session's own changes (tracked by the modseq they were given) are not
   reported twice.
+* ``\\Recent`` (RFC 3501 2.3.2) is the view's own: the UID ranges the
+  store let this session claim (or, read-only, see unclaimed) when it was
+  told of the messages. It is never stored on a message; every FLAGS the
+  session sends adds it, and ``* n RECENT`` is sent whenever the count the
+  client was last told changes (RFC 3501 7.3.2).
 
 Every message of the folder with a UID up to the view's highest is in the
 view: UIDs are allocated and committed in ascending order under the
@@ -23,7 +28,7 @@ the client has not been told about.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -32,9 +37,10 @@ from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
 from .sequence import SequenceSet
 
-__all__ = ["SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView"]
+__all__ = ["RECENT", "SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView", "RecentLike"]
 
 SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+RECENT: Final = "\\Recent"
 
 
 class BadSequence(Exception):
@@ -48,6 +54,15 @@ class FlagChangeLike(Protocol):
     def flags(self) -> frozenset[str]: ...
     @property
     def modseq(self) -> int: ...
+
+
+class RecentLike(Protocol):
+    """UIDs ``first <= uid < end`` (``store.RecentRange``)."""
+
+    @property
+    def first(self) -> int: ...
+    @property
+    def end(self) -> int: ...
 
 
 class ChangesLike(Protocol):
@@ -76,6 +91,9 @@ class MailboxView:
     def __post_init__(self) -> None:
         self.ghosts: set[int] = set()
         self.own_modseqs: set[int] = set()
+        #: Inclusive UID ranges that are \\Recent in this session, ascending.
+        self.recent: list[tuple[int, int]] = []
+        self.told_recent = 0
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
@@ -100,6 +118,37 @@ class MailboxView:
             return b""
         self.keywords += new
         return self.flags_lines()
+
+    # -- \\Recent ------------------------------------------------------------
+
+    def add_recent(self, claim: RecentLike) -> None:
+        """Take in a claim from the store; claims ascend and never overlap."""
+        if claim.end <= claim.first:
+            return
+        if self.recent and self.recent[-1][1] + 1 >= claim.first:
+            self.recent[-1] = (self.recent[-1][0], max(self.recent[-1][1], claim.end - 1))
+        else:
+            self.recent.append((claim.first, claim.end - 1))
+
+    def is_recent(self, uid: int) -> bool:
+        index = bisect_right(self.recent, (uid, 1 << 64)) - 1  # the last range starting at or below uid
+        return index >= 0 and uid <= self.recent[index][1]
+
+    def with_recent(self, uid: int, flags: frozenset[str]) -> frozenset[str]:
+        """A message's flags as this session shows them."""
+        return flags | {RECENT} if self.is_recent(uid) else flags
+
+    @property
+    def recent_count(self) -> int:
+        return sum(bisect_right(self.uids, hi) - bisect_left(self.uids, lo) for lo, hi in self.recent)
+
+    def recent_line(self, *, always: bool = False) -> bytes:
+        """``* n RECENT`` if the count changed since the client was told (or ``always``)."""
+        count = self.recent_count
+        if count == self.told_recent and not always:
+            return b""
+        self.told_recent = count
+        return b"* %d RECENT\r\n" % count
 
     # -- numbers -----------------------------------------------------------
 
@@ -172,10 +221,14 @@ class MailboxView:
         self.ghosts -= gone
         return lines
 
-    def apply(self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool) -> bytes:
+    def apply(self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool,
+              recent: RecentLike | None = None) -> bytes:
         """Take in what changed since ``highestmodseq``; return the untagged
-        responses to send now (EXPUNGE only when ``expunge_ok``)."""
+        responses to send now (EXPUNGE only when ``expunge_ok``). ``recent``:
+        what the store says is \\Recent for this session among the new messages."""
         last = self.max_uid
+        if recent is not None:
+            self.add_recent(recent)
         new = sorted(c.uid for c in changes.updated if c.uid > last)
         self.ghosts.update(u for u in changes.expunged if u <= last and self.seq_of(u) is not None)
         out = [self.expunge(list(self.ghosts))] if expunge_ok and self.ghosts else []
@@ -185,10 +238,12 @@ class MailboxView:
                 continue
             seq = self.seq_of(change.uid)
             if seq is not None:
-                out.append(self.flags_response(seq, change.uid, change.flags, change.modseq if condstore else None))
+                flags = self.with_recent(change.uid, change.flags)
+                out.append(self.flags_response(seq, change.uid, flags, change.modseq if condstore else None))
         if new:
             self.uids.extend(new)
             out.append(b"* %d EXISTS\r\n" % self.exists)
+        out.append(self.recent_line())
         top = max((c.modseq for c in changes.updated), default=0)
         self.highestmodseq = max(self.highestmodseq, changes.highestmodseq, top)
         self.uidnext = max(self.uidnext, changes.uidnext, self.max_uid + 1)

@@ -64,7 +64,9 @@ def test_imapclient_round_trip_over_imaps(imap_server: InProcessServer) -> None:
         fetched = client.fetch([1, 2], ["ENVELOPE", "BODYSTRUCTURE", "RFC822.SIZE", "FLAGS"])
         assert fetched[2][b"ENVELOPE"].subject == b"beta"
         assert fetched[1][b"BODYSTRUCTURE"][0] == b"TEXT"
-        assert client.add_flags([1], [b"$Important"])[1] == (b"$Important",)
+        # This session's SELECT was the first: its messages are \Recent here (RFC 3501 2.3.2).
+        assert selected[b"RECENT"] == 3
+        assert client.add_flags([1], [b"$Important"])[1] == (b"\\Recent", b"$Important")
         assert client.folder_status("INBOX", ["MESSAGES", "UNSEEN"]) == {b"MESSAGES": 3, b"UNSEEN": 3}
         client.move([3], "Archive")
         assert client.search() == [1, 2]
@@ -72,9 +74,9 @@ def test_imapclient_round_trip_over_imaps(imap_server: InProcessServer) -> None:
         store.deliver(sample_message(subject="delta"), [ALICE])
         responses = client.idle_check(timeout=10)
         client.idle_done()
-        assert (3, b"EXISTS") in responses
+        assert (3, b"EXISTS") in responses and (3, b"RECENT") in responses
         client.delete_messages([1])
-        assert client.expunge()[1] == [(1, b"EXPUNGE")]
+        assert client.expunge()[1] == [(1, b"EXPUNGE"), (2, b"RECENT")]
         changed = client.fetch([1, 2], ["FLAGS"], modifiers=["CHANGEDSINCE 4"])
         assert all(b"MODSEQ" in data for data in changed.values())
 

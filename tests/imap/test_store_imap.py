@@ -76,3 +76,25 @@ def test_list_status_and_quota_root_read_one_account_only(inbox, bob) -> None:  
     assert store.quota_root(account, "INBOX").used > 0
     with pytest.raises(store.NoSuchFolder):
         store.quota_root(bob.id, "Nowhere")
+
+
+def test_recent_is_claimed_once_and_only_by_a_claiming_select(alice, bob) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        store.append(alice.id, "INBOX", sample_message(subject=f"m{n}"))
+    peek = store.select_folder(alice.id, "INBOX")
+    assert (peek.recent.first, peek.recent.end) == (1, 4)  # EXAMINE sees them, takes nothing
+    assert store.folder_status(alice.id, "INBOX").recent == 3
+    first = store.select_folder(alice.id, "INBOX", claim_recent=True)
+    assert (first.recent.first, first.recent.end) == (1, 4)
+    second = store.select_folder(alice.id, "INBOX", claim_recent=True)
+    assert second.recent.end <= second.recent.first
+    assert store.folder_status(alice.id, "INBOX").recent == 0
+    store.append(alice.id, "INBOX", sample_message(subject="m3"))
+    store.append(alice.id, "INBOX", sample_message(subject="m4"))
+    # A session told of UID 4 only claims UID 4; UID 5 stays for whoever learns of it first.
+    assert store.claim_recent(alice.id, first.id, 5) == store.RecentRange(4, 5)
+    assert store.claim_recent(alice.id, first.id, 5) == store.RecentRange(5, 5)
+    assert store.claim_recent(alice.id, first.id, 6, claim=False) == store.RecentRange(5, 6)
+    assert [st.recent for st in store.all_folder_status(alice.id) if st.name == "INBOX"] == [1]
+    with pytest.raises(store.NoSuchFolder):
+        store.claim_recent(bob.id, first.id, 6)  # not bob's folder
