@@ -146,46 +146,40 @@ def run_blob_collection(batch: int = 1000, *, grace: timedelta | None = None,
     if batch < 1:
         raise ValueError("batch must be positive")
     grace = timedelta(seconds=settings.MAIL_BLOB_GC_GRACE) if grace is None else grace
-    skipped = marked = 0
-    if not dry_run:
-        marked, skipped = _batches(_unmarked_orphans, lambda shas: _mark(shas, timezone.now()), batch)
-        cutoff = timezone.now() - grace
-        sweeps, lost = _sweep_batches(cutoff, batch)
-        return BlobCollection(sum(r for r, _ in sweeps), sum(b for _, b in sweeps), marked,
-                              _waiting(), skipped + lost)
-    return _dry_run(grace)
+    if dry_run:
+        return _dry_run(grace)
+    now = timezone.now()
+    marked, _, lost_marking = _batches(_keys, lambda shas: _mark(shas, now), batch)
+    cutoff = timezone.now() - grace
+    freed, freed_bytes, lost_sweeping = _batches(_marked, lambda shas: _sweep(shas, cutoff), batch)
+    return BlobCollection(freed, freed_bytes, marked, _waiting(), lost_marking + lost_sweeping)
 
 
-def _batches(select: Callable[[str, int], list[str]], act: Callable[[list[str]], int],
-             batch: int) -> tuple[int, int]:
-    """act() on the rows select() finds, batch by batch in primary key order,
-    each batch its own transaction; returns (act()'s total, batches lost)."""
-    total = lost = 0
+def _batches(select: Callable[[str, int], list[str]], act: Callable[[list[str]], tuple[int, int]],
+             batch: int) -> tuple[int, int, int]:
+    """act() on the keys select() pages through, batch by batch in key
+    order, each batch its own transaction; returns the sums of act()'s
+    (rows, bytes) and how many batches were lost to a racing writer."""
+    rows = size = lost = 0
     after = ""
     while shas := select(after, batch):
         after = shas[-1]
         try:
-            total += act(shas)
+            done = act(shas)
         except (IntegrityError, Unavailable) as exc:
             if not _lost_race(exc):
                 raise
             log.warning("blob collector: a writer reused bytes in batch %s..%s; left for the next run (%s)",
                         shas[0][:12], shas[-1][:12], type(exc).__name__)
             lost += 1
-    return total, lost
-
-
-def _sweep_batches(cutoff: datetime, batch: int) -> tuple[list[tuple[int, int]], int]:
-    results: list[tuple[int, int]] = []
-
-    def sweep(shas: list[str]) -> int:
-        results.append(_sweep(shas, cutoff))
-        return 0
-    _, lost = _batches(_marked, sweep, batch)
-    return results, lost
+            continue
+        rows, size = rows + done[0], size + done[1]
+    return rows, size, lost
 
 
 def _lost_race(exc: BaseException) -> bool:
+    """A foreign key violation, or a deadlock or serialization failure (on
+    PostgreSQL, reported as Unavailable by the store's atomic)."""
     if isinstance(exc, IntegrityError):
         return True
     cause: BaseException | None = exc
@@ -197,9 +191,10 @@ def _lost_race(exc: BaseException) -> bool:
 
 
 @autocommit_reads
-def _unmarked_orphans(after: str, batch: int) -> list[str]:
-    rows = Blob.objects.filter(pk__gt=after, orphaned_at__isnull=True).exclude(_referenced())
-    return list(rows.order_by("pk").values_list("pk", flat=True)[:batch])
+def _keys(after: str, batch: int) -> list[str]:
+    """The next `batch` blob keys: the mark walks the table in bounded steps
+    (one statement never scans the whole table looking for a few orphans)."""
+    return list(Blob.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
 
 
 @autocommit_reads
@@ -209,8 +204,9 @@ def _marked(after: str, batch: int) -> list[str]:
 
 
 @atomic
-def _mark(shas: list[str], now: datetime) -> int:
-    return Blob.objects.filter(pk__in=shas, orphaned_at__isnull=True).exclude(_referenced()).update(orphaned_at=now)
+def _mark(shas: list[str], now: datetime) -> tuple[int, int]:
+    unused = Blob.objects.filter(pk__in=shas, orphaned_at__isnull=True).exclude(_referenced())
+    return unused.update(orphaned_at=now), 0
 
 
 @atomic
