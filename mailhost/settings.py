@@ -84,6 +84,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 MAIL_DB_THREADS = env_int("MAIL_DB_THREADS", 8, minimum=1, maximum=256)
 # Each runmailserver worker's Prometheus endpoint (0 = off; --metrics-port).
 MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
+MAIL_WORKERS = env_int("MAIL_WORKERS", 1, minimum=1, maximum=256)  # runmailserver --workers
 # PROXY protocol (v1/v2) peers: when set, every IMAP, POP3 and SMTP
 # connection must open with a PROXY header and come from one of these
 # addresses or networks; any other connection is refused.

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from mailhost import metrics
 
-from . import limits, proxy
+from . import limits, proxy, workers
 
 log = logging.getLogger("protocols.listener")
 _ids = itertools.count(1)
@@ -137,7 +137,7 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
             except Exception:
                 pass
 
-    server = await asyncio.start_server(accept, host, port, ssl=tls, backlog=backlog,
+    server = await asyncio.start_server(accept, **workers.listen_args(host, port), ssl=tls, backlog=backlog,
                                         ssl_handshake_timeout=30 if tls else None,
                                         limit=256 * 1024)
     return Listener(name, server, sessions)

@@ -134,6 +134,18 @@ def test_quota_refuses_a_message_that_does_not_fit(alice):
     assert len(inbox(alice).uids) == 1
 
 
+def test_a_delivery_one_recipient_has_no_room_for_stores_nothing_anywhere(alice, bob):
+    store.update_account("alice@example.test", quota=1000)
+    store.deliver(sample_message(body="x" * 500), ["alice@example.test"])
+    before = {a.id: (store.quota_usage(a.id).used, store.folder_status(a.id, "INBOX")) for a in (alice, bob)}
+    with pytest.raises(store.OverQuota):
+        store.deliver(sample_message(body="y" * 500), ["bob@example.test", "alice@example.test"])
+    after = {a.id: (store.quota_usage(a.id).used, store.folder_status(a.id, "INBOX")) for a in (alice, bob)}
+    assert after == before  # no copy, no charge, no UID or modseq taken
+    report = store.deliver(sample_message(body="z" * 10), ["bob@example.test", "alice@example.test"])
+    assert set(report.delivered) == {alice.id, bob.id}
+
+
 def test_folders_create_rename_with_children_and_delete(alice):
     store.create_folder(alice.id, "Projects/2026/Q4")
     names = {f.name for f in store.list_folders(alice.id)}

@@ -33,6 +33,13 @@ def autocommit_reads(func: Callable[P, R]) -> Callable[P, R]:
     return _mapped(func, transactional=False)
 
 
+def own_transactions(func: Callable[P, R]) -> Callable[P, R]:
+    """For functions whose writes are one statement (atomic by itself) or are
+    made in transactions they open themselves: none around them, failures
+    mapped as atomic's."""
+    return _mapped(func, transactional=False)
+
+
 def _mapped(func: Callable[P, R], *, transactional: bool) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:

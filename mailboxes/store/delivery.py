@@ -37,7 +37,7 @@ from mailhost import metrics
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
 from . import accounts, autoreply, events
-from ._db import atomic, autocommit_reads
+from ._db import atomic, autocommit_reads, own_transactions
 from .addresses import domain_of
 from .errors import OverQuota, TooBigForQuota
 from .messages import PreparedBlob, blob_row, prepare
@@ -55,6 +55,8 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
     this returns, every copy is committed; if it raises, nothing is."""
     account_ids, remote, settings_read = route(recipients)
     blob = prepare(raw)
+    if not remote:
+        return DeliveryReport(blob.sha256, with_retry(deliver_local, blob, account_ids, not settings_read, mail_from), ())
     return with_retry(_deliver, blob, account_ids, remote, mail_from, sender_account_id, not settings_read)
 
 
@@ -116,8 +118,7 @@ def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], 
     settings and none was)."""
     delivered: dict[int, int] = {}
     if account_ids:
-        _insert_blob(blob)
-        delivered = _insert_into_inboxes(blob.sha256, len(blob.raw), account_ids)
+        delivered = _store_local(blob, account_ids)
         if vacations:
             autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
     if remote:
@@ -126,6 +127,19 @@ def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], 
         _enqueue(blob.sha256, mail_from, remote, sender_account_id)
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return DeliveryReport(blob.sha256, delivered, tuple(remote))
+
+
+@own_transactions
+def deliver_local(blob: PreparedBlob, account_ids: list[int], vacations: bool, mail_from: str) -> dict[int, int]:
+    """The common case, local recipients only, without a transaction of its
+    own when the copies are one statement (PostgreSQL): {account id: uid}."""
+    if connection.vendor != "postgresql":
+        return _deliver(blob, account_ids, [], mail_from, None, vacations).delivered
+    delivered = _store_local(blob, account_ids)
+    if vacations:
+        autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
+    transaction.on_commit(functools.partial(metrics.delivered, len(delivered), 0))
+    return delivered
 
 
 # --- the statements ---------------------------------------------------------
@@ -139,65 +153,104 @@ def _placeholders(n: int) -> str:
 
 
 _BLOB_FIELDS = Blob._meta.concrete_fields
+_MESSAGE_COLUMNS = ("folder_id, uid, modseq, seen, answered, flagged, deleted, draft, keywords, internal_date, "
+                    "size, blob_id")
+_NEW_MESSAGE = "FALSE, FALSE, FALSE, FALSE, FALSE, '[]', %s, %s, %s"  # no flags; internal date, size, blob
 
 
-@functools.cache
-def _blob_insert_sql(vendor: str) -> str:
-    q = connection.ops.quote_name
-    columns = ", ".join(q(f.column) for f in _BLOB_FIELDS)
-    return (f"INSERT INTO {_table(Blob)} ({columns}) VALUES ({_placeholders(len(_BLOB_FIELDS))}) "
-            f"ON CONFLICT ({q('sha256')}) DO NOTHING")
+def _blob_params(blob: PreparedBlob) -> list[object]:
+    row = blob_row(blob)
+    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _BLOB_FIELDS]
+
+
+def _blob_columns() -> str:
+    return ", ".join(connection.ops.quote_name(f.column) for f in _BLOB_FIELDS)
 
 
 def _insert_blob(blob: PreparedBlob) -> None:
     """The bytes and their facts, unless stored already (or by a racing delivery)."""
-    row = blob_row(blob)
-    params = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _BLOB_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(_blob_insert_sql(connection.vendor), params)
+        cursor.execute(f"INSERT INTO {_table(Blob)} ({_blob_columns()}) VALUES ({_placeholders(len(_BLOB_FIELDS))}) "
+                       f"ON CONFLICT (sha256) DO NOTHING", _blob_params(blob))
 
 
-def _insert_into_inboxes(sha: str, size: int, account_ids: list[int]) -> dict[int, int]:
-    """One copy in each account's INBOX: {account id: uid}. Accounts without an
+def _store_local(blob: PreparedBlob, account_ids: list[int]) -> dict[int, int]:
+    """One copy in each account's INBOX: {account id: uid}; nothing at all if
+    one of them has no room (OverQuota / TooBigForQuota). Accounts without an
     INBOX (deleted since routing) get nothing."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    folder, account, message = _table(Folder), _table(Account), _table(Message)
-    ids = _placeholders(len(account_ids))
+    size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-            f"WHERE id IN (SELECT id FROM {folder} WHERE owner_id IN ({ids}) AND name = 'INBOX' "
-            f"ORDER BY id{lock}) RETURNING id, owner_id, uidnext - 1, highestmodseq", account_ids)
-        inboxes = cursor.fetchall()
-        if not inboxes:
-            return {}
-        owners = [row[1] for row in inboxes]
-        cursor.execute(
-            f"UPDATE {account} SET used_bytes = used_bytes + %s "
-            f"WHERE id IN ({_placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
-            f"RETURNING id", [size, *owners, size])
-        charged = {row[0] for row in cursor.fetchall()}
-        if len(charged) < len(owners):
-            _refuse(cursor, size, [o for o in owners if o not in charged])
-        when = connection.ops.adapt_datetimefield_value(timezone.now())
-        values = ", ".join(["(%s, %s, %s, FALSE, FALSE, FALSE, FALSE, FALSE, '[]', %s, %s, %s)"] * len(inboxes))
-        params: list[object] = []
-        for folder_id, _owner, uid, modseq in inboxes:
-            params += [folder_id, uid, modseq, when, size, sha]
-        cursor.execute(
-            f"INSERT INTO {message} (folder_id, uid, modseq, seen, answered, flagged, deleted, draft, "
-            f"keywords, internal_date, size, blob_id) VALUES {values}", params)
-    for folder_id, owner, _uid, _modseq in inboxes:
+        if connection.vendor == "postgresql":
+            inboxes = _store_local_statement(cursor, blob, account_ids, size, when)
+        else:
+            inboxes = _store_local_steps(cursor, blob, account_ids, size, when)
+    for folder_id, owner, _uid in inboxes:
         events.publish_on_commit(owner, folder_id)
-    return {owner: uid for _folder_id, owner, uid, _modseq in inboxes}
+    return {owner: uid for _folder_id, owner, uid in inboxes}
 
 
-def _refuse(cursor, size: int, refused: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Raise for accounts that had no room (the caller's transaction is undone)."""
-    cursor.execute(f"SELECT MIN(quota) FROM {_table(Account)} WHERE id IN ({_placeholders(len(refused))})",
-                   refused)
-    smallest = cursor.fetchone()[0]
-    if smallest is not None and size > smallest:
+def _store_local_statement(cursor, blob: PreparedBlob, account_ids: list[int], size: int,  # type: ignore[no-untyped-def]
+                           when: object) -> list[tuple[int, int, int]]:
+    """PostgreSQL: the whole delivery as one statement (one round trip, atomic
+    without BEGIN/COMMIT). The INBOXes are locked first, in id order, then
+    their accounts; `room` says whether every account has room, and the
+    copies are conditional on it, so a full mailbox leaves no copy behind
+    (only the bytes, which store.collect_blobs frees)."""
+    folder, account, message = _table(Folder), _table(Account), _table(Message)
+    cursor.execute(
+        f"WITH box AS (SELECT id, owner_id FROM {folder} WHERE owner_id IN ({_placeholders(len(account_ids))}) "
+        f"  AND name = 'INBOX' ORDER BY id FOR UPDATE), "
+        f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
+        f"  ORDER BY id FOR UPDATE), "
+        f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
+        f"new_blob AS (INSERT INTO {_table(Blob)} ({_blob_columns()}) "
+        f"  VALUES ({_placeholders(len(_BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
+        f"inbox AS (UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
+        f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
+        f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
+        f"charged AS (UPDATE {account} SET used_bytes = used_bytes + %s WHERE id IN (SELECT owner_id FROM inbox)), "
+        f"stored AS (INSERT INTO {message} ({_MESSAGE_COLUMNS}) SELECT id, uid, modseq, "
+        f"  FALSE, FALSE, FALSE, FALSE, FALSE, '[]'::jsonb, %s::timestamptz, %s::bigint, %s::varchar FROM inbox) "
+        f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
+        [*account_ids, size, *_blob_params(blob), size, when, size, blob.sha256])
+    rows = cursor.fetchall()
+    if not rows[0][0]:
+        _refuse(cursor, size, account_ids)
+    return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
+
+
+def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size: int,  # type: ignore[no-untyped-def]
+                       when: object) -> list[tuple[int, int, int]]:
+    """SQLite (no data-modifying WITH): the same writes as four statements in
+    the caller's transaction; SQLite has one writer at a time, so no row locks."""
+    folder, account, message = _table(Folder), _table(Account), _table(Message)
+    _insert_blob(blob)
+    cursor.execute(
+        f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
+        f"WHERE owner_id IN ({_placeholders(len(account_ids))}) AND name = 'INBOX' "
+        f"RETURNING id, owner_id, uidnext - 1, highestmodseq", account_ids)
+    inboxes = cursor.fetchall()
+    if not inboxes:
+        return []
+    owners = [row[1] for row in inboxes]
+    cursor.execute(
+        f"UPDATE {account} SET used_bytes = used_bytes + %s "
+        f"WHERE id IN ({_placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
+        f"RETURNING id", [size, *owners, size])
+    if len(cursor.fetchall()) < len(owners):
+        _refuse(cursor, size, owners)
+    cursor.execute(f"INSERT INTO {message} ({_MESSAGE_COLUMNS}) VALUES "
+                   + ", ".join([f"(%s, %s, %s, {_NEW_MESSAGE})"] * len(inboxes)),
+                   [v for folder_id, _owner, uid, modseq in inboxes for v in (folder_id, uid, modseq, when, size,
+                                                                                blob.sha256)])
+    return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
+
+
+def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Raise for an account that had no room (in a transaction, it is undone)."""
+    cursor.execute(f"SELECT quota, used_bytes FROM {_table(Account)} WHERE id IN ({_placeholders(len(account_ids))})",
+                   account_ids)
+    if accounts.quota_verdict(cursor.fetchall(), size) == "never":
         raise TooBigForQuota("the message is larger than the mailbox quota")
     raise OverQuota("the mailbox is full")
 

@@ -54,6 +54,9 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
     account_ids, remote, settings_read = delivery.route(recipients, checks)
     local = messages.prepare(local_headers + raw) if account_ids else None
+    if local is not None and not remote:  # the common case: one statement, no transaction round trips
+        return DeliveryReport(local.sha256, delivery.with_retry(
+            delivery.deliver_local, local, account_ids, not settings_read, mail_from), ())
     relay = messages.prepare(raw) if remote else None
     return delivery.with_retry(_deliver_final, local, relay, account_ids, remote, mail_from, sender_account_id,
                                not settings_read)

@@ -6,7 +6,7 @@ import asyncio
 from django.conf import settings
 
 from .. import limits as connection_limits
-from .. import tls
+from .. import tls, workers
 from ..listener import Listener
 from .handlers import Handler
 from .policy import PROFILES, Limits
@@ -35,6 +35,6 @@ async def start(name: str, host: str, port: int) -> Listener:
 
     # aiosmtpd is an asyncio.Protocol: serve it directly; implicit TLS wraps the socket.
     implicit = context if profile.implicit_tls else None
-    server = await loop.create_server(factory, host, port, ssl=implicit, backlog=1024,
+    server = await loop.create_server(factory, **workers.listen_args(host, port), ssl=implicit, backlog=1024,
                                       ssl_handshake_timeout=30 if implicit else None)
     return Listener(name, server, sessions)

@@ -1,5 +1,7 @@
-"""runmailserver: one worker process serving every enabled mail protocol on
-one asyncio event loop. Run as many workers as needed (DESIGN.md)."""
+"""runmailserver: a worker process serving every enabled mail protocol on
+one asyncio event loop; with --workers N, N of them sharing the listening
+sockets (protocols/workers.py). Run as many as needed, on as many machines
+(DESIGN.md, docs/SCALING.md)."""
 from __future__ import annotations
 
 import asyncio
@@ -55,7 +57,11 @@ class Command(BaseCommand):
                             help="comma-separated listeners to run (default: all)")
         parser.add_argument("--ready-file", help="write the listening addresses to this file once up")
         parser.add_argument("--metrics-port", type=int, default=settings.MAIL_METRICS_PORT, metavar="PORT",
-                            help="serve Prometheus metrics on this port (env MAIL_METRICS_PORT; 0 = off)")
+                            help="serve Prometheus metrics on this port (env MAIL_METRICS_PORT; 0 = off); "
+                                 "with --workers N, worker i serves it on PORT + i")
+        parser.add_argument("--workers", type=int, default=settings.MAIL_WORKERS, metavar="N",
+                            help="worker processes sharing the listening sockets (env MAIL_WORKERS; "
+                                 "default 1; one per core uses the whole machine)")
 
     def handle(self, *args, **options):
         wanted: set[str] = set()
@@ -73,20 +79,57 @@ class Command(BaseCommand):
                 raise CommandError(f"--{OPTION[name].replace('_', '-')} {port}: not a port")
             if name in wanted and port:
                 plan.append((name, port))
-        metrics_port = options["metrics_port"]
-        if not 0 <= metrics_port <= 65535:
+        metrics_port, workers = options["metrics_port"], options["workers"]
+        if not 0 <= metrics_port <= 65535 - max(workers - 1, 0):
             raise CommandError(f"--metrics-port {metrics_port}: not a port")
+        if not 1 <= workers <= 256:
+            raise CommandError(f"--workers {workers}: must be between 1 and 256")
+        if workers == 1:
+            return self._worker(options["host"], plan, options.get("ready_file"), metrics_port)
+        self._supervise(options["host"], plan, options.get("ready_file"), metrics_port, workers)
+
+    def _worker(self, host: str, plan: list[tuple[str, int]], ready_file: str | None, metrics_port: int,
+                index: int = 0, announce: bool = True) -> None:
         from protocols import logqueue
         logqueue.start()  # a log sink that stops reading must not stop the event loop
         try:
-            asyncio.run(self._serve(options["host"], plan, options.get("ready_file"), metrics_port))
+            asyncio.run(self._serve(host, plan, ready_file, metrics_port, index, announce))
         except KeyboardInterrupt:
             pass
         finally:
             logqueue.stop()
 
+    def _supervise(self, host: str, plan: list[tuple[str, int]], ready_file: str | None, metrics_port: int,
+                   workers: int) -> None:
+        """Bind every socket here, once, then fork the workers that serve them."""
+        from django.db import connections
+
+        from protocols import workers as supervisor
+        lines = []
+        for name, port in plan:
+            if _start_function(name) is None:
+                continue
+            try:
+                address = supervisor.bind(host, port).getsockname()
+            except OSError as exc:
+                raise CommandError(f"{name}: cannot listen on {host}:{port}: {exc.strerror}") from None
+            lines.append(f"{name} listening on {address[0]}:{address[1]}")
+        if not lines:
+            raise CommandError("no listener to run (all ports are 0 or no protocol selected)")
+        lines += [f"metrics listening on {host}:{metrics_port + i}" for i in range(workers) if metrics_port]
+        connections.close_all()  # nothing the workers would share
+        self.stdout.write("\n".join(lines + [f"{workers} workers"]))
+        self.stdout.flush()
+        if ready_file:
+            with open(ready_file, "w") as fh:
+                fh.write("\n".join(lines) + "\n")
+        status = supervisor.supervise(workers, lambda index: self._worker(
+            host, plan, None, metrics_port + index if metrics_port else 0, index, announce=False))
+        if status:
+            raise CommandError("the workers could not be kept running")
+
     async def _serve(self, host: str, plan: list[tuple[str, int]], ready_file: str | None,
-                     metrics_port: int = 0) -> None:
+                     metrics_port: int = 0, index: int = 0, announce: bool = True) -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,10 +165,12 @@ class Command(BaseCommand):
                     await running.stop(0)
                 raise CommandError(f"metrics: cannot listen on {host}:{metrics_port}: {exc.strerror}") from None
             lines.append(f"metrics listening on {address[0]}:{address[1]}")
-        from protocols.relay.local import start_sweeper
-        start_sweeper()  # embedded default only: no celery beat there
-        self.stdout.write("\n".join(lines))
-        self.stdout.flush()
+        if index == 0:
+            from protocols.relay.local import start_sweeper
+            start_sweeper()  # embedded default only: no celery beat there
+        if announce:  # a supervisor's worker says nothing: the supervisor did
+            self.stdout.write("\n".join(lines))
+            self.stdout.flush()
         if ready_file:
             with open(ready_file, "w") as fh:
                 fh.write("\n".join(lines) + "\n")
