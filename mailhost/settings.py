@@ -84,6 +84,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 MAIL_DB_THREADS = env_int("MAIL_DB_THREADS", 8, minimum=1, maximum=256)
 # Each runmailserver worker's Prometheus endpoint (0 = off; --metrics-port).
 MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
+# Where postmaster@ mail goes when no account or alias has that name (RFC 5321
+# 4.5.1, RFC 2142): this address, or else the first active superuser.
+MAIL_POSTMASTER = env_str("MAIL_POSTMASTER", "")
 MAIL_WORKERS = env_int("MAIL_WORKERS", 1, minimum=1, maximum=256)  # runmailserver --workers
 # PROXY protocol (v1/v2) peers: when set, every IMAP, POP3 and SMTP
 # connection must open with a PROXY header and come from one of these

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from django.conf import settings
+
+from ..models import Account
 from . import accounts, delivery, messages
 from ._db import atomic, autocommit_reads
 from .types import DeliveryReport, RecipientCheck
@@ -35,11 +38,35 @@ _quota_check = accounts.quota_check.__wrapped__  # type: ignore[attr-defined]
 @autocommit_reads
 def check_recipient(address: str, size: int) -> RecipientVerdict:
     check, usage = accounts.resolve_with_usage(address)
+    if check.kind == "unknown" and is_postmaster(address):
+        check, usage = _postmaster(check.address)
     if check.kind != "local" or not check.account_ids:
         return RecipientVerdict(check)
     if usage is not None:
         return RecipientVerdict(check, accounts.quota_verdict([usage], size))
     return RecipientVerdict(check, _quota_check(check.account_ids, size))
+
+
+def is_postmaster(address: str) -> bool:
+    """`postmaster` (RFC 5321 4.5.1: with no domain, any case) or
+    `postmaster@<a domain of ours>` (RFC 2142)."""
+    return address.strip().partition("@")[0].lower() == "postmaster"
+
+
+def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
+    """Where postmaster mail goes when no account or alias of that name exists:
+    MAIL_POSTMASTER, else the first active superuser. RFC 5321 4.5.1: an SMTP
+    server that delivers MUST accept it."""
+    target = settings.MAIL_POSTMASTER
+    if target:
+        check, usage = accounts.resolve_with_usage(target)
+        if check.kind == "local":
+            return RecipientCheck(address, "local", check.account_ids, check.forwards, check.plain), usage
+    admin = Account.objects.filter(is_superuser=True, is_active=True).order_by("pk").values_list("pk", flat=True)
+    first = admin.first()
+    if first is None:
+        return RecipientCheck(address, "unknown"), None
+    return RecipientCheck(address, "local", (first,)), None
 
 
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",

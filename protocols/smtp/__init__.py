@@ -43,7 +43,9 @@ Implementation notes
   (452 4.5.3), MAIL_SMTP_MAX_LINE_LENGTH (500 5.5.6 in DATA; commands 512,
   RFC 5321 4.5.3.1.4), MAIL_SMTP_IDLE_TIMEOUT (no byte for that long: 421
   4.4.2), MAIL_SMTP_COMMAND_LIMIT (uses of one command per connection: 421).
-- Deviations: RCPT TO:<Postmaster> without a domain (RFC 5321 4.5.1) is
-  refused as bad syntax; the PLAIN authorization identity is ignored
+- Postmaster: RCPT TO:<Postmaster> without a domain (RFC 5321 4.5.1, any
+  case) and postmaster@ any domain of ours with no account or alias of that
+  name (RFC 2142) go to MAIL_POSTMASTER, else the first active superuser.
+- Deviations: the PLAIN authorization identity is ignored
   (aiosmtpd), so one cannot authenticate as one user and act as another.
 """

@@ -93,7 +93,8 @@ class Handler:
         try:
             store.normalize_address(address)
         except store.InvalidInput:
-            return replies.BAD_ADDRESS
+            if not store.is_postmaster(address):  # <Postmaster> has no domain (RFC 5321 4.5.1)
+                return replies.BAD_ADDRESS
         # Without SIZE= (RFC 1870) a full mailbox is still refused here.
         size = max(policy.declared_size(envelope.mail_options), 1)
         with server.busy():

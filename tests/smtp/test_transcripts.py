@@ -8,6 +8,7 @@ import pytest
 
 from conftest import PASSWORDS
 from mailboxes import store
+from mailboxes.models import Account
 from tests.transcript import Transcript
 
 from .conftest import (ALICE, EHLO_MX, EHLO_SUBMISSION, GREETING, HELO, body_after_trace, ehlo_advertising, envelope,
@@ -105,6 +106,48 @@ def test_rcpt_answers_from_the_store(mx, users, setup, recipient, reply):
         C: RCPT TO:<{recipient}>
         S: {reply}
     """)
+
+
+def test_postmaster_is_accepted_with_and_without_a_domain(mx, users, settings):
+    """RFC 5321 4.5.1: <Postmaster> (any case, no domain) MUST be accepted; so is
+    postmaster@ each of our domains (RFC 2142), with no account of that name:
+    both reach MAIL_POSTMASTER, or the first superuser when it is unset."""
+    settings.MAIL_POSTMASTER = "bob@example.test"
+    mx.run(HELO + """
+        C: MAIL FROM:<sender@remote.test>
+        S: 250 2.1.0 Sender ok
+        C: RCPT TO:<Postmaster>
+        S: 250 2.1.5 Recipient ok
+        C: RCPT TO:<POSTMASTER@other.test>
+        S: 250 2.1.5 Recipient ok
+        C: RCPT TO:<postmaster@remote.test>
+        S: 554 5.7.1 Relay access denied
+        C: RCPT TO:<webmaster>
+        S: 553 5.1.3 Bad recipient address syntax
+        C: DATA
+        S: 354 {{.*}}
+        C: Subject: hello postmaster
+        C: .
+        S: 250 2.0.0 Ok: stored as {{\\w+}}
+    """)
+    [stored] = inbox(users[BOB].id)  # one copy for the two names
+    assert body_after_trace(stored) == b"Subject: hello postmaster\r\n"
+    settings.MAIL_POSTMASTER = ""
+    Account.objects.filter(address=ALICE).update(is_superuser=True)
+    mx.run("""
+        C: RSET
+        S: 250 2.0.0 OK
+        C: MAIL FROM:<>
+        S: 250 2.1.0 Sender ok
+        C: RCPT TO:<postmaster>
+        S: 250 2.1.5 Recipient ok
+        C: DATA
+        S: 354 {{.*}}
+        C: Subject: bounce
+        C: .
+        S: 250 2.0.0 Ok: stored as {{\\w+}}
+    """)
+    assert [body_after_trace(m) for m in inbox(users[ALICE].id)] == [b"Subject: bounce\r\n"]
 
 
 def test_relay_is_denied_whatever_helo_and_mail_from_claim(mx, alice):
