@@ -12,17 +12,18 @@ DNS really says about each (found, missing, different).
   Outlook's client configuration) as CNAMEs of MAIL_HOSTNAME.
 
 Expected records come from settings (MAIL_HOSTNAME, MAIL_PORTS) and the
-domain's DKIM keys; no I/O. check_records() asks dnspython, nothing else.
+domain's DKIM keys; no I/O. check_records() asks dnspython, through an
+uncached resolver from mailboxes.dns, nothing else.
 """
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dns.exception
-import dns.nameserver
 import dns.resolver
+
+from mailboxes.dns import make_resolver
 
 TTL = 3600
 TXT_CHUNK = 255  # one character-string (RFC 1035 3.3.14)
@@ -30,6 +31,7 @@ TXT_CHUNK = 255  # one character-string (RFC 1035 3.3.14)
 SRV_SERVICES = (("submissions", "smtps", 0), ("submission", "submission", 10), ("imaps", "imaps", 0),
                 ("imap", "imap", 10), ("pop3s", "pop3s", 10), ("pop3", "pop3", 20))
 CHECK_THREADS = 8
+CHECK_LIFETIME = 4.0  # seconds per lookup: the admin is waiting for the page
 
 
 @dataclass(frozen=True)
@@ -86,31 +88,11 @@ class LookupFailed(Exception):
     """The DNS gave no usable answer (timeout, SERVFAIL, no servers)."""
 
 
-def make_resolver(nameservers: list[str] | None = None, *, lifetime: float = 4.0) -> dns.resolver.Resolver:
-    """A resolver for host[:port] servers (MAIL_DNS_NAMESERVERS), or the system's."""
-    if nameservers:
-        resolver = dns.resolver.Resolver(configure=False)
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(*_host_port(s)) for s in nameservers]
-    else:
-        resolver = dns.resolver.Resolver()
-    resolver.lifetime = lifetime
-    resolver.timeout = lifetime
-    return resolver
-
-
-def _host_port(text: str) -> tuple[str, int]:
-    match = re.fullmatch(r"\[(.+)\](?::(\d+))?", text) or re.fullmatch(r"([^:]+)(?::(\d+))?", text)
-    if match is None:  # a bare IPv6 address
-        return text, 53
-    return match.group(1), int(match.group(2) or 53)
-
-
 def check_records(records: list[Record], nameservers: list[str] | None = None) -> list[Check]:
     """Look every record up, several at a time (the page waits for the slowest)."""
-    try:
-        resolver = make_resolver(nameservers)
-    except dns.resolver.NoResolverConfiguration:
-        return [Check(r, "error", ("no DNS resolver is configured here",)) for r in records]
+    # Uncached: "check now" must see a record published a minute ago, not
+    # an answer (or NXDOMAIN) some earlier question was given.
+    resolver = make_resolver(nameservers, lifetime=CHECK_LIFETIME, cache=False)
     with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
         return list(pool.map(lambda r: check_one(r, resolver), records))
 

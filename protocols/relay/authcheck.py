@@ -34,8 +34,9 @@ import dns.resolver
 import spf
 from django.conf import settings
 
+from mailboxes.dns import DnsTemporary, default_resolver, txt_records
+
 from . import dmarc, plan
-from .dnsutil import DnsTemporary, default_resolver, txt_records
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(

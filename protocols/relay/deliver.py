@@ -11,10 +11,10 @@ import dns.resolver
 from django.conf import settings
 
 from mailboxes import store
+from mailboxes.dns import DnsTemporary, default_resolver
 
 from . import dkimsign, mx, plan
 from .client import ClientConfig, ConnectionLost, Session
-from .dnsutil import DnsTemporary, default_resolver
 
 log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost

@@ -6,8 +6,9 @@ import dns.exception
 import dns.name
 import dns.resolver
 
+from mailboxes.dns import DnsTemporary
+
 from . import plan
-from .dnsutil import DnsTemporary
 
 
 class Undeliverable(Exception):

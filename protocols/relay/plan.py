@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from mailboxes.dns import parse_hostport as hostport
 from mailboxes.notices import status_from_reply
 
 NULL_MX_STATUS = "5.1.10"   # RFC 7505 3.2 / RFC 7504
@@ -33,23 +34,10 @@ class Target:
 
 def parse_hostport(text: str, default_port: int = 25) -> tuple[str, int]:
     """'host', 'host:2525', '[::1]:2525', '::1' -> (host, port)."""
-    text = text.strip()
-    if not text:
-        raise PlanError("empty host")
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""
-    if not host:
-        raise PlanError(f"no host in {text!r}")
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise PlanError(f"bad port in {text!r}")
-    return host, int(port_text)
+    try:
+        return hostport(text, default_port)
+    except ValueError as exc:
+        raise PlanError(str(exc)) from None
 
 
 def parse_mx_override(text: str) -> dict[str, list[tuple[str, int]]]:

@@ -192,7 +192,7 @@ class DnsServer:
             self.sock.sendto(response.to_wire(), peer)
 
     def resolver(self):  # type: ignore[no-untyped-def]
-        from protocols.relay.dnsutil import make_resolver
+        from mailboxes.dns import make_resolver
         return make_resolver([f"127.0.0.1:{self.port}"], lifetime=5)
 
     def close(self) -> None:
