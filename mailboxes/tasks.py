@@ -1,6 +1,7 @@
 """Periodic upkeep on Celery beat (CELERY_BEAT_SCHEDULE in settings): quota
 usage recounted with one warning per threshold, old Trash and Junk
-emptied, and message bytes nothing refers to any more deleted. The
+emptied, finished outbound queue entries past their retention dropped, and
+message bytes nothing refers to any more deleted. The
 account jobs go account by account, one store call (one transaction)
 each, so one bad account does not stop the rest; the blob collector goes
 batch by batch."""
@@ -44,7 +45,12 @@ def cleanup_trash() -> int:
 
 @app.task(name="mailboxes.tasks.collect_blobs", ignore_result=True)
 def collect_blobs() -> int:
-    """Delete message bytes unreferenced for MAIL_BLOB_GC_GRACE; returns how many blob rows went."""
+    """Drop finished outbound entries past MAIL_OUTBOUND_RETENTION_DAYS, then
+    delete message bytes unreferenced for MAIL_BLOB_GC_GRACE (those entries'
+    bytes among them, a grace period later); returns how many blob rows went."""
+    purged = store.purge_finished_outbound()
+    if purged:
+        log.info("outbound retention: %d finished queue entries deleted", purged)
     result = store.run_blob_collection()
     log.info("blob collector: freed %d blobs (%d bytes); %d newly unreferenced, %d waiting, %d batches skipped",
              result.freed, result.freed_bytes, result.marked, result.waiting, result.skipped)

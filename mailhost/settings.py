@@ -256,7 +256,11 @@ MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
 # the blob collector (mailboxes.store.collect_blobs) once they have been seen
 # unreferenced for MAIL_BLOB_GC_GRACE seconds; it runs every MAIL_BLOB_GC_INTERVAL.
 MAIL_BLOB_GC_GRACE = env_int("MAIL_BLOB_GC_GRACE", 3600)
-MAIL_BLOB_GC_INTERVAL = env_int("MAIL_BLOB_GC_INTERVAL", 3600, minimum=60)
+MAIL_BLOB_GC_INTERVAL = env_int("MAIL_BLOB_GC_INTERVAL", 3600, minimum=1)
+# Outbound queue entries whose every recipient is sent or failed are deleted
+# this many days after queueing and their last attempt (by the blob-collect
+# job, just before it runs), so their bytes are freed; 0 keeps them forever.
+MAIL_OUTBOUND_RETENTION_DAYS = env_int("MAIL_OUTBOUND_RETENTION_DAYS", 7)
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": float(MAIL_RELAY_SWEEP_INTERVAL)},
     "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": 3600.0},

@@ -1,6 +1,9 @@
-"""The outbound queue: recipients by state with their last error; retry now, delete."""
+"""The outbound queue: recipients by state with their last error; retry now,
+delete. Finished entries are recent history only: the blob-collect job drops
+them MAIL_OUTBOUND_RETENTION_DAYS after their last attempt."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,8 +23,9 @@ def queue_list(request: HttpRequest) -> HttpResponse:
         state = ""
     page = store.admin_list_queue(request.actor, state=state, query=query,
                                   page=page_no)
-    return render(request, "manage/queue.html", {"page": page, "query": query,
-                                                 "state": state, "states": STATES, "section": "queue"})
+    return render(request, "manage/queue.html", {"page": page, "query": query, "state": state, "states": STATES,
+                                                 "retention_days": settings.MAIL_OUTBOUND_RETENTION_DAYS,
+                                                 "section": "queue"})
 
 
 def _back(request: HttpRequest) -> str:

@@ -37,7 +37,8 @@ from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postma
 from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained_account_ids, purge_old_messages,
                           run_blob_collection)
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
-                       next_outbound_due, outbound_counts, outbound_recipients, record_outcome)
+                       next_outbound_due, outbound_counts, outbound_recipients, purge_finished_outbound,
+                       record_outcome)
 from .folders import (all_folder_status, claim_recent, create_folder, delete_folder, folder_status, list_folders,
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
 from .delivery import deliver

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .. import notices
@@ -229,3 +230,51 @@ def next_outbound_due() -> datetime | None:
     """When the earliest pending recipient comes due (None: the queue is empty)."""
     return (OutboundRecipient.objects.filter(state__in=PENDING).order_by("next_attempt")
             .values_list("next_attempt", flat=True).first())
+
+
+# --- retention of finished entries -----------------------------------------
+
+def purge_finished_outbound(*, days: int | None = None, batch: int = 500) -> int:
+    """Delete queue entries whose every recipient is sent or failed and that
+    are older than `days` (MAIL_OUTBOUND_RETENTION_DAYS; 0 keeps them
+    forever), with their recipients, `batch` messages per transaction.
+    Their bytes are then unreferenced and the blob collector frees them.
+    Age: since queueing, and since the last attempt on any recipient (a
+    claim moves next_attempt a lease ahead, so a message failed after
+    five days of retries is kept `days` after that, not dropped at once).
+    Returns how many messages went."""
+    days = settings.MAIL_OUTBOUND_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    if batch < 1:
+        raise InvalidInput("batch must be positive")
+    cutoff = timezone.now() - timedelta(days=days)
+    purged, after = 0, 0
+    while ids := _old_message_ids(after, cutoff, batch):
+        after = ids[-1]
+        purged += _purge_outbound(ids, cutoff)
+    return purged
+
+
+def _unfinished(cutoff: datetime) -> Q:
+    return Q(Exists(OutboundRecipient.objects.filter(message_id=OuterRef("pk")).filter(
+        Q(state__in=PENDING) | Q(next_attempt__gte=cutoff))))
+
+
+@atomic
+def _old_message_ids(after: int, cutoff: datetime, batch: int) -> list[int]:
+    return list(OutboundMessage.objects.filter(pk__gt=after, created__lt=cutoff).exclude(_unfinished(cutoff))
+                .order_by("pk").values_list("pk", flat=True)[:batch])
+
+
+@atomic
+def _purge_outbound(ids: list[int], cutoff: datetime) -> int:
+    """Delete those of ids still finished and old. The recipients are locked
+    first: an admin's "retry now" committed meanwhile keeps its entry, one
+    that comes after waits and then finds it gone."""
+    rows = OutboundRecipient.objects.select_for_update().filter(message_id__in=ids)
+    keep = {mid for mid, state, at in rows.values_list("message_id", "state", "next_attempt")
+            if state in PENDING or at >= cutoff}
+    gone = [i for i in ids if i not in keep]
+    OutboundRecipient.objects.filter(message_id__in=gone).delete()
+    return OutboundMessage.objects.filter(pk__in=gone).delete()[0]

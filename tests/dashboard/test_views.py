@@ -222,6 +222,14 @@ def test_the_queue_lists_retries_and_deletes_outbound_mail(team):
     assert store.admin_list_queue(admin).total == 0
 
 
+@pytest.mark.parametrize("days, says", [(7, "deleted 7 days after their last attempt"), (1, "deleted 1 day after"),
+                                        (0, "kept until deleted here")])
+def test_the_queue_page_says_how_long_finished_entries_are_kept(team, settings, days, says):
+    settings.MAIL_OUTBOUND_RETENTION_DAYS = days
+    page = client_as(team, "admin_a").get("/manage/queue/").content.decode()
+    assert says in page
+
+
 def _follow_message(client, url: str) -> str:
     return client.post(url, follow=True).content.decode()
 
