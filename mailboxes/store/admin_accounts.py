@@ -7,13 +7,13 @@ import secrets
 import time
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from ..models import Account, Domain, Folder, LoginRecord
 from . import accounts as _accounts
-from ._db import atomic
+from ._db import atomic, own_transactions
 from .addresses import domain_of, normalize_address, normalize_domain
 from .admin import account_for, audit, can_change, domain_for, paginate, require_superuser, scoped, search_terms
 from .admin_types import AccountDetail, AccountRow, Actor, CreatedAccount, FolderUsage, LoginInfo, Page
@@ -159,21 +159,32 @@ def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = N
 
 # --- logins ---------------------------------------------------------------
 
-@atomic
+@own_transactions
 def record_login(account_id: int, protocol: str, ip: str = "") -> None:
     """Remember the last successful login of an account over one protocol
     ('imap', 'pop3', 'smtp', 'web', ...). One upsert; safe to call from every
     worker at once."""
+    if not Account.objects.filter(pk=account_id).exists():
+        raise NoSuchAccount(f"no account #{account_id}")
+    note_login(account_id, protocol, ip)
+
+
+def note_login(account_id: int, protocol: str, ip: str) -> None:
+    """record_login for an account just read (store.login): no check that it
+    exists, and nothing written when this process wrote the same account,
+    protocol and address less than LOGIN_RECORD_PRECISION seconds ago. The
+    write is one statement, atomic by itself (no transaction around it)."""
     if not _PROTOCOL_RE.match(protocol):
         raise InvalidInput(f"not a protocol name: {protocol!r}")
     key, now = (account_id, protocol, ip[:64]), time.monotonic()
     if now - _recorded.get(key, -LOGIN_RECORD_PRECISION) < LOGIN_RECORD_PRECISION:
         return
-    if not Account.objects.filter(pk=account_id).exists():
-        raise NoSuchAccount(f"no account #{account_id}")
-    LoginRecord.objects.bulk_create(
-        [LoginRecord(account_id=account_id, protocol=protocol, at=timezone.now(), ip=ip[:64])],
-        update_conflicts=True, unique_fields=["account", "protocol"], update_fields=["at", "ip"])
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(LoginRecord._meta.db_table)} (account_id, protocol, at, ip) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (account_id, protocol) DO UPDATE SET at = excluded.at, ip = excluded.ip",
+            [account_id, protocol, connection.ops.adapt_datetimefield_value(timezone.now()), ip[:64]])
     if len(_recorded) > 100_000:
         _recorded.clear()
     transaction.on_commit(lambda: _recorded.__setitem__(key, now))

@@ -33,10 +33,10 @@ from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
 from . import _redis, accounts as _accounts
-from ._db import atomic
+from ._db import atomic, autocommit_reads, own_transactions
 from .addresses import domain_of
 from .admin import audit
-from .admin_accounts import record_login
+from .admin_accounts import note_login
 from .admin_types import Actor
 from .errors import LoginBlocked, LoginFailed, NotFound, NotPermitted
 from .types import AccountInfo
@@ -93,6 +93,9 @@ class _DatabaseCounter:
     def record(self, address: str, ip: str, protocol: str, now: float) -> None:
         pass  # the audit row login() writes is the record
 
+    def states(self, keys: list[tuple[str, str]]) -> list[tuple[int, float]]:
+        return [self.state(kind, value) for kind, value in keys]
+
     def state(self, kind: str, value: str) -> tuple[int, float]:
         since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
         cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
@@ -143,14 +146,20 @@ class _RedisCounter:
             pipe.sadd(self.prefix + "keys", f"{kind}:{value}")
         pipe.execute()
 
+    def states(self, keys: list[tuple[str, str]]) -> list[tuple[int, float]]:
+        """(failures within the window, time of the last) of each key, all in
+        one round trip; read only (record() trims the sets)."""
+        since = time.time() - settings.MAIL_LOGIN_FAILURE_WINDOW
+        pipe = self.client.pipeline(transaction=False)
+        for kind, value in keys:
+            key = self._key(kind, value)
+            pipe.zcount(key, since, "+inf")
+            pipe.zrange(key, -1, -1, withscores=True)
+        found = pipe.execute()
+        return [(int(count), float(last[0][1]) if last else 0.0) for count, last in zip(found[::2], found[1::2])]
+
     def state(self, kind: str, value: str) -> tuple[int, float]:
-        key = self._key(kind, value)
-        pipe = self.client.pipeline()
-        pipe.zremrangebyscore(key, "-inf", time.time() - settings.MAIL_LOGIN_FAILURE_WINDOW)
-        pipe.zcard(key)
-        pipe.zrange(key, -1, -1, withscores=True)
-        _, count, last = pipe.execute()
-        return int(count), float(last[0][1]) if last else 0.0
+        return self.states([(kind, value)])[0]
 
     def clear(self, kind: str, value: str) -> None:
         self.client.delete(self._key(kind, value))
@@ -178,13 +187,6 @@ def _counters() -> _DatabaseCounter | _RedisCounter:
     return _counter
 
 
-def _blocked_until(kind: str, value: str) -> float | None:
-    if not value:
-        return None
-    failures, last = _counters().state(kind, value)
-    return _block_until(kind, failures, last)
-
-
 def _known_ip(address: str, ip: str) -> bool:
     """Has this account logged in from this IP before (by any door)?"""
     return bool(ip) and LoginRecord.objects.filter(account__address=_target(address), ip=ip[:64]).exists()
@@ -200,11 +202,14 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
     return info if hmac.compare_digest(expected, digest.lower()) else None
 
 
-@atomic
+@autocommit_reads
 def login_refusal(address: str, ip: str) -> float | None:
-    """When the client may try again (epoch seconds), or None if it may try now."""
-    until = _blocked_until(IP, ip)
-    account_until = _blocked_until(ACCOUNT, _target(address))
+    """When the client may try again (epoch seconds), or None if it may try
+    now. The IP's and the account's counts are read together (one Redis
+    round trip); the database is asked only when the account is blocked."""
+    keys = [(kind, value) for kind, value in ((IP, ip), (ACCOUNT, _target(address))) if value]
+    blocked = {kind: _block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys))}
+    until, account_until = blocked.get(IP), blocked.get(ACCOUNT)
     if account_until is not None and not _known_ip(address, ip):
         until = max(until or 0.0, account_until)
     return until
@@ -229,8 +234,10 @@ def login(address: str, password: str, *, protocol: str, ip: str,
     return account
 
 
-@atomic
+@own_transactions
 def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: str | None) -> AccountInfo | None:
+    # No transaction: the reads need no common snapshot, and each write (the
+    # failure's audit row, the login record) is one statement.
     until = login_refusal(address, ip)
     if until is not None:
         raise LoginBlocked("too many failed logins", retry_after=until)
@@ -241,11 +248,11 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
     if account is None:
         record_failure(address, ip, protocol)
     else:
-        record_login(account.id, protocol, ip)
+        note_login(account.id, protocol, ip)
     return account
 
 
-@atomic
+@own_transactions
 def record_failure(address: str, ip: str, protocol: str) -> None:
     """Count a failed password check that did not go through login() (the
     webmail's change-password form checks the old password)."""

@@ -21,15 +21,15 @@ from collections import OrderedDict
 from datetime import timedelta
 from typing import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Q, Value
 from django.db.models.functions import Now
 
-from ..models import Blob, MaildropLock, Message
+from ..models import Blob, Folder, MaildropLock, Message
 from . import messages
-from ._db import atomic
-from .errors import InvalidInput, MaildropLocked, NotFound
-from .folders import folder_by_id, get_folder
+from ._db import atomic, own_transactions
+from .errors import InvalidInput, MaildropLocked, NoSuchFolder, NotFound
+from .folders import folder_by_id, get_folder, normalize_name
 from .types import Maildrop, PopMessage, UidRanges
 
 MAX_HOLDER = 100
@@ -191,14 +191,53 @@ def acquire_maildrop_lock(account_id: int, holder: str, lease: float) -> None:
     _acquire(account_id, holder, lease)
 
 
-@atomic
+# POP3's login in one statement: take the lock (insert it, or take over a
+# lapsed lease or our own; ON CONFLICT waits for a concurrent taker to commit
+# and then sees its row) and list the folder. A data-modifying WITH runs once
+# whatever the outer query reads, and the outer query sees the messages as
+# they were when the statement began. Rows: (lock taken, folder id, name,
+# uidvalidity, uid, blob), one per message, or one with a NULL uid for an
+# empty folder; none when the folder does not exist.
+_PG_OPEN = f"""
+WITH taken AS (
+  INSERT INTO {MaildropLock._meta.db_table} AS l (account_id, holder, expires)
+  VALUES (%(account)s, %(holder)s, statement_timestamp() + %(lease)s)
+  ON CONFLICT (account_id) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
+  WHERE l.expires < statement_timestamp() OR l.holder = excluded.holder
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM taken), f.id, f.name, f.uidvalidity, m.uid, m.blob_id
+  FROM {Folder._meta.db_table} f LEFT JOIN {Message._meta.db_table} m ON m.folder_id = f.id
+ WHERE f.owner_id = %(account)s AND f.name = %(folder)s
+ ORDER BY m.uid
+"""
+
+
+@own_transactions
 def open_maildrop(account_id: int, holder: str, lease: float, folder: str = "INBOX") -> Maildrop:
-    """Lock the maildrop and take its snapshot, in one transaction (POP3 PASS,
-    APOP, AUTH; POP2 HELO). Changes committed before this are in the snapshot."""
+    """Lock the maildrop and take its snapshot, atomically (POP3 PASS, APOP,
+    AUTH; POP2 HELO): on PostgreSQL one statement, elsewhere one transaction.
+    Changes committed before this are in the snapshot."""
     _check(holder, lease)
-    _acquire(account_id, holder, lease)
-    row = get_folder(account_id, folder)
-    return _snapshot(account_id, row.pk, row.name, row.uidvalidity)
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            _acquire(account_id, holder, lease)
+            row = get_folder(account_id, folder)
+            return _snapshot(account_id, row.pk, row.name, row.uidvalidity)
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_OPEN, {"account": account_id, "holder": holder, "lease": timedelta(seconds=lease),
+                                  "folder": normalize_name(folder)})
+        rows = cursor.fetchall()
+    if not rows:
+        release_maildrop_lock(account_id, holder)
+        raise NoSuchFolder(f"no folder named {folder!r}")
+    taken, folder_id, name, uidvalidity = rows[0][:4]
+    if not taken:
+        raise MaildropLocked("the maildrop is in use by another session")
+    listed = [(uid, sha) for *_, uid, sha in rows if uid is not None]
+    sizes = _pop_sizes({sha for _, sha in listed})
+    return Maildrop(folder_id, name, uidvalidity,
+                    [PopMessage(uid, sizes[sha], f"{uidvalidity}.{uid}") for uid, sha in listed])
 
 
 @atomic
@@ -210,12 +249,20 @@ def renew_maildrop_lock(account_id: int, holder: str, lease: float) -> bool:
                 .update(expires=_until(lease)))
 
 
-@atomic
+@own_transactions
 def release_maildrop_lock(account_id: int, holder: str) -> None:
-    MaildropLock.objects.filter(account_id=account_id, holder=holder).delete()
+    _release(account_id, holder)
 
 
-@atomic
+def _release(account_id: int, holder: str) -> bool:
+    """Delete our lock row (one statement); False if it was not ours any more."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(MaildropLock._meta.db_table)} "
+                       f"WHERE account_id = %s AND holder = %s", [account_id, holder])
+        return cursor.rowcount > 0
+
+
+@own_transactions
 def close_maildrop(account_id: int, holder: str, folder_id: int, uids: list[int], *,
                    seen: list[int] | None = None, release: bool = True) -> list[int]:
     """POP3 UPDATE state (RFC 1939 section 6), POP2 QUIT and FOLD: delete
@@ -223,7 +270,16 @@ def close_maildrop(account_id: int, holder: str, folder_id: int, uids: list[int]
     unless release=False, all in one transaction. Refused with MaildropLocked,
     changing nothing, when another session holds the lock now (ours lapsed
     and was taken). Returns the UIDs removed (those expunged meanwhile by
-    someone else are skipped)."""
+    someone else are skipped). A session that only looked (the most common
+    QUIT of a poll) still holding its lock releases it with one statement."""
+    if release and not uids and not seen and _release(account_id, holder):
+        return []
+    return _update(account_id, holder, folder_id, uids, seen or [], release)
+
+
+@atomic
+def _update(account_id: int, holder: str, folder_id: int, uids: list[int], seen: list[int],
+            release: bool) -> list[int]:
     lock = MaildropLock.objects.select_for_update().filter(account_id=account_id).first()
     if lock is not None and lock.holder != holder:
         if not MaildropLock.objects.filter(pk=lock.pk, expires__lt=Now()).exists():

@@ -6,9 +6,10 @@ open_session(account, token) raises TooManySessions when the account has
 that many sessions already, else counts this one; close_session(account,
 token) forgets it. With REDIS_URL the count is shared by every worker
 process: a sorted set per account of session tokens scored by when their
-worker last vouched for them. Each process re-vouches for its own live
-sessions at most every REFRESH seconds when it opens or closes one, and an
-entry not vouched for in STALE seconds (a worker killed with SIGKILL) no
+worker last vouched for them, counted and claimed by one script (one round
+trip, atomic: two logins racing for the last place cannot both have it).
+Each process re-vouches for its own live sessions at most every REFRESH
+seconds when it opens or closes one, and an entry not vouched for in STALE seconds (a worker killed with SIGKILL) no
 longer counts; so a worker that opens no session for STALE seconds lets its
 older sessions lapse from the count, which errs on the side of letting a
 login in. Without Redis the count is this process's. No database work: these
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 
@@ -29,6 +31,19 @@ log = logging.getLogger("mailboxes.store")
 
 REFRESH = 60   # seconds between a process's re-vouching for its sessions
 STALE = 300    # seconds after which an entry nobody vouched for stops counting
+
+# Drop the stale entries, count, and add the session if there is room: one
+# round trip, and atomic, so two logins racing for the last place cannot
+# both have it. KEYS[1]: the account's set; ARGV: stale cutoff, limit, now,
+# token, the set's time to live.
+_CLAIM = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_claim_script: Any = None
 
 _lock = threading.Lock()
 _live: dict[str, int] = {}   # this process's open sessions: token -> account id
@@ -65,20 +80,15 @@ def open_session(account_id: int, token: str) -> None:
                 raise TooManySessions(f"account {account_id} has {limit} sessions")
             _live[token] = account_id
         return
+    global _claim_script
     now = time.time()
     try:
         _vouch(now)
-        key = _key(account_id)
-        pipe = _redis.client().pipeline()
-        pipe.zremrangebyscore(key, "-inf", now - STALE)
-        pipe.zcard(key)
-        _, count = pipe.execute()
-        if count >= limit:
+        if _claim_script is None:
+            _claim_script = _redis.client().register_script(_CLAIM)
+        if not _claim_script(keys=[_key(account_id)], args=[repr(now - STALE), limit, repr(now), token, STALE + 1],
+                             client=_redis.client()):
             raise TooManySessions(f"account {account_id} has {limit} sessions")
-        pipe = _redis.client().pipeline()
-        pipe.zadd(key, {token: now})
-        pipe.expire(key, STALE + 1)
-        pipe.execute()
     except TooManySessions:
         raise
     except Exception:
