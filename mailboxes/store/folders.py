@@ -4,10 +4,11 @@ from __future__ import annotations
 import threading
 import time
 
+from django.db import connection
 from django.db.models import Count, F, Q, Sum
 
 from ..models import Folder, Message
-from . import events
+from . import _sql, events
 from ._db import atomic
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
 from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
@@ -179,21 +180,24 @@ def all_folder_status(account_id: int) -> list[FolderStatus]:
                          f.total or 0, f.deleted) for f in folders]
 
 
-def _recent(folder_id: int, below: int, claim: bool) -> RecentRange:
+def _recent(account_id: int, folder_id: int, below: int, claim: bool) -> RecentRange:
     """The UIDs under `below` that no session has claimed as \\Recent; with
     `claim`, this session takes them, so no other session ever will.
 
     The folder row is locked for the read and the update, so two sessions
     (in any worker processes) claiming at once get disjoint ranges; the lock
     is held only from here to the end of the caller's transaction."""
-    qs = Folder.objects.filter(pk=folder_id)
-    row = (qs.select_for_update() if claim else qs).values_list("recent_uid", "uidnext").first()
-    if row is None:
-        raise NoSuchFolder("that folder no longer exists")
-    first, uidnext = row
-    end = min(below, uidnext)
-    if claim and end > first:
-        qs.update(recent_uid=end)
+    folder = _sql.table(Folder)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT recent_uid, uidnext FROM {folder} WHERE id = %s AND owner_id = %s"
+                       + (_sql.row_lock() if claim else ""), [folder_id, account_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise NoSuchFolder("that folder no longer exists")
+        first, uidnext = row
+        end = min(below, uidnext)
+        if claim and end > first:
+            cursor.execute(f"UPDATE {folder} SET recent_uid = %s WHERE id = %s", [end, folder_id])
     return RecentRange(first, max(first, end))
 
 
@@ -203,8 +207,7 @@ def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = T
     learning of them now (RFC 3501 2.3.2): those no session has claimed.
     A read-write session claims them; a read-only one (EXAMINE) only looks,
     since it must not take \\Recent from others (RFC 3501 6.3.2)."""
-    folder_by_id(account_id, folder_id)
-    return _recent(folder_id, below, claim)
+    return _recent(account_id, folder_id, below, claim)
 
 
 @atomic
@@ -231,4 +234,4 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     below = max(folder.uidnext, uids[-1] + 1 if uids else 0)
     return FolderView(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
                       uids, tuple(sorted(keywords)), unseen, first_unseen, folder.special_use,
-                      _recent(folder.pk, below, claim_recent))
+                      _recent(account_id, folder.pk, below, claim_recent))

@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from .. import mime
 from ..models import Account, Blob, Expunged, Folder, Message
-from . import events
-from ._db import atomic
-from .errors import InvalidInput, NoSuchAccount, OverQuota, TooBigForQuota
-from .folders import folder_by_id, get_folder
+from . import _sql, events
+from ._db import atomic, autocommit_reads
+from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
+from .folders import folder_by_id, get_folder, normalize_name
 from .types import (FLAG_COLUMNS, AppendResult, Changes, CopyResult, DeliveryReport, FlagChange,
                     MessageInfo, StoreFlagsResult, UidRanges)
 
 log = logging.getLogger("mailboxes.store")
-MAX_RANGES_IN_QUERY = 200
 MAX_KEYWORDS = 64
 
 
@@ -58,8 +58,9 @@ def _nul_free(value):  # type: ignore[no-untyped-def]
 def _ensure_blob(blob: PreparedBlob) -> None:
     # New bytes are the common case: insert at once (one round trip, not a
     # look first); bytes stored already, or a racing delivery of the same
-    # bytes, make it a no-op.
-    Blob.objects.bulk_create([blob_row(blob)], ignore_conflicts=True)
+    # bytes, make it a no-op. The delivery's hand-written INSERT (no ORM).
+    from .delivery import _insert_blob  # delivery imports this module
+    _insert_blob(blob)
 
 
 def blob_row(blob: PreparedBlob) -> Blob:
@@ -102,16 +103,10 @@ def uid_q(ranges: UidRanges) -> Q:
     """A filter for a UID set given as inclusive ranges."""
     if not ranges:
         return Q(pk__in=[])
-    if len(ranges) > MAX_RANGES_IN_QUERY:
-        singles = [u for lo, hi in ranges if hi - lo < 64 for u in range(lo, hi + 1)]
-        big = [(lo, hi) for lo, hi in ranges if hi - lo >= 64]
-        q = Q(uid__in=singles)
-        for lo, hi in big:
-            q |= Q(uid__gte=lo, uid__lte=hi)
-        return q
-    q = Q()
-    for lo, hi in ranges:
-        q |= Q(uid=lo) if lo == hi else Q(uid__gte=lo, uid__lte=hi)
+    singles, spans = _sql.split_ranges(ranges)
+    q = Q(uid__in=singles) if singles else Q()
+    for lo, hi in spans:
+        q |= Q(uid__gte=lo, uid__lte=hi)
     return q
 
 
@@ -151,14 +146,31 @@ def _split_flags(flags: Iterable[str]) -> tuple[dict[str, bool], list[str]]:
 def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> tuple[list[int], int]:
     """Insert messages (blob sha, size, flags, internal date) into a locked folder."""
     first_uid, modseq = _next_modseq(folder, len(items))
-    rows = []
-    for offset, (sha, size, flags, when) in enumerate(items):
-        system, keywords = _split_flags(flags)
-        rows.append(Message(folder_id=folder.pk, uid=first_uid + offset, modseq=modseq, size=size,
-                            blob_id=sha, keywords=keywords, internal_date=when or timezone.now(), **system))
-    Message.objects.bulk_create(rows)
+    with connection.cursor() as cursor:
+        _insert_rows(cursor, folder.pk, first_uid, modseq, items)
     events.publish_on_commit(folder.owner_id, folder.pk)
     return [first_uid + i for i in range(len(items))], modseq
+
+
+_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_sql.FLAGS_SQL}, keywords, internal_date, size, blob_id"
+_MESSAGE_ROW = "(" + _sql.placeholders(len(_MESSAGE_COLUMNS.split(", "))) + ")"
+
+
+def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: ignore[no-untyped-def]
+                 items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> None:
+    """The message rows, UIDs from first_uid up, by multi-row INSERTs of 500."""
+    field, now = Message._meta.get_field("keywords"), timezone.now()
+    params: list[object] = []
+    for offset, (sha, size, flags, when) in enumerate(items):
+        system, keywords = _split_flags(flags)
+        params += [folder_id, first_uid + offset, modseq, *(system.get(c, False) for c in FLAG_COLUMNS.values()),
+                   field.get_db_prep_save(keywords, connection),
+                   connection.ops.adapt_datetimefield_value(when or now), size, sha]
+    width = len(params) // max(1, len(items))
+    for start in range(0, len(items), 500):
+        chunk = params[start * width:(start + 500) * width]
+        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_MESSAGE_COLUMNS}) VALUES "
+                       + ", ".join([_MESSAGE_ROW] * (len(chunk) // width)), chunk)
 
 
 def _info(row: Message, *, facts: bool = False, data: bool = False) -> MessageInfo:
@@ -182,12 +194,27 @@ def append(account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] =
 @atomic
 def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[str, ...],
             internal_date: datetime | None) -> AppendResult:
+    """Hand-written statements: the folder's next UID and modseq taken (its row
+    locked by the UPDATE, the writers' first lock), the bytes stored unless
+    they are, the quota charged, the row inserted."""
     _split_flags(flags)  # validate before taking locks
-    folder = get_folder(account_id, folder_name, lock=True)
-    _ensure_blob(blob)
-    charge_quota(account_id, len(blob.raw))
-    (uid,), _ = _insert(folder, [(blob.sha256, len(blob.raw), flags, internal_date)])
-    return AppendResult(folder.pk, folder.uidvalidity, uid)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_sql.table(Folder)} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
+                       f"WHERE owner_id = %s AND name = %s RETURNING id, uidvalidity, uidnext - 1, highestmodseq",
+                       [account_id, normalize_name(folder_name)])
+        row = cursor.fetchone()
+        if row is None:
+            raise NoSuchFolder(f"no folder named {folder_name!r}")
+        folder_id, uidvalidity, uid, modseq = row
+        _ensure_blob(blob)
+        size = len(blob.raw)
+        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
+                       f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
+        if cursor.rowcount != 1:
+            charge_quota(account_id, size)  # asks again, and raises what stands in the way
+        _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, size, flags, internal_date)])
+    events.publish_on_commit(account_id, folder_id)
+    return AppendResult(folder_id, uidvalidity, uid)
 
 
 # --- reading --------------------------------------------------------------
@@ -222,40 +249,83 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags
               unchangedsince: int | None = None) -> StoreFlagsResult:
     """op: 'set' (replace), 'add' or 'remove'. Only rows whose flags really
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
-    changed after that modseq and reports them as conflicts."""
+    changed after that modseq and reports them as conflicts.
+
+    Hand-written statements: the folder row locked (and its modseq read),
+    the rows changed, the folder's modseq raised if any did. Adding or
+    removing system flags only (STORE +FLAGS (\\Seen), FETCH BODY[]) is one
+    set-based UPDATE ... RETURNING; keywords and replacing are read, worked
+    out here and written with one UPDATE per resulting set of flags."""
     if op not in ("set", "add", "remove"):
         raise InvalidInput(f"bad flag operation {op}")
     system, keywords = _split_flags(flags)
-    folder = folder_by_id(account_id, folder_id, lock=True)
-    qs = Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges))
-    conflicts: list[int] = []
-    if unchangedsince is not None:
-        conflicts = list(qs.filter(modseq__gt=unchangedsince).order_by("uid").values_list("uid", flat=True))
-        qs = qs.filter(modseq__lte=unchangedsince)
-    modseq = folder.highestmodseq + 1
-    changed: list[Message] = []
-    for row in qs.only("id", "uid", "modseq", "keywords", *FLAG_COLUMNS.values()).order_by("uid").iterator(chunk_size=2000):
-        before = flags_of(row)
-        for column in FLAG_COLUMNS.values():
-            if op == "set":
-                setattr(row, column, system.get(column, False))
-            elif column in system:
-                setattr(row, column, op == "add")
-        if op == "set":
-            row.keywords = list(keywords)
-        elif op == "add":
-            row.keywords = row.keywords + [k for k in keywords if k not in row.keywords]
+    message = _sql.table(Message)
+    with connection.cursor() as cursor:
+        modseq = _sql.highestmodseq_locked(cursor, account_id, folder_id) + 1
+        uids, params = _sql.uids_where(ranges)
+        where, params = f"folder_id = %s AND {uids}", [folder_id, *params]
+        conflicts: list[int] = []
+        if unchangedsince is not None:
+            cursor.execute(f"SELECT uid FROM {message} WHERE {where} AND modseq > %s ORDER BY uid",
+                           [*params, unchangedsince])
+            conflicts = [row[0] for row in cursor.fetchall()]
+            where, params = f"{where} AND modseq <= %s", [*params, unchangedsince]
+        if op != "set" and not keywords:
+            changed = _switch_flags(cursor, where, params, {column: op == "add" for column in system}, modseq)
         else:
-            row.keywords = [k for k in row.keywords if k not in keywords]
-        if flags_of(row) != before:
-            row.modseq = modseq
-            changed.append(row)
-    if changed:
-        _next_modseq(folder)
-        Message.objects.bulk_update(changed, ["modseq", "keywords", *FLAG_COLUMNS.values()], batch_size=1000)
-        events.publish_on_commit(account_id, folder_id)
-    return StoreFlagsResult([FlagChange(r.uid, flags_of(r), r.modseq) for r in changed],
-                            folder.highestmodseq, conflicts)
+            changed = _rewrite_flags(cursor, where, params, op, system, keywords, modseq)
+        if not changed:
+            return StoreFlagsResult([], modseq - 1, conflicts)
+        cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
+    events.publish_on_commit(account_id, folder_id)
+    return StoreFlagsResult(changed, modseq, conflicts)
+
+
+_SET_ALL_FLAGS = ", ".join(f"{column} = %s" for column in FLAG_COLUMNS.values())
+
+
+def _switch_flags(cursor, where: str, params: Sequence[object], values: dict[str, bool],  # type: ignore[no-untyped-def]
+                  modseq: int) -> list[FlagChange]:
+    """Set the given flag columns where any of them differs: one UPDATE ... RETURNING."""
+    if not values:
+        return []
+    sets = ", ".join(f"{column} = %s" for column in values)
+    differs = " OR ".join(f"{column} <> %s" for column in values)
+    cursor.execute(f"UPDATE {_sql.table(Message)} SET {sets}, modseq = %s WHERE {where} AND ({differs}) "
+                   f"RETURNING uid, {_sql.FLAGS_SQL}, keywords", [*values.values(), modseq, *params, *values.values()])
+    return sorted((FlagChange(uid, _sql.flag_set(columns, kws), modseq) for uid, *columns, kws in cursor.fetchall()),
+                  key=lambda change: change.uid)
+
+
+def _rewrite_flags(cursor, where: str, params: Sequence[object], op: str, system: dict[str, bool],  # type: ignore[no-untyped-def]
+                   keywords: list[str], modseq: int) -> list[FlagChange]:
+    """Any flag operation, worked out row by row; rows ending with the same
+    flags are written by one UPDATE."""
+    message = _sql.table(Message)
+    cursor.execute(f"SELECT id, uid, {_sql.FLAGS_SQL}, keywords FROM {message} WHERE {where} ORDER BY uid", params)
+    changed: list[FlagChange] = []
+    groups: dict[tuple[tuple[bool, ...], tuple[str, ...]], list[int]] = {}
+    for row_id, uid, *columns, raw in cursor.fetchall():
+        before = dict(zip(FLAG_COLUMNS.values(), map(bool, columns)))
+        kws = _sql.keyword_list(raw)
+        if op == "set":
+            after, new = {column: system.get(column, False) for column in before}, list(keywords)
+        elif op == "add":
+            after, new = {**before, **system}, kws + [k for k in keywords if k not in kws]
+        else:
+            after, new = {c: on and c not in system for c, on in before.items()}, [k for k in kws if k not in keywords]
+        flags = _sql.flag_set(after.values(), new)
+        if flags != _sql.flag_set(before.values(), kws):
+            changed.append(FlagChange(uid, flags, modseq))
+            groups.setdefault((tuple(after.values()), tuple(new)), []).append(row_id)
+    field = Message._meta.get_field("keywords")
+    for (columns, state), ids in groups.items():
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            cursor.execute(f"UPDATE {message} SET {_SET_ALL_FLAGS}, keywords = %s, modseq = %s "
+                           f"WHERE id IN ({_sql.placeholders(len(chunk))})",
+                           [*columns, field.get_db_prep_save(list(state), connection), modseq, *chunk])
+    return changed
 
 
 # --- expunge, copy, move --------------------------------------------------
@@ -275,29 +345,42 @@ def _remove(folder: Folder, rows: list[tuple[int, int, int]]) -> int:
 @atomic
 def expunge(account_id: int, folder_id: int, ranges: UidRanges | None = None) -> list[int]:
     """Remove messages flagged \\Deleted (only within ranges, for UID EXPUNGE)."""
-    folder = folder_by_id(account_id, folder_id, lock=True)
-    qs = Message.objects.filter(folder_id=folder_id, deleted=True)
-    if ranges is not None:
-        qs = qs.filter(uid_q(ranges))
-    rows = list(qs.order_by("uid").values_list("id", "uid", "size"))
-    _remove(folder, rows)
-    freed = sum(r[2] for r in rows)
-    if freed:
-        release_quota(account_id, freed)
-    return [r[1] for r in rows]
+    return _delete(account_id, folder_id, ranges, only_deleted=True)
 
 
 @atomic
 def delete_messages(account_id: int, folder_id: int, ranges: UidRanges) -> list[int]:
     """Remove messages at once whatever their flags (POP3 UPDATE, webmail 'delete for good')."""
-    folder = folder_by_id(account_id, folder_id, lock=True)
-    rows = list(Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges))
-                .order_by("uid").values_list("id", "uid", "size"))
-    _remove(folder, rows)
-    freed = sum(r[2] for r in rows)
+    return _delete(account_id, folder_id, ranges, only_deleted=False)
+
+
+def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_deleted: bool) -> list[int]:
+    """Hand-written statements: the folder locked, the rows deleted (DELETE ... RETURNING),
+    and only if there were any: the folder's modseq raised, one tombstone per
+    UID at it (one INSERT), the quota released. Returns the UIDs, ascending."""
+    with connection.cursor() as cursor:
+        modseq = _sql.highestmodseq_locked(cursor, account_id, folder_id) + 1
+        where, params = "folder_id = %s", [folder_id]
+        if only_deleted:
+            where, params = f"{where} AND deleted = %s", [*params, True]
+        if ranges is not None:
+            uids, uid_params = _sql.uids_where(ranges)
+            where, params = f"{where} AND {uids}", [*params, *uid_params]
+        cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE {where} RETURNING uid, size", params)
+        rows = sorted(cursor.fetchall())
+        if not rows:
+            return []
+        cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
+        for start in range(0, len(rows), 2000):
+            chunk = rows[start:start + 2000]
+            cursor.execute(f"INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) VALUES "
+                           + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+                           [v for uid, _size in chunk for v in (folder_id, uid, modseq)])
+    freed = sum(size for _uid, size in rows)
     if freed:
         release_quota(account_id, freed)
-    return [r[1] for r in rows]
+    events.publish_on_commit(account_id, folder_id)
+    return [uid for uid, _size in rows]
 
 
 def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
@@ -346,18 +429,32 @@ def move_all(account_id: int, source: Folder, dest: Folder) -> None:
 
 # --- what changed ---------------------------------------------------------
 
-@atomic
+_NO_FLAGS = ", ".join(["NULL"] * (len(FLAG_COLUMNS) + 1))
+
+
+@autocommit_reads
 def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
-    """Messages added or changed and UIDs expunged after modseq."""
-    folder = folder_by_id(account_id, folder_id)
-    if folder.highestmodseq <= modseq:
-        return Changes(folder.highestmodseq, folder.uidnext, [], [])
-    updated = [FlagChange(row.uid, flags_of(row), row.modseq) for row in
-               Message.objects.filter(folder_id=folder_id, modseq__gt=modseq)
-               .only("uid", "modseq", "keywords", *FLAG_COLUMNS.values()).order_by("uid")]
-    expunged = list(Expunged.objects.filter(folder_id=folder_id, modseq__gt=modseq)
-                    .order_by("uid").values_list("uid", flat=True))
-    return Changes(folder.highestmodseq, folder.uidnext, updated, expunged)
+    """Messages added or changed and UIDs expunged after modseq.
+
+    One statement (so one snapshot, and no transaction around it): the
+    folder's counters (none: not the account's folder), the changed
+    messages and the tombstones, each found through its (folder, modseq)
+    index, so asking when nothing changed costs one index probe each."""
+    folder, message, expunged = _sql.table(Folder), _sql.table(Message), _sql.table(Expunged)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, highestmodseq, uidnext, {_NO_FLAGS} FROM {folder} WHERE id = %s AND owner_id = %s "
+            f"UNION ALL SELECT 1, uid, modseq, {_sql.FLAGS_SQL}, keywords FROM {message} "
+            f"WHERE folder_id = %s AND modseq > %s "
+            f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS} FROM {expunged} WHERE folder_id = %s AND modseq > %s "
+            f"ORDER BY 1, 2", [folder_id, account_id, folder_id, modseq, folder_id, modseq])
+        rows = cursor.fetchall()
+    if not rows or rows[0][0] != 0:
+        raise NoSuchFolder("that folder no longer exists")
+    _kind, highestmodseq, uidnext = rows[0][:3]
+    updated = [FlagChange(uid, _sql.flag_set(row[:-1], row[-1]), changed)
+               for kind, uid, changed, *row in rows[1:] if kind == 1]
+    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2])
 
 
 @atomic

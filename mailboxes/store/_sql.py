@@ -1,0 +1,82 @@
+"""Hand-written SQL for the store's hot paths, in the dialect PostgreSQL and
+SQLite share (docs/PERFORMANCE.md, "IMAP command path": building a query
+through the ORM cost more CPU than running it).
+
+Rows come back as tuples; a message's flags are read as the five flag
+columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
+(JSON text on both databases, as Django's backends return it).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from django.db import connection
+
+from .errors import NoSuchFolder
+from .types import FLAG_COLUMNS, UidRanges
+
+FLAG_NAMES = tuple(FLAG_COLUMNS)
+FLAGS_SQL = ", ".join(FLAG_COLUMNS.values())
+MAX_RANGES_IN_QUERY = 200
+
+
+def table(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
+
+
+def placeholders(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def row_lock() -> str:
+    """FOR UPDATE on PostgreSQL; SQLite has one writer at a time (BEGIN IMMEDIATE) and no row locks."""
+    return " FOR UPDATE" if connection.vendor == "postgresql" else ""
+
+
+def split_ranges(ranges: UidRanges) -> tuple[list[int], list[tuple[int, int]]]:
+    """Single UIDs and spans; with very many ranges, short spans become single UIDs too."""
+    many = len(ranges) > MAX_RANGES_IN_QUERY
+    singles: list[int] = []
+    spans: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        if lo == hi or (many and hi - lo < 64):
+            singles.extend(range(lo, hi + 1))
+        else:
+            spans.append((lo, hi))
+    return singles, spans
+
+
+def uids_where(ranges: UidRanges) -> tuple[str, list[int]]:
+    """A condition on `uid` for a UID set given as inclusive ranges."""
+    if not ranges:
+        return "1 = 0", []
+    singles, spans = split_ranges(ranges)
+    parts = [f"uid IN ({placeholders(len(singles))})"] if singles else []
+    parts += ["uid BETWEEN %s AND %s"] * len(spans)
+    return "(" + " OR ".join(parts) + ")", [*singles, *(n for span in spans for n in span)]
+
+
+def keyword_list(value: Any) -> list[str]:
+    """The keywords column as read by a raw cursor (JSON text), or a list already."""
+    if isinstance(value, str):
+        return [] if value == "[]" else json.loads(value)
+    return list(value or ())
+
+
+def flag_set(columns: Iterable[Any], keywords: Any) -> frozenset[str]:
+    """Flags from the flag columns (FLAG_COLUMNS order) and the keywords column."""
+    flags = {name for name, on in zip(FLAG_NAMES, columns) if on}
+    flags.update(keyword_list(keywords))
+    return frozenset(flags)
+
+
+def highestmodseq_locked(cursor: Any, account_id: int, folder_id: int) -> int:
+    """Lock the account's folder row (the writers' first lock, DESIGN.md) and read its highest modseq."""
+    from ..models import Folder
+    cursor.execute(f"SELECT highestmodseq FROM {table(Folder)} WHERE id = %s AND owner_id = %s{row_lock()}",
+                   [folder_id, account_id])
+    row = cursor.fetchone()
+    if row is None:
+        raise NoSuchFolder("that folder no longer exists")
+    return int(row[0])
