@@ -261,10 +261,15 @@ MAIL_BLOB_GC_INTERVAL = env_int("MAIL_BLOB_GC_INTERVAL", 3600, minimum=1)
 # this many days after queueing and their last attempt (by the blob-collect
 # job, just before it runs), so their bytes are freed; 0 keeps them forever.
 MAIL_OUTBOUND_RETENTION_DAYS = env_int("MAIL_OUTBOUND_RETENTION_DAYS", 7)
+# Seconds between quota recounts (with their warnings) and between Trash/Junk cleanups.
+MAIL_QUOTA_CHECK_INTERVAL = env_int("MAIL_QUOTA_CHECK_INTERVAL", 3600, minimum=1)
+MAIL_TRASH_CLEANUP_INTERVAL = env_int("MAIL_TRASH_CLEANUP_INTERVAL", 6 * 3600, minimum=1)
+# Run by `celery beat`; in the embedded default (no broker) runmailserver runs
+# the same entries on the same intervals itself (protocols/relay/local.py).
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "protocols.relay.tasks.sweep", "schedule": float(MAIL_RELAY_SWEEP_INTERVAL)},
-    "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": 3600.0},
-    "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": 6 * 3600.0},
+    "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": float(MAIL_QUOTA_CHECK_INTERVAL)},
+    "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": float(MAIL_TRASH_CLEANUP_INTERVAL)},
     "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
 }
 

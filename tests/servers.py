@@ -70,11 +70,14 @@ def database_url() -> str:
 
 
 class SubprocessServer:
-    """`manage.py runmailserver` as a child process on ephemeral ports."""
+    """`manage.py runmailserver` as a child process on ephemeral ports: on the
+    tests' PostgreSQL, or with embedded=True as `make run` has it (no
+    DATABASE_URL or REDIS_URL: SQLite under MAIL_VAR_DIR, no broker)."""
 
-    def __init__(self, protocols: str, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, protocols: str, extra_env: dict[str, str] | None = None, *, embedded: bool = False) -> None:
         self.protocols = protocols
         self.extra_env = extra_env or {}
+        self.embedded = embedded
         self.ports: dict[str, int] = {}
         self.proc: subprocess.Popen | None = None
         self._ready = Path(tempfile.mkstemp(prefix="mailhost-ready-")[1])
@@ -84,7 +87,11 @@ class SubprocessServer:
 
     def start(self) -> "SubprocessServer":
         self._ready.unlink(missing_ok=True)
-        env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false", **self.extra_env}
+        if self.embedded:
+            env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        else:
+            env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
+        env.update(self.extra_env)
         cmd = [sys.executable, str(ROOT / "manage.py"), "runmailserver", "--host", "127.0.0.1",
                "--protocols", self.protocols, "--ready-file", str(self._ready)]
         self.proc = subprocess.Popen(cmd + self._port_args(), cwd=ROOT, env=env,

@@ -2,14 +2,17 @@
 embedded default (CELERY_TASK_ALWAYS_EAGER, no broker), the same code on a
 background thread of this process, so the caller (an SMTP DATA reply, a
 webmail send) never waits on remote servers and never sees a relay failure.
-runmailserver also sweeps the queue here every MAIL_RELAY_SWEEP_INTERVAL seconds,
-standing in for beat.
+runmailserver also stands in for `celery beat` there: start_sweeper() runs
+every entry of CELERY_BEAT_SCHEDULE (the queue sweep, the quota recount, the
+Trash cleanup, the blob collector with the outbound retention before it) on
+its interval, in this process.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any, Callable
 
 from django.db import close_old_connections
@@ -17,7 +20,7 @@ from django.db import close_old_connections
 log = logging.getLogger("protocols.relay")
 _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
-_sweeper: threading.Thread | None = None
+_beat_started = False
 
 
 def _eager() -> bool:
@@ -38,7 +41,7 @@ def _guarded(func: Callable[..., Any], *args: Any) -> None:
     try:
         func(*args)
     except Exception:
-        log.exception("relay: %s failed (the queue sweep will retry)", getattr(func, "__name__", func))
+        log.exception("%s failed (it runs again next time)", getattr(func, "__name__", func))
     finally:
         close_old_connections()
 
@@ -56,21 +59,33 @@ def on_outbound_queued(sender: object, message_id: int, **kwargs: Any) -> None:
 
 
 def start_sweeper() -> None:
-    """In the embedded default, sweep the queue every MAIL_RELAY_SWEEP_INTERVAL seconds
-    in this process (with a broker, `celery beat` schedules the sweep)."""
-    global _sweeper
+    """In the embedded default (no broker, so no beat), run beat's schedule
+    here: each CELERY_BEAT_SCHEDULE entry on a thread of its own, first one
+    interval after start and then every interval, as beat does; one slow job
+    (a blob collection backlog) does not hold up the queue sweep. With a
+    broker, `celery beat` schedules them and this does nothing."""
+    global _beat_started
     if not _eager():
         return
     with _lock:
-        if _sweeper is not None:
+        if _beat_started:
             return
-        _sweeper = threading.Thread(target=_sweep_forever, name="relay-sweeper", daemon=True)
-    _sweeper.start()
-
-
-def _sweep_forever() -> None:
-    from .tasks import sweep
-    stop = threading.Event()
+        _beat_started = True
     from django.conf import settings
-    while not stop.wait(settings.MAIL_RELAY_SWEEP_INTERVAL):
-        _guarded(sweep.run)
+
+    from mailhost.celery import app
+    app.loader.import_default_modules()  # registers every app's tasks, as a worker does
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        task = app.tasks[entry["task"]]
+        seconds = _seconds(entry["schedule"])
+        threading.Thread(target=_every, args=(seconds, task.run), name=f"beat-{name}", daemon=True).start()
+
+
+def _seconds(schedule: float | timedelta) -> float:
+    return schedule.total_seconds() if isinstance(schedule, timedelta) else float(schedule)
+
+
+def _every(seconds: float, func: Callable[[], Any]) -> None:
+    stop = threading.Event()  # never set: the thread ends with the process
+    while not stop.wait(seconds):
+        _guarded(func)
