@@ -216,7 +216,7 @@ MAIL_LOGIN_MAX_FAILURES_PER_IP = env_int("MAIL_LOGIN_MAX_FAILURES_PER_IP", 20, m
 MAIL_LOGIN_FAILURE_WINDOW = env_int("MAIL_LOGIN_FAILURE_WINDOW", 900, minimum=1)
 MAIL_LOGIN_BLOCK_DELAY = env_int("MAIL_LOGIN_BLOCK_DELAY", 60, minimum=1)
 MAIL_SEND_LIMIT = env_int("MAIL_SEND_LIMIT", 500, minimum=0)  # recipients per account per hour; 0 = off
-MAIL_MAX_SESSIONS_PER_ACCOUNT = env_int("MAIL_MAX_SESSIONS_PER_ACCOUNT", 50, minimum=0)  # IMAP+POP3; 0 = off
+MAIL_MAX_SESSIONS_PER_ACCOUNT = env_int("MAIL_MAX_SESSIONS_PER_ACCOUNT", 50, minimum=0)  # IMAP+POP3+POP2; 0 = off
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)
 # IMAP: a client silent this many seconds (IDLE included) is logged out (RFC 3501 5.4: at least 30 minutes).

@@ -1,4 +1,4 @@
-"""The per-account concurrent-session limit for IMAP and POP3 logins
+"""The per-account concurrent-session limit for IMAP, POP3 and POP2 logins
 (MAIL_MAX_SESSIONS_PER_ACCOUNT; the count lives in mailboxes.store.sessions,
 in Redis when there is one). claim() after a successful login, release()
 when the session ends, whatever way it ends."""

@@ -18,6 +18,11 @@ Implementation notes
   acknowledged messages are marked \\Seen then too.
 - A session holds the account's maildrop lock, the same lease as POP3, so
   POP2 and POP3 never work on one maildrop at once ("- [IN-USE] ...").
+- A logged-in session counts toward MAIL_MAX_SESSIONS_PER_ACCOUNT with the
+  account's IMAP and POP3 sessions (protocols.account_sessions); a HELO
+  past it gets "- [IN-USE] too many sessions for this account, ..." (RFC
+  937's "- message"; the code as POP3's RFC 2449 IN-USE), is not counted as
+  a failed login, and may be tried again on the same connection.
 - POP2 has no TLS: HELO is accepted only where plaintext passwords are
   (loopback, or MAIL_ALLOW_PLAINTEXT_AUTH).
 - Deviations: a command out of sequence or malformed gets "-" and the state

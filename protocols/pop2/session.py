@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 from django.conf import settings
 
 from mailboxes import store
-from protocols import dbcall
+from protocols import account_sessions, dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
@@ -34,6 +34,7 @@ class Pop2Session(LineSession):
         self.state = State.AUTH
         self.holder = new_holder(conn.listener, conn.id)
         self.account_id = 0
+        self.session_token: tuple[int, str] | None = None  # counted by protocols.account_sessions
         self.lease: MaildropLease | None = None
         self.folder: store.Maildrop | None = None
         self.current = 1
@@ -56,6 +57,9 @@ class Pop2Session(LineSession):
         await self.bad("- line too long")
 
     async def finish(self) -> None:
+        if self.session_token is not None:
+            account_sessions.release(*self.session_token)
+            self.session_token = None
         lease, self.lease = self.lease, None
         if lease is not None:
             await lease.release()
@@ -142,10 +146,20 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
             raise Closed()
         return
     try:
+        token = await account_sessions.claim(account.id)
+    except store.TooManySessions:
+        # Not a failed login: the account has its fill of IMAP, POP3 and POP2 sessions.
+        await s.reply("- [IN-USE] too many sessions for this account, try again later")
+        return
+    try:
         snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, settings.MAIL_POP_LOCK_LEASE)
-    except store.MaildropLocked:
+    except BaseException as exc:
+        account_sessions.release(account.id, token)
+        if not isinstance(exc, store.MaildropLocked):
+            raise
         await s.reply("- [IN-USE] maildrop is locked by another session")
         return
+    s.session_token = (account.id, token)
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)

@@ -2,6 +2,8 @@
 HELO, FOLD, READ, RETR, ACKS, ACKD, NACK, QUIT, their states and replies."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from mailboxes import store
@@ -174,3 +176,43 @@ def test_a_dropped_pop2_connection_deletes_nothing(pop_server, maildrop, ack):
     with pop2(pop_server) as t:
         t.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX\nC: QUIT\nS: + bye")
     assert len(inbox_uids(maildrop)) == 3
+
+
+LIMIT_REPLY = "- [IN-USE] too many sessions for this account, try again later"
+
+
+def test_pop2_sessions_count_toward_the_account_session_limit(pop_server, maildrop, settings):
+    """MAIL_MAX_SESSIONS_PER_ACCOUNT holds IMAP, POP3 and POP2 together: a
+    POP2 session fills a place, a HELO past the limit gets RFC 937's "-"
+    (not a failed login: four in a row do not hang up), and the place is
+    free again once the session ends."""
+    settings.MAIL_MAX_SESSIONS_PER_ACCOUNT = 1  # the server runs in this process
+    with pop2(pop_server) as first, pop2(pop_server) as second:
+        first.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX")
+        second.run("\n".join(f"C: HELO {ALICE} {ALICE_PW}\nS: {LIMIT_REPLY}" for _ in range(4)))
+        with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t3:
+            t3.run(f"""
+                S: +OK {{{{.*}}}}
+                C: USER {ALICE}
+                S: +OK send your password
+                C: PASS {ALICE_PW}
+                S: -ERR [IN-USE] too many sessions for this account, try again later
+            """)
+        first.run("C: QUIT\nS: + bye")
+        for _ in range(100):  # the place is freed just after the session ends
+            second.send_line(f"HELO {ALICE} {ALICE_PW}")
+            reply = second.read_line()
+            if reply != LIMIT_REPLY.encode() + b"\r\n":
+                break
+            time.sleep(0.05)
+        assert reply == b"#3 messages in INBOX\r\n", reply
+        second.run("C: QUIT\nS: + bye")
+
+
+def test_a_pop2_helo_refused_for_a_locked_maildrop_gives_its_place_back(pop_server, maildrop, settings):
+    settings.MAIL_MAX_SESSIONS_PER_ACCOUNT = 2
+    with pop2(pop_server) as first, pop2(pop_server) as second, pop2(pop_server) as third:
+        first.run(f"C: HELO {ALICE} {ALICE_PW}\nS: #3 messages in INBOX")
+        for _ in range(3):  # each refusal releases the place it claimed, so none is ever "too many"
+            second.run(f"C: HELO {ALICE} {ALICE_PW}\nS: - [IN-USE] maildrop is locked by another session")
+        third.run(f"C: HELO {ALICE} {ALICE_PW}\nS: - [IN-USE] maildrop is locked by another session")
