@@ -306,14 +306,19 @@ class Bench:
             port = server.ports["pop3"]
             pop3.run_round(port, users)  # warm-up: first logins, sizes counted
             rounds = [pop3.run_round(port, users) for _ in range(1 if self.quick else 2)]
+            used = cpu_seconds(server.proc.pid)
             logins = pop3.login_round(port, users, 20)
+            login_cpu = (cpu_seconds(server.proc.pid) - used) / logins[1]
+            used = cpu_seconds(server.proc.pid)
             bare = pop3.login_round(port, users, 20, authenticate=False)
+            bare_cpu = (cpu_seconds(server.proc.pid) - used) / bare[1]
         raw = pop3.raw_retr_round(self.url, users)
         retr = sum(r[1] for r in rounds) / sum(r[0] for r in rounds)
         self.table.add("POP3 RETR, 10 clients, 4 KB", retr, "msg/s", "same bytes by SQL, no protocol",
                        raw[1] / raw[0])
         self.table.add("POP3 logins (USER/PASS/QUIT), 10 clients", logins[1] / logins[0], "logins/s",
                        "connect + greeting + QUIT", bare[1] / bare[0])
+        self.table.add("POP3 worker CPU per login", login_cpu * 1000, "ms", "per bare connection", bare_cpu * 1000)
 
     def webmail(self) -> None:
         webmail = import_module("webmail")

@@ -25,10 +25,11 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 from django.conf import settings
-from django.db.models import Count, Max
+from django.db.models import Count, DateTimeField, Max, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
@@ -94,16 +95,24 @@ class _DatabaseCounter:
         pass  # the audit row login() writes is the record
 
     def states(self, keys: list[tuple[str, str]]) -> list[tuple[int, float]]:
-        return [self.state(kind, value) for kind, value in keys]
+        """Every key's count and last failure in one statement: each counts
+        from its last clear, if that is later than the window's opening."""
+        if not keys:
+            return []
+        since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
+        counts: dict[str, Any] = {}
+        for n, (kind, value) in enumerate(keys):
+            cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
+                .order_by("-at").values("at")[:1]
+            start = Coalesce(Subquery(cleared, output_field=DateTimeField()), Value(since, DateTimeField()))
+            mine = (Q(detail__ip=value) if kind == IP else Q(target=value)) & Q(at__gte=start)
+            counts[f"n{n}"], counts[f"last{n}"] = Count("pk", filter=mine), Max("at", filter=mine)
+        found = AuditEntry.objects.filter(action=FAILED, at__gte=since).aggregate(**counts)
+        return [(found[f"n{n}"], found[f"last{n}"].timestamp() if found[f"last{n}"] else 0.0)
+                for n in range(len(keys))]
 
     def state(self, kind: str, value: str) -> tuple[int, float]:
-        since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
-        cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
-            .aggregate(m=Max("at"))["m"]
-        rows = AuditEntry.objects.filter(action=FAILED, at__gte=max(since, cleared) if cleared else since)
-        rows = rows.filter(detail__ip=value) if kind == IP else rows.filter(target=value)
-        found = rows.aggregate(n=Count("pk"), last=Max("at"))
-        return found["n"], found["last"].timestamp() if found["last"] else 0.0
+        return self.states([(kind, value)])[0]
 
     def clear(self, kind: str, value: str) -> None:
         pass  # the login.unblocked audit row the clear writes is the record

@@ -56,7 +56,6 @@ def test_a_cached_login_reads_one_row_and_asks_redis_once(users) -> None:
     assert trips == 1
 
 
-@needs_redis
 def test_a_wrong_password_is_counted_against_the_ip_and_the_account(users, settings) -> None:
     settings.MAIL_LOGIN_MAX_FAILURES = 2
     for _ in range(2):
@@ -65,6 +64,18 @@ def test_a_wrong_password_is_counted_against_the_ip_and_the_account(users, setti
     with pytest.raises(store.LoginBlocked):  # a new IP: the account's count refuses it
         store.login(ALICE, PASSWORDS[ALICE], protocol="pop3", ip="192.0.2.10")
     assert store.login_blocked("nobody@example.test", "192.0.2.9") is False  # the IP is under its own limit
+
+
+def test_a_blocked_ip_is_refused_even_with_a_password_in_the_cache(users, settings) -> None:
+    settings.MAIL_LOGIN_MAX_FAILURES_PER_IP = 3
+    for _ in range(2):
+        store.login(ALICE, PASSWORDS[ALICE], protocol="imap", ip="192.0.2.20")
+    for n in range(3):
+        with pytest.raises(store.LoginFailed):
+            store.login(f"guess{n}@example.test", "wrong", protocol="imap", ip="192.0.2.20")
+    with pytest.raises(store.LoginBlocked):
+        store.login(ALICE, PASSWORDS[ALICE], protocol="imap", ip="192.0.2.20")
+    assert store.login(ALICE, PASSWORDS[ALICE], protocol="imap", ip="192.0.2.21").address == ALICE
 
 
 def test_pop3_takes_the_lock_with_the_listing_in_one_statement_and_a_quit_that_only_looked_releases_it_in_one(
