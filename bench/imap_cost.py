@@ -52,30 +52,54 @@ def accounts(store, count: int, messages: int) -> list[str]:  # type: ignore[no-
     return users
 
 
-class CountingClient(imap.Client):
-    """Records the statements the server ran for each labelled command."""
+def count_transactions() -> Callable[[], int]:
+    """A running count of transactions committed or rolled back through Django
+    (each is a BEGIN and a COMMIT/ROLLBACK round trip the statement count
+    does not see: psycopg sends BEGIN itself)."""
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    seen = [0]
+    commit, rollback = BaseDatabaseWrapper.commit, BaseDatabaseWrapper.rollback
 
-    def __init__(self, port: int, counter: Callable[[], int], counts: dict[str, list[int]]) -> None:
+    def counted_commit(self):  # type: ignore[no-untyped-def]
+        seen[0] += 1
+        return commit(self)
+
+    def counted_rollback(self):  # type: ignore[no-untyped-def]
+        seen[0] += 1
+        return rollback(self)
+
+    BaseDatabaseWrapper.commit, BaseDatabaseWrapper.rollback = counted_commit, counted_rollback  # type: ignore
+    return lambda: seen[0]
+
+
+Counts = dict[str, list[tuple[int, int]]]  # command label -> (statements, transactions) per run
+
+
+class CountingClient(imap.Client):
+    """Records the statements and transactions the server ran for each labelled command."""
+
+    def __init__(self, port: int, counters: tuple[Callable[[], int], Callable[[], int]], counts: Counts) -> None:
         super().__init__(port, {})
-        self.counter, self.counts = counter, counts
+        self.counters, self.counts = counters, counts
 
     def command(self, text: bytes, label: str = "") -> list[bytes]:
-        before = self.counter()
+        before = [count() for count in self.counters]
         responses = super().command(text, label)
         if label:
-            self.counts.setdefault(label, []).append(self.counter() - before)
+            statements, transactions = (count() - b for count, b in zip(self.counters, before))
+            self.counts.setdefault(label, []).append((statements, transactions))
         return responses
 
 
-def statements(users: list[str], rounds: int) -> dict[str, list[int]]:
+def count_commands(users: list[str], rounds: int) -> Counts:
     from tests.servers import InProcessServer
-    counter = count_queries()
-    counts: dict[str, list[int]] = {}
+    counters = count_queries(), count_transactions()
+    counts: Counts = {}
     with InProcessServer(["imap"]) as server:
         port = server.ports["imap"]
         imap.session(port, users[0], 0)  # warm-up: the first login pays the hash
         original = imap.Client
-        imap.Client = lambda port, timings=None: CountingClient(port, counter, counts)  # type: ignore
+        imap.Client = lambda port, timings=None: CountingClient(port, counters, counts)  # type: ignore
         try:
             for n in range(rounds):
                 imap.session(port, users[0], n + 1)
@@ -122,11 +146,13 @@ def main() -> None:
     try:
         from mailboxes import store
         users = accounts(store, CLIENTS, 100)
-        counts = statements(users, args.rounds)
+        counts = count_commands(users, args.rounds)
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-        print("SQL statements per command (one client, mixed session, median of rounds):")
+        print("SQL statements and transactions (BEGIN + COMMIT each) per command, one client, mixed session:")
         for label, values in counts.items():
-            print(f"  {label:20} {sorted(values)[len(values) // 2]:3}   (all: {dict(Counter(values))})")
+            median = sorted(values)[len(values) // 2]
+            print(f"  {label:20} {median[0]:3} statements, {median[1]} transactions (median; all runs: "
+                  + ", ".join(f"{s}/{t} x{n}" for (s, t), n in sorted(Counter(values).items())) + ")")
         rate, per_command, noop_rate, per_noop = cpu(users, args.rounds, args.profile)
         print(f"mixed, {CLIENTS} clients: {rate:.0f} cmd/s, worker CPU {per_command:.2f} ms per command; "
               f"NOOP: {noop_rate:.0f} cmd/s, {per_noop:.3f} ms per NOOP; "

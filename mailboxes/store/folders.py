@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, Sum
 
 from ..models import Folder, Message
 from . import _sql, events
-from ._db import atomic
+from ._db import atomic, own_transactions
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
 from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
 
@@ -180,28 +180,39 @@ def all_folder_status(account_id: int) -> list[FolderStatus]:
                          f.total or 0, f.deleted) for f in folders]
 
 
-def _recent(account_id: int, folder_id: int, below: int, claim: bool) -> RecentRange:
+def _recent(account_id: int, folder_id: int, below: int, claim: bool,
+            seen: tuple[int, int] | None = None) -> RecentRange:
     """The UIDs under `below` that no session has claimed as \\Recent; with
     `claim`, this session takes them, so no other session ever will.
 
-    The folder row is locked for the read and the update, so two sessions
-    (in any worker processes) claiming at once get disjoint ranges; the lock
-    is held only from here to the end of the caller's transaction."""
+    Without a lock or a transaction: the folder's mark (recent_uid) and
+    uidnext are read (or given as `seen`, read just before), and the claim
+    is one conditional UPDATE that moves the mark only if it is still where
+    it was read. Two sessions (in any worker processes) claiming at once:
+    the second UPDATE waits for the first's row lock, finds the mark moved
+    and updates nothing, and that session reads again, so the ranges are
+    disjoint. The mark only rises (to at most uidnext), so this ends."""
     folder = _sql.table(Folder)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT recent_uid, uidnext FROM {folder} WHERE id = %s AND owner_id = %s"
-                       + (_sql.row_lock() if claim else ""), [folder_id, account_id])
-        row = cursor.fetchone()
-        if row is None:
-            raise NoSuchFolder("that folder no longer exists")
-        first, uidnext = row
-        end = min(below, uidnext)
-        if claim and end > first:
-            cursor.execute(f"UPDATE {folder} SET recent_uid = %s WHERE id = %s", [end, folder_id])
-    return RecentRange(first, max(first, end))
+        while True:
+            if seen is None:
+                cursor.execute(f"SELECT recent_uid, uidnext FROM {folder} WHERE id = %s AND owner_id = %s",
+                               [folder_id, account_id])
+                seen = cursor.fetchone()
+                if seen is None:
+                    raise NoSuchFolder("that folder no longer exists")
+            first, uidnext = seen
+            end = min(below, uidnext)
+            if not claim or end <= first:
+                return RecentRange(first, max(first, end))
+            cursor.execute(f"UPDATE {folder} SET recent_uid = %s WHERE id = %s AND recent_uid = %s",
+                           [end, folder_id, first])
+            if cursor.rowcount == 1:
+                return RecentRange(first, end)
+            seen = None  # another session claimed first: look again
 
 
-@atomic
+@own_transactions
 def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True) -> RecentRange:
     """The messages under UID `below` that are \\Recent for an IMAP session
     learning of them now (RFC 3501 2.3.2): those no session has claimed.
@@ -210,28 +221,48 @@ def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = T
     return _recent(account_id, folder_id, below, claim)
 
 
-@atomic
+_MAX_KEYWORD_SETS = 1000
+
+
+@own_transactions
 def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> FolderView:
     """Everything a session needs to open a folder: its UID list (for message
     sequence numbers), counters, the keywords in use, and which of its
     messages are \\Recent for this session (claimed when `claim_recent`,
-    a read-write SELECT; see :func:`claim_recent`)."""
-    folder = get_folder(account_id, name)
-    rows = Message.objects.filter(folder=folder).order_by("uid").values_list("uid", "seen")
-    uids: list[int] = []
-    unseen = 0
-    first_unseen: int | None = None
-    for uid, seen in rows.iterator(chunk_size=10000):
-        uids.append(uid)
-        if not seen:
-            unseen += 1
-            if first_unseen is None:
-                first_unseen = uid
-    keywords: set[str] = set()
-    for kws in Message.objects.filter(folder=folder).exclude(keywords=[]).values_list("keywords", flat=True).distinct()[:1000]:
-        keywords.update(kws)
+    a read-write SELECT; see :func:`claim_recent`).
+
+    Two hand-written statements (the folder row; every message's UID, \\Seen
+    and keywords unless it has none), and a third only to claim \\Recent
+    messages; none needs a transaction (each is consistent on its own, and
+    the claim is one conditional UPDATE)."""
+    clean = normalize_name(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid "
+                       f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s", [account_id, clean])
+        row = cursor.fetchone()
+        if row is None:
+            raise NoSuchFolder(f"no folder named {name!r}")
+        folder_id, folder_name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid = row
+        cursor.execute(f"SELECT uid, seen, CASE WHEN keywords = '[]' THEN NULL ELSE keywords END "
+                       f"FROM {_sql.table(Message)} WHERE folder_id = %s ORDER BY uid", [folder_id])
+        uids: list[int] = []
+        unseen = 0
+        first_unseen: int | None = None
+        keyword_sets: set[str] = set()
+        while chunk := cursor.fetchmany(10000):
+            for uid, seen, keywords in chunk:
+                uids.append(uid)
+                if not seen:
+                    unseen += 1
+                    if first_unseen is None:
+                        first_unseen = uid
+                if keywords is not None and len(keyword_sets) < _MAX_KEYWORD_SETS:
+                    keyword_sets.add(keywords)
+    keywords_in_use = {k for text in keyword_sets for k in _sql.keyword_list(text)}
     # Everything under `below` is in `uids` or expunged: UIDs commit in order.
-    below = max(folder.uidnext, uids[-1] + 1 if uids else 0)
-    return FolderView(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
-                      uids, tuple(sorted(keywords)), unseen, first_unseen, folder.special_use,
-                      _recent(account_id, folder.pk, below, claim_recent))
+    # Messages that came after the folder row was read need uidnext read again.
+    below = max(uidnext, uids[-1] + 1 if uids else 0)
+    recent = _recent(account_id, folder_id, below, claim_recent,
+                     (recent_uid, uidnext) if below <= uidnext else None)
+    return FolderView(folder_id, folder_name, uidvalidity, uidnext, highestmodseq, uids,
+                      tuple(sorted(keywords_in_use)), unseen, first_unseen, special_use, recent)

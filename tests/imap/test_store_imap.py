@@ -4,7 +4,10 @@ store call that opens one of its own counts a SAVEPOINT and its RELEASE;
 FETCH and SEARCH pages open none."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 
 from conftest import sample_message
 from mailboxes import store
@@ -100,3 +103,98 @@ def test_recent_is_claimed_once_and_only_by_a_claiming_select(alice, bob) -> Non
     assert [st.recent for st in store.all_folder_status(alice.id) if st.name == "INBOX"] == [1]
     with pytest.raises(store.NoSuchFolder):
         store.claim_recent(bob.id, first.id, 6)  # not bob's folder
+
+
+# --- the write path's hand-written statements (mailboxes/store/_sql.py) ---------
+
+
+@pytest.mark.parametrize("count", [1, COUNT])
+def test_a_flag_change_and_an_expunge_cost_the_same_statements_for_any_number_of_messages(
+        inbox, django_assert_num_queries, count) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    # Lock and read the folder, one UPDATE ... RETURNING, raise the folder's modseq (+ BEGIN/COMMIT).
+    with django_assert_num_queries(5):
+        flagged = store.set_flags(account, folder, [(1, count)], "add", ["\\Deleted"])
+    assert [c.uid for c in flagged.changed] == list(range(1, count + 1))
+    assert all("\\Deleted" in c.flags and c.modseq == flagged.modseq for c in flagged.changed)
+    # Lock, DELETE ... RETURNING, modseq, tombstones, quota (+ BEGIN/COMMIT).
+    with django_assert_num_queries(7):
+        assert store.expunge(account, folder) == list(range(1, count + 1))
+    # Nothing to change or remove: the lock and the one statement that found nothing; no modseq taken.
+    with django_assert_num_queries(4):
+        assert store.set_flags(account, folder, [(1, COUNT)], "remove", ["\\Deleted"]).changed == []
+    with django_assert_num_queries(4):
+        assert store.expunge(account, folder) == []
+    assert store.changes_since(account, folder, 0).highestmodseq == flagged.modseq + 1
+
+
+def test_keywords_change_only_the_rows_whose_flags_change_and_keep_the_others(inbox) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    store.set_flags(account, folder, [(1, 2)], "add", ["Work"])
+    before = store.changes_since(account, folder, 0).highestmodseq
+    result = store.set_flags(account, folder, [(1, 4)], "add", ["Work", "$Label1"])
+    # Odd UIDs are unseen, even ones \Seen: two resulting sets of flags per state, every row changed once.
+    assert {c.uid: c.flags for c in result.changed} == {
+        1: {"Work", "$Label1"}, 2: {"\\Seen", "Work", "$Label1"}, 3: {"Work", "$Label1"}, 4: {"\\Seen", "Work", "$Label1"}}
+    assert result.modseq == before + 1 and all(c.modseq == result.modseq for c in result.changed)
+    again = store.set_flags(account, folder, [(1, 4)], "add", ["Work"])
+    assert again.changed == [] and again.modseq == result.modseq  # no change, no new modseq
+    removed = store.set_flags(account, folder, [(2, 3)], "remove", ["Work", "\\Seen"])
+    assert {c.uid: c.flags for c in removed.changed} == {2: {"$Label1"}, 3: {"$Label1"}}
+    changes = store.changes_since(account, folder, before)
+    assert {c.uid: c.flags for c in changes.updated} == {1: {"Work", "$Label1"}, 2: {"$Label1"}, 3: {"$Label1"},
+                                                          4: {"\\Seen", "Work", "$Label1"}}
+    assert changes.highestmodseq == removed.modseq
+
+
+def test_changes_since_is_one_statement_and_only_for_the_owner(inbox, bob, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    top = store.changes_since(account, folder, 0)
+    with django_assert_num_queries(1):
+        assert store.changes_since(account, folder, top.highestmodseq) == store.Changes(
+            top.highestmodseq, COUNT + 1, [], [])
+    store.set_flags(account, folder, [(3, 3)], "add", ["\\Deleted"])
+    store.expunge(account, folder)
+    with django_assert_num_queries(1):
+        changes = store.changes_since(account, folder, top.highestmodseq)
+    assert changes.updated == [] and changes.expunged == [3]  # flagged, then gone: a tombstone only
+    with pytest.raises(store.NoSuchFolder):
+        store.changes_since(bob.id, folder, 0)
+
+
+def test_an_append_with_no_room_takes_no_uid_and_charges_nothing(alice) -> None:  # type: ignore[no-untyped-def]
+    store.update_account("alice@example.test", quota=1000)
+    store.append(alice.id, "INBOX", sample_message(body="x" * 500))
+    before = store.folder_status(alice.id, "INBOX"), store.quota_usage(alice.id).used
+    with pytest.raises(store.OverQuota):
+        store.append(alice.id, "INBOX", sample_message(body="y" * 500))
+    with pytest.raises(store.TooBigForQuota):
+        store.append(alice.id, "INBOX", sample_message(body="z" * 2000))
+    with pytest.raises(store.NoSuchFolder):
+        store.append(alice.id, "Nowhere", sample_message())
+    assert (store.folder_status(alice.id, "INBOX"), store.quota_usage(alice.id).used) == before
+    result = store.append(alice.id, "inbox", sample_message(body="small"), ["\\Flagged", "Work"])
+    assert result.uid == before[0].uidnext
+    [message] = store.fetch_messages(alice.id, result.folder_id, [(result.uid, result.uid)])
+    assert message.flags == {"\\Flagged", "Work"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL")
+def test_sessions_claiming_recent_at_once_get_disjoint_ranges_covering_every_message(alice) -> None:  # type: ignore[no-untyped-def]
+    folder = store.select_folder(alice.id, "INBOX").id
+    claimed: list[store.RecentRange] = []
+
+    def session() -> None:
+        for below in range(2, 42):
+            found = store.claim_recent(alice.id, folder, below)
+            if found.end > found.first:
+                claimed.append(found)
+        connection.close()
+
+    for n in range(40):
+        store.append(alice.id, "INBOX", sample_message(subject=f"r{n}"))
+    with ThreadPoolExecutor(6) as pool:
+        for future in [pool.submit(session) for _ in range(6)]:
+            future.result()
+    uids = sorted(uid for r in claimed for uid in range(r.first, r.end))
+    assert uids == list(range(1, 41))  # each message claimed by exactly one session
