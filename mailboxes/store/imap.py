@@ -37,7 +37,7 @@ from . import _sql
 from ._db import atomic, autocommit_reads
 from .accounts import quota_usage
 from .folders import all_folder_status, get_folder, list_folders
-from .search import Criterion, to_q
+from .search import Criterion, to_q, to_sql
 from .types import FLAG_COLUMNS, FolderInfo, FolderStatus, MessageInfo, QuotaUsage, UidRanges
 
 __all__ = ["SearchPage", "SearchStats", "SortRow", "fetch_messages", "folders_with_status", "quota_root",
@@ -150,13 +150,31 @@ def _matching(account_id: int, folder_id: int, criterion: Criterion):  # type: i
 def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_uid: int = 0,
                 limit: int | None = None, modseq: bool = False) -> SearchPage:
     """UIDs matching criterion, ascending, paged by `after_uid` and `limit`."""
-    qs = _matching(account_id, folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
-    if limit is not None:
-        qs = qs[:limit]
-    if not modseq:
-        return SearchPage(list(qs.values_list("uid", flat=True)))
-    rows = list(qs.values_list("uid", "modseq"))
-    return SearchPage([uid for uid, _ in rows], max((m for _, m in rows), default=0))
+    raw = _raw_matching(account_id, folder_id, criterion)
+    if raw is not None:
+        where, params = raw
+        columns = "uid, modseq" if modseq else "uid"
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {_sql.table(Message)} WHERE {where} AND uid > %s "
+                           f"ORDER BY uid{page}", [*params, after_uid])
+            rows = cursor.fetchall()
+    else:
+        qs = _matching(account_id, folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
+        if limit is not None:
+            qs = qs[:limit]
+        rows = list(qs.values_list("uid", "modseq") if modseq else qs.values_list("uid"))
+    return SearchPage([row[0] for row in rows], max((row[1] for row in rows), default=0) if modseq else 0)
+
+
+def _raw_matching(account_id: int, folder_id: int, criterion: Criterion) -> tuple[str, list[object]] | None:
+    """A hand-written condition for the folder's matching messages (the owner
+    checked by a subquery), when the criterion needs no ORM (search.to_sql)."""
+    condition = to_sql(criterion)
+    if condition is None:
+        return None
+    return (f"folder_id = (SELECT id FROM {_sql.table(Folder)} WHERE id = %s AND owner_id = %s) AND {condition[0]}",
+            [folder_id, account_id, *condition[1]])
 
 
 @dataclass(frozen=True)
@@ -192,9 +210,16 @@ def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[Sor
 def search_stats(account_id: int, folder_id: int, criterion: Criterion) -> SearchStats:
     """How many messages match, the lowest and highest UID among them and
     their highest modseq, in one aggregate query."""
-    agg = _matching(account_id, folder_id, criterion).aggregate(
-        n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq"))
-    return SearchStats(agg["n"], agg["lo"], agg["hi"], agg["modseq"] or 0)
+    raw = _raw_matching(account_id, folder_id, criterion)
+    if raw is None:
+        agg = _matching(account_id, folder_id, criterion).aggregate(
+            n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq"))
+        return SearchStats(agg["n"], agg["lo"], agg["hi"], agg["modseq"] or 0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MIN(uid), MAX(uid), MAX(modseq) FROM {_sql.table(Message)} WHERE {raw[0]}",
+                       raw[1])
+        count, lo, hi, highest = cursor.fetchone()
+    return SearchStats(count, lo, hi, highest or 0)
 
 
 @atomic

@@ -94,7 +94,8 @@ def charge_quota(account_id: int, size: int) -> None:
 
 
 def release_quota(account_id: int, size: int) -> None:
-    Account.objects.filter(pk=account_id).update(used_bytes=F("used_bytes") - size)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes - %s WHERE id = %s", [size, account_id])
 
 
 # --- shared mechanics -----------------------------------------------------

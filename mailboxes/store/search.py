@@ -14,6 +14,7 @@ from typing import Union
 from django.db.models import F, Q
 
 from ..models import Message
+from . import _sql
 from ._db import atomic
 from .folders import folder_by_id
 from .messages import uid_q
@@ -145,6 +146,43 @@ def to_q(c: Criterion) -> Q:
     if isinstance(c, ModSeq):
         return Q(modseq__gte=c.at_least)
     raise TypeError(f"not a search criterion: {c!r}")
+
+
+def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
+    """The criterion as a condition on the message row's own columns, for
+    the criteria that need nothing else (flags, UIDs, size, modseq, and any
+    combination of them): the common IMAP searches, without the ORM's cost
+    of building a query. None when a part needs the ORM's form (to_q):
+    text, headers, dates and keywords."""
+    if isinstance(c, All):
+        return "1 = 1", []
+    if isinstance(c, (And, Or)):
+        parts = [to_sql(item) for item in (c.items if isinstance(c, And) else (c.left, c.right))]
+        if not parts:
+            return "1 = 1", []
+        if any(part is None for part in parts):
+            return None
+        joiner = " AND " if isinstance(c, And) else " OR "
+        return ("(" + joiner.join(part[0] for part in parts if part) + ")",
+                [value for part in parts if part for value in part[1]])
+    if isinstance(c, Not):
+        inner = to_sql(c.item)
+        return None if inner is None else (f"NOT ({inner[0]})", inner[1])
+    if isinstance(c, Flag):
+        column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
+        if column is not None:
+            return f"{column} = %s", [c.present]
+        if c.name.lower() == "\\recent":
+            return ("1 = 0" if c.present else "1 = 1"), []
+        return None
+    if isinstance(c, Uids):
+        condition, params = _sql.uids_where(list(c.ranges))
+        return condition, list(params)
+    if isinstance(c, Size):
+        return ("size > %s" if c.op == "larger" else "size < %s"), [c.octets]
+    if isinstance(c, ModSeq):
+        return "modseq >= %s", [c.at_least]
+    return None
 
 
 def _re_escape(text: str) -> str:

@@ -198,3 +198,48 @@ def test_sessions_claiming_recent_at_once_get_disjoint_ranges_covering_every_mes
             future.result()
     uids = sorted(uid for r in claimed for uid in range(r.first, r.end))
     assert uids == list(range(1, 41))  # each message claimed by exactly one session
+
+
+FLAG_AND_NUMBER_SEARCHES = [
+    criteria.All(),
+    criteria.Flag("\\Seen", False),
+    criteria.Flag("\\flagged"),
+    criteria.Flag("\\Recent"),
+    criteria.Not(criteria.Flag("\\Recent")),
+    criteria.Uids(((3, 3), (10, 20), (38, 2**32))),
+    criteria.And((criteria.Flag("\\Seen"), criteria.Not(criteria.Uids(((1, 10),))))),
+    criteria.Or(criteria.Size("larger", 400), criteria.ModSeq(30)),
+    criteria.Not(criteria.Or(criteria.Flag("\\Deleted"), criteria.Size("smaller", 300))),
+    criteria.And(()),
+]
+
+
+@pytest.mark.parametrize("criterion", FLAG_AND_NUMBER_SEARCHES, ids=repr)
+def test_flag_and_number_searches_are_hand_written_and_match_what_the_orm_finds(
+        inbox, bob, criterion, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    from mailboxes.models import Message
+    from mailboxes.store.search import to_q, to_sql
+    account, folder = inbox
+    store.set_flags(account, folder, [(5, 9)], "add", ["\\Flagged", "\\Deleted"])
+    expected = list(Message.objects.filter(folder_id=folder).filter(to_q(criterion))
+                    .order_by("uid").values_list("uid", flat=True))
+    assert to_sql(criterion) is not None
+    with django_assert_num_queries(1):
+        page = store.search_uids(account, folder, criterion, modseq=True)
+    assert page.uids == expected
+    assert store.search_uids(account, folder, criterion, after_uid=4, limit=3).uids == [u for u in expected if u > 4][:3]
+    stats = store.search_stats(account, folder, criterion)
+    assert (stats.count, stats.min_uid, stats.max_uid) == (
+        len(expected), expected[0] if expected else None, expected[-1] if expected else None)
+    assert store.search_uids(bob.id, folder, criterion).uids == []  # not bob's folder
+
+
+def test_searches_on_text_dates_and_keywords_keep_the_orm_form(inbox) -> None:  # type: ignore[no-untyped-def]
+    from mailboxes.store.search import to_sql
+    account, folder = inbox
+    store.set_flags(account, folder, [(2, 2)], "add", ["Work"])
+    for criterion in (criteria.Flag("Work"), criteria.Header("subject", "message 1"),
+                      criteria.And((criteria.Flag("\\Seen"), criteria.Text("body 3")))):
+        assert to_sql(criterion) is None
+    assert store.search_uids(account, folder, criteria.Flag("Work")).uids == [2]
+    assert store.search_uids(account, folder, criteria.Header("subject", "message 1")).uids[:2] == [2, 11]
