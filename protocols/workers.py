@@ -58,8 +58,11 @@ def supervise(count: int, worker: Callable[[int], None]) -> int:
     def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
                 signal.signal(sig, signal.SIG_DFL)
+            # Until its event loop handles SIGHUP (a TLS reload), a new worker
+            # must not die of one (SIGHUP's default action).
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
             status = 0
             try:
                 worker(index)

@@ -42,7 +42,8 @@ def greeting_from(port: int) -> bytes:
 def two_workers(users):  # type: ignore[no-untyped-def]
     server = SubprocessServer("smtp,imap", {"MAIL_WORKERS": "2"}).start()
     assert server.proc is not None
-    wait_for(lambda: len(children(server.proc.pid)) == 2)
+    wait_for(lambda: "worker 0 serving" in server.output() and "worker 1 serving" in server.output())
+    assert len(children(server.proc.pid)) == 2
     yield server
     server.stop()
 
@@ -96,7 +97,7 @@ def test_sigterm_says_goodbye_in_every_worker_and_stops_them_all(two_workers, al
 def test_sighup_reaches_every_worker(two_workers):
     pids = children(two_workers.proc.pid)
     two_workers.send_signal(signal.SIGHUP)
-    wait_for(lambda: two_workers.output().count("TLS certificate reloaded") == 2, timeout=10)
+    wait_for(lambda: two_workers.output().count("TLS certificate reloaded") == 2, timeout=30)
     assert children(two_workers.proc.pid) == pids  # reloaded, not restarted
     assert greeting_from(two_workers.ports["imap"]).startswith(b"* OK")
 

@@ -171,6 +171,8 @@ class Command(BaseCommand):
         if announce:  # a supervisor's worker says nothing: the supervisor did
             self.stdout.write("\n".join(lines))
             self.stdout.flush()
+        else:
+            log.info("worker %d serving", index)
         if ready_file:
             with open(ready_file, "w") as fh:
                 fh.write("\n".join(lines) + "\n")
