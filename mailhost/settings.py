@@ -207,7 +207,9 @@ MAIL_SMTP_COMMAND_LIMIT = env_int("MAIL_SMTP_COMMAND_LIMIT", 1000, minimum=10)
 MAIL_ALLOW_PLAINTEXT_AUTH = env_bool("MAIL_ALLOW_PLAINTEXT_AUTH", False)
 # Connections per listener and worker: in all, and from one IP (protocols/limits.py).
 MAIL_MAX_CONNECTIONS = env_int("MAIL_MAX_CONNECTIONS", 5000, minimum=1)
-MAIL_MAX_CONNECTIONS_PER_IP = env_int("MAIL_MAX_CONNECTIONS_PER_IP", 20, minimum=1)
+# Per client address: high enough for an office or a household behind one NAT
+# address (Thunderbird alone keeps up to 5 IMAP connections per account).
+MAIL_MAX_CONNECTIONS_PER_IP = env_int("MAIL_MAX_CONNECTIONS_PER_IP", 100, minimum=1)
 # Tests only: false makes loopback clients as untrusted as remote ones (docs/SECURITY.md).
 MAIL_TRUST_LOOPBACK = env_bool("MAIL_TRUST_LOOPBACK", True)
 # Brute-force defence (mailboxes/store/logins.py, docs/SECURITY.md).
