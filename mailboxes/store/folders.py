@@ -191,7 +191,11 @@ def _recent(account_id: int, folder_id: int, below: int, claim: bool,
     it was read. Two sessions (in any worker processes) claiming at once:
     the second UPDATE waits for the first's row lock, finds the mark moved
     and updates nothing, and that session reads again, so the ranges are
-    disjoint. The mark only rises (to at most uidnext), so this ends."""
+    disjoint. The mark only rises (to at most uidnext), so this ends.
+    `seen` is not used when `below` is past its uidnext: messages that came
+    after it was read need uidnext read again."""
+    if seen is not None and below > seen[1]:
+        seen = None
     folder = _sql.table(Folder)
     with connection.cursor() as cursor:
         while True:
@@ -213,12 +217,15 @@ def _recent(account_id: int, folder_id: int, below: int, claim: bool,
 
 
 @own_transactions
-def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True) -> RecentRange:
+def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True,
+                 seen: tuple[int, int] | None = None) -> RecentRange:
     """The messages under UID `below` that are \\Recent for an IMAP session
     learning of them now (RFC 3501 2.3.2): those no session has claimed.
     A read-write session claims them; a read-only one (EXAMINE) only looks,
-    since it must not take \\Recent from others (RFC 3501 6.3.2)."""
-    return _recent(account_id, folder_id, below, claim)
+    since it must not take \\Recent from others (RFC 3501 6.3.2).
+    seen: the folder's (recent_uid, uidnext) as just read (Changes), which
+    saves reading them again."""
+    return _recent(account_id, folder_id, below, claim, seen)
 
 
 _MAX_KEYWORD_SETS = 1000
@@ -260,9 +267,7 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
                     keyword_sets.add(keywords)
     keywords_in_use = {k for text in keyword_sets for k in _sql.keyword_list(text)}
     # Everything under `below` is in `uids` or expunged: UIDs commit in order.
-    # Messages that came after the folder row was read need uidnext read again.
     below = max(uidnext, uids[-1] + 1 if uids else 0)
-    recent = _recent(account_id, folder_id, below, claim_recent,
-                     (recent_uid, uidnext) if below <= uidnext else None)
+    recent = _recent(account_id, folder_id, below, claim_recent, (recent_uid, uidnext))
     return FolderView(folder_id, folder_name, uidvalidity, uidnext, highestmodseq, uids,
                       tuple(sorted(keywords_in_use)), unseen, first_unseen, special_use, recent)

@@ -430,7 +430,7 @@ def move_all(account_id: int, source: Folder, dest: Folder) -> None:
 
 # --- what changed ---------------------------------------------------------
 
-_NO_FLAGS = ", ".join(["NULL"] * (len(FLAG_COLUMNS) + 1))
+_NO_FLAGS = ", ".join(["NULL"] * (len(FLAG_COLUMNS) + 1))  # the flag columns and keywords
 
 
 @autocommit_reads
@@ -440,22 +440,24 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
     One statement (so one snapshot, and no transaction around it): the
     folder's counters (none: not the account's folder), the changed
     messages and the tombstones, each found through its (folder, modseq)
-    index, so asking when nothing changed costs one index probe each."""
+    index, so asking when nothing changed costs one index probe each. The
+    folder's \\Recent mark comes along, so a session claiming the new
+    messages needs only the claim's UPDATE (claim_recent's `seen`)."""
     folder, message, expunged = _sql.table(Folder), _sql.table(Message), _sql.table(Expunged)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 0, highestmodseq, uidnext, {_NO_FLAGS} FROM {folder} WHERE id = %s AND owner_id = %s "
-            f"UNION ALL SELECT 1, uid, modseq, {_sql.FLAGS_SQL}, keywords FROM {message} "
+            f"SELECT 0, highestmodseq, uidnext, {_NO_FLAGS}, recent_uid FROM {folder} WHERE id = %s AND owner_id = %s "
+            f"UNION ALL SELECT 1, uid, modseq, {_sql.FLAGS_SQL}, keywords, NULL FROM {message} "
             f"WHERE folder_id = %s AND modseq > %s "
-            f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS} FROM {expunged} WHERE folder_id = %s AND modseq > %s "
+            f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS}, NULL FROM {expunged} WHERE folder_id = %s AND modseq > %s "
             f"ORDER BY 1, 2", [folder_id, account_id, folder_id, modseq, folder_id, modseq])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         raise NoSuchFolder("that folder no longer exists")
-    _kind, highestmodseq, uidnext = rows[0][:3]
-    updated = [FlagChange(uid, _sql.flag_set(row[:-1], row[-1]), changed)
+    _kind, highestmodseq, uidnext, *_nothing, recent_uid = rows[0]
+    updated = [FlagChange(uid, _sql.flag_set(row[:-2], row[-2]), changed)
                for kind, uid, changed, *row in rows[1:] if kind == 1]
-    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2])
+    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid)
 
 
 @atomic

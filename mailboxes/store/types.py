@@ -158,6 +158,8 @@ class Changes:
     uidnext: int
     updated: list[FlagChange]  # new or changed messages with modseq above the asked one
     expunged: list[int]
+    # The folder's \\Recent mark in the same snapshot (store.claim_recent's `seen`).
+    recent_uid: int = 0
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,9 @@ class Session:
         top = max((change.uid for change in changes.updated), default=0)
         if top <= view.max_uid:
             return None
-        return await looks.recent(self.account_id, view.folder_id, top + 1, claim=not view.readonly)
+        # The mark read with the changes spares the claim a read of its own.
+        seen = (changes.recent_uid, changes.uidnext) if changes.recent_uid else None
+        return await looks.recent(self.account_id, view.folder_id, top + 1, claim=not view.readonly, seen=seen)
 
     def enable_condstore(self) -> None:
         """RFC 7162 3.1: any CONDSTORE-enabling command turns it on for the session."""

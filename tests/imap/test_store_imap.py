@@ -152,7 +152,7 @@ def test_changes_since_is_one_statement_and_only_for_the_owner(inbox, bob, djang
     top = store.changes_since(account, folder, 0)
     with django_assert_num_queries(1):
         assert store.changes_since(account, folder, top.highestmodseq) == store.Changes(
-            top.highestmodseq, COUNT + 1, [], [])
+            top.highestmodseq, COUNT + 1, [], [], recent_uid=1)  # nobody has claimed \Recent yet
     store.set_flags(account, folder, [(3, 3)], "add", ["\\Deleted"])
     store.expunge(account, folder)
     with django_assert_num_queries(1):
@@ -243,3 +243,20 @@ def test_searches_on_text_dates_and_keywords_keep_the_orm_form(inbox) -> None:  
         assert to_sql(criterion) is None
     assert store.search_uids(account, folder, criteria.Flag("Work")).uids == [2]
     assert store.search_uids(account, folder, criteria.Header("subject", "message 1")).uids[:2] == [2, 11]
+
+
+def test_a_claim_from_the_mark_read_with_the_changes_is_one_update_and_still_exclusive(
+        alice, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    folder = store.select_folder(alice.id, "INBOX", claim_recent=True).id
+    for n in range(3):
+        store.append(alice.id, "INBOX", sample_message(subject=f"c{n}"))
+    changes = store.changes_since(alice.id, folder, 0)
+    seen = (changes.recent_uid, changes.uidnext)
+    with django_assert_num_queries(1):
+        assert store.claim_recent(alice.id, folder, 3, seen=seen) == store.RecentRange(1, 3)
+    # The same (now stale) mark again: the UPDATE finds it moved, reads again, claims only what is left.
+    assert store.claim_recent(alice.id, folder, 4, seen=seen) == store.RecentRange(3, 4)
+    assert store.claim_recent(alice.id, folder, 4, seen=seen) == store.RecentRange(4, 4)
+    # A `below` past the mark's uidnext is not answered from it.
+    store.append(alice.id, "INBOX", sample_message(subject="c3"))
+    assert store.claim_recent(alice.id, folder, 5, seen=(4, 4)) == store.RecentRange(4, 5)
