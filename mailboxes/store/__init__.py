@@ -46,6 +46,7 @@ from .messages import (append, changes_since, copy, delete_messages, expunge, fe
                        folder_size, message_data, move, set_flags)
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
                   pop_messages, release_maildrop_lock, renew_maildrop_lock, uid_ranges)
+from .vanished import vanished_since
 from .drafts import record_sent, save_draft, special_folder_id
 from .preferences import Preferences, get_preferences, save_preferences
 from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, MessageSummary, correspondents,

@@ -43,10 +43,20 @@ a read-only session sees what is unclaimed without taking it (6.3.2). The
 view holds the UID ranges (:mod:`.view`); FETCH FLAGS, STORE's FETCH,
 SEARCH RECENT/NEW/OLD and ``* n RECENT`` are answered from them.
 
+QRESYNC (RFC 7162 3.2): ``ENABLE QRESYNC`` sets ``Session.qresync`` (and
+CONDSTORE); the view then renders expunges as ``* VANISHED`` (``view.vanished``,
+same timing rules as EXPUNGE) and STORE/FETCH flag changes carry UID and MODSEQ.
+``SELECT (QRESYNC ...)`` (:mod:`.cmd_mailbox`) and ``UID FETCH ... (CHANGEDSINCE
+m VANISHED)`` (:mod:`.cmd_fetch`) read ``store.vanished_since`` (the tombstones,
+kept for the folder's life, so exact; seq-match-data is parsed and not needed)
+and page the changed messages as FETCH does. A client modseq above the
+mailbox's own gets every known UID that does not exist (:func:`.view.missing`) and
+every known message's flags.
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA;
-QRESYNC, BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
+BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered.
 """

@@ -1,4 +1,4 @@
-"""FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8; RFC 7162 CHANGEDSINCE).
+"""FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8; RFC 7162 CHANGEDSINCE and VANISHED).
 
 The answer streams in pages: each page is one store call for up to
 :data:`PAGE` messages (fewer when they carry bodies, bounded by bytes), is
@@ -10,6 +10,7 @@ alone, the facts parsed at delivery, the header bytes, or the message.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
@@ -17,8 +18,11 @@ from mailboxes import store
 
 from . import commands as c
 from .cmd_update import target_ranges
+from .fetch import FetchAttribute
 from .fetch_items import plan, render_message
 from .replies import Done, bad
+from .sequence import SequenceSet
+from .view import vanished_line
 
 if TYPE_CHECKING:
     from .state import Session
@@ -37,10 +41,12 @@ def after(ranges: list[tuple[int, int]], uid: int) -> list[tuple[int, int]]:
 
 async def fetch(s: Session, cmd: c.Fetch) -> Done:
     view = s.selected
-    if cmd.vanished:
-        raise bad("QRESYNC is not supported")
+    if cmd.vanished and not s.qresync:
+        raise bad("VANISHED needs ENABLE QRESYNC first")  # RFC 7162 3.2.6
     if cmd.changedsince is not None or any(a.name == "MODSEQ" for a in cmd.attributes):
         s.enable_condstore()  # RFC 7162 3.1: CONDSTORE-enabling
+    if cmd.vanished and cmd.changedsince is not None:
+        await send_vanished(s, cmd.sequence_set.resolve(view.max_uid), cmd.changedsince)
     ranges = target_ranges(view, cmd)
     if not ranges:
         return Done()
@@ -51,11 +57,32 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, "add", ["\\Seen"])
         view.note_own_change(result.modseq, bool(result.changed))
         seen_now = {change.uid for change in result.changed}
+    await send_messages(s, ranges, cmd.attributes, cmd.changedsince, seen_now)
+    return Done()
+
+
+async def send_vanished(s: Session, ranges: list[tuple[int, int]], since: int) -> None:
+    """``* VANISHED (EARLIER)``: the UIDs in ``ranges`` expunged after modseq
+    ``since`` (RFC 7162 3.2.6, 3.2.5.2). A UID still in the view (expunged
+    elsewhere, not yet reported) is left to the view's own VANISHED, which
+    takes it out of the numbering; the next look is then not put off."""
+    view = s.selected
+    gone = await s.call(store.vanished_since, s.account_id, view.folder_id, since, ranges)
+    if any(view.seq_of(uid) is not None for uid in gone):
+        s.force_sync = True
+    await s.io.send(vanished_line(SequenceSet.from_ints(u for u in gone if view.seq_of(u) is None), earlier=True))
+
+
+async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: Sequence[FetchAttribute],
+                        changedsince: int | None, seen_now: Collection[int] = ()) -> None:
+    """The FETCH responses for the messages in ``ranges``, page by page."""
+    view = s.selected
+    need = plan(attributes)
     limit = PAGE_WITH_FACTS if need.envelope or need.structure or need.content else PAGE
     last = ranges[-1][1]
     while ranges:
         page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, envelope=need.envelope,
-                            structure=need.structure, content=need.content, changedsince=cmd.changedsince,
+                            structure=need.structure, content=need.content, changedsince=changedsince,
                             limit=limit, max_bytes=PAGE_BYTES)
         out = []
         for message in page:
@@ -66,11 +93,11 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
             flags = view.with_recent(message.uid, message.flags)
             if flags is not message.flags:
                 message = replace(message, flags=flags)
-            out.append(render_message(seq, cmd.attributes, message, add_flags=changed,
-                                      add_modseq=changed and s.condstore))
+            # RFC 7162 3.2.4: with QRESYNC, a FETCH that set \Seen carries UID and MODSEQ too.
+            out.append(render_message(seq, attributes, message, add_flags=changed,
+                                      add_modseq=changed and s.condstore, add_uid=changed and s.qresync))
         if out:
             await s.io.send(b"".join(out))
         if not page or page[-1].uid >= last or (len(page) < limit and need.content != "full"):
             break
         ranges = after(ranges, page[-1].uid)
-    return Done()

@@ -12,9 +12,12 @@ from mailboxes import store
 from . import commands as c
 from . import looks
 from .encoder import render_mailbox, response_code, untagged_status
+from .cmd_fetch import send_messages
+from .fetch import FetchAttribute
 from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
-from .view import MailboxView
+from .sequence import SequenceSet
+from .view import MailboxView, missing, vanished_line
 
 if TYPE_CHECKING:
     from .state import Session
@@ -22,12 +25,14 @@ if TYPE_CHECKING:
 #: The special uses a folder can be created with (RFC 6154 5.2; \\All and
 #: \\Flagged would be virtual folders, which the store does not have).
 CREATABLE_USES: Final = frozenset(use for _, use in store.SPECIAL_FOLDERS)
+#: What a QRESYNC SELECT reports for each changed message (RFC 7162 3.2.5.2).
+RESYNC_ITEMS: Final = (FetchAttribute("UID"), FetchAttribute("FLAGS"), FetchAttribute("MODSEQ"))
 
 
 async def select(s: Session, cmd: c.Select) -> Done:
-    """SELECT / EXAMINE (RFC 3501 6.3.1-2, RFC 7162 3.1.8 for CONDSTORE)."""
-    if cmd.qresync is not None:
-        raise bad("QRESYNC is not supported")
+    """SELECT / EXAMINE (RFC 3501 6.3.1-2, RFC 7162 3.1.8 for CONDSTORE, 3.2.5 for QRESYNC)."""
+    if cmd.qresync is not None and not s.qresync:
+        raise bad("QRESYNC needs ENABLE QRESYNC first")  # RFC 7162 3.2.5
     if s.view is not None:
         # RFC 7162 3.2.11: say the old mailbox is closed before anything about the new one.
         s.deselect()
@@ -38,7 +43,7 @@ async def select(s: Session, cmd: c.Select) -> Done:
     if cmd.condstore:
         s.enable_condstore()
     view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
-                              folder.uids, readonly=cmd.readonly, keywords=folder.keywords)
+                              folder.uids, readonly=cmd.readonly, keywords=folder.keywords, vanished=s.qresync)
     view.add_recent(folder.recent)
     looks.note_claimed(folder.id, folder.recent, claimed=not cmd.readonly)
     lines = [
@@ -56,9 +61,40 @@ async def select(s: Session, cmd: c.Select) -> Done:
     ]
     await s.io.send(b"".join(lines))
     s.select(view)
+    if cmd.qresync is not None and cmd.qresync.uidvalidity == view.uidvalidity:
+        try:
+            await _resync(s, cmd.qresync)  # RFC 7162 3.2.5.2: another UIDVALIDITY is a plain SELECT
+        except store.StoreError:
+            s.deselect()  # RFC 3501 6.3.1: a SELECT that fails leaves nothing selected
+            raise
     if cmd.readonly:
         return Done(code="READ-ONLY", text="EXAMINE completed")
     return Done(code="READ-WRITE", text="SELECT completed")
+
+
+async def _resync(s: Session, q: c.QResync) -> None:
+    """RFC 7162 3.2.5.2: ``* VANISHED (EARLIER)`` for the known UIDs expunged
+    since the client's modseq, then ``* n FETCH (UID FLAGS MODSEQ)`` for the
+    known messages changed since. Without known UIDs the client is taken to
+    know every UID below UIDNEXT. seq-match-data is not needed: tombstones
+    are kept for the folder's life, so the expunges are known exactly."""
+    view = s.selected
+    top = view.uidnext - 1
+    known = [(lo, min(hi, top)) for lo, hi in (q.known_uids.resolve(top) if q.known_uids else [(1, top)]) if lo <= top]
+    since: int | None = q.modseq
+    if q.modseq <= view.highestmodseq:
+        gone = await s.call(store.vanished_since, s.account_id, view.folder_id, q.modseq, known)
+        # One expunged since the SELECT read the folder is still in the view: the view reports it.
+        vanished = SequenceSet.from_ints(uid for uid in gone if view.seq_of(uid) is None)
+    else:
+        # A modseq this mailbox never reached (the client saw a server since restored from a
+        # backup, say): nothing it holds can be trusted, so every known UID that does not
+        # exist has vanished and every known message's flags are sent, as 3.2.5.2 allows.
+        vanished, since = SequenceSet(tuple(missing(known, view.uids))), None
+    await s.io.send(vanished_line(vanished, earlier=True))
+    present = [(lo, min(hi, view.max_uid)) for lo, hi in known if lo <= view.max_uid]
+    if present:
+        await send_messages(s, present, RESYNC_ITEMS, since)
 
 
 async def create(s: Session, cmd: c.Create) -> Done:

@@ -59,6 +59,9 @@ async def enable(s: Session, cmd: c.Enable) -> Done:
     if "CONDSTORE" in cmd.capabilities:
         s.enable_condstore()
         enabled.append(b" CONDSTORE")
+    if "QRESYNC" in cmd.capabilities:
+        s.enable_qresync()  # RFC 7162 3.2.3: implies CONDSTORE (listed only if asked for)
+        enabled.append(b" QRESYNC")
     await s.io.send(b"* ENABLED" + b"".join(enabled) + b"\r\n")
     return Done()
 

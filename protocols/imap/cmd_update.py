@@ -86,8 +86,8 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
         items = []
         if not cmd.silent:
             items.append((b"FLAGS", render_flags(flag_order(view.with_recent(change.uid, change.flags)))))
-        if cmd.uid:
-            items.append((b"UID", b"%d" % change.uid))  # RFC 3501 6.4.8
+        if cmd.uid or s.qresync:
+            items.append((b"UID", b"%d" % change.uid))  # RFC 3501 6.4.8; RFC 7162 3.2.4
         if s.condstore:
             # RFC 7162 3.1.3: with CONDSTORE the FETCH is sent even for .SILENT, with MODSEQ.
             items.append((b"MODSEQ", b"(%d)" % change.modseq))

@@ -144,17 +144,21 @@ def render_message(
     *,
     add_flags: bool = False,
     add_modseq: bool = False,
+    add_uid: bool = False,
 ) -> bytes:
     """``* seq FETCH (...)`` for the requested items.
 
     ``add_flags``: FLAGS changed as a side effect (implicit ``\\Seen``), so
     they are reported even if not asked for (RFC 3501 6.4.5);
-    ``add_modseq``: CONDSTORE is on and the flags changed (RFC 7162 3.2).
+    ``add_modseq``: CONDSTORE is on and the flags changed (RFC 7162 3.2);
+    ``add_uid``: QRESYNC is on and the flags changed (RFC 7162 3.2.4).
     """
     items = [(attr.response_name(), _value(attr, msg)) for attr in attributes]
     names = {name for name, _ in items}
     if add_flags and b"FLAGS" not in names:
         items.append((b"FLAGS", render_flags(flag_order(msg.flags))))
+    if add_uid and b"UID" not in names:
+        items.append((b"UID", b"%d" % msg.uid))
     if add_modseq and b"MODSEQ" not in names:
         items.append((b"MODSEQ", b"(%d)" % msg.modseq))
     return fetch_response(seq, items)

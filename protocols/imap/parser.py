@@ -246,23 +246,34 @@ def _select(readonly: bool) -> CommandParser:
 def _qresync(r: Reader) -> c.QResync:
     # "(" uidvalidity SP mod-sequence-value [SP known-uids]
     #     [SP seq-match-data] ")"                       (RFC 7162 section 7)
+    # seq-match-data = "(" known-sequence-set SP known-uid-set ")"; in all
+    # three sets "*" is not allowed.
     r.char(b"(")
     uidvalidity = r.number(nonzero=True)
     r.sp()
     modseq = r.modseq(nonzero=True)
     known: SequenceSet | None = None
     match: tuple[SequenceSet, SequenceSet] | None = None
-    if r.maybe_sp() and not r.at(b"("):
-        known = r.sequence_set()
-        r.maybe_sp()
-    if r.maybe_char(b"("):
-        seqs = r.sequence_set()
+    more = r.maybe_sp()
+    if more and not r.at(b"("):
+        known = _known_set(r)
+        more = r.maybe_sp()
+    if more:
+        r.char(b"(")
+        seqs = _known_set(r)
         r.sp()
-        uids = r.sequence_set()
+        uids = _known_set(r)
         r.char(b")")
         match = (seqs, uids)
     r.char(b")")
     return c.QResync(uidvalidity, modseq, known, match)
+
+
+def _known_set(r: Reader) -> SequenceSet:
+    numbers = r.sequence_set()
+    if numbers.uses_star:
+        r.fail('"*" is not allowed in QRESYNC sets')
+    return numbers
 
 
 # RFC 6154 section 2: the special-use attributes a client may ask for.

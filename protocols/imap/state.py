@@ -114,7 +114,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 
 CAPABILITIES: Final = (
     "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
-    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QUOTA QUOTA=RES-STORAGE ESEARCH SORT"
+    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SORT"
 )
 
 
@@ -140,6 +140,7 @@ class Session:
         self.account: store.AccountInfo | None = None
         self.view: MailboxView | None = None
         self.condstore = False
+        self.qresync = False
         self.auth_failures = 0
         self.dirty = False
         self.force_sync = False
@@ -296,6 +297,10 @@ class Session:
     def enable_condstore(self) -> None:
         """RFC 7162 3.1: any CONDSTORE-enabling command turns it on for the session."""
         self.condstore = True
+
+    def enable_qresync(self) -> None:
+        """RFC 7162 3.2.3: ENABLE QRESYNC, which also turns CONDSTORE on."""
+        self.qresync = self.condstore = True
 
 
 def _wrong_state(state: State, allowed: State) -> str:

@@ -13,6 +13,9 @@ and they change only where RFC 3501 allows:
 * Flag changes made by others are reported as unsolicited FETCH; the
   session's own changes (tracked by the modseq they were given) are not
   reported twice.
+* Once the session has enabled QRESYNC (``vanished``), expunges are
+  reported as ``* VANISHED <uids>`` instead of EXPUNGE (RFC 7162 3.2.10),
+  under the same rules for when they may be sent.
 * ``\\Recent`` (RFC 3501 2.3.2) is the view's own: the UID ranges the
   store let this session claim (or, read-only, see unclaimed) when it was
   told of the messages. It is never stored on a message; every FLAGS the
@@ -37,7 +40,8 @@ from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
 from .sequence import SequenceSet
 
-__all__ = ["RECENT", "SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView", "RecentLike"]
+__all__ = ["RECENT", "SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView", "RecentLike", "missing",
+           "vanished_line"]
 
 SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 RECENT: Final = "\\Recent"
@@ -87,6 +91,8 @@ class MailboxView:
     uids: array  # array("Q"), ascending
     #: Keywords the client has been told about in FLAGS, in that order.
     keywords: list[str] = field(default_factory=list)
+    #: QRESYNC is enabled: expunges are reported as VANISHED (RFC 7162 3.2.10).
+    vanished: bool = False
 
     def __post_init__(self) -> None:
         self.ghosts: set[int] = set()
@@ -97,9 +103,10 @@ class MailboxView:
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
-               uids: Iterable[int], *, readonly: bool, keywords: Iterable[str] = ()) -> MailboxView:
+               uids: Iterable[int], *, readonly: bool, keywords: Iterable[str] = (),
+               vanished: bool = False) -> MailboxView:
         return cls(folder_id, name, uidvalidity, uidnext, highestmodseq, readonly, array("Q", uids),
-                   [k for k in keywords if k not in SYSTEM_FLAGS])
+                   [k for k in keywords if k not in SYSTEM_FLAGS], vanished)
 
     # -- flags -----------------------------------------------------------------
 
@@ -203,7 +210,7 @@ class MailboxView:
             self.own_modseqs.add(modseq)
 
     def expunge(self, uids: Iterable[int]) -> bytes:
-        """Remove ``uids`` and render their EXPUNGE responses.
+        """Remove ``uids`` and render their EXPUNGE responses (one VANISHED with QRESYNC).
 
         Numbers follow RFC 3501 6.4.3's example: ascending, each one
         counted after the removals before it.
@@ -212,7 +219,10 @@ class MailboxView:
         if not gone:
             return b""
         seqs = sorted(self.seq_of(u) or 0 for u in gone)
-        lines = b"".join(b"* %d EXPUNGE\r\n" % (seq - shift) for shift, seq in enumerate(seqs))
+        if self.vanished:
+            lines = vanished_line(SequenceSet.from_ints(gone))
+        else:
+            lines = b"".join(b"* %d EXPUNGE\r\n" % (seq - shift) for shift, seq in enumerate(seqs))
         if len(gone) < 16:
             for seq in reversed(seqs):
                 del self.uids[seq - 1]
@@ -257,3 +267,27 @@ class MailboxView:
         if modseq is not None:
             items.append((b"MODSEQ", b"(%d)" % modseq))
         return fetch_response(seq, items)
+
+
+def vanished_line(uids: SequenceSet, *, earlier: bool = False) -> bytes:
+    """``* VANISHED [(EARLIER)] uid-set`` (RFC 7162 3.2.10); nothing for an empty set."""
+    if not uids.ranges:
+        return b""
+    return b"* VANISHED " + (b"(EARLIER) " if earlier else b"") + uids.to_bytes() + b"\r\n"
+
+
+def missing(ranges: Iterable[tuple[int, int]], uids: Sequence[int]) -> list[tuple[int, int]]:
+    """The parts of the ascending, disjoint inclusive ``ranges`` holding none
+    of the ascending ``uids``: the gaps, without listing every number."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        index = bisect_left(uids, lo)
+        while lo <= hi:
+            if index >= len(uids) or uids[index] > hi:
+                out.append((lo, hi))
+                break
+            if uids[index] > lo:
+                out.append((lo, uids[index] - 1))
+            lo = uids[index] + 1
+            index += 1
+    return out
