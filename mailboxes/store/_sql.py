@@ -9,7 +9,8 @@ columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from datetime import datetime
+from typing import Any, Callable, Iterable
 
 from django.db import connection
 
@@ -69,6 +70,16 @@ def flag_set(columns: Iterable[Any], keywords: Any) -> frozenset[str]:
     flags = {name for name, on in zip(FLAG_NAMES, columns) if on}
     flags.update(keyword_list(keywords))
     return frozenset(flags)
+
+
+def datetime_reader(model: type, name: str) -> Callable[[Any], datetime]:
+    """How a raw cursor's timestamp column becomes an aware datetime: PostgreSQL's
+    driver gives one already, SQLite gives text (the ORM's own converter)."""
+    if connection.vendor != "sqlite":
+        return lambda value: value  # type: ignore[no-any-return]
+    convert = connection.ops.convert_datetimefield_value  # type: ignore[attr-defined]
+    field = model._meta.get_field(name)  # type: ignore[attr-defined]
+    return lambda value: convert(value, field, connection)  # type: ignore[no-any-return]
 
 
 def highestmodseq_locked(cursor: Any, account_id: int, folder_id: int) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Literal
+from typing import Literal
 
 from django.db import connection
 from django.db.models import Count, F, Max, Min
@@ -110,7 +110,7 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
                            shas)
             data = {sha: bytes(raw) for sha, raw in cursor.fetchall()}
     width = 6 + len(FLAG_COLUMNS)
-    datetimes = _datetime_reader()
+    datetimes = _sql.datetime_reader(Message, "internal_date")
     out = []
     for row in rows:
         uid, modseq, keywords, internal_date, size, sha = row[:6]
@@ -124,16 +124,6 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
             header_bytes=facts.get("b.header_bytes") or 0,
             data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head)))
     return out
-
-
-def _datetime_reader() -> Callable[[Any], datetime]:
-    """How a raw cursor's timestamp becomes an aware datetime: PostgreSQL's
-    driver gives one already, SQLite gives text (the ORM's own converter)."""
-    if connection.vendor != "sqlite":
-        return lambda value: value  # type: ignore[no-any-return]
-    convert = connection.ops.convert_datetimefield_value  # type: ignore[attr-defined]
-    field = Message._meta.get_field("internal_date")
-    return lambda value: convert(value, field, connection)  # type: ignore[no-any-return]
 
 
 def _messages(account_id: int, folder_id: int):  # type: ignore[no-untyped-def]

@@ -93,6 +93,16 @@ def charge_quota(account_id: int, size: int) -> None:
     raise OverQuota("the mailbox is full")
 
 
+def _charge(account_id: int, size: int) -> None:
+    """charge_quota as one hand-written UPDATE; asked again only to say why it refused."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
+                       f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
+        if cursor.rowcount == 1:
+            return
+    charge_quota(account_id, size)  # raises what stands in the way
+
+
 def release_quota(account_id: int, size: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes - %s WHERE id = %s", [size, account_id])
@@ -116,7 +126,9 @@ def _next_modseq(folder: Folder, new_messages: int = 0) -> tuple[int, int]:
     first_uid = folder.uidnext
     folder.uidnext += new_messages
     folder.highestmodseq += 1
-    Folder.objects.filter(pk=folder.pk).update(uidnext=folder.uidnext, highestmodseq=folder.highestmodseq)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_sql.table(Folder)} SET uidnext = %s, highestmodseq = %s WHERE id = %s",
+                       [folder.uidnext, folder.highestmodseq, folder.pk])
     return first_uid, folder.highestmodseq
 
 
@@ -208,12 +220,8 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
             raise NoSuchFolder(f"no folder named {folder_name!r}")
         folder_id, uidvalidity, uid, modseq = row
         _ensure_blob(blob)
-        size = len(blob.raw)
-        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
-                       f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
-        if cursor.rowcount != 1:
-            charge_quota(account_id, size)  # asks again, and raises what stands in the way
-        _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, size, flags, internal_date)])
+        _charge(account_id, len(blob.raw))
+        _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
     events.publish_on_commit(account_id, folder_id)
     return AppendResult(folder_id, uidvalidity, uid)
 
@@ -331,16 +339,26 @@ def _rewrite_flags(cursor, where: str, params: Sequence[object], op: str, system
 
 # --- expunge, copy, move --------------------------------------------------
 
-def _remove(folder: Folder, rows: list[tuple[int, int, int]]) -> int:
+def _remove(folder: Folder, rows: Sequence[tuple[int, int, int]]) -> int:
     """Delete (id, uid, size) rows from a locked folder, leaving tombstones."""
     if not rows:
         return folder.highestmodseq
     _, modseq = _next_modseq(folder)
-    Message.objects.filter(pk__in=[r[0] for r in rows]).delete()
-    Expunged.objects.bulk_create([Expunged(folder_id=folder.pk, uid=r[1], modseq=modseq) for r in rows],
-                                 batch_size=2000)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            ids = [row[0] for row in rows[start:start + 1000]]
+            cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE id IN ({_sql.placeholders(len(ids))})", ids)
+        _tombstones(cursor, folder.pk, [row[1] for row in rows], modseq)
     events.publish_on_commit(folder.owner_id, folder.pk)
     return modseq
+
+
+def _tombstones(cursor, folder_id: int, uids: Sequence[int], modseq: int) -> None:  # type: ignore[no-untyped-def]
+    """One Expunged row per UID at modseq, by multi-row INSERTs of 2000."""
+    for start in range(0, len(uids), 2000):
+        chunk = uids[start:start + 2000]
+        cursor.execute(f"INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) VALUES "
+                       + ", ".join(["(%s, %s, %s)"] * len(chunk)), [v for uid in chunk for v in (folder_id, uid, modseq)])
 
 
 @atomic
@@ -372,11 +390,7 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
         if not rows:
             return []
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
-        for start in range(0, len(rows), 2000):
-            chunk = rows[start:start + 2000]
-            cursor.execute(f"INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) VALUES "
-                           + ", ".join(["(%s, %s, %s)"] * len(chunk)),
-                           [v for uid, _size in chunk for v in (folder_id, uid, modseq)])
+        _tombstones(cursor, folder_id, [uid for uid, _size in rows], modseq)
     freed = sum(size for _uid, size in rows)
     if freed:
         release_quota(account_id, freed)
@@ -385,15 +399,22 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
 
 
 def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
-               charge: bool) -> tuple[list[Message], list[int]]:
-    rows = list(Message.objects.filter(folder_id=source_id).filter(uid_q(ranges)).order_by("uid"))
+               charge: bool) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Copy the source's messages in ranges into a locked dest: their (id, uid,
+    size), ascending, and the UIDs the copies got."""
+    uids, params = _sql.uids_where(ranges)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, {_sql.FLAGS_SQL}, keywords "
+                       f"FROM {_sql.table(Message)} WHERE folder_id = %s AND {uids} ORDER BY uid", [source_id, *params])
+        rows = cursor.fetchall()
     if not rows:
         return [], []
     if charge:
-        charge_quota(account_id, sum(r.size for r in rows))
-    items = [(r.blob_id, r.size, flags_of(r), r.internal_date) for r in rows]
-    dest_uids, _ = _insert(dest, items)
-    return rows, dest_uids
+        _charge(account_id, sum(row[2] for row in rows))
+    when = _sql.datetime_reader(Message, "internal_date")
+    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(row[:-1], row[-1]), when(date))
+                                  for _id, _uid, size, sha, date, *row in rows])
+    return [row[:3] for row in rows], dest_uids
 
 
 @atomic
@@ -401,7 +422,7 @@ def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     folder_by_id(account_id, folder_id)
     dest = get_folder(account_id, dest_name, lock=True)
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=True)
-    return CopyResult(dest.uidvalidity, [r.uid for r in rows], dest_uids)
+    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
 
 
 @atomic
@@ -418,14 +439,14 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     if source.pk == dest.pk:
         raise InvalidInput("source and destination are the same folder")
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False)
-    _remove(source, [(r.pk, r.uid, r.size) for r in rows])
-    return CopyResult(dest.uidvalidity, [r.uid for r in rows], dest_uids)
+    _remove(source, rows)
+    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
 
 
 def move_all(account_id: int, source: Folder, dest: Folder) -> None:
     """Inside a caller's transaction: move every message (RENAME INBOX)."""
     rows, _ = _copy_into(account_id, source.pk, [(1, source.uidnext)], dest, charge=False)
-    _remove(source, [(r.pk, r.uid, r.size) for r in rows])
+    _remove(source, rows)
 
 
 # --- what changed ---------------------------------------------------------

@@ -260,3 +260,28 @@ def test_a_claim_from_the_mark_read_with_the_changes_is_one_update_and_still_exc
     # A `below` past the mark's uidnext is not answered from it.
     store.append(alice.id, "INBOX", sample_message(subject="c3"))
     assert store.claim_recent(alice.id, folder, 5, seen=(4, 4)) == store.RecentRange(4, 5)
+
+
+def test_copy_and_move_keep_flags_keywords_and_dates_and_cost_the_same_for_any_number(
+        inbox, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    store.set_flags(account, folder, [(1, 2)], "add", ["Work", "\\Answered"])
+    source = {m.uid: m for m in store.fetch_messages(account, folder, [(1, COUNT)], limit=COUNT)}
+    # Source check, dest lock, source rows, quota, dest UIDs, the rows (+ BEGIN/COMMIT).
+    with django_assert_num_queries(8):
+        copied = store.copy(account, folder, [(1, 2)], "Archive")
+    with django_assert_num_queries(8):
+        store.copy(account, folder, [(3, COUNT)], "Archive")
+    archive = store.select_folder(account, "Archive")
+    assert copied.source_uids == [1, 2] and copied.dest_uids == [1, 2] and archive.uids == list(range(1, COUNT + 1))
+    for message in store.fetch_messages(account, archive.id, [(1, COUNT)], limit=COUNT):
+        original = source[message.uid]
+        assert (message.flags, message.internal_date, message.size, message.blob) == (
+            original.flags, original.internal_date, original.size, original.blob)
+    moved = store.move(account, archive.id, [(1, 2), (5, 5)], "Trash")
+    assert moved.source_uids == [1, 2, 5] and moved.dest_uids == [1, 2, 3]
+    changes = store.changes_since(account, archive.id, archive.highestmodseq)
+    assert changes.expunged == [1, 2, 5]
+    trash = store.select_folder(account, "Trash")
+    assert [m.flags for m in store.fetch_messages(account, trash.id, [(1, 3)])] == [
+        source[1].flags, source[2].flags, source[5].flags]
