@@ -174,8 +174,9 @@ async def idle_sessions(port: int, users: list[str], count: int, batch: int = 10
         await reader.readline()
         user = users[n % len(users)]
         writer.write(f"a LOGIN {user} {PASSWORD}\r\nb SELECT INBOX\r\nc IDLE\r\n".encode())
-        while not (await reader.readline()).startswith(b"+ idling"):
-            pass
+        while not (line := await reader.readline()).startswith(b"+ idling"):
+            if not line or line.split(b" ")[:2] in ([b"a", b"NO"], [b"a", b"BAD"], [b"c", b"BAD"]):
+                raise RuntimeError(f"IDLE session {n} refused: {line!r}")
         sessions.append((reader, writer, user))
 
     for start in range(0, count, batch):  # `batch` at a time, as a crowd of clients would arrive
@@ -312,7 +313,8 @@ def main() -> None:
     for i in range(args.messages * args.clients):
         store.deliver(message(i), [users[i % args.clients]])
     connections.close_all()
-    env = {"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true")}
+    env = {"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"),
+           "MAIL_MAX_SESSIONS_PER_ACCOUNT": "0"}  # the idle part opens many sessions per account
     bus = "Redis" if os.environ.get("REDIS_URL") else "in-process"
     print(f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
           f"event bus {bus}, {os.cpu_count()} CPUs")

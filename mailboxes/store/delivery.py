@@ -38,6 +38,7 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, autoreply, events
 from ._db import atomic, autocommit_reads, own_transactions
+from ._sql import placeholders, table
 from .addresses import domain_of
 from .errors import OverQuota, TooBigForQuota
 from .messages import PreparedBlob, blob_row, prepare
@@ -144,14 +145,6 @@ def deliver_local(blob: PreparedBlob, account_ids: list[int], vacations: bool, m
 
 # --- the statements ---------------------------------------------------------
 
-def _table(model: type) -> str:
-    return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
-
-
-def _placeholders(n: int) -> str:
-    return ", ".join(["%s"] * n)
-
-
 _BLOB_FIELDS = Blob._meta.concrete_fields
 _MESSAGE_COLUMNS = ("folder_id, uid, modseq, seen, answered, flagged, deleted, draft, keywords, internal_date, "
                     "size, blob_id")
@@ -170,7 +163,7 @@ def _blob_columns() -> str:
 def _insert_blob(blob: PreparedBlob) -> None:
     """The bytes and their facts, unless stored already (or by a racing delivery)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {_table(Blob)} ({_blob_columns()}) VALUES ({_placeholders(len(_BLOB_FIELDS))}) "
+        cursor.execute(f"INSERT INTO {table(Blob)} ({_blob_columns()}) VALUES ({placeholders(len(_BLOB_FIELDS))}) "
                        f"ON CONFLICT (sha256) DO NOTHING", _blob_params(blob))
 
 
@@ -196,15 +189,15 @@ def _store_local_statement(cursor, blob: PreparedBlob, account_ids: list[int], s
     their accounts; `room` says whether every account has room, and the
     copies are conditional on it, so a full mailbox leaves no copy behind
     (only the bytes, which store.collect_blobs frees)."""
-    folder, account, message = _table(Folder), _table(Account), _table(Message)
+    folder, account, message = table(Folder), table(Account), table(Message)
     cursor.execute(
-        f"WITH box AS (SELECT id, owner_id FROM {folder} WHERE owner_id IN ({_placeholders(len(account_ids))}) "
+        f"WITH box AS (SELECT id, owner_id FROM {folder} WHERE owner_id IN ({placeholders(len(account_ids))}) "
         f"  AND name = 'INBOX' ORDER BY id FOR UPDATE), "
         f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
         f"  ORDER BY id FOR UPDATE), "
         f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
-        f"new_blob AS (INSERT INTO {_table(Blob)} ({_blob_columns()}) "
-        f"  VALUES ({_placeholders(len(_BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
+        f"new_blob AS (INSERT INTO {table(Blob)} ({_blob_columns()}) "
+        f"  VALUES ({placeholders(len(_BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
         f"inbox AS (UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
         f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
@@ -223,11 +216,11 @@ def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size:
                        when: object) -> list[tuple[int, int, int]]:
     """SQLite (no data-modifying WITH): the same writes as four statements in
     the caller's transaction; SQLite has one writer at a time, so no row locks."""
-    folder, account, message = _table(Folder), _table(Account), _table(Message)
+    folder, account, message = table(Folder), table(Account), table(Message)
     _insert_blob(blob)
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-        f"WHERE owner_id IN ({_placeholders(len(account_ids))}) AND name = 'INBOX' "
+        f"WHERE owner_id IN ({placeholders(len(account_ids))}) AND name = 'INBOX' "
         f"RETURNING id, owner_id, uidnext - 1, highestmodseq", account_ids)
     inboxes = cursor.fetchall()
     if not inboxes:
@@ -235,7 +228,7 @@ def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size:
     owners = [row[1] for row in inboxes]
     cursor.execute(
         f"UPDATE {account} SET used_bytes = used_bytes + %s "
-        f"WHERE id IN ({_placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
+        f"WHERE id IN ({placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
         f"RETURNING id", [size, *owners, size])
     if len(cursor.fetchall()) < len(owners):
         _refuse(cursor, size, owners)
@@ -248,7 +241,7 @@ def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size:
 
 def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
     """Raise for an account that had no room (in a transaction, it is undone)."""
-    cursor.execute(f"SELECT quota, used_bytes FROM {_table(Account)} WHERE id IN ({_placeholders(len(account_ids))})",
+    cursor.execute(f"SELECT quota, used_bytes FROM {table(Account)} WHERE id IN ({placeholders(len(account_ids))})",
                    account_ids)
     if accounts.quota_verdict(cursor.fetchall(), size) == "never":
         raise TooBigForQuota("the message is larger than the mailbox quota")
