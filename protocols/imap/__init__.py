@@ -13,7 +13,10 @@ The pure half (no I/O, no Django):
 * :mod:`.encoder`: response bytes, ENVELOPE and BODYSTRUCTURE from the dicts
   stored at delivery. :mod:`.fetch_items` renders FETCH data and says what
   the store must read; :mod:`.sections` cuts BODY[section] from the stored
-  bytes by the stored offsets; :mod:`.mailbox_list` answers LIST/LSUB;
+  bytes by the stored offsets; :mod:`.binary` does BINARY[section] (RFC
+  3516): the same cut with the transfer encoding undone, sent as a literal8
+  ``~{n}`` when it holds NUL, :class:`.binary.UnknownCTE` becoming
+  ``NO [UNKNOWN-CTE]`` in :mod:`.cmd_fetch`; :mod:`.mailbox_list` answers LIST/LSUB;
   :mod:`.sorting` orders SORT results (RFC 5256 base subject);
   :mod:`.view` is a session's numbering of its selected mailbox.
 
@@ -56,7 +59,8 @@ every known message's flags.
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
-root "" per account and no SETQUOTA;
-BINARY (unadvertised), MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
+root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
+set \\Seen already when it asked for BINARY without .PEEK;
+MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered.
 """

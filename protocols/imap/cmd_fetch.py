@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Final
 from mailboxes import store
 
 from . import commands as c
+from .binary import UnknownCTE
 from .cmd_update import target_ranges
 from .fetch import FetchAttribute
 from .fetch_items import plan, render_message
-from .replies import Done, bad
+from .replies import Done, bad, no
 from .sequence import SequenceSet
 from .view import vanished_line
 
@@ -57,7 +58,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, "add", ["\\Seen"])
         view.note_own_change(result.modseq, bool(result.changed))
         seen_now = {change.uid for change in result.changed}
-    await send_messages(s, ranges, cmd.attributes, cmd.changedsince, seen_now)
+    try:
+        await send_messages(s, ranges, cmd.attributes, cmd.changedsince, seen_now)
+    except UnknownCTE:
+        raise no("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding") from None  # RFC 3516 4.3
     return Done()
 
 

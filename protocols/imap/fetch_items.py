@@ -21,8 +21,9 @@ from .encoder import (
     render_flags,
     render_literal,
 )
+from .binary import binary_bytes, render_binary
 from .fetch import FetchAttribute
-from .sections import binary_bytes, partial, section_bytes
+from .sections import partial, section_bytes
 
 __all__ = ["FetchPlan", "MessageFacts", "flag_order", "plan", "render_message"]
 
@@ -124,13 +125,12 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     assert attr.section is not None
     if name == "BODY":
         data = section_bytes(attr.section, raw, msg.structure, msg.header_bytes)
-    else:
-        data = binary_bytes(attr.section.part, raw, msg.structure)
-        if name == "BINARY.SIZE":
-            return b"%d" % len(data) if data is not None else b"0"
-    if data is None:
-        return b"NIL"
-    return render_literal(partial(data, attr.partial))
+        return b"NIL" if data is None else render_literal(partial(data, attr.partial))
+    # BINARY and BINARY.SIZE (RFC 3516 4.3); UnknownCTE goes up to FETCH.
+    data = binary_bytes(attr.section.part, raw, msg.structure)
+    if name == "BINARY.SIZE":
+        return b"%d" % len(data) if data is not None else b"0"
+    return b"NIL" if data is None else render_binary(partial(data, attr.partial))
 
 
 def _structure(msg: MessageFacts) -> Mapping[str, Any]:

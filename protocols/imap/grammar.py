@@ -280,6 +280,12 @@ class Reader:
         self.pos = stop
         return data
 
+    def literal8(self) -> bytes:
+        """``literal8 = "~{" number ["+"] "}" CRLF *OCTET`` (RFC 3516, RFC 4466):
+        any octet, NUL included. Only APPEND takes one."""
+        self.char(b"~")
+        return self.literal()
+
     def string(self) -> bytes:
         first = self.peek()
         if first == 0x22:  # '"'
@@ -291,6 +297,8 @@ class Reader:
     def astring(self) -> bytes:
         if self.peek() in (0x22, 0x7B):
             return self.string()
+        if self.buf.startswith(b"~{", self.pos, self.end):
+            self.fail("A literal8 is allowed only in APPEND")
         return self.match_token(_ASTRING, "a string")
 
     def nstring(self) -> bytes | None:

@@ -29,10 +29,11 @@ Implementation notes
   UNCHANGEDSINCE, SEARCH MODSEQ), ESEARCH return options (RFC 4731), SORT
   (RFC 5256, plus DISPLAYFROM/DISPLAYTO of RFC 5957), LIST-EXTENDED
   (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, also CREATE
-  USE), BINARY fetch items (RFC 3516), QUOTA (RFC 9208, parsed only).
+  USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
+  ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
 * Not supported (ParseError): SEARCHRES ``$`` and ``RETURN (SAVE)``
-  (RFC 5182), MULTIAPPEND (RFC 3502), CATENATE, APPEND/literal8 ``~{n}``
-  (BINARY APPEND, UTF8=ACCEPT APPEND), ESORT, THREAD, METADATA, COMPRESS,
+  (RFC 5182), MULTIAPPEND (RFC 3502), CATENATE, a literal8 anywhere but
+  APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
   and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
   strings, one-digit date-time days); search strings are read as UTF-8 even
@@ -393,7 +394,8 @@ def _status(r: Reader, tag: bytes, uid: bool) -> c.Command:
 
 
 def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+    # append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8)
+    # (RFC 3516 4.4 and section 5, RFC 4466 append-data: literal8 may hold NUL)
     r.sp()
     mailbox = r.mailbox()
     r.sp()
@@ -405,9 +407,13 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
     if r.at(b'"'):
         date = r.date_time()
         r.sp()
-    if not r.at(b"{"):
+    if r.at(b"~"):
+        message = r.literal8()
+    elif r.at(b"{"):
+        message = r.literal()
+    else:
         r.fail("APPEND needs a literal")
-    return c.Append(tag=tag, mailbox=mailbox, flags=flags, internal_date=date, message=r.literal())
+    return c.Append(tag=tag, mailbox=mailbox, flags=flags, internal_date=date, message=message)
 
 
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from mailboxes.mime import decoded_part_body, part_at
+from mailboxes.mime import part_at
 
 from .fetch import Section
 
-__all__ = ["binary_bytes", "header_fields", "partial", "section_bytes"]
+__all__ = ["header_fields", "partial", "section_bytes"]
 
 _LINE: Final = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
@@ -83,18 +83,6 @@ def section_bytes(section: Section, raw: bytes, structure: Mapping[str, Any] | N
     if message is None:
         return None
     return _entity(raw, message["offsets"], section)
-
-
-def binary_bytes(part: tuple[int, ...], raw: bytes, structure: Mapping[str, Any] | None) -> bytes | None:
-    """``BINARY[part]`` (RFC 3516): the part's body with its transfer encoding undone."""
-    if not part:
-        return raw
-    if structure is None:
-        return None
-    node = part_at(dict(structure), list(part))
-    if node is None or node.get("parts") or node.get("message"):
-        return None  # RFC 3516 4.2: only leaf parts have a binary form
-    return decoded_part_body(raw, node)
 
 
 def partial(data: bytes, window: tuple[int, int] | None) -> bytes:

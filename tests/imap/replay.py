@@ -10,6 +10,7 @@ A transcript file is the generic C:/S: format plus:
 - A C: line ending in ``{*}`` or ``{*+}`` announces a literal made of the
   ``L:`` lines that follow (each sent with CRLF; ``N:`` sends one without);
   the runner puts in the size. The command's rest is the next C: line (``C:`` alone ends it).
+  ``\x00`` in an L:/N: line sends a NUL octet (for literal8, RFC 3516).
 - ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
   subject) through the store before going on.
 - ``! pause SECONDS``: let an event cross the bus (another session's change
@@ -104,7 +105,7 @@ class Replay:
                 continue
             text = self._substitute(text)
             if kind in "LN":
-                conn.send(text.encode() + (b"\r\n" if kind == "L" else b""))
+                conn.send(_octets(text) + (b"\r\n" if kind == "L" else b""))
                 continue
             literal = _LITERAL.search(text)
             if literal is not None:
@@ -116,6 +117,11 @@ class Replay:
                     if other.group(1) == "C":
                         break
                     if other.group(1) in "LN":
-                        size += len(other.group(3).encode()) + (2 if other.group(1) == "L" else 0)
+                        size += len(_octets(other.group(3))) + (2 if other.group(1) == "L" else 0)
                 text = text[: literal.start()] + "{%d%s}" % (size, literal.group(1))
             conn.send_line(text)
+
+
+def _octets(text: str) -> bytes:
+    """An L:/N: line's octets: UTF-8, with ``\\x00`` standing for NUL."""
+    return text.encode().replace(b"\\x00", b"\x00")

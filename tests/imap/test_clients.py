@@ -164,3 +164,29 @@ def test_a_message_delivered_by_smtp_reads_back_byte_exact(users) -> None:  # ty
     assert fetched == store.message_data(account, inbox.id, inbox.uids[0])
     # The MX only adds its trace fields on top: the rest is the bytes sent, dot-stuffing undone.
     assert fetched.startswith(b"Return-Path: <bob@example.test>\r\n") and fetched.endswith(message)
+
+
+def test_binary_fetch_gives_clients_the_decoded_attachment(imap_port: int) -> None:
+    """RFC 3516 with imaplib (it reads a ~{n} literal8 like a literal) and IMAPClient
+    (which cannot read a literal8, so it gets the quoted-printable text part)."""
+    payload = b"%PDF-1.4\x00\x01\xff" * 50
+    message = email.message.EmailMessage()
+    message["Subject"] = "binary"
+    message.set_content("café, see attachment\n", cte="quoted-printable")
+    message.add_attachment(payload, maintype="application", subtype="pdf", filename="a.pdf")
+    store.deliver(message.as_bytes(), [ALICE])
+    imap = imaplib.IMAP4("127.0.0.1", imap_port)
+    imap.starttls(insecure_context())
+    imap.login(ALICE, PASSWORDS[ALICE])
+    assert "BINARY" in imap.capabilities
+    imap.select("INBOX")
+    typ, data = imap.fetch("1", "(BINARY.SIZE[2] BINARY.PEEK[2])")
+    assert typ == "OK" and data[0][1] == payload and b"BINARY.SIZE[2] %d " % len(payload) in data[0][0]
+    assert imap.fetch("1", "FLAGS")[1] == [b"1 (FLAGS (\\Recent))"]
+    imap.logout()
+    with IMAPClient("127.0.0.1", port=imap_port, ssl=False) as client:
+        client.starttls(insecure_context())
+        client.login(ALICE, PASSWORDS[ALICE])
+        client.select_folder("INBOX")
+        assert client.fetch([1], ["BINARY[1]"])[1][b"BINARY[1]"] == "café, see attachment\n".encode()
+        assert b"\\Seen" in client.get_flags([1])[1]

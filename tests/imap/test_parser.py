@@ -168,6 +168,16 @@ VALID: list[tuple[bytes, c.Command]] = [
         ),
     ),
     (b"a1 APPEND Sent () {1}\r\n\0\r\n", c.Append(tag=T, mailbox="Sent", message=b"\0")),
+    # RFC 3516 4.4 / RFC 4466: APPEND takes a literal8, synchronizing or not; NUL allowed.
+    (b"a1 APPEND Sent ~{3}\r\na\0b\r\n", c.Append(tag=T, mailbox="Sent", message=b"a\0b")),
+    (
+        b'a1 APPEND Sent (\\Seen) "17-Jul-1996 02:44:25 +0000" ~{4+}\r\n\0\r\n\xff\r\n',
+        c.Append(
+            tag=T, mailbox="Sent", flags=("\\Seen",),
+            internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc), message=b"\0\r\n\xff",
+        ),
+    ),
+    (b"a1 append Sent ~{0}\r\n\r\n", c.Append(tag=T, mailbox="Sent", message=b"")),
     (b"a1 NAMESPACE\r\n", c.Namespace(tag=T)),
     (b"a1 IDLE\r\n", c.Idle(tag=T)),
     (b'a1 GETQUOTA ""\r\n', c.GetQuota(tag=T, root="")),
@@ -460,6 +470,15 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b'a1 APPEND INBOX "01-Feb-2020 00:00:00 +0075" {1}\r\nx\r\n', b"a1"),
     (b"a1 APPEND INBOX (\\Seen {1}\r\nx\r\n", b"a1"),
     (b"a1 APPEND INBOX {1}\r\nx {1}\r\ny\r\n", b"a1"),  # MULTIAPPEND is not supported
+    # A literal8 only as APPEND's message (RFC 3516 section 5).
+    (b"a1 APPEND ~{5}\r\nINBOX {1}\r\nx\r\n", b"a1"),
+    (b"a1 APPEND INBOX ~5}\r\n", b"a1"),
+    (b"a1 APPEND INBOX ~ {1}\r\nx\r\n", b"a1"),
+    (b"a1 LOGIN ~{5}\r\nalice secret\r\n", b"a1"),
+    (b"a1 LOGIN alice ~{6+}\r\nsecret\r\n", b"a1"),
+    (b"a1 SELECT ~{5}\r\nINBOX\r\n", b"a1"),
+    (b"a1 SEARCH SUBJECT ~{2}\r\nhi\r\n", b"a1"),
+    (b'a1 LIST "" ~{1}\r\n*\r\n', b"a1"),
     (b"a1 UID EXPUNGE\r\n", b"a1"),
     (b"a1 FETCH 0 FLAGS\r\n", b"a1"),
     (b"a1 FETCH 4294967296 FLAGS\r\n", b"a1"),
@@ -556,6 +575,17 @@ def test_synchronizing_literal_asks_for_continuation_once() -> None:
     with pytest.raises(NeedContinuation) as info:
         parse_command(b"a1 LOGIN {5}\r\nalice {0}\r\n", max_literal=100)
     assert info.value.size == 0
+
+
+def test_literal8_is_framed_like_a_literal() -> None:
+    with pytest.raises(NeedContinuation) as info:
+        parse_command(b"a1 APPEND INBOX ~{5}\r\n", max_literal=100)
+    assert info.value.size == 5
+    with pytest.raises(NeedMore) as more:
+        parse_command(b"a1 APPEND INBOX ~{5+}\r\n", max_literal=100)
+    assert more.value.at_least == 28
+    with pytest.raises(LiteralTooBig):
+        parse_command(b"a1 APPEND INBOX ~{101+}\r\n", max_literal=100)
 
 
 def test_non_synchronizing_literal_never_asks_for_continuation() -> None:

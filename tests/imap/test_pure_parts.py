@@ -10,7 +10,8 @@ from mailboxes.store import Changes, FlagChange
 from protocols.imap.commands import SortKey
 from protocols.imap.fetch import Section
 from protocols.imap.mailbox_list import list_entries, lsub_entries, pattern_regex
-from protocols.imap.sections import binary_bytes, header_fields, partial, section_bytes
+from protocols.imap.binary import binary_bytes
+from protocols.imap.sections import header_fields, partial, section_bytes
 from protocols.imap.sequence import STAR, SequenceSet
 from protocols.imap.sorting import base_subject, sort_uids
 from protocols.imap.view import BadSequence, MailboxView
@@ -68,7 +69,10 @@ def test_sections_are_cut_from_the_stored_offsets(section: Section, expected: by
 
 def test_binary_undoes_the_transfer_encoding_of_leaf_parts_only() -> None:
     assert binary_bytes((3,), NESTED, PARSED.structure) == b"hello"
-    assert binary_bytes((2,), NESTED, PARSED.structure) is None
+    # Composite parts have identity encodings (RFC 2045 6.4): as BODY[n]; BINARY[] is the message.
+    assert binary_bytes((2,), NESTED, PARSED.structure) == section_bytes(Section((2,)), NESTED, PARSED.structure, 0)
+    assert binary_bytes((), NESTED, PARSED.structure) == NESTED
+    assert binary_bytes((4,), NESTED, PARSED.structure) is None
 
 
 @pytest.mark.parametrize(("window", "expected"), [(None, b"abcdef"), ((0, 3), b"abc"), ((4, 10), b"ef"), ((9, 2), b"")])
