@@ -56,11 +56,22 @@ and page the changed messages as FETCH does. A client modseq above the
 mailbox's own gets every known UID that does not exist (:func:`.view.missing`) and
 every known message's flags.
 
+SEARCHRES (RFC 5182): the parser marks ``$`` as :data:`.sequence.SAVED` (a
+whole sequence-set, never part of one) and accepts SAVE as a return option;
+the saved result lives in the view (``MailboxView.saved``, UID ranges), so
+SELECT/EXAMINE start it empty and UNSELECT/CLOSE drop it with the view (2.1).
+:mod:`.cmd_search` reads the old ``$`` before a SAVE empties it, and the
+new one is written only on success, so a SEARCH ... SAVE answered NO leaves
+it empty; one answered BAD by the parser says so (``ParseError.empties_saved``)
+and :mod:`.connection` empties it. A session runs its commands one at a time
+in order, which is the wait RFC 5182 2.2 asks for.
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-MULTIAPPEND, CATENATE, SEARCHRES, COMPRESS,
-NOTIFY, METADATA and UTF8=ACCEPT are not offered.
+MULTIAPPEND, CATENATE, COMPRESS,
+NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
+known sets is BAD.
 """

@@ -22,7 +22,7 @@ from .cmd_update import target_ranges
 from .fetch import FetchAttribute
 from .fetch_items import plan, render_message
 from .replies import Done, bad, no
-from .sequence import SequenceSet
+from .sequence import Saved, SequenceSet
 from .view import vanished_line
 
 if TYPE_CHECKING:
@@ -47,7 +47,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     if cmd.changedsince is not None or any(a.name == "MODSEQ" for a in cmd.attributes):
         s.enable_condstore()  # RFC 7162 3.1: CONDSTORE-enabling
     if cmd.vanished and cmd.changedsince is not None:
-        await send_vanished(s, cmd.sequence_set.resolve(view.max_uid), cmd.changedsince)
+        seqs = cmd.sequence_set
+        # The client's UIDs unclipped: VANISHED may name UIDs above the view's.
+        await send_vanished(s, view.saved if isinstance(seqs, Saved) else seqs.resolve(view.max_uid),
+                            cmd.changedsince)
     ranges = target_ranges(view, cmd)
     if not ranges:
         return Done()

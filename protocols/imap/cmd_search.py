@@ -1,5 +1,6 @@
 """SEARCH, UID SEARCH (RFC 3501 6.4.4), ESEARCH return options (RFC 4731),
-MODSEQ (RFC 7162 3.1.5) and SORT (RFC 5256), answered by the database.
+SAVE and ``$`` (RFC 5182 SEARCHRES), MODSEQ (RFC 7162 3.1.5) and SORT
+(RFC 5256), answered by the database.
 
 The parser's search tree is translated to the store's criteria; message
 numbers become UID ranges through the session's view, and every search is
@@ -23,7 +24,7 @@ from . import commands as c
 from . import search as keys
 from .encoder import esearch_response
 from .replies import Done
-from .sequence import SequenceSet
+from .sequence import Saved, SequenceSet
 from .sorting import sort_uids
 from .view import MailboxView
 
@@ -56,6 +57,9 @@ def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
     if isinstance(key, keys.Size):
         return criteria.Size(key.op, key.size)
     if isinstance(key, keys.Sequence):
+        if isinstance(key.set, Saved):
+            # RFC 5182 2.1: "$" is the saved messages in SEARCH and UID SEARCH alike.
+            return criteria.Uids(tuple(view.saved))
         if key.uid:
             return criteria.Uids(tuple(view.uid_ranges_for_uids(key.set)))
         # In SEARCH, numbers past the end just match nothing.
@@ -110,7 +114,10 @@ async def search(s: Session, cmd: c.Search) -> Done:
     if with_modseq:
         s.enable_condstore()
     if cmd.returns is not None:
-        await _esearch(s, cmd, view, with_modseq)
+        query = _bounded(cmd.criteria, view)  # reads the old "$" first: SEARCH RETURN (SAVE) $ ...
+        if "SAVE" in cmd.returns:
+            view.saved = []  # RFC 5182 2.1: stays empty if this SEARCH fails
+        await _esearch(s, cmd, view, query, with_modseq)
         return Done()
     highest = 0
     after = 0
@@ -129,32 +136,47 @@ async def search(s: Session, cmd: c.Search) -> Done:
     return Done()
 
 
-async def _esearch(s: Session, cmd: c.Search, view: MailboxView, with_modseq: bool) -> None:
-    """RFC 4731 3.1: only the results asked for, in one ESEARCH response."""
+async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria.Criterion,
+                   with_modseq: bool) -> None:
+    """RFC 4731 3.1: only the results asked for, in one ESEARCH response.
+
+    SAVE (RFC 5182 2.1) keeps every match in ``view.saved``, except that with
+    only MIN and/or MAX beside it it keeps just those; SAVE alone sends no
+    ESEARCH response at all.
+    """
     returns = cmd.returns or frozenset()
+    reported = returns - {"SAVE"}
+    saving = "SAVE" in returns
+    save_all = saving and (not reported or bool(reported & {"ALL", "COUNT"}))
     count, lo, hi, highest = 0, None, None, 0
     everything: SequenceSet | None = None
-    if view.exists and "ALL" in returns:
-        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
-                            modseq=with_modseq)
+    if view.exists and ("ALL" in reported or save_all):
+        page = await s.call(store.search_uids, s.account_id, view.folder_id, query, modseq=with_modseq)
+        if saving:
+            view.saved = SequenceSet.from_ints(page.uids).resolve(0)
         numbers = _numbers(page.uids, view, cmd.uid)
         everything, count, highest = SequenceSet.from_ints(numbers), len(numbers), page.highest_modseq
         if numbers:
             lo, hi = numbers[0], numbers[-1]
     elif view.exists:
         # COUNT, MIN and MAX need no list of matches: one aggregate query.
-        stats = await s.call(store.search_stats, s.account_id, view.folder_id, _bounded(cmd.criteria, view))
+        stats = await s.call(store.search_stats, s.account_id, view.folder_id, query)
         count, lo, hi, highest = stats.count, stats.min_uid, stats.max_uid, stats.highest_modseq
+        if saving:
+            picked = {uid for uid, wanted in ((lo, "MIN" in reported), (hi, "MAX" in reported)) if wanted and uid}
+            view.saved = [(uid, uid) for uid in sorted(picked)]
         if not cmd.uid:
             lo = view.seq_of(lo) if lo is not None else None
             hi = view.seq_of(hi) if hi is not None else None
+    if not reported:
+        return
     line = esearch_response(
         cmd.tag,
         uid=cmd.uid,
-        min=lo if "MIN" in returns else None,
-        max=hi if "MAX" in returns else None,
-        count=count if "COUNT" in returns else None,
-        all=everything if "ALL" in returns else None,
+        min=lo if "MIN" in reported else None,
+        max=hi if "MAX" in reported else None,
+        count=count if "COUNT" in reported else None,
+        all=everything if "ALL" in reported else None,
     )
     if with_modseq and highest:
         line = line[:-2] + b" MODSEQ %d\r\n" % highest  # RFC 7162 3.1.5

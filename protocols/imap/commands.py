@@ -14,7 +14,7 @@ from typing import ClassVar, Literal, TypeAlias
 
 from .fetch import FetchAttribute
 from .search import SearchKey
-from .sequence import SequenceSet
+from .sequence import SequenceArg, SequenceSet
 
 __all__ = [
     "Append",
@@ -296,7 +296,7 @@ class Expunge(Command):
     """EXPUNGE, or UID EXPUNGE (RFC 4315 UIDPLUS) when ``uids`` is set."""
 
     name: ClassVar[str] = "EXPUNGE"
-    uids: SequenceSet | None = None
+    uids: SequenceArg | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -305,8 +305,8 @@ class Search(Command):
 
     ``charset`` upper-cased (None when not given; only UTF-8 and US-ASCII
     get this far). ``returns`` is None for a plain SEARCH and the set of
-    RFC 4731 ESEARCH options (MIN MAX COUNT ALL) otherwise; ``RETURN ()``
-    means ``{"ALL"}`` (RFC 4731 section 3.1).
+    RFC 4731 ESEARCH options (MIN MAX COUNT ALL, and SAVE of RFC 5182)
+    otherwise; ``RETURN ()`` means ``{"ALL"}`` (RFC 4731 section 3.1).
     """
 
     name: ClassVar[str] = "SEARCH"
@@ -348,7 +348,7 @@ class Fetch(Command):
 
     name: ClassVar[str] = "FETCH"
     uid: bool = False
-    sequence_set: SequenceSet
+    sequence_set: SequenceArg
     attributes: tuple[FetchAttribute, ...]
     changedsince: int | None = None
     vanished: bool = False
@@ -360,7 +360,7 @@ class Store(Command):
 
     name: ClassVar[str] = "STORE"
     uid: bool = False
-    sequence_set: SequenceSet
+    sequence_set: SequenceArg
     mode: Literal["replace", "add", "remove"]
     silent: bool = False
     flags: tuple[str, ...]
@@ -371,7 +371,7 @@ class Store(Command):
 class Copy(Command):
     name: ClassVar[str] = "COPY"
     uid: bool = False
-    sequence_set: SequenceSet
+    sequence_set: SequenceArg
     mailbox: str
 
 
@@ -381,5 +381,5 @@ class Move(Command):
 
     name: ClassVar[str] = "MOVE"
     uid: bool = False
-    sequence_set: SequenceSet
+    sequence_set: SequenceArg
     mailbox: str

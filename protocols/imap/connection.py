@@ -194,6 +194,8 @@ class ImapConnection:
             consumed = newline + 1 if newline >= 0 else len(self._buf)
         del self._buf[:consumed]
         self._need = 1
+        if error.empties_saved and self.session.view is not None:
+            self.session.view.saved = []  # RFC 5182 2.1: a failed SEARCH ... SAVE
         if error.bad_charset:
             # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we do.
             await self.send(tagged(error.tag or b"*", "NO", "BADCHARSET (UTF-8 US-ASCII)", error.message))

@@ -83,6 +83,8 @@ class ParseError(ParseSignal):
 
     #: True for :class:`BadCharset`, which is answered NO, not BAD.
     bad_charset: bool = False
+    #: A SEARCH with RETURN (SAVE): answering it empties "$" (RFC 5182 2.1).
+    empties_saved: bool = False
 
     def __init__(self, tag: bytes | None, message: str, consumed: int | None = None) -> None:
         super().__init__(tag, message)

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Final, NoReturn, TypeVar
 
 from .errors import LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
-from .sequence import MAX_NUMBER, STAR, SeqNumber, SequenceSet
+from .sequence import MAX_NUMBER, SAVED, STAR, SeqNumber, SequenceArg, SequenceSet
 from .utf7 import MailboxNameError, decode_mailbox
 
 __all__ = [
@@ -391,10 +391,18 @@ class Reader:
 
     # -- sequence sets --------------------------------------------------------
 
+    def sequence_arg(self) -> SequenceArg:
+        """A sequence set or, alone, RFC 5182's ``$`` (seq-last-command)."""
+        if self.maybe_char(b"$"):
+            if self.peek() in (0x2C, 0x3A):  # "," ":" -- "$" is a whole set, never a part
+                self.fail('"$" must stand alone')
+            return SAVED
+        return self.sequence_set()
+
     def sequence_set(self) -> SequenceSet:
+        """Numbers only: where ``$`` is not allowed (QRESYNC's known sets)."""
         if self.at(b"$"):
-            # RFC 5182 SEARCHRES is not supported.
-            self.fail("Saved search results are not supported")
+            self.fail('"$" is not allowed here')
         ranges = [self._seq_range()]
         while self.maybe_char(b","):
             ranges.append(self._seq_range())

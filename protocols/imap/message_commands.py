@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Final, TypeAlias
 
 from . import commands as c
-from .errors import BadCharset
+from .errors import BadCharset, ParseError
 from .fetch import MACROS, FetchAttribute, parse_fetch_attribute
 from .grammar import Reader
 from .search import SearchKey, parse_search_keys
@@ -37,7 +37,7 @@ def parse_expunge(r: Reader, tag: bytes, uid: bool) -> c.Command:
     if not uid:
         return c.Expunge(tag=tag)
     r.sp()
-    return c.Expunge(tag=tag, uids=r.sequence_set())
+    return c.Expunge(tag=tag, uids=r.sequence_arg())
 
 
 _CHARSETS: Final = frozenset({"UTF-8", "US-ASCII"})
@@ -50,7 +50,8 @@ def _charset(r: Reader) -> str:
     return charset
 
 
-_ESEARCH_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL"})
+# RFC 4731 3.1, plus SAVE (RFC 5182 2.1).
+_ESEARCH_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
 
 
 def parse_search(r: Reader, tag: bytes, uid: bool) -> c.Command:
@@ -62,9 +63,19 @@ def parse_search(r: Reader, tag: bytes, uid: bool) -> c.Command:
         r.keyword(b"RETURN")
         r.sp()
         returns = frozenset(r.paren_list(r.word)) or frozenset({"ALL"})
-        if not returns <= _ESEARCH_OPTIONS:
-            r.fail("Unknown SEARCH return option")
-        r.sp()
+        try:
+            if not returns <= _ESEARCH_OPTIONS:
+                r.fail("Unknown SEARCH return option")
+            r.sp()
+            return _search_rest(r, tag, uid, returns)
+        except ParseError as error:
+            # RFC 5182 2.1: a SEARCH with SAVE answered NO or BAD empties "$".
+            error.empties_saved = "SAVE" in returns
+            raise
+    return _search_rest(r, tag, uid, returns)
+
+
+def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | None) -> c.Command:
     charset = None
     if r.peek_word(b"CHARSET"):
         r.keyword(b"CHARSET")
@@ -104,7 +115,7 @@ def parse_fetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
     # fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
     #         fetch-att / "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]
     r.sp()
-    seqs = r.sequence_set()
+    seqs = r.sequence_arg()
     r.sp()
     attrs: list[FetchAttribute]
     if r.at(b"("):
@@ -157,7 +168,7 @@ def parse_store(r: Reader, tag: bytes, uid: bool) -> c.Command:
     # store = "STORE" SP sequence-set [SP store-modifiers] SP store-att-flags
     # store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))
     r.sp()
-    seqs = r.sequence_set()
+    seqs = r.sequence_arg()
     r.sp()
     unchangedsince: int | None = None
     if r.at(b"("):
@@ -194,7 +205,7 @@ def parse_store(r: Reader, tag: bytes, uid: bool) -> c.Command:
 def copy_or_move(cls: type[c.Copy | c.Move]) -> CommandParser:
     def parse(r: Reader, tag: bytes, uid: bool) -> c.Command:
         r.sp()
-        seqs = r.sequence_set()
+        seqs = r.sequence_arg()
         r.sp()
         return cls(tag=tag, uid=uid, sequence_set=seqs, mailbox=r.mailbox())
 

@@ -26,13 +26,14 @@ Implementation notes
 * Supported: RFC 3501 in full, plus UIDPLUS (UID EXPUNGE), UNSELECT, IDLE,
   NAMESPACE, ID, ENABLE, SASL-IR, LITERAL+/LITERAL-, MOVE, CONDSTORE and
   QRESYNC (SELECT/EXAMINE parameters, FETCH CHANGEDSINCE/VANISHED, STORE
-  UNCHANGEDSINCE, SEARCH MODSEQ), ESEARCH return options (RFC 4731), SORT
+  UNCHANGEDSINCE, SEARCH MODSEQ), ESEARCH return options (RFC 4731),
+  SEARCHRES (RFC 5182: ``RETURN (SAVE)`` and ``$`` as a whole sequence
+  set wherever one may be, except QRESYNC's known sets), SORT
   (RFC 5256, plus DISPLAYFROM/DISPLAYTO of RFC 5957), LIST-EXTENDED
   (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, also CREATE
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
-* Not supported (ParseError): SEARCHRES ``$`` and ``RETURN (SAVE)``
-  (RFC 5182), MULTIAPPEND (RFC 3502), CATENATE, a literal8 anywhere but
+* Not supported (ParseError): MULTIAPPEND (RFC 3502), CATENATE, a literal8 anywhere but
   APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
   and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
 from .grammar import Reader
-from .sequence import SequenceSet
+from .sequence import SequenceArg
 
 __all__ = [
     "All",
@@ -109,9 +109,10 @@ class Size:
 
 @dataclass(frozen=True, slots=True)
 class Sequence:
-    """A sequence set of message numbers, or of UIDs with ``UID set``."""
+    """A sequence set of message numbers, or of UIDs with ``UID set``; or
+    ``$``, the saved result, whichever (RFC 5182 2.1)."""
 
-    set: SequenceSet
+    set: SequenceArg
     uid: bool = False
 
 
@@ -195,7 +196,7 @@ def _key(r: Reader, depth: int) -> SearchKey:
         keys = r.paren_list(lambda: _key(r, depth + 1), allow_empty=False)
         return keys[0] if len(keys) == 1 else And(tuple(keys))
     if 0x30 <= first <= 0x39 or first in (0x2A, 0x24):  # digit, "*", "$"
-        return Sequence(r.sequence_set())
+        return Sequence(r.sequence_arg())
     word = r.word()
     if word == "ALL":
         return All()
@@ -227,7 +228,7 @@ def _key(r: Reader, depth: int) -> SearchKey:
     if word == "SMALLER":
         return Size("smaller", r.number())
     if word == "UID":
-        return Sequence(r.sequence_set(), uid=True)
+        return Sequence(r.sequence_arg(), uid=True)
     if word == "NOT":
         return Not(_key(r, depth + 1))
     if word == "OR":

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-__all__ = ["MAX_NUMBER", "STAR", "SeqNumber", "SequenceSet", "Star"]
+__all__ = ["MAX_NUMBER", "SAVED", "STAR", "Saved", "SeqNumber", "SequenceSet", "SequenceArg", "Star"]
 
 #: Largest nz-number / UID (RFC 3501 section 9: "nz-number ... (0 < n < 4,294,967,296)").
 MAX_NUMBER: Final = 4294967295
@@ -29,6 +29,26 @@ class Star(enum.Enum):
 
 STAR: Final = Star.STAR
 SeqNumber: TypeAlias = "int | Star"
+
+
+class Saved(enum.Enum):
+    """The ``$`` of RFC 5182 (SEARCHRES): the session's saved search result.
+
+    ABNF ``sequence-set =/ seq-last-command``, ``seq-last-command = "$"``:
+    it stands alone, never inside a list or a range. What it holds is the
+    selected mailbox's business (``MailboxView.saved``, as UIDs), so the
+    parser only marks where it was written.
+    """
+
+    SAVED = "$"
+
+    def __repr__(self) -> str:
+        return "SAVED"
+
+
+SAVED: Final = Saved.SAVED
+#: What a command's sequence-set argument may be: numbers, or ``$``.
+SequenceArg: TypeAlias = "SequenceSet | Saved"
 
 
 @dataclass(frozen=True, slots=True)

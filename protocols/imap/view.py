@@ -16,6 +16,10 @@ and they change only where RFC 3501 allows:
 * Once the session has enabled QRESYNC (``vanished``), expunges are
   reported as ``* VANISHED <uids>`` instead of EXPUNGE (RFC 7162 3.2.10),
   under the same rules for when they may be sent.
+* ``saved`` is RFC 5182's search result variable ``$``: UID ranges, so
+  renumbering cannot change what it names and an expunged message simply
+  matches nothing. A new view (SELECT/EXAMINE) starts with it empty, and
+  UNSELECT/CLOSE drop the view with it (RFC 5182 2.1).
 * ``\\Recent`` (RFC 3501 2.3.2) is the view's own: the UID ranges the
   store let this session claim (or, read-only, see unclaimed) when it was
   told of the messages. It is never stored on a message; every FLAGS the
@@ -38,7 +42,7 @@ from typing import Final, Protocol
 
 from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
-from .sequence import SequenceSet
+from .sequence import Saved, SequenceArg, SequenceSet
 
 __all__ = ["RECENT", "SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView", "RecentLike", "missing",
            "vanished_line"]
@@ -100,6 +104,8 @@ class MailboxView:
         #: Inclusive UID ranges that are \\Recent in this session, ascending.
         self.recent: list[tuple[int, int]] = []
         self.told_recent = 0
+        #: RFC 5182 "$": inclusive UID ranges, ascending.
+        self.saved: list[tuple[int, int]] = []
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
@@ -174,20 +180,25 @@ class MailboxView:
             return index + 1
         return None
 
-    def uid_ranges_for_seqs(self, seqs: SequenceSet) -> list[tuple[int, int]]:
+    def uid_ranges_for_seqs(self, seqs: SequenceArg) -> list[tuple[int, int]]:
         """UID ranges holding exactly the messages numbered ``seqs``.
 
         Raises :class:`BadSequence` for numbers past the last message (and
-        for any number in an empty mailbox, ``*`` included).
+        for any number in an empty mailbox, ``*`` included). ``$`` is the
+        saved messages whatever their numbers now (RFC 5182 2.1), never an error.
         """
+        if isinstance(seqs, Saved):
+            return list(self.saved)
         ranges = seqs.resolve(self.exists)
         if ranges and (ranges[0][0] < 1 or ranges[-1][1] > self.exists):
             raise BadSequence()
         return [(self.uids[lo - 1], self.uids[hi - 1]) for lo, hi in ranges]
 
-    def uid_ranges_for_uids(self, uids: SequenceSet) -> list[tuple[int, int]]:
+    def uid_ranges_for_uids(self, uids: SequenceArg) -> list[tuple[int, int]]:
         """The client's UID set as ranges clipped to the view (``*`` is the
         highest UID in it, RFC 3501 6.4.8); unknown UIDs are no error."""
+        if isinstance(uids, Saved):
+            return list(self.saved)
         top = self.max_uid
         return [(lo, min(hi, top)) for lo, hi in uids.resolve(top) if lo <= top]
 

@@ -25,7 +25,7 @@ from protocols.imap.parser import (
     is_idle_done,
     parse_command,
 )
-from protocols.imap.sequence import STAR, SeqNumber, SequenceSet
+from protocols.imap.sequence import SAVED, STAR, SeqNumber, SequenceSet
 
 from .helpers import MAX_LITERAL, parse_split_everywhere
 
@@ -408,6 +408,38 @@ VALID: list[tuple[bytes, c.Command]] = [
     (b"a1 UID COPY 1,3 Trash\r\n", c.Copy(tag=T, uid=True, sequence_set=seqs(1, 3), mailbox="Trash")),
     (b"a1 MOVE * Junk\r\n", c.Move(tag=T, sequence_set=seqs(STAR), mailbox="Junk")),
     (b'a1 uid move 42:69 "foo bar"\r\n', c.Move(tag=T, uid=True, sequence_set=seqs((42, 69)), mailbox="foo bar")),
+    # -- SEARCHRES (RFC 5182): SAVE, and "$" wherever a sequence set may be --
+    (
+        b"a1 SEARCH RETURN (SAVE) UNSEEN\r\n",
+        c.Search(tag=T, criteria=s.Flag("\\Seen", False), returns=frozenset({"SAVE"})),
+    ),
+    (
+        b"a1 UID SEARCH RETURN (save MIN) ALL\r\n",
+        c.Search(tag=T, uid=True, criteria=s.All(), returns=frozenset({"SAVE", "MIN"})),
+    ),
+    (b"a1 SEARCH $\r\n", c.Search(tag=T, criteria=s.Sequence(SAVED))),
+    (
+        b"a1 SEARCH RETURN (SAVE) $ UNSEEN\r\n",
+        c.Search(tag=T, criteria=s.And((s.Sequence(SAVED), s.Flag("\\Seen", False))), returns=frozenset({"SAVE"})),
+    ),
+    (b"a1 UID SEARCH UID $\r\n", c.Search(tag=T, uid=True, criteria=s.Sequence(SAVED, uid=True))),
+    (b"a1 SEARCH OR $ 1\r\n", c.Search(tag=T, criteria=s.Or(s.Sequence(SAVED), s.Sequence(seqs(1))))),
+    (
+        b"a1 FETCH $ (FLAGS)\r\n",
+        c.Fetch(tag=T, sequence_set=SAVED, attributes=(FA("FLAGS"),)),
+    ),
+    (
+        b"a1 UID FETCH $ FLAGS\r\n",
+        c.Fetch(tag=T, uid=True, sequence_set=SAVED, attributes=(FA("FLAGS"), FA("UID"))),
+    ),
+    (b"a1 STORE $ +FLAGS (\\Seen)\r\n", c.Store(tag=T, sequence_set=SAVED, mode="add", flags=("\\Seen",))),
+    (b"a1 UID COPY $ Trash\r\n", c.Copy(tag=T, uid=True, sequence_set=SAVED, mailbox="Trash")),
+    (b"a1 MOVE $ Junk\r\n", c.Move(tag=T, sequence_set=SAVED, mailbox="Junk")),
+    (b"a1 UID EXPUNGE $\r\n", c.Expunge(tag=T, uids=SAVED)),
+    (
+        b"a1 SORT (DATE) UTF-8 $\r\n",
+        c.Sort(tag=T, keys=(c.SortKey("DATE"),), charset="UTF-8", criteria=s.Sequence(SAVED)),
+    ),
 ]
 
 
@@ -483,7 +515,17 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 0 FLAGS\r\n", b"a1"),
     (b"a1 FETCH 4294967296 FLAGS\r\n", b"a1"),
     (b"a1 FETCH 1: FLAGS\r\n", b"a1"),
-    (b"a1 FETCH $ FLAGS\r\n", b"a1"),
+    # RFC 5182 seq-last-command: "$" is a whole sequence-set, never part of one.
+    (b"a1 FETCH $,1 FLAGS\r\n", b"a1"),
+    (b"a1 FETCH 1,$ FLAGS\r\n", b"a1"),
+    (b"a1 UID FETCH 1:$ FLAGS\r\n", b"a1"),
+    (b"a1 UID FETCH $:5 FLAGS\r\n", b"a1"),
+    (b"a1 STORE $$ +FLAGS (\\Seen)\r\n", b"a1"),
+    (b"a1 COPY $1 Trash\r\n", b"a1"),
+    (b"a1 SEARCH UID 1:$\r\n", b"a1"),
+    (b"a1 SEARCH $,2\r\n", b"a1"),
+    (b"a1 SELECT INBOX (QRESYNC (67890007 20050715194045000 $))\r\n", b"a1"),
+    (b"a1 SEARCH RETURN (SAVE FROB) ALL\r\n", b"a1"),
     (b"a1 FETCH 1 ()\r\n", b"a1"),
     (b"a1 FETCH 1 (ALL)\r\n", b"a1"),
     (b"a1 FETCH 1 BODY.PEEK\r\n", b"a1"),
@@ -508,8 +550,6 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 SEARCH ()\r\n", b"a1"),
     (b"a1 SEARCH OR SEEN\r\n", b"a1"),
     (b"a1 SEARCH SINCE 32-Jan-2020\r\n", b"a1"),
-    (b"a1 SEARCH RETURN (SAVE) ALL\r\n", b"a1"),
-    (b"a1 SEARCH $\r\n", b"a1"),
     (b"a1 SEARCH " + b"(" * 100 + b"ALL" + b")" * 100 + b"\r\n", b"a1"),
     (b"a1 SEARCH " + b"NOT " * 5000 + b"ALL\r\n", b"a1"),
     (b"a1 SORT () UTF-8 ALL\r\n", b"a1"),
@@ -555,6 +595,30 @@ def test_unknown_charset_is_refused_with_badcharset() -> None:
     assert info.value.consumed == len(data)
     with pytest.raises(BadCharset):
         parse_command(b"a1 SORT (DATE) KOI8-R ALL\r\n", max_literal=100)
+
+
+@pytest.mark.parametrize(
+    ("data", "empties"),
+    [
+        (b"a1 SEARCH RETURN (SAVE) FROB\r\n", True),
+        (b"a1 UID SEARCH RETURN (MIN SAVE) UID 1,$\r\n", True),
+        (b"a1 SEARCH RETURN (SAVE FROB) ALL\r\n", True),
+        (b"a1 SEARCH RETURN (MIN) FROB\r\n", False),
+        (b"a1 SEARCH FROB\r\n", False),
+        (b"a1 FETCH $,1 FLAGS\r\n", False),
+    ],
+)
+def test_a_bad_search_with_save_says_it_empties_the_saved_result(data: bytes, empties: bool) -> None:
+    # RFC 5182 2.1: a SEARCH ... SAVE answered BAD (or NO) leaves "$" empty.
+    with pytest.raises(ParseError) as info:
+        parse_command(data, max_literal=100)
+    assert info.value.empties_saved is empties
+
+
+def test_a_save_search_with_an_unknown_charset_empties_the_saved_result_too() -> None:
+    with pytest.raises(BadCharset) as info:
+        parse_command(b"a1 SEARCH RETURN (SAVE) CHARSET KOI8-R ALL\r\n", max_literal=100)
+    assert info.value.empties_saved
 
 
 def test_search_string_that_is_not_utf8_is_a_parse_error() -> None:
