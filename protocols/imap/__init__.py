@@ -1,4 +1,5 @@
-"""IMAP4rev1 server (RFC 3501) with the extensions modern clients use.
+"""IMAP4rev1 server (RFC 3501) with the extensions modern clients use, and
+IMAP4rev2 (RFC 9051) for a session that enables it.
 
 Implementation notes
 --------------------
@@ -56,6 +57,15 @@ and page the changed messages as FETCH does. A client modseq above the
 mailbox's own gets every known UID that does not exist (:func:`.view.missing`) and
 every known message's flags.
 
+IMAP4rev2 (RFC 9051 appendix E): advertised beside IMAP4rev1; ``ENABLE
+IMAP4rev2`` sets ``Session.rev2`` for the rest of the connection. A rev2
+session never claims or shows ``\\Recent``: SELECT/EXAMINE claim nothing and
+send no RECENT, ``Session._recent_among`` asks nothing, so the view's recent
+ranges stay empty and FETCH FLAGS, RECENT lines and SEARCH RECENT/NEW/OLD
+follow from that. :mod:`.cmd_search` answers a SEARCH without RETURN as
+``RETURN (ALL)`` (ESEARCH, 6.4.4). The rest of rev2 (``OK [CLOSED]``, STATUS
+SIZE/DELETED, the folded-in extensions) is shared with rev1 sessions.
+
 SEARCHRES (RFC 5182): the parser marks ``$`` as :data:`.sequence.SAVED` (a
 whole sequence-set, never part of one) and accepts SAVE as a return option;
 the saved result lives in the view (``MailboxView.saved``, UID ranges), so
@@ -73,5 +83,6 @@ root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
 MULTIAPPEND, CATENATE, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
-known sets is BAD.
+known sets is BAD; a rev2 SELECT sends no ``* LIST`` (RFC 9051 6.3.2) and
+still sends ``OK [UNSEEN]``.
 """

@@ -39,18 +39,19 @@ async def select(s: Session, cmd: c.Select) -> Done:
         await s.io.send(untagged_status("OK", "CLOSED", "Previous mailbox closed"))
     # RFC 3501 2.3.2: SELECT claims the messages no session has seen as \\Recent;
     # EXAMINE shows them as \\Recent too but leaves them to the next SELECT (6.3.2).
-    folder = await s.call(store.select_folder, s.account_id, cmd.mailbox, claim_recent=not cmd.readonly)
+    # RFC 9051 has no \\Recent: a rev2 session claims none, shows none, sends no RECENT.
+    claim = not (cmd.readonly or s.rev2)
+    folder = await s.call(store.select_folder, s.account_id, cmd.mailbox, claim_recent=claim)
     if cmd.condstore:
         s.enable_condstore()
     view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
                               folder.uids, readonly=cmd.readonly, keywords=folder.keywords, vanished=s.qresync)
-    view.add_recent(folder.recent)
-    looks.note_claimed(folder.id, folder.recent, claimed=not cmd.readonly)
-    lines = [
-        view.flags_lines(),
-        b"* %d EXISTS\r\n" % view.exists,
-        view.recent_line(always=True),
-    ]
+    if not s.rev2:
+        view.add_recent(folder.recent)
+    looks.note_claimed(folder.id, folder.recent, claimed=claim)
+    lines = [view.flags_lines(), b"* %d EXISTS\r\n" % view.exists]
+    if not s.rev2:
+        lines.append(view.recent_line(always=True))
     if folder.first_unseen_uid is not None:
         lines.append(untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen"))
     lines += [

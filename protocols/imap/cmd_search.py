@@ -15,6 +15,7 @@ something the database can index.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -113,6 +114,9 @@ async def search(s: Session, cmd: c.Search) -> Done:
     with_modseq = uses_modseq(cmd.criteria)
     if with_modseq:
         s.enable_condstore()
+    if s.rev2 and cmd.returns is None:
+        # RFC 9051 6.4.4: a rev2 SEARCH with no RETURN is RETURN (ALL), answered by ESEARCH.
+        cmd = dataclasses.replace(cmd, returns=frozenset({"ALL"}))
     if cmd.returns is not None:
         query = _bounded(cmd.criteria, view)  # reads the old "$" first: SEARCH RETURN (SAVE) $ ...
         if "SAVE" in cmd.returns:

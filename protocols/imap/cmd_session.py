@@ -56,6 +56,9 @@ async def id_(s: Session, cmd: c.Id) -> Done:
 async def enable(s: Session, cmd: c.Enable) -> Done:
     # RFC 5161 3.1: capabilities we do not know or cannot enable are ignored.
     enabled = []
+    if "IMAP4REV2" in cmd.capabilities:
+        s.rev2 = True  # RFC 9051 appendix E: rev2 behaviour for the rest of the connection
+        enabled.append(b" IMAP4rev2")
     if "CONDSTORE" in cmd.capabilities:
         s.enable_condstore()
         enabled.append(b" CONDSTORE")

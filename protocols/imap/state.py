@@ -113,7 +113,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 )
 
 CAPABILITIES: Final = (
-    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
+    "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY"
 )
 
@@ -141,6 +141,8 @@ class Session:
         self.view: MailboxView | None = None
         self.condstore = False
         self.qresync = False
+        #: ENABLE IMAP4rev2 (RFC 9051): no \Recent, SEARCH answered by ESEARCH.
+        self.rev2 = False
         self.auth_failures = 0
         self.dirty = False
         self.force_sync = False
@@ -287,6 +289,8 @@ class Session:
         """RFC 3501 2.3.2: the new messages this session is the first to be
         told of are \\Recent in it; a read-write session claims them for good."""
         view = self.selected
+        if self.rev2:
+            return None  # RFC 9051 removed \Recent: a rev2 session claims nothing
         top = max((change.uid for change in changes.updated), default=0)
         if top <= view.max_uid:
             return None

@@ -52,6 +52,7 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (b"a1 ID ()\r\n", c.Id(tag=T, params=())),
     (b"a1 ENABLE CONDSTORE qresync\r\n", c.Enable(tag=T, capabilities=("CONDSTORE", "QRESYNC"))),
+    (b"a1 ENABLE imap4rev2\r\n", c.Enable(tag=T, capabilities=("IMAP4REV2",))),
     # -- not authenticated -------------------------------------------------
     (b"a1 STARTTLS\r\n", c.StartTLS(tag=T)),
     (b"a1 AUTHENTICATE plain\r\n", c.Authenticate(tag=T, mechanism="PLAIN")),
