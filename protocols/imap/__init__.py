@@ -83,6 +83,5 @@ root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
 MULTIAPPEND, CATENATE, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
-known sets is BAD; a rev2 SELECT sends no ``* LIST`` (RFC 9051 6.3.2) and
-still sends ``OK [UNSEEN]``.
+known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

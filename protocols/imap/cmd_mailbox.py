@@ -52,6 +52,8 @@ async def select(s: Session, cmd: c.Select) -> Done:
     lines = [view.flags_lines(), b"* %d EXISTS\r\n" % view.exists]
     if not s.rev2:
         lines.append(view.recent_line(always=True))
+    else:  # RFC 9051 6.3.2: a LIST response with the mailbox's name and attributes
+        lines += await _own_list_line(s, folder.name)
     if folder.first_unseen_uid is not None:
         lines.append(untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen"))
     lines += [
@@ -71,6 +73,11 @@ async def select(s: Session, cmd: c.Select) -> Done:
     if cmd.readonly:
         return Done(code="READ-ONLY", text="EXAMINE completed")
     return Done(code="READ-WRITE", text="SELECT completed")
+
+
+async def _own_list_line(s: Session, name: str) -> list[bytes]:
+    folders = await s.call(store.list_folders, s.account_id)
+    return [_list_line(b"LIST", entry) for entry in list_entries(folders, "", [name]) if entry.name == name]
 
 
 async def _resync(s: Session, q: c.QResync) -> None:
