@@ -26,17 +26,12 @@ def atomic(func: Callable[P, R]) -> Callable[P, R]:
     return _mapped(func, transactional=True)
 
 
-def autocommit_reads(func: Callable[P, R]) -> Callable[P, R]:
-    """For functions that only read and need no consistent snapshot: no
-    transaction of their own (each statement on its own, or inside the
-    caller's transaction without a savepoint), failures mapped as atomic's."""
-    return _mapped(func, transactional=False)
-
-
-def own_transactions(func: Callable[P, R]) -> Callable[P, R]:
-    """For functions whose writes are one statement (atomic by itself) or are
-    made in transactions they open themselves: none around them, failures
-    mapped as atomic's."""
+def no_transaction(func: Callable[P, R]) -> Callable[P, R]:
+    """For functions that need no transaction around them: they only read and
+    need no consistent snapshot, or each write is one statement (atomic by
+    itself) or in a transaction they open themselves. Each statement runs on
+    its own (or inside a caller's transaction, without a savepoint); failures
+    are mapped as atomic's."""
     return _mapped(func, transactional=False)
 
 

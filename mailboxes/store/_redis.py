@@ -2,11 +2,12 @@
 per area under the database's name, so test databases never share keys."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from django.conf import settings
 
 _client: Any = None
+T = TypeVar("T")
 
 
 def client() -> Any:
@@ -26,3 +27,16 @@ def delete_under(key_prefix: str) -> None:
     keys = list(client().scan_iter(match=key_prefix + "*", count=1000))
     if keys:
         client().delete(*keys)
+
+
+def backend(with_redis: Callable[[], T], without: Callable[[], T]) -> Callable[[], T]:
+    """A getter for one shared store of counters: with_redis() when REDIS_URL
+    is set (shared by every worker), else without() (the database), made on
+    first use."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(with_redis() if settings.REDIS_URL else without())
+        return made[0]
+    return get

@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 
 from ..models import Account, AccountSettings, Alias, Domain
 from . import folders as _folders
-from ._db import atomic, autocommit_reads
+from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
 from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
 from .types import AccountInfo, AliasInfo, DomainInfo, QuotaUsage, RecipientCheck
@@ -215,7 +215,7 @@ def _login_row(address: str) -> tuple[AccountInfo, str, str] | None:
     return AccountInfo(account_id, addr, display_name, quota, used, True, bool(superuser)), stored, apop
 
 
-@autocommit_reads
+@no_transaction
 def authenticate(address: str, password: str) -> AccountInfo | None:
     """The account if address and password match an active account, else None.
 
@@ -237,7 +237,7 @@ def authenticate(address: str, password: str) -> AccountInfo | None:
     return account
 
 
-@autocommit_reads
+@no_transaction
 def apop_secret(address: str) -> tuple[AccountInfo, str] | None:
     """The APOP shared secret of an active account, if it has one (RFC 1939 7)."""
     found = _login_row(address)

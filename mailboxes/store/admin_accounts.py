@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..models import Account, Domain, Folder, LoginRecord
 from . import accounts as _accounts
-from ._db import atomic, own_transactions
+from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
 from .admin import account_for, audit, can_change, domain_for, paginate, require_superuser, scoped, search_terms
 from .admin_types import AccountDetail, AccountRow, Actor, CreatedAccount, FolderUsage, LoginInfo, Page
@@ -159,7 +159,7 @@ def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = N
 
 # --- logins ---------------------------------------------------------------
 
-@own_transactions
+@no_transaction
 def record_login(account_id: int, protocol: str, ip: str = "") -> None:
     """Remember the last successful login of an account over one protocol
     ('imap', 'pop3', 'smtp', 'web', ...). One upsert; safe to call from every

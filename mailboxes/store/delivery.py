@@ -37,7 +37,7 @@ from mailhost import metrics
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
 from . import accounts, autoreply, events
-from ._db import atomic, autocommit_reads, own_transactions
+from ._db import atomic, no_transaction
 from ._sql import placeholders, table
 from .addresses import domain_of
 from .errors import OverQuota, TooBigForQuota
@@ -73,7 +73,7 @@ def with_retry(func: Callable[..., R], *args: object) -> R:
         return func(*args)
 
 
-@autocommit_reads
+@no_transaction
 def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -> tuple[list[int], list[str], bool]:
     """Where a message goes: (local account ids, after alias and catch-all
     expansion and forwarding, each once; remote addresses, recipients and
@@ -130,17 +130,12 @@ def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], 
     return DeliveryReport(blob.sha256, delivered, tuple(remote))
 
 
-@own_transactions
+@no_transaction
 def deliver_local(blob: PreparedBlob, account_ids: list[int], vacations: bool, mail_from: str) -> dict[int, int]:
     """The common case, local recipients only, without a transaction of its
     own when the copies are one statement (PostgreSQL): {account id: uid}."""
-    if connection.vendor != "postgresql":
-        return _deliver(blob, account_ids, [], mail_from, None, vacations).delivered
-    delivered = _store_local(blob, account_ids)
-    if vacations:
-        autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
-    transaction.on_commit(functools.partial(metrics.delivered, len(delivered), 0))
-    return delivered
+    copy = _deliver if connection.vendor != "postgresql" else store_copies
+    return copy(blob, account_ids, [], mail_from, None, vacations).delivered
 
 
 # --- the statements ---------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db.models import Count, F, Q, Sum
 
 from ..models import Folder, Message
 from . import _sql, events
-from ._db import atomic, own_transactions
+from ._db import atomic, no_transaction
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
 from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
 
@@ -216,7 +216,7 @@ def _recent(account_id: int, folder_id: int, below: int, claim: bool,
             seen = None  # another session claimed first: look again
 
 
-@own_transactions
+@no_transaction
 def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True,
                  seen: tuple[int, int] | None = None) -> RecentRange:
     """The messages under UID `below` that are \\Recent for an IMAP session
@@ -231,7 +231,7 @@ def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = T
 _MAX_KEYWORD_SETS = 1000
 
 
-@own_transactions
+@no_transaction
 def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> FolderView:
     """Everything a session needs to open a folder: its UID list (for message
     sequence numbers), counters, the keywords in use, and which of its

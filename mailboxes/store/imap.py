@@ -34,7 +34,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 
 from ..models import Blob, Folder, Message
 from . import _sql
-from ._db import atomic, autocommit_reads
+from ._db import atomic, no_transaction
 from .accounts import quota_usage
 from .folders import all_folder_status, get_folder, list_folders
 from .search import Criterion, to_q, to_sql
@@ -61,7 +61,7 @@ class SearchStats:
     highest_modseq: int
 
 
-@autocommit_reads
+@no_transaction
 def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelope: bool = False,
                    structure: bool = False, content: Content | None = None, changedsince: int | None = None,
                    limit: int = 1000, max_bytes: int = 8 << 20) -> list[MessageInfo]:
@@ -136,7 +136,7 @@ def _matching(account_id: int, folder_id: int, criterion: Criterion):  # type: i
     return _messages(account_id, folder_id).filter(to_q(criterion))
 
 
-@autocommit_reads
+@no_transaction
 def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_uid: int = 0,
                 limit: int | None = None, modseq: bool = False) -> SearchPage:
     """UIDs matching criterion, ascending, paged by `after_uid` and `limit`."""
@@ -184,7 +184,7 @@ class SortRow:
 _ADDRESS_FIELDS = ("from", "to", "cc")
 
 
-@autocommit_reads
+@no_transaction
 def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[SortRow]:
     """The sort facts of every message matching criterion, ascending by UID."""
     parts = {f"{field}_{part}": KeyTextTransform(str(index), KeyTransform("0", KeyTransform(field, F("blob__envelope"))))
@@ -196,7 +196,7 @@ def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[Sor
             for r in rows]
 
 
-@autocommit_reads
+@no_transaction
 def search_stats(account_id: int, folder_id: int, criterion: Criterion) -> SearchStats:
     """How many messages match, the lowest and highest UID among them and
     their highest modseq, in one aggregate query."""

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from ..models import Account
 from . import accounts, delivery, messages
-from ._db import atomic, autocommit_reads
+from ._db import atomic, no_transaction
 from .types import DeliveryReport, RecipientCheck
 
 
@@ -35,7 +35,7 @@ class RecipientVerdict:
 _quota_check = accounts.quota_check.__wrapped__  # type: ignore[attr-defined]
 
 
-@autocommit_reads
+@no_transaction
 def check_recipient(address: str, size: int) -> RecipientVerdict:
     check, usage = accounts.resolve_with_usage(address)
     if check.kind == "unknown" and is_postmaster(address):

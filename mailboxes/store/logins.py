@@ -25,7 +25,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from django.conf import settings
 from django.db.models import Count, DateTimeField, Max, Q, Subquery, Value
@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
 from . import _redis, accounts as _accounts
-from ._db import atomic, autocommit_reads, own_transactions
+from ._db import atomic, no_transaction
 from .addresses import domain_of
 from .admin import audit
 from .admin_accounts import note_login
@@ -186,14 +186,8 @@ class _RedisCounter:
         _redis.delete_under(self.prefix)
 
 
-_counter: _DatabaseCounter | _RedisCounter | None = None
-
-
-def _counters() -> _DatabaseCounter | _RedisCounter:
-    global _counter
-    if _counter is None:
-        _counter = _RedisCounter() if settings.REDIS_URL else _DatabaseCounter()
-    return _counter
+_counters: Callable[[], _DatabaseCounter | _RedisCounter] = _redis.backend(
+    _RedisCounter, _DatabaseCounter)
 
 
 def _known_ip(address: str, ip: str) -> bool:
@@ -211,7 +205,7 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
     return info if hmac.compare_digest(expected, digest.lower()) else None
 
 
-@autocommit_reads
+@no_transaction
 def login_refusal(address: str, ip: str) -> float | None:
     """When the client may try again (epoch seconds), or None if it may try
     now. The IP's and the account's counts are read together (one Redis
@@ -243,7 +237,7 @@ def login(address: str, password: str, *, protocol: str, ip: str,
     return account
 
 
-@own_transactions
+@no_transaction
 def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: str | None) -> AccountInfo | None:
     # No transaction: the reads need no common snapshot, and each write (the
     # failure's audit row, the login record) is one statement.
@@ -261,7 +255,7 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
     return account
 
 
-@own_transactions
+@no_transaction
 def record_failure(address: str, ip: str, protocol: str) -> None:
     """Count a failed password check that did not go through login() (the
     webmail's change-password form checks the old password)."""

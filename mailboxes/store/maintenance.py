@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import notices
 from ..models import Account, Blob, Folder, Message
-from ._db import atomic, autocommit_reads
+from ._db import atomic, no_transaction
 from .errors import NoSuchAccount, Unavailable
 from .messages import _ensure_blob, _insert, _remove, prepare, release_quota
 
@@ -190,14 +190,14 @@ def _lost_race(exc: BaseException) -> bool:
     return False
 
 
-@autocommit_reads
+@no_transaction
 def _keys(after: str, batch: int) -> list[str]:
     """The next `batch` blob keys: the mark walks the table in bounded steps
     (one statement never scans the whole table looking for a few orphans)."""
     return list(Blob.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
 
 
-@autocommit_reads
+@no_transaction
 def _marked(after: str, batch: int) -> list[str]:
     return list(Blob.objects.filter(pk__gt=after, orphaned_at__isnull=False)
                 .order_by("pk").values_list("pk", flat=True)[:batch])
@@ -226,7 +226,7 @@ def _sweep(shas: list[str], cutoff: datetime) -> tuple[int, int]:
     return len(sizes), sum(sizes)
 
 
-@autocommit_reads
+@no_transaction
 def _waiting() -> int:
     return Blob.objects.filter(orphaned_at__isnull=False).count()
 

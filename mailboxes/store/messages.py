@@ -19,7 +19,7 @@ from django.utils import timezone
 from .. import mime
 from ..models import Account, Blob, Expunged, Folder, Message
 from . import _sql, events
-from ._db import atomic, autocommit_reads
+from ._db import atomic, no_transaction
 from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import (FLAG_COLUMNS, AppendResult, Changes, CopyResult, DeliveryReport, FlagChange,
@@ -454,7 +454,7 @@ def move_all(account_id: int, source: Folder, dest: Folder) -> None:
 _NO_FLAGS = ", ".join(["NULL"] * (len(FLAG_COLUMNS) + 1))  # the flag columns and keywords
 
 
-@autocommit_reads
+@no_transaction
 def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
     """Messages added or changed and UIDs expunged after modseq.
 

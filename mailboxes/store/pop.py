@@ -27,7 +27,7 @@ from django.db.models.functions import Now
 
 from ..models import Blob, Folder, MaildropLock, Message
 from . import messages
-from ._db import atomic, own_transactions
+from ._db import atomic, no_transaction
 from .errors import InvalidInput, MaildropLocked, NoSuchFolder, NotFound
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import Maildrop, PopMessage, UidRanges
@@ -213,7 +213,7 @@ SELECT (SELECT count(*) FROM taken), f.id, f.name, f.uidvalidity, m.uid, m.blob_
 """
 
 
-@own_transactions
+@no_transaction
 def open_maildrop(account_id: int, holder: str, lease: float, folder: str = "INBOX") -> Maildrop:
     """Lock the maildrop and take its snapshot, atomically (POP3 PASS, APOP,
     AUTH; POP2 HELO): on PostgreSQL one statement, elsewhere one transaction.
@@ -249,7 +249,7 @@ def renew_maildrop_lock(account_id: int, holder: str, lease: float) -> bool:
                 .update(expires=_until(lease)))
 
 
-@own_transactions
+@no_transaction
 def release_maildrop_lock(account_id: int, holder: str) -> None:
     _release(account_id, holder)
 
@@ -262,7 +262,7 @@ def _release(account_id: int, holder: str) -> bool:
         return cursor.rowcount > 0
 
 
-@own_transactions
+@no_transaction
 def close_maildrop(account_id: int, holder: str, folder_id: int, uids: list[int], *,
                    seen: list[int] | None = None, release: bool = True) -> list[int]:
     """POP3 UPDATE state (RFC 1939 section 6), POP2 QUIT and FOLD: delete

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import timedelta
+from typing import Callable
 
 from django.conf import settings
 from django.db.models import Sum
@@ -68,14 +69,8 @@ class _RedisCounter:
         _redis.delete_under(self.prefix)
 
 
-_counter: _DatabaseCounter | _RedisCounter | None = None
-
-
-def _counters() -> _DatabaseCounter | _RedisCounter:
-    global _counter
-    if _counter is None:
-        _counter = _RedisCounter() if settings.REDIS_URL else _DatabaseCounter()
-    return _counter
+_counters: Callable[[], _DatabaseCounter | _RedisCounter] = _redis.backend(
+    _RedisCounter, _DatabaseCounter)
 
 
 @atomic

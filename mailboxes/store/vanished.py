@@ -11,13 +11,13 @@ from django.db import connection
 
 from ..models import Expunged, Folder
 from . import _sql
-from ._db import autocommit_reads
+from ._db import no_transaction
 from .types import UidRanges
 
 __all__ = ["vanished_since"]
 
 
-@autocommit_reads
+@no_transaction
 def vanished_since(account_id: int, folder_id: int, modseq: int, ranges: UidRanges) -> list[int]:
     """UIDs within ``ranges`` expunged at a modseq above ``modseq``, ascending.
 
