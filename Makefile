@@ -23,7 +23,7 @@ export MAIL_POP3S_PORT      ?= 2995
 export MAIL_POP2_PORT       ?= 2109
 WEB_PORT ?= 8000
 
-.PHONY: venv run test typecheck apt-deps check-services bench clean
+.PHONY: venv run test test-fast test-sqlite typecheck lint apt-deps check-services bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,23 @@ check-services: venv
 typecheck: venv
 	$(PY) -m mypy protocols mailboxes/store mailboxes/mime.py mailboxes/mime_addresses.py
 
-test: venv apt-deps check-services typecheck
+test: venv apt-deps check-services typecheck test-sqlite
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+
+# The run a developer makes all day: no browser, no subprocess servers, no fuzz,
+# no real mail programs (tests marked slow; tests/markers.py keeps the mark honest).
+test-fast: venv check-services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 MAIL_TEST_FAST=1 \
+	  $(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# The store and the in-process doors on the embedded default (SQLite, no Redis):
+# what every new user meets first with `make run`.
+SQLITE_TESTS = tests/test_store.py tests/pop/test_pop3_transcripts.py tests/webmail/test_views.py \
+	tests/imap/test_store_imap.py tests/imap/test_transcripts.py
+test-sqlite: venv
+	env -u DATABASE_URL -u REDIS_URL MAIL_FAST_PASSWORD_HASHING=1 MAIL_TEST_FAST=1 \
+	  $(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(SQLITE_TESTS)
 
 bench: venv check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/run.py

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.markers import forbid_in_fast_run
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -86,6 +88,7 @@ class SubprocessServer:
         self._log = tempfile.TemporaryFile(prefix="mailhost-log-")
 
     def start(self) -> "SubprocessServer":
+        forbid_in_fast_run("a runmailserver subprocess")
         self._ready.unlink(missing_ok=True)
         if self.embedded:
             env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}

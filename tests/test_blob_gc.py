@@ -16,6 +16,7 @@ from django.utils import timezone
 from conftest import sample_message
 from mailboxes import store
 from mailboxes.models import Blob
+from tests.markers import needs_postgres, needs_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NOW = timedelta(0)
@@ -117,7 +118,7 @@ def test_collectblobs_dry_run_counts_and_changes_nothing(alice):
 
 # --- races on PostgreSQL --------------------------------------------------
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="row-level concurrency needs PostgreSQL")
+@needs_postgres
 def test_deliveries_of_the_same_bytes_racing_the_collector_lose_nothing(alice):
     """Deliverers store the same bytes over and over (reusing the blob row
     without locking it) and delete each copy once they have read it back,
@@ -223,7 +224,7 @@ class HeldWriter:
         return self.failures
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="row-level locks need PostgreSQL")
+@needs_postgres
 def test_the_collector_losing_a_race_skips_the_batch_and_keeps_the_bytes(alice):
     """A writer (standing in for a delivery mid-transaction) refers to bytes
     the collector is about to delete, and commits while the collector's
@@ -253,7 +254,7 @@ def test_the_collector_losing_a_race_skips_the_batch_and_keeps_the_bytes(alice):
     assert store.collect_blobs(grace=NOW) == 0
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="row-level locks need PostgreSQL")
+@needs_postgres
 def test_a_writer_that_reused_bytes_the_collector_deleted_cannot_commit(alice):
     """The other order: the writer's reference is not committed when the
     collector deletes the bytes, so the collector does not see it and wins;
@@ -271,8 +272,8 @@ def test_a_writer_that_reused_bytes_the_collector_deleted_cannot_commit(alice):
 
 # --- on a real Celery worker ----------------------------------------------
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"),
-                    reason="the Celery worker test needs REDIS_URL and PostgreSQL")
+@needs_postgres
+@needs_redis
 def test_the_beat_job_collects_blobs_on_a_celery_worker(alice, tmp_path):
     from django.conf import settings
 

@@ -5,11 +5,11 @@ import subprocess
 import sys
 import threading
 
-import pytest
 from django.conf import settings
 
 from conftest import sample_message
 from mailboxes import store
+from tests.markers import needs_redis
 from tests.servers import ROOT, database_url
 
 
@@ -33,7 +33,7 @@ def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
     assert all(account == alice.id for account, _ in woken)
 
 
-@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis")
+@needs_redis
 def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
     event = threading.Event()
     unsubscribe = store.subscribe(alice.id, lambda a, f: event.set())

@@ -13,6 +13,7 @@ from conftest import sample_message
 from mailboxes import store
 from mailboxes.models import Blob, Message
 from mailboxes.store import search as s
+from tests.markers import needs_postgres
 from tests.servers import ROOT, database_url
 
 ALL = [(1, 2**32)]
@@ -204,7 +205,6 @@ def test_authenticate_checks_password_and_active_state(alice):
 
 # --- concurrency (PostgreSQL) ---------------------------------------------
 
-needs_postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL")
 
 
 @needs_postgres

@@ -2,12 +2,9 @@
 Redis: sessions at one worker count at the other."""
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from conftest import PASSWORDS
 from tests.imap.client import RawClient
+from tests.markers import needs_redis
 from tests.servers import SubprocessServer
 
 ALICE = "alice@example.test"
@@ -21,7 +18,7 @@ def login(port: int) -> tuple[RawClient, bytes]:
     return client, status
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the count is shared through Redis")
+@needs_redis  # the count is shared through Redis
 def test_sessions_at_one_worker_count_against_the_limit_at_the_other(users):
     with SubprocessServer("imap", ENV) as one, SubprocessServer("imap", ENV) as two:
         first, s1 = login(one.ports["imap"])

@@ -12,12 +12,13 @@ import pytest
 from django.conf import settings
 
 from conftest import PASSWORDS
+from tests.markers import needs_redis
 from tests.servers import SubprocessServer
 
 from .client import RawClient
 
 ALICE = "alice@example.test"
-pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="the event bus between workers needs Redis")
+pytestmark = needs_redis  # the event bus between workers
 
 
 # A poll interval far longer than the client's patience: whatever arrives in
@@ -69,8 +70,8 @@ def test_idle_in_one_worker_hears_of_an_append_flag_change_and_expunge_in_anothe
 
 def test_an_expunge_in_another_worker_waits_for_a_command_that_may_report_it(workers) -> None:  # type: ignore[no-untyped-def]
     first, second = workers
-    from mailboxes import store
     from conftest import sample_message
+    from mailboxes import store
     for subject in ("one", "two", "three"):
         store.deliver(sample_message(subject=subject), [ALICE])
     with _session(first) as reader, _session(second) as writer:
@@ -111,8 +112,8 @@ def _all_at_once(sessions: list[RawClient], command: bytes) -> list[list[bytes]]
 
 
 def test_sessions_in_two_workers_racing_each_message_is_recent_in_exactly_one(workers) -> None:  # type: ignore[no-untyped-def]
-    from mailboxes import store
     from conftest import sample_message
+    from mailboxes import store
     sessions = [RawClient(worker.ports["imap"], timeout=15) for worker in workers for _ in range(4)]
     try:
         for raw in sessions:

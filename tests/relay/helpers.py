@@ -24,6 +24,8 @@ import dns.rdatatype
 import dns.rrset
 from aiosmtpd.smtp import SMTP
 
+from tests.markers import forbid_in_fast_run
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -212,6 +214,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Worker":
+        forbid_in_fast_run("a Celery worker subprocess")
         celery = str(Path(sys.executable).parent / "celery")
         cmd = [celery, "-A", "mailhost", "worker", *self.pool, "--loglevel=INFO",
                "--without-gossip", "--without-mingle", "--without-heartbeat",

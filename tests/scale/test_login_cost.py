@@ -5,7 +5,6 @@ takes its lock and lists the maildrop in one statement and a QUIT that only
 looked releases it in one; the session count is claimed atomically."""
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,9 +16,9 @@ from redis.connection import Connection
 
 from conftest import PASSWORDS
 from mailboxes import store
+from tests.markers import needs_redis
 
 ALICE = "alice@example.test"
-needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="counts Redis round trips")
 
 
 @contextmanager
