@@ -70,3 +70,15 @@ def loopback_dns():  # type: ignore[no-untyped-def]
     else:
         os.environ["MAIL_DNS_NAMESERVERS"] = saved[1]
     server.close()
+
+
+# Fixtures that start worker processes: a test that uses one is slow, whatever
+# its module says (tests/markers.py: the fast run refuses to start them).
+_PROCESS_FIXTURES = {"two_workers"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

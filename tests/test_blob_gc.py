@@ -272,6 +272,7 @@ def test_a_writer_that_reused_bytes_the_collector_deleted_cannot_commit(alice):
 
 # --- on a real Celery worker ----------------------------------------------
 
+@pytest.mark.slow
 @needs_postgres
 @needs_redis
 def test_the_beat_job_collects_blobs_on_a_celery_worker(alice, tmp_path):

@@ -78,6 +78,7 @@ def test_deldomain_force_removes_accounts_and_their_mail(transactional_db):
     assert counts() == (0, 0, 0)
 
 
+@pytest.mark.slow
 def test_a_bad_command_line_exits_non_zero_with_one_line(transactional_db):
     env = {"DATABASE_URL": database_url(), "PATH": "/usr/bin:/bin", "MAIL_DB_POOL": "false"}
     result = subprocess.run([sys.executable, "manage.py", "addaccount", "x@nowhere.test", "--password", "p"],

@@ -17,6 +17,8 @@ import pytest
 
 from tests.servers import ROOT
 
+pytestmark = pytest.mark.slow
+
 SETUP = r"""
 import django
 django.setup()

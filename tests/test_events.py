@@ -1,6 +1,8 @@
 """The change bus wakes sessions in this process and, through Redis, in others."""
 from __future__ import annotations
 
+import pytest
+
 import subprocess
 import sys
 import threading
@@ -33,6 +35,7 @@ def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
     assert all(account == alice.id for account, _ in woken)
 
 
+@pytest.mark.slow
 @needs_redis
 def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
     event = threading.Event()

@@ -232,6 +232,7 @@ for i in range(50):
 """
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_eight_processes_delivering_fifty_each_get_400_distinct_ascending_uids(alice):
     env = {"DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_DB_POOL": "false",

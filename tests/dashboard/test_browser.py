@@ -21,7 +21,8 @@ from conftest import sample_message
 from mailboxes import store
 from tests.servers import ROOT, InProcessServer
 
-from .conftest import ROOT as ROOT_ADDRESS, ROOT_PASSWORD
+from .conftest import ROOT as ROOT_ADDRESS
+from .conftest import ROOT_PASSWORD
 from .dnsserver import TinyDns
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -32,7 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SHOTS = ROOT / "docs" / "screenshots"
 HOSTNAME = "mail.example.test"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make apt-deps)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make apt-deps)")]
 
 
 @pytest.fixture

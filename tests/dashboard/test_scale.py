@@ -2,6 +2,8 @@
 queries, whatever the number of rows (no query per row)."""
 from __future__ import annotations
 
+import pytest
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -41,6 +43,7 @@ def queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
     return len(captured)
 
 
+@pytest.mark.slow
 def test_every_list_costs_the_same_queries_for_four_accounts_and_ten_thousand(team, django_assert_max_num_queries):
     store.deliver(sample_message(to="x@far.test"), ["x@far.test"], "alice@example.test", sender_account_id=team.alice.id)
     client = client_as(team, "superuser")
@@ -53,6 +56,7 @@ def test_every_list_costs_the_same_queries_for_four_accounts_and_ten_thousand(te
             client.get(url)
 
 
+@pytest.mark.slow
 def test_the_account_list_pages_through_ten_thousand_accounts(team):
     add_many_accounts(team)
     for actor in (team.actor("superuser"), team.actor("admin_a")):

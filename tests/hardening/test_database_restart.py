@@ -17,6 +17,8 @@ from mailboxes import store
 from tests.servers import SubprocessServer, database_url
 from tests.tcpproxy import TcpProxy
 
+pytestmark = pytest.mark.slow
+
 ALICE = "alice@example.test"
 T = TypeVar("T")
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.servers import InProcessServer
 
+pytestmark = pytest.mark.slow
+
 
 def crashes(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
     """Errors our servers logged (not asyncio's notes on another test's

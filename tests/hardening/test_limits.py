@@ -8,6 +8,8 @@ import pytest
 
 from tests.servers import SubprocessServer
 
+pytestmark = pytest.mark.slow
+
 ENV = {"MAIL_MAX_CONNECTIONS_PER_IP": "2", "MAIL_TRUST_LOOPBACK": "false", "MAIL_IMAP_IDLE_TIMEOUT": "1",
        "MAIL_POP_IDLE_TIMEOUT": "1", "MAIL_SMTP_IDLE_TIMEOUT": "1"}
 GREETING = {"imap": b"* OK", "pop3": b"+OK", "pop2": b"+ POP2", "submission": b"220 "}

@@ -8,7 +8,11 @@ import os
 import threading
 import time
 
+import pytest
+
 from protocols import logqueue
+
+pytestmark = pytest.mark.slow
 
 
 def test_logging_goes_on_while_the_sink_reads_nothing_and_the_drops_are_reported_after():

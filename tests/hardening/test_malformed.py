@@ -19,6 +19,8 @@ from tests.webmail.helpers import deliver_to, signed_in
 from .malformed import corpus
 from .test_fuzz_findings import crashes
 
+pytestmark = pytest.mark.slow
+
 ALICE = "alice@example.test"
 
 

@@ -26,6 +26,8 @@ ARG = st.one_of(
                      b"\xc3", b"AAAA", b"====", b"\t"]),
 )
 
+pytestmark = pytest.mark.slow
+
 
 def line_of(protocol: str) -> st.SearchStrategy[bytes]:
     """A keyword (any case) of the protocol, or junk, then arguments, maybe a line ending."""

@@ -2,10 +2,14 @@
 Redis: sessions at one worker count at the other."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import PASSWORDS
 from tests.imap.client import RawClient
 from tests.markers import needs_redis
 from tests.servers import SubprocessServer
+
+pytestmark = pytest.mark.slow
 
 ALICE = "alice@example.test"
 ENV = {"MAIL_MAX_SESSIONS_PER_ACCOUNT": "2", "MAIL_FAST_PASSWORD_HASHING": "true"}

@@ -10,8 +10,12 @@ import signal
 import smtplib
 import threading
 
+import pytest
+
 from conftest import PASSWORDS
 from tests.servers import SubprocessServer
+
+pytestmark = pytest.mark.slow
 
 ALICE = "alice@example.test"
 SMTP_CLIENTS, IMAP_CLIENTS = 4, 2

@@ -11,7 +11,8 @@ import socket
 from email.parser import BytesHeaderParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailboxes import store
 from protocols.smtp import policy, replies, trace
@@ -60,6 +61,8 @@ command_lines = st.one_of(
     st.builds(lambda k, a: f"{k} {a}", st.sampled_from(KEYWORDS), arguments),
     text_no_newline,
 ).map(lambda line: line.encode("utf-8", "surrogateescape")[:2000])
+
+pytestmark = pytest.mark.slow
 REPLY = re.compile(rb"^[2-5]\d\d[ -]")
 
 

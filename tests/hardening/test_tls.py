@@ -17,6 +17,8 @@ from tests.servers import SubprocessServer
 
 from .conftest import ROOT, ROOT_PASSWORD
 
+pytestmark = pytest.mark.slow
+
 
 def _client_context() -> ssl.SSLContext:
     context = ssl.create_default_context()

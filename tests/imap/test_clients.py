@@ -18,6 +18,8 @@ from tests.servers import InProcessServer
 
 from .client import insecure_context
 
+pytestmark = pytest.mark.slow
+
 ALICE = "alice@example.test"
 
 

@@ -114,6 +114,7 @@ def test_mailbox_names_go_out_in_modified_utf7() -> None:
     assert render_mailbox("Tom & Jerry") == b'"Tom &- Jerry"'
 
 
+@pytest.mark.slow
 @given(st.one_of(st.binary(), st.text()))
 def test_every_string_reads_back_unchanged(value: bytes | str) -> None:
     raw = value.encode() if isinstance(value, str) else value

@@ -3,6 +3,8 @@ mailbox is NO [OVERQUOTA], a database that cannot be reached NO [UNAVAILABLE],
 and nothing is lost or half done."""
 from __future__ import annotations
 
+import pytest
+
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
 from tests.servers import SubprocessServer
@@ -28,6 +30,7 @@ def test_append_and_copy_past_the_quota_are_refused_with_overquota(client: RawCl
     assert done.endswith(b"NO [OVERQUOTA] Quota exceeded\r\n")
 
 
+@pytest.mark.slow
 def test_a_database_that_cannot_be_reached_is_a_temporary_failure(users) -> None:  # type: ignore[no-untyped-def]
     store.deliver(sample_message(), [ALICE])
     nowhere = {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/nowhere", "MAIL_DB_POOL": "false"}

@@ -788,6 +788,7 @@ def _mutated_valid_command(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=200), _imapish, _mutated_valid_command()))
 def test_parser_only_returns_a_command_or_raises_its_own_signals(data: bytes) -> None:

@@ -18,7 +18,7 @@ from tests.servers import SubprocessServer
 from .client import RawClient
 
 ALICE = "alice@example.test"
-pytestmark = needs_redis  # the event bus between workers
+pytestmark = [pytest.mark.slow, needs_redis]  # the event bus between workers
 
 
 # A poll interval far longer than the client's patience: whatever arrives in

@@ -191,6 +191,7 @@ def test_the_plaintext_setting_allows_passwords_from_remote_clients(remote_pop3,
     client.quit()
 
 
+@pytest.mark.slow
 def test_an_unreachable_store_gets_sys_temp(maildrop):
     # A worker whose database is down (here: nothing listens on its port).
     with SubprocessServer("pop3", {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/mailhost"}) as server:
@@ -202,6 +203,7 @@ def test_an_unreachable_store_gets_sys_temp(maildrop):
             """)
 
 
+@pytest.mark.slow
 def test_shutdown_says_goodbye_and_deletes_nothing(maildrop):
     with SubprocessServer("pop3") as server:
         client = login(server.ports["pop3"])

@@ -15,6 +15,8 @@ from mailboxes import store
 
 from .conftest import ALICE, ALICE_PW, MESSAGES, POP_FORMS, inbox_uids
 
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 60
 
 

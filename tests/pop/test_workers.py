@@ -15,6 +15,8 @@ from tests.servers import SubprocessServer
 
 from .conftest import ALICE, ALICE_PW, inbox_uids, login
 
+pytestmark = pytest.mark.slow
+
 LEASE = {"MAIL_POP_LOCK_LEASE": "2"}
 
 

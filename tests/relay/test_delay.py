@@ -5,7 +5,8 @@ The clock is moved by ageing the queued message (OutboundMessage.created),
 as the store never would."""
 from __future__ import annotations
 
-from datetime import timedelta, timezone as tz
+from datetime import timedelta
+from datetime import timezone as tz
 from email.utils import format_datetime
 
 import pytest
@@ -17,7 +18,7 @@ from mailboxes.models import OutboundMessage, OutboundRecipient
 from .conftest import dsn_parts, inbox_messages, send, settled
 from .helpers import wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 AGED = timedelta(hours=5)  # past the default warning (4 h), well inside the lifetime (5 days)
 
 

@@ -9,9 +9,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.servers import SubprocessServer
 
 from .helpers import ROOT
+
+pytestmark = pytest.mark.slow
 
 SCRIPT = r"""
 import json, sys, time

@@ -17,7 +17,7 @@ from mailhost.celery import app
 
 from .conftest import inbox_messages
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def fill_to(alice, percent: int) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from mailboxes import store
 from .conftest import dsn_parts, inbox_messages, send, settled
 from .helpers import Worker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_message_for_another_domain_is_delivered_by_the_worker(worker, fresh_sink, alice):

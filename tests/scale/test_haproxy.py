@@ -22,6 +22,8 @@ from tests.scale.conftest import LineClient
 from tests.scale.haproxy import VERSIONS, HAProxy, free_port
 from tests.servers import SubprocessServer
 
+pytestmark = pytest.mark.slow
+
 ALICE, BOB = "alice@example.test", "bob@example.test"
 IP_FAILURES = 3  # failed logins from one client address before it is refused
 

@@ -13,6 +13,8 @@ from conftest import PASSWORDS, sample_message
 from tests.scale.conftest import LineClient
 from tests.servers import SubprocessServer
 
+pytestmark = pytest.mark.slow
+
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
     return {(s.name, frozenset(s.labels.items())): s.value

@@ -17,6 +17,8 @@ from tests.servers import SubprocessServer
 
 from .conftest import LineClient
 
+pytestmark = pytest.mark.slow
+
 
 def children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -105,6 +107,7 @@ def test_sighup_reaches_every_worker(two_workers):
 def test_bad_worker_counts_are_refused():
     import subprocess
     import sys
+
     from tests.servers import ROOT
     result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "runmailserver", "--workers", "0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -17,6 +17,8 @@ from conftest import PASSWORDS
 
 from .conftest import body_after_trace, inbox
 
+pytestmark = pytest.mark.slow
+
 ALICE = "alice@example.test"
 BOB = "bob@example.test"
 

@@ -18,6 +18,8 @@ from tests.transcript import Transcript
 
 from .conftest import ALICE, GREETING, HELO, body_after_trace, inbox, open_data
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def child_env(dns_server) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -17,8 +17,8 @@ from tests.servers import ROOT, database_url
 from tests.transfer.conftest import make_maildir, make_mbox_dir
 from tests.transfer.test_import_local import importmail
 
-pytestmark = pytest.mark.skipif(not shutil.which("pg_dump") or not shutil.which("pg_restore"),
-                                reason="needs PostgreSQL's client tools (pg_dump, pg_restore)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("pg_dump") or not shutil.which("pg_restore"),
+                                reason="needs PostgreSQL's client tools (pg_dump, pg_restore)")]
 
 MESSAGES = """
     SELECT a.address, f.name, f.uidvalidity, f.special_use, m.uid, m.modseq, m.seen, m.answered, m.flagged,

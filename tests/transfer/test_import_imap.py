@@ -23,6 +23,8 @@ from tests.tcpproxy import TcpProxy
 from tests.transfer.conftest import make_maildir, message, stored
 from tests.transfer.test_import_local import importmail
 
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("protocols.imap.server", reason="the IMAP server is not built yet")
 
 BOB = "bob%40example.test"

@@ -16,7 +16,9 @@ from django.core.management import CommandError, call_command
 
 from mailboxes import store
 from tests.servers import ROOT, database_url
-from tests.transfer.conftest import Stored, T0, make_maildir, make_mbox_dir, message, stored
+from tests.transfer.conftest import T0, Stored, make_maildir, make_mbox_dir, message, stored
+
+pytestmark = pytest.mark.slow
 
 
 def importmail(*args: str) -> tuple[int, str]:

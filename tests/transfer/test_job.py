@@ -25,7 +25,7 @@ from tests.transfer.conftest import make_maildir, stored
 from tests.transfer.test_import_local import importmail
 
 pytest.importorskip("protocols.imap.server", reason="the IMAP server is not built yet")
-pytestmark = pytest.mark.urls("tests.transfer.urls")
+pytestmark = [pytest.mark.slow, pytest.mark.urls("tests.transfer.urls")]
 
 
 @pytest.fixture(scope="module")

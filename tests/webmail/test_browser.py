@@ -25,6 +25,8 @@ from tests.servers import ROOT, InProcessServer
 
 from .helpers import HOSTILE, folder_id, with_attachments
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
