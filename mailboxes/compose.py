@@ -19,6 +19,7 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from .mime_addresses import decode_header_value
 
 __all__ = ["Attachment", "Outgoing", "build", "parse_addresses", "valid_media_type", "reply_subject", "forward_subject",
+           "strip_prefixes",
            "quote", "references_for", "envelope_addresses"]
 
 # ASCII addr-spec, as the store keeps addresses (dot-atom local part, host name).

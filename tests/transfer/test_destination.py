@@ -170,7 +170,7 @@ def talking_server(*replies: bytes) -> Iterator[tuple[int, list[bytes]]]:
       b"* CAPABILITY IMAP4rev1\r\n{tag} OK CAPABILITY done\r\n",
       b"{tag} NO [AUTHENTICATIONFAILED] no such user on internal-build-host.corp.example\r\n"),
      "127.0.0.1:{port} refused the login of x"),
-])
+], ids=["ssh-banner", "imap-refusal-naming-a-host"])
 def test_what_an_allowed_server_says_never_reaches_the_user(alice, settings, replies, says):
     settings.MAIL_IMPORT_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with talking_server(*replies) as (port, heard):
