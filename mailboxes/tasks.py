@@ -2,9 +2,9 @@
 usage recounted with one warning per threshold, old Trash and Junk
 emptied, finished outbound queue entries past their retention dropped, and
 message bytes nothing refers to any more deleted. The
-account jobs go account by account, one store call (one transaction)
-each, so one bad account does not stop the rest; the blob collector goes
-batch by batch."""
+account jobs go account by account, one store call each (which owns its
+transactions: the quota check takes a second one only to warn), so one bad
+account does not stop the rest; the blob collector goes batch by batch."""
 from __future__ import annotations
 
 import logging

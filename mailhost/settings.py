@@ -5,6 +5,7 @@ under var/, Celery tasks run in process); set them for production.
 """
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import socket
 from pathlib import Path
@@ -252,6 +253,15 @@ if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
     raise ImproperlyConfigured("MAIL_RELAY_SMARTHOST_TLS must be starttls, tls or none")
 # DNS servers for MX, SPF, DKIM and DMARC lookups (host[:port], comma-separated); unset = the system's.
 MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
+# Webmail IMAP imports (docs/SECURITY.md): networks an import may reach although they are
+# loopback, private or this machine's; queued or running imports per account.
+MAIL_IMPORT_ALLOWED_NETWORKS = env_list("MAIL_IMPORT_ALLOWED_NETWORKS")
+for _network in MAIL_IMPORT_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"MAIL_IMPORT_ALLOWED_NETWORKS: {_network!r} is not an address or network") from None
+MAIL_IMPORT_MAX_JOBS = env_int("MAIL_IMPORT_MAX_JOBS", 2, minimum=1)
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
 # Message bytes no message or queue entry refers to any more are deleted by

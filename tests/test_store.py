@@ -272,3 +272,100 @@ def test_concurrent_expunge_and_flag_changes_lose_no_update(alice):
     assert all("\\Flagged" in i.flags for i in infos)
     modseqs = [c.modseq for c in store.changes_since(alice.id, view.id, 0).updated]
     assert len(set(modseqs)) == len(modseqs)  # every change got its own modseq
+
+
+def recount(account_id: int) -> int:
+    from django.db.models import Sum
+    return Message.objects.filter(folder__owner_id=account_id).aggregate(s=Sum("size"))["s"] or 0
+
+
+@needs_postgres
+def test_the_quota_job_warning_during_a_delivery_storm_neither_deadlocks_nor_loses_a_byte(alice, bob):
+    """Lock order (docs/DESIGN.md "Lock order"): deliveries lock the INBOXes and
+    then the accounts; the quota job, which puts its warning in the INBOX, must
+    take them in that order too, or one of the two is chosen as a deadlock victim."""
+    from mailboxes.models import Account
+    store.update_account("alice@example.test", quota=10_000_000)
+    store.append(alice.id, "Archive", sample_message(body="x" * 8_500_000))  # 85 %: every check warns
+    storming = True
+    failures: list[BaseException] = []
+    warned = 0
+
+    def deliveries(n: int) -> None:
+        try:
+            for i in range(50):
+                store.deliver(sample_message(f"s{n}-{i}"), ["alice@example.test", "bob@example.test"])
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def quota_job() -> None:
+        nonlocal warned
+        try:
+            while storming:
+                Account.objects.filter(pk=alice.id).update(quota_warning_level=0)  # warn again next time
+                warned += store.check_quota(alice.id) > 0
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(5) as pool:
+        job = pool.submit(quota_job)
+        list(pool.map(deliveries, range(4)))
+        storming = False
+        job.result()
+    assert failures == [] and warned > 0
+    assert len(inbox(bob).uids) == 200 and len(inbox(alice).uids) == 200 + warned
+    assert store.quota_usage(alice.id).used == recount(alice.id)
+    assert store.quota_usage(bob.id).used == recount(bob.id)
+
+
+@needs_postgres
+def test_renaming_a_folder_while_messages_move_between_it_and_an_older_child_does_not_deadlock(alice):
+    """RENAME locks the folder and its children in id order, as MOVE locks its two (docs/DESIGN.md "Lock order")."""
+    store.create_folder(alice.id, "Child")
+    store.create_folder(alice.id, "Parent")
+    store.rename_folder(alice.id, "Child", "Parent/Child")  # the child is older (a lower id) than its parent
+    for i in range(20):
+        store.append(alice.id, "Parent", sample_message(f"m{i}"))
+    names = {"parent": "Parent"}
+    failures: list[BaseException] = []
+    done = False
+
+    def renamer() -> None:
+        try:
+            for i in range(150):
+                new = f"Parent{i}"
+                store.rename_folder(alice.id, names["parent"], new)
+                names["parent"] = new
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def mover() -> None:
+        try:
+            while not done:
+                parent = names["parent"]
+                try:
+                    child = store.select_folder(alice.id, f"{parent}/Child").id
+                    store.move(alice.id, child, ALL, parent)
+                    source = store.select_folder(alice.id, parent).id
+                    store.move(alice.id, source, ALL, f"{parent}/Child")
+                except store.NoSuchFolder:
+                    continue  # renamed between the look-up and the move
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(3) as pool:
+        movers = [pool.submit(mover), pool.submit(mover)]
+        pool.submit(renamer).result()
+        done = True
+        for f in movers:
+            f.result()
+    assert failures == []
+    assert sum(f.messages for f in store.all_folder_status(alice.id)) == 20

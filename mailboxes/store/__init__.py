@@ -51,7 +51,8 @@ from .drafts import record_sent, save_draft, special_folder_id
 from .preferences import Preferences, get_preferences, save_preferences
 from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, MessageSummary, correspondents,
                       folder_rows, folder_state, message_bytes, message_page, open_message, search_messages)
-from .transfer import (StoredKey, TransferJobInfo, append_many, claim_transfer_job, create_transfer_job,
+from .transfer import (StoredKey, TransferJobInfo, admin_create_transfer_job, append_many, claim_transfer_job,
+                       create_transfer_job,
                        finish_transfer_job, folder_keys, list_transfer_jobs, record_transfer_progress,
                        stage_blobs, transfer_job)
 from .types import *  # noqa: F401,F403

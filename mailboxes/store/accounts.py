@@ -440,11 +440,17 @@ def quota_verdict(rows: Iterable[tuple[int, int]], size: int) -> str:
 
 @atomic
 def recalculate_usage(account_id: int) -> QuotaUsage:
-    """Recount usage from the messages themselves (corrects drift)."""
+    """Recount usage from the messages themselves (corrects drift). The
+    account row is locked before the count: every writer changes usage with
+    the message rows in one transaction and under that lock, so none commits
+    between the count and the update (docs/DESIGN.md "Lock order"; no folder
+    row is locked here, so the order cannot be broken)."""
     from django.db.models import Sum
 
     from ..models import Message
-    account = Account.objects.select_for_update().get(pk=account_id)
+    account = Account.objects.select_for_update().filter(pk=account_id).first()
+    if account is None:
+        raise NoSuchAccount(f"no account #{account_id}")
     used = Message.objects.filter(folder__owner_id=account_id).aggregate(s=Sum("size"))["s"] or 0
     if used != account.used_bytes:
         Account.objects.filter(pk=account_id).update(used_bytes=used)

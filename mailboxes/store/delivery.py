@@ -1,8 +1,11 @@
 """Delivery: one message into its recipients' INBOXes and onto the outbound queue.
 
 Every message that arrives by SMTP comes through here, so the copies are
-stored with four hand-written statements in one transaction instead of a
-dozen ORM queries (docs/PERFORMANCE.md has the profile that showed it):
+stored with four hand-written writes instead of a dozen ORM queries
+(docs/PERFORMANCE.md has the profile that showed it): on PostgreSQL the
+copies are one statement (data-modifying WITH), which needs no transaction
+of its own when every recipient is local (deliver_local); otherwise, and on
+SQLite, these writes run in one transaction:
 
 1. the bytes and their parsed facts: INSERT ... ON CONFLICT DO NOTHING
    (content-addressed: bytes stored already make it a no-op);

@@ -120,7 +120,7 @@ def delete_folder(account_id: int, name: str) -> None:
 def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
     """Rename a folder with its children. Renaming INBOX moves its messages
     into a new folder and leaves INBOX empty (RFC 3501 6.3.5)."""
-    source = get_folder(account_id, old, lock=True)
+    source = get_folder(account_id, old)
     target = normalize_name(new)
     if Folder.objects.filter(owner_id=account_id, name=target).exists():
         raise AlreadyExists(f"folder {target!r} already exists")
@@ -129,19 +129,29 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
     _ensure_parents(account_id, target)
     if source.name == "INBOX":
         from .messages import move_all
+        source = get_folder(account_id, old, lock=True)
         dest = _create(account_id, target)
         move_all(account_id, source, dest)
         events.publish_on_commit(account_id, source.id)
         return _info(dest)
+    # The folder and its children locked in id order, as a MOVE takes its two
+    # (a child may be older than its parent): docs/DESIGN.md "Lock order".
     prefix = source.name + SEP
-    children = list(Folder.objects.select_for_update().filter(owner_id=account_id, name__startswith=prefix))
-    source.name = target
-    source.save(update_fields=["name"])
-    for child in children:
-        child.name = target + SEP + child.name[len(prefix):]
-        child.save(update_fields=["name"])
-    events.publish_on_commit(account_id, source.id)
-    return _info(source)
+    locked = list(Folder.objects.select_for_update().filter(owner_id=account_id)
+                  .filter(Q(pk=source.pk) | Q(name__startswith=prefix)).order_by("pk"))
+    renamed = next((f for f in locked if f.pk == source.pk and f.name + SEP == prefix), None)
+    if renamed is None:
+        raise NoSuchFolder(f"no folder named {old!r}")  # renamed or deleted meanwhile
+    for folder in locked:
+        if folder.pk == renamed.pk:
+            folder.name = target
+        elif folder.name.startswith(prefix):
+            folder.name = target + SEP + folder.name[len(prefix):]
+        else:
+            continue  # renamed away from under it meanwhile
+        folder.save(update_fields=["name"])
+    events.publish_on_commit(account_id, renamed.id)
+    return _info(renamed)
 
 
 @atomic

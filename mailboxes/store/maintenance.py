@@ -19,6 +19,7 @@ from django.utils import timezone
 from .. import notices
 from ..models import Account, Blob, Folder, Message
 from ._db import atomic, no_transaction
+from .accounts import recalculate_usage
 from .errors import NoSuchAccount, Unavailable
 from .messages import _ensure_blob, _insert, _remove, prepare, release_quota
 
@@ -33,42 +34,62 @@ def maintained_account_ids() -> list[int]:
     return list(Account.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
 
 
-@atomic
+@no_transaction
 def check_quota(account_id: int) -> int:
-    """Recount the account's usage (correcting drift) and, if it has crossed a
-    warning level it was not yet warned about, put one warning in its INBOX.
-    Returns the level warned about now, or 0."""
+    """Recount the account's usage (recalculate_usage: drift corrected) and,
+    if it has crossed a warning level it was not yet warned about, put one
+    warning in its INBOX. Returns the level warned about now, or 0.
+
+    Two transactions of their own: the recount locks only the account row;
+    a warning, when one is due, locks the INBOX and then the account, the
+    lock order every writer keeps (docs/DESIGN.md "Lock order")."""
+    recalculate_usage(account_id)
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise NoSuchAccount(f"no account #{account_id}")
+    return _warn(account_id) if _warning_stale(account) else 0
+
+
+def _level(account: Account) -> int:
+    """The highest warning level the account's usage has reached, or 0."""
+    if not account.quota:
+        return 0
+    return max((lv for lv in WARNING_LEVELS if account.used_bytes * 100 >= lv * account.quota), default=0)
+
+
+def _warning_stale(account: Account) -> bool:
+    """Has the account reached a level it was not warned about, or fallen back below the lowest?"""
+    level = _level(account)
+    return level > account.quota_warning_level or (level < WARNING_LEVELS[0] and account.quota_warning_level > 0)
+
+
+@atomic
+def _warn(account_id: int) -> int:
+    """check_quota's warning: decided again under the locks, INBOX first."""
+    inbox = Folder.objects.select_for_update().filter(owner_id=account_id, name="INBOX").first()
     account = Account.objects.select_for_update().filter(pk=account_id).first()
     if account is None:
         raise NoSuchAccount(f"no account #{account_id}")
-    used = Message.objects.filter(folder__owner_id=account_id).aggregate(s=Sum("size"))["s"] or 0
-    if used != account.used_bytes:
-        Account.objects.filter(pk=account_id).update(used_bytes=used)
-    if not account.quota:
-        level = 0
-    else:
-        level = max((lv for lv in WARNING_LEVELS if used * 100 >= lv * account.quota), default=0)
+    level = _level(account)
     if level <= account.quota_warning_level:
         if level < WARNING_LEVELS[0] and account.quota_warning_level:
             Account.objects.filter(pk=account_id).update(quota_warning_level=0)
         return 0
-    raw = notices.build_quota_warning(hostname=settings.MAIL_HOSTNAME, address=account.address,
-                                      percent=level, used=used, limit=account.quota, now=timezone.now())
-    _notice(account_id, raw)
+    if inbox is not None:
+        raw = notices.build_quota_warning(hostname=settings.MAIL_HOSTNAME, address=account.address, percent=level,
+                                          used=account.used_bytes, limit=account.quota, now=timezone.now())
+        _notice(inbox, raw)
     Account.objects.filter(pk=account_id).update(quota_warning_level=level)
     return level
 
 
-def _notice(account_id: int, raw: bytes) -> None:
-    """Put a message from the host into INBOX even when the mailbox is full:
-    the warning is what tells the user to make room."""
+def _notice(inbox: Folder, raw: bytes) -> None:
+    """Put a message from the host into a locked INBOX even when the mailbox
+    is full: the warning is what tells the user to make room."""
     blob = prepare(raw)
-    inbox = Folder.objects.select_for_update().filter(owner_id=account_id, name="INBOX").first()
-    if inbox is None:
-        return
     _ensure_blob(blob)
     _insert(inbox, [(blob.sha256, len(raw), (), None)])
-    Account.objects.filter(pk=account_id).update(used_bytes=F("used_bytes") + len(raw))
+    Account.objects.filter(pk=inbox.owner_id).update(used_bytes=F("used_bytes") + len(raw))
 
 
 @atomic
@@ -83,7 +104,9 @@ def purge_old_messages(account_id: int) -> int:
         return 0
     cutoff = timezone.now() - timedelta(days=days)
     removed = 0
-    for folder in Folder.objects.select_for_update().filter(owner_id=account_id, special_use__in=PURGED_USES):
+    # Trash and Junk locked at once in id order, then the account (release_quota): docs/DESIGN.md "Lock order".
+    purged = Folder.objects.select_for_update().filter(owner_id=account_id, special_use__in=PURGED_USES)
+    for folder in list(purged.order_by("pk")):
         rows = list(Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
                     .order_by("uid").values_list("id", "uid", "size"))
         _remove(folder, rows)

@@ -25,13 +25,16 @@ from django.utils import timezone
 
 from ..models import Blob, Message, TransferJob
 from ._db import atomic
-from .errors import InvalidInput, NotFound
+from .admin import account_for, audit
+from .admin_types import Actor
+from .errors import InvalidInput, LimitExceeded, NotFound
 from .folders import get_folder
 from .messages import PreparedBlob, _insert, _split_flags, blob_row, charge_quota, prepare
 from .types import AppendResult
 
 # A queued job no worker took within this long forgets its password and fails.
 UNCLAIMED_FOR = timedelta(days=1)
+ACTIVE = (TransferJob.State.QUEUED, TransferJob.State.RUNNING)
 # (raw bytes, flags, internal date or None for now)
 AppendItem = tuple[bytes, Iterable[str], "datetime | None"]
 
@@ -153,7 +156,7 @@ class TransferJobInfo:
 
     @property
     def active(self) -> bool:
-        return self.state in (TransferJob.State.QUEUED, TransferJob.State.RUNNING)
+        return self.state in ACTIVE
 
 
 def _cipher():  # type: ignore[no-untyped-def]
@@ -192,10 +195,37 @@ def _expire_unclaimed() -> None:
 @atomic
 def create_transfer_job(account_id: int, source: str, secret: str, *, options: dict[str, Any] | None = None,
                         started_by_id: int | None = None) -> TransferJobInfo:
-    """A queued import job; `source` must not hold the password, `secret` does (encrypted at rest)."""
+    """A queued import job; `source` must not hold the password, `secret` does (encrypted at rest).
+
+    An account takes part in at most MAIL_IMPORT_MAX_JOBS queued or running
+    jobs, as their target or as who started them (LimitExceeded): a user
+    cannot queue imports without end. The count takes no lock (an account
+    row lock here would sit outside the lock order, docs/DESIGN.md): starts
+    at the same instant may together pass it by one or two."""
+    return _create_job(account_id, source, secret, options, started_by_id)
+
+
+@atomic
+def admin_create_transfer_job(actor: Actor, account_id: int, source: str, secret: str, *,
+                              options: dict[str, Any] | None = None) -> TransferJobInfo:
+    """An import an administrator starts for an account they may change (the
+    rules of admin.py: not a superuser or another domain's admin, which a
+    domain admin may only look at); written to the audit log."""
+    account = account_for(actor, account_id, change=True)
+    job = _create_job(account.id, source, secret, options, actor.id)
+    audit(actor, "account.import", account.address, source=source)
+    return job
+
+
+def _create_job(account_id: int, source: str, secret: str, options: dict[str, Any] | None,
+                started_by_id: int | None) -> TransferJobInfo:
     if not source or len(source) > 600:
         raise InvalidInput("the source is empty or too long")
     _expire_unclaimed()
+    involved = Q(account_id=account_id) | Q(started_by_id=started_by_id or account_id)
+    limit = settings.MAIL_IMPORT_MAX_JOBS
+    if TransferJob.objects.filter(involved, state__in=ACTIVE).count() >= limit:
+        raise LimitExceeded(f"at most {limit} imports may run or wait at a time; wait for one to finish")
     job = TransferJob.objects.create(account_id=account_id, started_by_id=started_by_id, source=source,
                                      options=options or {}, secret=_cipher().encrypt(secret.encode()))
     return _job_info(TransferJob.objects.select_related("account").get(pk=job.pk))
@@ -221,7 +251,7 @@ def claim_transfer_job(job_id: int) -> tuple[TransferJobInfo, str] | None:
     ended already (a redelivered task) or its secret is gone."""
     _expire_unclaimed()
     job = _job(job_id, lock=True)
-    if job.state not in (TransferJob.State.QUEUED, TransferJob.State.RUNNING) or not job.secret:
+    if job.state not in ACTIVE or not job.secret:
         return None
     job.state = TransferJob.State.RUNNING
     job.started = job.started or timezone.now()

@@ -119,7 +119,9 @@ def message_page(account_id: int, folder_id: int, *, sort: str = "date", reverse
 def search_messages(account_id: int, criterion: _search.Criterion, *, folder_id: int | None = None,
                     page: int = 1, per_page: int = 50) -> MessagePage:
     """Messages matching criterion in one folder, or in all the account's
-    folders, newest first. Text criteria are answered by the trigram indexes."""
+    folders, newest first. On PostgreSQL the trigram indexes answer text in
+    the body, the header text, subject, from and to (migration 0002); cc
+    and a named header field (HEADER, an iregex) scan."""
     if folder_id is not None:
         folder_by_id(account_id, folder_id)
         qs = Message.objects.filter(folder_id=folder_id)

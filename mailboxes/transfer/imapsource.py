@@ -18,20 +18,27 @@
   A message over the size limit is reported from its RFC822.SIZE, unread.
 - A dropped connection is reopened (at most MAX_RECONNECTS times a run), the
   folder examined again; a changed UIDVALIDITY stops the run (run it again).
+- The host is resolved once and every connection goes to those addresses;
+  with public_only (an import started on the web) only to addresses
+  destination.py allows. Errors name no server text and no exception text
+  (a banner or a reply would tell a user what listens where): the detail is
+  logged.
 """
 from __future__ import annotations
 
 import getpass
 import imaplib
-import ipaddress
+import logging
 import os
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from . import imapwire
+from . import destination, imapwire
+from .destination import Address
 from .names import decode_mutf7, raw_message_id
 from .source import Item, SourceError, SourceFolder
 
@@ -42,6 +49,7 @@ FETCH_MESSAGES = 100
 META_ITEMS = "(UID RFC822.SIZE FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
 VIRTUAL = {"\\all", "\\flagged"}  # RFC 6154 special uses that are views, not places
 T = TypeVar("T")
+log = logging.getLogger("mailboxes.transfer")
 
 
 @dataclass(frozen=True)
@@ -91,17 +99,27 @@ def read_password(*, env: str | None = None, file: str | None = None,
     return prompt(f"Password for {label}: ")
 
 
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+class _Imap(imaplib.IMAP4):
+    """imaplib's client connected to addresses checked beforehand (self.host
+    stays the name: it is what TLS verifies), with TLS from the start when given a context."""
+
+    def __init__(self, url: ImapUrl, addresses: list[Address], tls: ssl.SSLContext | None, timeout: float) -> None:
+        self._addresses = addresses
+        self._tls_from_start = tls
+        super().__init__(url.host, url.port, timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = destination.connect(self._addresses, timeout)
+        if self._tls_from_start is None:
+            return sock
+        return self._tls_from_start.wrap_socket(sock, server_hostname=self.host)
 
 
 class ImapSource:
     def __init__(self, url: ImapUrl, password: str, max_size: int, *, verify: bool = True,
-                 allow_plaintext: bool = False, timeout: float = 60.0) -> None:
+                 allow_plaintext: bool = False, timeout: float = 60.0, public_only: bool = False) -> None:
         self.url = url
+        self._addresses = destination.resolve(url.host, url.port, public_only=public_only)
         self.max_size = max_size
         self.verify = verify
         self.allow_plaintext = allow_plaintext
@@ -126,26 +144,25 @@ class ImapSource:
         return context
 
     def _connect(self) -> None:
-        where = f"{self.url.host}:{self.url.port}"
+        where = destination.where(self.url.host, self.url.port)
         try:
-            if self.url.secure:
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(self.url.host, self.url.port, ssl_context=self._tls(),
-                                                        timeout=self.timeout)
-            else:
-                conn = imaplib.IMAP4(self.url.host, self.url.port, timeout=self.timeout)
+            conn = _Imap(self.url, self._addresses, self._tls() if self.url.secure else None, self.timeout)
+            if not self.url.secure:
                 if "STARTTLS" in conn.capabilities:
                     conn.starttls(self._tls())
-                elif not (_loopback(self.url.host) or self.allow_plaintext):
+                elif not (all(a.ip.is_loopback for a in self._addresses) or self.allow_plaintext):
                     conn.shutdown()
                     raise SourceError(f"{where} offers no STARTTLS; use imaps:// (or allow plaintext "
                                       "if you really mean to send the password in the clear)")
         except ssl.SSLError as exc:
+            _log_detail(where, "TLS failed", exc)
             hint = ""
             if isinstance(exc, ssl.SSLCertVerificationError):
                 hint = " (its certificate cannot be verified; --no-verify accepts it anyway)"
-            raise SourceError(f"TLS with {where} failed: {exc.reason or exc}{hint}") from None
+            raise SourceError(f"TLS with {where} failed{hint}") from None
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise SourceError(f"cannot connect to {where}: {getattr(exc, 'strerror', None) or exc}") from None
+            _log_detail(where, "cannot connect", exc)
+            raise destination.unreachable(self.url.host, self.url.port) from None
         try:
             if "AUTH=PLAIN" in conn.capabilities:
                 secret = f"\0{self.url.user}\0{self._password}".encode()
@@ -153,10 +170,12 @@ class ImapSource:
             else:
                 conn.login(self.url.user, self._password)
         except imaplib.IMAP4.error as exc:
+            _log_detail(where, "login refused", exc)
             conn.shutdown()
-            raise SourceError(f"{where} refused the login of {self.url.user}: {_reply(exc)}") from None
+            raise SourceError(f"{where} refused the login of {self.url.user}") from None
         except OSError as exc:
-            raise SourceError(f"the connection to {where} broke during login: {exc.strerror or exc}") from None
+            _log_detail(where, "connection broke during login", exc)
+            raise SourceError(f"the connection to {where} broke during login") from None
         self._conn = conn
 
     def _call(self, func: Callable[[imaplib.IMAP4], T]) -> T:
@@ -167,8 +186,9 @@ class ImapSource:
                 return func(self._conn)
             except (imaplib.IMAP4.abort, OSError) as exc:
                 self._reconnects += 1
+                _log_detail(self.url.host, "connection broke", exc)
                 if self._reconnects > MAX_RECONNECTS:
-                    raise SourceError(f"the connection to {self.url.host} keeps breaking ({exc}); "
+                    raise SourceError(f"the connection to {self.url.host} keeps breaking; "
                                       "run the same command again to copy the rest") from None
                 selected = self._selected
                 try:
@@ -220,7 +240,8 @@ class ImapSource:
                 return imapwire.parse_list(data)
         typ, data = conn.list('""', '"*"')
         if typ != "OK":
-            raise SourceError(f"the server would not list its folders: {_text(data)}")
+            _log_detail(self.url.host, "LIST refused", _text(data))
+            raise SourceError("the server would not list its folders")
         return imapwire.parse_list(data)
 
     def items(self, folder: SourceFolder) -> Iterator[Item]:
@@ -228,7 +249,8 @@ class ImapSource:
         try:
             self._call(lambda c: self._examine(remote))
         except imaplib.IMAP4.error as exc:
-            yield Item("(folder)", frozenset(), None, folder.size, error=f"the server would not open it: {_reply(exc)}")
+            _log_detail(self.url.host, f"EXAMINE {remote!r} refused", exc)
+            yield Item("(folder)", frozenset(), None, folder.size, error="the server would not open it")
             return
         for start in range(1, self._exists + 1, META_WINDOW):
             window = f"{start}:{min(start + META_WINDOW - 1, self._exists)}"
@@ -283,11 +305,9 @@ def _text(data: Any) -> str:
     return " ".join(parts)[:300]
 
 
-def _reply(exc: Exception) -> str:
-    text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text[:300]
+def _log_detail(where: str, what: str, detail: object) -> None:
+    """What the server or the system said goes to the log, never into a message for the user."""
+    log.info("IMAP import from %s: %s: %r", where, what, str(detail)[:300])
 
 
 def _fetch(conn: imaplib.IMAP4, which: str, items: str, *, by_uid: bool) -> list[dict[str, Any]]:

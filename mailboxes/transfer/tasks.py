@@ -39,7 +39,7 @@ def run_job(job_id: int) -> None:
         try:
             source = ImapSource(parse_imap_url(job.source), password, settings.MAIL_MAX_MESSAGE_SIZE,
                                 verify=job.options.get("verify", True),
-                                allow_plaintext=job.options.get("allow_plaintext", False))
+                                allow_plaintext=job.options.get("allow_plaintext", False), public_only=True)
         except SourceError as exc:
             store.finish_transfer_job(job_id, ok=False, error=str(exc))
             return

@@ -4,7 +4,9 @@
   as it is written (no copy of the mailbox in memory or on disk);
 - imports: start an IMAP import as a Celery job and list recent ones. A user
   imports into their own account; a superuser or domain admin may name an
-  account they manage (`account` field, or ?account=ADDRESS);
+  account they may change (`account` field, or ?account=ADDRESS). A server
+  the import may not reach (loopback, private, ours: destination.py) is
+  refused here already, in the same words as one that does not answer;
 - import status: a job's progress as a page that refreshes itself (no
   script) or, with ?format=json, as JSON.
 
@@ -29,8 +31,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
 
+from . import destination
 from .exporter import zip_stream
 from .imapsource import ImapUrl
+from .source import SourceError
 
 View = Callable[..., HttpResponse]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -69,16 +73,17 @@ def download(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _target_account(request: HttpRequest, address: str) -> store.AccountInfo:
-    """The account an import goes into: one's own, or one the signed-in administrator manages."""
+def _create_job(request: HttpRequest, address: str, url: ImapUrl, password: str,
+                options: dict[str, object]) -> store.TransferJobInfo:
+    """An import into one's own account, or into one the signed-in administrator may change."""
     if not address or address.lower() == request.user.address:  # type: ignore[union-attr]
-        return store.get_account_by_id(request.user.pk)
+        return store.create_transfer_job(request.user.pk, str(url), password, started_by_id=request.user.pk,
+                                         options=options)
     actor = store.admin_actor(request.user.pk)
     if actor is None:
         raise store.NotPermitted("you may import only into your own account")
     account = store.get_account(address)
-    store.admin_account(actor, account.id)  # raises NotPermitted/NotFound for an account not theirs
-    return account
+    return store.admin_create_transfer_job(actor, account.id, str(url), password, options=options)
 
 
 def _start(job_id: int) -> None:
@@ -110,14 +115,13 @@ def imports(request: HttpRequest) -> HttpResponse:
         elif form["security"] not in ("imaps", "starttls"):
             error = "Choose how to connect."
         else:
+            url = ImapUrl(form["security"] == "imaps", str(form["username"]), str(form["host"]), int(form["port"]))
             try:
-                account = _target_account(request, str(form["account"]))
-            except (store.NotPermitted, store.NotFound, store.InvalidInput) as exc:
-                error = str(exc)
+                destination.resolve(url.host, url.port, public_only=True)  # the job checks again when it connects
+                job = _create_job(request, str(form["account"]), url, password, {"verify": form["verify"]})
+            except (SourceError, store.NotPermitted, store.NotFound, store.InvalidInput, store.LimitExceeded) as exc:
+                error = str(exc)[:1].upper() + str(exc)[1:] + "."
             else:
-                url = ImapUrl(form["security"] == "imaps", str(form["username"]), str(form["host"]), int(form["port"]))
-                job = store.create_transfer_job(account.id, str(url), password, started_by_id=request.user.pk,
-                                                options={"verify": form["verify"]})
                 _start(job.id)
                 return HttpResponseRedirect(_url(request, "import-status", job.id))
     jobs = [(job, _url(request, "import-status", job.id)) for job in store.list_transfer_jobs(request.user.pk)]

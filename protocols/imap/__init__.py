@@ -30,8 +30,9 @@ The server half:
   codes and reports mailbox changes; the handlers are grouped by command:
   :mod:`.cmd_session`, :mod:`.cmd_mailbox`, :mod:`.cmd_fetch`,
   :mod:`.cmd_update`, :mod:`.cmd_search`.
-* Every store call goes through ``protocols.dbcall`` (one transaction each,
-  on the bounded thread pool); FETCH and SEARCH read in pages by UID.
+* Every store call goes through ``protocols.dbcall`` (on the bounded thread
+  pool; each store function decides its own transaction, ``store/_db.py``);
+  FETCH and SEARCH read in pages by UID.
 * Changes made elsewhere are read from the database (``changes_since``)
   when the event bus says the selected mailbox changed, on NOOP/CHECK/IDLE,
   after an APPEND/COPY into it, and every ``MAIL_POLL_INTERVAL`` seconds

@@ -154,7 +154,7 @@ class Session:
     # -- helpers for handlers ---------------------------------------------
 
     async def call(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """One store call (one transaction) off the event loop."""
+        """One store call off the event loop (its transaction is the store function's own)."""
         return await dbcall.call(func, *args, **kwargs)
 
     @property

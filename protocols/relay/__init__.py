@@ -19,7 +19,9 @@ Implementation notes:
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h
   until MAIL_RELAY_LIFETIME (5 days); 5xx and expiry fail the recipient and
   send one RFC 3464 DSN to the envelope sender (none for a null sender).
-  No delay warnings.
+  A recipient still deferred once its message has waited
+  MAIL_RELAY_DELAY_WARNING (4 h; 0 = never) gets one "delayed" DSN, once
+  (store.record_outcome).
 - Outbound mail is DKIM-signed (relaxed/relaxed) with the From: domain's
   active key when it has one.
 """

@@ -1,7 +1,8 @@
 """aiosmtpd handler hooks: where an SMTP transaction meets the mail store.
 
-Every store call runs through protocols.dbcall (one transaction on the
-bounded thread pool, never on the event loop) and, while it runs, marks the
+Every store call runs through protocols.dbcall (on the bounded thread pool,
+never on the event loop; the store function decides its own transaction,
+mailboxes/store/_db.py) and, while it runs, marks the
 session busy so a shutdown lets its reply out first. Store errors become
 replies here, at the boundary; anything unexpected is logged with the
 connection's label and answered 451 without its text.

@@ -160,6 +160,46 @@ def test_reply_and_forward_subjects_do_not_pile_up_prefixes(subject, reply, forw
     assert compose.reply_subject(subject) == reply and compose.forward_subject(subject) == forward
 
 
+class CountedReads(str):
+    """A subject that counts how often its characters are read."""
+
+    reads = 0
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        CountedReads.reads += 1
+        return str.__getitem__(self, key)
+
+
+HOSTILE_SUBJECTS = [  # (subject of about n characters, what is left once the prefixes are gone)
+    pytest.param(lambda n: "re" + " " * n + "x", lambda n: "re" + " " * n + "x", id="re-then-spaces"),
+    pytest.param(lambda n: "Re: " * (n // 4) + "Lunch", lambda n: "Lunch", id="many-re"),
+    pytest.param(lambda n: "Re:" + " " * n + "re" + " " * n, lambda n: "re" + " " * n, id="spaces-around-re"),
+    pytest.param(lambda n: "AW [" + "1" * n, lambda n: "AW [" + "1" * n, id="unclosed-count"),
+    pytest.param(lambda n: "Fwd[2]: " * (n // 8) + "re [2] x", lambda n: "re [2] x", id="many-counted-fwd"),
+]
+
+
+@pytest.mark.parametrize("hostile, rest", HOSTILE_SUBJECTS)
+def test_prefix_stripping_reads_each_character_of_a_hostile_subject_a_bounded_number_of_times(hostile, rest):
+    for n in (10_000, 100_000):
+        subject = CountedReads(hostile(n))
+        CountedReads.reads = 0
+        assert compose.strip_prefixes(subject) == rest(n)
+        assert 0 < CountedReads.reads <= 3 * len(subject) + 10  # linear: a quadratic pass reads n * n / 2
+
+
+@pytest.mark.timeout(60)  # the backtracking expression took about 45 s for the first one, an hour for all
+@pytest.mark.parametrize("hostile, rest", HOSTILE_SUBJECTS)
+def test_reply_and_forward_to_a_hostile_subject_of_100000_characters_answer(alice, alice_client, hostile, rest):
+    inbox, uid = deliver_to(alice.address, sample_message(subject=hostile(100_000)))
+    stored = store.open_message(alice.id, inbox, uid).subject  # unfolded, trailing spaces trimmed
+    assert stored.rstrip() == hostile(100_000).rstrip()
+    for mode, prefix in (("reply", "Re: "), ("forward", "Fwd: ")):
+        form = alice_client.get(f"/mail/compose/?mode={mode}&f={inbox}&u={uid}")
+        assert form.status_code == 200
+        assert f'value="{prefix}{rest(100_000)}'.rstrip().encode() in form.content
+
+
 def test_built_messages_are_valid_mime_with_long_and_non_ascii_lines_encoded():
     raw = compose.build(compose.Outgoing(
         "alice@example.test", "Ålice", to=(("Bøb", "bob@example.test"),), subject="ü" * 100,
