@@ -114,6 +114,15 @@ def declared_size(mail_options: list[str]) -> int:
     return 0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control(text: str | None) -> bool:
+    """Any C0 control character or DEL (a bare CR among them): RFC 5321 4.1.2
+    allows none in a domain, an address literal or a mailbox."""
+    return bool(text) and _CONTROL.search(text or "") is not None
+
+
 def has_bare_line_ending(data: bytes) -> bool:
     """Any CR or LF that is not part of a CRLF pair (RFC 5321 2.3.8)."""
     pairs = data.count(b"\r\n")

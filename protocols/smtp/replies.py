@@ -24,6 +24,10 @@ AUTH_BLOCKED = "454 4.7.0 Too many failed logins, try again later"  # RFC 4954 6
 # RFC 5321 4.2.5 (450: not taken, try again), RFC 3463 X.7.0: a policy refusal.
 SENDING_LIMITED = "450 4.7.0 Sending rate limit reached for this account, try again later"
 
+# RFC 5321 4.1.2: neither takes a control character; one would reach the
+# stored Received/Return-Path/Authentication-Results fields (issue #15 item 11).
+BAD_HELO = "501 5.5.2 Control characters are not allowed in the HELO/EHLO name"
+BAD_SENDER_SYNTAX = "501 5.1.7 Control characters are not allowed in the sender address"  # RFC 3463 X.1.7
 AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
 TLS_ACTIVE = "503 5.5.1 TLS already active"
 NO_SUCH_USER = "550 5.1.1 No such user here"
