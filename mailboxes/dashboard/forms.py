@@ -112,6 +112,11 @@ class RolesForm(forms.Form):
             del self.fields["superuser"]
 
 
+class SendAsForm(forms.Form):
+    address = forms.CharField(max_length=320, label="Send as",
+                              help_text="an address, or @domain for every address of a domain")
+
+
 class AliasForm(forms.Form):
     source = forms.CharField(max_length=320, help_text="name@domain, or @domain for the catch-all")
     targets = AddressListField(help_text="one or more addresses")

@@ -20,6 +20,8 @@ Implementation notes:
   until MAIL_RELAY_LIFETIME (5 days); 5xx and expiry fail the recipient and
   send one RFC 3464 DSN to the envelope sender (none for a null sender).
   No delay warnings.
-- Outbound mail is DKIM-signed (relaxed/relaxed) with the From: domain's
-  active key when it has one.
+- Outbound mail is DKIM-signed (relaxed/relaxed) only as the domain the
+  store recorded when it was queued (store.signing_domain: the From: domain
+  when its submitter may use it), with that domain's active key; mail we
+  forward is not signed (docs/SMTP.md, "Who may send as whom").
 """

@@ -14,9 +14,11 @@ Implementation notes
   Not supported: CHUNKING/BDAT, BINARYMIME, DSN, EXPN (502).
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,
   550 5.2.1 disabled); anything else 554 5.7.1, there is no AUTH on port 25.
-  Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only the
-  user's own address or an alias of it, or <> (553 5.7.1 otherwise); remote
-  recipients go on the store's outbound queue.
+  Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only an
+  address store.may_send_as allows (own, alias, admin grant), or <> (553
+  5.7.1 otherwise); every From:/Sender: address likewise, whatever MAIL FROM
+  was (550 5.7.1 at the end of DATA); remote recipients go on the store's
+  outbound queue.
 - AUTH is offered and accepted only over TLS, from loopback, or with
   MAIL_ALLOW_PLAINTEXT_AUTH (protocols.listener.Connection's rule). Three
   AUTH commands per connection, then 421 4.7.0.

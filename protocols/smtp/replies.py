@@ -36,6 +36,9 @@ QUOTA_NEVER = "552 5.2.2 Message exceeds the mailbox quota"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BAD_ADDRESS = "553 5.1.3 Bad recipient address syntax"
 SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user"
+# RFC 6409 8.1 lets a submission server refuse what it would have to fix; at
+# the end of DATA the reply is 550 (there is no mailbox name to call bad).
+AUTHOR_NOT_OWNED = "550 5.7.1 From: or Sender: address not owned by the authenticated user"
 RELAY_DENIED = "554 5.7.1 Relay access denied"
 # RFC 5321 2.3.8: CR and LF only as CRLF. Refusing them stops SMTP smuggling
 # through us to a server that takes <LF>.<LF> or <CR>.<CR> as end of data.
