@@ -12,8 +12,10 @@ Implementation notes:
   recipient bound there; PIPELINING (RFC 2920) when offered; SIZE and
   BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
   by the server or deferred, as it answers.
-- STARTTLS is opportunistic (RFC 7435): used whenever offered, the
-  certificate not verified; no DANE or MTA-STS (a deviation).
+- STARTTLS to MX hosts is opportunistic (RFC 7435): used whenever offered,
+  the certificate not verified; no DANE or MTA-STS (a deviation). The
+  smarthost's certificate and host name are verified (system CAs or
+  MAIL_RELAY_SMARTHOST_CA) before AUTH: a failure defers the mail.
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h

@@ -42,7 +42,8 @@ def client_config(*, smarthost: bool) -> ClientConfig:
     return ClientConfig(helo_name=base.helo_name, timeout=base.timeout, starttls=mode == "starttls",
                         require_tls=mode != "none", implicit_tls=mode == "tls",
                         username=settings.MAIL_RELAY_SMARTHOST_USER,
-                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD)
+                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD,
+                        verify_tls=True, ca_file=settings.MAIL_RELAY_SMARTHOST_CA)
 
 
 def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
