@@ -1,12 +1,13 @@
-"""Per-account preferences set in the webmail: identity, vacation, forwarding."""
+"""Per-account preferences set in the webmail: identity, vacation, forwarding
+(to another host only where the domain allows external forwards)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from ..models import Account, AccountSettings
+from ..models import Account, AccountSettings, Domain
 from ._db import atomic
-from .addresses import normalize_address
+from .addresses import domain_of, normalize_address
 from .errors import InvalidInput, NoSuchAccount
 
 MAX_NAME = 200
@@ -35,8 +36,16 @@ def _one_line(value: str, what: str, limit: int) -> str:
     return value
 
 
+def may_forward_to(account: Account, address: str) -> bool:
+    """The domain's policy (Domain.allow_external_forwards) for a user's
+    forwarding, as for its aliases: a hosted domain always, another host only
+    where allowed."""
+    return account.domain.allow_external_forwards or Domain.objects.filter(name=domain_of(address)).exists()
+
+
 def _account(account_id: int, *, lock: bool = False) -> Account:
-    qs = Account.objects.select_for_update() if lock else Account.objects
+    qs = Account.objects.select_for_update(of=("self",)) if lock else Account.objects
+    qs = qs.select_related("domain")
     account = qs.filter(pk=account_id).first()
     if account is None:
         raise NoSuchAccount(f"no account #{account_id}")
@@ -70,6 +79,9 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
     forward = normalize_address(prefs.forward_to) if prefs.forward_to.strip() else ""
     if forward == account.address:
         raise InvalidInput("mail cannot be forwarded to its own address")
+    if forward and not may_forward_to(account, forward):
+        raise InvalidInput(f"{forward} is on another host, and {account.domain.name} does not allow "
+                           "forwarding to other hosts")
     if account.display_name != name:
         Account.objects.filter(pk=account_id).update(display_name=name)
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,

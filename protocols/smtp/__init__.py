@@ -37,6 +37,8 @@ Implementation notes
   RFC 3848/6531, FOR only with one recipient), Return-Path on local copies
   only. Otherwise the bytes are stored exactly as received after
   dot-unstuffing.
+- Loops: more than 50 Received: fields in the header is 554 5.4.6 at the end
+  of DATA (RFC 5321 6.3), on every listener.
 - SMTP smuggling: only CRLF.CRLF ends DATA (aiosmtpd 1.4.5+), and a message
   with any bare CR or LF is refused with 554 5.6.0 (RFC 5321 2.3.8), so no
   such sequence is ever stored or relayed. Command lines may end in a bare LF

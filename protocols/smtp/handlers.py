@@ -114,6 +114,9 @@ class Handler:
         data = envelope.original_content or b""
         if policy.has_bare_line_ending(data):
             return replies.BARE_LINE_ENDING
+        if policy.received_count(data) > policy.MAX_RECEIVED:
+            log.info("%s: refused a message with more than %d Received: fields", server.label, policy.MAX_RECEIVED)
+            return replies.MAIL_LOOP
         account = server.account
         if account is not None:
             # The authors (From:, Sender:) too, whatever MAIL FROM said (<> included):

@@ -123,6 +123,16 @@ def has_control(text: str | None) -> bool:
     return bool(text) and _CONTROL.search(text or "") is not None
 
 
+# RFC 5321 6.3: a message that has passed this many relays is looping.
+MAX_RECEIVED = 50
+_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def received_count(data: bytes) -> int:
+    """How many Received: fields the header (up to the first empty line) holds."""
+    return len(_RECEIVED.findall(re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]))
+
+
 def has_bare_line_ending(data: bytes) -> bool:
     """Any CR or LF that is not part of a CRLF pair (RFC 5321 2.3.8)."""
     pairs = data.count(b"\r\n")

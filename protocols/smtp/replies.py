@@ -40,6 +40,8 @@ SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user
 # the end of DATA the reply is 550 (there is no mailbox name to call bad).
 AUTHOR_NOT_OWNED = "550 5.7.1 From: or Sender: address not owned by the authenticated user"
 RELAY_DENIED = "554 5.7.1 Relay access denied"
+# RFC 5321 6.3 (loop detection by counting Received: fields), RFC 3463 X.4.6 routing loop.
+MAIL_LOOP = "554 5.4.6 Too many Received: fields, probably a mail loop (RFC 5321 6.3)"
 # RFC 5321 2.3.8: CR and LF only as CRLF. Refusing them stops SMTP smuggling
 # through us to a server that takes <LF>.<LF> or <CR>.<CR> as end of data.
 BARE_LINE_ENDING = "554 5.6.0 Bare CR or LF in message data (RFC 5321 2.3.8)"
