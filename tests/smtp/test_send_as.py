@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORDS
 from mailboxes import store
 from mailboxes.models import OutboundMessage
 from tests.transcript import Transcript
 
-from .conftest import ALICE, EHLO_SUBMISSION, GREETING, inbox, plain_credentials
+from .conftest import ALICE, AUTH_ALICE, EHLO_SUBMISSION, GREETING, HELO, inbox, send_script
 
-AUTH_ALICE = f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\nS: 235 2.7.0 Authentication successful\n"
 REFUSED = "550 5.7.1 From: or Sender: address not owned by the authenticated user"
-STORED = "250 2.0.0 Ok: stored as {{[0-9a-f]+}}"
 
 
 def submit(port: int, mail_from: str, header: str, *, to: str = "friend@remote.test") -> str:
@@ -100,17 +97,6 @@ def test_mail_arriving_at_the_mx_is_not_held_to_the_rule_and_is_queued_unsigned(
     from mailboxes.models import Domain
     Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
     store.create_alias("fwd@example.test", ["far@remote.test"])
-    mx.run("C: HELO client.test\nS: 250 {{\\S+}}\n" + """
-        C: MAIL FROM:<someone@remote.test>
-        S: 250 2.1.0 Sender ok
-        C: RCPT TO:<fwd@example.test>
-        S: 250 2.1.5 Recipient ok
-        C: DATA
-        S: 354 {{.*}}
-        C: From: ceo@other.test
-        C: Subject: forwarded
-        C:
-        C: body
-        C: .
-        S: """ + STORED)
+    mx.run(HELO + send_script("someone@remote.test", ["fwd@example.test"],
+                              "From: ceo@other.test\r\nSubject: forwarded\r\n\r\nbody"))
     assert OutboundMessage.objects.get().dkim_domain == ""
