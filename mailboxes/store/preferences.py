@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..models import Account, AccountSettings, Domain
+from ..models import Account, AccountSettings
 from ._db import atomic
-from .addresses import domain_of, normalize_address
+from .addresses import normalize_address
+from .admin import check_targets
 from .errors import InvalidInput, NoSuchAccount
 
 MAX_NAME = 200
@@ -34,13 +35,6 @@ def _one_line(value: str, what: str, limit: int) -> str:
     if _CONTROL.search(value) or len(value) > limit:
         raise InvalidInput(f"{what} must be one line of at most {limit} characters")
     return value
-
-
-def may_forward_to(account: Account, address: str) -> bool:
-    """The domain's policy (Domain.allow_external_forwards) for a user's
-    forwarding, as for its aliases: a hosted domain always, another host only
-    where allowed."""
-    return account.domain.allow_external_forwards or Domain.objects.filter(name=domain_of(address)).exists()
 
 
 def _account(account_id: int, *, lock: bool = False) -> Account:
@@ -79,9 +73,8 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
     forward = normalize_address(prefs.forward_to) if prefs.forward_to.strip() else ""
     if forward == account.address:
         raise InvalidInput("mail cannot be forwarded to its own address")
-    if forward and not may_forward_to(account, forward):
-        raise InvalidInput(f"{forward} is on another host, and {account.domain.name} does not allow "
-                           "forwarding to other hosts")
+    if forward:  # the domain's policy for its aliases applies (Domain.allow_external_forwards)
+        check_targets(account.domain, [forward])
     if account.display_name != name:
         Account.objects.filter(pk=account_id).update(display_name=name)
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,

@@ -85,8 +85,7 @@ def may_send_as(account_id: int, address: str) -> bool:
     return own is not None and _may_send_as(account_id, own, address)
 
 
-def _unowned(account_id: int, raw: bytes) -> list[str]:
-    from_, sender = author_addresses(raw)
+def _unowned(account_id: int, from_: list[str], sender: list[str]) -> list[str]:
     authors = list(dict.fromkeys(from_ + sender))
     if len(authors) > MAX_AUTHORS:
         return authors
@@ -100,7 +99,7 @@ def _unowned(account_id: int, raw: bytes) -> list[str]:
 def unowned_authors(account_id: int, raw: bytes) -> list[str]:
     """The From:/Sender: addresses of a message this account may not use
     ([] when it may use them all, or the message names none)."""
-    return _unowned(account_id, raw)
+    return _unowned(account_id, *author_addresses(raw))
 
 
 def signing_domain(account_id: int | None, raw: bytes) -> str:
@@ -109,7 +108,7 @@ def signing_domain(account_id: int | None, raw: bytes) -> str:
     account that submitted it may use every author address; else ''."""
     if account_id is None:
         return ""
-    from_, _sender = author_addresses(raw)
-    if len(from_) != 1 or "@" not in from_[0] or _unowned(account_id, raw):
+    from_, sender = author_addresses(raw)
+    if len(from_) != 1 or _unowned(account_id, from_, sender):
         return ""
     return domain_of(normalize_address(from_[0]))
