@@ -114,12 +114,13 @@ def declared_size(mail_options: list[str]) -> int:
     return 0
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def has_control(text: str | None) -> bool:
-    """Any C0 control character or DEL (a bare CR among them): RFC 5321 4.1.2
-    allows none in a domain, an address literal or a mailbox."""
+    """Any control character (C0 with a bare CR among them, DEL, C1) or a
+    Unicode line separator: RFC 5321 4.1.2 allows none in a domain, an
+    address literal or a mailbox (nor RFC 6531 in a UTF-8 one)."""
     return bool(text) and _CONTROL.search(text or "") is not None
 
 

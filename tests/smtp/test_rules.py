@@ -164,7 +164,8 @@ def test_received_fields_are_counted_in_the_header_only(data, count):
 
 @pytest.mark.parametrize("text, control", [
     ("client.test", False), ("[192.0.2.1]", False), ("", False), (None, False), ("ünï.test", False),
-    ("a\rb", True), ("a\x00", True), ("a\tb", True), ("a\x7f", True), ("a\x1b[0m", True),
+    ("a\rb", True), ("a\x00", True), ("a\tb", True), ("a\x7f", True), ("a\x1b[0m", True), ("a\x85b", True),
+    ("a\u2028b", True), ("\udc85", False),
 ])
 def test_control_characters_are_found_anywhere(text, control):
     assert policy.has_control(text) is control
