@@ -33,8 +33,8 @@ ACCOUNTS = 10
 PASSWORD = "bench-password"
 
 
-def message(i: int, size: int, to: str) -> bytes:
-    head = (f"From: Sender <sender@remote.test>\r\nTo: {to}\r\nSubject: Bench {i}\r\n"
+def message(i: int, size: int, to: str, sender: str = "sender@remote.test") -> bytes:
+    head = (f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: Bench {i}\r\n"
             f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
             f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
     line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
@@ -53,7 +53,7 @@ def run_clients(port: int, listener: str, clients: int, total: int, size: int) -
             sender = f"user{n % ACCOUNTS}@bench.test"
             smtp.login(sender, PASSWORD)
         recipients = [f"user{i % ACCOUNTS}@bench.test" for i in range(n, total, clients)]
-        payloads = [(message(i, size, to), to) for i, to in zip(range(n, total, clients), recipients)]
+        payloads = [(message(i, size, to, sender), to) for i, to in zip(range(n, total, clients), recipients)]
 
         def work() -> int:
             with smtp:

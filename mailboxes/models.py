@@ -148,6 +148,18 @@ class Expunged(models.Model):
         indexes = [models.Index(fields=["folder", "modseq"], name="expunged_folder_modseq")]
 
 
+class SendAsGrant(models.Model):
+    """An address ('name@domain') or a whole domain ('@domain') an admin lets
+    an account use in From:/Sender: beyond its own address and aliases."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="send_as")
+    address = models.CharField(max_length=320)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "address"], name="send_as_once")]
+
+
 class OutboundMessage(models.Model):
     """A message accepted for delivery to other hosts; the relay (Celery) drains it."""
 
@@ -155,6 +167,9 @@ class OutboundMessage(models.Model):
     mail_from = models.CharField(max_length=320, blank=True, default="")
     sender = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
     created = models.DateTimeField(default=timezone.now)
+    # The one domain the relay may DKIM-sign this message as, decided when it
+    # was queued (store.signing_domain); "" = send it unsigned.
+    dkim_domain = models.CharField(max_length=253, blank=True, default="")
 
 
 class OutboundRecipient(models.Model):

@@ -249,6 +249,8 @@ MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
 MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
 MAIL_RELAY_SMARTHOST_TLS = env_str("MAIL_RELAY_SMARTHOST_TLS", "starttls")  # starttls | tls | none
+# PEM CA certificates that verify the smarthost (default: the system's CAs).
+MAIL_RELAY_SMARTHOST_CA = env_str("MAIL_RELAY_SMARTHOST_CA")
 if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
     raise ImproperlyConfigured("MAIL_RELAY_SMARTHOST_TLS must be starttls, tls or none")
 # DNS servers for MX, SPF, DKIM and DMARC lookups (host[:port], comma-separated); unset = the system's.

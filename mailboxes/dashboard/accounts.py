@@ -1,4 +1,4 @@
-"""Accounts: list, create, settings, password, roles, delete, .mobileconfig."""
+"""Accounts: list, create, settings, password, roles, send-as grants, delete, .mobileconfig."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -9,7 +9,7 @@ from django.urls import reverse
 from mailboxes import autoconfig, store
 
 from .access import attempt, dashboard_view, form_action, list_params, post_action
-from .forms import AccountCreateForm, AccountUpdateForm, PasswordForm, RolesForm
+from .forms import AccountCreateForm, AccountUpdateForm, PasswordForm, RolesForm, SendAsForm
 
 ORDERS = (("address", "address"), ("usage", "largest first"), ("login", "last login"))
 
@@ -64,7 +64,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
                       domains=_role_domains(actor), superuser=actor.is_superuser)
     return render(request, "manage/accounts/detail.html", {
         "detail": detail, "account": row, "form": form, "password_form": PasswordForm(), "roles": roles,
-        "is_self": row.id == actor.id, "section": "accounts"})
+        "send_as_form": SendAsForm(), "is_self": row.id == actor.id, "section": "accounts"})
 
 
 @dashboard_view(methods=("POST",))
@@ -95,6 +95,24 @@ def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
     return post_action(request, lambda: store.admin_set_roles(
         actor, account_id, superuser=data.get("superuser"), admin_domains=data["admin_domains"]),
         success="Roles saved.", next_url=_account_url(account_id))
+
+
+@dashboard_view(methods=("POST",))
+def account_send_as(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Grant (or, with remove=<address>, revoke) a "send as" address or @domain."""
+    actor = request.actor
+    store.admin_account(actor, account_id)  # 404 before anything else for an account out of reach
+    removed = request.POST.get("remove", "")
+    if removed:
+        return post_action(request, lambda: store.admin_revoke_send_as(actor, account_id, removed),
+                           success=f"No longer sends as {removed}.", next_url=_account_url(account_id))
+    form = SendAsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give an address or @domain.")
+        return HttpResponseRedirect(_account_url(account_id))
+    address = form.cleaned_data["address"]
+    return post_action(request, lambda: store.admin_grant_send_as(actor, account_id, address),
+                       success=f"May now send as {address}.", next_url=_account_url(account_id))
 
 
 @dashboard_view

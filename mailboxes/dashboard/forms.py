@@ -65,7 +65,7 @@ class DomainSettingsForm(forms.Form):
     catch_all = AddressListField(required=False, help_text="where mail to unknown addresses goes; blank = nowhere")
     active = forms.BooleanField(required=False)
     max_accounts = forms.IntegerField(min_value=0, help_text="0 = no limit")
-    allow_external_forwards = forms.BooleanField(required=False, label="Aliases may forward to other hosts")
+    allow_external_forwards = forms.BooleanField(required=False, label="Aliases and users may forward to other hosts")
 
     SUPERUSER_FIELDS = ("active", "max_accounts", "allow_external_forwards")
 
@@ -110,6 +110,11 @@ class RolesForm(forms.Form):
         self.fields["admin_domains"].choices = [(d, d) for d in domains]
         if not superuser:
             del self.fields["superuser"]
+
+
+class SendAsForm(forms.Form):
+    address = forms.CharField(max_length=320, label="Send as",
+                              help_text="an address, or @domain for every address of a domain")
 
 
 class AliasForm(forms.Form):

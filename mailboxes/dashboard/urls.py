@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/<int:account_id>/", accounts.account_detail, name="account"),
     path("accounts/<int:account_id>/password/", accounts.account_password, name="account-password"),
     path("accounts/<int:account_id>/roles/", accounts.account_roles, name="account-roles"),
+    path("accounts/<int:account_id>/send-as/", accounts.account_send_as, name="account-send-as"),
     path("accounts/<int:account_id>/delete/", accounts.account_delete, name="account-delete"),
     path("accounts/<int:account_id>/mail.mobileconfig", accounts.account_mobileconfig, name="account-mobileconfig"),
     path("aliases/", aliases.alias_list, name="aliases"),

@@ -10,14 +10,14 @@ from .imap import (SearchPage, SearchStats, SortRow, fetch_messages, folders_wit
 from .accounts import (apop_secret, authenticate, create_account, create_alias, create_domain,
                        delete_account, delete_alias, delete_domain, get_account, get_account_by_id,
                        list_accounts, list_aliases, list_domains, quota_check, quota_usage,
-                       recalculate_usage, resolve_recipient, sender_allowed, set_alias_targets,
+                       recalculate_usage, resolve_recipient, set_alias_targets,
                        set_apop_secret, set_password, update_account)
 from .admin import (admin_actor, admin_alias, admin_create_alias, admin_create_domain, admin_delete_alias,
                     admin_delete_domain, admin_domain, admin_generate_dkim, admin_list_aliases,
                     admin_list_domains, admin_update_alias, admin_update_domain, hosted_domain)
-from .admin_accounts import (admin_account, admin_create_account, admin_delete_account, admin_list_accounts,
-                             admin_set_password, admin_set_roles, admin_update_account, last_logins,
-                             record_login)
+from .admin_accounts import (admin_account, admin_create_account, admin_delete_account, admin_grant_send_as,
+                             admin_list_accounts, admin_revoke_send_as, admin_set_password, admin_set_roles,
+                             admin_update_account, last_logins, record_login)
 from .admin_stats import (admin_audit_log, admin_delete_outbound, admin_list_queue, admin_overview,
                           admin_retry_outbound)
 from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, CreatedAccount, DayCount,
@@ -32,6 +32,7 @@ from .events import publish, subscribe
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, record_failure, record_login_failure, reset_login_throttle)
 from .sending import check_sending, record_sending, reset_sending_counts
+from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
 from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained_account_ids, purge_old_messages,

@@ -393,22 +393,6 @@ def _expand(addr: str) -> RecipientCheck:
     return RecipientCheck(addr, "inactive" if inactive else "unknown")
 
 
-@atomic
-def sender_allowed(account_id: int, address: str) -> bool:
-    """May this account use `address` as its sender (its own address or an alias of it)?"""
-    try:
-        addr = normalize_address(address)
-    except InvalidInput:
-        return False
-    own = Account.objects.filter(pk=account_id).values_list("address", flat=True).first()
-    if own is None:
-        return False
-    if addr == own:
-        return True
-    targets = Alias.objects.filter(source=addr).values_list("targets", flat=True).first()
-    return bool(targets) and own in targets
-
-
 # --- quota ----------------------------------------------------------------
 
 @atomic

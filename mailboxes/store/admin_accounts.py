@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from ..models import Account, Domain, Folder, LoginRecord
+from ..models import Account, Domain, Folder, LoginRecord, SendAsGrant
 from . import accounts as _accounts
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -75,8 +75,10 @@ def admin_account(actor: Actor, account_id: int) -> AccountDetail:
                .annotate(n=Count("messages"), size=Sum("messages__size")).values("name", "special_use", "n", "size")]
     logins = _logins(account_id)
     domains = tuple(account.admin_domains.order_by("name").values_list("name", flat=True))
+    grants = tuple(SendAsGrant.objects.filter(account_id=account_id).order_by("address")
+                   .values_list("address", flat=True))
     return AccountDetail(_row(account_id), domains, folders, logins, sum(f.messages for f in folders),
-                         sum(f.size for f in folders), can_change(actor, account))
+                         sum(f.size for f in folders), can_change(actor, account), grants)
 
 
 @atomic
@@ -154,6 +156,38 @@ def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = N
             changed["admin_domains"] = sorted(domains)
     if changed:
         audit(actor, "account.roles", account.address, **changed)
+    return admin_account(actor, account_id)
+
+
+# --- send as ---------------------------------------------------------------
+
+def _grantable(actor: Actor, address: str) -> str:
+    """'name@domain' or '@domain', normalised, in a domain the actor manages
+    (a domain admin cannot let anyone sign as a domain that is not theirs)."""
+    text = address.strip()
+    clean = "@" + normalize_domain(text[1:]) if text.startswith("@") else normalize_address(text)
+    domain_for(actor, domain_of(clean))
+    return clean
+
+
+@atomic
+def admin_grant_send_as(actor: Actor, account_id: int, address: str) -> AccountDetail:
+    """Let the account use an address, or every address of a domain ('@domain'),
+    in MAIL FROM and From:/Sender: (store.may_send_as)."""
+    account = account_for(actor, account_id, change=True)
+    clean = _grantable(actor, address)
+    _, created = SendAsGrant.objects.get_or_create(account_id=account.id, address=clean)
+    if created:
+        audit(actor, "account.send_as.grant", account.address, address=clean)
+    return admin_account(actor, account_id)
+
+
+@atomic
+def admin_revoke_send_as(actor: Actor, account_id: int, address: str) -> AccountDetail:
+    account = account_for(actor, account_id, change=True)
+    clean = _grantable(actor, address)
+    if SendAsGrant.objects.filter(account_id=account.id, address=clean).delete()[0]:
+        audit(actor, "account.send_as.revoke", account.address, address=clean)
     return admin_account(actor, account_id)
 
 

@@ -104,6 +104,8 @@ class AccountDetail:
     message_bytes: int
     # May the actor who asked change this account (a domain admin may not touch a superuser)?
     editable: bool = True
+    # "Send as" grants: addresses and '@domain's it may use beyond its own and its aliases.
+    send_as: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

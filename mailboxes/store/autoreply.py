@@ -5,7 +5,10 @@ Forwarding is resolved with the routing (delivery.route), before the copies
 are stored: each recipient that forwards adds its target (a local account or a remote address on the
 outbound queue) and keeps its own copy or not. One level only: a target's
 own forwarding is not applied again, so two accounts forwarding to each
-other cannot loop.
+other cannot loop here (a loop through another host ends at SMTP's limit
+of Received: fields). A remote target counts only while the account's
+domain allows external forwards (checked again here, not only at save);
+otherwise the copy stays in the INBOX.
 
 The vacation reply (RFC 3834) is sent when the delivery has committed
 (delivery.store_copies schedules it), in its own transactions; a failure is logged and never fails the delivery. It is
@@ -61,13 +64,19 @@ def apply_forwarding(account_ids: list[int]) -> tuple[list[int], list[str]]:
     if not account_ids:
         return account_ids, []
     rows = list(AccountSettings.objects.filter(account_id__in=account_ids).exclude(forward_to="")
-                .values_list("account_id", "forward_to", "forward_keep_copy"))
+                .values_list("account_id", "forward_to", "forward_keep_copy",
+                             "account__domain__allow_external_forwards"))
     if not rows:
         return account_ids, []
     keep = dict.fromkeys(account_ids)
     forwards: dict[str, None] = {}
-    for account_id, forward_to, keep_copy in rows:
+    for account_id, forward_to, keep_copy, external_allowed in rows:
         target = accounts.resolve_recipient(forward_to)
+        if target.kind == "remote" and not external_allowed:
+            # Saved before the domain said no (or written around the store): keep the mail here.
+            log.warning("account %s forwards to %s, but its domain allows no external forwards; keeping the copy",
+                        account_id, forward_to)
+            continue
         if target.kind == "remote":
             forwards[target.address] = None
         elif target.kind == "local":

@@ -39,7 +39,7 @@ from mailhost import metrics
 
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
-from . import accounts, autoreply, events
+from . import accounts, autoreply, events, senders
 from ._db import atomic, no_transaction
 from ._sql import placeholders, table
 from .addresses import domain_of
@@ -128,7 +128,8 @@ def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], 
     if remote:
         if not account_ids:
             _insert_blob(blob)
-        _enqueue(blob.sha256, mail_from, remote, sender_account_id)
+        _enqueue(blob.sha256, mail_from, remote, sender_account_id,
+                 senders.signing_domain(sender_account_id, blob.raw))
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return DeliveryReport(blob.sha256, delivered, tuple(remote))
 
@@ -248,8 +249,10 @@ def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[
 
 # --- the outbound queue -----------------------------------------------------
 
-def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None) -> None:
-    message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id)
+def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None,
+             dkim_domain: str) -> None:
+    message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
+                                             dkim_domain=dkim_domain)
     OutboundRecipient.objects.bulk_create(
         OutboundRecipient(message=message, address=r, domain=domain_of(r)) for r in recipients)
     transaction.on_commit(lambda: _kick_relay(message.pk))

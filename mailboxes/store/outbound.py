@@ -55,6 +55,7 @@ class OutboundJob:
     created: datetime
     data: bytes
     recipients: tuple[tuple[int, str, str], ...]  # (recipient id, address, domain)
+    dkim_domain: str = ""  # sign as this domain only ("" = unsigned), decided when queued
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
     for rid, mid, address, domain in rows:
         by_message.setdefault(mid, []).append((rid, address, domain))
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
-    return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]))
+    return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]), m.dkim_domain)
             for m in messages]
 
 

@@ -1,4 +1,5 @@
-"""Per-account preferences set in the webmail: identity, vacation, forwarding."""
+"""Per-account preferences set in the webmail: identity, vacation, forwarding
+(to another host only where the domain allows external forwards)."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from ..models import Account, AccountSettings
 from ._db import atomic
 from .addresses import normalize_address
+from .admin import check_targets
 from .errors import InvalidInput, NoSuchAccount
 
 MAX_NAME = 200
@@ -36,7 +38,8 @@ def _one_line(value: str, what: str, limit: int) -> str:
 
 
 def _account(account_id: int, *, lock: bool = False) -> Account:
-    qs = Account.objects.select_for_update() if lock else Account.objects
+    qs = Account.objects.select_for_update(of=("self",)) if lock else Account.objects
+    qs = qs.select_related("domain")
     account = qs.filter(pk=account_id).first()
     if account is None:
         raise NoSuchAccount(f"no account #{account_id}")
@@ -70,6 +73,8 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
     forward = normalize_address(prefs.forward_to) if prefs.forward_to.strip() else ""
     if forward == account.address:
         raise InvalidInput("mail cannot be forwarded to its own address")
+    if forward:  # the domain's policy for its aliases applies (Domain.allow_external_forwards)
+        check_targets(account.domain, [forward])
     if account.display_name != name:
         Account.objects.filter(pk=account_id).update(display_name=name)
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,

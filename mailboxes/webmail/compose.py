@@ -231,6 +231,8 @@ def _compose(request: HttpRequest) -> HttpResponse:
 def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipients: list[str]) -> HttpResponse:
     me = account_id(request)
     try:
+        if store.unowned_authors(me, raw):  # the rule SMTP submission follows (issue #15 item 1)
+            return _page(request, form, "Not sent: this account may not send as that From: address.", 403)
         store.check_sending(me, len(recipients))
         store.deliver(raw, recipients, request.user.address, sender_account_id=me)
     except store.StoreError as exc:

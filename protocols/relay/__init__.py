@@ -12,8 +12,10 @@ Implementation notes:
   recipient bound there; PIPELINING (RFC 2920) when offered; SIZE and
   BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
   by the server or deferred, as it answers.
-- STARTTLS is opportunistic (RFC 7435): used whenever offered, the
-  certificate not verified; no DANE or MTA-STS (a deviation).
+- STARTTLS to MX hosts is opportunistic (RFC 7435): used whenever offered,
+  the certificate not verified; no DANE or MTA-STS (a deviation). The
+  smarthost's certificate and host name are verified (system CAs or
+  MAIL_RELAY_SMARTHOST_CA) before AUTH: a failure defers the mail.
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h
@@ -22,6 +24,8 @@ Implementation notes:
   A recipient still deferred once its message has waited
   MAIL_RELAY_DELAY_WARNING (4 h; 0 = never) gets one "delayed" DSN, once
   (store.record_outcome).
-- Outbound mail is DKIM-signed (relaxed/relaxed) with the From: domain's
-  active key when it has one.
+- Outbound mail is DKIM-signed (relaxed/relaxed) only as the domain the
+  store recorded when it was queued (store.signing_domain: the From: domain
+  when its submitter may use it), with that domain's active key; mail we
+  forward is not signed (docs/SMTP.md, "Who may send as whom").
 """

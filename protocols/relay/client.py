@@ -1,8 +1,11 @@
 """One SMTP client connection to one destination host (smtplib underneath).
 
-Opportunistic STARTTLS (RFC 3207, RFC 7435: encrypt when offered, do not
-authenticate the certificate, since MX hosts are not authenticated by DNS
-alone); AUTH only towards the configured smarthost and only over TLS;
+Opportunistic STARTTLS to MX hosts (RFC 3207, RFC 7435: encrypt when
+offered, do not authenticate the certificate, since MX hosts are not
+authenticated by DNS alone; no DANE or MTA-STS). The smarthost is a host we
+chose and log in to: its certificate and name are verified (RFC 6125,
+against the system's CAs or MAIL_RELAY_SMARTHOST_CA) before the password
+goes out. AUTH only towards the configured smarthost and only over TLS;
 PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
@@ -34,10 +37,13 @@ class TransactionResult:
     replies: dict[str, Reply]
 
 
-def _tls_context() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # opportunistic: RFC 7435 3
+def _tls_context(config: ClientConfig) -> ssl.SSLContext:
+    """A verifying context (certificate chain and host name) when the config
+    says so, else the opportunistic one (RFC 7435 3)."""
+    context = ssl.create_default_context(cafile=config.ca_file or None)
+    if not config.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -51,6 +57,8 @@ class ClientConfig:
     implicit_tls: bool = False     # smarthost on port 465
     username: str = ""
     password: str = ""
+    verify_tls: bool = False       # smarthost: check the certificate and the host name
+    ca_file: str = ""              # the CAs to check against (default: the system's)
 
 
 class Session:
@@ -64,13 +72,13 @@ class Session:
         try:
             if config.implicit_tls:
                 self.smtp: smtplib.SMTP = smtplib.SMTP_SSL(target.address, target.port, config.helo_name,
-                                                           timeout=config.timeout, context=_tls_context())
+                                                           timeout=config.timeout, context=_tls_context(config))
                 self.tls = True
             else:
                 self.smtp = smtplib.SMTP(target.address, target.port, config.helo_name, timeout=config.timeout)
             self._hello()
             if not self.tls and config.starttls and self.smtp.has_extn("starttls"):
-                code, message = self.smtp.starttls(context=_tls_context())
+                code, message = self.smtp.starttls(context=_tls_context(config))
                 if code != 220:
                     raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
                 self.tls = True

@@ -3,6 +3,7 @@ SMTP (one connection per destination for all its recipients and messages),
 and record each outcome through the store."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ def client_config(*, smarthost: bool) -> ClientConfig:
     return ClientConfig(helo_name=base.helo_name, timeout=base.timeout, starttls=mode == "starttls",
                         require_tls=mode != "none", implicit_tls=mode == "tls",
                         username=settings.MAIL_RELAY_SMARTHOST_USER,
-                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD)
+                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD,
+                        verify_tls=True, ca_file=settings.MAIL_RELAY_SMARTHOST_CA)
 
 
 def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
@@ -63,7 +65,7 @@ def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | 
     destinations: dict[str, Work] = {}
     handled = 0
     for job in jobs:
-        signed = dkimsign.sign(plan.fold_long_lines(job.data), job.mail_from, keys)
+        signed = dkimsign.sign(plan.fold_long_lines(job.data), job.dkim_domain, keys)
         by_domain: dict[str, list[tuple[int, str]]] = {}
         for rid, address, domain in job.recipients:
             if not plan.safe_address(address) or not plan.safe_address(job.mail_from):
@@ -175,8 +177,7 @@ def _merge(first: list[store.OutboundJob], more: list[store.OutboundJob]) -> lis
     for job in more:
         if job.message_id in by_id:
             known = by_id[job.message_id]
-            by_id[job.message_id] = store.OutboundJob(known.message_id, known.mail_from, known.created,
-                                                      known.data, known.recipients + job.recipients)
+            by_id[job.message_id] = dataclasses.replace(known, recipients=known.recipients + job.recipients)
         else:
             by_id[job.message_id] = job
     return list(by_id.values())

@@ -1,5 +1,7 @@
 """DKIM signing of outbound mail (RFC 6376; Ed25519 per RFC 8463) with dkimpy,
-using the active key of the author's domain from the store."""
+using the active key of the domain the store recorded on the queued message
+(store.signing_domain: the author's domain, when the account that submitted
+it may use it; never for mail we only forward)."""
 from __future__ import annotations
 
 import logging
@@ -19,16 +21,15 @@ SIGNED_HEADERS = [b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"r
 KeyLookup = Callable[[str], "store.DkimKeyInfo | None"]
 
 
-def signing_domain(data: bytes, mail_from: str) -> str | None:
-    """The From: domain (so DMARC aligns), else the envelope sender's."""
-    return plan.author_domain(data) or (mail_from.rsplit("@", 1)[1].lower() if "@" in mail_from else None)
-
-
-def sign(data: bytes, mail_from: str, keys: KeyLookup = store.active_dkim_key) -> bytes:
-    """data with a DKIM-Signature field prepended, or data unchanged when the
-    domain has no active key (or signing fails: mail still goes, unsigned)."""
-    domain = signing_domain(data, mail_from)
+def sign(data: bytes, domain: str, keys: KeyLookup = store.active_dkim_key) -> bytes:
+    """data with a DKIM-Signature field of `domain` prepended (so DMARC
+    aligns: it is the From: domain), or data unchanged when there is no
+    domain to sign as, it is not the From: domain, the domain has no active
+    key, or signing fails (mail still goes, unsigned)."""
     if not domain:
+        return data
+    if plan.author_domain(data) != domain:
+        log.warning("not signing as %s: it is not the message's single From: domain", domain)
         return data
     key = keys(domain)
     if key is None:

@@ -14,9 +14,11 @@ Implementation notes
   Not supported: CHUNKING/BDAT, BINARYMIME, DSN, EXPN (502).
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,
   550 5.2.1 disabled); anything else 554 5.7.1, there is no AUTH on port 25.
-  Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only the
-  user's own address or an alias of it, or <> (553 5.7.1 otherwise); remote
-  recipients go on the store's outbound queue.
+  Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only an
+  address store.may_send_as allows (own, alias, admin grant), or <> (553
+  5.7.1 otherwise); every From:/Sender: address likewise, whatever MAIL FROM
+  was (550 5.7.1 at the end of DATA); remote recipients go on the store's
+  outbound queue.
 - AUTH is offered and accepted only over TLS, from loopback, or with
   MAIL_ALLOW_PLAINTEXT_AUTH (protocols.listener.Connection's rule). Three
   AUTH commands per connection, then 421 4.7.0.
@@ -35,6 +37,8 @@ Implementation notes
   RFC 3848/6531, FOR only with one recipient), Return-Path on local copies
   only. Otherwise the bytes are stored exactly as received after
   dot-unstuffing.
+- Loops: more than 50 Received: fields in the header is 554 5.4.6 at the end
+  of DATA (RFC 5321 6.3), on every listener.
 - SMTP smuggling: only CRLF.CRLF ends DATA (aiosmtpd 1.4.5+), and a message
   with any bare CR or LF is refused with 554 5.6.0 (RFC 5321 2.3.8), so no
   such sequence is ever stored or relayed. Command lines may end in a bare LF

@@ -74,7 +74,7 @@ class Handler:
         # RFC 6409 6.1: a submission server may insist on the user's own addresses.
         if account is not None and address != "<>":
             with server.busy():
-                allowed = await dbcall.call(store.sender_allowed, account.id, address)
+                allowed = await dbcall.call(store.may_send_as, account.id, address)
             if not allowed:
                 return replies.SENDER_NOT_OWNED
         if account is not None:
@@ -115,7 +115,18 @@ class Handler:
         data = envelope.original_content or b""
         if policy.has_bare_line_ending(data):
             return replies.BARE_LINE_ENDING
+        if policy.received_count(data) > policy.MAX_RECEIVED:
+            log.info("%s: refused a message with more than %d Received: fields", server.label, policy.MAX_RECEIVED)
+            return replies.MAIL_LOOP
         account = server.account
+        if account is not None:
+            # The authors (From:, Sender:) too, whatever MAIL FROM said (<> included):
+            # the relay signs as the author's domain (issue #15 item 1).
+            with server.busy():
+                unowned = await dbcall.call(store.unowned_authors, account.id, data)
+            if unowned:
+                log.info("%s: %s may not send as %r", server.label, account.address, unowned[:5])
+                return replies.AUTHOR_NOT_OWNED
         mail_from = "" if envelope.mail_from == "<>" else (envelope.mail_from or "")
         trace_id = secrets.token_hex(6)
         message = trace.received(

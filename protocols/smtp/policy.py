@@ -114,6 +114,26 @@ def declared_size(mail_options: list[str]) -> int:
     return 0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control(text: str | None) -> bool:
+    """Any control character (C0 with a bare CR among them, DEL, C1) or a
+    Unicode line separator: RFC 5321 4.1.2 allows none in a domain, an
+    address literal or a mailbox (nor RFC 6531 in a UTF-8 one)."""
+    return bool(text) and _CONTROL.search(text or "") is not None
+
+
+# RFC 5321 6.3: a message that has passed this many relays is looping.
+MAX_RECEIVED = 50
+_RECEIVED = re.compile(rb"^received[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def received_count(data: bytes) -> int:
+    """How many Received: fields the header (up to the first empty line) holds."""
+    return len(_RECEIVED.findall(re.split(rb"\r?\n\r?\n", data, maxsplit=1)[0]))
+
+
 def has_bare_line_ending(data: bytes) -> bool:
     """Any CR or LF that is not part of a CRLF pair (RFC 5321 2.3.8)."""
     pairs = data.count(b"\r\n")

@@ -24,6 +24,10 @@ AUTH_BLOCKED = "454 4.7.0 Too many failed logins, try again later"  # RFC 4954 6
 # RFC 5321 4.2.5 (450: not taken, try again), RFC 3463 X.7.0: a policy refusal.
 SENDING_LIMITED = "450 4.7.0 Sending rate limit reached for this account, try again later"
 
+# RFC 5321 4.1.2: neither takes a control character; one would reach the
+# stored Received/Return-Path/Authentication-Results fields (issue #15 item 11).
+BAD_HELO = "501 5.5.2 Control characters are not allowed in the HELO/EHLO name"
+BAD_SENDER_SYNTAX = "501 5.1.7 Control characters are not allowed in the sender address"  # RFC 3463 X.1.7
 AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
 TLS_ACTIVE = "503 5.5.1 TLS already active"
 NO_SUCH_USER = "550 5.1.1 No such user here"
@@ -32,7 +36,12 @@ QUOTA_NEVER = "552 5.2.2 Message exceeds the mailbox quota"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BAD_ADDRESS = "553 5.1.3 Bad recipient address syntax"
 SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user"
+# RFC 6409 8.1 lets a submission server refuse what it would have to fix; at
+# the end of DATA the reply is 550 (there is no mailbox name to call bad).
+AUTHOR_NOT_OWNED = "550 5.7.1 From: or Sender: address not owned by the authenticated user"
 RELAY_DENIED = "554 5.7.1 Relay access denied"
+# RFC 5321 6.3 (loop detection by counting Received: fields), RFC 3463 X.4.6 routing loop.
+MAIL_LOOP = "554 5.4.6 Too many Received: fields, probably a mail loop (RFC 5321 6.3)"
 # RFC 5321 2.3.8: CR and LF only as CRLF. Refusing them stops SMTP smuggling
 # through us to a server that takes <LF>.<LF> or <CR>.<CR> as end of data.
 BARE_LINE_ENDING = "554 5.6.0 Bare CR or LF in message data (RFC 5321 2.3.8)"

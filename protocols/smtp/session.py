@@ -256,12 +256,27 @@ class SMTPSession(SMTP):
             self._verbatim = False
 
     async def smtp_HELO(self, hostname: str) -> None:
+        if policy.has_control(hostname):
+            await self.push(replies.BAD_HELO)
+            return
         with self._verbatim_replies():
             await super().smtp_HELO(hostname)
 
     async def smtp_EHLO(self, hostname: str) -> None:
+        if policy.has_control(hostname):
+            await self.push(replies.BAD_HELO)
+            return
         with self._verbatim_replies():
             await super().smtp_EHLO(hostname)
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        # A quoted local part may hold a CR that the stdlib parser keeps: it
+        # would be written into Return-Path and Authentication-Results.
+        if policy.has_control(arg):
+            if not await self.check_helo_needed() and not await self.check_auth_needed("MAIL"):
+                await self.push(replies.BAD_SENDER_SYNTAX)
+            return
+        await super().smtp_MAIL(arg)
 
     async def smtp_HELP(self, arg: str) -> None:
         # aiosmtpd's answers 250 and asks for AUTH first; RFC 5321 4.1.1.8 says 214.

@@ -70,6 +70,7 @@ CHANGES: list[tuple[str, Callable[[Objects], str], dict[str, str]]] = [
     ("account settings", lambda o: f"/manage/accounts/{o.bob}/", {"quota": "1M", "display_name": "x"}),
     ("password", lambda o: f"/manage/accounts/{o.bob}/password/", {"password": "taken-over"}),
     ("roles", lambda o: f"/manage/accounts/{o.bob}/roles/", {"admin_domains": "example.test"}),
+    ("send as", lambda o: f"/manage/accounts/{o.bob}/send-as/", {"address": "@example.test"}),
     ("delete account", lambda o: f"/manage/accounts/{o.bob}/delete/", {}),
     ("alias targets", lambda o: f"/manage/aliases/{o.alias}/", {"targets": "charlie@other.test"}),
     ("delete alias", lambda o: f"/manage/aliases/{o.alias}/delete/", {}),

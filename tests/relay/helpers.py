@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -103,25 +104,30 @@ class SinkHandler:
 class Sink:
     """An SMTP server (aiosmtpd) on its own event loop thread."""
 
-    def __init__(self, *, tls: bool = False, logins: dict[str, str] | None = None) -> None:
+    def __init__(self, *, tls: bool = False, logins: dict[str, str] | None = None,
+                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False) -> None:
+        """tls_context: STARTTLS with it (or, with implicit_tls, TLS from the first byte)."""
         self.handler = SinkHandler()
         self.logins: list[str] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         options: dict = {}
-        if tls:
+        if tls_context is not None and not implicit_tls:
+            options["tls_context"] = tls_context
+        elif tls:
             from protocols.tls import server_context
             options["tls_context"] = server_context()
         if logins is not None:
             options["authenticator"] = self._authenticator(logins)
-            options["auth_require_tls"] = True
+            options["auth_require_tls"] = not implicit_tls  # aiosmtpd cannot tell an implicit TLS socket
 
         def factory() -> SMTP:
             return SMTP(self.handler, hostname="mx.sink.test", loop=self.loop, **options)
 
         self.server = asyncio.run_coroutine_threadsafe(
-            self.loop.create_server(factory, "127.0.0.1", 0), self.loop).result(10)
+            self.loop.create_server(factory, "127.0.0.1", 0, ssl=tls_context if implicit_tls else None),
+            self.loop).result(10)
         self.port = self.server.sockets[0].getsockname()[1]
 
     def _authenticator(self, logins: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -140,6 +146,34 @@ class Sink:
         self.loop.call_soon_threadsafe(self.server.close)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+def self_signed(directory: Path, name: str) -> tuple[ssl.SSLContext, Path]:
+    """A server context whose certificate is self-signed for `name` alone (no
+    other DNS name or address), and the certificate's file, to trust as a CA."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
 
 
 # --- DNS ------------------------------------------------------------------

@@ -46,7 +46,7 @@ def message(author: str, *, signed_with=None, tamper: bool = False) -> bytes:  #
     raw = (f"From: Bob <bob@{author}>\r\nTo: alice@example.test\r\nSubject: Checked\r\n"
            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <1@{author}>\r\n\r\nHello.\r\n").encode()
     if signed_with is not None:
-        raw = dkimsign.sign(raw, f"bob@{author}", keys=lambda domain: signed_with if domain == author else None)
+        raw = dkimsign.sign(raw, author, keys=lambda domain: signed_with if domain == author else None)
     return raw.replace(b"Hello.", b"Hello!") if tamper else raw
 
 

@@ -73,8 +73,10 @@ def test_starttls_is_used_when_the_server_offers_it():
 
 @pytest.mark.parametrize("password, state", [("right", "sent"), ("wrong", "deferred")])
 def test_the_smarthost_gets_everything_with_authentication_over_tls(settings, alice, password, state):
+    from protocols.tls import certificate_paths
     sink = Sink(tls=True, logins={"relayuser": "right"})
     settings.MAIL_RELAY_SMARTHOST = f"127.0.0.1:{sink.port}"
+    settings.MAIL_RELAY_SMARTHOST_CA = str(certificate_paths()[0])  # it is verified (issue #15 item 6)
     settings.MAIL_RELAY_SMARTHOST_USER = "relayuser"
     settings.MAIL_RELAY_SMARTHOST_PASSWORD = password
     try:

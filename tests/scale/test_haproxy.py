@@ -121,7 +121,7 @@ def test_mail_for_the_outbound_queue_from_both_workers_lands_in_one_queue(cluste
         with smtplib.SMTP("127.0.0.1", haproxy.ports[("submission", version)], timeout=30,
                           source_address=(f"127.0.0.6{n}", 0)) as smtp:
             smtp.login(ALICE, PASSWORDS[ALICE])
-            smtp.sendmail(ALICE, [f"friend{n}@far.test"], sample_message(to=f"friend{n}@far.test"))
+            smtp.sendmail(ALICE, [f"friend{n}@far.test"], sample_message(sender=ALICE, to=f"friend{n}@far.test"))
     assert sum(store.outbound_counts().values()) == 2
 
 

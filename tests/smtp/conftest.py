@@ -7,6 +7,7 @@ from typing import Iterator
 
 import pytest
 
+from conftest import PASSWORDS
 from tests.relay.helpers import DnsServer, txt
 from tests.servers import InProcessServer
 from tests.transcript import Transcript
@@ -147,3 +148,7 @@ def plain_credentials(address: str, password: str) -> str:
     """The AUTH PLAIN initial response (RFC 4616)."""
     import base64
     return base64.b64encode(f"\0{address}\0{password}".encode()).decode()
+
+
+AUTH_ALICE = (f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\n"
+              "S: 235 2.7.0 Authentication successful\n")

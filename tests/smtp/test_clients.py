@@ -69,7 +69,7 @@ def test_a_client_that_does_not_trust_the_certificate_cannot_start_tls(smtp_port
             smtp.starttls(context=ssl.create_default_context())
 
 
-def two_megabyte_message() -> bytes:
+def two_megabyte_message(author: bytes = b"Bob <bob@example.test>") -> bytes:
     """multipart/mixed: 8-bit UTF-8 text, a base64 attachment, a quoted-printable
     part; lines that begin with a dot (dot-stuffing both ways), CRLF throughout."""
     text = "".join(f"{i:05d} Grüße aus Köln, 日本語のテキスト, ελληνικά — ünïcödé ✓\r\n" for i in range(6000))
@@ -85,7 +85,7 @@ def two_megabyte_message() -> bytes:
         b"Content-Disposition: attachment; filename=blob.bin\r\n\r\n" + b64,
         b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp,
     ]
-    head = (b"From: Bob <bob@example.test>\r\nTo: Alice <alice@example.test>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
+    head = (b"From: " + author + b"\r\nTo: Alice <alice@example.test>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
             b"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <big@example.test>\r\nMIME-Version: 1.0\r\n"
             b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n")
     body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts) + b"--" + boundary + b"--\r\n"
@@ -97,7 +97,9 @@ def two_megabyte_message() -> bytes:
 
 @pytest.mark.parametrize("listener", ["smtp", "submission"])
 def test_a_2mb_message_with_8bit_base64_and_qp_parts_is_stored_byte_exact(smtp_ports, client_tls, alice, listener):
-    message = two_megabyte_message()
+    # On submission the author must be the login's own (issue #15 item 1).
+    author = b"Alice <alice@example.test>" if listener == "submission" else b"Bob <bob@example.test>"
+    message = two_megabyte_message(author)
     with smtplib.SMTP("127.0.0.1", smtp_ports[listener], timeout=60) as smtp:
         smtp.ehlo("client.test")
         if listener == "submission":

@@ -150,3 +150,22 @@ def test_auth_is_offered_only_under_tls_from_loopback_or_by_setting(settings, pe
         assert ("250 AUTH PLAIN LOGIN" in lines) is offered
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("data, count", [
+    (b"", 0),
+    (b"Received: a\r\nreceived : b\r\n\tfolded\r\nRECEIVED:c\r\nX-Received: d\r\n\r\nReceived: in the body\r\n", 3),
+    (b"Subject: x\nReceived: bare LF header\n\nReceived: body\n", 1),
+    (b"Subject: no body\r\nReceived: last\r\n", 1),
+])
+def test_received_fields_are_counted_in_the_header_only(data, count):
+    assert policy.received_count(data) == count
+
+
+@pytest.mark.parametrize("text, control", [
+    ("client.test", False), ("[192.0.2.1]", False), ("", False), (None, False), ("ünï.test", False),
+    ("a\rb", True), ("a\x00", True), ("a\tb", True), ("a\x7f", True), ("a\x1b[0m", True), ("a\x85b", True),
+    ("a\u2028b", True), ("\udc85", False),
+])
+def test_control_characters_are_found_anywhere(text, control):
+    assert policy.has_control(text) is control

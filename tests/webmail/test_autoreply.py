@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from conftest import sample_message
 from mailboxes import store
-from mailboxes.models import OutboundMessage, OutboundRecipient, VacationReply
+from mailboxes.models import Domain, OutboundMessage, OutboundRecipient, VacationReply
 
 from .helpers import folder_id
 
@@ -91,6 +91,7 @@ def test_forwarding_to_a_local_account_keeps_a_copy_or_not(alice, bob, keep):
 
 
 def test_forwarding_to_a_remote_address_queues_it(alice):
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=True)  # issue #15 item 8
     store.save_preferences(alice.id, store.Preferences(forward_to="alice@elsewhere.test", forward_keep_copy=False))
     store.deliver(sample_message(), [alice.address], "dora@far.test")
     assert OutboundRecipient.objects.get().address == "alice@elsewhere.test"

@@ -11,6 +11,7 @@ from django.test import Client
 
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
+from mailboxes.models import Domain
 
 from .helpers import deliver_to, folder_id, with_attachments
 
@@ -243,6 +244,7 @@ def test_search_by_field_and_date_over_one_folder_or_all(alice, alice_client):
 
 
 def test_settings_save_identity_vacation_and_forwarding(alice, alice_client):
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=True)  # issue #15 item 8
     response = alice_client.post("/mail/settings/", {
         "display_name": "Alice A.", "signature": "Alice\r\nExample Inc.", "vacation_enabled": "on",
         "vacation_subject": "Away", "vacation_body": "Back on Monday.", "vacation_days": "3",
