@@ -2,9 +2,9 @@
 AUTHENTICATE, POP3 USER/PASS/APOP/AUTH, POP2 HELO, webmail, dashboard), with
 the brute-force defence in this one place.
 
-login() refuses before looking at the credentials when the client's IP, or
-the account asked for from an IP it has never logged in from, has failed too
-often lately; otherwise it checks them (accounts.authenticate, with its
+login() refuses before looking at the credentials when the client's IP or
+the account asked for has failed too often lately and the account never
+logged in from that client; otherwise it checks them (accounts.authenticate, with its
 verified-credential cache), counts a failure against the IP and the account,
 or records the successful login per protocol. A success is never delayed.
 Failures are counted per account however its address was spelt and per
@@ -207,12 +207,18 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
 def login_refusal(address: str, ip: str) -> float | None:
     """When the client may try again (epoch seconds), or None if it may try
     now. The IP's and the account's counts are read together (one Redis
-    round trip); the database is asked only when the account is blocked."""
+    round trip); the database is asked only when one of them is blocked.
+
+    Either block refuses only an account that never logged in from this
+    client: an attacker cannot lock an account's owner out, and one bad
+    client behind an office's NAT address does not lock out colleagues who
+    log in from there. Such an account's password is still checked, and a
+    wrong one still counts against the IP and the account."""
     keys = [(kind, value) for kind, value in ((IP, client_key(ip)), (ACCOUNT, account_key(address))) if value]
-    blocked = {kind: _block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys))}
-    until, account_until = blocked.get(IP), blocked.get(ACCOUNT)
-    if account_until is not None and not _known_ip(address, ip):
-        until = max(until or 0.0, account_until)
+    until = max((until for (kind, _), state in zip(keys, _counters().states(keys))
+                 if (until := _block_until(kind, *state)) is not None), default=None)
+    if until is not None and _known_ip(address, ip):
+        return None
     return until
 
 
