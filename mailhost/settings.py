@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_port, env_size, env_str
+from .env import env_bool, env_int, env_list, env_networks, env_port, env_size, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MAIL_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -148,6 +148,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/mail/login/"
+
+# Reverse proxies in front of the web whose X-Forwarded-For is believed
+# (addresses or networks; mailhost/clientip.py, docs/SECURITY.md).
+MAIL_TRUSTED_PROXIES = env_networks("MAIL_TRUSTED_PROXIES")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

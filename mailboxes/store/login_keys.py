@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from mailhost.networks import parse_ip
+
 from .addresses import normalize_address
 from .errors import InvalidInput
 
@@ -44,13 +46,9 @@ def is_login_name(address: str) -> bool:
 
 def client_key(ip: str) -> str:
     """The client whose failures are counted together ('' stays '': no IP)."""
-    host = ip.strip().partition("/")[0]  # "2001:db8::/64", as the dashboard lists a block
-    try:
-        address = ipaddress.ip_address(host.partition("%")[0])  # no IPv6 zone
-    except ValueError:
+    address = parse_ip(ip.partition("/")[0])  # "2001:db8::/64", as the dashboard lists a block
+    if address is None:
         return text(ip.strip()[:64])
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
     return str(address)

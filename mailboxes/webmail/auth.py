@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
+from mailhost.clientip import client_ip
 
 from .common import public, safe_next
 
@@ -46,7 +47,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 def _log_in(request: HttpRequest, address: str, password: str) -> str:
     """'' once signed in, else the one line the login page shows."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     if not address or not password:
         return REFUSED
     try:

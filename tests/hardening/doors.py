@@ -98,9 +98,10 @@ def pop2_helo(ports: Ports, address: str, password: str) -> str:
 
 
 def _web(path: str, denied: bytes) -> Attempt:
-    def attempt(ports: Ports, address: str, password: str, ip: str = "127.0.0.1") -> str:
+    def attempt(ports: Ports, address: str, password: str, ip: str = "127.0.0.1", forwarded_for: str = "") -> str:
         from django.test import Client
-        response = Client(REMOTE_ADDR=ip).post(path, {"address": address, "password": password})
+        headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+        response = Client(REMOTE_ADDR=ip, **headers).post(path, {"address": address, "password": password})
         if response.status_code == 302:
             return "ok"
         return "blocked" if denied in response.content else "fail"
