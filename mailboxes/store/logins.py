@@ -278,6 +278,16 @@ def login_blocked(address: str, ip: str) -> bool:
 record_login_failure = record_failure  # the dashboard's original name
 
 
+@no_transaction
+def prune_login_failures(*, older_than: timedelta) -> int:
+    """Delete the failed-login audit rows older than this (never those the
+    database counter still reads: the window is the least kept), in one
+    statement; returns how many went."""
+    keep = max(older_than, timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW))
+    deleted, _ = AuditEntry.objects.filter(action=FAILED, at__lt=timezone.now() - keep).delete()
+    return deleted
+
+
 def reset_login_throttle() -> None:
     """Forget every counted failure (tests; Redis only: the database's
     counts go with its audit rows)."""
