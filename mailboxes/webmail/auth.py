@@ -4,7 +4,7 @@ The password is checked by store.login (the same entry point as every
 protocol, with the brute-force defence: failures counted per IP and per
 account across worker processes and doors); Django's
 session then carries the login (new session key at login, CSRF token
-rotated, cookie HttpOnly and SameSite, Secure with MAIL_SECURE_COOKIES,
+rotated, cookie HttpOnly and SameSite, Secure with MAIL_HTTPS,
 expiry SESSION_COOKIE_AGE)."""
 from __future__ import annotations
 
