@@ -4,12 +4,12 @@ the brute-force defence in this one place.
 
 login() refuses before looking at the credentials when the client's IP or
 the account asked for has failed too often lately and the account never
-logged in from that client; otherwise it checks them (accounts.authenticate, with its
-verified-credential cache), counts a failure against the IP and the account,
-or records the successful login per protocol. A success is never delayed.
-Failures are counted per account however its address was spelt and per
-client IPv4 address or IPv6 /64 (login_keys); a spelling other than case and
-surrounding spaces is refused without a lookup.
+logged in from that client; otherwise it checks them (accounts.authenticate,
+with its verified-credential cache), counts a failure against the IP and the
+account, or records the successful login per protocol. A success is never
+delayed. Failures are counted per account however its address was spelt and
+per client IPv4 address or IPv6 /64 (login_keys); a spelling other than case
+and surrounding spaces is refused without a lookup.
 
 Failures are counted in Redis when REDIS_URL is set (sorted sets shared by
 every worker process), else from the audit log's 'login.failed' rows in the
@@ -215,11 +215,11 @@ def login_refusal(address: str, ip: str) -> float | None:
     log in from there. Such an account's password is still checked, and a
     wrong one still counts against the IP and the account."""
     keys = [(kind, value) for kind, value in ((IP, client_key(ip)), (ACCOUNT, account_key(address))) if value]
-    until = max((until for (kind, _), state in zip(keys, _counters().states(keys))
-                 if (until := _block_until(kind, *state)) is not None), default=None)
-    if until is not None and _known_ip(address, ip):
+    ends = (_block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys)))
+    blocks = [end for end in ends if end is not None]
+    if not blocks or _known_ip(address, ip):
         return None
-    return until
+    return max(blocks)
 
 
 def login(address: str, password: str, *, protocol: str, ip: str,
