@@ -1,13 +1,17 @@
 """Periodic upkeep on Celery beat (CELERY_BEAT_SCHEDULE in settings): quota
 usage recounted with one warning per threshold, old Trash and Junk
-emptied, finished outbound queue entries past their retention dropped, and
-message bytes nothing refers to any more deleted. The
-account jobs go account by account, one store call each (which owns its
-transactions: the quota check takes a second one only to warn), so one bad
-account does not stop the rest; the blob collector goes batch by batch."""
+emptied, finished outbound queue entries past their retention dropped,
+message bytes nothing refers to any more deleted, and failed-login audit
+rows past their retention deleted. The account jobs go account by account,
+one store call each (which owns its transactions: the quota check takes a
+second one only to warn), so one bad account does not stop the rest; the
+blob collector goes batch by batch."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.conf import settings
 
 from mailhost.celery import app
 
@@ -55,3 +59,16 @@ def collect_blobs() -> int:
     log.info("blob collector: freed %d blobs (%d bytes); %d newly unreferenced, %d waiting, %d batches skipped",
              result.freed, result.freed_bytes, result.marked, result.waiting, result.skipped)
     return result.freed
+
+
+@app.task(name="mailboxes.tasks.prune_login_failures", ignore_result=True)
+def prune_login_failures() -> int:
+    """Delete failed-login audit rows older than MAIL_LOGIN_AUDIT_RETENTION_DAYS
+    (0 keeps them); returns how many went."""
+    days = settings.MAIL_LOGIN_AUDIT_RETENTION_DAYS
+    if not days:
+        return 0
+    deleted = store.prune_login_failures(older_than=timedelta(days=days))
+    if deleted:
+        log.info("login audit retention: %d failed-login rows older than %d days deleted", deleted, days)
+    return deleted

@@ -5,6 +5,7 @@ so a typo stops start-up with one clear line instead of a traceback later.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -70,3 +71,14 @@ def env_size(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_networks(name: str, default: str = "") -> list[str]:
+    """Comma-separated addresses or CIDR networks, each checked."""
+    items = env_list(name, default)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an address or a network") from None
+    return items

@@ -135,10 +135,26 @@ def serve(host: str, port: int) -> tuple[str, int]:
 
 # --- the web ----------------------------------------------------------------
 
+def may_scrape(request) -> bool:  # type: ignore[no-untyped-def]
+    """Is the client one of MAIL_METRICS_ALLOWED? A request forwarded by a
+    proxy that is not one of MAIL_TRUSTED_PROXIES is refused: its client is
+    unknown, and a proxy on loopback would otherwise open /metrics to all."""
+    from django.conf import settings
+
+    from .clientip import client_ip
+    from .networks import in_networks
+    forwarded = "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META
+    if forwarded and not in_networks(request.META.get("REMOTE_ADDR", ""), settings.MAIL_TRUSTED_PROXIES):
+        return False
+    return in_networks(client_ip(request), settings.MAIL_METRICS_ALLOWED)
+
+
 def metrics_view(request):  # type: ignore[no-untyped-def]
-    """GET /metrics: the text exposition format. Restrict it at the proxy."""
-    from django.http import HttpResponse
+    """GET /metrics: the text exposition format, to MAIL_METRICS_ALLOWED only."""
+    from django.http import HttpResponse, HttpResponseForbidden
     from prometheus_client import CONTENT_TYPE_LATEST
+    if not may_scrape(request):
+        return HttpResponseForbidden("Forbidden\n", content_type="text/plain")
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_port, env_size, env_str
+from .env import env_bool, env_int, env_list, env_networks, env_port, env_size, env_str
+from .privatefile import write_private
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MAIL_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -26,18 +27,16 @@ def _secret_key() -> str:
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(50).encode(), replace=False)
     return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("MAIL_DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "*")
+MAIL_HOSTNAME = env_str("MAIL_HOSTNAME") or socket.getfqdn() or "localhost"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -151,11 +150,28 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/mail/login/"
 
+# --- the web (docs/SECURITY.md, "The web's defaults") ----------------------
+
+# Reverse proxies in front of the web whose X-Forwarded-For is believed
+# (addresses or networks; mailhost/clientip.py).
+MAIL_TRUSTED_PROXIES = env_networks("MAIL_TRUSTED_PROXIES")
+
+# Host names the web answers to: MAIL_HOSTNAME and this machine's own names,
+# unless set (a hosted domain's autoconfig./autodiscover. names need adding).
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [MAIL_HOSTNAME, "localhost", "127.0.0.1", "[::1]"]
+# Served over HTTPS (by gunicorn or a proxy that tells gunicorn so): cookies
+# only over HTTPS, plain HTTP redirected (not /metrics, scraped from loopback),
+# and HSTS. MAIL_SECURE_COOKIES is this setting's old name.
+MAIL_HTTPS = env_bool("MAIL_HTTPS", env_bool("MAIL_SECURE_COOKIES", False))
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = MAIL_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("MAIL_HSTS_SECONDS", 365 * 24 * 3600 if MAIL_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("MAIL_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = env_int("MAIL_SESSION_AGE", 8 * 3600, minimum=60)
+# Who may read the web's /metrics (the client address as mailhost/clientip.py sees it).
+MAIL_METRICS_ALLOWED = env_networks("MAIL_METRICS_ALLOWED", "127.0.0.0/8,::1")
 
 # --- Redis and Celery -----------------------------------------------------
 
@@ -170,7 +186,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 # --- the mail host --------------------------------------------------------
 
-MAIL_HOSTNAME = env_str("MAIL_HOSTNAME") or socket.getfqdn() or "localhost"
 MAIL_TLS_CERT = env_str("MAIL_TLS_CERT")
 MAIL_TLS_KEY = env_str("MAIL_TLS_KEY")
 if bool(MAIL_TLS_CERT) != bool(MAIL_TLS_KEY):
@@ -218,6 +233,8 @@ MAIL_LOGIN_MAX_FAILURES = env_int("MAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
 MAIL_LOGIN_MAX_FAILURES_PER_IP = env_int("MAIL_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
 MAIL_LOGIN_FAILURE_WINDOW = env_int("MAIL_LOGIN_FAILURE_WINDOW", 900, minimum=1)
 MAIL_LOGIN_BLOCK_DELAY = env_int("MAIL_LOGIN_BLOCK_DELAY", 60, minimum=1)
+# Failed-login audit rows (they hold client addresses) are deleted after this many days; 0 keeps them.
+MAIL_LOGIN_AUDIT_RETENTION_DAYS = env_int("MAIL_LOGIN_AUDIT_RETENTION_DAYS", 30)
 MAIL_SEND_LIMIT = env_int("MAIL_SEND_LIMIT", 500, minimum=0)  # recipients per account per hour; 0 = off
 MAIL_MAX_SESSIONS_PER_ACCOUNT = env_int("MAIL_MAX_SESSIONS_PER_ACCOUNT", 50, minimum=0)  # IMAP+POP3+POP2; 0 = off
 # How often an idle session polls for changes when no Redis event bus is configured.
@@ -285,6 +302,7 @@ CELERY_BEAT_SCHEDULE = {
     "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": float(MAIL_QUOTA_CHECK_INTERVAL)},
     "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": float(MAIL_TRASH_CLEANUP_INTERVAL)},
     "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
+    "login-audit-prune": {"task": "mailboxes.tasks.prune_login_failures", "schedule": 6 * 3600.0},
 }
 
 LOGGING = {

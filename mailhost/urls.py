@@ -1,4 +1,6 @@
-from django.contrib import admin
+"""The web's routes. Django's own /admin/ and auth views are not served: the
+dashboard (/manage/) is the admin, and every web login goes through
+store.login (docs/SECURITY.md)."""
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -6,7 +8,6 @@ from mailboxes import autoconfig
 from mailhost.metrics import metrics_view
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
     path("manage/", include("mailboxes.dashboard.urls")),
     # Client autoconfiguration; /mail/config-v1.1.xml must stay ahead of the webmail's /mail/.

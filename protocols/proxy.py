@@ -20,6 +20,8 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
+from mailhost.networks import in_networks
+
 V1_PREFIX = b"PROXY "
 V1_MAX = 107  # spec 2.1: the longest v1 line, CRLF included
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -112,16 +114,4 @@ def _parse_v2(data: bytes) -> ProxyHeader:
 
 def trusted(peer_ip: str, networks: list[str]) -> bool:
     """Is peer_ip one of the networks (addresses or CIDR blocks)?"""
-    try:
-        ip = ipaddress.ip_address(peer_ip)
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for network in networks:
-        try:
-            if ip in ipaddress.ip_network(network, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return in_networks(peer_ip, networks)

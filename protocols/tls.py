@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from mailhost.privatefile import write_private
+
 log = logging.getLogger("protocols.tls")
 
 
@@ -42,9 +44,8 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
 

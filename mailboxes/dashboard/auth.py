@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
+from mailhost.clientip import client_ip
 
 from .access import with_security_headers
 
@@ -23,10 +24,6 @@ REFUSED = "Wrong address or password."
 class LoginForm(forms.Form):
     address = forms.CharField(max_length=320, widget=forms.EmailInput(attrs={"autofocus": True}))
     password = forms.CharField(max_length=1024, widget=forms.PasswordInput)
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @sensitive_post_parameters("password")

@@ -30,7 +30,8 @@ from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, L
                      Unavailable)
 from .events import publish, subscribe
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
-                     login_refusal, record_failure, record_login_failure, reset_login_throttle)
+                     login_refusal, prune_login_failures, record_failure, record_login_failure,
+                     reset_login_throttle)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts

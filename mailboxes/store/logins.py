@@ -2,11 +2,14 @@
 AUTHENTICATE, POP3 USER/PASS/APOP/AUTH, POP2 HELO, webmail, dashboard), with
 the brute-force defence in this one place.
 
-login() refuses before looking at the credentials when the client's IP, or
-the account asked for from an IP it has never logged in from, has failed too
-often lately; otherwise it checks them (accounts.authenticate, with its
-verified-credential cache), counts a failure against the IP and the account,
-or records the successful login per protocol. A success is never delayed.
+login() refuses before looking at the credentials when the client's IP or
+the account asked for has failed too often lately and the account never
+logged in from that client; otherwise it checks them (accounts.authenticate,
+with its verified-credential cache), counts a failure against the IP and the
+account, or records the successful login per protocol. A success is never
+delayed. Failures are counted per account however its address was spelt and
+per client IPv4 address or IPv6 /64 (login_keys); a spelling other than case
+and surrounding spaces is refused without a lookup.
 
 Failures are counted in Redis when REDIS_URL is set (sorted sets shared by
 every worker process), else from the audit log's 'login.failed' rows in the
@@ -40,6 +43,7 @@ from .admin import audit
 from .admin_accounts import note_login
 from .admin_types import Actor
 from .errors import LoginBlocked, LoginFailed, NotFound, NotPermitted
+from .login_keys import account_key, client_key, is_login_name, text
 from .types import AccountInfo
 
 FAILED = "login.failed"
@@ -56,16 +60,6 @@ class LoginBlock:
     failures: int      # within the window
     last_failure: datetime
     until: datetime
-
-
-def _target(address: str) -> str:
-    return _text(address.strip().lower()[:400])
-
-
-def _text(value: str) -> str:
-    """Undecodable bytes (the parsers keep them as surrogates) and NULs
-    escaped: Redis keys and PostgreSQL text can hold neither."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def _limit(kind: str) -> int:
@@ -105,7 +99,7 @@ class _DatabaseCounter:
             cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
                 .order_by("-at").values("at")[:1]
             start = Coalesce(Subquery(cleared, output_field=DateTimeField()), Value(since, DateTimeField()))
-            mine = (Q(detail__ip=value) if kind == IP else Q(target=value)) & Q(at__gte=start)
+            mine = (Q(detail__client=value) if kind == IP else Q(target=value)) & Q(at__gte=start)
             counts[f"n{n}"], counts[f"last{n}"] = Count("pk", filter=mine), Max("at", filter=mine)
         found = AuditEntry.objects.filter(action=FAILED, at__gte=since).aggregate(**counts)
         return [(found[f"n{n}"], found[f"last{n}"].timestamp() if found[f"last{n}"] else 0.0)
@@ -123,9 +117,10 @@ class _DatabaseCounter:
         limit = min(settings.MAIL_LOGIN_MAX_FAILURES, settings.MAIL_LOGIN_MAX_FAILURES_PER_IP)
         for target in rows.values("target").annotate(n=Count("pk")).filter(n__gte=limit).values_list("target", flat=True):
             yield ACCOUNT, target
-        for ip in rows.values("detail__ip").annotate(n=Count("pk")).filter(n__gte=limit).values_list("detail__ip", flat=True):
-            if ip:
-                yield IP, ip
+        for client in rows.values("detail__client").annotate(n=Count("pk")).filter(n__gte=limit) \
+                .values_list("detail__client", flat=True):
+            if client:
+                yield IP, client
 
     def reset(self) -> None:
         pass
@@ -145,7 +140,7 @@ class _RedisCounter:
     def record(self, address: str, ip: str, protocol: str, now: float) -> None:
         window = settings.MAIL_LOGIN_FAILURE_WINDOW
         pipe = self.client.pipeline()
-        for kind, value in ((ACCOUNT, _target(address)), (IP, ip)):
+        for kind, value in ((ACCOUNT, account_key(address)), (IP, client_key(ip))):
             if not value:
                 continue
             key = self._key(kind, value)
@@ -191,8 +186,11 @@ _counters: Callable[[], _DatabaseCounter | _RedisCounter] = _redis.backend(
 
 
 def _known_ip(address: str, ip: str) -> bool:
-    """Has this account logged in from this IP before (by any door)?"""
-    return bool(ip) and LoginRecord.objects.filter(account__address=_target(address), ip=ip[:64]).exists()
+    """Has this account logged in from this client (IP, or IPv6 /64) before,
+    by any door? Its last login per door is at most a handful of rows."""
+    client = client_key(ip)
+    return bool(client) and any(client_key(known) == client for known in LoginRecord.objects.filter(
+        account__address=account_key(address)).values_list("ip", flat=True))
 
 
 # --- the entry point --------------------------------------------------------------
@@ -209,13 +207,19 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
 def login_refusal(address: str, ip: str) -> float | None:
     """When the client may try again (epoch seconds), or None if it may try
     now. The IP's and the account's counts are read together (one Redis
-    round trip); the database is asked only when the account is blocked."""
-    keys = [(kind, value) for kind, value in ((IP, ip), (ACCOUNT, _target(address))) if value]
-    blocked = {kind: _block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys))}
-    until, account_until = blocked.get(IP), blocked.get(ACCOUNT)
-    if account_until is not None and not _known_ip(address, ip):
-        until = max(until or 0.0, account_until)
-    return until
+    round trip); the database is asked only when one of them is blocked.
+
+    Either block refuses only an account that never logged in from this
+    client: an attacker cannot lock an account's owner out, and one bad
+    client behind an office's NAT address does not lock out colleagues who
+    log in from there. Such an account's password is still checked, and a
+    wrong one still counts against the IP and the account."""
+    keys = [(kind, value) for kind, value in ((IP, client_key(ip)), (ACCOUNT, account_key(address))) if value]
+    ends = (_block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys)))
+    blocks = [end for end in ends if end is not None]
+    if not blocks or _known_ip(address, ip):
+        return None
+    return max(blocks)
 
 
 def login(address: str, password: str, *, protocol: str, ip: str,
@@ -227,10 +231,10 @@ def login(address: str, password: str, *, protocol: str, ip: str,
     Raises LoginBlocked (temporary: the credentials were not looked at) or
     LoginFailed (wrong, unknown or disabled: one reason for all), the
     failure counted and committed first."""
-    if _text(address) != address or _text(password) != password:
+    if text(address) != address or text(password) != password:
         # Not text (bytes that are not UTF-8, NULs): no account has this name
         # or password; counted as a failure like any other (found by fuzzing).
-        address, password = _text(address), ""
+        address, password = text(address), ""
     account = _check(address, password, protocol, ip[:64], apop_challenge)
     if account is None:
         raise LoginFailed("invalid credentials")
@@ -244,7 +248,9 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
     until = login_refusal(address, ip)
     if until is not None:
         raise LoginBlocked("too many failed logins", retry_after=until)
-    if apop_challenge is None:
+    if not is_login_name(address):
+        account = None  # <a@b>, a@b., a@ b: counted against a@b's budget, never looked up
+    elif apop_challenge is None:
         account = _accounts.authenticate(address, password)
     else:
         account = _apop_matches(_accounts.apop_secret(address), apop_challenge, password)
@@ -259,8 +265,8 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
 def record_failure(address: str, ip: str, protocol: str) -> None:
     """Count a failed password check that did not go through login() (the
     webmail's change-password form checks the old password)."""
-    AuditEntry.objects.create(actor=None, action=FAILED, target=_target(address),
-                              detail={"ip": ip[:64], "protocol": protocol[:16]})
+    AuditEntry.objects.create(actor=None, action=FAILED, target=account_key(address),
+                              detail={"ip": ip[:64], "client": client_key(ip), "protocol": protocol[:16]})
     _counters().record(address, ip[:64], protocol, time.time())
 
 
@@ -270,6 +276,16 @@ def login_blocked(address: str, ip: str) -> bool:
 
 
 record_login_failure = record_failure  # the dashboard's original name
+
+
+@no_transaction
+def prune_login_failures(*, older_than: timedelta) -> int:
+    """Delete the failed-login audit rows older than this (never those the
+    database counter still reads: the window is the least kept), in one
+    statement; returns how many went."""
+    keep = max(older_than, timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW))
+    deleted, _ = AuditEntry.objects.filter(action=FAILED, at__lt=timezone.now() - keep).delete()
+    return deleted
 
 
 def reset_login_throttle() -> None:
@@ -307,7 +323,7 @@ def admin_clear_login_block(kind: str, value: str, *, actor: Actor) -> None:
     """Forget the failures of one IP or account: it may log in at once."""
     if kind not in (IP, ACCOUNT):
         raise NotFound(f"no such block kind: {kind}")
-    value = _target(value) if kind == ACCOUNT else value.strip()[:64]
+    value = account_key(value) if kind == ACCOUNT else client_key(value)
     if not _visible(actor, kind, value):
         if kind == IP:
             raise NotPermitted("only a superuser may clear an IP block")

@@ -4,7 +4,7 @@ The password is checked by store.login (the same entry point as every
 protocol, with the brute-force defence: failures counted per IP and per
 account across worker processes and doors); Django's
 session then carries the login (new session key at login, CSRF token
-rotated, cookie HttpOnly and SameSite, Secure with MAIL_SECURE_COOKIES,
+rotated, cookie HttpOnly and SameSite, Secure with MAIL_HTTPS,
 expiry SESSION_COOKIE_AGE)."""
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
+from mailhost.clientip import client_ip
 
 from .common import public, safe_next
 
@@ -46,7 +47,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 def _log_in(request: HttpRequest, address: str, password: str) -> str:
     """'' once signed in, else the one line the login page shows."""
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     if not address or not password:
         return REFUSED
     try:

@@ -13,6 +13,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from mailboxes import store
+from mailhost.clientip import client_ip
 
 from .auth import BLOCKED, PROTOCOL
 from .common import account_id, page, store_error
@@ -56,7 +57,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
     address = request.user.address
     old, new, again = (request.POST.get(k, "")[:1024] for k in ("old", "new", "again"))
     back = HttpResponseRedirect(reverse("webmail:settings"))
-    ip = request.META.get("REMOTE_ADDR", "")
+    ip = client_ip(request)
     if store.login_blocked(address, ip):  # the old password is a password guess like any other
         flash.error(request, BLOCKED)
     elif store.authenticate(address, old) is None:

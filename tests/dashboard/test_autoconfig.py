@@ -37,6 +37,8 @@ O = "{http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/
 def listeners(settings):  # type: ignore[no-untyped-def]
     settings.MAIL_HOSTNAME = "mail.example.net"
     settings.MAIL_PORTS = dict(PORTS)
+    # the hosted domains' names added to ALLOWED_HOSTS, as the README says
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, ".example.test", ".elsewhere.test"]
     return settings
 
 

@@ -37,7 +37,8 @@ def _imap_outcome(call: Callable[[], object]) -> str:
 def imap_login(ports: Ports, address: str, password: str) -> str:
     client = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=10)
     try:
-        return _imap_outcome(lambda: client.login(address, password))
+        # quoted, so that a name with a space is one argument (RFC 3501 9, astring)
+        return _imap_outcome(lambda: client.login(client._quote(address), password))
     finally:
         client.shutdown()
 
@@ -97,9 +98,10 @@ def pop2_helo(ports: Ports, address: str, password: str) -> str:
 
 
 def _web(path: str, denied: bytes) -> Attempt:
-    def attempt(ports: Ports, address: str, password: str) -> str:
+    def attempt(ports: Ports, address: str, password: str, ip: str = "127.0.0.1", forwarded_for: str = "") -> str:
         from django.test import Client
-        response = Client().post(path, {"address": address, "password": password})
+        headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
+        response = Client(REMOTE_ADDR=ip, **headers).post(path, {"address": address, "password": password})
         if response.status_code == 302:
             return "ok"
         return "blocked" if denied in response.content else "fail"

@@ -111,3 +111,71 @@ def test_a_domain_admin_sees_account_blocks_of_their_domains_only_and_no_ip_bloc
         store.admin_clear_login_block("ip", "192.0.2.50", actor=alice)
     with pytest.raises(store.NotFound):
         store.admin_clear_login_block("account", "charlie@other.test", actor=alice)
+
+
+# Spellings of root's address that name no account (RFC 5321 4.1.2 has no
+# brackets, no trailing dot and no space in a login name): never logged in, and
+# counted against root's budget. POP3 USER/APOP and POP2 HELO cannot carry a
+# space (their parsers answer a syntax error: no login attempt at all).
+ODD_SPELLINGS = ["<root@example.test>", "root@example.test.", "root@ example.test", "root @example.test",
+                 "<ROOT@Example.Test.>"]
+NO_SPACES = {"pop3-user-pass", "pop3-apop", "pop2-helo"}
+ALL_DOORS = {**MAIL_DOORS, **WEB_DOORS}
+
+
+@pytest.mark.parametrize("spelling", ODD_SPELLINGS)
+@pytest.mark.parametrize("door", ALL_DOORS)
+def test_an_odd_spelling_of_the_address_never_logs_in_and_spends_the_accounts_budget(
+        two_workers, root, door, spelling, settings):
+    settings.MAIL_LOGIN_MAX_FAILURES = THRESHOLD
+    one, _two = two_workers
+    attempt = ALL_DOORS[door]
+    store.set_apop_secret(ROOT, ROOT_PASSWORD)
+    assert {attempt(one.ports, spelling, ROOT_PASSWORD) for _ in range(THRESHOLD)} == {"fail"}
+    carried = not (door in NO_SPACES and " " in spelling)
+    assert attempt(one.ports, ROOT, ROOT_PASSWORD) == ("blocked" if carried else "ok")
+
+
+@pytest.mark.parametrize("spelling", ["ROOT@EXAMPLE.TEST", "Root@Example.Test", " root@example.test "])
+@pytest.mark.parametrize("door", ALL_DOORS)
+def test_case_and_surrounding_spaces_are_the_same_account_with_one_budget(two_workers, root, door, spelling,
+                                                                          settings):
+    settings.MAIL_LOGIN_MAX_FAILURES = THRESHOLD
+    one, _two = two_workers
+    attempt = ALL_DOORS[door]
+    store.set_apop_secret(ROOT, ROOT_PASSWORD)
+    if door in NO_SPACES:
+        spelling = spelling.strip()  # their parsers take no spaces in a user name
+    assert attempt(one.ports, spelling, ROOT_PASSWORD) == "ok"
+    _forget_known_ips(ROOT)
+    assert [attempt(one.ports, spelling, f"guess-{n}") for n in range(THRESHOLD)] == ["fail"] * THRESHOLD
+    assert attempt(one.ports, ROOT, ROOT_PASSWORD) == "blocked"
+
+
+def _forget_known_ips(address: str) -> None:
+    """Drop the account's login records, so the loopback address is new to it again."""
+    from mailboxes.models import LoginRecord
+    LoginRecord.objects.filter(account__address=address).delete()
+
+
+@pytest.mark.parametrize("door", WEB_DOORS)
+def test_ipv6_clients_are_counted_per_64_and_ipv4_mapped_ones_as_ipv4(root, door, settings):
+    settings.MAIL_LOGIN_MAX_FAILURES_PER_IP = 3
+    attempt = WEB_DOORS[door]
+    for n, ip in enumerate(["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"]):
+        assert attempt({}, f"nobody{n}@example.test", "guess", ip=ip) == "fail"
+    assert attempt({}, ROOT, ROOT_PASSWORD, ip="2001:db8:1:2:a:b:c:d") == "blocked"
+    assert attempt({}, ROOT, ROOT_PASSWORD, ip="2001:db8:1:3::1") == "ok"  # the next /64
+    for n in range(3):
+        assert attempt({}, f"nobody{n}@example.test", "guess", ip="::ffff:192.0.2.7") == "fail"
+    assert attempt({}, "bob@example.test", "bob-secret", ip="192.0.2.7") == "blocked"
+    assert [(b.kind, b.value) for b in store.admin_login_blocks(actor=_root_actor())] == [
+        ("ip", "192.0.2.7"), ("ip", "2001:db8:1:2::/64")]
+    store.admin_clear_login_block("ip", "2001:db8:1:2::/64", actor=_root_actor())
+    assert attempt({}, ROOT, ROOT_PASSWORD, ip="2001:db8:1:2::5") == "ok"
+
+
+def _root_actor() -> store.Actor:
+    actor = store.admin_actor(store.get_account(ROOT).id)
+    assert actor is not None
+    return actor
