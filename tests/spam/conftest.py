@@ -47,3 +47,24 @@ def scanning(rspamd, settings):  # type: ignore[no-untyped-def]
     settings.MAIL_RSPAMD_CONTROLLER_URL = rspamd.controller_url
     settings.MAIL_RSPAMD_PASSWORD = PASSWORD
     return rspamd
+
+
+@pytest.fixture(scope="session")
+def smtp_ports(loopback_dns) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
+    """The MX and submission in this process; they scan when `scanning` sets the settings."""
+    from tests.servers import InProcessServer
+    with InProcessServer(["smtp", "submission"]) as server:
+        yield server.ports
+
+
+def message(body: str, subject: str = "Hello", sender: str = "sender@remote.test", extra: str = "") -> bytes:
+    """A small plain message; rspamd's Bayes wants a dozen words or more to learn."""
+    return (f"From: {sender}\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{abs(hash(body + subject))}@remote.test>\r\n"
+            f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+
+
+def folder(account_id: int, name: str) -> list[bytes]:
+    """The stored bytes of every message in the folder, in UID order."""
+    from tests.smtp.conftest import inbox
+    return inbox(account_id, name)
