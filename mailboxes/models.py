@@ -268,3 +268,14 @@ class TransferJob(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True)
     finished = models.DateTimeField(null=True)
+
+
+class SpamLesson(models.Model):
+    """A message rspamd has been taught (mailboxes/store/learning.py): one row
+    per stored bytes, so the same message is never learned twice as the same
+    class; filing it the other way later re-teaches it."""
+
+    blob_sha = models.CharField(max_length=64, unique=True)  # not a foreign key: the blob collector frees bytes freely
+    spam = models.BooleanField()
+    account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+    learned_at = models.DateTimeField(default=timezone.now)

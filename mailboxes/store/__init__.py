@@ -35,6 +35,7 @@ from .sending import check_sending, record_sending, reset_sending_counts
 from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
 from .placement import Placer
+from .learning import claim_lesson, forget_lesson
 from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained_account_ids, purge_old_messages,
                           run_blob_collection)
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
