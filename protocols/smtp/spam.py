@@ -13,7 +13,13 @@ scanned.message has every X-Spam-* field that came from outside removed;
 scanned.fields are ours, for the copies stored in local mailboxes (not for
 copies relayed on). The scan runs on a small thread pool of its own, so a
 slow rspamd holds neither the event loop nor the store's threads. Without
-MAIL_RSPAMD_URL nothing is scanned and nothing is added.
+MAIL_RSPAMD_URL, or for a domain whose dashboard settings turn scanning off,
+nothing is scanned and nothing is added.
+
+The recipients' domain settings go to rspamd as its per-message Settings
+(store.spam_policy); recipients whose allow list names the sender get
+mail rspamd marks in INBOX, not Junk. Each outcome is counted for the
+dashboard (store.record_spam), a refusal with its symbols.
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from mailboxes.spam import client
 from mailboxes.spam.verdict import Verdict, header_fields, strip_spam_fields
 from mailhost import metrics
 
+from .. import dbcall
 from .session import SMTPSession
 
 log = logging.getLogger("protocols.smtp")
@@ -65,9 +72,42 @@ async def scan(server: SMTPSession, envelope: Envelope, message: bytes, *, helo:
         return Scanned(message=message)
     message = strip_spam_fields(message)
     account = server.account
-    facts = client.Facts(ip=server.peer_ip, helo=helo, mail_from=envelope.mail_from or "",
-                         recipients=tuple(envelope.rcpt_tos), user=account.address if account else "",
-                         queue_id=queue_id)
+    mail_from = envelope.mail_from or ""
+    with server.busy():
+        policy = await dbcall.call(store.spam_policy, mail_from, [server.rcpt_checks.get(a) for a in envelope.rcpt_tos],
+                                   account.address.rpartition("@")[2] if account else "")
+    if not policy.enabled:
+        return Scanned(message=message)
+    facts = client.Facts(ip=server.peer_ip, helo=helo, mail_from=mail_from, recipients=tuple(envelope.rcpt_tos),
+                         user=account.address if account else "", queue_id=queue_id, settings=policy.settings)
+    verdict = await _check(server, message, facts, queue_id)
+    outcome = verdict.outcome if verdict is not None else "unchecked"
+    rejection = None
+    if verdict is not None and outcome == "reject":
+        rejection = store.Rejection(server.profile.name, server.peer_ip, mail_from, tuple(envelope.rcpt_tos),
+                                    verdict.score, verdict.symbols, verdict.smtp_message,
+                                    account.id if account else None)
+    try:
+        with server.busy():
+            await dbcall.call(store.record_spam, outcome, rejection)
+    except Exception:  # the dashboard's count: never a reason to refuse or lose the message
+        log.exception("%s: %s: recording the spam outcome failed", server.label, queue_id)
+    if verdict is None:
+        if settings.MAIL_RSPAMD_FAILURE == "tempfail":
+            return Scanned(reply=UNCHECKED_DEFERRED)
+        return Scanned(message=message, fields=header_fields(None))
+    if outcome == "reject":
+        return Scanned(reply=REJECTED.format(text=verdict.reply_text("Message rejected as spam")), verdict=verdict)
+    if outcome == "defer":
+        return Scanned(reply=DEFERRED.format(text=verdict.reply_text("Try again later")), verdict=verdict)
+    never_junk = policy.never_junk
+    place = (lambda account_id: store.Placement() if account_id in never_junk else JUNK) \
+        if outcome == "junk" else None
+    return Scanned(message=message, fields=header_fields(verdict), place=place, verdict=verdict)
+
+
+async def _check(server: SMTPSession, message: bytes, facts: client.Facts, queue_id: str) -> Verdict | None:
+    """rspamd's verdict, or None when it did not give one (logged, counted)."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     try:
@@ -75,15 +115,8 @@ async def scan(server: SMTPSession, envelope: Envelope, message: bytes, *, helo:
     except client.ScannerDown as exc:
         metrics.spam_scanned(server.profile.name, "unavailable", 0)
         log.warning("%s: %s: spam scan failed (%s): %s", server.label, queue_id, settings.MAIL_RSPAMD_FAILURE, exc)
-        if settings.MAIL_RSPAMD_FAILURE == "tempfail":
-            return Scanned(reply=UNCHECKED_DEFERRED)
-        return Scanned(message=message, fields=header_fields(None))
+        return None
     metrics.spam_scanned(server.profile.name, verdict.outcome, time.perf_counter() - started)
     log.info("%s: %s: spam %s score %.2f %s", server.label, queue_id, verdict.action, verdict.score,
              ",".join(verdict.symbols[:10]))
-    if verdict.outcome == "reject":
-        return Scanned(reply=REJECTED.format(text=verdict.reply_text("Message rejected as spam")), verdict=verdict)
-    if verdict.outcome == "defer":
-        return Scanned(reply=DEFERRED.format(text=verdict.reply_text("Try again later")), verdict=verdict)
-    place = (lambda _account: JUNK) if verdict.outcome == "junk" else None
-    return Scanned(message=message, fields=header_fields(verdict), place=place, verdict=verdict)
+    return verdict
