@@ -2,6 +2,7 @@
 (webmail), passed to rspamd with each message, over a real socket."""
 from __future__ import annotations
 
+import smtplib
 import time
 import uuid
 
@@ -74,7 +75,7 @@ def test_a_recipients_never_junk_list_keeps_the_sender_in_the_inbox_for_that_rec
         scanning, smtp_ports, alice, bob):
     set_policy(junk_score=-50.0, greylisting=False)  # every message is Junk, at once
     store.save_spam_allow_list(alice.id, ["remote.test"])
-    with __import__("smtplib").SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:
+    with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:
         smtp.sendmail("news@remote.test", ["alice@example.test", "bob@example.test"], message(LUNCH))
     assert len(folder(alice.id, "INBOX")) == 1 and folder(alice.id, "Junk") == []
     assert len(folder(bob.id, "Junk")) == 1 and folder(bob.id, "INBOX") == []
