@@ -36,7 +36,7 @@ from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
 from .placement import Placer
 from .learning import claim_lesson, forget_lesson
-from .admin_spam import (FlaggedAccount, RejectionRow, SpamReport, admin_set_spam_settings, admin_spam_report,
+from .admin_spam import (FlaggedAccount, SpamReport, admin_set_spam_settings, admin_spam_report,
                          admin_spam_settings)
 from .spam import (Rejection, SpamPolicy, SpamSettings, record_spam, save_spam_allow_list, spam_allow_list,
                    spam_policy)

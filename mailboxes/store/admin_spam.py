@@ -18,23 +18,10 @@ from ._db import atomic
 from .admin import audit, domain_for, require_superuser
 from .admin_types import Actor
 from .errors import InvalidInput
-from .spam import SpamSettings, _settings_of, clean_entries, spam_days
+from .spam import Rejection, SpamSettings, _settings_of, clean_entries, spam_days
 
 SCORE_LIMIT = 1000.0
 FLAGGED_DAYS = 7
-
-
-@dataclass(frozen=True)
-class RejectionRow:
-    created: datetime.datetime
-    listener: str
-    ip: str
-    mail_from: str
-    recipients: tuple[str, ...]
-    score: float
-    symbols: tuple[str, ...]
-    message: str
-    account: str  # the sending account (submission), else ""
 
 
 @dataclass(frozen=True)
@@ -49,7 +36,7 @@ class FlaggedAccount:
 class SpamReport:
     scanning: bool  # MAIL_RSPAMD_URL is set
     days: list[SpamDay]
-    rejections: list[RejectionRow]
+    rejections: list[Rejection]
     flagged: list[FlaggedAccount]
     unchecked_today: int
 
@@ -97,7 +84,7 @@ def admin_spam_report(actor: Actor, days: int = 14, rejections: int = 20) -> Spa
     today = SpamDay.objects.filter(day=timezone.localdate()).values_list("unchecked", flat=True).first()
     return SpamReport(
         bool(settings.MAIL_RSPAMD_URL), spam_days(days),
-        [RejectionRow(r.created, r.listener, r.ip, r.mail_from, tuple(r.recipients), r.score, tuple(r.symbols),
-                      r.message, r.account.address if r.account else "") for r in rows],
+        [Rejection(r.listener, r.ip, r.mail_from, tuple(r.recipients), r.score, tuple(r.symbols), r.message,
+                   r.account_id, r.account.address if r.account else "", r.created) for r in rows],
         [FlaggedAccount(f["account_id"], addresses.get(f["account_id"], "?"), f["n"], f["last"]) for f in flagged],
         today or 0)

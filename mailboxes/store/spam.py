@@ -119,6 +119,8 @@ def _never_junk(sender: str, account_ids: list[int]) -> frozenset[int]:
 
 @dataclass(frozen=True)
 class Rejection:
+    """A message rspamd had refused: what SMTP records, what the dashboard lists."""
+
     listener: str
     ip: str
     mail_from: str
@@ -126,7 +128,9 @@ class Rejection:
     score: float
     symbols: tuple[str, ...]
     message: str
-    account_id: int | None = None
+    account_id: int | None = None  # submission: the sending account
+    account: str = ""              # its address (as read back)
+    created: datetime.datetime | None = None
 
 
 @atomic
