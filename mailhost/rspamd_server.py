@@ -161,7 +161,8 @@ def main() -> None:
     instance = Instance(options.directory.resolve(), options.normal_port, options.controller_port,
                         options.password, options.redis, tuple(options.dns))
     proc = start(instance)
-    signal.signal(signal.SIGTERM, lambda *_: stop(proc))
+    # Passed on: rspamd stops its workers and exits, and wait() below returns.
+    signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))
     try:
         proc.wait()
     except KeyboardInterrupt:

@@ -110,3 +110,17 @@ def test_the_sqlite_steps_place_copies_and_flags_as_the_postgresql_statement_doe
     assert done.returncode == 0, done.stderr.decode()
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert result == {"junk": [["$Junk", "\\Seen"]], "inbox": [[]], "named": [["\\Flagged"]], "bob_inbox": []}
+
+
+def test_no_vacation_reply_answers_a_copy_filed_in_junk_but_one_in_another_folder_is_answered(
+        alice, bob, django_capture_on_commit_callbacks):
+    from mailboxes.models import OutboundRecipient
+    store.save_preferences(alice.id, store.Preferences(vacation_enabled=True, vacation_body="Away.", vacation_days=7))
+    with django_capture_on_commit_callbacks(execute=True):
+        store.deliver(sample_message(sender="dora@far.test"), ["alice@example.test"], "dora@far.test",
+                      place=lambda _account: JUNK)
+    assert not OutboundRecipient.objects.exists()  # RFC 3834 2: no answer to what is probably spam
+    with django_capture_on_commit_callbacks(execute=True):
+        store.deliver(sample_message(sender="erin@far.test"), ["alice@example.test"], "erin@far.test",
+                      place=lambda _account: store.Placement(folder="Lists"))
+    assert list(OutboundRecipient.objects.values_list("address", flat=True)) == ["erin@far.test"]

@@ -124,8 +124,10 @@ def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mai
     delivered: dict[int, int] = {}
     if local:
         delivered = _store_local(blob, local)
-        if vacations:
-            autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
+        junk = {t.owner for t in local if t.junk}
+        answering = [owner for owner in delivered if owner not in junk]
+        if vacations and answering:
+            autoreply.schedule_vacation_replies(blob.parsed, blob.raw, answering, mail_from)
     if remote:
         if not local:
             _insert_blob(blob)

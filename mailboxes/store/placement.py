@@ -31,18 +31,21 @@ from .types import FLAG_COLUMNS, SPECIAL_FOLDERS, Placement
 
 Placer = Callable[[int], Placement]
 INBOX = Placement()
+JUNK = "\\Junk"
 
 
 @dataclass(frozen=True)
 class Target:
     """One account's copy as the delivery statements take it: the folder by
     name, the five system flag columns (FLAG_COLUMNS order) and the keywords
-    as JSON text."""
+    as JSON text. junk: filed as spam, so no vacation reply goes to its
+    sender (RFC 3834 2: no automatic answer to what is probably spam)."""
 
     owner: int
     folder: str
     system: tuple[bool, bool, bool, bool, bool]
     keywords: str
+    junk: bool = False
 
     def row(self) -> list[object]:
         return [self.owner, self.folder, *self.system, self.keywords]
@@ -60,7 +63,8 @@ def _target(account: int, folder: str, placement: Placement) -> Target:
     from .messages import _split_flags  # the one reading of flags, as APPEND and STORE do
     system, keywords = _split_flags(placement.flags)
     columns = tuple(system.get(column, False) for column in FLAG_COLUMNS.values())
-    return Target(account, folder, columns, json.dumps(keywords))  # type: ignore[arg-type]
+    return Target(account, folder, columns, json.dumps(keywords),  # type: ignore[arg-type]
+                  placement.special_use == JUNK)
 
 
 @atomic
