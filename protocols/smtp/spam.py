@@ -81,29 +81,35 @@ async def scan(server: SMTPSession, envelope: Envelope, message: bytes, *, helo:
     facts = client.Facts(ip=server.peer_ip, helo=helo, mail_from=mail_from, recipients=tuple(envelope.rcpt_tos),
                          user=account.address if account else "", queue_id=queue_id, settings=policy.settings)
     verdict = await _check(server, message, facts, queue_id)
-    outcome = verdict.outcome if verdict is not None else "unchecked"
-    rejection = None
-    if verdict is not None and outcome == "reject":
-        rejection = store.Rejection(server.profile.name, server.peer_ip, mail_from, tuple(envelope.rcpt_tos),
-                                    verdict.score, verdict.symbols, verdict.smtp_message,
-                                    account.id if account else None)
-    try:
-        with server.busy():
-            await dbcall.call(store.record_spam, outcome, rejection)
-    except Exception:  # the dashboard's count: never a reason to refuse or lose the message
-        log.exception("%s: %s: recording the spam outcome failed", server.label, queue_id)
+    await _record(server, envelope, verdict, queue_id)
     if verdict is None:
         if settings.MAIL_RSPAMD_FAILURE == "tempfail":
             return Scanned(reply=UNCHECKED_DEFERRED)
         return Scanned(message=message, fields=header_fields(None))
-    if outcome == "reject":
+    if verdict.outcome == "reject":
         return Scanned(reply=REJECTED.format(text=verdict.reply_text("Message rejected as spam")), verdict=verdict)
-    if outcome == "defer":
+    if verdict.outcome == "defer":
         return Scanned(reply=DEFERRED.format(text=verdict.reply_text("Try again later")), verdict=verdict)
     never_junk = policy.never_junk
     place = (lambda account_id: store.Placement() if account_id in never_junk else JUNK) \
-        if outcome == "junk" else None
+        if verdict.outcome == "junk" else None
     return Scanned(message=message, fields=header_fields(verdict), place=place, verdict=verdict)
+
+
+async def _record(server: SMTPSession, envelope: Envelope, verdict: Verdict | None, queue_id: str) -> None:
+    """Count the outcome for the dashboard, a refusal with its symbols (and,
+    on submission, the account that sent it)."""
+    account = server.account
+    rejection = None
+    if verdict is not None and verdict.outcome == "reject":
+        rejection = store.Rejection(server.profile.name, server.peer_ip, envelope.mail_from or "",
+                                    tuple(envelope.rcpt_tos), verdict.score, verdict.symbols, verdict.smtp_message,
+                                    account.id if account else None)
+    try:
+        with server.busy():
+            await dbcall.call(store.record_spam, verdict.outcome if verdict else "unchecked", rejection)
+    except Exception:  # the dashboard's count: never a reason to refuse or lose the message
+        log.exception("%s: %s: recording the spam outcome failed", server.label, queue_id)
 
 
 async def _check(server: SMTPSession, message: bytes, facts: client.Facts, queue_id: str) -> Verdict | None:
