@@ -68,12 +68,12 @@ def header_fields(verdict: Verdict | None) -> bytes:
     if spam:
         lines.append("X-Spam-Flag: YES")
     if symbols:
-        lines.append("X-Spam-Symbols: " + _fold(symbols))
+        lines.append(_fold("X-Spam-Symbols: " + symbols))
     return "".join(line + "\r\n" for line in lines).encode("ascii", "replace")
 
 
 def _fold(text: str, width: int = 76) -> str:
-    """Fold a comma-separated list at its spaces (RFC 5322 2.2.3)."""
+    """Fold a field at its spaces, lines of at most width characters (RFC 5322 2.2.3)."""
     out, line = [], ""
     for word in text.split(" "):
         if line and len(line) + 1 + len(word) > width:
