@@ -65,8 +65,8 @@ def _request(base: str, path: str, body: bytes | None, headers: list[tuple[str, 
     try:
         connection.putrequest("POST" if body is not None else "GET", url.path.rstrip("/") + path,
                               skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value.replace("\r", " ").replace("\n", " "))
+        for name, value in headers:  # UTF-8: SMTPUTF8 addresses (RFC 6531) are not Latin-1
+            connection.putheader(name, value.replace("\r", " ").replace("\n", " ").encode("utf-8"))
         if body is not None:
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)

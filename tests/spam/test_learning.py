@@ -129,3 +129,17 @@ def test_the_webmail_spam_button_files_into_junk_and_teaches_spam(learning, alic
 def test_filing_into_junk_is_spam_and_out_of_it_but_not_to_trash_is_ham(source, dest, lesson):
     from mailboxes.store.learning import lesson as decide
     assert decide(source, dest) is lesson
+
+
+def test_the_webmail_not_spam_button_files_back_into_the_inbox_and_teaches_ham(learning, alice):
+    store.deliver(message(fresh_text()), ["alice@example.test"], place=lambda _account: store.Placement(
+        special_use="\\Junk"))
+    before = learned()
+    junk = store.select_folder(alice.id, "Junk")
+    web = Client()
+    web.force_login(Account.objects.get(pk=alice.id))
+    assert b'id="bulk-notspam"' in web.get(f"/mail/f/{junk.id}/").content
+    assert web.post(f"/mail/f/{junk.id}/act", {"uid": ["1"], "action": "notspam"}).status_code == 302
+    assert len(store.select_folder(alice.id, "INBOX").uids) == 1
+    wait_for_learned(before + 1)
+    assert list(SpamLesson.objects.values_list("spam", flat=True)) == [False]

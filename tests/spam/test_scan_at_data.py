@@ -6,6 +6,8 @@ import smtplib
 
 import pytest
 
+from mailboxes import store
+
 from .conftest import GTUBE_ADD_HEADER, GTUBE_REJECT, GTUBE_REWRITE_SUBJECT, folder, free_port, message
 
 LUNCH = "Shall we meet for lunch on Thursday at the usual place near the station, around half past twelve?"
@@ -85,3 +87,12 @@ def test_without_a_scanner_url_nothing_is_scanned_or_added(settings, smtp_ports,
     assert send(smtp_ports["smtp"], message(GTUBE_REJECT, extra="X-Spam-Flag: YES\r\n"))[0] == 250
     [stored] = folder(alice.id, "INBOX")
     assert stored.count(b"X-Spam-") == 1  # the sender's own, as sent: nothing to compare it with
+
+
+def test_an_smtputf8_sender_and_recipient_are_scanned_like_any_other(scanning, smtp_ports, alice):
+    store.create_alias("jörg@example.test", ["alice@example.test"])
+    with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:
+        smtp.ehlo("mx.remote.test")
+        smtp.sendmail("δημήτρης@remote.test", ["jörg@example.test"], message(GTUBE_ADD_HEADER), mail_options=["SMTPUTF8"])
+    [stored] = folder(alice.id, "Junk")
+    assert b"X-Spam-Flag: YES" in stored
