@@ -6,8 +6,8 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-# Debian packages the test suite drives: real mail clients and a browser.
-APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy
+# Debian packages the test suite drives: real mail clients, a browser and rspamd.
+APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy rspamd
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0

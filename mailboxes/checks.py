@@ -18,4 +18,18 @@ def mail_settings(app_configs, **kwargs):  # type: ignore[no-untyped-def]
     if settings.MAIL_ALLOW_PLAINTEXT_AUTH:
         problems.append(Warning("MAIL_ALLOW_PLAINTEXT_AUTH is on: passwords may cross the network in clear",
                                 id="mailhost.W001"))
+    problems += _rspamd_settings()
+    return problems
+
+
+def _rspamd_settings() -> list[Error | Warning]:
+    """The spam filter's addresses (docs/SPAM.md)."""
+    problems: list[Error | Warning] = []
+    for name in ("MAIL_RSPAMD_URL", "MAIL_RSPAMD_CONTROLLER_URL"):
+        value = getattr(settings, name)
+        if value and not value.startswith(("http://", "https://")):
+            problems.append(Error(f"{name}={value!r} is not an http:// or https:// URL", id="mailhost.E003"))
+    if settings.MAIL_RSPAMD_CONTROLLER_URL and not settings.MAIL_RSPAMD_PASSWORD:
+        problems.append(Warning("MAIL_RSPAMD_CONTROLLER_URL is set without MAIL_RSPAMD_PASSWORD: rspamd refuses "
+                                "to learn from other hosts without its controller password", id="mailhost.W002"))
     return problems

@@ -283,3 +283,61 @@ class TransferJob(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True)
     finished = models.DateTimeField(null=True)
+
+
+class SpamLesson(models.Model):
+    """A message rspamd has been taught (mailboxes/store/learning.py): one row
+    per stored bytes, so the same message is never learned twice as the same
+    class; filing it the other way later re-teaches it."""
+
+    blob_sha = models.CharField(max_length=64, unique=True)  # not a foreign key: the blob collector frees bytes freely
+    spam = models.BooleanField()
+    account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+    learned_at = models.DateTimeField(default=timezone.now)
+
+
+class DomainSpamPolicy(models.Model):
+    """A domain's spam settings from the dashboard (mailboxes/store/spam.py),
+    passed to rspamd with each message. A threshold left empty is rspamd's own."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="spam_policy")
+    enabled = models.BooleanField(default=True)
+    reject_score = models.FloatField(null=True, blank=True)
+    junk_score = models.FloatField(null=True, blank=True)
+    greylist_score = models.FloatField(null=True, blank=True)
+    greylisting = models.BooleanField(default=True)
+    allow = models.JSONField(default=list)  # sender addresses or domains: never Junk, never refused
+    block = models.JSONField(default=list)  # sender addresses or domains: always refused
+
+
+class AccountSpamAllow(models.Model):
+    """An account's "never Junk mail from" list, set in the webmail."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="spam_allow")
+    senders = models.JSONField(default=list)
+
+
+class SpamDay(models.Model):
+    """What the spam filter did with the mail of one day (the dashboard's chart)."""
+
+    day = models.DateField(unique=True)
+    rejected = models.IntegerField(default=0)
+    greylisted = models.IntegerField(default=0)
+    junk = models.IntegerField(default=0)
+    delivered = models.IntegerField(default=0)
+    unchecked = models.IntegerField(default=0)
+
+
+class SpamRejection(models.Model):
+    """A message rspamd had refused, for the dashboard's "why was this rejected?"."""
+
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    listener = models.CharField(max_length=16)
+    ip = models.CharField(max_length=64, blank=True, default="")
+    mail_from = models.CharField(max_length=320, blank=True, default="")
+    recipients = models.JSONField(default=list)
+    score = models.FloatField(default=0)
+    symbols = models.JSONField(default=list)
+    message = models.CharField(max_length=200, blank=True, default="")
+    # Submission: the account that sent it (a compromised account sending spam).
+    account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -4,3 +4,6 @@ from django.dispatch import Signal
 
 # sent on commit with message_id=<OutboundMessage pk>
 outbound_queued = Signal()
+# sent on commit with account_id=<Account pk>, blobs=<sha256s>, spam=<bool>: a user
+# filed these messages into Junk (spam) or out of it (ham); see store/learning.py
+spam_filed = Signal()

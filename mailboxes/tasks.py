@@ -9,6 +9,7 @@ blob collector goes batch by batch."""
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -72,3 +73,30 @@ def prune_login_failures() -> int:
     if deleted:
         log.info("login audit retention: %d failed-login rows older than %d days deleted", deleted, days)
     return deleted
+@app.task(name="mailboxes.tasks.learn_filed", ignore_result=True)
+def learn_filed(account_id: int, blobs: list[str], spam: bool) -> int:
+    """Teach rspamd what a user filed into Junk (spam) or out of it (ham),
+    each message once (store/learning.py); returns how many it learned."""
+    from .spam import client
+    learned = 0
+    for sha in blobs:
+        data = store.claim_lesson(account_id, sha, spam)
+        if data is None:
+            continue
+        try:
+            learned += client.learn(spam, data)
+        except client.ScannerDown as exc:
+            store.forget_lesson(sha, spam)
+            log.warning("learning %s as %s failed: %s", sha[:12], "spam" if spam else "ham", exc)
+    return learned
+
+
+def on_spam_filed(sender: object, account_id: int, blobs: tuple[str, ...], spam: bool, **kwargs: object) -> None:
+    """Receiver of mailboxes.signals.spam_filed (sent after commit): the task
+    on the broker, or without one (the embedded default's eager tasks) on a
+    thread of its own, so the command that filed the mail does not wait."""
+    from django.conf import settings
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        threading.Thread(target=learn_filed, args=(account_id, list(blobs), spam), daemon=True).start()
+    else:
+        learn_filed.delay(account_id, list(blobs), spam)

@@ -32,6 +32,10 @@ COMMAND_SECONDS = Histogram(
 DELIVERIES = Counter("mailhost_deliveries", "Message copies stored in a mailbox (local) or queued to relay",
                      ["destination"])
 AUTH_FAILURES = Counter("mailhost_auth_failures", "Failed logins", ["protocol"])
+SPAM_SCANS = Counter("mailhost_spam_scans", "Messages scanned by rspamd at DATA, by outcome "
+                     "(reject, defer, junk, inbox; unavailable when rspamd did not answer)", ["listener", "outcome"])
+SPAM_SCAN_SECONDS = Histogram("mailhost_spam_scan_seconds", "Time rspamd took to answer a scan",
+                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 HTTP_REQUESTS = Counter("mailhost_http_requests", "Web requests by status", ["method", "status"])
 HTTP_SECONDS = Histogram("mailhost_http_request_seconds", "Time to answer a web request", ["method"])
 
@@ -66,6 +70,12 @@ class ConnectionCount:
 
     def __exit__(self, *exc: object) -> None:
         CONNECTIONS_OPEN.labels(self.listener).dec()
+
+
+def spam_scanned(listener: str, outcome: str, seconds: float) -> None:
+    SPAM_SCANS.labels(listener, outcome).inc()
+    if outcome != "unavailable":
+        SPAM_SCAN_SECONDS.observe(seconds)
 
 
 def delivered(local: int, queued: int) -> None:

@@ -283,6 +283,17 @@ for _network in MAIL_IMPORT_ALLOWED_NETWORKS:
 MAIL_IMPORT_MAX_JOBS = env_int("MAIL_IMPORT_MAX_JOBS", 2, minimum=1)
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
+# Spam filtering with rspamd (docs/SPAM.md): its normal worker (unset = no
+# scanning), its controller and password (learning from what users file as
+# Junk), seconds to wait for a verdict, and what to do without one:
+# "accept" (deliver marked X-Spam-Status: unchecked) or "tempfail" (451 4.7.1).
+MAIL_RSPAMD_URL = env_str("MAIL_RSPAMD_URL")
+MAIL_RSPAMD_CONTROLLER_URL = env_str("MAIL_RSPAMD_CONTROLLER_URL")
+MAIL_RSPAMD_PASSWORD = env_str("MAIL_RSPAMD_PASSWORD")
+MAIL_RSPAMD_TIMEOUT = env_int("MAIL_RSPAMD_TIMEOUT", 10, minimum=1)
+MAIL_RSPAMD_FAILURE = env_str("MAIL_RSPAMD_FAILURE", "accept")
+if MAIL_RSPAMD_FAILURE not in ("accept", "tempfail"):
+    raise ImproperlyConfigured("MAIL_RSPAMD_FAILURE must be accept or tempfail")
 # Message bytes no message or queue entry refers to any more are deleted by
 # the blob collector (mailboxes.store.collect_blobs) once they have been seen
 # unreferenced for MAIL_BLOB_GC_GRACE seconds; it runs every MAIL_BLOB_GC_INTERVAL.

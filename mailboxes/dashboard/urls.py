@@ -1,7 +1,7 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
-from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue
+from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, spam
 
 app_name = "manage"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("domains/<str:name>/dns/", dns.domain_dns, name="domain-dns"),
     path("domains/<str:name>/dkim/", domains.domain_dkim, name="domain-dkim"),
     path("domains/<str:name>/delete/", domains.domain_delete, name="domain-delete"),
+    path("domains/<str:name>/spam/", spam.domain_spam, name="domain-spam"),
+    path("spam/", spam.spam_report, name="spam"),
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/new/", accounts.account_new, name="account-new"),
     path("accounts/<int:account_id>/", accounts.account_detail, name="account"),

@@ -36,6 +36,12 @@ from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
+from .placement import Placer
+from .learning import claim_lesson, forget_lesson
+from .admin_spam import (FlaggedAccount, SpamReport, admin_set_spam_settings, admin_spam_report,
+                         admin_spam_settings)
+from .spam import (Rejection, SpamPolicy, SpamSettings, record_spam, save_spam_allow_list, spam_allow_list,
+                   spam_policy)
 from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained_account_ids, purge_old_messages,
                           run_blob_collection)
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import mime
 from ..models import Account, Blob, Expunged, Folder, Message
-from . import _sql, events
+from . import _sql, events, learning
 from ._db import atomic, no_transaction
 from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
 from .folders import folder_by_id, get_folder, normalize_name
@@ -213,16 +213,18 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
     _split_flags(flags)  # validate before taking locks
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-                       f"WHERE owner_id = %s AND name = %s RETURNING id, uidvalidity, uidnext - 1, highestmodseq",
+                       f"WHERE owner_id = %s AND name = %s "
+                       f"RETURNING id, uidvalidity, uidnext - 1, highestmodseq, special_use",
                        [account_id, normalize_name(folder_name)])
         row = cursor.fetchone()
         if row is None:
             raise NoSuchFolder(f"no folder named {folder_name!r}")
-        folder_id, uidvalidity, uid, modseq = row
+        folder_id, uidvalidity, uid, modseq, special_use = row
         _ensure_blob(blob)
         _charge(account_id, len(blob.raw))
         _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
     events.publish_on_commit(account_id, folder_id)
+    learning.filed(account_id, "", special_use, [blob.sha256])
     return AppendResult(folder_id, uidvalidity, uid)
 
 
@@ -399,9 +401,10 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
 
 
 def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
-               charge: bool) -> tuple[list[tuple[int, int, int]], list[int]]:
+               charge: bool, source_use: str | None = None) -> tuple[list[tuple[int, int, int]], list[int]]:
     """Copy the source's messages in ranges into a locked dest: their (id, uid,
-    size), ascending, and the UIDs the copies got."""
+    size), ascending, and the UIDs the copies got. source_use: the source's
+    special use, when filing there may teach the spam filter (learning.py)."""
     uids, params = _sql.uids_where(ranges)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, {_sql.FLAGS_SQL}, keywords "
@@ -414,14 +417,16 @@ def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
     when = _sql.datetime_reader(Message, "internal_date")
     dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(row[:-1], row[-1]), when(date))
                                   for _id, _uid, size, sha, date, *row in rows])
+    if source_use is not None:
+        learning.filed(account_id, source_use, dest.special_use, [row[3] for row in rows])
     return [row[:3] for row in rows], dest_uids
 
 
 @atomic
 def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> CopyResult:
-    folder_by_id(account_id, folder_id)
+    source = folder_by_id(account_id, folder_id)
     dest = get_folder(account_id, dest_name, lock=True)
-    rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=True)
+    rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=True, source_use=source.special_use)
     return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
 
 
@@ -438,7 +443,7 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     dest = locked[dest.pk]
     if source.pk == dest.pk:
         raise InvalidInput("source and destination are the same folder")
-    rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False)
+    rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False, source_use=source.special_use)
     _remove(source, rows)
     return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
 

@@ -65,6 +65,7 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
         "folders": rows, "folder": folder, "result": result, "rows": _rows(result.items, show_to),
         "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
         "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
+        "is_junk": folder.special_use == "\\Junk",
         "title": folder.name})
 
 
@@ -95,6 +96,14 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
         elif action == "move":
             dest = _folder(rows, _int(request.POST.get("dest"), 0))
             if dest.id != folder_id:
+                moved = store.move(me, folder_id, ranges, dest.name)
+                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+        elif action in ("spam", "notspam"):
+            # "Spam" files into Junk, "Not spam" back into INBOX: the store's
+            # move teaches the spam filter either way (store/learning.py).
+            use = "\\Junk" if action == "spam" else ""
+            dest = next((r for r in rows if (r.special_use == use if use else r.name == "INBOX")), None)
+            if dest is not None and dest.id != folder_id:
                 moved = store.move(me, folder_id, ranges, dest.name)
                 flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
         elif action == "delete":

@@ -1,5 +1,5 @@
 """The account's own settings: display name, signature, vacation reply,
-forwarding, and the password."""
+forwarding, the password, and the senders never filed as Junk."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -45,8 +45,22 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         except store.InvalidInput as exc:
             error, prefs = str(exc), wanted
     return render(request, "mail/settings.html", {"folders": sidebar(request), "prefs": prefs, "error": error,
-                                                  "title": "Settings", "min_password": MIN_PASSWORD},
+                                                  "title": "Settings", "min_password": MIN_PASSWORD,
+                                                  "spam_allow": "\n".join(store.spam_allow_list(me))},
                   status=400 if error else 200)
+
+
+@page
+@require_POST
+def spam_allow_view(request: HttpRequest) -> HttpResponse:
+    """The "never Junk mail from" list (docs/SPAM.md): addresses or domains."""
+    entries = request.POST.get("spam_allow", "")[:50_000].replace(",", "\n").splitlines()
+    try:
+        stored = store.save_spam_allow_list(account_id(request), entries)
+        flash.success(request, f"Never Junk: {len(stored)} sender{'s' if len(stored) != 1 else ''} or domains saved.")
+    except store.InvalidInput as exc:
+        flash.error(request, str(exc))
+    return HttpResponseRedirect(reverse("webmail:settings"))
 
 
 @sensitive_post_parameters("old", "new", "again")

@@ -34,6 +34,7 @@ urlpatterns = [
     path("suggest", compose.suggest, name="suggest"),
     path("settings/", settings.settings_view, name="settings"),
     path("settings/password", settings.password_view, name="password"),
+    path("settings/spam", settings.spam_allow_view, name="spam-allow"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

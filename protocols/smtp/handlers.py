@@ -20,7 +20,7 @@ from mailboxes import store
 
 from .. import dbcall
 from ..relay import authcheck
-from . import policy, replies, trace
+from . import policy, replies, spam, trace
 from .session import SMTPSession
 
 log = logging.getLogger("protocols.smtp")
@@ -144,11 +144,14 @@ class Handler:
                     log.info("%s: %s from <%s> refused by DMARC", server.label, trace_id, mail_from)
                     return verdict.smtp_reply
                 message = verdict.apply(message)
+            scanned = await spam.scan(server, envelope, message, helo=session.host_name or "", queue_id=trace_id)
+            if scanned.reply:
+                return scanned.reply
             # RFC 5321 4.1.1.4: 250 only once the message is safely stored, i.e.
             # after the one transaction that stores every copy has committed.
             report = await dbcall.call(
-                store.deliver_final, message, list(envelope.rcpt_tos), mail_from,
-                local_headers=trace.return_path(mail_from),
+                store.deliver_final, scanned.message, list(envelope.rcpt_tos), mail_from,
+                local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos])
             if account is not None:

@@ -1,0 +1,12 @@
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    """Joins the send-as grants (security round) and the spam filter's tables,
+    written side by side from 0008."""
+
+    dependencies = [
+        ("mailboxes", "0009_send_as_grants_and_outbound_dkim_domain"),
+        ("mailboxes", "0010_spam_policies_and_records"),
+    ]
+    operations: list = []
