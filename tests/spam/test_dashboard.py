@@ -42,7 +42,7 @@ def test_an_account_whose_outgoing_mail_is_rejected_is_flagged_on_the_spam_page(
     with smtplib.SMTP("127.0.0.1", smtp_ports["submission"], timeout=30) as smtp:
         smtp.login("bob@example.test", "bob-secret")
         with pytest.raises(smtplib.SMTPDataError):
-            smtp.sendmail("bob@example.test", ["friend@remote.test"], message(GTUBE_REJECT))
+            smtp.sendmail("bob@example.test", ["friend@remote.test"], message(GTUBE_REJECT, sender="bob@example.test"))
     flagged = signed_in(root.id).get("/manage/spam/").content.decode().split('id="spam-flagged"')[1]
     assert f'href="/manage/accounts/{bob.id}/"' in flagged.split("</table>")[0]
 

@@ -57,7 +57,7 @@ def test_submission_is_scanned_too_and_a_reject_gets_550(scanning, smtp_ports, a
     with smtplib.SMTP("127.0.0.1", smtp_ports["submission"], timeout=30) as smtp:
         smtp.login("bob@example.test", "bob-secret")
         with pytest.raises(smtplib.SMTPDataError) as refused:
-            smtp.sendmail("bob@example.test", ["alice@example.test"], message(GTUBE_REJECT))
+            smtp.sendmail("bob@example.test", ["alice@example.test"], message(GTUBE_REJECT, sender="bob@example.test"))
     assert refused.value.smtp_code == 550
     assert folder(alice.id, "INBOX") == []
 
