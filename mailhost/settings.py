@@ -197,6 +197,11 @@ if _unknown:
 MAIL_DEFAULT_QUOTA = env_size("MAIL_DEFAULT_QUOTA", 1024**3)
 MAIL_MAX_MESSAGE_SIZE = env_size("MAIL_MAX_MESSAGE_SIZE", 50 * 1024**2)
 MAIL_MAX_RECIPIENTS = env_int("MAIL_MAX_RECIPIENTS", 100, minimum=1)
+# Sieve filters (docs/SIEVE.md): scripts per account, octets per script, and what one delivery may do.
+MAIL_SIEVE_MAX_SCRIPTS = env_int("MAIL_SIEVE_MAX_SCRIPTS", 10, minimum=1)
+MAIL_SIEVE_MAX_SCRIPT_SIZE = env_size("MAIL_SIEVE_MAX_SCRIPT_SIZE", 64 * 1024)
+MAIL_SIEVE_MAX_ACTIONS = env_int("MAIL_SIEVE_MAX_ACTIONS", 32, minimum=1)
+MAIL_SIEVE_MAX_REDIRECTS = env_int("MAIL_SIEVE_MAX_REDIRECTS", 4, minimum=0)
 # SMTP session limits (protocols/smtp): seconds without a byte from the client,
 # longest line (octets with CRLF; RFC 5321 4.5.3.1.6 asks for at least 1000),
 # and how many times one command may be used on one connection.

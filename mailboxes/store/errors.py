@@ -96,3 +96,28 @@ class LoginBlocked(StoreError):
     def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoSuchScript(NotFound):
+    """No Sieve script of that name (ManageSieve NO (NONEXISTENT), RFC 5804 1.3)."""
+
+
+class ScriptIsActive(StoreError):
+    """The active Sieve script cannot be deleted (RFC 5804 2.10: NO (ACTIVE))."""
+
+
+class InvalidScript(StoreError):
+    """Not valid Sieve; `line` is where, for the client (RFC 5804 2.6)."""
+
+    def __init__(self, message: str, *, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class ScriptQuotaExceeded(LimitExceeded):
+    """Over MAIL_SIEVE_MAX_SCRIPTS ("maxscripts") or MAIL_SIEVE_MAX_SCRIPT_SIZE
+    ("maxsize"): RFC 5804 1.3 QUOTA/MAXSCRIPTS and QUOTA/MAXSIZE."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
