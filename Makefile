@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
 # Debian packages the test suite drives: real mail clients and a browser.
-APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy
+APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy sieve-connect
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
@@ -21,6 +21,7 @@ export MAIL_IMAPS_PORT      ?= 2993
 export MAIL_POP3_PORT       ?= 2110
 export MAIL_POP3S_PORT      ?= 2995
 export MAIL_POP2_PORT       ?= 2109
+export MAIL_MANAGESIEVE_PORT ?= 24190
 WEB_PORT ?= 8000
 
 .PHONY: venv run test typecheck apt-deps check-services bench clean

@@ -188,6 +188,7 @@ MAIL_PORTS = {
     "pop3": env_port("MAIL_POP3_PORT", 110),
     "pop3s": env_port("MAIL_POP3S_PORT", 995),
     "pop2": env_port("MAIL_POP2_PORT", 109),
+    "managesieve": env_port("MAIL_MANAGESIEVE_PORT", 4190),
 }
 MAIL_PROTOCOLS = env_list("MAIL_PROTOCOLS", ",".join(MAIL_PORTS))
 _unknown = set(MAIL_PROTOCOLS) - set(MAIL_PORTS)
@@ -231,6 +232,7 @@ MAIL_IMAP_IDLE_TIMEOUT = env_int("MAIL_IMAP_IDLE_TIMEOUT", 1800, minimum=1)
 # POP3/POP2: an idle session is closed after this many seconds (RFC 1939 3: at least 600);
 # the maildrop lock is a lease of MAIL_POP_LOCK_LEASE seconds the live session renews.
 MAIL_POP_IDLE_TIMEOUT = env_int("MAIL_POP_IDLE_TIMEOUT", 600, minimum=1)
+MAIL_MANAGESIEVE_IDLE_TIMEOUT = env_int("MAIL_MANAGESIEVE_IDLE_TIMEOUT", 600, minimum=1)
 MAIL_POP_LOCK_LEASE = env_int("MAIL_POP_LOCK_LEASE", 60, minimum=2)
 MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
 # Outbound relay (protocols/relay): how long a message may stay queued before it

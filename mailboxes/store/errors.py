@@ -107,10 +107,12 @@ class ScriptIsActive(StoreError):
 
 
 class InvalidScript(StoreError):
-    """Not valid Sieve; `line` is where, for the client (RFC 5804 2.6)."""
+    """Not valid Sieve: `reason` (a fixed phrase of the checker, safe to show)
+    at `line`, for the client (RFC 5804 2.6)."""
 
-    def __init__(self, message: str, *, line: int) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, *, line: int) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.reason = reason
         self.line = line
 
 

@@ -47,7 +47,7 @@ def check_script(text: str) -> sieve.Script:
     try:
         return sieve.compile_script(text, max_bytes=settings.MAIL_SIEVE_MAX_SCRIPT_SIZE)
     except sieve.SieveError as exc:
-        raise InvalidScript(str(exc), line=exc.line) from None
+        raise InvalidScript(exc.message, line=exc.line) from None
 
 
 def _size(text: str) -> int:
