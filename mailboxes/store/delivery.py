@@ -1,4 +1,4 @@
-"""Delivery: one message into its recipients' INBOXes and onto the outbound queue.
+"""Delivery: one message into its recipients' folders and onto the outbound queue.
 
 Every message that arrives by SMTP comes through here, so the copies are
 stored with four hand-written statements in one transaction instead of a
@@ -6,13 +6,14 @@ dozen ORM queries (docs/PERFORMANCE.md has the profile that showed it):
 
 1. the bytes and their parsed facts: INSERT ... ON CONFLICT DO NOTHING
    (content-addressed: bytes stored already make it a no-op);
-2. every recipient's INBOX locked in id order and its next UID and modseq
-   taken: one UPDATE ... RETURNING, the same folder-first lock order as
-   every other writer (DESIGN.md), so concurrent deliveries cannot deadlock;
+2. every recipient's target folder (INBOX unless a placement says otherwise,
+   see placement.py) locked in id order and its next UID and modseq taken:
+   one UPDATE ... RETURNING, the same folder-first lock order as every other
+   writer (DESIGN.md), so concurrent deliveries cannot deadlock;
 3. the size charged to every account that still has room: one UPDATE ...
    RETURNING; an account that has none makes the whole delivery fail
    (OverQuota / TooBigForQuota) and nothing is kept;
-4. the message rows: one multi-row INSERT.
+4. the message rows, with each placement's initial flags: one multi-row INSERT.
 
 The statements are plain SQL that PostgreSQL and SQLite (the embedded
 default) both run; only the row lock (FOR UPDATE) is left out on SQLite,
@@ -42,23 +43,26 @@ from ._sql import placeholders, table
 from .addresses import domain_of
 from .errors import OverQuota, TooBigForQuota
 from .messages import PreparedBlob, blob_row, prepare
-from .types import DeliveryReport, RecipientCheck
+from .placement import Placer, Target, targets
+from .types import FLAG_COLUMNS, DeliveryReport, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
 
 
 def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
-            sender_account_id: int | None = None) -> DeliveryReport:
+            sender_account_id: int | None = None, place: Placer | None = None) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
-    catch-all expansion) get one copy each in INBOX; remote addresses and
-    external forwards go on the outbound queue. All in one transaction: when
-    this returns, every copy is committed; if it raises, nothing is."""
+    catch-all expansion) get one copy each, in INBOX or where place(account
+    id) says (placement.py); remote addresses and external forwards go on the
+    outbound queue. All in one transaction: when this returns, every copy is
+    committed; if it raises, nothing is."""
     account_ids, remote, settings_read = route(recipients)
+    local = targets(account_ids, place)
     blob = prepare(raw)
     if not remote:
-        return DeliveryReport(blob.sha256, with_retry(deliver_local, blob, account_ids, not settings_read, mail_from), ())
-    return with_retry(_deliver, blob, account_ids, remote, mail_from, sender_account_id, not settings_read)
+        return DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local, not settings_read, mail_from), ())
+    return with_retry(_deliver, blob, local, remote, mail_from, sender_account_id, not settings_read)
 
 
 def with_retry(func: Callable[..., R], *args: object) -> R:
@@ -107,23 +111,23 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
 
 
 @atomic
-def _deliver(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail_from: str,
+def _deliver(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
              sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
-    return store_copies(blob, account_ids, remote, mail_from, sender_account_id, vacations)
+    return store_copies(blob, local, remote, mail_from, sender_account_id, vacations)
 
 
-def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], mail_from: str,
+def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
                  sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
     """_deliver's body, for callers already inside a transaction. vacations:
     whether any recipient may be on vacation (False when routing read their
     settings and none was)."""
     delivered: dict[int, int] = {}
-    if account_ids:
-        delivered = _store_local(blob, account_ids)
+    if local:
+        delivered = _store_local(blob, local)
         if vacations:
             autoreply.schedule_vacation_replies(blob.parsed, blob.raw, list(delivered), mail_from)
     if remote:
-        if not account_ids:
+        if not local:
             _insert_blob(blob)
         _enqueue(blob.sha256, mail_from, remote, sender_account_id)
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
@@ -131,19 +135,19 @@ def store_copies(blob: PreparedBlob, account_ids: list[int], remote: list[str], 
 
 
 @no_transaction
-def deliver_local(blob: PreparedBlob, account_ids: list[int], vacations: bool, mail_from: str) -> dict[int, int]:
+def deliver_local(blob: PreparedBlob, local: list[Target], vacations: bool, mail_from: str) -> dict[int, int]:
     """The common case, local recipients only, without a transaction of its
     own when the copies are one statement (PostgreSQL): {account id: uid}."""
     copy = _deliver if connection.vendor != "postgresql" else store_copies
-    return copy(blob, account_ids, [], mail_from, None, vacations).delivered
+    return copy(blob, local, [], mail_from, None, vacations).delivered
 
 
 # --- the statements ---------------------------------------------------------
 
 _BLOB_FIELDS = Blob._meta.concrete_fields
-_MESSAGE_COLUMNS = ("folder_id, uid, modseq, seen, answered, flagged, deleted, draft, keywords, internal_date, "
-                    "size, blob_id")
-_NEW_MESSAGE = "FALSE, FALSE, FALSE, FALSE, FALSE, '[]', %s, %s, %s"  # no flags; internal date, size, blob
+_FLAGS = ", ".join(FLAG_COLUMNS.values())
+_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_FLAGS}, keywords, internal_date, size, blob_id"
+_TARGET_COLUMNS = f"owner_id, name, {_FLAGS}, keywords"  # Target.row()
 
 
 def _blob_params(blob: PreparedBlob) -> list[object]:
@@ -162,32 +166,34 @@ def _insert_blob(blob: PreparedBlob) -> None:
                        f"ON CONFLICT (sha256) DO NOTHING", _blob_params(blob))
 
 
-def _store_local(blob: PreparedBlob, account_ids: list[int]) -> dict[int, int]:
-    """One copy in each account's INBOX: {account id: uid}; nothing at all if
-    one of them has no room (OverQuota / TooBigForQuota). Accounts without an
-    INBOX (deleted since routing) get nothing."""
+def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
+    """One copy in each account's target folder: {account id: uid}; nothing at
+    all if one of them has no room (OverQuota / TooBigForQuota). Accounts
+    without that folder (deleted since routing or placement) get nothing."""
     size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            inboxes = _store_local_statement(cursor, blob, account_ids, size, when)
+            inboxes = _store_local_statement(cursor, blob, local, size, when)
         else:
-            inboxes = _store_local_steps(cursor, blob, account_ids, size, when)
+            inboxes = _store_local_steps(cursor, blob, local, size, when)
     for folder_id, owner, _uid in inboxes:
         events.publish_on_commit(owner, folder_id)
     return {owner: uid for _folder_id, owner, uid in inboxes}
 
 
-def _store_local_statement(cursor, blob: PreparedBlob, account_ids: list[int], size: int,  # type: ignore[no-untyped-def]
+def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size: int,  # type: ignore[no-untyped-def]
                            when: object) -> list[tuple[int, int, int]]:
     """PostgreSQL: the whole delivery as one statement (one round trip, atomic
-    without BEGIN/COMMIT). The INBOXes are locked first, in id order, then
-    their accounts; `room` says whether every account has room, and the
+    without BEGIN/COMMIT). The target folders are locked first, in id order,
+    then their accounts; `room` says whether every account has room, and the
     copies are conditional on it, so a full mailbox leaves no copy behind
     (only the bytes, which store.collect_blobs frees)."""
     folder, account, message = table(Folder), table(Account), table(Message)
+    target_row = "(%s::bigint, %s::varchar, %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb)"
     cursor.execute(
-        f"WITH box AS (SELECT id, owner_id FROM {folder} WHERE owner_id IN ({placeholders(len(account_ids))}) "
-        f"  AND name = 'INBOX' ORDER BY id FOR UPDATE), "
+        f"WITH target ({_TARGET_COLUMNS}) AS (VALUES {', '.join([target_row] * len(local))}), "
+        f"box AS (SELECT id, owner_id FROM {folder} WHERE (owner_id, name) IN (SELECT owner_id, name FROM target) "
+        f"  ORDER BY id FOR UPDATE), "
         f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
         f"  ORDER BY id FOR UPDATE), "
         f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
@@ -197,17 +203,18 @@ def _store_local_statement(cursor, blob: PreparedBlob, account_ids: list[int], s
         f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
         f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
         f"charged AS (UPDATE {account} SET used_bytes = used_bytes + %s WHERE id IN (SELECT owner_id FROM inbox)), "
-        f"stored AS (INSERT INTO {message} ({_MESSAGE_COLUMNS}) SELECT id, uid, modseq, "
-        f"  FALSE, FALSE, FALSE, FALSE, FALSE, '[]'::jsonb, %s::timestamptz, %s::bigint, %s::varchar FROM inbox) "
+        f"stored AS (INSERT INTO {message} ({_MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
+        f"  {_FLAGS}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
+        f"  FROM inbox JOIN target ON target.owner_id = inbox.owner_id) "
         f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
-        [*account_ids, size, *_blob_params(blob), size, when, size, blob.sha256])
+        [*(v for t in local for v in t.row()), size, *_blob_params(blob), size, when, size, blob.sha256])
     rows = cursor.fetchall()
     if not rows[0][0]:
-        _refuse(cursor, size, account_ids)
+        _refuse(cursor, size, [t.owner for t in local])
     return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
 
 
-def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size: int,  # type: ignore[no-untyped-def]
+def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: int,  # type: ignore[no-untyped-def]
                        when: object) -> list[tuple[int, int, int]]:
     """SQLite (no data-modifying WITH): the same writes as four statements in
     the caller's transaction; SQLite has one writer at a time, so no row locks."""
@@ -215,8 +222,8 @@ def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size:
     _insert_blob(blob)
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-        f"WHERE owner_id IN ({placeholders(len(account_ids))}) AND name = 'INBOX' "
-        f"RETURNING id, owner_id, uidnext - 1, highestmodseq", account_ids)
+        f"WHERE (owner_id, name) IN (VALUES {', '.join(['(%s, %s)'] * len(local))}) "
+        f"RETURNING id, owner_id, uidnext - 1, highestmodseq", [v for t in local for v in (t.owner, t.folder)])
     inboxes = cursor.fetchall()
     if not inboxes:
         return []
@@ -227,10 +234,12 @@ def _store_local_steps(cursor, blob: PreparedBlob, account_ids: list[int], size:
         f"RETURNING id", [size, *owners, size])
     if len(cursor.fetchall()) < len(owners):
         _refuse(cursor, size, owners)
+    by_owner = {t.owner: t for t in local}
     cursor.execute(f"INSERT INTO {message} ({_MESSAGE_COLUMNS}) VALUES "
-                   + ", ".join([f"(%s, %s, %s, {_NEW_MESSAGE})"] * len(inboxes)),
-                   [v for folder_id, _owner, uid, modseq in inboxes for v in (folder_id, uid, modseq, when, size,
-                                                                                blob.sha256)])
+                   + ", ".join([f"({placeholders(12)})"] * len(inboxes)),
+                   [v for folder_id, owner, uid, modseq in inboxes
+                    for v in (folder_id, uid, modseq, *by_owner[owner].system, by_owner[owner].keywords, when, size,
+                              blob.sha256)])
     return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
 
 

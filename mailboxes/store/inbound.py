@@ -17,6 +17,7 @@ from django.conf import settings
 from ..models import Account
 from . import accounts, delivery, messages
 from ._db import atomic, no_transaction
+from .placement import Placer, Target, targets
 from .types import DeliveryReport, RecipientCheck
 
 
@@ -71,31 +72,33 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
 
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
                   sender_account_id: int | None = None,
-                  checks: Sequence[RecipientCheck | None] = ()) -> DeliveryReport:
+                  checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None) -> DeliveryReport:
     """store.deliver(), except that local copies are stored as local_headers + raw
     (the Return-Path field) and remote recipients are queued with raw alone.
     checks: check_recipient()'s answers for the recipients, by position (None
-    where there is none); they are not looked up again.
+    where there is none); they are not looked up again. place: where each
+    local account's copy goes (store.deliver's, placement.py).
 
     One transaction for both: when this returns every copy is committed, if it
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
     account_ids, remote, settings_read = delivery.route(recipients, checks)
+    copies = targets(account_ids, place)
     local = messages.prepare(local_headers + raw) if account_ids else None
     if local is not None and not remote:  # the common case: one statement, no transaction round trips
         return DeliveryReport(local.sha256, delivery.with_retry(
-            delivery.deliver_local, local, account_ids, not settings_read, mail_from), ())
+            delivery.deliver_local, local, copies, not settings_read, mail_from), ())
     relay = messages.prepare(raw) if remote else None
-    return delivery.with_retry(_deliver_final, local, relay, account_ids, remote, mail_from, sender_account_id,
+    return delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
                                not settings_read)
 
 
 @atomic
 def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
-                   account_ids: list[int], remote: list[str], mail_from: str,
+                   copies: list[Target], remote: list[str], mail_from: str,
                    sender_account_id: int | None, vacations: bool) -> DeliveryReport:
     delivered: dict[int, int] = {}
     if local is not None:
-        delivered = delivery.store_copies(local, account_ids, [], mail_from, sender_account_id, vacations).delivered
+        delivered = delivery.store_copies(local, copies, [], mail_from, sender_account_id, vacations).delivered
     if relay is not None:
         delivery.store_copies(relay, [], remote, mail_from, sender_account_id)
     blob = local or relay

@@ -163,9 +163,24 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where one recipient's copy of a delivered message goes, and the flags it
+    starts with (store.deliver's `place`; mailboxes/store/placement.py).
+
+    special_use (e.g. "\\Junk", RFC 6154) picks the account's folder with that
+    use, created under its usual name if missing; otherwise `folder` names the
+    folder (Sieve's fileinto, RFC 5228 4.1), created with its parents if
+    missing. flags: system flags and keywords (Sieve's addflag, RFC 5232)."""
+
+    folder: str = "INBOX"
+    special_use: str = ""
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     blob: str
-    delivered: dict[int, int]  # account id -> uid in its INBOX
+    delivered: dict[int, int]  # account id -> uid in the folder its copy was placed in
     queued: tuple[str, ...]    # remote addresses put on the outbound queue
 
 

@@ -1,0 +1,112 @@
+"""Per-recipient placement at delivery (mailboxes/store/placement.py): the
+folder each local copy goes into and the flags it starts with, on
+PostgreSQL (one statement) and on SQLite (the embedded default's steps)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import sample_message
+from mailboxes import store
+from mailboxes.models import Folder
+from tests.servers import ROOT
+
+ALL = [(1, 2**32)]
+JUNK = store.Placement(special_use="\\Junk", flags=frozenset({"\\Seen", "$Junk"}))
+
+
+def flags_in(account_id: int, folder: str) -> list[frozenset[str]]:
+    view = store.select_folder(account_id, folder)
+    return [m.flags for m in store.fetch(account_id, view.id, ALL)]
+
+
+def test_a_placement_by_special_use_files_one_recipients_copy_in_junk_with_its_flags(alice, bob):
+    report = store.deliver(sample_message(), ["alice@example.test", "bob@example.test"],
+                           place=lambda account: JUNK if account == alice.id else store.Placement())
+    assert flags_in(alice.id, "Junk") == [frozenset({"\\Seen", "$Junk"})]
+    assert flags_in(alice.id, "INBOX") == []
+    assert flags_in(bob.id, "INBOX") == [frozenset()]
+    assert report.delivered == {alice.id: 1, bob.id: 1}
+
+
+def test_a_junk_folder_the_user_renamed_is_found_by_its_special_use(alice):
+    store.rename_folder(alice.id, "Junk", "Spam")
+    store.deliver(sample_message(), ["alice@example.test"], place=lambda _account: JUNK)
+    assert len(flags_in(alice.id, "Spam")) == 1
+    assert not Folder.objects.filter(owner_id=alice.id, name="Junk").exists()
+
+
+def test_a_deleted_junk_folder_is_created_again_with_its_special_use(alice):
+    store.delete_folder(alice.id, "Junk")
+    store.deliver(sample_message(), ["alice@example.test"], place=lambda _account: JUNK)
+    assert Folder.objects.get(owner_id=alice.id, name="Junk").special_use == "\\Junk"
+    assert len(flags_in(alice.id, "Junk")) == 1
+
+
+def test_a_missing_named_folder_is_created_with_its_parents_for_the_copy(alice):
+    place = store.Placement(folder="Lists/python", flags=frozenset({"\\Flagged"}))
+    store.deliver(sample_message(), ["alice@example.test"], place=lambda _account: place)
+    store.deliver(sample_message("again"), ["alice@example.test"], place=lambda _account: place)
+    names = {f.name for f in store.list_folders(alice.id)}
+    assert {"Lists", "Lists/python"} <= names
+    assert flags_in(alice.id, "Lists/python") == [frozenset({"\\Flagged"})] * 2
+
+
+def test_deliver_final_places_local_copies_beside_a_queued_remote_recipient(alice):
+    report = store.deliver_final(sample_message(), ["alice@example.test", "friend@remote.test"], "bob@remote.test",
+                                 local_headers=b"Return-Path: <bob@remote.test>\r\n", place=lambda _account: JUNK)
+    assert report.queued == ("friend@remote.test",)
+    assert flags_in(alice.id, "Junk") == [frozenset({"\\Seen", "$Junk"})]
+
+
+def test_a_placement_with_an_unknown_system_flag_is_refused_before_anything_is_stored(alice):
+    bad = store.Placement(flags=frozenset({"\\Bogus"}))
+    with pytest.raises(store.InvalidInput):
+        store.deliver(sample_message(), ["alice@example.test"], place=lambda _account: bad)
+    assert flags_in(alice.id, "INBOX") == []
+
+
+def test_a_placed_copy_is_refused_whole_when_the_mailbox_has_no_room(alice, bob):
+    store.update_account("alice@example.test", quota=100)
+    with pytest.raises(store.TooBigForQuota):
+        store.deliver(sample_message(body="x" * 500), ["alice@example.test", "bob@example.test"],
+                      place=lambda _account: JUNK)
+    assert flags_in(alice.id, "Junk") == [] and flags_in(bob.id, "Junk") == []
+
+
+SQLITE = r"""
+import json
+import django
+django.setup()
+from django.core.management import call_command
+from mailboxes import store
+call_command("migrate", verbosity=0)
+store.create_domain("example.test")
+alice = store.create_account("alice@example.test", "pw")
+bob = store.create_account("bob@example.test", "pw")
+junk = store.Placement(special_use="\\Junk", flags=frozenset({"\\Seen", "$Junk"}))
+named = store.Placement(folder="Lists/python", flags=frozenset({"\\Flagged"}))
+places = {alice.id: junk, bob.id: named}
+store.deliver(b"Subject: one\r\n\r\nbody\r\n", ["alice@example.test", "bob@example.test"], place=places.__getitem__)
+store.deliver(b"Subject: two\r\n\r\nbody\r\n", ["alice@example.test"])
+def flags(account, name):
+    view = store.select_folder(account, name)
+    return [sorted(m.flags) for m in store.fetch(account, view.id, [(1, 2**32)])]
+print(json.dumps({"junk": flags(alice.id, "Junk"), "inbox": flags(alice.id, "INBOX"),
+                  "named": flags(bob.id, "Lists/python"), "bob_inbox": flags(bob.id, "INBOX")}))
+"""
+
+
+def test_the_sqlite_steps_place_copies_and_flags_as_the_postgresql_statement_does(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings",
+                "MAIL_LOG_LEVEL": "WARNING"})
+    done = subprocess.run([sys.executable, "-c", SQLITE], cwd=ROOT, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert result == {"junk": [["$Junk", "\\Seen"]], "inbox": [[]], "named": [["\\Flagged"]], "bob_inbox": []}
