@@ -203,6 +203,7 @@ MAIL_SIEVE_MAX_SCRIPTS = env_int("MAIL_SIEVE_MAX_SCRIPTS", 10, minimum=1)
 MAIL_SIEVE_MAX_SCRIPT_SIZE = env_size("MAIL_SIEVE_MAX_SCRIPT_SIZE", 64 * 1024)
 MAIL_SIEVE_MAX_ACTIONS = env_int("MAIL_SIEVE_MAX_ACTIONS", 32, minimum=1)
 MAIL_SIEVE_MAX_REDIRECTS = env_int("MAIL_SIEVE_MAX_REDIRECTS", 4, minimum=0)
+MAIL_SIEVE_SPAM_SCORE_MAX = env_int("MAIL_SIEVE_SPAM_SCORE_MAX", 15, minimum=1)  # spamtest's 100 %
 # SMTP session limits (protocols/smtp): seconds without a byte from the client,
 # longest line (octets with CRLF; RFC 5321 4.5.3.1.6 asks for at least 1000),
 # and how many times one command may be used on one connection.

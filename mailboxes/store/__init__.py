@@ -27,7 +27,8 @@ from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      SendingLimited, StoreError, TooBigForQuota, TooManySessions,
-                     Unavailable, NoSuchScript, ScriptIsActive, InvalidScript, ScriptQuotaExceeded)
+                     Unavailable, NoSuchScript, ScriptIsActive, InvalidScript, ScriptQuotaExceeded,
+                     RejectedByFilter)
 from .events import publish, subscribe
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, record_failure, record_login_failure, reset_login_throttle)

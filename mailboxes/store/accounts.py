@@ -1,6 +1,8 @@
 """Domains, accounts, aliases, authentication and recipient resolution."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import hashlib
 import hmac
 import threading
@@ -342,6 +344,12 @@ def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | 
         if not is_active:
             return RecipientCheck(addr, "inactive"), None
         return RecipientCheck(addr, "local", (account_id,), plain=not forward_to and not vacation), (quota, used)
+    local, _, domain = addr.partition("@")
+    if "+" in local and not Alias.objects.filter(source=addr).exists():
+        # RFC 5233: user+detail@domain is user's (its Sieve scripts see the detail).
+        check, usage = resolve_with_usage(f"{local.partition('+')[0]}@{domain}")
+        if check.kind == "local":
+            return replace(check, address=addr), usage
     return _expand(addr), None
 
 

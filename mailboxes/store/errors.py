@@ -123,3 +123,12 @@ class ScriptQuotaExceeded(LimitExceeded):
     def __init__(self, message: str, *, kind: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class RejectedByFilter(StoreError):
+    """Every local recipient's Sieve script rejected the message (RFC 5429):
+    the MX answers 550 5.7.1 at DATA. `reason` is the script's text, one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("rejected by the recipient's filter")
+        self.reason = reason
