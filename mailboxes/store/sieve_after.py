@@ -95,7 +95,7 @@ def _tell_owner(account: int, address: str, decision: Decision, raw: bytes, mail
         from_address=f"postmaster@{settings.MAIL_HOSTNAME}", from_name="Mail System", to=(("", address),),
         subject="Your mail filter failed",
         text=("One of your Sieve filters could not be carried out for a message delivered to you.\n"
-              "The message was kept in your INBOX. Check the filter (Settings, Filters): it may do\n"
+              "The message was kept in your INBOX. Check the filter (the webmail's Filters page): it may do\n"
               "too many things at once, redirect too often, or reject beside other actions.\n"
               "You are told once for each version of the filter.\n"),
         extra_headers=(("Auto-Submitted", "auto-generated"),)))
