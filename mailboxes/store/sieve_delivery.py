@@ -210,9 +210,10 @@ def _envelope_recipients(account_ids: list[int], recipients: Sequence[str],
 
 def _spam_percent(message: sieve.SieveMessage) -> int | None:
     """RFC 5235 from the spam filter's X-Spam-Score (set by our MX, foreign
-    ones removed), scaled so that MAIL_SIEVE_SPAM_SCORE_MAX is 100 %."""
+    ones removed), scaled so that MAIL_SIEVE_SPAM_SCORE_MAX is 100 %. Without
+    a spam filter (MAIL_RSPAMD_URL unset) such a field is the sender's: "not tested"."""
     values = message.header("x-spam-score")
-    if not values:
+    if not values or not getattr(settings, "MAIL_RSPAMD_URL", ""):  # the spam branch's setting
         return None
     try:
         score = float(values[0].split()[0])

@@ -163,3 +163,14 @@ def test_domain_before_script_runs_ahead_of_the_users(servers, alice, bob):
     [(_, bob_flags)] = folder(servers, "INBOX", bob.address)
     assert "\\Flagged" in bob_flags  # the domain script's implicit keep flags
     assert "\\Flagged" not in alice_flags  # alice's explicit fileinto has its own (none)
+
+
+def test_spamtest_reads_the_filters_score_only_when_a_spam_filter_is_configured(servers, alice, settings):
+    activate(alice, 'require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];\n'
+                    'if spamtest :value "ge" :comparator "i;ascii-numeric" "6" { fileinto "Junk"; }')
+    send(servers, sample_message(subject="forged score", extra="X-Spam-Score: 14.00\r\n"), [ALICE])
+    assert [s for s, _ in folder(servers, "INBOX")] == ["forged score"]  # no filter: the field is the sender's
+    settings.MAIL_RSPAMD_URL = "http://127.0.0.1:9"
+    raw = sample_message(subject="scored", extra="X-Spam-Score: 12.00\r\n")
+    store.deliver(raw, [ALICE], "dora@far.test")  # as the MX stores it once rspamd has scored it
+    assert [s for s, _ in folder(servers, "Junk")] == ["scored"]
