@@ -292,3 +292,12 @@ def test_scripts_of_one_account_are_invisible_to_another(sieve_server, alice, bo
             C: GETSCRIPT "bobs"
             S: NO (NONEXISTENT) "There is no script by that name"
         """)
+
+
+def test_runmailserver_serves_managesieve_on_its_port(users):
+    from tests.servers import SubprocessServer
+    with SubprocessServer("managesieve") as server, Transcript("127.0.0.1", server.ports["managesieve"]) as t:
+        t.run(GREETING + """
+            C: LOGOUT
+            S: OK "Logout completed"
+        """)
