@@ -20,7 +20,9 @@ what else happens (RFC 5228 2.10, 4).
   limit, ...) keeps the message in INBOX, and its owner gets one notice per
   script text (RFC 5228 2.10.6).
 
-Nothing is read when no recipient has a script: one statement asks.
+Nothing is read when no recipient has a script: the RCPT check (one
+statement, accounts.resolve_with_usage) says so for an account's own
+address; otherwise one statement asks.
 """
 from __future__ import annotations
 
@@ -110,7 +112,11 @@ def scripts_of(account_ids: Sequence[int]) -> dict[int, list[str]]:
 
 def run_filters(raw: bytes, account_ids: list[int], recipients: Sequence[str], mail_from: str,
                 checks: Sequence[RecipientCheck | None] = ()) -> Filtered:
-    """The scripts' decisions for the accounts that have scripts (reads only)."""
+    """The scripts' decisions for the accounts that have scripts (reads only).
+    Nothing is read when the RCPT checks already said nobody has any."""
+    clean = {a for check in checks if check is not None and check.filtered is False for a in check.account_ids}
+    if set(account_ids) <= clean:
+        return Filtered({})
     scripts = scripts_of(account_ids)
     if not scripts:
         return Filtered({})

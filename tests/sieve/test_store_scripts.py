@@ -115,3 +115,21 @@ def test_domain_admin_sets_before_and_after_scripts_of_their_domain_only(alice, 
         store.admin_set_domain_script(actor, "example.test", "after", "nonsense;")
     store.admin_set_domain_script(actor, "example.test", "before", "")
     assert store.admin_domain_scripts(actor, "example.test")["before"] == ""
+
+
+def test_rcpt_check_says_whether_the_account_has_scripts_and_delivery_then_reads_none(alice, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import sample_message
+    clean = store.check_recipient(alice.address, 100).check
+    assert clean.filtered is False
+    with CaptureQueriesContext(connection) as queries:
+        store.deliver_final(sample_message(), [alice.address], "dora@far.test", checks=[clean])
+    assert not any("sieve" in query["sql"].lower() for query in queries.captured_queries)
+    store.put_script(alice.id, "main", "keep;")
+    store.activate_script(alice.id, "main")
+    assert store.check_recipient(alice.address, 100).check.filtered is True
+    root = store.create_account("root@other.test", "root-secret", superuser=True)
+    store.admin_set_domain_script(store.admin_actor(root.id), "example.test", "after", "keep;")  # type: ignore[arg-type]
+    assert store.check_recipient(bob.address, 100).check.filtered is True
