@@ -99,7 +99,7 @@ def _tell_owner(account: int, address: str, decision: Decision, raw: bytes, mail
               "too many things at once, redirect too often, or reject beside other actions.\n"
               "You are told once for each version of the filter.\n"),
         extra_headers=(("Auto-Submitted", "auto-generated"),)))
-    delivery.deliver(notice, [address], "")
+    messages.append(account, "INBOX", notice)  # straight in: the failing filter must not handle its own notice
 
 
 def _bounce(raw: bytes, mail_from: str, recipients: list[str], reasons: list[str]) -> None:

@@ -10,7 +10,8 @@ what else happens (RFC 5228 2.10, 4).
   without :create (RFC 5490 3.2) keeps the message in INBOX instead.
 - redirect: the address joins the delivery's remote recipients (the
   outbound queue), counted against the account's sending limit
-  (MAIL_SEND_LIMIT, per hour) and MAIL_SIEVE_MAX_REDIRECTS per message.
+  (MAIL_SEND_LIMIT, per hour) and MAIL_SIEVE_MAX_REDIRECTS per message;
+  never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop).
 - reject / ereject: no copy; the caller answers 550 5.7.1 at DATA when every
   local recipient rejected and nothing else was to be done, else the
   envelope sender gets a DSN (RFC 5429 2.1).
@@ -44,6 +45,10 @@ from .placement import INBOX, Placer
 from .types import Placement, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
+# RFC 5228 4.2 asks for loop control on redirect; RFC 5321 6.3 counts Received
+# fields (each pass through an MX adds one): a message redirected in a loop
+# stops being redirected (a runtime error: kept in INBOX) before any MTA's limit.
+MAX_HOPS_TO_REDIRECT = 20
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,9 @@ def _decide(account: int, texts: list[str], message: sieve.SieveMessage, deliver
             flags = implicit[0].flags if implicit else flags
         decision = _translate(explicit, delivery)
         if decision.redirects:
-            sending.check_sending.__wrapped__(account, len(decision.redirects))  # type: ignore[attr-defined]
+            if len(message.header("received")) >= MAX_HOPS_TO_REDIRECT:
+                raise sieve.SieveRuntimeError("redirect of a message that has travelled too far (a loop?)")
+            sending.check_sending(account, len(decision.redirects))
     except (sieve.SieveError, sieve.SieveRuntimeError, SendingLimited) as exc:
         log.info("sieve: account %s: a script failed, the message is kept in INBOX: %s", account, exc)
         return Decision(INBOX, failed_script=text)

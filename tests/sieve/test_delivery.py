@@ -174,3 +174,12 @@ def test_spamtest_reads_the_filters_score_only_when_a_spam_filter_is_configured(
     raw = sample_message(subject="scored", extra="X-Spam-Score: 12.00\r\n")
     store.deliver(raw, [ALICE], "dora@far.test")  # as the MX stores it once rspamd has scored it
     assert [s for s, _ in folder(servers, "Junk")] == ["scored"]
+
+
+def test_a_message_that_went_round_too_often_is_not_redirected_again(servers, alice):
+    activate(alice, 'redirect "elsewhere@far.test";')
+    hops = "".join(f"Received: from hop{i}.far.test by mx.far.test; Mon, 7 Dec 2026 10:00:00 +0000\r\n"
+                   for i in range(20))
+    send(servers, sample_message(subject="looping", extra=hops), [ALICE])
+    assert queued_to("elsewhere@far.test") == 0
+    assert "looping" in [s for s, _ in folder(servers, "INBOX")]
