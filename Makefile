@@ -50,7 +50,7 @@ check-services: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
 
 typecheck: venv
-	$(PY) -m mypy protocols mailboxes/store mailboxes/mime.py mailboxes/mime_addresses.py
+	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py
 
 test: venv apt-deps check-services typecheck
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \
