@@ -33,11 +33,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from django.conf import settings
+from django.db.models import CharField, Value
 from django.utils import timezone
 
 from .. import sieve
-from django.db.models import CharField, Value
-
 from ..models import Account, DomainSieveScript, Folder, SieveScript, SieveSeen
 from . import sending
 from .errors import SendingLimited
