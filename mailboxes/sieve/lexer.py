@@ -60,7 +60,7 @@ def tokenize(script: str) -> list[Token]:
                 raise SieveError(line, "a tag needs a name after ':'")
             tokens.append(Token("tag", word.group().lower(), line))
             pos = word.end()
-        elif char.isdigit():
+        elif "0" <= char <= "9":  # ASCII only: str.isdigit() also takes "²"
             number = _NUMBER.match(script, pos)
             assert number is not None
             value = int(number.group(1)) * _QUANTIFIERS.get(number.group(2).upper(), 1)

@@ -37,6 +37,7 @@ REFUSED = [
     ("a stray closing brace", "keep;\n}", 2, "unexpected '}'"),
     ("a number in a string list", 'if header ["a", 1] "b" { keep; }', 1, "string list"),
     ("blocks nested too deeply", "if true {" * 40 + "}" * 40, 1, "nested too deeply"),
+    ("a digit that is not ASCII (found by hypothesis)", "keep;\n\u00b2;", 2, "unexpected character"),
 ]
 
 
