@@ -63,7 +63,7 @@ def _condition(rule: Rule, needs: set[str]) -> str:
             raise RuleError("a size is a number, optionally followed by K, M or G")
         return f"size :over {found.group(1)}{found.group(2).upper()}"
     if rule.field == "spam":
-        if not rule.value.strip().isdigit() or not 1 <= int(rule.value) <= 10:
+        if not re.fullmatch(r"[0-9]{1,2}", rule.value.strip()) or not 1 <= int(rule.value) <= 10:
             raise RuleError("a spam score is a number from 1 to 10")
         needs.update({"spamtest", "relational", "comparator-i;ascii-numeric"})
         return f'spamtest :value "ge" :comparator "i;ascii-numeric" {quote(str(int(rule.value)))}'

@@ -46,6 +46,7 @@ def test_a_second_rule_is_added_after_the_first_with_the_requires_it_needs(alice
 
 @pytest.mark.parametrize("rule, words", [
     ({"field": "size", "value": "big", "action": "discard"}, "a size is a number"),
+    ({"field": "spam", "value": "\u00b2", "action": "discard"}, "a spam score is a number from 1 to 10"),
     ({"field": "from", "value": "x", "action": "forward", "argument": "not an address"}, "email address"),
     ({"field": "header", "header": "bad name:", "value": "x", "action": "discard"}, "header field name"),
     ({"field": "from", "value": "", "action": "discard"}, "needs a value"),
