@@ -6,8 +6,8 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
-# Debian packages the test suite drives: real mail clients, a browser and rspamd.
-APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy rspamd
+# Debian packages the test suite drives: real mail clients, a browser, rspamd and sieve-connect.
+APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy rspamd sieve-connect
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0
@@ -21,6 +21,7 @@ export MAIL_IMAPS_PORT      ?= 2993
 export MAIL_POP3_PORT       ?= 2110
 export MAIL_POP3S_PORT      ?= 2995
 export MAIL_POP2_PORT       ?= 2109
+export MAIL_MANAGESIEVE_PORT ?= 24190
 WEB_PORT ?= 8000
 
 .PHONY: venv run test test-fast test-sqlite typecheck lint apt-deps check-services bench clean
@@ -49,7 +50,7 @@ check-services: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
 
 typecheck: venv
-	$(PY) -m mypy protocols mailboxes/store mailboxes/mime.py mailboxes/mime_addresses.py
+	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py
 
 test: venv apt-deps check-services typecheck test-sqlite
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \

@@ -341,3 +341,43 @@ class SpamRejection(models.Model):
     message = models.CharField(max_length=200, blank=True, default="")
     # Submission: the account that sent it (a compromised account sending spam).
     account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+class SieveScript(models.Model):
+    """A user's Sieve filter (RFC 5804 names them); at most one is active and
+    runs at final delivery (mailboxes/store/sieve_delivery.py)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=128)
+    text = models.TextField()
+    active = models.BooleanField(default=False)
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="sieve_script_name"),
+            models.UniqueConstraint(fields=["account"], condition=models.Q(active=True), name="sieve_one_active"),
+        ]
+
+
+class DomainSieveScript(models.Model):
+    """A domain's script run before or after each user's (Pigeonhole's
+    sieve_before / sieve_after), set by the domain's admins."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=6)  # before | after
+    text = models.TextField()
+    updated = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "stage"], name="domain_sieve_stage")]
+
+
+class SieveSeen(models.Model):
+    """What Sieve remembers between deliveries: duplicate keys (RFC 7352)
+    and who got which vacation reply (RFC 5230 4.2), until `expires`."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)  # SHA-256 hex of the key
+    expires = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="sieve_seen_key")]

@@ -204,6 +204,7 @@ MAIL_PORTS = {
     "pop3": env_port("MAIL_POP3_PORT", 110),
     "pop3s": env_port("MAIL_POP3S_PORT", 995),
     "pop2": env_port("MAIL_POP2_PORT", 109),
+    "managesieve": env_port("MAIL_MANAGESIEVE_PORT", 4190),
 }
 MAIL_PROTOCOLS = env_list("MAIL_PROTOCOLS", ",".join(MAIL_PORTS))
 _unknown = set(MAIL_PROTOCOLS) - set(MAIL_PORTS)
@@ -213,6 +214,12 @@ if _unknown:
 MAIL_DEFAULT_QUOTA = env_size("MAIL_DEFAULT_QUOTA", 1024**3)
 MAIL_MAX_MESSAGE_SIZE = env_size("MAIL_MAX_MESSAGE_SIZE", 50 * 1024**2)
 MAIL_MAX_RECIPIENTS = env_int("MAIL_MAX_RECIPIENTS", 100, minimum=1)
+# Sieve filters (docs/SIEVE.md): scripts per account, octets per script, and what one delivery may do.
+MAIL_SIEVE_MAX_SCRIPTS = env_int("MAIL_SIEVE_MAX_SCRIPTS", 10, minimum=1)
+MAIL_SIEVE_MAX_SCRIPT_SIZE = env_size("MAIL_SIEVE_MAX_SCRIPT_SIZE", 64 * 1024)
+MAIL_SIEVE_MAX_ACTIONS = env_int("MAIL_SIEVE_MAX_ACTIONS", 32, minimum=1)
+MAIL_SIEVE_MAX_REDIRECTS = env_int("MAIL_SIEVE_MAX_REDIRECTS", 4, minimum=0)
+MAIL_SIEVE_SPAM_SCORE_MAX = env_int("MAIL_SIEVE_SPAM_SCORE_MAX", 15, minimum=1)  # spamtest's 100 %
 # SMTP session limits (protocols/smtp): seconds without a byte from the client,
 # longest line (octets with CRLF; RFC 5321 4.5.3.1.6 asks for at least 1000),
 # and how many times one command may be used on one connection.
@@ -244,6 +251,7 @@ MAIL_IMAP_IDLE_TIMEOUT = env_int("MAIL_IMAP_IDLE_TIMEOUT", 1800, minimum=1)
 # POP3/POP2: an idle session is closed after this many seconds (RFC 1939 3: at least 600);
 # the maildrop lock is a lease of MAIL_POP_LOCK_LEASE seconds the live session renews.
 MAIL_POP_IDLE_TIMEOUT = env_int("MAIL_POP_IDLE_TIMEOUT", 600, minimum=1)
+MAIL_MANAGESIEVE_IDLE_TIMEOUT = env_int("MAIL_MANAGESIEVE_IDLE_TIMEOUT", 600, minimum=1)
 MAIL_POP_LOCK_LEASE = env_int("MAIL_POP_LOCK_LEASE", 60, minimum=2)
 MAIL_RELAY_MX_OVERRIDE = env_str("MAIL_RELAY_MX_OVERRIDE")
 # Outbound relay (protocols/relay): how long a message may stay queued before it

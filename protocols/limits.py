@@ -15,6 +15,7 @@ _TRY_LATER = {
     "imap": b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n",  # RFC 3501 7.1.5, RFC 5530
     "pop3": b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",      # RFC 3206 4
     "pop2": b"- Too many connections, try again later\r\n",
+    "managesieve": b'BYE (TRYLATER) "Too many connections, try again later"\r\n',  # RFC 5804 1.3
     "smtp": b"421 4.7.0 Too many connections, try again later\r\n",            # RFC 5321 3.8
 }
 

@@ -5,7 +5,8 @@ DNS really says about each (found, missing, different).
 - SPF (RFC 7208): the domain's MX hosts may send for it;
 - DKIM (RFC 6376 3.6.2.1): selector._domainkey TXT for each key in the store;
 - DMARC (RFC 7489 6.1): _dmarc TXT, quarantine, reports to postmaster;
-- client SRV records (RFC 6186 3.1; _submissions is RFC 8314 5.1), implicit
+- client SRV records (RFC 6186 3.1; _submissions is RFC 8314 5.1; _sieve,
+  where Sieve editors find ManageSieve, is RFC 5804 1.8), implicit
   TLS preferred (RFC 8314 5.1); a listener that is off is published as
   "0 0 0 ." (service not available, RFC 2782 and RFC 6186 3.4);
 - autoconfig.<domain> and autodiscover.<domain> (Thunderbird's and
@@ -29,7 +30,8 @@ TTL = 3600
 TXT_CHUNK = 255  # one character-string (RFC 1035 3.3.14)
 # (SRV service, listener, priority): implicit TLS first (RFC 8314 5.1)
 SRV_SERVICES = (("submissions", "smtps", 0), ("submission", "submission", 10), ("imaps", "imaps", 0),
-                ("imap", "imap", 10), ("pop3s", "pop3s", 10), ("pop3", "pop3", 20))
+                ("imap", "imap", 10), ("pop3s", "pop3s", 10), ("pop3", "pop3", 20),
+                ("sieve", "managesieve", 0))  # ManageSieve, RFC 5804 1.8
 CHECK_THREADS = 8
 CHECK_LIFETIME = 4.0  # seconds per lookup: the admin is waiting for the page
 
@@ -76,7 +78,7 @@ def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
         port = ports.get(listener, 0)
         value = f"{priority} 1 {port} {host}" if port else "0 0 0 ."
         records.append(Record(f"_{service}._tcp.{domain}", "SRV", value,
-                              f"RFC 6186: where mail clients find {service}" + ("" if port else " (off)")))
+                              f"RFC {5804 if service == 'sieve' else 6186}: where mail clients find {service}" + ("" if port else " (off)")))
     for name in ("autoconfig", "autodiscover"):
         records.append(Record(f"{name}.{domain}", "CNAME", host, f"{name.title()} client configuration"))
     return records

@@ -1,7 +1,7 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
-from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, spam
+from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, sieve, spam
 
 app_name = "manage"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("domains/new/", domains.domain_new, name="domain-new"),
     path("domains/<str:name>/", domains.domain_detail, name="domain"),
     path("domains/<str:name>/dns/", dns.domain_dns, name="domain-dns"),
+    path("domains/<str:name>/sieve/", sieve.domain_sieve, name="domain-sieve"),
     path("domains/<str:name>/dkim/", domains.domain_dkim, name="domain-dkim"),
     path("domains/<str:name>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/<str:name>/spam/", spam.domain_spam, name="domain-spam"),

@@ -27,7 +27,8 @@ from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      SendingLimited, StoreError, TooBigForQuota, TooManySessions,
-                     Unavailable)
+                     Unavailable, NoSuchScript, ScriptIsActive, InvalidScript, ScriptQuotaExceeded,
+                     RejectedByFilter)
 from .events import publish, subscribe
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
@@ -55,6 +56,9 @@ from .messages import (append, changes_since, copy, delete_messages, expunge, fe
 from .pop import (acquire_maildrop_lock, close_maildrop, maildrop, open_maildrop, pop_message,
                   pop_messages, release_maildrop_lock, renew_maildrop_lock, uid_ranges)
 from .vanished import vanished_since
+from .sieve_scripts import (ScriptInfo, activate_script, admin_domain_scripts, admin_set_domain_script, active_script,
+                            check_script, delete_script, domain_scripts, get_script, have_space, list_scripts,
+                            put_script, rename_script)
 from .drafts import record_sent, save_draft, special_folder_id
 from .preferences import Preferences, get_preferences, save_preferences
 from .webmail import (FolderRow, FolderState, MessageDetail, MessagePage, MessageSummary, correspondents,

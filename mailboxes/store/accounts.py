@@ -1,6 +1,8 @@
 """Domains, accounts, aliases, authentication and recipient resolution."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import hashlib
 import hmac
 import threading
@@ -12,7 +14,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection
 from django.db.models import Count, Q
 
-from ..models import Account, AccountSettings, Alias, Domain
+from ..models import Account, AccountSettings, Alias, Domain, DomainSieveScript, SieveScript
 from . import folders as _folders
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -337,21 +339,32 @@ def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | 
     row = _direct_lookup(addr)
     if row is None or not row[0]:
         return RecipientCheck(addr, "remote"), None
-    active_domain, account_id, is_active, quota, used, forward_to, vacation = row
+    active_domain, account_id, is_active, quota, used, forward_to, vacation, filtered = row
     if account_id is not None:
         if not is_active:
             return RecipientCheck(addr, "inactive"), None
-        return RecipientCheck(addr, "local", (account_id,), plain=not forward_to and not vacation), (quota, used)
+        return RecipientCheck(addr, "local", (account_id,), plain=not forward_to and not vacation,
+                              filtered=bool(filtered)), (quota, used)
+    local, _, domain = addr.partition("@")
+    if "+" in local and not Alias.objects.filter(source=addr).exists():
+        # RFC 5233: user+detail@domain is user's (its Sieve scripts see the detail).
+        check, usage = resolve_with_usage(f"{local.partition('+')[0]}@{domain}")
+        if check.kind == "local":
+            return replace(check, address=addr), usage
     return _expand(addr), None
 
 
 def _direct_lookup(addr: str) -> tuple | None:
-    """(domain active, account id, active, quota, used, forward_to, vacation) for
-    a domain of ours, the account columns NULL when no account has the address."""
+    """(domain active, account id, active, quota, used, forward_to, vacation,
+    has Sieve scripts) for a domain of ours, the account columns NULL when no
+    account has the address."""
     q = connection.ops.quote_name
+    scripts, domain_scripts = q(SieveScript._meta.db_table), q(DomainSieveScript._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, s.forward_to, s.vacation_enabled "
+            f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, s.forward_to, s.vacation_enabled, "
+            f"(EXISTS (SELECT 1 FROM {scripts} WHERE account_id = a.id AND active) "
+            f" OR EXISTS (SELECT 1 FROM {domain_scripts} WHERE domain_id = d.id)) "
             f"FROM {q(Domain._meta.db_table)} d LEFT JOIN {q(Account._meta.db_table)} a ON a.address = %s "
             f"LEFT JOIN {q(AccountSettings._meta.db_table)} s ON s.account_id = a.id WHERE d.name = %s",
             [addr, domain_of(addr)])

@@ -40,7 +40,7 @@ from mailhost import metrics
 
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
-from . import accounts, autoreply, events, senders
+from . import accounts, autoreply, events, senders, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
 from ._sql import placeholders, table
 from .addresses import domain_of
@@ -57,15 +57,21 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
             sender_account_id: int | None = None, place: Placer | None = None) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
     catch-all expansion) get one copy each, in INBOX or where place(account
-    id) says (placement.py); remote addresses and external forwards go on the
+    id) says (placement.py), or where their Sieve scripts say (sieve_delivery.py);
+    remote addresses, external forwards and Sieve redirects go on the
     outbound queue. All in one transaction: when this returns, every copy is
     committed; if it raises, nothing is."""
     account_ids, remote, settings_read = route(recipients)
-    local = targets(account_ids, place)
+    filtered = sieve_delivery.run_filters(raw, account_ids, recipients, mail_from)
+    account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
+    local = targets(account_ids, filtered.placer(place))
     blob = prepare(raw)
     if not remote:
-        return DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local, not settings_read, mail_from), ())
-    return with_retry(_deliver, blob, local, remote, mail_from, sender_account_id, not settings_read)
+        report = DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local, not settings_read, mail_from), ())
+    else:
+        report = with_retry(_deliver, blob, local, remote, mail_from, sender_account_id, not settings_read)
+    sieve_after.carry_out(filtered, raw, mail_from)
+    return report
 
 
 def with_retry(func: Callable[..., R], *args: object) -> R:

@@ -96,3 +96,39 @@ class LoginBlocked(StoreError):
     def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoSuchScript(NotFound):
+    """No Sieve script of that name (ManageSieve NO (NONEXISTENT), RFC 5804 1.3)."""
+
+
+class ScriptIsActive(StoreError):
+    """The active Sieve script cannot be deleted (RFC 5804 2.10: NO (ACTIVE))."""
+
+
+class InvalidScript(StoreError):
+    """Not valid Sieve: `reason` (a fixed phrase of the checker, safe to show)
+    at `line`, for the client (RFC 5804 2.6)."""
+
+    def __init__(self, reason: str, *, line: int) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.reason = reason
+        self.line = line
+
+
+class ScriptQuotaExceeded(LimitExceeded):
+    """Over MAIL_SIEVE_MAX_SCRIPTS ("maxscripts") or MAIL_SIEVE_MAX_SCRIPT_SIZE
+    ("maxsize"): RFC 5804 1.3 QUOTA/MAXSCRIPTS and QUOTA/MAXSIZE."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class RejectedByFilter(StoreError):
+    """Every local recipient's Sieve script rejected the message (RFC 5429):
+    the MX answers 550 5.7.1 at DATA. `reason` is the script's text, one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("rejected by the recipient's filter")
+        self.reason = reason

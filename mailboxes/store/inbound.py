@@ -15,8 +15,9 @@ from typing import Sequence
 from django.conf import settings
 
 from ..models import Account
-from . import accounts, delivery, messages
+from . import accounts, delivery, messages, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
+from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
 from .types import DeliveryReport, RecipientCheck
 
@@ -77,19 +78,29 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
     (the Return-Path field) and remote recipients are queued with raw alone.
     checks: check_recipient()'s answers for the recipients, by position (None
     where there is none); they are not looked up again. place: where each
-    local account's copy goes (store.deliver's, placement.py).
+    local account's copy goes (store.deliver's, placement.py), unless the
+    account's Sieve scripts decide (sieve_delivery.py). RejectedByFilter
+    when every local recipient's script rejected it and nobody else gets it.
 
     One transaction for both: when this returns every copy is committed, if it
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
     account_ids, remote, settings_read = delivery.route(recipients, checks)
-    copies = targets(account_ids, place)
+    filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
+    rejected = filtered.rejections()
+    if rejected and not remote and set(rejected) == set(account_ids):
+        raise RejectedByFilter(next(iter(rejected.values())))  # RFC 5429 2.1: refused at DATA
+    account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
+    copies = targets(account_ids, filtered.placer(place))
     local = messages.prepare(local_headers + raw) if account_ids else None
     if local is not None and not remote:  # the common case: one statement, no transaction round trips
-        return DeliveryReport(local.sha256, delivery.with_retry(
+        report = DeliveryReport(local.sha256, delivery.with_retry(
             delivery.deliver_local, local, copies, not settings_read, mail_from), ())
-    relay = messages.prepare(raw) if remote else None
-    return delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
-                               not settings_read)
+    else:
+        relay = messages.prepare(raw) if remote else None
+        report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
+                                     not settings_read)
+    sieve_after.carry_out(filtered, local_headers + raw, mail_from)
+    return report
 
 
 @atomic

@@ -50,13 +50,16 @@ class RecipientCheck:
     domain but nobody there), 'inactive' (a disabled account) or 'remote'
     (not one of our domains). plain: the accounts' settings were read with
     the routing and none of them forwards or is on vacation (delivery need
-    not look again)."""
+    not look again). filtered: whether the account has Sieve scripts (its
+    own active one or its domain's), when the routing read it; None when
+    delivery must look (sieve_delivery.py)."""
 
     address: str
     kind: str
     account_ids: tuple[int, ...] = ()
     forwards: tuple[str, ...] = ()
     plain: bool = False
+    filtered: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, folders, messages, settings
+from . import auth, compose, filters, folders, messages, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -35,6 +35,7 @@ urlpatterns = [
     path("settings/", settings.settings_view, name="settings"),
     path("settings/password", settings.password_view, name="password"),
     path("settings/spam", settings.spam_allow_view, name="spam-allow"),
+    path("filters/", filters.filters_view, name="filters"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

@@ -55,6 +55,24 @@ class LineReader:
             self._buffer += chunk
 
 
+    async def read_exactly(self, size: int, *, keep: bool = True) -> bytes:
+        """The next `size` octets (a ManageSieve literal); with keep=False they
+        are read and dropped as they arrive, never held (an oversized one)."""
+        kept = bytearray()
+        while size > 0:
+            if not self._buffer:
+                chunk = await self._reader.read(CHUNK)
+                if not chunk:
+                    raise EOFError()
+                self._buffer += chunk
+            taken = bytes(self._buffer[:size])
+            del self._buffer[:size]
+            size -= len(taken)
+            if keep:
+                kept += taken
+        return bytes(kept)
+
+
 class Closed(Exception):
     """The session is over: stop reading commands."""
 

@@ -44,6 +44,9 @@ def replies_on_error(hook: Hook) -> Hook:
     async def wrapper(self: "Handler", server: SMTPSession, *args: Any) -> str:
         try:
             return await hook(self, server, *args)
+        except store.RejectedByFilter as exc:
+            log.info("%s: %s: rejected by the recipient's Sieve filter", server.label, hook.__name__)
+            return replies.filter_rejected(exc.reason)
         except store.StoreError as exc:
             for error, reply in _STORE_ERRORS:
                 if isinstance(exc, error):

@@ -75,3 +75,10 @@ def enhance(reply: str) -> str:
     code, sep, text = match.groups()
     detail = _DEFAULT_DETAIL.get(code, f"{code[0]}.0.0")
     return f"{code}{sep or ' '}{detail} {text}" if text else f"{code}{sep or ' '}{detail}"
+
+
+def filter_rejected(reason: str) -> str:
+    """RFC 5429 2.1: the recipient's Sieve reject, its reason as the reply text
+    (printable ASCII, one line, 200 characters at most)."""
+    text = "".join(c if " " <= c <= "~" else " " for c in " ".join(reason.split()))[:200].strip()
+    return f"550 5.7.1 {text or 'Message rejected by the recipient'}"

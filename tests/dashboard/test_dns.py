@@ -12,7 +12,7 @@ from .dnsserver import TinyDns
 
 HOST = "mx.example.net"
 PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993, "pop3": 0, "pop3s": 995,
-         "pop2": 109}
+         "pop2": 109, "managesieve": 4190}
 
 
 def records(dkim: list[tuple[str, str]] | None = None):  # type: ignore[no-untyped-def]
@@ -36,6 +36,7 @@ def test_the_records_cover_mail_routing_authentication_and_client_discovery():
         ("_imap._tcp.example.test", "SRV"): "10 1 143 mx.example.net.",
         ("_pop3s._tcp.example.test", "SRV"): "10 1 995 mx.example.net.",
         ("_pop3._tcp.example.test", "SRV"): "0 0 0 .",  # off: "not available here" (RFC 6186 3.4)
+        ("_sieve._tcp.example.test", "SRV"): "0 1 4190 mx.example.net.",  # ManageSieve (RFC 5804 1.8)
         ("autoconfig.example.test", "CNAME"): "mx.example.net.",
         ("autodiscover.example.test", "CNAME"): "mx.example.net.",
     }
@@ -74,6 +75,7 @@ def test_check_now_tells_found_missing_different_and_error_apart():
         ("_imap._tcp.example.test", "SRV"): "missing",
         ("_pop3s._tcp.example.test", "SRV"): "missing",
         ("_pop3._tcp.example.test", "SRV"): "found",
+        ("_sieve._tcp.example.test", "SRV"): "missing",
         ("autoconfig.example.test", "CNAME"): "found",
         ("autodiscover.example.test", "CNAME"): "missing",
     }
@@ -97,7 +99,7 @@ def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, setting
     with TinyDns(published) as server:
         settings.MAIL_DNS_NAMESERVERS = [server.address]
         page = client.post("/manage/domains/example.test/dns/", {"check": "1"}).content.decode()
-    assert "2 found" in page and "10 missing" in page
+    assert "2 found" in page and "11 missing" in page
     assert ("mail._domainkey.example.test", "TXT") in server.questions
 
 

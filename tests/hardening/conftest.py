@@ -8,7 +8,7 @@ import pytest
 
 from tests.servers import SubprocessServer
 
-ALL_DOORS = "smtp,submission,smtps,imap,pop3,pop2"
+ALL_DOORS = "smtp,submission,smtps,imap,pop3,pop2,managesieve"
 THRESHOLD = 3  # failures per account before it is refused from new IPs
 WORKER_ENV = {"MAIL_LOGIN_MAX_FAILURES": str(THRESHOLD), "MAIL_LOGIN_MAX_FAILURES_PER_IP": "1000",
               "MAIL_LOGIN_BLOCK_DELAY": "600", "MAIL_FAST_PASSWORD_HASHING": "true"}

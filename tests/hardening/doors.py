@@ -97,6 +97,21 @@ def pop2_helo(ports: Ports, address: str, password: str) -> str:
     return "blocked" if b"too many failed" in reply else "fail"
 
 
+def managesieve_authenticate(ports: Ports, address: str, password: str) -> str:
+    token = base64.b64encode(f"\0{address}\0{password}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", ports["managesieve"]), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        for line in iter(reader.readline, b""):  # the capabilities, then OK
+            if line.startswith(b"OK"):
+                break
+        sock.sendall(f'AUTHENTICATE "PLAIN" "{token}"\r\n'.encode())
+        reply = reader.readline()
+        sock.sendall(b"LOGOUT\r\n")
+    if reply.startswith(b"OK"):
+        return "ok"
+    return "blocked" if b"(TRYLATER)" in reply else "fail"
+
+
 def _web(path: str, denied: bytes) -> Attempt:
     def attempt(ports: Ports, address: str, password: str, ip: str = "127.0.0.1", forwarded_for: str = "") -> str:
         from django.test import Client
@@ -114,7 +129,7 @@ dashboard = _web("/manage/login/", b"Too many failed logins")
 MAIL_DOORS: dict[str, Attempt] = {
     "smtp-auth": smtp_auth, "imap-login": imap_login, "imap-authenticate": imap_authenticate,
     "pop3-user-pass": pop3_user_pass, "pop3-auth-plain": pop3_auth_plain, "pop3-apop": pop3_apop,
-    "pop2-helo": pop2_helo,
+    "pop2-helo": pop2_helo, "managesieve-authenticate": managesieve_authenticate,
 }
 WEB_DOORS: dict[str, Attempt] = {"webmail": webmail, "dashboard": dashboard}
 

@@ -24,14 +24,15 @@ LISTENERS = {
     "pop3": "protocols.pop3.server:start",
     "pop3s": "protocols.pop3.server:start",
     "pop2": "protocols.pop2.server:start",
+    "managesieve": "protocols.managesieve.server:start",
 }
 OPTION = {"smtp": "smtp_port", "submission": "submission_port", "smtps": "smtps_port",
           "imap": "imap_port", "imaps": "imaps_port", "pop3": "pop3_port", "pop3s": "pop3s_port",
-          "pop2": "pop2_port"}
+          "pop2": "pop2_port", "managesieve": "managesieve_port"}
 # --protocols accepts the family names too: 'pop3' also enables pop3s, etc.
 FAMILIES = {"smtp": ("smtp",), "submission": ("submission",), "smtps": ("smtps",),
             "imap": ("imap", "imaps"), "imaps": ("imaps",), "pop3": ("pop3", "pop3s"),
-            "pop3s": ("pop3s",), "pop2": ("pop2",)}
+            "pop3s": ("pop3s",), "pop2": ("pop2",), "managesieve": ("managesieve",)}
 
 
 def _start_function(name: str):  # type: ignore[no-untyped-def]
@@ -46,7 +47,7 @@ def _start_function(name: str):  # type: ignore[no-untyped-def]
 
 
 class Command(BaseCommand):
-    help = "Run the SMTP, IMAP, POP3 and POP2 listeners (a port of 0 turns one off)."
+    help = "Run the SMTP, IMAP, POP3, POP2 and ManageSieve listeners (a port of 0 turns one off)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=settings.MAIL_LISTEN_HOST)
