@@ -4,7 +4,8 @@ LSUB, STATUS, APPEND (RFC 4315 APPENDUID) and QUOTA (RFC 9208)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -18,6 +19,7 @@ from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
 from .sequence import SequenceSet
 from .view import MailboxView, missing, vanished_line
+from .wildcard import PatternTooLong
 
 if TYPE_CHECKING:
     from .state import Session
@@ -165,8 +167,9 @@ async def list_(s: Session, cmd: c.List) -> Done:
             s.enable_condstore()
     else:
         folders = await s.call(store.list_folders, s.account_id)
-    entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
-                           return_subscribed=cmd.returns.subscribed, extended=cmd.extended)
+    with _pattern_limit():
+        entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
+                               return_subscribed=cmd.returns.subscribed, extended=cmd.extended)
     out = []
     for entry in entries:
         out.append(_list_line(b"LIST", entry))
@@ -178,8 +181,18 @@ async def list_(s: Session, cmd: c.List) -> Done:
 
 async def lsub(s: Session, cmd: c.Lsub) -> Done:
     folders = await s.call(store.list_folders, s.account_id)
-    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in lsub_entries(folders, cmd.reference, cmd.pattern)))
+    with _pattern_limit():
+        entries = lsub_entries(folders, cmd.reference, cmd.pattern)
+    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in entries))
     return Done()
+
+
+@contextmanager
+def _pattern_limit() -> Iterator[None]:
+    try:
+        yield
+    except PatternTooLong:
+        raise no("LIMIT", "Mailbox pattern too long") from None  # RFC 5530 LIMIT
 
 
 def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
