@@ -12,6 +12,7 @@ from protocols.imap import commands as c
 from protocols.imap import search as s
 from protocols.imap.fetch import FetchAttribute as FA
 from protocols.imap.fetch import Section
+from protocols.imap.grammar import DEFAULT_MAX_LINE, Framer
 from protocols.imap.parser import (
     BadCharset,
     Incomplete,
@@ -714,6 +715,28 @@ def test_line_limit_counts_all_lines_of_a_command_but_not_literal_octets() -> No
     many = b"a1 LOGIN {1}\r\nu" + b" {1}\r\np" * 20 + b"\r\n"
     with pytest.raises(LineTooLong):
         parse_command(many, max_literal=100, max_line=64)
+
+
+def test_literals_of_one_command_together_may_not_exceed_max_literals() -> None:
+    # Issue 15 item 5: before login each literal is small, and so is their sum.
+    chain = b"a1 LOGIN {40}\r\n" + b"u" * 40 + b" {40}\r\n" + b"p" * 40 + b"\r\n"
+    command, _ = parse_command(chain, max_literal=40, max_literals=80)
+    assert isinstance(command, c.Login)
+    with pytest.raises(LiteralTooBig) as info:
+        parse_command(chain, max_literal=40, max_literals=79)
+    assert info.value.tag == b"a1" and info.value.consumed == chain.index(b"p")
+    assert not info.value.non_synchronizing
+
+
+def test_a_kept_framer_searches_a_line_arriving_in_pieces_once() -> None:
+    framer = Framer(max_line=DEFAULT_MAX_LINE)
+    line = b"a1 LOGIN alice " + b"x" * 60000 + b"\r\n"
+    for cut in range(1000, len(line), 1000):
+        with pytest.raises(NeedMore):
+            parse_command(line[:cut], max_literal=100, framer=framer)
+    command, used = parse_command(line, max_literal=100, framer=framer)
+    assert isinstance(command, c.Login) and used == len(line)
+    assert framer.examined == len(line)  # framed afresh each time: about 30 times that
 
 
 def test_pipelined_commands_are_parsed_one_at_a_time() -> None:
