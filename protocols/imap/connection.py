@@ -210,9 +210,10 @@ class ImapConnection:
         self._drop(consumed)
         if error.empties_saved and self.session.view is not None:
             self.session.view.saved = []  # RFC 5182 2.1: a failed SEARCH ... SAVE
-        if error.bad_charset:
-            # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we do.
-            await self.send(tagged(error.tag or b"*", "NO", "BADCHARSET (UTF-8 US-ASCII)", error.message))
+        if error.no_code is not None:
+            # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we
+            # do; a name modified UTF-7 does not allow is NO [CANNOT].
+            await self.send(tagged(error.tag or b"*", "NO", error.no_code, error.message))
             return
         await self.send(tagged(error.tag or b"*", "BAD", None, error.message))
         self._bad_commands += 1

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, NoReturn, TypeVar
 
-from .errors import LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
+from .errors import BadMailboxName, LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
 from .sequence import MAX_NUMBER, SAVED, STAR, SeqNumber, SequenceArg, SequenceSet
 from .utf7 import MailboxNameError, decode_mailbox
 
@@ -361,27 +361,31 @@ class Reader:
     # -- mailboxes ----------------------------------------------------------
 
     def mailbox(self) -> str:
-        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7."""
-        return self._decode_mailbox(self.astring(), normalise_inbox=True)
+        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7;
+        :class:`BadMailboxName` (answered NO) if it is not valid in it."""
+        data = self.astring()
+        try:
+            name = decode_mailbox(data)
+        except MailboxNameError:
+            raise BadMailboxName(self.tag, "Invalid mailbox name encoding", self.end) from None
+        # RFC 3501 5.1: "The case-insensitive mailbox name INBOX is a special
+        # name reserved to mean 'the primary mailbox for this user'".
+        if name.upper() == "INBOX":
+            return "INBOX"
+        return name
 
     def list_mailbox(self) -> str:
-        """``list-mailbox = 1*list-char / string``; wildcards stay as they are."""
+        """``list-mailbox = 1*list-char / string``; wildcards stay as they are.
+        A pattern that is not valid modified UTF-7 is taken as written: it
+        matches no mailbox, and LIST answers OK (as Dovecot does)."""
         if self.peek() in (0x22, 0x7B):
             data = self.string()
         else:
             data = self.match_token(_LIST_CHARS, "a mailbox pattern")
-        return self._decode_mailbox(data, normalise_inbox=False)
-
-    def _decode_mailbox(self, data: bytes, *, normalise_inbox: bool) -> str:
         try:
-            name = decode_mailbox(data)
+            return decode_mailbox(data)
         except MailboxNameError:
-            self.fail("Invalid mailbox name encoding")
-        # RFC 3501 5.1: "The case-insensitive mailbox name INBOX is a special
-        # name reserved to mean 'the primary mailbox for this user'".
-        if normalise_inbox and name.upper() == "INBOX":
-            return "INBOX"
-        return name
+            return data.decode("utf-8", "replace")
 
     # -- flags --------------------------------------------------------------
 
