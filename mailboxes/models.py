@@ -99,6 +99,8 @@ class Blob(models.Model):
     cc_text = models.TextField(blank=True, default="")
     bcc_text = models.TextField(blank=True, default="")
     sent_date = models.DateTimeField(null=True)
+    # The Date: field's calendar day in its own zone (SEARCH SENTBEFORE/ON/SINCE, RFC 3501 6.4.4).
+    sent_day = models.DateField(null=True)
     message_id = models.TextField(blank=True, default="")
     header_text = models.TextField(blank=True, default="")
     body_text = models.TextField(blank=True, default="")

@@ -71,6 +71,7 @@ def blob_row(blob: PreparedBlob) -> Blob:
         envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
         subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
         cc_text=_nul_free(p.cc), bcc_text=_nul_free(p.bcc), sent_date=p.date,
+        sent_day=p.date.date() if p.date else None,
         message_id=_nul_free(p.message_id)[:2000],
         header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
         body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],

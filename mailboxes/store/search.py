@@ -133,8 +133,13 @@ def to_q(c: Criterion) -> Q:
     if isinstance(c, Text):
         body = Q(blob__body_text__icontains=c.text)
         return body if c.where == "body" else body | Q(blob__header_text__icontains=c.text)
+    if isinstance(c, Date) and c.which == "sent":
+        # RFC 3501 6.4.4: SENT* compare the Date: field's date "disregarding
+        # time and timezone", i.e. the day it names in its own zone.
+        lookup = {"before": "lt", "on": "exact", "since": "gte"}[c.op]
+        return Q(**{f"blob__sent_day__{lookup}": c.day})
     if isinstance(c, Date):
-        column = "internal_date" if c.which == "internal" else "blob__sent_date"
+        column = "internal_date"
         start, end = _day_bounds(c.day)
         if c.op == "before":
             return Q(**{f"{column}__lt": start})
