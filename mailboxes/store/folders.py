@@ -68,9 +68,9 @@ def folder_by_id(account_id: int, folder_id: int, *, lock: bool = False) -> Fold
     return folder
 
 
-def _create(account_id: int, name: str, special_use: str = "") -> Folder:
+def _create(account_id: int, name: str, special_use: str = "", *, subscribed: bool = True) -> Folder:
     return Folder.objects.create(owner_id=account_id, name=name, uidvalidity=new_uidvalidity(),
-                                 special_use=special_use)
+                                 special_use=special_use, subscribed=subscribed)
 
 
 def create_default_folders(account_id: int) -> None:
@@ -80,24 +80,27 @@ def create_default_folders(account_id: int) -> None:
         _create(account_id, name, use)
 
 
-def _ensure_parents(account_id: int, name: str) -> None:
+def _ensure_parents(account_id: int, name: str, *, subscribed: bool = True) -> None:
     parts = name.split(SEP)
     existing = set(Folder.objects.filter(owner_id=account_id).values_list("name", flat=True))
     for depth in range(1, len(parts)):
         parent = SEP.join(parts[:depth])
         if parent not in existing:
-            _create(account_id, parent)
+            _create(account_id, parent, subscribed=subscribed)
 
 
 @atomic
-def create_folder(account_id: int, name: str, special_use: str = "") -> FolderInfo:
+def create_folder(account_id: int, name: str, special_use: str = "", *, subscribe: bool = True) -> FolderInfo:
+    """Create a folder (and any missing parents), subscribed unless
+    ``subscribe=False``: IMAP's CREATE leaves subscribing to the client
+    (RFC 3501 6.3.3, 6.3.6), the webmail and imports subscribe."""
     clean = normalize_name(name)
     if special_use and special_use not in SPECIAL_USES:
         raise InvalidInput(f"unknown special use {special_use}")
     if Folder.objects.filter(owner_id=account_id, name=clean).exists():
         raise AlreadyExists(f"folder {clean!r} already exists")
-    _ensure_parents(account_id, clean)
-    folder = _create(account_id, clean, special_use)
+    _ensure_parents(account_id, clean, subscribed=subscribe)
+    folder = _create(account_id, clean, special_use, subscribed=subscribe)
     events.publish_on_commit(account_id, folder.id)
     return _info(folder)
 

@@ -114,7 +114,9 @@ async def create(s: Session, cmd: c.Create) -> Done:
         raise no("ALREADYEXISTS", "INBOX always exists")
     if len(cmd.special_use) > 1 or not set(cmd.special_use) <= CREATABLE_USES:
         raise no("USEATTR", "Unsupported special-use attribute")  # RFC 6154 5.3
-    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "")
+    # Subscribing is the client's to ask for (RFC 3501 6.3.6; imaptest "subscribe").
+    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "",
+                 subscribe=False)
     return Done()
 
 
