@@ -428,7 +428,9 @@ def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
 
 @atomic
 def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> CopyResult:
-    """MOVE (RFC 6851): copy then expunge from the source, atomically."""
+    """MOVE (RFC 6851): copy then expunge from the source, atomically. Into
+    the source itself it gives the messages new UIDs (RFC 6851 3.3 allows
+    it; a client uses it to renumber), as a COPY and an EXPUNGE would."""
     dest = get_folder(account_id, dest_name)
     first, second = sorted([folder_id, dest.pk])
     locked = {f.pk: f for f in Folder.objects.select_for_update().filter(owner_id=account_id, pk__in=[first, second]).order_by("pk")}
@@ -436,9 +438,7 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     if source is None:
         from .errors import NoSuchFolder
         raise NoSuchFolder("that folder no longer exists")
-    dest = locked[dest.pk]
-    if source.pk == dest.pk:
-        raise InvalidInput("source and destination are the same folder")
+    dest = locked[dest.pk]  # the same object as source for a move into itself
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False)
     _remove(source, rows)
     return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)

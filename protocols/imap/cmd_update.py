@@ -139,4 +139,6 @@ async def move(s: Session, cmd: c.Move) -> Done:
         # RFC 6851 4.3/4.4: COPYUID in an untagged OK, then the expunges.
         await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids)
                         + view.recent_line())
+        if cmd.mailbox == view.name:
+            s.force_sync = True  # the moved messages are new to the view: EXISTS before the OK
     return Done(text="MOVE completed")
