@@ -126,10 +126,11 @@ def to_q(c: Criterion) -> Q:
         return uid_q(list(c.ranges))
     if isinstance(c, Header):
         name = c.field.lower()
-        if name in _FACT_FIELDS:
+        if name in _FACT_FIELDS and c.text:
             return Q(**{f"{_FACT_FIELDS[name]}__icontains": c.text})
-        # RFC 3501: HEADER field "" matches every message having that field.
-        return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}:[^\n]*{_re_escape(c.text)}")
+        # RFC 3501 6.4.4: HEADER field "" matches every message having that
+        # field, and none without it (also for the fields kept decoded).
+        return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}[ \t]*:[^\n]*{_re_escape(c.text)}")
     if isinstance(c, Text):
         body = Q(blob__body_text__icontains=c.text)
         return body if c.where == "body" else body | Q(blob__header_text__icontains=c.text)
