@@ -81,7 +81,10 @@ def list_entries(
     subscribed_only = "SUBSCRIBED" in selection
     special_only = "SPECIAL-USE" in selection
     recursive = "RECURSIVEMATCH" in selection
-    subscribed_parents = {a for f in folders if f.subscribed for a in _ancestors(f.name)}
+    # RFC 5258 4 (RECURSIVEMATCH): CHILDINFO tells of subscribed descendants
+    # the patterns do not list themselves.
+    subscribed_parents = {a for f in folders if f.subscribed and not any(p.matches(f.name) for p in compiled)
+                          for a in _ancestors(f.name)}
     entries = []
     for name in sorted(set(by_name) | parents, key=_sort_key):
         if not any(p.matches(name) for p in compiled):

@@ -349,8 +349,9 @@ def _list(r: Reader, tag: bytes, uid: bool) -> c.Command:
         if not selection <= _SELECT_OPTIONS:
             # RFC 5258 section 3: unknown selection options MUST be rejected.
             r.fail("Unknown LIST selection option")
-        if selection == {"RECURSIVEMATCH"}:
-            # RFC 5258 section 3: RECURSIVEMATCH alone MUST be rejected with BAD.
+        if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 section 3: RECURSIVEMATCH alone (or with only REMOTE,
+            # which it cannot modify) MUST be rejected with BAD.
             r.fail("RECURSIVEMATCH needs another selection option")
         r.sp()
     reference = r.mailbox()
