@@ -79,6 +79,9 @@ class Folder(models.Model):
     recent_uid = models.BigIntegerField(default=1)
     special_use = models.CharField(max_length=16, blank=True, default="")
     subscribed = models.BooleanField(default=True)
+    # Every keyword a message of this folder has held: IMAP's FLAGS (RFC 3501
+    # 7.2.6), which only grows, so no keyword a message holds is ever left out.
+    keywords = models.JSONField(default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name")]

@@ -231,9 +231,6 @@ def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = T
     return _recent(account_id, folder_id, below, claim, seen)
 
 
-_MAX_KEYWORD_SETS = 1000
-
-
 @no_transaction
 def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> FolderView:
     """Everything a session needs to open a folder: its UID list (for message
@@ -241,36 +238,31 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     messages are \\Recent for this session (claimed when `claim_recent`,
     a read-write SELECT; see :func:`claim_recent`).
 
-    Two hand-written statements (the folder row; every message's UID, \\Seen
-    and keywords unless it has none), and a third only to claim \\Recent
+    Two hand-written statements (the folder row with its keywords, every
+    message's UID and \\Seen), and a third only to claim \\Recent
     messages; none needs a transaction (each is consistent on its own, and
     the claim is one conditional UPDATE)."""
     clean = normalize_name(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid "
+        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords "
                        f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s", [account_id, clean])
         row = cursor.fetchone()
         if row is None:
             raise NoSuchFolder(f"no folder named {name!r}")
-        folder_id, folder_name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid = row
-        cursor.execute(f"SELECT uid, seen, CASE WHEN keywords = '[]' THEN NULL ELSE keywords END "
-                       f"FROM {_sql.table(Message)} WHERE folder_id = %s ORDER BY uid", [folder_id])
+        folder_id, folder_name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords = row
+        cursor.execute(f"SELECT uid, seen FROM {_sql.table(Message)} WHERE folder_id = %s ORDER BY uid", [folder_id])
         uids: list[int] = []
         unseen = 0
         first_unseen: int | None = None
-        keyword_sets: set[str] = set()
         while chunk := cursor.fetchmany(10000):
-            for uid, seen, keywords in chunk:
+            for uid, seen in chunk:
                 uids.append(uid)
                 if not seen:
                     unseen += 1
                     if first_unseen is None:
                         first_unseen = uid
-                if keywords is not None and len(keyword_sets) < _MAX_KEYWORD_SETS:
-                    keyword_sets.add(keywords)
-    keywords_in_use = {k for text in keyword_sets for k in _sql.keyword_list(text)}
     # Everything under `below` is in `uids` or expunged: UIDs commit in order.
     below = max(uidnext, uids[-1] + 1 if uids else 0)
     recent = _recent(account_id, folder_id, below, claim_recent, (recent_uid, uidnext))
     return FolderView(folder_id, folder_name, uidvalidity, uidnext, highestmodseq, uids,
-                      tuple(sorted(keywords_in_use)), unseen, first_unseen, special_use, recent)
+                      tuple(_sql.keyword_list(keywords)), unseen, first_unseen, special_use, recent)
