@@ -87,6 +87,18 @@ class Folder(models.Model):
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name")]
 
 
+class Subscription(models.Model):
+    """A name subscribed to (IMAP SUBSCRIBE) whose folder no longer exists:
+    RFC 3501 6.3.6 keeps it subscribed, and a folder created again under it
+    is subscribed. Existing folders carry their own Folder.subscribed."""
+
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lost_subscriptions")
+    name = models.CharField(max_length=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="subscription_owner_name")]
+
+
 class Blob(models.Model):
     """Immutable message bytes and the facts parsed from them once, at delivery."""
 

@@ -11,6 +11,7 @@ from ..models import Folder, Message
 from . import _sql, events
 from ._db import atomic, no_transaction
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
+from .subscriptions import keep_subscription, take_lost_subscription
 from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
 
 SEP = "/"
@@ -100,7 +101,8 @@ def create_folder(account_id: int, name: str, special_use: str = "", *, subscrib
     if Folder.objects.filter(owner_id=account_id, name=clean).exists():
         raise AlreadyExists(f"folder {clean!r} already exists")
     _ensure_parents(account_id, clean, subscribed=subscribe)
-    folder = _create(account_id, clean, special_use, subscribed=subscribe)
+    folder = _create(account_id, clean, special_use,
+                     subscribed=take_lost_subscription(account_id, clean) or subscribe)
     events.publish_on_commit(account_id, folder.id)
     return _info(folder)
 
@@ -112,6 +114,8 @@ def delete_folder(account_id: int, name: str) -> None:
     if folder.name == "INBOX":
         raise NotPermitted("INBOX cannot be deleted")
     freed = Message.objects.filter(folder=folder).aggregate(s=Sum("size"))["s"] or 0
+    if folder.subscribed:
+        keep_subscription(account_id, folder.name)  # RFC 3501 6.3.6
     folder.delete()
     if freed:
         from .messages import release_quota
@@ -149,7 +153,14 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
 
 @atomic
 def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
-    folder = get_folder(account_id, name)
+    """SUBSCRIBE needs the folder; UNSUBSCRIBE also takes a subscribed name
+    whose folder is gone (store/subscriptions.py)."""
+    try:
+        folder = get_folder(account_id, name)
+    except NoSuchFolder:
+        if subscribed or not take_lost_subscription(account_id, normalize_name(name)):
+            raise
+        return
     Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
 
 

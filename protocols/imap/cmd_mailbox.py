@@ -169,9 +169,10 @@ async def list_(s: Session, cmd: c.List) -> Done:
             s.enable_condstore()
     else:
         folders = await s.call(store.list_folders, s.account_id)
+    lost = await s.call(store.lost_subscriptions, s.account_id) if "SUBSCRIBED" in cmd.selection else []
     with _pattern_limit():
         entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
-                               return_subscribed=cmd.returns.subscribed, extended=cmd.extended)
+                               return_subscribed=cmd.returns.subscribed, extended=cmd.extended, lost=lost)
     out = []
     for entry in entries:
         out.append(_list_line(b"LIST", entry))
@@ -183,8 +184,9 @@ async def list_(s: Session, cmd: c.List) -> Done:
 
 async def lsub(s: Session, cmd: c.Lsub) -> Done:
     folders = await s.call(store.list_folders, s.account_id)
+    lost = await s.call(store.lost_subscriptions, s.account_id)
     with _pattern_limit():
-        entries = lsub_entries(folders, cmd.reference, cmd.pattern)
+        entries = lsub_entries(folders, cmd.reference, cmd.pattern, lost)
     await s.io.send(b"".join(_list_line(b"LSUB", e) for e in entries))
     return Done()
 

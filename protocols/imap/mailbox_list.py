@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -73,46 +73,56 @@ def list_entries(
     selection: frozenset[str] = frozenset(),
     return_subscribed: bool = False,
     extended: bool = False,
+    lost: Collection[str] = (),
 ) -> list[ListEntry]:
-    """The LIST response entries, in name order with INBOX first."""
+    """The LIST response entries, in name order with INBOX first. ``lost``:
+    names subscribed whose folder is gone, listed by ``LIST (SUBSCRIBED)``
+    as ``\\NonExistent`` (RFC 3501 6.3.6, RFC 5258 3.1)."""
     by_name = {f.name: f for f in folders}
     parents = {a for name in by_name for a in _ancestors(name)}
+    lost = set(lost) - set(by_name)
     compiled = [compile_pattern(reference, p) for p in patterns]
     subscribed_only = "SUBSCRIBED" in selection
     special_only = "SPECIAL-USE" in selection
     recursive = "RECURSIVEMATCH" in selection
+    subscribed = {f.name for f in folders if f.subscribed} | lost
     # RFC 5258 4 (RECURSIVEMATCH): CHILDINFO tells of subscribed descendants
     # the patterns do not list themselves.
-    subscribed_parents = {a for f in folders if f.subscribed and not any(p.matches(f.name) for p in compiled)
-                          for a in _ancestors(f.name)}
+    subscribed_parents = {a for name in subscribed if not any(p.matches(name) for p in compiled)
+                          for a in _ancestors(name)}
     entries = []
-    for name in sorted(set(by_name) | parents, key=_sort_key):
+    for name in sorted(set(by_name) | parents | (lost if subscribed_only else set()), key=_sort_key):
         if not any(p.matches(name) for p in compiled):
             continue
         folder = by_name.get(name)
         childinfo = False
-        if subscribed_only and (folder is None or not folder.subscribed):
+        if subscribed_only and name not in subscribed:
             if not (recursive and name in subscribed_parents):
                 continue
             childinfo = True
         if special_only and (folder is None or not folder.special_use):
             continue
         attrs: list[str] = []
-        if folder is None:
+        if folder is None and name in lost and name not in parents:
+            attrs.append("\\NonExistent")  # subscribed, deleted since (RFC 5258 3.4, 5.1)
+        elif folder is None:
             attrs += ["\\NonExistent", "\\Noselect"] if extended else ["\\Noselect"]
         attrs.append("\\HasChildren" if name in parents else "\\HasNoChildren")
         if folder is not None and folder.special_use:
             attrs.append(folder.special_use)
-        if folder is not None and folder.subscribed and (subscribed_only or return_subscribed):
+        if name in subscribed and (subscribed_only or return_subscribed):
             attrs.append("\\Subscribed")
         entries.append(ListEntry(name, attrs, childinfo, folder is not None))
     return entries
 
 
-def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str) -> list[ListEntry]:
+def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str,
+                 lost: Collection[str] = ()) -> list[ListEntry]:
     """LSUB (RFC 3501 6.3.9): subscribed names; a ``%`` that stops at an
-    unsubscribed parent of subscribed folders lists it as ``\\Noselect``."""
-    subscribed = {f.name for f in folders if f.subscribed}
+    unsubscribed parent of subscribed folders lists it as ``\\Noselect``, as
+    is a subscribed name whose folder is gone (``lost``)."""
+    existing = {f.name for f in folders}
+    subscribed = {f.name for f in folders if f.subscribed} | set(lost)
     compiled = compile_pattern(reference, pattern)
     implied = {a for name in subscribed for a in _ancestors(name)} - subscribed
     entries = []
@@ -122,6 +132,8 @@ def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str) ->
         if name in implied:
             if not pattern.endswith("%"):
                 continue
+            entries.append(ListEntry(name, ["\\Noselect"], selectable=False))
+        elif name not in existing:
             entries.append(ListEntry(name, ["\\Noselect"], selectable=False))
         else:
             entries.append(ListEntry(name, []))
