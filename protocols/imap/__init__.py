@@ -87,7 +87,7 @@ reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-MULTIAPPEND, CATENATE, COMPRESS,
+CATENATE, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

@@ -224,12 +224,20 @@ async def status(s: Session, cmd: c.Status) -> Done:
 
 async def append(s: Session, cmd: c.Append) -> Done:
     try:
-        result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags, cmd.internal_date)
+        if cmd.more:
+            # RFC 3502: all the messages or none; APPENDUID names a UID set (RFC 4315 3).
+            items = [(cmd.message, cmd.flags, cmd.internal_date),
+                     *((m.message, m.flags, m.internal_date) for m in cmd.more)]
+            result = (await s.call(store.append_many, s.account_id, cmd.mailbox, items))[0]
+        else:
+            result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags,
+                                  cmd.internal_date)
     except store.NoSuchFolder:
         raise no("TRYCREATE", "Mailbox does not exist") from None  # RFC 3501 6.3.11
     if s.view is not None and s.view.folder_id == result.folder_id:
         s.force_sync = True  # RFC 3501 6.3.11: the new message is announced at once
-    return Done(code=response_code("APPENDUID", result.uidvalidity, result.uid), text="APPEND completed")
+    uids = SequenceSet.from_ints(range(result.uid, result.uid + 1 + len(cmd.more)))  # they ascend by one
+    return Done(code=response_code("APPENDUID", result.uidvalidity, uids), text="APPEND completed")
 
 
 # -- QUOTA (RFC 9208): one root, "", holding the account's storage -------------

@@ -118,15 +118,17 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
         return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
     if name == "RFC822":
-        return render_literal(_no_nul(raw))
+        return render_literal(raw)
     if name == "RFC822.HEADER":
-        return render_literal(_no_nul(raw[: msg.header_bytes]))
+        return render_literal(raw[: msg.header_bytes])
     if name == "RFC822.TEXT":
-        return render_literal(_no_nul(raw[msg.header_bytes :]))
+        return render_literal(raw[msg.header_bytes :])
     assert attr.section is not None
     if name == "BODY":
         data = section_bytes(attr.section, raw, msg.structure, msg.header_bytes)
-        return b"NIL" if data is None else render_literal(partial(_no_nul(data), attr.partial))
+        if data is not None and attr.section.part and attr.section.text is None:
+            data = _no_nul(data)
+        return b"NIL" if data is None else render_literal(partial(data, attr.partial))
     # BINARY and BINARY.SIZE (RFC 3516 4.3); UnknownCTE goes up to FETCH.
     data = binary_bytes(attr.section.part, raw, msg.structure)
     if name == "BINARY.SIZE":
@@ -135,9 +137,11 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
 
 
 def _no_nul(data: bytes) -> bytes:
-    """A literal may not hold NUL (RFC 3501 4.3, 9 CHAR8): data that does (a
-    binary part APPENDed with a literal8, RFC 3516 4.2) goes out base64
-    encoded in 76-column lines; BINARY[...] gives its octets."""
+    """A literal may not hold NUL (RFC 3501 4.3, 9 CHAR8): a part's content
+    that does (a binary part APPENDed with a literal8, RFC 3516 4.2) goes out
+    base64 encoded in 76-column lines; BINARY[...] gives its octets. (The
+    whole message, BODY[] or RFC822, still goes out as it is: the mail
+    importer copies it byte for byte.)"""
     if b"\x00" not in data:
         return data
     return base64.encodebytes(data).replace(b"\n", b"\r\n")

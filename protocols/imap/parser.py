@@ -34,7 +34,8 @@ Implementation notes
   (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, also CREATE
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
-* Not supported (ParseError): MULTIAPPEND (RFC 3502), CATENATE, a literal8 anywhere but
+* MULTIAPPEND (RFC 3502): APPEND takes one or more messages.
+* Not supported (ParseError): CATENATE, a literal8 anywhere but
   APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
   and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
@@ -406,10 +407,21 @@ def _status(r: Reader, tag: bytes, uid: bool) -> c.Command:
 
 
 def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8)
+    # append = "APPEND" SP mailbox 1*append-message (RFC 3502 6, MULTIAPPEND)
+    # append-message = [SP flag-list] [SP date-time] SP (literal / literal8)
     # (RFC 3516 4.4 and section 5, RFC 4466 append-data: literal8 may hold NUL)
     r.sp()
     mailbox = r.mailbox()
+    messages = [_append_message(r)]
+    while r.at(b" "):
+        messages.append(_append_message(r))
+    first, *more = messages
+    return c.Append(tag=tag, mailbox=mailbox, flags=first.flags, internal_date=first.internal_date,
+                    message=first.message, more=tuple(more))
+
+
+def _append_message(r: Reader) -> c.AppendMessage:
+    """``[flag-list SP] [date-time SP] (literal / literal8)``, after its SP."""
     r.sp()
     flags: tuple[str, ...] = ()
     if r.at(b"("):
@@ -425,7 +437,7 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
         message = r.literal()
     else:
         r.fail("APPEND needs a literal")
-    return c.Append(tag=tag, mailbox=mailbox, flags=flags, internal_date=date, message=message)
+    return c.AppendMessage(flags=flags, internal_date=date, message=message)
 
 
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -170,6 +170,15 @@ VALID: list[tuple[bytes, c.Command]] = [
         ),
     ),
     (b"a1 APPEND Sent () {1}\r\n\0\r\n", c.Append(tag=T, mailbox="Sent", message=b"\0")),
+    # RFC 3502 MULTIAPPEND: each further message with its own flags and date.
+    (
+        b'a1 APPEND Sent (\\Seen) {1}\r\na "17-Jul-1996 02:44:25 +0000" {1+}\r\nb {0}\r\n\r\n',
+        c.Append(
+            tag=T, mailbox="Sent", flags=("\\Seen",), message=b"a",
+            more=(c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc),
+                                  message=b"b"), c.AppendMessage(message=b"")),
+        ),
+    ),
     # RFC 3516 4.4 / RFC 4466: APPEND takes a literal8, synchronizing or not; NUL allowed.
     (b"a1 APPEND Sent ~{3}\r\na\0b\r\n", c.Append(tag=T, mailbox="Sent", message=b"a\0b")),
     (
@@ -503,7 +512,7 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b'a1 APPEND INBOX "01-Foo-2020 00:00:00 +0000" {1}\r\nx\r\n', b"a1"),
     (b'a1 APPEND INBOX "01-Feb-2020 00:00:00 +0075" {1}\r\nx\r\n', b"a1"),
     (b"a1 APPEND INBOX (\\Seen {1}\r\nx\r\n", b"a1"),
-    (b"a1 APPEND INBOX {1}\r\nx {1}\r\ny\r\n", b"a1"),  # MULTIAPPEND is not supported
+    (b"a1 APPEND INBOX {1}\r\nx y\r\n", b"a1"),  # MULTIAPPEND: each message a literal
     # A literal8 only as APPEND's message (RFC 3516 section 5).
     (b"a1 APPEND ~{5}\r\nINBOX {1}\r\nx\r\n", b"a1"),
     (b"a1 APPEND INBOX ~5}\r\n", b"a1"),
