@@ -79,9 +79,24 @@ class Folder(models.Model):
     recent_uid = models.BigIntegerField(default=1)
     special_use = models.CharField(max_length=16, blank=True, default="")
     subscribed = models.BooleanField(default=True)
+    # Every keyword a message of this folder has held: IMAP's FLAGS (RFC 3501
+    # 7.2.6), which only grows, so no keyword a message holds is ever left out.
+    keywords = models.JSONField(default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name")]
+
+
+class Subscription(models.Model):
+    """A name subscribed to (IMAP SUBSCRIBE) whose folder no longer exists:
+    RFC 3501 6.3.6 keeps it subscribed, and a folder created again under it
+    is subscribed. Existing folders carry their own Folder.subscribed."""
+
+    owner = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="lost_subscriptions")
+    name = models.CharField(max_length=1000)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="subscription_owner_name")]
 
 
 class Blob(models.Model):
@@ -99,6 +114,8 @@ class Blob(models.Model):
     cc_text = models.TextField(blank=True, default="")
     bcc_text = models.TextField(blank=True, default="")
     sent_date = models.DateTimeField(null=True)
+    # The Date: field's calendar day in its own zone (SEARCH SENTBEFORE/ON/SINCE, RFC 3501 6.4.4).
+    sent_day = models.DateField(null=True)
     message_id = models.TextField(blank=True, default="")
     header_text = models.TextField(blank=True, default="")
     body_text = models.TextField(blank=True, default="")

@@ -48,6 +48,7 @@ from .maintenance import (BlobCollection, check_quota, collect_blobs, maintained
 from .outbound import (AttemptResult, OutboundJob, OutboundRecipientInfo, OutcomeSummary, claim_outbound,
                        next_outbound_due, outbound_counts, outbound_recipients, purge_finished_outbound,
                        record_outcome)
+from .subscriptions import lost_subscriptions
 from .folders import (all_folder_status, claim_recent, create_folder, delete_folder, folder_status, list_folders,
                       normalize_name, rename_folder, select_folder, subscribe as subscribe_folder)
 from .delivery import deliver

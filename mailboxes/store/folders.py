@@ -11,6 +11,7 @@ from ..models import Folder, Message
 from . import _sql, events
 from ._db import atomic, no_transaction
 from .errors import AlreadyExists, InvalidInput, NoSuchFolder, NotPermitted
+from .subscriptions import keep_subscription, take_lost_subscription
 from .types import SPECIAL_FOLDERS, FolderInfo, FolderStatus, FolderView, RecentRange
 
 SEP = "/"
@@ -68,9 +69,9 @@ def folder_by_id(account_id: int, folder_id: int, *, lock: bool = False) -> Fold
     return folder
 
 
-def _create(account_id: int, name: str, special_use: str = "") -> Folder:
+def _create(account_id: int, name: str, special_use: str = "", *, subscribed: bool = True) -> Folder:
     return Folder.objects.create(owner_id=account_id, name=name, uidvalidity=new_uidvalidity(),
-                                 special_use=special_use)
+                                 special_use=special_use, subscribed=subscribed)
 
 
 def create_default_folders(account_id: int) -> None:
@@ -80,24 +81,28 @@ def create_default_folders(account_id: int) -> None:
         _create(account_id, name, use)
 
 
-def _ensure_parents(account_id: int, name: str) -> None:
+def _ensure_parents(account_id: int, name: str, *, subscribed: bool = True) -> None:
     parts = name.split(SEP)
     existing = set(Folder.objects.filter(owner_id=account_id).values_list("name", flat=True))
     for depth in range(1, len(parts)):
         parent = SEP.join(parts[:depth])
         if parent not in existing:
-            _create(account_id, parent)
+            _create(account_id, parent, subscribed=subscribed)
 
 
 @atomic
-def create_folder(account_id: int, name: str, special_use: str = "") -> FolderInfo:
+def create_folder(account_id: int, name: str, special_use: str = "", *, subscribe: bool = True) -> FolderInfo:
+    """Create a folder (and any missing parents), subscribed unless
+    ``subscribe=False``: IMAP's CREATE leaves subscribing to the client
+    (RFC 3501 6.3.3, 6.3.6), the webmail and imports subscribe."""
     clean = normalize_name(name)
     if special_use and special_use not in SPECIAL_USES:
         raise InvalidInput(f"unknown special use {special_use}")
     if Folder.objects.filter(owner_id=account_id, name=clean).exists():
         raise AlreadyExists(f"folder {clean!r} already exists")
-    _ensure_parents(account_id, clean)
-    folder = _create(account_id, clean, special_use)
+    _ensure_parents(account_id, clean, subscribed=subscribe)
+    folder = _create(account_id, clean, special_use,
+                     subscribed=take_lost_subscription(account_id, clean) or subscribe)
     events.publish_on_commit(account_id, folder.id)
     return _info(folder)
 
@@ -109,6 +114,8 @@ def delete_folder(account_id: int, name: str) -> None:
     if folder.name == "INBOX":
         raise NotPermitted("INBOX cannot be deleted")
     freed = Message.objects.filter(folder=folder).aggregate(s=Sum("size"))["s"] or 0
+    if folder.subscribed:
+        keep_subscription(account_id, folder.name)  # RFC 3501 6.3.6
     folder.delete()
     if freed:
         from .messages import release_quota
@@ -156,7 +163,14 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
 
 @atomic
 def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
-    folder = get_folder(account_id, name)
+    """SUBSCRIBE needs the folder; UNSUBSCRIBE also takes a subscribed name
+    whose folder is gone (store/subscriptions.py)."""
+    try:
+        folder = get_folder(account_id, name)
+    except NoSuchFolder:
+        if subscribed or not take_lost_subscription(account_id, normalize_name(name)):
+            raise
+        return
     Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
 
 
@@ -238,9 +252,6 @@ def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = T
     return _recent(account_id, folder_id, below, claim, seen)
 
 
-_MAX_KEYWORD_SETS = 1000
-
-
 @no_transaction
 def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> FolderView:
     """Everything a session needs to open a folder: its UID list (for message
@@ -248,36 +259,31 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     messages are \\Recent for this session (claimed when `claim_recent`,
     a read-write SELECT; see :func:`claim_recent`).
 
-    Two hand-written statements (the folder row; every message's UID, \\Seen
-    and keywords unless it has none), and a third only to claim \\Recent
+    Two hand-written statements (the folder row with its keywords, every
+    message's UID and \\Seen), and a third only to claim \\Recent
     messages; none needs a transaction (each is consistent on its own, and
     the claim is one conditional UPDATE)."""
     clean = normalize_name(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid "
+        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords "
                        f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s", [account_id, clean])
         row = cursor.fetchone()
         if row is None:
             raise NoSuchFolder(f"no folder named {name!r}")
-        folder_id, folder_name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid = row
-        cursor.execute(f"SELECT uid, seen, CASE WHEN keywords = '[]' THEN NULL ELSE keywords END "
-                       f"FROM {_sql.table(Message)} WHERE folder_id = %s ORDER BY uid", [folder_id])
+        folder_id, folder_name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords = row
+        cursor.execute(f"SELECT uid, seen FROM {_sql.table(Message)} WHERE folder_id = %s ORDER BY uid", [folder_id])
         uids: list[int] = []
         unseen = 0
         first_unseen: int | None = None
-        keyword_sets: set[str] = set()
         while chunk := cursor.fetchmany(10000):
-            for uid, seen, keywords in chunk:
+            for uid, seen in chunk:
                 uids.append(uid)
                 if not seen:
                     unseen += 1
                     if first_unseen is None:
                         first_unseen = uid
-                if keywords is not None and len(keyword_sets) < _MAX_KEYWORD_SETS:
-                    keyword_sets.add(keywords)
-    keywords_in_use = {k for text in keyword_sets for k in _sql.keyword_list(text)}
     # Everything under `below` is in `uids` or expunged: UIDs commit in order.
     below = max(uidnext, uids[-1] + 1 if uids else 0)
     recent = _recent(account_id, folder_id, below, claim_recent, (recent_uid, uidnext))
     return FolderView(folder_id, folder_name, uidvalidity, uidnext, highestmodseq, uids,
-                      tuple(sorted(keywords_in_use)), unseen, first_unseen, special_use, recent)
+                      tuple(_sql.keyword_list(keywords)), unseen, first_unseen, special_use, recent)

@@ -71,6 +71,7 @@ def blob_row(blob: PreparedBlob) -> Blob:
         envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
         subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
         cc_text=_nul_free(p.cc), bcc_text=_nul_free(p.bcc), sent_date=p.date,
+        sent_day=p.date.date() if p.date else None,
         message_id=_nul_free(p.message_id)[:2000],
         header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
         body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],
@@ -121,14 +122,20 @@ def uid_q(ranges: UidRanges) -> Q:
     return q
 
 
-def _next_modseq(folder: Folder, new_messages: int = 0) -> tuple[int, int]:
-    """Allocate (first uid, modseq) on a folder locked by the caller."""
+def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] = ()) -> tuple[int, int]:
+    """Allocate (first uid, modseq) on a folder locked by the caller, adding
+    the ``keywords`` its new messages hold to its set in the same UPDATE."""
     first_uid = folder.uidnext
     folder.uidnext += new_messages
     folder.highestmodseq += 1
+    grown = _grown_keywords(folder.keywords, keywords)
+    sets, params = "uidnext = %s, highestmodseq = %s", [folder.uidnext, folder.highestmodseq]
+    if grown is not None:
+        folder.keywords = grown
+        sets += ", keywords = %s"
+        params.append(Folder._meta.get_field("keywords").get_db_prep_save(folder.keywords, connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_sql.table(Folder)} SET uidnext = %s, highestmodseq = %s WHERE id = %s",
-                       [folder.uidnext, folder.highestmodseq, folder.pk])
+        cursor.execute(f"UPDATE {_sql.table(Folder)} SET {sets} WHERE id = %s", [*params, folder.pk])
     return first_uid, folder.highestmodseq
 
 
@@ -158,7 +165,7 @@ def _split_flags(flags: Iterable[str]) -> tuple[dict[str, bool], list[str]]:
 
 def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> tuple[list[int], int]:
     """Insert messages (blob sha, size, flags, internal date) into a locked folder."""
-    first_uid, modseq = _next_modseq(folder, len(items))
+    first_uid, modseq = _next_modseq(folder, len(items), (k for item in items for k in _split_flags(item[2])[1]))
     with connection.cursor() as cursor:
         _insert_rows(cursor, folder.pk, first_uid, modseq, items)
     events.publish_on_commit(folder.owner_id, folder.pk)
@@ -223,6 +230,7 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
         _ensure_blob(blob)
         _charge(account_id, len(blob.raw))
         _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
+        note_keywords(cursor, folder_id, _split_flags(flags)[1])
     events.publish_on_commit(account_id, folder_id)
     learning.filed(account_id, "", special_use, [blob.sha256])
     return AppendResult(folder_id, uidvalidity, uid)
@@ -285,11 +293,42 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags
             changed = _switch_flags(cursor, where, params, {column: op == "add" for column in system}, modseq)
         else:
             changed = _rewrite_flags(cursor, where, params, op, system, keywords, modseq)
+        if changed and op != "remove":
+            note_keywords(cursor, folder_id, keywords)
         if not changed:
             return StoreFlagsResult([], modseq - 1, conflicts)
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
     events.publish_on_commit(account_id, folder_id)
     return StoreFlagsResult(changed, modseq, conflicts)
+
+
+#: Keywords one folder may have held (its FLAGS list); past it, new ones are refused.
+MAX_FOLDER_KEYWORDS = 1000
+
+
+def _grown_keywords(have: Sequence[str], keywords: Iterable[str]) -> list[str] | None:
+    """A folder's keyword set with ``keywords`` added, or None if it holds them all."""
+    new = [k for k in dict.fromkeys(keywords) if k not in have]
+    if not new:
+        return None
+    if len(have) + len(new) > MAX_FOLDER_KEYWORDS:
+        raise InvalidInput("too many keywords in this folder")
+    return [*have, *new]
+
+
+def note_keywords(cursor, folder_id: int, keywords: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
+    """Add keywords to the folder's set (Folder.keywords), on a folder row the
+    caller has locked. The set only grows: a session's FLAGS never leaves out
+    a keyword a message holds (RFC 3501 7.2.6), whoever set it."""
+    wanted = list(keywords)
+    if not wanted:
+        return
+    folder = _sql.table(Folder)
+    cursor.execute(f"SELECT keywords FROM {folder} WHERE id = %s", [folder_id])
+    grown = _grown_keywords(_sql.keyword_list(cursor.fetchone()[0]), wanted)
+    if grown is not None:
+        cursor.execute(f"UPDATE {folder} SET keywords = %s WHERE id = %s",
+                       [Folder._meta.get_field("keywords").get_db_prep_save(grown, connection), folder_id])
 
 
 _SET_ALL_FLAGS = ", ".join(f"{column} = %s" for column in FLAG_COLUMNS.values())
@@ -432,7 +471,9 @@ def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
 
 @atomic
 def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> CopyResult:
-    """MOVE (RFC 6851): copy then expunge from the source, atomically."""
+    """MOVE (RFC 6851): copy then expunge from the source, atomically. Into
+    the source itself it gives the messages new UIDs (RFC 6851 3.3 allows
+    it; a client uses it to renumber), as a COPY and an EXPUNGE would."""
     dest = get_folder(account_id, dest_name)
     first, second = sorted([folder_id, dest.pk])
     locked = {f.pk: f for f in Folder.objects.select_for_update().filter(owner_id=account_id, pk__in=[first, second]).order_by("pk")}
@@ -440,9 +481,7 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     if source is None:
         from .errors import NoSuchFolder
         raise NoSuchFolder("that folder no longer exists")
-    dest = locked[dest.pk]
-    if source.pk == dest.pk:
-        raise InvalidInput("source and destination are the same folder")
+    dest = locked[dest.pk]  # the same object as source for a move into itself
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False, source_use=source.special_use)
     _remove(source, rows)
     return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
@@ -456,7 +495,8 @@ def move_all(account_id: int, source: Folder, dest: Folder) -> None:
 
 # --- what changed ---------------------------------------------------------
 
-_NO_FLAGS = ", ".join(["NULL"] * (len(FLAG_COLUMNS) + 1))  # the flag columns and keywords
+_NO_SYSTEM_FLAGS = ", ".join(["NULL"] * len(FLAG_COLUMNS))
+_NO_FLAGS = _NO_SYSTEM_FLAGS + ", NULL"  # the flag columns and keywords
 
 
 @no_transaction
@@ -472,7 +512,8 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
     folder, message, expunged = _sql.table(Folder), _sql.table(Message), _sql.table(Expunged)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 0, highestmodseq, uidnext, {_NO_FLAGS}, recent_uid FROM {folder} WHERE id = %s AND owner_id = %s "
+            f"SELECT 0, highestmodseq, uidnext, {_NO_SYSTEM_FLAGS}, keywords, recent_uid FROM {folder} "
+            f"WHERE id = %s AND owner_id = %s "
             f"UNION ALL SELECT 1, uid, modseq, {_sql.FLAGS_SQL}, keywords, NULL FROM {message} "
             f"WHERE folder_id = %s AND modseq > %s "
             f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS}, NULL FROM {expunged} WHERE folder_id = %s AND modseq > %s "
@@ -480,10 +521,11 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         raise NoSuchFolder("that folder no longer exists")
-    _kind, highestmodseq, uidnext, *_nothing, recent_uid = rows[0]
+    _kind, highestmodseq, uidnext, *_nothing, keywords, recent_uid = rows[0]
     updated = [FlagChange(uid, _sql.flag_set(row[:-2], row[-2]), changed)
                for kind, uid, changed, *row in rows[1:] if kind == 1]
-    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid)
+    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid,
+                   tuple(_sql.keyword_list(keywords)))
 
 
 @atomic

@@ -126,15 +126,21 @@ def to_q(c: Criterion) -> Q:
         return uid_q(list(c.ranges))
     if isinstance(c, Header):
         name = c.field.lower()
-        if name in _FACT_FIELDS:
+        if name in _FACT_FIELDS and c.text:
             return Q(**{f"{_FACT_FIELDS[name]}__icontains": c.text})
-        # RFC 3501: HEADER field "" matches every message having that field.
-        return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}:[^\n]*{_re_escape(c.text)}")
+        # RFC 3501 6.4.4: HEADER field "" matches every message having that
+        # field, and none without it (also for the fields kept decoded).
+        return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}[ \t]*:[^\n]*{_re_escape(c.text)}")
     if isinstance(c, Text):
         body = Q(blob__body_text__icontains=c.text)
         return body if c.where == "body" else body | Q(blob__header_text__icontains=c.text)
+    if isinstance(c, Date) and c.which == "sent":
+        # RFC 3501 6.4.4: SENT* compare the Date: field's date "disregarding
+        # time and timezone", i.e. the day it names in its own zone.
+        lookup = {"before": "lt", "on": "exact", "since": "gte"}[c.op]
+        return Q(**{f"blob__sent_day__{lookup}": c.day})
     if isinstance(c, Date):
-        column = "internal_date" if c.which == "internal" else "blob__sent_date"
+        column = "internal_date"
         start, end = _day_bounds(c.day)
         if c.op == "before":
             return Q(**{f"{column}__lt": start})

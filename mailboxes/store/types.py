@@ -163,6 +163,8 @@ class Changes:
     expunged: list[int]
     # The folder's \\Recent mark in the same snapshot (store.claim_recent's `seen`).
     recent_uid: int = 0
+    # The folder's keywords (Folder.keywords) in the same snapshot.
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,18 @@ it empty; one answered BAD by the parser says so (``ParseError.empties_saved``)
 and :mod:`.connection` empties it. A session runs its commands one at a time
 in order, which is the wait RFC 5182 2.2 asks for.
 
+Keywords (RFC 3501 7.2.6): a session's FLAGS starts from the folder's
+keyword set kept in the store (``FolderView.keywords``, only grows) and
+learns more (``MailboxView.learn_flags``, FLAGS and PERMANENTFLAGS sent
+again) from ``Changes.keywords`` on every look, from each FETCH page and
+from STORE's results, always before the FETCH lines that show them.
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-MULTIAPPEND, CATENATE, COMPRESS,
+CATENATE, COMPRESS,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

@@ -19,14 +19,14 @@ a NUL octet and as an ordinary literal otherwise (RFC 3516 4.3).
 
 from __future__ import annotations
 
-import binascii
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 from mailboxes.mime import part_at
 from mailboxes.mime_addresses import b64decode_lenient
 
-__all__ = ["UnknownCTE", "binary_bytes", "decode_transfer_encoding", "render_binary"]
+__all__ = ["UnknownCTE", "binary_bytes", "decode_quoted_printable", "decode_transfer_encoding", "render_binary"]
 
 #: Encodings whose decoding is the identity (RFC 2045 6.2).
 IDENTITY: Final = frozenset({"7BIT", "8BIT", "BINARY"})
@@ -44,8 +44,27 @@ def decode_transfer_encoding(body: bytes, encoding: str) -> bytes:
     if name == "BASE64":
         return b64decode_lenient(body)
     if name == "QUOTED-PRINTABLE":
-        return binascii.a2b_qp(body)
+        return decode_quoted_printable(body)
     raise UnknownCTE(name)
+
+
+_QP_ESCAPE: Final = re.compile(rb"=([0-9A-Fa-f]{2})")
+
+
+def decode_quoted_printable(body: bytes) -> bytes:
+    """RFC 2045 6.7, line by line: white space at a line's end is dropped
+    (rule 3, it may have been added in transport), a line then ending in
+    "=" is a soft break (rule 5, "=" and white space after it included),
+    "=XX" is one octet; a stray "=" stays as it is (the webmail's leniency)."""
+    out = []
+    for line in body.splitlines(keepends=True):
+        text = line.rstrip(b"\r\n")
+        ending = line[len(text):]
+        text = text.rstrip(b" \t")
+        if text.endswith(b"="):
+            text, ending = text[:-1], b""
+        out.append(_QP_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text) + ending)
+    return b"".join(out)
 
 
 def binary_bytes(part: tuple[int, ...], raw: bytes, structure: Mapping[str, Any] | None) -> bytes | None:

@@ -4,7 +4,8 @@ LSUB, STATUS, APPEND (RFC 4315 APPENDUID) and QUOTA (RFC 9208)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -18,6 +19,7 @@ from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
 from .sequence import SequenceSet
 from .view import MailboxView, missing, vanished_line
+from .wildcard import PatternTooLong
 
 if TYPE_CHECKING:
     from .state import Session
@@ -112,7 +114,9 @@ async def create(s: Session, cmd: c.Create) -> Done:
         raise no("ALREADYEXISTS", "INBOX always exists")
     if len(cmd.special_use) > 1 or not set(cmd.special_use) <= CREATABLE_USES:
         raise no("USEATTR", "Unsupported special-use attribute")  # RFC 6154 5.3
-    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "")
+    # Subscribing is the client's to ask for (RFC 3501 6.3.6; imaptest "subscribe").
+    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "",
+                 subscribe=False)
     return Done()
 
 
@@ -165,8 +169,10 @@ async def list_(s: Session, cmd: c.List) -> Done:
             s.enable_condstore()
     else:
         folders = await s.call(store.list_folders, s.account_id)
-    entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
-                           return_subscribed=cmd.returns.subscribed, extended=cmd.extended)
+    lost = await s.call(store.lost_subscriptions, s.account_id) if "SUBSCRIBED" in cmd.selection else []
+    with _pattern_limit():
+        entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
+                               return_subscribed=cmd.returns.subscribed, extended=cmd.extended, lost=lost)
     out = []
     for entry in entries:
         out.append(_list_line(b"LIST", entry))
@@ -178,8 +184,19 @@ async def list_(s: Session, cmd: c.List) -> Done:
 
 async def lsub(s: Session, cmd: c.Lsub) -> Done:
     folders = await s.call(store.list_folders, s.account_id)
-    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in lsub_entries(folders, cmd.reference, cmd.pattern)))
+    lost = await s.call(store.lost_subscriptions, s.account_id)
+    with _pattern_limit():
+        entries = lsub_entries(folders, cmd.reference, cmd.pattern, lost)
+    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in entries))
     return Done()
+
+
+@contextmanager
+def _pattern_limit() -> Iterator[None]:
+    try:
+        yield
+    except PatternTooLong:
+        raise no("LIMIT", "Mailbox pattern too long") from None  # RFC 5530 LIMIT
 
 
 def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
@@ -207,12 +224,20 @@ async def status(s: Session, cmd: c.Status) -> Done:
 
 async def append(s: Session, cmd: c.Append) -> Done:
     try:
-        result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags, cmd.internal_date)
+        if cmd.more:
+            # RFC 3502: all the messages or none; APPENDUID names a UID set (RFC 4315 3).
+            items = [(cmd.message, cmd.flags, cmd.internal_date),
+                     *((m.message, m.flags, m.internal_date) for m in cmd.more)]
+            result = (await s.call(store.append_many, s.account_id, cmd.mailbox, items))[0]
+        else:
+            result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags,
+                                  cmd.internal_date)
     except store.NoSuchFolder:
         raise no("TRYCREATE", "Mailbox does not exist") from None  # RFC 3501 6.3.11
     if s.view is not None and s.view.folder_id == result.folder_id:
         s.force_sync = True  # RFC 3501 6.3.11: the new message is announced at once
-    return Done(code=response_code("APPENDUID", result.uidvalidity, result.uid), text="APPEND completed")
+    uids = SequenceSet.from_ints(range(result.uid, result.uid + 1 + len(cmd.more)))  # they ascend by one
+    return Done(code=response_code("APPENDUID", result.uidvalidity, uids), text="APPEND completed")
 
 
 # -- QUOTA (RFC 9208): one root, "", holding the account's storage -------------

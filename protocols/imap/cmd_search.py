@@ -166,6 +166,13 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
         # COUNT, MIN and MAX need no list of matches: one aggregate query.
         stats = await s.call(store.search_stats, s.account_id, view.folder_id, query)
         count, lo, hi, highest = stats.count, stats.min_uid, stats.max_uid, stats.highest_modseq
+        shown = {uid for uid, wanted in ((lo, "MIN" in reported), (hi, "MAX" in reported)) if wanted and uid}
+        if with_modseq and shown and "COUNT" not in reported:
+            # RFC 7162 3.1.5: MODSEQ is the highest of the messages returned,
+            # here only the MIN and/or MAX one.
+            page = await s.call(store.search_uids, s.account_id, view.folder_id,
+                                criteria.Uids(tuple((uid, uid) for uid in sorted(shown))), modseq=True)
+            highest = page.highest_modseq
         if saving:
             picked = {uid for uid, wanted in ((lo, "MIN" in reported), (hi, "MAX" in reported)) if wanted and uid}
             view.saved = [(uid, uid) for uid in sorted(picked)]

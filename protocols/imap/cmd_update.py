@@ -78,7 +78,9 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
     result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, _STORE_OPS[cmd.mode],
                           cmd.flags, cmd.unchangedsince)
     view.note_own_change(result.modseq, bool(result.changed))
-    out = [view.learn_flags(cmd.flags)] if cmd.mode != "remove" else []
+    # FLAGS before any FETCH shows a keyword new to the session: ours, or one
+    # another session set on these messages (RFC 3501 7.2.6).
+    out = [view.learn_flags([*cmd.flags, *(f for change in result.changed for f in change.flags)])]
     for change in result.changed:
         seq = view.seq_of(change.uid)
         if seq is None:
@@ -139,4 +141,6 @@ async def move(s: Session, cmd: c.Move) -> Done:
         # RFC 6851 4.3/4.4: COPYUID in an untagged OK, then the expunges.
         await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids)
                         + view.recent_line())
+        if cmd.mailbox == view.name:
+            s.force_sync = True  # the moved messages are new to the view: EXISTS before the OK
     return Done(text="MOVE completed")

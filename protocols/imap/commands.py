@@ -231,10 +231,21 @@ class Status(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Append(Command):
-    """APPEND; ``internal_date`` is timezone-aware."""
+    """APPEND; ``internal_date`` is timezone-aware. ``more``: the further
+    messages of a MULTIAPPEND (RFC 3502), appended with the first or not at all."""
 
     name: ClassVar[str] = "APPEND"
     mailbox: str
+    flags: tuple[str, ...] = ()
+    internal_date: datetime | None = None
+    message: bytes = field(repr=False)
+    more: tuple[AppendMessage, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppendMessage:
+    """One further message of a MULTIAPPEND."""
+
     flags: tuple[str, ...] = ()
     internal_date: datetime | None = None
     message: bytes = field(repr=False)

@@ -29,6 +29,7 @@ from protocols.tls import server_context
 
 from .encoder import continuation, tagged, untagged_status
 from .parser import (
+    Framer,
     LineTooLong,
     LiteralTooBig,
     NeedContinuation,
@@ -45,8 +46,11 @@ log = logging.getLogger("protocols.imap")
 
 READ_SIZE: Final = 256 * 1024
 MAX_LINE: Final = 65536
-#: Literals before login are user names and passwords, nothing bigger.
+#: Literals before login are user names and passwords, nothing bigger...
 MAX_LITERAL_BEFORE_LOGIN: Final = 8192
+#: ... and a command before login carries at most this many literal octets
+#: in all (issue 15 item 5: no chain of literals without end).
+MAX_LITERALS_BEFORE_LOGIN: Final = 65536
 #: Output waiting for a slow reader beyond which a write may time out.
 WRITE_BUFFER: Final = 1 << 20
 #: Consecutive syntax errors before the connection is closed.
@@ -66,6 +70,7 @@ class ImapConnection:
         self.session = Session(self)
         self.timeout = float(settings.MAIL_IMAP_IDLE_TIMEOUT)
         self._buf = bytearray()
+        self._framer = Framer(max_line=MAX_LINE)
         self._need = 1  # parse again once the buffer holds this many bytes
         self._wakeup = asyncio.Event()
         self._reading = False  # waiting for the client: a BYE may go out now
@@ -154,17 +159,28 @@ class ImapConnection:
             await self.bye("Server shutting down")
             raise SessionEnd()
 
-    def _max_literal(self) -> int:
+    def _max_literals(self) -> tuple[int, int]:
+        """Octets allowed in one literal and in all of a command's literals."""
         if self.session.state is State.NOT_AUTHENTICATED:
-            return MAX_LITERAL_BEFORE_LOGIN
-        return int(settings.MAIL_MAX_MESSAGE_SIZE)
+            return MAX_LITERAL_BEFORE_LOGIN, MAX_LITERALS_BEFORE_LOGIN
+        size = int(settings.MAIL_MAX_MESSAGE_SIZE)
+        return size, size
+
+    def _drop(self, octets: int) -> None:
+        """Forget the first ``octets`` bytes: the command just read or refused."""
+        del self._buf[:octets]
+        self._framer.reset()
+        self._need = 1
 
     async def _read_command(self):  # type: ignore[no-untyped-def]
         """The next command, or None after answering a bad one."""
         while True:
             if self._buf and len(self._buf) >= self._need:
+                each, total = self._max_literals()
                 try:
-                    command, used = parse_command(bytes(self._buf), max_literal=self._max_literal(), max_line=MAX_LINE)
+                    command, used = parse_command(
+                        self._buf, max_literal=each, max_literals=total, framer=self._framer
+                    )
                 except NeedContinuation as signal:
                     self._need = len(self._buf) + max(signal.size, 1)
                     await self.send(continuation("Ready"))
@@ -181,8 +197,7 @@ class ImapConnection:
                     await self.bye("Command line too long")
                     raise SessionEnd() from None
                 else:
-                    del self._buf[:used]
-                    self._need = 1
+                    self._drop(used)
                     self._bad_commands = 0
                     return command
             await self._wait_input()
@@ -192,13 +207,13 @@ class ImapConnection:
         if consumed is None:
             newline = self._buf.find(b"\n")
             consumed = newline + 1 if newline >= 0 else len(self._buf)
-        del self._buf[:consumed]
-        self._need = 1
+        self._drop(consumed)
         if error.empties_saved and self.session.view is not None:
             self.session.view.saved = []  # RFC 5182 2.1: a failed SEARCH ... SAVE
-        if error.bad_charset:
-            # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we do.
-            await self.send(tagged(error.tag or b"*", "NO", "BADCHARSET (UTF-8 US-ASCII)", error.message))
+        if error.no_code is not None:
+            # RFC 3501 6.4.4: a charset we do not have is NO, with the ones we
+            # do; a name modified UTF-7 does not allow is NO [CANNOT].
+            await self.send(tagged(error.tag or b"*", "NO", error.no_code, error.message))
             return
         await self.send(tagged(error.tag or b"*", "BAD", None, error.message))
         self._bad_commands += 1
@@ -210,8 +225,7 @@ class ImapConnection:
         tag = error.tag or b"*"
         if not error.non_synchronizing:
             # The client waits for "+" and will not send the octets (RFC 3501 7.5).
-            del self._buf[: error.consumed]
-            self._need = 1
+            self._drop(error.consumed)
             await self.send(tagged(tag, "NO", "TOOBIG", "Literal too big"))
             return
         # RFC 7888 4: the octets are already on their way; refuse and hang up.
@@ -236,8 +250,7 @@ class ImapConnection:
         """Send the tagged OK and upgrade; Connection.start_tls keeps the
         client's ClientHello out of the plaintext buffer."""
         # RFC 3501 6.2.1: anything pipelined after STARTTLS is discarded.
-        self._buf.clear()
-        self._need = 1
+        self._drop(len(self._buf))
         await self.conn.start_tls(tls_context(), reply)
 
     # -- IDLE ----------------------------------------------------------------------

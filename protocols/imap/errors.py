@@ -13,6 +13,8 @@ from :class:`ParseSignal`, so a connection can tell them apart with one
   literals, so literal octets can never be mistaken for a new command.
 * :class:`BadCharset`: a ParseError the server answers with
   ``NO [BADCHARSET (UTF-8 US-ASCII)]`` (RFC 3501 section 6.4.4).
+* :class:`BadMailboxName`: a ParseError the server answers with
+  ``NO [CANNOT]``: the grammar allows the name, modified UTF-7 does not.
 * :class:`LiteralTooBig`: a literal announces more octets than allowed,
   raised as soon as the ``{n}`` CRLF has arrived and before any octet of it.
 * :class:`LineTooLong`: more than the allowed number of bytes without a
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "BadCharset",
+    "BadMailboxName",
     "Incomplete",
     "LineTooLong",
     "LiteralTooBig",
@@ -83,6 +86,8 @@ class ParseError(ParseSignal):
 
     #: True for :class:`BadCharset`, which is answered NO, not BAD.
     bad_charset: bool = False
+    #: The response code of an error answered NO, not BAD (the subclasses).
+    no_code: str | None = None
     #: A SEARCH with RETURN (SAVE): answering it empties "$" (RFC 5182 2.1).
     empties_saved: bool = False
 
@@ -103,6 +108,17 @@ class BadCharset(ParseError):
     """
 
     bad_charset = True
+    no_code = "BADCHARSET (UTF-8 US-ASCII)"
+
+
+class BadMailboxName(ParseError):
+    """A mailbox name that RFC 3501's grammar allows (an astring) but that
+    is not valid modified UTF-7 (5.1.3), e.g. ``&'``: no mailbox can have
+    it, so the command is answered ``NO [CANNOT]``, not BAD (a client
+    must be able to tell a name we refuse from a command we cannot read).
+    """
+
+    no_code = "CANNOT"
 
 
 class LiteralTooBig(ParseSignal):

@@ -8,6 +8,7 @@ never loads a body; :func:`render_message` turns one message into its
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,12 +126,25 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     assert attr.section is not None
     if name == "BODY":
         data = section_bytes(attr.section, raw, msg.structure, msg.header_bytes)
+        if data is not None and attr.section.part and attr.section.text is None:
+            data = _no_nul(data)
         return b"NIL" if data is None else render_literal(partial(data, attr.partial))
     # BINARY and BINARY.SIZE (RFC 3516 4.3); UnknownCTE goes up to FETCH.
     data = binary_bytes(attr.section.part, raw, msg.structure)
     if name == "BINARY.SIZE":
         return b"%d" % len(data) if data is not None else b"0"
     return b"NIL" if data is None else render_binary(partial(data, attr.partial))
+
+
+def _no_nul(data: bytes) -> bytes:
+    """A literal may not hold NUL (RFC 3501 4.3, 9 CHAR8): a part's content
+    that does (a binary part APPENDed with a literal8, RFC 3516 4.2) goes out
+    base64 encoded in 76-column lines; BINARY[...] gives its octets. (The
+    whole message, BODY[] or RFC822, still goes out as it is: the mail
+    importer copies it byte for byte.)"""
+    if b"\x00" not in data:
+        return data
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
 def _structure(msg: MessageFacts) -> Mapping[str, Any]:

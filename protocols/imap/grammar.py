@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, NoReturn, TypeVar
 
-from .errors import LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
+from .errors import BadMailboxName, LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
 from .sequence import MAX_NUMBER, SAVED, STAR, SeqNumber, SequenceArg, SequenceSet
 from .utf7 import MailboxNameError, decode_mailbox
 
 __all__ = [
     "DEFAULT_MAX_LINE",
     "Frame",
+    "Framer",
     "Reader",
     "frame",
     "recover_tag",
@@ -67,12 +68,12 @@ _DATE_TIME = re.compile(
 MONTHS: Final = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
-def recover_tag(buf: bytes) -> bytes | None:
+def recover_tag(buf: bytes | bytearray) -> bytes | None:
     """The tag at the start of ``buf`` if it is well formed and followed by SP."""
     match = _TAG.match(buf)
     if match is None or match.end() >= len(buf) or buf[match.end()] != _SP:
         return None
-    return match.group()
+    return bytes(match.group())
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,42 +84,82 @@ class Frame:
 
 
 def frame(buf: bytes, *, max_line: int, max_literal: int, literal_plus: bool) -> Frame:
-    """Locate the end of the first command, or raise an :class:`Incomplete`.
+    """Locate the end of the first command, or raise an :class:`Incomplete`
+    (a fresh :class:`Framer` run once; see there for the limits)."""
+    return Framer(max_line=max_line, literal_plus=literal_plus).advance(buf, max_literal=max_literal)
 
-    ``max_line`` caps the command's bytes outside literals (all its lines
-    together, line ends included), so a client cannot make the server
-    buffer without bound by chaining small literals either.
+
+class Framer:
+    """Framing that resumes where the last call stopped.
+
+    A connection keeps one and calls :meth:`advance` with its whole buffer
+    after every read, then :meth:`reset` once the command is consumed (or
+    refused); each byte is examined O(1) times however the command is split
+    across reads (``examined`` counts the bytes searched for a line end,
+    for the tests). Limits, checked before the octets are needed:
+
+    * ``max_line``: the command's bytes outside literals (all its lines
+      together, line ends included);
+    * ``max_literal``: octets of any one literal;
+    * ``max_literals``: octets of all the command's literals together, so a
+      client cannot make the server buffer without bound by chaining
+      literals either (issue 15 item 5).
     """
-    pos = 0
-    text = 0
-    while True:
-        budget = max_line - text
-        nl = buf.find(b"\n", pos, pos + budget)
-        if nl < 0:
-            if len(buf) - pos >= budget:
-                raise LineTooLong(recover_tag(buf), max_line)
-            raise NeedMore(len(buf) + 1)
-        text += nl + 1 - pos
-        line_end = nl - 1 if nl > pos and buf[nl - 1] == _CR else nl
-        literal = _literal_at_end(buf, pos, line_end)
-        if literal is None:
-            return Frame(nl + 1)
-        size, non_sync = literal
-        start = nl + 1
-        limit = max_literal
-        if non_sync and not literal_plus:
-            limit = min(limit, LITERAL_MINUS_MAX)
-        if size > limit:
-            raise LiteralTooBig(recover_tag(buf), size, non_synchronizing=non_sync, consumed=start)
-        if len(buf) == start and not non_sync:
-            # Also for {0}: the client still waits for "+" before going on.
-            raise NeedContinuation(size)
-        if len(buf) < start + size:
-            raise NeedMore(start + size)
-        pos = start + size
+
+    __slots__ = ("examined", "literal_end", "literal_plus", "literals", "max_line", "pos", "scanned", "text")
+
+    def __init__(self, *, max_line: int, literal_plus: bool = True) -> None:
+        self.max_line = max_line
+        self.literal_plus = literal_plus
+        self.examined = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self.pos = 0  # start of the line being framed
+        self.scanned = 0  # bytes before this hold no LF of that line
+        self.text = 0  # command text outside literals before ``pos``
+        self.literals = 0  # literal octets announced so far
+        self.literal_end = 0  # where the literal being received ends, if one is
+
+    def advance(self, buf: bytes | bytearray, *, max_literal: int, max_literals: int | None = None) -> Frame:
+        total = max_literal if max_literals is None else max_literals
+        while True:
+            if self.literal_end:
+                if len(buf) < self.literal_end:
+                    raise NeedMore(self.literal_end)
+                self.pos = self.scanned = self.literal_end
+                self.literal_end = 0
+            pos = self.pos
+            budget = self.max_line - self.text
+            lo, hi = max(self.scanned, pos), min(len(buf), pos + budget)
+            nl = buf.find(b"\n", lo, hi)
+            self.examined += (hi if nl < 0 else nl + 1) - lo
+            if nl < 0:
+                if len(buf) - pos >= budget:
+                    raise LineTooLong(recover_tag(buf), self.max_line)
+                self.scanned = len(buf)
+                raise NeedMore(len(buf) + 1)
+            line_end = nl - 1 if nl > pos and buf[nl - 1] == _CR else nl
+            literal = _literal_at_end(buf, pos, line_end)
+            if literal is None:
+                return Frame(nl + 1)
+            size, non_sync = literal
+            start = nl + 1
+            limit = min(max_literal, total - self.literals)
+            if non_sync and not self.literal_plus:
+                limit = min(limit, LITERAL_MINUS_MAX)
+            if size > limit:
+                raise LiteralTooBig(recover_tag(buf), size, non_synchronizing=non_sync, consumed=start)
+            self.text += start - pos
+            self.literals += size
+            self.literal_end = start + size
+            if len(buf) == start and not non_sync:
+                # Also for {0}: the client still waits for "+" before going on.
+                # Asked once: the next call waits for the octets.
+                raise NeedContinuation(size)
 
 
-def _literal_at_end(buf: bytes, start: int, end: int) -> tuple[int, bool] | None:
+def _literal_at_end(buf: bytes | bytearray, start: int, end: int) -> tuple[int, bool] | None:
     """``(size, non_synchronizing)`` if ``buf[start:end]`` ends with ``{n}``/``{n+}``."""
     if end - start < 3 or buf[end - 1] != 0x7D:  # "}"
         return None
@@ -320,27 +361,31 @@ class Reader:
     # -- mailboxes ----------------------------------------------------------
 
     def mailbox(self) -> str:
-        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7."""
-        return self._decode_mailbox(self.astring(), normalise_inbox=True)
+        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7;
+        :class:`BadMailboxName` (answered NO) if it is not valid in it."""
+        data = self.astring()
+        try:
+            name = decode_mailbox(data)
+        except MailboxNameError:
+            raise BadMailboxName(self.tag, "Invalid mailbox name encoding", self.end) from None
+        # RFC 3501 5.1: "The case-insensitive mailbox name INBOX is a special
+        # name reserved to mean 'the primary mailbox for this user'".
+        if name.upper() == "INBOX":
+            return "INBOX"
+        return name
 
     def list_mailbox(self) -> str:
-        """``list-mailbox = 1*list-char / string``; wildcards stay as they are."""
+        """``list-mailbox = 1*list-char / string``; wildcards stay as they are.
+        A pattern that is not valid modified UTF-7 is taken as written: it
+        matches no mailbox, and LIST answers OK (as Dovecot does)."""
         if self.peek() in (0x22, 0x7B):
             data = self.string()
         else:
             data = self.match_token(_LIST_CHARS, "a mailbox pattern")
-        return self._decode_mailbox(data, normalise_inbox=False)
-
-    def _decode_mailbox(self, data: bytes, *, normalise_inbox: bool) -> str:
         try:
-            name = decode_mailbox(data)
+            return decode_mailbox(data)
         except MailboxNameError:
-            self.fail("Invalid mailbox name encoding")
-        # RFC 3501 5.1: "The case-insensitive mailbox name INBOX is a special
-        # name reserved to mean 'the primary mailbox for this user'".
-        if normalise_inbox and name.upper() == "INBOX":
-            return "INBOX"
-        return name
+            return data.decode("utf-8", "replace")
 
     # -- flags --------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 * Names use ``/`` as the hierarchy separator; INBOX matches
   case-insensitively (RFC 3501 5.1). The reference is prefixed to the
   pattern as written (RFC 3501 6.3.8 leaves the canonical form to the
-  server); ``*`` matches anything, ``%`` anything but ``/``.
+  server); ``*`` matches anything, ``%`` anything but ``/``, in linear
+  time (:mod:`.wildcard`; a pattern past its length limit raises
+  :class:`.wildcard.PatternTooLong`).
 * A level that has children but no folder of its own is listed as
   ``\\Noselect`` (plus ``\\NonExistent`` in an extended LIST, RFC 5258 3.4).
 * Attributes: ``\\HasChildren``/``\\HasNoChildren`` always (CHILDREN,
@@ -13,12 +15,13 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["FolderLike", "ListEntry", "list_entries", "lsub_entries", "pattern_regex"]
+from .wildcard import Pattern
+
+__all__ = ["FolderLike", "ListEntry", "list_entries", "lsub_entries", "compile_pattern"]
 
 SEP = "/"
 
@@ -47,18 +50,9 @@ def _canonical_inbox(pattern: str) -> str:
     return pattern
 
 
-def pattern_regex(reference: str, pattern: str) -> re.Pattern[str]:
+def compile_pattern(reference: str, pattern: str) -> Pattern:
     """The names ``reference`` + ``pattern`` matches (RFC 3501 6.3.8)."""
-    full = _canonical_inbox(reference + pattern)
-    out = []
-    for char in full:
-        if char == "*":
-            out.append(".*")
-        elif char == "%":
-            out.append("[^/]*")
-        else:
-            out.append(re.escape(char))
-    return re.compile("".join(out), re.DOTALL)
+    return Pattern(_canonical_inbox(reference + pattern))
 
 
 def _ancestors(name: str) -> Iterable[str]:
@@ -79,52 +73,67 @@ def list_entries(
     selection: frozenset[str] = frozenset(),
     return_subscribed: bool = False,
     extended: bool = False,
+    lost: Collection[str] = (),
 ) -> list[ListEntry]:
-    """The LIST response entries, in name order with INBOX first."""
+    """The LIST response entries, in name order with INBOX first. ``lost``:
+    names subscribed whose folder is gone, listed by ``LIST (SUBSCRIBED)``
+    as ``\\NonExistent`` (RFC 3501 6.3.6, RFC 5258 3.1)."""
     by_name = {f.name: f for f in folders}
     parents = {a for name in by_name for a in _ancestors(name)}
-    regexes = [pattern_regex(reference, p) for p in patterns]
+    lost = set(lost) - set(by_name)
+    compiled = [compile_pattern(reference, p) for p in patterns]
     subscribed_only = "SUBSCRIBED" in selection
     special_only = "SPECIAL-USE" in selection
     recursive = "RECURSIVEMATCH" in selection
-    subscribed_parents = {a for f in folders if f.subscribed for a in _ancestors(f.name)}
+    subscribed = {f.name for f in folders if f.subscribed} | lost
+    # RFC 5258 4 (RECURSIVEMATCH): CHILDINFO tells of subscribed descendants
+    # the patterns do not list themselves.
+    subscribed_parents = {a for name in subscribed if not any(p.matches(name) for p in compiled)
+                          for a in _ancestors(name)}
     entries = []
-    for name in sorted(set(by_name) | parents, key=_sort_key):
-        if not any(r.fullmatch(name) for r in regexes):
+    for name in sorted(set(by_name) | parents | (lost if subscribed_only else set()), key=_sort_key):
+        if not any(p.matches(name) for p in compiled):
             continue
         folder = by_name.get(name)
         childinfo = False
-        if subscribed_only and (folder is None or not folder.subscribed):
+        if subscribed_only and name not in subscribed:
             if not (recursive and name in subscribed_parents):
                 continue
             childinfo = True
         if special_only and (folder is None or not folder.special_use):
             continue
         attrs: list[str] = []
-        if folder is None:
+        if folder is None and name in lost and name not in parents:
+            attrs.append("\\NonExistent")  # subscribed, deleted since (RFC 5258 3.4, 5.1)
+        elif folder is None:
             attrs += ["\\NonExistent", "\\Noselect"] if extended else ["\\Noselect"]
         attrs.append("\\HasChildren" if name in parents else "\\HasNoChildren")
         if folder is not None and folder.special_use:
             attrs.append(folder.special_use)
-        if folder is not None and folder.subscribed and (subscribed_only or return_subscribed):
+        if name in subscribed and (subscribed_only or return_subscribed):
             attrs.append("\\Subscribed")
         entries.append(ListEntry(name, attrs, childinfo, folder is not None))
     return entries
 
 
-def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str) -> list[ListEntry]:
+def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str,
+                 lost: Collection[str] = ()) -> list[ListEntry]:
     """LSUB (RFC 3501 6.3.9): subscribed names; a ``%`` that stops at an
-    unsubscribed parent of subscribed folders lists it as ``\\Noselect``."""
-    subscribed = {f.name for f in folders if f.subscribed}
-    regex = pattern_regex(reference, pattern)
+    unsubscribed parent of subscribed folders lists it as ``\\Noselect``, as
+    is a subscribed name whose folder is gone (``lost``)."""
+    existing = {f.name for f in folders}
+    subscribed = {f.name for f in folders if f.subscribed} | set(lost)
+    compiled = compile_pattern(reference, pattern)
     implied = {a for name in subscribed for a in _ancestors(name)} - subscribed
     entries = []
     for name in sorted(subscribed | implied, key=_sort_key):
-        if not regex.fullmatch(name):
+        if not compiled.matches(name):
             continue
         if name in implied:
             if not pattern.endswith("%"):
                 continue
+            entries.append(ListEntry(name, ["\\Noselect"], selectable=False))
+        elif name not in existing:
             entries.append(ListEntry(name, ["\\Noselect"], selectable=False))
         else:
             entries.append(ListEntry(name, []))

@@ -5,17 +5,18 @@ Implementation notes
 
 * Entry point: :func:`parse_command`. It parses the first command in a
   buffer and returns it with the number of bytes it used, or raises one of
-  the :mod:`.errors` signals. It keeps no state between calls: a connection
-  appends what it reads and calls again from the start of its buffer. The
-  cost of re-reading is paid only while a command is incomplete.
+  the :mod:`.errors` signals. A connection appends what it reads and calls
+  again from the start of its buffer, passing its :class:`.grammar.Framer`,
+  which remembers how far the command is framed: each byte is framed once
+  and the command copied and parsed once, when it is complete.
 * Framing comes first (:func:`.grammar.frame`): find the command's last line
   end, stepping over literals. Only framing can say "incomplete", so a
   prefix of a valid command never yields a ParseError or a wrong command,
   and a ParseError always reports how many bytes (literals included) to
   drop: literal octets are never re-read as commands.
 * Limits are checked in framing, before any octet is needed: ``max_line``
-  bytes of command text outside literals (LineTooLong) and ``max_literal``
-  octets per literal (LiteralTooBig). With ``literal_plus=False`` the
+  bytes of command text outside literals (LineTooLong), ``max_literal``
+  octets per literal and ``max_literals`` for all of them (LiteralTooBig). With ``literal_plus=False`` the
   server is taken to offer LITERAL- (RFC 7888 section 4): ``{n+}`` is
   accepted up to 4096 octets.
 * The parser knows syntax, not state: whether a command is allowed now
@@ -33,7 +34,8 @@ Implementation notes
   (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, also CREATE
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
-* Not supported (ParseError): MULTIAPPEND (RFC 3502), CATENATE, a literal8 anywhere but
+* MULTIAPPEND (RFC 3502): APPEND takes one or more messages.
+* Not supported (ParseError): CATENATE, a literal8 anywhere but
   APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
   and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
@@ -58,7 +60,7 @@ from .errors import (
     ParseError,
     ParseSignal,
 )
-from .grammar import DEFAULT_MAX_LINE, Reader, frame
+from .grammar import DEFAULT_MAX_LINE, Framer, Reader
 from .message_commands import (
     CommandParser,
     copy_or_move,
@@ -89,20 +91,29 @@ __all__ = [
 
 
 def parse_command(
-    buf: bytes,
+    buf: bytes | bytearray,
     *,
     literal_plus: bool = True,
     max_literal: int,
+    max_literals: int | None = None,
     max_line: int = DEFAULT_MAX_LINE,
+    framer: Framer | None = None,
 ) -> tuple[c.Command, int]:
     """Parse the first command in ``buf``; return it and the bytes it used.
+
+    ``max_literals`` caps the octets of all the command's literals together
+    (default: ``max_literal``). A connection passes its own ``framer`` so
+    that framing resumes where the last call stopped (and resets it once
+    the command is consumed); without one the buffer is framed afresh.
 
     Raises :class:`NeedMore`, :class:`NeedContinuation`,
     :class:`LiteralTooBig`, :class:`LineTooLong`, :class:`ParseError` or
     :class:`BadCharset`, and nothing else.
     """
-    end = frame(buf, max_line=max_line, max_literal=max_literal, literal_plus=literal_plus).end
-    r = Reader(buf, end)
+    if framer is None:
+        framer = Framer(max_line=max_line, literal_plus=literal_plus)
+    end = framer.advance(buf, max_literal=max_literal, max_literals=max_literals).end
+    r = Reader(bytes(buf[:end]), end)
     if r.at_eol():
         r.fail("Empty command line")
     r.tag = r.read_tag()
@@ -339,8 +350,9 @@ def _list(r: Reader, tag: bytes, uid: bool) -> c.Command:
         if not selection <= _SELECT_OPTIONS:
             # RFC 5258 section 3: unknown selection options MUST be rejected.
             r.fail("Unknown LIST selection option")
-        if selection == {"RECURSIVEMATCH"}:
-            # RFC 5258 section 3: RECURSIVEMATCH alone MUST be rejected with BAD.
+        if "RECURSIVEMATCH" in selection and not selection - {"RECURSIVEMATCH", "REMOTE"}:
+            # RFC 5258 section 3: RECURSIVEMATCH alone (or with only REMOTE,
+            # which it cannot modify) MUST be rejected with BAD.
             r.fail("RECURSIVEMATCH needs another selection option")
         r.sp()
     reference = r.mailbox()
@@ -395,10 +407,21 @@ def _status(r: Reader, tag: bytes, uid: bool) -> c.Command:
 
 
 def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8)
+    # append = "APPEND" SP mailbox 1*append-message (RFC 3502 6, MULTIAPPEND)
+    # append-message = [SP flag-list] [SP date-time] SP (literal / literal8)
     # (RFC 3516 4.4 and section 5, RFC 4466 append-data: literal8 may hold NUL)
     r.sp()
     mailbox = r.mailbox()
+    messages = [_append_message(r)]
+    while r.at(b" "):
+        messages.append(_append_message(r))
+    first, *more = messages
+    return c.Append(tag=tag, mailbox=mailbox, flags=first.flags, internal_date=first.internal_date,
+                    message=first.message, more=tuple(more))
+
+
+def _append_message(r: Reader) -> c.AppendMessage:
+    """``[flag-list SP] [date-time SP] (literal / literal8)``, after its SP."""
     r.sp()
     flags: tuple[str, ...] = ()
     if r.at(b"("):
@@ -414,7 +437,7 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
         message = r.literal()
     else:
         r.fail("APPEND needs a literal")
-    return c.Append(tag=tag, mailbox=mailbox, flags=flags, internal_date=date, message=message)
+    return c.AppendMessage(flags=flags, internal_date=date, message=message)
 
 
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:

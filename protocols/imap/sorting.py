@@ -25,7 +25,7 @@ Address = tuple[str | None, str | None, str | None]
 # subj-leader = (*subj-blob subj-refwd) / WSP; subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
 _LEADER: Final = re.compile(r"(?:\[[^\[\]]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\[\]]*\]\s*)?:|\s+", re.IGNORECASE)
 _BLOB: Final = re.compile(r"\[[^\[\]]*\]\s*")
-_ASCII_UPPER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_UPPER: Final = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class SortRowLike(Protocol):
@@ -48,7 +48,8 @@ class SortRowLike(Protocol):
 
 
 def _casemap(text: str) -> str:
-    """i;ascii-casemap (RFC 4790 9.2): only ASCII letters fold."""
+    """i;ascii-casemap (RFC 4790 9.2): only ASCII letters fold, to upper
+    case, so "[" and "_" sort after the letters."""
     return text.translate(_ASCII_UPPER)
 
 

@@ -25,7 +25,7 @@ from protocols import account_sessions, dbcall
 
 from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update, looks
 from . import commands as c
-from .encoder import Status, tagged, untagged_status
+from .encoder import Status, response_code, tagged, untagged_status
 from .replies import Done, Refusal, SessionEnd
 from .view import BadSequence, MailboxView
 
@@ -114,7 +114,8 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 
 CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
-    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY"
+    "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
+    "STATUS=SIZE MULTIAPPEND"
 )
 
 
@@ -140,6 +141,8 @@ class Session:
         self.account: store.AccountInfo | None = None
         self.view: MailboxView | None = None
         self.condstore = False
+        #: CONDSTORE was just turned on with a mailbox selected: say its HIGHESTMODSEQ.
+        self._announce_modseq = False
         self.qresync = False
         #: ENABLE IMAP4rev2 (RFC 9051): no \Recent, SEARCH answered by ESEARCH.
         self.rev2 = False
@@ -196,6 +199,7 @@ class Session:
 
     def select(self, view: MailboxView) -> None:
         self.view = view
+        self._announce_modseq = False  # SELECT/EXAMINE say it themselves
         self.state = State.SELECTED
         self.dirty = False
         self._last_sync = asyncio.get_running_loop().time()
@@ -250,6 +254,12 @@ class Session:
             raise SessionEnd()
         if self.state is State.SELECTED:
             await self.sync(expunge_ok=expunge_allowed(command))
+            if self._announce_modseq:
+                # RFC 7162 3.1: the first CONDSTORE-enabling command other than
+                # SELECT/EXAMINE reports the selected mailbox's HIGHESTMODSEQ.
+                self._announce_modseq = False
+                code_ = response_code("HIGHESTMODSEQ", self.selected.highestmodseq)
+                await self.io.send(untagged_status("OK", code_, "Highest"))
         await self._complete(command.tag, status, code, text)
 
     async def _complete(self, tag: bytes, status: Status, code: str | bytes | None, text: str) -> None:
@@ -300,6 +310,8 @@ class Session:
 
     def enable_condstore(self) -> None:
         """RFC 7162 3.1: any CONDSTORE-enabling command turns it on for the session."""
+        if not self.condstore and self.view is not None:
+            self._announce_modseq = True
         self.condstore = True
 
     def enable_qresync(self) -> None:

@@ -82,6 +82,8 @@ class ChangesLike(Protocol):
     def updated(self) -> Sequence[FlagChangeLike]: ...
     @property
     def expunged(self) -> Sequence[int]: ...
+    @property
+    def keywords(self) -> Sequence[str]: ...
 
 
 @dataclass
@@ -253,7 +255,9 @@ class MailboxView:
         new = sorted(c.uid for c in changes.updated if c.uid > last)
         self.ghosts.update(u for u in changes.expunged if u <= last and self.seq_of(u) is not None)
         out = [self.expunge(list(self.ghosts))] if expunge_ok and self.ghosts else []
-        out.append(self.learn_flags(f for c in changes.updated if c.uid <= last for f in c.flags))
+        # The folder's keywords (a set that only grows) and any a change shows:
+        # FLAGS first, then the FETCHes that may use them (RFC 3501 7.2.6).
+        out.append(self.learn_flags([*changes.keywords, *(f for c in changes.updated for f in c.flags)]))
         for change in changes.updated:
             if change.uid > last or change.modseq in self.own_modseqs or change.uid in self.ghosts:
                 continue

@@ -10,7 +10,8 @@ A transcript file is the generic C:/S: format plus:
 - A C: line ending in ``{*}`` or ``{*+}`` announces a literal made of the
   ``L:`` lines that follow (each sent with CRLF; ``N:`` sends one without);
   the runner puts in the size. The command's rest is the next C: line (``C:`` alone ends it).
-  ``\x00`` in an L:/N: line sends a NUL octet (for literal8, RFC 3516).
+  ``\\xNN`` in an L:/N: line sends the octet NN: ``\\x00`` a NUL (for
+  literal8, RFC 3516), ``\\x09`` a tab, ``\\x20`` a space at a line's end.
 - ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
   subject) through the store before going on.
 - ``! pause SECONDS``: let an event cross the bus (another session's change
@@ -29,6 +30,7 @@ from tests.transcript import CLOSED, Transcript, compile_pattern
 _KIND = re.compile(r"([CSLN])(\d?):(?: |$)(.*)", re.DOTALL)
 _VAR = re.compile(r"\$\{(\w+)\}")
 _LITERAL = re.compile(r"\{\*(\+?)\}$")
+_HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 DATE = r"{{[ 0-9]\d-[A-Z][a-z][a-z]-\d\d\d\d \d\d:\d\d:\d\d [+-]\d\d\d\d}}"
 
 
@@ -123,5 +125,6 @@ class Replay:
 
 
 def _octets(text: str) -> bytes:
-    """An L:/N: line's octets: UTF-8, with ``\\x00`` standing for NUL."""
-    return text.encode().replace(b"\\x00", b"\x00")
+    """An L:/N: line's octets: UTF-8, with ``\\xNN`` standing for the octet
+    NN (``\\x00`` a NUL, ``\\x09`` a tab, ``\\x20`` a space a line ends in)."""
+    return _HEX_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text.encode())

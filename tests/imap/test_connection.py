@@ -106,6 +106,44 @@ def test_an_overlong_command_line_is_refused_and_the_connection_closed(client: R
     assert client.line() == b""
 
 
+def _chain_literals(client: RawClient, size: int, count: int) -> bytes:
+    """Send ``a1 ID ("k" {size} "k" {size} ...`` one synchronizing literal
+    at a time, waiting for each "+"; the first other reply ends the chain."""
+    client.send(b'a1 ID ("k" {%d}\r\n' % size)
+    for _ in range(count):
+        line = client.line()
+        if not line.startswith(b"+ "):
+            return line
+        client.send(b"v" * size + b' "k" {%d}\r\n' % size)
+    return client.line()
+
+
+def test_literals_chained_before_login_stop_at_64_kib_in_all_with_no_toobig(imap_port: int) -> None:
+    # Issue 15 item 5: eight 8 KiB literals may be one command's, the ninth
+    # is refused before any of its octets is sent (RFC 7888 5, RFC 4469 TOOBIG).
+    with RawClient(imap_port) as raw:
+        raw.greeting()
+        assert _chain_literals(raw, 8192, 20) == b"a1 NO [TOOBIG] Literal too big\r\n"
+        assert raw.command("NOOP")[1].endswith(b"OK NOOP completed\r\n")
+
+
+def test_non_synchronizing_literals_chained_before_login_past_64_kib_end_the_connection(imap_port: int) -> None:
+    # RFC 7888 4: their octets are already on the way and cannot be told from commands.
+    with RawClient(imap_port) as raw:
+        raw.greeting()
+        raw.send(b'a1 ID ("k" {8192+}\r\n' + (b"v" * 8192 + b' "k" {8192+}\r\n') * 8)
+        assert raw.line() == b"a1 BAD [TOOBIG] Literal too big\r\n"
+        assert raw.line() == b"* BYE Literal too big\r\n"
+
+
+def test_after_login_one_command_carries_at_most_the_message_size_in_literals(settings, imap_port: int) -> None:  # type: ignore[no-untyped-def]
+    settings.MAIL_MAX_MESSAGE_SIZE = 3000
+    with RawClient(imap_port) as raw:
+        raw.login(ALICE, PASSWORDS[ALICE])
+        assert _chain_literals(raw, 1000, 5) == b"a1 NO [TOOBIG] Literal too big\r\n"
+        raw.ok("SELECT INBOX")
+
+
 def test_twenty_syntax_errors_in_a_row_end_the_connection(client: RawClient) -> None:
     for i in range(19):
         assert client.command("FROB")[1].endswith(b"BAD Unknown command\r\n")

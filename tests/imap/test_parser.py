@@ -12,6 +12,7 @@ from protocols.imap import commands as c
 from protocols.imap import search as s
 from protocols.imap.fetch import FetchAttribute as FA
 from protocols.imap.fetch import Section
+from protocols.imap.grammar import DEFAULT_MAX_LINE, Framer
 from protocols.imap.parser import (
     BadCharset,
     Incomplete,
@@ -169,6 +170,15 @@ VALID: list[tuple[bytes, c.Command]] = [
         ),
     ),
     (b"a1 APPEND Sent () {1}\r\n\0\r\n", c.Append(tag=T, mailbox="Sent", message=b"\0")),
+    # RFC 3502 MULTIAPPEND: each further message with its own flags and date.
+    (
+        b'a1 APPEND Sent (\\Seen) {1}\r\na "17-Jul-1996 02:44:25 +0000" {1+}\r\nb {0}\r\n\r\n',
+        c.Append(
+            tag=T, mailbox="Sent", flags=("\\Seen",), message=b"a",
+            more=(c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc),
+                                  message=b"b"), c.AppendMessage(message=b"")),
+        ),
+    ),
     # RFC 3516 4.4 / RFC 4466: APPEND takes a literal8, synchronizing or not; NUL allowed.
     (b"a1 APPEND Sent ~{3}\r\na\0b\r\n", c.Append(tag=T, mailbox="Sent", message=b"a\0b")),
     (
@@ -502,7 +512,7 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b'a1 APPEND INBOX "01-Foo-2020 00:00:00 +0000" {1}\r\nx\r\n', b"a1"),
     (b'a1 APPEND INBOX "01-Feb-2020 00:00:00 +0075" {1}\r\nx\r\n', b"a1"),
     (b"a1 APPEND INBOX (\\Seen {1}\r\nx\r\n", b"a1"),
-    (b"a1 APPEND INBOX {1}\r\nx {1}\r\ny\r\n", b"a1"),  # MULTIAPPEND is not supported
+    (b"a1 APPEND INBOX {1}\r\nx y\r\n", b"a1"),  # MULTIAPPEND: each message a literal
     # A literal8 only as APPEND's message (RFC 3516 section 5).
     (b"a1 APPEND ~{5}\r\nINBOX {1}\r\nx\r\n", b"a1"),
     (b"a1 APPEND INBOX ~5}\r\n", b"a1"),
@@ -714,6 +724,28 @@ def test_line_limit_counts_all_lines_of_a_command_but_not_literal_octets() -> No
     many = b"a1 LOGIN {1}\r\nu" + b" {1}\r\np" * 20 + b"\r\n"
     with pytest.raises(LineTooLong):
         parse_command(many, max_literal=100, max_line=64)
+
+
+def test_literals_of_one_command_together_may_not_exceed_max_literals() -> None:
+    # Issue 15 item 5: before login each literal is small, and so is their sum.
+    chain = b"a1 LOGIN {40}\r\n" + b"u" * 40 + b" {40}\r\n" + b"p" * 40 + b"\r\n"
+    command, _ = parse_command(chain, max_literal=40, max_literals=80)
+    assert isinstance(command, c.Login)
+    with pytest.raises(LiteralTooBig) as info:
+        parse_command(chain, max_literal=40, max_literals=79)
+    assert info.value.tag == b"a1" and info.value.consumed == chain.index(b"p")
+    assert not info.value.non_synchronizing
+
+
+def test_a_kept_framer_searches_a_line_arriving_in_pieces_once() -> None:
+    framer = Framer(max_line=DEFAULT_MAX_LINE)
+    line = b"a1 LOGIN alice " + b"x" * 60000 + b"\r\n"
+    for cut in range(1000, len(line), 1000):
+        with pytest.raises(NeedMore):
+            parse_command(line[:cut], max_literal=100, framer=framer)
+    command, used = parse_command(line, max_literal=100, framer=framer)
+    assert isinstance(command, c.Login) and used == len(line)
+    assert framer.examined == len(line)  # framed afresh each time: about 30 times that
 
 
 def test_pipelined_commands_are_parsed_one_at_a_time() -> None:

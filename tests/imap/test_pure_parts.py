@@ -1,6 +1,7 @@
 """The pure pieces behind FETCH, LIST, SORT and the mailbox view, table-driven."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pytest
@@ -9,7 +10,8 @@ from mailboxes.mime import analyze
 from mailboxes.store import Changes, FlagChange
 from protocols.imap.commands import SortKey
 from protocols.imap.fetch import Section
-from protocols.imap.mailbox_list import list_entries, lsub_entries, pattern_regex
+from protocols.imap.mailbox_list import compile_pattern, list_entries, lsub_entries
+from protocols.imap.wildcard import MAX_PATTERN, Pattern, PatternTooLong
 from protocols.imap.binary import binary_bytes
 from protocols.imap.sections import header_fields, partial, section_bytes
 from protocols.imap.sequence import STAR, SequenceSet
@@ -124,8 +126,50 @@ def test_lsub_lists_an_unsubscribed_parent_only_for_a_trailing_percent() -> None
 
 
 def test_pattern_wildcards_do_not_leak_into_regex_syntax() -> None:
-    assert pattern_regex("", "a.b(c)%").fullmatch("a.b(c)d")
-    assert not pattern_regex("", "a.b").fullmatch("axb")
+    assert compile_pattern("", "a.b(c)%").matches("a.b(c)d")
+    assert not compile_pattern("", "a.b").matches("axb")
+
+
+def _reference_match(pattern: str, name: str) -> bool:
+    """RFC 3501 6.3.8 by brute force: try every split of the name."""
+    if not pattern:
+        return not name
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        return any(_reference_match(rest, name[i:]) for i in range(len(name) + 1))
+    if head == "%":
+        stop = name.find("/")
+        return any(_reference_match(rest, name[i:]) for i in range((len(name) if stop < 0 else stop) + 1))
+    return bool(name) and name[0] == head and _reference_match(rest, name[1:])
+
+
+def test_the_linear_matcher_agrees_with_brute_force_on_every_short_pattern_and_name() -> None:
+    alphabet = "a/*%"
+    patterns = [""] + [p for n in range(1, 5) for p in map("".join, itertools.product(alphabet, repeat=n))]
+    names = [""] + [m for n in range(1, 5) for m in map("".join, itertools.product("ab/", repeat=n))]
+    for pattern in patterns:
+        compiled = Pattern(pattern)
+        for name in names:
+            assert compiled.matches(name) == _reference_match(pattern, name), (pattern, name)
+
+
+@pytest.mark.parametrize("wildcard", ["*", "%"])
+def test_a_hundred_wildcards_match_a_thousand_character_name_in_one_step_per_character(wildcard: str) -> None:
+    # Issue 15 item 4: steps are counted, not timed; a backtracking matcher
+    # would take about len(name) ** 100 of them.
+    for size in (1000, 2000):
+        name = "a" * size
+        miss, hit = Pattern((wildcard + "a") * 99 + wildcard + "b"), Pattern((wildcard + "a") * 100)
+        assert not miss.matches(name) and hit.matches(name)
+        assert miss.steps == hit.steps == size
+
+
+def test_a_pattern_longer_than_the_limit_is_refused() -> None:
+    Pattern("*" * MAX_PATTERN)
+    with pytest.raises(PatternTooLong):
+        Pattern("*" * (MAX_PATTERN + 1))
+    with pytest.raises(PatternTooLong):
+        list_entries(FOLDERS, "a" * MAX_PATTERN, ["%"])
 
 
 # -- the view ------------------------------------------------------------------
