@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(VENV)/bin/pip
 
 # Debian packages the test suite drives: real mail clients and a browser.
-APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy
+APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy pebble
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0

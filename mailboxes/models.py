@@ -268,3 +268,11 @@ class TransferJob(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True)
     finished = models.DateTimeField(null=True)
+
+
+class AcmeChallenge(models.Model):
+    """An ACME HTTP-01 challenge in flight (RFC 8555 8.3): kept in the database
+    so that whichever web process the CA reaches answers it."""
+    token = models.CharField(max_length=255, unique=True)
+    key_authorization = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)

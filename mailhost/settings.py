@@ -178,6 +178,11 @@ if bool(MAIL_TLS_CERT) != bool(MAIL_TLS_KEY):
 for _name, _path in (("MAIL_TLS_CERT", MAIL_TLS_CERT), ("MAIL_TLS_KEY", MAIL_TLS_KEY)):
     if _path and not Path(_path).is_file():
         raise ImproperlyConfigured(f"{_name}={_path!r}: no such file")
+# ACME (protocols/acme.py): the CA's directory; the CA bundle verifying it is
+# REQUESTS_CA_BUNDLE. Staging: https://acme-staging-v02.api.letsencrypt.org/directory
+MAIL_ACME_DIRECTORY = env_str("MAIL_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory")
+# Seconds between each worker's look at the certificate files (a renewal is loaded then).
+MAIL_TLS_RELOAD_INTERVAL = env_int("MAIL_TLS_RELOAD_INTERVAL", 60, minimum=1)
 
 MAIL_LISTEN_HOST = env_str("MAIL_LISTEN_HOST", "0.0.0.0")
 MAIL_PORTS = {
@@ -283,6 +288,8 @@ CELERY_BEAT_SCHEDULE = {
     "quota-recalculate": {"task": "mailboxes.tasks.recalculate_quotas", "schedule": float(MAIL_QUOTA_CHECK_INTERVAL)},
     "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": float(MAIL_TRASH_CLEANUP_INTERVAL)},
     "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
+    # Twice a day; it renews only at two thirds of the lifetime, once `manage.py certificate` ran.
+    "certificate-renew": {"task": "protocols.tasks.renew_certificate", "schedule": 12 * 3600.0},
 }
 
 LOGGING = {

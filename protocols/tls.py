@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
+import os
 import ssl
 from pathlib import Path
 
@@ -41,15 +42,40 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace path with data, readable by its owner only from the first byte
+    (created 0600, never chmod-ed after), and atomically: a worker checking
+    the file sees the old contents or the new, never half of them."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 _contexts: dict[tuple[Path, Path], ssl.SSLContext] = {}
+# what the files were (inode, size, mtime) when each context last loaded them
+_loaded: dict[tuple[Path, Path], tuple[tuple[int, int, int], ...]] = {}
+
+
+def _signature(cert: Path, key: Path) -> tuple[tuple[int, int, int], ...]:
+    try:
+        return tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (cert.stat(), key.stat()))
+    except OSError:
+        return ()
 
 
 def server_context() -> ssl.SSLContext:
@@ -62,6 +88,7 @@ def server_context() -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+        _loaded[(cert, key)] = _signature(cert, key)
         context.load_cert_chain(str(cert), str(key))
         _contexts[(cert, key)] = context
     return context
@@ -74,8 +101,20 @@ def reload() -> None:
     in place and says so."""
     for (cert, key), context in _contexts.items():
         try:
+            _loaded[(cert, key)] = _signature(cert, key)
             context.load_cert_chain(str(cert), str(key))
         except (OSError, ssl.SSLError) as exc:
             log.error("TLS reload of %s failed, keeping the old certificate: %s", cert, exc)
         else:
             log.info("TLS certificate reloaded from %s", cert)
+
+
+def reload_if_changed() -> bool:
+    """reload() when a certificate or key file changed since it was loaded
+    (a renewal by `manage.py certificate` or the Celery task, possibly on
+    another machine sharing the files). Each worker calls this every
+    MAIL_TLS_RELOAD_INTERVAL seconds; True when it reloaded."""
+    if not any(_signature(cert, key) != seen for (cert, key), seen in _loaded.items()):
+        return False
+    reload()
+    return True
