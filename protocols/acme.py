@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import datetime
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
-from mailboxes import store
+from mailboxes import certificates, store
+from mailboxes.certificates import CertificateInfo
 
 from . import tls
 
@@ -43,40 +43,16 @@ USER_AGENT = "mailhost"
 ORDER_TIMEOUT = datetime.timedelta(seconds=120)
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
-    path: str
-    names: tuple[str, ...]
-    not_before: datetime.datetime
-    not_after: datetime.datetime
-    issuer: str
-
-    @property
-    def renewal_due_at(self) -> datetime.datetime:
-        return self.not_before + (self.not_after - self.not_before) * 2 / 3
-
-    def days_left(self, now: datetime.datetime | None = None) -> int:
-        now = now or datetime.datetime.now(datetime.timezone.utc)
-        return (self.not_after - now).days
-
-
 def account_key_path() -> Path:
     return settings.VAR_DIR / "acme" / "account-key.pem"
 
 
 def certificate_info(path: Path | None = None) -> CertificateInfo:
-    """What the certificate file (the configured one by default) says of itself."""
-    from cryptography import x509
-
     path = path or tls.certificate_paths()[0]
-    cert = x509.load_pem_x509_certificate(path.read_bytes())
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = tuple(san.get_values_for_type(x509.DNSName))
-    except x509.ExtensionNotFound:
-        names = ()
-    return CertificateInfo(path=str(path), names=names, not_before=cert.not_valid_before_utc,
-                           not_after=cert.not_valid_after_utc, issuer=cert.issuer.rfc4514_string())
+    info = certificates.certificate_info(path)
+    if info is None:
+        raise RuntimeError(f"no readable certificate at {path}")
+    return info
 
 
 def _account_key():  # type: ignore[no-untyped-def]
@@ -129,7 +105,7 @@ def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
     names = [settings.MAIL_HOSTNAME, *[n for n in extra_names if n != settings.MAIL_HOSTNAME]]
     cert_path, key_path = tls.certificate_paths()
     # The self-signed key of the embedded default is not worth keeping.
-    key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or _issued_by_ca(cert_path))
+    key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
     acme = _client()
     order = acme.new_order(crypto_util.make_csr(key_pem, names))
     tokens: list[str] = []
@@ -159,13 +135,9 @@ def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
     return info
 
 
-def _issued_by_ca(cert_path: Path) -> bool:
-    from cryptography import x509
-    try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    except (OSError, ValueError):
-        return False
-    return cert.issuer != cert.subject
+def _self_signed(cert_path: Path) -> bool:
+    info = certificates.certificate_info(cert_path)
+    return info is None or info.self_signed
 
 
 def renew_if_due(now: datetime.datetime | None = None) -> CertificateInfo | None:

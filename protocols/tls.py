@@ -11,20 +11,19 @@ from pathlib import Path
 
 from django.conf import settings
 
+from mailboxes.certificates import configured_paths
+
 log = logging.getLogger("protocols.tls")
 
 
 def certificate_paths() -> tuple[Path, Path]:
-    if settings.MAIL_TLS_CERT:
-        return Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
-    directory = settings.VAR_DIR / "tls"
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    if not cert.exists() or not key.exists():
+    cert, key = configured_paths()
+    if not settings.MAIL_TLS_CERT and (not cert.exists() or not key.exists()):
         generate_self_signed(cert, key, settings.MAIL_HOSTNAME)
     return cert, key
 
 
-def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None:
+def generate_self_signed(cert_path: Path, key_path: Path, hostname: str, valid_days: int = 3650) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -38,7 +37,7 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
+            .not_valid_after(now + datetime.timedelta(days=valid_days))
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
