@@ -276,3 +276,14 @@ class AcmeChallenge(models.Model):
     token = models.CharField(max_length=255, unique=True)
     key_authorization = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
+
+
+class MtaStsPolicyCache(models.Model):
+    """A destination domain's MTA-STS policy as last fetched (RFC 8461 5.1):
+    kept until it expires so that an attacker who blocks the TXT lookup or
+    the HTTPS fetch later cannot downgrade delivery. Shared by every relay."""
+    domain = models.CharField(max_length=255, unique=True)
+    policy_id = models.CharField(max_length=32)
+    policy = models.TextField()  # the policy file as served
+    fetched = models.DateTimeField()
+    expires = models.DateTimeField()

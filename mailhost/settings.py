@@ -258,6 +258,8 @@ if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
     raise ImproperlyConfigured("MAIL_RELAY_SMARTHOST_TLS must be starttls, tls or none")
 # DNS servers for MX, SPF, DKIM and DMARC lookups (host[:port], comma-separated); unset = the system's.
 MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
+# Test-only: the port MTA-STS policies are fetched from (RFC 8461 3.3 says 443).
+MAIL_RELAY_MTA_STS_PORT = env_port("MAIL_RELAY_MTA_STS_PORT", 443)
 # Webmail IMAP imports (docs/SECURITY.md): networks an import may reach although they are
 # loopback, private or this machine's; queued or running imports per account.
 MAIL_IMPORT_ALLOWED_NETWORKS = env_list("MAIL_IMPORT_ALLOWED_NETWORKS")

@@ -13,7 +13,11 @@ Implementation notes:
   BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
   by the server or deferred, as it answers.
 - STARTTLS is opportunistic (RFC 7435): used whenever offered, the
-  certificate not verified; no DANE or MTA-STS (a deviation).
+  certificate not verified, unless the destination publishes an MTA-STS
+  policy (RFC 8461, mtasts.py): in enforce mode only the MX hosts it names,
+  over TLS with a certificate valid for the MX host's name, else deferred;
+  in testing mode failures are logged and the mail goes as without a
+  policy. No DANE yet (a deviation).
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h

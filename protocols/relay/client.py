@@ -2,7 +2,10 @@
 
 Opportunistic STARTTLS (RFC 3207, RFC 7435: encrypt when offered, do not
 authenticate the certificate, since MX hosts are not authenticated by DNS
-alone); AUTH only towards the configured smarthost and only over TLS;
+alone), unless the destination's MTA-STS policy says enforce (verify="pkix":
+TLS required, the certificate must chain to a trusted root and name the MX
+host, RFC 8461 4.2); the MX host's name goes in SNI either way. AUTH only
+towards the configured smarthost and only over TLS;
 PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
@@ -10,6 +13,7 @@ finished one; RSET after a failed one).
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 
@@ -18,6 +22,20 @@ from . import plan
 
 class ConnectionLost(Exception):
     """The connection failed or the server closed it (421): try the next host."""
+
+
+class TlsFailure(ConnectionLost):
+    """TLS was required and could not be had as required. result_type is
+    RFC 8460 4.3's name for it (a TLS report's failure-details)."""
+
+    def __init__(self, result_type: str, text: str) -> None:
+        super().__init__(text)
+        self.result_type = result_type
+
+
+# OpenSSL's X509_V_ERR_* codes -> RFC 8460 4.3 result types
+_VERIFY_RESULTS = {10: "certificate-expired", 62: "certificate-host-mismatch", 18: "certificate-not-trusted",
+                   19: "certificate-not-trusted", 20: "certificate-not-trusted", 21: "certificate-not-trusted"}
 
 
 @dataclass(frozen=True)
@@ -34,12 +52,30 @@ class TransactionResult:
     replies: dict[str, Reply]
 
 
-def _tls_context() -> ssl.SSLContext:
+def _tls_context(verify: str = "none") -> ssl.SSLContext:
+    """verify "none": opportunistic (RFC 7435 3); "pkix": the system's trust
+    store (SSL_CERT_FILE/SSL_CERT_DIR as OpenSSL reads them) and the server
+    name given to the handshake, the MX host (RFC 8461 4.2, RFC 6125 wildcards)."""
     context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # opportunistic: RFC 7435 3
+    if verify == "none":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib connecting to the target's address while it knows the host by
+    its name, so that STARTTLS sends the MX host in SNI and checks the
+    certificate against it (smtplib uses the name it connected to). The one
+    adapter over smtplib's _get_socket; tests/relay/test_mta_sts.py covers it."""
+
+    def __init__(self, target: plan.Target, local_hostname: str, timeout: float) -> None:
+        self._address = target.address
+        super().__init__(target.name, target.port, local_hostname, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((self._address, port), timeout, self.source_address)
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,7 @@ class ClientConfig:
     implicit_tls: bool = False     # smarthost on port 465
     username: str = ""
     password: str = ""
+    verify: str = "none"           # "pkix": TLS required with a valid certificate for the MX host (MTA-STS)
 
 
 class Session:
@@ -67,14 +104,20 @@ class Session:
                                                            timeout=config.timeout, context=_tls_context())
                 self.tls = True
             else:
-                self.smtp = smtplib.SMTP(target.address, target.port, config.helo_name, timeout=config.timeout)
+                self.smtp = _SMTP(target, config.helo_name, config.timeout)
             self._hello()
-            if not self.tls and config.starttls and self.smtp.has_extn("starttls"):
-                code, message = self.smtp.starttls(context=_tls_context())
+            if not self.tls and (config.starttls or config.verify != "none") and self.smtp.has_extn("starttls"):
+                try:
+                    code, message = self.smtp.starttls(context=_tls_context(config.verify))
+                except ssl.SSLCertVerificationError as exc:
+                    raise TlsFailure(_VERIFY_RESULTS.get(exc.verify_code, "validation-failure"),
+                                     f"certificate of {target.name} not valid: {exc.verify_message}") from None
                 if code != 220:
                     raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
                 self.tls = True
                 self._hello()
+            if config.verify != "none" and not self.tls:
+                raise TlsFailure("starttls-not-supported", f"{target.name} does not offer STARTTLS")
             if config.require_tls and not self.tls:
                 raise ConnectionLost("the server does not offer STARTTLS")
             if config.username:

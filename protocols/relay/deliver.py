@@ -3,6 +3,7 @@ SMTP (one connection per destination for all its recipients and messages),
 and record each outcome through the store."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,8 +14,8 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
-from . import dkimsign, mx, plan
-from .client import ClientConfig, ConnectionLost, Session
+from . import dkimsign, mtasts, mx, plan
+from .client import ClientConfig, ConnectionLost, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost
@@ -31,6 +32,11 @@ class Work:
 class Route:
     targets: list[plan.Target]
     config: ClientConfig
+    sts: mtasts.Policy | None = None  # the destination's MTA-STS policy (enforce or testing)
+
+
+class NoAcceptableHost(Exception):
+    """The destination's policy names none of its MX hosts (RFC 8461 5: defer)."""
 
 
 def client_config(*, smarthost: bool) -> ClientConfig:
@@ -51,9 +57,21 @@ def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
         host, port = plan.parse_hostport(settings.MAIL_RELAY_SMARTHOST, 587)
         return Route([plan.Target(host, host, port)], client_config(smarthost=True))
     override = plan.parse_mx_override(settings.MAIL_RELAY_MX_OVERRIDE).get(destination)
-    if override:
-        return Route([plan.Target(host, host, port) for host, port in override], client_config(smarthost=False))
-    return Route(mx.targets(destination, resolver), client_config(smarthost=False))
+    targets = override or mx.targets(destination, resolver)
+    config = client_config(smarthost=False)
+    sts = mtasts.policy_for(destination, resolver)
+    if sts is None:
+        return Route(targets, config)
+    allowed = [t for t in targets if sts.allows(t.name)]
+    if sts.mode == "testing":
+        for target in targets:
+            if target not in allowed:
+                log.warning("relay: MTA-STS testing: %s is not an MX host the policy of %s names", target.name,
+                            destination)
+        return Route(targets, dataclasses.replace(config, verify="pkix"), sts)
+    if not allowed:
+        raise NoAcceptableHost(f"the MTA-STS policy of {destination} names none of its MX hosts")
+    return Route(allowed, dataclasses.replace(config, verify="pkix"), sts)
 
 
 def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | None = None) -> int:
@@ -87,6 +105,10 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
         return _finish_all(work, "permanent", exc.status, plan.local_diagnostic(str(exc)))
     except DnsTemporary as exc:
         return _finish_all(work, "temporary", "4.4.3", plan.local_diagnostic(str(exc)))
+    except NoAcceptableHost as exc:
+        return _finish_all(work, "temporary", "4.7.5", plan.local_diagnostic(str(exc)))
+    except store.Unavailable:
+        return _finish_all(work, "temporary", "4.3.0", plan.local_diagnostic("the mail store is unavailable"))
     except plan.PlanError as exc:
         log.error("relay configuration: %s", exc)
         return _finish_all(work, "temporary", "4.3.5", plan.local_diagnostic("relay misconfigured"))
@@ -97,7 +119,7 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
         if not pending:
             break
         try:
-            session = Session(target, chosen.config)
+            session = _connect(destination, target, chosen)
         except ConnectionLost as exc:
             last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
             log.info("relay: %s", last_error)
@@ -126,6 +148,19 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                                                                 plan.local_diagnostic(last_error))
                                             for rid, _ in recipients])
     return handled
+
+
+def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
+    """A session as the route's policy asks; under an MTA-STS policy in
+    testing mode a host that fails it is logged and used as without one
+    (RFC 8461 5: testing policies are reported, not applied)."""
+    try:
+        return Session(target, chosen.config)
+    except TlsFailure as exc:
+        if chosen.sts is None or chosen.sts.mode != "testing":
+            raise
+        log.warning("relay: MTA-STS testing: %s would have been refused (%s): %s", destination, exc.result_type, exc)
+        return Session(target, dataclasses.replace(chosen.config, verify="none"))
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:

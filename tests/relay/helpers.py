@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -103,14 +104,17 @@ class SinkHandler:
 class Sink:
     """An SMTP server (aiosmtpd) on its own event loop thread."""
 
-    def __init__(self, *, tls: bool = False, logins: dict[str, str] | None = None) -> None:
+    def __init__(self, *, tls: bool = False, logins: dict[str, str] | None = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.handler = SinkHandler()
         self.logins: list[str] = []
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         options: dict = {}
-        if tls:
+        if tls_context is not None:  # a certificate of the test's own choosing
+            options["tls_context"] = tls_context
+        elif tls:
             from protocols.tls import server_context
             options["tls_context"] = server_context()
         if logins is not None:

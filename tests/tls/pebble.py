@@ -4,8 +4,6 @@ library, trusts through REQUESTS_CA_BUNDLE), HTTP-01 validation against the
 port the test names, every lookup through the test's DNS server."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import shutil
@@ -17,6 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.certs import TestCa
 from tests.markers import forbid_in_fast_run
 
 PEBBLE = shutil.which("pebble")
@@ -28,39 +27,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_ca_and_leaf(directory: Path, names: list[str]) -> tuple[Path, Path, Path]:
-    """A CA and a leaf it signs for names (and 127.0.0.1): (ca.pem, leaf.pem, leaf-key.pem)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=30))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
-    alt.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    paths = directory / "ca.pem", directory / "leaf.pem", directory / "leaf-key.pem"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
-    return paths
-
-
 class Pebble:
     """pebble -config <ours> -dnsserver <the test's DNS>; .directory is the
     ACME directory URL, .ca_bundle the file that verifies it, .issuing_root()
@@ -69,7 +35,9 @@ class Pebble:
     def __init__(self, http_port: int, dns_port: int, tls_port: int = 0) -> None:
         forbid_in_fast_run("a pebble subprocess")
         self.workdir = Path(tempfile.mkdtemp(prefix="pebble-"))
-        self.ca_bundle, cert, key = make_ca_and_leaf(self.workdir, ["localhost"])
+        ca = TestCa(self.workdir)
+        cert, key = ca.issue(["localhost"])
+        self.ca_bundle = ca.pem
         self.port, self.management_port = free_port(), free_port()
         config = {"pebble": {
             "listenAddress": f"127.0.0.1:{self.port}",
