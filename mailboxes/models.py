@@ -24,6 +24,10 @@ class Domain(models.Model):
     trash_retention_days = models.IntegerField(default=30)
     # May aliases of this domain forward to addresses on other hosts?
     allow_external_forwards = models.BooleanField(default=False)
+    # Our MTA-STS policy (RFC 8461) for the domain: "" publishes none; the id
+    # changes with the mode, so that senders fetch the new policy (3.1).
+    mta_sts_mode = models.CharField(max_length=8, blank=True, default="")
+    mta_sts_id = models.CharField(max_length=32, blank=True, default="")
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

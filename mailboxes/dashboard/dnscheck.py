@@ -9,7 +9,10 @@ DNS really says about each (found, missing, different).
   TLS preferred (RFC 8314 5.1); a listener that is off is published as
   "0 0 0 ." (service not available, RFC 2782 and RFC 6186 3.4);
 - autoconfig.<domain> and autodiscover.<domain> (Thunderbird's and
-  Outlook's client configuration) as CNAMEs of MAIL_HOSTNAME.
+  Outlook's client configuration) as CNAMEs of MAIL_HOSTNAME;
+- with an MTA-STS policy (RFC 8461 3.1): _mta-sts TXT "v=STSv1; id=..."
+  (the id changes with the mode) and mta-sts.<domain>, the policy's host,
+  as a CNAME of MAIL_HOSTNAME.
 
 Expected records come from settings (MAIL_HOSTNAME, MAIL_PORTS) and the
 domain's DKIM keys; no I/O. check_records() asks dnspython, through an
@@ -61,8 +64,9 @@ def quote_txt(text: str) -> str:
 
 
 def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
-                     dkim: list[tuple[str, str]]) -> list[Record]:
-    """dkim: (dns name, TXT value) of each key the domain signs with."""
+                     dkim: list[tuple[str, str]], mta_sts_id: str = "") -> list[Record]:
+    """dkim: (dns name, TXT value) of each key the domain signs with;
+    mta_sts_id: the id of the domain's MTA-STS policy ("" when it has none)."""
     host = hostname.rstrip(".") + "."
     records = [
         Record(domain, "MX", f"10 {host}", "mail for the domain goes to this host"),
@@ -79,6 +83,10 @@ def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
                               f"RFC 6186: where mail clients find {service}" + ("" if port else " (off)")))
     for name in ("autoconfig", "autodiscover"):
         records.append(Record(f"{name}.{domain}", "CNAME", host, f"{name.title()} client configuration"))
+    if mta_sts_id:
+        records.append(Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={mta_sts_id}",
+                              "MTA-STS: senders fetch the policy again when the id changes", "v=STSv1"))
+        records.append(Record(f"mta-sts.{domain}", "CNAME", host, "MTA-STS: the host serving the policy over HTTPS"))
     return records
 
 

@@ -23,7 +23,8 @@ from .admin_stats import (admin_audit_log, admin_delete_outbound, admin_list_que
 from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, CreatedAccount, DayCount,
                           DomainDetail, FolderUsage, LoginInfo, Overview, Page, QueueRow)
 from .acme import acme_challenge_response, put_acme_challenge, remove_acme_challenges
-from .mtasts import CachedStsPolicy, cached_sts_policy, save_sts_policy
+from .mtasts import (MTA_STS_MODES, CachedStsPolicy, PublishedStsPolicy, cached_sts_policy, published_sts_policy,
+                     save_sts_policy)
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,

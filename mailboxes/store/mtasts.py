@@ -1,6 +1,8 @@
-"""The relay's cache of destination domains' MTA-STS policies (RFC 8461
-5.1): the policy text as fetched, its id and when it expires. The relay
-(protocols/relay/mtasts.py) parses and applies it."""
+"""MTA-STS (RFC 8461) in the store: our hosted domains' own policies (mode
+and id, set by admin_update_domain, served by mailboxes/mta_sts.py), and the
+relay's cache of destination domains' policies (5.1): the policy text as
+fetched, its id and when it expires. The relay (protocols/relay/mtasts.py)
+parses and applies those."""
 from __future__ import annotations
 
 import datetime
@@ -8,8 +10,25 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..models import MtaStsPolicyCache
+from ..models import Domain, MtaStsPolicyCache
 from ._db import no_transaction
+
+MTA_STS_MODES = ("", "none", "testing", "enforce")  # "": no policy published
+
+
+@dataclass(frozen=True)
+class PublishedStsPolicy:
+    domain: str
+    mode: str       # none | testing | enforce
+    policy_id: str
+
+
+@no_transaction
+def published_sts_policy(domain: str) -> PublishedStsPolicy | None:
+    """The policy a hosted, active domain publishes, or None."""
+    row = Domain.objects.filter(name=domain.lower().rstrip("."), active=True).exclude(mta_sts_mode="") \
+        .values_list("name", "mta_sts_mode", "mta_sts_id").first()
+    return PublishedStsPolicy(*row) if row else None
 
 
 @dataclass(frozen=True)
