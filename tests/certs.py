@@ -37,8 +37,9 @@ class TestCa:
         self.pem.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
         self._serial = 0
 
-    def issue(self, names: list[str], *, expired: bool = False) -> tuple[Path, Path]:
-        """A leaf for names (and 127.0.0.1): (cert.pem, key.pem); expired ended yesterday."""
+    def issue(self, names: list[str], *, expired: bool = False, chain: bool = False) -> tuple[Path, Path]:
+        """A leaf for names (and 127.0.0.1): (cert.pem, key.pem); expired ended
+        yesterday; with chain the file holds this CA after the leaf (DANE-TA)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
         start, end = (now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired else \
@@ -55,12 +56,22 @@ class TestCa:
                 .sign(self.key, hashes.SHA256()))
         self._serial += 1
         cert_path, key_path = self.directory / f"leaf{self._serial}.pem", self.directory / f"leaf{self._serial}-key.pem"
-        cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+        cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + (self.pem.read_bytes() if chain else b""))
         key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
         return cert_path, key_path
 
-    def server_context(self, names: list[str], *, expired: bool = False) -> ssl.SSLContext:
+    def server_context(self, names: list[str], *, expired: bool = False, chain: bool = False) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*map(str, self.issue(names, expired=expired)))
+        context.load_cert_chain(*map(str, self.issue(names, expired=expired, chain=chain)))
         return context
+
+    def spki_sha256(self) -> str:
+        """This CA's "1 1" TLSA association data (hex)."""
+        return spki_sha256(self.certificate)
+
+
+def spki_sha256(certificate: x509.Certificate) -> str:
+    import hashlib
+    return hashlib.sha256(certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()

@@ -17,7 +17,9 @@ Implementation notes:
   policy (RFC 8461, mtasts.py): in enforce mode only the MX hosts it names,
   over TLS with a certificate valid for the MX host's name, else deferred;
   in testing mode failures are logged and the mail goes as without a
-  policy. No DANE yet (a deviation).
+  policy. DANE (RFC 7672, dane.py) comes first: an MX host with TLSA
+  records the resolver vouches for (AD bit) gets TLS checked against them,
+  and MTA-STS is then not consulted.
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h

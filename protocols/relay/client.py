@@ -17,7 +17,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
-from . import plan
+from . import dane, plan
 
 
 class ConnectionLost(Exception):
@@ -52,12 +52,24 @@ class TransactionResult:
     replies: dict[str, Reply]
 
 
+def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the peer sent, leaf first (DER), unverified. Before
+    Python 3.13 only the private _sslobj has them: the one adapter, covered
+    by the DANE-TA tests (tests/relay/test_dane.py)."""
+    public = getattr(sock, "get_unverified_chain", None)
+    if public is not None:  # Python 3.13+
+        return list(public())
+    import _ssl
+    chain = sock._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    return [certificate.public_bytes(_ssl.ENCODING_DER) for certificate in chain or []]
+
+
 def _tls_context(verify: str = "none") -> ssl.SSLContext:
     """verify "none": opportunistic (RFC 7435 3); "pkix": the system's trust
     store (SSL_CERT_FILE/SSL_CERT_DIR as OpenSSL reads them) and the server
     name given to the handshake, the MX host (RFC 8461 4.2, RFC 6125 wildcards)."""
     context = ssl.create_default_context()
-    if verify == "none":
+    if verify != "pkix":  # DANE checks the chain itself, after the handshake
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -87,7 +99,9 @@ class ClientConfig:
     implicit_tls: bool = False     # smarthost on port 465
     username: str = ""
     password: str = ""
-    verify: str = "none"           # "pkix": TLS required with a valid certificate for the MX host (MTA-STS)
+    verify: str = "none"           # "pkix": TLS required with a valid certificate for the MX host (MTA-STS);
+                                   # "dane": TLS required, the chain checked against tlsa (RFC 7672)
+    tlsa: tuple[dane.Tlsa, ...] = ()  # usable TLSA records; none with "dane": encryption without authentication
 
 
 class Session:
@@ -115,6 +129,11 @@ class Session:
                 if code != 220:
                     raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
                 self.tls = True
+                if config.verify == "dane" and config.tlsa:
+                    assert isinstance(self.smtp.sock, ssl.SSLSocket)
+                    problem = dane.verify(config.tlsa, peer_chain(self.smtp.sock), target.name)
+                    if problem is not None:
+                        raise TlsFailure("validation-failure", f"DANE: {target.name}: {problem}")
                 self._hello()
             if config.verify != "none" and not self.tls:
                 raise TlsFailure("starttls-not-supported", f"{target.name} does not offer STARTTLS")

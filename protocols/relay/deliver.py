@@ -14,7 +14,7 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
-from . import dkimsign, mtasts, mx, plan
+from . import dane, dkimsign, mtasts, mx, plan
 from .client import ClientConfig, ConnectionLost, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
@@ -33,6 +33,7 @@ class Route:
     targets: list[plan.Target]
     config: ClientConfig
     sts: mtasts.Policy | None = None  # the destination's MTA-STS policy (enforce or testing)
+    per_target: dict[plan.Target, ClientConfig] = field(default_factory=dict)  # DANE hosts' own configs
 
 
 class NoAcceptableHost(Exception):
@@ -59,6 +60,12 @@ def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
     override = plan.parse_mx_override(settings.MAIL_RELAY_MX_OVERRIDE).get(destination)
     targets = override or mx.targets(destination, resolver)
     config = client_config(smarthost=False)
+    per_target, failed = _dane_configs(destination, targets, resolver, config)
+    targets = [t for t in targets if t not in failed]
+    if not targets:
+        raise DnsTemporary(f"the TLSA lookups for every mail host of {destination} failed")
+    if per_target:  # DANE before MTA-STS (RFC 8461 2); hosts without TLSA stay opportunistic
+        return Route(targets, config, None, per_target)
     sts = mtasts.policy_for(destination, resolver)
     if sts is None:
         return Route(targets, config)
@@ -150,12 +157,31 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
     return handled
 
 
+def _dane_configs(destination: str, targets: list[plan.Target], resolver: dns.resolver.Resolver,
+                  config: ClientConfig) -> tuple[dict[plan.Target, ClientConfig], list[plan.Target]]:
+    """(the client config of each target with secure TLSA records (RFC 7672),
+    the targets whose TLSA lookup failed: not to be tried now, 2.2)."""
+    secure = dane.dnssec_resolver(resolver)
+    found: dict[plan.Target, ClientConfig] = {}
+    failed: list[plan.Target] = []
+    for target in targets:
+        try:
+            tlsa = dane.lookup(target.name, target.port, secure)
+        except DnsTemporary as exc:
+            log.info("relay: %s: %s; the host is skipped", destination, exc)
+            failed.append(target)
+            continue
+        if tlsa.applies:
+            found[target] = dataclasses.replace(config, verify="dane", tlsa=tlsa.usable)
+    return found, failed
+
+
 def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
     """A session as the route's policy asks; under an MTA-STS policy in
     testing mode a host that fails it is logged and used as without one
     (RFC 8461 5: testing policies are reported, not applied)."""
     try:
-        return Session(target, chosen.config)
+        return Session(target, chosen.per_target.get(target, chosen.config))
     except TlsFailure as exc:
         if chosen.sts is None or chosen.sts.mode != "testing":
             raise
