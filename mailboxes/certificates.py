@@ -43,6 +43,23 @@ class CertificateInfo:
         return self.days_left() < WARN_DAYS
 
 
+def tlsa_3_1_1(path: Path | None = None) -> str | None:
+    """The DANE-EE record data ("3 1 1 <SHA-256 of the SPKI>", RFC 7671 5.1)
+    pinning the key of the certificate at path (the configured one), or None."""
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    path = path or configured_paths()[0]
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
+
+
 def certificate_info(path: Path | None = None) -> CertificateInfo | None:
     """The certificate at path (the configured one by default), or None when
     there is no readable certificate there."""

@@ -291,3 +291,21 @@ class MtaStsPolicyCache(models.Model):
     policy = models.TextField()  # the policy file as served
     fetched = models.DateTimeField()
     expires = models.DateTimeField()
+
+
+class TlsOutcome(models.Model):
+    """Outbound TLS negotiations of one UTC day, counted by policy domain,
+    policy and result (RFC 8460 4.4), for the daily TLS reports."""
+    day = models.DateField()
+    policy_domain = models.CharField(max_length=255)
+    policy_type = models.CharField(max_length=24)  # sts | tlsa | no-policy-found
+    policy_string = models.JSONField(default=list)
+    mx_host = models.CharField(max_length=255, blank=True, default="")
+    receiving_ip = models.CharField(max_length=64, blank=True, default="")
+    result_type = models.CharField(max_length=40, blank=True, default="")  # "" = a successful session
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["day", "policy_domain", "policy_type", "mx_host", "receiving_ip", "result_type"],
+            name="tls_outcome_key")]

@@ -292,6 +292,8 @@ CELERY_BEAT_SCHEDULE = {
     "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
     # Twice a day; it renews only at two thirds of the lifetime, once `manage.py certificate` ran.
     "certificate-renew": {"task": "protocols.tasks.renew_certificate", "schedule": 12 * 3600.0},
+    # Daily: each run reports the previous UTC day (a beat restart may repeat or skip one).
+    "tls-reports": {"task": "protocols.tasks.send_tls_reports", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

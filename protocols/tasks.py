@@ -1,6 +1,6 @@
 """Celery's autodiscover_tasks() imports `<app>.tasks` of every installed app:
 this module is how the relay's tasks (protocols/relay/tasks.py) get
-registered, and where the certificate renewal lives."""
+registered, and where the certificate renewal and the TLS reports live."""
 from __future__ import annotations
 
 import logging
@@ -20,3 +20,10 @@ def renew_certificate() -> None:
         acme.renew_if_due()
     except Exception:  # the CA, the network, a challenge: tried again at the next beat
         log.exception("ACME renewal failed; the current certificate stays")
+
+
+@app.task(name="protocols.tasks.send_tls_reports", ignore_result=True)
+def send_tls_reports() -> None:
+    """celery beat, daily: yesterday's TLS reports (RFC 8460) to the domains that ask."""
+    from protocols.relay import tlsrpt
+    tlsrpt.send_reports()

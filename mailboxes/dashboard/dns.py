@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mailboxes import store
+from mailboxes.certificates import tlsa_3_1_1
 
 from .access import dashboard_view
 from .dnscheck import Record, check_records, expected_records
@@ -17,7 +18,7 @@ from .forms import DkimForm
 def records_for(domain: store.DomainDetail) -> list[Record]:
     keys = [(k.dns_name, k.dns_txt) for k in store.list_dkim_keys(domain.name)]
     return expected_records(domain.name, hostname=settings.MAIL_HOSTNAME, ports=settings.MAIL_PORTS, dkim=keys,
-                            mta_sts_id=domain.mta_sts_id if domain.mta_sts_mode else "")
+                            mta_sts_id=domain.mta_sts_id if domain.mta_sts_mode else "", tlsa=tlsa_3_1_1() or "")
 
 
 @dashboard_view

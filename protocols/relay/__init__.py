@@ -19,7 +19,8 @@ Implementation notes:
   in testing mode failures are logged and the mail goes as without a
   policy. DANE (RFC 7672, dane.py) comes first: an MX host with TLSA
   records the resolver vouches for (AD bit) gets TLS checked against them,
-  and MTA-STS is then not consulted.
+  and MTA-STS is then not consulted. Every TLS negotiation is counted for
+  the daily RFC 8460 reports (tlsrpt.py).
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h

@@ -180,13 +180,34 @@ def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
     """A session as the route's policy asks; under an MTA-STS policy in
     testing mode a host that fails it is logged and used as without one
     (RFC 8461 5: testing policies are reported, not applied)."""
+    config = chosen.per_target.get(target, chosen.config)
     try:
-        return Session(target, chosen.per_target.get(target, chosen.config))
+        session = Session(target, config)
     except TlsFailure as exc:
+        _count_tls(destination, target, chosen, exc.result_type)
         if chosen.sts is None or chosen.sts.mode != "testing":
             raise
         log.warning("relay: MTA-STS testing: %s would have been refused (%s): %s", destination, exc.result_type, exc)
         return Session(target, dataclasses.replace(chosen.config, verify="none"))
+    if session.tls:
+        _count_tls(destination, target, chosen, "")
+    return session
+
+
+def _count_tls(destination: str, target: plan.Target, chosen: Route, result_type: str) -> None:
+    """Count the negotiation for the domain's TLS report (RFC 8460 4.4);
+    counting never stands in the way of delivering."""
+    config = chosen.per_target.get(target)
+    if config is not None:
+        kind, strings = "tlsa", [f"{r.usage} {r.selector} {r.mtype} {r.data.hex()}" for r in config.tlsa]
+    elif chosen.sts is not None:
+        kind, strings = "sts", chosen.sts.lines()
+    else:
+        kind, strings = "no-policy-found", []
+    try:
+        store.record_tls_outcome(destination, kind, strings, target.name, target.address, result_type)
+    except store.Unavailable:
+        log.warning("relay: the TLS outcome for %s could not be counted", destination)
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:

@@ -49,6 +49,10 @@ class Policy:
     max_age: int
     policy_id: str = ""
 
+    def lines(self) -> list[str]:
+        """The policy as RFC 8460 4.4's policy-string: its lines."""
+        return ["version: STSv1", f"mode: {self.mode}", *(f"mx: {m}" for m in self.mx), f"max_age: {self.max_age}"]
+
     def allows(self, host: str) -> bool:
         """RFC 8461 4.1: does an mx pattern name host?"""
         return any(name_matches(pattern, host) for pattern in self.mx)
