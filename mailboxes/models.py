@@ -24,6 +24,10 @@ class Domain(models.Model):
     trash_retention_days = models.IntegerField(default=30)
     # May aliases of this domain forward to addresses on other hosts?
     allow_external_forwards = models.BooleanField(default=False)
+    # Our MTA-STS policy (RFC 8461) for the domain: "" publishes none; the id
+    # changes with the mode, so that senders fetch the new policy (3.1).
+    mta_sts_mode = models.CharField(max_length=8, blank=True, default="")
+    mta_sts_id = models.CharField(max_length=32, blank=True, default="")
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -358,6 +362,8 @@ class SpamRejection(models.Model):
     message = models.CharField(max_length=200, blank=True, default="")
     # Submission: the account that sent it (a compromised account sending spam).
     account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="+")
+
+
 class SieveScript(models.Model):
     """A user's Sieve filter (RFC 5804 names them); at most one is active and
     runs at final delivery (mailboxes/store/sieve_delivery.py)."""
@@ -398,3 +404,38 @@ class SieveSeen(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="sieve_seen_key")]
+class AcmeChallenge(models.Model):
+    """An ACME HTTP-01 challenge in flight (RFC 8555 8.3): kept in the database
+    so that whichever web process the CA reaches answers it."""
+    token = models.CharField(max_length=255, unique=True)
+    key_authorization = models.TextField()
+    created = models.DateTimeField(auto_now_add=True)
+
+
+class MtaStsPolicyCache(models.Model):
+    """A destination domain's MTA-STS policy as last fetched (RFC 8461 5.1):
+    kept until it expires so that an attacker who blocks the TXT lookup or
+    the HTTPS fetch later cannot downgrade delivery. Shared by every relay."""
+    domain = models.CharField(max_length=255, unique=True)
+    policy_id = models.CharField(max_length=32)
+    policy = models.TextField()  # the policy file as served
+    fetched = models.DateTimeField()
+    expires = models.DateTimeField()
+
+
+class TlsOutcome(models.Model):
+    """Outbound TLS negotiations of one UTC day, counted by policy domain,
+    policy and result (RFC 8460 4.4), for the daily TLS reports."""
+    day = models.DateField()
+    policy_domain = models.CharField(max_length=255)
+    policy_type = models.CharField(max_length=24)  # sts | tlsa | no-policy-found
+    policy_string = models.JSONField(default=list)
+    mx_host = models.CharField(max_length=255, blank=True, default="")
+    receiving_ip = models.CharField(max_length=64, blank=True, default="")
+    result_type = models.CharField(max_length=40, blank=True, default="")  # "" = a successful session
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["day", "policy_domain", "policy_type", "mx_host", "receiving_ip", "result_type"],
+            name="tls_outcome_key")]

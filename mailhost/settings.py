@@ -193,6 +193,11 @@ if bool(MAIL_TLS_CERT) != bool(MAIL_TLS_KEY):
 for _name, _path in (("MAIL_TLS_CERT", MAIL_TLS_CERT), ("MAIL_TLS_KEY", MAIL_TLS_KEY)):
     if _path and not Path(_path).is_file():
         raise ImproperlyConfigured(f"{_name}={_path!r}: no such file")
+# ACME (protocols/acme.py): the CA's directory; the CA bundle verifying it is
+# REQUESTS_CA_BUNDLE. Staging: https://acme-staging-v02.api.letsencrypt.org/directory
+MAIL_ACME_DIRECTORY = env_str("MAIL_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory")
+# Seconds between each worker's look at the certificate files (a renewal is loaded then).
+MAIL_TLS_RELOAD_INTERVAL = env_int("MAIL_TLS_RELOAD_INTERVAL", 60, minimum=1)
 
 MAIL_LISTEN_HOST = env_str("MAIL_LISTEN_HOST", "0.0.0.0")
 MAIL_PORTS = {
@@ -280,6 +285,8 @@ if MAIL_RELAY_SMARTHOST_TLS not in ("starttls", "tls", "none"):
     raise ImproperlyConfigured("MAIL_RELAY_SMARTHOST_TLS must be starttls, tls or none")
 # DNS servers for MX, SPF, DKIM and DMARC lookups (host[:port], comma-separated); unset = the system's.
 MAIL_DNS_NAMESERVERS = env_list("MAIL_DNS_NAMESERVERS")
+# Test-only: the port MTA-STS policies are fetched from (RFC 8461 3.3 says 443).
+MAIL_RELAY_MTA_STS_PORT = env_port("MAIL_RELAY_MTA_STS_PORT", 443)
 # Webmail IMAP imports (docs/SECURITY.md): networks an import may reach although they are
 # loopback, private or this machine's; queued or running imports per account.
 MAIL_IMPORT_ALLOWED_NETWORKS = env_list("MAIL_IMPORT_ALLOWED_NETWORKS")
@@ -322,6 +329,10 @@ CELERY_BEAT_SCHEDULE = {
     "trash-cleanup": {"task": "mailboxes.tasks.cleanup_trash", "schedule": float(MAIL_TRASH_CLEANUP_INTERVAL)},
     "blob-collect": {"task": "mailboxes.tasks.collect_blobs", "schedule": float(MAIL_BLOB_GC_INTERVAL)},
     "login-audit-prune": {"task": "mailboxes.tasks.prune_login_failures", "schedule": 6 * 3600.0},
+    # Twice a day; it renews only at two thirds of the lifetime, once `manage.py certificate` ran.
+    "certificate-renew": {"task": "protocols.tasks.renew_certificate", "schedule": 12 * 3600.0},
+    # Daily: each run reports the previous UTC day (a beat restart may repeat or skip one).
+    "tls-reports": {"task": "protocols.tasks.send_tls_reports", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

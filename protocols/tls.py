@@ -5,27 +5,26 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
+import os
 import ssl
 from pathlib import Path
 
 from django.conf import settings
 
 from mailhost.privatefile import write_private
+from mailboxes.certificates import configured_paths
 
 log = logging.getLogger("protocols.tls")
 
 
 def certificate_paths() -> tuple[Path, Path]:
-    if settings.MAIL_TLS_CERT:
-        return Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
-    directory = settings.VAR_DIR / "tls"
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    if not cert.exists() or not key.exists():
+    cert, key = configured_paths()
+    if not settings.MAIL_TLS_CERT and (not cert.exists() or not key.exists()):
         generate_self_signed(cert, key, settings.MAIL_HOSTNAME)
     return cert, key
 
 
-def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None:
+def generate_self_signed(cert_path: Path, key_path: Path, hostname: str, valid_days: int = 3650) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -39,18 +38,27 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
+            .not_valid_after(now + datetime.timedelta(days=valid_days))
             .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
     write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
 
 
+
 _contexts: dict[tuple[Path, Path], ssl.SSLContext] = {}
+# what the files were (inode, size, mtime) when each context last loaded them
+_loaded: dict[tuple[Path, Path], tuple[tuple[int, int, int], ...]] = {}
+
+
+def _signature(cert: Path, key: Path) -> tuple[tuple[int, int, int], ...]:
+    try:
+        return tuple((s.st_ino, s.st_size, s.st_mtime_ns) for s in (cert.stat(), key.stat()))
+    except OSError:
+        return ()
 
 
 def server_context() -> ssl.SSLContext:
@@ -63,6 +71,7 @@ def server_context() -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+        _loaded[(cert, key)] = _signature(cert, key)
         context.load_cert_chain(str(cert), str(key))
         _contexts[(cert, key)] = context
     return context
@@ -75,8 +84,20 @@ def reload() -> None:
     in place and says so."""
     for (cert, key), context in _contexts.items():
         try:
+            _loaded[(cert, key)] = _signature(cert, key)
             context.load_cert_chain(str(cert), str(key))
         except (OSError, ssl.SSLError) as exc:
             log.error("TLS reload of %s failed, keeping the old certificate: %s", cert, exc)
         else:
             log.info("TLS certificate reloaded from %s", cert)
+
+
+def reload_if_changed() -> bool:
+    """reload() when a certificate or key file changed since it was loaded
+    (a renewal by `manage.py certificate` or the Celery task, possibly on
+    another machine sharing the files). Each worker calls this every
+    MAIL_TLS_RELOAD_INTERVAL seconds; True when it reloaded."""
+    if not any(_signature(cert, key) != seen for (cert, key), seen in _loaded.items()):
+        return False
+    reload()
+    return True

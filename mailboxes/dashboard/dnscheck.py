@@ -10,7 +10,13 @@ DNS really says about each (found, missing, different).
   TLS preferred (RFC 8314 5.1); a listener that is off is published as
   "0 0 0 ." (service not available, RFC 2782 and RFC 6186 3.4);
 - autoconfig.<domain> and autodiscover.<domain> (Thunderbird's and
-  Outlook's client configuration) as CNAMEs of MAIL_HOSTNAME.
+  Outlook's client configuration) as CNAMEs of MAIL_HOSTNAME;
+- with an MTA-STS policy (RFC 8461 3.1): _mta-sts TXT "v=STSv1; id=..."
+  (the id changes with the mode) and mta-sts.<domain>, the policy's host,
+  as a CNAME of MAIL_HOSTNAME;
+- DANE (RFC 7672): _25._tcp.MAIL_HOSTNAME TLSA 3 1 1, the key of the live
+  certificate (in MAIL_HOSTNAME's zone, which must be DNSSEC-signed);
+- TLS reporting (RFC 8460 3): _smtp._tls TXT, reports to postmaster.
 
 Expected records come from settings (MAIL_HOSTNAME, MAIL_PORTS) and the
 domain's DKIM keys; no I/O. check_records() asks dnspython, through an
@@ -63,8 +69,10 @@ def quote_txt(text: str) -> str:
 
 
 def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
-                     dkim: list[tuple[str, str]]) -> list[Record]:
-    """dkim: (dns name, TXT value) of each key the domain signs with."""
+                     dkim: list[tuple[str, str]], mta_sts_id: str = "", tlsa: str = "") -> list[Record]:
+    """dkim: (dns name, TXT value) of each key the domain signs with;
+    mta_sts_id: the id of the domain's MTA-STS policy ("" when it has none);
+    tlsa: the DANE-EE record of the live certificate ("" when unreadable)."""
     host = hostname.rstrip(".") + "."
     records = [
         Record(domain, "MX", f"10 {host}", "mail for the domain goes to this host"),
@@ -81,6 +89,16 @@ def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
                               f"RFC {5804 if service == 'sieve' else 6186}: where mail clients find {service}" + ("" if port else " (off)")))
     for name in ("autoconfig", "autodiscover"):
         records.append(Record(f"{name}.{domain}", "CNAME", host, f"{name.title()} client configuration"))
+    if mta_sts_id:
+        records.append(Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={mta_sts_id}",
+                              "MTA-STS: senders fetch the policy again when the id changes", "v=STSv1"))
+        records.append(Record(f"mta-sts.{domain}", "CNAME", host, "MTA-STS: the host serving the policy over HTTPS"))
+    records.append(Record(f"_smtp._tls.{domain}", "TXT", f"v=TLSRPTv1; rua=mailto:postmaster@{domain}",
+                          "TLS reporting: where senders report TLS failures with our host", "v=TLSRPTv1"))
+    if tlsa:
+        records.append(Record(f"_25._tcp.{hostname.rstrip('.')}", "TLSA", tlsa,
+                              "DANE: pins the key of the mail host's certificate (the ACME renewal keeps the key; "
+                              "publish a new key's record two TTLs before changing it)"))
     return records
 
 
@@ -139,6 +157,8 @@ def _key(rtype: str, tag: str, value: str) -> object:
         return (fields[2], fields[3].lower().rstrip(".")) if len(fields) == 4 else value
     if rtype == "CNAME":
         return value.lower().rstrip(".")
+    if rtype == "TLSA":    # usage, selector, type and data; the data's spacing and case do not count
+        return "".join(fields).lower()
     tags = dict(_tag_value(part) for part in value.split(";") if part.strip())
     if tag == "v=DKIM1":   # the key is what matters (k= defaults to rsa, RFC 6376 3.6.1)
         return tags.get("p", "").replace(" ", "")

@@ -66,6 +66,11 @@ class DomainSettingsForm(forms.Form):
     active = forms.BooleanField(required=False)
     max_accounts = forms.IntegerField(min_value=0, help_text="0 = no limit")
     allow_external_forwards = forms.BooleanField(required=False, label="Aliases and users may forward to other hosts")
+    mta_sts_mode = forms.ChoiceField(required=False, label="MTA-STS policy", choices=[
+        ("", "off: publish no policy"), ("testing", "testing: senders report failures, deliver anyway"),
+        ("enforce", "enforce: senders deliver only over verified TLS to our host"),
+        ("none", "none: withdraw a published policy")],
+        help_text="RFC 8461; publish the records on the DNS page and a certificate for mta-sts.<domain>")
 
     SUPERUSER_FIELDS = ("active", "max_accounts", "allow_external_forwards")
 

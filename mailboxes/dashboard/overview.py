@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mailboxes import store
+from mailboxes.certificates import certificate_info
 
 from .access import dashboard_view
 from .chart import mail_chart
@@ -18,4 +19,6 @@ def overview(request: HttpRequest) -> HttpResponse:
     percent = data.used_bytes * 100 // data.quota_bytes if data.quota_bytes else 0
     return render(request, "manage/overview.html", {
         "data": data, "chart": mail_chart(data.days), "days": DAYS, "storage_percent": percent,
-        "section": "overview"})
+        "section": "overview",
+        # the server's own certificate is the superuser's business (protocols/acme.py renews it)
+        "certificate": certificate_info() if request.actor.is_superuser else None})

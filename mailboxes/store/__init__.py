@@ -22,6 +22,10 @@ from .admin_stats import (admin_audit_log, admin_delete_outbound, admin_list_que
                           admin_retry_outbound)
 from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, CreatedAccount, DayCount,
                           DomainDetail, FolderUsage, LoginInfo, Overview, Page, QueueRow)
+from .acme import acme_challenge_response, put_acme_challenge, remove_acme_challenges
+from .mtasts import (MTA_STS_MODES, CachedStsPolicy, PublishedStsPolicy, cached_sts_policy, published_sts_policy,
+                     save_sts_policy)
+from .tlsrpt import TLS_OUTCOME_KEEP_DAYS, TlsOutcomeRow, forget_tls_outcomes, record_tls_outcome, tls_outcomes
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
 from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ..models import Account, Alias, AuditEntry, Domain
 from . import accounts as _accounts
@@ -30,6 +31,7 @@ from . import dkim as _dkim
 from ._db import atomic
 from .addresses import domain_of, normalize_address, normalize_domain
 from .admin_types import Actor, AliasRow, DomainDetail, Page
+from .mtasts import MTA_STS_MODES
 from .errors import InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
 
 T = TypeVar("T")
@@ -138,7 +140,7 @@ def _domains_with_usage(qs: QuerySet) -> QuerySet:
 def _domain_detail(d: Domain) -> DomainDetail:
     return DomainDetail(d.id, d.name, d.active, d.default_quota, d.max_accounts, d.trash_retention_days,
                         d.allow_external_forwards, d.n_accounts, d.n_aliases, d.used,
-                        tuple(d.catch_all or ()))
+                        tuple(d.catch_all or ()), d.mta_sts_mode, d.mta_sts_id)
 
 
 @atomic
@@ -168,9 +170,10 @@ def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = 
                         max_accounts: int | None = None, active: bool | None = None,
                         allow_external_forwards: bool | None = None,
                         trash_retention_days: int | None = None,
-                        catch_all: list[str] | None = None) -> DomainDetail:
+                        catch_all: list[str] | None = None, mta_sts_mode: str | None = None) -> DomainDetail:
     """Change a domain's settings; None leaves a setting as it is. catch_all
-    is the list of targets of '@domain' ([] removes the catch-all)."""
+    is the list of targets of '@domain' ([] removes the catch-all);
+    mta_sts_mode one of MTA_STS_MODES (a change gives the policy a new id)."""
     domain = domain_for(actor, name, lock=True)
     limits = {"max_accounts": max_accounts, "active": active, "allow_external_forwards": allow_external_forwards}
     changed: dict[str, Any] = {}
@@ -181,6 +184,11 @@ def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = 
     for field, value in (("default_quota", default_quota), ("trash_retention_days", trash_retention_days)):
         if value is not None and value != getattr(domain, field):
             changed[field] = value
+    if mta_sts_mode is not None and mta_sts_mode != domain.mta_sts_mode:
+        if mta_sts_mode not in MTA_STS_MODES:
+            raise InvalidInput(f"MTA-STS mode must be one of {', '.join(m or 'off' for m in MTA_STS_MODES)}")
+        changed["mta_sts_mode"] = mta_sts_mode
+        changed["mta_sts_id"] = timezone.now().strftime("%Y%m%d%H%M%S%f")  # RFC 8461 3.1: 1-32 alphanumerics
     for field in ("default_quota", "max_accounts"):
         if changed.get(field, 0) < 0:
             raise InvalidInput(f"{field.replace('_', ' ')} must not be negative")

@@ -59,6 +59,8 @@ class DomainDetail:
     aliases: int = 0
     used_bytes: int = 0
     catch_all: tuple[str, ...] = ()
+    mta_sts_mode: str = ""   # "" (no policy), none, testing or enforce
+    mta_sts_id: str = ""
 
 
 @dataclass(frozen=True)

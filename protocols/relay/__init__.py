@@ -13,9 +13,16 @@ Implementation notes:
   BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
   by the server or deferred, as it answers.
 - STARTTLS to MX hosts is opportunistic (RFC 7435): used whenever offered,
-  the certificate not verified; no DANE or MTA-STS (a deviation). The
-  smarthost's certificate and host name are verified (system CAs or
-  MAIL_RELAY_SMARTHOST_CA) before AUTH: a failure defers the mail.
+  the certificate not verified, unless the destination publishes an MTA-STS
+  policy (RFC 8461, mtasts.py): in enforce mode only the MX hosts it names,
+  over TLS with a certificate valid for the MX host's name, else deferred;
+  in testing mode failures are logged and the mail goes as without a
+  policy. DANE (RFC 7672, dane.py) comes first: an MX host with TLSA
+  records the resolver vouches for (AD bit) gets TLS checked against them,
+  and MTA-STS is then not consulted. Every TLS negotiation is counted for
+  the daily RFC 8460 reports (tlsrpt.py). The smarthost's certificate and
+  host name are verified (system CAs or MAIL_RELAY_SMARTHOST_CA) before
+  AUTH: a failure defers the mail.
 - Queue state lives in the store (mailboxes/store/outbound.py): a claimed
   recipient is leased to one worker (SELECT ... FOR UPDATE SKIP LOCKED); 4xx
   and connection failures back off 5 min, 15 min, 1 h, 4 h, then every 8 h

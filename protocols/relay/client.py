@@ -2,10 +2,14 @@
 
 Opportunistic STARTTLS to MX hosts (RFC 3207, RFC 7435: encrypt when
 offered, do not authenticate the certificate, since MX hosts are not
-authenticated by DNS alone; no DANE or MTA-STS). The smarthost is a host we
-chose and log in to: its certificate and name are verified (RFC 6125,
-against the system's CAs or MAIL_RELAY_SMARTHOST_CA) before the password
-goes out. AUTH only towards the configured smarthost and only over TLS;
+authenticated by DNS alone), unless the destination's MTA-STS policy says
+enforce (verify="pkix": TLS required, the certificate must chain to a
+trusted root and name the MX host, RFC 8461 4.2) or DANE applies
+(verify="dane", RFC 7672); the MX host's name goes in SNI either way. The
+smarthost is a host we chose and log in to: its certificate and name are
+verified (RFC 6125, against the system's CAs or MAIL_RELAY_SMARTHOST_CA)
+before the password goes out. AUTH only towards the configured smarthost
+and only over TLS;
 PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
@@ -13,14 +17,29 @@ finished one; RSET after a failed one).
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 
-from . import plan
+from . import dane, plan
 
 
 class ConnectionLost(Exception):
     """The connection failed or the server closed it (421): try the next host."""
+
+
+class TlsFailure(ConnectionLost):
+    """TLS was required and could not be had as required. result_type is
+    RFC 8460 4.3's name for it (a TLS report's failure-details)."""
+
+    def __init__(self, result_type: str, text: str) -> None:
+        super().__init__(text)
+        self.result_type = result_type
+
+
+# OpenSSL's X509_V_ERR_* codes -> RFC 8460 4.3 result types
+_VERIFY_RESULTS = {10: "certificate-expired", 62: "certificate-host-mismatch", 18: "certificate-not-trusted",
+                   19: "certificate-not-trusted", 20: "certificate-not-trusted", 21: "certificate-not-trusted"}
 
 
 @dataclass(frozen=True)
@@ -37,15 +56,44 @@ class TransactionResult:
     replies: dict[str, Reply]
 
 
+def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """The certificates the peer sent, leaf first (DER), unverified. Before
+    Python 3.13 only the private _sslobj has them: the one adapter, covered
+    by the DANE-TA tests (tests/relay/test_dane.py)."""
+    public = getattr(sock, "get_unverified_chain", None)
+    if public is not None:  # Python 3.13+
+        return list(public())
+    import _ssl
+    chain = sock._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    return [certificate.public_bytes(_ssl.ENCODING_DER) for certificate in chain or []]
+
+
 def _tls_context(config: ClientConfig) -> ssl.SSLContext:
-    """A verifying context (certificate chain and host name) when the config
-    says so, else the opportunistic one (RFC 7435 3)."""
+    """A verifying context (the chain to a trusted root, and the server name
+    given to the handshake: the smarthost, or the MX host under an enforced
+    MTA-STS policy, RFC 8461 4.2, RFC 6125 wildcards) when the config says so;
+    else the opportunistic one (RFC 7435 3). DANE checks the chain itself,
+    after the handshake."""
     context = ssl.create_default_context(cafile=config.ca_file or None)
-    if not config.verify_tls:
+    if not (config.verify_tls or config.verify == "pkix"):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib connecting to the target's address while it knows the host by
+    its name, so that STARTTLS sends the MX host in SNI and checks the
+    certificate against it (smtplib uses the name it connected to). The one
+    adapter over smtplib's _get_socket; tests/relay/test_mta_sts.py covers it."""
+
+    def __init__(self, target: plan.Target, local_hostname: str, timeout: float) -> None:
+        self._address = target.address
+        super().__init__(target.name, target.port, local_hostname, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection((self._address, port), timeout, self.source_address)
 
 
 @dataclass(frozen=True)
@@ -59,6 +107,9 @@ class ClientConfig:
     password: str = ""
     verify_tls: bool = False       # smarthost: check the certificate and the host name
     ca_file: str = ""              # the CAs to check against (default: the system's)
+    verify: str = "none"           # "pkix": TLS required with a valid certificate for the MX host (MTA-STS);
+                                   # "dane": TLS required, the chain checked against tlsa (RFC 7672)
+    tlsa: tuple[dane.Tlsa, ...] = ()  # usable TLSA records; none with "dane": encryption without authentication
 
 
 class Session:
@@ -75,14 +126,25 @@ class Session:
                                                            timeout=config.timeout, context=_tls_context(config))
                 self.tls = True
             else:
-                self.smtp = smtplib.SMTP(target.address, target.port, config.helo_name, timeout=config.timeout)
+                self.smtp = _SMTP(target, config.helo_name, config.timeout)
             self._hello()
-            if not self.tls and config.starttls and self.smtp.has_extn("starttls"):
-                code, message = self.smtp.starttls(context=_tls_context(config))
+            if not self.tls and (config.starttls or config.verify != "none") and self.smtp.has_extn("starttls"):
+                try:
+                    code, message = self.smtp.starttls(context=_tls_context(config))
+                except ssl.SSLCertVerificationError as exc:
+                    raise TlsFailure(_VERIFY_RESULTS.get(exc.verify_code, "validation-failure"),
+                                     f"certificate of {target.name} not valid: {exc.verify_message}") from None
                 if code != 220:
                     raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
                 self.tls = True
+                if config.verify == "dane" and config.tlsa:
+                    assert isinstance(self.smtp.sock, ssl.SSLSocket)
+                    problem = dane.verify(config.tlsa, peer_chain(self.smtp.sock), target.name)
+                    if problem is not None:
+                        raise TlsFailure("validation-failure", f"DANE: {target.name}: {problem}")
                 self._hello()
+            if config.verify != "none" and not self.tls:
+                raise TlsFailure("starttls-not-supported", f"{target.name} does not offer STARTTLS")
             if config.require_tls and not self.tls:
                 raise ConnectionLost("the server does not offer STARTTLS")
             if config.username:

@@ -14,8 +14,8 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
-from . import dkimsign, mx, plan
-from .client import ClientConfig, ConnectionLost, Session
+from . import dane, dkimsign, mtasts, mx, plan
+from .client import ClientConfig, ConnectionLost, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost
@@ -32,6 +32,12 @@ class Work:
 class Route:
     targets: list[plan.Target]
     config: ClientConfig
+    sts: mtasts.Policy | None = None  # the destination's MTA-STS policy (enforce or testing)
+    per_target: dict[plan.Target, ClientConfig] = field(default_factory=dict)  # DANE hosts' own configs
+
+
+class NoAcceptableHost(Exception):
+    """The destination's policy names none of its MX hosts (RFC 8461 5: defer)."""
 
 
 def client_config(*, smarthost: bool) -> ClientConfig:
@@ -53,9 +59,27 @@ def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
         host, port = plan.parse_hostport(settings.MAIL_RELAY_SMARTHOST, 587)
         return Route([plan.Target(host, host, port)], client_config(smarthost=True))
     override = plan.parse_mx_override(settings.MAIL_RELAY_MX_OVERRIDE).get(destination)
-    if override:
-        return Route([plan.Target(host, host, port) for host, port in override], client_config(smarthost=False))
-    return Route(mx.targets(destination, resolver), client_config(smarthost=False))
+    targets = override or mx.targets(destination, resolver)
+    config = client_config(smarthost=False)
+    per_target, failed = _dane_configs(destination, targets, resolver, config)
+    targets = [t for t in targets if t not in failed]
+    if not targets:
+        raise DnsTemporary(f"the TLSA lookups for every mail host of {destination} failed")
+    if per_target:  # DANE before MTA-STS (RFC 8461 2); hosts without TLSA stay opportunistic
+        return Route(targets, config, None, per_target)
+    sts = mtasts.policy_for(destination, resolver)
+    if sts is None:
+        return Route(targets, config)
+    allowed = [t for t in targets if sts.allows(t.name)]
+    if sts.mode == "testing":
+        for target in targets:
+            if target not in allowed:
+                log.warning("relay: MTA-STS testing: %s is not an MX host the policy of %s names", target.name,
+                            destination)
+        return Route(targets, dataclasses.replace(config, verify="pkix"), sts)
+    if not allowed:
+        raise NoAcceptableHost(f"the MTA-STS policy of {destination} names none of its MX hosts")
+    return Route(allowed, dataclasses.replace(config, verify="pkix"), sts)
 
 
 def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | None = None) -> int:
@@ -89,6 +113,10 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
         return _finish_all(work, "permanent", exc.status, plan.local_diagnostic(str(exc)))
     except DnsTemporary as exc:
         return _finish_all(work, "temporary", "4.4.3", plan.local_diagnostic(str(exc)))
+    except NoAcceptableHost as exc:
+        return _finish_all(work, "temporary", "4.7.5", plan.local_diagnostic(str(exc)))
+    except store.Unavailable:
+        return _finish_all(work, "temporary", "4.3.0", plan.local_diagnostic("the mail store is unavailable"))
     except plan.PlanError as exc:
         log.error("relay configuration: %s", exc)
         return _finish_all(work, "temporary", "4.3.5", plan.local_diagnostic("relay misconfigured"))
@@ -99,7 +127,7 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
         if not pending:
             break
         try:
-            session = Session(target, chosen.config)
+            session = _connect(destination, target, chosen)
         except ConnectionLost as exc:
             last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
             log.info("relay: %s", last_error)
@@ -128,6 +156,59 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                                                                 plan.local_diagnostic(last_error))
                                             for rid, _ in recipients])
     return handled
+
+
+def _dane_configs(destination: str, targets: list[plan.Target], resolver: dns.resolver.Resolver,
+                  config: ClientConfig) -> tuple[dict[plan.Target, ClientConfig], list[plan.Target]]:
+    """(the client config of each target with secure TLSA records (RFC 7672),
+    the targets whose TLSA lookup failed: not to be tried now, 2.2)."""
+    secure = dane.dnssec_resolver(resolver)
+    found: dict[plan.Target, ClientConfig] = {}
+    failed: list[plan.Target] = []
+    for target in targets:
+        try:
+            tlsa = dane.lookup(target.name, target.port, secure)
+        except DnsTemporary as exc:
+            log.info("relay: %s: %s; the host is skipped", destination, exc)
+            failed.append(target)
+            continue
+        if tlsa.applies:
+            found[target] = dataclasses.replace(config, verify="dane", tlsa=tlsa.usable)
+    return found, failed
+
+
+def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
+    """A session as the route's policy asks; under an MTA-STS policy in
+    testing mode a host that fails it is logged and used as without one
+    (RFC 8461 5: testing policies are reported, not applied)."""
+    config = chosen.per_target.get(target, chosen.config)
+    try:
+        session = Session(target, config)
+    except TlsFailure as exc:
+        _count_tls(destination, target, chosen, exc.result_type)
+        if chosen.sts is None or chosen.sts.mode != "testing":
+            raise
+        log.warning("relay: MTA-STS testing: %s would have been refused (%s): %s", destination, exc.result_type, exc)
+        return Session(target, dataclasses.replace(chosen.config, verify="none"))
+    if session.tls:
+        _count_tls(destination, target, chosen, "")
+    return session
+
+
+def _count_tls(destination: str, target: plan.Target, chosen: Route, result_type: str) -> None:
+    """Count the negotiation for the domain's TLS report (RFC 8460 4.4);
+    counting never stands in the way of delivering."""
+    config = chosen.per_target.get(target)
+    if config is not None:
+        kind, strings = "tlsa", [f"{r.usage} {r.selector} {r.mtype} {r.data.hex()}" for r in config.tlsa]
+    elif chosen.sts is not None:
+        kind, strings = "sts", chosen.sts.lines()
+    else:
+        kind, strings = "no-policy-found", []
+    try:
+        store.record_tls_outcome(destination, kind, strings, target.name, target.address, result_type)
+    except store.Unavailable:
+        log.warning("relay: the TLS outcome for %s could not be counted", destination)
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:

@@ -40,20 +40,25 @@ def parse_hostport(text: str, default_port: int = 25) -> tuple[str, int]:
         raise PlanError(str(exc)) from None
 
 
-def parse_mx_override(text: str) -> dict[str, list[tuple[str, int]]]:
+def parse_mx_override(text: str) -> dict[str, list[Target]]:
     """MAIL_RELAY_MX_OVERRIDE: 'example.net=127.0.0.1:2526,example.org=[::1]:25'.
 
-    A domain named twice gets both addresses, tried in the order given."""
-    table: dict[str, list[tuple[str, int]]] = {}
+    A domain named twice gets both addresses, tried in the order given. An
+    entry 'example.net=mx.example.net@127.0.0.1:2526' connects to the address
+    but takes the host for MX host mx.example.net: the name MTA-STS policies
+    and certificates are checked against (RFC 8461 4.1)."""
+    table: dict[str, list[Target]] = {}
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
         domain, sep, target = item.partition("=")
         domain = domain.strip().lower().rstrip(".")
-        if not sep or not domain:
-            raise PlanError(f"MAIL_RELAY_MX_OVERRIDE: {item!r} is not domain=host:port")
-        table.setdefault(domain, []).append(parse_hostport(target))
+        name, at, target = target.strip().rpartition("@")
+        if not sep or not domain or (at and not name):
+            raise PlanError(f"MAIL_RELAY_MX_OVERRIDE: {item!r} is not domain=[name@]host:port")
+        host, port = parse_hostport(target)
+        table.setdefault(domain, []).append(Target(name.lower().rstrip(".") or host, host, port))
     return table
 
 

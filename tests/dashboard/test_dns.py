@@ -39,6 +39,7 @@ def test_the_records_cover_mail_routing_authentication_and_client_discovery():
         ("_sieve._tcp.example.test", "SRV"): "0 1 4190 mx.example.net.",  # ManageSieve (RFC 5804 1.8)
         ("autoconfig.example.test", "CNAME"): "mx.example.net.",
         ("autodiscover.example.test", "CNAME"): "mx.example.net.",
+        ("_smtp._tls.example.test", "TXT"): "v=TLSRPTv1; rua=mailto:postmaster@example.test",
     }
 
 
@@ -78,14 +79,18 @@ def test_check_now_tells_found_missing_different_and_error_apart():
         ("_sieve._tcp.example.test", "SRV"): "missing",
         ("autoconfig.example.test", "CNAME"): "found",
         ("autodiscover.example.test", "CNAME"): "missing",
+        ("_smtp._tls.example.test", "TXT"): "missing",
     }
     spf = next(c for c in checks if c.record.value.startswith("v=spf1"))
     assert spf.seen == ("v=spf1 a -all",)  # other TXT records are not SPF's business
 
 
-def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, settings):
+def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, settings, tmp_path):
     settings.MAIL_HOSTNAME = HOST
     settings.MAIL_PORTS = PORTS
+    from protocols.tls import generate_self_signed  # a certificate, so the page lists its TLSA record
+    generate_self_signed(tmp_path / "cert.pem", tmp_path / "key.pem", HOST)
+    settings.MAIL_TLS_CERT, settings.MAIL_TLS_KEY = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
     key = store.generate_dkim_key("example.test", "mail", "ed25519")
     client = client_as(team, "admin_a")
     page = client.get("/manage/domains/example.test/dns/").content.decode()
@@ -99,7 +104,7 @@ def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, setting
     with TinyDns(published) as server:
         settings.MAIL_DNS_NAMESERVERS = [server.address]
         page = client.post("/manage/domains/example.test/dns/", {"check": "1"}).content.decode()
-    assert "2 found" in page and "11 missing" in page
+    assert "2 found" in page and "12 missing" in page  # 10, our _smtp._tls and our TLSA
     assert ("mail._domainkey.example.test", "TXT") in server.questions
 
 

@@ -192,8 +192,10 @@ class DnsServer:
     does (RFC 2308 3), so resolvers may cache it that long; without it, none
     (tests that change the zone between lookups see every change at once)."""
 
-    def __init__(self, zone: dict[str, list[tuple[str, str]]], negative_ttl: int | None = None) -> None:
+    def __init__(self, zone: dict[str, list[tuple[str, str]]], negative_ttl: int | None = None,
+                 *, secure: bool = False) -> None:
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.secure = secure  # answer with the AD bit, as a validating resolver does for signed data
         self.negative_ttl = negative_ttl
         self.queries: list[tuple[str, str]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -225,6 +227,8 @@ class DnsServer:
                     question.name, self.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA,
                     f"ns.invalid. hostmaster.invalid. 1 3600 600 86400 {self.negative_ttl}"))
             response.flags |= dns.flags.AA
+            if self.secure:
+                response.flags |= dns.flags.AD
             self.sock.sendto(response.to_wire(), peer)
 
     def resolver(self):  # type: ignore[no-untyped-def]

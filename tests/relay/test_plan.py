@@ -11,16 +11,19 @@ from protocols.relay import plan
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("example.net=127.0.0.1:2526", {"example.net": [("127.0.0.1", 2526)]}),
+    ("example.net=127.0.0.1:2526", {"example.net": [plan.Target("127.0.0.1", "127.0.0.1", 2526)]}),
     (" Example.NET.=127.0.0.1:2526 , b.test=[::1]:25,b.test=mx.b.test",
-     {"example.net": [("127.0.0.1", 2526)], "b.test": [("::1", 25), ("mx.b.test", 25)]}),
+     {"example.net": [plan.Target("127.0.0.1", "127.0.0.1", 2526)],
+      "b.test": [plan.Target("::1", "::1", 25), plan.Target("mx.b.test", "mx.b.test", 25)]}),
+    ("c.test=MX.C.test.@127.0.0.1:2526", {"c.test": [plan.Target("mx.c.test", "127.0.0.1", 2526)]}),
     ("", {}),
 ])
 def test_mx_override_is_parsed_into_addresses_per_domain(text, expected):
     assert plan.parse_mx_override(text) == expected
 
 
-@pytest.mark.parametrize("text", ["example.net", "=1.2.3.4:25", "a.test=1.2.3.4:0", "a.test=1.2.3.4:x"])
+@pytest.mark.parametrize("text", ["example.net", "=1.2.3.4:25", "a.test=1.2.3.4:0", "a.test=1.2.3.4:x",
+                                  "a.test=@1.2.3.4:25"])
 def test_a_malformed_mx_override_is_refused(text):
     with pytest.raises(plan.PlanError):
         plan.parse_mx_override(text)

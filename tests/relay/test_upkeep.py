@@ -70,7 +70,8 @@ def test_beat_schedules_the_sweep_and_the_upkeep_jobs():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == {"protocols.relay.tasks.sweep", "mailboxes.tasks.recalculate_quotas",
                          "mailboxes.tasks.cleanup_trash", "mailboxes.tasks.collect_blobs",
-                         "mailboxes.tasks.prune_login_failures"}
+                         "mailboxes.tasks.prune_login_failures", "protocols.tasks.renew_certificate",
+                         "protocols.tasks.send_tls_reports"}
     assert scheduled <= set(app.tasks)
 
 

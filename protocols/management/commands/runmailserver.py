@@ -46,6 +46,19 @@ def _start_function(name: str):  # type: ignore[no-untyped-def]
     return getattr(module, func)
 
 
+async def _watch_certificate(interval: float) -> None:
+    """A renewal (protocols/acme.py) reaches every worker, on every machine
+    sharing the files, without a signal: each looks at the files every
+    interval and loads them when they changed (stat only; no thread needed)."""
+    from protocols import tls
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            tls.reload_if_changed()
+        except Exception:  # never let the watcher die: the next look may succeed
+            log.exception("TLS: checking the certificate files failed")
+
+
 class Command(BaseCommand):
     help = "Run the SMTP, IMAP, POP3, POP2 and ManageSieve listeners (a port of 0 turns one off)."
 
@@ -137,6 +150,7 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         from protocols import tls
         loop.add_signal_handler(signal.SIGHUP, tls.reload)  # new certificate, no connection dropped
+        watcher = asyncio.create_task(_watch_certificate(settings.MAIL_TLS_RELOAD_INTERVAL))
         listeners: list = []
         lines = []
         for name, port in plan:
@@ -178,6 +192,7 @@ class Command(BaseCommand):
             with open(ready_file, "w") as fh:
                 fh.write("\n".join(lines) + "\n")
         await stop.wait()
+        watcher.cancel()
         log.info("shutting down: closing %d listeners", len(listeners))
         await asyncio.gather(*(listener.stop() for listener in listeners), return_exceptions=True)
         log.info("stopped")

@@ -1,0 +1,31 @@
+"""ACME HTTP-01 challenges (RFC 8555 8.3): written by the certificate client
+(protocols/acme.py), read by the web app's /.well-known/acme-challenge/ view."""
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from ..models import AcmeChallenge
+from ._db import atomic, no_transaction
+
+STALE_AFTER = datetime.timedelta(hours=1)  # an order that crashed leaves its tokens; nothing lives longer
+
+
+@atomic
+def put_acme_challenge(token: str, key_authorization: str) -> None:
+    """Publish a challenge's key authorization under its token (replacing a
+    stale one) and forget tokens left behind by orders that never finished."""
+    AcmeChallenge.objects.filter(created__lt=timezone.now() - STALE_AFTER).delete()
+    AcmeChallenge.objects.update_or_create(token=token, defaults={"key_authorization": key_authorization})
+
+
+@no_transaction
+def acme_challenge_response(token: str) -> str | None:
+    """The key authorization published under token, or None."""
+    return AcmeChallenge.objects.filter(token=token).values_list("key_authorization", flat=True).first()
+
+
+@no_transaction
+def remove_acme_challenges(tokens: list[str]) -> None:
+    AcmeChallenge.objects.filter(token__in=tokens).delete()

@@ -1,0 +1,27 @@
+"""manage.py certificate: a certificate for MAIL_HOSTNAME from the ACME CA
+(MAIL_ACME_DIRECTORY) over HTTP-01, answered by the web app; see protocols/acme.py."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Obtain (or renew now) the TLS certificate for MAIL_HOSTNAME from the ACME CA (MAIL_ACME_DIRECTORY)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", action="append", default=[], metavar="DNS_NAME",
+                            help="another name for the certificate (repeatable), e.g. mta-sts.example.org")
+
+    def handle(self, *args, **options):
+        from acme import errors as acme_errors
+        from requests import RequestException
+
+        from protocols import acme
+        try:
+            info = acme.obtain(tuple(options["name"]))
+        except (acme_errors.Error, RequestException, RuntimeError) as exc:
+            raise CommandError(f"ACME with {settings.MAIL_ACME_DIRECTORY} failed: {exc}") from None
+        self.stdout.write(f"certificate for {', '.join(info.names)} written to {info.path}, "
+                          f"valid until {info.not_after:%Y-%m-%d %H:%M} UTC; workers load it within "
+                          f"{settings.MAIL_TLS_RELOAD_INTERVAL} s")

@@ -1,0 +1,126 @@
+"""SMTP TLS reporting (RFC 8460) for the mail we send: the relay counts every
+TLS negotiation (deliver.py -> store.record_tls_outcome); once a day
+send_reports() looks up each policy domain's _smtp._tls TXT record and mails
+it a gzip JSON report (4.4, 5.3) of the previous UTC day.
+
+Implementation notes: only mailto: rua addresses are used (https: ones, 5.2,
+are skipped with a log line); a report goes out on the queue like any mail,
+from the null sender so that a bounce cannot loop; days older than a week
+are forgotten. Receiving reports addressed to us is not done (they land in
+postmaster's mailbox).
+"""
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import logging
+import uuid
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import dns.resolver
+from django.conf import settings
+
+from mailboxes import store
+from mailboxes.dns import DnsTemporary, default_resolver, txt_records
+
+log = logging.getLogger("protocols.relay.tlsrpt")
+
+
+def parse_txt(records: list[bytes]) -> list[str]:
+    """The rua URIs of the one "v=TLSRPTv1" record (RFC 8460 3); [] when
+    there is none or several."""
+    ours = [r for r in records if r.startswith(b"v=TLSRPTv1")]
+    if len(ours) != 1:
+        return []
+    for part in ours[0].decode("ascii", "replace").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip() == "rua":
+            return [uri.strip() for uri in value.split(",") if uri.strip()]
+    return []
+
+
+def build_report(domain: str, rows: list[store.TlsOutcomeRow], day: datetime.date,
+                 report_id: str) -> dict[str, Any]:
+    """The JSON report (RFC 8460 4.4) of one policy domain's day."""
+    start = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+    policies: dict[tuple[str, tuple[str, ...], str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row.policy_type, row.policy_string, row.mx_host if row.policy_type == "tlsa" else "")
+        entry = policies.setdefault(key, {
+            "policy": {"policy-type": row.policy_type, "policy-string": list(row.policy_string),
+                       "policy-domain": domain, **({"mx-host": row.mx_host} if key[2] else {})},
+            "summary": {"total-successful-session-count": 0, "total-failure-session-count": 0},
+            "failure-details": []})
+        if row.result_type:
+            entry["summary"]["total-failure-session-count"] += row.count
+            entry["failure-details"].append({"result-type": row.result_type, "receiving-mx-hostname": row.mx_host,
+                                             "receiving-ip": row.receiving_ip, "failed-session-count": row.count})
+        else:
+            entry["summary"]["total-successful-session-count"] += row.count
+    return {
+        "organization-name": settings.MAIL_HOSTNAME,
+        "date-range": {"start-datetime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       "end-datetime": (start + datetime.timedelta(days=1) - datetime.timedelta(seconds=1))
+                       .strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "contact-info": f"postmaster@{settings.MAIL_HOSTNAME}",
+        "report-id": report_id,
+        "policies": [{k: v for k, v in entry.items() if k != "failure-details" or v} for entry in policies.values()],
+    }
+
+
+def report_message(report: dict[str, Any], domain: str, rua: str, now: datetime.datetime) -> bytes:
+    """The report as mail (RFC 8460 5.3): a gzip application/tlsrpt+gzip part
+    named sender!policy-domain!begin!end!id.json.gz and the report headers."""
+    submitter = settings.MAIL_HOSTNAME
+    start = int(datetime.datetime.fromisoformat(report["date-range"]["start-datetime"].replace("Z", "+00:00"))
+                .timestamp())
+    message = EmailMessage()
+    message["From"] = f"TLS reports <postmaster@{submitter}>"
+    message["To"] = rua
+    message["Subject"] = f"Report Domain: {domain} Submitter: {submitter} Report-ID: <{report['report-id']}>"
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = f"<{report['report-id']}>"
+    message["TLS-Report-Domain"] = domain
+    message["TLS-Report-Submitter"] = submitter
+    message.set_content(f"This is an aggregate TLS report from {submitter} about mail sent to {domain}.\n")
+    data = gzip.compress(json.dumps(report, indent=1).encode())
+    message.add_attachment(data, maintype="application", subtype="tlsrpt+gzip",
+                           filename=f"{submitter}!{domain}!{start}!{start + 86399}!{report['report-id']}.json.gz")
+    message.set_type("multipart/report")  # RFC 8460 5.3, with its boundary kept
+    message.set_param("report-type", "tlsrpt")
+    return message.as_bytes()
+
+
+def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolver | None = None) -> int:
+    """Queue the reports of day (yesterday, UTC) to every policy domain that
+    asks for them; returns how many were queued."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = day or (now - datetime.timedelta(days=1)).date()
+    resolver = resolver or default_resolver()
+    by_domain: dict[str, list[store.TlsOutcomeRow]] = {}
+    for row in store.tls_outcomes(day):
+        by_domain.setdefault(row.policy_domain, []).append(row)
+    sent = 0
+    for domain, rows in by_domain.items():
+        try:
+            ruas = parse_txt(txt_records(resolver, f"_smtp._tls.{domain}") or [])
+        except DnsTemporary as exc:
+            log.warning("TLS report for %s not sent: %s", domain, exc)
+            continue
+        report = build_report(domain, rows, day, f"{day:%Y%m%d}.{uuid.uuid4().hex}@{settings.MAIL_HOSTNAME}")
+        for rua in ruas:
+            if not rua.lower().startswith("mailto:"):
+                log.info("TLS report for %s: %s is not a mailto: address; skipped", domain, rua)
+                continue
+            address = rua[len("mailto:"):]
+            try:
+                store.deliver(report_message(report, domain, address, now), [address], "")
+            except store.StoreError as exc:
+                log.warning("TLS report for %s to %s not queued: %s", domain, address, exc)
+                continue
+            sent += 1
+    store.forget_tls_outcomes(day - datetime.timedelta(days=store.TLS_OUTCOME_KEEP_DAYS))
+    return sent

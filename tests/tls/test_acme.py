@@ -1,0 +1,108 @@
+"""ACME (RFC 8555) against Debian's pebble: `manage.py certificate` answers
+HTTP-01 from the web app (pytest-django's live_server, challenges in the
+database), writes 0600 files, and a running worker serves the new pair to
+new clients while an open IMAP session carries on; the renewal waits for two
+thirds of the lifetime and keeps the key."""
+from __future__ import annotations
+
+import datetime
+import imaplib
+import socket
+import ssl
+import stat
+import time
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+
+from mailboxes.models import AcmeChallenge
+from protocols import acme
+from protocols.tls import generate_self_signed
+from tests.relay.helpers import DnsServer
+from tests.servers import SubprocessServer
+
+from .pebble import PEBBLE, Pebble
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(PEBBLE is None, reason="needs Debian's pebble (apt-get install pebble)")]
+
+HOSTNAME = "mail.example.test"
+
+
+@pytest.fixture
+def ca(live_server, settings, tmp_path: Path, monkeypatch) -> Iterator[Pebble]:  # type: ignore[no-untyped-def]
+    """pebble validating HTTP-01 on the live server's port, HOSTNAME resolving
+    to loopback; our certificate files start as a self-signed pair."""
+    dns = DnsServer({HOSTNAME: [("A", "127.0.0.1")]})
+    pebble = Pebble(http_port=urlsplit(live_server.url).port or 80, dns_port=dns.port)
+    cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
+    generate_self_signed(cert, key, "self-signed.example.test")
+    settings.MAIL_HOSTNAME, settings.MAIL_ACME_DIRECTORY = HOSTNAME, pebble.directory
+    settings.MAIL_TLS_CERT, settings.MAIL_TLS_KEY, settings.VAR_DIR = str(cert), str(key), tmp_path / "var"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pebble.ca_bundle))
+    yield pebble
+    pebble.close()
+    dns.close()
+
+
+def _served_certificate(port: int, root_pem: bytes) -> bytes:
+    """The certificate a new client gets, verified for HOSTNAME against root_pem."""
+    context = ssl.create_default_context(cadata=root_pem.decode())
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=HOSTNAME) as tls:
+        der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        return der
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+def test_the_certificate_command_answers_http01_from_the_web_app_and_a_running_worker_serves_the_new_pair(
+        ca: Pebble, settings, users) -> None:
+    cert, key = Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
+    env = {"MAIL_TLS_CERT": str(cert), "MAIL_TLS_KEY": str(key), "MAIL_TLS_RELOAD_INTERVAL": "1"}
+    with SubprocessServer("imaps", env) as server:
+        port = server.ports["imaps"]
+        open_session = imaplib.IMAP4_SSL("127.0.0.1", port, ssl_context=_unverified(), timeout=10)
+        open_session.login("alice@example.test", "alice-secret")
+        old = open_session.sock.getpeercert(binary_form=True)
+
+        call_command("certificate")
+
+        assert not AcmeChallenge.objects.exists()  # tokens are gone once the order is done
+        for path in (cert, key, acme.account_key_path()):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        info = acme.certificate_info(cert)
+        assert info.names == (HOSTNAME,) and "Pebble" in info.issuer
+        root = ca.issuing_root()
+        deadline = time.monotonic() + 15
+        while True:  # the worker looks at the files every second
+            try:
+                new = _served_certificate(port, root)
+                break
+            except ssl.SSLCertVerificationError:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.2)
+        assert new != old
+        assert "TLS certificate reloaded" in server.output()
+        assert open_session.sock.getpeercert(binary_form=True) == old
+        assert open_session.noop()[0] == "OK" and open_session.select("INBOX")[0] == "OK"  # carries on
+        open_session.logout()
+
+
+def test_renewal_waits_for_two_thirds_of_the_lifetime_then_renews_keeping_the_key(ca: Pebble, settings) -> None:
+    cert, key = Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
+    first = acme.obtain()
+    first_pem, key_pem = cert.read_bytes(), key.read_bytes()
+    assert acme.renew_if_due(first.renewal_due_at - datetime.timedelta(minutes=1)) is None
+    assert cert.read_bytes() == first_pem
+    renewed = acme.renew_if_due(first.renewal_due_at + datetime.timedelta(minutes=1))
+    assert renewed is not None and renewed.names == first.names
+    assert cert.read_bytes() != first_pem
+    assert key.read_bytes() == key_pem  # a DANE 3 1 1 record pinning the key stays true
