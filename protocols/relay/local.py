@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 log = logging.getLogger("protocols.relay")
 _executor: ThreadPoolExecutor | None = None
@@ -36,6 +36,19 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def drain() -> None:
+    """Wait for the relay runs handed to this process's threads to end (the
+    embedded default at shutdown, a test at its end); the next kick starts a
+    new pool."""
+    global _executor
+    while True:  # a run may queue more (a DSN), on a new pool
+        with _lock:
+            executor, _executor = _executor, None
+        if executor is None:
+            return
+        executor.shutdown(wait=True)
+
+
 def _guarded(func: Callable[..., Any], *args: Any) -> None:
     close_old_connections()
     try:
@@ -43,7 +56,10 @@ def _guarded(func: Callable[..., Any], *args: Any) -> None:
     except Exception:
         log.exception("%s failed (it runs again next time)", getattr(func, "__name__", func))
     finally:
-        close_old_connections()
+        # This thread's connections are closed, not kept: a run is seconds
+        # apart from the next, and an idle SQLite connection holding the
+        # shared cache's table locks would block the other threads' writers.
+        connections.close_all()
 
 
 def on_outbound_queued(sender: object, message_id: int, **kwargs: Any) -> None:
