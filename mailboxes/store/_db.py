@@ -16,7 +16,7 @@ log = logging.getLogger("mailboxes.store")
 try:  # the connection pool's own timeout, when the pool is in use
     from psycopg_pool import PoolTimeout
 except ImportError:  # pragma: no cover
-    PoolTimeout = OperationalError  # type: ignore[misc,assignment]
+    PoolTimeout = OperationalError  # type: ignore[misc]
 
 
 def atomic(func: Callable[P, R]) -> Callable[P, R]:

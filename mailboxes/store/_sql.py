@@ -76,10 +76,10 @@ def datetime_reader(model: type, name: str) -> Callable[[Any], datetime]:
     """How a raw cursor's timestamp column becomes an aware datetime: PostgreSQL's
     driver gives one already, SQLite gives text (the ORM's own converter)."""
     if connection.vendor != "sqlite":
-        return lambda value: value  # type: ignore[no-any-return]
-    convert = connection.ops.convert_datetimefield_value  # type: ignore[attr-defined]
+        return lambda value: value
+    convert = connection.ops.convert_datetimefield_value
     field = model._meta.get_field(name)  # type: ignore[attr-defined]
-    return lambda value: convert(value, field, connection)  # type: ignore[no-any-return]
+    return lambda value: convert(value, field, connection)
 
 
 def highestmodseq_locked(cursor: Any, account_id: int, folder_id: int) -> int:

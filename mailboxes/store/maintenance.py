@@ -138,7 +138,7 @@ class BlobCollection:
 def _referenced() -> Q:
     """Some row refers to the blob: every foreign key to Blob (Message,
     OutboundMessage, and any model added later), found from the models."""
-    refs = [Q(Exists(rel.related_model._default_manager.filter(  # type: ignore[union-attr]
+    refs = [Q(Exists(rel.related_model._default_manager.filter(
                 **{rel.field.attname: OuterRef("pk")})))
             for rel in Blob._meta.get_fields(include_hidden=True)
             if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)]

@@ -98,7 +98,7 @@ def expunge_allowed(command: c.Command) -> bool:
     STORE or SEARCH by sequence number (their UID forms may have them). SORT
     (RFC 5256), COPY and MOVE by number are held to the same rule, since
     their numbers must keep meaning what the client meant."""
-    return not (isinstance(command, _BY_NUMBER) and not command.uid)  # type: ignore[attr-defined]
+    return not (isinstance(command, _BY_NUMBER) and not command.uid)
 
 
 # Store errors -> (status, response code, text) at the boundary (RFC 5530 codes).

@@ -180,7 +180,7 @@ class Session:
         return Reply(code, plan.reply_text(message))
 
     def _write(self, data: bytes) -> None:
-        self.smtp.send(data)  # type: ignore[arg-type]  # smtplib accepts bytes
+        self.smtp.send(data)
 
     def send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes

@@ -5,7 +5,8 @@ Implementation notes
   EHLO, MAIL/RCPT/DATA with dot-unstuffing (RFC 5321 4.5.2), STARTTLS
   (RFC 3207, pipelined plaintext discarded), AUTH PLAIN and LOGIN exchanges
   (RFC 4954, 4616), the line and size limits and the bogus-command budget.
-  session.SMTPSession subclasses it only where our rules differ; handlers.py
+  session.SMTPSession subclasses it only where our rules differ, reaching
+  aiosmtpd's private members only through aiosmtpd_adapter.py; handlers.py
   holds the hooks that call the store; policy.py the per-listener table and
   the pure decisions; replies.py every reply text; trace.py the trace fields.
 - Supported: PIPELINING, 8BITMIME, SMTPUTF8, SIZE, ENHANCEDSTATUSCODES

@@ -9,7 +9,8 @@ the store off the event loop, an idle timeout that counts bytes rather than
 commands, exception text kept off the wire, and a shutdown that says 421
 after any store call in flight has answered. Behind a load balancer
 (MAIL_PROXY_TRUSTED) aiosmtpd reads the PROXY header (v1/v2) and the
-client's real address becomes peer_ip.
+client's real address becomes peer_ip. What aiosmtpd keeps private is reached
+through aiosmtpd_adapter.AdaptedSMTP only.
 """
 from __future__ import annotations
 
@@ -32,12 +33,13 @@ from .. import limits as connection_limits
 from .. import proxy
 from ..listener import Connection
 from . import policy, replies
+from .aiosmtpd_adapter import AdaptedSMTP
 
 log = logging.getLogger("protocols.smtp")
 _ids = itertools.count(1)
 
 
-class SMTPSession(SMTP):
+class SMTPSession(AdaptedSMTP):
     def __init__(self, handler: Any, *, profile: policy.Profile, limits: policy.Limits,
                  tls_context: ssl.SSLContext | None, sessions: set, loop: asyncio.AbstractEventLoop,
                  admitted: connection_limits.ConnectionLimits | None = None) -> None:
@@ -64,10 +66,10 @@ class SMTPSession(SMTP):
             auth_required=profile.auth_required, auth_require_tls=True,
             command_call_limit=policy.command_limits(limits), loop=loop,
             proxy_protocol_timeout=settings.MAIL_PROXY_TIMEOUT if settings.MAIL_PROXY_TRUSTED else None)
-        self._handle_hooks["PROXY"] = self._proxy_hook
+        self.add_handler_hook("PROXY", self._proxy_hook)
         self._reply = ""
         self._counted: metrics.ConnectionCount | None = None
-        self._smtp_methods = {name: self._timed(name, method) for name, method in self._smtp_methods.items()}
+        self.wrap_commands(self._timed)
 
     def _timed(self, name: str, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
         """Count and time each command by the class of its (last) reply."""
@@ -87,7 +89,7 @@ class SMTPSession(SMTP):
             return False
         if data.src_addr is not None:
             self.peer_ip = str(data.src_addr)
-            self._auth_require_tls = not self.plaintext_auth_allowed
+            self.require_tls_for_auth(not self.plaintext_auth_allowed)
         return self._admit()  # the limits count the client behind the balancer
 
     def _admit(self) -> bool:
@@ -115,7 +117,7 @@ class SMTPSession(SMTP):
 
     @property
     def tls(self) -> bool:
-        return self.profile.implicit_tls or self._tls_protocol is not None
+        return self.profile.implicit_tls or self.starttls_done
 
     @property
     def starttls_offered(self) -> bool:
@@ -143,7 +145,7 @@ class SMTPSession(SMTP):
     # --- connection life --------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        after_starttls = self._original_transport is not None
+        after_starttls = self.starttls_transport_swapped
         super().connection_made(transport)
         if after_starttls:  # aiosmtpd has started a fresh Session (RFC 3207 4.2)
             return
@@ -157,11 +159,11 @@ class SMTPSession(SMTP):
         self.sessions.add(self)
         self._counted = metrics.ConnectionCount(self.profile.name).__enter__()
         # aiosmtpd's rule is "TLS or no AUTH"; ours also allows loopback and the setting.
-        self._auth_require_tls = not self.plaintext_auth_allowed
+        self.require_tls_for_auth(not self.plaintext_auth_allowed)
         if self.profile.implicit_tls and self.session is not None:
             self.session.ssl = {"ssl_object": transport.get_extra_info("ssl_object")}
-        if self._handler_coroutine is not None:
-            self._handler_coroutine.add_done_callback(self._session_ended)
+        if self.session_task is not None:
+            self.session_task.add_done_callback(self._session_ended)
 
     def _session_ended(self, task: asyncio.Task) -> None:
         if task.cancelled():
@@ -190,7 +192,7 @@ class SMTPSession(SMTP):
         # long DATA that keeps arriving is not idle.
         if self._refused:
             return
-        self._reset_timeout()
+        self.restart_idle_timer()
         super().data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -198,14 +200,14 @@ class SMTPSession(SMTP):
             return False
         return super().eof_received()
 
-    def _timeout_cb(self) -> None:
+    def idle_timeout(self) -> None:
         if self._busy:  # waiting for the store, not for the client
-            self._reset_timeout()
+            self.restart_idle_timer()
             return
         log.info("%s: idle timeout", self.label)
         if self.transport is not None:
             cast(asyncio.WriteTransport, self.transport).write(replies.TIMEOUT.encode() + b"\r\n")
-        super()._timeout_cb()
+        super().idle_timeout()
 
     async def shutdown(self) -> None:
         """Say 421 and close; a store call in flight gets its reply out first."""
@@ -239,11 +241,11 @@ class SMTPSession(SMTP):
 
     # --- commands where our rules differ ------------------------------------
 
-    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+    def parse_address(self, arg: str) -> tuple[str | None, str | None]:
         # The stdlib parser aiosmtpd uses raises IndexError on a lone "<"
         # (found by the fuzz harness): a syntax error (501, RFC 5321 4.1.2), not a crash.
         try:
-            return super()._getaddr(arg)
+            return super().parse_address(arg)
         except (IndexError, ValueError):
             return None, None
 
@@ -301,7 +303,7 @@ class SMTPSession(SMTP):
 
     # --- AUTH: aiosmtpd decodes, the store decides --------------------------
 
-    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+    def check_credentials(self, mechanism: str, auth_data: Any) -> AuthResult:
         # aiosmtpd calls this synchronously, on the event loop, where the store
         # must not be called: hand the decoded credentials back to _verify.
         return AuthResult(success=False, handled=False, auth_data=auth_data)

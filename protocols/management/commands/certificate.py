@@ -2,18 +2,20 @@
 (MAIL_ACME_DIRECTORY) over HTTP-01, answered by the web app; see protocols/acme.py."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
     help = "Obtain (or renew now) the TLS certificate for MAIL_HOSTNAME from the ACME CA (MAIL_ACME_DIRECTORY)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", action="append", default=[], metavar="DNS_NAME",
                             help="another name for the certificate (repeatable), e.g. mta-sts.example.org")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         from acme import errors as acme_errors
         from requests import RequestException
 

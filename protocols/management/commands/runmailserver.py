@@ -8,9 +8,10 @@ import asyncio
 import importlib
 import logging
 import signal
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 log = logging.getLogger("protocols.runmailserver")
 
@@ -62,7 +63,7 @@ async def _watch_certificate(interval: float) -> None:
 class Command(BaseCommand):
     help = "Run the SMTP, IMAP, POP3, POP2 and ManageSieve listeners (a port of 0 turns one off)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.MAIL_LISTEN_HOST)
         for name, option in OPTION.items():
             parser.add_argument("--" + option.replace("_", "-"), type=int, default=settings.MAIL_PORTS[name],
@@ -77,7 +78,7 @@ class Command(BaseCommand):
                             help="worker processes sharing the listening sockets (env MAIL_WORKERS; "
                                  "default 1; one per core uses the whole machine)")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         wanted: set[str] = set()
         for item in options["protocols"].split(","):
             item = item.strip().lower()

@@ -1,0 +1,86 @@
+"""The aiosmtpd private members protocols/smtp/aiosmtpd_adapter.py relies on
+still exist and still mean what it assumes, on the pinned aiosmtpd version.
+An aiosmtpd upgrade that moves them fails here, not in a session."""
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import re
+import ssl
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import SMTP
+
+from protocols.smtp.aiosmtpd_adapter import ASSUMED_VERSION, PRIVATE_ATTRIBUTES, PRIVATE_METHODS, AdaptedSMTP
+from tests.certs import TestCa
+
+REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements.txt"
+
+
+class NoHooks:
+    """A handler without handle_* hooks: aiosmtpd's own behaviour only."""
+
+
+def test_installed_aiosmtpd_is_the_pinned_version_the_adapter_was_written_against() -> None:
+    pinned = re.search(r"^aiosmtpd==(\S+)\s*$", REQUIREMENTS.read_text(), re.MULTILINE)
+    assert pinned is not None, "aiosmtpd is not pinned with == in requirements.txt"
+    assert importlib.metadata.version("aiosmtpd") == pinned.group(1) == ASSUMED_VERSION
+
+
+@pytest.mark.parametrize("name", PRIVATE_METHODS)
+def test_each_private_method_the_adapter_uses_is_still_a_method_of_aiosmtpd_smtp(name: str) -> None:
+    assert callable(getattr(SMTP, name, None))
+
+
+def test_the_adapters_own_names_are_not_members_aiosmtpd_defines_itself() -> None:
+    # Else a later aiosmtpd could call one of them for its own purpose.
+    own = {name for name in vars(AdaptedSMTP) if not name.startswith("__")} - set(PRIVATE_METHODS)
+    assert own and not own & set(dir(SMTP))
+
+
+def test_each_private_attribute_the_adapter_uses_is_set_on_an_aiosmtpd_connection_and_tracks_starttls(
+        tmp_path: Path) -> None:
+    certificate, key = TestCa(tmp_path).issue(["localhost"])
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(certificate, key)
+    client_tls = ssl.create_default_context()
+    client_tls.check_hostname = False
+    client_tls.verify_mode = ssl.CERT_NONE
+
+    async def converse() -> None:
+        loop = asyncio.get_running_loop()
+        made: list[SMTP] = []
+
+        def factory() -> SMTP:
+            made.append(SMTP(NoHooks(), tls_context=server_tls, loop=loop))
+            return made[-1]
+
+        server = await loop.create_server(factory, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            assert (await reader.readline()).startswith(b"220 ")
+            smtp = made[0]
+            for name in PRIVATE_ATTRIBUTES:
+                assert hasattr(smtp, name), name
+            assert isinstance(smtp._handler_coroutine, asyncio.Task)
+            assert smtp._tls_protocol is None and smtp._original_transport is None
+            assert smtp._auth_require_tls is True
+            assert isinstance(smtp._handle_hooks, dict)
+            assert {"EHLO", "MAIL", "RCPT", "DATA", "STARTTLS", "AUTH"} <= set(smtp._smtp_methods)
+
+            writer.write(b"STARTTLS\r\n")
+            assert (await reader.readline()).startswith(b"220 ")
+            await writer.start_tls(client_tls)
+            writer.write(b"NOOP\r\n")
+            assert (await reader.readline()).startswith(b"250 ")
+            assert smtp._tls_protocol is not None and smtp._original_transport is not None
+            writer.write(b"QUIT\r\n")
+            assert (await reader.readline()).startswith(b"221 ")
+        finally:
+            writer.close()
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(converse())
