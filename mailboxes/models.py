@@ -283,3 +283,37 @@ class TransferJob(models.Model):
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True)
     finished = models.DateTimeField(null=True)
+
+
+class AppPassword(models.Model):
+    """A generated password for one mail client, opening only the doors named
+    (imap, pop3, smtp, managesieve). Stored as Django's password hash; revoked
+    by deleting the row, so its next login anywhere finds nothing."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField(max_length=100)
+    password = models.CharField(max_length=200)
+    doors = models.JSONField(default=list)
+    created = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True)
+    last_used_door = models.CharField(max_length=16, blank=True, default="")
+    last_used_ip = models.CharField(max_length=64, blank=True, default="")
+
+
+class TotpDevice(models.Model):
+    """An account's RFC 6238 authenticator. Two-factor sign-in is on while it
+    is confirmed; last_counter is the time step of the last accepted code, so
+    that no code is accepted twice."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    confirmed = models.BooleanField(default=False)
+    last_counter = models.BigIntegerField(default=-1)
+    created = models.DateTimeField(default=timezone.now)
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, hashed like a password; deleted when used."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recovery_codes")
+    code = models.CharField(max_length=200)

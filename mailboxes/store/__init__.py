@@ -24,11 +24,13 @@ from .admin_types import (AccountDetail, AccountRow, Actor, AliasRow, AuditRow, 
                           DomainDetail, FolderUsage, LoginInfo, Overview, Page, QueueRow)
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
-from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
+from .errors import (AlreadyExists, AppPasswordRequired, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      SendingLimited, StoreError, TooBigForQuota, TooManySessions,
                      Unavailable)
 from .events import publish, subscribe
+from .credentials import (DOORS, AppPasswordInfo, NewAppPassword, create_app_password, list_app_passwords,
+                          revoke_app_password)
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, folders, messages, settings
+from . import auth, compose, folders, messages, security, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -34,6 +34,10 @@ urlpatterns = [
     path("suggest", compose.suggest, name="suggest"),
     path("settings/", settings.settings_view, name="settings"),
     path("settings/password", settings.password_view, name="password"),
+    path("settings/security/", security.security_view, name="security"),
+    path("settings/security/app-passwords", security.create_app_password, name="app_password_create"),
+    path("settings/security/app-passwords/<int:app_password_id>/revoke", security.revoke_app_password,
+         name="app_password_revoke"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

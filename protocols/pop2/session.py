@@ -12,7 +12,7 @@ from protocols import account_sessions, dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
-from protocols.pop3.logins import Blocked, checked_login
+from protocols.pop3.logins import Blocked, NeedsAppPassword, checked_login
 
 from . import parser
 
@@ -141,7 +141,8 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not isinstance(account, store.AccountInfo):
         s.auth_failures += 1
         await s.reply("- [AUTH] too many failed logins, try again later" if isinstance(account, Blocked)
-                      else "- [AUTH] bad login")
+                      else "- [AUTH] two-factor sign-in is on: log in with an app password"
+                      if isinstance(account, NeedsAppPassword) else "- [AUTH] bad login")
         if s.auth_failures >= MAX_AUTH_FAILURES:
             raise Closed()
         return
