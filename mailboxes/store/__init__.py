@@ -34,6 +34,8 @@ from .credentials import (DOORS, AppPasswordInfo, NewAppPassword, create_app_pas
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)
+from .two_factor import (Enrolment, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
+                         recovery_codes_left, remove_two_factor, set_totp, two_factor_enabled)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts

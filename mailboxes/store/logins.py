@@ -204,7 +204,7 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
 
 
 @no_transaction
-def login_refusal(address: str, ip: str) -> float | None:
+def login_refusal(address: str, ip: str, *, second_factor: bool = False) -> float | None:
     """When the client may try again (epoch seconds), or None if it may try
     now. The IP's and the account's counts are read together (one Redis
     round trip); the database is asked only when one of them is blocked.
@@ -213,11 +213,15 @@ def login_refusal(address: str, ip: str) -> float | None:
     client: an attacker cannot lock an account's owner out, and one bad
     client behind an office's NAT address does not lock out colleagues who
     log in from there. Such an account's password is still checked, and a
-    wrong one still counts against the IP and the account."""
+    wrong one still counts against the IP and the account.
+
+    With second_factor (a two-factor code, asked for after the right
+    password) a block refuses from every client: whoever has the password is
+    at a known client by then, and six digits must not be guessable there."""
     keys = [(kind, value) for kind, value in ((IP, client_key(ip)), (ACCOUNT, account_key(address))) if value]
     ends = (_block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys)))
     blocks = [end for end in ends if end is not None]
-    if not blocks or _known_ip(address, ip):
+    if not blocks or (not second_factor and _known_ip(address, ip)):
         return None
     return max(blocks)
 

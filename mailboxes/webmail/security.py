@@ -1,15 +1,24 @@
-"""The account's sign-in security: app passwords for mail clients (made,
-listed, revoked). A new app password is shown on the page that made it and
-never again (it is stored hashed)."""
+"""The account's sign-in security: two-factor sign-in (a TOTP authenticator
+enrolled with a QR code and a confirming code, ten recovery codes, turned
+off with the password and a code) and app passwords for mail clients (made,
+listed, revoked). A new app password, an authenticator's secret and the
+recovery codes are shown on the page that made them and never again: they
+never pass through the session's message store."""
 from __future__ import annotations
 
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+import segno
 
 from mailboxes import store
+from mailhost.clientip import client_ip
+
+from .auth import BLOCKED, PROTOCOL
 
 from .common import account_id, page, store_error
 from .folders import sidebar
@@ -17,11 +26,52 @@ from .folders import sidebar
 DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
 
 
-def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, status: int = 200) -> HttpResponse:
+def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, status: int = 200,
+          enrolment: store.Enrolment | None = None, recovery_codes: list[str] | None = None,
+          error: str = "") -> HttpResponse:
+    me = account_id(request)
     return render(request, "mail/security.html", {
-        "folders": sidebar(request), "title": "Security", "new": new,
-        "app_passwords": store.list_app_passwords(account_id(request)),
-        "doors": list(DOOR_NAMES.items())}, status=status)
+        "folders": sidebar(request), "title": "Security", "new": new, "error": error,
+        "app_passwords": store.list_app_passwords(me), "doors": list(DOOR_NAMES.items()),
+        "two_factor": store.two_factor_enabled(me), "codes_left": store.recovery_codes_left(me),
+        "enrolment": enrolment, "recovery_codes": recovery_codes,
+        "qr_svg": mark_safe(segno.make(enrolment.uri, error="m").svg_inline(scale=4)) if enrolment else ""},
+        status=status)
+
+
+@page
+@require_POST
+def totp_begin(request: HttpRequest) -> HttpResponse:
+    try:
+        return _page(request, enrolment=store.begin_totp(account_id(request)))
+    except store.NotPermitted as exc:
+        return _page(request, error=str(exc), status=400)
+
+
+@sensitive_post_parameters("code")
+@page
+@require_POST
+def totp_confirm(request: HttpRequest) -> HttpResponse:
+    try:
+        codes = store.confirm_totp(account_id(request), request.POST.get("code", "")[:64])
+    except store.InvalidInput as exc:
+        return _page(request, error=f"Two-factor sign-in is not on: {exc}.", status=400)
+    return _page(request, recovery_codes=codes)
+
+
+@sensitive_post_parameters("password", "code")
+@page
+@require_POST
+def totp_disable(request: HttpRequest) -> HttpResponse:
+    try:
+        store.disable_two_factor(account_id(request), request.POST.get("password", "")[:1024],
+                                 request.POST.get("code", "")[:64], protocol=PROTOCOL, ip=client_ip(request))
+    except store.LoginBlocked:
+        return _page(request, error=BLOCKED, status=403)
+    except store.InvalidInput as exc:
+        return _page(request, error=f"Two-factor sign-in is still on: {exc}.", status=403)
+    flash.success(request, "Two-factor sign-in is off.")
+    return HttpResponseRedirect(reverse("webmail:security"))
 
 
 @page

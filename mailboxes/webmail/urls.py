@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, folders, messages, security, settings
+from . import auth, compose, folders, messages, second_factor, security, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -19,6 +19,7 @@ message = "m/<int:folder_id>/<int:uid>/"
 urlpatterns = [
     path("", folders.home, name="home"),
     path("login/", auth.login_view, name="login"),
+    path("login/code", second_factor.code_view, name="login_code"),  # the dashboard's too
     path("logout/", auth.logout_view, name="logout"),
     path("f/<int:folder_id>/", folders.folder_view, name="folder"),
     path("f/<int:folder_id>/state", folders.folder_state, name="state"),
@@ -35,6 +36,9 @@ urlpatterns = [
     path("settings/", settings.settings_view, name="settings"),
     path("settings/password", settings.password_view, name="password"),
     path("settings/security/", security.security_view, name="security"),
+    path("settings/security/totp/begin", security.totp_begin, name="totp_begin"),
+    path("settings/security/totp/confirm", security.totp_confirm, name="totp_confirm"),
+    path("settings/security/totp/disable", security.totp_disable, name="totp_disable"),
     path("settings/security/app-passwords", security.create_app_password, name="app_password_create"),
     path("settings/security/app-passwords/<int:app_password_id>/revoke", security.revoke_app_password,
          name="app_password_revoke"),
