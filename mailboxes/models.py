@@ -24,6 +24,7 @@ class Domain(models.Model):
     trash_retention_days = models.IntegerField(default=30)
     # May aliases of this domain forward to addresses on other hosts?
     allow_external_forwards = models.BooleanField(default=False)
+    require_two_factor = models.BooleanField(default=False)  # its accounts must enrol before using the web
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -317,3 +318,15 @@ class RecoveryCode(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recovery_codes")
     code = models.CharField(max_length=200)
+
+
+class WebSession(models.Model):
+    """A signed-in browser (webmail or dashboard), for the account's list of
+    sessions: which Django session, what browser, from where, last seen."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    device = models.CharField(max_length=300, blank=True, default="")
+    ip = models.CharField(max_length=64, blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)

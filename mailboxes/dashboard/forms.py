@@ -66,6 +66,9 @@ class DomainSettingsForm(forms.Form):
     active = forms.BooleanField(required=False)
     max_accounts = forms.IntegerField(min_value=0, help_text="0 = no limit")
     allow_external_forwards = forms.BooleanField(required=False, label="Aliases and users may forward to other hosts")
+    require_two_factor = forms.BooleanField(
+        required=False, label="Accounts must use two-factor sign-in",
+        help_text="an account without it is sent to set it up after its password, and can do nothing else")
 
     SUPERUSER_FIELDS = ("active", "max_accounts", "allow_external_forwards")
 

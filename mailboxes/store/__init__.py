@@ -28,14 +28,15 @@ from .errors import (AlreadyExists, AppPasswordRequired, InvalidInput, LimitExce
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      SendingLimited, StoreError, TooBigForQuota, TooManySessions,
                      Unavailable)
-from .events import publish, subscribe
+from .events import SIGN_OUT, publish, subscribe
+from .web_sessions import WebSessionInfo, end_sessions, end_web_session, list_web_sessions, note_web_session
 from .credentials import (DOORS, AppPasswordInfo, NewAppPassword, create_app_password, list_app_passwords,
                           revoke_app_password)
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)
 from .two_factor import (Enrolment, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
-                         recovery_codes_left, remove_two_factor, set_totp, two_factor_enabled)
+                         must_enrol, recovery_codes_left, remove_two_factor, set_totp, two_factor_enabled)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts

@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection
 from django.db.models import Count, Q
 
 from ..models import Account, AccountSettings, Alias, AppPassword, Domain, TotpDevice
-from . import folders as _folders
+from . import folders as _folders, web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
 from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
@@ -98,12 +98,15 @@ def create_account(address: str, password: str, *, quota: int | None = None, dis
 
 
 @atomic
-def set_password(address: str, password: str) -> None:
+def set_password(address: str, password: str, *, keep_session: str = "") -> None:
+    """A new password; every session of the account ends (its browsers but
+    the one whose session key is keep_session, its IMAP/POP3/POP2 sessions)."""
     if not password:
         raise InvalidInput("a password is required")
     account = _get_account(address)
     account.password = make_password(password)
     account.save(update_fields=["password"])
+    _web_sessions.end_sessions(account.id, keep=keep_session)
 
 
 @atomic
@@ -239,17 +242,30 @@ def authenticate(address: str, password: str) -> AccountInfo | None:
     if found is None:
         make_password(password)  # spend the same time as a real check
         return None
-    return found.account if password_matches(found.account.address, password, found.stored) else None
+    account = found.account
+    return account if password_matches(account.address, password, found.stored,
+                                       rehash=upgrader(account.id, found.stored)) else None
 
 
-def password_matches(address: str, password: str, stored: str, *, scope: str = "") -> bool:
+def upgrader(account_id: int, stored: str) -> Callable[[str], None]:
+    """Store the password hashed the current way, unless it was changed
+    meanwhile (one conditional UPDATE)."""
+    def rehash(password: str) -> None:
+        Account.objects.filter(pk=account_id, password=stored).update(password=make_password(password))
+    return rehash
+
+
+def password_matches(address: str, password: str, stored: str, *, scope: str = "",
+                     rehash: Callable[[str], None] | None = None) -> bool:
     """Does the password match this stored hash? The verified-credential
     cache first (the stored hash and the scope, e.g. which app password, are
-    part of its key), the slow hash on a miss."""
+    part of its key), the slow hash on a miss. On a match with a hash of an
+    older kind or cost than PASSWORD_HASHERS' first, rehash(password) is
+    called to store it anew (Django's check_password setter)."""
     key = _verified.key(address, password, scope + stored)
     if key in _verified:
         return True
-    if not check_password(password, stored):
+    if not check_password(password, stored, setter=rehash):
         return False
     _verified.add(key)
     return True

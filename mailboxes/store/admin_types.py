@@ -59,6 +59,7 @@ class DomainDetail:
     aliases: int = 0
     used_bytes: int = 0
     catch_all: tuple[str, ...] = ()
+    require_two_factor: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..models import AppPassword
 from ._db import atomic, no_transaction
-from .accounts import login_row, password_matches
+from .accounts import login_row, password_matches, upgrader
 from .errors import AppPasswordRequired, InvalidInput, NotFound
 from .types import AccountInfo
 
@@ -85,7 +85,8 @@ def verify(address: str, password: str, *, protocol: str) -> Verified | None:
         return None
     account, door = found.account, door_of(protocol)
     own_first = not found.two_factor or door is None
-    if own_first and password_matches(account.address, password, found.stored):
+    rehash = upgrader(account.id, found.stored)
+    if own_first and password_matches(account.address, password, found.stored, rehash=rehash):
         return Verified(account, None)
     if door is not None and found.app_passwords:
         # A handful of rows; doors filtered here (SQLite's JSON has no "contains").
@@ -93,7 +94,7 @@ def verify(address: str, password: str, *, protocol: str) -> Verified | None:
                 .values_list("id", "password", "doors"):
             if door in doors and password_matches(account.address, password, stored, scope=f"app:{row_id}:"):
                 return Verified(account, row_id)
-    if not own_first and password_matches(account.address, password, found.stored):
+    if not own_first and password_matches(account.address, password, found.stored, rehash=rehash):
         raise AppPasswordRequired("two-factor sign-in is on: this door takes app passwords only")
     return None
 

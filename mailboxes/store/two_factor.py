@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import pyotp
 from django.conf import settings
+from django.db.models import Count
 
-from ..models import RecoveryCode, TotpDevice
+from ..models import Account, RecoveryCode, TotpDevice
 from ._db import atomic, no_transaction
 from .accounts import get_account, get_account_by_id, login_row, password_matches
 from .admin import audit
@@ -68,6 +69,19 @@ def _enrolment(address: str, secret: str) -> Enrolment:
 @no_transaction
 def two_factor_enabled(account_id: int) -> bool:
     return TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists()
+
+
+@no_transaction
+def must_enrol(account_id: int) -> bool:
+    """Must this account set up two-factor sign-in before anything else?
+    Its domain requires it, or MAIL_REQUIRE_2FA_FOR_ADMINS and it is a
+    superuser or a domain admin; and it has not."""
+    account = Account.objects.filter(pk=account_id).annotate(admin_of=Count("admin_domains")) \
+        .values("domain__require_two_factor", "is_superuser", "admin_of").first()
+    if account is None or two_factor_enabled(account_id):
+        return False
+    admin = account["is_superuser"] or account["admin_of"] > 0
+    return bool(account["domain__require_two_factor"] or (settings.MAIL_REQUIRE_2FA_FOR_ADMINS and admin))
 
 
 @atomic

@@ -10,10 +10,8 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
-import segno
 
 from mailboxes import store
 from mailhost.clientip import client_ip
@@ -21,6 +19,7 @@ from mailhost.clientip import client_ip
 from .auth import BLOCKED, PROTOCOL
 
 from .common import account_id, page, store_error
+from .second_factor import qr_svg
 from .folders import sidebar
 
 DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
@@ -35,7 +34,8 @@ def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, stat
         "app_passwords": store.list_app_passwords(me), "doors": list(DOOR_NAMES.items()),
         "two_factor": store.two_factor_enabled(me), "codes_left": store.recovery_codes_left(me),
         "enrolment": enrolment, "recovery_codes": recovery_codes,
-        "qr_svg": mark_safe(segno.make(enrolment.uri, error="m").svg_inline(scale=4)) if enrolment else ""},
+        "sessions": store.list_web_sessions(me, current_key=request.session.session_key or ""),
+        "qr_svg": qr_svg(enrolment.uri) if enrolment else ""},
         status=status)
 
 
@@ -91,6 +91,26 @@ def create_app_password(request: HttpRequest) -> HttpResponse:
         flash.error(request, f"The app password: {exc}")
         return _page(request, status=400)
     return _page(request, new=made)  # shown here, once: never through the session's flash store
+
+
+@page
+@require_POST
+def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
+    try:
+        store.end_web_session(account_id(request), web_session_id)
+        flash.success(request, "That browser is signed out.")
+    except store.StoreError as exc:
+        store_error(request, exc, "Signing that browser out")
+    return HttpResponseRedirect(reverse("webmail:security"))
+
+
+@page
+@require_POST
+def end_sessions(request: HttpRequest) -> HttpResponse:
+    """Every other browser, and every IMAP, POP3 and POP2 session."""
+    store.end_sessions(account_id(request), keep=request.session.session_key or "")
+    flash.success(request, "Signed out everywhere else.")
+    return HttpResponseRedirect(reverse("webmail:security"))
 
 
 @page

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", folders.home, name="home"),
     path("login/", auth.login_view, name="login"),
     path("login/code", second_factor.code_view, name="login_code"),  # the dashboard's too
+    path("login/enrol", second_factor.enrol_view, name="login_enrol"),  # the dashboard's too
     path("logout/", auth.logout_view, name="logout"),
     path("f/<int:folder_id>/", folders.folder_view, name="folder"),
     path("f/<int:folder_id>/state", folders.folder_state, name="state"),
@@ -39,6 +40,8 @@ urlpatterns = [
     path("settings/security/totp/begin", security.totp_begin, name="totp_begin"),
     path("settings/security/totp/confirm", security.totp_confirm, name="totp_confirm"),
     path("settings/security/totp/disable", security.totp_disable, name="totp_disable"),
+    path("settings/security/sessions/<int:web_session_id>/end", security.end_session, name="session_end"),
+    path("settings/security/sessions/end", security.end_sessions, name="sessions_end"),
     path("settings/security/app-passwords", security.create_app_password, name="app_password_create"),
     path("settings/security/app-passwords/<int:app_password_id>/revoke", security.revoke_app_password,
          name="app_password_revoke"),

@@ -53,6 +53,9 @@ class Pop2Session(LineSession):
     def goodbye(self) -> bytes:
         return b"- server shutting down, try again later\r\n"
 
+    def signed_out(self) -> bytes:
+        return b"- signed out: the password changed or the account signed out everywhere\r\n"
+
     async def line_too_long(self) -> None:
         await self.bad("- line too long")
 
@@ -163,6 +166,7 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     s.session_token = (account.id, token)
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
+    s.end_on_sign_out(account.id)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     await s.select(snapshot)
 

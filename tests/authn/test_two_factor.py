@@ -182,3 +182,38 @@ def test_the_command_turns_two_factor_off(users) -> None:
     out = StringIO()
     call_command("twofactor", ALICE, "--off", stdout=out)
     assert not store.two_factor_enabled(users[ALICE].id)
+
+
+def _enrol_step(client: Client, login_url: str, address: str, password: str) -> None:
+    step = client.post(login_url, {"address": address, "password": password})
+    assert step.status_code == 302 and step["Location"] == "/mail/login/enrol"
+
+
+def test_an_account_of_a_domain_that_requires_two_factor_must_enrol_and_can_do_nothing_else(users) -> None:
+    root = store.admin_actor(store.create_account("root@example.test", "root-secret-1", superuser=True).id)
+    assert root is not None
+    store.admin_update_domain(root, "example.test", require_two_factor=True)
+    client = Client()
+    _enrol_step(client, "/mail/login/", ALICE, PASSWORDS[ALICE])
+    for elsewhere in ("/mail/", "/mail/settings/", "/mail/settings/security/", "/mail/login/code"):
+        assert "/login/" in client.get(elsewhere)["Location"]
+    page = client.get("/mail/login/enrol")
+    assert page.status_code == 200 and b"<svg" in page.content
+    secret = page.context["enrolment"].secret
+    assert client.post("/mail/login/enrol", {"code": "000000"}).status_code == 403
+    secret = client.get("/mail/login/enrol").context["enrolment"].secret  # each visit makes a new one
+    done = client.post("/mail/login/enrol", {"code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 200 and len(done.context["recovery_codes"]) == 10
+    assert "/login/" not in client.get("/mail/").get("Location", "")
+    assert store.two_factor_enabled(users[ALICE].id)
+    assert not store.must_enrol(users["charlie@other.test"].id)  # another domain's accounts are free
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_admins_must_enrol_when_the_setting_says_so(users, settings, required: bool) -> None:
+    settings.MAIL_REQUIRE_2FA_FOR_ADMINS = required
+    store.create_account("root@example.test", "root-secret-1", superuser=True)
+    client = Client()
+    step = client.post("/manage/login/", {"address": "root@example.test", "password": "root-secret-1"})
+    assert step["Location"] == ("/mail/login/enrol" if required else "/manage/")
+    assert not store.must_enrol(users[ALICE].id)  # not an admin
