@@ -35,7 +35,7 @@ from .credentials import (DOORS, AppPasswordInfo, NewAppPassword, create_app_pas
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)
-from .two_factor import (Enrolment, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
+from .two_factor import (Enrolment, admin_reset_two_factor, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
                          must_enrol, recovery_codes_left, remove_two_factor, set_totp, two_factor_enabled)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors

@@ -107,6 +107,7 @@ class AccountDetail:
     editable: bool = True
     # "Send as" grants: addresses and '@domain's it may use beyond its own and its aliases.
     send_as: tuple[str, ...] = ()
+    two_factor: bool = False  # two-factor sign-in on (a confirmed authenticator)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from django.db.models import Count
 from ..models import Account, RecoveryCode, TotpDevice
 from ._db import atomic, no_transaction
 from .accounts import get_account, get_account_by_id, login_row, password_matches
-from .admin import audit
+from .admin import account_for, audit
 from .admin_types import Actor
 from .credentials import generate_app_password
 from .errors import InvalidInput, LoginBlocked, NotPermitted
@@ -180,9 +180,15 @@ def set_totp(address: str) -> Enrolment:
 
 
 @atomic
-def remove_two_factor(address: str, *, actor: Actor | None = None) -> None:
-    """Turn it off (`manage.py twofactor --off`, or an administrator's reset,
-    audited)."""
+def remove_two_factor(address: str) -> None:
+    """Turn it off (`manage.py twofactor --off`)."""
     _remove(get_account(address).id)
-    if actor is not None:
-        audit(actor, "account.two_factor_reset", address)
+
+
+@atomic
+def admin_reset_two_factor(actor: Actor, account_id: int) -> None:
+    """An administrator turns an account's two-factor sign-in off (a lost
+    phone and lost recovery codes): audited; the account enrols again."""
+    account = account_for(actor, account_id, change=True)
+    _remove(account.id)
+    audit(actor, "account.two_factor_reset", account.address)

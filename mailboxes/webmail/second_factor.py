@@ -53,10 +53,10 @@ def sign_in(request: HttpRequest, account_id: int, *, protocol: str, next_url: s
 
 def _pending(request: HttpRequest, step: str) -> dict | None:
     pending = request.session.get(PENDING)
-    if isinstance(pending, dict) and pending.get("step") == step and pending.get("until", 0) >= time.time():
-        return pending
-    request.session.pop(PENDING, None)
-    return None
+    if not isinstance(pending, dict) or pending.get("until", 0) < time.time():
+        request.session.pop(PENDING, None)  # expired: the password again
+        return None
+    return pending if pending.get("step") == step else None
 
 
 def _finish(request: HttpRequest, account_id: int) -> None:

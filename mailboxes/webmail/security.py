@@ -6,6 +6,8 @@ recovery codes are shown on the page that made them and never again: they
 never pass through the session's message store."""
 from __future__ import annotations
 
+from typing import Callable
+
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
@@ -93,15 +95,21 @@ def create_app_password(request: HttpRequest) -> HttpResponse:
     return _page(request, new=made)  # shown here, once: never through the session's flash store
 
 
+def _act(request: HttpRequest, action: Callable[[], object], *, success: str, what: str) -> HttpResponse:
+    """One store action for a button, a message either way, back to the page."""
+    try:
+        action()
+        flash.success(request, success)
+    except store.StoreError as exc:
+        store_error(request, exc, what)
+    return HttpResponseRedirect(reverse("webmail:security"))
+
+
 @page
 @require_POST
 def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
-    try:
-        store.end_web_session(account_id(request), web_session_id)
-        flash.success(request, "That browser is signed out.")
-    except store.StoreError as exc:
-        store_error(request, exc, "Signing that browser out")
-    return HttpResponseRedirect(reverse("webmail:security"))
+    return _act(request, lambda: store.end_web_session(account_id(request), web_session_id),
+                success="That browser is signed out.", what="Signing that browser out")
 
 
 @page
@@ -116,9 +124,5 @@ def end_sessions(request: HttpRequest) -> HttpResponse:
 @page
 @require_POST
 def revoke_app_password(request: HttpRequest, app_password_id: int) -> HttpResponse:
-    try:
-        store.revoke_app_password(account_id(request), app_password_id)
-        flash.success(request, "App password revoked: it no longer opens anything.")
-    except store.StoreError as exc:
-        store_error(request, exc, "Revoking the app password")
-    return HttpResponseRedirect(reverse("webmail:security"))
+    return _act(request, lambda: store.revoke_app_password(account_id(request), app_password_id),
+                success="App password revoked: it no longer opens anything.", what="Revoking the app password")

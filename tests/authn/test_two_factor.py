@@ -21,7 +21,7 @@ from django.test.utils import override_settings
 
 from conftest import PASSWORDS
 from mailboxes import store
-from mailboxes.models import AuditEntry
+from mailboxes.models import Account, AuditEntry
 from tests.servers import InProcessServer
 from tests.webmail.helpers import signed_in
 
@@ -217,3 +217,29 @@ def test_admins_must_enrol_when_the_setting_says_so(users, settings, required: b
     step = client.post("/manage/login/", {"address": "root@example.test", "password": "root-secret-1"})
     assert step["Location"] == ("/mail/login/enrol" if required else "/manage/")
     assert not store.must_enrol(users[ALICE].id)  # not an admin
+
+
+def test_an_administrator_resets_an_accounts_two_factor_and_it_is_audited(users) -> None:
+    turn_on()
+    root = Client()
+    store.create_account("root@example.test", "root-secret-1", superuser=True)
+    root.force_login(Account.objects.get(address="root@example.test"))
+    page = root.get(f"/manage/accounts/{users[ALICE].id}/").content.decode()
+    assert 'id="two-factor-state">On.' in page
+    assert root.post(f"/manage/accounts/{users[ALICE].id}/two-factor/reset").status_code == 302
+    assert not store.two_factor_enabled(users[ALICE].id)
+    assert AuditEntry.objects.filter(action="account.two_factor_reset", target=ALICE).count() == 1
+
+
+def test_a_domain_admin_cannot_reset_two_factor_of_another_domains_account(users) -> None:
+    turn_on()
+    charlie = store.admin_actor(users["charlie@other.test"].id)
+    assert charlie is None  # not an admin at all: the dashboard refuses first
+    root = store.admin_actor(store.create_account("root@example.test", "root-secret-1", superuser=True).id)
+    assert root is not None
+    store.admin_set_roles(root, users["charlie@other.test"].id, admin_domains=["other.test"])
+    other_admin = store.admin_actor(users["charlie@other.test"].id)
+    assert other_admin is not None
+    with pytest.raises(store.NotFound):
+        store.admin_reset_two_factor(other_admin, users[ALICE].id)
+    assert store.two_factor_enabled(users[ALICE].id)
