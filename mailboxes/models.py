@@ -330,3 +330,16 @@ class WebSession(models.Model):
     ip = models.CharField(max_length=64, blank=True, default="")
     created = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (passkey or security key) of an account, used as
+    its second factor; any one of them turns two-factor sign-in on."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True)

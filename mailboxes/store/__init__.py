@@ -36,7 +36,9 @@ from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, lo
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)
 from .two_factor import (Enrolment, admin_reset_two_factor, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
-                         must_enrol, recovery_codes_left, remove_two_factor, set_totp, two_factor_enabled)
+                         must_enrol, recovery_codes_left, totp_enabled, remove_two_factor, set_totp, two_factor_enabled)
+from .passkeys import (Ceremony, PasskeyInfo, RelyingParty, add_passkey, check_passkey, list_passkeys,
+                       passkey_authentication, passkey_registration, remove_passkey)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts

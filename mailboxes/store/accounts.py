@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection
 from django.db.models import Count, Q
 
-from ..models import Account, AccountSettings, Alias, AppPassword, Domain, TotpDevice
+from ..models import Account, AccountSettings, Alias, AppPassword, Domain, Passkey, TotpDevice
 from . import folders as _folders, web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -199,7 +199,7 @@ class LoginRow(NamedTuple):
     account: AccountInfo
     stored: str            # the password hash
     apop: str              # the APOP secret, if any
-    two_factor: bool       # a confirmed TOTP authenticator: the password alone opens no mail door
+    two_factor: bool       # a confirmed TOTP authenticator or a passkey: the password opens no mail door
     app_passwords: bool    # has at least one app password
 
 
@@ -218,7 +218,8 @@ def login_row(address: str) -> LoginRow | None:
         cursor.execute(
             f"SELECT a.id, a.address, a.display_name, a.quota, a.used_bytes, a.is_superuser, a.password, "
             f"a.apop_secret, "
-            f"EXISTS (SELECT 1 FROM {q(TotpDevice._meta.db_table)} t WHERE t.account_id = a.id AND t.confirmed), "
+            f"EXISTS (SELECT 1 FROM {q(TotpDevice._meta.db_table)} t WHERE t.account_id = a.id AND t.confirmed) "
+            f"OR EXISTS (SELECT 1 FROM {q(Passkey._meta.db_table)} k WHERE k.account_id = a.id), "
             f"EXISTS (SELECT 1 FROM {q(AppPassword._meta.db_table)} p WHERE p.account_id = a.id) "
             f"FROM {q(Account._meta.db_table)} a JOIN {q(Domain._meta.db_table)} d "
             f"ON d.id = a.domain_id WHERE a.address = %s AND a.is_active AND d.active", [addr])

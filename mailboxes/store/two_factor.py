@@ -28,7 +28,7 @@ import pyotp
 from django.conf import settings
 from django.db.models import Count
 
-from ..models import Account, RecoveryCode, TotpDevice
+from ..models import Account, Passkey, RecoveryCode, TotpDevice
 from ._db import atomic, no_transaction
 from .accounts import get_account, get_account_by_id, login_row, password_matches
 from .admin import account_for, audit
@@ -68,6 +68,13 @@ def _enrolment(address: str, secret: str) -> Enrolment:
 
 @no_transaction
 def two_factor_enabled(account_id: int) -> bool:
+    """A confirmed TOTP authenticator or a passkey (passkeys.py)."""
+    return TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists() \
+        or Passkey.objects.filter(account_id=account_id).exists()
+
+
+@no_transaction
+def totp_enabled(account_id: int) -> bool:
     return TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists()
 
 
@@ -88,8 +95,8 @@ def must_enrol(account_id: int) -> bool:
 def begin_totp(account_id: int) -> Enrolment:
     """A new, unconfirmed authenticator (replacing an unconfirmed one)."""
     account = get_account_by_id(account_id)
-    if TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists():
-        raise NotPermitted("two-factor sign-in is already on")
+    if totp_enabled(account_id):
+        raise NotPermitted("an authenticator app is already set up")
     secret = pyotp.random_base32()
     TotpDevice.objects.update_or_create(account_id=account_id, defaults={"secret": secret, "last_counter": -1})
     return _enrolment(account.address, secret)
@@ -158,9 +165,11 @@ def disable_two_factor(account_id: int, password: str, code: str, *, protocol: s
 
 
 @atomic
-def _remove(account_id: int) -> None:
+def _remove(account_id: int, *, passkeys: bool = False) -> None:
     TotpDevice.objects.filter(account_id=account_id).delete()
     RecoveryCode.objects.filter(account_id=account_id).delete()
+    if passkeys:
+        Passkey.objects.filter(account_id=account_id).delete()
 
 
 @no_transaction
@@ -182,7 +191,7 @@ def set_totp(address: str) -> Enrolment:
 @atomic
 def remove_two_factor(address: str) -> None:
     """Turn it off (`manage.py twofactor --off`)."""
-    _remove(get_account(address).id)
+    _remove(get_account(address).id, passkeys=True)
 
 
 @atomic
@@ -190,5 +199,5 @@ def admin_reset_two_factor(actor: Actor, account_id: int) -> None:
     """An administrator turns an account's two-factor sign-in off (a lost
     phone and lost recovery codes): audited; the account enrols again."""
     account = account_for(actor, account_id, change=True)
-    _remove(account.id)
+    _remove(account.id, passkeys=True)
     audit(actor, "account.two_factor_reset", account.address)

@@ -12,11 +12,12 @@ enrolled. Nothing else answers a half-way session: every signed-in view
 sees an anonymous visitor."""
 from __future__ import annotations
 
+import json
 import time
 
 import segno
 from django.contrib.auth import get_user_model, login
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -87,7 +88,8 @@ def code_view(request: HttpRequest) -> HttpResponse:
             _finish(request, pending["id"])
             return HttpResponseRedirect(pending["next"])
         error, status = error or WRONG_CODE, 403
-    return render(request, "mail/login_code.html", {"error": error}, status=status)
+    return render(request, "mail/login_code.html", {
+        "error": error, "passkeys": bool(store.list_passkeys(pending["id"]))}, status=status)
 
 
 @sensitive_post_parameters("code")
@@ -110,6 +112,62 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         _finish(request, pending["id"])
         return render(request, "mail/login_enrol.html", {"recovery_codes": codes, "next": pending["next"]})
     return render(request, "mail/login_enrol.html", _enrolment(pending))
+
+
+# --- passkeys -------------------------------------------------------------
+
+CHALLENGE = "mailhost_passkey_challenge"
+
+
+def relying_party(request: HttpRequest) -> store.RelyingParty:
+    """The web's host name and origin, as the browser sees them."""
+    host = request.get_host()
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return store.RelyingParty(name.strip("[]"), f"{request.scheme}://{host}")
+
+
+def begin_ceremony(request: HttpRequest, ceremony: store.Ceremony) -> JsonResponse:
+    """The options for the browser; the challenge kept in the session."""
+    request.session[CHALLENGE] = ceremony.challenge.hex()
+    return JsonResponse(json.loads(ceremony.options_json))
+
+
+def ceremony_answer(request: HttpRequest) -> tuple[dict, bytes]:
+    """The browser's JSON body and the challenge it answers (used once)."""
+    try:
+        body = json.loads(request.body[:65536] or b"{}")
+    except ValueError:
+        body = {}
+    challenge = bytes.fromhex(request.session.pop(CHALLENGE, ""))
+    return (body if isinstance(body, dict) else {}), challenge
+
+
+@csrf_protect
+@public
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request, CODE)
+    if pending is None or request.method != "POST":
+        return JsonResponse({"error": "Sign in with your password first."}, status=403)
+    return begin_ceremony(request, store.passkey_authentication(pending["id"], relying_party(request)))
+
+
+@csrf_protect
+@public
+def passkey_sign_in(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request, CODE)
+    if pending is None or request.method != "POST":
+        return JsonResponse({"error": "Sign in with your password first."}, status=403)
+    body, challenge = ceremony_answer(request)
+    try:
+        right = store.check_passkey(pending["id"], json.dumps(body.get("credential")), challenge,
+                                    relying_party(request), protocol=pending["protocol"], ip=client_ip(request))
+    except store.LoginBlocked:
+        return JsonResponse({"error": BLOCKED}, status=403)
+    if not right:
+        return JsonResponse({"error": "That passkey was not accepted."}, status=403)
+    del request.session[PENDING]
+    _finish(request, pending["id"])
+    return JsonResponse({"next": pending["next"]})
 
 
 def _enrolment(pending: dict) -> dict[str, object]:

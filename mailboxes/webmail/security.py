@@ -6,10 +6,11 @@ recovery codes are shown on the page that made them and never again: they
 never pass through the session's message store."""
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -21,7 +22,7 @@ from mailhost.clientip import client_ip
 from .auth import BLOCKED, PROTOCOL
 
 from .common import account_id, page, store_error
-from .second_factor import qr_svg
+from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 from .folders import sidebar
 
 DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
@@ -34,7 +35,7 @@ def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, stat
     return render(request, "mail/security.html", {
         "folders": sidebar(request), "title": "Security", "new": new, "error": error,
         "app_passwords": store.list_app_passwords(me), "doors": list(DOOR_NAMES.items()),
-        "two_factor": store.two_factor_enabled(me), "codes_left": store.recovery_codes_left(me),
+        "two_factor": store.totp_enabled(me), "passkeys": store.list_passkeys(me), "codes_left": store.recovery_codes_left(me),
         "enrolment": enrolment, "recovery_codes": recovery_codes,
         "sessions": store.list_web_sessions(me, current_key=request.session.session_key or ""),
         "qr_svg": qr_svg(enrolment.uri) if enrolment else ""},
@@ -119,6 +120,31 @@ def end_sessions(request: HttpRequest) -> HttpResponse:
     store.end_sessions(account_id(request), keep=request.session.session_key or "")
     flash.success(request, "Signed out everywhere else.")
     return HttpResponseRedirect(reverse("webmail:security"))
+
+
+@page
+@require_POST
+def passkey_options(request: HttpRequest) -> HttpResponse:
+    return begin_ceremony(request, store.passkey_registration(account_id(request), relying_party(request)))
+
+
+@page
+@require_POST
+def passkey_add(request: HttpRequest) -> HttpResponse:
+    body, challenge = ceremony_answer(request)
+    try:
+        store.add_passkey(account_id(request), str(body.get("name", ""))[:200], json.dumps(body.get("credential")),
+                          challenge, relying_party(request))
+    except store.InvalidInput as exc:
+        return JsonResponse({"error": f"The passkey was not added: {exc}."}, status=400)
+    return JsonResponse({"ok": True})
+
+
+@page
+@require_POST
+def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
+    return _act(request, lambda: store.remove_passkey(account_id(request), passkey_id),
+                success="Passkey removed.", what="Removing the passkey")
 
 
 @page
