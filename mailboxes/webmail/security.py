@@ -117,9 +117,8 @@ def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
 @require_POST
 def end_sessions(request: HttpRequest) -> HttpResponse:
     """Every other browser, and every IMAP, POP3 and POP2 session."""
-    store.end_sessions(account_id(request), keep=request.session.session_key or "")
-    flash.success(request, "Signed out everywhere else.")
-    return HttpResponseRedirect(reverse("webmail:security"))
+    return _act(request, lambda: store.end_sessions(account_id(request), keep=request.session.session_key or ""),
+                success="Signed out everywhere else.", what="Signing out everywhere")
 
 
 @page

@@ -243,3 +243,11 @@ def test_a_domain_admin_cannot_reset_two_factor_of_another_domains_account(users
     with pytest.raises(store.NotFound):
         store.admin_reset_two_factor(other_admin, users[ALICE].id)
     assert store.two_factor_enabled(users[ALICE].id)
+
+
+def test_a_forged_passkey_answer_is_refused_and_counted_as_a_failed_login(users) -> None:
+    rp = store.RelyingParty("localhost", "http://localhost")
+    forged = '{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}}'
+    assert not store.check_passkey(users[ALICE].id, forged, b"challenge", rp, protocol="web", ip=IP)
+    assert not store.check_passkey(users[ALICE].id, "not json", b"challenge", rp, protocol="web", ip=IP)
+    assert AuditEntry.objects.filter(action="login.failed", target=ALICE).count() == 2
