@@ -28,6 +28,7 @@ class Domain(models.Model):
     # changes with the mode, so that senders fetch the new policy (3.1).
     mta_sts_mode = models.CharField(max_length=8, blank=True, default="")
     mta_sts_id = models.CharField(max_length=32, blank=True, default="")
+    require_two_factor = models.BooleanField(default=False)  # its accounts must enrol before using the web
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -404,6 +405,8 @@ class SieveSeen(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "key"], name="sieve_seen_key")]
+
+
 class AcmeChallenge(models.Model):
     """An ACME HTTP-01 challenge in flight (RFC 8555 8.3): kept in the database
     so that whichever web process the CA reaches answers it."""
@@ -439,3 +442,62 @@ class TlsOutcome(models.Model):
         constraints = [models.UniqueConstraint(
             fields=["day", "policy_domain", "policy_type", "mx_host", "receiving_ip", "result_type"],
             name="tls_outcome_key")]
+
+
+class AppPassword(models.Model):
+    """A generated password for one mail client, opening only the doors named
+    (imap, pop3, smtp, managesieve). Stored as Django's password hash; revoked
+    by deleting the row, so its next login anywhere finds nothing."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="app_passwords")
+    name = models.CharField(max_length=100)
+    password = models.CharField(max_length=200)
+    doors = models.JSONField(default=list)
+    created = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True)
+    last_used_door = models.CharField(max_length=16, blank=True, default="")
+    last_used_ip = models.CharField(max_length=64, blank=True, default="")
+
+
+class TotpDevice(models.Model):
+    """An account's RFC 6238 authenticator. Two-factor sign-in is on while it
+    is confirmed; last_counter is the time step of the last accepted code, so
+    that no code is accepted twice."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="totp")
+    secret = models.CharField(max_length=64)
+    confirmed = models.BooleanField(default=False)
+    last_counter = models.BigIntegerField(default=-1)
+    created = models.DateTimeField(default=timezone.now)
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, hashed like a password; deleted when used."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recovery_codes")
+    code = models.CharField(max_length=200)
+
+
+class WebSession(models.Model):
+    """A signed-in browser (webmail or dashboard), for the account's list of
+    sessions: which Django session, what browser, from where, last seen."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    device = models.CharField(max_length=300, blank=True, default="")
+    ip = models.CharField(max_length=64, blank=True, default="")
+    created = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (passkey or security key) of an account, used as
+    its second factor; any one of them turns two-factor sign-in on."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.CharField(max_length=1400, unique=True)  # base64url
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True)

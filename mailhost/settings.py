@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mailboxes.webmail.seen.SeenMiddleware",  # the account's list of signed-in browsers
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mailhost.metrics.MetricsMiddleware",
@@ -131,9 +132,12 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "mailboxes.Account"
 
+# Argon2id (argon2-cffi) for new hashes; a PBKDF2 or scrypt hash is
+# re-hashed with Argon2id at the account's next successful password check
+# (docs/SECURITY.md, "Password hashing", has the measured cost).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 # Tests only (Django's own advice): a fast hash so fixtures are quick. Never in production.
@@ -241,6 +245,9 @@ MAIL_MAX_CONNECTIONS_PER_IP = env_int("MAIL_MAX_CONNECTIONS_PER_IP", 100, minimu
 # Tests only: false makes loopback clients as untrusted as remote ones (docs/SECURITY.md).
 MAIL_TRUST_LOOPBACK = env_bool("MAIL_TRUST_LOOPBACK", True)
 # Brute-force defence (mailboxes/store/logins.py, docs/SECURITY.md).
+# Superusers and domain admins must enrol in two-factor sign-in before the
+# web lets them do anything (a domain can require it of all its accounts).
+MAIL_REQUIRE_2FA_FOR_ADMINS = env_bool("MAIL_REQUIRE_2FA_FOR_ADMINS", False)
 MAIL_LOGIN_MAX_FAILURES = env_int("MAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
 MAIL_LOGIN_MAX_FAILURES_PER_IP = env_int("MAIL_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
 MAIL_LOGIN_FAILURE_WINDOW = env_int("MAIL_LOGIN_FAILURE_WINDOW", 900, minimum=1)

@@ -84,6 +84,13 @@ def account_password(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @dashboard_view(methods=("POST",))
+def account_two_factor_reset(request: HttpRequest, account_id: int) -> HttpResponse:
+    return post_action(request, lambda: store.admin_reset_two_factor(request.actor, account_id),
+                       success="Two-factor sign-in is off for this account; it can set it up again.",
+                       next_url=_account_url(account_id))
+
+
+@dashboard_view(methods=("POST",))
 def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
     actor = request.actor
     store.admin_account(actor, account_id)  # 404 before anything else for an account out of reach

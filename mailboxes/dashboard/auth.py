@@ -4,7 +4,7 @@ superuser nor domain admin is refused here (it has the webmail)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
+from mailboxes.webmail import second_factor
 from mailhost.clientip import client_ip
 
 from .access import with_security_headers
@@ -37,17 +38,21 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        error = _log_in(request, form.cleaned_data["address"], form.cleaned_data["password"])
-        if not error:
-            return HttpResponseRedirect(next_url or reverse("manage:overview"))
-        form.add_error(None, error)
+        found = _check(request, form.cleaned_data["address"], form.cleaned_data["password"])
+        if isinstance(found, store.AccountInfo):
+            target = next_url or reverse("manage:overview")
+            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) \
+                or HttpResponseRedirect(target)
+        form.add_error(None, found)
         status = 403
     response = render(request, "manage/login.html", {"form": form, "next": next_url}, status=status)
     return with_security_headers(response)
 
 
-def _log_in(request: HttpRequest, address: str, password: str) -> str:
-    """'' once logged in, else the one line the login page shows."""
+def _check(request: HttpRequest, address: str, password: str) -> store.AccountInfo | str:
+    """The account, if its password is right and it may use the dashboard,
+    else the one line the login page shows. The second step, for an account
+    with two-factor sign-in on, is the webmail's code page (one flow)."""
     ip = client_ip(request)
     try:
         info = store.login(address, password, protocol=PROTOCOL, ip=ip)
@@ -57,9 +62,7 @@ def _log_in(request: HttpRequest, address: str, password: str) -> str:
         return REFUSED
     if store.admin_actor(info.id) is None:
         return "This account has no access to the dashboard; its mail is in the webmail."
-    user = get_user_model()._default_manager.get(pk=info.id)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return ""
+    return info
 
 
 def logout_view(request: HttpRequest) -> HttpResponse:

@@ -39,14 +39,16 @@ def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
     domain = store.admin_domain(actor, name)
     initial = {"default_quota": domain.default_quota, "trash_retention_days": domain.trash_retention_days,
                "catch_all": list(domain.catch_all), "active": domain.active, "max_accounts": domain.max_accounts,
-               "allow_external_forwards": domain.allow_external_forwards, "mta_sts_mode": domain.mta_sts_mode}
+               "allow_external_forwards": domain.allow_external_forwards, "mta_sts_mode": domain.mta_sts_mode,
+               "require_two_factor": domain.require_two_factor}
     form = DomainSettingsForm(request.POST or None, initial=initial, superuser=actor.is_superuser)
     if request.method == "POST" and form.is_valid():
         if form_action(form, lambda d: store.admin_update_domain(
                 actor, domain.name, default_quota=d["default_quota"] or 0,
                 trash_retention_days=d["trash_retention_days"], catch_all=d["catch_all"],
                 active=d.get("active"), max_accounts=d.get("max_accounts"),
-                allow_external_forwards=d.get("allow_external_forwards"), mta_sts_mode=d.get("mta_sts_mode"))):
+                allow_external_forwards=d.get("allow_external_forwards"), mta_sts_mode=d.get("mta_sts_mode"),
+                require_two_factor=d["require_two_factor"])):
             messages.success(request, f"Settings of {domain.name} saved.")
             return HttpResponseRedirect(reverse("manage:domain", args=[domain.name]))
     return render(request, "manage/domains/detail.html", {

@@ -71,6 +71,9 @@ class DomainSettingsForm(forms.Form):
         ("enforce", "enforce: senders deliver only over verified TLS to our host"),
         ("none", "none: withdraw a published policy")],
         help_text="RFC 8461; publish the records on the DNS page and a certificate for mta-sts.<domain>")
+    require_two_factor = forms.BooleanField(
+        required=False, label="Accounts must use two-factor sign-in",
+        help_text="an account without it is sent to set it up after its password, and can do nothing else")
 
     SUPERUSER_FIELDS = ("active", "max_accounts", "allow_external_forwards")
 

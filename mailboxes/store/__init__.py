@@ -28,15 +28,22 @@ from .mtasts import (MTA_STS_MODES, CachedStsPolicy, PublishedStsPolicy, cached_
 from .tlsrpt import TLS_OUTCOME_KEEP_DAYS, TlsOutcomeRow, forget_tls_outcomes, record_tls_outcome, tls_outcomes
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .addresses import normalize_address, normalize_domain
-from .errors import (AlreadyExists, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
+from .errors import (AlreadyExists, AppPasswordRequired, InvalidInput, LimitExceeded, LoginBlocked, LoginFailed, NoSuchAccount,
                      NoSuchAlias, MaildropLocked, NoSuchDomain, NoSuchFolder, NotFound, NotPermitted, OverQuota,
                      SendingLimited, StoreError, TooBigForQuota, TooManySessions,
                      Unavailable, NoSuchScript, ScriptIsActive, InvalidScript, ScriptQuotaExceeded,
                      RejectedByFilter)
-from .events import publish, subscribe
+from .events import SIGN_OUT, publish, subscribe
+from .web_sessions import WebSessionInfo, end_sessions, end_web_session, list_web_sessions, note_web_session
+from .credentials import (DOORS, AppPasswordInfo, NewAppPassword, create_app_password, list_app_passwords,
+                          revoke_app_password)
 from .logins import (LoginBlock, admin_clear_login_block, admin_login_blocks, login, login_blocked,
                      login_refusal, prune_login_failures, record_failure, record_login_failure,
                      reset_login_throttle)
+from .two_factor import (Enrolment, admin_reset_two_factor, begin_totp, check_second_factor, confirm_totp, disable_two_factor,
+                         must_enrol, recovery_codes_left, totp_enabled, remove_two_factor, set_totp, two_factor_enabled)
+from .passkeys import (Ceremony, PasskeyInfo, RelyingParty, add_passkey, check_passkey, list_passkeys,
+                       passkey_authentication, passkey_registration, remove_passkey)
 from .sending import check_sending, record_sending, reset_sending_counts
 from .senders import may_send_as, unowned_authors
 from .sessions import close_session, open_session, reset_session_counts

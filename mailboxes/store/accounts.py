@@ -7,15 +7,16 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from typing import Iterable
+from typing import Callable, Iterable, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection
 from django.db.models import Count, Q
 
-from ..models import Account, AccountSettings, Alias, Domain, DomainSieveScript, SieveScript
-from . import folders as _folders
+from ..models import (Account, AccountSettings, Alias, AppPassword, Domain, DomainSieveScript, Passkey, SieveScript,
+                      TotpDevice)
+from . import folders as _folders, web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
 from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
@@ -100,12 +101,15 @@ def create_account(address: str, password: str, *, quota: int | None = None, dis
 
 
 @atomic
-def set_password(address: str, password: str) -> None:
+def set_password(address: str, password: str, *, keep_session: str = "") -> None:
+    """A new password; every session of the account ends (its browsers but
+    the one whose session key is keep_session, its IMAP/POP3/POP2 sessions)."""
     if not password:
         raise InvalidInput("a password is required")
     account = _get_account(address)
     account.password = make_password(password)
     account.save(update_fields=["password"])
+    _web_sessions.end_sessions(account.id, keep=keep_session)
 
 
 @atomic
@@ -194,9 +198,17 @@ class _VerifiedCache:
 _verified = _VerifiedCache()
 
 
-def _login_row(address: str) -> tuple[AccountInfo, str, str] | None:
-    """(account, stored password hash, APOP secret) of an active account of an
-    active domain, in one hand-written statement (every login reads it: the
+class LoginRow(NamedTuple):
+    account: AccountInfo
+    stored: str            # the password hash
+    apop: str              # the APOP secret, if any
+    two_factor: bool       # a confirmed TOTP authenticator or a passkey: the password opens no mail door
+    app_passwords: bool    # has at least one app password
+
+
+def login_row(address: str) -> LoginRow | None:
+    """What a login needs of an active account of an active domain, in one
+    hand-written statement (every login reads it: the
     ORM's query building cost more CPU than the statement). Read on every
     login, never remembered: a password change, a disabled account or domain
     and a deleted account are seen by the next login in every worker."""
@@ -208,13 +220,18 @@ def _login_row(address: str) -> tuple[AccountInfo, str, str] | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, a.address, a.display_name, a.quota, a.used_bytes, a.is_superuser, a.password, "
-            f"a.apop_secret FROM {q(Account._meta.db_table)} a JOIN {q(Domain._meta.db_table)} d "
+            f"a.apop_secret, "
+            f"EXISTS (SELECT 1 FROM {q(TotpDevice._meta.db_table)} t WHERE t.account_id = a.id AND t.confirmed) "
+            f"OR EXISTS (SELECT 1 FROM {q(Passkey._meta.db_table)} k WHERE k.account_id = a.id), "
+            f"EXISTS (SELECT 1 FROM {q(AppPassword._meta.db_table)} p WHERE p.account_id = a.id) "
+            f"FROM {q(Account._meta.db_table)} a JOIN {q(Domain._meta.db_table)} d "
             f"ON d.id = a.domain_id WHERE a.address = %s AND a.is_active AND d.active", [addr])
         row = cursor.fetchone()
     if row is None:
         return None
-    account_id, addr, display_name, quota, used, superuser, stored, apop = row
-    return AccountInfo(account_id, addr, display_name, quota, used, True, bool(superuser)), stored, apop
+    account_id, addr, display_name, quota, used, superuser, stored, apop, two_factor, apps = row
+    return LoginRow(AccountInfo(account_id, addr, display_name, quota, used, True, bool(superuser)), stored, apop,
+                    bool(two_factor), bool(apps))
 
 
 @no_transaction
@@ -225,27 +242,46 @@ def authenticate(address: str, password: str) -> AccountInfo | None:
     only on a miss the slow hash. An unknown address spends the hash's time
     too, so a wrong password does not tell whether the account exists; a
     right password found in the cache answers at once."""
-    found = _login_row(address)
+    found = login_row(address)
     if found is None:
         make_password(password)  # spend the same time as a real check
         return None
-    account, stored, _ = found
-    key = _verified.key(account.address, password, stored)
+    account = found.account
+    return account if password_matches(account.address, password, found.stored,
+                                       rehash=upgrader(account.id, found.stored)) else None
+
+
+def upgrader(account_id: int, stored: str) -> Callable[[str], None]:
+    """Store the password hashed the current way, unless it was changed
+    meanwhile (one conditional UPDATE)."""
+    def rehash(password: str) -> None:
+        Account.objects.filter(pk=account_id, password=stored).update(password=make_password(password))
+    return rehash
+
+
+def password_matches(address: str, password: str, stored: str, *, scope: str = "",
+                     rehash: Callable[[str], None] | None = None) -> bool:
+    """Does the password match this stored hash? The verified-credential
+    cache first (the stored hash and the scope, e.g. which app password, are
+    part of its key), the slow hash on a miss. On a match with a hash of an
+    older kind or cost than PASSWORD_HASHERS' first, rehash(password) is
+    called to store it anew (Django's check_password setter)."""
+    key = _verified.key(address, password, scope + stored)
     if key in _verified:
-        return account
-    if not check_password(password, stored):
-        return None
+        return True
+    if not check_password(password, stored, setter=rehash):
+        return False
     _verified.add(key)
-    return account
+    return True
 
 
 @no_transaction
 def apop_secret(address: str) -> tuple[AccountInfo, str] | None:
     """The APOP shared secret of an active account, if it has one (RFC 1939 7)."""
-    found = _login_row(address)
-    if found is None or not found[2]:
-        return None
-    return found[0], found[2]
+    found = login_row(address)
+    if found is None or not found.apop or found.two_factor:
+        return None  # two-factor sign-in on: only app passwords open the mail doors
+    return found.account, found.apop
 
 
 @atomic

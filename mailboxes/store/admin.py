@@ -140,7 +140,7 @@ def _domains_with_usage(qs: QuerySet) -> QuerySet:
 def _domain_detail(d: Domain) -> DomainDetail:
     return DomainDetail(d.id, d.name, d.active, d.default_quota, d.max_accounts, d.trash_retention_days,
                         d.allow_external_forwards, d.n_accounts, d.n_aliases, d.used,
-                        tuple(d.catch_all or ()), d.mta_sts_mode, d.mta_sts_id)
+                        tuple(d.catch_all or ()), d.mta_sts_mode, d.mta_sts_id, d.require_two_factor)
 
 
 @atomic
@@ -170,7 +170,8 @@ def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = 
                         max_accounts: int | None = None, active: bool | None = None,
                         allow_external_forwards: bool | None = None,
                         trash_retention_days: int | None = None,
-                        catch_all: list[str] | None = None, mta_sts_mode: str | None = None) -> DomainDetail:
+                        catch_all: list[str] | None = None, mta_sts_mode: str | None = None,
+                        require_two_factor: bool | None = None) -> DomainDetail:
     """Change a domain's settings; None leaves a setting as it is. catch_all
     is the list of targets of '@domain' ([] removes the catch-all);
     mta_sts_mode one of MTA_STS_MODES (a change gives the policy a new id)."""
@@ -181,7 +182,8 @@ def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = 
         if value is not None and value != getattr(domain, field):
             require_superuser(actor, "change a domain's limits")
             changed[field] = value
-    for field, value in (("default_quota", default_quota), ("trash_retention_days", trash_retention_days)):
+    for field, value in (("default_quota", default_quota), ("trash_retention_days", trash_retention_days),
+                         ("require_two_factor", require_two_factor)):
         if value is not None and value != getattr(domain, field):
             changed[field] = value
     if mta_sts_mode is not None and mta_sts_mode != domain.mta_sts_mode:

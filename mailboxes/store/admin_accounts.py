@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from ..models import Account, Domain, Folder, LoginRecord, SendAsGrant
+from ..models import Account, Domain, Folder, LoginRecord, SendAsGrant, TotpDevice
 from . import accounts as _accounts
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -78,7 +78,8 @@ def admin_account(actor: Actor, account_id: int) -> AccountDetail:
     grants = tuple(SendAsGrant.objects.filter(account_id=account_id).order_by("address")
                    .values_list("address", flat=True))
     return AccountDetail(_row(account_id), domains, folders, logins, sum(f.messages for f in folders),
-                         sum(f.size for f in folders), can_change(actor, account), grants)
+                         sum(f.size for f in folders), can_change(actor, account), grants,
+                         TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists())
 
 
 @atomic

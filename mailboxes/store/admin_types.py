@@ -61,6 +61,7 @@ class DomainDetail:
     catch_all: tuple[str, ...] = ()
     mta_sts_mode: str = ""   # "" (no policy), none, testing or enforce
     mta_sts_id: str = ""
+    require_two_factor: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class AccountDetail:
     editable: bool = True
     # "Send as" grants: addresses and '@domain's it may use beyond its own and its aliases.
     send_as: tuple[str, ...] = ()
+    two_factor: bool = False  # two-factor sign-in on (a confirmed authenticator)
 
 
 @dataclass(frozen=True)

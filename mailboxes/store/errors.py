@@ -87,6 +87,12 @@ class LoginFailed(StoreError):
     client learns nothing about which."""
 
 
+class AppPasswordRequired(LoginFailed):
+    """The account's own password, right, at a mail door (IMAP, POP3, POP2,
+    SMTP, ManageSieve) of an account with two-factor sign-in on: only its app
+    passwords open those doors. Each door says so in its own words."""
+
+
 class LoginBlocked(StoreError):
     """Too many recent failures from this IP (or for this account from a new
     IP): refused before the credentials were looked at. Try again later."""

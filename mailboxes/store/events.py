@@ -18,6 +18,9 @@ from django.db import transaction
 
 log = logging.getLogger("mailboxes.events")
 Callback = Callable[[int, int], None]  # (account_id, folder_id); folder 0 = the folder list
+# The "folder" of an event that ends the account's IMAP, POP3 and POP2
+# sessions (its password changed, or it signed out everywhere).
+SIGN_OUT = -1
 CHANNEL_PREFIX = "mailhost:account:"
 
 _lock = threading.Lock()

@@ -36,13 +36,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
-from . import _redis, accounts as _accounts
+from . import _redis, accounts as _accounts, credentials as _credentials
 from ._db import atomic, no_transaction
 from .addresses import domain_of
 from .admin import audit
 from .admin_accounts import note_login
 from .admin_types import Actor
-from .errors import LoginBlocked, LoginFailed, NotFound, NotPermitted
+from .errors import AppPasswordRequired, LoginBlocked, LoginFailed, NotFound, NotPermitted
 from .login_keys import account_key, client_key, is_login_name, text
 from .types import AccountInfo
 
@@ -204,7 +204,7 @@ def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, d
 
 
 @no_transaction
-def login_refusal(address: str, ip: str) -> float | None:
+def login_refusal(address: str, ip: str, *, second_factor: bool = False) -> float | None:
     """When the client may try again (epoch seconds), or None if it may try
     now. The IP's and the account's counts are read together (one Redis
     round trip); the database is asked only when one of them is blocked.
@@ -213,11 +213,15 @@ def login_refusal(address: str, ip: str) -> float | None:
     client: an attacker cannot lock an account's owner out, and one bad
     client behind an office's NAT address does not lock out colleagues who
     log in from there. Such an account's password is still checked, and a
-    wrong one still counts against the IP and the account."""
+    wrong one still counts against the IP and the account.
+
+    With second_factor (a two-factor code, asked for after the right
+    password) a block refuses from every client: whoever has the password is
+    at a known client by then, and six digits must not be guessable there."""
     keys = [(kind, value) for kind, value in ((IP, client_key(ip)), (ACCOUNT, account_key(address))) if value]
     ends = (_block_until(kind, *state) for (kind, _), state in zip(keys, _counters().states(keys)))
     blocks = [end for end in ends if end is not None]
-    if not blocks or _known_ip(address, ip):
+    if not blocks or (not second_factor and _known_ip(address, ip)):
         return None
     return max(blocks)
 
@@ -230,7 +234,9 @@ def login(address: str, password: str, *, protocol: str, ip: str,
 
     Raises LoginBlocked (temporary: the credentials were not looked at) or
     LoginFailed (wrong, unknown or disabled: one reason for all), the
-    failure counted and committed first."""
+    failure counted and committed first; its subclass AppPasswordRequired
+    when the account's own right password was given at a mail door of an
+    account with two-factor sign-in on (credentials.verify)."""
     if text(address) != address or text(password) != password:
         # Not text (bytes that are not UTF-8, NULs): no account has this name
         # or password; counted as a failure like any other (found by fuzzing).
@@ -248,16 +254,24 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
     until = login_refusal(address, ip)
     if until is not None:
         raise LoginBlocked("too many failed logins", retry_after=until)
+    app_password = None
     if not is_login_name(address):
         account = None  # <a@b>, a@b., a@ b: counted against a@b's budget, never looked up
     elif apop_challenge is None:
-        account = _accounts.authenticate(address, password)
+        try:
+            verified = _credentials.verify(address, password, protocol=protocol)
+        except AppPasswordRequired:
+            record_failure(address, ip, protocol)
+            raise
+        account, app_password = (verified.account, verified.app_password) if verified else (None, None)
     else:
         account = _apop_matches(_accounts.apop_secret(address), apop_challenge, password)
     if account is None:
         record_failure(address, ip, protocol)
-    else:
-        note_login(account.id, protocol, ip)
+        return None
+    note_login(account.id, protocol, ip)
+    if app_password is not None:
+        _credentials.note_app_password_use(app_password, protocol, ip)
     return account
 
 

@@ -5,10 +5,11 @@ protocol, with the brute-force defence: failures counted per IP and per
 account across worker processes and doors); Django's
 session then carries the login (new session key at login, CSRF token
 rotated, cookie HttpOnly and SameSite, Secure with MAIL_HTTPS,
-expiry SESSION_COOKIE_AGE)."""
+expiry SESSION_COOKIE_AGE). An account with two-factor sign-in on is
+signed in only after its code (second_factor.py)."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from mailboxes import store
 from mailhost.clientip import client_ip
 
+from . import second_factor
 from .common import public, safe_next
 
 PROTOCOL = "web"  # the LoginRecord name of a webmail login
@@ -37,16 +39,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
     address = request.POST.get("address", "")[:320].strip()
     error, status = "", 200
     if request.method == "POST":
-        error = _log_in(request, address, request.POST.get("password", "")[:1024])
-        if not error:
-            return HttpResponseRedirect(safe_next(request, home))
-        status = 403
+        found = _check(request, address, request.POST.get("password", "")[:1024])
+        if isinstance(found, store.AccountInfo):
+            target = safe_next(request, home)
+            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) \
+                or HttpResponseRedirect(target)
+        error, status = found, 403
     return render(request, "mail/login.html", {"address": address, "error": error,
                                                "next": safe_next(request, "")}, status=status)
 
 
-def _log_in(request: HttpRequest, address: str, password: str) -> str:
-    """'' once signed in, else the one line the login page shows."""
+def _check(request: HttpRequest, address: str, password: str) -> store.AccountInfo | str:
+    """The account whose password this is, else the one line the login page shows."""
     ip = client_ip(request)
     if not address or not password:
         return REFUSED
@@ -56,10 +60,7 @@ def _log_in(request: HttpRequest, address: str, password: str) -> str:
         return BLOCKED
     except store.LoginFailed:
         return REFUSED
-    # Django's session login wants the user row; the store has vouched for it.
-    user = get_user_model()._default_manager.get(pk=info.id)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    return ""
+    return info
 
 
 @public

@@ -83,7 +83,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
         flash.error(request, "The new passwords do not match.")
     else:
         try:
-            store.set_password(address, new)
+            store.set_password(address, new, keep_session=request.session.session_key or "")
         except store.StoreError as exc:
             store_error(request, exc, "The password change")
             return back

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, filters, folders, messages, settings
+from . import auth, compose, filters, folders, messages, second_factor, security, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -19,6 +19,10 @@ message = "m/<int:folder_id>/<int:uid>/"
 urlpatterns = [
     path("", folders.home, name="home"),
     path("login/", auth.login_view, name="login"),
+    path("login/code", second_factor.code_view, name="login_code"),  # the dashboard's too
+    path("login/enrol", second_factor.enrol_view, name="login_enrol"),  # the dashboard's too
+    path("login/passkey/options", second_factor.passkey_options, name="login_passkey_options"),
+    path("login/passkey", second_factor.passkey_sign_in, name="login_passkey"),
     path("logout/", auth.logout_view, name="logout"),
     path("f/<int:folder_id>/", folders.folder_view, name="folder"),
     path("f/<int:folder_id>/state", folders.folder_state, name="state"),
@@ -36,6 +40,18 @@ urlpatterns = [
     path("settings/password", settings.password_view, name="password"),
     path("settings/spam", settings.spam_allow_view, name="spam-allow"),
     path("filters/", filters.filters_view, name="filters"),
+    path("settings/security/", security.security_view, name="security"),
+    path("settings/security/totp/begin", security.totp_begin, name="totp_begin"),
+    path("settings/security/totp/confirm", security.totp_confirm, name="totp_confirm"),
+    path("settings/security/totp/disable", security.totp_disable, name="totp_disable"),
+    path("settings/security/sessions/<int:web_session_id>/end", security.end_session, name="session_end"),
+    path("settings/security/sessions/end", security.end_sessions, name="sessions_end"),
+    path("settings/security/passkeys/options", security.passkey_options, name="passkey_options"),
+    path("settings/security/passkeys/add", security.passkey_add, name="passkey_add"),
+    path("settings/security/passkeys/<int:passkey_id>/remove", security.passkey_remove, name="passkey_remove"),
+    path("settings/security/app-passwords", security.create_app_password, name="app_password_create"),
+    path("settings/security/app-passwords/<int:app_password_id>/revoke", security.revoke_app_password,
+         name="app_password_revoke"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

@@ -131,8 +131,12 @@ async def _authenticate(s: Session, username: str, password: str) -> None:
         account = await s.call(store.login, username, password, protocol="imap", ip=s.conn.peer_ip)
     except store.LoginBlocked:
         raise no("UNAVAILABLE", "Too many failed logins, try again later") from None  # RFC 5530 3
+    except store.AppPasswordRequired:
+        account, text = None, "Two-factor sign-in is on: log in with an app password"
     except store.LoginFailed:
-        account = None
+        account, text = None, "Invalid credentials"
+    else:
+        text = ""
     if account is not None:
         try:
             s.session_token = await account_sessions.claim(account.id)
@@ -146,7 +150,7 @@ async def _authenticate(s: Session, username: str, password: str) -> None:
     if s.auth_failures >= MAX_AUTH_FAILURES:
         await s.io.send(untagged_status("BYE", None, "Too many failed logins"))
         s.close()
-    raise no("AUTHENTICATIONFAILED", "Invalid credentials")
+    raise no("AUTHENTICATIONFAILED", text)
 
 
 async def idle(s: Session, cmd: c.Idle) -> Done:

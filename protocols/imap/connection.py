@@ -75,6 +75,7 @@ class ImapConnection:
         self._wakeup = asyncio.Event()
         self._reading = False  # waiting for the client: a BYE may go out now
         self._stopping = False
+        self._stop_text = "Server shutting down"
         self._bye_sent = False
         self._bad_commands = 0
 
@@ -89,7 +90,7 @@ class ImapConnection:
                 if command is not None:
                     await self.session.execute(command)
                 if self._stopping:
-                    await self.bye("Server shutting down")
+                    await self.bye(self._stop_text)
                     return
         except SessionEnd:
             pass
@@ -105,11 +106,15 @@ class ImapConnection:
             self.session.close()
 
     async def shutdown(self) -> None:
-        """Say goodbye: now if the client has the turn, else after the command."""
-        self._stopping = True
+        await self.end("Server shutting down")
+
+    async def end(self, text: str) -> None:
+        """Say goodbye (BYE text): now if the client has the turn, else after
+        the command (the worker stops; the account was signed out)."""
+        self._stopping, self._stop_text = True, text
         self._wakeup.set()
         if self._reading and not self._bye_sent:
-            await self.bye("Server shutting down")
+            await self.bye(text)
             self.conn.writer.close()
 
     # -- output ----------------------------------------------------------------
@@ -148,7 +153,7 @@ class ImapConnection:
 
     async def _wait_input(self) -> None:
         if self._stopping:
-            await self.bye("Server shutting down")
+            await self.bye(self._stop_text)
             raise SessionEnd()
         self._reading = True
         try:
@@ -156,7 +161,7 @@ class ImapConnection:
         finally:
             self._reading = False
         if self._stopping:
-            await self.bye("Server shutting down")
+            await self.bye(self._stop_text)
             raise SessionEnd()
 
     def _max_literals(self) -> tuple[int, int]:
@@ -276,9 +281,11 @@ class ImapConnection:
                     return line.result()
                 self._wakeup.clear()
                 if self._stopping:
-                    await self.bye("Server shutting down")
+                    await self.bye(self._stop_text)
                     raise SessionEnd()
                 await on_wake()
         finally:
             if not line.done():
                 line.cancel()
+            elif not line.cancelled():
+                line.exception()  # retrieved: the hang-up that ended IDLE (a BYE closed the socket)

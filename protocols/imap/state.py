@@ -129,6 +129,7 @@ class IO(Protocol):
     async def start_tls(self, reply: bytes) -> None: ...
     async def idle(self, on_wake: Callable[[], Awaitable[None]], poll: float) -> bytes: ...
     def wake(self) -> None: ...
+    async def end(self, text: str) -> None: ...
 
 
 class Session:
@@ -136,6 +137,7 @@ class Session:
 
     def __init__(self, io: IO) -> None:
         self.io = io
+        self._ending: asyncio.Future[None] | None = None  # a sign-out's BYE, kept from the collector
         self.conn = io.conn
         self.state = State.NOT_AUTHENTICATED
         self.account: store.AccountInfo | None = None
@@ -192,6 +194,12 @@ class Session:
         self._unsubscribe = store.subscribe(account.id, changed)
 
     def _changed(self, folder_id: int) -> None:
+        if folder_id == store.SIGN_OUT:
+            # The account's password changed or it signed out everywhere: BYE,
+            # now if the client has the turn (IDLE too), else after its command.
+            self._ending = asyncio.ensure_future(
+                self.io.end("Signed out: the password changed or the account signed out everywhere"))
+            return
         if self.view is not None and folder_id in (self.view.folder_id, 0):
             self.dirty = True
             self._dirty_at = asyncio.get_running_loop().time()

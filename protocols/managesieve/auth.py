@@ -7,7 +7,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from protocols.pop3.lines import Closed, LineTooLong
-from protocols.pop3.logins import Blocked, checked_login
+from protocols.pop3.logins import Blocked, NeedsAppPassword, checked_login
 from protocols.pop3.parser import ParseError as SaslError
 from protocols.pop3.parser import decode_base64, decode_plain
 
@@ -80,6 +80,9 @@ async def authenticate(s: ManageSieveSession, cmd: parser.Authenticate) -> None:
     account = await checked_login(authcid, secret, ip=s.conn.peer_ip, protocol=PROTOCOL)
     if isinstance(account, Blocked):
         await refuse(s, "Too many failed logins, try again later", "TRYLATER")
+        return
+    if isinstance(account, NeedsAppPassword):
+        await refuse(s, "Two-factor sign-in is on: log in with an app password")
         return
     if account is None:
         await refuse(s)

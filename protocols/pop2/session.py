@@ -12,7 +12,7 @@ from protocols import account_sessions, dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
-from protocols.pop3.logins import Blocked, checked_login
+from protocols.pop3.logins import Blocked, NeedsAppPassword, checked_login
 
 from . import parser
 
@@ -52,6 +52,9 @@ class Pop2Session(LineSession):
 
     def goodbye(self) -> bytes:
         return b"- server shutting down, try again later\r\n"
+
+    def signed_out(self) -> bytes:
+        return b"- signed out: the password changed or the account signed out everywhere\r\n"
 
     async def line_too_long(self) -> None:
         await self.bad("- line too long")
@@ -141,7 +144,8 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not isinstance(account, store.AccountInfo):
         s.auth_failures += 1
         await s.reply("- [AUTH] too many failed logins, try again later" if isinstance(account, Blocked)
-                      else "- [AUTH] bad login")
+                      else "- [AUTH] two-factor sign-in is on: log in with an app password"
+                      if isinstance(account, NeedsAppPassword) else "- [AUTH] bad login")
         if s.auth_failures >= MAX_AUTH_FAILURES:
             raise Closed()
         return
@@ -162,6 +166,7 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     s.session_token = (account.id, token)
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
+    s.end_on_sign_out(account.id)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
     await s.select(snapshot)
 

@@ -10,7 +10,7 @@ from protocols import account_sessions, dbcall
 
 from . import parser, wire
 from .lines import LineTooLong
-from .logins import Blocked, checked_login
+from .logins import Blocked, NeedsAppPassword, checked_login
 from .state import Closed, State
 
 if TYPE_CHECKING:
@@ -123,6 +123,9 @@ async def login(s: Pop3Session, address: str, secret: str, *, apop_challenge: st
                                   apop_challenge=apop_challenge)
     if isinstance(account, Blocked):
         await refuse(s, "too many failed logins, try again later")
+        return
+    if isinstance(account, NeedsAppPassword):
+        await refuse(s, "two-factor sign-in is on: log in with an app password")
         return
     if account is None:
         await refuse(s)

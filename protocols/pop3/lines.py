@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from django.conf import settings
+
+from mailboxes import store
 
 if TYPE_CHECKING:
     from protocols.listener import Connection
@@ -88,6 +90,8 @@ class LineSession:
         self.idle_timeout: float = settings.MAIL_POP_IDLE_TIMEOUT
         self.closing = False
         self._waiting = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._ending: asyncio.Future[None] | None = None
 
     @property
     def label(self) -> str:
@@ -119,6 +123,10 @@ class LineSession:
         """Sent when the worker shuts down between commands."""
         raise NotImplementedError
 
+    def signed_out(self) -> bytes:
+        """Sent when the account is signed out everywhere (store.SIGN_OUT)."""
+        raise NotImplementedError
+
     async def handle(self, line: bytes) -> None:
         raise NotImplementedError
 
@@ -141,17 +149,37 @@ class LineSession:
         except Closed:
             pass
         finally:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
             await self.finish()
 
-    async def shutdown(self) -> None:
-        """The worker is stopping: between commands, say so and hang up at
-        once; in the middle of one, let it finish and stop after it."""
+    async def shutdown(self, goodbye: bytes | None = None) -> None:
+        """The worker is stopping (or the account was signed out): between
+        commands, say so and hang up at once; in the middle of one, let it
+        finish and stop after it."""
         self.closing = True
         if self._waiting:
             try:
-                self.conn.writer.write(self.goodbye())
+                self.conn.writer.write(goodbye or self.goodbye())
             finally:
                 self.conn.writer.close()
+
+    def end_on_sign_out(self, account_id: int) -> None:
+        """After a login: hang up when the account's password changes or it
+        signs out everywhere (the event bus's SIGN_OUT, from any worker)."""
+        loop = asyncio.get_running_loop()
+
+        def event(account: int, folder_id: int) -> None:  # on the event bus's thread
+            if folder_id == store.SIGN_OUT:
+                try:
+                    loop.call_soon_threadsafe(self._signed_out)
+                except RuntimeError:  # the loop is closed: the session is gone
+                    pass
+
+        self._unsubscribe = store.subscribe(account_id, event)
+
+    def _signed_out(self) -> None:
+        self._ending = asyncio.ensure_future(self.shutdown(self.signed_out()))
 
     def hang_up(self) -> None:
         self.closing = True

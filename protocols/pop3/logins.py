@@ -12,17 +12,26 @@ class Blocked:
     """Too many recent failures: the credentials were not even looked at."""
 
 
+class NeedsAppPassword:
+    """The account's own password, right, but two-factor sign-in is on."""
+
+
 BLOCKED = Blocked()
+NEEDS_APP_PASSWORD = NeedsAppPassword()
 
 
 async def checked_login(address: str, password: str, *, ip: str, protocol: str,
-                        apop_challenge: str | None = None) -> store.AccountInfo | Blocked | None:
+                        apop_challenge: str | None = None
+                        ) -> store.AccountInfo | Blocked | NeedsAppPassword | None:
     """The account if the credentials are right; None if they are not;
-    BLOCKED if the throttle said no first."""
+    BLOCKED if the throttle said no first; NEEDS_APP_PASSWORD for the
+    account's own password when two-factor sign-in is on."""
     try:
         return await dbcall.call(store.login, address, password, protocol=protocol, ip=ip,
                                  apop_challenge=apop_challenge)
     except store.LoginBlocked:
         return BLOCKED
+    except store.AppPasswordRequired:
+        return NEEDS_APP_PASSWORD
     except store.LoginFailed:
         return None

@@ -59,6 +59,9 @@ class Pop3Session(LineSession):
     def goodbye(self) -> bytes:
         return b"-ERR [SYS/TEMP] server shutting down, try again later\r\n"
 
+    def signed_out(self) -> bytes:
+        return b"-ERR [AUTH] signed out: the password changed or the account signed out everywhere\r\n"
+
     async def line_too_long(self) -> None:
         await self.err("line too long")
         await self.bad_command()
@@ -106,6 +109,7 @@ class Pop3Session(LineSession):
         self.drop = Maildrop(account_id, snapshot)
         self.state = State.TRANSACTION
         self.lease = MaildropLease(account_id, self.holder, self.lease_seconds, self.lock_lost, self.label)
+        self.end_on_sign_out(account_id)
 
     def lock_lost(self) -> None:
         """RFC 1939 8: without the lock DELE is unsafe; hang up, no UPDATE."""

@@ -172,6 +172,10 @@ class Handler:
         try:
             with server.busy():
                 account = await dbcall.call(store.login, login, password, protocol="smtp", ip=server.peer_ip)
+        except store.AppPasswordRequired:
+            log.info("%s: AUTH for %r from %s refused: own password, two-factor on", server.label, login,
+                     server.peer_ip)
+            return AuthResult(success=False, handled=False, message=replies.AUTH_APP_PASSWORD)
         except store.LoginFailed:
             log.info("%s: AUTH refused for %r from %s", server.label, login, server.peer_ip)
             return AuthResult(success=False, handled=False)

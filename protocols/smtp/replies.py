@@ -28,6 +28,9 @@ SENDING_LIMITED = "450 4.7.0 Sending rate limit reached for this account, try ag
 # stored Received/Return-Path/Authentication-Results fields (issue #15 item 11).
 BAD_HELO = "501 5.5.2 Control characters are not allowed in the HELO/EHLO name"
 BAD_SENDER_SYNTAX = "501 5.1.7 Control characters are not allowed in the sender address"  # RFC 3463 X.1.7
+# RFC 4954 6 and RFC 3463 X.7.8: the credentials are refused; this account's
+# own password opens no mail door since two-factor sign-in is on.
+AUTH_APP_PASSWORD = "535 5.7.8 Two-factor sign-in is on: log in with an app password"
 AUTH_NOT_ENABLED = "503 5.5.1 Authentication not enabled on this port"
 TLS_ACTIVE = "503 5.5.1 TLS already active"
 NO_SUCH_USER = "550 5.1.1 No such user here"
