@@ -27,7 +27,8 @@ def test_totp_enrolment_and_sign_in_in_chromium(page: Page, users) -> None:  # n
     page.click("#totp-begin-form button")
     expect(page.locator("#totp-qr svg")).to_be_visible()  # the QR code, an inline SVG made here
     totp = pyotp.TOTP(page.inner_text("#totp-secret").strip())
-    page.fill("#totp-code", totp.now())
+    enrolment_code = totp.now()
+    page.fill("#totp-code", enrolment_code)
     page.click("#totp-confirm-form button")
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     recovery = page.inner_text("#recovery-codes li >> nth=0").strip()
@@ -36,7 +37,7 @@ def test_totp_enrolment_and_sign_in_in_chromium(page: Page, users) -> None:  # n
     page.context.clear_cookies()
     password_step(page)
     expect(page).to_have_url(re.compile(r"/mail/login/code$"))
-    page.fill("#code", totp.now())  # the enrolment's code: already used
+    page.fill("#code", enrolment_code)  # already used (the same string even if the clock moved on a step)
     page.click("#code-form button")
     expect(page.locator(".error")).to_contain_text("not right")
     page.fill("#code", totp.at(time.time() + 30))  # the next step's code (clock drift is allowed)

@@ -104,7 +104,7 @@ def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, setting
     with TinyDns(published) as server:
         settings.MAIL_DNS_NAMESERVERS = [server.address]
         page = client.post("/manage/domains/example.test/dns/", {"check": "1"}).content.decode()
-    assert "2 found" in page and "12 missing" in page  # 10, our _smtp._tls and our TLSA
+    assert "2 found" in page and "13 missing" in page  # 10, _sieve._tcp, our _smtp._tls and our TLSA
     assert ("mail._domainkey.example.test", "TXT") in server.questions
 
 
