@@ -357,7 +357,7 @@ class _LocalDomains:
         return self._known[name]
 
 
-@atomic
+@no_transaction
 def resolve_recipient(address: str) -> RecipientCheck:
     """Expand aliases (nested, loop-safe) and catch-alls to accounts and forwards."""
     return resolve_with_usage(address)[0]
@@ -444,7 +444,7 @@ def _expand(addr: str) -> RecipientCheck:
 
 # --- quota ----------------------------------------------------------------
 
-@atomic
+@no_transaction
 def quota_usage(account_id: int) -> QuotaUsage:
     account = Account.objects.filter(pk=account_id).values("used_bytes", "quota").first()
     if account is None:
@@ -452,7 +452,7 @@ def quota_usage(account_id: int) -> QuotaUsage:
     return QuotaUsage(account["used_bytes"], account["quota"])
 
 
-@atomic
+@no_transaction
 def quota_check(account_ids: list[int] | tuple[int, ...], size: int) -> str:
     """'ok', 'full' (temporarily over quota) or 'never' (size exceeds the whole quota)."""
     return quota_verdict(Account.objects.filter(pk__in=account_ids).values_list("quota", "used_bytes"), size)

@@ -34,7 +34,7 @@ from django.utils import timezone
 from .. import compose, mime
 from ..models import AccountSettings, Alias, VacationReply
 from . import accounts, delivery
-from ._db import atomic
+from ._db import atomic, no_transaction
 from .errors import InvalidInput
 from .addresses import normalize_address
 
@@ -57,7 +57,7 @@ class Vacation:
     days: int
 
 
-@atomic
+@no_transaction
 def apply_forwarding(account_ids: list[int]) -> tuple[list[int], list[str]]:
     """(accounts that keep a copy, remote addresses added) after the
     recipients' forwarding; one query when nobody forwards."""
@@ -97,7 +97,7 @@ def schedule_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_id
     common case (nobody) costs one statement and no transaction of its own."""
     if not account_ids:
         return
-    vacations = _vacations.__wrapped__(account_ids)  # type: ignore[attr-defined]
+    vacations = _vacations(account_ids)
     if vacations:
         transaction.on_commit(lambda: send_vacation_replies(parsed, raw, account_ids, mail_from, vacations))
 
@@ -131,7 +131,7 @@ def send_vacation_replies(parsed: mime.ParsedMessage, raw: bytes, account_ids: l
     return sent
 
 
-@atomic
+@no_transaction
 def _vacations(account_ids: list[int]) -> list[Vacation]:
     rows = AccountSettings.objects.filter(account_id__in=account_ids, vacation_enabled=True) \
         .values_list("account_id", "account__address", "account__display_name", "vacation_subject",

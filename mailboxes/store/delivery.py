@@ -103,7 +103,7 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
     for index, address in enumerate(recipients):
         check = checks[index] if index < len(checks) else None
         if check is None:
-            check = accounts.resolve_recipient.__wrapped__(address)  # type: ignore[attr-defined]
+            check = accounts.resolve_recipient(address)
         if check.kind == "remote":
             remote[check.address] = None
         elif check.kind == "local":
@@ -114,7 +114,7 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
             log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
     if settled:
         return sorted(account_ids), list(remote), True
-    kept, forwards = autoreply.apply_forwarding.__wrapped__(sorted(account_ids))  # type: ignore[attr-defined]
+    kept, forwards = autoreply.apply_forwarding(sorted(account_ids))
     remote.update(dict.fromkeys(forwards))
     return kept, list(remote), False
 

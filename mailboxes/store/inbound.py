@@ -32,11 +32,6 @@ class RecipientVerdict:
     quota: str = "ok"
 
 
-# The undecorated body of a store function, for calls already inside this
-# module's transaction: a nested @atomic would cost a savepoint round trip.
-_quota_check = accounts.quota_check.__wrapped__  # type: ignore[attr-defined]
-
-
 @no_transaction
 def check_recipient(address: str, size: int) -> RecipientVerdict:
     check, usage = accounts.resolve_with_usage(address)
@@ -46,7 +41,7 @@ def check_recipient(address: str, size: int) -> RecipientVerdict:
         return RecipientVerdict(check)
     if usage is not None:
         return RecipientVerdict(check, accounts.quota_verdict([usage], size))
-    return RecipientVerdict(check, _quota_check(check.account_ids, size))
+    return RecipientVerdict(check, accounts.quota_check(check.account_ids, size))
 
 
 def is_postmaster(address: str) -> bool:

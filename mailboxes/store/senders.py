@@ -21,7 +21,7 @@ import re
 from email.utils import getaddresses
 
 from ..models import Account, Alias, SendAsGrant
-from ._db import atomic
+from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address
 from .errors import InvalidInput
 
@@ -78,7 +78,7 @@ def _may_send_as(account_id: int, own: str, address: str) -> bool:
     return SendAsGrant.objects.filter(account_id=account_id, address__in=(addr, "@" + domain_of(addr))).exists()
 
 
-@atomic
+@no_transaction
 def may_send_as(account_id: int, address: str) -> bool:
     """May this account use `address` as its envelope sender or in From:/Sender:?"""
     own = _own(account_id)
@@ -95,7 +95,7 @@ def _unowned(account_id: int, from_: list[str], sender: list[str]) -> list[str]:
     return [a for a in authors if not _may_send_as(account_id, own, a)]
 
 
-@atomic
+@no_transaction
 def unowned_authors(account_id: int, raw: bytes) -> list[str]:
     """The From:/Sender: addresses of a message this account may not use
     ([] when it may use them all, or the message names none)."""
