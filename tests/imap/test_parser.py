@@ -364,6 +364,16 @@ VALID: list[tuple[bytes, c.Command]] = [
             ),
         ),
     ),
+    # RFC 8970 7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY".
+    (
+        b"a1 FETCH 1 (PREVIEW PREVIEW (lazy) UID)\r\n",
+        c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("PREVIEW", lazy=True), FA("UID"))),
+    ),
+    (
+        b"a1 UID FETCH 1 PREVIEW (CHANGEDSINCE 3)\r\n",
+        c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("UID"), FA("MODSEQ")), uid=True,
+                changedsince=3),
+    ),
     (
         b"a1 FETCH 1 (BODY[HEADER.FIELDS.NOT (Received)] BINARY.PEEK[1]<0.100> BINARY[] BINARY.SIZE[2])\r\n",
         c.Fetch(
@@ -546,6 +556,9 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 1 BODY[HEADER.FIELDS ()]\r\n", b"a1"),
     (b"a1 FETCH 1 BODY[]<0.0>\r\n", b"a1"),
     (b"a1 FETCH 1 BODY[]<5>\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW (FUZZY))\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW ())\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW (LAZY LAZY2))\r\n", b"a1"),
     (b"a1 FETCH 1 FLAGS (VANISHED)\r\n", b"a1"),
     (b"a1 FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)\r\n", b"a1"),
     (b"a1 UID FETCH 1 FLAGS (VANISHED)\r\n", b"a1"),
