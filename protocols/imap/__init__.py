@@ -83,6 +83,10 @@ learns more (``MailboxView.learn_flags``, FLAGS and PERMANENTFLAGS sent
 again) from ``Changes.keywords`` on every look, from each FETCH page and
 from STORE's results, always before the FETCH lines that show them.
 
+PREVIEW (RFC 8970) is the preview stored with the blob at delivery
+(:mod:`.fetch_items`); OBJECTID (RFC 8474) ids are derived from stored facts,
+no column of their own (:mod:`.objectid` says how).
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota

@@ -222,7 +222,8 @@ class Lsub(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Status(Command):
     """Items upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN,
-    HIGHESTMODSEQ (RFC 7162), SIZE (RFC 8438), DELETED (RFC 9208)."""
+    HIGHESTMODSEQ (RFC 7162), SIZE (RFC 8438), DELETED (RFC 9208),
+    MAILBOXID (RFC 8474)."""
 
     name: ClassVar[str] = "STATUS"
     mailbox: str

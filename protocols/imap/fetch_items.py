@@ -25,6 +25,7 @@ from .encoder import (
 )
 from .binary import binary_bytes, render_binary
 from .fetch import FetchAttribute
+from .objectid import email_id, render_objectid
 from .sections import partial, section_bytes
 
 __all__ = ["FetchPlan", "MessageFacts", "flag_order", "plan", "render_message"]
@@ -56,6 +57,8 @@ class MessageFacts(Protocol):
     def header_bytes(self) -> int: ...
     @property
     def data(self) -> bytes | None: ...
+    @property
+    def blob(self) -> str: ...
     @property
     def preview(self) -> str | None: ...
 
@@ -125,6 +128,10 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
         return render_envelope(msg.envelope or {})
     if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
         return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
+    if name == "EMAILID":
+        return render_objectid(email_id(msg.blob))  # RFC 8474 5.1
+    if name == "THREADID":
+        return render_objectid(None)  # RFC 8474 5.2: no threads kept
     if name == "PREVIEW":
         return render_nstring(_preview(msg.preview or ""))
     if name == "RFC822":

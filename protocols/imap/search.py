@@ -18,6 +18,7 @@ charset is refused before the keys are read (:class:`BadCharset`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -33,6 +34,7 @@ __all__ = [
     "Header",
     "ModSeq",
     "Not",
+    "ObjectId",
     "Or",
     "SearchKey",
     "Sequence",
@@ -45,6 +47,7 @@ __all__ = [
 #: Nesting limit for parentheses, NOT and OR, so a hostile line cannot
 #: exhaust the interpreter's stack.
 MAX_DEPTH: Final = 64
+_OBJECTID: Final = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,14 @@ class ModSeq:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectId:
+    """``EMAILID x`` or ``THREADID x`` (RFC 8474 6): exact, case-sensitive."""
+
+    kind: Literal["EMAILID", "THREADID"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     key: SearchKey
 
@@ -145,7 +156,7 @@ class And:
     keys: tuple[SearchKey, ...]
 
 
-SearchKey: TypeAlias = "All | Flag | Header | Body | Text | Date | Size | Sequence | ModSeq | Not | Or | And"
+SearchKey: TypeAlias = "All | Flag | Header | Body | Text | Date | Size | Sequence | ModSeq | ObjectId | Not | Or | And"
 
 _FLAG_KEYS: Final = {
     "ANSWERED": ("\\Answered", True),
@@ -237,7 +248,19 @@ def _key(r: Reader, depth: int) -> SearchKey:
         return Or(left, _key(r, depth + 1))
     if word == "MODSEQ":
         return _modseq(r)
+    if word == "EMAILID":
+        return ObjectId("EMAILID", _objectid(r))
+    if word == "THREADID":
+        return ObjectId("THREADID", _objectid(r))
     r.fail("Unknown search key")
+
+
+def _objectid(r: Reader) -> str:
+    """``objectid = 1*255(ALPHA / DIGIT / "_" / "-")`` (RFC 8474 7)."""
+    value = r.atom().decode("ascii", "replace")
+    if not _OBJECTID.fullmatch(value):
+        r.fail("Invalid object id")
+    return value
 
 
 def _modseq(r: Reader) -> ModSeq:

@@ -364,6 +364,19 @@ VALID: list[tuple[bytes, c.Command]] = [
             ),
         ),
     ),
+    # RFC 8474 7: EMAILID/THREADID fetch items, search keys and the MAILBOXID status item.
+    (
+        b"a1 FETCH 1:* (EMAILID THREADID)\r\n",
+        c.Fetch(tag=T, sequence_set=ALL_SEQ, attributes=(FA("EMAILID"), FA("THREADID"))),
+    ),
+    (
+        b"a1 SEARCH OR EMAILID M0a_-Z THREADID T1\r\n",
+        c.Search(tag=T, criteria=s.Or(s.ObjectId("EMAILID", "M0a_-Z"), s.ObjectId("THREADID", "T1"))),
+    ),
+    (
+        b"a1 STATUS INBOX (MAILBOXID SIZE)\r\n",
+        c.Status(tag=T, mailbox="INBOX", items=("MAILBOXID", "SIZE")),
+    ),
     # RFC 8970 7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY".
     (
         b"a1 FETCH 1 (PREVIEW PREVIEW (lazy) UID)\r\n",
@@ -557,6 +570,9 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 1 BODY[]<0.0>\r\n", b"a1"),
     (b"a1 FETCH 1 BODY[]<5>\r\n", b"a1"),
     (b"a1 FETCH 1 (PREVIEW (FUZZY))\r\n", b"a1"),
+    (b"a1 SEARCH EMAILID M+1\r\n", b"a1"),
+    (b"a1 SEARCH THREADID\r\n", b"a1"),
+    (b"a1 SEARCH EMAILID " + b"M" * 256 + b"\r\n", b"a1"),
     (b"a1 FETCH 1 (PREVIEW ())\r\n", b"a1"),
     (b"a1 FETCH 1 (PREVIEW (LAZY LAZY2))\r\n", b"a1"),
     (b"a1 FETCH 1 FLAGS (VANISHED)\r\n", b"a1"),
