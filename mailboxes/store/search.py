@@ -120,7 +120,9 @@ def to_q(c: Criterion) -> Q:
     if isinstance(c, Or):
         return to_q(c.left) | to_q(c.right)
     if isinstance(c, Not):
-        return ~to_q(c.item)
+        inner = to_q(c.item)
+        # ~Q() would filter nothing: NOT of what matches all matches none.
+        return ~inner if inner else Q(pk__in=[])
     if isinstance(c, Flag):
         column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
         if column is not None:

@@ -85,7 +85,9 @@ from STORE's results, always before the FETCH lines that show them.
 
 PREVIEW (RFC 8970) is the preview stored with the blob at delivery
 (:mod:`.fetch_items`); OBJECTID (RFC 8474) ids are derived from stored facts,
-no column of their own (:mod:`.objectid` says how).
+no column of their own (:mod:`.objectid` says how). SAVEDATE (RFC 8514):
+no save date is kept, so FETCH SAVEDATE is NIL, SAVEDATESUPPORTED is
+``NOT ALL`` and the SAVED* keys are internal-date keys (:mod:`.search`).
 
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged

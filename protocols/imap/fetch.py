@@ -1,5 +1,5 @@
 """FETCH data items (RFC 3501 section 6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ,
-RFC 8970 PREVIEW, RFC 8474 EMAILID and THREADID).
+RFC 8970 PREVIEW, RFC 8474 EMAILID and THREADID, RFC 8514 SAVEDATE).
 
 Each requested item is a :class:`FetchAttribute`; it knows the name its
 response carries (:meth:`FetchAttribute.response_name`) and whether
@@ -21,7 +21,7 @@ SectionText = Literal["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "M
 
 _SIMPLE: Final = frozenset(
     {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "UID", "MODSEQ", "RFC822", "RFC822.HEADER", "RFC822.TEXT",
-     "EMAILID", "THREADID"}
+     "EMAILID", "THREADID", "SAVEDATE"}
 )
 #: RFC 3501 6.4.5 macros, in the order the RFC lists their items.
 MACROS: Final = {

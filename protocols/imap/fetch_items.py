@@ -132,6 +132,10 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
         return render_objectid(email_id(msg.blob))  # RFC 8474 5.1
     if name == "THREADID":
         return render_objectid(None)  # RFC 8474 5.2: no threads kept
+    if name == "SAVEDATE":
+        # RFC 8514 4.2: NIL where the mailbox keeps no save date, as ours do
+        # not (the internal date is the client's to set, and COPY keeps it).
+        return b"NIL"
     if name == "PREVIEW":
         return render_nstring(_preview(msg.preview or ""))
     if name == "RFC822":

@@ -8,7 +8,9 @@ evaluator has few cases:
   and ``OLD`` is ``Flag(\\Recent, False)`` (RFC 3501 6.4.4 defines them so).
 * ``BCC``/``CC``/``FROM``/``SUBJECT``/``TO``/``HEADER`` become
   :class:`Header` with a lower-case field name.
-* ``BEFORE``/``ON``/``SINCE`` and their ``SENT`` forms become :class:`Date`.
+* ``BEFORE``/``ON``/``SINCE`` and their ``SENT`` forms become :class:`Date`;
+  so do the ``SAVED`` forms (RFC 8514), as internal-date keys, and
+  ``SAVEDATESUPPORTED`` is ``NOT ALL``: no mailbox keeps save dates.
 * A list of keys, top level or parenthesised, is :class:`And`.
 
 String arguments are decoded as UTF-8 (US-ASCII is a subset); any other
@@ -180,6 +182,11 @@ _DATE_KEYS: Final[dict[str, tuple[Literal["before", "on", "since"], bool]]] = {
     "SENTBEFORE": ("before", True),
     "SENTON": ("on", True),
     "SENTSINCE": ("since", True),
+    # RFC 8514 4.3: without save dates in the mailbox (SAVEDATESUPPORTED
+    # matches none), the SAVED* keys compare the internal date instead.
+    "SAVEDBEFORE": ("before", False),
+    "SAVEDON": ("on", False),
+    "SAVEDSINCE": ("since", False),
 }
 
 
@@ -216,6 +223,8 @@ def _key(r: Reader, depth: int) -> SearchKey:
         return Flag(flag, present)
     if word == "NEW":
         return And((Flag("\\Recent"), Flag("\\Seen", False)))
+    if word == "SAVEDATESUPPORTED":
+        return Not(All())  # RFC 8514 4.3: no mailbox here keeps save dates
     r.sp()
     if word in ("KEYWORD", "UNKEYWORD"):
         return Flag(r.flag(), word == "KEYWORD")

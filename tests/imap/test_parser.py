@@ -377,6 +377,14 @@ VALID: list[tuple[bytes, c.Command]] = [
         b"a1 STATUS INBOX (MAILBOXID SIZE)\r\n",
         c.Status(tag=T, mailbox="INBOX", items=("MAILBOXID", "SIZE")),
     ),
+    # RFC 8514 5: the SAVEDATE fetch item and search keys.
+    (
+        b"a1 UID SEARCH SAVEDATESUPPORTED SAVEDBEFORE 1-Feb-2026 SAVEDON 2-Feb-2026 SAVEDSINCE 3-Feb-2026\r\n",
+        c.Search(tag=T, uid=True, criteria=s.And((
+            s.Not(s.All()), s.Date("before", dt.date(2026, 2, 1)), s.Date("on", dt.date(2026, 2, 2)),
+            s.Date("since", dt.date(2026, 2, 3))))),
+    ),
+    (b"a1 FETCH 1 SAVEDATE\r\n", c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("SAVEDATE"),))),
     # RFC 8970 7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY".
     (
         b"a1 FETCH 1 (PREVIEW PREVIEW (lazy) UID)\r\n",
@@ -572,6 +580,8 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 1 (PREVIEW (FUZZY))\r\n", b"a1"),
     (b"a1 SEARCH EMAILID M+1\r\n", b"a1"),
     (b"a1 SEARCH THREADID\r\n", b"a1"),
+    (b"a1 SEARCH SAVEDSINCE\r\n", b"a1"),
+    (b"a1 SEARCH SAVEDON 31-Feb-2026x\r\n", b"a1"),
     (b"a1 SEARCH EMAILID " + b"M" * 256 + b"\r\n", b"a1"),
     (b"a1 FETCH 1 (PREVIEW ())\r\n", b"a1"),
     (b"a1 FETCH 1 (PREVIEW (LAZY LAZY2))\r\n", b"a1"),
