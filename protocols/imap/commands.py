@@ -108,6 +108,14 @@ class StartTLS(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Compress(Command):
+    """``COMPRESS mechanism`` (RFC 4978 3), the mechanism upper-cased."""
+
+    name: ClassVar[str] = "COMPRESS"
+    mechanism: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Authenticate(Command):
     """``mechanism`` upper-cased; ``initial_response`` is the decoded SASL-IR
     (RFC 4959: ``=`` is the empty response), None when absent."""
