@@ -377,6 +377,9 @@ VALID: list[tuple[bytes, c.Command]] = [
         b"a1 STATUS INBOX (MAILBOXID SIZE)\r\n",
         c.Status(tag=T, mailbox="INBOX", items=("MAILBOXID", "SIZE")),
     ),
+    # RFC 4978 4: compress = "COMPRESS" SP algorithm (any atom; the handler refuses others).
+    (b"a1 COMPRESS deflate\r\n", c.Compress(tag=T, mechanism="DEFLATE")),
+    (b"a1 COMPRESS X-LZW\r\n", c.Compress(tag=T, mechanism="X-LZW")),
     # RFC 8514 5: the SAVEDATE fetch item and search keys.
     (
         b"a1 UID SEARCH SAVEDATESUPPORTED SAVEDBEFORE 1-Feb-2026 SAVEDON 2-Feb-2026 SAVEDSINCE 3-Feb-2026\r\n",
@@ -580,6 +583,8 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 1 (PREVIEW (FUZZY))\r\n", b"a1"),
     (b"a1 SEARCH EMAILID M+1\r\n", b"a1"),
     (b"a1 SEARCH THREADID\r\n", b"a1"),
+    (b"a1 COMPRESS\r\n", b"a1"),
+    (b"a1 COMPRESS DEFLATE LEVEL\r\n", b"a1"),
     (b"a1 SEARCH SAVEDSINCE\r\n", b"a1"),
     (b"a1 SEARCH SAVEDON 31-Feb-2026x\r\n", b"a1"),
     (b"a1 SEARCH EMAILID " + b"M" * 256 + b"\r\n", b"a1"),
