@@ -64,13 +64,14 @@ class SearchStats:
 @no_transaction
 def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelope: bool = False,
                    structure: bool = False, content: Content | None = None, changedsince: int | None = None,
-                   limit: int = 1000, max_bytes: int = 8 << 20) -> list[MessageInfo]:
+                   limit: int = 1000, max_bytes: int = 8 << 20, preview: bool = False) -> list[MessageInfo]:
     """Messages in the UID ranges, ascending by UID, at most `limit`.
 
     Only what is asked for is read: `envelope`, `structure` (with
     header_bytes), and the message bytes: content "header" puts the header
     block alone in `data`; "full" the whole message, and the page then stops
-    early once `max_bytes` of messages are in it (always at least one).
+    early once `max_bytes` of messages are in it (always at least one);
+    `preview` the text preview made at delivery.
     changedsince: only messages with a higher modseq (RFC 7162 CHANGEDSINCE).
     Callers page by UID after the last one. This is the hot path of every
     FETCH: one hand-written statement (two with "full": the bytes are read
@@ -85,6 +86,8 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
         extra += ["b.structure", "b.header_bytes"]
     if content == "header":
         extra.append("SUBSTR(b.data, 1, b.header_bytes)")
+    if preview:
+        extra.append("b.preview")
     join = f" JOIN {_sql.table(Blob)} b ON b.sha256 = m.blob_id" if extra else ""
     where = f"m.folder_id = %s AND f.owner_id = %s AND {uids}"
     params = [folder_id, account_id, *params]
@@ -121,7 +124,7 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
             uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords), internal_date=datetimes(internal_date),
             size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
             structure=None if structure_json is None else json.loads(structure_json),
-            header_bytes=facts.get("b.header_bytes") or 0,
+            header_bytes=facts.get("b.header_bytes") or 0, preview=facts.get("b.preview"),
             data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head)))
     return out
 

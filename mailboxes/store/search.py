@@ -91,7 +91,14 @@ class ModSeq:
     at_least: int
 
 
-Criterion = Union[All, And, Or, Not, Flag, Uids, Header, Text, Date, Size, ModSeq]
+@dataclass(frozen=True)
+class Content:
+    """Messages whose stored bytes have this SHA-256 (IMAP EMAILID, RFC 8474)."""
+
+    sha256: str
+
+
+Criterion = Union[All, And, Or, Not, Flag, Uids, Header, Text, Date, Size, ModSeq, Content]
 
 _FACT_FIELDS = {"from": "blob__from_text", "to": "blob__to_text", "cc": "blob__cc_text",
                 "bcc": "blob__bcc_text", "subject": "blob__subject", "message-id": "blob__message_id"}
@@ -113,7 +120,9 @@ def to_q(c: Criterion) -> Q:
     if isinstance(c, Or):
         return to_q(c.left) | to_q(c.right)
     if isinstance(c, Not):
-        return ~to_q(c.item)
+        inner = to_q(c.item)
+        # ~Q() would filter nothing: NOT of what matches all matches none.
+        return ~inner if inner else Q(pk__in=[])
     if isinstance(c, Flag):
         column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
         if column is not None:
@@ -151,6 +160,8 @@ def to_q(c: Criterion) -> Q:
         return Q(size__gt=c.octets) if c.op == "larger" else Q(size__lt=c.octets)
     if isinstance(c, ModSeq):
         return Q(modseq__gte=c.at_least)
+    if isinstance(c, Content):
+        return Q(blob_id=c.sha256)
     raise TypeError(f"not a search criterion: {c!r}")
 
 
@@ -188,6 +199,8 @@ def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
         return ("size > %s" if c.op == "larger" else "size < %s"), [c.octets]
     if isinstance(c, ModSeq):
         return "modseq >= %s", [c.at_least]
+    if isinstance(c, Content):
+        return "blob_id = %s", [c.sha256]
     return None
 
 

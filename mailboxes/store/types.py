@@ -124,6 +124,7 @@ class MessageInfo:
     structure: dict | None = None
     header_bytes: int = 0
     data: bytes | None = None
+    preview: str | None = None
 
 
 @dataclass(frozen=True)

@@ -83,12 +83,20 @@ learns more (``MailboxView.learn_flags``, FLAGS and PERMANENTFLAGS sent
 again) from ``Changes.keywords`` on every look, from each FETCH page and
 from STORE's results, always before the FETCH lines that show them.
 
+PREVIEW (RFC 8970) is the preview stored with the blob at delivery
+(:mod:`.fetch_items`); OBJECTID (RFC 8474) ids are derived from stored facts,
+no column of their own (:mod:`.objectid` says how). SAVEDATE (RFC 8514):
+no save date is kept, so FETCH SAVEDATE is NIL, SAVEDATESUPPORTED is
+``NOT ALL`` and the SAVED* keys are internal-date keys (:mod:`.search`).
+COMPRESS=DEFLATE (RFC 4978) lives in :mod:`.connection` (every read and
+write) and ``cmd_session.compress``.
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-CATENATE, COMPRESS,
+CATENATE,
 NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

@@ -85,12 +85,12 @@ async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: S
     """The FETCH responses for the messages in ``ranges``, page by page."""
     view = s.selected
     need = plan(attributes)
-    limit = PAGE_WITH_FACTS if need.envelope or need.structure or need.content else PAGE
+    limit = PAGE_WITH_FACTS if need.envelope or need.structure or need.content or need.preview else PAGE
     last = ranges[-1][1]
     while ranges:
         page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, envelope=need.envelope,
                             structure=need.structure, content=need.content, changedsince=changedsince,
-                            limit=limit, max_bytes=PAGE_BYTES)
+                            limit=limit, max_bytes=PAGE_BYTES, preview=need.preview)
         # A keyword set since the session last looked is in FLAGS before a FETCH shows it (RFC 3501 7.2.6).
         out = [view.learn_flags(f for message in page for f in message.flags)]
         for message in page:

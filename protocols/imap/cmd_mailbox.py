@@ -15,6 +15,7 @@ from . import looks
 from .encoder import render_mailbox, response_code, untagged_status
 from .cmd_fetch import send_messages
 from .fetch import FetchAttribute
+from .objectid import mailbox_id, render_objectid
 from .mailbox_list import ListEntry, list_entries, lsub_entries
 from .replies import Done, bad, no
 from .sequence import SequenceSet
@@ -63,6 +64,7 @@ async def select(s: Session, cmd: c.Select) -> Done:
         untagged_status("OK", response_code("UIDNEXT", folder.uidnext), "Predicted next UID"),
         # RFC 7162 3.1.2.1: sent on every SELECT by a server with persistent modseqs.
         untagged_status("OK", response_code("HIGHESTMODSEQ", folder.highestmodseq), "Highest"),
+        untagged_status("OK", _mailbox_id_code(folder.id, folder.uidvalidity), "Ok"),  # RFC 8474 4.2
     ]
     await s.io.send(b"".join(lines))
     s.select(view)
@@ -115,9 +117,13 @@ async def create(s: Session, cmd: c.Create) -> Done:
     if len(cmd.special_use) > 1 or not set(cmd.special_use) <= CREATABLE_USES:
         raise no("USEATTR", "Unsupported special-use attribute")  # RFC 6154 5.3
     # Subscribing is the client's to ask for (RFC 3501 6.3.6; imaptest "subscribe").
-    await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "",
-                 subscribe=False)
-    return Done()
+    folder = await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "",
+                          subscribe=False)
+    return Done(code=_mailbox_id_code(folder.id, folder.uidvalidity))  # RFC 8474 4.1
+
+
+def _mailbox_id_code(folder_id: int, uidvalidity: int) -> bytes:
+    return b"MAILBOXID " + render_objectid(mailbox_id(folder_id, uidvalidity))
 
 
 async def delete(s: Session, cmd: c.Delete) -> Done:
@@ -209,6 +215,7 @@ def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
         "HIGHESTMODSEQ": st.highestmodseq,
         "SIZE": st.size,
         "DELETED": st.deleted,
+        "MAILBOXID": render_objectid(mailbox_id(st.id, st.uidvalidity)).decode("ascii"),  # RFC 8474 4.3
     }
     pairs = " ".join(f"{item} {values[item]}" for item in items).encode("ascii")
     return b"* STATUS " + render_mailbox(st.name) + b" (" + pairs + b")\r\n"

@@ -24,6 +24,7 @@ from mailboxes.store import search as criteria
 from . import commands as c
 from . import search as keys
 from .encoder import esearch_response
+from .objectid import sha256_of_email_id
 from .replies import Done
 from .sequence import Saved, SequenceSet
 from .sorting import sort_uids
@@ -68,6 +69,11 @@ def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
         return criteria.Uids(tuple((view.uids[lo - 1], view.uids[hi - 1]) for lo, hi in ranges if lo >= 1))
     if isinstance(key, keys.ModSeq):
         return criteria.ModSeq(key.modseq)
+    if isinstance(key, keys.ObjectId):
+        sha = sha256_of_email_id(key.value) if key.kind == "EMAILID" else None
+        # RFC 8474 6. THREADID is NIL for every message here, and an id not of
+        # our form names no message: both match none (no bytes hash to "").
+        return criteria.Content(sha or "")
     if isinstance(key, keys.Not):
         return criteria.Not(translate(key.key, view))
     if isinstance(key, keys.Or):

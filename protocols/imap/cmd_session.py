@@ -85,6 +85,16 @@ async def starttls(s: Session, cmd: c.StartTLS) -> Done:
     return Done(answered=True)
 
 
+async def compress(s: Session, cmd: c.Compress) -> Done:
+    """RFC 4978 3: the tagged OK goes out uncompressed, everything after it
+    (both ways) is raw DEFLATE; the connection does the work."""
+    if cmd.mechanism != "DEFLATE":
+        raise no("CANNOT", "Unknown compression mechanism")
+    if not await s.io.start_compress(tagged(cmd.tag, "OK", None, "DEFLATE active")):
+        raise no("COMPRESSIONACTIVE", "Compression is already active")
+    return Done(answered=True)
+
+
 async def login(s: Session, cmd: c.Login) -> Done:
     _require_privacy(s)
     await _authenticate(s, cmd.username, cmd.password)

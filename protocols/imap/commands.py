@@ -108,6 +108,14 @@ class StartTLS(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Compress(Command):
+    """``COMPRESS mechanism`` (RFC 4978 3), the mechanism upper-cased."""
+
+    name: ClassVar[str] = "COMPRESS"
+    mechanism: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Authenticate(Command):
     """``mechanism`` upper-cased; ``initial_response`` is the decoded SASL-IR
     (RFC 4959: ``=`` is the empty response), None when absent."""
@@ -222,7 +230,8 @@ class Lsub(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Status(Command):
     """Items upper-cased: MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN,
-    HIGHESTMODSEQ (RFC 7162), SIZE (RFC 8438), DELETED (RFC 9208)."""
+    HIGHESTMODSEQ (RFC 7162), SIZE (RFC 8438), DELETED (RFC 9208),
+    MAILBOXID (RFC 8474)."""
 
     name: ClassVar[str] = "STATUS"
     mailbox: str

@@ -7,6 +7,14 @@ exactly the bytes of the bad command; runs each command through the
 session (:mod:`.state`); and reads the lines that are not commands
 (AUTHENTICATE responses, IDLE's DONE).
 
+COMPRESS=DEFLATE (RFC 4978): once the tagged OK is out, every write goes
+through a raw DEFLATE compressor (``wbits=-15``) flushed with
+``Z_SYNC_FLUSH``, so each response can be decoded as soon as it arrives,
+and every read through the matching decompressor, which never inflates more
+than ``READ_SIZE`` octets at a time (the rest waits in ``unconsumed_tail``),
+so the line and literal limits still hold before memory is spent. Undecodable
+input ends the connection (RFC 4978 4: there is no way back).
+
 Timers and goodbyes: a client silent for ``MAIL_IMAP_IDLE_TIMEOUT``
 seconds (30 minutes by default, RFC 3501 5.4), IDLE included, gets
 ``* BYE`` and is disconnected; at shutdown every session gets ``* BYE``,
@@ -19,6 +27,7 @@ import asyncio
 import functools
 import logging
 import ssl
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -78,6 +87,8 @@ class ImapConnection:
         self._stop_text = "Server shutting down"
         self._bye_sent = False
         self._bad_commands = 0
+        self._deflate: zlib._Compress | None = None
+        self._inflate: zlib._Decompress | None = None
 
     # -- the listener's Session protocol ------------------------------------
 
@@ -123,6 +134,8 @@ class ImapConnection:
         writer = self.conn.writer
         if writer.is_closing():
             raise SessionEnd()
+        if self._deflate is not None:
+            data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
         writer.write(data)
         if writer.transport.get_write_buffer_size() <= WRITE_BUFFER:
             await writer.drain()
@@ -142,6 +155,9 @@ class ImapConnection:
 
     async def _fill(self) -> None:
         """Read what the client sent next, or end the session."""
+        if self._inflate is not None and self._inflate.unconsumed_tail:
+            self._buf += self._inflated(self._inflate.unconsumed_tail)
+            return
         try:
             data = await asyncio.wait_for(self.conn.reader.read(READ_SIZE), self.timeout)
         except TimeoutError:
@@ -149,8 +165,30 @@ class ImapConnection:
             raise SessionEnd() from None
         if not data:
             raise SessionEnd()
-        self._buf += data
+        self._buf += data if self._inflate is None else self._inflated(data)
 
+    def _inflated(self, data: bytes) -> bytes:
+        assert self._inflate is not None
+        try:
+            return self._inflate.decompress(data, READ_SIZE)
+        except zlib.error:
+            raise SessionEnd() from None
+
+    async def start_compress(self, reply: bytes) -> bool:
+        """Send ``reply`` and compress from then on (RFC 4978 3); False,
+        with nothing sent, when compression is already on."""
+        if self._deflate is not None:
+            return False
+        await self.send(reply)
+        self._deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+        self._inflate = zlib.decompressobj(-15)
+        # The client waits for the OK before compressing; anything it sent
+        # after the command anyway is compressed already.
+        rest = bytes(self._buf)
+        self._buf.clear()
+        if rest:
+            self._buf += self._inflated(rest)
+        return True
     async def _wait_input(self) -> None:
         if self._stopping:
             await self.bye(self._stop_text)

@@ -1,4 +1,5 @@
-"""FETCH data items (RFC 3501 section 6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ).
+"""FETCH data items (RFC 3501 section 6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ,
+RFC 8970 PREVIEW, RFC 8474 EMAILID and THREADID, RFC 8514 SAVEDATE).
 
 Each requested item is a :class:`FetchAttribute`; it knows the name its
 response carries (:meth:`FetchAttribute.response_name`) and whether
@@ -19,7 +20,8 @@ __all__ = ["FetchAttribute", "Section", "SectionText", "parse_fetch_attribute", 
 SectionText = Literal["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"]
 
 _SIMPLE: Final = frozenset(
-    {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "UID", "MODSEQ", "RFC822", "RFC822.HEADER", "RFC822.TEXT"}
+    {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "UID", "MODSEQ", "RFC822", "RFC822.HEADER", "RFC822.TEXT",
+     "EMAILID", "THREADID", "SAVEDATE"}
 )
 #: RFC 3501 6.4.5 macros, in the order the RFC lists their items.
 MACROS: Final = {
@@ -71,13 +73,15 @@ class FetchAttribute:
     ``RFC822.SIZE``, ``ENVELOPE``, ``BODYSTRUCTURE``, ``UID``, ``MODSEQ``,
     ``RFC822``, ``RFC822.HEADER``, ``RFC822.TEXT``, ``BODY`` (with
     ``section=None`` the non-extensible structure, else ``BODY[...]``),
-    ``BINARY`` or ``BINARY.SIZE``. ``partial`` is ``(origin, length)``.
+    ``BINARY``, ``BINARY.SIZE`` or ``PREVIEW``. ``partial`` is ``(origin, length)``.
     """
 
     name: str
     section: Section | None = None
     partial: tuple[int, int] | None = None
     peek: bool = False
+    #: PREVIEW (LAZY) (RFC 8970 3.2); the response name is PREVIEW either way.
+    lazy: bool = False
 
     @property
     def sets_seen(self) -> bool:
@@ -110,7 +114,21 @@ class FetchAttribute:
             out += b"[" + self.section.render() + b"]"
         if self.partial is not None:
             out += b"<%d.%d>" % self.partial
+        if self.lazy:
+            out += b" (LAZY)"
         return out
+
+
+def _preview_modifiers(r: Reader) -> bool:
+    """``"PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]`` with
+    ``preview-mod = "LAZY"`` (RFC 8970 7); True when LAZY is given."""
+    if not (r.at(b" (") and r.pos + 2 < r.end and r.buf[r.pos + 2] in b"Ll"):
+        return False
+    r.sp()
+    mods = r.paren_list(lambda: r.word(), allow_empty=False)
+    if any(mod != "LAZY" for mod in mods):
+        r.fail("Unknown PREVIEW modifier")
+    return True
 
 
 def parse_fetch_attribute(r: Reader) -> FetchAttribute:
@@ -119,6 +137,8 @@ def parse_fetch_attribute(r: Reader) -> FetchAttribute:
     name = raw.decode("ascii").upper()
     if name in _SIMPLE:
         return FetchAttribute(name)
+    if name == "PREVIEW":
+        return FetchAttribute(name, lazy=_preview_modifiers(r))
     peek = name.endswith(".PEEK")
     base = name[:-5] if peek else name
     if base == "BODY":

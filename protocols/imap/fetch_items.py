@@ -12,7 +12,7 @@ import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from .encoder import (
     fetch_response,
@@ -21,13 +21,17 @@ from .encoder import (
     render_envelope,
     render_flags,
     render_literal,
+    render_nstring,
 )
 from .binary import binary_bytes, render_binary
 from .fetch import FetchAttribute
+from .objectid import email_id, render_objectid
 from .sections import partial, section_bytes
 
 __all__ = ["FetchPlan", "MessageFacts", "flag_order", "plan", "render_message"]
 
+#: RFC 8970 3.1: a preview is at most 256 characters.
+PREVIEW_MAX: Final = 256
 #: RFC 3501 system flags in the order responses list them.
 _SYSTEM_ORDER = {"\\Answered": 0, "\\Flagged": 1, "\\Deleted": 2, "\\Seen": 3, "\\Draft": 4, "\\Recent": 5}
 
@@ -53,6 +57,10 @@ class MessageFacts(Protocol):
     def header_bytes(self) -> int: ...
     @property
     def data(self) -> bytes | None: ...
+    @property
+    def blob(self) -> str: ...
+    @property
+    def preview(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class FetchPlan:
     structure: bool
     content: Literal["header", "full"] | None
     sets_seen: bool
+    preview: bool = False
 
 
 def _needs_header_only(attr: FetchAttribute) -> bool:
@@ -79,12 +88,14 @@ def _needs_header_only(attr: FetchAttribute) -> bool:
 
 
 def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
-    envelope = structure = sets_seen = False
+    envelope = structure = sets_seen = preview = False
     content: Literal["header", "full"] | None = None
     for attr in attributes:
         sets_seen = sets_seen or attr.sets_seen
         if attr.name == "ENVELOPE":
             envelope = True
+        elif attr.name == "PREVIEW":
+            preview = True
         elif attr.name == "BODYSTRUCTURE" or (attr.name == "BODY" and attr.section is None):
             structure = True
         elif _needs_header_only(attr):
@@ -92,7 +103,7 @@ def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
         elif attr.name in ("RFC822", "RFC822.TEXT", "BODY", "BINARY", "BINARY.SIZE"):
             structure = True
             content = "full"
-    return FetchPlan(envelope, structure, content, sets_seen)
+    return FetchPlan(envelope, structure, content, sets_seen, preview)
 
 
 def flag_order(flags: Iterable[str]) -> list[str]:
@@ -117,6 +128,16 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
         return render_envelope(msg.envelope or {})
     if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
         return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
+    if name == "EMAILID":
+        return render_objectid(email_id(msg.blob))  # RFC 8474 5.1
+    if name == "THREADID":
+        return render_objectid(None)  # RFC 8474 5.2: no threads kept
+    if name == "SAVEDATE":
+        # RFC 8514 4.2: NIL where the mailbox keeps no save date, as ours do
+        # not (the internal date is the client's to set, and COPY keeps it).
+        return b"NIL"
+    if name == "PREVIEW":
+        return render_nstring(_preview(msg.preview or ""))
     if name == "RFC822":
         return render_literal(raw)
     if name == "RFC822.HEADER":
@@ -134,6 +155,13 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     if name == "BINARY.SIZE":
         return b"%d" % len(data) if data is not None else b"0"
     return b"NIL" if data is None else render_binary(partial(data, attr.partial))
+
+
+def _preview(text: str) -> str:
+    """RFC 8970 3.1: at most 256 characters of plain text, no CR or LF
+    (whitespace folded at delivery, ``mime._body_text``); always available
+    here, so ``PREVIEW (LAZY)`` gets it too rather than NIL (3.2)."""
+    return " ".join(text.split())[:PREVIEW_MAX]
 
 
 def _no_nul(data: bytes) -> bytes:

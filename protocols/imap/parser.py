@@ -195,6 +195,13 @@ def _login(r: Reader, tag: bytes, uid: bool) -> c.Command:
     return c.Login(tag=tag, username=user, password=password)
 
 
+def _compress(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 4978 4: compress = "COMPRESS" SP algorithm; any atom, so an
+    # unknown one can be answered NO by the handler.
+    r.sp()
+    return c.Compress(tag=tag, mechanism=r.word())
+
+
 def _enable(r: Reader, tag: bytes, uid: bool) -> c.Command:
     caps = []
     while r.maybe_sp():
@@ -324,7 +331,7 @@ def _rename(r: Reader, tag: bytes, uid: bool) -> c.Command:
 
 _SELECT_OPTIONS: Final = frozenset({"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"})
 _STATUS_ITEMS: Final = frozenset(
-    {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED"}
+    {"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED", "MAILBOXID"}
 )
 
 
@@ -468,6 +475,7 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "AUTHENTICATE": _authenticate,
     "LOGIN": _login,
     "ENABLE": _enable,
+    "COMPRESS": _compress,
     "ID": _id,
     "SELECT": _select(readonly=False),
     "EXAMINE": _select(readonly=True),

@@ -8,7 +8,9 @@ evaluator has few cases:
   and ``OLD`` is ``Flag(\\Recent, False)`` (RFC 3501 6.4.4 defines them so).
 * ``BCC``/``CC``/``FROM``/``SUBJECT``/``TO``/``HEADER`` become
   :class:`Header` with a lower-case field name.
-* ``BEFORE``/``ON``/``SINCE`` and their ``SENT`` forms become :class:`Date`.
+* ``BEFORE``/``ON``/``SINCE`` and their ``SENT`` forms become :class:`Date`;
+  so do the ``SAVED`` forms (RFC 8514), as internal-date keys, and
+  ``SAVEDATESUPPORTED`` is ``NOT ALL``: no mailbox keeps save dates.
 * A list of keys, top level or parenthesised, is :class:`And`.
 
 String arguments are decoded as UTF-8 (US-ASCII is a subset); any other
@@ -18,6 +20,7 @@ charset is refused before the keys are read (:class:`BadCharset`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
@@ -33,6 +36,7 @@ __all__ = [
     "Header",
     "ModSeq",
     "Not",
+    "ObjectId",
     "Or",
     "SearchKey",
     "Sequence",
@@ -45,6 +49,7 @@ __all__ = [
 #: Nesting limit for parentheses, NOT and OR, so a hostile line cannot
 #: exhaust the interpreter's stack.
 MAX_DEPTH: Final = 64
+_OBJECTID: Final = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,14 @@ class ModSeq:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectId:
+    """``EMAILID x`` or ``THREADID x`` (RFC 8474 6): exact, case-sensitive."""
+
+    kind: Literal["EMAILID", "THREADID"]
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class Not:
     key: SearchKey
 
@@ -145,7 +158,7 @@ class And:
     keys: tuple[SearchKey, ...]
 
 
-SearchKey: TypeAlias = "All | Flag | Header | Body | Text | Date | Size | Sequence | ModSeq | Not | Or | And"
+SearchKey: TypeAlias = "All | Flag | Header | Body | Text | Date | Size | Sequence | ModSeq | ObjectId | Not | Or | And"
 
 _FLAG_KEYS: Final = {
     "ANSWERED": ("\\Answered", True),
@@ -169,6 +182,11 @@ _DATE_KEYS: Final[dict[str, tuple[Literal["before", "on", "since"], bool]]] = {
     "SENTBEFORE": ("before", True),
     "SENTON": ("on", True),
     "SENTSINCE": ("since", True),
+    # RFC 8514 4.3: without save dates in the mailbox (SAVEDATESUPPORTED
+    # matches none), the SAVED* keys compare the internal date instead.
+    "SAVEDBEFORE": ("before", False),
+    "SAVEDON": ("on", False),
+    "SAVEDSINCE": ("since", False),
 }
 
 
@@ -205,6 +223,8 @@ def _key(r: Reader, depth: int) -> SearchKey:
         return Flag(flag, present)
     if word == "NEW":
         return And((Flag("\\Recent"), Flag("\\Seen", False)))
+    if word == "SAVEDATESUPPORTED":
+        return Not(All())  # RFC 8514 4.3: no mailbox here keeps save dates
     r.sp()
     if word in ("KEYWORD", "UNKEYWORD"):
         return Flag(r.flag(), word == "KEYWORD")
@@ -237,7 +257,19 @@ def _key(r: Reader, depth: int) -> SearchKey:
         return Or(left, _key(r, depth + 1))
     if word == "MODSEQ":
         return _modseq(r)
+    if word == "EMAILID":
+        return ObjectId("EMAILID", _objectid(r))
+    if word == "THREADID":
+        return ObjectId("THREADID", _objectid(r))
     r.fail("Unknown search key")
+
+
+def _objectid(r: Reader) -> str:
+    """``objectid = 1*255(ALPHA / DIGIT / "_" / "-")`` (RFC 8474 7)."""
+    value = r.atom().decode("ascii", "replace")
+    if not _OBJECTID.fullmatch(value):
+        r.fail("Invalid object id")
+    return value
 
 
 def _modseq(r: Reader) -> ModSeq:

@@ -62,7 +62,8 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.StartTLS: (NOT_AUTH, cmd_session.starttls),
     c.Login: (NOT_AUTH, cmd_session.login),
     c.Authenticate: (NOT_AUTH, cmd_session.authenticate),
-    c.Enable: (State.AUTHENTICATED, cmd_session.enable),  # RFC 5161 3.1: before any SELECT
+    c.Enable: (State.AUTHENTICATED, cmd_session.enable),
+    c.Compress: (AUTH, cmd_session.compress),  # RFC 4978 3: after authentication (so after any TLS)  # RFC 5161 3.1: before any SELECT
     c.Idle: (AUTH, cmd_session.idle),
     c.Namespace: (AUTH, cmd_session.namespace),
     c.Select: (AUTH, cmd_mailbox.select),
@@ -115,7 +116,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
-    "STATUS=SIZE MULTIAPPEND"
+    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE"
 )
 
 
@@ -127,6 +128,7 @@ class IO(Protocol):
     async def send(self, data: bytes) -> None: ...
     async def read_line(self, limit: int) -> bytes: ...
     async def start_tls(self, reply: bytes) -> None: ...
+    async def start_compress(self, reply: bytes) -> bool: ...
     async def idle(self, on_wake: Callable[[], Awaitable[None]], poll: float) -> bytes: ...
     def wake(self) -> None: ...
     async def end(self, text: str) -> None: ...

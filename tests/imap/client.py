@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import zlib
 
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\}\r\n\Z")
 
@@ -89,3 +90,74 @@ class RawClient:
     def login(self, address: str, password: str) -> None:
         self.greeting()
         self.ok(f'LOGIN "{address}" "{password}"')
+
+
+class DeflateClient:
+    """A bare IMAP client that can speak COMPRESS=DEFLATE (RFC 4978), which
+    imaplib cannot: raw DEFLATE both ways once the server's OK has arrived,
+    each write flushed with Z_SYNC_FLUSH. ``wire_in`` counts the octets
+    received on the socket, compressed or not."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.wire_in = 0
+        self._deflate: zlib._Compress | None = None
+        self._inflate: zlib._Decompress | None = None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "DeflateClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, data: bytes) -> None:
+        if self._deflate is not None:
+            data = self._deflate.compress(data) + self._deflate.flush(zlib.Z_SYNC_FLUSH)
+        self.sock.sendall(data)
+
+    def _more(self) -> bool:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.wire_in += len(chunk)
+        self.buf += chunk if self._inflate is None else self._inflate.decompress(chunk)
+        return True
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            if not self._more():
+                raise ConnectionError("closed")
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line + b"\r\n"
+
+    def until_tagged(self, tag: bytes) -> bytes:
+        """Everything up to and including the line tagged ``tag`` (literals
+        are read whole by size, so a body line starting with the tag is safe)."""
+        out = b""
+        while True:
+            line = self.line()
+            out += line
+            size = _LITERAL_AT_END.search(line)
+            if size:
+                while len(self.buf) < int(size.group(1)):
+                    if not self._more():
+                        raise ConnectionError("closed")
+                out += self.buf[: int(size.group(1))]
+                self.buf = self.buf[int(size.group(1)):]
+                continue
+            if line.startswith(tag + b" "):
+                return out
+
+    def compress(self, tag: bytes = b"z1", mechanism: bytes = b"DEFLATE") -> bytes:
+        """COMPRESS; on OK both directions are raw DEFLATE from here on."""
+        self.send(tag + b" COMPRESS " + mechanism + b"\r\n")
+        reply = self.until_tagged(tag)
+        if reply.split(b"\r\n")[-2].split(b" ")[1] == b"OK":
+            assert not self.buf, "the server sent data after its OK before we compressed"
+            self._deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+            self._inflate = zlib.decompressobj(-15)
+        return reply

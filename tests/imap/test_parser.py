@@ -364,6 +364,40 @@ VALID: list[tuple[bytes, c.Command]] = [
             ),
         ),
     ),
+    # RFC 8474 7: EMAILID/THREADID fetch items, search keys and the MAILBOXID status item.
+    (
+        b"a1 FETCH 1:* (EMAILID THREADID)\r\n",
+        c.Fetch(tag=T, sequence_set=ALL_SEQ, attributes=(FA("EMAILID"), FA("THREADID"))),
+    ),
+    (
+        b"a1 SEARCH OR EMAILID M0a_-Z THREADID T1\r\n",
+        c.Search(tag=T, criteria=s.Or(s.ObjectId("EMAILID", "M0a_-Z"), s.ObjectId("THREADID", "T1"))),
+    ),
+    (
+        b"a1 STATUS INBOX (MAILBOXID SIZE)\r\n",
+        c.Status(tag=T, mailbox="INBOX", items=("MAILBOXID", "SIZE")),
+    ),
+    # RFC 4978 4: compress = "COMPRESS" SP algorithm (any atom; the handler refuses others).
+    (b"a1 COMPRESS deflate\r\n", c.Compress(tag=T, mechanism="DEFLATE")),
+    (b"a1 COMPRESS X-LZW\r\n", c.Compress(tag=T, mechanism="X-LZW")),
+    # RFC 8514 5: the SAVEDATE fetch item and search keys.
+    (
+        b"a1 UID SEARCH SAVEDATESUPPORTED SAVEDBEFORE 1-Feb-2026 SAVEDON 2-Feb-2026 SAVEDSINCE 3-Feb-2026\r\n",
+        c.Search(tag=T, uid=True, criteria=s.And((
+            s.Not(s.All()), s.Date("before", dt.date(2026, 2, 1)), s.Date("on", dt.date(2026, 2, 2)),
+            s.Date("since", dt.date(2026, 2, 3))))),
+    ),
+    (b"a1 FETCH 1 SAVEDATE\r\n", c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("SAVEDATE"),))),
+    # RFC 8970 7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY".
+    (
+        b"a1 FETCH 1 (PREVIEW PREVIEW (lazy) UID)\r\n",
+        c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("PREVIEW", lazy=True), FA("UID"))),
+    ),
+    (
+        b"a1 UID FETCH 1 PREVIEW (CHANGEDSINCE 3)\r\n",
+        c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("UID"), FA("MODSEQ")), uid=True,
+                changedsince=3),
+    ),
     (
         b"a1 FETCH 1 (BODY[HEADER.FIELDS.NOT (Received)] BINARY.PEEK[1]<0.100> BINARY[] BINARY.SIZE[2])\r\n",
         c.Fetch(
@@ -546,6 +580,16 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 FETCH 1 BODY[HEADER.FIELDS ()]\r\n", b"a1"),
     (b"a1 FETCH 1 BODY[]<0.0>\r\n", b"a1"),
     (b"a1 FETCH 1 BODY[]<5>\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW (FUZZY))\r\n", b"a1"),
+    (b"a1 SEARCH EMAILID M+1\r\n", b"a1"),
+    (b"a1 SEARCH THREADID\r\n", b"a1"),
+    (b"a1 COMPRESS\r\n", b"a1"),
+    (b"a1 COMPRESS DEFLATE LEVEL\r\n", b"a1"),
+    (b"a1 SEARCH SAVEDSINCE\r\n", b"a1"),
+    (b"a1 SEARCH SAVEDON 31-Feb-2026x\r\n", b"a1"),
+    (b"a1 SEARCH EMAILID " + b"M" * 256 + b"\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW ())\r\n", b"a1"),
+    (b"a1 FETCH 1 (PREVIEW (LAZY LAZY2))\r\n", b"a1"),
     (b"a1 FETCH 1 FLAGS (VANISHED)\r\n", b"a1"),
     (b"a1 FETCH 1 FLAGS (CHANGEDSINCE 1 VANISHED)\r\n", b"a1"),
     (b"a1 UID FETCH 1 FLAGS (VANISHED)\r\n", b"a1"),
