@@ -50,10 +50,13 @@ apt-deps:
 check-services: venv
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/check_services.py
 
+lint: venv
+	$(PY) -m ruff check .
+
 typecheck: venv
 	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py
 
-test: venv apt-deps check-services typecheck test-sqlite
+test: venv apt-deps check-services lint typecheck test-sqlite
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -38,15 +38,16 @@ import re
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
+from parallel import drop_scratch, setup_scratch, timed_clients  # noqa: E402  (bench/parallel.py)
 
 PASSWORD = "bench-password"
 Timings = dict[str, list[float]]  # command label -> latencies in seconds
@@ -243,12 +244,12 @@ def fill_big_folder(account_id: int, folder: str, count: int) -> int:
     """count messages in the account's `folder`: SAMPLE_WORDS distinct messages
     through store.append_many (each with its own rare word, "word<n>"), then
     rows that share their stored bytes made by one SQL statement. Returns the folder id."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from django.db import connection
 
     from mailboxes import store
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     sample = min(count, SAMPLE_WORDS)
     results = store.append_many(account_id, folder, [
         (message(i).replace(b"lazy dog", b"lazy word%d" % i), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))

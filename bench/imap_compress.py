@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def main() -> None:
     try:
         store.create_domain("bench.test")
         account = store.create_account(USER, PASSWORD, quota=0)
-        start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
         store.append_many(account.id, "INBOX", [(message(i), (), start + timedelta(minutes=i))
                                                 for i in range(args.messages)])
         connections.close_all()

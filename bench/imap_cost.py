@@ -23,14 +23,14 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import drop_scratch, setup_scratch  # noqa: E402
 import imap  # noqa: E402  (bench/imap.py)
+from parallel import drop_scratch, setup_scratch  # noqa: E402
 from run import Bench, count_queries, cpu_seconds  # noqa: E402  (bench/run.py)
 
 CLIENTS = 10

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from parallel import scratch_database  # noqa: E402  (bench/parallel.py)
+
 WORDS = ("mail", "host", "import", "folder", "message", "the", "of", "and", "quota", "flag", "batch",
          "server", "client", "protocol", "store", "transaction", "résumé", "naïve")
 

@@ -22,8 +22,8 @@ import argparse
 import itertools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -100,6 +100,7 @@ def counted(users: dict[str, str], count: int, show: bool = False) -> dict[str, 
     import time
 
     from run import count_queries
+
     from tests.servers import InProcessServer
     queries, trips = count_queries(), redis_round_trips()
     if show:
@@ -126,6 +127,7 @@ def timed(users: dict[str, list[str]], logins: int, profile: str | None = None) 
     import subprocess
 
     from run import cpu_seconds
+
     from tests.servers import SubprocessServer
     env = {"MAIL_DB_POOL": "true", "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "0",
            "MAIL_MAX_CONNECTIONS_PER_IP": "20000"}

@@ -22,8 +22,8 @@ import argparse
 import os
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 PASSWORD = "bench-password"
 
-from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
+from parallel import drop_scratch, setup_scratch, timed_clients  # noqa: E402  (bench/parallel.py)
 
 
 def message(i: int, size: int) -> bytes:

@@ -44,15 +44,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
+from parallel import drop_scratch, setup_scratch, timed_clients  # noqa: E402  (bench/parallel.py)
 
 PARTS = ("smtp", "imap", "idle", "big", "pop3", "webmail", "workers")
 DATABASE = "bench_run"
@@ -154,7 +154,7 @@ class Bench:
         bench = self
 
         class Server(SubprocessServer):
-            def start(self) -> "Server":
+            def start(self) -> Server:
                 super().start()
                 if bench.profile and self.proc is not None:
                     out = Path(bench.profile) / f"{protocols.replace(',', '+')}-{self.proc.pid}.txt"
@@ -275,6 +275,7 @@ class Bench:
         imap = import_module("imap")
         webmail = import_module("webmail")
         from django.db import connections
+
         from tests.servers import InProcessServer
         count = 10_000 if self.quick else 100_000
         big_user, small_user = self.accounts("big", 2)

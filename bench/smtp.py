@@ -20,14 +20,14 @@ import os
 import smtplib
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from parallel import timed_clients, drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
+from parallel import drop_scratch, setup_scratch, timed_clients  # noqa: E402  (bench/parallel.py)
 
 ACCOUNTS = 10
 PASSWORD = "bench-password"
@@ -109,7 +109,7 @@ class CeilingServer:
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
-    def __enter__(self) -> "CeilingServer":
+    def __enter__(self) -> CeilingServer:
         import time
         self._ready.write_text("")
         self.proc = subprocess.Popen([sys.executable, __file__, "--serve-ceiling", self.url, str(self._ready),

@@ -18,7 +18,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from parallel import drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
+
 WORDS = ("invoice meeting report budget holiday travel contract review release server backup network "
          "customer project deadline summary agenda minutes proposal quarterly figures lunch party").split()
 NAMES = ("Ann Lee", "Bo Chen", "Cleo Park", "Dan Moss", "Eva Lind", "Femi Ade", "Gus Roy", "Hana Sato")
@@ -91,7 +92,7 @@ def main() -> None:
     store.create_domain("bench.test")
     account = store.create_account("user@bench.test", "bench-password", quota=0)
     rng = random.Random(7)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     filled = time.perf_counter()
     for first in range(0, args.messages, 1000):
         batch = [(message(i, rng), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))

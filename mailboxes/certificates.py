@@ -36,7 +36,7 @@ class CertificateInfo:
         return self.not_before + (self.not_after - self.not_before) * 2 / 3
 
     def days_left(self, now: datetime.datetime | None = None) -> int:
-        return (self.not_after - (now or datetime.datetime.now(datetime.timezone.utc))).days
+        return (self.not_after - (now or datetime.datetime.now(datetime.UTC))).days
 
     @property
     def expires_soon(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -93,7 +93,7 @@ def build(msg: Outgoing, *, include_bcc: bool = False) -> bytes:
     """The message as bytes with CRLF line ends. include_bcc: for the sender's
     own copy (Sent, Drafts); what is delivered never carries Bcc."""
     m = EmailMessage(policy=policy.SMTP)
-    m["Date"] = format_datetime(msg.date or datetime.now(timezone.utc))
+    m["Date"] = format_datetime(msg.date or datetime.now(UTC))
     m["From"] = _address(msg.from_name, msg.from_address)
     for header, addresses in (("To", msg.to), ("Cc", msg.cc), ("Bcc", msg.bcc if include_bcc else ())):
         if addresses:

@@ -46,11 +46,18 @@ import binascii
 import html
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .mime_addresses import b64decode_lenient, decode_bytes, decode_header_value, display_addresses, envelope, parse_params
+from .mime_addresses import (
+    b64decode_lenient,
+    decode_bytes,
+    decode_header_value,
+    display_addresses,
+    envelope,
+    parse_params,
+)
 
 __all__ = ["ParsedMessage", "analyze", "part_at", "decode_header_value", "decoded_part_body", "part_text"]
 
@@ -264,7 +271,7 @@ def _parse_date(value: str | None) -> datetime | None:
     except Exception:  # ValueError, TypeError, OverflowError on garbage
         return None
     # RFC 5322 3.3: "-0000" means UTC with no local-time information.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # --- structure --------------------------------------------------------------

@@ -36,7 +36,7 @@ class Domain(models.Model):
 
 
 class AccountManager(BaseUserManager["Account"]):
-    def get_by_natural_key(self, username: str) -> "Account":
+    def get_by_natural_key(self, username: str) -> Account:
         return self.get(address=username.lower())
 
 

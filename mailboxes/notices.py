@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 # RFC 3463 enhanced status code, as it opens an SMTP reply text (RFC 2034 4).
@@ -39,7 +39,7 @@ def _crlf(text: str) -> bytes:
 
 
 def _date(when: datetime) -> str:
-    return format_datetime(when.astimezone(timezone.utc))
+    return format_datetime(when.astimezone(UTC))
 
 
 def _header_value(text: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -63,7 +63,7 @@ class ConnectionCount:
     def __init__(self, listener: str) -> None:
         self.listener = listener
 
-    def __enter__(self) -> "ConnectionCount":
+    def __enter__(self) -> ConnectionCount:
         CONNECTIONS.labels(self.listener).inc()
         CONNECTIONS_OPEN.labels(self.listener).inc()
         return self

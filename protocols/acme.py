@@ -146,7 +146,7 @@ def renew_if_due(now: datetime.datetime | None = None) -> CertificateInfo | None
     was never set up here)."""
     if not account_key_path().exists():
         return None
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     current = certificate_info()
     if now < current.renewal_due_at:
         return None

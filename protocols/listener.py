@@ -12,8 +12,9 @@ import ipaddress
 import itertools
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
 
 from django.conf import settings
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
-import os
 import ssl
 from pathlib import Path
 
 from django.conf import settings
 
-from mailhost.privatefile import write_private
 from mailboxes.certificates import configured_paths
+from mailhost.privatefile import write_private
 
 log = logging.getLogger("protocols.tls")
 
@@ -32,7 +31,7 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str, valid_d
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     alt_names: list[x509.GeneralName] = [x509.DNSName(hostname), x509.DNSName("localhost"),
                                          x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)

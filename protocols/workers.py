@@ -21,7 +21,7 @@ import os
 import signal
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("protocols.workers")
 

@@ -24,7 +24,7 @@ class TestCa:
         self.directory = directory
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Mailhost test CA")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.certificate = (
             x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
@@ -41,7 +41,7 @@ class TestCa:
         """A leaf for names (and 127.0.0.1): (cert.pem, key.pem); expired ended
         yesterday; with chain the file holds this CA after the leaf (DANE-TA)."""
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         start, end = (now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired else \
             (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
         alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]

@@ -30,7 +30,7 @@ class InProcessServer:
         self.listeners: list = []
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
-    def __enter__(self) -> "InProcessServer":
+    def __enter__(self) -> InProcessServer:
         from protocols.management.commands.runmailserver import _start_function
         self._thread.start()
 
@@ -87,7 +87,7 @@ class SubprocessServer:
         # at 64 KiB and the worker would block in its next log write.
         self._log = tempfile.TemporaryFile(prefix="mailhost-log-")
 
-    def start(self) -> "SubprocessServer":
+    def start(self) -> SubprocessServer:
         forbid_in_fast_run("a runmailserver subprocess")
         self._ready.unlink(missing_ok=True)
         if self.embedded:
@@ -148,7 +148,7 @@ class SubprocessServer:
             self.proc.kill()
             return self.proc.wait()
 
-    def __enter__(self) -> "SubprocessServer":
+    def __enter__(self) -> SubprocessServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,12 +1,11 @@
 """The change bus wakes sessions in this process and, through Redis, in others."""
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
 import threading
 
+import pytest
 from django.conf import settings
 
 from conftest import sample_message

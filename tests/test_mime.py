@@ -10,7 +10,7 @@ import json
 import random
 import textwrap
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -113,7 +113,7 @@ def test_simple_text_message_has_every_fact() -> None:
     assert p.to == 'bob@example.test, "Carol, C." <carol@example.test>'
     assert p.cc == "André <andre@example.test>"
     assert p.bcc == ""
-    assert p.date == datetime(2024, 1, 2, 9, 30, tzinfo=timezone.utc)
+    assert p.date == datetime(2024, 1, 2, 9, 30, tzinfo=UTC)
     assert p.date is not None and p.date.utcoffset() == timedelta(hours=1)
     assert p.message_id == "<m1@example.test>"
     assert p.in_reply_to == "<m0@example.test>"
@@ -561,9 +561,9 @@ def test_message_without_blank_line_still_yields_its_headers() -> None:
 @pytest.mark.parametrize(
     "value, expected",
     [
-        ("Tue, 02 Jan 2024 10:30:00 +0100", datetime(2024, 1, 2, 9, 30, tzinfo=timezone.utc)),
-        ("2 Jan 2024 10:30 GMT", datetime(2024, 1, 2, 10, 30, tzinfo=timezone.utc)),
-        ("Tue, 02 Jan 2024 10:30:00 -0000", datetime(2024, 1, 2, 10, 30, tzinfo=timezone.utc)),
+        ("Tue, 02 Jan 2024 10:30:00 +0100", datetime(2024, 1, 2, 9, 30, tzinfo=UTC)),
+        ("2 Jan 2024 10:30 GMT", datetime(2024, 1, 2, 10, 30, tzinfo=UTC)),
+        ("Tue, 02 Jan 2024 10:30:00 -0000", datetime(2024, 1, 2, 10, 30, tzinfo=UTC)),
         ("Tue, 02 Jan 2024 10:30:00 +9999", None),
         ("yesterday", None),
         ("Tue, 99 Foo 2024 99:99:99 +0000", None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -57,7 +57,7 @@ def test_alias_to_remote_address_is_queued_for_relay(alice):
 
 
 def test_append_keeps_flags_and_internal_date_and_uids_ascend(alice):
-    when = datetime(2020, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = store.append(alice.id, "Drafts", sample_message("one"), ["\\Draft", "$Label1"], when)
     second = store.append(alice.id, "drafts".capitalize(), sample_message("two"))
     assert second.uid == first.uid + 1

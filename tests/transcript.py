@@ -53,7 +53,7 @@ class Transcript:
         self.buffer = b""
         self.log: list[str] = []
 
-    def __enter__(self) -> "Transcript":
+    def __enter__(self) -> Transcript:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -4,9 +4,10 @@ SVG by the templates (no script, no chart library). Pure: numbers in,
 shapes out."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Sequence
+from typing import Any
 
 PLOT_LEFT = 40
 PLOT_TOP = 10

@@ -21,8 +21,7 @@ Implementation notes:
   actions, a bad redirect address) raise SieveRuntimeError; the store then
   keeps the message in INBOX (RFC 5228 2.10.6).
 """
-from .actions import (Action, Discard, DuplicateMark, FileInto, Keep, Outcome, Redirect, Reject,
-                      Vacation)
+from .actions import Action, Discard, DuplicateMark, FileInto, Keep, Outcome, Redirect, Reject, Vacation
 from .checks import EXTENSIONS, MAX_SCRIPT_BYTES, Script, compile_script
 from .errors import SieveError, SieveRuntimeError
 from .interpreter import evaluate

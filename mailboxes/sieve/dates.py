@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
 _ZONE = re.compile(r"([+-])([0-9]{2})([0-9]{2})")
@@ -23,7 +23,7 @@ def header_date(value: str) -> datetime | None:
         parsed = parsedate_to_datetime(value.rpartition(";")[2].strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def date_part(moment: datetime, part: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import Message
@@ -40,7 +40,7 @@ class Limits:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delivery:
     envelope: Envelope
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     mailboxes: frozenset[str] = frozenset()  # the owner's folders (RFC 5490 mailboxexists)
     spam_percent: int | None = None  # 0-100, None when no spam filter looked (RFC 5235)
     seen: Callable[[str], bool] = lambda key: False  # RFC 7352: is this duplicate key tracked?

@@ -2,7 +2,8 @@
 per area under the database's name, so test databases never share keys."""
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 

@@ -9,8 +9,9 @@ columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from django.db import connection
 

@@ -1,22 +1,32 @@
 """Domains, accounts, aliases, authentication and recipient resolution."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from typing import Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, connection
-from django.db.models import Count, Q
+from django.db.models import Count
 
-from ..models import (Account, AccountSettings, Alias, AppPassword, Domain, DomainSieveScript, Passkey, SieveScript,
-                      TotpDevice)
-from . import folders as _folders, web_sessions as _web_sessions
+from ..models import (
+    Account,
+    AccountSettings,
+    Alias,
+    AppPassword,
+    Domain,
+    DomainSieveScript,
+    Passkey,
+    SieveScript,
+    TotpDevice,
+)
+from . import folders as _folders
+from . import web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
 from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted

@@ -19,7 +19,8 @@ Every change writes an AuditEntry (who, what, when) in the same transaction.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django.db.models import Count, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -31,8 +32,8 @@ from . import dkim as _dkim
 from ._db import atomic
 from .addresses import domain_of, normalize_address, normalize_domain
 from .admin_types import Actor, AliasRow, DomainDetail, Page
-from .mtasts import MTA_STS_MODES
 from .errors import InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
+from .mtasts import MTA_STS_MODES
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200

@@ -35,8 +35,8 @@ from .. import compose, mime
 from ..models import AccountSettings, Alias, VacationReply
 from . import accounts, delivery
 from ._db import atomic, no_transaction
-from .errors import InvalidInput
 from .addresses import normalize_address
+from .errors import InvalidInput
 
 log = logging.getLogger("mailboxes.store")
 

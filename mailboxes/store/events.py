@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction

@@ -9,8 +9,8 @@ RCPT answers are handed back at DATA, so routing is not done twice.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from django.conf import settings
 

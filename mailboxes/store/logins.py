@@ -26,9 +26,10 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, DateTimeField, Max, Q, Subquery, Value
@@ -36,7 +37,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import AuditEntry, LoginRecord
-from . import _redis, accounts as _accounts, credentials as _credentials
+from . import _redis
+from . import accounts as _accounts
+from . import credentials as _credentials
 from ._db import atomic, no_transaction
 from .addresses import domain_of
 from .admin import audit
@@ -327,8 +330,8 @@ def admin_login_blocks(*, actor: Actor) -> list[LoginBlock]:
         failures, last = _counters().state(kind, value)
         until = _block_until(kind, failures, last)
         if until is not None:
-            found.append(LoginBlock(kind, value, failures, datetime.fromtimestamp(last, dt_timezone.utc),
-                                    datetime.fromtimestamp(until, dt_timezone.utc)))
+            found.append(LoginBlock(kind, value, failures, datetime.fromtimestamp(last, UTC),
+                                    datetime.fromtimestamp(until, UTC)))
     return sorted(found, key=lambda b: (b.kind, b.value))
 
 

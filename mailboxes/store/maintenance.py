@@ -7,9 +7,9 @@ from __future__ import annotations
 import functools
 import logging
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from django.conf import settings
 from django.db import IntegrityError, connection

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
 
 from django.db import connection
 from django.db.models import F, Q, Sum
@@ -22,8 +22,16 @@ from . import _sql, events, learning
 from ._db import atomic, no_transaction
 from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
 from .folders import folder_by_id, get_folder, normalize_name
-from .types import (FLAG_COLUMNS, AppendResult, Changes, CopyResult, DeliveryReport, FlagChange,
-                    MessageInfo, StoreFlagsResult, UidRanges)
+from .types import (
+    FLAG_COLUMNS,
+    AppendResult,
+    Changes,
+    CopyResult,
+    FlagChange,
+    MessageInfo,
+    StoreFlagsResult,
+    UidRanges,
+)
 
 log = logging.getLogger("mailboxes.store")
 MAX_KEYWORDS = 64

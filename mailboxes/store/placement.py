@@ -18,8 +18,8 @@ routing (delivery.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from django.db import IntegrityError, transaction
 

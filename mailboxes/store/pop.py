@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Q, Value

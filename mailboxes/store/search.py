@@ -8,8 +8,7 @@ delivery; on PostgreSQL they are served by trigram indexes (migration 0002).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
-from typing import Union
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import F, Q
 
@@ -18,7 +17,7 @@ from . import _sql
 from ._db import atomic
 from .folders import folder_by_id
 from .messages import uid_q
-from .types import FLAG_COLUMNS, UidRanges
+from .types import FLAG_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -28,18 +27,18 @@ class All:
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Criterion", ...]
+    items: tuple[Criterion, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    left: "Criterion"
-    right: "Criterion"
+    left: Criterion
+    right: Criterion
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Criterion"
+    item: Criterion
 
 
 @dataclass(frozen=True)
@@ -98,14 +97,14 @@ class Content:
     sha256: str
 
 
-Criterion = Union[All, And, Or, Not, Flag, Uids, Header, Text, Date, Size, ModSeq, Content]
+Criterion = All | And | Or | Not | Flag | Uids | Header | Text | Date | Size | ModSeq | Content
 
 _FACT_FIELDS = {"from": "blob__from_text", "to": "blob__to_text", "cc": "blob__cc_text",
                 "bcc": "blob__bcc_text", "subject": "blob__subject", "message-id": "blob__message_id"}
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    start = datetime.combine(day, time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 

@@ -21,7 +21,7 @@ import re
 from email.utils import getaddresses
 
 from ..models import Account, Alias, SendAsGrant
-from ._db import atomic, no_transaction
+from ._db import no_transaction
 from .addresses import domain_of, normalize_address
 from .errors import InvalidInput
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import IntegerField, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.db.models import IntegerField
 from django.utils import timezone
 
 from ..models import AuditEntry

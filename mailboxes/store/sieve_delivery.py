@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from django.conf import settings
 from django.db.models import CharField, Value

@@ -20,8 +20,15 @@ from ..models import Account, DomainSieveScript, SieveScript
 from ._db import atomic, no_transaction
 from .admin import audit, domain_for
 from .admin_types import Actor
-from .errors import (AlreadyExists, InvalidInput, InvalidScript, NoSuchAccount, NoSuchScript,
-                     ScriptIsActive, ScriptQuotaExceeded)
+from .errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidScript,
+    NoSuchAccount,
+    NoSuchScript,
+    ScriptIsActive,
+    ScriptQuotaExceeded,
+)
 
 MAX_NAME = 128
 STAGES = ("before", "after")

@@ -30,7 +30,7 @@ class TlsOutcomeRow:
 def record_tls_outcome(policy_domain: str, policy_type: str, policy_string: list[str], mx_host: str,
                        receiving_ip: str, result_type: str = "", *, day: datetime.date | None = None) -> None:
     """Count one session (result_type "" when it succeeded)."""
-    key = {"day": day or datetime.datetime.now(datetime.timezone.utc).date(), "policy_domain": policy_domain.lower(),
+    key = {"day": day or datetime.datetime.now(datetime.UTC).date(), "policy_domain": policy_domain.lower(),
            "policy_type": policy_type, "mx_host": mx_host.lower(), "receiving_ip": receiving_ip,
            "result_type": result_type}
     if TlsOutcome.objects.filter(**key).update(count=F("count") + 1, policy_string=policy_string):

@@ -26,8 +26,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 

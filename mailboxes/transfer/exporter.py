@@ -9,8 +9,9 @@ never sits in memory at once.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator, Protocol
+from typing import IO, Protocol
 
 from mailboxes import store
 

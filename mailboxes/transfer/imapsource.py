@@ -32,9 +32,10 @@ import logging
 import os
 import socket
 import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from . import destination, imapwire

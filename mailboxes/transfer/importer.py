@@ -20,9 +20,10 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from django import db
 
@@ -85,7 +86,7 @@ class Pipeline:
         self._threads += [threading.Thread(target=self._stager, name=f"import-stager-{n}", daemon=True)
                           for n in range(stagers)]
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         for thread in self._threads:
             thread.start()
         return self
@@ -154,7 +155,7 @@ class Pipeline:
             self._check()
 
 
-def _drain(pending: "queue.Queue[T]") -> list[T]:
+def _drain(pending: queue.Queue[T]) -> list[T]:
     taken = []
     while True:
         try:

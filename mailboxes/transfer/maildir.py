@@ -26,9 +26,9 @@ import os
 import re
 import socket
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 from .names import decode_mutf7, encode_mutf7
 from .source import Item, SourceError, SourceFolder, to_crlf
@@ -186,11 +186,11 @@ def _order(name: str) -> tuple[int, str]:
 
 def internal_date(filename: str, mtime: float) -> datetime:
     if _EARLIEST <= mtime <= time.time() + 86400:
-        return datetime.fromtimestamp(mtime, timezone.utc)
+        return datetime.fromtimestamp(mtime, UTC)
     m = _LEADING_TIME.match(filename)
     if m:
-        return datetime.fromtimestamp(int(m.group(1)), timezone.utc)
-    return datetime.now(timezone.utc)
+        return datetime.fromtimestamp(int(m.group(1)), UTC)
+    return datetime.now(UTC)
 
 
 # --- writing -----------------------------------------------------------------

@@ -27,10 +27,11 @@ otherwise as they are, and an empty line after each message.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .names import FIELD_NAME, header_length
 from .source import Item, SourceError, SourceFolder, to_crlf
@@ -57,11 +58,11 @@ def from_line_date(line: bytes) -> datetime | None:
             when = parsedate_to_datetime(rest.partition(" ")[2])
         except (TypeError, ValueError, IndexError):
             return None
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
     month, day, hour, minute, second, year = m.groups()
     try:
         return datetime(int(year), _MONTHS.index(month.decode()) + 1, int(day), int(hour), int(minute),
-                        int(second or 0), tzinfo=timezone.utc)
+                        int(second or 0), tzinfo=UTC)
     except ValueError:
         return None
 
@@ -262,7 +263,7 @@ def _count_messages(path: Path) -> int:
 # --- writing -----------------------------------------------------------------
 
 def asctime(when: datetime) -> str:
-    t = when.astimezone(timezone.utc)
+    t = when.astimezone(UTC)
     return f"{_DAYS[t.weekday()]} {_MONTHS[t.month - 1]} {t.day:2d} {t:%H:%M:%S} {t.year}"
 
 

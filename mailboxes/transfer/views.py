@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import (Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect,
-                         JsonResponse, StreamingHttpResponse)
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header

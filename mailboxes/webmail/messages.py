@@ -4,7 +4,7 @@ store cut to the part wanted (message_bytes), parts are found by the
 structure stored at delivery (mime.part_at), never by parsing again."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse

@@ -15,8 +15,8 @@ still cannot run script or load anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import nh3
 from django.utils.html import urlize

@@ -7,7 +7,7 @@ never pass through the session's message store."""
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -20,10 +20,9 @@ from mailboxes import store
 from mailhost.clientip import client_ip
 
 from .auth import BLOCKED, PROTOCOL
-
 from .common import account_id, page, store_error
-from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 from .folders import sidebar
+from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 
 DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
 

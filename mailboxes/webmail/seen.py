@@ -4,7 +4,7 @@ notes its browser, address and time, at most once a minute per session
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 

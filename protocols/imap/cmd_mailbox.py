@@ -12,11 +12,11 @@ from mailboxes import store
 
 from . import commands as c
 from . import looks
-from .encoder import render_mailbox, response_code, untagged_status
 from .cmd_fetch import send_messages
+from .encoder import render_mailbox, response_code, untagged_status
 from .fetch import FetchAttribute
-from .objectid import mailbox_id, render_objectid
 from .mailbox_list import ListEntry, list_entries, lsub_entries
+from .objectid import mailbox_id, render_objectid
 from .replies import Done, bad, no
 from .sequence import SequenceSet
 from .view import MailboxView, missing, vanished_line

@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
 from .sequence import SequenceSet
@@ -164,7 +164,7 @@ def format_internaldate(value: datetime) -> bytes:
     as UTC. Month names are English whatever the locale.
     """
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     offset = value.utcoffset()
     minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
     sign = "-" if minutes < 0 else "+"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
+from .binary import binary_bytes, render_binary
 from .encoder import (
     fetch_response,
     format_internaldate,
@@ -23,7 +24,6 @@ from .encoder import (
     render_literal,
     render_nstring,
 )
-from .binary import binary_bytes, render_binary
 from .fetch import FetchAttribute
 from .objectid import email_id, render_objectid
 from .sections import partial, section_bytes

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from mailboxes.mime import decode_header_value
@@ -96,7 +96,7 @@ def _display(address: Address) -> str:
 
 def _sent(row: SortRowLike) -> datetime:
     when = row.sent_date or row.internal_date
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 _KEYS: Final[dict[str, Callable[[SortRowLike], Any]]] = {

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from protocols.pop3.parser import (Builder, Command, ParseError, UnknownCommand,  # noqa: F401 (the session's)
-                                   parse_line, text)
+from protocols.pop3.parser import Builder, Command, ParseError, UnknownCommand, parse_line, text  # noqa: F401 (the session's)
 
 MAX_LINE = 1024
 _NUMBER = re.compile(rb"[0-9]{1,10}\Z")

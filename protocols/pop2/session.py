@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 

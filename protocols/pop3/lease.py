@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 from mailboxes import store
 from protocols import dbcall

@@ -6,7 +6,8 @@ the session; DELE only marks, and nothing is removed before QUIT's UPDATE.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mailboxes import store
 from mailboxes.store import PopMessage

@@ -15,8 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Mapping
+from typing import ClassVar
 
 MAX_LINE = 1024  # RFC 2449 4 says 255 octets; be lenient with long addresses and passwords
 MAX_NUMBER = 10**9

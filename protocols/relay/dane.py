@@ -109,7 +109,7 @@ def _chains_to(leaf_der: bytes, intermediates: list[bytes], anchor_der: bytes, n
 
     try:
         verifier = (verification.PolicyBuilder().store(verification.Store([x509.load_der_x509_certificate(anchor_der)]))
-                    .time(now or datetime.datetime.now(datetime.timezone.utc))
+                    .time(now or datetime.datetime.now(datetime.UTC))
                     .build_server_verifier(x509.DNSName(name)))
         verifier.verify(x509.load_der_x509_certificate(leaf_der),
                         [x509.load_der_x509_certificate(d) for d in intermediates])

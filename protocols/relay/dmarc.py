@@ -6,8 +6,8 @@ the DNS through a lookup function (name -> TXT strings, None for NXDOMAIN).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 TxtLookup = Callable[[str], "list[bytes] | None"]
 MAX_LABELS = 8  # RFC 9989 4.10.1: a walk starts at most 8 labels up

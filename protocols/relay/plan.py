@@ -143,11 +143,11 @@ def mail_command(mail_from: str, *, size: int | None, eight_bit: bool) -> bytes:
         params += f" SIZE={size}"
     if eight_bit:
         params += " BODY=8BITMIME"
-    return f"MAIL FROM:<{mail_from}>{params}\r\n".encode("utf-8")
+    return f"MAIL FROM:<{mail_from}>{params}\r\n".encode()
 
 
 def rcpt_command(address: str) -> bytes:
-    return f"RCPT TO:<{address}>\r\n".encode("utf-8")
+    return f"RCPT TO:<{address}>\r\n".encode()
 
 
 def safe_address(address: str) -> bool:

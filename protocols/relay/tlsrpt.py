@@ -45,7 +45,7 @@ def parse_txt(records: list[bytes]) -> list[str]:
 def build_report(domain: str, rows: list[store.TlsOutcomeRow], day: datetime.date,
                  report_id: str) -> dict[str, Any]:
     """The JSON report (RFC 8460 4.4) of one policy domain's day."""
-    start = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+    start = datetime.datetime.combine(day, datetime.time(), datetime.UTC)
     policies: dict[tuple[str, tuple[str, ...], str], dict[str, Any]] = {}
     for row in rows:
         key = (row.policy_type, row.policy_string, row.mx_host if row.policy_type == "tlsa" else "")
@@ -97,7 +97,7 @@ def report_message(report: dict[str, Any], domain: str, rua: str, now: datetime.
 def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolver | None = None) -> int:
     """Queue the reports of day (yesterday, UTC) to every policy domain that
     asks for them; returns how many were queued."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     day = day or (now - datetime.timedelta(days=1)).date()
     resolver = resolver or default_resolver()
     by_domain: dict[str, list[store.TlsOutcomeRow]] = {}

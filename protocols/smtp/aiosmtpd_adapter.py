@@ -13,7 +13,8 @@ relied on here, and that the installed version is the pinned one.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
@@ -41,7 +42,7 @@ def replies_on_error(hook: Hook) -> Hook:
     resets its envelope as after any refused command."""
 
     @functools.wraps(hook)
-    async def wrapper(self: "Handler", server: SMTPSession, *args: Any) -> str:
+    async def wrapper(self: Handler, server: SMTPSession, *args: Any) -> str:
         try:
             return await hook(self, server, *args)
         except store.RejectedByFilter as exc:

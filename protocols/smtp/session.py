@@ -21,7 +21,8 @@ import itertools
 import logging
 import ssl
 import time
-from typing import Any, Awaitable, Callable, Iterator, cast
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
 from django.conf import settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 # RFC 5321 4.1.2 Domain, or an address literal (4.1.3).
@@ -42,7 +42,7 @@ def received(*, helo: str | None, peer_ip: str, hostname: str, protocol: str, tr
     clause only with a single recipient, so Bcc recipients stay private."""
     literal = address_literal(peer_ip)
     name = helo if helo and (_DOMAIN.match(helo) or _LITERAL.match(helo)) else literal
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     lines = [f"Received: from {name} ({literal})", f"\tby {hostname} with {protocol} id {trace_id}"]
     if len(recipients) == 1:
         lines.append(f"\tfor <{recipients[0]}>")

@@ -56,7 +56,7 @@ def test_totp_enrolment_and_sign_in_in_chromium(page: Page, users) -> None:  # n
     expect(page.locator(".error")).to_contain_text("not right")
 
 
-def password_step(page: Page) -> None:
+def password_step(page: Page) -> None:  # noqa: F811 (the fixture's name)
     page.goto("/mail/")
     page.fill("input[name=address]", ALICE)
     page.fill("input[name=password]", PASSWORDS[ALICE])

@@ -27,7 +27,7 @@ class TinyDns:
         self._stopping = False
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> "TinyDns":
+    def __enter__(self) -> TinyDns:
         self._thread.start()
         return self
 

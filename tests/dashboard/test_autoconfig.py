@@ -3,8 +3,8 @@ the Apple profile carry the host name, ports and socket types of the
 listeners; against running listeners, a client that follows them logs in."""
 from __future__ import annotations
 
-import importlib
 import imaplib
+import importlib
 import plistlib
 import poplib
 import smtplib

@@ -9,9 +9,9 @@ from __future__ import annotations
 import imaplib
 import poplib
 import smtplib
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from django.db import connections
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), 
 
 
 @pytest.fixture
-def page(live_server, monkeypatch) -> Iterator["playwright_api.Page"]:  # type: ignore[name-defined]
+def page(live_server, monkeypatch) -> Iterator[playwright_api.Page]:  # type: ignore[name-defined]
     # Playwright's sync API keeps an event loop on this thread; the ORM calls
     # the test makes between browser steps are still plain synchronous code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -4,8 +4,8 @@ of another domain (charlie, other.test), an ordinary account (bob) and an
 anonymous visitor (sent to the login). The objects all live in example.test."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 

@@ -3,7 +3,6 @@ queries, whatever the number of rows (no query per row)."""
 from __future__ import annotations
 
 import pytest
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 

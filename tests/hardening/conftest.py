@@ -2,7 +2,7 @@
 every mail door, a low failed-login threshold, and a superuser."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

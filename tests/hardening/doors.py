@@ -9,7 +9,7 @@ import imaplib
 import poplib
 import smtplib
 import socket
-from typing import Callable
+from collections.abc import Callable
 
 Ports = dict[str, int]
 Attempt = Callable[[Ports, str, str], str]

@@ -71,7 +71,7 @@ def test_the_block_doubles_with_every_failure_past_the_threshold(users, settings
     settings.MAIL_LOGIN_MAX_FAILURES, settings.MAIL_LOGIN_BLOCK_DELAY = 2, 10
     settings.MAIL_LOGIN_FAILURE_WINDOW = 3600
     delays = []
-    for n in range(5):
+    for _ in range(5):
         store.record_failure("bob@example.test", "203.0.113.1", "imap")
         until = store.login_refusal("bob@example.test", "203.0.113.2")
         delays.append(None if until is None else round(until - time.time()))

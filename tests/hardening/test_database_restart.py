@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import imaplib
 import poplib
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pytest

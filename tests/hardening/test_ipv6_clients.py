@@ -4,7 +4,7 @@ header (the worker trusts loopback as its balancer), the only honest way to
 speak from many IPv6 addresses on one machine."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import imaplib
 import logging
 import poplib
-from collections.abc import Iterator
-from typing import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 

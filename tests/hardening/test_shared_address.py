@@ -4,7 +4,7 @@ it, before their password is looked at, and still lets in the right password
 of an account that has; its wrong passwords still count."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -99,7 +99,7 @@ class Line:
         self.sock.settimeout(0.5)
         try:
             return not self.buffer and not self.sock.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return True
         finally:
             self.sock.settimeout(10)

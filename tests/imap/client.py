@@ -35,7 +35,7 @@ class RawClient:
         except OSError:
             pass
 
-    def __enter__(self) -> "RawClient":
+    def __enter__(self) -> RawClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -108,7 +108,7 @@ class DeflateClient:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "DeflateClient":
+    def __enter__(self) -> DeflateClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -40,7 +40,7 @@ class Replay:
         self.conns: dict[str, Transcript] = {}
         self.vars: dict[str, str] = {}
 
-    def __enter__(self) -> "Replay":
+    def __enter__(self) -> Replay:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -68,7 +68,7 @@ class Replay:
                 return DATE
             if name in self.vars:
                 return self.vars[name]
-            return "{{(?P<%s>[^\\s()\\[\\]\"]+)}}" % name
+            return "{{(?P<" + name + ">[^\\s()\\[\\]\"]+)}}"
 
         return _VAR.sub(hole, text)
 
@@ -120,7 +120,7 @@ class Replay:
                         break
                     if other.group(1) in "LN":
                         size += len(_octets(other.group(3))) + (2 if other.group(1) == "L" else 0)
-                text = text[: literal.start()] + "{%d%s}" % (size, literal.group(1))
+                text = text[: literal.start()] + f"{{{size}{literal.group(1)}}}"
             conn.send_line(text)
 
 

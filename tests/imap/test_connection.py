@@ -145,7 +145,7 @@ def test_after_login_one_command_carries_at_most_the_message_size_in_literals(se
 
 
 def test_twenty_syntax_errors_in_a_row_end_the_connection(client: RawClient) -> None:
-    for i in range(19):
+    for _ in range(19):
         assert client.command("FROB")[1].endswith(b"BAD Unknown command\r\n")
     client.send(b"last FROB\r\n")
     assert client.line() == b"last BAD Unknown command\r\n"

@@ -166,7 +166,7 @@ VALID: list[tuple[bytes, c.Command]] = [
     (
         b'a1 APPEND Sent "17-Jul-1996 02:44:25 +0000" {0}\r\n\r\n',
         c.Append(
-            tag=T, mailbox="Sent", internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc), message=b""
+            tag=T, mailbox="Sent", internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b""
         ),
     ),
     (b"a1 APPEND Sent () {1}\r\n\0\r\n", c.Append(tag=T, mailbox="Sent", message=b"\0")),
@@ -175,7 +175,7 @@ VALID: list[tuple[bytes, c.Command]] = [
         b'a1 APPEND Sent (\\Seen) {1}\r\na "17-Jul-1996 02:44:25 +0000" {1+}\r\nb {0}\r\n\r\n',
         c.Append(
             tag=T, mailbox="Sent", flags=("\\Seen",), message=b"a",
-            more=(c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc),
+            more=(c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC),
                                   message=b"b"), c.AppendMessage(message=b"")),
         ),
     ),
@@ -185,7 +185,7 @@ VALID: list[tuple[bytes, c.Command]] = [
         b'a1 APPEND Sent (\\Seen) "17-Jul-1996 02:44:25 +0000" ~{4+}\r\n\0\r\n\xff\r\n',
         c.Append(
             tag=T, mailbox="Sent", flags=("\\Seen",),
-            internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone.utc), message=b"\0\r\n\xff",
+            internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b"\0\r\n\xff",
         ),
     ),
     (b"a1 append Sent ~{0}\r\n\r\n", c.Append(tag=T, mailbox="Sent", message=b"")),

@@ -19,8 +19,19 @@ from protocols.pop3.session import Pop3Session
 from tests.servers import InProcessServer, SubprocessServer
 from tests.transcript import Transcript
 
-from .conftest import (ALICE, ALICE_PW, CAPA_COMMON, MESSAGES, POP_FORMS, SIZES, USER_PASS, inbox_uids,
-                       insecure, login, wait_unlocked)
+from .conftest import (
+    ALICE,
+    ALICE_PW,
+    CAPA_COMMON,
+    MESSAGES,
+    POP_FORMS,
+    SIZES,
+    USER_PASS,
+    inbox_uids,
+    insecure,
+    login,
+    wait_unlocked,
+)
 
 
 def _retrieved(lines: list[bytes]) -> bytes:

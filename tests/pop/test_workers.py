@@ -7,7 +7,7 @@ import poplib
 import signal
 import socket
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import ssl
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from cryptography import x509

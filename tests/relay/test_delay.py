@@ -5,8 +5,7 @@ The clock is moved by ageing the queued message (OutboundMessage.created),
 as the store never would."""
 from __future__ import annotations
 
-from datetime import timedelta
-from datetime import timezone as tz
+from datetime import UTC, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -92,7 +91,7 @@ def test_a_recipient_deferred_for_hours_gets_one_delay_dsn_and_is_delivered_late
     assert "Status: 4.2.1" in status
     assert "Diagnostic-Code: smtp; 451 4.2.1 Mailbox busy, try again later" in status
     created = OutboundMessage.objects.get(pk=entry(address).message_id).created
-    assert f"Will-Retry-Until: {format_datetime((created + timedelta(days=5)).astimezone(tz.utc))}" in status
+    assert f"Will-Retry-Until: {format_datetime((created + timedelta(days=5)).astimezone(UTC))}" in status
     assert "Subject: Slow going" in headers
 
     fresh_sink.handler.deferring.discard(address)

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import sample_message
 from mailboxes import store
-from protocols.relay import deliver, mx
 from mailboxes.dns import DnsTemporary, make_resolver
+from protocols.relay import deliver, mx
 
 from .conftest import dsn_parts, inbox_messages
 from .helpers import DnsServer

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import email
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_the_author_domain_needs_exactly_one_from_address(headers, domain):
 
 
 def test_a_dsn_is_a_delivery_status_report_with_the_original_headers():
-    when = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
     raw = build_dsn(hostname="mx.example.test", mail_from="alice@example.test",
                     original_headers=b"From: alice@example.test\r\nSubject: Hi\r\n\r\n",
                     failures=[Failure("x@remote.test", "5.1.1", "smtp; 550 5.1.1 unknown\r\nInjected: yes",

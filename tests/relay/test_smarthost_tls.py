@@ -5,7 +5,7 @@ signed it, accepted with it (MAIL_RELAY_SMARTHOST_CA), and refused under a
 name its certificate does not carry. MX hosts stay opportunistic (RFC 7435)."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

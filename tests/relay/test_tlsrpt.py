@@ -40,7 +40,7 @@ def test_each_negotiation_under_a_policy_is_counted_with_its_result(
         _send_and_relay(alice)
     finally:
         sink.close()
-    today = datetime.datetime.now(datetime.timezone.utc).date()
+    today = datetime.datetime.now(datetime.UTC).date()
     [row] = store.tls_outcomes(today)
     assert (row.policy_domain, row.policy_type, row.mx_host, row.result_type, row.count) == \
         (DOMAIN, "sts", "mx.example.net", result_type, 1)
@@ -70,7 +70,7 @@ def _check_report_format(report: dict[str, Any]) -> None:
 
 
 def test_the_daily_task_mails_a_gzip_json_report_to_the_domains_rua(alice, settings):
-    yesterday = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)
+    yesterday = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=1)
     sts = ["version: STSv1", "mode: enforce", "mx: mx.example.net", "max_age: 86400"]
     for result in ("", "", "certificate-expired"):
         store.record_tls_outcome(DOMAIN, "sts", sts, "mx.example.net", "192.0.2.1", result, day=yesterday)

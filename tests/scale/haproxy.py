@@ -42,7 +42,7 @@ class HAProxy:
         self.config.write_text(config(self.ports, workers))
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "HAProxy":
+    def __enter__(self) -> HAProxy:
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         check = subprocess.run([binary, "-c", "-f", str(self.config)], capture_output=True, text=True)
         if check.returncode != 0:

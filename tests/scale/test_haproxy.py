@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import smtplib
 import urllib.request
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -67,7 +67,7 @@ def last_ip(account_id: int, protocol: str) -> str:
 def test_each_worker_sees_the_real_client_address(cluster, users, version) -> None:
     haproxy, workers = cluster
     before = [connections(w, "imap") for w in workers]
-    for n, source in enumerate(["127.0.0.31", "127.0.0.32"]):  # round robin: one to each worker
+    for source in ["127.0.0.31", "127.0.0.32"]:  # round robin: one to each worker
         imap_login(haproxy.ports[("imap", version)], source).close()
         assert last_ip(users[ALICE].id, "imap") == source
     assert [connections(w, "imap") - b for w, b in zip(workers, before)] == [1, 1]

@@ -4,7 +4,7 @@ whether plaintext passwords are allowed); a peer outside MAIL_PROXY_TRUSTED,
 or a trusted one without a valid header, gets no greeting."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -2,11 +2,11 @@
 readable one-line form of each action."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mailboxes import sieve
 
-NOW = datetime(2026, 12, 7, 10, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
 
 
 def message(*headers: str, body: str = "Hello.\r\n") -> bytes:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

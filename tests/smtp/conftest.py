@@ -3,7 +3,7 @@ context that trusts the generated certificate, and readers of the store."""
 from __future__ import annotations
 
 import ssl
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,7 +11,6 @@ from conftest import PASSWORDS
 from tests.relay.helpers import DnsServer, txt
 from tests.servers import InProcessServer
 from tests.transcript import Transcript
-
 
 # The MX checks SPF, DKIM and DMARC (protocols.relay.authcheck); every lookup
 # goes to this zone on 127.0.0.1, never to the system's resolver.

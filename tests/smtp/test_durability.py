@@ -8,7 +8,7 @@ import signal
 import smtplib
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -63,7 +63,7 @@ def test_an_unreachable_database_gives_451_and_the_retry_succeeds(alice, db_prox
         db_proxy.restore()
         # The client's retry: a connection the pool held across the cut may
         # fail once more, the next attempt gets a fresh one.
-        for attempt in range(12):
+        for _ in range(12):
             t.send_line("MAIL FROM:<sender@remote.test>")
             t.expect("250 2.1.0 Sender ok")
             t.send_line(f"RCPT TO:<{ALICE}>")

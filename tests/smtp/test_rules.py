@@ -4,7 +4,7 @@ that is not on loopback (the tests' sockets always are)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -87,7 +87,7 @@ def test_with_protocol_names_follow_rfc3848_and_rfc6531(esmtp, tls, auth, utf8, 
     assert trace.with_protocol(esmtp=esmtp, tls=tls, authenticated=auth, smtputf8=utf8) == name
 
 
-WHEN = datetime(2026, 11, 30, 7, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("helo, ip, recipients, expected", [

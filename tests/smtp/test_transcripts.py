@@ -11,8 +11,20 @@ from mailboxes import store
 from mailboxes.models import Account
 from tests.transcript import Transcript
 
-from .conftest import (ALICE, EHLO_MX, EHLO_SUBMISSION, GREETING, HELO, body_after_trace, ehlo_advertising, envelope,
-                       inbox, open_data, plain_credentials, send_script)
+from .conftest import (
+    ALICE,
+    EHLO_MX,
+    EHLO_SUBMISSION,
+    GREETING,
+    HELO,
+    body_after_trace,
+    ehlo_advertising,
+    envelope,
+    inbox,
+    open_data,
+    plain_credentials,
+    send_script,
+)
 
 BOB = "bob@example.test"
 AUTH_ALICE = f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\nS: 235 2.7.0 Authentication successful"

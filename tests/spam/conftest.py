@@ -6,8 +6,8 @@ only when rspamd is not installed (`make test` installs it)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -13,7 +13,6 @@ from .conftest import GTUBE_REJECT, folder, message
 from .test_scan_at_data import LUNCH, send
 
 
-
 def root() -> store.Actor:
     account = store.create_account(f"root-{uuid.uuid4().hex[:6]}@example.test", "root-secret", superuser=True)
     actor = store.admin_actor(account.id)

@@ -63,7 +63,7 @@ class Pebble:
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.close()
-                    raise RuntimeError("pebble did not start: " + self.output())
+                    raise RuntimeError("pebble did not start: " + self.output()) from None
                 time.sleep(0.1)
 
     def _get(self, url: str) -> bytes:

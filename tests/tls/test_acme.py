@@ -11,8 +11,8 @@ import socket
 import ssl
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest

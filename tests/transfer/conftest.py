@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -77,7 +77,7 @@ def make_maildir(root: Path, layout: str) -> Expected:
         return root.joinpath(*name.split("/"))
 
     def when(i: int) -> datetime:
-        return datetime.fromtimestamp(T0 + i * 60, timezone.utc)
+        return datetime.fromtimestamp(T0 + i * 60, UTC)
 
     expected: dict[str, list[tuple[bytes, frozenset[str], datetime]]] = {}
     odd = {
@@ -118,7 +118,7 @@ def make_mbox_dir(root: Path) -> Expected:
     .msf indexes; mboxrd quoting, status headers, junk before the first From line."""
     root.mkdir(parents=True, exist_ok=True)
     date = "Tue Nov 14 22:13:20 2023"
-    when = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+    when = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
     expected: dict[str, list[tuple[bytes, frozenset[str], datetime]]] = {}
 
     def entry(raw: bytes, status: str = "") -> bytes:

@@ -3,21 +3,21 @@ mbox framing and status fields, IMAP responses, progress display."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailboxes.transfer import imapwire
 from mailboxes.transfer.maildir import flags_from_info
 from mailboxes.transfer.mbox import MboxReader, from_line_date, mbox_entry, split_meta
-from mailboxes.transfer.names import (decode_mutf7, encode_mutf7, header_length, key_of, key_of_raw,
-                                      target_folder)
+from mailboxes.transfer.names import decode_mutf7, encode_mutf7, header_length, key_of, key_of_raw, target_folder
 from mailboxes.transfer.progress import Progress
 from mailboxes.transfer.source import clean_flags, to_crlf
 
-WHEN = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)
+WHEN = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text, encoded", [

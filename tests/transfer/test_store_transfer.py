@@ -1,7 +1,7 @@
 """The store's batch write path for imports: store.append_many and stage_blobs."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import transaction
@@ -13,7 +13,7 @@ from mailboxes.store.messages import blob_row, prepare
 from mailboxes.store.transfer import _insert_blobs
 from tests.transfer.conftest import stored
 
-WHEN = datetime(2021, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+WHEN = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 def test_append_many_keeps_order_flags_and_dates_and_shares_stored_bytes(alice):

@@ -7,8 +7,7 @@ from playwright.sync_api import expect
 
 from conftest import sample_message
 
-from .test_browser import (ALICE, BOB, browser, eventually, imap_subjects, log_in, mail_servers, page,  # noqa: F401
-                           shot, submit)
+from .test_browser import ALICE, BOB, browser, eventually, imap_subjects, log_in, mail_servers, page, shot, submit  # noqa: F401
 
 
 def test_a_rule_made_in_the_builder_files_matching_mail_into_its_folder(page, mail_servers):  # noqa: F811

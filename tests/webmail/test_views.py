@@ -130,10 +130,10 @@ def test_plain_text_is_escaped_and_links_are_clickable(alice, alice_client):
 
 
 def test_rfc2047_subjects_and_names_and_legacy_charsets_are_decoded(alice, alice_client):
-    raw = ("From: =?iso-8859-1?q?J=F6rg_M=FCller?= <jorg@example.test>\r\nTo: alice@example.test\r\n"
-           "Subject: =?utf-8?b?0J/RgNC40LLQtdGC?= =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n"
-           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=koi8-r\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-           ).encode() + "Привет, мир\r\n".encode("koi8-r")
+    raw = (b"From: =?iso-8859-1?q?J=F6rg_M=FCller?= <jorg@example.test>\r\nTo: alice@example.test\r\n"
+           b"Subject: =?utf-8?b?0J/RgNC40LLQtdGC?= =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=koi8-r\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           ) + "Привет, мир\r\n".encode("koi8-r")
     inbox, uid = deliver_to(alice.address, raw)
     page = alice_client.get(f"/mail/m/{inbox}/{uid}/").content.decode()
     assert "Привет" in page and "こんにちは" in page and "Jörg Müller" in page and "Привет, мир" in page
