@@ -40,6 +40,7 @@ def ca(live_server, settings, tmp_path: Path, monkeypatch) -> Iterator[Pebble]: 
     cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
     generate_self_signed(cert, key, "self-signed.example.test")
     settings.MAIL_HOSTNAME, settings.MAIL_ACME_DIRECTORY = HOSTNAME, pebble.directory
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOSTNAME]  # as MAIL_HOSTNAME is by default
     settings.MAIL_TLS_CERT, settings.MAIL_TLS_KEY, settings.VAR_DIR = str(cert), str(key), tmp_path / "var"
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pebble.ca_bundle))
     yield pebble
