@@ -135,6 +135,7 @@ from .imap import (
                    search_stats,
                    search_uids,
                    sort_rows,
+                   thread_rows,
 )
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
 from .learning import claim_lesson, forget_lesson

@@ -29,7 +29,9 @@ The server half:
   session state and the one command table, maps store errors to response
   codes and reports mailbox changes; the handlers are grouped by command:
   :mod:`.cmd_session`, :mod:`.cmd_mailbox`, :mod:`.cmd_fetch`,
-  :mod:`.cmd_update`, :mod:`.cmd_search`.
+  :mod:`.cmd_update`, :mod:`.cmd_search` (SEARCH, SORT and ESORT),
+  :mod:`.cmd_thread` (THREAD, RFC 5256; the threading itself is the
+  store's, ``mailboxes/store/threading.py``).
 * Every store call goes through ``protocols.dbcall`` (on the bounded thread
   pool; each store function decides its own transaction, ``store/_db.py``);
   FETCH and SEARCH read in pages by UID.
@@ -37,7 +39,7 @@ The server half:
   when the event bus says the selected mailbox changed, on NOOP/CHECK/IDLE,
   after an APPEND/COPY into it, and every ``MAIL_POLL_INTERVAL`` seconds
   (IDLE, or the next command) in case an event was lost. EXPUNGE responses
-  wait while a FETCH, STORE, SEARCH, SORT, COPY or MOVE by sequence number
+  wait while a FETCH, STORE, SEARCH, SORT, THREAD, COPY or MOVE by sequence number
   is answered (RFC 3501 5.5, 7.4.1); the message stays in the view until then.
 
 ``\\Recent`` (RFC 3501 2.3.2) is a session's own: a read-write SELECT, and

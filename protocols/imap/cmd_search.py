@@ -10,13 +10,15 @@ folder never sits in memory as one response.
 
 SORT reads the sort facts of every match in one query and orders them in
 Python (:mod:`.sorting`), since the base subject of RFC 5256 is not
-something the database can index.
+something the database can index; with ``RETURN (...)`` (ESORT, RFC 5267)
+it answers with one ESEARCH response instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from mailboxes import store
 from mailboxes.store import search as criteria
@@ -32,6 +34,8 @@ from .view import MailboxView
 
 if TYPE_CHECKING:
     from .state import Session
+
+R = TypeVar("R")
 
 #: UIDs per store call for a plain SEARCH.
 PAGE: Final = 50_000
@@ -95,7 +99,7 @@ def uses_modseq(key: keys.SearchKey) -> bool:
     return False
 
 
-def _bounded(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
+def bounded(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
     """Only messages in the view: none above its highest UID (see view.py)."""
     return criteria.And((criteria.Uids(((1, view.max_uid),)), translate(key, view)))
 
@@ -124,7 +128,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
         # RFC 9051 6.4.4: a rev2 SEARCH with no RETURN is RETURN (ALL), answered by ESEARCH.
         cmd = dataclasses.replace(cmd, returns=frozenset({"ALL"}))
     if cmd.returns is not None:
-        query = _bounded(cmd.criteria, view)  # reads the old "$" first: SEARCH RETURN (SAVE) $ ...
+        query = bounded(cmd.criteria, view)  # reads the old "$" first: SEARCH RETURN (SAVE) $ ...
         if "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 2.1: stays empty if this SEARCH fails
         await _esearch(s, cmd, view, query, with_modseq)
@@ -133,7 +137,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
     after = 0
     head = b"* SEARCH"
     while view.exists:
-        page = await s.call(store.search_uids, s.account_id, view.folder_id, _bounded(cmd.criteria, view),
+        page = await s.call(store.search_uids, s.account_id, view.folder_id, bounded(cmd.criteria, view),
                             after_uid=after, limit=PAGE, modseq=with_modseq)
         await _stream(s, head, _numbers(page.uids, view, cmd.uid))
         head = b""
@@ -200,14 +204,32 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
     await s.io.send(line)
 
 
+async def matching_rows(s: Session, read: Callable[[int, int, criteria.Criterion], list[R]],
+                        key: keys.SearchKey) -> list[R]:
+    """What ``read`` (a store call taking account, folder and criterion)
+    gives for the selected mailbox's matches of ``key`` (SORT, THREAD)."""
+    view = s.selected
+    if uses_modseq(key):
+        s.enable_condstore()
+    if not view.exists:
+        return []
+    return await s.call(read, s.account_id, view.folder_id, bounded(key, view))
+
+
 async def sort(s: Session, cmd: c.Sort) -> Done:
     view = s.selected
-    if uses_modseq(cmd.criteria):
-        s.enable_condstore()
-    numbers: list[int] = []
-    if view.exists:
-        rows = await s.call(store.sort_rows, s.account_id, view.folder_id, _bounded(cmd.criteria, view))
-        numbers = _numbers(sort_uids(rows, cmd.keys), view, cmd.uid)
+    rows = await matching_rows(s, store.sort_rows, cmd.criteria)
+    numbers = _numbers(sort_uids(rows, cmd.keys), view, cmd.uid)
+    if cmd.returns is not None:
+        # RFC 5267 3.2 (ESORT): MIN and MAX are the first and last in sort
+        # order, ALL lists the matches in sort order.
+        await s.io.send(esearch_response(
+            cmd.tag, uid=cmd.uid,
+            min=numbers[0] if numbers and "MIN" in cmd.returns else None,
+            max=numbers[-1] if numbers and "MAX" in cmd.returns else None,
+            count=len(numbers) if "COUNT" in cmd.returns else None,
+            all=SequenceSet.in_order(numbers) if "ALL" in cmd.returns else None))
+        return Done()
     await _stream(s, b"* SORT", numbers)
     await s.io.send(b"\r\n")
     return Done()

@@ -49,6 +49,7 @@ __all__ = [
     "SortKey",
     "Sort",
     "StartTLS",
+    "Thread",
     "Status",
     "Store",
     "Subscribe",
@@ -347,11 +348,27 @@ class SortKey:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sort(Command):
-    """SORT / UID SORT (RFC 5256; DISPLAYFROM/DISPLAYTO from RFC 5957)."""
+    """SORT / UID SORT (RFC 5256; DISPLAYFROM/DISPLAYTO from RFC 5957).
+
+    ``returns`` is None for a plain SORT and the ESORT result options
+    (RFC 5267 3.2: MIN MAX COUNT ALL) otherwise, answered by ESEARCH.
+    """
 
     name: ClassVar[str] = "SORT"
     uid: bool = False
     keys: tuple[SortKey, ...]
+    charset: str
+    criteria: SearchKey
+    returns: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Thread(Command):
+    """THREAD / UID THREAD (RFC 5256): ``algorithm`` upper-cased."""
+
+    name: ClassVar[str] = "THREAD"
+    uid: bool = False
+    algorithm: Literal["REFERENCES", "ORDEREDSUBJECT"]
     charset: str
     criteria: SearchKey
 

@@ -27,6 +27,7 @@ __all__ = [
     "parse_search",
     "parse_sort",
     "parse_store",
+    "parse_thread",
 ]
 
 #: Reads a command's arguments: (reader, tag, uid) -> command.
@@ -89,9 +90,22 @@ def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | Non
 _SORT_KEYS: Final = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"})
 
 
+# RFC 5267 3.2 (ESORT); SAVE is SEARCH's alone here.
+_ESORT_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL"})
+
+
 def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
     # RFC 5256: sort = ["UID" SP] "SORT" SP sort-criteria SP search-charset 1*(SP search-key)
+    # RFC 5267: sort =/ ["UID" SP] "SORT" SP "RETURN" SP "(" [return-opts] ")" SP sort-criteria ...
     r.sp()
+    returns: frozenset[str] | None = None
+    if r.peek_word(b"RETURN"):
+        r.keyword(b"RETURN")
+        r.sp()
+        returns = frozenset(r.paren_list(r.word)) or frozenset({"ALL"})
+        if not returns <= _ESORT_OPTIONS:
+            r.fail("Unknown SORT return option")
+        r.sp()
 
     def criterion() -> c.SortKey:
         word = r.word()
@@ -108,7 +122,23 @@ def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
     charset = _charset(r)
     r.sp()
     criteria: SearchKey = parse_search_keys(r)
-    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria)
+    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria, returns=returns)
+
+
+_THREAD_ALGORITHMS: Final = frozenset({"REFERENCES", "ORDEREDSUBJECT"})
+
+
+def parse_thread(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5256: thread = ["UID" SP] "THREAD" SP thread-alg SP search-charset 1*(SP search-key)
+    r.sp()
+    algorithm = r.word()
+    if algorithm not in _THREAD_ALGORITHMS:
+        r.fail("Unknown threading algorithm")
+    r.sp()
+    charset = _charset(r)
+    r.sp()
+    criteria: SearchKey = parse_search_keys(r)
+    return c.Thread(tag=tag, uid=uid, algorithm=algorithm, charset=charset, criteria=criteria)  # type: ignore[arg-type]
 
 
 def parse_fetch(r: Reader, tag: bytes, uid: bool) -> c.Command:

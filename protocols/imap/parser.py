@@ -29,14 +29,15 @@ Implementation notes
   QRESYNC (SELECT/EXAMINE parameters, FETCH CHANGEDSINCE/VANISHED, STORE
   UNCHANGEDSINCE, SEARCH MODSEQ), ESEARCH return options (RFC 4731),
   SEARCHRES (RFC 5182: ``RETURN (SAVE)`` and ``$`` as a whole sequence
-  set wherever one may be, except QRESYNC's known sets), SORT
-  (RFC 5256, plus DISPLAYFROM/DISPLAYTO of RFC 5957), LIST-EXTENDED
+  set wherever one may be, except QRESYNC's known sets), SORT and THREAD
+  (RFC 5256, plus DISPLAYFROM/DISPLAYTO of RFC 5957 and ESORT's
+  ``RETURN (...)`` of RFC 5267), LIST-EXTENDED
   (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154, also CREATE
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
 * MULTIAPPEND (RFC 3502): APPEND takes one or more messages.
 * Not supported (ParseError): CATENATE, a literal8 anywhere but
-  APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
+  APPEND's message, UTF8=ACCEPT APPEND, METADATA, COMPRESS,
   and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
   strings, one-digit date-time days); search strings are read as UTF-8 even
@@ -69,6 +70,7 @@ from .message_commands import (
     parse_search,
     parse_sort,
     parse_store,
+    parse_thread,
 )
 from .sequence import SequenceSet
 from .utf7 import decode_mailbox, encode_mailbox
@@ -499,11 +501,13 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "EXPUNGE": parse_expunge,
     "SEARCH": parse_search,
     "SORT": parse_sort,
+    "THREAD": parse_thread,
     "FETCH": parse_fetch,
     "STORE": parse_store,
     "COPY": copy_or_move(c.Copy),
     "MOVE": copy_or_move(c.Move),
 }
-# RFC 3501 6.4.8 (plus UIDPLUS EXPUNGE, SORT and MOVE).
-_UID_COMMANDS: Final = {name: _COMMANDS[name] for name in ("COPY", "MOVE", "FETCH", "SEARCH", "SORT", "STORE", "EXPUNGE")}
+# RFC 3501 6.4.8 (plus UIDPLUS EXPUNGE, SORT, THREAD and MOVE).
+_UID_COMMANDS: Final = {name: _COMMANDS[name] for name in ("COPY", "MOVE", "FETCH", "SEARCH", "SORT", "STORE", "EXPUNGE",
+                                                          "THREAD")}
 

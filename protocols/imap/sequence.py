@@ -63,6 +63,18 @@ class SequenceSet:
     ranges: tuple[tuple[SeqNumber, SeqNumber], ...]
 
     @classmethod
+    def in_order(cls, values: Iterable[int]) -> SequenceSet:
+        """A set listing ``values`` in the order given, ascending runs as
+        ranges (ESORT's ALL is in sort order, RFC 5267 3.2)."""
+        ranges: list[tuple[SeqNumber, SeqNumber]] = []
+        for value in values:
+            if ranges and ranges[-1][1] == value - 1:
+                ranges[-1] = (ranges[-1][0], value)
+            else:
+                ranges.append((value, value))
+        return cls(tuple(ranges))
+
+    @classmethod
     def from_ints(cls, values: Iterable[int]) -> SequenceSet:
         """The most compact set holding exactly ``values`` (for responses)."""
         ranges: list[tuple[SeqNumber, SeqNumber]] = []

@@ -1,32 +1,27 @@
 """SORT order (RFC 5256 section 3, RFC 5957 DISPLAYFROM/DISPLAYTO). Pure.
 
 Compares what the store read for each match (``store.SortRow``): the base
-subject (RFC 5256 2.1) of the decoded Subject, the first address's mailbox
-for FROM/TO/CC, the display name (else address) for DISPLAYFROM/DISPLAYTO,
-the sent date in UTC falling back to the internal date for DATE. Strings
+subject (RFC 5256 2.1, :func:`mailboxes.store.threading.base_subject`) of
+the decoded Subject, the first address's mailbox for FROM/TO/CC, the
+display name (else address) for DISPLAYFROM/DISPLAYTO, the sent date in
+UTC falling back to the internal date for DATE. Strings
 compare with i;ascii-casemap; full ties keep sequence (UID) order.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from mailboxes.mime import decode_header_value
+from mailboxes.store.threading import base_subject, casemap
 
 from .commands import SortKey
 
-__all__ = ["SortRowLike", "base_subject", "sort_uids"]
+__all__ = ["SortRowLike", "sort_uids"]
 
 Address = tuple[str | None, str | None, str | None]
-
-# subj-leader = (*subj-blob subj-refwd) / WSP; subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
-_LEADER: Final = re.compile(r"(?:\[[^\[\]]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\[\]]*\]\s*)?:|\s+", re.IGNORECASE)
-_BLOB: Final = re.compile(r"\[[^\[\]]*\]\s*")
-_ASCII_UPPER: Final = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
 
 class SortRowLike(Protocol):
     @property
@@ -47,51 +42,15 @@ class SortRowLike(Protocol):
     def cc(self) -> Address: ...
 
 
-def _casemap(text: str) -> str:
-    """i;ascii-casemap (RFC 4790 9.2): only ASCII letters fold, to upper
-    case, so "[" and "_" sort after the letters."""
-    return text.translate(_ASCII_UPPER)
-
-
-def base_subject(subject: str) -> str:
-    """RFC 5256 2.1 steps 1-6 on an already decoded subject."""
-    text = " ".join(subject.split())
-    while True:
-        # (2) trailing "(fwd)" and white space
-        while True:
-            stripped = text.rstrip()
-            if stripped.lower().endswith("(fwd)"):
-                text = stripped[:-5]
-                continue
-            text = stripped
-            break
-        # (3)-(5) leading "Re:", "Fwd:", "[blob]" and white space
-        while True:
-            leader = _LEADER.match(text)
-            if leader is not None and leader.end() > 0:
-                text = text[leader.end():]
-                continue
-            blob = _BLOB.match(text)
-            if blob is not None and text[blob.end():].strip():
-                text = text[blob.end():]
-                continue
-            break
-        # (6) "[fwd: ...]"
-        if text.lower().startswith("[fwd:") and text.endswith("]"):
-            text = text[5:-1]
-            continue
-        return text
-
-
 def _mailbox(address: Address) -> str:
-    return _casemap(address[1] or "")
+    return casemap(address[1] or "")
 
 
 def _display(address: Address) -> str:
     name, mailbox, host = address
     if name:
-        return _casemap(decode_header_value(name))
-    return _casemap(f"{mailbox or ''}@{host or ''}" if mailbox or host else "")
+        return casemap(decode_header_value(name))
+    return casemap(f"{mailbox or ''}@{host or ''}" if mailbox or host else "")
 
 
 def _sent(row: SortRowLike) -> datetime:
@@ -105,7 +64,7 @@ _KEYS: Final[dict[str, Callable[[SortRowLike], Any]]] = {
     "DATE": _sent,
     "FROM": lambda r: _mailbox(r.from_),
     "SIZE": lambda r: r.size,
-    "SUBJECT": lambda r: _casemap(base_subject(r.subject)),
+    "SUBJECT": lambda r: casemap(base_subject(r.subject)),
     "TO": lambda r: _mailbox(r.to),
     "DISPLAYFROM": lambda r: _display(r.from_),
     "DISPLAYTO": lambda r: _display(r.to),

@@ -23,7 +23,7 @@ from mailboxes import store
 from mailhost import metrics
 from protocols import account_sessions, dbcall
 
-from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_update, looks
+from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_thread, cmd_update, looks
 from . import commands as c
 from .encoder import Status, response_code, tagged, untagged_status
 from .replies import Done, Refusal, SessionEnd
@@ -89,15 +89,16 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.Fetch: (SELECTED, cmd_fetch.fetch),
     c.Search: (SELECTED, cmd_search.search),
     c.Sort: (SELECTED, cmd_search.sort),
+    c.Thread: (SELECTED, cmd_thread.thread),
 }
 
-_BY_NUMBER: Final = (c.Fetch, c.Store, c.Search, c.Sort, c.Copy, c.Move)
+_BY_NUMBER: Final = (c.Fetch, c.Store, c.Search, c.Sort, c.Thread, c.Copy, c.Move)
 
 
 def expunge_allowed(command: c.Command) -> bool:
     """RFC 3501 5.5 and 7.4.1: no EXPUNGE response while answering FETCH,
     STORE or SEARCH by sequence number (their UID forms may have them). SORT
-    (RFC 5256), COPY and MOVE by number are held to the same rule, since
+    and THREAD (RFC 5256), COPY and MOVE by number are held to the same rule, since
     their numbers must keep meaning what the client meant."""
     return not (isinstance(command, _BY_NUMBER) and not command.uid)
 
@@ -117,6 +118,7 @@ CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
     "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE"
+    " THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT SORT=DISPLAY"
 )
 
 

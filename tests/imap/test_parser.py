@@ -321,6 +321,21 @@ VALID: list[tuple[bytes, c.Command]] = [
         ),
     ),
     (
+        b"a1 SORT RETURN (MIN COUNT) (ARRIVAL) UTF-8 ALL\r\n",
+        c.Sort(tag=T, keys=(c.SortKey("ARRIVAL"),), charset="UTF-8", criteria=s.All(),
+               returns=frozenset({"MIN", "COUNT"})),
+    ),
+    (
+        b"a1 UID SORT RETURN () (SIZE) US-ASCII ALL\r\n",
+        c.Sort(tag=T, uid=True, keys=(c.SortKey("SIZE"),), charset="US-ASCII", criteria=s.All(),
+               returns=frozenset({"ALL"})),
+    ),
+    (b"a1 THREAD REFERENCES UTF-8 ALL\r\n", c.Thread(tag=T, algorithm="REFERENCES", charset="UTF-8", criteria=s.All())),
+    (
+        b"a1 UID thread orderedsubject us-ascii SEEN\r\n",
+        c.Thread(tag=T, uid=True, algorithm="ORDEREDSUBJECT", charset="US-ASCII", criteria=s.Flag("\\Seen", True)),
+    ),
+    (
         b"a1 FETCH 1:* ALL\r\n",
         c.Fetch(
             tag=T, sequence_set=ALL_SEQ, attributes=(FA("FLAGS"), FA("INTERNALDATE"), FA("RFC822.SIZE"), FA("ENVELOPE"))
@@ -610,6 +625,10 @@ INVALID: list[tuple[bytes, bytes | None]] = [
     (b"a1 SORT () UTF-8 ALL\r\n", b"a1"),
     (b"a1 SORT (SUBJECT) UTF-8\r\n", b"a1"),
     (b"a1 SORT (REVERSE) UTF-8 ALL\r\n", b"a1"),
+    (b"a1 SORT RETURN (SAVE) (ARRIVAL) UTF-8 ALL\r\n", b"a1"),
+    (b"a1 SORT RETURN (ARRIVAL) UTF-8 ALL\r\n", b"a1"),
+    (b"a1 THREAD REFERENCES UTF-8\r\n", b"a1"),
+    (b"a1 THREAD X-NONE UTF-8 ALL\r\n", b"a1"),
     (b"a1 COPY 1\r\n", b"a1"),
     (b"a1 ENABLE\r\n", b"a1"),
     (b"a1 ID (\"name\")\r\n", b"a1"),

@@ -8,13 +8,14 @@ import pytest
 
 from mailboxes.mime import analyze
 from mailboxes.store import Changes, FlagChange
+from mailboxes.store.threading import base_subject
 from protocols.imap.binary import binary_bytes
 from protocols.imap.commands import SortKey
 from protocols.imap.fetch import Section
 from protocols.imap.mailbox_list import compile_pattern, list_entries, lsub_entries
 from protocols.imap.sections import header_fields, partial, section_bytes
 from protocols.imap.sequence import STAR, SequenceSet
-from protocols.imap.sorting import base_subject, sort_uids
+from protocols.imap.sorting import sort_uids
 from protocols.imap.view import BadSequence, MailboxView
 from protocols.imap.wildcard import MAX_PATTERN, Pattern, PatternTooLong
 

@@ -74,6 +74,31 @@ def test_another_accounts_folder_has_no_messages_here(inbox, bob) -> None:  # ty
     assert store.search_uids(bob.id, folder, criteria.All()).uids == []
     assert store.search_stats(bob.id, folder, criteria.All()).count == 0
     assert store.sort_rows(bob.id, folder, criteria.All()) == []
+    assert store.thread_rows(bob.id, folder, criteria.All()) == []
+
+
+def test_thread_rows_are_one_query_and_read_references_wherever_the_field_is(
+        alice, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    messages = [
+        b"References: <a@x>\r\n <b@x>\r\nMessage-ID: <c@x>\r\nSubject: first line\r\n\r\nx\r\n",
+        b"Message-ID: <d@x>\r\nIn-Reply-To: <c@x> <zz@x>\r\nSubject: Re: only in-reply-to\r\n\r\nx\r\n",
+        b"Subject: folded\r\nreferences:\r\n\t<a@x>\r\n\t<c@x>\r\nX-Other: <not@x>\r\n\r\nx\r\n",
+        b"Subject: none\r\nX-References: <no@x>\r\n\r\nReferences: <body@x>\r\n",
+    ]
+    for raw in messages:
+        store.append(alice.id, "INBOX", raw, [])
+    folder = store.select_folder(alice.id, "INBOX").id
+    with django_assert_num_queries(1):
+        rows = store.thread_rows(alice.id, folder, criteria.All())
+    assert [(r.uid, r.message_id, r.references) for r in rows] == [
+        (1, "c@x", ("a@x", "b@x")),
+        (2, "d@x", ("c@x",)),
+        (3, "", ("a@x", "c@x")),
+        (4, "", ()),
+    ]
+    assert rows[1].subject == "Re: only in-reply-to"
+    # No Date: field: the internal date stands in (RFC 5256 2.2).
+    assert rows[3].date == store.fetch_messages(alice.id, folder, [(4, 4)])[0].internal_date
 
 
 def test_list_status_and_quota_root_read_one_account_only(inbox, bob) -> None:  # type: ignore[no-untyped-def]
