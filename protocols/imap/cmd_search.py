@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from mailboxes import store
 from mailboxes.store import search as criteria
 
+from . import cmd_context
 from . import commands as c
 from . import search as keys
 from .encoder import esearch_response
@@ -131,8 +132,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
         query = bounded(cmd.criteria, view)  # reads the old "$" first: SEARCH RETURN (SAVE) $ ...
         if "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 2.1: stays empty if this SEARCH fails
-        await _esearch(s, cmd, view, query, with_modseq)
-        return Done()
+        return await _esearch(s, cmd, view, query, with_modseq) or Done()
     highest = 0
     after = 0
     head = b"* SEARCH"
@@ -151,7 +151,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
 
 
 async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria.Criterion,
-                   with_modseq: bool) -> None:
+                   with_modseq: bool) -> Done | None:
     """RFC 4731 3.1: only the results asked for, in one ESEARCH response.
 
     SAVE (RFC 5182 2.1) keeps every match in ``view.saved``, except that with
@@ -164,11 +164,13 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
     save_all = saving and (not reported or bool(reported & {"ALL", "COUNT"}))
     count, lo, hi, highest = 0, None, None, 0
     everything: SequenceSet | None = None
-    if view.exists and ("ALL" in reported or save_all):
+    numbers: list[int] = []
+    matches: list[int] = []
+    if view.exists and ("ALL" in reported or save_all or cmd.partial or "UPDATE" in returns):
         page = await s.call(store.search_uids, s.account_id, view.folder_id, query, modseq=with_modseq)
         if saving:
             view.saved = SequenceSet.from_ints(page.uids).resolve(0)
-        numbers = _numbers(page.uids, view, cmd.uid)
+        matches, numbers = page.uids, _numbers(page.uids, view, cmd.uid)
         everything, count, highest = SequenceSet.from_ints(numbers), len(numbers), page.highest_modseq
         if numbers:
             lo, hi = numbers[0], numbers[-1]
@@ -189,8 +191,9 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
         if not cmd.uid:
             lo = view.seq_of(lo) if lo is not None else None
             hi = view.seq_of(hi) if hi is not None else None
+    done = cmd_context.remember(s, cmd.tag, cmd.uid, cmd.criteria, None, matches) if "UPDATE" in returns else None
     if not reported:
-        return
+        return done
     line = esearch_response(
         cmd.tag,
         uid=cmd.uid,
@@ -199,9 +202,12 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
         count=count if "COUNT" in reported else None,
         all=everything if "ALL" in reported else None,
     )
+    if cmd.partial:
+        line = line[:-2] + cmd_context.partial_item(numbers, cmd.partial, ordered=False) + b"\r\n"
     if with_modseq and highest:
         line = line[:-2] + b" MODSEQ %d\r\n" % highest  # RFC 7162 3.1.5
     await s.io.send(line)
+    return done
 
 
 async def matching_rows(s: Session, read: Callable[[int, int, criteria.Criterion], list[R]],
@@ -218,17 +224,23 @@ async def matching_rows(s: Session, read: Callable[[int, int, criteria.Criterion
 
 async def sort(s: Session, cmd: c.Sort) -> Done:
     view = s.selected
-    rows = await matching_rows(s, store.sort_rows, cmd.criteria)
-    numbers = _numbers(sort_uids(rows, cmd.keys), view, cmd.uid)
+    rows: list[store.SortRow] = await matching_rows(s, store.sort_rows, cmd.criteria)
+    uids = sort_uids(rows, cmd.keys)
+    numbers = _numbers(uids, view, cmd.uid)
     if cmd.returns is not None:
         # RFC 5267 3.2 (ESORT): MIN and MAX are the first and last in sort
-        # order, ALL lists the matches in sort order.
-        await s.io.send(esearch_response(
+        # order, ALL lists the matches in sort order; 4.4: PARTIAL too.
+        line = esearch_response(
             cmd.tag, uid=cmd.uid,
             min=numbers[0] if numbers and "MIN" in cmd.returns else None,
             max=numbers[-1] if numbers and "MAX" in cmd.returns else None,
             count=len(numbers) if "COUNT" in cmd.returns else None,
-            all=SequenceSet.in_order(numbers) if "ALL" in cmd.returns else None))
+            all=SequenceSet.in_order(numbers) if "ALL" in cmd.returns else None)
+        if cmd.partial:
+            line = line[:-2] + cmd_context.partial_item(numbers, cmd.partial, ordered=True) + b"\r\n"
+        await s.io.send(line)
+        if "UPDATE" in cmd.returns:
+            return cmd_context.remember(s, cmd.tag, cmd.uid, cmd.criteria, cmd.keys, uids) or Done()
         return Done()
     await _stream(s, b"* SORT", numbers)
     await s.io.send(b"\r\n")

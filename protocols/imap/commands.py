@@ -19,6 +19,7 @@ from .sequence import SequenceArg, SequenceSet
 __all__ = [
     "Append",
     "Authenticate",
+    "CancelUpdate",
     "Capability",
     "Check",
     "Close",
@@ -328,6 +329,7 @@ class Search(Command):
     get this far). ``returns`` is None for a plain SEARCH and the set of
     RFC 4731 ESEARCH options (MIN MAX COUNT ALL, and SAVE of RFC 5182)
     otherwise; ``RETURN ()`` means ``{"ALL"}`` (RFC 4731 section 3.1).
+    UPDATE and PARTIAL are RFC 5267's (CONTEXT=SEARCH).
     """
 
     name: ClassVar[str] = "SEARCH"
@@ -335,6 +337,8 @@ class Search(Command):
     charset: str | None = None
     criteria: SearchKey
     returns: frozenset[str] | None = None
+    #: RFC 5267 4.4 PARTIAL's range of result positions, low first
+    partial: tuple[int, int] | None = None
 
 
 SortCriterion: TypeAlias = Literal["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"]
@@ -360,6 +364,15 @@ class Sort(Command):
     charset: str
     criteria: SearchKey
     returns: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelUpdate(Command):
+    """CANCELUPDATE (RFC 5267 4.2): the tags of the contexts to end."""
+
+    name: ClassVar[str] = "CANCELUPDATE"
+    tags: tuple[bytes, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

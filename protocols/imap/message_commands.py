@@ -22,6 +22,7 @@ from .search import SearchKey, parse_search_keys
 __all__ = [
     "CommandParser",
     "copy_or_move",
+    "parse_cancelupdate",
     "parse_expunge",
     "parse_fetch",
     "parse_search",
@@ -51,8 +52,39 @@ def _charset(r: Reader) -> str:
     return charset
 
 
-# RFC 4731 3.1, plus SAVE (RFC 5182 2.1).
-_ESEARCH_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE"})
+# RFC 4731 3.1, plus SAVE (RFC 5182 2.1), UPDATE and PARTIAL (RFC 5267 4.1).
+_ESEARCH_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE", "UPDATE", "PARTIAL"})
+# RFC 5267 3.2 (ESORT) and 4.1 (CONTEXT=SORT); SAVE is SEARCH's alone here.
+_ESORT_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "UPDATE", "PARTIAL"})
+
+
+def _return_options(r: Reader, allowed: frozenset[str], what: str,
+                    seen: list[str]) -> tuple[frozenset[str], tuple[int, int] | None]:
+    """``RETURN (option ...)``: the options (``()`` is ALL) and PARTIAL's
+    range, low first (RFC 5267 4.4: ``partial-range = number ":" number``).
+    ``seen`` gets every option word read, even when the list is refused."""
+    r.keyword(b"RETURN")
+    r.sp()
+    partial: tuple[int, int] | None = None
+
+    def option() -> str:
+        nonlocal partial
+        word = r.word()
+        seen.append(word)
+        if word == "PARTIAL" and partial is None and "PARTIAL" in allowed:
+            r.sp()
+            low = r.number(nonzero=True)
+            r.char(b":")
+            high = r.number(nonzero=True)
+            partial = (min(low, high), max(low, high))
+        return word
+
+    returns = frozenset(r.paren_list(option)) or frozenset({"ALL"})
+    if not returns <= allowed or seen.count("PARTIAL") > 1:
+        r.fail(f"Unknown {what} return option")
+    if partial is not None and "ALL" in returns:
+        r.fail("PARTIAL and ALL exclude each other")  # RFC 5267 4.4
+    return returns, partial
 
 
 def parse_search(r: Reader, tag: bytes, uid: bool) -> c.Command:
@@ -60,23 +92,22 @@ def parse_search(r: Reader, tag: bytes, uid: bool) -> c.Command:
     # RFC 3501: search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key)
     r.sp()
     returns: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
     if r.peek_word(b"RETURN"):
-        r.keyword(b"RETURN")
-        r.sp()
-        returns = frozenset(r.paren_list(r.word)) or frozenset({"ALL"})
+        seen: list[str] = []
         try:
-            if not returns <= _ESEARCH_OPTIONS:
-                r.fail("Unknown SEARCH return option")
+            returns, partial = _return_options(r, _ESEARCH_OPTIONS, "SEARCH", seen)
             r.sp()
-            return _search_rest(r, tag, uid, returns)
+            return _search_rest(r, tag, uid, returns, partial)
         except ParseError as error:
             # RFC 5182 2.1: a SEARCH with SAVE answered NO or BAD empties "$".
-            error.empties_saved = "SAVE" in returns
+            error.empties_saved = "SAVE" in seen
             raise
-    return _search_rest(r, tag, uid, returns)
+    return _search_rest(r, tag, uid, returns, partial)
 
 
-def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | None) -> c.Command:
+def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | None,
+                 partial: tuple[int, int] | None) -> c.Command:
     charset = None
     if r.peek_word(b"CHARSET"):
         r.keyword(b"CHARSET")
@@ -84,14 +115,10 @@ def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | Non
         charset = _charset(r)
         r.sp()
     criteria = parse_search_keys(r)
-    return c.Search(tag=tag, uid=uid, charset=charset, criteria=criteria, returns=returns)
+    return c.Search(tag=tag, uid=uid, charset=charset, criteria=criteria, returns=returns, partial=partial)
 
 
 _SORT_KEYS: Final = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"})
-
-
-# RFC 5267 3.2 (ESORT); SAVE is SEARCH's alone here.
-_ESORT_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL"})
 
 
 def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
@@ -99,12 +126,9 @@ def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
     # RFC 5267: sort =/ ["UID" SP] "SORT" SP "RETURN" SP "(" [return-opts] ")" SP sort-criteria ...
     r.sp()
     returns: frozenset[str] | None = None
+    partial: tuple[int, int] | None = None
     if r.peek_word(b"RETURN"):
-        r.keyword(b"RETURN")
-        r.sp()
-        returns = frozenset(r.paren_list(r.word)) or frozenset({"ALL"})
-        if not returns <= _ESORT_OPTIONS:
-            r.fail("Unknown SORT return option")
+        returns, partial = _return_options(r, _ESORT_OPTIONS, "SORT", [])
         r.sp()
 
     def criterion() -> c.SortKey:
@@ -122,7 +146,18 @@ def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
     charset = _charset(r)
     r.sp()
     criteria: SearchKey = parse_search_keys(r)
-    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria, returns=returns)
+    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria, returns=returns,
+                  partial=partial)
+
+
+def parse_cancelupdate(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5267 4.2: cancelupdate = "CANCELUPDATE" 1*(SP tag-string)
+    tags: list[bytes] = []
+    while r.maybe_sp():
+        tags.append(r.string())
+    if not tags:
+        r.fail("CANCELUPDATE needs a tag")
+    return c.CancelUpdate(tag=tag, tags=tuple(tags))
 
 
 _THREAD_ALGORITHMS: Final = frozenset({"REFERENCES", "ORDEREDSUBJECT"})

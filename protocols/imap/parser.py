@@ -65,6 +65,7 @@ from .grammar import DEFAULT_MAX_LINE, Framer, Reader
 from .message_commands import (
     CommandParser,
     copy_or_move,
+    parse_cancelupdate,
     parse_expunge,
     parse_fetch,
     parse_search,
@@ -502,6 +503,7 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "SEARCH": parse_search,
     "SORT": parse_sort,
     "THREAD": parse_thread,
+    "CANCELUPDATE": parse_cancelupdate,
     "FETCH": parse_fetch,
     "STORE": parse_store,
     "COPY": copy_or_move(c.Copy),

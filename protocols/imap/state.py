@@ -23,7 +23,7 @@ from mailboxes import store
 from mailhost import metrics
 from protocols import account_sessions, dbcall
 
-from . import cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_thread, cmd_update, looks
+from . import cmd_context, cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_thread, cmd_update, looks
 from . import commands as c
 from .encoder import Status, response_code, tagged, untagged_status
 from .replies import Done, Refusal, SessionEnd
@@ -90,9 +90,15 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.Search: (SELECTED, cmd_search.search),
     c.Sort: (SELECTED, cmd_search.sort),
     c.Thread: (SELECTED, cmd_thread.thread),
+    c.CancelUpdate: (SELECTED, cmd_context.cancelupdate),
 }
 
 _BY_NUMBER: Final = (c.Fetch, c.Store, c.Search, c.Sort, c.Thread, c.Copy, c.Move)
+
+
+# Commands after which live contexts (RFC 5267) need no new look: they change
+# nothing (FETCH may set \Seen). Another session's changes wait for the next command.
+_NO_CONTEXT_CHANGE: Final = (c.Search, c.Sort, c.Thread, c.CancelUpdate, c.Capability)
 
 
 def expunge_allowed(command: c.Command) -> bool:
@@ -118,7 +124,7 @@ CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
     "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE"
-    " THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT SORT=DISPLAY"
+    " THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT SORT=DISPLAY CONTEXT=SEARCH CONTEXT=SORT"
 )
 
 
@@ -266,6 +272,8 @@ class Session:
             raise SessionEnd()
         if self.state is State.SELECTED:
             await self.sync(expunge_ok=expunge_allowed(command))
+            if self.selected.contexts and not isinstance(command, _NO_CONTEXT_CHANGE):
+                await cmd_context.refresh(self)
             if self._announce_modseq:
                 # RFC 7162 3.1: the first CONDSTORE-enabling command other than
                 # SELECT/EXAMINE reports the selected mailbox's HIGHESTMODSEQ.

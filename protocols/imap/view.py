@@ -40,6 +40,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from .contexts import LiveContext, update_line
 from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
 from .sequence import Saved, SequenceArg, SequenceSet
@@ -108,6 +109,8 @@ class MailboxView:
         self.told_recent = 0
         #: RFC 5182 "$": inclusive UID ranges, ascending.
         self.saved: list[tuple[int, int]] = []
+        #: RFC 5267 live SEARCH/SORT contexts, by tag.
+        self.contexts: dict[bytes, LiveContext] = {}
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
@@ -232,6 +235,10 @@ class MailboxView:
         if not gone:
             return b""
         seqs = sorted(self.seq_of(u) or 0 for u in gone)
+        # RFC 5267 4.3: live contexts lose their expunged members first, by the numbers they have now.
+        left = b"".join(update_line(context, [u for u in context.uids if u not in gone],
+                                    lambda uid: self.seq_of(uid) or 0)
+                        for context in self.contexts.values())
         if self.vanished:
             lines = vanished_line(SequenceSet.from_ints(gone))
         else:
@@ -242,7 +249,7 @@ class MailboxView:
         else:
             self.uids = array("Q", (u for u in self.uids if u not in gone))
         self.ghosts -= gone
-        return lines
+        return left + lines
 
     def apply(self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool,
               recent: RecentLike | None = None) -> bytes:
