@@ -105,3 +105,12 @@ def test_subject_base_says_whether_it_was_a_reply(subject: str, base: str, reply
 def test_an_unknown_algorithm_is_refused() -> None:
     with pytest.raises(ValueError):
         thread([], "NONE")  # type: ignore[arg-type]
+
+
+def test_a_thread_thousands_of_replies_deep_needs_no_recursion() -> None:
+    depth = 5000  # far past Python's recursion limit
+    rows = [ThreadRow(n, f"m{n}", tuple(f"m{k}" for k in range(max(1, n - 10), n)), "deep",
+                      datetime(2026, 1, 1, tzinfo=UTC)) for n in range(1, depth + 1)]
+    threads = thread(rows, "REFERENCES")
+    assert [node.uids() for node in threads] == [list(range(1, depth + 1))]
+    assert _written(threads) == "(" + " ".join(map(str, range(1, depth + 1))) + ")"

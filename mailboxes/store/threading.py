@@ -65,9 +65,13 @@ class ThreadNode:
 
     def uids(self) -> list[int]:
         """Every message of this subtree, depth first."""
-        out = [] if self.uid is None else [self.uid]
-        for child in self.children:
-            out.extend(child.uids())
+        out: list[int] = []
+        stack: list[ThreadNode] = [self]
+        while stack:  # no recursion: a thread may be thousands of replies deep
+            node = stack.pop()
+            if node.uid is not None:
+                out.append(node.uid)
+            stack.extend(reversed(node.children))
         return out
 
 
@@ -219,31 +223,45 @@ def _link(rows: Sequence[ThreadRow]) -> list[_Box]:
     return roots
 
 
-def _prune(boxes: list[_Box], at_root: bool) -> list[_Box]:
+def _below(roots: list[_Box]) -> list[_Box]:
+    """Every container under ``roots``, parents before their children.
+    Threads may be thousands of replies deep, so nothing here recurses."""
+    order: list[_Box] = []
+    stack = list(roots)
+    while stack:
+        box = stack.pop()
+        order.append(box)
+        stack.extend(box.children)
+    return order
+
+
+def _prune(roots: list[_Box]) -> list[_Box]:
     """Step (3): drop empty containers, promote the children of others
     (to the root set only when there is just one)."""
-    out: list[_Box] = []
-    for box in boxes:
-        box.children = _prune(box.children, at_root=False)
+    for box in reversed(_below(roots)):  # children first
+        kept: list[_Box] = []
         for child in box.children:
+            if child.row is not None:
+                kept.append(child)
+            else:
+                kept.extend(child.children)  # already pruned; none if it had none
+        for child in kept:
             child.parent = box
-        if box.row is not None:
+        box.children = kept
+    out: list[_Box] = []
+    for box in roots:
+        if box.row is not None or len(box.children) > 1:
             out.append(box)
-        elif not box.children:
-            continue
-        elif not at_root or len(box.children) == 1:
-            for child in box.children:
-                child.parent = None
-            out.extend(box.children)
-        else:
-            out.append(box)
+        elif box.children:
+            box.children[0].parent = None
+            out.append(box.children[0])
     return out
 
 
 def _sort(boxes: list[_Box]) -> None:
     """Siblings by the sent date of their message, or of their first child."""
-    for box in boxes:
-        _sort(box.children)
+    for box in reversed(_below(boxes)):  # a placeholder's first child is known first
+        box.children.sort(key=_box_key)
     boxes.sort(key=_box_key)
 
 
@@ -297,13 +315,17 @@ def _gather(roots: list[_Box]) -> list[_Box]:
     return out
 
 
-def _node(box: _Box) -> ThreadNode:
-    return ThreadNode(box.row.uid if box.row is not None else None, tuple(_node(c) for c in box.children))
+def _nodes(roots: list[_Box]) -> list[ThreadNode]:
+    built: dict[int, ThreadNode] = {}
+    for box in reversed(_below(roots)):  # children first
+        built[id(box)] = ThreadNode(box.row.uid if box.row is not None else None,
+                                    tuple(built[id(c)] for c in box.children))
+    return [built[id(box)] for box in roots]
 
 
 def _references(rows: Sequence[ThreadRow]) -> list[ThreadNode]:
-    roots = _prune(_link(rows), at_root=True)
+    roots = _prune(_link(rows))
     _sort(roots)  # (4)
     roots = _gather(roots)
     _sort(roots)  # (6)
-    return [_node(box) for box in roots]
+    return _nodes(roots)

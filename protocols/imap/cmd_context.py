@@ -65,10 +65,14 @@ def remember(s: Session, tag: bytes, uid: bool, criteria: keys.SearchKey,
 
 
 async def refresh(s: Session) -> None:
-    """Run each live context again and report what changed."""
+    """Run each live context again and report what changed (with the
+    database unreachable, at a later command)."""
     view = s.selected
     for context in list(view.contexts.values()):
-        now = await ordered_uids(s, context.criteria, context.sort_keys)
+        try:
+            now = await ordered_uids(s, context.criteria, context.sort_keys)
+        except store.Unavailable:
+            return
         line = update_line(context, now, lambda uid: view.seq_of(uid) or 0)
         if line:
             await s.io.send(line)

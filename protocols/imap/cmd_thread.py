@@ -29,15 +29,25 @@ __all__ = ["thread", "thread_response"]
 def _members(node: ThreadNode, number: Callable[[int], int]) -> bytes:
     """thread-members / thread-nested (RFC 5256 4): a message followed by
     its one reply inline, or by each of several replies in parentheses; a
-    missing parent is just its replies, each in parentheses."""
-    if node.uid is None:
-        return b"".join(b"(" + _members(child, number) + b")" for child in node.children)
-    head = b"%d" % number(node.uid)
-    if len(node.children) == 1:
-        return head + b" " + _members(node.children[0], number)
-    if node.children:
-        return head + b" " + b"".join(b"(" + _members(child, number) + b")" for child in node.children)
-    return head
+    missing parent is just its replies, each in parentheses. Written with a
+    stack, not recursion: a thread may be thousands of replies deep."""
+    out: list[bytes] = []
+    stack: list[ThreadNode | bytes] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            out.append(item)
+            continue
+        if item.uid is not None:
+            out.append(b"%d" % number(item.uid))
+            if item.children:
+                out.append(b" ")
+        if item.uid is not None and len(item.children) == 1:
+            stack.append(item.children[0])
+            continue
+        for child in reversed(item.children):
+            stack.extend((b")", child, b"("))
+    return b"".join(out)
 
 
 def thread_response(threads: Sequence[ThreadNode], number: Callable[[int], int]) -> bytes:
