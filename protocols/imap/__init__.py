@@ -79,6 +79,18 @@ it empty; one answered BAD by the parser says so (``ParseError.empties_saved``)
 and :mod:`.connection` empties it. A session runs its commands one at a time
 in order, which is the wait RFC 5182 2.2 asks for.
 
+SORT, THREAD and RFC 5267: THREAD (:mod:`.cmd_thread`) reads
+``store.thread_rows`` and links them with ``store.threading.thread`` (the
+webmail's too); base subjects are the store's one implementation, shared
+with SORT (:mod:`.sorting`). ESORT and PARTIAL answer from the SORT or
+SEARCH result in :mod:`.cmd_search` (:mod:`.cmd_context` renders PARTIAL).
+Live contexts (``RETURN (UPDATE)``) are :class:`.contexts.LiveContext`
+objects in the selected mailbox's view, so they end with it; after every
+command that can change a result ``Session.execute`` has
+``cmd_context.refresh`` run them again and send ADDTO/REMOVEFROM, and the
+view itself reports expunged members just before their EXPUNGE responses
+(RFC 5267 4.3). Each live context costs one search per command.
+
 Keywords (RFC 3501 7.2.6): a session's FLAGS starts from the folder's
 keyword set kept in the store (``FolderView.keywords``, only grows) and
 learns more (``MailboxView.learn_flags``, FLAGS and PERMANENTFLAGS sent

@@ -192,3 +192,21 @@ def test_binary_fetch_gives_clients_the_decoded_attachment(imap_port: int) -> No
         client.select_folder("INBOX")
         assert client.fetch([1], ["BINARY[1]"])[1][b"BINARY[1]"] == "café, see attachment\n".encode()
         assert b"\\Seen" in client.get_flags([1])[1]
+
+
+def test_imapclient_threads_and_sorts_a_conversation(imap_server: InProcessServer) -> None:
+    def message(mid: str, subject: str, day: int, parent: str = "") -> bytes:
+        reply = f"In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n" if parent else ""
+        return (f"From: Bob <bob@example.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n"
+                f"{reply}Date: {day} Dec 2026 09:00:00 +0000\r\n\r\nx\r\n").encode()
+
+    for raw in (message("root@x", "Plans", 1), message("other@x", "Lunch", 2),
+                message("reply@x", "Re: Plans", 3, parent="root@x"), message("deeper@x", "Re: Plans", 4, "reply@x")):
+        store.deliver(raw, [ALICE])
+    with IMAPClient("127.0.0.1", port=imap_server.ports["imaps"], ssl=True, ssl_context=insecure_context()) as client:
+        client.login(ALICE, PASSWORDS[ALICE])
+        assert {b"THREAD=REFERENCES", b"THREAD=ORDEREDSUBJECT", b"ESORT", b"CONTEXT=SEARCH"} <= set(client.capabilities())
+        client.select_folder("INBOX")
+        assert client.thread("REFERENCES") == ((1, 3, 4), (2,))
+        assert client.thread("ORDEREDSUBJECT", ["SUBJECT", "plans"]) == ((1, (3,), (4,)),)
+        assert client.sort(["REVERSE DATE"]) == [4, 3, 2, 1]
