@@ -11,8 +11,10 @@ from mailboxes.store import Changes, FlagChange
 from mailboxes.store.threading import base_subject
 from protocols.imap.binary import binary_bytes
 from protocols.imap.commands import SortKey
+from protocols.imap.contexts import LiveContext, update_line
 from protocols.imap.fetch import Section
 from protocols.imap.mailbox_list import compile_pattern, list_entries, lsub_entries
+from protocols.imap.search import All
 from protocols.imap.sections import header_fields, partial, section_bytes
 from protocols.imap.sequence import STAR, SequenceSet
 from protocols.imap.sorting import sort_uids
@@ -284,3 +286,24 @@ def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> No
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New \\*)] Flags permitted\r\n"
         b"* 2 FETCH (UID 2 FLAGS ($New $Old))\r\n")
     assert view.learn_flags(["$Old", "\\Seen"]) == b""
+
+
+# -- live contexts (RFC 5267 4.3) ---------------------------------------------------
+
+
+def _context(uids: list[int], *, sort: bool, uid: bool = False) -> LiveContext:
+    return LiveContext(b"t", uid, All(), (SortKey("ARRIVAL", True),) if sort else None, uids)
+
+
+def test_a_sort_context_reports_each_run_at_its_position_removals_from_the_last() -> None:
+    context = _context([9, 8, 7, 6, 5], sort=True, uid=True)
+    line = update_line(context, [10, 9, 7, 5, 4], lambda uid: 0)
+    assert line == b'* ESEARCH (TAG "t") UID REMOVEFROM (4 6) REMOVEFROM (2 8) ADDTO (1 10) ADDTO (5 4)\r\n'
+    assert context.uids == [10, 9, 7, 5, 4]
+    assert update_line(context, [10, 9, 7, 5, 4], lambda uid: 0) == b""
+
+
+def test_a_search_context_reports_one_set_each_way_at_position_zero_by_number() -> None:
+    context = _context([2, 4, 6], sort=False)
+    line = update_line(context, [4, 5, 6, 7], lambda uid: uid * 10)
+    assert line == b'* ESEARCH (TAG "t") REMOVEFROM (0 20) ADDTO (0 50,70)\r\n'
