@@ -4,8 +4,8 @@ running live contexts again.
 ``RETURN (PARTIAL low:high)`` answers the matches at those positions of
 the result (ascending for SEARCH, in sort order for SORT). ``RETURN
 (UPDATE ...)`` keeps the search (or sort) live in the session
-(:mod:`.contexts`): after each later command that may change a result
-(NOOP and the end of IDLE included) it is run again and the difference goes
+(:mod:`.contexts`): after each later command, when the view has seen a
+change since (NOOP and the end of IDLE included), it is run again and the difference goes
 out as ``* ESEARCH (TAG "t") [UID] REMOVEFROM (...) ADDTO (...)``, until
 CANCELUPDATE, SELECT, EXAMINE, CLOSE or UNSELECT. A member expunged is
 reported just before its EXPUNGE response, by the number it had then.
@@ -65,9 +65,16 @@ def remember(s: Session, tag: bytes, uid: bool, criteria: keys.SearchKey,
 
 
 async def refresh(s: Session) -> None:
-    """Run each live context again and report what changed (with the
-    database unreachable, at a later command)."""
+    """Run each live context again and report what changed, unless the
+    view has seen no change since the last run (with the database
+    unreachable, at a later command)."""
     view = s.selected
+    # Every change the session sees moves one of these: another session's
+    # (a look raises highestmodseq or adds messages), its own flag changes
+    # (note_own_change: highestmodseq or own_modseqs), its own expunges.
+    mark = (view.highestmodseq, max(view.own_modseqs, default=0), view.exists, view.max_uid)
+    if mark == view.context_mark:
+        return
     for context in list(view.contexts.values()):
         try:
             now = await ordered_uids(s, context.criteria, context.sort_keys)
@@ -76,6 +83,7 @@ async def refresh(s: Session) -> None:
         line = update_line(context, now, lambda uid: view.seq_of(uid) or 0)
         if line:
             await s.io.send(line)
+    view.context_mark = mark
 
 
 async def cancelupdate(s: Session, cmd: c.CancelUpdate) -> Done:

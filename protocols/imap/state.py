@@ -96,11 +96,6 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
 _BY_NUMBER: Final = (c.Fetch, c.Store, c.Search, c.Sort, c.Thread, c.Copy, c.Move)
 
 
-# Commands after which live contexts (RFC 5267) need no new look: they change
-# nothing (FETCH may set \Seen). Another session's changes wait for the next command.
-_NO_CONTEXT_CHANGE: Final = (c.Search, c.Sort, c.Thread, c.CancelUpdate, c.Capability)
-
-
 def expunge_allowed(command: c.Command) -> bool:
     """RFC 3501 5.5 and 7.4.1: no EXPUNGE response while answering FETCH,
     STORE or SEARCH by sequence number (their UID forms may have them). SORT
@@ -272,7 +267,7 @@ class Session:
             raise SessionEnd()
         if self.state is State.SELECTED:
             await self.sync(expunge_ok=expunge_allowed(command))
-            if self.selected.contexts and not isinstance(command, _NO_CONTEXT_CHANGE):
+            if self.selected.contexts:  # RFC 5267 4.3
                 await cmd_context.refresh(self)
             if self._announce_modseq:
                 # RFC 7162 3.1: the first CONDSTORE-enabling command other than

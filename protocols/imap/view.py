@@ -109,8 +109,9 @@ class MailboxView:
         self.told_recent = 0
         #: RFC 5182 "$": inclusive UID ranges, ascending.
         self.saved: list[tuple[int, int]] = []
-        #: RFC 5267 live SEARCH/SORT contexts, by tag.
+        #: RFC 5267 live SEARCH/SORT contexts, by tag, and the view's state when they last ran.
         self.contexts: dict[bytes, LiveContext] = {}
+        self.context_mark: tuple[int, ...] = ()
 
     @classmethod
     def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
