@@ -85,11 +85,11 @@ webmail's too); base subjects are the store's one implementation, shared
 with SORT (:mod:`.sorting`). ESORT and PARTIAL answer from the SORT or
 SEARCH result in :mod:`.cmd_search` (:mod:`.cmd_context` renders PARTIAL).
 Live contexts (``RETURN (UPDATE)``) are :class:`.contexts.LiveContext`
-objects in the selected mailbox's view, so they end with it; after every
-command that can change a result ``Session.execute`` has
+objects in the selected mailbox's view, so they end with it; after a
+command in which the view saw a change ``Session.execute`` has
 ``cmd_context.refresh`` run them again and send ADDTO/REMOVEFROM, and the
 view itself reports expunged members just before their EXPUNGE responses
-(RFC 5267 4.3). Each live context costs one search per command.
+(RFC 5267 4.3). Each live context costs one search per such command.
 
 Keywords (RFC 3501 7.2.6): a session's FLAGS starts from the folder's
 keyword set kept in the store (``FolderView.keywords``, only grows) and
