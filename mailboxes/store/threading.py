@@ -171,6 +171,8 @@ class _Box:
     children: list[_Box] = field(default_factory=list)
 
     def is_ancestor_of(self, other: _Box) -> bool:
+        if not self.children:
+            return other is self  # the usual case, and no walk up a long chain
         box: _Box | None = other
         while box is not None:
             if box is self:
@@ -288,10 +290,14 @@ def _gather(roots: list[_Box]) -> list[_Box]:
                 or (old.row is not None and box.row is not None and _subject_of(old)[1] and not reply)):
             table[subject] = box
     out: list[_Box] = []
+    at: dict[int, int] = {}  # id of a box in out -> its index there
+    holders: dict[int, _Box] = {}  # id of a root not reached yet -> the placeholder now holding it
     for box in roots:
+        box = holders.get(id(box), box)
         subject, reply = _subject_of(box)
         old = table.get(subject) if subject else None
         if old is None or old is box:
+            at[id(box)] = len(out)
             out.append(box)
             continue
         if old.row is None and box.row is None:
@@ -304,14 +310,14 @@ def _gather(roots: list[_Box]) -> list[_Box]:
         else:
             # Neither is a reply of the other: both go under a new placeholder.
             holder = _Box()
-            position = out.index(old) if old in out else None
             holder.adopt(old)
             holder.adopt(box)
             table[subject] = holder
-            if position is not None:
-                out[position] = holder
+            if id(old) in at:
+                out[at[id(old)]] = holder
+                at[id(holder)] = at[id(old)]
             else:
-                roots[roots.index(old)] = holder
+                holders[id(old)] = holder
     return out
 
 
