@@ -2,9 +2,11 @@
 
 - `manage.py certificate` and the renewal task (protocols/tasks.py, on
   celery beat) call obtain(): an order for MAIL_HOSTNAME (plus any names
-  given), each authorization answered by HTTP-01 (RFC 8555 8.3): the key
-  authorization goes into the database (store.put_acme_challenge) and every
-  web process serves it at /.well-known/acme-challenge/<token>.
+  given), each authorization answered by MAIL_ACME_CHALLENGE (or the
+  command's --challenge): HTTP-01 (RFC 8555 8.3; the key authorization goes
+  into the database, store.put_acme_challenge, and every web process serves
+  it at /.well-known/acme-challenge/<token>), or TLS-ALPN-01 (RFC 8737;
+  this process answers on MAIL_ACME_TLS_ALPN_PORT, protocols/acme_alpn.py).
 - The CA is MAIL_ACME_DIRECTORY (Let's Encrypt by default); the CA bundle
   that verifies its HTTPS is REQUESTS_CA_BUNDLE, read by requests, which the
   `acme` library uses.
@@ -22,7 +24,7 @@
   after `manage.py certificate` made an account: the embedded default's
   self-signed pair is never sent to a CA by itself.
 
-Not done: TLS-ALPN-01 (RFC 8737), names beyond MAIL_HOSTNAME by default.
+Not done: names beyond MAIL_HOSTNAME by default.
 """
 from __future__ import annotations
 
@@ -95,12 +97,52 @@ def _certificate_key_pem(key_path: Path, keep: bool) -> bytes:
                              serialization.NoEncryption())
 
 
-def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
-    """Order a certificate for MAIL_HOSTNAME (and extra_names) over HTTP-01
-    and install it where the workers load it from. Raises the `acme`
-    library's errors when the CA refuses or a challenge fails; the files
-    then stay as they were."""
-    from acme import challenges, crypto_util
+class _Http01:
+    """HTTP-01 (RFC 8555 8.3): key authorizations in the database, served by
+    every web process at /.well-known/acme-challenge/<token>."""
+
+    typ = "http-01"
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def add(self, name: str, token: str, validation: str) -> None:
+        store.put_acme_challenge(token, validation)
+        self.tokens.append(token)
+
+    def close(self) -> None:
+        store.remove_acme_challenges(self.tokens)
+
+
+class _TlsAlpn01:
+    """TLS-ALPN-01 (RFC 8737): this process answers on MAIL_ACME_TLS_ALPN_PORT
+    while the order lasts (protocols/acme_alpn.py)."""
+
+    typ = "tls-alpn-01"
+
+    def __init__(self) -> None:
+        from . import acme_alpn
+        self.responder = acme_alpn.Responder(settings.MAIL_ACME_TLS_ALPN_PORT)
+
+    def add(self, name: str, token: str, validation: str) -> None:
+        self.responder.add(name, validation)
+
+    def close(self) -> None:
+        self.responder.close()
+
+
+CHALLENGES: dict[str, type[_Http01] | type[_TlsAlpn01]] = {"http-01": _Http01, "tls-alpn-01": _TlsAlpn01}
+
+
+def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> CertificateInfo:
+    """Order a certificate for MAIL_HOSTNAME (and extra_names), answering
+    each authorization by challenge (MAIL_ACME_CHALLENGE when None), and
+    install it where the workers load it from. Raises the `acme` library's
+    errors when the CA refuses or a challenge fails, OSError when the
+    TLS-ALPN-01 port cannot be listened on; the files then stay as they were."""
+    from acme import crypto_util
+
+    from . import acme_alpn  # noqa: F401  (registers the tls-alpn-01 challenge type with the library)
 
     names = [settings.MAIL_HOSTNAME, *[n for n in extra_names if n != settings.MAIL_HOSTNAME]]
     cert_path, key_path = tls.certificate_paths()
@@ -108,22 +150,20 @@ def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
     key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
     acme = _client()
     order = acme.new_order(crypto_util.make_csr(key_pem, names))
-    tokens: list[str] = []
+    answering = CHALLENGES[challenge or settings.MAIL_ACME_CHALLENGE]()
     try:
         for authorization in order.authorizations:
-            challenge = next((c for c in authorization.body.challenges
-                              if isinstance(c.chall, challenges.HTTP01)), None)
-            if challenge is None:
-                raise RuntimeError(f"the CA offers no HTTP-01 challenge for {authorization.body.identifier.value}")
-            response, validation = challenge.response_and_validation(acme.net.key)
-            token = challenge.chall.encode("token")
-            store.put_acme_challenge(token, validation)
-            tokens.append(token)
-            acme.answer_challenge(challenge, response)
+            name = authorization.body.identifier.value
+            offered = next((c for c in authorization.body.challenges if c.chall.typ == answering.typ), None)
+            if offered is None:
+                raise RuntimeError(f"the CA offers no {answering.typ} challenge for {name}")
+            response, validation = offered.response_and_validation(acme.net.key)
+            answering.add(name, offered.chall.encode("token"), validation)
+            acme.answer_challenge(offered, response)
         deadline = datetime.datetime.now() + ORDER_TIMEOUT
         finished = acme.poll_and_finalize(order, deadline)
     finally:
-        store.remove_acme_challenges(tokens)
+        answering.close()
     # Key first: a worker checking in between sees a pair that does not match,
     # keeps the old one and loads the new pair when the certificate follows.
     if not key_path.exists() or key_path.read_bytes() != key_pem:
