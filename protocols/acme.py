@@ -1,9 +1,11 @@
 """Certificates from an ACME CA (RFC 8555) with the `acme` library.
 
 - `manage.py certificate` and the renewal task (protocols/tasks.py, on
-  celery beat) call obtain(): an order for MAIL_HOSTNAME (plus any names
-  given), each authorization answered by MAIL_ACME_CHALLENGE (or the
-  command's --challenge): HTTP-01 (RFC 8555 8.3; the key authorization goes
+  celery beat) call obtain(): an order for MAIL_HOSTNAME, the hosted
+  domains' autoconfig., autodiscover. and mta-sts. names that point at us
+  (hosted_names, MAIL_ACME_HOSTED_NAMES), and any names given, each
+  authorization answered by MAIL_ACME_CHALLENGE (or the command's
+  --challenge): HTTP-01 (RFC 8555 8.3; the key authorization goes
   into the database, store.put_acme_challenge, and every web process serves
   it at /.well-known/acme-challenge/<token>), or TLS-ALPN-01 (RFC 8737;
   this process answers on MAIL_ACME_TLS_ALPN_PORT, protocols/acme_alpn.py).
@@ -23,8 +25,6 @@
   lifetime have passed (Let's Encrypt's advice: 60 of 90 days), and only
   after `manage.py certificate` made an account: the embedded default's
   self-signed pair is never sent to a CA by itself.
-
-Not done: names beyond MAIL_HOSTNAME by default.
 """
 from __future__ import annotations
 
@@ -32,12 +32,15 @@ import datetime
 import logging
 from pathlib import Path
 
+import dns.resolver
 from django.conf import settings
 
 from mailboxes import certificates, store
 from mailboxes.certificates import CertificateInfo
+from mailboxes.dns import DnsTemporary, default_resolver
 
 from . import tls
+from .relay import mx
 
 log = logging.getLogger("protocols.acme")
 
@@ -144,7 +147,8 @@ def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> C
 
     from . import acme_alpn  # noqa: F401  (registers the tls-alpn-01 challenge type with the library)
 
-    names = [settings.MAIL_HOSTNAME, *[n for n in extra_names if n != settings.MAIL_HOSTNAME]]
+    names = list(dict.fromkeys(n.lower().rstrip(".") for n in (settings.MAIL_HOSTNAME, *hosted_names(),
+                                                               *extra_names)))
     cert_path, key_path = tls.certificate_paths()
     # The self-signed key of the embedded default is not worth keeping.
     key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
@@ -175,6 +179,37 @@ def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> C
     return info
 
 
+HOSTED_PREFIXES = ("autoconfig.", "autodiscover.", "mta-sts.")
+
+
+def hosted_names(resolver: dns.resolver.Resolver | None = None) -> list[str]:
+    """The hosted domains' web names (store.hosted_web_names) a certificate
+    carries besides MAIL_HOSTNAME, as MAIL_ACME_HOSTED_NAMES says: "dns"
+    those whose addresses are among MAIL_HOSTNAME's (a CNAME to it, or the
+    same A/AAAA records), since a name the CA cannot reach here fails the
+    whole order; "all" every one; "none" none."""
+    mode = settings.MAIL_ACME_HOSTED_NAMES
+    if mode == "none":
+        return []
+    candidates = store.hosted_web_names()
+    if mode == "all" or not candidates:
+        return candidates
+    resolver = resolver or default_resolver()
+    ours = _addresses(settings.MAIL_HOSTNAME, resolver)
+    chosen = [name for name in candidates if ours & _addresses(name, resolver)]
+    for name in candidates:
+        if name not in chosen:
+            log.info("ACME: %s is left out: its DNS does not point at %s", name, settings.MAIL_HOSTNAME)
+    return chosen
+
+
+def _addresses(name: str, resolver: dns.resolver.Resolver) -> set[str]:
+    try:
+        return set(mx.host_addresses(name, resolver))
+    except DnsTemporary:
+        return set()
+
+
 def _self_signed(cert_path: Path) -> bool:
     info = certificates.certificate_info(cert_path)
     return info is None or info.self_signed
@@ -192,4 +227,6 @@ def renew_if_due(now: datetime.datetime | None = None) -> CertificateInfo | None
         return None
     log.info("ACME: the certificate for %s is due for renewal (expires %s)", ", ".join(current.names),
              current.not_after.isoformat())
-    return obtain(tuple(current.names))
+    # The hosted domains' names are chosen afresh (a domain gone, or its DNS
+    # moved away, would fail the order); names given with --name stay.
+    return obtain(tuple(n for n in current.names if not n.startswith(HOSTED_PREFIXES)))

@@ -28,7 +28,7 @@ from .accounts import (
                    set_password,
                    update_account,
 )
-from .acme import acme_challenge_response, put_acme_challenge, remove_acme_challenges
+from .acme import acme_challenge_response, hosted_web_names, put_acme_challenge, remove_acme_challenges
 from .addresses import normalize_address, normalize_domain
 from .admin import (
                    admin_actor,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import CommandError, call_command
 
-from mailboxes.models import AcmeChallenge
+from mailboxes.models import AcmeChallenge, Domain
 from protocols import acme
 from protocols.tls import generate_self_signed
 from tests.relay.helpers import DnsServer
@@ -34,11 +34,14 @@ HOSTNAME = "mail.example.test"
 
 
 @contextlib.contextmanager
-def _pebble(settings, tmp_path: Path, monkeypatch, *, http_port: int, tls_port: int = 0) -> Iterator[Pebble]:  # type: ignore[no-untyped-def]
+def _pebble(settings, tmp_path: Path, monkeypatch, *, http_port: int, tls_port: int = 0,  # type: ignore[no-untyped-def]
+            names: tuple[str, ...] = ()) -> Iterator[Pebble]:
     """pebble validating HTTP-01 on http_port and TLS-ALPN-01 on tls_port,
-    HOSTNAME resolving to loopback; our certificate files start as a
+    HOSTNAME (and names) resolving to loopback through the DNS server that
+    MAIL_DNS_NAMESERVERS names too; our certificate files start as a
     self-signed pair."""
-    dns = DnsServer({HOSTNAME: [("A", "127.0.0.1")]})
+    dns = DnsServer({name: [("A", "127.0.0.1")] for name in (HOSTNAME, *names)})
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{dns.port}"]
     pebble = Pebble(http_port=http_port, dns_port=dns.port, tls_port=tls_port)
     cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
     generate_self_signed(cert, key, "self-signed.example.test")
@@ -149,3 +152,24 @@ def test_the_certificate_command_refuses_cleanly_when_the_tls_alpn_port_is_taken
         with _pebble(settings, tmp_path, monkeypatch, http_port=free_port()), \
                 pytest.raises(CommandError, match="cannot answer TLS-ALPN-01 on port"):
             call_command("certificate", "--challenge", "tls-alpn-01")
+
+
+def test_the_certificate_carries_the_hosted_domains_web_names_that_point_here_and_renewal_chooses_them_afresh(
+        live_server, settings, tmp_path: Path, monkeypatch, users) -> None:
+    """example.test publishes an MTA-STS policy and its autoconfig,
+    autodiscover and mta-sts names resolve here; other.test's do not (no
+    records), so they are left out rather than failing the order. A name
+    given with --name stays at the renewal; the mta-sts name goes once the
+    policy is withdrawn."""
+    hosted = ("autoconfig.example.test", "autodiscover.example.test", "mta-sts.example.test")
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, *hosted, "webmail.example.test"]  # the HTTP-01 requests
+    Domain.objects.filter(name="example.test").update(mta_sts_mode="testing")
+    with _pebble(settings, tmp_path, monkeypatch, http_port=urlsplit(live_server.url).port or 80,
+                 names=(*hosted, "webmail.example.test")):
+        first = acme.obtain(("webmail.example.test",))
+        assert set(first.names) == {HOSTNAME, *hosted, "webmail.example.test"}
+        Domain.objects.filter(name="example.test").update(mta_sts_mode="")
+        renewed = acme.renew_if_due(first.renewal_due_at + datetime.timedelta(minutes=1))
+    assert renewed is not None
+    assert set(renewed.names) == {HOSTNAME, "autoconfig.example.test", "autodiscover.example.test",
+                                  "webmail.example.test"}
