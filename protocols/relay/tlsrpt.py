@@ -6,8 +6,8 @@ it a gzip JSON report (4.4, 5.3) of the previous UTC day.
 Implementation notes: only mailto: rua addresses are used (https: ones, 5.2,
 are skipped with a log line); a report goes out on the queue like any mail,
 from the null sender so that a bounce cannot loop; days older than a week
-are forgotten. Receiving reports addressed to us is not done (they land in
-postmaster's mailbox).
+are forgotten. Reports addressed to us: protocols/smtp/tlsreports.py and
+mailboxes/tlsrpt_views.py.
 """
 from __future__ import annotations
 
