@@ -26,6 +26,7 @@ MAX_JSON = 1024 * 1024
 MAX_POLICIES = 100
 MAX_DETAILS = 1000
 MAX_TEXT = 255
+MAX_HEADER = 64 * 1024  # of a message, looked at to see whether it is a report
 POLICY_TYPES = ("sts", "tlsa", "no-policy-found")
 GZIP_TYPE, JSON_TYPE = "application/tlsrpt+gzip", "application/tlsrpt+json"  # RFC 8460 6.4, 6.5
 
@@ -85,8 +86,14 @@ def parse(data: bytes, content_type: str) -> TlsReport:
 
 def is_report_message(raw: bytes) -> bool:
     """Does the message say it is a TLS report (RFC 8460 5.3: multipart/report,
-    report-type=tlsrpt)? Reads the header only."""
-    header = BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw, headersonly=True)
+    report-type=tlsrpt)? Reads the header only (at most MAX_HEADER bytes of
+    it), so asking about every inbound message costs little."""
+    head = raw[:MAX_HEADER]
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+    head = head[:end]
+    if b"tlsrpt" not in head.lower():
+        return False
+    header = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head, headersonly=True)
     return header.get_content_type() == "multipart/report" and \
         str(header.get_param("report-type", "")).lower() == "tlsrpt"
 

@@ -91,6 +91,8 @@ def test_the_report_in_a_mailed_report_is_found_and_other_mail_is_not_taken_for_
     assert tlsrpt_report.report_in_message(message).report_id == report["report-id"]
     plain = b"From: a@b.test\r\nContent-Type: multipart/report; report-type=delivery-status\r\n\r\nhi\r\n"
     assert not tlsrpt_report.is_report_message(plain)
+    in_the_body = b"Subject: x\r\n\r\nContent-Type: multipart/report; report-type=tlsrpt\r\n"
+    assert not tlsrpt_report.is_report_message(in_the_body)
     with pytest.raises(tlsrpt_report.ReportError):
         tlsrpt_report.report_in_message(plain)
 
