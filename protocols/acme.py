@@ -152,10 +152,10 @@ def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> C
     cert_path, key_path = tls.certificate_paths()
     # The self-signed key of the embedded default is not worth keeping.
     key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
-    acme = _client()
-    order = acme.new_order(crypto_util.make_csr(key_pem, names))
-    answering = CHALLENGES[challenge or settings.MAIL_ACME_CHALLENGE]()
+    answering = CHALLENGES[challenge or settings.MAIL_ACME_CHALLENGE]()  # first: a port in use orders nothing
     try:
+        acme = _client()
+        order = acme.new_order(crypto_util.make_csr(key_pem, names))
         for authorization in order.authorizations:
             name = authorization.body.identifier.value
             offered = next((c for c in authorization.body.challenges if c.chall.typ == answering.typ), None)
