@@ -235,7 +235,13 @@ from .sieve_scripts import (
 from .spam import Rejection, SpamPolicy, SpamSettings, record_spam, save_spam_allow_list, spam_allow_list, spam_policy
 from .subscriptions import lost_subscriptions
 from .tlsrpt import TLS_OUTCOME_KEEP_DAYS, TlsOutcomeRow, forget_tls_outcomes, record_tls_outcome, tls_outcomes
-from .tlsrpt_received import ReceivedTlsReport, admin_tls_reports, record_received_tls_report
+from .tlsrpt_received import (
+                   RECEIVED_KEEP_DAYS,
+                   ReceivedTlsReport,
+                   admin_tls_reports,
+                   forget_received_tls_reports,
+                   record_received_tls_report,
+)
 from .transfer import (
                    StoredKey,
                    TransferJobInfo,

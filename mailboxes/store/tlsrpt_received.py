@@ -15,6 +15,7 @@ from .admin import domain_for
 from .admin_types import Actor
 
 SOURCES = ("mail", "https")
+RECEIVED_KEEP_DAYS = 180  # a report whose period ended longer ago is forgotten (the daily TLS report task)
 SHOWN = 200  # the dashboard's page shows this many, newest first
 
 
@@ -67,3 +68,9 @@ def admin_tls_reports(actor: Actor, name: str) -> list[ReceivedTlsReport]:
                               r.successful, r.failed,
                               tuple(sorted(r.failures.items(), key=lambda item: (-item[1], item[0]))),
                               r.source, r.received) for r in rows]
+
+
+@no_transaction
+def forget_received_tls_reports(before: datetime.datetime) -> int:
+    """Delete the received reports whose period ended before; how many."""
+    return TlsReportReceived.objects.filter(end__lt=before).delete()[0]

@@ -7,7 +7,8 @@ redirects).
 
 Implementation notes: a mailed report goes out on the queue like any mail,
 from the null sender so that a bounce cannot loop; days older than a week
-are forgotten. Reports addressed to us: protocols/smtp/tlsreports.py and
+are forgotten, and so are reports received about our domains whose period
+ended more than store.RECEIVED_KEEP_DAYS (180) days ago. Reports addressed to us: protocols/smtp/tlsreports.py and
 mailboxes/tlsrpt_views.py.
 """
 from __future__ import annotations
@@ -156,4 +157,5 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
                 continue
             sent += 1
     store.forget_tls_outcomes(day - datetime.timedelta(days=store.TLS_OUTCOME_KEEP_DAYS))
+    store.forget_received_tls_reports(now - datetime.timedelta(days=store.RECEIVED_KEEP_DAYS))
     return sent

@@ -148,3 +148,12 @@ def test_the_https_endpoint_refuses_bad_reports_without_saying_more_than_it_must
     assert got == status
     assert "Error" not in text and "Traceback" not in text and len(text) < 80
     assert not TlsReportReceived.objects.exists()
+
+
+def test_the_daily_task_forgets_received_reports_half_a_year_old(users):
+    old = outbound_report(report_id="old")
+    old["date-range"] = {"start-datetime": "2020-01-01T00:00:00Z", "end-datetime": "2020-01-01T23:59:59Z"}
+    for report in (old, outbound_report(report_id="recent")):
+        store.record_received_tls_report(tlsrpt_report.parse(as_json(report), tlsrpt_report.JSON_TYPE), "mail")
+    tlsrpt.send_reports(DAY)
+    assert list(TlsReportReceived.objects.values_list("report_id", flat=True)) == ["recent"]
