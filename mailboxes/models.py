@@ -444,6 +444,29 @@ class TlsOutcome(models.Model):
             name="tls_outcome_key")]
 
 
+class TlsReportReceived(models.Model):
+    """An SMTP TLS report (RFC 8460) another host sent about one of our
+    domains: one row per report and policy domain, its policies summed
+    (mailboxes/store/tlsrpt_received.py)."""
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="tls_reports")
+    organization = models.CharField(max_length=255)
+    contact = models.CharField(max_length=255, blank=True, default="")
+    report_id = models.CharField(max_length=255)
+    begin = models.DateTimeField()
+    end = models.DateTimeField()
+    policy_types = models.JSONField(default=list)  # sts, tlsa, no-policy-found: those the report covered
+    successful = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    failures = models.JSONField(default=dict)  # result type -> failed sessions
+    source = models.CharField(max_length=8)  # mail | https
+    received = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["domain", "organization", "report_id"],
+                                               name="tls_report_received_key")]
+        indexes = [models.Index(fields=["domain", "-begin"], name="tls_report_domain_begin")]
+
+
 class AppPassword(models.Model):
     """A generated password for one mail client, opening only the doors named
     (imap, pop3, smtp, managesieve). Stored as Django's password hash; revoked

@@ -2,7 +2,7 @@
 chose a mode in the dashboard: https://mta-sts.<domain>/.well-known/mta-sts.txt,
 the domain taken from the Host name (the web app is reached as
 mta-sts.<domain>: a CNAME to MAIL_HOSTNAME, and a certificate naming it,
-`manage.py certificate --name mta-sts.<domain>`). The policy names
+which `manage.py certificate` asks for once the name points here). The policy names
 MAIL_HOSTNAME as the one MX; the DNS page lists the `_mta-sts` TXT record
 with the policy's id (dashboard/dnscheck.py)."""
 from __future__ import annotations

@@ -200,6 +200,17 @@ for _name, _path in (("MAIL_TLS_CERT", MAIL_TLS_CERT), ("MAIL_TLS_KEY", MAIL_TLS
 # ACME (protocols/acme.py): the CA's directory; the CA bundle verifying it is
 # REQUESTS_CA_BUNDLE. Staging: https://acme-staging-v02.api.letsencrypt.org/directory
 MAIL_ACME_DIRECTORY = env_str("MAIL_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory")
+# How the CA's authorizations are answered: http-01 (the web app) or tls-alpn-01
+# (the ordering process listens on MAIL_ACME_TLS_ALPN_PORT while the order lasts).
+MAIL_ACME_CHALLENGE = env_str("MAIL_ACME_CHALLENGE", "http-01")
+if MAIL_ACME_CHALLENGE not in ("http-01", "tls-alpn-01"):
+    raise ImproperlyConfigured("MAIL_ACME_CHALLENGE must be http-01 or tls-alpn-01")
+MAIL_ACME_TLS_ALPN_PORT = env_port("MAIL_ACME_TLS_ALPN_PORT", 443)
+# Which of the hosted domains' autoconfig./autodiscover./mta-sts. names the certificate
+# carries too: dns (those whose DNS points at MAIL_HOSTNAME's addresses), all, none.
+MAIL_ACME_HOSTED_NAMES = env_str("MAIL_ACME_HOSTED_NAMES", "dns")
+if MAIL_ACME_HOSTED_NAMES not in ("dns", "all", "none"):
+    raise ImproperlyConfigured("MAIL_ACME_HOSTED_NAMES must be dns, all or none")
 # Seconds between each worker's look at the certificate files (a renewal is loaded then).
 MAIL_TLS_RELOAD_INTERVAL = env_int("MAIL_TLS_RELOAD_INTERVAL", 60, minimum=1)
 

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 from mailboxes import autoconfig
 from mailboxes.acme_views import acme_challenge
 from mailboxes.mta_sts import mta_sts_policy
+from mailboxes.tlsrpt_views import receive_tls_report
 from mailhost.metrics import metrics_view
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     # RFC 8555 8.3: the token is base64url (no padding), nothing else reaches the store.
     re_path(r"^\.well-known/acme-challenge/(?P<token>[A-Za-z0-9_-]{1,255})$", acme_challenge, name="acme-challenge"),
     path(".well-known/mta-sts.txt", mta_sts_policy, name="mta-sts"),  # RFC 8461 3.3, on mta-sts.<domain>
+    path("tlsrpt/", receive_tls_report, name="tlsrpt"),  # RFC 8460 3: our https: rua
     re_path(r"^[Aa]uto[Dd]iscover/[Aa]uto[Dd]iscover\.xml$", autoconfig.outlook, name="autodiscover"),
     path("mail/", include("mailboxes.webmail.urls")),
     path("", RedirectView.as_view(url="/mail/", permanent=False)),

@@ -1,10 +1,14 @@
 """Certificates from an ACME CA (RFC 8555) with the `acme` library.
 
 - `manage.py certificate` and the renewal task (protocols/tasks.py, on
-  celery beat) call obtain(): an order for MAIL_HOSTNAME (plus any names
-  given), each authorization answered by HTTP-01 (RFC 8555 8.3): the key
-  authorization goes into the database (store.put_acme_challenge) and every
-  web process serves it at /.well-known/acme-challenge/<token>.
+  celery beat) call obtain(): an order for MAIL_HOSTNAME, the hosted
+  domains' autoconfig., autodiscover. and mta-sts. names that point at us
+  (hosted_names, MAIL_ACME_HOSTED_NAMES), and any names given, each
+  authorization answered by MAIL_ACME_CHALLENGE (or the command's
+  --challenge): HTTP-01 (RFC 8555 8.3; the key authorization goes
+  into the database, store.put_acme_challenge, and every web process serves
+  it at /.well-known/acme-challenge/<token>), or TLS-ALPN-01 (RFC 8737;
+  this process answers on MAIL_ACME_TLS_ALPN_PORT, protocols/acme_alpn.py).
 - The CA is MAIL_ACME_DIRECTORY (Let's Encrypt by default); the CA bundle
   that verifies its HTTPS is REQUESTS_CA_BUNDLE, read by requests, which the
   `acme` library uses.
@@ -21,8 +25,6 @@
   lifetime have passed (Let's Encrypt's advice: 60 of 90 days), and only
   after `manage.py certificate` made an account: the embedded default's
   self-signed pair is never sent to a CA by itself.
-
-Not done: TLS-ALPN-01 (RFC 8737), names beyond MAIL_HOSTNAME by default.
 """
 from __future__ import annotations
 
@@ -30,12 +32,15 @@ import datetime
 import logging
 from pathlib import Path
 
+import dns.resolver
 from django.conf import settings
 
 from mailboxes import certificates, store
 from mailboxes.certificates import CertificateInfo
+from mailboxes.dns import DnsTemporary, default_resolver
 
 from . import tls
+from .relay import mx
 
 log = logging.getLogger("protocols.acme")
 
@@ -95,35 +100,74 @@ def _certificate_key_pem(key_path: Path, keep: bool) -> bytes:
                              serialization.NoEncryption())
 
 
-def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
-    """Order a certificate for MAIL_HOSTNAME (and extra_names) over HTTP-01
-    and install it where the workers load it from. Raises the `acme`
-    library's errors when the CA refuses or a challenge fails; the files
-    then stay as they were."""
-    from acme import challenges, crypto_util
+class _Http01:
+    """HTTP-01 (RFC 8555 8.3): key authorizations in the database, served by
+    every web process at /.well-known/acme-challenge/<token>."""
 
-    names = [settings.MAIL_HOSTNAME, *[n for n in extra_names if n != settings.MAIL_HOSTNAME]]
+    typ = "http-01"
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def add(self, name: str, token: str, validation: str) -> None:
+        store.put_acme_challenge(token, validation)
+        self.tokens.append(token)
+
+    def close(self) -> None:
+        store.remove_acme_challenges(self.tokens)
+
+
+class _TlsAlpn01:
+    """TLS-ALPN-01 (RFC 8737): this process answers on MAIL_ACME_TLS_ALPN_PORT
+    while the order lasts (protocols/acme_alpn.py)."""
+
+    typ = "tls-alpn-01"
+
+    def __init__(self) -> None:
+        from . import acme_alpn
+        self.responder = acme_alpn.Responder(settings.MAIL_ACME_TLS_ALPN_PORT)
+
+    def add(self, name: str, token: str, validation: str) -> None:
+        self.responder.add(name, validation)
+
+    def close(self) -> None:
+        self.responder.close()
+
+
+CHALLENGES: dict[str, type[_Http01] | type[_TlsAlpn01]] = {"http-01": _Http01, "tls-alpn-01": _TlsAlpn01}
+
+
+def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> CertificateInfo:
+    """Order a certificate for MAIL_HOSTNAME (and extra_names), answering
+    each authorization by challenge (MAIL_ACME_CHALLENGE when None), and
+    install it where the workers load it from. Raises the `acme` library's
+    errors when the CA refuses or a challenge fails, OSError when the
+    TLS-ALPN-01 port cannot be listened on; the files then stay as they were."""
+    from acme import crypto_util
+
+    from . import acme_alpn  # noqa: F401  (registers the tls-alpn-01 challenge type with the library)
+
+    names = list(dict.fromkeys(n.lower().rstrip(".") for n in (settings.MAIL_HOSTNAME, *hosted_names(),
+                                                               *extra_names)))
     cert_path, key_path = tls.certificate_paths()
     # The self-signed key of the embedded default is not worth keeping.
     key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
-    acme = _client()
-    order = acme.new_order(crypto_util.make_csr(key_pem, names))
-    tokens: list[str] = []
+    answering = CHALLENGES[challenge or settings.MAIL_ACME_CHALLENGE]()  # first: a port in use orders nothing
     try:
+        acme = _client()
+        order = acme.new_order(crypto_util.make_csr(key_pem, names))
         for authorization in order.authorizations:
-            challenge = next((c for c in authorization.body.challenges
-                              if isinstance(c.chall, challenges.HTTP01)), None)
-            if challenge is None:
-                raise RuntimeError(f"the CA offers no HTTP-01 challenge for {authorization.body.identifier.value}")
-            response, validation = challenge.response_and_validation(acme.net.key)
-            token = challenge.chall.encode("token")
-            store.put_acme_challenge(token, validation)
-            tokens.append(token)
-            acme.answer_challenge(challenge, response)
+            name = authorization.body.identifier.value
+            offered = next((c for c in authorization.body.challenges if c.chall.typ == answering.typ), None)
+            if offered is None:
+                raise RuntimeError(f"the CA offers no {answering.typ} challenge for {name}")
+            response, validation = offered.response_and_validation(acme.net.key)
+            answering.add(name, offered.chall.encode("token"), validation)
+            acme.answer_challenge(offered, response)
         deadline = datetime.datetime.now() + ORDER_TIMEOUT
         finished = acme.poll_and_finalize(order, deadline)
     finally:
-        store.remove_acme_challenges(tokens)
+        answering.close()
     # Key first: a worker checking in between sees a pair that does not match,
     # keeps the old one and loads the new pair when the certificate follows.
     if not key_path.exists() or key_path.read_bytes() != key_pem:
@@ -133,6 +177,37 @@ def obtain(extra_names: tuple[str, ...] = ()) -> CertificateInfo:
     log.info("ACME: certificate for %s installed in %s, valid until %s", ", ".join(info.names), cert_path,
              info.not_after.isoformat())
     return info
+
+
+HOSTED_PREFIXES = ("autoconfig.", "autodiscover.", "mta-sts.")
+
+
+def hosted_names(resolver: dns.resolver.Resolver | None = None) -> list[str]:
+    """The hosted domains' web names (store.hosted_web_names) a certificate
+    carries besides MAIL_HOSTNAME, as MAIL_ACME_HOSTED_NAMES says: "dns"
+    those whose addresses are among MAIL_HOSTNAME's (a CNAME to it, or the
+    same A/AAAA records), since a name the CA cannot reach here fails the
+    whole order; "all" every one; "none" none."""
+    mode = settings.MAIL_ACME_HOSTED_NAMES
+    if mode == "none":
+        return []
+    candidates = store.hosted_web_names()
+    if mode == "all" or not candidates:
+        return candidates
+    resolver = resolver or default_resolver()
+    ours = _addresses(settings.MAIL_HOSTNAME, resolver)
+    chosen = [name for name in candidates if ours & _addresses(name, resolver)]
+    for name in candidates:
+        if name not in chosen:
+            log.info("ACME: %s is left out: its DNS does not point at %s", name, settings.MAIL_HOSTNAME)
+    return chosen
+
+
+def _addresses(name: str, resolver: dns.resolver.Resolver) -> set[str]:
+    try:
+        return set(mx.host_addresses(name, resolver))
+    except DnsTemporary:
+        return set()
 
 
 def _self_signed(cert_path: Path) -> bool:
@@ -152,4 +227,6 @@ def renew_if_due(now: datetime.datetime | None = None) -> CertificateInfo | None
         return None
     log.info("ACME: the certificate for %s is due for renewal (expires %s)", ", ".join(current.names),
              current.not_after.isoformat())
-    return obtain(tuple(current.names))
+    # The hosted domains' names are chosen afresh (a domain gone, or its DNS
+    # moved away, would fail the order); names given with --name stay.
+    return obtain(tuple(n for n in current.names if not n.startswith(HOSTED_PREFIXES)))

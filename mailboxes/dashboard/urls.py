@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, sieve, spam
+from .tlsreports import domain_tls_reports
 
 app_name = "manage"
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("domains/<str:name>/dkim/", domains.domain_dkim, name="domain-dkim"),
     path("domains/<str:name>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/<str:name>/spam/", spam.domain_spam, name="domain-spam"),
+    path("domains/<str:name>/tls-reports/", domain_tls_reports, name="domain-tls-reports"),
     path("spam/", spam.spam_report, name="spam"),
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/new/", accounts.account_new, name="account-new"),

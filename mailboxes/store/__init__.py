@@ -28,7 +28,7 @@ from .accounts import (
                    set_password,
                    update_account,
 )
-from .acme import acme_challenge_response, put_acme_challenge, remove_acme_challenges
+from .acme import acme_challenge_response, hosted_web_names, put_acme_challenge, remove_acme_challenges
 from .addresses import normalize_address, normalize_domain
 from .admin import (
                    admin_actor,
@@ -236,6 +236,13 @@ from .sieve_scripts import (
 from .spam import Rejection, SpamPolicy, SpamSettings, record_spam, save_spam_allow_list, spam_allow_list, spam_policy
 from .subscriptions import lost_subscriptions
 from .tlsrpt import TLS_OUTCOME_KEEP_DAYS, TlsOutcomeRow, forget_tls_outcomes, record_tls_outcome, tls_outcomes
+from .tlsrpt_received import (
+                   RECEIVED_KEEP_DAYS,
+                   ReceivedTlsReport,
+                   admin_tls_reports,
+                   forget_received_tls_reports,
+                   record_received_tls_report,
+)
 from .transfer import (
                    StoredKey,
                    TransferJobInfo,

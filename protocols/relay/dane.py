@@ -13,9 +13,12 @@ on the same machine).
   cryptography's X.509 verifier with that certificate as the only anchor.
 - A secure TLSA RRset with no usable record still makes TLS mandatory,
   without authentication (2.2). A TLSA lookup that fails defers the host.
-- Deviation: the MX RRset itself is not required to be secure before the
-  TLSA lookup (2.2.1); an insecure MX gets DANE when its host has secure
-  TLSA records, which is never weaker than what it would get without.
+- Only behind a secure MX RRset (2.2.1; deliver.route asks mx.mx_lookup
+  through dnssec_resolver): for an insecure MX no TLSA record is looked up,
+  so none can apply and a failing lookup cannot hold mail up. A domain
+  without MX records is its own MX when the NODATA answer is secure.
+- Deviation: the MX hosts' address records are not required to be secure
+  too (2.2.2).
 
 The record parsing and matching are pure; lookup() does the I/O.
 """

@@ -59,12 +59,19 @@ def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
         host, port = plan.parse_hostport(settings.MAIL_RELAY_SMARTHOST, 587)
         return Route([plan.Target(host, host, port)], client_config(smarthost=True))
     override = plan.parse_mx_override(settings.MAIL_RELAY_MX_OVERRIDE).get(destination)
-    targets = override or mx.targets(destination, resolver)
+    secure = dane.dnssec_resolver(resolver)
+    if override:
+        targets, mx_secure = override, _override_mx_secure(destination, secure)
+    else:
+        answer = mx.mx_lookup(destination, secure)
+        targets, mx_secure = mx.targets(destination, resolver, hosts=answer.hosts), answer.secure
     config = client_config(smarthost=False)
-    per_target, failed = _dane_configs(destination, targets, resolver, config)
-    targets = [t for t in targets if t not in failed]
-    if not targets:
-        raise DnsTemporary(f"the TLSA lookups for every mail host of {destination} failed")
+    per_target: dict[plan.Target, ClientConfig] = {}
+    if mx_secure:  # RFC 7672 2.2.1: no DANE (and no TLSA lookup to fail) for an insecure MX RRset
+        per_target, failed = _dane_configs(destination, targets, secure, config)
+        targets = [t for t in targets if t not in failed]
+        if not targets:
+            raise DnsTemporary(f"the TLSA lookups for every mail host of {destination} failed")
     if per_target:  # DANE before MTA-STS (RFC 8461 2); hosts without TLSA stay opportunistic
         return Route(targets, config, None, per_target)
     sts = mtasts.policy_for(destination, resolver)
@@ -158,11 +165,21 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
     return handled
 
 
-def _dane_configs(destination: str, targets: list[plan.Target], resolver: dns.resolver.Resolver,
+def _override_mx_secure(destination: str, secure: dns.resolver.Resolver) -> bool:
+    """MAIL_RELAY_MX_OVERRIDE says where to connect, not whether DANE
+    applies: that is still the DNS's word on the domain's MX RRset (a
+    domain without one, or a failed lookup, is insecure)."""
+    try:
+        return mx.mx_lookup(destination, secure).secure
+    except (mx.Undeliverable, DnsTemporary):
+        return False
+
+
+def _dane_configs(destination: str, targets: list[plan.Target], secure: dns.resolver.Resolver,
                   config: ClientConfig) -> tuple[dict[plan.Target, ClientConfig], list[plan.Target]]:
     """(the client config of each target with secure TLSA records (RFC 7672),
-    the targets whose TLSA lookup failed: not to be tried now, 2.2)."""
-    secure = dane.dnssec_resolver(resolver)
+    the targets whose TLSA lookup failed: not to be tried now, 2.2.1).
+    Only for a secure MX RRset; secure is a dane.dnssec_resolver."""
     found: dict[plan.Target, ClientConfig] = {}
     failed: list[plan.Target] = []
     for target in targets:

@@ -2,10 +2,10 @@
 destination domain's policy.
 
 - Discovery (3.1): the TXT record at _mta-sts.<domain>, "v=STSv1; id=...".
-- Fetch (3.3): https://mta-sts.<domain>/.well-known/mta-sts.txt, the address
-  from our resolver (MAIL_DNS_NAMESERVERS), the certificate verified against
-  the system's trust store and that name, no redirects, text/plain, at most
-  64 KiB, MAIL_RELAY_TIMEOUT. MAIL_RELAY_MTA_STS_PORT (443) exists for tests.
+- Fetch (3.3): https://mta-sts.<domain>/.well-known/mta-sts.txt through
+  https.request (the address from our resolver, the certificate verified
+  against the system's trust store and that name, no redirects), text/plain,
+  at most 64 KiB. MAIL_RELAY_MTA_STS_PORT (443) exists for tests.
 - Cache (5.1, 10.3): in the database (store.cached_sts_policy), shared by every
   relay, for max_age. A TXT id that differs from the cached one triggers a
   fetch; a failed TXT lookup or fetch falls back to the cached policy, and
@@ -20,11 +20,8 @@ The parsers and matchers here are pure; policy_for() does the I/O.
 """
 from __future__ import annotations
 
-import http.client
 import logging
 import re
-import socket
-import ssl
 from dataclasses import dataclass
 
 import dns.resolver
@@ -33,7 +30,7 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, txt_records
 
-from . import mx
+from . import https
 
 log = logging.getLogger("protocols.relay.mtasts")
 
@@ -117,31 +114,15 @@ def fetch(domain: str, resolver: dns.resolver.Resolver) -> str:
     """The policy file of domain, over verified HTTPS (RFC 8461 3.3)."""
     host = f"mta-sts.{domain}"
     try:
-        addresses = mx.host_addresses(host, resolver)
-    except DnsTemporary as exc:
+        response = https.request(host, settings.MAIL_RELAY_MTA_STS_PORT, "GET", "/.well-known/mta-sts.txt", resolver,
+                                 headers={"Accept": "text/plain"}, limit=MAX_POLICY_SIZE)
+    except https.HttpsFailed as exc:
         raise FetchFailed(str(exc)) from None
-    if not addresses:
-        raise FetchFailed(f"{host} has no address")
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    timeout = float(settings.MAIL_RELAY_TIMEOUT)
-    try:
-        with socket.create_connection((addresses[0], settings.MAIL_RELAY_MTA_STS_PORT), timeout) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:
-            tls.sendall(f"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\nUser-Agent: mailhost\r\n"
-                        "Accept: text/plain\r\nConnection: close\r\n\r\n".encode("ascii"))
-            response = http.client.HTTPResponse(tls)
-            response.begin()
-            if response.status != 200:  # a redirect too (3.3: MUST NOT follow)
-                raise FetchFailed(f"{host} answered HTTP {response.status}")
-            if response.headers.get_content_type() != "text/plain":
-                raise FetchFailed(f"{host} served {response.headers.get_content_type()}, not text/plain")
-            body = response.read(MAX_POLICY_SIZE + 1)
-    except (OSError, http.client.HTTPException) as exc:
-        raise FetchFailed(f"{host}: {exc.__class__.__name__}: {exc}") from None
-    if len(body) > MAX_POLICY_SIZE:
-        raise FetchFailed(f"{host}: the policy is larger than {MAX_POLICY_SIZE} octets")
-    return body.decode("utf-8", "replace")
+    if response.status != 200:  # a redirect too (3.3: MUST NOT follow)
+        raise FetchFailed(f"{host} answered HTTP {response.status}")
+    if response.content_type != "text/plain":
+        raise FetchFailed(f"{host} served {response.content_type}, not text/plain")
+    return response.body.decode("utf-8", "replace")
 
 
 def policy_for(domain: str, resolver: dns.resolver.Resolver) -> Policy | None:

@@ -1,13 +1,15 @@
 """SMTP TLS reporting (RFC 8460) for the mail we send: the relay counts every
 TLS negotiation (deliver.py -> store.record_tls_outcome); once a day
 send_reports() looks up each policy domain's _smtp._tls TXT record and mails
-it a gzip JSON report (4.4, 5.3) of the previous UTC day.
+it a gzip JSON report (4.4, 5.3) of the previous UTC day, or POSTs it to its
+https: rua addresses (5.4, through https.request: certificate verified, no
+redirects).
 
-Implementation notes: only mailto: rua addresses are used (https: ones, 5.2,
-are skipped with a log line); a report goes out on the queue like any mail,
+Implementation notes: a mailed report goes out on the queue like any mail,
 from the null sender so that a bounce cannot loop; days older than a week
-are forgotten. Receiving reports addressed to us is not done (they land in
-postmaster's mailbox).
+are forgotten, and so are reports received about our domains whose period
+ended more than store.RECEIVED_KEEP_DAYS (180) days ago. Reports addressed to us: protocols/smtp/tlsreports.py and
+mailboxes/tlsrpt_views.py.
 """
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import dns.resolver
 from django.conf import settings
 
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
+
+from . import https
 
 log = logging.getLogger("protocols.relay.tlsrpt")
 
@@ -94,6 +99,32 @@ def report_message(report: dict[str, Any], domain: str, rua: str, now: datetime.
     return message.as_bytes()
 
 
+def post_report(report: dict[str, Any], domain: str, rua: str, resolver: dns.resolver.Resolver) -> int:
+    """POST the report gzipped to an https: rua (RFC 8460 5.4:
+    application/tlsrpt+gzip); 1 when a 2xx answered, else 0 with a log line
+    (the report is not queued to be tried again: tomorrow brings the next)."""
+    url = urlsplit(rua)
+    try:
+        port = url.port or 443
+    except ValueError:
+        port = 0
+    if url.scheme.lower() != "https" or not url.hostname or not port:
+        log.info("TLS report for %s: %s is not a usable https: address", domain, rua)
+        return 0
+    body = gzip.compress(json.dumps(report).encode())
+    try:
+        response = https.request(url.hostname, port, "POST", (url.path or "/") + (f"?{url.query}" if url.query else ""),
+                                 resolver, headers={"Content-Type": "application/tlsrpt+gzip"}, body=body,
+                                 limit=4096)
+    except https.HttpsFailed as exc:
+        log.warning("TLS report for %s to %s not posted: %s", domain, rua, exc)
+        return 0
+    if not 200 <= response.status < 300:
+        log.warning("TLS report for %s to %s refused: HTTP %d", domain, rua, response.status)
+        return 0
+    return 1
+
+
 def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolver | None = None) -> int:
     """Queue the reports of day (yesterday, UTC) to every policy domain that
     asks for them; returns how many were queued."""
@@ -112,8 +143,11 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
             continue
         report = build_report(domain, rows, day, f"{day:%Y%m%d}.{uuid.uuid4().hex}@{settings.MAIL_HOSTNAME}")
         for rua in ruas:
+            if rua.lower().startswith("https:"):
+                sent += post_report(report, domain, rua, resolver)
+                continue
             if not rua.lower().startswith("mailto:"):
-                log.info("TLS report for %s: %s is not a mailto: address; skipped", domain, rua)
+                log.info("TLS report for %s: %s is neither a mailto: nor an https: address; skipped", domain, rua)
                 continue
             address = rua[len("mailto:"):]
             try:
@@ -123,4 +157,5 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
                 continue
             sent += 1
     store.forget_tls_outcomes(day - datetime.timedelta(days=store.TLS_OUTCOME_KEEP_DAYS))
+    store.forget_received_tls_reports(now - datetime.timedelta(days=store.RECEIVED_KEEP_DAYS))
     return sent

@@ -21,7 +21,7 @@ from mailboxes import store
 
 from .. import dbcall
 from ..relay import authcheck
-from . import policy, replies, spam, trace
+from . import policy, replies, spam, tlsreports, trace
 from .session import SMTPSession
 
 log = logging.getLogger("protocols.smtp")
@@ -163,6 +163,8 @@ class Handler:
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
                 except Exception:
                     log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
+            else:
+                await tlsreports.take(f"{server.label}: {trace_id}", data)  # RFC 8460 5.3
         log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
                  mail_from, len(data), len(report.delivered), len(report.queued))
         return replies.DELIVERED.format(id=trace_id)

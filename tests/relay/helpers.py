@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,9 +193,11 @@ class DnsServer:
     (tests that change the zone between lookups see every change at once)."""
 
     def __init__(self, zone: dict[str, list[tuple[str, str]]], negative_ttl: int | None = None,
-                 *, secure: bool = False) -> None:
+                 *, secure: bool = False, insecure: Collection[str] = (), failing: Collection[str] = ()) -> None:
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.secure = secure  # answer with the AD bit, as a validating resolver does for signed data
+        self.insecure = {k.lower().rstrip(".") for k in insecure}  # but not for these names (unsigned zones)
+        self.failing = {k.lower().rstrip(".") for k in failing}  # SERVFAIL, as for a timeout or bogus data
         self.negative_ttl = negative_ttl
         self.queries: list[tuple[str, str]] = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -216,6 +218,10 @@ class DnsServer:
             name = question.name.to_text().lower().rstrip(".")
             rdtype = dns.rdatatype.to_text(question.rdtype)
             self.queries.append((name, rdtype))
+            if name in self.failing:
+                response.set_rcode(dns.rcode.SERVFAIL)
+                self.sock.sendto(response.to_wire(), peer)
+                continue
             texts = [text for kind, text in self.zone.get(name, []) if kind == rdtype]
             if name not in self.zone:
                 response.set_rcode(dns.rcode.NXDOMAIN)
@@ -227,7 +233,7 @@ class DnsServer:
                     question.name, self.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA,
                     f"ns.invalid. hostmaster.invalid. 1 3600 600 86400 {self.negative_ttl}"))
             response.flags |= dns.flags.AA
-            if self.secure:
+            if self.secure and name not in self.insecure:
                 response.flags |= dns.flags.AD
             self.sock.sendto(response.to_wire(), peer)
 

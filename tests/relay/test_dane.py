@@ -1,6 +1,7 @@
 """DANE in the relay (RFC 7672): TLSA records from the suite's loopback DNS,
 with or without the AD bit, against a local MX whose certificate matches or
-does not; DANE-EE 3 1 1 and DANE-TA 2 1 1; DANE before MTA-STS."""
+does not; DANE-EE 3 1 1 and DANE-TA 2 1 1; DANE before MTA-STS; DANE only
+behind a secure MX RRset, and what a failed TLSA lookup does either way."""
 from __future__ import annotations
 
 import hashlib
@@ -63,8 +64,11 @@ def ca(tmp_path: Path, monkeypatch) -> TestCa:  # type: ignore[no-untyped-def]
     return authority
 
 
-def _zone(settings, records: dict[str, list[tuple[str, str]]], secure: bool) -> DnsServer:  # type: ignore[no-untyped-def]
-    server = DnsServer(records, secure=secure)
+def _zone(settings, records: dict[str, list[tuple[str, str]]], secure: bool,  # type: ignore[no-untyped-def]
+          **dns_options) -> DnsServer:
+    """The destination's MX record and the given records, all with or without
+    the AD bit (dns_options: the names DnsServer answers insecurely or fails)."""
+    server = DnsServer({DOMAIN: [("MX", f"10 {MX_HOST}.")], **records}, secure=secure, **dns_options)
     settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
     return server
 
@@ -76,8 +80,9 @@ def _leaf_spki(ca: TestCa, names: list[str], *, expired: bool = False) -> tuple[
     return context, spki_sha256(x509.load_pem_x509_certificate(cert_path.read_bytes()))
 
 
-def _relay(alice, settings, sink: Sink, dns_server: DnsServer) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    settings.MAIL_RELAY_MX_OVERRIDE = f"{DOMAIN}={MX_HOST}@127.0.0.1:{sink.port}"
+def _relay(alice, settings, sink: Sink, dns_server: DnsServer,  # type: ignore[no-untyped-def]
+           mx_host: str = MX_HOST) -> tuple[str, str]:
+    settings.MAIL_RELAY_MX_OVERRIDE = f"{DOMAIN}={mx_host}@127.0.0.1:{sink.port}"
     address = f"bob@{DOMAIN}"
     try:
         store.deliver(sample_message(to=address), [address], "alice@example.test", sender_account_id=alice.id)
@@ -147,3 +152,62 @@ def test_dane_takes_precedence_over_an_mta_sts_policy(alice, ca, settings):
         policy_server.close()
     assert got == "sent", error
     assert policy_server.requests == 0  # not even fetched
+
+
+# --- the MX RRset must be secure first (RFC 7672 2.2.1) ------------------------
+
+def test_an_insecure_mx_rrset_gets_no_dane_and_its_host_tlsa_records_are_not_even_asked_for(alice, ca, settings):
+    context, _ = _leaf_spki(ca, [MX_HOST])
+    sink = Sink(tls_context=context)
+    # The TLSA record is secure but pins another key: it would defer were DANE applied.
+    dns_server = _zone(settings, {_tlsa_name(sink): [("TLSA", "3 1 1 " + "00" * 32)]}, secure=True,
+                       insecure=[DOMAIN])
+    got, error = _relay(alice, settings, sink, dns_server)
+    assert got == "sent", error
+    assert (DOMAIN, "MX") in dns_server.queries
+    assert (_tlsa_name(sink), "TLSA") not in dns_server.queries
+
+
+@pytest.mark.parametrize("mx_secure, state", [(False, "sent"), (True, "deferred")])
+def test_a_failed_tlsa_lookup_defers_only_behind_a_secure_mx(alice, ca, settings, mx_secure, state):
+    """A SERVFAIL (or timeout) for the host's TLSA records: behind a secure MX
+    the host cannot be used now (the records may be there, an attacker may be
+    hiding them); behind an insecure one DANE does not apply, so the lookup
+    is not made and cannot hold the mail up."""
+    context, _ = _leaf_spki(ca, [MX_HOST])
+    sink = Sink(tls_context=context)
+    dns_server = _zone(settings, {}, secure=True, insecure=[] if mx_secure else [DOMAIN],
+                       failing=[_tlsa_name(sink)])
+    got, error = _relay(alice, settings, sink, dns_server)
+    assert got == state, error
+    assert len(sink.handler.messages) == (1 if state == "sent" else 0)
+    if state == "deferred":
+        assert "TLSA lookups for every mail host of example.net failed" in error
+
+
+def test_a_domain_without_mx_records_is_its_own_secure_mx_when_its_nodata_answer_is_secure(alice, ca, settings):
+    """RFC 5321 5.1's implicit MX: a secure NODATA for MX counts as a secure
+    MX RRset, so the domain's own TLSA records apply."""
+    context, _ = _leaf_spki(ca, [DOMAIN])
+    sink = Sink(tls_context=context)
+    dns_server = DnsServer({DOMAIN: [("A", "127.0.0.1")],
+                            f"_{sink.port}._tcp.{DOMAIN}": [("TLSA", "3 1 1 " + "00" * 32)]}, secure=True)
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{dns_server.port}"]
+    state, error = _relay(alice, settings, sink, dns_server, mx_host=DOMAIN)
+    assert state == "deferred" and "no TLSA record matches the certificate" in error
+
+
+@pytest.mark.parametrize("zone, secure, expected", [
+    ({DOMAIN: [("MX", f"10 {MX_HOST}.")]}, True, ([MX_HOST], True)),
+    ({DOMAIN: [("MX", f"10 {MX_HOST}.")]}, False, ([MX_HOST], False)),
+    ({DOMAIN: [("A", "127.0.0.1")]}, True, ([DOMAIN], True)),    # secure NODATA: the implicit MX
+    ({DOMAIN: [("A", "127.0.0.1")]}, False, ([DOMAIN], False)),
+])
+def test_the_mx_lookup_tells_whether_the_resolver_vouched_for_the_answer(zone, secure, expected):
+    from protocols.relay import mx
+    server = DnsServer(zone, secure=secure)
+    try:
+        answer = mx.mx_lookup(DOMAIN, dane.dnssec_resolver(server.resolver()))
+    finally:
+        server.close()
+    assert (answer.hosts, answer.secure) == expected

@@ -67,13 +67,16 @@ def test_a_policy_file_is_parsed_or_refused_as_a_whole(text, expected):
 # --- the relay against local servers ----------------------------------------
 
 class PolicyServer:
-    """https://mta-sts.example.net/.well-known/mta-sts.txt on loopback."""
+    """https://mta-sts.example.net/.well-known/mta-sts.txt on loopback; it
+    also takes POSTs (TLS reports to an https: rua), kept in .posts as
+    (path, content type, body) and answered with .status."""
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self.body = ""
         self.status = 200
         self.content_type = "text/plain"
         self.requests = 0
+        self.posts: list[tuple[str, str, bytes]] = []
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -87,6 +90,13 @@ class PolicyServer:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                owner.posts.append((self.path, self.headers.get("Content-Type", ""), body))
+                self.send_response(owner.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass

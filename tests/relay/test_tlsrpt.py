@@ -17,7 +17,7 @@ from mailboxes import store
 from protocols.relay import deliver, tlsrpt
 
 from .helpers import DnsServer, Sink, txt
-from .test_mta_sts import DOMAIN, _mx, _send_and_relay, ca, dns_zone, policy, policy_server  # noqa: F401
+from .test_mta_sts import DOMAIN, PolicyServer, _mx, _send_and_relay, ca, dns_zone, policy, policy_server  # noqa: F401
 
 
 @pytest.mark.parametrize("records, expected", [
@@ -102,3 +102,35 @@ def test_the_daily_task_mails_a_gzip_json_report_to_the_domains_rua(alice, setti
     assert entry["failure-details"] == [{"result-type": "certificate-expired", "receiving-mx-hostname": "mx.example.net",
                                          "receiving-ip": "192.0.2.1", "failed-session-count": 1}]
     assert report["date-range"]["start-datetime"] == f"{yesterday:%Y-%m-%d}T00:00:00Z"
+
+
+@pytest.mark.parametrize("names, status, posted", [
+    (["reports.example.net"], 200, 1),
+    (["reports.example.net"], 500, 0),         # refused: not counted as sent
+    (["elsewhere.example.org"], 200, 0),       # a certificate for another name: never sent
+])
+def test_the_daily_task_posts_the_gzip_report_to_an_https_rua(alice, ca, settings, names, status, posted):  # noqa: F811
+    """RFC 8460 5.4: application/tlsrpt+gzip to the URL, over verified HTTPS;
+    what arrives reads back with our own receiving parser."""
+    from mailboxes import tlsrpt_report
+    yesterday = datetime.datetime.now(datetime.UTC).date() - datetime.timedelta(days=1)
+    for result in ("", "certificate-expired"):
+        store.record_tls_outcome(DOMAIN, "no-policy-found", [], "mx.example.net", "192.0.2.1", result, day=yesterday)
+    server = PolicyServer(ca.server_context(names))
+    server.status = status
+    dns_server = DnsServer({
+        f"_smtp._tls.{DOMAIN}": [("TXT", txt(f"v=TLSRPTv1; rua=https://reports.example.net:{server.port}/v1/tlsrpt"))],
+        "reports.example.net": [("A", "127.0.0.1")]})
+    settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{dns_server.port}"]
+    try:
+        assert tlsrpt.send_reports(yesterday) == posted
+    finally:
+        server.close()
+        dns_server.close()
+    assert len(server.posts) == (1 if names == ["reports.example.net"] else 0)
+    if server.posts:
+        [(path, content_type, body)] = server.posts
+        assert (path, content_type) == ("/v1/tlsrpt", "application/tlsrpt+gzip")
+        report = tlsrpt_report.parse(body, content_type)
+        [entry] = report.policies
+        assert (entry.policy_domain, entry.successful, entry.failed) == (DOMAIN, 1, 1)
