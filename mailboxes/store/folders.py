@@ -174,15 +174,20 @@ def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
     Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
 
 
-@atomic
+@no_transaction
 def list_folders(account_id: int) -> list[FolderInfo]:
-    return [_info(f) for f in Folder.objects.filter(owner_id=account_id).order_by("name")]
+    """One SELECT of the columns LIST needs (no model instances: LIST is a
+    frequent command, docs/PERFORMANCE.md "STATUS and LIST")."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, name, special_use, subscribed, uidvalidity FROM {_sql.table(Folder)}"
+                       f" WHERE owner_id = %s ORDER BY name", [account_id])
+        return [FolderInfo(i, name, use, bool(subscribed), uv) for i, name, use, subscribed, uv in cursor.fetchall()]
 
 
 def _statuses(where: str, params: list) -> list[FolderStatus]:
     """STATUS of the folders matching ``where`` (on the folder row ``f``):
     one statement, the counters and the counts from one snapshot, so no
-    transaction is needed around it (docs/PERFORMANCE.md, "STATUS")."""
+    transaction is needed around it (docs/PERFORMANCE.md, "STATUS and LIST")."""
     folder, message = _sql.table(Folder), _sql.table(Message)
     sql = (f"SELECT f.id, f.name, COUNT(m.id),"
            f" COALESCE(SUM(CASE WHEN m.uid >= f.recent_uid THEN 1 ELSE 0 END), 0),"
