@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -181,6 +181,19 @@ class MailboxView:
         if index < len(self.uids) and self.uids[index] == uid:
             return index + 1
         return None
+
+    def seqs_of(self, uids: Iterable[int]) -> Iterator[int | None]:
+        """:meth:`seq_of` for ascending ``uids`` (a FETCH page), in one walk
+        along the view instead of a search per message."""
+        index, known = 0, self.uids
+        for uid in uids:
+            if index < len(known) and known[index] != uid:
+                index = bisect_left(known, uid, index)
+            if index < len(known) and known[index] == uid:
+                index += 1
+                yield index
+            else:
+                yield None
 
     def uid_ranges_for_seqs(self, seqs: SequenceArg) -> list[tuple[int, int]]:
         """UID ranges holding exactly the messages numbered ``seqs``.

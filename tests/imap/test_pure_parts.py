@@ -283,3 +283,13 @@ def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> No
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New \\*)] Flags permitted\r\n"
         b"* 2 FETCH (UID 2 FLAGS ($New $Old))\r\n")
     assert view.learn_flags(["$Old", "\\Seen"]) == b""
+
+
+@pytest.mark.parametrize("uids", [
+    [2, 3, 5, 8, 9],  # every message of the view
+    [1, 2, 4, 5, 9, 10],  # some not in it: below, between and above
+    [9], [], [3, 4, 8],
+])
+def test_a_fetch_page_numbers_its_messages_in_one_walk_as_seq_of_would(uids: list[int]) -> None:
+    view = MailboxView.create(1, "INBOX", 1, 11, 1, [2, 3, 5, 8, 9], readonly=False)
+    assert list(view.seqs_of(uids)) == [view.seq_of(uid) for uid in uids]
