@@ -204,7 +204,7 @@ class Session:
             return
         view = self.view
         if view is not None and folder_id in (view.folder_id, 0):
-            if folder_id and modseq and (modseq <= view.highestmodseq or modseq in view.own_modseqs):
+            if folder_id and view.has_taken_in(modseq):
                 # This session's own STORE (taken in with note_own_change), or a
                 # change a look already brought: nothing to ask the database for.
                 # An event that overtakes its own command's reply still wakes.

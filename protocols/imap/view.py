@@ -235,6 +235,12 @@ class MailboxView:
         else:
             self.own_modseqs.add(modseq)
 
+    def has_taken_in(self, modseq: int) -> bool:
+        """Whether the change given ``modseq`` is in the view already: the
+        session's own (:meth:`note_own_change`) or brought by a look. An event
+        for such a change needs no look (0: an event that names no modseq)."""
+        return bool(modseq) and (modseq <= self.highestmodseq or modseq in self.own_modseqs)
+
     def expunge(self, uids: Iterable[int]) -> bytes:
         """Remove ``uids`` and render their EXPUNGE responses (one VANISHED with QRESYNC).
 

@@ -293,3 +293,12 @@ def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> No
 def test_a_fetch_page_numbers_its_messages_in_one_walk_as_seq_of_would(uids: list[int]) -> None:
     view = MailboxView.create(1, "INBOX", 1, 11, 1, [2, 3, 5, 8, 9], readonly=False)
     assert list(view.seqs_of(uids)) == [view.seq_of(uid) for uid in uids]
+
+
+def test_a_view_knows_the_changes_it_has_taken_in_and_no_others() -> None:
+    view = MailboxView.create(1, "INBOX", 1, 3, 10, [1, 2], readonly=False)
+    view.note_own_change(11, True)  # the next modseq: the view moves on to it
+    view.note_own_change(14, True)  # another session's 12 and 13 came between
+    assert view.highestmodseq == 11
+    assert [m for m in range(9, 16) if view.has_taken_in(m)] == [9, 10, 11, 14]
+    assert not view.has_taken_in(0)  # an event that names no modseq always wakes
