@@ -156,6 +156,10 @@ class Message(models.Model):
             models.Index(fields=["folder", "modseq"], name="message_folder_modseq"),
             models.Index(fields=["folder", "internal_date"], name="message_folder_date"),
             models.Index(fields=["blob"], name="message_blob"),
+            # SEARCH UNSEEN (and the webmail's unread count) from this index
+            # alone: an index-only scan of the unseen UIDs, not of the folder's
+            # rows (docs/PERFORMANCE.md, "Big folders, second round").
+            models.Index(fields=["folder", "uid"], condition=models.Q(seen=False), name="message_folder_unseen"),
         ]
 
 

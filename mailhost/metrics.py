@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -46,15 +47,32 @@ AUTH_COMMANDS = {"imap": {"LOGIN", "AUTHENTICATE"}, "pop3": {"PASS", "APOP", "AU
 UNTIMED = {("imap", "IDLE")}
 
 
+#: The labelled children per (protocol, command, result): prometheus_client's
+#: labels() looks them up under a lock each time, a cost paid on every
+#: command (docs/PERFORMANCE.md, "IMAP command path, second round").
+_CHILDREN: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+
+
+def _children(protocol: str, name: str, result: str) -> tuple[Any, Any, Any]:
+    counter = COMMANDS.labels(protocol, name, result)
+    timer = COMMAND_SECONDS.labels(protocol, name) if (protocol, name) not in UNTIMED else None
+    failed = name in AUTH_COMMANDS.get(protocol, ()) and result not in ("OK", "+OK", "2xx", "3xx")
+    return counter, timer, AUTH_FAILURES.labels(protocol) if failed else None
+
+
 def command(protocol: str, name: str, result: str, seconds: float) -> None:
     """One command answered: result is the reply's kind ("OK", "NO", "BAD",
     "+OK", "-ERR", "2xx", "5xx", ...)."""
-    name = name.upper()
-    COMMANDS.labels(protocol, name, result).inc()
-    if (protocol, name) not in UNTIMED:
-        COMMAND_SECONDS.labels(protocol, name).observe(seconds)
-    if name in AUTH_COMMANDS.get(protocol, ()) and result not in ("OK", "+OK", "2xx", "3xx"):
-        AUTH_FAILURES.labels(protocol).inc()
+    key = (protocol, name, result)
+    children = _CHILDREN.get(key)
+    if children is None:
+        children = _CHILDREN[key] = _children(protocol, name.upper(), result)
+    counter, timer, failed = children
+    counter.inc()
+    if timer is not None:
+        timer.observe(seconds)
+    if failed is not None:
+        failed.inc()
 
 
 class ConnectionCount:

@@ -50,3 +50,30 @@ def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
         assert event.wait(10)
     finally:
         unsubscribe()
+
+
+def test_a_flag_change_carries_its_modseq_to_subscribers_that_ask_for_it(alice):
+    """IMAP sessions tell their own STORE from another's by it (state.Session._changed)."""
+    store.deliver(sample_message(), ["alice@example.test"])
+    inbox = store.select_folder(alice.id, "INBOX")
+    with_modseq: list[tuple[int, int, int]] = []
+    plain: list[tuple[int, int]] = []
+    event = threading.Event()
+
+    def callback(account_id: int, folder_id: int, modseq: int) -> None:
+        with_modseq.append((account_id, folder_id, modseq))
+        if modseq:  # not the delivery's event, which may come late
+            event.set()
+
+    unsubscribe = store.subscribe(alice.id, callback, with_modseq=True)
+    plain_event = threading.Event()
+    unsubscribe_plain = store.subscribe(alice.id, lambda a, f: (plain.append((a, f)), plain_event.set()))
+    try:
+        result = store.set_flags(alice.id, inbox.id, [(1, 1)], "add", ["\\Flagged"])
+        assert event.wait(5) and plain_event.wait(5)
+    finally:
+        unsubscribe()
+        unsubscribe_plain()
+    assert result.modseq > 0
+    assert (alice.id, inbox.id, result.modseq) in with_modseq
+    assert (alice.id, inbox.id) in plain

@@ -66,11 +66,19 @@ def keyword_list(value: Any) -> list[str]:
     return list(value or ())
 
 
+#: System flag sets by the flag columns' values: a big FETCH builds one per row.
+_SYSTEM_SETS: dict[tuple[Any, ...], frozenset[str]] = {}
+
+
 def flag_set(columns: Iterable[Any], keywords: Any) -> frozenset[str]:
     """Flags from the flag columns (FLAG_COLUMNS order) and the keywords column."""
-    flags = {name for name, on in zip(FLAG_NAMES, columns) if on}
-    flags.update(keyword_list(keywords))
-    return frozenset(flags)
+    key = tuple(columns)
+    system = _SYSTEM_SETS.get(key)
+    if system is None:
+        system = _SYSTEM_SETS[key] = frozenset(name for name, on in zip(FLAG_NAMES, key) if on)
+    if keywords == "[]" or not keywords:
+        return system
+    return system | frozenset(keyword_list(keywords))
 
 
 def datetime_reader(model: type, name: str) -> Callable[[Any], datetime]:

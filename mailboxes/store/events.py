@@ -1,6 +1,9 @@
 """The change bus: wakes sessions (IMAP IDLE, POP3, webmail) to look at the
 database. What changed is always read from the database (modseq and
-tombstones); an event only says "account N, folder F: look again".
+tombstones); an event only says "account N, folder F: look again", and,
+from a change to a folder's messages that has one, the modseq the change was
+given, so that an IMAP session can tell its own change (which it has already
+taken in) from someone else's and spare itself the look.
 
 One process: callbacks are called in process. Several processes: with
 REDIS_URL set, events also go through Redis publish/subscribe, and one
@@ -18,59 +21,70 @@ from django.db import transaction
 
 log = logging.getLogger("mailboxes.events")
 Callback = Callable[[int, int], None]  # (account_id, folder_id); folder 0 = the folder list
+ModseqCallback = Callable[[int, int, int], None]  # (account_id, folder_id, modseq or 0)
 # The "folder" of an event that ends the account's IMAP, POP3 and POP2
 # sessions (its password changed, or it signed out everywhere).
 SIGN_OUT = -1
 CHANNEL_PREFIX = "mailhost:account:"
 
 _lock = threading.Lock()
-_subscribers: dict[int, set[Callback]] = defaultdict(set)
+_subscribers: dict[int, set[tuple[Callable[..., None], bool]]] = defaultdict(set)
 _redis_thread: threading.Thread | None = None
 _publisher = None
 
 
-def subscribe(account_id: int, callback: Callback) -> Callable[[], None]:
-    """Call callback(account_id, folder_id) on every change to the account.
-    It runs on whatever thread delivers the event: keep it short and thread-safe
-    (an asyncio session uses loop.call_soon_threadsafe). Returns unsubscribe."""
+def subscribe(account_id: int, callback: Callback | ModseqCallback, *, with_modseq: bool = False
+              ) -> Callable[[], None]:
+    """Call callback(account_id, folder_id) on every change to the account
+    (``with_modseq``: callback(account_id, folder_id, modseq), modseq 0 when
+    the event has none). It runs on whatever thread delivers the event: keep it
+    short and thread-safe (an asyncio session uses loop.call_soon_threadsafe).
+    Returns unsubscribe."""
+    entry = (callback, with_modseq)
     with _lock:
-        _subscribers[account_id].add(callback)
+        _subscribers[account_id].add(entry)
     _start_redis_listener()
 
     def unsubscribe() -> None:
         with _lock:
             subs = _subscribers.get(account_id)
             if subs is not None:
-                subs.discard(callback)
+                subs.discard(entry)
                 if not subs:
                     del _subscribers[account_id]
 
     return unsubscribe
 
 
-def _dispatch(account_id: int, folder_id: int) -> None:
+def _dispatch(account_id: int, folder_id: int, modseq: int = 0) -> None:
     with _lock:
         callbacks = list(_subscribers.get(account_id, ()))
-    for callback in callbacks:
+    for callback, with_modseq in callbacks:
         try:
-            callback(account_id, folder_id)
+            if with_modseq:
+                callback(account_id, folder_id, modseq)
+            else:
+                callback(account_id, folder_id)
         except Exception:  # one bad subscriber must not stop the others
             log.exception("event subscriber failed")
 
 
-def publish(account_id: int, folder_id: int) -> None:
+def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
+    """``modseq``: the one the change was given, when it was one change to
+    the folder's messages under one new modseq (0: say nothing of it)."""
     if settings.REDIS_URL:
         try:
             # Our own listener thread relays it to this process's subscribers too.
-            _redis().publish(f"{CHANNEL_PREFIX}{account_id}", str(folder_id))
+            data = f"{folder_id} {modseq}" if modseq else str(folder_id)
+            _redis().publish(f"{CHANNEL_PREFIX}{account_id}", data)
             return
         except Exception as exc:  # the data is committed; sessions also poll
             log.warning("event bus publish failed: %s", exc)
-    _dispatch(account_id, folder_id)
+    _dispatch(account_id, folder_id, modseq)
 
 
-def publish_on_commit(account_id: int, folder_id: int) -> None:
-    transaction.on_commit(lambda: publish(account_id, folder_id))
+def publish_on_commit(account_id: int, folder_id: int, modseq: int = 0) -> None:
+    transaction.on_commit(lambda: publish(account_id, folder_id, modseq))
 
 
 def _redis():  # type: ignore[no-untyped-def]
@@ -105,10 +119,11 @@ def _listen_forever() -> None:
                 channel = message["channel"].decode()
                 try:
                     account_id = int(channel[len(CHANNEL_PREFIX):])
-                    folder_id = int(message["data"])
+                    folder, _, modseq = message["data"].partition(b" ")
+                    folder_id, change = int(folder), int(modseq or 0)
                 except ValueError:
                     continue
-                _dispatch(account_id, folder_id)
+                _dispatch(account_id, folder_id, change)
         except Exception as exc:
             log.warning("event bus listener lost Redis (%s); retrying", exc)
             time.sleep(1)

@@ -5,7 +5,7 @@ import threading
 import time
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Q, Sum
 
 from ..models import Folder, Message
 from . import _sql, events
@@ -174,34 +174,45 @@ def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
     Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
 
 
-@atomic
+@no_transaction
 def list_folders(account_id: int) -> list[FolderInfo]:
-    return [_info(f) for f in Folder.objects.filter(owner_id=account_id).order_by("name")]
+    """One SELECT of the columns LIST needs (no model instances: LIST is a
+    frequent command, docs/PERFORMANCE.md "STATUS and LIST")."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, name, special_use, subscribed, uidvalidity FROM {_sql.table(Folder)}"
+                       f" WHERE owner_id = %s ORDER BY name", [account_id])
+        return [FolderInfo(i, name, use, bool(subscribed), uv) for i, name, use, subscribed, uv in cursor.fetchall()]
 
 
-def _status(folder: Folder) -> FolderStatus:
-    agg = Message.objects.filter(folder=folder).aggregate(
-        messages=Count("id"), unseen=Count("id", filter=Q(seen=False)),
-        deleted=Count("id", filter=Q(deleted=True)), size=Sum("size"),
-        recent=Count("id", filter=Q(uid__gte=folder.recent_uid)))
-    return FolderStatus(folder.id, folder.name, agg["messages"], agg["recent"], agg["unseen"], folder.uidnext,
-                        folder.uidvalidity, folder.highestmodseq, agg["size"] or 0, agg["deleted"])
+def _statuses(where: str, params: list) -> list[FolderStatus]:
+    """STATUS of the folders matching ``where`` (on the folder row ``f``):
+    one statement, the counters and the counts from one snapshot, so no
+    transaction is needed around it (docs/PERFORMANCE.md, "STATUS and LIST")."""
+    folder, message = _sql.table(Folder), _sql.table(Message)
+    sql = (f"SELECT f.id, f.name, COUNT(m.id),"
+           f" COALESCE(SUM(CASE WHEN m.uid >= f.recent_uid THEN 1 ELSE 0 END), 0),"
+           f" COALESCE(SUM(CASE WHEN m.seen THEN 0 WHEN m.id IS NULL THEN 0 ELSE 1 END), 0),"
+           f" f.uidnext, f.uidvalidity, f.highestmodseq, COALESCE(SUM(m.size), 0),"
+           f" COALESCE(SUM(CASE WHEN m.deleted THEN 1 ELSE 0 END), 0)"
+           f" FROM {folder} f LEFT JOIN {message} m ON m.folder_id = f.id WHERE {where}"
+           f" GROUP BY f.id, f.name, f.uidnext, f.uidvalidity, f.highestmodseq ORDER BY f.name")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [FolderStatus(*row) for row in cursor.fetchall()]
 
 
-@atomic
+@no_transaction
 def folder_status(account_id: int, name: str) -> FolderStatus:
-    return _status(get_folder(account_id, name))
+    found = _statuses("f.owner_id = %s AND f.name = %s", [account_id, normalize_name(name)])
+    if not found:
+        raise NoSuchFolder(f"no folder named {name!r}")
+    return found[0]
 
 
-@atomic
+@no_transaction
 def all_folder_status(account_id: int) -> list[FolderStatus]:
     """STATUS of every folder in one query (webmail sidebar, LIST-STATUS)."""
-    folders = Folder.objects.filter(owner_id=account_id).order_by("name").annotate(
-        n=Count("messages"), unseen=Count("messages", filter=Q(messages__seen=False)),
-        deleted=Count("messages", filter=Q(messages__deleted=True)), total=Sum("messages__size"),
-        recent=Count("messages", filter=Q(messages__uid__gte=F("recent_uid"))))
-    return [FolderStatus(f.id, f.name, f.n, f.recent, f.unseen, f.uidnext, f.uidvalidity, f.highestmodseq,
-                         f.total or 0, f.deleted) for f in folders]
+    return _statuses("f.owner_id = %s", [account_id])
 
 
 def _recent(account_id: int, folder_id: int, below: int, claim: bool,

@@ -72,14 +72,17 @@ class SearchStats:
 @no_transaction
 def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelope: bool = False,
                    structure: bool = False, content: Content | None = None, changedsince: int | None = None,
-                   limit: int = 1000, max_bytes: int = 8 << 20, preview: bool = False) -> list[MessageInfo]:
+                   limit: int = 1000, max_bytes: int = 8 << 20, preview: bool = False,
+                   dates: bool = True) -> list[MessageInfo]:
     """Messages in the UID ranges, ascending by UID, at most `limit`.
 
     Only what is asked for is read: `envelope`, `structure` (with
     header_bytes), and the message bytes: content "header" puts the header
     block alone in `data`; "full" the whole message, and the page then stops
     early once `max_bytes` of messages are in it (always at least one);
-    `preview` the text preview made at delivery.
+    `preview` the text preview made at delivery; without `dates` the
+    internal date is not read (None): converting it was a fifth of the
+    CPU of `FETCH 1:* (UID FLAGS)` on a big folder.
     changedsince: only messages with a higher modseq (RFC 7162 CHANGEDSINCE).
     Callers page by UID after the last one. This is the hot path of every
     FETCH: one hand-written statement (two with "full": the bytes are read
@@ -103,7 +106,8 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
         where, params = f"{where} AND m.modseq > %s", [*params, changedsince]
     flags = ", ".join(f"m.{column}" for column in FLAG_COLUMNS.values())
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT m.uid, m.modseq, m.keywords, m.internal_date, m.size, m.blob_id, {flags}"
+        cursor.execute(f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
+                       f" m.blob_id, {flags}"
                        + "".join(f", {column}" for column in extra)
                        + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
                        f" WHERE {where} ORDER BY m.uid LIMIT %s", [*params, limit])
@@ -129,7 +133,8 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
         envelope_json, structure_json, head = (facts.get("b.envelope"), facts.get("b.structure"),
                                                facts.get("SUBSTR(b.data, 1, b.header_bytes)"))
         out.append(MessageInfo(
-            uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords), internal_date=datetimes(internal_date),
+            uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords),
+            internal_date=None if internal_date is None else datetimes(internal_date),
             size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
             structure=None if structure_json is None else json.loads(structure_json),
             header_bytes=facts.get("b.header_bytes") or 0, preview=facts.get("b.preview"),

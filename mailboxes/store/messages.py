@@ -306,7 +306,8 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags
         if not changed:
             return StoreFlagsResult([], modseq - 1, conflicts)
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
-    events.publish_on_commit(account_id, folder_id)
+    # With its modseq: the session that made the change knows it already (state.Session._changed).
+    events.publish_on_commit(account_id, folder_id, modseq)
     return StoreFlagsResult(changed, modseq, conflicts)
 
 

@@ -117,7 +117,7 @@ class MessageInfo:
     uid: int
     modseq: int
     flags: frozenset[str]
-    internal_date: datetime
+    internal_date: datetime | None  # None when not asked for (store.fetch_messages dates=False)
     size: int
     blob: str
     envelope: dict | None = None

@@ -90,11 +90,10 @@ async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: S
     while ranges:
         page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, envelope=need.envelope,
                             structure=need.structure, content=need.content, changedsince=changedsince,
-                            limit=limit, max_bytes=PAGE_BYTES, preview=need.preview)
+                            limit=limit, max_bytes=PAGE_BYTES, preview=need.preview, dates=need.dates)
         # A keyword set since the session last looked is in FLAGS before a FETCH shows it (RFC 3501 7.2.6).
         out = [view.learn_flags(f for message in page for f in message.flags)]
-        for message in page:
-            seq = view.seq_of(message.uid)
+        for message, seq in zip(page, view.seqs_of(message.uid for message in page)):
             if seq is None:
                 continue  # not announced to this client yet
             changed = message.uid in seen_now

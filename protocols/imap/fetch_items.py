@@ -9,6 +9,7 @@ never loads a body; :func:`render_message` turns one message into its
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +47,7 @@ class MessageFacts(Protocol):
     @property
     def flags(self) -> frozenset[str]: ...
     @property
-    def internal_date(self) -> datetime: ...
+    def internal_date(self) -> datetime | None: ...
     @property
     def size(self) -> int: ...
     @property
@@ -73,6 +74,8 @@ class FetchPlan:
     content: Literal["header", "full"] | None
     sets_seen: bool
     preview: bool = False
+    #: INTERNALDATE is asked for (the store skips reading the date otherwise).
+    dates: bool = False
 
 
 def _needs_header_only(attr: FetchAttribute) -> bool:
@@ -88,10 +91,11 @@ def _needs_header_only(attr: FetchAttribute) -> bool:
 
 
 def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
-    envelope = structure = sets_seen = preview = False
+    envelope = structure = sets_seen = preview = dates = False
     content: Literal["header", "full"] | None = None
     for attr in attributes:
         sets_seen = sets_seen or attr.sets_seen
+        dates = dates or attr.name == "INTERNALDATE"
         if attr.name == "ENVELOPE":
             envelope = True
         elif attr.name == "PREVIEW":
@@ -103,12 +107,19 @@ def plan(attributes: Iterable[FetchAttribute]) -> FetchPlan:
         elif attr.name in ("RFC822", "RFC822.TEXT", "BODY", "BINARY", "BINARY.SIZE"):
             structure = True
             content = "full"
-    return FetchPlan(envelope, structure, content, sets_seen, preview)
+    return FetchPlan(envelope, structure, content, sets_seen, preview, dates)
 
 
 def flag_order(flags: Iterable[str]) -> list[str]:
     """System flags first in RFC order, then keywords alphabetically."""
     return sorted(flags, key=lambda f: (_SYSTEM_ORDER.get(f, 9), f))
+
+
+@functools.lru_cache(maxsize=4096)
+def flags_bytes(flags: frozenset[str]) -> bytes:
+    """``(\\Seen ...)`` for a set of flags; a folder holds few distinct sets,
+    and ``FETCH 1:* (FLAGS)`` renders one per message."""
+    return render_flags(flag_order(flags))
 
 
 def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
@@ -117,10 +128,11 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     if name == "UID":
         return b"%d" % msg.uid
     if name == "FLAGS":
-        return render_flags(flag_order(msg.flags))
+        return flags_bytes(msg.flags)
     if name == "MODSEQ":
         return b"(%d)" % msg.modseq  # RFC 7162 3.1.4.1
     if name == "INTERNALDATE":
+        assert msg.internal_date is not None  # plan() asked the store for it
         return format_internaldate(msg.internal_date)
     if name == "RFC822.SIZE":
         return b"%d" % msg.size
@@ -196,11 +208,12 @@ def render_message(
     ``add_uid``: QRESYNC is on and the flags changed (RFC 7162 3.2.4).
     """
     items = [(attr.response_name(), _value(attr, msg)) for attr in attributes]
-    names = {name for name, _ in items}
-    if add_flags and b"FLAGS" not in names:
-        items.append((b"FLAGS", render_flags(flag_order(msg.flags))))
-    if add_uid and b"UID" not in names:
-        items.append((b"UID", b"%d" % msg.uid))
-    if add_modseq and b"MODSEQ" not in names:
-        items.append((b"MODSEQ", b"(%d)" % msg.modseq))
+    if add_flags or add_uid or add_modseq:
+        names = {name for name, _ in items}
+        if add_flags and b"FLAGS" not in names:
+            items.append((b"FLAGS", flags_bytes(msg.flags)))
+        if add_uid and b"UID" not in names:
+            items.append((b"UID", b"%d" % msg.uid))
+        if add_modseq and b"MODSEQ" not in names:
+            items.append((b"MODSEQ", b"(%d)" % msg.modseq))
     return fetch_response(seq, items)

@@ -190,22 +190,28 @@ class Session:
         self.state = State.AUTHENTICATED
         loop = asyncio.get_running_loop()
 
-        def changed(account_id: int, folder_id: int) -> None:  # runs on the event bus's thread
+        def changed(account_id: int, folder_id: int, modseq: int) -> None:  # runs on the event bus's thread
             try:
-                loop.call_soon_threadsafe(self._changed, folder_id)
+                loop.call_soon_threadsafe(self._changed, folder_id, modseq)
             except RuntimeError:  # the loop is closed: the session is gone
                 pass
 
-        self._unsubscribe = store.subscribe(account.id, changed)
+        self._unsubscribe = store.subscribe(account.id, changed, with_modseq=True)
 
-    def _changed(self, folder_id: int) -> None:
+    def _changed(self, folder_id: int, modseq: int = 0) -> None:
         if folder_id == store.SIGN_OUT:
             # The account's password changed or it signed out everywhere: BYE,
             # now if the client has the turn (IDLE too), else after its command.
             self._ending = asyncio.ensure_future(
                 self.io.end("Signed out: the password changed or the account signed out everywhere"))
             return
-        if self.view is not None and folder_id in (self.view.folder_id, 0):
+        view = self.view
+        if view is not None and folder_id in (view.folder_id, 0):
+            if folder_id and view.has_taken_in(modseq):
+                # This session's own STORE (taken in with note_own_change), or a
+                # change a look already brought: nothing to ask the database for.
+                # An event that overtakes its own command's reply still wakes.
+                return
             self.dirty = True
             self._dirty_at = asyncio.get_running_loop().time()
             self.io.wake()

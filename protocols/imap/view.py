@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -186,6 +186,19 @@ class MailboxView:
             return index + 1
         return None
 
+    def seqs_of(self, uids: Iterable[int]) -> Iterator[int | None]:
+        """:meth:`seq_of` for ascending ``uids`` (a FETCH page), in one walk
+        along the view instead of a search per message."""
+        index, known = 0, self.uids
+        for uid in uids:
+            if index < len(known) and known[index] != uid:
+                index = bisect_left(known, uid, index)
+            if index < len(known) and known[index] == uid:
+                index += 1
+                yield index
+            else:
+                yield None
+
     def uid_ranges_for_seqs(self, seqs: SequenceArg) -> list[tuple[int, int]]:
         """UID ranges holding exactly the messages numbered ``seqs``.
 
@@ -225,6 +238,12 @@ class MailboxView:
             self.highestmodseq = modseq
         else:
             self.own_modseqs.add(modseq)
+
+    def has_taken_in(self, modseq: int) -> bool:
+        """Whether the change given ``modseq`` is in the view already: the
+        session's own (:meth:`note_own_change`) or brought by a look. An event
+        for such a change needs no look (0: an event that names no modseq)."""
+        return bool(modseq) and (modseq <= self.highestmodseq or modseq in self.own_modseqs)
 
     def expunge(self, uids: Iterable[int]) -> bytes:
         """Remove ``uids`` and render their EXPUNGE responses (one VANISHED with QRESYNC).

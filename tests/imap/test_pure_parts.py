@@ -307,3 +307,22 @@ def test_a_search_context_reports_one_set_each_way_at_position_zero_by_number() 
     context = _context([2, 4, 6], sort=False)
     line = update_line(context, [4, 5, 6, 7], lambda uid: uid * 10)
     assert line == b'* ESEARCH (TAG "t") REMOVEFROM (0 20) ADDTO (0 50,70)\r\n'
+
+
+@pytest.mark.parametrize("uids", [
+    [2, 3, 5, 8, 9],  # every message of the view
+    [1, 2, 4, 5, 9, 10],  # some not in it: below, between and above
+    [9], [], [3, 4, 8],
+])
+def test_a_fetch_page_numbers_its_messages_in_one_walk_as_seq_of_would(uids: list[int]) -> None:
+    view = MailboxView.create(1, "INBOX", 1, 11, 1, [2, 3, 5, 8, 9], readonly=False)
+    assert list(view.seqs_of(uids)) == [view.seq_of(uid) for uid in uids]
+
+
+def test_a_view_knows_the_changes_it_has_taken_in_and_no_others() -> None:
+    view = MailboxView.create(1, "INBOX", 1, 3, 10, [1, 2], readonly=False)
+    view.note_own_change(11, True)  # the next modseq: the view moves on to it
+    view.note_own_change(14, True)  # another session's 12 and 13 came between
+    assert view.highestmodseq == 11
+    assert [m for m in range(9, 16) if view.has_taken_in(m)] == [9, 10, 11, 14]
+    assert not view.has_taken_in(0)  # an event that names no modseq always wakes
