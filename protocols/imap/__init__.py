@@ -91,12 +91,19 @@ no save date is kept, so FETCH SAVEDATE is NIL, SAVEDATESUPPORTED is
 COMPRESS=DEFLATE (RFC 4978) lives in :mod:`.connection` (every read and
 write) and ``cmd_session.compress``.
 
+UTF8=ACCEPT (RFC 6855): ``ENABLE UTF8=ACCEPT`` sets ``Session.utf8``; the
+connection passes it to the parser (``parse_command(utf8=...)``: UTF-8
+mailbox names, ``APPEND ... UTF8 (literal8)``, no SEARCH CHARSET), the
+mailbox handlers to ``encoder.render_mailbox`` (quoted UTF-8 instead of
+modified UTF-7), and FETCH to :mod:`.fetch_items`, which gives a session
+without it the ASCII ENVELOPE of :mod:`.downgrade` (RFC 6855 7, RFC 6857).
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
 CATENATE,
-NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
+NOTIFY and METADATA are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

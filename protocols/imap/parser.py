@@ -35,9 +35,11 @@ Implementation notes
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
 * MULTIAPPEND (RFC 3502): APPEND takes one or more messages.
+* UTF8=ACCEPT (RFC 6855), with ``utf8=True`` (after ENABLE): UTF-8 mailbox
+  names and patterns instead of modified UTF-7, ``APPEND ... UTF8
+  (literal8)``, and SEARCH CHARSET refused; without it those are BAD.
 * Not supported (ParseError): CATENATE, a literal8 anywhere but
-  APPEND's message, UTF8=ACCEPT APPEND, ESORT, THREAD, METADATA, COMPRESS,
-  and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
+  APPEND's message, ESORT, THREAD, METADATA.
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
   strings, one-digit date-time days); search strings are read as UTF-8 even
   without CHARSET, since US-ASCII is a subset.
@@ -98,6 +100,7 @@ def parse_command(
     max_literals: int | None = None,
     max_line: int = DEFAULT_MAX_LINE,
     framer: Framer | None = None,
+    utf8: bool = False,
 ) -> tuple[c.Command, int]:
     """Parse the first command in ``buf``; return it and the bytes it used.
 
@@ -105,6 +108,8 @@ def parse_command(
     (default: ``max_literal``). A connection passes its own ``framer`` so
     that framing resumes where the last call stopped (and resets it once
     the command is consumed); without one the buffer is framed afresh.
+    ``utf8``: the session enabled UTF8=ACCEPT (RFC 6855), so mailbox names
+    are UTF-8, APPEND takes ``UTF8 (literal8)`` and SEARCH no CHARSET.
 
     Raises :class:`NeedMore`, :class:`NeedContinuation`,
     :class:`LiteralTooBig`, :class:`LineTooLong`, :class:`ParseError` or
@@ -113,7 +118,7 @@ def parse_command(
     if framer is None:
         framer = Framer(max_line=max_line, literal_plus=literal_plus)
     end = framer.advance(buf, max_literal=max_literal, max_literals=max_literals).end
-    r = Reader(bytes(buf[:end]), end)
+    r = Reader(bytes(buf[:end]), end, utf8=utf8)
     if r.at_eol():
         r.fail("Empty command line")
     r.tag = r.read_tag()
@@ -438,13 +443,28 @@ def _append_message(r: Reader) -> c.AppendMessage:
     if r.at(b'"'):
         date = r.date_time()
         r.sp()
-    if r.at(b"~"):
+    if r.peek_word(b"UTF8"):
+        message = _utf8_append_data(r)
+    elif r.at(b"~"):
         message = r.literal8()
     elif r.at(b"{"):
         message = r.literal()
     else:
         r.fail("APPEND needs a literal")
     return c.AppendMessage(flags=flags, internal_date=date, message=message)
+
+
+def _utf8_append_data(r: Reader) -> bytes:
+    """RFC 6855 4: ``append-data =/ "UTF8" SP "(" literal8 ")"``, BAD from a
+    session that has not enabled UTF8=ACCEPT. The message is stored as it is."""
+    if not r.utf8:
+        r.fail("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
+    r.keyword(b"UTF8")
+    r.sp()
+    r.char(b"(")
+    message = r.literal8() if r.at(b"~") else r.literal()
+    r.char(b")")
+    return message
 
 
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:

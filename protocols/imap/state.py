@@ -116,7 +116,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
-    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE"
+    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE UTF8=ACCEPT"
 )
 
 
@@ -150,6 +150,8 @@ class Session:
         self.qresync = False
         #: ENABLE IMAP4rev2 (RFC 9051): no \Recent, SEARCH answered by ESEARCH.
         self.rev2 = False
+        #: ENABLE UTF8=ACCEPT (RFC 6855): UTF-8 mailbox names both ways, envelopes as stored.
+        self.utf8 = False
         self.auth_failures = 0
         self.dirty = False
         self.force_sync = False
