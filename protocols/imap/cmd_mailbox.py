@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
 
+from . import catenate, looks
 from . import commands as c
-from . import looks
 from .cmd_fetch import send_messages
 from .encoder import render_mailbox, response_code, untagged_status
 from .fetch import FetchAttribute
@@ -231,14 +231,15 @@ async def status(s: Session, cmd: c.Status) -> Done:
 
 async def append(s: Session, cmd: c.Append) -> Done:
     try:
+        items = [(cmd.message, cmd.flags, cmd.internal_date),
+                 *((m.message, m.flags, m.internal_date) for m in cmd.more)]
+        if cmd.catenate or any(m.catenate for m in cmd.more):
+            items = await catenate.messages(s, cmd)  # RFC 4469
         if cmd.more:
             # RFC 3502: all the messages or none; APPENDUID names a UID set (RFC 4315 3).
-            items = [(cmd.message, cmd.flags, cmd.internal_date),
-                     *((m.message, m.flags, m.internal_date) for m in cmd.more)]
             result = (await s.call(store.append_many, s.account_id, cmd.mailbox, items))[0]
         else:
-            result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags,
-                                  cmd.internal_date)
+            result = await s.call(store.append, s.account_id, cmd.mailbox, *items[0])
     except store.NoSuchFolder:
         raise no("TRYCREATE", "Mailbox does not exist") from None  # RFC 3501 6.3.11
     if s.view is not None and s.view.folder_id == result.folder_id:

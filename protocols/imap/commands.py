@@ -249,6 +249,9 @@ class Append(Command):
     internal_date: datetime | None = None
     message: bytes = field(repr=False)
     more: tuple[AppendMessage, ...] = ()
+    #: CATENATE (RFC 4469): the parts the message is made of, ``message`` then
+    #: empty: bytes for ``TEXT literal``, str for ``URL astring`` (not yet checked).
+    catenate: tuple[bytes | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -258,6 +261,7 @@ class AppendMessage:
     flags: tuple[str, ...] = ()
     internal_date: datetime | None = None
     message: bytes = field(repr=False)
+    catenate: tuple[bytes | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -38,8 +38,10 @@ Implementation notes
 * UTF8=ACCEPT (RFC 6855), with ``utf8=True`` (after ENABLE): UTF-8 mailbox
   names and patterns instead of modified UTF-7, ``APPEND ... UTF8
   (literal8)``, and SEARCH CHARSET refused; without it those are BAD.
-* Not supported (ParseError): CATENATE, a literal8 anywhere but
-  APPEND's message, ESORT, THREAD, METADATA.
+* CATENATE (RFC 4469): an APPEND message may be ``CATENATE (TEXT
+  literal / URL astring ...)``; the URLs are parsed when the command runs.
+* Not supported (ParseError): a literal8 anywhere but APPEND's message
+  and CATENATE's TEXT, ESORT, THREAD, METADATA.
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
   strings, one-digit date-time days); search strings are read as UTF-8 even
   without CHARSET, since US-ASCII is a subset.
@@ -429,7 +431,7 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
         messages.append(_append_message(r))
     first, *more = messages
     return c.Append(tag=tag, mailbox=mailbox, flags=first.flags, internal_date=first.internal_date,
-                    message=first.message, more=tuple(more))
+                    message=first.message, more=tuple(more), catenate=first.catenate)
 
 
 def _append_message(r: Reader) -> c.AppendMessage:
@@ -443,6 +445,8 @@ def _append_message(r: Reader) -> c.AppendMessage:
     if r.at(b'"'):
         date = r.date_time()
         r.sp()
+    if r.peek_word(b"CATENATE"):
+        return c.AppendMessage(flags=flags, internal_date=date, message=b"", catenate=_catenate(r))
     if r.peek_word(b"UTF8"):
         message = _utf8_append_data(r)
     elif r.at(b"~"):
@@ -452,6 +456,25 @@ def _append_message(r: Reader) -> c.AppendMessage:
     else:
         r.fail("APPEND needs a literal")
     return c.AppendMessage(flags=flags, internal_date=date, message=message)
+
+
+def _catenate(r: Reader) -> tuple[bytes | str, ...]:
+    """RFC 4469 5: ``"CATENATE" SP "(" cat-part *(SP cat-part) ")"`` with
+    ``cat-part = "TEXT" SP literal / "URL" SP astring`` (a TEXT literal8
+    too, as with BINARY, RFC 3516 4.4). The URLs are checked when run."""
+    r.keyword(b"CATENATE")
+    r.sp()
+
+    def part() -> bytes | str:
+        word = r.word()
+        r.sp()
+        if word == "TEXT":
+            return r.literal8() if r.at(b"~") else r.literal()
+        if word == "URL":
+            return r.astring().decode("utf-8", "replace")
+        r.fail("Unknown CATENATE part")
+
+    return tuple(r.paren_list(part, allow_empty=False))
 
 
 def _utf8_append_data(r: Reader) -> bytes:
