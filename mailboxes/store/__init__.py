@@ -264,6 +264,7 @@ from .two_factor import (
                    two_factor_enabled,
 )
 from .types import *  # noqa: F401,F403
+from .urlauth import UrlAuthMailbox, urlauth_check, urlauth_reset, urlauth_sign
 from .vanished import vanished_since
 from .web_sessions import WebSessionInfo, end_sessions, end_web_session, list_web_sessions, note_web_session
 from .webmail import (

@@ -17,6 +17,9 @@ from .search import SearchKey
 from .sequence import SequenceArg, SequenceSet
 
 __all__ = [
+    "GenUrlAuth",
+    "ResetKey",
+    "UrlFetch",
     "Append",
     "Authenticate",
     "Capability",
@@ -105,6 +108,31 @@ class Enable(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartTLS(Command):
     name: ClassVar[str] = "STARTTLS"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenUrlAuth(Command):
+    """``GENURLAUTH url mechanism ...`` (RFC 4467 6.1): (rump URL, mechanism) pairs."""
+
+    name: ClassVar[str] = "GENURLAUTH"
+    urls: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrlFetch(Command):
+    """``URLFETCH url ...`` (RFC 4467 6.3)."""
+
+    name: ClassVar[str] = "URLFETCH"
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResetKey(Command):
+    """``RESETKEY [mailbox *mechanism]`` (RFC 4467 6.2); no mailbox: all of them."""
+
+    name: ClassVar[str] = "RESETKEY"
+    mailbox: str | None = None
+    mechanisms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

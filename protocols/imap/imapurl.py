@@ -18,14 +18,17 @@ that a caller can refuse them or check them; this module decides nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
 from .errors import ParseError
 from .fetch import Section, parse_section
+from .sections import section_bytes
 
-__all__ = ["MessageUrl", "UrlError", "parse_message_url"]
+__all__ = ["MessageUrl", "UrlAuth", "UrlError", "cut", "parse_message_url", "parse_urlauth"]
 
 
 class UrlError(ValueError):
@@ -44,6 +47,26 @@ class MessageUrl:
     host: str | None = None
     #: ";EXPIRE=...;URLAUTH=..." as written, when the URL has one (RFC 4467).
     urlauth: str | None = None
+
+    @property
+    def owner(self) -> str | None:
+        """Whose mailbox: the URL's user, taken as ``user@host`` when it has
+        no "@" of its own (our users log in with their address)."""
+        if self.user is None:
+            return None
+        return self.user if "@" in self.user or self.host is None else f"{self.user}@{self.host}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrlAuth:
+    """RFC 4467 2: ``[";EXPIRE=" date-time] ";URLAUTH=" access [":" mechanism ":" verifier]``."""
+
+    access: str
+    expire: datetime | None = None
+    mechanism: str | None = None
+    verifier: str | None = None
+    #: The URL up to and including the access identifier: what the verifier signs.
+    rump: str
 
 
 #: Longest URL accepted (a mailbox name of 1,000 characters fits, %-encoded).
@@ -104,6 +127,45 @@ def parse_message_url(text: str) -> MessageUrl:
         host=host,
         urlauth=urlauth,
     )
+
+
+_URLAUTH_PART = re.compile(
+    r";(?:EXPIRE=(?P<expire>[0-9T:.+Zz-]+);)?URLAUTH=(?P<access>(?:submit\+|user\+)[^:;]+|authuser|anonymous)"
+    r"(?::(?P<mechanism>[A-Za-z0-9.-]+):(?P<verifier>[0-9A-Fa-f]{32,}))?",
+    re.I,
+)
+
+
+def parse_urlauth(text: str, url: MessageUrl) -> UrlAuth:
+    """The URLAUTH parts of ``text``, the URL ``url`` was parsed from."""
+    part = _URLAUTH_PART.fullmatch(url.urlauth or "")
+    if part is None:
+        raise UrlError("no or bad URLAUTH part")
+    expire = None
+    if part.group("expire"):
+        try:
+            expire = datetime.fromisoformat(part.group("expire"))
+        except ValueError:
+            raise UrlError("bad EXPIRE") from None
+        if expire.tzinfo is None:
+            raise UrlError("EXPIRE without a zone")
+    access = part.group("access")
+    kind, plus, who = access.partition("+")
+    access = kind.lower() + plus + _decode(who) if plus else access.lower()
+    # The URLAUTH part ends the URL, so the verifier is the text's tail.
+    rump = text[: len(text) - (len(part.group(0)) - part.end("access"))]
+    return UrlAuth(access=access, expire=expire, mechanism=part.group("mechanism"),
+                   verifier=part.group("verifier"), rump=rump)
+
+
+def cut(url: MessageUrl, raw: bytes, structure: Mapping[str, Any] | None, header_bytes: int) -> bytes | None:
+    """The octets the URL names in a message (RFC 5092: the section, then
+    the partial range), or None when the section does not exist."""
+    data = raw if url.section is None else section_bytes(url.section, raw, structure, header_bytes)
+    if data is None or url.partial is None:
+        return data
+    origin, length = url.partial
+    return data[origin:] if length is None else data[origin : origin + length]
 
 
 def _decode(text: str) -> str:

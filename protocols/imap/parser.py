@@ -40,6 +40,8 @@ Implementation notes
   (literal8)``, and SEARCH CHARSET refused; without it those are BAD.
 * CATENATE (RFC 4469): an APPEND message may be ``CATENATE (TEXT
   literal / URL astring ...)``; the URLs are parsed when the command runs.
+* URLAUTH (RFC 4467): GENURLAUTH, URLFETCH, RESETKEY; the URLs are
+  parsed when the command runs.
 * Not supported (ParseError): a literal8 anywhere but APPEND's message
   and CATENATE's TEXT, ESORT, THREAD, METADATA.
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
@@ -490,6 +492,39 @@ def _utf8_append_data(r: Reader) -> bytes:
     return message
 
 
+def _genurlauth(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 4467 9: genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)
+    urls = []
+    while r.maybe_sp():
+        url = r.astring().decode("utf-8", "replace")
+        r.sp()
+        urls.append((url, r.word()))
+    if not urls:
+        r.fail("GENURLAUTH needs a URL and a mechanism")
+    return c.GenUrlAuth(tag=tag, urls=tuple(urls))
+
+
+def _urlfetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full)
+    urls = []
+    while r.maybe_sp():
+        urls.append(r.astring().decode("utf-8", "replace"))
+    if not urls:
+        r.fail("URLFETCH needs a URL")
+    return c.UrlFetch(tag=tag, urls=tuple(urls))
+
+
+def _resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 4467 9: resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]
+    if not r.maybe_sp():
+        return c.ResetKey(tag=tag)
+    mailbox = r.mailbox()
+    mechanisms = []
+    while r.maybe_sp():
+        mechanisms.append(r.word())
+    return c.ResetKey(tag=tag, mailbox=mailbox, mechanisms=tuple(mechanisms))
+
+
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:
     r.sp()
     return c.GetQuota(tag=tag, root=r.decode_utf8(r.astring(), "quota root"))
@@ -536,6 +571,9 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "GETQUOTA": _getquota,
     "GETQUOTAROOT": _one_mailbox(c.GetQuotaRoot),
     "SETQUOTA": _setquota,
+    "GENURLAUTH": _genurlauth,
+    "URLFETCH": _urlfetch,
+    "RESETKEY": _resetkey,
     "CHECK": _bare(c.Check),
     "CLOSE": _bare(c.Close),
     "UNSELECT": _bare(c.Unselect),

@@ -1,12 +1,16 @@
-"""CATENATE (RFC 4469) and the IMAP URLs it reads (RFC 5092): the pure URL
-parser, and the size limit over a real socket (the rest is in
-transcripts/catenate.txt)."""
+"""CATENATE (RFC 4469), URLAUTH (RFC 4467) and the IMAP URLs they read
+(RFC 5092): the pure URL parser, the size limit over a real socket, the
+store's mailbox access keys (the rest is in transcripts/catenate.txt and
+transcripts/urlauth.txt)."""
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
+from mailboxes import store
 from protocols.imap.fetch import Section
-from protocols.imap.imapurl import MessageUrl, UrlError, parse_message_url
+from protocols.imap.imapurl import MessageUrl, UrlError, parse_message_url, parse_urlauth
 
 from .client import RawClient
 
@@ -60,3 +64,34 @@ def test_a_catenated_message_over_the_size_limit_is_toobig_and_stores_nothing(se
     assert done.endswith(b"NO [TOOBIG] The message would be too big\r\n")
     untagged = client.ok("STATUS INBOX (MESSAGES)")
     assert untagged == [b"* STATUS INBOX (MESSAGES 1)\r\n"]
+
+
+def test_urlauth_parts_and_the_rump_they_sign() -> None:
+    text = "imap://alice@example.test/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=User+bob%40example.test"
+    url = parse_message_url(text)
+    auth = parse_urlauth(text, url)
+    assert url.owner == "alice@example.test"  # a user without "@" is user@host
+    assert (auth.access, auth.mechanism, auth.verifier, auth.rump) == ("user+bob@example.test", None, None, text)
+    assert auth.expire == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    signed = text + ":INTERNAL:" + "ab" * 32
+    assert parse_urlauth(signed, parse_message_url(signed)).rump == text
+    for bad in ("/INBOX/;UID=1", "/INBOX/;UID=1;URLAUTH=everyone", "/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:abc",
+                "/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00;URLAUTH=anonymous"):
+        with pytest.raises(UrlError):
+            parse_urlauth(bad, parse_message_url(bad))
+
+
+def test_a_mailbox_key_signs_until_resetkey_and_only_for_its_own_mailbox(alice) -> None:  # type: ignore[no-untyped-def]
+    store.create_folder(alice.id, "Work")
+    rump = "imap://alice@example.test/INBOX/;UID=1;URLAUTH=anonymous"
+    inbox, work = (store.urlauth_sign(alice.id, name, rump) for name in ("INBOX", "Work"))
+    assert inbox != work and store.urlauth_sign(alice.id, "INBOX", rump) == inbox  # one key per mailbox, kept
+    assert store.urlauth_check("alice@example.test", "INBOX", rump, inbox) is not None
+    assert store.urlauth_check("alice@example.test", "INBOX", rump + "x", inbox) is None
+    assert store.urlauth_check("alice@example.test", "Work", rump, inbox) is None
+    assert store.urlauth_check("bob@example.test", "INBOX", rump, inbox) is None
+    store.urlauth_reset(alice.id, "INBOX")
+    assert store.urlauth_check("alice@example.test", "INBOX", rump, inbox) is None
+    assert store.urlauth_check("alice@example.test", "Work", rump, work) is not None
+    store.urlauth_reset(alice.id)
+    assert store.urlauth_check("alice@example.test", "Work", rump, work) is None
