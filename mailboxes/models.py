@@ -503,3 +503,6 @@ class Passkey(models.Model):
     sign_count = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True)
+
+
+from .models_metadata import MetadataEntry  # noqa: E402, F401  (IMAP METADATA, RFC 5464)

@@ -170,6 +170,8 @@ from .messages import (
                    move,
                    set_flags,
 )
+from .metadata import MAX_VALUE as METADATA_MAX_VALUE
+from .metadata import MetadataTooBig, MetadataTooMany, get_metadata, set_metadata
 from .mtasts import (
                    MTA_STS_MODES,
                    CachedStsPolicy,

@@ -104,14 +104,16 @@ messages before the store's append (so MULTIAPPEND stays all or nothing),
 reading URLs with the pure RFC 5092 parser :mod:`.imapurl` and the FETCH
 section cutter. URLAUTH (RFC 4467) is :mod:`.urlauth`: the mailbox access
 keys never leave the store (``store.urlauth_sign``/``urlauth_check``/
-``urlauth_reset``); CATENATE reads URLAUTH URLs through it too.
+``urlauth_reset``); CATENATE reads URLAUTH URLs through it too. METADATA
+(RFC 5464) is :mod:`.metadata` over ``store.get_metadata``/``set_metadata``
+(limits and permissions in the store).
 
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-URLAUTH=BINARY,
-NOTIFY and METADATA are not offered; ``$`` in QRESYNC's
+URLAUTH=BINARY
+and NOTIFY are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

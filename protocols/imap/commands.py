@@ -17,6 +17,8 @@ from .search import SearchKey
 from .sequence import SequenceArg, SequenceSet
 
 __all__ = [
+    "GetMetadata",
+    "SetMetadata",
     "GenUrlAuth",
     "ResetKey",
     "UrlFetch",
@@ -133,6 +135,27 @@ class ResetKey(Command):
     name: ClassVar[str] = "RESETKEY"
     mailbox: str | None = None
     mechanisms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetMetadata(Command):
+    """``GETMETADATA [(MAXSIZE n DEPTH d)] mailbox entries`` (RFC 5464 4.2);
+    ``mailbox`` "" is the server; entry names lower-cased."""
+
+    name: ClassVar[str] = "GETMETADATA"
+    mailbox: str
+    entries: tuple[str, ...]
+    maxsize: int | None = None
+    depth: Literal[0, 1, "infinity"] = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetMetadata(Command):
+    """``SETMETADATA mailbox (entry value ...)`` (RFC 5464 4.3); a value NIL removes."""
+
+    name: ClassVar[str] = "SETMETADATA"
+    mailbox: str
+    items: tuple[tuple[str, bytes | None], ...] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -53,7 +53,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Final
+import re
+from typing import Final, Literal
 
 from . import commands as c
 from .errors import (
@@ -525,6 +526,64 @@ def _resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:
     return c.ResetKey(tag=tag, mailbox=mailbox, mechanisms=tuple(mechanisms))
 
 
+# RFC 5464 3.2: "/private/..." or "/shared/...", no wildcards, no empty level.
+_METADATA_ENTRY = re.compile(r"/(?:private|shared)(?:/[\x21-\x24\x26-\x29\x2b-\x2e\x30-\x7e]+)+")
+
+
+def _metadata_entry(r: Reader) -> str:
+    entry = r.astring().decode("ascii", "replace").lower()
+    if not _METADATA_ENTRY.fullmatch(entry):
+        r.fail("Invalid metadata entry name")
+    return entry
+
+
+def _getmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5464 5: getmetadata = "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries
+    r.sp()
+    maxsize: int | None = None
+    depth: Literal[0, 1, "infinity"] = 0
+    if r.at(b"("):
+        def option() -> None:
+            nonlocal maxsize, depth
+            word = r.word()
+            r.sp()
+            if word == "MAXSIZE":
+                maxsize = r.number()
+            elif word == "DEPTH":
+                value = r.word()
+                if value not in ("0", "1", "INFINITY"):
+                    r.fail("DEPTH is 0, 1 or infinity")
+                depth = "infinity" if value == "INFINITY" else int(value)  # type: ignore[assignment]
+            else:
+                r.fail("Unknown GETMETADATA option")
+
+        r.paren_list(option, allow_empty=False)
+        r.sp()
+    mailbox = r.mailbox()
+    r.sp()
+    if r.at(b"("):
+        entries = tuple(r.paren_list(lambda: _metadata_entry(r), allow_empty=False))
+    else:
+        entries = (_metadata_entry(r),)
+    return c.GetMetadata(tag=tag, mailbox=mailbox, entries=tuple(dict.fromkeys(entries)), maxsize=maxsize,
+                         depth=depth)
+
+
+def _setmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5464 5: setmetadata = "SETMETADATA" SP mailbox SP "(" entry-value *(SP entry-value) ")"
+    # entry-value = entry SP value; value = nstring / literal8
+    r.sp()
+    mailbox = r.mailbox()
+    r.sp()
+
+    def item() -> tuple[str, bytes | None]:
+        entry = _metadata_entry(r)
+        r.sp()
+        return entry, r.literal8() if r.at(b"~") else r.nstring()
+
+    return c.SetMetadata(tag=tag, mailbox=mailbox, items=tuple(r.paren_list(item, allow_empty=False)))
+
+
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:
     r.sp()
     return c.GetQuota(tag=tag, root=r.decode_utf8(r.astring(), "quota root"))
@@ -571,6 +630,8 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "GETQUOTA": _getquota,
     "GETQUOTAROOT": _one_mailbox(c.GetQuotaRoot),
     "SETQUOTA": _setquota,
+    "GETMETADATA": _getmetadata,
+    "SETMETADATA": _setmetadata,
     "GENURLAUTH": _genurlauth,
     "URLFETCH": _urlfetch,
     "RESETKEY": _resetkey,
