@@ -53,8 +53,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
-from typing import Final, Literal
+from typing import Final
 
 from . import commands as c
 from .errors import (
@@ -66,6 +65,15 @@ from .errors import (
     NeedMore,
     ParseError,
     ParseSignal,
+)
+from .ext_commands import (
+    catenate_parts,
+    parse_genurlauth,
+    parse_getmetadata,
+    parse_resetkey,
+    parse_setmetadata,
+    parse_urlfetch,
+    utf8_append_data,
 )
 from .grammar import DEFAULT_MAX_LINE, Framer, Reader
 from .message_commands import (
@@ -449,9 +457,9 @@ def _append_message(r: Reader) -> c.AppendMessage:
         date = r.date_time()
         r.sp()
     if r.peek_word(b"CATENATE"):
-        return c.AppendMessage(flags=flags, internal_date=date, message=b"", catenate=_catenate(r))
+        return c.AppendMessage(flags=flags, internal_date=date, message=b"", catenate=catenate_parts(r))
     if r.peek_word(b"UTF8"):
-        message = _utf8_append_data(r)
+        message = utf8_append_data(r)
     elif r.at(b"~"):
         message = r.literal8()
     elif r.at(b"{"):
@@ -459,129 +467,6 @@ def _append_message(r: Reader) -> c.AppendMessage:
     else:
         r.fail("APPEND needs a literal")
     return c.AppendMessage(flags=flags, internal_date=date, message=message)
-
-
-def _catenate(r: Reader) -> tuple[bytes | str, ...]:
-    """RFC 4469 5: ``"CATENATE" SP "(" cat-part *(SP cat-part) ")"`` with
-    ``cat-part = "TEXT" SP literal / "URL" SP astring`` (a TEXT literal8
-    too, as with BINARY, RFC 3516 4.4). The URLs are checked when run."""
-    r.keyword(b"CATENATE")
-    r.sp()
-
-    def part() -> bytes | str:
-        word = r.word()
-        r.sp()
-        if word == "TEXT":
-            return r.literal8() if r.at(b"~") else r.literal()
-        if word == "URL":
-            return r.astring().decode("utf-8", "replace")
-        r.fail("Unknown CATENATE part")
-
-    return tuple(r.paren_list(part, allow_empty=False))
-
-
-def _utf8_append_data(r: Reader) -> bytes:
-    """RFC 6855 4: ``append-data =/ "UTF8" SP "(" literal8 ")"``, BAD from a
-    session that has not enabled UTF8=ACCEPT. The message is stored as it is."""
-    if not r.utf8:
-        r.fail("APPEND UTF8 needs ENABLE UTF8=ACCEPT")
-    r.keyword(b"UTF8")
-    r.sp()
-    r.char(b"(")
-    message = r.literal8() if r.at(b"~") else r.literal()
-    r.char(b")")
-    return message
-
-
-def _genurlauth(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 4467 9: genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism)
-    urls = []
-    while r.maybe_sp():
-        url = r.astring().decode("utf-8", "replace")
-        r.sp()
-        urls.append((url, r.word()))
-    if not urls:
-        r.fail("GENURLAUTH needs a URL and a mechanism")
-    return c.GenUrlAuth(tag=tag, urls=tuple(urls))
-
-
-def _urlfetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full)
-    urls = []
-    while r.maybe_sp():
-        urls.append(r.astring().decode("utf-8", "replace"))
-    if not urls:
-        r.fail("URLFETCH needs a URL")
-    return c.UrlFetch(tag=tag, urls=tuple(urls))
-
-
-def _resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 4467 9: resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]
-    if not r.maybe_sp():
-        return c.ResetKey(tag=tag)
-    mailbox = r.mailbox()
-    mechanisms = []
-    while r.maybe_sp():
-        mechanisms.append(r.word())
-    return c.ResetKey(tag=tag, mailbox=mailbox, mechanisms=tuple(mechanisms))
-
-
-# RFC 5464 3.2: "/private/..." or "/shared/...", no wildcards, no empty level.
-_METADATA_ENTRY = re.compile(r"/(?:private|shared)(?:/[\x21-\x24\x26-\x29\x2b-\x2e\x30-\x7e]+)+")
-
-
-def _metadata_entry(r: Reader) -> str:
-    entry = r.astring().decode("ascii", "replace").lower()
-    if not _METADATA_ENTRY.fullmatch(entry):
-        r.fail("Invalid metadata entry name")
-    return entry
-
-
-def _getmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 5464 5: getmetadata = "GETMETADATA" [SP getmetadata-options] SP mailbox SP entries
-    r.sp()
-    maxsize: int | None = None
-    depth: Literal[0, 1, "infinity"] = 0
-    if r.at(b"("):
-        def option() -> None:
-            nonlocal maxsize, depth
-            word = r.word()
-            r.sp()
-            if word == "MAXSIZE":
-                maxsize = r.number()
-            elif word == "DEPTH":
-                value = r.word()
-                if value not in ("0", "1", "INFINITY"):
-                    r.fail("DEPTH is 0, 1 or infinity")
-                depth = "infinity" if value == "INFINITY" else int(value)  # type: ignore[assignment]
-            else:
-                r.fail("Unknown GETMETADATA option")
-
-        r.paren_list(option, allow_empty=False)
-        r.sp()
-    mailbox = r.mailbox()
-    r.sp()
-    if r.at(b"("):
-        entries = tuple(r.paren_list(lambda: _metadata_entry(r), allow_empty=False))
-    else:
-        entries = (_metadata_entry(r),)
-    return c.GetMetadata(tag=tag, mailbox=mailbox, entries=tuple(dict.fromkeys(entries)), maxsize=maxsize,
-                         depth=depth)
-
-
-def _setmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 5464 5: setmetadata = "SETMETADATA" SP mailbox SP "(" entry-value *(SP entry-value) ")"
-    # entry-value = entry SP value; value = nstring / literal8
-    r.sp()
-    mailbox = r.mailbox()
-    r.sp()
-
-    def item() -> tuple[str, bytes | None]:
-        entry = _metadata_entry(r)
-        r.sp()
-        return entry, r.literal8() if r.at(b"~") else r.nstring()
-
-    return c.SetMetadata(tag=tag, mailbox=mailbox, items=tuple(r.paren_list(item, allow_empty=False)))
 
 
 def _getquota(r: Reader, tag: bytes, uid: bool) -> c.Command:
@@ -630,11 +515,11 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "GETQUOTA": _getquota,
     "GETQUOTAROOT": _one_mailbox(c.GetQuotaRoot),
     "SETQUOTA": _setquota,
-    "GETMETADATA": _getmetadata,
-    "SETMETADATA": _setmetadata,
-    "GENURLAUTH": _genurlauth,
-    "URLFETCH": _urlfetch,
-    "RESETKEY": _resetkey,
+    "GETMETADATA": parse_getmetadata,
+    "SETMETADATA": parse_setmetadata,
+    "GENURLAUTH": parse_genurlauth,
+    "URLFETCH": parse_urlfetch,
+    "RESETKEY": parse_resetkey,
     "CHECK": _bare(c.Check),
     "CLOSE": _bare(c.Close),
     "UNSELECT": _bare(c.Unselect),
