@@ -2,8 +2,12 @@
 mailbox name encoder, and the ENVELOPE a client without it gets."""
 from __future__ import annotations
 
+import imaplib
+
 import pytest
 
+from conftest import PASSWORDS
+from mailboxes import store
 from protocols.imap import commands as c
 from protocols.imap.downgrade import ascii_envelope
 from protocols.imap.encoder import render_envelope, render_mailbox
@@ -89,3 +93,23 @@ def test_an_envelope_with_utf8_is_downgraded_to_ascii_after_rfc_6857() -> None:
 def test_an_ascii_envelope_is_left_as_it_is() -> None:
     env = {"subject": "plain", "from": [["Ann", None, "ann", "example.test"]], "to": None}
     assert ascii_envelope(env) is env
+
+
+def test_imaplib_in_utf8_mode_creates_lists_and_reads_utf8_names_and_headers(alice, imap_port: int) -> None:  # type: ignore[no-untyped-def]
+    """Python's imaplib, a real client: after ENABLE UTF8=ACCEPT it sends
+    names as UTF-8. (Its APPEND in that mode puts "UTF8 (" inside the
+    literal, a client bug, so the message is stored through the store.)"""
+    message = "From: Jörg <jörg@bücher.example>\r\nSubject: Grüße\r\n\r\nHallo\r\n".encode()
+    client = imaplib.IMAP4("127.0.0.1", imap_port)
+    try:
+        client.login("alice@example.test", PASSWORDS["alice@example.test"])
+        assert client.enable("UTF8=ACCEPT")[0] == "OK" and client.utf8_enabled
+        assert client.create('"Äpfel"')[0] == "OK"
+        typ, listed = client.list('""', '"Ä*"')
+        assert typ == "OK" and listed == ['(\\HasNoChildren) "/" "Äpfel"'.encode()]
+        store.append(alice.id, "Äpfel", message)
+        client.select('"Äpfel"', readonly=True)
+        typ, data = client.fetch("1", "(BODY.PEEK[])")
+        assert typ == "OK" and data[0][1] == message  # stored and returned byte for byte
+    finally:
+        client.logout()
