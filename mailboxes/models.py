@@ -87,6 +87,8 @@ class Folder(models.Model):
     # Every keyword a message of this folder has held: IMAP's FLAGS (RFC 3501
     # 7.2.6), which only grows, so no keyword a message holds is ever left out.
     keywords = models.JSONField(default=list)
+    # URLAUTH (RFC 4467 3): the mailbox access key, made on first GENURLAUTH, dropped by RESETKEY.
+    urlauth_key = models.BinaryField(null=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="folder_owner_name")]
@@ -528,3 +530,6 @@ class Passkey(models.Model):
     sign_count = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True)
+
+
+from .models_metadata import MetadataEntry  # noqa: E402, F401  (IMAP METADATA, RFC 5464)

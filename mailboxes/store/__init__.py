@@ -171,6 +171,8 @@ from .messages import (
                    move,
                    set_flags,
 )
+from .metadata import MAX_VALUE as METADATA_MAX_VALUE
+from .metadata import MetadataTooBig, MetadataTooMany, get_metadata, set_metadata
 from .mtasts import (
                    MTA_STS_MODES,
                    CachedStsPolicy,
@@ -272,6 +274,7 @@ from .two_factor import (
                    two_factor_enabled,
 )
 from .types import *  # noqa: F401,F403
+from .urlauth import UrlAuthMailbox, urlauth_check, urlauth_reset, urlauth_sign
 from .vanished import vanished_since
 from .web_sessions import WebSessionInfo, end_sessions, end_web_session, list_web_sessions, note_web_session
 from .webmail import (

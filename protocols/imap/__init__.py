@@ -9,7 +9,7 @@ The pure half (no I/O, no Django):
 * :mod:`.parser`: ``parse_command(buf, ...) -> (command, used)``; its
   docstring holds the parser's notes (what is supported, limits,
   leniencies). :mod:`.commands` are the typed commands it returns;
-  :mod:`.grammar`, :mod:`.message_commands`, :mod:`.fetch`, :mod:`.search`,
+  :mod:`.grammar`, :mod:`.message_commands`, :mod:`.ext_commands`, :mod:`.fetch`, :mod:`.search`,
   :mod:`.sequence` and :mod:`.utf7` its parts; :mod:`.errors` what it raises.
 * :mod:`.encoder`: response bytes, ENVELOPE and BODYSTRUCTURE from the dicts
   stored at delivery. :mod:`.fetch_items` renders FETCH data and says what
@@ -105,12 +105,29 @@ no save date is kept, so FETCH SAVEDATE is NIL, SAVEDATESUPPORTED is
 COMPRESS=DEFLATE (RFC 4978) lives in :mod:`.connection` (every read and
 write) and ``cmd_session.compress``.
 
+UTF8=ACCEPT (RFC 6855): ``ENABLE UTF8=ACCEPT`` sets ``Session.utf8``; the
+connection passes it to the parser (``parse_command(utf8=...)``: UTF-8
+mailbox names, ``APPEND ... UTF8 (literal8)``, no SEARCH CHARSET), the
+mailbox handlers to ``encoder.render_mailbox`` (quoted UTF-8 instead of
+modified UTF-7), and FETCH to :mod:`.fetch_items`, which gives a session
+without it the ASCII ENVELOPE of :mod:`.downgrade` (RFC 6855 7, RFC 6857).
+
+CATENATE (RFC 4469): the parser returns the parts (``Append.catenate``:
+bytes for TEXT, str for a URL); :mod:`.catenate` resolves them into plain
+messages before the store's append (so MULTIAPPEND stays all or nothing),
+reading URLs with the pure RFC 5092 parser :mod:`.imapurl` and the FETCH
+section cutter. URLAUTH (RFC 4467) is :mod:`.urlauth`: the mailbox access
+keys never leave the store (``store.urlauth_sign``/``urlauth_check``/
+``urlauth_reset``); CATENATE reads URLAUTH URLs through it too. METADATA
+(RFC 5464) is :mod:`.metadata` over ``store.get_metadata``/``set_metadata``
+(limits and permissions in the store).
+
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-CATENATE,
-NOTIFY, METADATA and UTF8=ACCEPT are not offered; ``$`` in QRESYNC's
+URLAUTH=BINARY
+and NOTIFY are not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

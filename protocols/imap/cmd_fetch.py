@@ -102,7 +102,8 @@ async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: S
                 message = replace(message, flags=flags)
             # RFC 7162 3.2.4: with QRESYNC, a FETCH that set \Seen carries UID and MODSEQ too.
             out.append(render_message(seq, attributes, message, add_flags=changed,
-                                      add_modseq=changed and s.condstore, add_uid=changed and s.qresync))
+                                      add_modseq=changed and s.condstore, add_uid=changed and s.qresync,
+                                      utf8=s.utf8))
         if out:
             await s.io.send(b"".join(out))
         if not page or page[-1].uid >= last or (len(page) < limit and need.content != "full"):

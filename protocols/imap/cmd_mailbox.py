@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
 
+from . import catenate, looks
 from . import commands as c
-from . import looks
 from .cmd_fetch import send_messages
 from .encoder import render_mailbox, response_code, untagged_status
 from .fetch import FetchAttribute
@@ -81,7 +81,7 @@ async def select(s: Session, cmd: c.Select) -> Done:
 
 async def _own_list_line(s: Session, name: str) -> list[bytes]:
     folders = await s.call(store.list_folders, s.account_id)
-    return [_list_line(b"LIST", entry) for entry in list_entries(folders, "", [name]) if entry.name == name]
+    return [_list_line(b"LIST", entry, s.utf8) for entry in list_entries(folders, "", [name]) if entry.name == name]
 
 
 async def _resync(s: Session, q: c.QResync) -> None:
@@ -152,9 +152,9 @@ async def unsubscribe(s: Session, cmd: c.Unsubscribe) -> Done:
     return Done()
 
 
-def _list_line(kind: bytes, entry: ListEntry) -> bytes:
+def _list_line(kind: bytes, entry: ListEntry, utf8: bool) -> bytes:
     attrs = " ".join(entry.attributes).encode("ascii")
-    line = b"* " + kind + b" (" + attrs + b') "/" ' + render_mailbox(entry.name)
+    line = b"* " + kind + b" (" + attrs + b') "/" ' + render_mailbox(entry.name, utf8=utf8)
     if entry.childinfo:
         line += b' ("CHILDINFO" ("SUBSCRIBED"))'  # RFC 5258 3.5
     return line + b"\r\n"
@@ -181,9 +181,9 @@ async def list_(s: Session, cmd: c.List) -> Done:
                                return_subscribed=cmd.returns.subscribed, extended=cmd.extended, lost=lost)
     out = []
     for entry in entries:
-        out.append(_list_line(b"LIST", entry))
+        out.append(_list_line(b"LIST", entry, s.utf8))
         if entry.selectable and entry.name in statuses and cmd.returns.status is not None:
-            out.append(_status_line(statuses[entry.name], cmd.returns.status))  # RFC 5819
+            out.append(_status_line(statuses[entry.name], cmd.returns.status, s.utf8))  # RFC 5819
     await s.io.send(b"".join(out))
     return Done()
 
@@ -193,7 +193,7 @@ async def lsub(s: Session, cmd: c.Lsub) -> Done:
     lost = await s.call(store.lost_subscriptions, s.account_id)
     with _pattern_limit():
         entries = lsub_entries(folders, cmd.reference, cmd.pattern, lost)
-    await s.io.send(b"".join(_list_line(b"LSUB", e) for e in entries))
+    await s.io.send(b"".join(_list_line(b"LSUB", e, s.utf8) for e in entries))
     return Done()
 
 
@@ -205,7 +205,7 @@ def _pattern_limit() -> Iterator[None]:
         raise no("LIMIT", "Mailbox pattern too long") from None  # RFC 5530 LIMIT
 
 
-def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
+def _status_line(st: store.FolderStatus, items: Sequence[str], utf8: bool) -> bytes:
     values = {
         "MESSAGES": st.messages,
         "RECENT": st.recent,  # what the next SELECT would claim
@@ -218,27 +218,28 @@ def _status_line(st: store.FolderStatus, items: Sequence[str]) -> bytes:
         "MAILBOXID": render_objectid(mailbox_id(st.id, st.uidvalidity)).decode("ascii"),  # RFC 8474 4.3
     }
     pairs = " ".join(f"{item} {values[item]}" for item in items).encode("ascii")
-    return b"* STATUS " + render_mailbox(st.name) + b" (" + pairs + b")\r\n"
+    return b"* STATUS " + render_mailbox(st.name, utf8=utf8) + b" (" + pairs + b")\r\n"
 
 
 async def status(s: Session, cmd: c.Status) -> Done:
     if "HIGHESTMODSEQ" in cmd.items:
         s.enable_condstore()  # RFC 7162 3.1: a CONDSTORE-enabling command
     st = await s.call(store.folder_status, s.account_id, cmd.mailbox)
-    await s.io.send(_status_line(st, cmd.items))
+    await s.io.send(_status_line(st, cmd.items, s.utf8))
     return Done()
 
 
 async def append(s: Session, cmd: c.Append) -> Done:
     try:
+        items = [(cmd.message, cmd.flags, cmd.internal_date),
+                 *((m.message, m.flags, m.internal_date) for m in cmd.more)]
+        if cmd.catenate or any(m.catenate for m in cmd.more):
+            items = await catenate.messages(s, cmd)  # RFC 4469
         if cmd.more:
             # RFC 3502: all the messages or none; APPENDUID names a UID set (RFC 4315 3).
-            items = [(cmd.message, cmd.flags, cmd.internal_date),
-                     *((m.message, m.flags, m.internal_date) for m in cmd.more)]
             result = (await s.call(store.append_many, s.account_id, cmd.mailbox, items))[0]
         else:
-            result = await s.call(store.append, s.account_id, cmd.mailbox, cmd.message, cmd.flags,
-                                  cmd.internal_date)
+            result = await s.call(store.append, s.account_id, cmd.mailbox, *items[0])
     except store.NoSuchFolder:
         raise no("TRYCREATE", "Mailbox does not exist") from None  # RFC 3501 6.3.11
     if s.view is not None and s.view.folder_id == result.folder_id:
@@ -268,7 +269,7 @@ async def getquota(s: Session, cmd: c.GetQuota) -> Done:
 
 async def getquotaroot(s: Session, cmd: c.GetQuotaRoot) -> Done:
     usage = await s.call(store.quota_root, s.account_id, cmd.mailbox)
-    await s.io.send(b"* QUOTAROOT " + render_mailbox(cmd.mailbox) + b' ""\r\n' + _quota_line(usage))
+    await s.io.send(b"* QUOTAROOT " + render_mailbox(cmd.mailbox, utf8=s.utf8) + b' ""\r\n' + _quota_line(usage))
     return Done()
 
 

@@ -65,6 +65,9 @@ async def enable(s: Session, cmd: c.Enable) -> Done:
     if "QRESYNC" in cmd.capabilities:
         s.enable_qresync()  # RFC 7162 3.2.3: implies CONDSTORE (listed only if asked for)
         enabled.append(b" QRESYNC")
+    if "UTF8=ACCEPT" in cmd.capabilities:
+        s.utf8 = True  # RFC 6855 3: for the rest of the connection
+        enabled.append(b" UTF8=ACCEPT")
     await s.io.send(b"* ENABLED" + b"".join(enabled) + b"\r\n")
     return Done()
 

@@ -17,6 +17,11 @@ from .search import SearchKey
 from .sequence import SequenceArg, SequenceSet
 
 __all__ = [
+    "GetMetadata",
+    "SetMetadata",
+    "GenUrlAuth",
+    "ResetKey",
+    "UrlFetch",
     "Append",
     "Authenticate",
     "CancelUpdate",
@@ -107,6 +112,52 @@ class Enable(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartTLS(Command):
     name: ClassVar[str] = "STARTTLS"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenUrlAuth(Command):
+    """``GENURLAUTH url mechanism ...`` (RFC 4467 6.1): (rump URL, mechanism) pairs."""
+
+    name: ClassVar[str] = "GENURLAUTH"
+    urls: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrlFetch(Command):
+    """``URLFETCH url ...`` (RFC 4467 6.3)."""
+
+    name: ClassVar[str] = "URLFETCH"
+    urls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResetKey(Command):
+    """``RESETKEY [mailbox *mechanism]`` (RFC 4467 6.2); no mailbox: all of them."""
+
+    name: ClassVar[str] = "RESETKEY"
+    mailbox: str | None = None
+    mechanisms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GetMetadata(Command):
+    """``GETMETADATA [(MAXSIZE n DEPTH d)] mailbox entries`` (RFC 5464 4.2);
+    ``mailbox`` "" is the server; entry names lower-cased."""
+
+    name: ClassVar[str] = "GETMETADATA"
+    mailbox: str
+    entries: tuple[str, ...]
+    maxsize: int | None = None
+    depth: Literal[0, 1, "infinity"] = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetMetadata(Command):
+    """``SETMETADATA mailbox (entry value ...)`` (RFC 5464 4.3); a value NIL removes."""
+
+    name: ClassVar[str] = "SETMETADATA"
+    mailbox: str
+    items: tuple[tuple[str, bytes | None], ...] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +302,9 @@ class Append(Command):
     internal_date: datetime | None = None
     message: bytes = field(repr=False)
     more: tuple[AppendMessage, ...] = ()
+    #: CATENATE (RFC 4469): the parts the message is made of, ``message`` then
+    #: empty: bytes for ``TEXT literal``, str for ``URL astring`` (not yet checked).
+    catenate: tuple[bytes | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +314,7 @@ class AppendMessage:
     flags: tuple[str, ...] = ()
     internal_date: datetime | None = None
     message: bytes = field(repr=False)
+    catenate: tuple[bytes | str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -222,7 +222,8 @@ class ImapConnection:
                 each, total = self._max_literals()
                 try:
                     command, used = parse_command(
-                        self._buf, max_literal=each, max_literals=total, framer=self._framer
+                        self._buf, max_literal=each, max_literals=total, framer=self._framer,
+                        utf8=self.session.utf8,
                     )
                 except NeedContinuation as signal:
                     self._need = len(self._buf) + max(signal.size, 1)

@@ -11,7 +11,9 @@ Implementation notes
   :class:`Raw`.
 * Quoted strings hold only 0x20-0x7E (RFC 3501 section 9 QUOTED-CHAR, with
   ``"`` and ``\\`` escaped) and at most :data:`QUOTED_MAX` octets; anything
-  else (8-bit, CR, LF, NUL) becomes a literal ``{n}`` CRLF octets. NUL in a
+  else (8-bit, CR, LF, NUL) becomes a literal ``{n}`` CRLF octets. The one
+  exception: a mailbox name for a session that enabled UTF8=ACCEPT is
+  quoted UTF-8 (RFC 6855 3, :func:`render_mailbox`). NUL in a
   literal is outside RFC 3501's CHAR8, but message bytes are sent as they
   are stored.
 * Envelopes and body structures are rendered from the dicts that
@@ -84,6 +86,7 @@ class Raw(bytes):
 Item: TypeAlias = "None | int | str | bytes | Atom | Raw | SequenceSet | Sequence[Item]"
 
 _QUOTABLE = re.compile(rb"[\x20-\x7e]*")
+_QUOTABLE_UTF8 = re.compile(rb"[\x20-\x7e\x80-\xff]*")
 _ASTRING_ATOM = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\\x80-\xff]+')
 _TEXT_UNSAFE = re.compile(r"[^\x20-\x7e]")
 _MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -106,8 +109,12 @@ def render_string(data: str | bytes) -> bytes:
     """A quoted string when safe and short, else a literal."""
     raw = _bytes(data)
     if len(raw) <= QUOTED_MAX and _QUOTABLE.fullmatch(raw):
-        return b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+        return _quote(raw)
     return render_literal(raw)
+
+
+def _quote(raw: bytes) -> bytes:
+    return b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
 def render_nstring(data: str | bytes | None) -> bytes:
@@ -122,9 +129,16 @@ def render_astring(data: str | bytes) -> bytes:
     return render_string(raw)
 
 
-def render_mailbox(name: str) -> bytes:
-    """A mailbox name in modified UTF-7 (RFC 3501 5.1.3), as an astring."""
-    return render_astring(encode_mailbox(name))
+def render_mailbox(name: str, *, utf8: bool = False) -> bytes:
+    """A mailbox name as an astring: in modified UTF-7 (RFC 3501 5.1.3), or
+    for a session that enabled UTF8=ACCEPT in UTF-8, quoted when short
+    (RFC 6855 3 allows UTF-8 in quoted strings then; names hold no controls)."""
+    if not utf8:
+        return render_astring(encode_mailbox(name))
+    raw = name.encode("utf-8")
+    if raw.isascii() or len(raw) > QUOTED_MAX or not _QUOTABLE_UTF8.fullmatch(raw):
+        return render_astring(raw)
+    return _quote(raw)
 
 
 def render(value: Item) -> bytes:

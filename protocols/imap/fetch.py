@@ -15,7 +15,7 @@ from typing import Final, Literal
 
 from .grammar import Reader
 
-__all__ = ["FetchAttribute", "Section", "SectionText", "parse_fetch_attribute", "MACROS"]
+__all__ = ["FetchAttribute", "Section", "SectionText", "parse_fetch_attribute", "parse_section", "MACROS"]
 
 SectionText = Literal["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"]
 
@@ -157,6 +157,17 @@ def parse_fetch_attribute(r: Reader) -> FetchAttribute:
             return FetchAttribute(name, Section(part))
         return FetchAttribute("BINARY", Section(part), _partial(r), peek)
     r.fail("Unknown fetch item")
+
+
+def parse_section(spec: bytes) -> Section:
+    """A section-spec on its own (an IMAP URL's ``;SECTION=``, RFC 5092),
+    e.g. ``b"1.HEADER"``; ParseError if it is not one."""
+    buf = b"[" + spec + b"]"
+    r = Reader(buf, len(buf))
+    section = _section(r)
+    if r.pos != r.end:
+        r.fail("Junk after the section")
+    return section
 
 
 def _section(r: Reader) -> Section:

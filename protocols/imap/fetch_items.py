@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, Protocol
 
 from .binary import binary_bytes, render_binary
+from .downgrade import ascii_envelope
 from .encoder import (
     fetch_response,
     format_internaldate,
@@ -122,7 +123,7 @@ def flags_bytes(flags: frozenset[str]) -> bytes:
     return render_flags(flag_order(flags))
 
 
-def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
+def _value(attr: FetchAttribute, msg: MessageFacts, utf8: bool) -> bytes:
     name = attr.name
     raw = msg.data or b""
     if name == "UID":
@@ -137,7 +138,9 @@ def _value(attr: FetchAttribute, msg: MessageFacts) -> bytes:
     if name == "RFC822.SIZE":
         return b"%d" % msg.size
     if name == "ENVELOPE":
-        return render_envelope(msg.envelope or {})
+        envelope = msg.envelope or {}
+        # RFC 6855 7: UTF-8 headers reach only a client that enabled UTF8=ACCEPT as they are.
+        return render_envelope(envelope if utf8 else ascii_envelope(envelope))
     if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
         return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
     if name == "EMAILID":
@@ -199,15 +202,17 @@ def render_message(
     add_flags: bool = False,
     add_modseq: bool = False,
     add_uid: bool = False,
+    utf8: bool = False,
 ) -> bytes:
     """``* seq FETCH (...)`` for the requested items.
 
     ``add_flags``: FLAGS changed as a side effect (implicit ``\\Seen``), so
     they are reported even if not asked for (RFC 3501 6.4.5);
     ``add_modseq``: CONDSTORE is on and the flags changed (RFC 7162 3.2);
-    ``add_uid``: QRESYNC is on and the flags changed (RFC 7162 3.2.4).
+    ``add_uid``: QRESYNC is on and the flags changed (RFC 7162 3.2.4);
+    ``utf8``: the session enabled UTF8=ACCEPT (the envelope as stored).
     """
-    items = [(attr.response_name(), _value(attr, msg)) for attr in attributes]
+    items = [(attr.response_name(), _value(attr, msg, utf8)) for attr in attributes]
     if add_flags or add_uid or add_modseq:
         names = {name for name, _ in items}
         if add_flags and b"FLAGS" not in names:

@@ -25,7 +25,7 @@ from typing import Final, NoReturn, TypeVar
 
 from .errors import BadMailboxName, LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
 from .sequence import MAX_NUMBER, SAVED, STAR, SeqNumber, SequenceArg, SequenceSet
-from .utf7 import MailboxNameError, decode_mailbox
+from .utf7 import MailboxNameError, decode_mailbox, decode_utf8_mailbox
 
 __all__ = [
     "DEFAULT_MAX_LINE",
@@ -181,13 +181,15 @@ def _literal_at_end(buf: bytes | bytearray, start: int, end: int) -> tuple[int, 
 class Reader:
     """Reads grammar tokens from one complete command ``buf[:end]``."""
 
-    __slots__ = ("buf", "end", "pos", "tag")
+    __slots__ = ("buf", "end", "pos", "tag", "utf8")
 
-    def __init__(self, buf: bytes, end: int) -> None:
+    def __init__(self, buf: bytes, end: int, *, utf8: bool = False) -> None:
         self.buf = buf
         self.end = end
         self.pos = 0
         self.tag: bytes | None = None
+        #: The session sent ENABLE UTF8=ACCEPT (RFC 6855): mailbox names are UTF-8.
+        self.utf8 = utf8
 
     # -- errors and lookahead -------------------------------------------
 
@@ -361,11 +363,12 @@ class Reader:
     # -- mailboxes ----------------------------------------------------------
 
     def mailbox(self) -> str:
-        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7;
+        """``mailbox = "INBOX" / astring``, decoded from modified UTF-7, or
+        from UTF-8 once the session enabled UTF8=ACCEPT (RFC 6855 3);
         :class:`BadMailboxName` (answered NO) if it is not valid in it."""
         data = self.astring()
         try:
-            name = decode_mailbox(data)
+            name = decode_utf8_mailbox(data) if self.utf8 else decode_mailbox(data)
         except MailboxNameError:
             raise BadMailboxName(self.tag, "Invalid mailbox name encoding", self.end) from None
         # RFC 3501 5.1: "The case-insensitive mailbox name INBOX is a special
@@ -383,7 +386,7 @@ class Reader:
         else:
             data = self.match_token(_LIST_CHARS, "a mailbox pattern")
         try:
-            return decode_mailbox(data)
+            return decode_utf8_mailbox(data) if self.utf8 else decode_mailbox(data)
         except MailboxNameError:
             return data.decode("utf-8", "replace")
 

@@ -110,6 +110,9 @@ def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | Non
                  partial: tuple[int, int] | None) -> c.Command:
     charset = None
     if r.peek_word(b"CHARSET"):
+        if r.utf8:
+            # RFC 6855 3: a client that enabled UTF8=ACCEPT sends no charset.
+            r.fail("No CHARSET after ENABLE UTF8=ACCEPT")
         r.keyword(b"CHARSET")
         r.sp()
         charset = _charset(r)

@@ -36,9 +36,15 @@ Implementation notes
   USE), BINARY (RFC 3516: the fetch items, and APPEND with a literal8
   ``~{n}`` / ``~{n+}``, which may hold NUL), QUOTA (RFC 9208, parsed only).
 * MULTIAPPEND (RFC 3502): APPEND takes one or more messages.
-* Not supported (ParseError): CATENATE, a literal8 anywhere but
-  APPEND's message, UTF8=ACCEPT APPEND, METADATA, COMPRESS,
-  and 8-bit mailbox names (UTF8=ACCEPT, RFC 6855).
+* UTF8=ACCEPT (RFC 6855), with ``utf8=True`` (after ENABLE): UTF-8 mailbox
+  names and patterns instead of modified UTF-7, ``APPEND ... UTF8
+  (literal8)``, and SEARCH CHARSET refused; without it those are BAD.
+* CATENATE (RFC 4469): an APPEND message may be ``CATENATE (TEXT
+  literal / URL astring ...)``; the URLs are parsed when the command runs.
+* URLAUTH (RFC 4467): GENURLAUTH, URLFETCH, RESETKEY; the URLs are
+  parsed when the command runs.
+* Not supported (ParseError): a literal8 anywhere but APPEND's message
+  and CATENATE's TEXT.
 * Deliberate leniencies: see :mod:`.grammar` (bare LF, 8-bit quoted
   strings, one-digit date-time days); search strings are read as UTF-8 even
   without CHARSET, since US-ASCII is a subset.
@@ -60,6 +66,15 @@ from .errors import (
     NeedMore,
     ParseError,
     ParseSignal,
+)
+from .ext_commands import (
+    catenate_parts,
+    parse_genurlauth,
+    parse_getmetadata,
+    parse_resetkey,
+    parse_setmetadata,
+    parse_urlfetch,
+    utf8_append_data,
 )
 from .grammar import DEFAULT_MAX_LINE, Framer, Reader
 from .message_commands import (
@@ -101,6 +116,7 @@ def parse_command(
     max_literals: int | None = None,
     max_line: int = DEFAULT_MAX_LINE,
     framer: Framer | None = None,
+    utf8: bool = False,
 ) -> tuple[c.Command, int]:
     """Parse the first command in ``buf``; return it and the bytes it used.
 
@@ -108,6 +124,8 @@ def parse_command(
     (default: ``max_literal``). A connection passes its own ``framer`` so
     that framing resumes where the last call stopped (and resets it once
     the command is consumed); without one the buffer is framed afresh.
+    ``utf8``: the session enabled UTF8=ACCEPT (RFC 6855), so mailbox names
+    are UTF-8, APPEND takes ``UTF8 (literal8)`` and SEARCH no CHARSET.
 
     Raises :class:`NeedMore`, :class:`NeedContinuation`,
     :class:`LiteralTooBig`, :class:`LineTooLong`, :class:`ParseError` or
@@ -116,7 +134,7 @@ def parse_command(
     if framer is None:
         framer = Framer(max_line=max_line, literal_plus=literal_plus)
     end = framer.advance(buf, max_literal=max_literal, max_literals=max_literals).end
-    r = Reader(bytes(buf[:end]), end)
+    r = Reader(bytes(buf[:end]), end, utf8=utf8)
     if r.at_eol():
         r.fail("Empty command line")
     r.tag = r.read_tag()
@@ -427,7 +445,7 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
         messages.append(_append_message(r))
     first, *more = messages
     return c.Append(tag=tag, mailbox=mailbox, flags=first.flags, internal_date=first.internal_date,
-                    message=first.message, more=tuple(more))
+                    message=first.message, more=tuple(more), catenate=first.catenate)
 
 
 def _append_message(r: Reader) -> c.AppendMessage:
@@ -441,7 +459,11 @@ def _append_message(r: Reader) -> c.AppendMessage:
     if r.at(b'"'):
         date = r.date_time()
         r.sp()
-    if r.at(b"~"):
+    if r.peek_word(b"CATENATE"):
+        return c.AppendMessage(flags=flags, internal_date=date, message=b"", catenate=catenate_parts(r))
+    if r.peek_word(b"UTF8"):
+        message = utf8_append_data(r)
+    elif r.at(b"~"):
         message = r.literal8()
     elif r.at(b"{"):
         message = r.literal()
@@ -496,6 +518,11 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "GETQUOTA": _getquota,
     "GETQUOTAROOT": _one_mailbox(c.GetQuotaRoot),
     "SETQUOTA": _setquota,
+    "GETMETADATA": parse_getmetadata,
+    "SETMETADATA": parse_setmetadata,
+    "GENURLAUTH": parse_genurlauth,
+    "URLFETCH": parse_urlfetch,
+    "RESETKEY": parse_resetkey,
     "CHECK": _bare(c.Check),
     "CLOSE": _bare(c.Close),
     "UNSELECT": _bare(c.Unselect),

@@ -23,7 +23,18 @@ from mailboxes import store
 from mailhost import metrics
 from protocols import account_sessions, dbcall
 
-from . import cmd_context, cmd_fetch, cmd_mailbox, cmd_search, cmd_session, cmd_thread, cmd_update, looks
+from . import (
+    cmd_context,
+    cmd_fetch,
+    cmd_mailbox,
+    cmd_search,
+    cmd_session,
+    cmd_thread,
+    cmd_update,
+    looks,
+    metadata,
+    urlauth,
+)
 from . import commands as c
 from .encoder import Status, response_code, tagged, untagged_status
 from .replies import Done, Refusal, SessionEnd
@@ -79,6 +90,11 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.GetQuota: (AUTH, cmd_mailbox.getquota),
     c.GetQuotaRoot: (AUTH, cmd_mailbox.getquotaroot),
     c.SetQuota: (AUTH, cmd_mailbox.setquota),
+    c.GetMetadata: (AUTH, metadata.getmetadata),  # RFC 5464 4
+    c.SetMetadata: (AUTH, metadata.setmetadata),
+    c.GenUrlAuth: (AUTH, urlauth.genurlauth),  # RFC 4467 6
+    c.UrlFetch: (AUTH, urlauth.urlfetch),
+    c.ResetKey: (AUTH, urlauth.resetkey),
     c.Check: (SELECTED, cmd_update.check),
     c.Close: (SELECTED, cmd_update.close),
     c.Unselect: (SELECTED, cmd_update.unselect),
@@ -118,7 +134,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
-    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE"
+    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE UTF8=ACCEPT CATENATE URLAUTH METADATA"
     " THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT SORT=DISPLAY CONTEXT=SEARCH CONTEXT=SORT"
 )
 
@@ -153,6 +169,8 @@ class Session:
         self.qresync = False
         #: ENABLE IMAP4rev2 (RFC 9051): no \Recent, SEARCH answered by ESEARCH.
         self.rev2 = False
+        #: ENABLE UTF8=ACCEPT (RFC 6855): UTF-8 mailbox names both ways, envelopes as stored.
+        self.utf8 = False
         self.auth_failures = 0
         self.dirty = False
         self.force_sync = False

@@ -13,13 +13,16 @@ import base64
 import binascii
 import re
 
-__all__ = ["MailboxNameError", "decode_mailbox", "encode_mailbox"]
+__all__ = ["MailboxNameError", "decode_mailbox", "decode_utf8_mailbox", "encode_mailbox"]
 
 
 class MailboxNameError(ValueError):
     """Bytes that are not a valid modified UTF-7 mailbox name."""
 
 
+# RFC 6855 3: Net-Unicode (RFC 5198 2) without C0/C1 controls, DEL,
+# LINE SEPARATOR or PARAGRAPH SEPARATOR.
+_NOT_IN_UTF8_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _PRINTABLE = re.compile(r"[\x20-\x7e]+")
 _B64_CHARS = re.compile(rb"[A-Za-z0-9+,]*")
 
@@ -94,3 +97,16 @@ def _decode_run(encoded: bytes) -> str:
     if any("\x20" <= ch <= "\x7e" for ch in text):
         raise MailboxNameError("printable US-ASCII hidden in modified base64")
     return text
+
+
+def decode_utf8_mailbox(data: bytes) -> str:
+    """A mailbox name from a session that enabled UTF8=ACCEPT (RFC 6855 3):
+    UTF-8 as it is, ``&`` included; raise MailboxNameError if it is not
+    valid UTF-8 or holds a character the RFC excludes."""
+    try:
+        name = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MailboxNameError("mailbox name is not valid UTF-8") from exc
+    if _NOT_IN_UTF8_NAME.search(name):
+        raise MailboxNameError("mailbox name has a control or separator character")
+    return name
