@@ -501,3 +501,6 @@ class Passkey(models.Model):
     sign_count = models.BigIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True)
+
+
+from .models_dmarc import DmarcReport, DmarcReportRow, DmarcVerdict  # noqa: E402, F401  (models of this app)

@@ -305,6 +305,9 @@ for _network in MAIL_IMPORT_ALLOWED_NETWORKS:
 MAIL_IMPORT_MAX_JOBS = env_int("MAIL_IMPORT_MAX_JOBS", 2, minimum=1)
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
+# Mail to this local part of any hosted domain (an account or alias must take it)
+# is also read as DMARC aggregate reports for the dashboard; empty turns that off.
+MAIL_DMARC_REPORT_LOCALPART = env_str("MAIL_DMARC_REPORT_LOCALPART", "dmarc-reports")
 # Spam filtering with rspamd (docs/SPAM.md): its normal worker (unset = no
 # scanning), its controller and password (learning from what users file as
 # Junk), seconds to wait for a verdict, and what to do without one:
@@ -340,6 +343,7 @@ CELERY_BEAT_SCHEDULE = {
     "certificate-renew": {"task": "protocols.tasks.renew_certificate", "schedule": 12 * 3600.0},
     # Daily: each run reports the previous UTC day (a beat restart may repeat or skip one).
     "tls-reports": {"task": "protocols.tasks.send_tls_reports", "schedule": 24 * 3600.0},
+    "dmarc-reports": {"task": "protocols.tasks.send_dmarc_reports", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

@@ -85,6 +85,17 @@ from .credentials import (
 )
 from .delivery import deliver
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
+from .dmarc import (
+                   DMARC_VERDICT_KEEP_DAYS,
+                   DmarcSender,
+                   DmarcSummary,
+                   DmarcVerdictRow,
+                   admin_dmarc_senders,
+                   dmarc_verdicts,
+                   forget_dmarc_verdicts,
+                   record_dmarc_verdict,
+                   take_dmarc_report,
+)
 from .drafts import record_sent, save_draft, special_folder_id
 from .errors import (
                    AlreadyExists,

@@ -54,6 +54,9 @@ class Verdict:
     dmarc_policy: str   # the policy that applies: none quarantine reject ("" without a record)
     header: str         # the whole Authentication-Results field, CRLF-terminated
     reject: bool        # refuse at DATA: DMARC fail under p=reject and MAIL_DMARC_REJECT
+    author: str = ""    # the From: domain DMARC judged ("" without exactly one)
+    aligned_spf: bool = False   # DMARC's own SPF and DKIM results (RFC 7489 policy_evaluated)
+    aligned_dkim: bool = False
 
     @property
     def smtp_reply(self) -> str:
@@ -148,27 +151,35 @@ def _tag(tags: dict, name: bytes) -> str:
     return value.decode("ascii", "replace").strip().lower() if isinstance(value, bytes) else str(value)
 
 
+@dataclass(frozen=True)
+class _Dmarc:
+    result: str
+    policy: str
+    author: str
+    aligned_spf: bool = False
+    aligned_dkim: bool = False
+
+
 def _dmarc(data: bytes, mail_from_domain: str, spf_result: str,
-           dkim_results: list[tuple[str, str, str]]) -> tuple[str, str, str]:
-    """(result, applicable policy, author domain)."""
+           dkim_results: list[tuple[str, str, str]]) -> _Dmarc:
     author = plan.author_domain(data)
     if author is None:
-        return "permerror", "", ""  # not exactly one From: author (RFC 7489 6.6.1)
+        return _Dmarc("permerror", "", "")  # not exactly one From: author (RFC 7489 6.6.1)
     memo: dict[str, dmarc.Record | None] = {}
     try:
         record = dmarc.discover(author, _dmarc_txt, memo)
         if record is None:
-            return "none", "", author
+            return _Dmarc("none", "", author)
         policy = record.p if record.domain == author else record.sp
-        passed = (spf_result == "pass" and mail_from_domain
-                  and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo))
-        passed = passed or any(result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
-                               for result, d, _ in dkim_results)
+        by_spf = bool(spf_result == "pass" and mail_from_domain
+                      and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo))
+        by_dkim = any(result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
+                      for result, d, _ in dkim_results)
     except DnsTemporary:
-        return "temperror", "", author
+        return _Dmarc("temperror", "", author)
     if record.testing and policy != "none":
         policy = "none"
-    return ("pass" if passed else "fail"), policy, author
+    return _Dmarc("pass" if by_spf or by_dkim else "fail", policy, author, by_spf, by_dkim)
 
 
 def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
@@ -181,14 +192,15 @@ def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
         mail_result = _spf(peer_ip, mail_from, helo) if mail_from else helo_result
         mail_domain = mail_from.rsplit("@", 1)[1].lower() if "@" in mail_from else helo.lower()
         dkim_results = _dkim(data)
-        dmarc_result, policy, author = _dmarc(data, mail_domain, mail_result, dkim_results)
+        judged = _dmarc(data, mail_domain, mail_result, dkim_results)
     finally:
         if token is not None:
             _resolver_var.reset(token)
-    reject = dmarc_result == "fail" and policy == "reject" and settings.MAIL_DMARC_REJECT
+    reject = judged.result == "fail" and judged.policy == "reject" and settings.MAIL_DMARC_REJECT
     header = _header(settings.MAIL_HOSTNAME, mail_from, helo, mail_result, helo_result, dkim_results,
-                     dmarc_result, policy, author)
-    return Verdict(mail_result, helo_result, tuple(dkim_results), dmarc_result, policy, header, reject)
+                     judged.result, judged.policy, judged.author)
+    return Verdict(mail_result, helo_result, tuple(dkim_results), judged.result, judged.policy, header, reject,
+                   judged.author, judged.aligned_spf, judged.aligned_dkim)
 
 
 async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -> Verdict:
