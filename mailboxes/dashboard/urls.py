@@ -1,7 +1,7 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
-from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, sieve, spam
+from . import accounts, aliases, audit, auth, blocks, dmarc, dns, domains, overview, queue, sieve, spam
 
 app_name = "manage"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("domains/<str:name>/dkim/", domains.domain_dkim, name="domain-dkim"),
     path("domains/<str:name>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/<str:name>/spam/", spam.domain_spam, name="domain-spam"),
+    path("domains/<str:name>/dmarc/", dmarc.domain_dmarc, name="domain-dmarc"),
     path("spam/", spam.spam_report, name="spam"),
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/new/", accounts.account_new, name="account-new"),

@@ -18,12 +18,10 @@ log = logging.getLogger("protocols.smtp.dmarc")
 
 
 def disposition(verdict: Verdict) -> str:
-    """What we did under the domain's policy (RFC 7489 7.2.1.1 policy_evaluated)."""
-    if verdict.dmarc != "fail":
-        return "none"
-    if verdict.reject:
-        return "reject"
-    return "quarantine" if verdict.dmarc_policy in ("quarantine", "reject") else "none"
+    """What we did under the domain's policy (RFC 7489 7.2.1.1 policy_evaluated):
+    refused, or delivered (a failure under p=quarantine is only marked in
+    Authentication-Results; the spam filter decides Junk on its own)."""
+    return "reject" if verdict.reject else "none"
 
 
 async def record_verdict(verdict: Verdict, *, peer_ip: str, mail_from: str, label: str) -> None:
