@@ -308,6 +308,13 @@ MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
 # Mail to this local part of any hosted domain (an account or alias must take it)
 # is also read as DMARC aggregate reports for the dashboard; empty turns that off.
 MAIL_DMARC_REPORT_LOCALPART = env_str("MAIL_DMARC_REPORT_LOCALPART", "dmarc-reports")
+# SRS for forwarded mail (mailboxes/srs.py, docs/DELIVERABILITY.md): the domain of
+# the rewritten envelope senders (it must reach our MX and its SPF cover us), the
+# key that signs them (empty: derived from SECRET_KEY), and how many days a
+# bounce to one is accepted.
+MAIL_SRS_DOMAIN = env_str("MAIL_SRS_DOMAIN", "") or MAIL_HOSTNAME
+MAIL_SRS_SECRET = env_str("MAIL_SRS_SECRET", "")
+MAIL_SRS_MAX_AGE_DAYS = env_int("MAIL_SRS_MAX_AGE_DAYS", 21, minimum=1)
 # Spam filtering with rspamd (docs/SPAM.md): its normal worker (unset = no
 # scanning), its controller and password (learning from what users file as
 # Junk), seconds to wait for a verdict, and what to do without one:
