@@ -315,6 +315,11 @@ MAIL_DMARC_REPORT_LOCALPART = env_str("MAIL_DMARC_REPORT_LOCALPART", "dmarc-repo
 MAIL_SRS_DOMAIN = env_str("MAIL_SRS_DOMAIN", "") or MAIL_HOSTNAME
 MAIL_SRS_SECRET = env_str("MAIL_SRS_SECRET", "")
 MAIL_SRS_MAX_AGE_DAYS = env_int("MAIL_SRS_MAX_AGE_DAYS", 21, minimum=1)
+# ARC (RFC 8617, protocols/relay/arc.py): forwards are sealed with the DKIM key
+# (RSA) of this domain; a DMARC failure is forgiven when a passing ARC chain was
+# last sealed by one of these domains.
+MAIL_ARC_DOMAIN = env_str("MAIL_ARC_DOMAIN", "") or MAIL_SRS_DOMAIN
+MAIL_ARC_TRUSTED_SEALERS = [d.lower() for d in env_list("MAIL_ARC_TRUSTED_SEALERS")]
 # Spam filtering with rspamd (docs/SPAM.md): its normal worker (unset = no
 # scanning), its controller and password (learning from what users file as
 # Junk), seconds to wait for a verdict, and what to do without one:

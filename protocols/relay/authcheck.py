@@ -36,7 +36,7 @@ from django.conf import settings
 
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
 
-from . import dmarc, plan
+from . import arc, dmarc, plan
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
@@ -57,6 +57,8 @@ class Verdict:
     author: str = ""    # the From: domain DMARC judged ("" without exactly one)
     aligned_spf: bool = False   # DMARC's own SPF and DKIM results (RFC 7489 policy_evaluated)
     aligned_dkim: bool = False
+    arc: str = "none"   # ARC chain validation (RFC 8617): none pass fail
+    arc_trusted: bool = False   # passed, last sealed by one of MAIL_ARC_TRUSTED_SEALERS
 
     @property
     def smtp_reply(self) -> str:
@@ -193,14 +195,27 @@ def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
         mail_domain = mail_from.rsplit("@", 1)[1].lower() if "@" in mail_from else helo.lower()
         dkim_results = _dkim(data)
         judged = _dmarc(data, mail_domain, mail_result, dkim_results)
+        arc_result, sealer = _arc(data)
     finally:
         if token is not None:
             _resolver_var.reset(token)
-    reject = judged.result == "fail" and judged.policy == "reject" and settings.MAIL_DMARC_REJECT
+    # RFC 8617 7.2: a chain that passes, last sealed by a forwarder we trust,
+    # vouches for the authentication the message had before it was forwarded.
+    trusted = arc_result == "pass" and sealer in settings.MAIL_ARC_TRUSTED_SEALERS
+    reject = judged.result == "fail" and judged.policy == "reject" and settings.MAIL_DMARC_REJECT and not trusted
     header = _header(settings.MAIL_HOSTNAME, mail_from, helo, mail_result, helo_result, dkim_results,
-                     judged.result, judged.policy, judged.author)
+                     judged.result, judged.policy, judged.author,
+                     arc=(arc_result, sealer, trusted) if arc_result != "none" else None)
     return Verdict(mail_result, helo_result, tuple(dkim_results), judged.result, judged.policy, header, reject,
-                   judged.author, judged.aligned_spf, judged.aligned_dkim)
+                   judged.author, judged.aligned_spf, judged.aligned_dkim, arc_result, trusted)
+
+
+def _arc(data: bytes) -> tuple[str, str]:
+    """(ARC chain result, latest sealer), ("none", "") without ARC-Seal fields."""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    if not re.search(rb"(?im)^arc-seal:", head):
+        return "none", ""
+    return arc.verify(data, _dkim_txt)
 
 
 async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -> Verdict:
@@ -243,7 +258,8 @@ def _pvalue(value: str) -> str:
 
 
 def _header(authserv_id: str, mail_from: str, helo: str, spf_mail: str, spf_helo: str,
-            dkim_results: list[tuple[str, str, str]], dmarc_result: str, policy: str, author: str) -> str:
+            dkim_results: list[tuple[str, str, str]], dmarc_result: str, policy: str, author: str,
+            arc: tuple[str, str, bool] | None = None) -> str:
     parts = []
     if mail_from:
         parts.append(f"spf={spf_mail} smtp.mailfrom={_pvalue(mail_from)}")
@@ -254,6 +270,10 @@ def _header(authserv_id: str, mail_from: str, helo: str, spf_mail: str, spf_helo
     for result, d, s in dkim_results:
         props = (f" header.d={_pvalue(d)}" if d else "") + (f" header.s={_pvalue(s)}" if s else "")
         parts.append(f"dkim={result}{props}")
+    if arc is not None:
+        result, sealer, trusted = arc
+        note = f" (sealed by {sealer}{', trusted' if trusted else ''})" if sealer and "(" not in sealer else ""
+        parts.append(f"arc={result}{note}")
     comment = f" (p={policy})" if policy else ""
     parts.append(f"dmarc={dmarc_result}{comment}" + (f" header.from={_pvalue(author)}" if author else ""))
     return f"Authentication-Results: {authserv_id};\r\n\t" + ";\r\n\t".join(parts) + "\r\n"

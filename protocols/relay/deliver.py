@@ -14,7 +14,7 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
-from . import dane, dkimsign, mtasts, mx, plan
+from . import arc, dane, dkimsign, mtasts, mx, plan
 from .client import ClientConfig, ConnectionLost, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
@@ -89,7 +89,7 @@ def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | 
     destinations: dict[str, Work] = {}
     handled = 0
     for job in jobs:
-        signed = dkimsign.sign(plan.fold_long_lines(job.data), job.dkim_domain, keys)
+        signed = arc.seal(dkimsign.sign(plan.fold_long_lines(job.data), job.dkim_domain, keys), job.mail_from, keys)
         by_domain: dict[str, list[tuple[int, str]]] = {}
         for rid, address, domain in job.recipients:
             if not plan.safe_address(address) or not plan.safe_address(job.mail_from):
