@@ -49,9 +49,15 @@ def _age(tt: str, now: float) -> int:
     return (int(now // DAY) - then) % TT_RANGE
 
 
+def mac(secret: bytes, text: str) -> str:
+    """The keyed hash SRS and VERP addresses carry: HMAC-SHA256 of the
+    lower-cased text, base32, lower case, HASH_LENGTH characters."""
+    digest = hmac.new(secret, text.lower().encode("utf-8"), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:HASH_LENGTH]
+
+
 def _hash(secret: bytes, tt: str, domain: str, local: str) -> str:
-    mac = hmac.new(secret, f"{tt}={domain}={local}".lower().encode("utf-8"), hashlib.sha256).digest()
-    return base64.b32encode(mac).decode("ascii").lower()[:HASH_LENGTH]
+    return mac(secret, f"{tt}={domain}={local}")
 
 
 def forward(address: str, *, secret: bytes, domain: str, now: float) -> str:

@@ -75,6 +75,7 @@ from .admin_types import (
                    Page,
                    QueueRow,
 )
+from .bounces import RepeatedBounce, admin_repeated_bounces, bounced_message, take_bounce
 from .credentials import (
                    DOORS,
                    AppPasswordInfo,

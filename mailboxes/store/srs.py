@@ -19,7 +19,8 @@ from .types import RecipientCheck
 log = logging.getLogger("mailboxes.store.srs")
 
 
-def _secret() -> bytes:
+def secret() -> bytes:
+    """The key of SRS and VERP addresses."""
     if settings.MAIL_SRS_SECRET:
         return settings.MAIL_SRS_SECRET.encode("utf-8")
     return hashlib.sha256(b"mailhost srs\0" + settings.SECRET_KEY.encode("utf-8")).digest()
@@ -40,7 +41,7 @@ def forward_sender(mail_from: str, sender_account_id: int | None) -> str:
     if domain == _domain() or Domain.objects.filter(name=domain).exists():
         return mail_from
     try:
-        return srs.forward(mail_from, secret=_secret(), domain=_domain(), now=time.time())
+        return srs.forward(mail_from, secret=secret(), domain=_domain(), now=time.time())
     except srs.SrsError:
         return mail_from
 
@@ -52,7 +53,7 @@ def bounce_route(address: str) -> RecipientCheck | None:
     if domain_of(address) != _domain() or not srs.is_srs(address):
         return None
     try:
-        original = srs.reverse(address, secret=_secret(), now=time.time(),
+        original = srs.reverse(address, secret=secret(), now=time.time(),
                                max_age_days=settings.MAIL_SRS_MAX_AGE_DAYS)
     except srs.SrsError as exc:
         log.info("SRS address %s refused: %s", address, exc)

@@ -1,8 +1,10 @@
-"""The MX's two DMARC reporting duties (RFC 7489 7.2; docs/DELIVERABILITY.md):
-count the verdict of every message DMARC judged, for the daily aggregate
-reports we send, and keep the aggregate reports other receivers mail to our
-domains' report address (MAIL_DMARC_REPORT_LOCALPART) for the dashboard.
-Neither may fail the SMTP transaction: errors are logged."""
+"""What the MX reads for deliverability (docs/DELIVERABILITY.md): it counts
+the verdict of every message DMARC judged, for the daily aggregate reports
+we send (RFC 7489 7.2); it keeps the aggregate reports other receivers mail
+to our domains' report address (MAIL_DMARC_REPORT_LOCALPART) for the
+dashboard; and it reads the DSNs that come back to a VERP return path of
+our outbound mail onto the queue entry. None of it may fail the SMTP
+transaction: errors are logged."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +16,7 @@ from mailboxes import store
 from .. import dbcall
 from ..relay.authcheck import Verdict
 
-log = logging.getLogger("protocols.smtp.dmarc")
+log = logging.getLogger("protocols.smtp.reports")
 
 
 def disposition(verdict: Verdict) -> str:
@@ -41,12 +43,15 @@ def is_report_address(address: str) -> bool:
 
 
 async def take_reports(message: bytes, recipients: list[str], *, label: str) -> None:
-    """After delivery: a message to a report address is parsed into the store."""
-    if not any(is_report_address(r) for r in recipients):
-        return
+    """After delivery: a message to a report address is parsed into the
+    store, and a bounce to a VERP return path onto its queue entry."""
     try:
-        kept = await dbcall.call(store.take_dmarc_report, message)
+        if any(is_report_address(r) for r in recipients):
+            kept = await dbcall.call(store.take_dmarc_report, message)
+            log.info("%s: %d DMARC aggregate report(s) kept", label, kept)
+        bounced = store.bounced_message(recipients)
+        if bounced is not None:
+            kept = await dbcall.call(store.take_bounce, bounced, message)
+            log.info("%s: a bounce about outbound message %s: %d recipient report(s)", label, bounced, kept)
     except Exception:
-        log.exception("%s: keeping a DMARC report failed", label)
-        return
-    log.info("%s: %d DMARC aggregate report(s) kept", label, kept)
+        log.exception("%s: reading a report or bounce failed", label)
