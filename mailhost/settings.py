@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_networks, env_port, env_size, env_str
+from .env import env_bool, env_int, env_list, env_networks, env_port, env_rates, env_size, env_str
 from .privatefile import write_private
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -283,6 +283,16 @@ if not MAIL_RELAY_BACKOFF or min(MAIL_RELAY_BACKOFF) < 1:
 MAIL_RELAY_DELAY_WARNING = env_int("MAIL_RELAY_DELAY_WARNING", 4 * 3600)
 MAIL_RELAY_SWEEP_INTERVAL = env_int("MAIL_RELAY_SWEEP_INTERVAL", 60, minimum=1)
 MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
+# Outbound rate control per destination domain (protocols/relay/deliver.py,
+# docs/DELIVERABILITY.md): (new connections, messages) per minute, 0 = no limit;
+# "*" stands for every domain not named (unlimited unless set).
+# The defaults are cautious starting points for the big mailbox providers.
+MAIL_RELAY_RATE_LIMITS = env_rates("MAIL_RELAY_RATE_LIMITS", {
+    "gmail.com": (20, 600), "googlemail.com": (20, 600),
+    "outlook.com": (10, 300), "hotmail.com": (10, 300), "live.com": (10, 300), "msn.com": (10, 300),
+    "yahoo.com": (10, 200), "aol.com": (10, 200), "icloud.com": (10, 200), "me.com": (10, 200),
+    "gmx.net": (10, 200), "gmx.de": (10, 200), "web.de": (10, 200), "t-online.de": (5, 100),
+})
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
 MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
 MAIL_RELAY_SMARTHOST_TLS = env_str("MAIL_RELAY_SMARTHOST_TLS", "starttls")  # starttls | tls | none

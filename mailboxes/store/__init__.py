@@ -226,6 +226,7 @@ from .pop import (
                    uid_ranges,
 )
 from .preferences import Preferences, get_preferences, save_preferences
+from .rates import next_window, postpone_outbound, take_relay_slot
 from .senders import may_send_as, unowned_authors
 from .sending import check_sending, record_sending, reset_sending_counts
 from .sessions import close_session, open_session, reset_session_counts
