@@ -6,6 +6,7 @@ connects and before each message; over the limit, the rest waits for the
 next window (postpone_outbound) without it counting as a failed attempt."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from ..models import OutboundRecipient
 from . import _redis
 from ._db import no_transaction
 
+log = logging.getLogger("mailboxes.store.rates")
 KINDS = ("connections", "messages")
 _local: dict[str, int] = {}
 _local_lock = threading.Lock()
@@ -49,7 +51,11 @@ def take_relay_slot(destination: str, kind: str) -> bool:
     if limit <= 0:
         return True
     minute = int(time.time() // 60)
-    return _count(f"{_redis.prefix('relay-rate')}{kind}:{destination.lower()}:{minute}") <= limit
+    try:
+        return _count(f"{_redis.prefix('relay-rate')}{kind}:{destination.lower()}:{minute}") <= limit
+    except Exception:  # Redis down: deliver unthrottled rather than not at all
+        log.warning("relay rate count for %s failed; not throttling", destination, exc_info=True)
+        return True
 
 
 def next_window() -> datetime:

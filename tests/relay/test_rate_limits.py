@@ -79,3 +79,13 @@ def test_without_redis_the_window_is_counted_in_the_process(settings):
     settings.MAIL_RELAY_RATE_LIMITS = {"solo.example": (0, 2)}
     wait_for(lambda: time.time() % 60 < 55, timeout=10, what="the start of a minute")
     assert [store.take_relay_slot("solo.example", "messages") for _ in range(3)] == [True, True, False]
+
+
+def test_an_unreachable_redis_does_not_stop_delivery(settings):
+    settings.MAIL_RELAY_RATE_LIMITS = {"solo.example": (0, 1)}
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    saved, _redis._client = _redis._client, None
+    try:
+        assert all(store.take_relay_slot("solo.example", "messages") for _ in range(3))
+    finally:
+        _redis._client = saved
