@@ -20,13 +20,14 @@ class DmarcVerdict(models.Model):
     policy_spf = models.CharField(max_length=8)  # DMARC-aligned pass | fail
     policy_dkim = models.CharField(max_length=8)
     disposition = models.CharField(max_length=16)  # none | quarantine | reject
+    reason = models.CharField(max_length=24, blank=True, default="")  # a PolicyOverrideType, e.g. trusted_forwarder
     count = models.IntegerField(default=0)
 
     class Meta:
         app_label = "mailboxes"
         constraints = [models.UniqueConstraint(
             fields=["day", "header_from", "source_ip", "envelope_from", "spf", "dkim", "policy_spf",
-                    "policy_dkim", "disposition"], name="dmarc_verdict_key")]
+                    "policy_dkim", "disposition", "reason"], name="dmarc_verdict_key")]
 
 
 class DmarcReport(models.Model):

@@ -55,10 +55,11 @@ class Migration(migrations.Migration):
                 ('policy_spf', models.CharField(max_length=8)),
                 ('policy_dkim', models.CharField(max_length=8)),
                 ('disposition', models.CharField(max_length=16)),
+                ('reason', models.CharField(blank=True, default='', max_length=24)),
                 ('count', models.IntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'header_from', 'source_ip', 'envelope_from', 'spf', 'dkim', 'policy_spf', 'policy_dkim', 'disposition'), name='dmarc_verdict_key')],
+                'constraints': [models.UniqueConstraint(fields=('day', 'header_from', 'source_ip', 'envelope_from', 'spf', 'dkim', 'policy_spf', 'policy_dkim', 'disposition', 'reason'), name='dmarc_verdict_key')],
             },
         ),
     ]

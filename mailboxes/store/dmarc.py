@@ -40,6 +40,7 @@ class DmarcVerdictRow:
     policy_dkim: str
     disposition: str
     count: int
+    reason: str = ""   # why the policy was not applied (RFC 7489 PolicyOverrideType), "" for none
 
 
 def _dkim_text(dkim: tuple[tuple[str, str, str], ...]) -> str:
@@ -57,12 +58,12 @@ def _dkim_parts(text: str) -> tuple[tuple[str, str, str], ...]:
 @atomic
 def record_dmarc_verdict(header_from: str, source_ip: str, envelope_from: str, spf: str,
                          dkim: tuple[tuple[str, str, str], ...], policy_spf: bool, policy_dkim: bool,
-                         disposition: str, *, day: datetime.date | None = None) -> None:
+                         disposition: str, *, reason: str = "", day: datetime.date | None = None) -> None:
     """Count one inbound message DMARC judged."""
     key = {"day": day or datetime.datetime.now(datetime.UTC).date(), "header_from": header_from.lower()[:255],
            "source_ip": source_ip[:64], "envelope_from": envelope_from.lower()[:255], "spf": spf[:16],
            "dkim": _dkim_text(dkim), "policy_spf": "pass" if policy_spf else "fail",
-           "policy_dkim": "pass" if policy_dkim else "fail", "disposition": disposition}
+           "policy_dkim": "pass" if policy_dkim else "fail", "disposition": disposition, "reason": reason}
     if DmarcVerdict.objects.filter(**key).update(count=F("count") + 1):
         return
     try:
@@ -76,7 +77,7 @@ def record_dmarc_verdict(header_from: str, source_ip: str, envelope_from: str, s
 def dmarc_verdicts(day: datetime.date) -> list[DmarcVerdictRow]:
     rows = DmarcVerdict.objects.filter(day=day).order_by("header_from", "source_ip", "id")
     return [DmarcVerdictRow(r.header_from, r.source_ip, r.envelope_from, r.spf, _dkim_parts(r.dkim), r.policy_spf,
-                            r.policy_dkim, r.disposition, r.count) for r in rows]
+                            r.policy_dkim, r.disposition, r.count, r.reason) for r in rows]
 
 
 @no_transaction

@@ -76,6 +76,8 @@ def build_report(record: dmarc.Record, rows: list[store.DmarcVerdictRow], day: d
         _sub(evaluated, "disposition", row.disposition)
         _sub(evaluated, "dkim", row.policy_dkim)
         _sub(evaluated, "spf", row.policy_spf)
+        if row.reason:
+            _sub(_sub(evaluated, "reason"), "type", row.reason)
         identifiers = _sub(entry, "identifiers")
         _sub(identifiers, "envelope_from", row.envelope_from)
         _sub(identifiers, "header_from", row.header_from)

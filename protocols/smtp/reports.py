@@ -31,8 +31,11 @@ async def record_verdict(verdict: Verdict, *, peer_ip: str, mail_from: str, labe
         return  # no policy record (or no single author): nobody to report to
     mail_domain = mail_from.rpartition("@")[2]
     try:
+        # a failure forgiven for a trusted ARC sealer's sake is reported as such (RFC 8617 7.2.1)
+        reason = "trusted_forwarder" if verdict.dmarc == "fail" and verdict.arc_trusted else ""
         await dbcall.call(store.record_dmarc_verdict, verdict.author, peer_ip, mail_domain, verdict.spf,
-                          verdict.dkim, verdict.aligned_spf, verdict.aligned_dkim, disposition(verdict))
+                          verdict.dkim, verdict.aligned_spf, verdict.aligned_dkim, disposition(verdict),
+                          reason=reason)
     except Exception:
         log.exception("%s: counting a DMARC verdict failed", label)
 

@@ -47,11 +47,15 @@ def test_a_built_report_is_valid_against_the_rfc_7489_schema(settings):
     record = dmarc.parse_record("sender.test", b"v=DMARC1; p=reject; pct=50; rua=mailto:d@sender.test")
     assert record is not None and record.pct == 50 and record.rua == ("mailto:d@sender.test",)
     rows = [store.DmarcVerdictRow("sender.test", "2001:db8::7", "sender.test", "fail",
-                                  (("fail", "sender.test", "mail"), ("permerror", "", "")), "fail", "fail", "reject", 3)]
+                                  (("fail", "sender.test", "mail"), ("permerror", "", "")), "fail", "fail", "reject", 3),
+            store.DmarcVerdictRow("sender.test", "192.0.2.20", "lists.example", "pass", (), "fail", "fail", "none", 1,
+                                  "trusted_forwarder")]
     xml = dmarcrpt.build_report(record, rows, YESTERDAY, "r1@mx.example.test")
     document = etree.fromstring(xml)
     SCHEMA.assertValid(document)
     assert document.findtext("record/row/source_ip") == "2001:0db8:0000:0000:0000:0000:0000:0007"
+    assert [r.findtext("row/policy_evaluated/reason/type") for r in document.iter("record")] == [
+        None, "trusted_forwarder"]
     broken = etree.fromstring(xml.replace(b"<disposition>reject<", b"<disposition>dropped<"))
     assert not SCHEMA.validate(broken)  # the schema does check what we send
 

@@ -4,6 +4,7 @@ it) passes the seal; at our MX a passing chain last sealed by a trusted
 forwarder keeps a DMARC p=reject failure from being refused."""
 from __future__ import annotations
 
+import datetime
 import smtplib
 
 import dkim
@@ -97,6 +98,8 @@ def test_a_dmarc_failure_forwarded_by_a_trusted_sealer_is_accepted(users, smtp_p
         client.rcpt("alice@example.test")
         code, _ = client.data(_sealed_by_forwarder(forwarder))
     assert code == (250 if trusted else 550)
+    [counted] = store.dmarc_verdicts(datetime.datetime.now(datetime.UTC).date())
+    assert (counted.disposition, counted.reason) == (("none", "trusted_forwarder") if trusted else ("reject", ""))
     if trusted:
         from .conftest import inbox
         [stored] = inbox(users["alice@example.test"].id)
