@@ -532,4 +532,6 @@ class Passkey(models.Model):
     last_used_at = models.DateTimeField(null=True)
 
 
+from .models_bounces import Bounce  # noqa: E402, F401  (models of this app)
+from .models_dmarc import DmarcReport, DmarcReportRow, DmarcVerdict  # noqa: E402, F401
 from .models_metadata import MetadataEntry  # noqa: E402, F401  (IMAP METADATA, RFC 5464)

@@ -82,3 +82,17 @@ def env_networks(name: str, default: str = "") -> list[str]:
         except ValueError:
             raise ImproperlyConfigured(f"{name}: {item!r} is not an address or a network") from None
     return items
+
+
+def env_rates(name: str, default: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """'gmail.com=20/300,example.net=2/10': per destination domain,
+    connections and messages per minute (0 = no limit), over default;
+    '*=...' stands for every other domain."""
+    rates = dict(default)
+    for item in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        domain, _, value = item.partition("=")
+        connections, slash, messages = value.partition("/")
+        if not (domain.strip() and slash and connections.strip().isdigit() and messages.strip().isdigit()):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not domain=connections/messages")
+        rates[domain.strip().lower().rstrip(".")] = (int(connections), int(messages))
+    return rates

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_networks, env_port, env_size, env_str
+from .env import env_bool, env_int, env_list, env_networks, env_port, env_rates, env_size, env_str
 from .privatefile import write_private
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -294,6 +294,16 @@ if not MAIL_RELAY_BACKOFF or min(MAIL_RELAY_BACKOFF) < 1:
 MAIL_RELAY_DELAY_WARNING = env_int("MAIL_RELAY_DELAY_WARNING", 4 * 3600)
 MAIL_RELAY_SWEEP_INTERVAL = env_int("MAIL_RELAY_SWEEP_INTERVAL", 60, minimum=1)
 MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
+# Outbound rate control per destination domain (protocols/relay/deliver.py,
+# docs/DELIVERABILITY.md): (new connections, messages) per minute, 0 = no limit;
+# "*" stands for every domain not named (unlimited unless set).
+# The defaults are cautious starting points for the big mailbox providers.
+MAIL_RELAY_RATE_LIMITS = env_rates("MAIL_RELAY_RATE_LIMITS", {
+    "gmail.com": (20, 600), "googlemail.com": (20, 600),
+    "outlook.com": (10, 300), "hotmail.com": (10, 300), "live.com": (10, 300), "msn.com": (10, 300),
+    "yahoo.com": (10, 200), "aol.com": (10, 200), "icloud.com": (10, 200), "me.com": (10, 200),
+    "gmx.net": (10, 200), "gmx.de": (10, 200), "web.de": (10, 200), "t-online.de": (5, 100),
+})
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
 MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
 MAIL_RELAY_SMARTHOST_TLS = env_str("MAIL_RELAY_SMARTHOST_TLS", "starttls")  # starttls | tls | none
@@ -316,6 +326,21 @@ for _network in MAIL_IMPORT_ALLOWED_NETWORKS:
 MAIL_IMPORT_MAX_JOBS = env_int("MAIL_IMPORT_MAX_JOBS", 2, minimum=1)
 # Reject mail at DATA (550 5.7.1) when it fails DMARC and the domain asks for p=reject.
 MAIL_DMARC_REJECT = env_bool("MAIL_DMARC_REJECT", True)
+# Mail to this local part of any hosted domain (an account or alias must take it)
+# is also read as DMARC aggregate reports for the dashboard; empty turns that off.
+MAIL_DMARC_REPORT_LOCALPART = env_str("MAIL_DMARC_REPORT_LOCALPART", "dmarc-reports")
+# SRS for forwarded mail (mailboxes/srs.py, docs/DELIVERABILITY.md): the domain of
+# the rewritten envelope senders (it must reach our MX and its SPF cover us), the
+# key that signs them (empty: derived from SECRET_KEY), and how many days a
+# bounce to one is accepted.
+MAIL_SRS_DOMAIN = env_str("MAIL_SRS_DOMAIN", "") or MAIL_HOSTNAME
+MAIL_SRS_SECRET = env_str("MAIL_SRS_SECRET", "")
+MAIL_SRS_MAX_AGE_DAYS = env_int("MAIL_SRS_MAX_AGE_DAYS", 21, minimum=1)
+# ARC (RFC 8617, protocols/relay/arc.py): forwards are sealed with the DKIM key
+# (RSA) of this domain; a DMARC failure is forgiven when a passing ARC chain was
+# last sealed by one of these domains.
+MAIL_ARC_DOMAIN = env_str("MAIL_ARC_DOMAIN", "") or MAIL_SRS_DOMAIN
+MAIL_ARC_TRUSTED_SEALERS = [d.lower() for d in env_list("MAIL_ARC_TRUSTED_SEALERS")]
 # Spam filtering with rspamd (docs/SPAM.md): its normal worker (unset = no
 # scanning), its controller and password (learning from what users file as
 # Junk), seconds to wait for a verdict, and what to do without one:
@@ -351,6 +376,7 @@ CELERY_BEAT_SCHEDULE = {
     "certificate-renew": {"task": "protocols.tasks.renew_certificate", "schedule": 12 * 3600.0},
     # Daily: each run reports the previous UTC day (a beat restart may repeat or skip one).
     "tls-reports": {"task": "protocols.tasks.send_tls_reports", "schedule": 24 * 3600.0},
+    "dmarc-reports": {"task": "protocols.tasks.send_dmarc_reports", "schedule": 24 * 3600.0},
 }
 
 LOGGING = {

@@ -27,3 +27,10 @@ def send_tls_reports() -> None:
     """celery beat, daily: yesterday's TLS reports (RFC 8460) to the domains that ask."""
     from protocols.relay import tlsrpt
     tlsrpt.send_reports()
+
+
+@app.task(name="protocols.tasks.send_dmarc_reports", ignore_result=True)
+def send_dmarc_reports() -> None:
+    """celery beat, daily: yesterday's DMARC aggregate reports (RFC 7489 7.2) to the domains that ask."""
+    from protocols.relay import dmarcrpt
+    dmarcrpt.send_reports()

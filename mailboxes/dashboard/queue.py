@@ -25,6 +25,7 @@ def queue_list(request: HttpRequest) -> HttpResponse:
                                   page=page_no)
     return render(request, "manage/queue.html", {"page": page, "query": query, "state": state, "states": STATES,
                                                  "retention_days": settings.MAIL_OUTBOUND_RETENTION_DAYS,
+                                                 "repeated": store.admin_repeated_bounces(request.actor),
                                                  "section": "queue"})
 
 

@@ -1,7 +1,7 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
-from . import accounts, aliases, audit, auth, blocks, dns, domains, overview, queue, sieve, spam
+from . import accounts, aliases, audit, auth, blocks, dmarc, dns, domains, overview, queue, sieve, spam
 from .tlsreports import domain_tls_reports
 
 app_name = "manage"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("domains/<str:name>/delete/", domains.domain_delete, name="domain-delete"),
     path("domains/<str:name>/spam/", spam.domain_spam, name="domain-spam"),
     path("domains/<str:name>/tls-reports/", domain_tls_reports, name="domain-tls-reports"),
+    path("domains/<str:name>/dmarc/", dmarc.domain_dmarc, name="domain-dmarc"),
     path("spam/", spam.spam_report, name="spam"),
     path("accounts/", accounts.account_list, name="accounts"),
     path("accounts/new/", accounts.account_new, name="account-new"),

@@ -75,6 +75,7 @@ from .admin_types import (
                    Page,
                    QueueRow,
 )
+from .bounces import RepeatedBounce, admin_repeated_bounces, bounced_message, take_bounce
 from .credentials import (
                    DOORS,
                    AppPasswordInfo,
@@ -85,6 +86,17 @@ from .credentials import (
 )
 from .delivery import deliver
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
+from .dmarc import (
+                   DMARC_VERDICT_KEEP_DAYS,
+                   DmarcSender,
+                   DmarcSummary,
+                   DmarcVerdictRow,
+                   admin_dmarc_senders,
+                   dmarc_verdicts,
+                   forget_dmarc_verdicts,
+                   record_dmarc_verdict,
+                   take_dmarc_report,
+)
 from .drafts import record_sent, save_draft, special_folder_id
 from .errors import (
                    AlreadyExists,
@@ -217,6 +229,7 @@ from .pop import (
                    uid_ranges,
 )
 from .preferences import Preferences, get_preferences, save_preferences
+from .rates import next_window, postpone_outbound, take_relay_slot
 from .senders import may_send_as, unowned_authors
 from .sending import check_sending, record_sending, reset_sending_counts
 from .sessions import close_session, open_session, reset_session_counts

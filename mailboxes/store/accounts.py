@@ -26,6 +26,7 @@ from ..models import (
     TotpDevice,
 )
 from . import folders as _folders
+from . import srs as _srs
 from . import web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -382,6 +383,9 @@ def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | 
         addr = normalize_address(address)
     except InvalidInput:
         return RecipientCheck(address, "unknown"), None
+    bounce = _srs.bounce_route(addr)
+    if bounce is not None:
+        return bounce, None
     row = _direct_lookup(addr)
     if row is None or not row[0]:
         return RecipientCheck(addr, "remote"), None

@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 
-from ..models import Account, Alias, AuditEntry, Domain, Message, OutboundMessage, OutboundRecipient
+from ..models import Account, Alias, AuditEntry, Bounce, Domain, Message, OutboundMessage, OutboundRecipient
 from . import delivery
 from ._db import atomic
 from .admin import audit, paginate, require_superuser, scoped, search_terms
@@ -78,7 +78,13 @@ _QUEUE_FIELDS = ("id", "message_id", "address", "state", "attempts", "next_attem
 def _queue_row(v: dict[str, Any]) -> QueueRow:
     return QueueRow(v["id"], v["message_id"], v["address"], v["state"], v["attempts"], v["next_attempt"],
                     v["last_error"], v["message__mail_from"], v["message__sender__address"] or "",
-                    v["message__created"], v["message__blob__size"], v["message__blob__subject"])
+                    v["message__created"], v["message__blob__size"], v["message__blob__subject"],
+                    v.get("bounce") or "")
+
+
+def _last_bounce() -> Subquery:
+    last = Bounce.objects.filter(recipient=OuterRef("pk")).order_by("-id")
+    return Subquery(last.annotate(text=Concat("status", Value(" "), "diagnostic")).values("text")[:1])
 
 
 def _queued_for(actor: Actor, recipient_id: int) -> OutboundRecipient:
@@ -102,7 +108,8 @@ def admin_list_queue(actor: Actor, *, state: str = "", query: str = "", page: in
         qs = qs.exclude(state=State.SENT)
     if q := search_terms(query):
         qs = qs.filter(Q(address__icontains=q) | Q(message__mail_from__icontains=q))
-    return paginate(qs.order_by("next_attempt", "id").values(*_QUEUE_FIELDS), page, per_page, _queue_row)
+    return paginate(qs.order_by("next_attempt", "id").annotate(bounce=_last_bounce()).values(*_QUEUE_FIELDS, "bounce"),
+                    page, per_page, _queue_row)
 
 
 @atomic

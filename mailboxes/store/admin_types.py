@@ -144,6 +144,7 @@ class QueueRow:
     created: datetime
     size: int
     subject: str
+    bounce: str = ""   # the last DSN that came back about it: "5.1.1 diagnostic" (store/bounces.py)
 
 
 @dataclass(frozen=True)

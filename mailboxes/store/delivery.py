@@ -41,7 +41,7 @@ from mailhost import metrics
 
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
-from . import accounts, autoreply, events, senders, sieve_after, sieve_delivery
+from . import accounts, autoreply, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
 from ._sql import placeholders, table
 from .addresses import domain_of
@@ -269,6 +269,7 @@ def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[
 
 def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None,
              dkim_domain: str) -> None:
+    mail_from = srs.forward_sender(mail_from, sender_account_id)  # forwards survive SPF at the next hop
     message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
                                              dkim_domain=dkim_domain)
     OutboundRecipient.objects.bulk_create(

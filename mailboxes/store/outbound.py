@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from .. import notices
 from ..models import OutboundMessage, OutboundRecipient
+from . import bounces
 from ._db import atomic
 from .errors import InvalidInput, StoreError, Unavailable
 
@@ -115,7 +116,8 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
     for rid, mid, address, domain in rows:
         by_message.setdefault(mid, []).append((rid, address, domain))
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
-    return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]), m.dkim_domain)
+    return [OutboundJob(m.pk, bounces.return_path(m.mail_from, m.pk, m.sender_id), m.created, bytes(m.blob.data),
+                        tuple(by_message[m.pk]), m.dkim_domain)
             for m in messages]
 
 

@@ -36,7 +36,7 @@ from django.conf import settings
 
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
 
-from . import dmarc, plan
+from . import arc, dmarc, plan
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
@@ -54,6 +54,11 @@ class Verdict:
     dmarc_policy: str   # the policy that applies: none quarantine reject ("" without a record)
     header: str         # the whole Authentication-Results field, CRLF-terminated
     reject: bool        # refuse at DATA: DMARC fail under p=reject and MAIL_DMARC_REJECT
+    author: str = ""    # the From: domain DMARC judged ("" without exactly one)
+    aligned_spf: bool = False   # DMARC's own SPF and DKIM results (RFC 7489 policy_evaluated)
+    aligned_dkim: bool = False
+    arc: str = "none"   # ARC chain validation (RFC 8617): none pass fail
+    arc_trusted: bool = False   # passed, last sealed by one of MAIL_ARC_TRUSTED_SEALERS
 
     @property
     def smtp_reply(self) -> str:
@@ -148,27 +153,35 @@ def _tag(tags: dict, name: bytes) -> str:
     return value.decode("ascii", "replace").strip().lower() if isinstance(value, bytes) else str(value)
 
 
+@dataclass(frozen=True)
+class _Dmarc:
+    result: str
+    policy: str
+    author: str
+    aligned_spf: bool = False
+    aligned_dkim: bool = False
+
+
 def _dmarc(data: bytes, mail_from_domain: str, spf_result: str,
-           dkim_results: list[tuple[str, str, str]]) -> tuple[str, str, str]:
-    """(result, applicable policy, author domain)."""
+           dkim_results: list[tuple[str, str, str]]) -> _Dmarc:
     author = plan.author_domain(data)
     if author is None:
-        return "permerror", "", ""  # not exactly one From: author (RFC 7489 6.6.1)
+        return _Dmarc("permerror", "", "")  # not exactly one From: author (RFC 7489 6.6.1)
     memo: dict[str, dmarc.Record | None] = {}
     try:
         record = dmarc.discover(author, _dmarc_txt, memo)
         if record is None:
-            return "none", "", author
+            return _Dmarc("none", "", author)
         policy = record.p if record.domain == author else record.sp
-        passed = (spf_result == "pass" and mail_from_domain
-                  and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo))
-        passed = passed or any(result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
-                               for result, d, _ in dkim_results)
+        by_spf = bool(spf_result == "pass" and mail_from_domain
+                      and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo))
+        by_dkim = any(result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
+                      for result, d, _ in dkim_results)
     except DnsTemporary:
-        return "temperror", "", author
+        return _Dmarc("temperror", "", author)
     if record.testing and policy != "none":
         policy = "none"
-    return ("pass" if passed else "fail"), policy, author
+    return _Dmarc("pass" if by_spf or by_dkim else "fail", policy, author, by_spf, by_dkim)
 
 
 def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
@@ -181,14 +194,28 @@ def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
         mail_result = _spf(peer_ip, mail_from, helo) if mail_from else helo_result
         mail_domain = mail_from.rsplit("@", 1)[1].lower() if "@" in mail_from else helo.lower()
         dkim_results = _dkim(data)
-        dmarc_result, policy, author = _dmarc(data, mail_domain, mail_result, dkim_results)
+        judged = _dmarc(data, mail_domain, mail_result, dkim_results)
+        arc_result, sealer = _arc(data)
     finally:
         if token is not None:
             _resolver_var.reset(token)
-    reject = dmarc_result == "fail" and policy == "reject" and settings.MAIL_DMARC_REJECT
+    # RFC 8617 7.2: a chain that passes, last sealed by a forwarder we trust,
+    # vouches for the authentication the message had before it was forwarded.
+    trusted = arc_result == "pass" and sealer in settings.MAIL_ARC_TRUSTED_SEALERS
+    reject = judged.result == "fail" and judged.policy == "reject" and settings.MAIL_DMARC_REJECT and not trusted
     header = _header(settings.MAIL_HOSTNAME, mail_from, helo, mail_result, helo_result, dkim_results,
-                     dmarc_result, policy, author)
-    return Verdict(mail_result, helo_result, tuple(dkim_results), dmarc_result, policy, header, reject)
+                     judged.result, judged.policy, judged.author,
+                     arc=(arc_result, sealer, trusted) if arc_result != "none" else None)
+    return Verdict(mail_result, helo_result, tuple(dkim_results), judged.result, judged.policy, header, reject,
+                   judged.author, judged.aligned_spf, judged.aligned_dkim, arc_result, trusted)
+
+
+def _arc(data: bytes) -> tuple[str, str]:
+    """(ARC chain result, latest sealer), ("none", "") without ARC-Seal fields."""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    if not re.search(rb"(?im)^arc-seal:", head):
+        return "none", ""
+    return arc.verify(data, _dkim_txt)
 
 
 async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -> Verdict:
@@ -231,7 +258,8 @@ def _pvalue(value: str) -> str:
 
 
 def _header(authserv_id: str, mail_from: str, helo: str, spf_mail: str, spf_helo: str,
-            dkim_results: list[tuple[str, str, str]], dmarc_result: str, policy: str, author: str) -> str:
+            dkim_results: list[tuple[str, str, str]], dmarc_result: str, policy: str, author: str,
+            arc: tuple[str, str, bool] | None = None) -> str:
     parts = []
     if mail_from:
         parts.append(f"spf={spf_mail} smtp.mailfrom={_pvalue(mail_from)}")
@@ -242,6 +270,10 @@ def _header(authserv_id: str, mail_from: str, helo: str, spf_mail: str, spf_helo
     for result, d, s in dkim_results:
         props = (f" header.d={_pvalue(d)}" if d else "") + (f" header.s={_pvalue(s)}" if s else "")
         parts.append(f"dkim={result}{props}")
+    if arc is not None:
+        result, sealer, trusted = arc
+        note = f" (sealed by {sealer}{', trusted' if trusted else ''})" if sealer and "(" not in sealer else ""
+        parts.append(f"arc={result}{note}")
     comment = f" (p={policy})" if policy else ""
     parts.append(f"dmarc={dmarc_result}{comment}" + (f" header.from={_pvalue(author)}" if author else ""))
     return f"Authentication-Results: {authserv_id};\r\n\t" + ";\r\n\t".join(parts) + "\r\n"

@@ -14,7 +14,7 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
-from . import dane, dkimsign, mtasts, mx, plan
+from . import arc, dane, dkimsign, mtasts, mx, plan
 from .client import ClientConfig, ConnectionLost, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
@@ -96,7 +96,7 @@ def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | 
     destinations: dict[str, Work] = {}
     handled = 0
     for job in jobs:
-        signed = dkimsign.sign(plan.fold_long_lines(job.data), job.dkim_domain, keys)
+        signed = arc.seal(dkimsign.sign(plan.fold_long_lines(job.data), job.dkim_domain, keys), job.mail_from, keys)
         by_domain: dict[str, list[tuple[int, str]]] = {}
         for rid, address, domain in job.recipients:
             if not plan.safe_address(address) or not plan.safe_address(job.mail_from):
@@ -130,8 +130,12 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
     pending = list(work.items)
     last_error = "no host could be reached"
     handled = 0
+    throttled = False  # over the destination's rate (store/rates.py): the rest waits, no attempt counted
     for target in chosen.targets:
         if not pending:
+            break
+        if not store.take_relay_slot(destination, "connections"):
+            throttled = True
             break
         try:
             session = _connect(destination, target, chosen)
@@ -141,6 +145,9 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
             continue
         try:
             while pending:
+                if not store.take_relay_slot(destination, "messages"):
+                    throttled = True
+                    break
                 job, data, recipients = pending[0]
                 try:
                     result = session.send(job.mail_from, [a for _, a in recipients], data)
@@ -158,6 +165,13 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                 handled += _record(job.message_id, outcomes)
         finally:
             session.close()
+        if throttled:
+            break
+    if throttled and pending:
+        held = store.postpone_outbound([rid for _, _, recipients in pending for rid, _ in recipients],
+                                       store.next_window())
+        log.info("relay: %s: rate limit reached; %d recipient(s) wait for the next minute", destination, held)
+        return handled + held
     for job, _, recipients in pending:
         handled += _record(job.message_id, [store.AttemptResult(rid, "temporary", "4.4.1",
                                                                 plan.local_diagnostic(last_error))

@@ -23,6 +23,8 @@ class Record:
     aspf: str = "r"
     psd: str = "u"       # y | n | u (RFC 9989)
     testing: bool = False  # t=y (RFC 9989), or pct=0 (RFC 7489)
+    pct: int = 100
+    rua: tuple[str, ...] = ()  # aggregate report URIs (RFC 7489 6.3), as written
 
 
 def parse_record(domain: str, text: bytes) -> Record | None:
@@ -46,7 +48,16 @@ def parse_record(domain: str, text: bytes) -> Record | None:
                   adkim="s" if tags.get("adkim", "r").lower() == "s" else "r",
                   aspf="s" if tags.get("aspf", "r").lower() == "s" else "r",
                   psd=tags.get("psd", "u").lower()[:1] or "u",
-                  testing=tags.get("t", "n").lower() == "y" or tags.get("pct", "100").strip() == "0")
+                  testing=tags.get("t", "n").lower() == "y" or tags.get("pct", "100").strip() == "0",
+                  pct=_pct(tags.get("pct", "100")),
+                  rua=tuple(uri.strip() for uri in tags.get("rua", "").split(",") if uri.strip()))
+
+
+def _pct(value: str) -> int:
+    try:
+        return min(100, max(0, int(value.strip())))
+    except ValueError:
+        return 100
 
 
 def _walk(domain: str) -> list[str]:

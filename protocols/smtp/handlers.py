@@ -21,7 +21,7 @@ from mailboxes import store
 
 from .. import dbcall
 from ..relay import authcheck
-from . import policy, replies, spam, tlsreports, trace
+from . import policy, replies, reports, spam, tlsreports, trace
 from .session import SMTPSession
 
 log = logging.getLogger("protocols.smtp")
@@ -144,6 +144,7 @@ class Handler:
             verdict = await authcheck.check_inbound(data, peer_ip=server.peer_ip, helo=session.host_name or "",
                                                     mail_from=mail_from, authenticated=account is not None)
             if verdict is not None:
+                await reports.record_verdict(verdict, peer_ip=server.peer_ip, mail_from=mail_from, label=server.label)
                 if verdict.reject:
                     log.info("%s: %s from <%s> refused by DMARC", server.label, trace_id, mail_from)
                     return verdict.smtp_reply
@@ -158,6 +159,8 @@ class Handler:
                 local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos])
+            if verdict is not None:
+                await reports.take_reports(data, list(envelope.rcpt_tos), label=server.label)
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))

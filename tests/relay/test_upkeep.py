@@ -71,7 +71,7 @@ def test_beat_schedules_the_sweep_and_the_upkeep_jobs():
     assert scheduled == {"protocols.relay.tasks.sweep", "mailboxes.tasks.recalculate_quotas",
                          "mailboxes.tasks.cleanup_trash", "mailboxes.tasks.collect_blobs",
                          "mailboxes.tasks.prune_login_failures", "protocols.tasks.renew_certificate",
-                         "protocols.tasks.send_tls_reports"}
+                         "protocols.tasks.send_tls_reports", "protocols.tasks.send_dmarc_reports"}
     assert scheduled <= set(app.tasks)
 
 

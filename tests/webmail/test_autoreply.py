@@ -6,6 +6,7 @@ from datetime import timedelta
 from email import policy
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from conftest import sample_message
@@ -95,7 +96,9 @@ def test_forwarding_to_a_remote_address_queues_it(alice):
     store.save_preferences(alice.id, store.Preferences(forward_to="alice@elsewhere.test", forward_keep_copy=False))
     store.deliver(sample_message(), [alice.address], "dora@far.test")
     assert OutboundRecipient.objects.get().address == "alice@elsewhere.test"
-    assert OutboundMessage.objects.get().mail_from == "dora@far.test"
+    # SRS (docs/DELIVERABILITY.md): the forward leaves with a sender of ours that stands for dora's
+    mail_from = OutboundMessage.objects.get().mail_from
+    assert mail_from.startswith("SRS0=") and mail_from.endswith(f"=far.test=dora@{settings.MAIL_SRS_DOMAIN}")
     assert inbox_subjects(alice) == []
 
 
