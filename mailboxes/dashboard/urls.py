@@ -8,6 +8,7 @@ app_name = "manage"
 urlpatterns = [
     path("", overview.overview, name="overview"),
     path("login/", auth.login_view, name="login"),
+    path("login/passkey", auth.passkey_login_view, name="login_passkey"),
     path("logout/", auth.logout_view, name="logout"),
     path("domains/", domains.domain_list, name="domains"),
     path("domains/new/", domains.domain_new, name="domain-new"),

@@ -23,6 +23,9 @@ urlpatterns = [
     path("login/enrol", second_factor.enrol_view, name="login_enrol"),  # the dashboard's too
     path("login/passkey/options", second_factor.passkey_options, name="login_passkey_options"),
     path("login/passkey", second_factor.passkey_sign_in, name="login_passkey"),
+    # a passkey on its own; the options are the dashboard's too
+    path("login/passkey/discover/options", second_factor.passwordless_options, name="login_passwordless_options"),
+    path("login/passkey/discover", auth.passkey_login_view, name="login_passwordless"),
     path("logout/", auth.logout_view, name="logout"),
     path("f/<int:folder_id>/", folders.folder_view, name="folder"),
     path("f/<int:folder_id>/state", folders.folder_state, name="state"),
