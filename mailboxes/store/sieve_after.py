@@ -82,7 +82,7 @@ def _remember(account: int, address: str, decision: Decision, raw: bytes, mail_f
 
 def _count_redirects(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:
     if decision.redirects:
-        sending.record_sending(account, len(decision.redirects))
+        sending.record_redirects(account, len(decision.redirects))
 
 
 def _tell_owner(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:

@@ -9,8 +9,9 @@ what else happens (RFC 5228 2.10, 4).
   are appended once the delivery has committed. fileinto a missing folder
   without :create (RFC 5490 3.2) keeps the message in INBOX instead.
 - redirect: the address joins the delivery's remote recipients (the
-  outbound queue), counted against the account's sending limit
-  (MAIL_SEND_LIMIT, per hour) and MAIL_SIEVE_MAX_REDIRECTS per message;
+  outbound queue), counted against the account's daily redirect limit
+  (MAIL_SIEVE_REDIRECT_DAILY_LIMIT; not the hourly MAIL_SEND_LIMIT, which
+  is for the mail people send) and MAIL_SIEVE_MAX_REDIRECTS per message;
   never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop).
 - reject / ereject: no copy; the caller answers 550 5.7.1 at DATA when every
   local recipient rejected and nothing else was to be done, else the
@@ -158,7 +159,7 @@ def _decide(account: int, texts: list[str], message: sieve.SieveMessage, deliver
         if decision.redirects:
             if len(message.header("received")) >= MAX_HOPS_TO_REDIRECT:
                 raise sieve.SieveRuntimeError("redirect of a message that has travelled too far (a loop?)")
-            sending.check_sending(account, len(decision.redirects))
+            sending.check_redirects(account, len(decision.redirects))
     except (sieve.SieveError, sieve.SieveRuntimeError, SendingLimited) as exc:
         log.info("sieve: account %s: a script failed, the message is kept in INBOX: %s", account, exc)
         return Decision(INBOX, failed_script=text)

@@ -183,3 +183,16 @@ def test_a_message_that_went_round_too_often_is_not_redirected_again(servers, al
     send(servers, sample_message(subject="looping", extra=hops), [ALICE])
     assert queued_to("elsewhere@far.test") == 0
     assert "looping" in [s for s, _ in folder(servers, "INBOX")]
+
+
+def test_redirects_count_against_the_daily_redirect_limit_and_not_the_hourly_send_limit(servers, alice, settings):
+    settings.MAIL_SEND_LIMIT = 1
+    settings.MAIL_SIEVE_REDIRECT_DAILY_LIMIT = 3
+    activate(alice, 'require "copy";\nredirect :copy "elsewhere@far.test";')
+    for n in range(4):
+        send(servers, sample_message(subject=f"daily {n}"), [ALICE])
+    assert queued_to("elsewhere@far.test") == 3  # past one an hour; the fourth is over the day's three
+    subjects = [s for s, _ in folder(servers, "INBOX")]
+    assert [s for s in subjects if s.startswith("daily")] == [f"daily {n}" for n in range(4)]  # nothing lost
+    assert subjects.count("Your mail filter failed") == 1
+    store.check_sending(alice.id, 1)  # the redirects did not use the hour's budget for mail alice writes
