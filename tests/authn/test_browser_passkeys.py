@@ -106,6 +106,7 @@ def test_a_passkey_alone_signs_in_to_the_webmail_and_a_replayed_or_forged_answer
     assert failures(ALICE) == 2  # both counted in the login throttle, against the account they named
     page.goto("/mail/")
     expect(page).to_have_url(re.compile(r"/mail/login/"))  # neither signed the browser in
+    page.wait_for_load_state("networkidle")
 
 
 def test_a_passkey_alone_signs_in_to_the_dashboard_only_for_an_administrator(page: Page, users) -> None:  # noqa: F811
@@ -124,4 +125,5 @@ def test_a_passkey_alone_signs_in_to_the_dashboard_only_for_an_administrator(pag
     page.goto("/manage/login/?next=/manage/accounts/")
     passkey_answer(page, "/manage/login/passkey")
     page.wait_for_url(re.compile(r"/manage/accounts/$"))
+    page.wait_for_load_state("networkidle")  # no request of this test still running when the tables are emptied
     assert "manage" in [r.protocol for r in store.last_logins(users[ALICE].id)]
