@@ -12,7 +12,9 @@ what else happens (RFC 5228 2.10, 4).
   outbound queue), counted against the account's daily redirect limit
   (MAIL_SIEVE_REDIRECT_DAILY_LIMIT; not the hourly MAIL_SEND_LIMIT, which
   is for the mail people send) and MAIL_SIEVE_MAX_REDIRECTS per message;
-  never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop).
+  never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop),
+  and to another host only while the account's domain allows external
+  forwards (else it is a runtime error, below).
 - reject / ereject: no copy; the caller answers 550 5.7.1 at DATA when every
   local recipient rejected and nothing else was to be done, else the
   envelope sender gets a DSN (RFC 5429 2.1).
@@ -39,7 +41,7 @@ from django.utils import timezone
 
 from .. import sieve
 from ..models import Account, DomainSieveScript, Folder, SieveScript, SieveSeen
-from . import sending
+from . import accounts, sending
 from .errors import SendingLimited
 from .placement import INBOX, Placer
 from .types import Placement, RecipientCheck
@@ -159,6 +161,7 @@ def _decide(account: int, texts: list[str], message: sieve.SieveMessage, deliver
         if decision.redirects:
             if len(message.header("received")) >= MAX_HOPS_TO_REDIRECT:
                 raise sieve.SieveRuntimeError("redirect of a message that has travelled too far (a loop?)")
+            _check_external_policy(account, decision.redirects)
             sending.check_redirects(account, len(decision.redirects))
     except (sieve.SieveError, sieve.SieveRuntimeError, SendingLimited) as exc:
         log.info("sieve: account %s: a script failed, the message is kept in INBOX: %s", account, exc)
@@ -168,6 +171,15 @@ def _decide(account: int, texts: list[str], message: sieve.SieveMessage, deliver
         decision.implicit = True
     decision.duplicates = tuple(duplicates)
     return decision
+
+
+def _check_external_policy(account: int, redirects: list[str]) -> None:
+    """A redirect to another host is a forward: it follows the account's
+    domain's allow_external_forwards like a forwarding alias does (admin.py),
+    whoever wrote the script (the user over ManageSieve included)."""
+    remote = [a for a in redirects if accounts.resolve_recipient(a).kind == "remote"]
+    if remote and not Account.objects.filter(pk=account, domain__allow_external_forwards=True).exists():
+        raise sieve.SieveRuntimeError("redirect to another host, which this domain does not allow")
 
 
 def _implicit(action: sieve.Action) -> bool:
