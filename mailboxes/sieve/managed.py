@@ -18,9 +18,8 @@ A vacation reply that is off keeps its text inside `if false { ... }`, so
 turning it on again later finds it; forwarding without a kept copy is
 `redirect` without `:copy` (the implicit keep is cancelled, RFC 5228 4.2).
 
-Not wired in yet: delivery still runs the old mechanism
-(mailboxes/store/autoreply.py); docs/SIEVE.md "Not done yet" says what is
-left (the settings pages, the data migration, removing the old path)."""
+store.get_preferences/save_preferences (mailboxes/store/preferences.py)
+read and splice it; migration 0015 wrote the old settings with it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
