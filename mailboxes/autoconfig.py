@@ -4,7 +4,9 @@
 - Thunderbird autoconfig, clientConfig version 1.1, at
   /.well-known/autoconfig/mail/config-v1.1.xml and, on the autoconfig.<domain>
   host, /mail/config-v1.1.xml (routed before the webmail's /mail/ prefix).
-  The domain comes from ?emailaddress= or else the Host name.
+  The domain comes from ?emailaddress= or else the Host name. ManageSieve,
+  when on, is the last server, of the type "managesieve" that the IETF's
+  autoconfig draft registers.
 - Outlook autodiscover, the plain-old-XML protocol ("POX", response schema
   outlook/responseschema/2006a): POST /autodiscover/autodiscover.xml with
   the address in Request/EMailAddress (every capitalisation Outlook uses).
@@ -79,14 +81,23 @@ def thunderbird_config(domain: str) -> bytes:
     _sub(provider, "displayName", f"{domain} mail")
     _sub(provider, "displayShortName", domain)
     for e in endpoints():
-        tag = "outgoingServer" if e.kind == "smtp" else "incomingServer"
-        server = _sub(provider, tag, type=e.kind)
-        _sub(server, "hostname", hostname())
-        _sub(server, "port", str(e.port))
-        _sub(server, "socketType", e.socket)
-        _sub(server, "authentication", "password-cleartext")
-        _sub(server, "username", "%EMAILADDRESS%")
+        _server(provider, "outgoingServer" if e.kind == "smtp" else "incomingServer", e.kind, e.port, e.socket)
+    if settings.MAIL_PORTS.get("managesieve"):
+        # The IETF's autoconfig draft (draft-ietf-mailmaint-autoconfig, the
+        # successor of this format) registers the server type "managesieve"
+        # (RFC 5804, TCP); clients must ignore a type they do not know, and it
+        # comes last, so no client takes it for its mailbox (docs/SIEVE.md).
+        _server(provider, "incomingServer", "managesieve", settings.MAIL_PORTS["managesieve"], "STARTTLS")
     return _xml(root)
+
+
+def _server(provider: ET.Element, tag: str, kind: str, port: int, socket: str) -> None:
+    server = _sub(provider, tag, type=kind)
+    _sub(server, "hostname", hostname())
+    _sub(server, "port", str(port))
+    _sub(server, "socketType", socket)
+    _sub(server, "authentication", "password-cleartext")
+    _sub(server, "username", "%EMAILADDRESS%")
 
 
 def thunderbird(request: HttpRequest) -> HttpResponse:

@@ -231,27 +231,11 @@ class MaildropLock(models.Model):
 
 
 class AccountSettings(models.Model):
-    """What the user sets in the webmail: identity, vacation, forwarding."""
+    """What the user sets in the webmail beside the display name: the
+    signature. Vacation and forwarding are Sieve (store/preferences.py)."""
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="settings")
     signature = models.TextField(blank=True, default="")
-    vacation_enabled = models.BooleanField(default=False)
-    vacation_subject = models.CharField(max_length=200, blank=True, default="")
-    vacation_body = models.TextField(blank=True, default="")
-    vacation_days = models.IntegerField(default=7)
-    forward_to = models.CharField(max_length=320, blank=True, default="")
-    forward_keep_copy = models.BooleanField(default=True)
-
-
-class VacationReply(models.Model):
-    """Who got an auto-reply when (RFC 3834: at most once per sender per N days)."""
-
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    sender = models.CharField(max_length=320)
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "sender"], name="vacation_once")]
 
 
 class LoginRecord(models.Model):

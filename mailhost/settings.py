@@ -266,6 +266,8 @@ MAIL_LOGIN_BLOCK_DELAY = env_int("MAIL_LOGIN_BLOCK_DELAY", 60, minimum=1)
 # Failed-login audit rows (they hold client addresses) are deleted after this many days; 0 keeps them.
 MAIL_LOGIN_AUDIT_RETENTION_DAYS = env_int("MAIL_LOGIN_AUDIT_RETENTION_DAYS", 30)
 MAIL_SEND_LIMIT = env_int("MAIL_SEND_LIMIT", 500, minimum=0)  # recipients per account per hour; 0 = off
+# addresses one account's Sieve scripts may redirect mail to per day; 0 = off
+MAIL_SIEVE_REDIRECT_DAILY_LIMIT = env_int("MAIL_SIEVE_REDIRECT_DAILY_LIMIT", 200, minimum=0)
 MAIL_MAX_SESSIONS_PER_ACCOUNT = env_int("MAIL_MAX_SESSIONS_PER_ACCOUNT", 50, minimum=0)  # IMAP+POP3+POP2; 0 = off
 # How often an idle session polls for changes when no Redis event bus is configured.
 MAIL_POLL_INTERVAL = env_int("MAIL_POLL_INTERVAL", 2 if not REDIS_URL else 30, minimum=1)

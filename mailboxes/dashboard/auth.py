@@ -16,10 +16,11 @@ from mailboxes import store
 from mailboxes.webmail import second_factor
 from mailhost.clientip import client_ip
 
-from .access import with_security_headers
+from .access import PASSKEY_PAGE_CSP, with_security_headers
 
 PROTOCOL = "manage"  # the LoginRecord name of a dashboard login
 REFUSED = "Wrong address or password."
+NO_ACCESS = "This account has no access to the dashboard; its mail is in the webmail."
 
 
 class LoginForm(forms.Form):
@@ -46,6 +47,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         form.add_error(None, found)
         status = 403
     response = render(request, "manage/login.html", {"form": form, "next": next_url}, status=status)
+    response["Content-Security-Policy"] = PASSKEY_PAGE_CSP  # "Sign in with a passkey" runs our script
     return with_security_headers(response)
 
 
@@ -60,9 +62,19 @@ def _check(request: HttpRequest, address: str, password: str) -> store.AccountIn
         return "Too many failed logins. Try again in a few minutes."
     except store.LoginFailed:
         return REFUSED
-    if store.admin_actor(info.id) is None:
-        return "This account has no access to the dashboard; its mail is in the webmail."
-    return info
+    return _no_access(info) or info
+
+
+def _no_access(info: store.AccountInfo) -> str:
+    return "" if store.admin_actor(info.id) is not None else NO_ACCESS
+
+
+@csrf_protect
+def passkey_login_view(request: HttpRequest) -> HttpResponse:
+    """"Sign in with a passkey" on the dashboard: the webmail's passwordless
+    sign-in, recorded as a dashboard login, for accounts with dashboard access."""
+    return with_security_headers(second_factor.passwordless(
+        request, protocol=PROTOCOL, home=reverse("manage:overview"), refusal=_no_access))
 
 
 def logout_view(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,8 @@
 """/manage/: the admin dashboard."""
 from django.urls import path
 
+from mailboxes.webmail import security
+
 from . import accounts, aliases, audit, auth, blocks, dmarc, dns, domains, overview, queue, sieve, spam
 from .tlsreports import domain_tls_reports
 
@@ -9,7 +11,10 @@ app_name = "manage"
 urlpatterns = [
     path("", overview.overview, name="overview"),
     path("login/", auth.login_view, name="login"),
+    path("login/passkey", auth.passkey_login_view, name="login_passkey"),
     path("logout/", auth.logout_view, name="logout"),
+    # the administrator's own two-factor sign-in, passkeys, sessions and app passwords (the webmail's views)
+    *(path("security/" + route, view, name=name) for route, view, name in security.ROUTES),
     path("domains/", domains.domain_list, name="domains"),
     path("domains/new/", domains.domain_new, name="domain-new"),
     path("domains/<str:name>/", domains.domain_detail, name="domain"),

@@ -10,6 +10,7 @@ class Migration(migrations.Migration):
         ('mailboxes', '0015_tls_reports_received'),
         ('mailboxes', '0016_bounces'),
         ('mailboxes', '0016_imap_metadata'),
+        ('mailboxes', '0016_drop_vacation_forwarding_columns'),
     ]
 
     operations = [

@@ -213,6 +213,8 @@ from .passkeys import (
                    check_passkey,
                    list_passkeys,
                    passkey_authentication,
+                   passkey_discovery,
+                   passkey_login,
                    passkey_registration,
                    remove_passkey,
 )

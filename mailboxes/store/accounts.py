@@ -16,7 +16,6 @@ from django.db.models import Count
 
 from ..models import (
     Account,
-    AccountSettings,
     Alias,
     AppPassword,
     Domain,
@@ -389,12 +388,11 @@ def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | 
     row = _direct_lookup(addr)
     if row is None or not row[0]:
         return RecipientCheck(addr, "remote"), None
-    active_domain, account_id, is_active, quota, used, forward_to, vacation, filtered = row
+    active_domain, account_id, is_active, quota, used, filtered = row
     if account_id is not None:
         if not is_active:
             return RecipientCheck(addr, "inactive"), None
-        return RecipientCheck(addr, "local", (account_id,), plain=not forward_to and not vacation,
-                              filtered=bool(filtered)), (quota, used)
+        return RecipientCheck(addr, "local", (account_id,), filtered=bool(filtered)), (quota, used)
     local, _, domain = addr.partition("@")
     if "+" in local and not Alias.objects.filter(source=addr).exists():
         # RFC 5233: user+detail@domain is user's (its Sieve scripts see the detail).
@@ -405,18 +403,17 @@ def resolve_with_usage(address: str) -> tuple[RecipientCheck, tuple[int, int] | 
 
 
 def _direct_lookup(addr: str) -> tuple | None:
-    """(domain active, account id, active, quota, used, forward_to, vacation,
-    has Sieve scripts) for a domain of ours, the account columns NULL when no
+    """(domain active, account id, active, quota, used, has Sieve scripts) for a domain of ours, the account columns NULL when no
     account has the address."""
     q = connection.ops.quote_name
     scripts, domain_scripts = q(SieveScript._meta.db_table), q(DomainSieveScript._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, s.forward_to, s.vacation_enabled, "
+            f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, "
             f"(EXISTS (SELECT 1 FROM {scripts} WHERE account_id = a.id AND active) "
             f" OR EXISTS (SELECT 1 FROM {domain_scripts} WHERE domain_id = d.id)) "
             f"FROM {q(Domain._meta.db_table)} d LEFT JOIN {q(Account._meta.db_table)} a ON a.address = %s "
-            f"LEFT JOIN {q(AccountSettings._meta.db_table)} s ON s.account_id = a.id WHERE d.name = %s",
+            f"WHERE d.name = %s",
             [addr, domain_of(addr)])
         return cursor.fetchone()
 

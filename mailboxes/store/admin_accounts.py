@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from ..models import Account, Domain, Folder, LoginRecord, SendAsGrant, TotpDevice
+from ..models import Account, Domain, Folder, LoginRecord, Passkey, SendAsGrant, TotpDevice
 from . import accounts as _accounts
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
@@ -33,21 +33,23 @@ ACCOUNT_ORDERS: dict[str, tuple[Any, ...]] = {
     "login": (F("latest_login").desc(nulls_last=True), "address"),
 }
 _ROW_FIELDS = ("id", "address", "display_name", "domain__name", "quota", "used_bytes", "is_active",
-               "is_superuser", "is_domain_admin", "latest_login")
+               "is_superuser", "is_domain_admin", "latest_login", "has_totp", "has_passkey")
 
 
 def account_rows(qs: QuerySet) -> QuerySet:
-    """Accounts as AccountRow values: roles and last login come from
-    correlated subqueries, so a page of any length is one query."""
+    """Accounts as AccountRow values: roles, last login and second factors
+    come from correlated subqueries, so a page of any length is one query."""
     admin_of = Account.admin_domains.through.objects.filter(account_id=OuterRef("pk"))
     last = LoginRecord.objects.filter(account_id=OuterRef("pk")).order_by("-at").values("at")[:1]
-    return qs.annotate(is_domain_admin=Exists(admin_of), latest_login=Subquery(last)).values(*_ROW_FIELDS)
+    totp = TotpDevice.objects.filter(account_id=OuterRef("pk"), confirmed=True)
+    return qs.annotate(is_domain_admin=Exists(admin_of), latest_login=Subquery(last), has_totp=Exists(totp),
+                       has_passkey=Exists(Passkey.objects.filter(account_id=OuterRef("pk")))).values(*_ROW_FIELDS)
 
 
 def account_row(values: dict[str, Any]) -> AccountRow:
     return AccountRow(values["id"], values["address"], values["display_name"], values["domain__name"],
                       values["quota"], values["used_bytes"], values["is_active"], values["is_superuser"],
-                      values["is_domain_admin"], values["latest_login"])
+                      values["is_domain_admin"], values["latest_login"], values["has_totp"], values["has_passkey"])
 
 
 def _row(account_id: int) -> AccountRow:
@@ -77,9 +79,10 @@ def admin_account(actor: Actor, account_id: int) -> AccountDetail:
     domains = tuple(account.admin_domains.order_by("name").values_list("name", flat=True))
     grants = tuple(SendAsGrant.objects.filter(account_id=account_id).order_by("address")
                    .values_list("address", flat=True))
-    return AccountDetail(_row(account_id), domains, folders, logins, sum(f.messages for f in folders),
+    row = _row(account_id)
+    return AccountDetail(row, domains, folders, logins, sum(f.messages for f in folders),
                          sum(f.size for f in folders), can_change(actor, account), grants,
-                         TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists())
+                         row.has_totp or row.has_passkey)
 
 
 @atomic

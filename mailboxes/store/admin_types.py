@@ -76,10 +76,18 @@ class AccountRow:
     is_superuser: bool
     is_domain_admin: bool
     last_login: datetime | None
+    has_totp: bool = False     # a confirmed authenticator app
+    has_passkey: bool = False  # one passkey or security key at least
 
     @property
     def percent_used(self) -> int:
         return min(100, self.used_bytes * 100 // self.quota) if self.quota else 0
+
+    @property
+    def two_factor(self) -> str:
+        """The account's second factors, as the dashboard's list names them."""
+        return {(False, False): "none", (True, False): "TOTP", (False, True): "passkey",
+                (True, True): "both"}[(self.has_totp, self.has_passkey)]
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ class AccountDetail:
     editable: bool = True
     # "Send as" grants: addresses and '@domain's it may use beyond its own and its aliases.
     send_as: tuple[str, ...] = ()
-    two_factor: bool = False  # two-factor sign-in on (a confirmed authenticator)
+    two_factor: bool = False  # two-factor sign-in on (a confirmed authenticator or a passkey)
 
 
 @dataclass(frozen=True)

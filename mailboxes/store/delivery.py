@@ -25,7 +25,8 @@ which locks the whole database for a writer anyway.
 Routing (which accounts, which remote addresses) is decided before the
 transaction: by `route()`, or by the checks SMTP already made at RCPT time
 (store.check_recipient), which carry the accounts and whether any of them
-forwards or is on vacation, so that the common case reads nothing more.
+has a Sieve script, so that the common case reads nothing more. Vacation
+replies and forwarding are Sieve (sieve_delivery.py, sieve_after.py).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from mailhost import metrics
 
 from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRecipient
 from ..signals import outbound_queued
-from . import accounts, autoreply, events, senders, sieve_after, sieve_delivery, srs
+from . import accounts, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
 from ._sql import placeholders, table
 from .addresses import domain_of
@@ -62,16 +63,16 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
     remote addresses, external forwards and Sieve redirects go on the
     outbound queue. All in one transaction: when this returns, every copy is
     committed; if it raises, nothing is."""
-    account_ids, remote, settings_read = route(recipients)
+    account_ids, remote = route(recipients)
     filtered = sieve_delivery.run_filters(raw, account_ids, recipients, mail_from)
     account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
     local = targets(account_ids, filtered.placer(place))
     blob = prepare(raw)
     if not remote:
-        report = DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local, not settings_read, mail_from), ())
+        report = DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local), ())
     else:
-        report = with_retry(_deliver, blob, local, remote, mail_from, sender_account_id, not settings_read)
-    sieve_after.carry_out(filtered, raw, mail_from)
+        report = with_retry(_deliver, blob, local, remote, mail_from, sender_account_id)
+    sieve_after.carry_out(filtered, raw, mail_from, junk=frozenset(t.owner for t in local if t.junk))
     return report
 
 
@@ -88,11 +89,10 @@ def with_retry(func: Callable[..., R], *args: object) -> R:
 
 
 @no_transaction
-def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -> tuple[list[int], list[str], bool]:
+def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -> tuple[list[int], list[str]]:
     """Where a message goes: (local account ids, after alias and catch-all
-    expansion and forwarding, each once; remote addresses, recipients and
-    external forwards; whether the accounts' settings were read here and
-    none of them is on vacation).
+    expansion, each once; remote addresses, recipients and aliases'
+    external forwards).
 
     checks, when given, are RCPT-time answers for recipients (by position):
     those are not looked up again. Reads only, with the lookups' undecorated
@@ -100,7 +100,6 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
     no savepoint is taken."""
     account_ids: dict[int, None] = {}
     remote: dict[str, None] = {}
-    settled = True
     for index, address in enumerate(recipients):
         check = checks[index] if index < len(checks) else None
         if check is None:
@@ -110,34 +109,23 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
         elif check.kind == "local":
             account_ids.update(dict.fromkeys(check.account_ids))
             remote.update(dict.fromkeys(check.forwards))
-            settled = settled and check.plain
         else:
             log.warning("deliver: dropping %s recipient %s (checked before, gone now)", check.kind, address)
-    if settled:
-        return sorted(account_ids), list(remote), True
-    kept, forwards = autoreply.apply_forwarding(sorted(account_ids))
-    remote.update(dict.fromkeys(forwards))
-    return kept, list(remote), False
+    return sorted(account_ids), list(remote)
 
 
 @atomic
 def _deliver(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-             sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
-    return store_copies(blob, local, remote, mail_from, sender_account_id, vacations)
+             sender_account_id: int | None) -> DeliveryReport:
+    return store_copies(blob, local, remote, mail_from, sender_account_id)
 
 
 def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-                 sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
-    """_deliver's body, for callers already inside a transaction. vacations:
-    whether any recipient may be on vacation (False when routing read their
-    settings and none was)."""
+                 sender_account_id: int | None) -> DeliveryReport:
+    """_deliver's body, for callers already inside a transaction."""
     delivered: dict[int, int] = {}
     if local:
         delivered = _store_local(blob, local)
-        junk = {t.owner for t in local if t.junk}
-        answering = [owner for owner in delivered if owner not in junk]
-        if vacations and answering:
-            autoreply.schedule_vacation_replies(blob.parsed, blob.raw, answering, mail_from)
     if remote:
         if not local:
             _insert_blob(blob)
@@ -148,11 +136,11 @@ def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mai
 
 
 @no_transaction
-def deliver_local(blob: PreparedBlob, local: list[Target], vacations: bool, mail_from: str) -> dict[int, int]:
+def deliver_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
     """The common case, local recipients only, without a transaction of its
     own when the copies are one statement (PostgreSQL): {account id: uid}."""
     copy = _deliver if connection.vendor != "postgresql" else store_copies
-    return copy(blob, local, [], mail_from, None, vacations).delivered
+    return copy(blob, local, [], "", None).delivered
 
 
 # --- the statements ---------------------------------------------------------

@@ -58,7 +58,7 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
     if target:
         check, usage = accounts.resolve_with_usage(target)
         if check.kind == "local":
-            return RecipientCheck(address, "local", check.account_ids, check.forwards, check.plain), usage
+            return RecipientCheck(address, "local", check.account_ids, check.forwards, filtered=check.filtered), usage
     admin = Account.objects.filter(is_superuser=True, is_active=True).order_by("pk").values_list("pk", flat=True)
     first = admin.first()
     if first is None:
@@ -79,7 +79,7 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
 
     One transaction for both: when this returns every copy is committed, if it
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
-    account_ids, remote, settings_read = delivery.route(recipients, checks)
+    account_ids, remote = delivery.route(recipients, checks)
     filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
     rejected = filtered.rejections()
     if rejected and not remote and set(rejected) == set(account_ids):
@@ -88,23 +88,22 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
     copies = targets(account_ids, filtered.placer(place))
     local = messages.prepare(local_headers + raw) if account_ids else None
     if local is not None and not remote:  # the common case: one statement, no transaction round trips
-        report = DeliveryReport(local.sha256, delivery.with_retry(
-            delivery.deliver_local, local, copies, not settings_read, mail_from), ())
+        report = DeliveryReport(local.sha256, delivery.with_retry(delivery.deliver_local, local, copies), ())
     else:
         relay = messages.prepare(raw) if remote else None
-        report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
-                                     not settings_read)
-    sieve_after.carry_out(filtered, local_headers + raw, mail_from)
+        report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id)
+    sieve_after.carry_out(filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in copies if t.junk),
+                          relayed=raw)
     return report
 
 
 @atomic
 def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
                    copies: list[Target], remote: list[str], mail_from: str,
-                   sender_account_id: int | None, vacations: bool) -> DeliveryReport:
+                   sender_account_id: int | None) -> DeliveryReport:
     delivered: dict[int, int] = {}
     if local is not None:
-        delivered = delivery.store_copies(local, copies, [], mail_from, sender_account_id, vacations).delivered
+        delivered = delivery.store_copies(local, copies, [], mail_from, sender_account_id).delivered
     if relay is not None:
         delivery.store_copies(relay, [], remote, mail_from, sender_account_id)
     blob = local or relay

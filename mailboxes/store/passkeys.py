@@ -2,6 +2,13 @@
 second factor: register several, name them, remove them; any one of them
 turns two-factor sign-in on, like a confirmed TOTP authenticator.
 
+A passkey also signs in on its own (passkey_login): the browser offers the
+discoverable credentials (resident keys) it holds for this host, the one
+chosen names its account (its userHandle, the account id given at
+registration), and an answer verified with user verification (the
+device's PIN or biometric) counts as both factors. It goes through the
+same throttle, failure count and login record as store.login.
+
 The ceremony's challenge is made here and kept by the caller (the web
 session) between the options and the browser's answer; the relying party
 is the web's host name and origin, which the caller passes. A failed
@@ -16,13 +23,20 @@ import webauthn
 from django.conf import settings
 from django.utils import timezone
 from webauthn.helpers import bytes_to_base64url
-from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
 
 from ..models import Passkey
 from ._db import atomic, no_transaction
-from .accounts import get_account_by_id
-from .errors import InvalidInput, LoginBlocked, NotFound
+from .accounts import get_account_by_id, login_row
+from .admin_accounts import note_login
+from .errors import InvalidInput, LoginBlocked, LoginFailed, NotFound
 from .logins import login_refusal, record_failure
+from .types import AccountInfo
 
 MAX_NAME = 100
 
@@ -63,7 +77,10 @@ def passkey_registration(account_id: int, rp: RelyingParty) -> Ceremony:
     account = get_account_by_id(account_id)
     options = webauthn.generate_registration_options(
         rp_id=rp.rp_id, rp_name=settings.MAIL_HOSTNAME, user_name=account.address,
-        user_id=str(account.id).encode(), exclude_credentials=_descriptors(account_id))
+        user_id=str(account.id).encode(), exclude_credentials=_descriptors(account_id),
+        # Discoverable where the authenticator can keep it, so that it can sign in on its own.
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED))
     return Ceremony(webauthn.options_to_json(options), options.challenge)
 
 
@@ -113,7 +130,52 @@ def check_passkey(account_id: int, answer: str, challenge: bytes, rp: RelyingPar
     return False
 
 
-def _verified_use(account_id: int, answer: str, challenge: bytes, rp: RelyingParty) -> bool:
+@no_transaction
+def passkey_discovery(rp: RelyingParty) -> Ceremony:
+    """Options for a sign-in with a passkey alone: no account named (the
+    browser lists the discoverable credentials it has for this host), user
+    verification required."""
+    options = webauthn.generate_authentication_options(
+        rp_id=rp.rp_id, user_verification=UserVerificationRequirement.REQUIRED)
+    return Ceremony(webauthn.options_to_json(options), options.challenge)
+
+
+@no_transaction
+def passkey_login(answer: str, challenge: bytes, rp: RelyingParty, *, protocol: str, ip: str) -> AccountInfo:
+    """The account whose passkey answered the challenge with user
+    verification, its login recorded for `protocol`, as login() does for a
+    password. Raises LoginBlocked (the throttle refuses this account or
+    client; the answer was not looked at) or LoginFailed (forged, replayed,
+    unknown, without user verification, or a disabled account), the
+    failure counted against the account the answer named and the client."""
+    ip = ip[:64]
+    key = _discovered(answer)
+    address = key.account.address if key is not None else ""
+    until = login_refusal(address, ip)
+    if until is not None:
+        raise LoginBlocked("too many failed logins", retry_after=until)
+    found = login_row(address) if key is not None else None  # an active account of an active domain
+    if found is None or not _verified_use(found.account.id, answer, challenge, rp, user_verified=True):
+        record_failure(address, ip, protocol)
+        raise LoginFailed("invalid credentials")
+    note_login(found.account.id, protocol, ip)
+    return found.account
+
+
+def _discovered(answer: str) -> Passkey | None:
+    """The passkey an answer names, if its userHandle names that passkey's account."""
+    try:
+        credential = json.loads(answer)
+        key = Passkey.objects.select_related("account").filter(
+            credential_id=str(credential.get("id", ""))[:1400]).first()
+        handle = webauthn.base64url_to_bytes(str(credential["response"]["userHandle"]))
+    except Exception:  # not JSON, no userHandle, not base64url: names nobody
+        return None
+    return key if key is not None and handle == str(key.account_id).encode() else None
+
+
+def _verified_use(account_id: int, answer: str, challenge: bytes, rp: RelyingParty, *,
+                  user_verified: bool = False) -> bool:
     try:
         credential = json.loads(answer)
         key = Passkey.objects.filter(account_id=account_id, credential_id=str(credential.get("id", ""))).first()
@@ -122,7 +184,7 @@ def _verified_use(account_id: int, answer: str, challenge: bytes, rp: RelyingPar
         verified = webauthn.verify_authentication_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp.rp_id,
             expected_origin=rp.origin, credential_public_key=bytes(key.public_key),
-            credential_current_sign_count=key.sign_count)
+            credential_current_sign_count=key.sign_count, require_user_verification=user_verified)
     except Exception:  # malformed or forged: one answer, "no"
         return False
     # A sign count that did not grow (when the key keeps one) was refused above;

@@ -1,15 +1,27 @@
 """Per-account preferences set in the webmail: identity, vacation, forwarding
-(to another host only where the domain allows external forwards)."""
+(to another host only where the domain allows external forwards).
+
+The display name is the account's and the signature is AccountSettings';
+vacation and forwarding are Sieve (issue #20: one mechanism): the managed
+section of the account's active script (mailboxes/sieve/managed.py), read
+back from it and spliced into it, the user's own rules left as they are. An
+account without an active script gets one named "webmail", as the Filters
+page does, when there is something to write."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from .. import sieve
 from ..models import Account, AccountSettings
+from ..sieve import managed
+from . import sieve_scripts
 from ._db import atomic
 from .addresses import normalize_address
 from .admin import check_targets
-from .errors import InvalidInput, NoSuchAccount
+from .errors import InvalidInput, NoSuchAccount, ScriptQuotaExceeded
+
+SCRIPT_NAME = "webmail"  # the script made for an account that has none (as the Filters page names it)
 
 MAX_NAME = 200
 MAX_SIGNATURE = 10_000
@@ -49,11 +61,11 @@ def _account(account_id: int, *, lock: bool = False) -> Account:
 @atomic
 def get_preferences(account_id: int) -> Preferences:
     account = _account(account_id)
-    row = AccountSettings.objects.filter(account_id=account_id).first()
-    if row is None:
-        return Preferences(display_name=account.display_name)
-    return Preferences(account.display_name, row.signature, row.vacation_enabled, row.vacation_subject,
-                       row.vacation_body, row.vacation_days, row.forward_to, row.forward_keep_copy)
+    signature = AccountSettings.objects.filter(account_id=account_id).values_list("signature", flat=True).first()
+    active = sieve_scripts.active_script(account_id)
+    said = managed.read(active[1]) if active is not None else managed.Settings()
+    return Preferences(account.display_name, signature or "", said.vacation_enabled, said.vacation_subject,
+                       said.vacation_body, said.vacation_days, said.forward_to, said.forward_keep_copy)
 
 
 @atomic
@@ -80,9 +92,32 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,
                         prefs.vacation_body.replace("\r\n", "\n"), prefs.vacation_days, forward,
                         prefs.forward_keep_copy or not forward)
-    AccountSettings.objects.update_or_create(account_id=account_id, defaults=dict(
-        signature=clean.signature, vacation_enabled=clean.vacation_enabled,
-        vacation_subject=clean.vacation_subject, vacation_body=clean.vacation_body,
-        vacation_days=clean.vacation_days, forward_to=clean.forward_to,
-        forward_keep_copy=clean.forward_keep_copy))
+    AccountSettings.objects.update_or_create(account_id=account_id, defaults={"signature": clean.signature})
+    _write_section(account_id, managed.section(managed.Settings(
+        clean.vacation_enabled, clean.vacation_subject, clean.vacation_body, clean.vacation_days,
+        clean.forward_to, clean.forward_keep_copy)))
     return clean
+
+
+def _write_section(account_id: int, section: str) -> None:
+    """In save_preferences' transaction: the active script with this section."""
+    active = sieve_scripts.active_script(account_id)
+    name, text = active if active is not None else (_free_name(account_id), "")
+    try:
+        wanted = managed.with_section(text, section)
+    except sieve.SieveError:  # stored scripts parse; one that no longer does (a lowered limit) is not guessed at
+        raise InvalidInput("your filter script has an error; correct it on the Filters page first") from None
+    if wanted == text:
+        return
+    try:
+        sieve_scripts.put_script(account_id, name, wanted)
+    except ScriptQuotaExceeded:
+        raise InvalidInput("the vacation message is too long for your filter script") from None
+    if active is None:
+        sieve_scripts.activate_script(account_id, name)
+
+
+def _free_name(account_id: int) -> str:
+    """SCRIPT_NAME, unless an inactive script of the user's has it."""
+    taken = {s.name for s in sieve_scripts.list_scripts(account_id)}
+    return next(n for n in (SCRIPT_NAME, *(f"{SCRIPT_NAME}-{i}" for i in range(2, len(taken) + 3))) if n not in taken)

@@ -1,6 +1,8 @@
 """What Sieve does once a delivery has committed (sieve_delivery.py decided
-it): extra fileinto copies, vacation replies (RFC 5230 with RFC 3834's
-rules, as autoreply.py applies them), duplicate tracking (RFC 7352), DSNs
+it): extra fileinto copies, redirects to addresses of ours (delivered here,
+each with a Received field of its own), vacation replies (RFC 5230 with RFC
+3834's rules, autoreply.py; not for a copy the spam filter filed as Junk,
+which would answer the forger), duplicate tracking (RFC 7352), DSNs
 for rejections not answered at DATA (RFC 5429 2.1), the redirects counted
 against the sending limit, and one notice to the owner of a script that
 failed. Each step logs its failure and never undoes the delivery.
@@ -8,8 +10,9 @@ failed. Each step logs its failure and never undoes the delivery.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
-from email import policy
+from email import policy, utils
 from email.parser import BytesHeaderParser
 
 from django.conf import settings
@@ -28,15 +31,22 @@ _FOREVER = timedelta(days=3650)
 
 
 @no_transaction
-def carry_out(filtered: Filtered, raw: bytes, mail_from: str, *, rejected_at_data: bool = False) -> None:
-    """After the delivery committed; never raises."""
+def carry_out(filtered: Filtered, raw: bytes, mail_from: str, *, rejected_at_data: bool = False,
+              junk: frozenset[int] = frozenset(), relayed: bytes | None = None) -> None:
+    """After the delivery committed; never raises. junk: the accounts whose
+    copy the spam filter filed as Junk; relayed: the message as it goes on
+    (without the local copies' Return-Path), when it differs from raw."""
     if not filtered.decisions:
         return
     addresses = dict(Account.objects.filter(pk__in=list(filtered.decisions)).values_list("pk", "address"))
+    onward = raw if relayed is None else relayed
     for account, decision in filtered.decisions.items():
-        for step in (_extra_copies, _vacation, _remember, _count_redirects, _tell_owner):
+        if account in junk and decision.vacation is not None:
+            decision = replace(decision, vacation=None)
+        for step in (_extra_copies, _redirect_locally, _vacation, _remember, _count_redirects, _tell_owner):
             try:
-                step(account, addresses.get(account, ""), decision, raw, mail_from)
+                step(account, addresses.get(account, ""), decision, onward if step is _redirect_locally else raw,
+                     mail_from)
             except Exception:
                 log.exception("sieve: account %s: %s failed after delivery", account, step.__name__)
     rejected = filtered.rejections()
@@ -56,6 +66,22 @@ def _extra_copies(account: int, address: str, decision: Decision, raw: bytes, ma
             messages.append(account, copy.folder, raw, copy.flags)
 
 
+def _redirect_locally(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:
+    """RFC 5228 4.2 redirect to an address of ours: delivered as the MX would,
+    the envelope sender kept, a Received field added (the loop control in
+    sieve_delivery counts them), the target's own scripts run. If it cannot
+    be delivered and the owner kept no copy, the owner's INBOX gets it."""
+    for target in decision.local_redirects:
+        received = (f"Received: by {settings.MAIL_HOSTNAME} (Sieve redirect) for <{target}>;\r\n"
+                    f"\t{utils.format_datetime(timezone.now())}\r\n").encode("utf-8", "surrogateescape")
+        try:
+            delivery.deliver(received + raw, [target], mail_from)
+        except Exception:
+            log.exception("sieve: account %s: the redirect to %s failed", account, target)
+            if decision.placement is None:
+                messages.append(account, "INBOX", raw)
+
+
 def _vacation(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:
     action = decision.vacation
     if action is None:
@@ -70,7 +96,9 @@ def _vacation(account: int, address: str, decision: Decision, raw: bytes, mail_f
         return  # RFC 5230 4.5: only to mail that names us
     if not _first_time(account, f"vacation\0{action.handle}\0{sender}", action.seconds):
         return  # RFC 5230 4.2: once per sender and handle per period
-    reply = autoreply.Vacation(account, action.from_address or address, "", action.subject or "",
+    name = "" if action.from_address else \
+        Account.objects.filter(pk=account).values_list("display_name", flat=True).first() or ""
+    reply = autoreply.Vacation(account, action.from_address or address, name, action.subject or "",
                                action.reason, max(1, action.seconds // 86400))
     delivery.deliver(autoreply._reply(reply, sender, parsed), [sender], "", sender_account_id=account)
 
@@ -81,8 +109,9 @@ def _remember(account: int, address: str, decision: Decision, raw: bytes, mail_f
 
 
 def _count_redirects(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:
-    if decision.redirects:
-        sending.record_sending(account, len(decision.redirects))
+    count = len(decision.redirects) + len(decision.local_redirects)
+    if count:
+        sending.record_redirects(account, count)
 
 
 def _tell_owner(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:

@@ -8,10 +8,18 @@ what else happens (RFC 5228 2.10, 4).
   the delivery stores; further ones (fileinto :copy into a second folder)
   are appended once the delivery has committed. fileinto a missing folder
   without :create (RFC 5490 3.2) keeps the message in INBOX instead.
-- redirect: the address joins the delivery's remote recipients (the
-  outbound queue), counted against the account's sending limit
-  (MAIL_SEND_LIMIT, per hour) and MAIL_SIEVE_MAX_REDIRECTS per message;
-  never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop).
+- redirect: to another host, the address joins the delivery's remote
+  recipients (the outbound queue); to an address of ours, the message is
+  delivered to it once this delivery has committed (sieve_after.py), with a
+  Received field of its own, so the target's scripts run and a loop between
+  accounts ends as one through other hosts would. Either is counted
+  against the account's daily redirect limit
+  (MAIL_SIEVE_REDIRECT_DAILY_LIMIT; not the hourly MAIL_SEND_LIMIT, which
+  is for the mail people send) and MAIL_SIEVE_MAX_REDIRECTS per message;
+  never for a message with MAX_HOPS_TO_REDIRECT Received fields (a loop),
+  to another host only while the account's domain allows external forwards,
+  and never to an address of ours that takes no mail (each a runtime error,
+  below: the message is kept).
 - reject / ereject: no copy; the caller answers 550 5.7.1 at DATA when every
   local recipient rejected and nothing else was to be done, else the
   envelope sender gets a DSN (RFC 5429 2.1).
@@ -38,7 +46,7 @@ from django.utils import timezone
 
 from .. import sieve
 from ..models import Account, DomainSieveScript, Folder, SieveScript, SieveSeen
-from . import sending
+from . import accounts, sending
 from .errors import SendingLimited
 from .placement import INBOX, Placer
 from .types import Placement, RecipientCheck
@@ -62,7 +70,8 @@ class Decision:
 
     placement: Placement | None  # None: no copy (discard or reject)
     extra_copies: list[Copy] = field(default_factory=list)
-    redirects: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # remote ones once _sort_redirects has run
+    local_redirects: list[str] = field(default_factory=list)
     reject: str | None = None
     vacation: sieve.Vacation | None = None
     duplicates: tuple[sieve.DuplicateMark, ...] = ()
@@ -93,6 +102,7 @@ class Filtered:
         return placed
 
     def redirects(self) -> list[str]:
+        """The remote redirects (local ones are delivered by sieve_after)."""
         return [address for d in self.decisions.values() for address in d.redirects]
 
     def rejections(self) -> dict[int, str]:
@@ -154,19 +164,39 @@ def _decide(account: int, texts: list[str], message: sieve.SieveMessage, deliver
             implicit = [a for a in outcome.actions if isinstance(a, sieve.Keep) and a.implicit]
             keep_implicitly = keep_implicitly and bool(implicit)
             flags = implicit[0].flags if implicit else flags
-        decision = _translate(explicit, delivery)
+        decision = _translate(([sieve.Keep(flags=flags)] if keep_implicitly else []) + explicit, delivery)
+        decision.implicit = keep_implicitly
         if decision.redirects:
             if len(message.header("received")) >= MAX_HOPS_TO_REDIRECT:
                 raise sieve.SieveRuntimeError("redirect of a message that has travelled too far (a loop?)")
-            sending.check_sending(account, len(decision.redirects))
+            sending.check_redirects(account, len(decision.redirects))
+            _sort_redirects(account, decision)
     except (sieve.SieveError, sieve.SieveRuntimeError, SendingLimited) as exc:
         log.info("sieve: account %s: a script failed, the message is kept in INBOX: %s", account, exc)
         return Decision(INBOX, failed_script=text)
-    if keep_implicitly:
-        decision = _translate([sieve.Keep(flags=flags)] + explicit, delivery)
-        decision.implicit = True
     decision.duplicates = tuple(duplicates)
     return decision
+
+
+def _sort_redirects(account: int, decision: Decision) -> None:
+    """Split the redirects into local ones (delivered here, after the commit)
+    and remote ones (the outbound queue). A redirect to another host is a
+    forward: it follows the account's domain's allow_external_forwards as a
+    forwarding alias does (admin.py), whoever wrote the script (a ManageSieve
+    client included). One to an address of ours that takes no mail (a
+    deleted account) would lose the message: both are runtime errors."""
+    remote: list[str] = []
+    for address in decision.redirects:
+        kind = accounts.resolve_recipient(address).kind
+        if kind == "local":
+            decision.local_redirects.append(address)
+        elif kind == "remote":
+            remote.append(address)
+        else:
+            raise sieve.SieveRuntimeError("redirect to an address of this host that takes no mail")
+    if remote and not Account.objects.filter(pk=account, domain__allow_external_forwards=True).exists():
+        raise sieve.SieveRuntimeError("redirect to another host, which this domain does not allow")
+    decision.redirects = remote
 
 
 def _implicit(action: sieve.Action) -> bool:

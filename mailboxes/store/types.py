@@ -48,9 +48,7 @@ class RecipientCheck:
 
     kind: 'local' (account_ids/forwards hold where it goes), 'unknown' (a local
     domain but nobody there), 'inactive' (a disabled account) or 'remote'
-    (not one of our domains). plain: the accounts' settings were read with
-    the routing and none of them forwards or is on vacation (delivery need
-    not look again). filtered: whether the account has Sieve scripts (its
+    (not one of our domains). filtered: whether the account has Sieve scripts (its
     own active one or its domain's), when the routing read it; None when
     delivery must look (sieve_delivery.py)."""
 
@@ -58,7 +56,6 @@ class RecipientCheck:
     kind: str
     account_ids: tuple[int, ...] = ()
     forwards: tuple[str, ...] = ()
-    plain: bool = False
     filtered: bool | None = None
 
 

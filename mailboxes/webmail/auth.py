@@ -63,6 +63,13 @@ def _check(request: HttpRequest, address: str, password: str) -> store.AccountIn
     return info
 
 
+@csrf_protect
+@public
+def passkey_login_view(request: HttpRequest) -> HttpResponse:
+    """"Sign in with a passkey": the passkey alone (second_factor.passwordless)."""
+    return second_factor.passwordless(request, protocol=PROTOCOL, home=reverse("webmail:home"))
+
+
 @public
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":  # a GET (an image in a mail, a link) must not sign anyone out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import segno
 from django.contrib.auth import get_user_model, login
@@ -28,7 +29,7 @@ from mailboxes import store
 from mailhost.clientip import client_ip
 
 from . import seen
-from .common import public
+from .common import public, safe_next
 
 PENDING = "mailhost_signin_pending"
 PENDING_SECONDS = 300
@@ -168,6 +169,45 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     del request.session[PENDING]
     _finish(request, pending["id"])
     return JsonResponse({"next": pending["next"]})
+
+
+# --- a passkey on its own (passwordless) ---------------------------------------
+
+PASSKEY_REFUSED = "That passkey was not accepted."
+
+
+@csrf_protect
+@public
+def passwordless_options(request: HttpRequest) -> HttpResponse:
+    """The options of a sign-in with a passkey alone (the webmail's and the dashboard's)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return begin_ceremony(request, store.passkey_discovery(relying_party(request)))
+
+
+def passwordless(request: HttpRequest, *, protocol: str, home: str,
+                 refusal: Callable[[store.AccountInfo], str] | None = None) -> HttpResponse:
+    """Sign the browser in with a passkey alone: the passkey names the
+    account and, with user verification, stands for both factors
+    (store.passkey_login: the login throttle, failure count and login record
+    of a password sign-in). `refusal` may still say no (the dashboard: an
+    account without access). The JSON answer says where to go next."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    body, challenge = ceremony_answer(request)
+    try:
+        info = store.passkey_login(json.dumps(body.get("credential")), challenge, relying_party(request),
+                                   protocol=protocol, ip=client_ip(request))
+    except store.LoginBlocked:
+        return JsonResponse({"error": BLOCKED}, status=403)
+    except store.LoginFailed:
+        return JsonResponse({"error": PASSKEY_REFUSED}, status=403)
+    refused = refusal(info) if refusal is not None else ""
+    if refused:
+        return JsonResponse({"error": refused}, status=403)
+    request.session.pop(PENDING, None)
+    _finish(request, info.id)
+    return JsonResponse({"next": safe_next(request, home)})
 
 
 def _enrolment(pending: dict) -> dict[str, object]:

@@ -23,6 +23,9 @@ urlpatterns = [
     path("login/enrol", second_factor.enrol_view, name="login_enrol"),  # the dashboard's too
     path("login/passkey/options", second_factor.passkey_options, name="login_passkey_options"),
     path("login/passkey", second_factor.passkey_sign_in, name="login_passkey"),
+    # a passkey on its own; the options are the dashboard's too
+    path("login/passkey/discover/options", second_factor.passwordless_options, name="login_passwordless_options"),
+    path("login/passkey/discover", auth.passkey_login_view, name="login_passwordless"),
     path("logout/", auth.logout_view, name="logout"),
     path("f/<int:folder_id>/", folders.folder_view, name="folder"),
     path("f/<int:folder_id>/state", folders.folder_state, name="state"),
@@ -40,18 +43,7 @@ urlpatterns = [
     path("settings/password", settings.password_view, name="password"),
     path("settings/spam", settings.spam_allow_view, name="spam-allow"),
     path("filters/", filters.filters_view, name="filters"),
-    path("settings/security/", security.security_view, name="security"),
-    path("settings/security/totp/begin", security.totp_begin, name="totp_begin"),
-    path("settings/security/totp/confirm", security.totp_confirm, name="totp_confirm"),
-    path("settings/security/totp/disable", security.totp_disable, name="totp_disable"),
-    path("settings/security/sessions/<int:web_session_id>/end", security.end_session, name="session_end"),
-    path("settings/security/sessions/end", security.end_sessions, name="sessions_end"),
-    path("settings/security/passkeys/options", security.passkey_options, name="passkey_options"),
-    path("settings/security/passkeys/add", security.passkey_add, name="passkey_add"),
-    path("settings/security/passkeys/<int:passkey_id>/remove", security.passkey_remove, name="passkey_remove"),
-    path("settings/security/app-passwords", security.create_app_password, name="app_password_create"),
-    path("settings/security/app-passwords/<int:app_password_id>/revoke", security.revoke_app_password,
-         name="app_password_revoke"),
+    *(path("settings/security/" + route, view, name=name) for route, view, name in security.ROUTES),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

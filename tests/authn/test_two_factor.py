@@ -251,3 +251,12 @@ def test_a_forged_passkey_answer_is_refused_and_counted_as_a_failed_login(users)
     assert not store.check_passkey(users[ALICE].id, forged, b"challenge", rp, protocol="web", ip=IP)
     assert not store.check_passkey(users[ALICE].id, "not json", b"challenge", rp, protocol="web", ip=IP)
     assert AuditEntry.objects.filter(action="login.failed", target=ALICE).count() == 2
+
+
+def test_a_passkey_answer_that_names_no_account_is_refused_and_counted_against_the_client(users) -> None:
+    rp = store.RelyingParty("localhost", "http://localhost")
+    for answer in ('{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"userHandle": "NA"}}',
+                   "not json", "[]"):
+        with pytest.raises(store.LoginFailed):
+            store.passkey_login(answer, b"challenge", rp, protocol="web", ip=IP)
+    assert AuditEntry.objects.filter(action="login.failed", detail__ip=IP).count() == 3

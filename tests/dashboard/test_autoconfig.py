@@ -3,11 +3,13 @@ the Apple profile carry the host name, ports and socket types of the
 listeners; against running listeners, a client that follows them logs in."""
 from __future__ import annotations
 
+import base64
 import imaplib
 import importlib
 import plistlib
 import poplib
 import smtplib
+import socket
 import ssl
 import xml.etree.ElementTree as ET
 
@@ -21,7 +23,7 @@ from tests.servers import InProcessServer
 from .conftest import client_as
 
 PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995,
-         "pop2": 109}
+         "pop2": 109, "managesieve": 4190}
 OUTLOOK_REQUEST = """<?xml version="1.0" encoding="utf-8"?>
 <Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
   <Request>
@@ -77,11 +79,13 @@ def test_thunderbird_autoconfig_names_every_client_listener(team, listeners, url
         ("incomingServer", "pop3", "mail.example.net", 110, "STARTTLS", "password-cleartext", "%EMAILADDRESS%"),
         ("outgoingServer", "smtp", "mail.example.net", 465, "SSL", "password-cleartext", "%EMAILADDRESS%"),
         ("outgoingServer", "smtp", "mail.example.net", 587, "STARTTLS", "password-cleartext", "%EMAILADDRESS%"),
+        ("incomingServer", "managesieve", "mail.example.net", 4190, "STARTTLS", "password-cleartext",
+         "%EMAILADDRESS%"),  # last: the draft's server type for ManageSieve, ignored by clients that lack it
     ]
 
 
 def test_a_listener_that_is_off_is_not_offered(team, listeners):
-    listeners.MAIL_PORTS = {**PORTS, "imap": 0, "pop3s": 0, "submission": 0}
+    listeners.MAIL_PORTS = {**PORTS, "imap": 0, "pop3s": 0, "submission": 0, "managesieve": 0}
     xml = Client().get("/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=a@example.test").content
     assert [(s[1], s[3]) for s in thunderbird_servers(xml)] == [("imap", 993), ("pop3", 110), ("smtp", 465)]
 
@@ -152,7 +156,8 @@ def _available(names: tuple[str, ...]) -> list[str]:
     """Listeners whose protocol package has a server (others land in their own issues)."""
     ready = []
     for name in names:
-        module = {"imap": "imap", "imaps": "imap", "pop3": "pop3", "pop3s": "pop3"}.get(name, "smtp")
+        module = {"imap": "imap", "imaps": "imap", "pop3": "pop3", "pop3s": "pop3",
+                  "managesieve": "managesieve"}.get(name, "smtp")
         try:
             importlib.import_module(f"protocols.{module}.server")
         except ImportError:
@@ -186,6 +191,8 @@ def log_in_as_the_config_says(kind: str, host: str, port: int, socket_type: str,
         pop.user(user)
         pop.pass_(password)
         pop.quit()
+    elif kind == "managesieve":
+        managesieve_login(host, port, user, password)
     else:
         smtp = smtplib.SMTP_SSL(host, port, context=_insecure(), timeout=10) if implicit \
             else smtplib.SMTP(host, port, timeout=10)
@@ -195,8 +202,35 @@ def log_in_as_the_config_says(kind: str, host: str, port: int, socket_type: str,
         smtp.quit()
 
 
+def managesieve_login(host: str, port: int, user: str, password: str) -> None:
+    """RFC 5804: the greeting, STARTTLS, the capabilities again, AUTHENTICATE PLAIN."""
+    with socket.create_connection((host, port), timeout=10) as raw:
+        assert _sieve_reply(raw).startswith(b"OK")
+        raw.sendall(b"STARTTLS\r\n")
+        assert _sieve_reply(raw).startswith(b"OK")
+        with _insecure().wrap_socket(raw, server_hostname=host) as tls:
+            assert _sieve_reply(tls).startswith(b"OK")
+            token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+            tls.sendall(f'AUTHENTICATE "PLAIN" "{token}"\r\n'.encode())
+            assert _sieve_reply(tls).startswith(b"OK")
+
+
+def _sieve_reply(sock: socket.socket) -> bytes:
+    """The line that ends a ManageSieve response (OK, NO or BYE), read a byte at a time
+    (nothing past it, so that STARTTLS can take the socket over)."""
+    line = b""
+    while True:
+        byte = sock.recv(1)
+        assert byte, "the server closed the connection"
+        line += byte
+        if line.endswith(b"\n"):
+            if line.startswith((b"OK", b"NO", b"BYE")):
+                return line
+            line = b""
+
+
 def test_a_client_following_autoconfig_logs_in_to_every_running_listener(live_team, settings):
-    names = _available(("imaps", "imap", "pop3s", "pop3", "smtps", "submission"))
+    names = _available(("imaps", "imap", "pop3s", "pop3", "smtps", "submission", "managesieve"))
     assert "pop3" in names  # POP3 is in; the others join as their servers land
     with InProcessServer(names) as server:
         settings.MAIL_HOSTNAME = "localhost"

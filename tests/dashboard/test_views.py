@@ -285,3 +285,19 @@ def test_dashboard_pages_forbid_scripts_and_framing(team):
     assert "default-src 'none'" in response["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert "<script" not in response.content.decode()
+
+
+def test_the_account_list_names_each_accounts_second_factors(team):
+    store.set_totp(team.bob.address)
+    page = client_as(team, "superuser").get("/manage/accounts/").content.decode()
+    cells = dict(re.findall(r'>([a-z]+@[a-z.]+)</a>.*?<td class="two-factor">(.*?)</td>', page, re.S))
+    assert "TOTP" in cells[team.bob.address] and "none" in cells[team.alice.address]
+
+
+def test_the_own_security_page_is_the_dashboards_for_administrators_only(team):
+    admin = client_as(team, "admin_a").get("/manage/security/")
+    assert admin.status_code == 200 and 'id="totp-begin-form"' in admin.content.decode()
+    assert 'action="/manage/security/totp/begin"' in admin.content.decode()  # its forms stay in the dashboard
+    assert "script-src 'self'" in admin["Content-Security-Policy"]  # the passkey script may run here
+    assert client_as(team, "ordinary").get("/manage/security/").status_code == 403
+    assert client_as(team, "ordinary").get("/mail/settings/security/").status_code == 200

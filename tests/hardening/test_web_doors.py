@@ -1,5 +1,7 @@
 """The web's login doors: the webmail's and the dashboard's, both through
-store.login, and no other (Django's /admin/ and auth views are not served)."""
+store.login (and "Sign in with a passkey" on each, through
+store.passkey_login), and no other (Django's /admin/ and auth views are not
+served)."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +12,8 @@ from mailboxes import store
 
 from .conftest import ROOT, ROOT_PASSWORD
 
-LOGIN_VIEWS = {"mailboxes.webmail.auth.login_view", "mailboxes.dashboard.auth.login_view"}
+LOGIN_VIEWS = {"mailboxes.webmail.auth.login_view", "mailboxes.dashboard.auth.login_view",
+               "mailboxes.webmail.auth.passkey_login_view", "mailboxes.dashboard.auth.passkey_login_view"}
 
 
 def _views(patterns: list, prefix: str = "") -> dict[str, str]:
@@ -41,7 +44,7 @@ def test_no_route_reaches_a_view_of_django_contrib():
     assert not {route: view for route, view in served.items() if view.startswith("django.contrib.")}
 
 
-def test_the_only_views_that_sign_in_are_the_two_login_pages_through_store_login(root):
+def test_the_only_views_that_sign_in_are_the_two_login_pages_and_their_passkey_sign_in(root):
     served = set(_views(get_resolver().url_patterns).values())
     assert {view for view in served if view.endswith("login_view")} == LOGIN_VIEWS
     for path in ("/mail/login/", "/manage/login/"):

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
-from mailboxes.models import OutboundRecipient
+from mailboxes.models import Domain, OutboundRecipient
 from tests.servers import InProcessServer
 
 ALICE = "alice@example.test"
@@ -57,6 +57,12 @@ def activate(account: store.AccountInfo, text: str) -> None:
 
 def queued_to(address: str) -> int:
     return OutboundRecipient.objects.filter(address=address).count()
+
+
+@pytest.fixture
+def external_forwards(users):  # type: ignore[no-untyped-def]
+    """example.test lets its users forward to other hosts (it does not by default)."""
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
 
 
 def test_fileinto_create_files_matching_mail_and_keeps_the_rest(servers, alice):
@@ -112,14 +118,25 @@ def test_reject_by_one_of_two_recipients_delivers_to_the_other_and_bounces_a_dsn
     assert queued_to("dora@far.test") == 1  # the DSN
 
 
-def test_redirect_goes_on_the_outbound_queue_and_copy_keeps_one(servers, alice):
+def test_redirect_goes_on_the_outbound_queue_and_copy_keeps_one(servers, alice, external_forwards):
     activate(alice, 'require "copy";\nredirect :copy "elsewhere@far.test";')
     send(servers, sample_message(subject="forward me"), [ALICE])
     assert queued_to("elsewhere@far.test") == 1
     assert [s for s, _ in folder(servers, "INBOX")] == ["forward me"]
 
 
-def test_runtime_error_keeps_the_message_and_tells_the_owner_once(servers, alice):
+def test_a_users_redirect_to_another_host_follows_the_domains_external_forwards_policy(servers, alice):
+    activate(alice, 'require "copy";\nredirect :copy "elsewhere@far.test";')  # as a ManageSieve client would
+    send(servers, sample_message(subject="not allowed out"), [ALICE])
+    assert queued_to("elsewhere@far.test") == 0
+    subjects = [s for s, _ in folder(servers, "INBOX")]
+    assert "not allowed out" in subjects and "Your mail filter failed" in subjects
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
+    send(servers, sample_message(subject="allowed out"), [ALICE])
+    assert queued_to("elsewhere@far.test") == 1
+
+
+def test_runtime_error_keeps_the_message_and_tells_the_owner_once(servers, alice, external_forwards):
     activate(alice, "".join(f'redirect "u{i}@far.test";' for i in range(5)))
     send(servers, sample_message(subject="first"), [ALICE])
     send(servers, sample_message(subject="second"), [ALICE])
@@ -176,10 +193,23 @@ def test_spamtest_reads_the_filters_score_only_when_a_spam_filter_is_configured(
     assert [s for s, _ in folder(servers, "Junk")] == ["scored"]
 
 
-def test_a_message_that_went_round_too_often_is_not_redirected_again(servers, alice):
+def test_a_message_that_went_round_too_often_is_not_redirected_again(servers, alice, external_forwards):
     activate(alice, 'redirect "elsewhere@far.test";')
     hops = "".join(f"Received: from hop{i}.far.test by mx.far.test; Mon, 7 Dec 2026 10:00:00 +0000\r\n"
                    for i in range(20))
     send(servers, sample_message(subject="looping", extra=hops), [ALICE])
     assert queued_to("elsewhere@far.test") == 0
     assert "looping" in [s for s, _ in folder(servers, "INBOX")]
+
+
+def test_redirects_count_against_the_daily_redirect_limit_and_not_the_hourly_send_limit(servers, alice, external_forwards, settings):
+    settings.MAIL_SEND_LIMIT = 1
+    settings.MAIL_SIEVE_REDIRECT_DAILY_LIMIT = 3
+    activate(alice, 'require "copy";\nredirect :copy "elsewhere@far.test";')
+    for n in range(4):
+        send(servers, sample_message(subject=f"daily {n}"), [ALICE])
+    assert queued_to("elsewhere@far.test") == 3  # past one an hour; the fourth is over the day's three
+    subjects = [s for s, _ in folder(servers, "INBOX")]
+    assert [s for s in subjects if s.startswith("daily")] == [f"daily {n}" for n in range(4)]  # nothing lost
+    assert subjects.count("Your mail filter failed") == 1
+    store.check_sending(alice.id, 1)  # the redirects did not use the hour's budget for mail alice writes

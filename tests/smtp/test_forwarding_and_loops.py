@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from mailboxes import store
-from mailboxes.models import AccountSettings, Domain, OutboundRecipient
+from mailboxes.models import Domain, OutboundRecipient
 from tests.transcript import Transcript
 
 from .conftest import ALICE, AUTH_ALICE, EHLO_SUBMISSION, GREETING, HELO, inbox, open_data, send_script
@@ -23,12 +23,12 @@ def hops(n: int) -> bytes:
 
 
 def test_a_forward_saved_before_the_domain_said_no_is_not_followed_at_delivery(mx, bob):
-    # Written around the store, as a forward saved while the domain still allowed it would be.
-    AccountSettings.objects.update_or_create(account_id=bob.id, defaults={
-        "forward_to": "elsewhere@remote.test", "forward_keep_copy": False})
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
+    store.save_preferences(bob.id, store.Preferences(forward_to="elsewhere@remote.test", forward_keep_copy=False))
+    Domain.objects.filter(name="example.test").update(allow_external_forwards=False)
     mx.run(HELO + send_script("sender@remote.test", [BOB], "Subject: stays"))
     assert not OutboundRecipient.objects.exists()
-    assert len(inbox(bob.id)) == 1
+    assert len(inbox(bob.id)) == 2  # the message, and the notice that the forward (a Sieve redirect) failed
 
 
 def test_a_forward_to_another_host_is_followed_where_the_domain_allows_it(mx, bob):

@@ -1,4 +1,5 @@
-"""Vacation replies and forwarding, answered at delivery (RFC 3834)."""
+"""Vacation replies and forwarding set in the webmail, which are Sieve in the
+account's script (issue #20), carried out at delivery (RFC 3834, RFC 5230)."""
 from __future__ import annotations
 
 import email
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from conftest import sample_message
 from mailboxes import store
-from mailboxes.models import Domain, OutboundMessage, OutboundRecipient, VacationReply
+from mailboxes.models import Domain, OutboundMessage, OutboundRecipient, SieveSeen
 
 from .helpers import folder_id
 
@@ -35,12 +36,12 @@ def test_a_vacation_reply_goes_to_the_sender_once_per_interval(alice, bob, djang
     inbox = folder_id(bob.id, "INBOX")
     reply = email.message_from_bytes(store.message_bytes(bob.id, inbox, store.message_page(bob.id, inbox).items[0].uid),
                                      policy=policy.default)
-    assert reply["Auto-Submitted"] == "auto-replied" and reply["From"] == alice.address
+    assert reply["Auto-Submitted"] == "auto-replied" and reply["From"].addresses[0].addr_spec == alice.address
     assert reply["In-Reply-To"] and reply["In-Reply-To"] in reply["References"]
     assert "I am away until Monday." in reply.get_body(("plain",)).get_content()
     deliver(sample_message(subject="Meeting 2"), [alice.address], bob.address, django_capture_on_commit_callbacks)
     assert inbox_subjects(bob) == ["Auto: Meeting"]  # not again within 7 days
-    VacationReply.objects.filter(account_id=alice.id).update(sent_at=timezone.now() - timedelta(days=8))
+    SieveSeen.objects.filter(account_id=alice.id).update(expires=timezone.now() - timedelta(seconds=1))  # 7 days on
     deliver(sample_message(subject="Meeting 3"), [alice.address], bob.address, django_capture_on_commit_callbacks)
     assert sorted(inbox_subjects(bob)) == ["Auto: Meeting", "Auto: Meeting 3"]
 
@@ -72,7 +73,7 @@ def test_no_vacation_reply_to_bounces_lists_bulk_or_automatic_mail(alice, django
     store.save_preferences(alice.id, AWAY)
     deliver(sample_message(to=to, extra=extra), [alice.address], mail_from, django_capture_on_commit_callbacks)
     assert not OutboundMessage.objects.exists()
-    assert not VacationReply.objects.exists()
+    assert not SieveSeen.objects.exists()
 
 
 def test_mail_to_an_alias_of_the_account_is_answered(alice, django_capture_on_commit_callbacks):
@@ -102,15 +103,43 @@ def test_forwarding_to_a_remote_address_queues_it(alice):
     assert inbox_subjects(alice) == []
 
 
-def test_two_accounts_forwarding_to_each_other_do_not_loop(alice, bob):
+def test_two_accounts_forwarding_to_each_other_stop_at_the_hop_limit_and_keep_the_mail(alice, bob):
+    # A redirect to a local account runs that account's filters, as an MX would; the
+    # loop ends where a loop through other hosts would (Received fields, sieve_delivery).
     store.save_preferences(alice.id, store.Preferences(forward_to=bob.address, forward_keep_copy=False))
     store.save_preferences(bob.id, store.Preferences(forward_to=alice.address, forward_keep_copy=False))
     store.deliver(sample_message(subject="Ping"), [alice.address], "dora@far.test")
-    assert inbox_subjects(bob) == ["Ping"] and inbox_subjects(alice) == []
+    everywhere = inbox_subjects(alice) + inbox_subjects(bob)
+    assert everywhere.count("Ping") == 1 and everywhere.count("Your mail filter failed") == 1
 
 
-def test_forwarding_to_an_address_that_went_away_keeps_the_mail(alice, bob):
+def test_forwarding_to_an_address_that_went_away_keeps_the_mail_and_says_why(alice, bob):
     store.save_preferences(alice.id, store.Preferences(forward_to=bob.address, forward_keep_copy=False))
     store.delete_account(bob.address)
     store.deliver(sample_message(subject="Kept"), [alice.address], "dora@far.test")
-    assert inbox_subjects(alice) == ["Kept"]
+    assert sorted(inbox_subjects(alice)) == ["Kept", "Your mail filter failed"]
+
+
+def test_the_settings_are_a_section_of_the_active_script_beside_the_users_own_rules(alice):
+    own = 'require ["fileinto", "mailbox"];\nif header :contains "subject" "bank" { fileinto :create "Finance"; }\n'
+    store.put_script(alice.id, "mine", own)
+    store.activate_script(alice.id, "mine")
+    store.save_preferences(alice.id, store.Preferences(signature="A.", vacation_enabled=True, vacation_subject="Away",
+                                                       vacation_body="Back soon.", vacation_days=3,
+                                                       forward_to=alice.address.replace("alice", "bob")))
+    text = store.get_script(alice.id, "mine")  # what a ManageSieve client or the raw editor sees
+    assert 'vacation :days 3 :subject "Away" "Back soon.";' in text and 'redirect :copy "bob@example.test";' in text
+    assert text.startswith('require ["fileinto", "mailbox"];\n') and text.endswith(own.split("\n", 1)[1])
+    assert store.get_preferences(alice.id) == store.Preferences(alice.display_name, "A.", True, "Away", "Back soon.",
+                                                               3, "bob@example.test", True)
+    store.save_preferences(alice.id, store.Preferences(signature="A."))
+    assert store.get_script(alice.id, "mine") == own
+    assert [s.name for s in store.list_scripts(alice.id)] == ["mine"]
+
+
+def test_an_account_without_a_script_gets_one_named_webmail_and_an_inactive_one_is_left_alone(alice):
+    store.put_script(alice.id, "webmail", "keep;")  # inactive
+    store.save_preferences(alice.id, AWAY)
+    active = store.active_script(alice.id)
+    assert active is not None and active[0] == "webmail-2" and "vacation" in active[1]
+    assert store.get_script(alice.id, "webmail") == "keep;"

@@ -1,7 +1,8 @@
-// Passkeys (WebAuthn): adding one on the Security page, and signing in with
-// one on the code page. The server's options come as JSON with base64url
-// strings; the browser's API wants ArrayBuffers, and its answer goes back
-// as JSON with base64url strings (the shape the `webauthn` library parses).
+// Passkeys (WebAuthn): adding one on the Security page, signing in with one
+// on the code page, and with the passkey alone on the sign-in pages. The
+// server's options come as JSON with base64url strings; the browser's API
+// wants ArrayBuffers, and its answer goes back as JSON with base64url
+// strings (the shape the `webauthn` library parses).
 (function () {
   "use strict";
 
@@ -70,10 +71,13 @@
   }
 
   document.querySelectorAll("form[data-passkey]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
+    function go(event) {
       event.preventDefault();
       const run = form.dataset.passkey === "add" ? add : signIn;
       run(form).catch(function () { fail(form, "The passkey did not answer."); });
-    });
+    }
+    form.addEventListener("submit", go);
+    // The sign-in pages' "Sign in with a passkey" is a plain button (the password form has the submit).
+    form.querySelectorAll("button[data-passkey-go]").forEach(function (b) { b.addEventListener("click", go); });
   });
 }());
