@@ -17,7 +17,6 @@ from .accounts import (
                    get_account,
                    get_account_by_id,
                    list_accounts,
-                   list_aliases,
                    list_domains,
                    quota_check,
                    quota_usage,
@@ -85,7 +84,7 @@ from .credentials import (
 )
 from .delivery import deliver
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
-from .drafts import record_sent, save_draft, special_folder_id
+from .drafts import record_sent, save_draft
 from .errors import (
                    AlreadyExists,
                    AppPasswordRequired,
@@ -165,7 +164,6 @@ from .messages import (
                    delete_messages,
                    expunge,
                    fetch,
-                   folder_size,
                    message_data,
                    move,
                    set_flags,
@@ -184,7 +182,6 @@ from .outbound import (
                    OutboundRecipientInfo,
                    OutcomeSummary,
                    claim_outbound,
-                   next_outbound_due,
                    outbound_counts,
                    outbound_recipients,
                    purge_finished_outbound,

@@ -343,14 +343,6 @@ def delete_alias(source: str) -> None:
         raise NoSuchAlias(f"no such alias: {source}")
 
 
-@atomic
-def list_aliases(domain: str | None = None) -> list[AliasInfo]:
-    rows = Alias.objects.order_by("source")
-    if domain:
-        rows = rows.filter(domain=_get_domain(domain))
-    return [AliasInfo(a.id, a.source, tuple(a.targets)) for a in rows]
-
-
 # --- where mail goes ------------------------------------------------------
 
 class _LocalDomains:

@@ -26,11 +26,6 @@ def special_folder(account_id: int, use: str, *, lock: bool = False) -> Folder:
     return folders._create(account_id, name, use)
 
 
-@atomic
-def special_folder_id(account_id: int, use: str) -> int:
-    return special_folder(account_id, use).pk
-
-
 def _file(account_id: int, use: str, blob: messages.PreparedBlob, flags: tuple[str, ...]) -> AppendResult:
     folder = special_folder(account_id, use)
     return messages._append(account_id, folder.name, blob, flags, None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import mime
@@ -534,9 +534,3 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
                for kind, uid, changed, *row in rows[1:] if kind == 1]
     return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid,
                    tuple(_sql.keyword_list(keywords)))
-
-
-@atomic
-def folder_size(account_id: int, folder_id: int) -> int:
-    folder_by_id(account_id, folder_id)
-    return Message.objects.filter(folder_id=folder_id).aggregate(s=Sum("size"))["s"] or 0
