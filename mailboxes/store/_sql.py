@@ -21,6 +21,8 @@ from .types import FLAG_COLUMNS, UidRanges
 FLAG_NAMES = tuple(FLAG_COLUMNS)
 FLAGS_SQL = ", ".join(FLAG_COLUMNS.values())
 MAX_RANGES_IN_QUERY = 200
+#: The columns every INSERT of message rows writes, in this order (messages.py, delivery.py).
+MESSAGE_COLUMNS = f"folder_id, uid, modseq, {FLAGS_SQL}, keywords, internal_date, size, blob_id"
 
 
 def table(model: type) -> str:
@@ -29,6 +31,10 @@ def table(model: type) -> str:
 
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+#: One row's placeholders for MESSAGE_COLUMNS.
+MESSAGE_ROW = "(" + placeholders(len(MESSAGE_COLUMNS.split(", "))) + ")"
 
 
 def row_lock() -> str:

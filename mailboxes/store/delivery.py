@@ -43,12 +43,12 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, autoreply, events, senders, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
-from ._sql import placeholders, table
+from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, placeholders, table
 from .addresses import domain_of
+from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
 from .errors import OverQuota, TooBigForQuota
-from .messages import PreparedBlob, blob_row, prepare
 from .placement import Placer, Target, targets
-from .types import FLAG_COLUMNS, DeliveryReport, RecipientCheck
+from .types import DeliveryReport, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
@@ -140,7 +140,7 @@ def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mai
             autoreply.schedule_vacation_replies(blob.parsed, blob.raw, answering, mail_from)
     if remote:
         if not local:
-            _insert_blob(blob)
+            insert_blob(blob)
         _enqueue(blob.sha256, mail_from, remote, sender_account_id,
                  senders.signing_domain(sender_account_id, blob.raw))
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
@@ -157,26 +157,7 @@ def deliver_local(blob: PreparedBlob, local: list[Target], vacations: bool, mail
 
 # --- the statements ---------------------------------------------------------
 
-_BLOB_FIELDS = Blob._meta.concrete_fields
-_FLAGS = ", ".join(FLAG_COLUMNS.values())
-_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_FLAGS}, keywords, internal_date, size, blob_id"
-_TARGET_COLUMNS = f"owner_id, name, {_FLAGS}, keywords"  # Target.row()
-
-
-def _blob_params(blob: PreparedBlob) -> list[object]:
-    row = blob_row(blob)
-    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _BLOB_FIELDS]
-
-
-def _blob_columns() -> str:
-    return ", ".join(connection.ops.quote_name(f.column) for f in _BLOB_FIELDS)
-
-
-def _insert_blob(blob: PreparedBlob) -> None:
-    """The bytes and their facts, unless stored already (or by a racing delivery)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table(Blob)} ({_blob_columns()}) VALUES ({placeholders(len(_BLOB_FIELDS))}) "
-                       f"ON CONFLICT (sha256) DO NOTHING", _blob_params(blob))
+_TARGET_COLUMNS = f"owner_id, name, {FLAGS_SQL}, keywords"  # Target.row()
 
 
 def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
@@ -210,17 +191,17 @@ def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size
         f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
         f"  ORDER BY id FOR UPDATE), "
         f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
-        f"new_blob AS (INSERT INTO {table(Blob)} ({_blob_columns()}) "
-        f"  VALUES ({placeholders(len(_BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
+        f"new_blob AS (INSERT INTO {table(Blob)} ({blob_columns()}) "
+        f"  VALUES ({placeholders(len(BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
         f"inbox AS (UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
         f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
         f"charged AS (UPDATE {account} SET used_bytes = used_bytes + %s WHERE id IN (SELECT owner_id FROM inbox)), "
-        f"stored AS (INSERT INTO {message} ({_MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
-        f"  {_FLAGS}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
+        f"stored AS (INSERT INTO {message} ({MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
+        f"  {FLAGS_SQL}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
         f"  FROM inbox JOIN target ON target.owner_id = inbox.owner_id) "
         f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
-        [*(v for t in local for v in t.row()), size, *_blob_params(blob), size, when, size, blob.sha256])
+        [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256])
     rows = cursor.fetchall()
     if not rows[0][0]:
         _refuse(cursor, size, [t.owner for t in local])
@@ -232,7 +213,7 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
     """SQLite (no data-modifying WITH): the same writes as four statements in
     the caller's transaction; SQLite has one writer at a time, so no row locks."""
     folder, account, message = table(Folder), table(Account), table(Message)
-    _insert_blob(blob)
+    insert_blob(blob)
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"WHERE (owner_id, name) IN (VALUES {', '.join(['(%s, %s)'] * len(local))}) "
@@ -248,8 +229,8 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
     if len(cursor.fetchall()) < len(owners):
         _refuse(cursor, size, owners)
     by_owner = {t.owner: t for t in local}
-    cursor.execute(f"INSERT INTO {message} ({_MESSAGE_COLUMNS}) VALUES "
-                   + ", ".join([f"({placeholders(12)})"] * len(inboxes)),
+    cursor.execute(f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES "
+                   + ", ".join([MESSAGE_ROW] * len(inboxes)),
                    [v for folder_id, owner, uid, modseq in inboxes
                     for v in (folder_id, uid, modseq, *by_owner[owner].system, by_owner[owner].keywords, when, size,
                               blob.sha256)])

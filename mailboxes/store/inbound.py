@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from ..models import Account
-from . import accounts, delivery, messages, sieve_after, sieve_delivery
+from . import accounts, blobs, delivery, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
 from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
@@ -86,12 +86,12 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
         raise RejectedByFilter(next(iter(rejected.values())))  # RFC 5429 2.1: refused at DATA
     account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
     copies = targets(account_ids, filtered.placer(place))
-    local = messages.prepare(local_headers + raw) if account_ids else None
+    local = blobs.prepare(local_headers + raw) if account_ids else None
     if local is not None and not remote:  # the common case: one statement, no transaction round trips
         report = DeliveryReport(local.sha256, delivery.with_retry(
             delivery.deliver_local, local, copies, not settings_read, mail_from), ())
     else:
-        relay = messages.prepare(raw) if remote else None
+        relay = blobs.prepare(raw) if remote else None
         report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
                                      not settings_read)
     sieve_after.carry_out(filtered, local_headers + raw, mail_from)
@@ -99,7 +99,7 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
 
 
 @atomic
-def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
+def _deliver_final(local: blobs.PreparedBlob | None, relay: blobs.PreparedBlob | None,
                    copies: list[Target], remote: list[str], mail_from: str,
                    sender_account_id: int | None, vacations: bool) -> DeliveryReport:
     delivered: dict[int, int] = {}

@@ -20,8 +20,9 @@ from .. import notices
 from ..models import Account, Blob, Folder, Message
 from ._db import atomic, no_transaction
 from .accounts import recalculate_usage
+from .blobs import insert_blob, prepare
 from .errors import NoSuchAccount, Unavailable
-from .messages import _ensure_blob, _insert, _remove, prepare, release_quota
+from .messages import _insert, _remove, release_quota
 
 # Percentages of the quota that earn a warning, lowest first; each is sent once
 # until usage falls back below the lowest.
@@ -87,7 +88,7 @@ def _notice(inbox: Folder, raw: bytes) -> None:
     """Put a message from the host into a locked INBOX even when the mailbox
     is full: the warning is what tells the user to make room."""
     blob = prepare(raw)
-    _ensure_blob(blob)
+    insert_blob(blob)
     _insert(inbox, [(blob.sha256, len(raw), (), None)])
     Account.objects.filter(pk=inbox.owner_id).update(used_bytes=F("used_bytes") + len(raw))
 

@@ -6,20 +6,18 @@ the number of concurrent writers, and stamps the rows it changed.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .. import mime
-from ..models import Account, Blob, Expunged, Folder, Message
+from ..models import Account, Expunged, Folder, Message
 from . import _sql, events, learning
 from ._db import atomic, no_transaction
+from .blobs import PreparedBlob, insert_blob, prepare
 from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import (
@@ -35,55 +33,6 @@ from .types import (
 
 log = logging.getLogger("mailboxes.store")
 MAX_KEYWORDS = 64
-
-
-# --- stored bytes ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class PreparedBlob:
-    """Bytes hashed and parsed outside any transaction (CPU work holds no lock)."""
-
-    sha256: str
-    raw: bytes
-    parsed: mime.ParsedMessage
-
-
-def prepare(raw: bytes) -> PreparedBlob:
-    return PreparedBlob(hashlib.sha256(raw).hexdigest(), raw, mime.analyze(raw))
-
-
-def _nul_free(value):  # type: ignore[no-untyped-def]
-    """PostgreSQL text and jsonb cannot hold NUL characters."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_nul_free(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _nul_free(v) for k, v in value.items()}
-    return value
-
-
-def _ensure_blob(blob: PreparedBlob) -> None:
-    # New bytes are the common case: insert at once (one round trip, not a
-    # look first); bytes stored already, or a racing delivery of the same
-    # bytes, make it a no-op. The delivery's hand-written INSERT (no ORM).
-    from .delivery import _insert_blob  # delivery imports this module
-    _insert_blob(blob)
-
-
-def blob_row(blob: PreparedBlob) -> Blob:
-    """The unsaved Blob row for prepared bytes (callers insert it with ignore_conflicts)."""
-    p = blob.parsed
-    return Blob(
-        sha256=blob.sha256, data=blob.raw, size=len(blob.raw), header_bytes=p.header_bytes,
-        envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
-        subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
-        cc_text=_nul_free(p.cc), bcc_text=_nul_free(p.bcc), sent_date=p.date,
-        sent_day=p.date.date() if p.date else None,
-        message_id=_nul_free(p.message_id)[:2000],
-        header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
-        body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],
-        has_attachments=p.has_attachments)
 
 
 # --- quota ----------------------------------------------------------------
@@ -180,10 +129,6 @@ def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datet
     return [first_uid + i for i in range(len(items))], modseq
 
 
-_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_sql.FLAGS_SQL}, keywords, internal_date, size, blob_id"
-_MESSAGE_ROW = "(" + _sql.placeholders(len(_MESSAGE_COLUMNS.split(", "))) + ")"
-
-
 def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: ignore[no-untyped-def]
                  items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> None:
     """The message rows, UIDs from first_uid up, by multi-row INSERTs of 500."""
@@ -197,8 +142,8 @@ def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: i
     width = len(params) // max(1, len(items))
     for start in range(0, len(items), 500):
         chunk = params[start * width:(start + 500) * width]
-        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_MESSAGE_COLUMNS}) VALUES "
-                       + ", ".join([_MESSAGE_ROW] * (len(chunk) // width)), chunk)
+        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_sql.MESSAGE_COLUMNS}) VALUES "
+                       + ", ".join([_sql.MESSAGE_ROW] * (len(chunk) // width)), chunk)
 
 
 def _info(row: Message, *, facts: bool = False, data: bool = False) -> MessageInfo:
@@ -235,7 +180,7 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
         if row is None:
             raise NoSuchFolder(f"no folder named {folder_name!r}")
         folder_id, uidvalidity, uid, modseq, special_use = row
-        _ensure_blob(blob)
+        insert_blob(blob)
         _charge(account_id, len(blob.raw))
         _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
         note_keywords(cursor, folder_id, _split_flags(flags)[1])
