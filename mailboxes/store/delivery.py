@@ -46,7 +46,6 @@ from ._db import atomic, no_transaction
 from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, placeholders, table
 from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
-from .errors import OverQuota, TooBigForQuota
 from .placement import Placer, Target, targets
 from .types import DeliveryReport, RecipientCheck
 
@@ -204,7 +203,7 @@ def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size
         [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256])
     rows = cursor.fetchall()
     if not rows[0][0]:
-        _refuse(cursor, size, [t.owner for t in local])
+        accounts.refuse_charge([t.owner for t in local], size)
     return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
 
 
@@ -227,7 +226,7 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
         f"WHERE id IN ({placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
         f"RETURNING id", [size, *owners, size])
     if len(cursor.fetchall()) < len(owners):
-        _refuse(cursor, size, owners)
+        accounts.refuse_charge(owners, size)
     by_owner = {t.owner: t for t in local}
     cursor.execute(f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES "
                    + ", ".join([MESSAGE_ROW] * len(inboxes)),
@@ -235,15 +234,6 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
                     for v in (folder_id, uid, modseq, *by_owner[owner].system, by_owner[owner].keywords, when, size,
                               blob.sha256)])
     return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
-
-
-def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Raise for an account that had no room (in a transaction, it is undone)."""
-    cursor.execute(f"SELECT quota, used_bytes FROM {table(Account)} WHERE id IN ({placeholders(len(account_ids))})",
-                   account_ids)
-    if accounts.quota_verdict(cursor.fetchall(), size) == "never":
-        raise TooBigForQuota("the message is larger than the mailbox quota")
-    raise OverQuota("the mailbox is full")
 
 
 # --- the outbound queue -----------------------------------------------------

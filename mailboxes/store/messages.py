@@ -11,14 +11,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Account, Expunged, Folder, Message
-from . import _sql, events, learning
+from . import _sql, accounts, events, learning
 from ._db import atomic, no_transaction
 from .blobs import PreparedBlob, insert_blob, prepare
-from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
+from .errors import InvalidInput, NoSuchFolder
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import (
     FLAG_COLUMNS,
@@ -38,27 +38,14 @@ MAX_KEYWORDS = 64
 # --- quota ----------------------------------------------------------------
 
 def charge_quota(account_id: int, size: int) -> None:
-    """Add size to the account's usage, atomically refusing to pass its quota."""
-    updated = Account.objects.filter(pk=account_id).filter(
-        Q(quota=0) | Q(used_bytes__lte=F("quota") - size)).update(used_bytes=F("used_bytes") + size)
-    if updated:
-        return
-    quota = Account.objects.filter(pk=account_id).values_list("quota", flat=True).first()
-    if quota is None:
-        raise NoSuchAccount(f"no account #{account_id}")
-    if size > quota:
-        raise TooBigForQuota("the message is larger than the mailbox quota")
-    raise OverQuota("the mailbox is full")
-
-
-def _charge(account_id: int, size: int) -> None:
-    """charge_quota as one hand-written UPDATE; asked again only to say why it refused."""
+    """Add size to the account's usage, atomically refusing to pass its quota:
+    one UPDATE; asked again only to say why it refused."""
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
                        f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
         if cursor.rowcount == 1:
             return
-    charge_quota(account_id, size)  # raises what stands in the way
+    accounts.refuse_charge([account_id], size)
 
 
 def release_quota(account_id: int, size: int) -> None:
@@ -181,7 +168,7 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
             raise NoSuchFolder(f"no folder named {folder_name!r}")
         folder_id, uidvalidity, uid, modseq, special_use = row
         insert_blob(blob)
-        _charge(account_id, len(blob.raw))
+        charge_quota(account_id, len(blob.raw))
         _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
         note_keywords(cursor, folder_id, _split_flags(flags)[1])
     events.publish_on_commit(account_id, folder_id)
@@ -405,7 +392,7 @@ def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
     if not rows:
         return [], []
     if charge:
-        _charge(account_id, sum(row[2] for row in rows))
+        charge_quota(account_id, sum(row[2] for row in rows))
     when = _sql.datetime_reader(Message, "internal_date")
     dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(row[:-1], row[-1]), when(date))
                                   for _id, _uid, size, sha, date, *row in rows])

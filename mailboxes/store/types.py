@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 FLAG_COLUMNS = {"\\Seen": "seen", "\\Answered": "answered", "\\Flagged": "flagged",
@@ -12,6 +13,8 @@ SPECIAL_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Tras
 
 # A set of UIDs as inclusive (low, high) ranges, ascending, non-overlapping.
 UidRanges = list[tuple[int, int]]
+# Whether a message of some size fits: now, not now (the mailbox is full), or never (larger than the quota).
+QuotaVerdict = Literal["ok", "full", "never"]
 
 
 @dataclass(frozen=True)
