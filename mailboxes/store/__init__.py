@@ -163,7 +163,6 @@ from .messages import (
                    copy,
                    delete_messages,
                    expunge,
-                   fetch,
                    message_data,
                    move,
                    set_flags,

@@ -1,4 +1,4 @@
-"""Messages: append, fetch, flags, copy, move, expunge, changes (delivery is in delivery.py).
+"""Messages: append, flags, copy, move, expunge, changes (delivery is in delivery.py; FETCH in imap.py).
 
 Every change allocates the folder's next modseq under a row lock on the
 folder (SELECT ... FOR UPDATE), so UIDs and modseqs strictly ascend whatever
@@ -26,7 +26,6 @@ from .types import (
     Changes,
     CopyResult,
     FlagChange,
-    MessageInfo,
     StoreFlagsResult,
     UidRanges,
 )
@@ -84,9 +83,8 @@ def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] 
 
 
 def flags_of(row: Message) -> frozenset[str]:
-    flags = {name for name, column in FLAG_COLUMNS.items() if getattr(row, column)}
-    flags.update(row.keywords)
-    return frozenset(flags)
+    """The flags of a Message read by the ORM (raw rows use _sql.flag_set)."""
+    return _sql.flag_set((getattr(row, column) for column in FLAG_COLUMNS.values()), row.keywords)
 
 
 def _split_flags(flags: Iterable[str]) -> tuple[dict[str, bool], list[str]]:
@@ -133,17 +131,6 @@ def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: i
                        + ", ".join([_sql.MESSAGE_ROW] * (len(chunk) // width)), chunk)
 
 
-def _info(row: Message, *, facts: bool = False, data: bool = False) -> MessageInfo:
-    blob = row.blob if (facts or data) else None
-    return MessageInfo(
-        uid=row.uid, modseq=row.modseq, flags=flags_of(row), internal_date=row.internal_date,
-        size=row.size, blob=row.blob_id,
-        envelope=blob.envelope if blob and facts else None,
-        structure=blob.structure if blob and facts else None,
-        header_bytes=blob.header_bytes if blob and facts else 0,
-        data=bytes(blob.data) if blob and data else None)
-
-
 # --- appending ------------------------------------------------------------
 
 def append(account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] = (),
@@ -177,19 +164,6 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
 
 
 # --- reading --------------------------------------------------------------
-
-@atomic
-def fetch(account_id: int, folder_id: int, ranges: UidRanges, *, facts: bool = False,
-          data: bool = False, limit: int = 1000) -> list[MessageInfo]:
-    """Messages in the UID ranges, ascending, at most `limit` (callers page by UID)."""
-    folder_by_id(account_id, folder_id)
-    qs = Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges)).order_by("uid")
-    if facts and not data:
-        qs = qs.select_related("blob").defer("blob__data", "blob__body_text", "blob__header_text")
-    elif data:
-        qs = qs.select_related("blob").defer("blob__body_text", "blob__header_text")
-    return [_info(row, facts=facts, data=data) for row in qs[:limit]]
-
 
 @atomic
 def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
