@@ -79,15 +79,15 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     (message bytes never change, so the two need no common snapshot).
     """
     uids, params = _sql.uids_where(ranges)
-    extra = []
+    extra: dict[str, str] = {}  # the optional columns: name -> SQL
     if envelope:
-        extra.append("b.envelope")
+        extra["envelope"] = "b.envelope"
     if structure or content:
-        extra += ["b.structure", "b.header_bytes"]
+        extra.update(structure="b.structure", header_bytes="b.header_bytes")
     if content == "header":
-        extra.append("SUBSTR(b.data, 1, b.header_bytes)")
+        extra["head"] = "SUBSTR(b.data, 1, b.header_bytes)"
     if preview:
-        extra.append("b.preview")
+        extra["preview"] = "b.preview"
     join = f" JOIN {_sql.table(Blob)} b ON b.sha256 = m.blob_id" if extra else ""
     where = f"m.folder_id = %s AND f.owner_id = %s AND {uids}"
     params = [folder_id, account_id, *params]
@@ -96,7 +96,7 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     flags = ", ".join(f"m.{column}" for column in FLAG_COLUMNS.values())
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT m.uid, m.modseq, m.keywords, m.internal_date, m.size, m.blob_id, {flags}"
-                       + "".join(f", {column}" for column in extra)
+                       + "".join(f", {column}" for column in extra.values())
                        + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
                        f" WHERE {where} ORDER BY m.uid LIMIT %s", [*params, limit])
         rows = cursor.fetchall()
@@ -118,13 +118,12 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     for row in rows:
         uid, modseq, keywords, internal_date, size, sha = row[:6]
         facts = dict(zip(extra, row[width:]))
-        envelope_json, structure_json, head = (facts.get("b.envelope"), facts.get("b.structure"),
-                                               facts.get("SUBSTR(b.data, 1, b.header_bytes)"))
+        envelope_json, structure_json, head = facts.get("envelope"), facts.get("structure"), facts.get("head")
         out.append(MessageInfo(
             uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords), internal_date=datetimes(internal_date),
             size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
             structure=None if structure_json is None else json.loads(structure_json),
-            header_bytes=facts.get("b.header_bytes") or 0, preview=facts.get("b.preview"),
+            header_bytes=facts.get("header_bytes") or 0, preview=facts.get("preview"),
             data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head)))
     return out
 
