@@ -10,7 +10,7 @@ The pure half (no I/O, no Django):
   docstring holds the parser's notes (what is supported, limits,
   leniencies). :mod:`.commands` are the typed commands it returns;
   :mod:`.grammar`, :mod:`.message_commands`, :mod:`.fetch`, :mod:`.search`,
-  :mod:`.sequence` and :mod:`.utf7` its parts; :mod:`.errors` what it raises.
+  :mod:`.sequence` and ``mailboxes.mutf7`` its parts; :mod:`.errors` what it raises.
 * :mod:`.encoder`: response bytes, ENVELOPE and BODYSTRUCTURE from the dicts
   stored at delivery. :mod:`.fetch_items` renders FETCH data and says what
   the store must read; :mod:`.sections` cuts BODY[section] from the stored
