@@ -18,7 +18,6 @@ from protocols.pop3.logins import Opened, Refusal, open_maildrop
 from . import parser
 
 log = logging.getLogger("protocols.pop2")
-MAX_BAD_COMMANDS = 20
 MAX_AUTH_FAILURES = 3
 # What a refused HELO is told, in POP2's words (POP3 has its own).
 REFUSED: dict[Refusal, str] = {
@@ -50,7 +49,6 @@ class Pop2Session(LineSession):
         self.deleted: set[int] = set()
         self.acked: set[int] = set()
         self.auth_failures = 0
-        self.bad_commands = 0
 
     async def reply(self, text: str) -> None:
         await self.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
@@ -98,10 +96,10 @@ class Pop2Session(LineSession):
 
     async def bad(self, text: str) -> None:
         await self.reply(text)
-        self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
-            await self.reply("- too many bad commands, closing")
-            raise Closed()
+        await self.bad_command()
+
+    def too_many_bad_commands(self) -> bytes:
+        return b"- too many bad commands, closing\r\n"
 
     # --- the selected folder ------------------------------------------------
 
