@@ -19,7 +19,7 @@ from . import accounts, blobs, delivery, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
 from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
-from .types import DeliveryReport, RecipientCheck
+from .types import DeliveryReport, QuotaVerdict, RecipientCheck
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class RecipientVerdict:
     or 'never'."""
 
     check: RecipientCheck
-    quota: str = "ok"
+    quota: QuotaVerdict = "ok"
 
 
 @no_transaction

@@ -26,6 +26,7 @@ from .types import (
     Changes,
     CopyResult,
     FlagChange,
+    FlagOp,
     StoreFlagsResult,
     UidRanges,
 )
@@ -178,7 +179,7 @@ def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
 # --- flags ----------------------------------------------------------------
 
 @atomic
-def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags: Iterable[str],
+def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: FlagOp, flags: Iterable[str],
               unchangedsince: int | None = None) -> StoreFlagsResult:
     """op: 'set' (replace), 'add' or 'remove'. Only rows whose flags really
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
@@ -261,7 +262,7 @@ def _switch_flags(cursor, where: str, params: Sequence[object], values: dict[str
                   key=lambda change: change.uid)
 
 
-def _rewrite_flags(cursor, where: str, params: Sequence[object], op: str, system: dict[str, bool],  # type: ignore[no-untyped-def]
+def _rewrite_flags(cursor, where: str, params: Sequence[object], op: FlagOp, system: dict[str, bool],  # type: ignore[no-untyped-def]
                    keywords: list[str], modseq: int) -> list[FlagChange]:
     """Any flag operation, worked out row by row; rows ending with the same
     flags are written by one UPDATE."""

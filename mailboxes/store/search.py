@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from django.db.models import F, Q
 
@@ -74,14 +75,14 @@ class Text:
 class Date:
     """which: 'internal' or 'sent'; op: 'before', 'on', 'since' (RFC 3501: date only)."""
 
-    which: str
-    op: str
+    which: Literal["internal", "sent"]
+    op: Literal["before", "on", "since"]
     day: date
 
 
 @dataclass(frozen=True)
 class Size:
-    op: str  # 'larger' or 'smaller'
+    op: Literal["larger", "smaller"]
     octets: int
 
 

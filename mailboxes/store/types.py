@@ -15,6 +15,10 @@ SPECIAL_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Tras
 UidRanges = list[tuple[int, int]]
 # Whether a message of some size fits: now, not now (the mailbox is full), or never (larger than the quota).
 QuotaVerdict = Literal["ok", "full", "never"]
+# What an address is to this host (RecipientCheck.kind).
+RecipientKind = Literal["local", "unknown", "inactive", "remote"]
+# How set_flags changes the flags: replace them, add to them, remove from them.
+FlagOp = Literal["set", "add", "remove"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class RecipientCheck:
     delivery must look (sieve_delivery.py)."""
 
     address: str
-    kind: str
+    kind: RecipientKind
     account_ids: tuple[int, ...] = ()
     forwards: tuple[str, ...] = ()
     plain: bool = False
