@@ -46,6 +46,7 @@ from ._db import atomic, no_transaction
 from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, placeholders, table
 from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
+from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
 from .types import DeliveryReport, RecipientCheck
 
@@ -53,24 +54,44 @@ log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
 
 
-def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
-            sender_account_id: int | None = None, place: Placer | None = None) -> DeliveryReport:
+def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
+            sender_account_id: int | None = None, checks: Sequence[RecipientCheck | None] = (),
+            place: Placer | None = None, refuse_rejected: bool = False) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
     catch-all expansion) get one copy each, in INBOX or where place(account
     id) says (placement.py), or where their Sieve scripts say (sieve_delivery.py);
     remote addresses, external forwards and Sieve redirects go on the
     outbound queue. All in one transaction: when this returns, every copy is
-    committed; if it raises, nothing is."""
-    account_ids, remote, settings_read = route(recipients)
-    filtered = sieve_delivery.run_filters(raw, account_ids, recipients, mail_from)
+    committed; if it raises, nothing is (OverQuota, TooBigForQuota, Unavailable).
+
+    local_headers go before the local copies only (SMTP's Return-Path; the
+    queued copy is raw alone). checks: check_recipient()'s answers for the
+    recipients, by position (None where there is none); they are not looked
+    up again. refuse_rejected: raise RejectedByFilter when every local
+    recipient's script rejected the message and nobody else gets it (SMTP
+    refuses it at DATA); otherwise the sender gets a rejection notice."""
+    account_ids, remote, settings_read = route(recipients, checks)
+    filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
+    rejected = filtered.rejections()
+    if refuse_rejected and rejected and not remote and set(rejected) == set(account_ids):
+        raise RejectedByFilter(next(iter(rejected.values())))  # RFC 5429 2.1: refused at DATA
     account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
     local = targets(account_ids, filtered.placer(place))
-    blob = prepare(raw)
-    if not remote:
-        report = DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local, not settings_read, mail_from), ())
+    stored: PreparedBlob | None
+    relay: PreparedBlob | None
+    if not local_headers:
+        stored = relay = prepare(raw)
+    else:  # two messages: parse each only if someone gets it
+        stored = prepare(local_headers + raw) if local else None
+        relay = prepare(raw) if remote else None
+    vacations = not settings_read
+    if not remote:  # the common case: one statement on PostgreSQL, no transaction round trips
+        delivered = with_retry(deliver_local, stored, local, vacations, mail_from) if stored is not None else {}
     else:
-        report = with_retry(_deliver, blob, local, remote, mail_from, sender_account_id, not settings_read)
-    sieve_after.carry_out(filtered, raw, mail_from)
+        delivered = with_retry(_store, stored, local, relay, remote, mail_from, sender_account_id, vacations)
+    blob = stored or relay
+    report = DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))
+    sieve_after.carry_out(filtered, local_headers + raw, mail_from)
     return report
 
 
@@ -120,38 +141,42 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
 
 
 @atomic
-def _deliver(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-             sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
-    return store_copies(blob, local, remote, mail_from, sender_account_id, vacations)
+def _store(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
+           mail_from: str, sender_account_id: int | None, vacations: bool = True) -> dict[int, int]:
+    return store_copies(stored, local, relay, remote, mail_from, sender_account_id, vacations)
 
 
-def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-                 sender_account_id: int | None, vacations: bool = True) -> DeliveryReport:
-    """_deliver's body, for callers already inside a transaction. vacations:
-    whether any recipient may be on vacation (False when routing read their
-    settings and none was)."""
+def store_copies(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
+                 mail_from: str, sender_account_id: int | None, vacations: bool = True) -> dict[int, int]:
+    """_store's body, for callers already inside a transaction: `stored` into
+    the local targets, `relay` queued for the remote addresses (the same
+    bytes, or the same without the local headers): {account id: uid}.
+    vacations: whether any recipient may be on vacation (False when routing
+    read their settings and none was)."""
     delivered: dict[int, int] = {}
     if local:
-        delivered = _store_local(blob, local)
+        assert stored is not None
+        delivered = _store_local(stored, local)
         junk = {t.owner for t in local if t.junk}
         answering = [owner for owner in delivered if owner not in junk]
         if vacations and answering:
-            autoreply.schedule_vacation_replies(blob.parsed, blob.raw, answering, mail_from)
+            autoreply.schedule_vacation_replies(stored.parsed, stored.raw, answering, mail_from)
     if remote:
-        if not local:
-            insert_blob(blob)
-        _enqueue(blob.sha256, mail_from, remote, sender_account_id,
-                 senders.signing_domain(sender_account_id, blob.raw))
+        assert relay is not None
+        if relay is not stored or not local:  # bytes _store_local did not store
+            insert_blob(relay)
+        _enqueue(relay.sha256, mail_from, remote, sender_account_id,
+                 senders.signing_domain(sender_account_id, relay.raw))
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
-    return DeliveryReport(blob.sha256, delivered, tuple(remote))
+    return delivered
 
 
 @no_transaction
 def deliver_local(blob: PreparedBlob, local: list[Target], vacations: bool, mail_from: str) -> dict[int, int]:
     """The common case, local recipients only, without a transaction of its
     own when the copies are one statement (PostgreSQL): {account id: uid}."""
-    copy = _deliver if connection.vendor != "postgresql" else store_copies
-    return copy(blob, local, [], mail_from, None, vacations).delivered
+    copy = _store if connection.vendor != "postgresql" else store_copies
+    return copy(blob, local, None, [], mail_from, None, vacations)
 
 
 # --- the statements ---------------------------------------------------------
