@@ -3,7 +3,8 @@
 A small typed tree that any front door builds (the IMAP session translates
 RFC 3501 SEARCH keys to it; the webmail builds it from its form). Text
 matches are case-insensitive substring matches over the facts parsed at
-delivery; on PostgreSQL they are served by trigram indexes (migration 0002).
+delivery; on PostgreSQL the body, header text, subject, From and To ones are
+served by trigram indexes (migration 0002), Cc and HEADER field ones scan.
 """
 from __future__ import annotations
 
