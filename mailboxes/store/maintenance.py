@@ -22,7 +22,7 @@ from ._db import atomic, no_transaction
 from .accounts import recalculate_usage
 from .blobs import insert_blob, prepare
 from .errors import NoSuchAccount, Unavailable
-from .messages import _insert, _remove, release_quota
+from .messages import Held, _insert, _remove, release_quota
 
 # Percentages of the quota that earn a warning, lowest first; each is sent once
 # until usage falls back below the lowest.
@@ -108,10 +108,10 @@ def purge_old_messages(account_id: int) -> int:
     # Trash and Junk locked at once in id order, then the account (release_quota): docs/DESIGN.md "Lock order".
     purged = Folder.objects.select_for_update().filter(owner_id=account_id, special_use__in=PURGED_USES)
     for folder in list(purged.order_by("pk")):
-        rows = list(Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
-                    .order_by("uid").values_list("id", "uid", "size"))
+        rows = [Held(*row) for row in Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
+                .order_by("uid").values_list("id", "uid", "size")]
         _remove(folder, rows)
-        freed = sum(r[2] for r in rows)
+        freed = sum(row.size for row in rows)
         if freed:
             release_quota(account_id, freed)
         removed += len(rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Q
@@ -202,7 +203,7 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: FlagOp, fl
         if unchangedsince is not None:
             cursor.execute(f"SELECT uid FROM {message} WHERE {where} AND modseq > %s ORDER BY uid",
                            [*params, unchangedsince])
-            conflicts = [row[0] for row in cursor.fetchall()]
+            conflicts = [uid for (uid,) in cursor.fetchall()]
             where, params = f"{where} AND modseq <= %s", [*params, unchangedsince]
         if op != "set" and not keywords:
             changed = _switch_flags(cursor, where, params, {column: op == "add" for column in system}, modseq)
@@ -295,16 +296,24 @@ def _rewrite_flags(cursor, where: str, params: Sequence[object], op: FlagOp, sys
 
 # --- expunge, copy, move --------------------------------------------------
 
-def _remove(folder: Folder, rows: Sequence[tuple[int, int, int]]) -> int:
-    """Delete (id, uid, size) rows from a locked folder, leaving tombstones."""
+class Held(NamedTuple):
+    """A message row by its key, UID and size (what removing it needs)."""
+
+    id: int
+    uid: int
+    size: int
+
+
+def _remove(folder: Folder, rows: Sequence[Held]) -> int:
+    """Delete rows from a locked folder, leaving tombstones."""
     if not rows:
         return folder.highestmodseq
     _, modseq = _next_modseq(folder)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 1000):
-            ids = [row[0] for row in rows[start:start + 1000]]
+            ids = [row.id for row in rows[start:start + 1000]]
             cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE id IN ({_sql.placeholders(len(ids))})", ids)
-        _tombstones(cursor, folder.pk, [row[1] for row in rows], modseq)
+        _tombstones(cursor, folder.pk, [row.uid for row in rows], modseq)
     events.publish_on_commit(folder.owner_id, folder.pk)
     return modseq
 
@@ -355,25 +364,26 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
 
 
 def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
-               charge: bool, source_use: str | None = None) -> tuple[list[tuple[int, int, int]], list[int]]:
-    """Copy the source's messages in ranges into a locked dest: their (id, uid,
-    size), ascending, and the UIDs the copies got. source_use: the source's
-    special use, when filing there may teach the spam filter (learning.py)."""
+               charge: bool, source_use: str | None = None) -> tuple[list[Held], list[int]]:
+    """Copy the source's messages in ranges into a locked dest: the source
+    rows, ascending by UID, and the UIDs the copies got. source_use: the
+    source's special use, when filing there may teach the spam filter (learning.py)."""
     uids, params = _sql.uids_where(ranges)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, {_sql.FLAGS_SQL}, keywords "
+        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, keywords, {_sql.FLAGS_SQL} "
                        f"FROM {_sql.table(Message)} WHERE folder_id = %s AND {uids} ORDER BY uid", [source_id, *params])
         rows = cursor.fetchall()
     if not rows:
         return [], []
+    held = [Held(row_id, uid, size) for row_id, uid, size, *_rest in rows]
     if charge:
-        charge_quota(account_id, sum(row[2] for row in rows))
+        charge_quota(account_id, sum(row.size for row in held))
     when = _sql.datetime_reader(Message, "internal_date")
-    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(row[:-1], row[-1]), when(date))
-                                  for _id, _uid, size, sha, date, *row in rows])
+    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(flags, keywords), when(date))
+                                  for _id, _uid, size, sha, date, keywords, *flags in rows])
     if source_use is not None:
-        learning.filed(account_id, source_use, dest.special_use, [row[3] for row in rows])
-    return [row[:3] for row in rows], dest_uids
+        learning.filed(account_id, source_use, dest.special_use, [sha for _id, _uid, _size, sha, *_rest in rows])
+    return held, dest_uids
 
 
 @atomic
@@ -381,7 +391,7 @@ def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     source = folder_by_id(account_id, folder_id)
     dest = get_folder(account_id, dest_name, lock=True)
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=True, source_use=source.special_use)
-    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
+    return CopyResult(dest.uidvalidity, [row.uid for row in rows], dest_uids)
 
 
 @atomic
@@ -399,7 +409,7 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     dest = locked[dest.pk]  # the same object as source for a move into itself
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False, source_use=source.special_use)
     _remove(source, rows)
-    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
+    return CopyResult(dest.uidvalidity, [row.uid for row in rows], dest_uids)
 
 
 def move_all(account_id: int, source: Folder, dest: Folder) -> None:
@@ -434,10 +444,14 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
             f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS}, NULL FROM {expunged} WHERE folder_id = %s AND modseq > %s "
             f"ORDER BY 1, 2", [folder_id, account_id, folder_id, modseq, folder_id, modseq])
         rows = cursor.fetchall()
-    if not rows or rows[0][0] != 0:
+    if not rows or rows[0][0] != 0:  # the first row, the folder's, tagged 0
         raise NoSuchFolder("that folder no longer exists")
     _kind, highestmodseq, uidnext, *_nothing, keywords, recent_uid = rows[0]
-    updated = [FlagChange(uid, _sql.flag_set(row[:-2], row[-2]), changed)
-               for kind, uid, changed, *row in rows[1:] if kind == 1]
-    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid,
-                   tuple(_sql.keyword_list(keywords)))
+    updated: list[FlagChange] = []
+    expunged_uids: list[int] = []
+    for kind, uid, changed, *flags, row_keywords, _recent in rows[1:]:
+        if kind == 1:
+            updated.append(FlagChange(uid, _sql.flag_set(flags, row_keywords), changed))
+        else:
+            expunged_uids.append(uid)
+    return Changes(highestmodseq, uidnext, updated, expunged_uids, recent_uid, tuple(_sql.keyword_list(keywords)))
