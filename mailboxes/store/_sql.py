@@ -55,13 +55,13 @@ def split_ranges(ranges: UidRanges) -> tuple[list[int], list[tuple[int, int]]]:
     return singles, spans
 
 
-def uids_where(ranges: UidRanges) -> tuple[str, list[int]]:
-    """A condition on `uid` for a UID set given as inclusive ranges."""
+def uids_where(ranges: UidRanges, column: str = "uid") -> tuple[str, list[int]]:
+    """A condition on `column` (the uid) for a UID set given as inclusive ranges."""
     if not ranges:
         return "1 = 0", []
     singles, spans = split_ranges(ranges)
-    parts = [f"uid IN ({placeholders(len(singles))})"] if singles else []
-    parts += ["uid BETWEEN %s AND %s"] * len(spans)
+    parts = [f"{column} IN ({placeholders(len(singles))})"] if singles else []
+    parts += [f"{column} BETWEEN %s AND %s"] * len(spans)
     return "(" + " OR ".join(parts) + ")", [*singles, *(n for span in spans for n in span)]
 
 

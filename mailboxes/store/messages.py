@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Account, Expunged, Folder, Message
@@ -55,17 +54,6 @@ def release_quota(account_id: int, size: int) -> None:
 
 
 # --- shared mechanics -----------------------------------------------------
-
-def uid_q(ranges: UidRanges) -> Q:
-    """A filter for a UID set given as inclusive ranges."""
-    if not ranges:
-        return Q(pk__in=[])
-    singles, spans = _sql.split_ranges(ranges)
-    q = Q(uid__in=singles) if singles else Q()
-    for lo, hi in spans:
-        q |= Q(uid__gte=lo, uid__lte=hi)
-    return q
-
 
 def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] = ()) -> tuple[int, int]:
     """Allocate (first uid, modseq) on a folder locked by the caller, adding
