@@ -103,24 +103,22 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
         data: dict[str, bytes] = {}
         if content == "full" and rows:
             total = 0
-            for index, row in enumerate(rows):
-                total += row[4]
+            for index, (_uid, _modseq, _keywords, _date, size, _sha, *_rest) in enumerate(rows):
+                total += size
                 if total > max_bytes and index > 0:
                     rows = rows[:index]
                     break
-            shas = sorted({row[5] for row in rows})
+            shas = sorted({sha for _uid, _modseq, _keywords, _date, _size, sha, *_rest in rows})
             cursor.execute(f"SELECT sha256, data FROM {_sql.table(Blob)} WHERE sha256 IN ({_sql.placeholders(len(shas))})",
                            shas)
             data = {sha: bytes(raw) for sha, raw in cursor.fetchall()}
-    width = 6 + len(FLAG_COLUMNS)
     datetimes = _sql.datetime_reader(Message, "internal_date")
     out = []
-    for row in rows:
-        uid, modseq, keywords, internal_date, size, sha = row[:6]
-        facts = dict(zip(extra, row[width:]))
+    for uid, modseq, keywords, internal_date, size, sha, *columns in rows:
+        flags, facts = columns[:len(FLAG_COLUMNS)], dict(zip(extra, columns[len(FLAG_COLUMNS):]))
         envelope_json, structure_json, head = facts.get("envelope"), facts.get("structure"), facts.get("head")
         out.append(MessageInfo(
-            uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords), internal_date=datetimes(internal_date),
+            uid=uid, modseq=modseq, flags=_sql.flag_set(flags, keywords), internal_date=datetimes(internal_date),
             size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
             structure=None if structure_json is None else json.loads(structure_json),
             header_bytes=facts.get("header_bytes") or 0, preview=facts.get("preview"),
