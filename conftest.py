@@ -78,7 +78,7 @@ def loopback_dns():  # type: ignore[no-untyped-def]
 
 # Fixtures that start worker processes: a test that uses one is slow, whatever
 # its module says (tests/markers.py: the fast run refuses to start them).
-_PROCESS_FIXTURES = {"two_workers"}
+_PROCESS_FIXTURES = {"two_workers", "worker"}  # runmailserver or Celery subprocesses
 
 
 @pytest.hookimpl(tryfirst=True)

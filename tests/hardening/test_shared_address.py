@@ -15,8 +15,6 @@ from tests.servers import SubprocessServer
 from .conftest import ALL_DOORS, WORKER_ENV
 from .doors import MAIL_DOORS, WEB_DOORS
 
-pytestmark = pytest.mark.slow  # a runmailserver worker for the module
-
 IP_LIMIT = 3
 ALICE, BOB = "alice@example.test", "bob@example.test"
 DOORS = {**MAIL_DOORS, **WEB_DOORS}
