@@ -54,7 +54,7 @@ lint: venv
 	$(PY) -m ruff check .
 
 typecheck: venv
-	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py
+	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py mailboxes/mutf7.py
 
 test: venv apt-deps check-services lint typecheck test-sqlite
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 \

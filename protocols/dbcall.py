@@ -37,6 +37,6 @@ def _run(func: Callable[..., R], args: tuple, kwargs: dict) -> R:
 
 
 async def call(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """await call(store.fetch, ...): one store call (one transaction) in the pool."""
+    """await call(store.fetch_messages, ...): one store call in the pool."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_pool(), functools.partial(_run, func, args, kwargs))

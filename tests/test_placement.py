@@ -22,7 +22,7 @@ JUNK = store.Placement(special_use="\\Junk", flags=frozenset({"\\Seen", "$Junk"}
 
 def flags_in(account_id: int, folder: str) -> list[frozenset[str]]:
     view = store.select_folder(account_id, folder)
-    return [m.flags for m in store.fetch(account_id, view.id, ALL)]
+    return [m.flags for m in store.fetch_messages(account_id, view.id, ALL)]
 
 
 def test_a_placement_by_special_use_files_one_recipients_copy_in_junk_with_its_flags(alice, bob):
@@ -96,7 +96,7 @@ store.deliver(b"Subject: one\r\n\r\nbody\r\n", ["alice@example.test", "bob@examp
 store.deliver(b"Subject: two\r\n\r\nbody\r\n", ["alice@example.test"])
 def flags(account, name):
     view = store.select_folder(account, name)
-    return [sorted(m.flags) for m in store.fetch(account, view.id, [(1, 2**32)])]
+    return [sorted(m.flags) for m in store.fetch_messages(account, view.id, [(1, 2**32)])]
 print(json.dumps({"junk": flags(alice.id, "Junk"), "inbox": flags(alice.id, "INBOX"),
                   "named": flags(bob.id, "Lists/python"), "bob_inbox": flags(bob.id, "INBOX")}))
 """

@@ -17,7 +17,6 @@ from .accounts import (
                    get_account,
                    get_account_by_id,
                    list_accounts,
-                   list_aliases,
                    list_domains,
                    quota_check,
                    quota_usage,
@@ -97,7 +96,7 @@ from .dmarc import (
                    record_dmarc_verdict,
                    take_dmarc_report,
 )
-from .drafts import record_sent, save_draft, special_folder_id
+from .drafts import record_sent, save_draft
 from .errors import (
                    AlreadyExists,
                    AppPasswordRequired,
@@ -177,8 +176,6 @@ from .messages import (
                    copy,
                    delete_messages,
                    expunge,
-                   fetch,
-                   folder_size,
                    message_data,
                    move,
                    set_flags,
@@ -199,7 +196,6 @@ from .outbound import (
                    OutboundRecipientInfo,
                    OutcomeSummary,
                    claim_outbound,
-                   next_outbound_due,
                    outbound_counts,
                    outbound_recipients,
                    purge_finished_outbound,

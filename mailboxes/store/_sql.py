@@ -21,6 +21,8 @@ from .types import FLAG_COLUMNS, UidRanges
 FLAG_NAMES = tuple(FLAG_COLUMNS)
 FLAGS_SQL = ", ".join(FLAG_COLUMNS.values())
 MAX_RANGES_IN_QUERY = 200
+#: The columns every INSERT of message rows writes, in this order (messages.py, delivery.py).
+MESSAGE_COLUMNS = f"folder_id, uid, modseq, {FLAGS_SQL}, keywords, internal_date, size, blob_id"
 
 
 def table(model: type) -> str:
@@ -29,6 +31,10 @@ def table(model: type) -> str:
 
 def placeholders(n: int) -> str:
     return ", ".join(["%s"] * n)
+
+
+#: One row's placeholders for MESSAGE_COLUMNS.
+MESSAGE_ROW = "(" + placeholders(len(MESSAGE_COLUMNS.split(", "))) + ")"
 
 
 def row_lock() -> str:
@@ -49,13 +55,13 @@ def split_ranges(ranges: UidRanges) -> tuple[list[int], list[tuple[int, int]]]:
     return singles, spans
 
 
-def uids_where(ranges: UidRanges) -> tuple[str, list[int]]:
-    """A condition on `uid` for a UID set given as inclusive ranges."""
+def uids_where(ranges: UidRanges, column: str = "uid") -> tuple[str, list[int]]:
+    """A condition on `column` (the uid) for a UID set given as inclusive ranges."""
     if not ranges:
         return "1 = 0", []
     singles, spans = split_ranges(ranges)
-    parts = [f"uid IN ({placeholders(len(singles))})"] if singles else []
-    parts += ["uid BETWEEN %s AND %s"] * len(spans)
+    parts = [f"{column} IN ({placeholders(len(singles))})"] if singles else []
+    parts += [f"{column} BETWEEN %s AND %s"] * len(spans)
     return "(" + " OR ".join(parts) + ")", [*singles, *(n for span in spans for n in span)]
 
 

@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -29,8 +29,17 @@ from . import srs as _srs
 from . import web_sessions as _web_sessions
 from ._db import atomic, no_transaction
 from .addresses import domain_of, normalize_address, normalize_domain
-from .errors import AlreadyExists, InvalidInput, NoSuchAccount, NoSuchAlias, NoSuchDomain, NotPermitted
-from .types import AccountInfo, AliasInfo, DomainInfo, QuotaUsage, RecipientCheck
+from .errors import (
+    AlreadyExists,
+    InvalidInput,
+    NoSuchAccount,
+    NoSuchAlias,
+    NoSuchDomain,
+    NotPermitted,
+    OverQuota,
+    TooBigForQuota,
+)
+from .types import AccountInfo, AliasInfo, DomainInfo, QuotaUsage, QuotaVerdict, RecipientCheck
 
 MAX_ALIAS_DEPTH = 8
 
@@ -343,14 +352,6 @@ def delete_alias(source: str) -> None:
         raise NoSuchAlias(f"no such alias: {source}")
 
 
-@atomic
-def list_aliases(domain: str | None = None) -> list[AliasInfo]:
-    rows = Alias.objects.order_by("source")
-    if domain:
-        rows = rows.filter(domain=_get_domain(domain))
-    return [AliasInfo(a.id, a.source, tuple(a.targets)) for a in rows]
-
-
 # --- where mail goes ------------------------------------------------------
 
 class _LocalDomains:
@@ -464,14 +465,14 @@ def quota_usage(account_id: int) -> QuotaUsage:
 
 
 @no_transaction
-def quota_check(account_ids: list[int] | tuple[int, ...], size: int) -> str:
+def quota_check(account_ids: list[int] | tuple[int, ...], size: int) -> QuotaVerdict:
     """'ok', 'full' (temporarily over quota) or 'never' (size exceeds the whole quota)."""
     return quota_verdict(Account.objects.filter(pk__in=account_ids).values_list("quota", "used_bytes"), size)
 
 
-def quota_verdict(rows: Iterable[tuple[int, int]], size: int) -> str:
+def quota_verdict(rows: Iterable[tuple[int, int]], size: int) -> QuotaVerdict:
     """quota_check's verdict for (quota, used bytes) rows."""
-    verdict = "ok"
+    verdict: QuotaVerdict = "ok"
     for quota, used in rows:
         if quota == 0:
             continue
@@ -480,6 +481,18 @@ def quota_verdict(rows: Iterable[tuple[int, int]], size: int) -> str:
         if used + size > quota:
             verdict = "full"
     return verdict
+
+
+def refuse_charge(account_ids: Iterable[int], size: int) -> NoReturn:
+    """Say why charging size to these accounts was refused: TooBigForQuota,
+    OverQuota, or NoSuchAccount (asked only after the charge's UPDATE
+    matched no row; in a transaction, the writes before it are undone)."""
+    rows = list(Account.objects.filter(pk__in=list(account_ids)).values_list("quota", "used_bytes"))
+    if not rows:
+        raise NoSuchAccount("no such account")
+    if quota_verdict(rows, size) == "never":
+        raise TooBigForQuota("the message is larger than the mailbox quota")
+    raise OverQuota("the mailbox is full")
 
 
 @atomic

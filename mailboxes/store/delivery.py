@@ -44,35 +44,55 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
-from ._sql import placeholders, table
+from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, placeholders, table
 from .addresses import domain_of
-from .errors import OverQuota, TooBigForQuota
-from .messages import PreparedBlob, blob_row, prepare
+from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
+from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
-from .types import FLAG_COLUMNS, DeliveryReport, RecipientCheck
+from .types import DeliveryReport, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
 
 
-def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *,
-            sender_account_id: int | None = None, place: Placer | None = None) -> DeliveryReport:
+def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
+            sender_account_id: int | None = None, checks: Sequence[RecipientCheck | None] = (),
+            place: Placer | None = None, refuse_rejected: bool = False) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
     catch-all expansion) get one copy each, in INBOX or where place(account
     id) says (placement.py), or where their Sieve scripts say (sieve_delivery.py);
     remote addresses, external forwards and Sieve redirects go on the
     outbound queue. All in one transaction: when this returns, every copy is
-    committed; if it raises, nothing is."""
-    account_ids, remote = route(recipients)
-    filtered = sieve_delivery.run_filters(raw, account_ids, recipients, mail_from)
+    committed; if it raises, nothing is (OverQuota, TooBigForQuota, Unavailable).
+
+    local_headers go before the local copies only (SMTP's Return-Path; the
+    queued copy is raw alone). checks: check_recipient()'s answers for the
+    recipients, by position (None where there is none); they are not looked
+    up again. refuse_rejected: raise RejectedByFilter when every local
+    recipient's script rejected the message and nobody else gets it (SMTP
+    refuses it at DATA); otherwise the sender gets a rejection notice."""
+    account_ids, remote = route(recipients, checks)
+    filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
+    rejected = filtered.rejections()
+    if refuse_rejected and rejected and not remote and set(rejected) == set(account_ids):
+        raise RejectedByFilter(next(iter(rejected.values())))  # RFC 5429 2.1: refused at DATA
     account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
     local = targets(account_ids, filtered.placer(place))
-    blob = prepare(raw)
-    if not remote:
-        report = DeliveryReport(blob.sha256, with_retry(deliver_local, blob, local), ())
+    stored: PreparedBlob | None
+    relay: PreparedBlob | None
+    if not local_headers:
+        stored = relay = prepare(raw)
+    else:  # two messages: parse each only if someone gets it
+        stored = prepare(local_headers + raw) if local else None
+        relay = prepare(raw) if remote else None
+    if not remote:  # the common case: one statement on PostgreSQL, no transaction round trips
+        delivered = with_retry(deliver_local, stored, local) if stored is not None else {}
     else:
-        report = with_retry(_deliver, blob, local, remote, mail_from, sender_account_id)
-    sieve_after.carry_out(filtered, raw, mail_from, junk=frozenset(t.owner for t in local if t.junk))
+        delivered = with_retry(_store, stored, local, relay, remote, mail_from, sender_account_id)
+    blob = stored or relay
+    report = DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))
+    sieve_after.carry_out(filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in local if t.junk),
+                          relayed=raw)
     return report
 
 
@@ -115,56 +135,41 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
 
 
 @atomic
-def _deliver(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-             sender_account_id: int | None) -> DeliveryReport:
-    return store_copies(blob, local, remote, mail_from, sender_account_id)
+def _store(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
+           mail_from: str, sender_account_id: int | None) -> dict[int, int]:
+    return store_copies(stored, local, relay, remote, mail_from, sender_account_id)
 
 
-def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
-                 sender_account_id: int | None) -> DeliveryReport:
-    """_deliver's body, for callers already inside a transaction."""
+def store_copies(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
+                 mail_from: str, sender_account_id: int | None) -> dict[int, int]:
+    """_store's body, for callers already inside a transaction: `stored` into
+    the local targets, `relay` queued for the remote addresses (the same
+    bytes, or the same without the local headers): {account id: uid}."""
     delivered: dict[int, int] = {}
     if local:
-        delivered = _store_local(blob, local)
+        assert stored is not None
+        delivered = _store_local(stored, local)
     if remote:
-        if not local:
-            _insert_blob(blob)
-        _enqueue(blob.sha256, mail_from, remote, sender_account_id,
-                 senders.signing_domain(sender_account_id, blob.raw))
+        assert relay is not None
+        if relay is not stored or not local:  # bytes _store_local did not store
+            insert_blob(relay)
+        _enqueue(relay.sha256, mail_from, remote, sender_account_id,
+                 senders.signing_domain(sender_account_id, relay.raw))
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
-    return DeliveryReport(blob.sha256, delivered, tuple(remote))
+    return delivered
 
 
 @no_transaction
 def deliver_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
     """The common case, local recipients only, without a transaction of its
     own when the copies are one statement (PostgreSQL): {account id: uid}."""
-    copy = _deliver if connection.vendor != "postgresql" else store_copies
-    return copy(blob, local, [], "", None).delivered
+    copy = _store if connection.vendor != "postgresql" else store_copies
+    return copy(blob, local, None, [], "", None)
 
 
 # --- the statements ---------------------------------------------------------
 
-_BLOB_FIELDS = Blob._meta.concrete_fields
-_FLAGS = ", ".join(FLAG_COLUMNS.values())
-_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_FLAGS}, keywords, internal_date, size, blob_id"
-_TARGET_COLUMNS = f"owner_id, name, {_FLAGS}, keywords"  # Target.row()
-
-
-def _blob_params(blob: PreparedBlob) -> list[object]:
-    row = blob_row(blob)
-    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in _BLOB_FIELDS]
-
-
-def _blob_columns() -> str:
-    return ", ".join(connection.ops.quote_name(f.column) for f in _BLOB_FIELDS)
-
-
-def _insert_blob(blob: PreparedBlob) -> None:
-    """The bytes and their facts, unless stored already (or by a racing delivery)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table(Blob)} ({_blob_columns()}) VALUES ({placeholders(len(_BLOB_FIELDS))}) "
-                       f"ON CONFLICT (sha256) DO NOTHING", _blob_params(blob))
+_TARGET_COLUMNS = f"owner_id, name, {FLAGS_SQL}, keywords"  # Target.row()
 
 
 def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
@@ -198,20 +203,20 @@ def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size
         f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
         f"  ORDER BY id FOR UPDATE), "
         f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
-        f"new_blob AS (INSERT INTO {table(Blob)} ({_blob_columns()}) "
-        f"  VALUES ({placeholders(len(_BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
+        f"new_blob AS (INSERT INTO {table(Blob)} ({blob_columns()}) "
+        f"  VALUES ({placeholders(len(BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
         f"inbox AS (UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
         f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
         f"charged AS (UPDATE {account} SET used_bytes = used_bytes + %s WHERE id IN (SELECT owner_id FROM inbox)), "
-        f"stored AS (INSERT INTO {message} ({_MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
-        f"  {_FLAGS}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
+        f"stored AS (INSERT INTO {message} ({MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
+        f"  {FLAGS_SQL}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
         f"  FROM inbox JOIN target ON target.owner_id = inbox.owner_id) "
         f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
-        [*(v for t in local for v in t.row()), size, *_blob_params(blob), size, when, size, blob.sha256])
+        [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256])
     rows = cursor.fetchall()
     if not rows[0][0]:
-        _refuse(cursor, size, [t.owner for t in local])
+        accounts.refuse_charge([t.owner for t in local], size)
     return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
 
 
@@ -220,7 +225,7 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
     """SQLite (no data-modifying WITH): the same writes as four statements in
     the caller's transaction; SQLite has one writer at a time, so no row locks."""
     folder, account, message = table(Folder), table(Account), table(Message)
-    _insert_blob(blob)
+    insert_blob(blob)
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"WHERE (owner_id, name) IN (VALUES {', '.join(['(%s, %s)'] * len(local))}) "
@@ -234,23 +239,14 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
         f"WHERE id IN ({placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
         f"RETURNING id", [size, *owners, size])
     if len(cursor.fetchall()) < len(owners):
-        _refuse(cursor, size, owners)
+        accounts.refuse_charge(owners, size)
     by_owner = {t.owner: t for t in local}
-    cursor.execute(f"INSERT INTO {message} ({_MESSAGE_COLUMNS}) VALUES "
-                   + ", ".join([f"({placeholders(12)})"] * len(inboxes)),
+    cursor.execute(f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES "
+                   + ", ".join([MESSAGE_ROW] * len(inboxes)),
                    [v for folder_id, owner, uid, modseq in inboxes
                     for v in (folder_id, uid, modseq, *by_owner[owner].system, by_owner[owner].keywords, when, size,
                               blob.sha256)])
     return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
-
-
-def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
-    """Raise for an account that had no room (in a transaction, it is undone)."""
-    cursor.execute(f"SELECT quota, used_bytes FROM {table(Account)} WHERE id IN ({placeholders(len(account_ids))})",
-                   account_ids)
-    if accounts.quota_verdict(cursor.fetchall(), size) == "never":
-        raise TooBigForQuota("the message is larger than the mailbox quota")
-    raise OverQuota("the mailbox is full")
 
 
 # --- the outbound queue -----------------------------------------------------

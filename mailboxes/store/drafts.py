@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from ..models import Folder, Message
-from . import folders, messages
+from . import blobs, folders, messages
 from ._db import atomic
 from .types import SPECIAL_FOLDERS, AppendResult
 
@@ -26,18 +26,13 @@ def special_folder(account_id: int, use: str, *, lock: bool = False) -> Folder:
     return folders._create(account_id, name, use)
 
 
-@atomic
-def special_folder_id(account_id: int, use: str) -> int:
-    return special_folder(account_id, use).pk
-
-
-def _file(account_id: int, use: str, blob: messages.PreparedBlob, flags: tuple[str, ...]) -> AppendResult:
+def _file(account_id: int, use: str, blob: blobs.PreparedBlob, flags: tuple[str, ...]) -> AppendResult:
     folder = special_folder(account_id, use)
     return messages._append(account_id, folder.name, blob, flags, None)
 
 
 @atomic
-def _save_draft(account_id: int, blob: messages.PreparedBlob, replaces: int | None) -> AppendResult:
+def _save_draft(account_id: int, blob: blobs.PreparedBlob, replaces: int | None) -> AppendResult:
     result = _file(account_id, "\\Drafts", blob, ("\\Draft", "\\Seen"))
     if replaces is not None and replaces != result.uid:
         messages.delete_messages(account_id, result.folder_id, [(replaces, replaces)])
@@ -46,11 +41,11 @@ def _save_draft(account_id: int, blob: messages.PreparedBlob, replaces: int | No
 
 def save_draft(account_id: int, raw: bytes, *, replaces: int | None = None) -> AppendResult:
     """Store a draft in Drafts and remove the version it replaces, atomically."""
-    return _save_draft(account_id, messages.prepare(raw), replaces)
+    return _save_draft(account_id, blobs.prepare(raw), replaces)
 
 
 @atomic
-def _record_sent(account_id: int, blob: messages.PreparedBlob, draft_uid: int | None,
+def _record_sent(account_id: int, blob: blobs.PreparedBlob, draft_uid: int | None,
                  answered: tuple[int, int] | None) -> AppendResult:
     result = _file(account_id, "\\Sent", blob, ("\\Seen",))
     if draft_uid is not None:
@@ -67,4 +62,4 @@ def record_sent(account_id: int, raw: bytes, *, draft_uid: int | None = None,
                 answered: tuple[int, int] | None = None) -> AppendResult:
     """After sending: file the copy in Sent, drop the draft it came from and
     mark the message it answers \\Answered, in one transaction."""
-    return _record_sent(account_id, messages.prepare(raw), draft_uid, answered)
+    return _record_sent(account_id, blobs.prepare(raw), draft_uid, answered)

@@ -3,6 +3,8 @@
 admin pages, never raw exception text from below."""
 from __future__ import annotations
 
+from typing import Literal
+
 
 class StoreError(Exception):
     """Base class. `temporary` tells a protocol whether to say try-again."""
@@ -126,7 +128,7 @@ class ScriptQuotaExceeded(LimitExceeded):
     """Over MAIL_SIEVE_MAX_SCRIPTS ("maxscripts") or MAIL_SIEVE_MAX_SCRIPT_SIZE
     ("maxsize"): RFC 5804 1.3 QUOTA/MAXSCRIPTS and QUOTA/MAXSIZE."""
 
-    def __init__(self, message: str, *, kind: str) -> None:
+    def __init__(self, message: str, *, kind: Literal["maxscripts", "maxsize"]) -> None:
         super().__init__(message)
         self.kind = kind
 

@@ -90,15 +90,15 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     (message bytes never change, so the two need no common snapshot).
     """
     uids, params = _sql.uids_where(ranges)
-    extra = []
+    extra: dict[str, str] = {}  # the optional columns: name -> SQL
     if envelope:
-        extra.append("b.envelope")
+        extra["envelope"] = "b.envelope"
     if structure or content:
-        extra += ["b.structure", "b.header_bytes"]
+        extra.update(structure="b.structure", header_bytes="b.header_bytes")
     if content == "header":
-        extra.append("SUBSTR(b.data, 1, b.header_bytes)")
+        extra["head"] = "SUBSTR(b.data, 1, b.header_bytes)"
     if preview:
-        extra.append("b.preview")
+        extra["preview"] = "b.preview"
     join = f" JOIN {_sql.table(Blob)} b ON b.sha256 = m.blob_id" if extra else ""
     where = f"m.folder_id = %s AND f.owner_id = %s AND {uids}"
     params = [folder_id, account_id, *params]
@@ -108,36 +108,33 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
                        f" m.blob_id, {flags}"
-                       + "".join(f", {column}" for column in extra)
+                       + "".join(f", {column}" for column in extra.values())
                        + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
                        f" WHERE {where} ORDER BY m.uid LIMIT %s", [*params, limit])
         rows = cursor.fetchall()
         data: dict[str, bytes] = {}
         if content == "full" and rows:
             total = 0
-            for index, row in enumerate(rows):
-                total += row[4]
+            for index, (_uid, _modseq, _keywords, _date, size, _sha, *_rest) in enumerate(rows):
+                total += size
                 if total > max_bytes and index > 0:
                     rows = rows[:index]
                     break
-            shas = sorted({row[5] for row in rows})
+            shas = sorted({sha for _uid, _modseq, _keywords, _date, _size, sha, *_rest in rows})
             cursor.execute(f"SELECT sha256, data FROM {_sql.table(Blob)} WHERE sha256 IN ({_sql.placeholders(len(shas))})",
                            shas)
             data = {sha: bytes(raw) for sha, raw in cursor.fetchall()}
-    width = 6 + len(FLAG_COLUMNS)
     datetimes = _sql.datetime_reader(Message, "internal_date")
     out = []
-    for row in rows:
-        uid, modseq, keywords, internal_date, size, sha = row[:6]
-        facts = dict(zip(extra, row[width:]))
-        envelope_json, structure_json, head = (facts.get("b.envelope"), facts.get("b.structure"),
-                                               facts.get("SUBSTR(b.data, 1, b.header_bytes)"))
+    for uid, modseq, keywords, internal_date, size, sha, *columns in rows:
+        flags, facts = columns[:len(FLAG_COLUMNS)], dict(zip(extra, columns[len(FLAG_COLUMNS):]))
+        envelope_json, structure_json, head = facts.get("envelope"), facts.get("structure"), facts.get("head")
         out.append(MessageInfo(
-            uid=uid, modseq=modseq, flags=_sql.flag_set(row[6:width], keywords),
+            uid=uid, modseq=modseq, flags=_sql.flag_set(flags, keywords),
             internal_date=None if internal_date is None else datetimes(internal_date),
             size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
             structure=None if structure_json is None else json.loads(structure_json),
-            header_bytes=facts.get("b.header_bytes") or 0, preview=facts.get("b.preview"),
+            header_bytes=facts.get("header_bytes") or 0, preview=facts.get("preview"),
             data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head)))
     return out
 

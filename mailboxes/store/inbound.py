@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from ..models import Account
-from . import accounts, delivery, messages, sieve_after, sieve_delivery
-from ._db import atomic, no_transaction
-from .errors import RejectedByFilter
-from .placement import Placer, Target, targets
-from .types import DeliveryReport, RecipientCheck
+from . import accounts, delivery
+from ._db import no_transaction
+from .placement import Placer
+from .types import DeliveryReport, QuotaVerdict, RecipientCheck
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class RecipientVerdict:
     or 'never'."""
 
     check: RecipientCheck
-    quota: str = "ok"
+    quota: QuotaVerdict = "ok"
 
 
 @no_transaction
@@ -69,42 +68,10 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
                   sender_account_id: int | None = None,
                   checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None) -> DeliveryReport:
-    """store.deliver(), except that local copies are stored as local_headers + raw
-    (the Return-Path field) and remote recipients are queued with raw alone.
-    checks: check_recipient()'s answers for the recipients, by position (None
-    where there is none); they are not looked up again. place: where each
-    local account's copy goes (store.deliver's, placement.py), unless the
-    account's Sieve scripts decide (sieve_delivery.py). RejectedByFilter
-    when every local recipient's script rejected it and nobody else gets it.
-
-    One transaction for both: when this returns every copy is committed, if it
-    raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver())."""
-    account_ids, remote = delivery.route(recipients, checks)
-    filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
-    rejected = filtered.rejections()
-    if rejected and not remote and set(rejected) == set(account_ids):
-        raise RejectedByFilter(next(iter(rejected.values())))  # RFC 5429 2.1: refused at DATA
-    account_ids, remote = filtered.kept(account_ids), remote + filtered.redirects()
-    copies = targets(account_ids, filtered.placer(place))
-    local = messages.prepare(local_headers + raw) if account_ids else None
-    if local is not None and not remote:  # the common case: one statement, no transaction round trips
-        report = DeliveryReport(local.sha256, delivery.with_retry(delivery.deliver_local, local, copies), ())
-    else:
-        relay = messages.prepare(raw) if remote else None
-        report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id)
-    sieve_after.carry_out(filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in copies if t.junk),
-                          relayed=raw)
-    return report
-
-
-@atomic
-def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
-                   copies: list[Target], remote: list[str], mail_from: str,
-                   sender_account_id: int | None) -> DeliveryReport:
-    delivered: dict[int, int] = {}
-    if local is not None:
-        delivered = delivery.store_copies(local, copies, [], mail_from, sender_account_id).delivered
-    if relay is not None:
-        delivery.store_copies(relay, [], remote, mail_from, sender_account_id)
-    blob = local or relay
-    return DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))
+    """SMTP's delivery after DATA: store.deliver() with the local copies
+    stored as local_headers + raw (the Return-Path field), remote recipients
+    queued with raw alone, the RCPT checks not made again, and
+    RejectedByFilter when every local recipient's Sieve script rejected the
+    message and nobody else gets it (refused at DATA, RFC 5429 2.1)."""
+    return delivery.deliver(raw, recipients, mail_from, local_headers=local_headers,
+                            sender_account_id=sender_account_id, checks=checks, place=place, refuse_rejected=True)

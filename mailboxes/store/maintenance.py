@@ -20,8 +20,9 @@ from .. import notices
 from ..models import Account, Blob, Folder, Message
 from ._db import atomic, no_transaction
 from .accounts import recalculate_usage
+from .blobs import insert_blob, prepare
 from .errors import NoSuchAccount, Unavailable
-from .messages import _ensure_blob, _insert, _remove, prepare, release_quota
+from .messages import Held, _insert, _remove, release_quota
 
 # Percentages of the quota that earn a warning, lowest first; each is sent once
 # until usage falls back below the lowest.
@@ -87,7 +88,7 @@ def _notice(inbox: Folder, raw: bytes) -> None:
     """Put a message from the host into a locked INBOX even when the mailbox
     is full: the warning is what tells the user to make room."""
     blob = prepare(raw)
-    _ensure_blob(blob)
+    insert_blob(blob)
     _insert(inbox, [(blob.sha256, len(raw), (), None)])
     Account.objects.filter(pk=inbox.owner_id).update(used_bytes=F("used_bytes") + len(raw))
 
@@ -107,10 +108,10 @@ def purge_old_messages(account_id: int) -> int:
     # Trash and Junk locked at once in id order, then the account (release_quota): docs/DESIGN.md "Lock order".
     purged = Folder.objects.select_for_update().filter(owner_id=account_id, special_use__in=PURGED_USES)
     for folder in list(purged.order_by("pk")):
-        rows = list(Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
-                    .order_by("uid").values_list("id", "uid", "size"))
+        rows = [Held(*row) for row in Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
+                .order_by("uid").values_list("id", "uid", "size")]
         _remove(folder, rows)
-        freed = sum(r[2] for r in rows)
+        freed = sum(row.size for row in rows)
         if freed:
             release_quota(account_id, freed)
         removed += len(rows)

@@ -1,4 +1,4 @@
-"""Messages: append, fetch, flags, copy, move, expunge, changes (delivery is in delivery.py).
+"""Messages: append, flags, copy, move, expunge, changes (delivery is in delivery.py; FETCH in imap.py).
 
 Every change allocates the folder's next modseq under a row lock on the
 folder (SELECT ... FOR UPDATE), so UIDs and modseqs strictly ascend whatever
@@ -6,21 +6,19 @@ the number of concurrent writers, and stamps the rows it changed.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from .. import mime
-from ..models import Account, Blob, Expunged, Folder, Message
-from . import _sql, events, learning
+from ..models import Account, Expunged, Folder, Message
+from . import _sql, accounts, events, learning
 from ._db import atomic, no_transaction
-from .errors import InvalidInput, NoSuchAccount, NoSuchFolder, OverQuota, TooBigForQuota
+from .blobs import PreparedBlob, insert_blob, prepare
+from .errors import InvalidInput, NoSuchFolder
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import (
     FLAG_COLUMNS,
@@ -28,7 +26,7 @@ from .types import (
     Changes,
     CopyResult,
     FlagChange,
-    MessageInfo,
+    FlagOp,
     StoreFlagsResult,
     UidRanges,
 )
@@ -37,79 +35,17 @@ log = logging.getLogger("mailboxes.store")
 MAX_KEYWORDS = 64
 
 
-# --- stored bytes ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class PreparedBlob:
-    """Bytes hashed and parsed outside any transaction (CPU work holds no lock)."""
-
-    sha256: str
-    raw: bytes
-    parsed: mime.ParsedMessage
-
-
-def prepare(raw: bytes) -> PreparedBlob:
-    return PreparedBlob(hashlib.sha256(raw).hexdigest(), raw, mime.analyze(raw))
-
-
-def _nul_free(value):  # type: ignore[no-untyped-def]
-    """PostgreSQL text and jsonb cannot hold NUL characters."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, list):
-        return [_nul_free(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _nul_free(v) for k, v in value.items()}
-    return value
-
-
-def _ensure_blob(blob: PreparedBlob) -> None:
-    # New bytes are the common case: insert at once (one round trip, not a
-    # look first); bytes stored already, or a racing delivery of the same
-    # bytes, make it a no-op. The delivery's hand-written INSERT (no ORM).
-    from .delivery import _insert_blob  # delivery imports this module
-    _insert_blob(blob)
-
-
-def blob_row(blob: PreparedBlob) -> Blob:
-    """The unsaved Blob row for prepared bytes (callers insert it with ignore_conflicts)."""
-    p = blob.parsed
-    return Blob(
-        sha256=blob.sha256, data=blob.raw, size=len(blob.raw), header_bytes=p.header_bytes,
-        envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
-        subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
-        cc_text=_nul_free(p.cc), bcc_text=_nul_free(p.bcc), sent_date=p.date,
-        sent_day=p.date.date() if p.date else None,
-        message_id=_nul_free(p.message_id)[:2000],
-        header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
-        body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],
-        has_attachments=p.has_attachments)
-
-
 # --- quota ----------------------------------------------------------------
 
 def charge_quota(account_id: int, size: int) -> None:
-    """Add size to the account's usage, atomically refusing to pass its quota."""
-    updated = Account.objects.filter(pk=account_id).filter(
-        Q(quota=0) | Q(used_bytes__lte=F("quota") - size)).update(used_bytes=F("used_bytes") + size)
-    if updated:
-        return
-    quota = Account.objects.filter(pk=account_id).values_list("quota", flat=True).first()
-    if quota is None:
-        raise NoSuchAccount(f"no account #{account_id}")
-    if size > quota:
-        raise TooBigForQuota("the message is larger than the mailbox quota")
-    raise OverQuota("the mailbox is full")
-
-
-def _charge(account_id: int, size: int) -> None:
-    """charge_quota as one hand-written UPDATE; asked again only to say why it refused."""
+    """Add size to the account's usage, atomically refusing to pass its quota:
+    one UPDATE; asked again only to say why it refused."""
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
                        f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
         if cursor.rowcount == 1:
             return
-    charge_quota(account_id, size)  # raises what stands in the way
+    accounts.refuse_charge([account_id], size)
 
 
 def release_quota(account_id: int, size: int) -> None:
@@ -118,17 +54,6 @@ def release_quota(account_id: int, size: int) -> None:
 
 
 # --- shared mechanics -----------------------------------------------------
-
-def uid_q(ranges: UidRanges) -> Q:
-    """A filter for a UID set given as inclusive ranges."""
-    if not ranges:
-        return Q(pk__in=[])
-    singles, spans = _sql.split_ranges(ranges)
-    q = Q(uid__in=singles) if singles else Q()
-    for lo, hi in spans:
-        q |= Q(uid__gte=lo, uid__lte=hi)
-    return q
-
 
 def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] = ()) -> tuple[int, int]:
     """Allocate (first uid, modseq) on a folder locked by the caller, adding
@@ -148,9 +73,8 @@ def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] 
 
 
 def flags_of(row: Message) -> frozenset[str]:
-    flags = {name for name, column in FLAG_COLUMNS.items() if getattr(row, column)}
-    flags.update(row.keywords)
-    return frozenset(flags)
+    """The flags of a Message read by the ORM (raw rows use _sql.flag_set)."""
+    return _sql.flag_set((getattr(row, column) for column in FLAG_COLUMNS.values()), row.keywords)
 
 
 def _split_flags(flags: Iterable[str]) -> tuple[dict[str, bool], list[str]]:
@@ -180,10 +104,6 @@ def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datet
     return [first_uid + i for i in range(len(items))], modseq
 
 
-_MESSAGE_COLUMNS = f"folder_id, uid, modseq, {_sql.FLAGS_SQL}, keywords, internal_date, size, blob_id"
-_MESSAGE_ROW = "(" + _sql.placeholders(len(_MESSAGE_COLUMNS.split(", "))) + ")"
-
-
 def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: ignore[no-untyped-def]
                  items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> None:
     """The message rows, UIDs from first_uid up, by multi-row INSERTs of 500."""
@@ -197,19 +117,8 @@ def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: i
     width = len(params) // max(1, len(items))
     for start in range(0, len(items), 500):
         chunk = params[start * width:(start + 500) * width]
-        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_MESSAGE_COLUMNS}) VALUES "
-                       + ", ".join([_MESSAGE_ROW] * (len(chunk) // width)), chunk)
-
-
-def _info(row: Message, *, facts: bool = False, data: bool = False) -> MessageInfo:
-    blob = row.blob if (facts or data) else None
-    return MessageInfo(
-        uid=row.uid, modseq=row.modseq, flags=flags_of(row), internal_date=row.internal_date,
-        size=row.size, blob=row.blob_id,
-        envelope=blob.envelope if blob and facts else None,
-        structure=blob.structure if blob and facts else None,
-        header_bytes=blob.header_bytes if blob and facts else 0,
-        data=bytes(blob.data) if blob and data else None)
+        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_sql.MESSAGE_COLUMNS}) VALUES "
+                       + ", ".join([_sql.MESSAGE_ROW] * (len(chunk) // width)), chunk)
 
 
 # --- appending ------------------------------------------------------------
@@ -235,8 +144,8 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
         if row is None:
             raise NoSuchFolder(f"no folder named {folder_name!r}")
         folder_id, uidvalidity, uid, modseq, special_use = row
-        _ensure_blob(blob)
-        _charge(account_id, len(blob.raw))
+        insert_blob(blob)
+        charge_quota(account_id, len(blob.raw))
         _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
         note_keywords(cursor, folder_id, _split_flags(flags)[1])
     events.publish_on_commit(account_id, folder_id)
@@ -245,19 +154,6 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
 
 
 # --- reading --------------------------------------------------------------
-
-@atomic
-def fetch(account_id: int, folder_id: int, ranges: UidRanges, *, facts: bool = False,
-          data: bool = False, limit: int = 1000) -> list[MessageInfo]:
-    """Messages in the UID ranges, ascending, at most `limit` (callers page by UID)."""
-    folder_by_id(account_id, folder_id)
-    qs = Message.objects.filter(folder_id=folder_id).filter(uid_q(ranges)).order_by("uid")
-    if facts and not data:
-        qs = qs.select_related("blob").defer("blob__data", "blob__body_text", "blob__header_text")
-    elif data:
-        qs = qs.select_related("blob").defer("blob__body_text", "blob__header_text")
-    return [_info(row, facts=facts, data=data) for row in qs[:limit]]
-
 
 @atomic
 def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
@@ -272,7 +168,7 @@ def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
 # --- flags ----------------------------------------------------------------
 
 @atomic
-def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags: Iterable[str],
+def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: FlagOp, flags: Iterable[str],
               unchangedsince: int | None = None) -> StoreFlagsResult:
     """op: 'set' (replace), 'add' or 'remove'. Only rows whose flags really
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
@@ -295,7 +191,7 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: str, flags
         if unchangedsince is not None:
             cursor.execute(f"SELECT uid FROM {message} WHERE {where} AND modseq > %s ORDER BY uid",
                            [*params, unchangedsince])
-            conflicts = [row[0] for row in cursor.fetchall()]
+            conflicts = [uid for (uid,) in cursor.fetchall()]
             where, params = f"{where} AND modseq <= %s", [*params, unchangedsince]
         if op != "set" and not keywords:
             changed = _switch_flags(cursor, where, params, {column: op == "add" for column in system}, modseq)
@@ -356,7 +252,7 @@ def _switch_flags(cursor, where: str, params: Sequence[object], values: dict[str
                   key=lambda change: change.uid)
 
 
-def _rewrite_flags(cursor, where: str, params: Sequence[object], op: str, system: dict[str, bool],  # type: ignore[no-untyped-def]
+def _rewrite_flags(cursor, where: str, params: Sequence[object], op: FlagOp, system: dict[str, bool],  # type: ignore[no-untyped-def]
                    keywords: list[str], modseq: int) -> list[FlagChange]:
     """Any flag operation, worked out row by row; rows ending with the same
     flags are written by one UPDATE."""
@@ -389,16 +285,24 @@ def _rewrite_flags(cursor, where: str, params: Sequence[object], op: str, system
 
 # --- expunge, copy, move --------------------------------------------------
 
-def _remove(folder: Folder, rows: Sequence[tuple[int, int, int]]) -> int:
-    """Delete (id, uid, size) rows from a locked folder, leaving tombstones."""
+class Held(NamedTuple):
+    """A message row by its key, UID and size (what removing it needs)."""
+
+    id: int
+    uid: int
+    size: int
+
+
+def _remove(folder: Folder, rows: Sequence[Held]) -> int:
+    """Delete rows from a locked folder, leaving tombstones."""
     if not rows:
         return folder.highestmodseq
     _, modseq = _next_modseq(folder)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 1000):
-            ids = [row[0] for row in rows[start:start + 1000]]
+            ids = [row.id for row in rows[start:start + 1000]]
             cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE id IN ({_sql.placeholders(len(ids))})", ids)
-        _tombstones(cursor, folder.pk, [row[1] for row in rows], modseq)
+        _tombstones(cursor, folder.pk, [row.uid for row in rows], modseq)
     events.publish_on_commit(folder.owner_id, folder.pk)
     return modseq
 
@@ -449,25 +353,26 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
 
 
 def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
-               charge: bool, source_use: str | None = None) -> tuple[list[tuple[int, int, int]], list[int]]:
-    """Copy the source's messages in ranges into a locked dest: their (id, uid,
-    size), ascending, and the UIDs the copies got. source_use: the source's
-    special use, when filing there may teach the spam filter (learning.py)."""
+               charge: bool, source_use: str | None = None) -> tuple[list[Held], list[int]]:
+    """Copy the source's messages in ranges into a locked dest: the source
+    rows, ascending by UID, and the UIDs the copies got. source_use: the
+    source's special use, when filing there may teach the spam filter (learning.py)."""
     uids, params = _sql.uids_where(ranges)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, {_sql.FLAGS_SQL}, keywords "
+        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, keywords, {_sql.FLAGS_SQL} "
                        f"FROM {_sql.table(Message)} WHERE folder_id = %s AND {uids} ORDER BY uid", [source_id, *params])
         rows = cursor.fetchall()
     if not rows:
         return [], []
+    held = [Held(row_id, uid, size) for row_id, uid, size, *_rest in rows]
     if charge:
-        _charge(account_id, sum(row[2] for row in rows))
+        charge_quota(account_id, sum(row.size for row in held))
     when = _sql.datetime_reader(Message, "internal_date")
-    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(row[:-1], row[-1]), when(date))
-                                  for _id, _uid, size, sha, date, *row in rows])
+    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(flags, keywords), when(date))
+                                  for _id, _uid, size, sha, date, keywords, *flags in rows])
     if source_use is not None:
-        learning.filed(account_id, source_use, dest.special_use, [row[3] for row in rows])
-    return [row[:3] for row in rows], dest_uids
+        learning.filed(account_id, source_use, dest.special_use, [sha for _id, _uid, _size, sha, *_rest in rows])
+    return held, dest_uids
 
 
 @atomic
@@ -475,7 +380,7 @@ def copy(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     source = folder_by_id(account_id, folder_id)
     dest = get_folder(account_id, dest_name, lock=True)
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=True, source_use=source.special_use)
-    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
+    return CopyResult(dest.uidvalidity, [row.uid for row in rows], dest_uids)
 
 
 @atomic
@@ -493,7 +398,7 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     dest = locked[dest.pk]  # the same object as source for a move into itself
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False, source_use=source.special_use)
     _remove(source, rows)
-    return CopyResult(dest.uidvalidity, [row[1] for row in rows], dest_uids)
+    return CopyResult(dest.uidvalidity, [row.uid for row in rows], dest_uids)
 
 
 def move_all(account_id: int, source: Folder, dest: Folder) -> None:
@@ -528,16 +433,14 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
             f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS}, NULL FROM {expunged} WHERE folder_id = %s AND modseq > %s "
             f"ORDER BY 1, 2", [folder_id, account_id, folder_id, modseq, folder_id, modseq])
         rows = cursor.fetchall()
-    if not rows or rows[0][0] != 0:
+    if not rows or rows[0][0] != 0:  # the first row, the folder's, tagged 0
         raise NoSuchFolder("that folder no longer exists")
     _kind, highestmodseq, uidnext, *_nothing, keywords, recent_uid = rows[0]
-    updated = [FlagChange(uid, _sql.flag_set(row[:-2], row[-2]), changed)
-               for kind, uid, changed, *row in rows[1:] if kind == 1]
-    return Changes(highestmodseq, uidnext, updated, [row[1] for row in rows if row[0] == 2], recent_uid,
-                   tuple(_sql.keyword_list(keywords)))
-
-
-@atomic
-def folder_size(account_id: int, folder_id: int) -> int:
-    folder_by_id(account_id, folder_id)
-    return Message.objects.filter(folder_id=folder_id).aggregate(s=Sum("size"))["s"] or 0
+    updated: list[FlagChange] = []
+    expunged_uids: list[int] = []
+    for kind, uid, changed, *flags, row_keywords, _recent in rows[1:]:
+        if kind == 1:
+            updated.append(FlagChange(uid, _sql.flag_set(flags, row_keywords), changed))
+        else:
+            expunged_uids.append(uid)
+    return Changes(highestmodseq, uidnext, updated, expunged_uids, recent_uid, tuple(_sql.keyword_list(keywords)))

@@ -228,13 +228,6 @@ def outbound_counts() -> dict[str, int]:
     return counts
 
 
-@atomic
-def next_outbound_due() -> datetime | None:
-    """When the earliest pending recipient comes due (None: the queue is empty)."""
-    return (OutboundRecipient.objects.filter(state__in=PENDING).order_by("next_attempt")
-            .values_list("next_attempt", flat=True).first())
-
-
 # --- retention of finished entries -----------------------------------------
 
 def purge_finished_outbound(*, days: int | None = None, batch: int = 500) -> int:

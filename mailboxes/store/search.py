@@ -3,20 +3,22 @@
 A small typed tree that any front door builds (the IMAP session translates
 RFC 3501 SEARCH keys to it; the webmail builds it from its form). Text
 matches are case-insensitive substring matches over the facts parsed at
-delivery; on PostgreSQL they are served by trigram indexes (migration 0002).
+delivery; on PostgreSQL the body, header text, subject, From and To ones are
+served by trigram indexes (migration 0002), Cc and HEADER field ones scan.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 
 from ..models import Message
 from . import _sql
 from ._db import atomic
 from .folders import folder_by_id
-from .messages import uid_q
 from .types import FLAG_COLUMNS
 
 
@@ -74,14 +76,14 @@ class Text:
 class Date:
     """which: 'internal' or 'sent'; op: 'before', 'on', 'since' (RFC 3501: date only)."""
 
-    which: str
-    op: str
+    which: Literal["internal", "sent"]
+    op: Literal["before", "on", "since"]
     day: date
 
 
 @dataclass(frozen=True)
 class Size:
-    op: str  # 'larger' or 'smaller'
+    op: Literal["larger", "smaller"]
     octets: int
 
 
@@ -109,8 +111,14 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 def to_q(c: Criterion) -> Q:
+    """The criterion as an ORM filter on Message. What to_sql can say (the
+    message row's own columns) it says, as raw SQL inside the filter; the
+    rest (text, headers, dates, keywords) is the ORM's."""
     if isinstance(c, All):
         return Q()
+    condition = to_sql(c)
+    if condition is not None:
+        return Q(RawSQL(condition[0], condition[1], output_field=BooleanField()))
     if isinstance(c, And):
         q = Q()
         for item in c.items:
@@ -122,16 +130,9 @@ def to_q(c: Criterion) -> Q:
         inner = to_q(c.item)
         # ~Q() would filter nothing: NOT of what matches all matches none.
         return ~inner if inner else Q(pk__in=[])
-    if isinstance(c, Flag):
-        column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
-        if column is not None:
-            return Q(**{column: c.present})
-        if c.name.lower() == "\\recent":
-            return Q(pk__in=[]) if c.present else Q()
+    if isinstance(c, Flag):  # a keyword: to_sql has the system flags
         has = Q(keywords__contains=[c.name]) if _json_contains() else Q(keywords__icontains=f'"{c.name}"')
         return has if c.present else ~has
-    if isinstance(c, Uids):
-        return uid_q(list(c.ranges))
     if isinstance(c, Header):
         name = c.field.lower()
         if name in _FACT_FIELDS and c.text:
@@ -155,12 +156,6 @@ def to_q(c: Criterion) -> Q:
         if c.op == "on":
             return Q(**{f"{column}__gte": start, f"{column}__lt": end})
         return Q(**{f"{column}__gte": start})
-    if isinstance(c, Size):
-        return Q(size__gt=c.octets) if c.op == "larger" else Q(size__lt=c.octets)
-    if isinstance(c, ModSeq):
-        return Q(modseq__gte=c.at_least)
-    if isinstance(c, Content):
-        return Q(blob_id=c.sha256)
     raise TypeError(f"not a search criterion: {c!r}")
 
 
@@ -169,7 +164,10 @@ def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
     the criteria that need nothing else (flags, UIDs, size, modseq, and any
     combination of them): the common IMAP searches, without the ORM's cost
     of building a query. None when a part needs the ORM's form (to_q):
-    text, headers, dates and keywords."""
+    text, headers, dates and keywords. Columns are named with the message
+    table's name, so the condition holds in a query that joins the blob
+    (which has a size too) or the folder."""
+    message = _sql.table(Message)
     if isinstance(c, All):
         return "1 = 1", []
     if isinstance(c, (And, Or)):
@@ -187,19 +185,19 @@ def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
     if isinstance(c, Flag):
         column = next((col for f, col in FLAG_COLUMNS.items() if f.lower() == c.name.lower()), None)
         if column is not None:
-            return f"{column} = %s", [c.present]
+            return f"{message}.{column} = %s", [c.present]
         if c.name.lower() == "\\recent":
             return ("1 = 0" if c.present else "1 = 1"), []
         return None
     if isinstance(c, Uids):
-        condition, params = _sql.uids_where(list(c.ranges))
+        condition, params = _sql.uids_where(list(c.ranges), f"{message}.uid")
         return condition, list(params)
     if isinstance(c, Size):
-        return ("size > %s" if c.op == "larger" else "size < %s"), [c.octets]
+        return (f"{message}.size > %s" if c.op == "larger" else f"{message}.size < %s"), [c.octets]
     if isinstance(c, ModSeq):
-        return "modseq >= %s", [c.at_least]
+        return f"{message}.modseq >= %s", [c.at_least]
     if isinstance(c, Content):
-        return "blob_id = %s", [c.sha256]
+        return f"{message}.blob_id = %s", [c.sha256]
     return None
 
 

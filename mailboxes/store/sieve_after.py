@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from .. import compose, notices
 from ..models import Account, SieveSeen
-from . import autoreply, delivery, folders, messages, sending
+from . import autoreply, blobs, delivery, folders, messages, sending
 from ._db import no_transaction
 from .errors import NoSuchFolder
 from .sieve_delivery import Decision, Filtered, seen_key
@@ -86,7 +86,7 @@ def _vacation(account: int, address: str, decision: Decision, raw: bytes, mail_f
     action = decision.vacation
     if action is None:
         return
-    parsed = messages.prepare(raw).parsed
+    parsed = blobs.prepare(raw).parsed
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:parsed.header_bytes])
     sender = autoreply._reply_target(headers, mail_from)
     if sender is None or sender in (address, *action.addresses):
@@ -136,7 +136,7 @@ def _bounce(raw: bytes, mail_from: str, recipients: list[str], reasons: list[str
     if not mail_from:
         return
     now = timezone.now()
-    parsed = messages.prepare(raw).parsed
+    parsed = blobs.prepare(raw).parsed
     failures = [notices.Failure(address, "5.7.1", f"smtp; 550 5.7.1 {_one_line(reason)}")
                 for address, reason in zip(recipients, reasons)]
     dsn = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=mail_from,

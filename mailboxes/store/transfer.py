@@ -28,9 +28,10 @@ from ..models import Blob, Message, TransferJob
 from ._db import atomic
 from .admin import account_for, audit
 from .admin_types import Actor
+from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_row, prepare
 from .errors import InvalidInput, LimitExceeded, NotFound
 from .folders import get_folder
-from .messages import PreparedBlob, _insert, _split_flags, blob_row, charge_quota, prepare
+from .messages import _insert, _split_flags, charge_quota
 from .types import AppendResult
 
 # A queued job no worker took within this long forgets its password and fails.
@@ -117,13 +118,11 @@ def _insert_blobs(rows: list[Blob]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        fields = Blob._meta.concrete_fields
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
         try:
             with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
-                with cursor.cursor.copy(f"COPY {Blob._meta.db_table} ({columns}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY {Blob._meta.db_table} ({blob_columns()}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+                        copy.write_row([f.get_db_prep_save(getattr(row, f.attname), connection) for f in BLOB_FIELDS])
             return
         except IntegrityError:
             pass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 FLAG_COLUMNS = {"\\Seen": "seen", "\\Answered": "answered", "\\Flagged": "flagged",
@@ -12,6 +13,12 @@ SPECIAL_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Tras
 
 # A set of UIDs as inclusive (low, high) ranges, ascending, non-overlapping.
 UidRanges = list[tuple[int, int]]
+# Whether a message of some size fits: now, not now (the mailbox is full), or never (larger than the quota).
+QuotaVerdict = Literal["ok", "full", "never"]
+# What an address is to this host (RecipientCheck.kind).
+RecipientKind = Literal["local", "unknown", "inactive", "remote"]
+# How set_flags changes the flags: replace them, add to them, remove from them.
+FlagOp = Literal["set", "add", "remove"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,7 @@ class RecipientCheck:
     delivery must look (sieve_delivery.py)."""
 
     address: str
-    kind: str
+    kind: RecipientKind
     account_ids: tuple[int, ...] = ()
     forwards: tuple[str, ...] = ()
     filtered: bool | None = None

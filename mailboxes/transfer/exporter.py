@@ -2,9 +2,9 @@
 internal date, bytes exactly as stored, into a Maildir tree, a directory of
 mbox files, or a zip of mbox files (the webmail download, streamed).
 
-Messages are read through store.fetch in pages: first the page's sizes, then
-the bytes in chunks of at most CHUNK_BYTES, so a folder of large messages
-never sits in memory at once.
+Messages are read through store.fetch_messages in pages of at most
+CHUNK_BYTES of bytes (the store cuts a page to that budget, keeping at least
+one message), so a folder of large messages never sits in memory at once.
 """
 from __future__ import annotations
 
@@ -35,18 +35,11 @@ def folder_messages(account_id: int, folder_id: int) -> Iterator[store.MessageIn
     """Every message of a folder with its bytes, in UID order."""
     after = 0
     while True:
-        page = store.fetch(account_id, folder_id, [(after + 1, TOP_UID)], limit=PAGE)
+        page = store.fetch_messages(account_id, folder_id, [(after + 1, TOP_UID)], content="full", limit=PAGE,
+                                    max_bytes=CHUNK_BYTES)
         if not page:
             return
-        chunk: list[store.MessageInfo] = []
-        size = 0
-        for info in page:
-            chunk.append(info)
-            size += info.size
-            if size >= CHUNK_BYTES or info is page[-1]:
-                yield from store.fetch(account_id, folder_id, [(chunk[0].uid, chunk[-1].uid)], data=True,
-                                       limit=len(chunk))
-                chunk, size = [], 0
+        yield from page
         after = page[-1].uid
 
 

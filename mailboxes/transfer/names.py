@@ -1,8 +1,8 @@
 """Folder names and message keys shared by every source and writer. Pure:
 no I/O, no Django.
 
-- Modified UTF-7 (RFC 3501 5.1.3): how IMAP servers and Dovecot's Maildir
-  directories spell non-ASCII folder names.
+- Modified UTF-7 (RFC 3501 5.1.3, the codec in mailboxes/mutf7.py): how
+  IMAP servers and Dovecot's Maildir directories spell non-ASCII folder names.
 - Special-use mapping: a remote `Sent Items` or a Maildir `.Sent` becomes our
   Sent (RFC 6154 attributes first, well-known names second).
 - Import keys: a message is "already there" when a message with the same
@@ -10,9 +10,10 @@ no I/O, no Django.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
+
+from ..mutf7 import MailboxNameError, decode_mailbox, encode_mailbox
 
 # Ours, from mailboxes.store.types.SPECIAL_FOLDERS (kept literal: this module imports no Django).
 SPECIAL_TARGETS = {"\\Sent": "Sent", "\\Drafts": "Drafts", "\\Trash": "Trash", "\\Junk": "Junk",
@@ -41,44 +42,14 @@ def decode_mutf7(name: str) -> str:
     """Modified UTF-7 to Unicode; a name that is not valid mUTF-7 comes back as it is."""
     if "&" not in name:
         return name
-    out: list[str] = []
-    i = 0
     try:
-        while i < len(name):
-            if name[i] != "&":
-                out.append(name[i])
-                i += 1
-                continue
-            end = name.index("-", i)
-            if end == i + 1:
-                out.append("&")
-            else:
-                chunk = name[i + 1:end].replace(",", "/")
-                out.append(base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True).decode("utf-16-be"))
-            i = end + 1
-    except (ValueError, UnicodeDecodeError):
+        return decode_mailbox(name.encode("ascii"))
+    except (MailboxNameError, UnicodeEncodeError):
         return name
-    return "".join(out)
 
 
 def encode_mutf7(name: str) -> str:
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            data = base64.b64encode("".join(pending).encode("utf-16-be")).decode("ascii")
-            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if 0x20 <= ord(char) <= 0x7E:
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    return "".join(out)
+    return encode_mailbox(name).decode("ascii")
 
 
 def clean_folder_name(name: str) -> str:

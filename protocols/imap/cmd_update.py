@@ -20,7 +20,7 @@ from .view import MailboxView
 if TYPE_CHECKING:
     from .state import Session
 
-_STORE_OPS: Final = {"replace": "set", "add": "add", "remove": "remove"}
+_STORE_OPS: Final[dict[str, store.FlagOp]] = {"replace": "set", "add": "add", "remove": "remove"}
 
 
 def _writable(view: MailboxView) -> None:

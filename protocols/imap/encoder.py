@@ -33,8 +33,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias
 
+from mailboxes.mutf7 import encode_mailbox
+
 from .sequence import SequenceSet
-from .utf7 import encode_mailbox
 
 __all__ = [
     "QUOTED_MAX",

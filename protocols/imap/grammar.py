@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Final, NoReturn, TypeVar
 
+from mailboxes.mutf7 import MailboxNameError, decode_mailbox, decode_utf8_mailbox
+
 from .errors import BadMailboxName, LineTooLong, LiteralTooBig, NeedContinuation, NeedMore, ParseError
 from .sequence import MAX_NUMBER, SAVED, STAR, SeqNumber, SequenceArg, SequenceSet
-from .utf7 import MailboxNameError, decode_mailbox, decode_utf8_mailbox
 
 __all__ = [
     "DEFAULT_MAX_LINE",

@@ -56,6 +56,8 @@ import base64
 import binascii
 from typing import Final
 
+from mailboxes.mutf7 import decode_mailbox, encode_mailbox
+
 from . import commands as c
 from .errors import (
     BadCharset,
@@ -89,7 +91,6 @@ from .message_commands import (
     parse_thread,
 )
 from .sequence import SequenceSet
-from .utf7 import decode_mailbox, encode_mailbox
 
 __all__ = [
     "BadCharset",

@@ -17,18 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
+from protocols.pop3.parser import ParseError  # the line protocols' one error: a fixed phrase, safe on the wire
+
 MAX_LINE = 8192
 MAX_QUOTED = 1024  # RFC 5804 4: longer strings are sent as literals
 _LITERAL_END = re.compile(rb"\{([0-9]{1,10})(\+?)\}\r?\n\Z")
 _LITERAL = re.compile(rb"\{([0-9]{1,10})\+?\}\r?\n")
 _ATOM = re.compile(rb"[A-Za-z]+")
 _NUMBER = re.compile(rb"[0-9]{1,10}")
-
-
-class ParseError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,9 @@ async def putscript(s: ManageSieveSession, cmd: parser.PutScript) -> None:
 
 
 async def checkscript(s: ManageSieveSession, cmd: parser.CheckScript) -> None:
-    store.check_script(cmd.content)
+    """Compiled on the store's pool like PUTSCRIPT's: a large script is CPU
+    work that must not hold up the event loop's other sessions."""
+    await dbcall.call(store.check_script, cmd.content)
     await s.ok()
 
 

@@ -21,7 +21,6 @@ from protocols.pop3.lines import Closed, LineSession, LineTooLong
 from . import auth, parser, scripts
 
 log = logging.getLogger("protocols.managesieve")
-MAX_BAD_COMMANDS = 20
 MAX_AUTH_FAILURES = 3
 MAX_LITERAL_BEFORE_LOGIN = 8192
 
@@ -53,7 +52,6 @@ class ManageSieveSession(LineSession):
         self.state = State.NONAUTH
         self.account: store.AccountInfo | None = None
         self.auth_failures = 0
-        self.bad_commands = 0
         self.result = "OK"
 
     # --- responses ------------------------------------------------------------
@@ -167,11 +165,8 @@ class ManageSieveSession(LineSession):
             await self.no("Internal server error")
         metrics.command("managesieve", command.name, self.result, time.perf_counter() - started)
 
-    async def bad_command(self) -> None:
-        self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
-            await self.write(parser.response("BYE", "Too many bad commands"))
-            raise Closed()
+    def too_many_bad_commands(self) -> bytes:
+        return parser.response("BYE", "Too many bad commands")
 
 
 Handler = Callable[[ManageSieveSession, Any], Awaitable[None]]

@@ -13,13 +13,20 @@ from protocols import account_sessions, dbcall
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
 from protocols.pop3.lines import Closed, LineSession
-from protocols.pop3.logins import Blocked, NeedsAppPassword, checked_login
+from protocols.pop3.logins import Opened, Refusal, open_maildrop
 
 from . import parser
 
 log = logging.getLogger("protocols.pop2")
-MAX_BAD_COMMANDS = 20
 MAX_AUTH_FAILURES = 3
+# What a refused HELO is told, in POP2's words (POP3 has its own).
+REFUSED: dict[Refusal, str] = {
+    "blocked": "- [AUTH] too many failed logins, try again later",
+    "needs-app-password": "- [AUTH] two-factor sign-in is on: log in with an app password",
+    "bad-login": "- [AUTH] bad login",
+    # Not failed logins: the account has its fill of IMAP, POP3 and POP2 sessions, or another has the maildrop.
+    "too-many-sessions": "- [IN-USE] too many sessions for this account, try again later",
+    "locked": "- [IN-USE] maildrop is locked by another session"}
 
 
 class State(enum.Enum):
@@ -42,7 +49,6 @@ class Pop2Session(LineSession):
         self.deleted: set[int] = set()
         self.acked: set[int] = set()
         self.auth_failures = 0
-        self.bad_commands = 0
 
     async def reply(self, text: str) -> None:
         await self.write(text.encode("utf-8", "surrogateescape") + b"\r\n")
@@ -90,10 +96,10 @@ class Pop2Session(LineSession):
 
     async def bad(self, text: str) -> None:
         await self.reply(text)
-        self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
-            await self.reply("- too many bad commands, closing")
-            raise Closed()
+        await self.bad_command()
+
+    def too_many_bad_commands(self) -> bytes:
+        return b"- too many bad commands, closing\r\n"
 
     # --- the selected folder ------------------------------------------------
 
@@ -141,35 +147,22 @@ async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not s.conn.plaintext_auth_allowed:
         await s.reply("- POP2 has no TLS: passwords are accepted only from trusted networks")
         return
-    account = await checked_login(cmd.user, cmd.password, ip=s.conn.peer_ip, protocol="pop2")
-    if not isinstance(account, store.AccountInfo):
-        s.auth_failures += 1
-        await s.reply("- [AUTH] too many failed logins, try again later" if isinstance(account, Blocked)
-                      else "- [AUTH] two-factor sign-in is on: log in with an app password"
-                      if isinstance(account, NeedsAppPassword) else "- [AUTH] bad login")
-        if s.auth_failures >= MAX_AUTH_FAILURES:
-            raise Closed()
+    opened = await open_maildrop(cmd.user, cmd.password, ip=s.conn.peer_ip, protocol="pop2", holder=s.holder,
+                                 lease_seconds=settings.MAIL_POP_LOCK_LEASE)
+    if not isinstance(opened, Opened):
+        await s.reply(REFUSED[opened])
+        if opened not in ("too-many-sessions", "locked"):
+            s.auth_failures += 1
+            if s.auth_failures >= MAX_AUTH_FAILURES:
+                raise Closed()
         return
-    try:
-        token = await account_sessions.claim(account.id)
-    except store.TooManySessions:
-        # Not a failed login: the account has its fill of IMAP, POP3 and POP2 sessions.
-        await s.reply("- [IN-USE] too many sessions for this account, try again later")
-        return
-    try:
-        snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, settings.MAIL_POP_LOCK_LEASE)
-    except BaseException as exc:
-        account_sessions.release(account.id, token)
-        if not isinstance(exc, store.MaildropLocked):
-            raise
-        await s.reply("- [IN-USE] maildrop is locked by another session")
-        return
-    s.session_token = (account.id, token)
+    account = opened.account
+    s.session_token = (account.id, opened.token)
     s.account_id = account.id
     s.lease = MaildropLease(account.id, s.holder, settings.MAIL_POP_LOCK_LEASE, s.lock_lost, s.label)
     s.end_on_sign_out(account.id)
     log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
-    await s.select(snapshot)
+    await s.select(opened.snapshot)
 
 
 async def fold(s: Pop2Session, cmd: parser.Fold) -> None:

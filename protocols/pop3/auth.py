@@ -5,12 +5,9 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 
-from mailboxes import store
-from protocols import account_sessions, dbcall
-
 from . import parser, wire
 from .lines import LineTooLong
-from .logins import Blocked, NeedsAppPassword, checked_login
+from .logins import Opened, Refusal, open_maildrop
 from .state import Closed, State
 
 if TYPE_CHECKING:
@@ -19,6 +16,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("protocols.pop3")
 NO_PLAINTEXT = "plaintext authentication is not allowed without TLS (use STLS)"
 PROTOCOL = "pop3"  # as the dashboard's last logins and the audit log name it
+# What a refused login is told, in POP3's words (POP2 has its own).
+REFUSED: dict[Refusal, str] = {"blocked": "too many failed logins, try again later",
+                               "needs-app-password": "two-factor sign-in is on: log in with an app password",
+                               "bad-login": "authentication failed"}
+IN_USE: dict[Refusal, str] = {"too-many-sessions": "too many sessions for this account, try again later",
+                              "locked": "maildrop is locked by another session"}
 
 
 async def capa(s: Pop3Session, cmd: parser.Command) -> None:
@@ -119,33 +122,16 @@ async def refuse(s: Pop3Session, text: str = "authentication failed") -> None:
 async def login(s: Pop3Session, address: str, secret: str, *, apop_challenge: str | None = None) -> None:
     """Check the credentials (store.login: the shared brute-force defence,
     which also records the login), then lock the maildrop and enter TRANSACTION."""
-    account = await checked_login(address, secret, ip=s.conn.peer_ip, protocol=PROTOCOL,
-                                  apop_challenge=apop_challenge)
-    if isinstance(account, Blocked):
-        await refuse(s, "too many failed logins, try again later")
+    opened = await open_maildrop(address, secret, ip=s.conn.peer_ip, protocol=PROTOCOL, holder=s.holder,
+                                 lease_seconds=s.lease_seconds, apop_challenge=apop_challenge)
+    if not isinstance(opened, Opened):
+        if opened in IN_USE:
+            await s.err(IN_USE[opened], "IN-USE")  # RFC 2449 8.1.1: authenticated, but in use elsewhere
+        else:
+            await refuse(s, REFUSED[opened])
         return
-    if isinstance(account, NeedsAppPassword):
-        await refuse(s, "two-factor sign-in is on: log in with an app password")
-        return
-    if account is None:
-        await refuse(s)
-        return
-    try:
-        token = await account_sessions.claim(account.id)
-    except store.TooManySessions:
-        # RFC 2449 8.1.1: IN-USE, authenticated but the maildrop is in use elsewhere.
-        await s.err("too many sessions for this account, try again later", "IN-USE")
-        return
-    try:
-        snapshot = await dbcall.call(store.open_maildrop, account.id, s.holder, s.lease_seconds)
-    except BaseException as exc:
-        account_sessions.release(account.id, token)
-        if not isinstance(exc, store.MaildropLocked):
-            raise
-        await s.err("maildrop is locked by another session", "IN-USE")
-        return
-    s.session_token = (account.id, token)
-    s.opened(account.id, snapshot)
-    log.info("%s: %s logged in from %s", s.label, account.address, s.conn.peer_ip)
+    s.session_token = (opened.account.id, opened.token)
+    s.opened(opened.account.id, opened.snapshot)
+    log.info("%s: %s logged in from %s", s.label, opened.account.address, s.conn.peer_ip)
     live = s.drop.live() if s.drop else []
     await s.ok(f"maildrop has {len(live)} messages ({sum(m.size for _, m in live)} octets)")

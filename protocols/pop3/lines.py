@@ -80,16 +80,22 @@ class Closed(Exception):
     """The session is over: stop reading commands."""
 
 
+#: Bad commands a line session answers before it hangs up (a client looping on garbage).
+MAX_BAD_COMMANDS = 20
+
+
 class LineSession:
-    """What POP3 and POP2 sessions share: bounded reads under the idle
-    timeout (RFC 1939 3: close without a reply), whole-response writes, and
-    a goodbye when the worker shuts down between commands."""
+    """What POP3, POP2 and ManageSieve sessions share: bounded reads under
+    the idle timeout (RFC 1939 3: close without a reply), whole-response
+    writes, a budget of bad commands, and a goodbye when the worker shuts
+    down between commands."""
 
     def __init__(self, conn: Connection, limit: int) -> None:
         self.conn = conn
         self.lines = LineReader(conn.reader, limit)
         self.idle_timeout: float = settings.MAIL_POP_IDLE_TIMEOUT
         self.closing = False
+        self.bad_commands = 0
         self._waiting = False
         self._unsubscribe: Callable[[], None] | None = None
         self._ending: asyncio.Future[None] | None = None
@@ -128,8 +134,19 @@ class LineSession:
         """Sent when the account is signed out everywhere (store.SIGN_OUT)."""
         raise NotImplementedError
 
+    def too_many_bad_commands(self) -> bytes:
+        """Sent before hanging up on the MAX_BAD_COMMANDS-th bad command."""
+        raise NotImplementedError
+
     async def handle(self, line: bytes) -> None:
         raise NotImplementedError
+
+    async def bad_command(self) -> None:
+        """Count a bad command; at MAX_BAD_COMMANDS say so and hang up."""
+        self.bad_commands += 1
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            await self.write(self.too_many_bad_commands())
+            raise Closed()
 
     async def line_too_long(self) -> None:
         raise NotImplementedError

@@ -24,7 +24,6 @@ from .lines import Closed, LineSession
 from .state import Maildrop, State
 
 log = logging.getLogger("protocols.pop3")
-MAX_BAD_COMMANDS = 20
 MAX_AUTH_FAILURES = 3
 
 
@@ -43,7 +42,6 @@ class Pop3Session(LineSession):
         self.lease: MaildropLease | None = None
         self.auth_failures = 0
         self.max_auth_failures = MAX_AUTH_FAILURES
-        self.bad_commands = 0
 
     async def ok(self, text: str = "") -> None:
         self.result = "+OK"
@@ -99,11 +97,9 @@ class Pop3Session(LineSession):
             await self.err("internal server error", "SYS/PERM")
         metrics.command("pop3", command.name, self.result, time.perf_counter() - started)
 
-    async def bad_command(self) -> None:
-        self.bad_commands += 1
-        if self.bad_commands >= MAX_BAD_COMMANDS:
-            await self.err("too many bad commands, closing")
-            raise Closed()
+    def too_many_bad_commands(self) -> bytes:
+        self.result = "-ERR"
+        return b"-ERR too many bad commands, closing\r\n"
 
     def opened(self, account_id: int, snapshot: store.Maildrop) -> None:
         """Logged in with the maildrop locked: enter TRANSACTION."""

@@ -89,5 +89,5 @@ def test_imap_and_pop3_sessions_get_temporary_errors_then_carry_on(alice, db_pro
     # The DELE took effect at QUIT; the message APPENDed during the outage was
     # refused and is nowhere; the one APPENDed after it is stored once.
     view = store.select_folder(alice.id, "INBOX")
-    infos = store.fetch(alice.id, view.id, [(1, 2**32)], facts=True)
+    infos = store.fetch_messages(alice.id, view.id, [(1, 2**32)], envelope=True, structure=True)
     assert [i.envelope["subject"] for i in infos] == ["before 1", "after the outage"]

@@ -114,5 +114,5 @@ def test_after_the_random_sessions_a_normal_message_is_delivered(users, smtp_ser
         client.sendmail("bob@remote.test", ["alice@example.test"], b"Subject: still here\r\n\r\nhello\r\n")
     account = users["alice@example.test"]
     view = store.select_folder(account.id, "INBOX")
-    infos = store.fetch(account.id, view.id, [(1, 2**32)], facts=True)
+    infos = store.fetch_messages(account.id, view.id, [(1, 2**32)], envelope=True, structure=True)
     assert [i.envelope["subject"] for i in infos] == ["still here"]

@@ -14,15 +14,18 @@ A transcript file is the generic C:/S: format plus:
   literal8, RFC 3516), ``\\x09`` a tab, ``\\x20`` a space at a line's end.
 - ``! deliver ADDRESS SUBJECT...``: deliver sample messages (one per
   subject) through the store before going on.
-- ``! pause SECONDS``: let an event cross the bus (another session's change
-  is reported by commands that do not force a look only once it arrived).
+- ``! settle ADDRESS``: wait until every change event of that account
+  published so far has reached the sessions (another session's change is
+  reported by commands that do not force a look only once it arrived): a
+  marker event is published after them and awaited, then the server's loop
+  runs what the sessions' callbacks handed it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import textwrap
-import time
 
 from conftest import sample_message
 from tests.transcript import CLOSED, Transcript, compile_pattern
@@ -34,9 +37,14 @@ _HEX_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 DATE = r"{{[ 0-9]\d-[A-Z][a-z][a-z]-\d\d\d\d \d\d:\d\d:\d\d [+-]\d\d\d\d}}"
 
 
+# A folder id no folder has: sessions ignore an event for it.
+_MARKER = -(2**31)
+
+
 class Replay:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.port = port
+        self.loop = loop  # the server's, for ! settle
         self.conns: dict[str, Transcript] = {}
         self.vars: dict[str, str] = {}
 
@@ -84,6 +92,23 @@ class Replay:
         assert match is not None, conn._report(f"expected {pattern!r}")
         self.vars.update({k: v for k, v in match.groupdict().items() if v is not None})
 
+    def settle(self, address: str) -> None:
+        """Events reach subscribers in the order they were published (one
+        Redis subscription, one listener thread; or at once, in process)."""
+        from mailboxes import store
+        from mailboxes.store import events
+        from tests.relay.helpers import wait_for
+        assert self.loop is not None, "! settle needs the server's loop"
+        account_id = store.get_account(address).id
+        seen: set[int] = set()
+        unsubscribe = store.subscribe(account_id, lambda _account, folder: seen.add(folder))
+        try:
+            events.publish(account_id, _MARKER)
+            wait_for(lambda: _MARKER in seen, timeout=10, what="the marker event")
+        finally:
+            unsubscribe()
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0), self.loop).result(10)
+
     def run(self, script: str) -> None:
         lines = [line.strip() for line in textwrap.dedent(script).splitlines()]
         lines = [line for line in lines if line and not line.startswith("#")]
@@ -94,8 +119,8 @@ class Replay:
                 for subject in subjects:
                     store.deliver(sample_message(subject=subject, to=address), [address])
                 continue
-            if line.startswith("! pause "):
-                time.sleep(float(line.split()[2]))
+            if line.startswith("! settle "):
+                self.settle(line.split()[2])
                 continue
             match = _KIND.fullmatch(line)
             if match is None:

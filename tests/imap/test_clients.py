@@ -141,7 +141,7 @@ SyncState *
     view = store.select_folder(account, "Lists")
     subjects = {email.message_from_bytes(store.message_data(account, view.id, uid))["Subject"] for uid in view.uids}
     assert "written locally" in subjects
-    flags = [m.flags for m in store.fetch(account, view.id, [(1, view.uidnext)])]
+    flags = [m.flags for m in store.fetch_messages(account, view.id, [(1, view.uidnext)])]
     assert sum("\\Flagged" in f for f in flags) == 1
     # A second run finds nothing to do.
     _mbsync(config, "lists")

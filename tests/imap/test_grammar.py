@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailboxes.mutf7 import MailboxNameError
 from protocols.imap.parser import decode_mailbox, encode_mailbox
 from protocols.imap.sequence import STAR, SequenceSet
-from protocols.imap.utf7 import MailboxNameError
 
 ROUND_TRIPS = [
     ("INBOX", b"INBOX"),

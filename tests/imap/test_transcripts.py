@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.markers import sqlite_gap
+from tests.servers import InProcessServer
 
 from .replay import Replay
 
@@ -19,6 +20,6 @@ _SQLITE_GAPS = {"search": sqlite_gap("case-insensitive search folds ASCII letter
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=_SQLITE_GAPS.get(p.stem, ()))
                                   for p in TRANSCRIPTS])
-def test_transcript_replays_exactly(path: Path, imap_port: int) -> None:
-    with Replay(imap_port) as replay:
+def test_transcript_replays_exactly(path: Path, imap_server: InProcessServer) -> None:
+    with Replay(imap_server.ports["imap"], imap_server.loop) as replay:
         replay.run(path.read_text())

@@ -95,7 +95,7 @@ def test_a_dropped_connection_deletes_nothing_and_frees_the_lock(pop_server, mai
     wait_unlocked(maildrop.id)
     assert len(inbox_uids(maildrop)) == 3
     view = store.select_folder(maildrop.id, "INBOX")
-    assert all(not m.flags for m in store.fetch(maildrop.id, view.id, [(1, 2**32)]))
+    assert all(not m.flags for m in store.fetch_messages(maildrop.id, view.id, [(1, 2**32)]))
 
 
 def test_an_idle_session_is_closed_without_a_reply_and_deletes_nothing(pop_server, maildrop, settings):

@@ -64,7 +64,7 @@ def test_a_pop2_session_reads_keeps_deletes_and_quits(pop_server, maildrop):
             S: <closed>
         """)
     assert inbox_uids(maildrop) == [uids[0], uids[2]]
-    flags = {m.uid: m.flags for m in store.fetch(maildrop.id, store.select_folder(maildrop.id, "INBOX").id,
+    flags = {m.uid: m.flags for m in store.fetch_messages(maildrop.id, store.select_folder(maildrop.id, "INBOX").id,
                                                  [(1, 2**32)])}
     assert flags == {uids[0]: frozenset({"\\Seen"}), uids[2]: frozenset({"\\Seen"})}
 

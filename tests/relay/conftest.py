@@ -67,7 +67,7 @@ def inbox_messages(account_id: int) -> list[Message]:
     """Every message in the account's INBOX, parsed."""
     from mailboxes import store
     view = store.select_folder(account_id, "INBOX")
-    rows = store.fetch(account_id, view.id, [(1, 2**31)], data=True)
+    rows = store.fetch_messages(account_id, view.id, [(1, 2**31)], content="full")
     return [email.message_from_bytes(row.data or b"") for row in rows]
 
 

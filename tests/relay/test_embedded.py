@@ -100,7 +100,7 @@ alice = int(sys.argv[1])
 def now():
     folders = {f.name: f.messages for f in store.all_folder_status(alice)}
     inbox = store.select_folder(alice, "INBOX").id
-    rows = store.fetch(alice, inbox, [(1, 2**31)], data=True)
+    rows = store.fetch_messages(alice, inbox, [(1, 2**31)], content="full")
     return {"trash": folders["Trash"], "inbox": [email.message_from_bytes(r.data)["Subject"] for r in rows],
             "outbound": OutboundMessage.objects.count(),
             "blobs of no message": Blob.objects.count() - Message.objects.values("blob").distinct().count()}

@@ -294,6 +294,7 @@ def test_scripts_of_one_account_are_invisible_to_another(sieve_server, alice, bo
         """)
 
 
+@pytest.mark.slow
 def test_runmailserver_serves_managesieve_on_its_port(users):
     from tests.servers import SubprocessServer
     with SubprocessServer("managesieve") as server, Transcript("127.0.0.1", server.ports["managesieve"]) as t:

@@ -66,7 +66,7 @@ def inbox(account_id: int, folder: str = "INBOX") -> list[bytes]:
     view = store.select_folder(account_id, folder)
     if not view.uids:
         return []
-    rows = store.fetch(account_id, view.id, [(view.uids[0], view.uids[-1])], data=True)
+    rows = store.fetch_messages(account_id, view.id, [(view.uids[0], view.uids[-1])], content="full")
     return [row.data or b"" for row in rows]
 
 

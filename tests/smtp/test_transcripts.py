@@ -79,8 +79,8 @@ def test_several_recipients_of_one_data_get_one_copy_each_sharing_the_bytes(mx, 
     assert body_after_trace(alice_mail[0]) == b"Subject: two\r\n\r\nfor both\r\n"
     view = store.select_folder(alice.id, "INBOX")
     bob_view = store.select_folder(bob.id, "INBOX")
-    [a] = store.fetch(alice.id, view.id, [(1, view.uidnext)])
-    [b] = store.fetch(bob.id, bob_view.id, [(1, bob_view.uidnext)])
+    [a] = store.fetch_messages(alice.id, view.id, [(1, view.uidnext)])
+    [b] = store.fetch_messages(bob.id, bob_view.id, [(1, bob_view.uidnext)])
     assert a.blob == b.blob
 
 

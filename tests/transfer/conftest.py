@@ -36,7 +36,7 @@ def stored(account_id: int) -> dict[str, list[Stored]]:
     """Every folder's messages in UID order: bytes, flags, internal date to the second."""
     result = {}
     for status in store.all_folder_status(account_id):
-        infos = store.fetch(account_id, status.id, ALL, data=True, limit=100000)
+        infos = store.fetch_messages(account_id, status.id, ALL, content="full", limit=100000, max_bytes=2**62)
         result[status.name] = [Stored(i.data or b"", i.flags, i.internal_date.replace(microsecond=0))
                                for i in infos]
     return result

@@ -9,7 +9,7 @@ from django.db import transaction
 from conftest import sample_message
 from mailboxes import store
 from mailboxes.models import Blob
-from mailboxes.store.messages import blob_row, prepare
+from mailboxes.store.blobs import blob_row, prepare
 from mailboxes.store.transfer import _insert_blobs
 from tests.transfer.conftest import stored
 

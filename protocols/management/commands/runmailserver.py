@@ -38,13 +38,7 @@ FAMILIES = {"smtp": ("smtp",), "submission": ("submission",), "smtps": ("smtps",
 
 def _start_function(name: str):  # type: ignore[no-untyped-def]
     module_name, func = LISTENERS[name].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, func)
+    return getattr(importlib.import_module(module_name), func)
 
 
 async def _watch_certificate(interval: float) -> None:
@@ -122,8 +116,6 @@ class Command(BaseCommand):
         from protocols import workers as supervisor
         lines = []
         for name, port in plan:
-            if _start_function(name) is None:
-                continue
             try:
                 address = supervisor.bind(host, port).getsockname()
             except OSError as exc:
@@ -155,12 +147,8 @@ class Command(BaseCommand):
         listeners: list = []
         lines = []
         for name, port in plan:
-            start = _start_function(name)
-            if start is None:
-                log.warning("%s: not available in this build; skipped", name)
-                continue
             try:
-                listener = await start(name, host, port)
+                listener = await _start_function(name)(name, host, port)
             except OSError as exc:
                 for running in listeners:
                     await running.stop(0)

@@ -5,6 +5,10 @@ written ``&-``. Every other run of characters is UTF-16BE, base64 encoded
 with ``,`` in place of ``/`` and without ``=`` padding, between ``&`` and
 ``-``. Decoding is strict: anything an encoder following the RFC could not
 have produced is rejected, so each name has exactly one wire form.
+
+The one codec for the IMAP server (protocols/imap: parser, encoder) and
+for imports and exports (mailboxes/transfer/names.py: remote IMAP folder
+names, Dovecot's Maildir directories). Pure: no I/O, no Django.
 """
 
 from __future__ import annotations
