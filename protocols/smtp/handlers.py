@@ -22,7 +22,7 @@ from mailboxes import store
 from .. import dbcall
 from ..relay import authcheck
 from . import policy, replies, spam, trace
-from .session import SMTPSession
+from .session import SMTPSession, Transaction
 
 log = logging.getLogger("protocols.smtp")
 
@@ -117,7 +117,9 @@ class Handler:
     @replies_on_error
     async def handle_DATA(self, server: SMTPSession, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
-        if policy.has_bare_line_ending(data):
+        # Binary content (RFC 3030 3) has no lines; the relay sends it on by BDAT only.
+        binary = isinstance(envelope, Transaction) and envelope.binarymime
+        if not binary and policy.has_bare_line_ending(data):
             return replies.BARE_LINE_ENDING
         if policy.received_count(data) > policy.MAX_RECEIVED:
             log.info("%s: refused a message with more than %d Received: fields", server.label, policy.MAX_RECEIVED)

@@ -46,7 +46,8 @@ def command_limits(limits: Limits) -> dict[str, int]:
 
 def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[str]:
     """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line."""
-    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME",
+                "ENHANCEDSTATUSCODES"]
     if starttls:
         keywords.append("STARTTLS")
     if auth:
@@ -58,9 +59,10 @@ def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[
 SYNTAX = {
     "HELO": "HELO <domain>",
     "EHLO": "EHLO <domain>",
-    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME] [SMTPUTF8]",
+    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8]",
     "RCPT": "RCPT TO:<address>",
     "DATA": "DATA",
+    "BDAT": "BDAT <octets> [LAST]",
     "RSET": "RSET",
     "NOOP": "NOOP",
     "QUIT": "QUIT",
@@ -112,6 +114,32 @@ def declared_size(mail_options: list[str]) -> int:
         if match:
             return int(match.group(1))
     return 0
+
+
+_BDAT = re.compile(r"^(\d{1,20})(?: +(LAST))? *$", re.IGNORECASE | re.ASCII)
+
+
+def parse_bdat(arg: str | None) -> tuple[int, bool] | None:
+    """BDAT's argument (RFC 3030 2: chunk-size [SP end-marker]): the chunk's
+    size and whether it is the LAST, or None for a syntax error."""
+    match = _BDAT.match(arg or "")
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2) is not None
+
+
+_BINARYMIME = re.compile(r"[ \t]+BODY=BINARYMIME(?=[ \t]|$)", re.IGNORECASE | re.ASCII)
+
+
+def take_binarymime(arg: str) -> tuple[str, bool]:
+    """MAIL's argument without its BODY=BINARYMIME parameter (RFC 3030 3),
+    and whether it had one. Only the parameters after the address are looked
+    at, so an address that happens to hold the text is left alone."""
+    address, bracket, params = arg.rpartition(">")
+    if not bracket:
+        address, params = "", arg
+    stripped = _BINARYMIME.sub("", params)
+    return address + bracket + stripped, stripped != params
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

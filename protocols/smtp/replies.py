@@ -11,6 +11,13 @@ DELIVERED = "250 2.0.0 Ok: stored as {id}"
 # RFC 5321 3.5.3: 252 when the server will not say whether an address exists.
 VRFY = "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery"
 VRFY_SYNTAX = "501 5.5.4 Syntax: VRFY <address>"
+CHUNK_RECEIVED = "250 2.0.0 {size} octets received"  # RFC 3030 2: a BDAT that is not the LAST
+BDAT_SYNTAX = "501 5.5.4 Syntax: BDAT <octets> [LAST]"
+# RFC 3030 2 and 3: one transaction is DATA or BDAT, never both, and
+# BODY=BINARYMIME only with BDAT.
+BDAT_NEEDS_RCPT = "503 5.5.1 Error: need RCPT command"
+DATA_AFTER_BDAT = "503 5.5.1 DATA may not follow BDAT in one transaction"
+DATA_BINARYMIME = "503 5.5.1 BODY=BINARYMIME needs BDAT, not DATA"
 
 SHUTDOWN = "421 4.3.2 Service shutting down, closing transmission channel"
 TIMEOUT = "421 4.4.2 Idle timeout exceeded, closing transmission channel"
