@@ -10,7 +10,11 @@ smarthost is a host we chose and log in to: its certificate and name are
 verified (RFC 6125, against the system's CAs or MAIL_RELAY_SMARTHOST_CA)
 before the password goes out. AUTH only towards the configured smarthost
 and only over TLS;
-PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
+PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered;
+CHUNKING (RFC 3030): the message as one BDAT ... LAST chunk when offered
+(binary content only so, with BODY=BINARYMIME), SMTPUTF8 (RFC 6531) asked
+for when the envelope or the message holds UTF-8; a message needing an
+extension the host lacks raises NotOffered (RFC 6531 3.7.4: 5.6.7).
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
 """
@@ -40,6 +44,15 @@ class TlsFailure(ConnectionLost):
 # OpenSSL's X509_V_ERR_* codes -> RFC 8460 4.3 result types
 _VERIFY_RESULTS = {10: "certificate-expired", 62: "certificate-host-mismatch", 18: "certificate-not-trusted",
                    19: "certificate-not-trusted", 20: "certificate-not-trusted", 21: "certificate-not-trusted"}
+
+
+class NotOffered(Exception):
+    """The message needs an extension the next hop does not offer (SMTPUTF8,
+    BINARYMIME): a permanent failure with this RFC 3463 status, not a reply."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -191,16 +204,28 @@ class Session:
             raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
 
     def _send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
-        size = len(data) if self.smtp.has_extn("size") else None
-        eight_bit = plan.needs_8bitmime(data) and self.smtp.has_extn("8bitmime")
+        has = self.smtp.has_extn if self.smtp.does_esmtp else (lambda name: False)
+        binary = plan.needs_binarymime(data)
+        if binary and not (has("chunking") and has("binarymime")):
+            # RFC 3030 3: binary content may not be downgraded to DATA lines.
+            raise NotOffered("5.6.3", "the next hop does not offer CHUNKING and BINARYMIME for binary content")
+        utf8 = plan.has_utf8_address(mail_from, recipients)
+        if utf8 and not has("smtputf8"):
+            raise NotOffered("5.6.7", "the next hop does not offer SMTPUTF8 for a UTF-8 address")  # RFC 6531 3.7.4
+        body = "BINARYMIME" if binary else "8BITMIME" if plan.needs_8bitmime(data) and has("8bitmime") else None
+        chunking = has("chunking")
+        payload = plan.bdat_payload(data, binary=binary) if chunking else plan.dot_stuff(data)
         self.transactions += 1
-        mail = plan.mail_command(mail_from, size=size, eight_bit=eight_bit)
+        mail = plan.mail_command(mail_from, size=len(data) if has("size") else None, body=body,
+                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)))
         rcpts = [plan.rcpt_command(r) for r in recipients]
-        if self.pipelining:  # RFC 2920 3.1: DATA may end the group
-            self._write(mail + b"".join(rcpts) + b"DATA\r\n")
+        # RFC 2920 3.1: DATA may end a pipelined group; a BDAT chunk waits for the RCPT answers.
+        opener = b"" if chunking else b"DATA\r\n"
+        if self.pipelining:
+            self._write(mail + b"".join(rcpts) + opener)
             mail_reply = self._reply()
             rcpt_replies = [self._reply() for _ in recipients]
-            data_reply = self._reply()
+            data_reply = self._reply() if opener else None
         else:
             self._write(mail)
             mail_reply = self._reply()
@@ -214,29 +239,34 @@ class Session:
             if not any(r.code // 100 == 2 for r in rcpt_replies):
                 self._reset()
                 return TransactionResult(dict(zip(recipients, rcpt_replies)))
-            self._write(b"DATA\r\n")
-            data_reply = self._reply()
+            data_reply = None
+            if opener:
+                self._write(opener)
+                data_reply = self._reply()
         accepted = [r for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 == 2]
         if mail_reply.code // 100 != 2:
-            if data_reply.code == 354:  # a server that took DATA anyway: end it empty
+            if data_reply is not None and data_reply.code == 354:  # a server that took DATA anyway: end it empty
                 self._write(b".\r\n")
                 self._reply()
             self._reset()
             return TransactionResult({r: mail_reply for r in recipients})
         replies = {r: reply for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 != 2}
-        if data_reply.code != 354:
+        if data_reply is not None and data_reply.code != 354:
             if accepted and data_reply.code // 100 != 2:
                 replies.update({r: data_reply for r in accepted})
             self._reset()
             return TransactionResult(replies)
         if not accepted:  # RFC 2920 3.1: nobody to send to, so send nothing
-            self._write(b".\r\n")
-            self._reply()
+            if data_reply is not None:
+                self._write(b".\r\n")
+                self._reply()
             self._reset()
             return TransactionResult(replies)
-        self._write(plan.dot_stuff(data))
+        self._write(payload)
         final = self._reply()
         replies.update({r: final for r in accepted})
+        if chunking and final.code // 100 != 2:
+            self._reset()  # RFC 3030 4.2: after a refused chunk the client sends RSET
         return TransactionResult(replies)
 
     def _reset(self) -> None:

@@ -15,7 +15,7 @@ from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
 from . import dane, dkimsign, mtasts, mx, plan
-from .client import ClientConfig, ConnectionLost, Session, TlsFailure
+from .client import ClientConfig, ConnectionLost, NotOffered, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost
@@ -141,6 +141,12 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)
                     break
+                except NotOffered as exc:
+                    pending.pop(0)
+                    diagnostic = plan.local_diagnostic(f"{target.name}: {exc}")
+                    handled += _record(job.message_id, [store.AttemptResult(rid, "permanent", exc.status, diagnostic,
+                                                                            target.name) for rid, _ in recipients])
+                    continue
                 pending.pop(0)
                 outcomes = []
                 for rid, address in recipients:
