@@ -15,6 +15,8 @@ Implementation notes
   (added to every aiosmtpd reply, RFC 2034), STARTTLS, AUTH PLAIN LOGIN,
   HELP (214), VRFY (always 252: no account disclosure), NOOP, RSET, QUIT.
   Not supported: DSN, EXPN (502).
+- SMTPUTF8 (RFC 6531): a UTF-8 address at MAIL or RCPT only when MAIL
+  said SMTPUTF8 (553 5.6.7); the message is stored as received.
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,
   550 5.2.1 disabled); anything else 554 5.7.1, there is no AUTH on port 25.
   Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only an

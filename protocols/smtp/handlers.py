@@ -74,6 +74,8 @@ class Handler:
     @replies_on_error
     async def handle_MAIL(self, server: SMTPSession, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
+        if not envelope.smtp_utf8 and not address.isascii():
+            return replies.UTF8_SENDER
         account = server.account
         # RFC 6409 6.1: a submission server may insist on the user's own addresses.
         if account is not None and address != "<>":
@@ -95,6 +97,8 @@ class Handler:
                           address: str, rcpt_options: list[str]) -> str:
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
+        if not envelope.smtp_utf8 and not address.isascii():
+            return replies.UTF8_RECIPIENT
         try:
             store.normalize_address(address)
         except store.InvalidInput:

@@ -45,6 +45,9 @@ DISABLED = "550 5.2.1 Mailbox disabled"
 QUOTA_NEVER = "552 5.2.2 Message exceeds the mailbox quota"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BAD_ADDRESS = "553 5.1.3 Bad recipient address syntax"
+# RFC 6531 3.4: a UTF-8 address only in a transaction that said SMTPUTF8 on MAIL.
+UTF8_SENDER = "553 5.6.7 A non-ASCII sender address needs MAIL FROM ... SMTPUTF8"
+UTF8_RECIPIENT = "553 5.6.7 A non-ASCII recipient address needs MAIL FROM ... SMTPUTF8"
 SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user"
 # RFC 6409 8.1 lets a submission server refuse what it would have to fix; at
 # the end of DATA the reply is 550 (there is no mailbox name to call bad).
