@@ -128,18 +128,20 @@ def parse_bdat(arg: str | None) -> tuple[int, bool] | None:
     return int(match.group(1)), match.group(2) is not None
 
 
-_BINARYMIME = re.compile(r"[ \t]+BODY=BINARYMIME(?=[ \t]|$)", re.IGNORECASE | re.ASCII)
-
-
-def take_binarymime(arg: str) -> tuple[str, bool]:
-    """MAIL's argument without its BODY=BINARYMIME parameter (RFC 3030 3),
-    and whether it had one. Only the parameters after the address are looked
-    at, so an address that happens to hold the text is left alone."""
+def split_parameters(arg: str) -> tuple[str, list[str]]:
+    """A MAIL/RCPT argument as its address part and its parameters (RFC 5321
+    4.1.2: after the address, space separated). Only what follows the closing
+    ">" counts, so an address that holds such text is left alone."""
     address, bracket, params = arg.rpartition(">")
     if not bracket:
-        address, params = "", arg
-    stripped = _BINARYMIME.sub("", params)
-    return address + bracket + stripped, stripped != params
+        address, _, params = arg.partition(" ")
+    return address + bracket, params.split()
+
+
+def take_binarymime(params: list[str]) -> tuple[list[str], bool]:
+    """The parameters without BODY=BINARYMIME (RFC 3030 3), and whether it was there."""
+    rest = [p for p in params if p.upper() != "BODY=BINARYMIME"]
+    return rest, len(rest) != len(params)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -33,7 +33,7 @@ from mailhost import metrics
 from .. import limits as connection_limits
 from .. import proxy
 from ..listener import Connection
-from . import policy, replies
+from . import dsn, policy, replies
 from .aiosmtpd_adapter import AdaptedSMTP
 
 log = logging.getLogger("protocols.smtp")
@@ -49,6 +49,8 @@ class Transaction(Envelope):
         super().__init__()
         self.binarymime = False              # MAIL ... BODY=BINARYMIME (RFC 3030 3)
         self.chunks: bytearray | None = None  # the BDAT chunks so far; None until the first
+        self.dsn = dsn.MailDsn()                # RET, ENVID (RFC 3461 4.3, 4.4)
+        self.rcpt_dsn: dict[str, dsn.RcptDsn] = {}  # NOTIFY, ORCPT of each accepted recipient
 
 
 class SMTPSession(AdaptedSMTP):
@@ -297,14 +299,41 @@ class SMTPSession(AdaptedSMTP):
             if not await self.check_helo_needed() and not await self.check_auth_needed("MAIL"):
                 await self.push(replies.BAD_SENDER_SYNTAX)
             return
-        # aiosmtpd knows BODY=7BIT|8BITMIME only: take BINARYMIME off before it looks.
-        binarymime = False
+        # aiosmtpd knows BODY=7BIT|8BITMIME and SIZE only: take ours off before it looks.
+        binarymime, mail_dsn = False, dsn.MailDsn()
         if arg is not None and self.session is not None and self.session.extended_smtp:
-            arg, binarymime = policy.take_binarymime(arg)
+            if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
+                return
+            head, params = policy.split_parameters(arg)
+            params, binarymime = policy.take_binarymime(params)
+            try:
+                params, mail_dsn = dsn.take_mail(params)
+            except dsn.DsnSyntax:
+                await self.push(replies.DSN_SYNTAX)
+                return
+            arg = " ".join([head, *params])
         started = bool(self.transaction.mail_from)
         await super().smtp_MAIL(arg)
-        if binarymime and not started and self.transaction.mail_from:
-            self.transaction.binarymime = True
+        if not started and self.transaction.mail_from:
+            self.transaction.binarymime = binarymime
+            self.transaction.dsn = mail_dsn
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        rcpt_dsn = dsn.RcptDsn()
+        if arg is not None and self.session is not None and self.session.extended_smtp:
+            if await self.check_helo_needed() or await self.check_auth_needed("RCPT"):
+                return
+            head, params = policy.split_parameters(arg)
+            try:
+                params, rcpt_dsn = dsn.take_rcpt(params)
+            except dsn.DsnSyntax:
+                await self.push(replies.DSN_SYNTAX)
+                return
+            arg = " ".join([head, *params])
+        accepted = len(self.transaction.rcpt_tos)
+        await super().smtp_RCPT(arg)
+        if len(self.transaction.rcpt_tos) > accepted:
+            self.transaction.rcpt_dsn[self.transaction.rcpt_tos[-1]] = rcpt_dsn
 
     async def smtp_DATA(self, arg: str) -> None:
         if self.transaction.rcpt_tos and self.transaction.chunks is not None:
