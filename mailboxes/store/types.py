@@ -184,6 +184,19 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class DsnRequest:
+    """What the sender asked of delivery status notifications (RFC 3461):
+    RET (FULL, HDRS or ""), ENVID, and per recipient address (lower-cased)
+    NOTIFY ("" = not given, NEVER, or a comma list of SUCCESS, FAILURE,
+    DELAY) and ORCPT ("addr-type;address"). Kept in the outbound queue."""
+
+    ret: str = ""
+    envid: str = ""
+    notify: dict[str, str] = field(default_factory=dict)
+    orcpt: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     blob: str
     delivered: dict[int, int]  # account id -> uid in the folder its copy was placed in

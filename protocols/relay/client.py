@@ -20,6 +20,7 @@ finished one; RSET after a failed one).
 """
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 import ssl
@@ -67,6 +68,7 @@ class TransactionResult:
     reply after the message data (or MAIL's reply if MAIL was refused)."""
 
     replies: dict[str, Reply]
+    dsn_passed: bool = False  # the server offers DSN and was given the sender's parameters
 
 
 def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
@@ -184,7 +186,7 @@ class Session:
 
     @property
     def pipelining(self) -> bool:
-        return self.smtp.does_esmtp and self.smtp.has_extn("pipelining")
+        return self.offers("pipelining")
 
     def _reply(self) -> Reply:
         code, message = self.smtp.getreply()
@@ -195,16 +197,24 @@ class Session:
     def _write(self, data: bytes) -> None:
         self.smtp.send(data)
 
-    def send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
+    def send(self, mail_from: str, recipients: list[str], data: bytes, *, dsn_mail: str = "",
+             dsn_rcpt: tuple[str, ...] = ()) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes
-        before the outcome is known (the caller retries elsewhere or later)."""
+        before the outcome is known (the caller retries elsewhere or later).
+        dsn_mail, dsn_rcpt: the DSN parameters of MAIL and of each RCPT (RFC
+        3461, each with its leading space), given only if the server offers DSN."""
         try:
-            return self._send(mail_from, recipients, data)
+            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
+        return dataclasses.replace(result, dsn_passed=self.offers("dsn"))
 
-    def _send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
-        has = self.smtp.has_extn if self.smtp.does_esmtp else (lambda name: False)
+    def offers(self, extension: str) -> bool:
+        return self.smtp.does_esmtp and self.smtp.has_extn(extension)
+
+    def _send(self, mail_from: str, recipients: list[str], data: bytes, dsn_mail: str,
+              dsn_rcpt: tuple[str, ...]) -> TransactionResult:
+        has = self.offers
         binary = plan.needs_binarymime(data)
         if binary and not (has("chunking") and has("binarymime")):
             # RFC 3030 3: binary content may not be downgraded to DATA lines.
@@ -216,9 +226,11 @@ class Session:
         chunking = has("chunking")
         payload = plan.bdat_payload(data, binary=binary) if chunking else plan.dot_stuff(data)
         self.transactions += 1
+        if not has("dsn"):
+            dsn_mail, dsn_rcpt = "", ()
         mail = plan.mail_command(mail_from, size=len(data) if has("size") else None, body=body,
-                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)))
-        rcpts = [plan.rcpt_command(r) for r in recipients]
+                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)), extra=dsn_mail)
+        rcpts = [plan.rcpt_command(r, dsn_rcpt[n] if n < len(dsn_rcpt) else "") for n, r in enumerate(recipients)]
         # RFC 2920 3.1: DATA may end a pipelined group; a BDAT chunk waits for the RCPT answers.
         opener = b"" if chunking else b"DATA\r\n"
         if self.pipelining:

@@ -14,6 +14,7 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
+from ..smtp import dsn
 from . import dane, dkimsign, mtasts, mx, plan
 from .client import ClientConfig, ConnectionLost, NotOffered, Session, TlsFailure
 
@@ -136,7 +137,9 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
             while pending:
                 job, data, recipients = pending[0]
                 try:
-                    result = session.send(job.mail_from, [a for _, a in recipients], data)
+                    result = session.send(job.mail_from, [a for _, a in recipients], data,
+                                          dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
+                                          dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients))
                 except ConnectionLost as exc:
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)
@@ -153,7 +156,7 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                     reply = result.replies[address]
                     status, diagnostic = plan.smtp_diagnostic(reply.code, reply.text)
                     outcomes.append(store.AttemptResult(rid, plan.outcome_of(reply.code), status, diagnostic,
-                                                        target.name))
+                                                        target.name, dsn_passed=result.dsn_passed))
                 handled += _record(job.message_id, outcomes)
         finally:
             session.close()
@@ -215,6 +218,12 @@ def _count_tls(destination: str, target: plan.Target, chosen: Route, result_type
         store.record_tls_outcome(destination, kind, strings, target.name, target.address, result_type)
     except store.Unavailable:
         log.warning("relay: the TLS outcome for %s could not be counted", destination)
+
+
+def _rcpt_dsn(job: store.OutboundJob, recipient_id: int) -> str:
+    """NOTIFY/ORCPT as the sender gave them, for a next hop that offers DSN."""
+    notify, orcpt = job.dsn.get(recipient_id, ("", ""))
+    return dsn.rcpt_params(dsn.RcptDsn(tuple(notify.split(",")) if notify else (), orcpt))
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:

@@ -160,9 +160,11 @@ def has_utf8_address(mail_from: str, recipients: list[str]) -> bool:
     return not all(address.isascii() for address in [mail_from, *recipients])
 
 
-def mail_command(mail_from: str, *, size: int | None, body: str | None = None, smtputf8: bool = False) -> bytes:
+def mail_command(mail_from: str, *, size: int | None, body: str | None = None, smtputf8: bool = False,
+                 extra: str = "") -> bytes:
     """MAIL FROM with SIZE (RFC 1870), BODY=8BITMIME|BINARYMIME (RFC 6152,
-    RFC 3030) and SMTPUTF8 (RFC 6531) when the server offers them."""
+    RFC 3030) and SMTPUTF8 (RFC 6531) when the server offers them; extra:
+    more parameters (DSN's RET, ENVID), with a leading space."""
     params = ""
     if size is not None:
         params += f" SIZE={size}"
@@ -170,11 +172,11 @@ def mail_command(mail_from: str, *, size: int | None, body: str | None = None, s
         params += f" BODY={body}"
     if smtputf8:
         params += " SMTPUTF8"
-    return f"MAIL FROM:<{mail_from}>{params}\r\n".encode()
+    return f"MAIL FROM:<{mail_from}>{params}{extra}\r\n".encode()
 
 
-def rcpt_command(address: str) -> bytes:
-    return f"RCPT TO:<{address}>\r\n".encode()
+def rcpt_command(address: str, extra: str = "") -> bytes:
+    return f"RCPT TO:<{address}>{extra}\r\n".encode()
 
 
 def safe_address(address: str) -> bool:

@@ -14,7 +14,9 @@ Implementation notes
   adapter; size checked before a chunk is read, a refused one drained), ENHANCEDSTATUSCODES
   (added to every aiosmtpd reply, RFC 2034), STARTTLS, AUTH PLAIN LOGIN,
   HELP (214), VRFY (always 252: no account disclosure), NOOP, RSET, QUIT.
-  Not supported: DSN, EXPN (502).
+  DSN (RFC 3461, dsn.py: NOTIFY, ORCPT, RET, ENVID taken off before
+  aiosmtpd sees them, kept in the store's queue; docs/SMTP.md).
+  Not supported: EXPN (502).
 - SMTPUTF8 (RFC 6531): a UTF-8 address at MAIL or RCPT only when MAIL
   said SMTPUTF8 (553 5.6.7); the message is stored as received.
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,

@@ -9,6 +9,7 @@ connection's label and answered 451 without its text.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import secrets
@@ -163,12 +164,14 @@ class Handler:
                 store.deliver_final, scanned.message, list(envelope.rcpt_tos), mail_from,
                 local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
-                checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos])
+                checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
+                dsn=_dsn_request(envelope))
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
                 except Exception:
                     log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
+            await _report_delivered(server, envelope, message, mail_from)
         log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
                  mail_from, len(data), len(report.delivered), len(report.queued))
         return replies.DELIVERED.format(id=trace_id)
@@ -195,3 +198,35 @@ class Handler:
             log.exception("%s: AUTH failed", server.label)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
         return AuthResult(success=True, auth_data=account)
+
+
+def _dsn_request(envelope: Envelope) -> store.DsnRequest | None:
+    """The transaction's DSN parameters (RFC 3461) as the store keeps them."""
+    if not isinstance(envelope, Transaction):
+        return None
+    notify, orcpt = {}, {}
+    for address, asked in envelope.rcpt_dsn.items():
+        key = address.lower()
+        with contextlib.suppress(store.InvalidInput):
+            key = store.normalize_address(address)
+        if asked.notify:
+            notify[key] = ",".join(asked.notify)
+        if asked.orcpt:
+            orcpt[key] = asked.orcpt
+    return store.DsnRequest(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt)
+
+
+async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:
+    """NOTIFY=SUCCESS for a recipient stored here: a "delivered" DSN (RFC 3461
+    4.1). The message is stored already: a failure here is logged, not answered."""
+    if not isinstance(envelope, Transaction) or not mail_from:
+        return
+    local = [(address, asked.orcpt) for address, asked in envelope.rcpt_dsn.items()
+             if "SUCCESS" in asked.notify and getattr(server.rcpt_checks.get(address), "kind", "") == "local"]
+    if not local:
+        return
+    try:
+        await dbcall.call(store.report_delivered, message, mail_from, local, envid=envelope.dsn.envid,
+                          ret=envelope.dsn.ret)
+    except Exception:
+        log.exception("%s: the success DSN to <%s> failed", server.label, mail_from)

@@ -46,7 +46,7 @@ def command_limits(limits: Limits) -> dict[str, int]:
 
 def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[str]:
     """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line."""
-    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME",
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN",
                 "ENHANCEDSTATUSCODES"]
     if starttls:
         keywords.append("STARTTLS")
@@ -59,8 +59,9 @@ def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[
 SYNTAX = {
     "HELO": "HELO <domain>",
     "EHLO": "EHLO <domain>",
-    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8]",
-    "RCPT": "RCPT TO:<address>",
+    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8] [RET=FULL|HDRS] "
+            "[ENVID=<xtext>]",
+    "RCPT": "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=<type>;<xtext>]",
     "DATA": "DATA",
     "BDAT": "BDAT <octets> [LAST]",
     "RSET": "RSET",

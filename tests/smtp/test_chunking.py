@@ -47,7 +47,7 @@ def test_chunks_of_any_size_make_the_message_byte_for_byte_without_dot_unstuffin
 def test_pipelined_bdat_chunks_are_answered_in_order_and_the_session_goes_on(mx, alice):
     mx.send(b"EHLO client.test\r\nMAIL FROM:<sender@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
             + bdat(MESSAGE[:20]) + bdat(MESSAGE[20:], last=True) + b"NOOP\r\n")
-    mx.run("S: 250{{[- ].*}}\n" * 9 + """
+    mx.run("S: 250{{[- ].*}}\n" * 10 + """
         S: 250 2.1.0 Sender ok
         S: 250 2.1.5 Recipient ok
         S: 250 2.0.0 20 octets received
