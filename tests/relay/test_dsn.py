@@ -209,3 +209,28 @@ def test_a_success_notice_for_local_delivery_says_delivered(alice, bob, submissi
     assert (delivered["Action"], delivered["Status"]) == ("delivered", "2.0.0")
     assert delivered["Original-Recipient"] == "rfc822;bob@example.test"
 
+
+
+@pytest.mark.parametrize("notify, warned", [(" NOTIFY=FAILURE", False), (" NOTIFY=DELAY,FAILURE", True), ("", True)])
+def test_our_delay_notice_goes_only_where_notify_asks_for_it(settings, alice, submission_port, notify, warned):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mailboxes.models import OutboundMessage  # the test ages the message; the store never would
+    sink = Sink()
+    try:
+        settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{sink.port}"
+        submit(submission_port, "", [("later@remote.test", notify + " ORCPT=rfc822;later+40remote.test")])
+        OutboundMessage.objects.update(created=timezone.now() - timedelta(seconds=settings.MAIL_RELAY_DELAY_WARNING + 60))
+        deliver.run()
+    finally:
+        sink.close()
+    [row] = store.outbound_recipients(address="later@remote.test")
+    assert row.state == "deferred"
+    notices = inbox_messages(alice.id)
+    assert len(notices) == int(warned)
+    if warned:
+        _, [later], _ = report(notices[0])
+        assert (later["Action"], later["Status"]) == ("delayed", "4.3.0")
+        assert later["Original-Recipient"] == "rfc822;later@remote.test" and later["Will-Retry-Until"]
