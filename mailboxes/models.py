@@ -196,6 +196,8 @@ class OutboundMessage(models.Model):
     # and the sender's envelope id, decoded from xtext.
     dsn_ret = models.CharField(max_length=4, blank=True, default="")
     dsn_envid = models.CharField(max_length=100, blank=True, default="")
+    # RFC 8689: MAIL FROM ... REQUIRETLS: only over verified TLS to a host that offers it.
+    require_tls = models.BooleanField(default=False)
 
 
 class OutboundRecipient(models.Model):

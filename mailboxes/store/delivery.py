@@ -48,7 +48,7 @@ from .addresses import domain_of
 from .errors import OverQuota, TooBigForQuota
 from .messages import PreparedBlob, blob_row, prepare
 from .placement import Placer, Target, targets
-from .types import FLAG_COLUMNS, DeliveryReport, DsnRequest, RecipientCheck
+from .types import FLAG_COLUMNS, DeliveryReport, EnvelopeParameters, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
@@ -128,7 +128,7 @@ def _deliver(blob: PreparedBlob, local: list[Target], remote: list[str], mail_fr
 
 def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mail_from: str,
                  sender_account_id: int | None, vacations: bool = True,
-                 dsn: DsnRequest | None = None) -> DeliveryReport:
+                 parameters: EnvelopeParameters | None = None) -> DeliveryReport:
     """_deliver's body, for callers already inside a transaction. vacations:
     whether any recipient may be on vacation (False when routing read their
     settings and none was)."""
@@ -143,7 +143,7 @@ def store_copies(blob: PreparedBlob, local: list[Target], remote: list[str], mai
         if not local:
             _insert_blob(blob)
         _enqueue(blob.sha256, mail_from, remote, sender_account_id,
-                 senders.signing_domain(sender_account_id, blob.raw), dsn or DsnRequest())
+                 senders.signing_domain(sender_account_id, blob.raw), parameters or EnvelopeParameters())
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return DeliveryReport(blob.sha256, delivered, tuple(remote))
 
@@ -269,12 +269,13 @@ def _refuse(cursor, size: int, account_ids: list[int]) -> None:  # type: ignore[
 # --- the outbound queue -----------------------------------------------------
 
 def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None,
-             dkim_domain: str, dsn: DsnRequest) -> None:
+             dkim_domain: str, parameters: EnvelopeParameters) -> None:
     message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
-                                             dkim_domain=dkim_domain, dsn_ret=dsn.ret, dsn_envid=dsn.envid)
+                                             dkim_domain=dkim_domain, dsn_ret=parameters.ret,
+                                             dsn_envid=parameters.envid, require_tls=parameters.require_tls)
     OutboundRecipient.objects.bulk_create(
-        OutboundRecipient(message=message, address=r, domain=domain_of(r), dsn_notify=dsn.notify.get(r, ""),
-                          dsn_orcpt=dsn.orcpt.get(r, "")) for r in recipients)
+        OutboundRecipient(message=message, address=r, domain=domain_of(r), dsn_notify=parameters.notify.get(r, ""),
+                          dsn_orcpt=parameters.orcpt.get(r, "")) for r in recipients)
     transaction.on_commit(lambda: _kick_relay(message.pk))
 
 

@@ -19,7 +19,7 @@ from . import accounts, delivery, messages, sieve_after, sieve_delivery
 from ._db import atomic, no_transaction
 from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
-from .types import DeliveryReport, DsnRequest, RecipientCheck
+from .types import DeliveryReport, EnvelopeParameters, RecipientCheck
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
                   sender_account_id: int | None = None,
                   checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None,
-                  dsn: DsnRequest | None = None) -> DeliveryReport:
+                  parameters: EnvelopeParameters | None = None) -> DeliveryReport:
     """store.deliver(), except that local copies are stored as local_headers + raw
     (the Return-Path field) and remote recipients are queued with raw alone.
     checks: check_recipient()'s answers for the recipients, by position (None
@@ -80,7 +80,7 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
 
     One transaction for both: when this returns every copy is committed, if it
     raises nothing is (OverQuota, TooBigForQuota, Unavailable as deliver()).
-    dsn: the sender's DSN parameters, kept with the queued recipients."""
+    parameters: the sender's DSN and REQUIRETLS, kept with the queued recipients."""
     account_ids, remote, settings_read = delivery.route(recipients, checks)
     filtered = sieve_delivery.run_filters(local_headers + raw, account_ids, recipients, mail_from, checks)
     rejected = filtered.rejections()
@@ -95,7 +95,7 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
     else:
         relay = messages.prepare(raw) if remote else None
         report = delivery.with_retry(_deliver_final, local, relay, copies, remote, mail_from, sender_account_id,
-                                     not settings_read, dsn)
+                                     not settings_read, parameters)
     sieve_after.carry_out(filtered, local_headers + raw, mail_from)
     return report
 
@@ -103,11 +103,12 @@ def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, loc
 @atomic
 def _deliver_final(local: messages.PreparedBlob | None, relay: messages.PreparedBlob | None,
                    copies: list[Target], remote: list[str], mail_from: str,
-                   sender_account_id: int | None, vacations: bool, dsn: DsnRequest | None) -> DeliveryReport:
+                   sender_account_id: int | None, vacations: bool,
+                   parameters: EnvelopeParameters | None) -> DeliveryReport:
     delivered: dict[int, int] = {}
     if local is not None:
         delivered = delivery.store_copies(local, copies, [], mail_from, sender_account_id, vacations).delivered
     if relay is not None:
-        delivery.store_copies(relay, [], remote, mail_from, sender_account_id, dsn=dsn)
+        delivery.store_copies(relay, [], remote, mail_from, sender_account_id, parameters=parameters)
     blob = local or relay
     return DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))

@@ -59,6 +59,7 @@ class OutboundJob:
     dsn_ret: str = ""      # RFC 3461: RET, ENVID, and each recipient id's (NOTIFY, ORCPT)
     dsn_envid: str = ""
     dsn: dict[int, tuple[str, str]] = field(default_factory=dict)
+    require_tls: bool = False  # RFC 8689 REQUIRETLS
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
     dsn = {rid: (notify, orcpt) for rid, _, _, _, notify, orcpt in rows if notify or orcpt}
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
     return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]), m.dkim_domain,
-                        m.dsn_ret, m.dsn_envid, {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn})
+                        m.dsn_ret, m.dsn_envid, {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn},
+                        m.require_tls)
             for m in messages]
 
 

@@ -184,16 +184,18 @@ class Placement:
 
 
 @dataclass(frozen=True)
-class DsnRequest:
-    """What the sender asked of delivery status notifications (RFC 3461):
-    RET (FULL, HDRS or ""), ENVID, and per recipient address (lower-cased)
-    NOTIFY ("" = not given, NEVER, or a comma list of SUCCESS, FAILURE,
-    DELAY) and ORCPT ("addr-type;address"). Kept in the outbound queue."""
+class EnvelopeParameters:
+    """What the sender's MAIL and RCPT parameters ask of the relay, kept in
+    the outbound queue: delivery status notifications (RFC 3461: RET (FULL,
+    HDRS or ""), ENVID, and per recipient address (lower-cased) NOTIFY (""
+    = not given, NEVER, or a comma list of SUCCESS, FAILURE, DELAY) and
+    ORCPT ("addr-type;address")), and REQUIRETLS (RFC 8689)."""
 
     ret: str = ""
     envid: str = ""
     notify: dict[str, str] = field(default_factory=dict)
     orcpt: dict[str, str] = field(default_factory=dict)
+    require_tls: bool = False
 
 
 @dataclass(frozen=True)

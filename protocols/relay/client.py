@@ -198,22 +198,41 @@ class Session:
         self.smtp.send(data)
 
     def send(self, mail_from: str, recipients: list[str], data: bytes, *, dsn_mail: str = "",
-             dsn_rcpt: tuple[str, ...] = ()) -> TransactionResult:
+             dsn_rcpt: tuple[str, ...] = (), require_tls: bool = False) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes
         before the outcome is known (the caller retries elsewhere or later).
         dsn_mail, dsn_rcpt: the DSN parameters of MAIL and of each RCPT (RFC
-        3461, each with its leading space), given only if the server offers DSN."""
+        3461, each with its leading space), given only if the server offers DSN.
+        require_tls (RFC 8689 4.2): only over TLS whose certificate was
+        verified (MTA-STS enforce, DANE, the smarthost) to a server that
+        offers REQUIRETLS, else NotOffered (5.7.10)."""
+        if require_tls:
+            self._check_requiretls()
         try:
-            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt)
+            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt, require_tls)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
         return dataclasses.replace(result, dsn_passed=self.offers("dsn"))
+
+    @property
+    def verified_tls(self) -> bool:
+        """TLS with the server's certificate checked: against the CAs and its
+        name (MTA-STS enforce, the smarthost) or against its TLSA records."""
+        config = self.config
+        return self.tls and (config.verify_tls or config.verify == "pkix" or (config.verify == "dane"
+                                                                            and bool(config.tlsa)))
+
+    def _check_requiretls(self) -> None:
+        if not self.verified_tls:
+            raise NotOffered("5.7.10", "REQUIRETLS: no verified TLS to the next hop (no MTA-STS or DANE)")
+        if not self.offers("requiretls"):
+            raise NotOffered("5.7.10", "REQUIRETLS: the next hop does not offer REQUIRETLS")
 
     def offers(self, extension: str) -> bool:
         return self.smtp.does_esmtp and self.smtp.has_extn(extension)
 
     def _send(self, mail_from: str, recipients: list[str], data: bytes, dsn_mail: str,
-              dsn_rcpt: tuple[str, ...]) -> TransactionResult:
+              dsn_rcpt: tuple[str, ...], require_tls: bool) -> TransactionResult:
         has = self.offers
         binary = plan.needs_binarymime(data)
         if binary and not (has("chunking") and has("binarymime")):
@@ -229,7 +248,8 @@ class Session:
         if not has("dsn"):
             dsn_mail, dsn_rcpt = "", ()
         mail = plan.mail_command(mail_from, size=len(data) if has("size") else None, body=body,
-                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)), extra=dsn_mail)
+                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)),
+                                 extra=dsn_mail + (" REQUIRETLS" if require_tls else ""))
         rcpts = [plan.rcpt_command(r, dsn_rcpt[n] if n < len(dsn_rcpt) else "") for n, r in enumerate(recipients)]
         # RFC 2920 3.1: DATA may end a pipelined group; a BDAT chunk waits for the RCPT answers.
         opener = b"" if chunking else b"DATA\r\n"

@@ -139,7 +139,8 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                 try:
                     result = session.send(job.mail_from, [a for _, a in recipients], data,
                                           dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
-                                          dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients))
+                                          dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients),
+                                          require_tls=job.require_tls)
                 except ConnectionLost as exc:
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)

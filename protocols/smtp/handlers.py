@@ -70,7 +70,7 @@ class Handler:
                           hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
         return policy.ehlo_lines(server.hostname, size=self.limits.max_message_size,
-                                 starttls=server.starttls_offered, auth=server.auth_offered)
+                                 starttls=server.starttls_offered, auth=server.auth_offered, requiretls=server.tls)
 
     @replies_on_error
     async def handle_MAIL(self, server: SMTPSession, session: Session, envelope: Envelope,
@@ -165,7 +165,7 @@ class Handler:
                 local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
-                dsn=_dsn_request(envelope))
+                parameters=_parameters(envelope))
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
@@ -200,8 +200,8 @@ class Handler:
         return AuthResult(success=True, auth_data=account)
 
 
-def _dsn_request(envelope: Envelope) -> store.DsnRequest | None:
-    """The transaction's DSN parameters (RFC 3461) as the store keeps them."""
+def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
+    """The transaction's DSN (RFC 3461) and REQUIRETLS (RFC 8689) as the store keeps them."""
     if not isinstance(envelope, Transaction):
         return None
     notify, orcpt = {}, {}
@@ -213,7 +213,7 @@ def _dsn_request(envelope: Envelope) -> store.DsnRequest | None:
             notify[key] = ",".join(asked.notify)
         if asked.orcpt:
             orcpt[key] = asked.orcpt
-    return store.DsnRequest(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt)
+    return store.EnvelopeParameters(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls)
 
 
 async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:

@@ -44,14 +44,17 @@ def command_limits(limits: Limits) -> dict[str, int]:
     return {"*": limits.command_limit, "AUTH": AUTH_TRIES}
 
 
-def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[str]:
-    """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line."""
+def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool, requiretls: bool = False) -> list[str]:
+    """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line; REQUIRETLS
+    only in a TLS session (RFC 8689 4.1)."""
     keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN",
                 "ENHANCEDSTATUSCODES"]
     if starttls:
         keywords.append("STARTTLS")
     if auth:
         keywords.append("AUTH PLAIN LOGIN")
+    if requiretls:
+        keywords.append("REQUIRETLS")
     lines = [hostname, *keywords]
     return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
@@ -60,7 +63,7 @@ SYNTAX = {
     "HELO": "HELO <domain>",
     "EHLO": "EHLO <domain>",
     "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8] [RET=FULL|HDRS] "
-            "[ENVID=<xtext>]",
+            "[ENVID=<xtext>] [REQUIRETLS]",
     "RCPT": "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=<type>;<xtext>]",
     "DATA": "DATA",
     "BDAT": "BDAT <octets> [LAST]",
@@ -139,9 +142,10 @@ def split_parameters(arg: str) -> tuple[str, list[str]]:
     return address + bracket, params.split()
 
 
-def take_binarymime(params: list[str]) -> tuple[list[str], bool]:
-    """The parameters without BODY=BINARYMIME (RFC 3030 3), and whether it was there."""
-    rest = [p for p in params if p.upper() != "BODY=BINARYMIME"]
+def take_flag(params: list[str], flag: str) -> tuple[list[str], bool]:
+    """The parameters without one that takes no value (BODY=BINARYMIME,
+    RFC 3030 3; REQUIRETLS, RFC 8689 4.1), and whether it was there."""
+    rest = [p for p in params if p.upper() != flag]
     return rest, len(rest) != len(params)
 
 

@@ -12,6 +12,8 @@ DELIVERED = "250 2.0.0 Ok: stored as {id}"
 VRFY = "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery"
 VRFY_SYNTAX = "501 5.5.4 Syntax: VRFY <address>"
 CHUNK_RECEIVED = "250 2.0.0 {size} octets received"  # RFC 3030 2: a BDAT that is not the LAST
+# RFC 8689 5: 5.7.10 "REQUIRETLS support required"; the parameter needs a TLS session.
+REQUIRETLS_WITHOUT_TLS = "530 5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)"
 DSN_SYNTAX = "501 5.5.4 Bad DSN parameter (RFC 3461: NOTIFY, ORCPT, RET, ENVID)"
 BDAT_SYNTAX = "501 5.5.4 Syntax: BDAT <octets> [LAST]"
 # RFC 3030 2 and 3: one transaction is DATA or BDAT, never both, and

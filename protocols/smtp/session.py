@@ -51,6 +51,7 @@ class Transaction(Envelope):
         self.chunks: bytearray | None = None  # the BDAT chunks so far; None until the first
         self.dsn = dsn.MailDsn()                # RET, ENVID (RFC 3461 4.3, 4.4)
         self.rcpt_dsn: dict[str, dsn.RcptDsn] = {}  # NOTIFY, ORCPT of each accepted recipient
+        self.require_tls = False                # MAIL ... REQUIRETLS (RFC 8689 4.1)
 
 
 class SMTPSession(AdaptedSMTP):
@@ -300,12 +301,16 @@ class SMTPSession(AdaptedSMTP):
                 await self.push(replies.BAD_SENDER_SYNTAX)
             return
         # aiosmtpd knows BODY=7BIT|8BITMIME and SIZE only: take ours off before it looks.
-        binarymime, mail_dsn = False, dsn.MailDsn()
+        binarymime, require_tls, mail_dsn = False, False, dsn.MailDsn()
         if arg is not None and self.session is not None and self.session.extended_smtp:
             if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
                 return
             head, params = policy.split_parameters(arg)
-            params, binarymime = policy.take_binarymime(params)
+            params, binarymime = policy.take_flag(params, "BODY=BINARYMIME")
+            params, require_tls = policy.take_flag(params, "REQUIRETLS")
+            if require_tls and not self.tls:  # RFC 8689 4.1: only in a TLS session
+                await self.push(replies.REQUIRETLS_WITHOUT_TLS)
+                return
             try:
                 params, mail_dsn = dsn.take_mail(params)
             except dsn.DsnSyntax:
@@ -316,6 +321,7 @@ class SMTPSession(AdaptedSMTP):
         await super().smtp_MAIL(arg)
         if not started and self.transaction.mail_from:
             self.transaction.binarymime = binarymime
+            self.transaction.require_tls = require_tls
             self.transaction.dsn = mail_dsn
 
     async def smtp_RCPT(self, arg: str | None) -> None:

@@ -160,7 +160,8 @@ def test_submission_and_smtps_offer_chunking_and_deliver_by_bdat(smtp_ports, cli
     tls = client_tls if listener == "smtps" else None
     with Transcript("127.0.0.1", smtp_ports[listener], tls=tls) as t:
         t.expect(GREETING)
-        t.run(ehlo_advertising("ENHANCEDSTATUSCODES", *(["STARTTLS"] if tls is None else []), "AUTH PLAIN LOGIN")
+        t.run(ehlo_advertising("ENHANCEDSTATUSCODES", *(["STARTTLS"] if tls is None else []), "AUTH PLAIN LOGIN",
+                               *([] if tls is None else ["REQUIRETLS"]))
               + AUTH_ALICE + envelope(("bob@example.test",), ALICE))
         message = b"From: alice@example.test\r\nSubject: by bdat\r\n\r\nhello\r\n"
         t.send(bdat(message[:25]) + bdat(message[25:]) + bdat(b"", last=True))

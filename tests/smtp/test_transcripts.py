@@ -478,7 +478,7 @@ def test_starttls_upgrades_discards_pipelined_plaintext_and_is_offered_once(mx, 
     mx.send(b"STARTTLS\r\nNOOP\r\n")
     mx.expect("220 2.0.0 Ready to start TLS")
     mx.starttls(client_tls)
-    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES") + """
+    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES", "REQUIRETLS") + """
         C: STARTTLS
         S: 503 5.5.1 TLS already active
     """)
