@@ -198,6 +198,8 @@ class OutboundMessage(models.Model):
     dsn_envid = models.CharField(max_length=100, blank=True, default="")
     # RFC 8689: MAIL FROM ... REQUIRETLS: only over verified TLS to a host that offers it.
     require_tls = models.BooleanField(default=False)
+    # RFC 3030 3: MAIL FROM ... BODY=BINARYMIME: the relay may send it only by BDAT.
+    binarymime = models.BooleanField(default=False)
 
 
 class OutboundRecipient(models.Model):

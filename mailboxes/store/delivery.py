@@ -272,7 +272,8 @@ def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id:
              dkim_domain: str, parameters: EnvelopeParameters) -> None:
     message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
                                              dkim_domain=dkim_domain, dsn_ret=parameters.ret,
-                                             dsn_envid=parameters.envid, require_tls=parameters.require_tls)
+                                             dsn_envid=parameters.envid, require_tls=parameters.require_tls,
+                                             binarymime=parameters.binarymime)
     OutboundRecipient.objects.bulk_create(
         OutboundRecipient(message=message, address=r, domain=domain_of(r), dsn_notify=parameters.notify.get(r, ""),
                           dsn_orcpt=parameters.orcpt.get(r, "")) for r in recipients)

@@ -60,6 +60,7 @@ class OutboundJob:
     dsn_envid: str = ""
     dsn: dict[int, tuple[str, str]] = field(default_factory=dict)
     require_tls: bool = False  # RFC 8689 REQUIRETLS
+    binarymime: bool = False   # RFC 3030 BODY=BINARYMIME: BDAT only
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
     return [OutboundJob(m.pk, m.mail_from, m.created, bytes(m.blob.data), tuple(by_message[m.pk]), m.dkim_domain,
                         m.dsn_ret, m.dsn_envid, {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn},
-                        m.require_tls)
+                        m.require_tls, m.binarymime)
             for m in messages]
 
 

@@ -198,18 +198,19 @@ class Session:
         self.smtp.send(data)
 
     def send(self, mail_from: str, recipients: list[str], data: bytes, *, dsn_mail: str = "",
-             dsn_rcpt: tuple[str, ...] = (), require_tls: bool = False) -> TransactionResult:
+             dsn_rcpt: tuple[str, ...] = (), require_tls: bool = False, binary: bool = False) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes
         before the outcome is known (the caller retries elsewhere or later).
         dsn_mail, dsn_rcpt: the DSN parameters of MAIL and of each RCPT (RFC
         3461, each with its leading space), given only if the server offers DSN.
         require_tls (RFC 8689 4.2): only over TLS whose certificate was
         verified (MTA-STS enforce, DANE, the smarthost) to a server that
-        offers REQUIRETLS, else NotOffered (5.7.10)."""
+        offers REQUIRETLS, else NotOffered (5.7.10). binary: the message
+        came with BODY=BINARYMIME (RFC 3030 3) and may only go so, by BDAT."""
         if require_tls:
             self._check_requiretls()
         try:
-            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt, require_tls)
+            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt, require_tls, binary)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
         return dataclasses.replace(result, dsn_passed=self.offers("dsn"))
@@ -232,9 +233,8 @@ class Session:
         return self.smtp.does_esmtp and self.smtp.has_extn(extension)
 
     def _send(self, mail_from: str, recipients: list[str], data: bytes, dsn_mail: str,
-              dsn_rcpt: tuple[str, ...], require_tls: bool) -> TransactionResult:
+              dsn_rcpt: tuple[str, ...], require_tls: bool, binary: bool) -> TransactionResult:
         has = self.offers
-        binary = plan.needs_binarymime(data)
         if binary and not (has("chunking") and has("binarymime")):
             # RFC 3030 3: binary content may not be downgraded to DATA lines.
             raise NotOffered("5.6.3", "the next hop does not offer CHUNKING and BINARYMIME for binary content")

@@ -22,11 +22,14 @@ log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost
 
 
+Item = tuple[store.OutboundJob, bytes, list[tuple[int, str]]]  # a message (signed) and its recipients there
+
+
 @dataclass
 class Work:
     """What is still to be sent to one destination: (message, its recipients there)."""
 
-    items: list[tuple[store.OutboundJob, bytes, list[tuple[int, str]]]] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,14 +124,23 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
     except plan.PlanError as exc:
         log.error("relay configuration: %s", exc)
         return _finish_all(work, "temporary", "4.3.5", plan.local_diagnostic("relay misconfigured"))
-    pending = list(work.items)
+    # RFC 8689 5: "TLS-Required: No" asks that TLS policy failures be ignored
+    # (unless the message also asked for REQUIRETLS): such mail gets its own connections.
+    groups: tuple[list[Item], list[Item]] = ([], [])
+    for item in work.items:
+        groups[not item[0].require_tls and plan.tls_optional(item[1])].append(item)
+    return sum(_deliver_items(destination, items, chosen, relaxed=bool(n)) for n, items in enumerate(groups) if items)
+
+
+def _deliver_items(destination: str, items: list[Item], chosen: Route, *, relaxed: bool) -> int:
+    pending = list(items)
     last_error = "no host could be reached"
     handled = 0
     for target in chosen.targets:
         if not pending:
             break
         try:
-            session = _connect(destination, target, chosen)
+            session = _connect(destination, target, chosen, relaxed)
         except ConnectionLost as exc:
             last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
             log.info("relay: %s", last_error)
@@ -140,7 +152,7 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                     result = session.send(job.mail_from, [a for _, a in recipients], data,
                                           dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
                                           dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients),
-                                          require_tls=job.require_tls)
+                                          require_tls=job.require_tls, binary=job.binarymime)
                 except ConnectionLost as exc:
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)
@@ -187,18 +199,20 @@ def _dane_configs(destination: str, targets: list[plan.Target], resolver: dns.re
     return found, failed
 
 
-def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
+def _connect(destination: str, target: plan.Target, chosen: Route, relaxed: bool = False) -> Session:
     """A session as the route's policy asks; under an MTA-STS policy in
-    testing mode a host that fails it is logged and used as without one
-    (RFC 8461 5: testing policies are reported, not applied)."""
+    testing mode (RFC 8461 5: testing policies are reported, not applied),
+    or for mail marked "TLS-Required: No" (relaxed, RFC 8689 5), a host that
+    fails it is logged and used as without one."""
     config = chosen.per_target.get(target, chosen.config)
     try:
         session = Session(target, config)
     except TlsFailure as exc:
         _count_tls(destination, target, chosen, exc.result_type)
-        if chosen.sts is None or chosen.sts.mode != "testing":
+        if not relaxed and (chosen.sts is None or chosen.sts.mode != "testing"):
             raise
-        log.warning("relay: MTA-STS testing: %s would have been refused (%s): %s", destination, exc.result_type, exc)
+        log.warning("relay: %s: %s would have been refused (%s): %s",
+                    "TLS-Required: No" if relaxed else "MTA-STS testing", destination, exc.result_type, exc)
         return Session(target, dataclasses.replace(chosen.config, verify="none"))
     if session.tls:
         _count_tls(destination, target, chosen, "")

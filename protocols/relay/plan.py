@@ -13,8 +13,6 @@ from email.utils import getaddresses
 from mailboxes.dns import parse_hostport as hostport
 from mailboxes.notices import status_from_reply
 
-from ..smtp.policy import has_bare_line_ending
-
 NULL_MX_STATUS = "5.1.10"   # RFC 7505 3.2 / RFC 7504
 NO_DOMAIN_STATUS = "5.1.2"  # RFC 3463: bad destination system address
 MAX_LINE = 998              # RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6
@@ -148,10 +146,11 @@ def needs_8bitmime(data: bytes) -> bool:
     return any(b > 127 for b in data)
 
 
-def needs_binarymime(data: bytes) -> bool:
-    """Binary content (RFC 3030 3): the MX and submission refuse a bare CR or
-    LF unless the client said BODY=BINARYMIME, so one marks such a message."""
-    return has_bare_line_ending(data)
+def tls_optional(data: bytes) -> bool:
+    """The message says "TLS-Required: No" (RFC 8689 5): deliver it even where
+    the destination's TLS policy (MTA-STS, DANE) cannot be met."""
+    headers = BytesHeaderParser().parsebytes(data)
+    return any(str(value).strip().lower() == "no" for value in headers.get_all("TLS-Required") or [])
 
 
 def has_utf8_address(mail_from: str, recipients: list[str]) -> bool:

@@ -17,7 +17,7 @@ Implementation notes
   DSN (RFC 3461, dsn.py: NOTIFY, ORCPT, RET, ENVID taken off before
   aiosmtpd sees them, kept in the store's queue; docs/SMTP.md).
   REQUIRETLS (RFC 8689) on MAIL, offered and taken under TLS only.
-  Not supported: EXPN (502), the TLS-Required: No field (RFC 8689 4.3).
+  Not supported: EXPN (502).
 - SMTPUTF8 (RFC 6531): a UTF-8 address at MAIL or RCPT only when MAIL
   said SMTPUTF8 (553 5.6.7); the message is stored as received.
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,

@@ -213,7 +213,8 @@ def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
             notify[key] = ",".join(asked.notify)
         if asked.orcpt:
             orcpt[key] = asked.orcpt
-    return store.EnvelopeParameters(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls)
+    return store.EnvelopeParameters(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls,
+                                    envelope.binarymime)
 
 
 async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:

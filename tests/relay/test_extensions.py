@@ -67,8 +67,10 @@ class Probe:
 
 
 def relay(settings, alice, probe_port: int, data: bytes, recipient: str = "bob@remote.test") -> store.OutboundRecipientInfo:  # type: ignore[no-untyped-def]
+    """Queue data (BINARY as BODY=BINARYMIME) and relay it to the probe."""
     settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{probe_port}"
-    store.deliver(data, [recipient], "alice@example.test", sender_account_id=alice.id)
+    store.deliver_final(data, [recipient], "alice@example.test", sender_account_id=alice.id,
+                        parameters=store.EnvelopeParameters(binarymime=data == BINARY))
     deliver.run()
     [row] = store.outbound_recipients(address=recipient)
     return row

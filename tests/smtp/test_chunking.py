@@ -10,6 +10,7 @@ from .conftest import (
     ALICE,
     AUTH_ALICE,
     EHLO_MX,
+    EHLO_SUBMISSION,
     GREETING,
     body_after_trace,
     ehlo_advertising,
@@ -172,3 +173,20 @@ def test_submission_and_smtps_offer_chunking_and_deliver_by_bdat(smtp_ports, cli
     [stored] = inbox(bob.id)
     assert stored.endswith(message)
 
+
+
+def test_binarymime_mail_for_another_host_is_queued_marked_binary(submission, alice):
+    from mailboxes.models import OutboundMessage
+    binary = b"From: alice@example.test\r\nSubject: bin\r\n\r\n\x00\n\r\xff\r\n"
+    submission.run(EHLO_SUBMISSION + AUTH_ALICE + f"""
+        C: MAIL FROM:<{ALICE}> BODY=BINARYMIME
+        S: 250 2.1.0 Sender ok
+        C: RCPT TO:<friend@remote.test>
+        S: 250 2.1.5 Recipient ok
+        C: MAIL FROM:<{ALICE}>
+        S: 503 5.5.1 Error: nested MAIL command
+    """)  # a refused nested MAIL leaves the transaction (and its BINARYMIME) as it was
+    submission.send(bdat(binary, last=True))
+    submission.run(STORED)
+    [queued] = OutboundMessage.objects.all()
+    assert queued.binarymime and bytes(queued.blob.data).endswith(binary)
