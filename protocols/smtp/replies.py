@@ -15,7 +15,9 @@ CHUNK_RECEIVED = "250 2.0.0 {size} octets received"  # RFC 3030 2: a BDAT that i
 # RFC 8689 5: 5.7.10 "REQUIRETLS support required"; the parameter needs a TLS session.
 REQUIRETLS_WITHOUT_TLS = "530 5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)"
 DSN_SYNTAX = "501 5.5.4 Bad DSN parameter (RFC 3461: NOTIFY, ORCPT, RET, ENVID)"
-BDAT_SYNTAX = "501 5.5.4 Syntax: BDAT <octets> [LAST]"
+# A BDAT whose size cannot be read: where its chunk ends is unknown, so the
+# connection closes (RFC 5321 3.8: 421 may answer any command).
+BDAT_SYNTAX = "421 4.5.4 Syntax: BDAT <octets> [LAST]; the chunk cannot be found, closing"
 # RFC 3030 2 and 3: one transaction is DATA or BDAT, never both, and
 # BODY=BINARYMIME only with BDAT.
 BDAT_NEEDS_RCPT = "503 5.5.1 Error: need RCPT command"

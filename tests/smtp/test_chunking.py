@@ -105,7 +105,7 @@ def test_a_bdat_whose_size_cannot_be_read_is_refused_and_the_connection_closed(m
     # Where such a chunk ends is unknown: its octets must not be read as commands.
     mx.run(EHLO_MX + f"""
         C: BDAT {argument}
-        S: 501 5.5.4 Syntax: BDAT <octets> [LAST]
+        S: 421 4.5.4 Syntax: BDAT <octets> [LAST]; the chunk cannot be found, closing
         S: <closed>
     """)
 
