@@ -198,6 +198,14 @@ class OutboundMessage(models.Model):
     # The one domain the relay may DKIM-sign this message as, decided when it
     # was queued (store.signing_domain); "" = send it unsigned.
     dkim_domain = models.CharField(max_length=253, blank=True, default="")
+    # RFC 3461 4.3, 4.4: what a DSN about it returns (FULL, HDRS, "" = not asked)
+    # and the sender's envelope id, decoded from xtext.
+    dsn_ret = models.CharField(max_length=4, blank=True, default="")
+    dsn_envid = models.CharField(max_length=100, blank=True, default="")
+    # RFC 8689: MAIL FROM ... REQUIRETLS: only over verified TLS to a host that offers it.
+    require_tls = models.BooleanField(default=False)
+    # RFC 3030 3: MAIL FROM ... BODY=BINARYMIME: the relay may send it only by BDAT.
+    binarymime = models.BooleanField(default=False)
 
 
 class OutboundRecipient(models.Model):
@@ -216,6 +224,10 @@ class OutboundRecipient(models.Model):
     last_error = models.TextField(blank=True, default="")
     # The sender was told this recipient is delayed (one RFC 3464 "delayed" DSN, ever).
     delay_warned = models.BooleanField(default=False)
+    # RFC 3461 4.1, 4.2: NOTIFY ("" = not given, else NEVER or a comma list of
+    # SUCCESS, FAILURE, DELAY) and ORCPT ("addr-type;address", decoded).
+    dsn_notify = models.CharField(max_length=22, blank=True, default="")
+    dsn_orcpt = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["state", "next_attempt"], name="outbound_due")]

@@ -23,6 +23,13 @@ class Failure:
     status: str          # RFC 3463, e.g. "5.1.1"
     diagnostic: str      # RFC 3464 2.3.6, e.g. "smtp; 550 5.1.1 no such user"
     remote_mta: str = ""  # host name of the server that refused, if any
+    orcpt: str = ""       # the sender's ORCPT, "addr-type;address" (RFC 3461 4.2)
+
+
+# RFC 3464 2.3.3 Action values, each with its report's subject and what it says.
+FAILED, DELAYED, RELAYED, DELIVERED = "failed", "delayed", "relayed", "delivered"
+_SUBJECTS = {FAILED: "Undelivered Mail Returned to Sender", DELAYED: "Delayed Mail (still being retried)",
+             RELAYED: "Successful Mail Delivery Report (relayed)", DELIVERED: "Successful Mail Delivery Report"}
 
 
 def status_from_reply(code: int, text: str) -> str:
@@ -48,43 +55,63 @@ def _header_value(text: str) -> str:
 
 
 def build_dsn(*, hostname: str, mail_from: str, original_headers: bytes, failures: list[Failure],
-              arrival: datetime, now: datetime, retry_until: datetime | None = None) -> bytes:
-    """An RFC 3464 multipart/report to mail_from for the failed recipients,
-    returning the original header block as text/rfc822-headers (RFC 3462).
+              arrival: datetime, now: datetime, retry_until: datetime | None = None, action: str = "",
+              envid: str = "", full_message: bytes | None = None) -> bytes:
+    """An RFC 3464 multipart/report to mail_from about the recipients in
+    `failures`, returning the original header block as text/rfc822-headers
+    (RFC 3462), or the whole message as message/rfc822 when full_message is
+    given (RET=FULL, RFC 3461 4.3).
 
-    With retry_until it is a delay notice instead: the recipients are still
-    being tried (Action: delayed, RFC 3464 2.3.3, with their last temporary
-    status) until then (Will-Retry-Until, 2.3.9)."""
+    action (RFC 3464 2.3.3), by default FAILED, or DELAYED with retry_until:
+    FAILED; DELAYED, the recipients still being
+    tried until retry_until (Will-Retry-Until, 2.3.9) with their last
+    temporary status; RELAYED, handed to a host that does not report
+    (RFC 3461 5.2.2); DELIVERED, stored in a mailbox here. envid is the
+    sender's ENVID (Original-Envelope-Id, 2.2.1); each recipient's ORCPT
+    becomes its Original-Recipient (2.3.1)."""
+    action = action or (FAILED if retry_until is None else DELAYED)
     boundary = f"=_mailhost-dsn-{secrets.token_hex(12)}"
     lines = "\n".join(f"  <{f.address}>: {f.diagnostic.partition(';')[2].strip() or f.status}"
                       for f in failures)
-    if retry_until is None:
-        subject, action = "Undelivered Mail Returned to Sender", "failed"
+    subject = _SUBJECTS[action]
+    if action == FAILED:
         human = ("Your message could not be delivered to one or more recipients.\n"
                  "It has been returned with the original headers below.\n\n"
                  f"{lines}\n")
-    else:
-        subject, action = "Delayed Mail (still being retried)", "delayed"
+    elif action == DELAYED:
         human = ("Your message could not be delivered to one or more recipients yet.\n"
-                 f"The mail system will keep trying until {_date(retry_until)}.\n"
+                 f"The mail system will keep trying until {_date(retry_until or now)}.\n"
                  "You need not send it again; you will be told if it finally fails.\n\n"
                  f"{lines}\n")
+    elif action == RELAYED:
+        human = ("Your message was handed on to the next mail system for these recipients,\n"
+                 "which will not report further on its delivery:\n\n"
+                 f"{lines}\n")
+    else:
+        human = f"Your message was delivered to these recipients:\n\n{lines}\n"
     per_message = (f"Reporting-MTA: dns; {hostname}\n"
-                   f"Arrival-Date: {_date(arrival)}\n")
+                   + (f"Original-Envelope-Id: {_header_value(envid)}\n" if envid else "")
+                   + f"Arrival-Date: {_date(arrival)}\n")
     per_recipient = []
     for f in failures:
-        block = (f"Final-Recipient: rfc822; {_header_value(f.address)}\n"
-                 f"Action: {action}\n"
-                 f"Status: {f.status}\n")
+        block = f"Original-Recipient: {_header_value(f.orcpt)}\n" if f.orcpt else ""
+        block += (f"Final-Recipient: rfc822; {_header_value(f.address)}\n"
+                  f"Action: {action}\n"
+                  f"Status: {f.status}\n")
         if f.remote_mta:
             block += f"Remote-MTA: dns; {_header_value(f.remote_mta)}\n"
-        block += (f"Diagnostic-Code: {_header_value(f.diagnostic)}\n"
-                  f"Last-Attempt-Date: {_date(now)}\n")
-        if retry_until is not None:
+        if f.diagnostic:
+            block += f"Diagnostic-Code: {_header_value(f.diagnostic)}\n"
+        block += f"Last-Attempt-Date: {_date(now)}\n"
+        if action == DELAYED and retry_until is not None:
             block += f"Will-Retry-Until: {_date(retry_until)}\n"
         per_recipient.append(block)
     status = per_message + "\n" + "\n".join(per_recipient)
-    headers = original_headers[:MAX_HEADER_BYTES].rstrip(b"\r\n").replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    if full_message is not None:
+        returned_type, returned = "message/rfc822", full_message
+    else:
+        returned_type, returned = "text/rfc822-headers", original_headers[:MAX_HEADER_BYTES].rstrip(b"\r\n")
+    returned = returned.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     head = (f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>\n"
             f"To: <{_header_value(mail_from)}>\n"
             f"Subject: {subject}\n"
@@ -100,9 +127,10 @@ def build_dsn(*, hostname: str, mail_from: str, original_headers: bytes, failure
               f"Content-Description: Notification\n\nThis is the mail system at {hostname}.\n\n{human}"),
         _crlf(f"\n--{boundary}\nContent-Type: message/delivery-status\n"
               f"Content-Description: Delivery report\n\n{status}"),
-        _crlf(f"\n--{boundary}\nContent-Type: text/rfc822-headers\n"
-              f"Content-Description: {'Undelivered' if retry_until is None else 'Delayed'} message headers\n\n"),
-        headers, b"\r\n",
+        _crlf(f"\n--{boundary}\nContent-Type: {returned_type}\n"
+              f"Content-Description: {'Undelivered' if action == FAILED else 'Original'} message"
+              f"{'' if full_message is not None else ' headers'}\n\n"),
+        returned, b"" if returned.endswith(b"\r\n") else b"\r\n",
         _crlf(f"\n--{boundary}--\n"),
     ])
 

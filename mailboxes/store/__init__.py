@@ -200,6 +200,7 @@ from .outbound import (
                    outbound_recipients,
                    purge_finished_outbound,
                    record_outcome,
+                   report_delivered,
 )
 from .passkeys import (
                    Ceremony,

@@ -49,7 +49,7 @@ from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
 from .errors import RejectedByFilter
 from .placement import Placer, Target, targets
-from .types import DeliveryReport, RecipientCheck
+from .types import DeliveryReport, EnvelopeParameters, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
@@ -57,7 +57,8 @@ R = TypeVar("R")
 
 def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
             sender_account_id: int | None = None, checks: Sequence[RecipientCheck | None] = (),
-            place: Placer | None = None, refuse_rejected: bool = False) -> DeliveryReport:
+            place: Placer | None = None, refuse_rejected: bool = False,
+            parameters: EnvelopeParameters | None = None) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
     catch-all expansion) get one copy each, in INBOX or where place(account
     id) says (placement.py), or where their Sieve scripts say (sieve_delivery.py);
@@ -88,7 +89,7 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_hea
     if not remote:  # the common case: one statement on PostgreSQL, no transaction round trips
         delivered = with_retry(deliver_local, stored, local) if stored is not None else {}
     else:
-        delivered = with_retry(_store, stored, local, relay, remote, mail_from, sender_account_id)
+        delivered = with_retry(_store, stored, local, relay, remote, mail_from, sender_account_id, parameters)
     blob = stored or relay
     report = DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))
     sieve_after.carry_out(filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in local if t.junk),
@@ -136,12 +137,14 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
 
 @atomic
 def _store(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
-           mail_from: str, sender_account_id: int | None) -> dict[int, int]:
-    return store_copies(stored, local, relay, remote, mail_from, sender_account_id)
+           mail_from: str, sender_account_id: int | None,
+           parameters: EnvelopeParameters | None = None) -> dict[int, int]:
+    return store_copies(stored, local, relay, remote, mail_from, sender_account_id, parameters)
 
 
 def store_copies(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
-                 mail_from: str, sender_account_id: int | None) -> dict[int, int]:
+                 mail_from: str, sender_account_id: int | None,
+                 parameters: EnvelopeParameters | None = None) -> dict[int, int]:
     """_store's body, for callers already inside a transaction: `stored` into
     the local targets, `relay` queued for the remote addresses (the same
     bytes, or the same without the local headers): {account id: uid}."""
@@ -154,7 +157,7 @@ def store_copies(stored: PreparedBlob | None, local: list[Target], relay: Prepar
         if relay is not stored or not local:  # bytes _store_local did not store
             insert_blob(relay)
         _enqueue(relay.sha256, mail_from, remote, sender_account_id,
-                 senders.signing_domain(sender_account_id, relay.raw))
+                 senders.signing_domain(sender_account_id, relay.raw), parameters or EnvelopeParameters())
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return delivered
 
@@ -252,12 +255,15 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
 # --- the outbound queue -----------------------------------------------------
 
 def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None,
-             dkim_domain: str) -> None:
+             dkim_domain: str, parameters: EnvelopeParameters) -> None:
     mail_from = srs.forward_sender(mail_from, sender_account_id)  # forwards survive SPF at the next hop
     message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
-                                             dkim_domain=dkim_domain)
+                                             dkim_domain=dkim_domain, dsn_ret=parameters.ret,
+                                             dsn_envid=parameters.envid, require_tls=parameters.require_tls,
+                                             binarymime=parameters.binarymime)
     OutboundRecipient.objects.bulk_create(
-        OutboundRecipient(message=message, address=r, domain=domain_of(r)) for r in recipients)
+        OutboundRecipient(message=message, address=r, domain=domain_of(r), dsn_notify=parameters.notify.get(r, ""),
+                          dsn_orcpt=parameters.orcpt.get(r, "")) for r in recipients)
     transaction.on_commit(lambda: _kick_relay(message.pk))
 
 

@@ -18,7 +18,7 @@ from ..models import Account
 from . import accounts, delivery
 from ._db import no_transaction
 from .placement import Placer
-from .types import DeliveryReport, QuotaVerdict, RecipientCheck
+from .types import DeliveryReport, EnvelopeParameters, QuotaVerdict, RecipientCheck
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,14 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
 
 def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
                   sender_account_id: int | None = None,
-                  checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None) -> DeliveryReport:
+                  checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None,
+                  parameters: EnvelopeParameters | None = None) -> DeliveryReport:
     """SMTP's delivery after DATA: store.deliver() with the local copies
     stored as local_headers + raw (the Return-Path field), remote recipients
     queued with raw alone, the RCPT checks not made again, and
     RejectedByFilter when every local recipient's Sieve script rejected the
-    message and nobody else gets it (refused at DATA, RFC 5429 2.1)."""
+    message and nobody else gets it (refused at DATA, RFC 5429 2.1).
+    parameters: the sender's DSN and REQUIRETLS, kept with the queued recipients."""
     return delivery.deliver(raw, recipients, mail_from, local_headers=local_headers,
-                            sender_account_id=sender_account_id, checks=checks, place=place, refuse_rejected=True)
+                            sender_account_id=sender_account_id, checks=checks, place=place, refuse_rejected=True,
+                            parameters=parameters)

@@ -13,7 +13,7 @@ that to losing it).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -57,6 +57,11 @@ class OutboundJob:
     data: bytes
     recipients: tuple[tuple[int, str, str], ...]  # (recipient id, address, domain)
     dkim_domain: str = ""  # sign as this domain only ("" = unsigned), decided when queued
+    dsn_ret: str = ""      # RFC 3461: RET, ENVID, and each recipient id's (NOTIFY, ORCPT)
+    dsn_envid: str = ""
+    dsn: dict[int, tuple[str, str]] = field(default_factory=dict)
+    require_tls: bool = False  # RFC 8689 REQUIRETLS
+    binarymime: bool = False   # RFC 3030 BODY=BINARYMIME: BDAT only
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class AttemptResult:
     status: str = ""       # RFC 3463 code, e.g. 4.2.2
     diagnostic: str = ""   # RFC 3464 2.3.6 form, e.g. "smtp; 452 4.2.2 mailbox full"
     remote_mta: str = ""
+    dsn_passed: bool = False  # the next hop took the DSN parameters: it reports success itself
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,8 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
         due = due.filter(message_id=message_id)
     if domains is not None:
         due = due.filter(domain__in=domains)
-    rows = list(due.order_by("next_attempt", "id").values_list("id", "message_id", "address", "domain")[:limit])
+    rows = list(due.order_by("next_attempt", "id").values_list("id", "message_id", "address", "domain",
+                                                              "dsn_notify", "dsn_orcpt")[:limit])
     if not rows:
         return []
     lease = timedelta(seconds=lease_seconds or settings.MAIL_RELAY_LEASE)
@@ -113,11 +120,14 @@ def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: 
     OutboundRecipient.objects.filter(pk__in=[r[0] for r in rows]).update(
         next_attempt=now + lease, attempts=F("attempts") + 1)
     by_message: dict[int, list[tuple[int, str, str]]] = {}
-    for rid, mid, address, domain in rows:
+    for rid, mid, address, domain, _, _ in rows:
         by_message.setdefault(mid, []).append((rid, address, domain))
+    dsn = {rid: (notify, orcpt) for rid, _, _, _, notify, orcpt in rows if notify or orcpt}
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
     return [OutboundJob(m.pk, bounces.return_path(m.mail_from, m.pk, m.sender_id), m.created, bytes(m.blob.data),
-                        tuple(by_message[m.pk]), m.dkim_domain)
+                        tuple(by_message[m.pk]), m.dkim_domain,
+                        m.dsn_ret, m.dsn_envid, {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn},
+                        m.require_tls, m.binarymime)
             for m in messages]
 
 
@@ -133,7 +143,8 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     for r in results:
         if r.outcome not in OUTCOMES:
             raise InvalidInput(f"unknown outcome {r.outcome!r}")
-    message = OutboundMessage.objects.filter(pk=message_id).only("pk", "mail_from", "created", "blob_id").first()
+    message = OutboundMessage.objects.filter(pk=message_id).only(
+        "pk", "mail_from", "created", "blob_id", "dsn_ret", "dsn_envid").first()
     if message is None:
         return OutcomeSummary(0, 0, 0, False)
     by_id = {r.recipient_id: r for r in results}
@@ -142,19 +153,23 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     now = timezone.now()
     expiry = message.created + _lifetime()
     warn_after = _delay_warning()
-    sent, deferred, failures, delays = [], 0, [], []
+    sent, deferred, failures, delays, relayed = [], 0, [], [], []
     for row in rows:
         result = by_id[row.pk]
         if result.outcome == "sent":
             sent.append(row.pk)
+            if _asked(row, "SUCCESS") and not result.dsn_passed:  # RFC 3461 5.2.2: we report "relayed"
+                relayed.append(notices.Failure(row.address, "2.0.0", result.diagnostic, result.remote_mta,
+                                               row.dsn_orcpt))
             continue
         if result.outcome == "temporary" and now < expiry:
             row.state, row.last_error = State.DEFERRED, result.diagnostic[:2000]
             row.next_attempt = min(now + backoff(row.attempts), expiry)
             if warn_after and not row.delay_warned and now - message.created >= warn_after and message.mail_from:
                 row.delay_warned = True
-                delays.append(notices.Failure(row.address, _temporary(result.status), result.diagnostic,
-                                              result.remote_mta))
+                if _asked(row, "DELAY"):
+                    delays.append(notices.Failure(row.address, _temporary(result.status), result.diagnostic,
+                                                  result.remote_mta, row.dsn_orcpt))
             row.save(update_fields=["state", "last_error", "next_attempt", "delay_warned"])
             deferred += 1
             continue
@@ -164,12 +179,24 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
             diagnostic = diagnostic or "x-mailhost; delivery time expired"
         row.state, row.last_error = State.FAILED, diagnostic[:2000]
         row.save(update_fields=["state", "last_error"])
-        failures.append(notices.Failure(row.address, status or "5.0.0", diagnostic, result.remote_mta))
+        if _asked(row, "FAILURE"):
+            failures.append(notices.Failure(row.address, status or "5.0.0", diagnostic, result.remote_mta,
+                                            row.dsn_orcpt))
     if sent:
         OutboundRecipient.objects.filter(pk__in=sent).update(state=State.SENT, last_error="")
     bounced = bool(failures and message.mail_from) and _bounce(message, failures, now)
-    warned = bool(delays) and _bounce(message, delays, now, retry_until=expiry)
+    warned = bool(delays) and _bounce(message, delays, now, kind=notices.DELAYED, retry_until=expiry)
+    if relayed and message.mail_from:
+        _bounce(message, relayed, now, kind=notices.RELAYED)
     return OutcomeSummary(len(sent), deferred, len(failures), bounced, warned)
+
+
+def _asked(row: OutboundRecipient, event: str) -> bool:
+    """Whether the sender wants a DSN for this event (RFC 3461 4.1): without
+    NOTIFY, failures and delays are reported and success is not."""
+    if not row.dsn_notify:
+        return event != "SUCCESS"
+    return event in row.dsn_notify.split(",")
 
 
 def _delay_warning() -> timedelta | None:
@@ -183,16 +210,19 @@ def _temporary(status: str) -> str:
 
 
 def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime,
-            retry_until: datetime | None = None) -> bool:
+            kind: str = notices.FAILED, retry_until: datetime | None = None) -> bool:
     """Deliver a DSN about `failures` to the envelope sender: a failure
-    report, or with retry_until a delay notice (RFC 3464 Action: delayed)."""
+    report, a delay notice until retry_until, or a "relayed" success report
+    (RFC 3464 Action), with the sender's ENVID and ORCPTs and the original
+    headers, or the whole message for RET=FULL (RFC 3461 4.3)."""
     from ..models import Blob
     from .delivery import deliver
     blob = Blob.objects.only("data", "header_bytes").get(pk=message.blob_id)
+    data = bytes(blob.data)
     raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
-                            original_headers=bytes(blob.data)[:blob.header_bytes],
-                            failures=failures, arrival=message.created, now=now, retry_until=retry_until)
-    kind = "DSN" if retry_until is None else "delay DSN"
+                            original_headers=data[:blob.header_bytes], failures=failures, arrival=message.created,
+                            now=now, retry_until=retry_until, action=kind, envid=message.dsn_envid,
+                            full_message=data if message.dsn_ret == "FULL" else None)
     try:
         with transaction.atomic():  # a savepoint: an undeliverable DSN must not undo the outcome
             deliver(raw, [message.mail_from], "")
@@ -200,6 +230,30 @@ def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: date
         raise
     except StoreError as exc:
         log.warning("%s for outbound message %s to %s not delivered: %s", kind, message.pk, message.mail_from, exc)
+        return False
+    return True
+
+
+def report_delivered(raw: bytes, mail_from: str, recipients: list[tuple[str, str]], *, envid: str = "",
+                     ret: str = "") -> bool:
+    """The success DSN (RFC 3461 4.1 NOTIFY=SUCCESS, RFC 3464 Action:
+    delivered) for a message stored in our own mailboxes: recipients are
+    (address, ORCPT) pairs. Delivered to mail_from in a transaction of its
+    own, after the message's; False if it could not be."""
+    from .delivery import deliver
+    if not mail_from or not recipients:
+        return False
+    now = timezone.now()
+    report = notices.build_dsn(
+        hostname=settings.MAIL_HOSTNAME, mail_from=mail_from, original_headers=raw.split(b"\r\n\r\n", 1)[0],
+        failures=[notices.Failure(address, "2.0.0", "", "", orcpt) for address, orcpt in recipients],
+        arrival=now, now=now, action=notices.DELIVERED, envid=envid, full_message=raw if ret == "FULL" else None)
+    try:
+        deliver(report, [mail_from], "")
+    except Unavailable:
+        raise
+    except StoreError as exc:
+        log.warning("success DSN to %s not delivered: %s", mail_from, exc)
         return False
     return True
 

@@ -188,6 +188,23 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class EnvelopeParameters:
+    """What the sender's MAIL and RCPT parameters ask of the relay, kept in
+    the outbound queue: delivery status notifications (RFC 3461: RET (FULL,
+    HDRS or ""), ENVID, and per recipient address (lower-cased) NOTIFY (""
+    = not given, NEVER, or a comma list of SUCCESS, FAILURE, DELAY) and
+    ORCPT ("addr-type;address")), REQUIRETLS (RFC 8689) and BODY=BINARYMIME
+    (RFC 3030)."""
+
+    ret: str = ""
+    envid: str = ""
+    notify: dict[str, str] = field(default_factory=dict)
+    orcpt: dict[str, str] = field(default_factory=dict)
+    require_tls: bool = False
+    binarymime: bool = False
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     blob: str
     delivered: dict[int, int]  # account id -> uid in the folder its copy was placed in

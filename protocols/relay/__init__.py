@@ -10,8 +10,14 @@ Implementation notes:
   tried in random order; IPv4 addresses before IPv6.
 - One connection per destination per run, shared by every message and
   recipient bound there; PIPELINING (RFC 2920) when offered; SIZE and
-  BODY=8BITMIME when offered. No SMTPUTF8: a non-ASCII address is refused
-  by the server or deferred, as it answers.
+  BODY=8BITMIME when offered; the message as one BDAT LAST chunk when the
+  host offers CHUNKING (RFC 3030), binary content only so (BINARYMIME, else
+  5.6.3); SMTPUTF8 asked for when the message holds UTF-8, a UTF-8 address
+  to a host without it a 5.6.7 bounce (RFC 6531 3.7.4); DSN parameters
+  (RFC 3461) passed on when offered, else a "relayed" notice for
+  NOTIFY=SUCCESS; REQUIRETLS mail (RFC 8689) only over verified TLS to a host
+  offering it (else 5.7.10), and "TLS-Required: No" mail past a TLS policy
+  it cannot meet (client.py, deliver.py).
 - STARTTLS to MX hosts is opportunistic (RFC 7435): used whenever offered,
   the certificate not verified, unless the destination publishes an MTA-STS
   policy (RFC 8461, mtasts.py): in enforce mode only the MX hosts it names,
@@ -30,7 +36,7 @@ Implementation notes:
   send one RFC 3464 DSN to the envelope sender (none for a null sender).
   A recipient still deferred once its message has waited
   MAIL_RELAY_DELAY_WARNING (4 h; 0 = never) gets one "delayed" DSN, once
-  (store.record_outcome).
+  (store.record_outcome). Notices go only where NOTIFY asks (docs/SMTP.md).
 - Outbound mail is DKIM-signed (relaxed/relaxed) only as the domain the
   store recorded when it was queued (store.signing_domain: the From: domain
   when its submitter may use it), with that domain's active key; mail we

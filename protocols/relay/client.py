@@ -10,12 +10,17 @@ smarthost is a host we chose and log in to: its certificate and name are
 verified (RFC 6125, against the system's CAs or MAIL_RELAY_SMARTHOST_CA)
 before the password goes out. AUTH only towards the configured smarthost
 and only over TLS;
-PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered.
+PIPELINING (RFC 2920) of MAIL, every RCPT and DATA in one write when offered;
+CHUNKING (RFC 3030): the message as one BDAT ... LAST chunk when offered
+(binary content only so, with BODY=BINARYMIME), SMTPUTF8 (RFC 6531) asked
+for when the envelope or the message holds UTF-8; a message needing an
+extension the host lacks raises NotOffered (RFC 6531 3.7.4: 5.6.7).
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
 """
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 import socket
 import ssl
@@ -42,6 +47,15 @@ _VERIFY_RESULTS = {10: "certificate-expired", 62: "certificate-host-mismatch", 1
                    19: "certificate-not-trusted", 20: "certificate-not-trusted", 21: "certificate-not-trusted"}
 
 
+class NotOffered(Exception):
+    """The message needs an extension the next hop does not offer (SMTPUTF8,
+    BINARYMIME): a permanent failure with this RFC 3463 status, not a reply."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class Reply:
     code: int
@@ -54,6 +68,7 @@ class TransactionResult:
     reply after the message data (or MAIL's reply if MAIL was refused)."""
 
     replies: dict[str, Reply]
+    dsn_passed: bool = False  # the server offers DSN and was given the sender's parameters
 
 
 def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
@@ -171,7 +186,7 @@ class Session:
 
     @property
     def pipelining(self) -> bool:
-        return self.smtp.does_esmtp and self.smtp.has_extn("pipelining")
+        return self.offers("pipelining")
 
     def _reply(self) -> Reply:
         code, message = self.smtp.getreply()
@@ -182,25 +197,67 @@ class Session:
     def _write(self, data: bytes) -> None:
         self.smtp.send(data)
 
-    def send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
+    def send(self, mail_from: str, recipients: list[str], data: bytes, *, dsn_mail: str = "",
+             dsn_rcpt: tuple[str, ...] = (), require_tls: bool = False, binary: bool = False) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes
-        before the outcome is known (the caller retries elsewhere or later)."""
+        before the outcome is known (the caller retries elsewhere or later).
+        dsn_mail, dsn_rcpt: the DSN parameters of MAIL and of each RCPT (RFC
+        3461, each with its leading space), given only if the server offers DSN.
+        require_tls (RFC 8689 4.2): only over TLS whose certificate was
+        verified (MTA-STS enforce, DANE, the smarthost) to a server that
+        offers REQUIRETLS, else NotOffered (5.7.10). binary: the message
+        came with BODY=BINARYMIME (RFC 3030 3) and may only go so, by BDAT."""
+        if require_tls:
+            self._check_requiretls()
         try:
-            return self._send(mail_from, recipients, data)
+            result = self._send(mail_from, recipients, data, dsn_mail, dsn_rcpt, require_tls, binary)
         except (OSError, smtplib.SMTPServerDisconnected) as exc:
             raise ConnectionLost(f"{exc.__class__.__name__}: {exc}") from None
+        return dataclasses.replace(result, dsn_passed=self.offers("dsn"))
 
-    def _send(self, mail_from: str, recipients: list[str], data: bytes) -> TransactionResult:
-        size = len(data) if self.smtp.has_extn("size") else None
-        eight_bit = plan.needs_8bitmime(data) and self.smtp.has_extn("8bitmime")
+    @property
+    def verified_tls(self) -> bool:
+        """TLS with the server's certificate checked: against the CAs and its
+        name (MTA-STS enforce, the smarthost) or against its TLSA records."""
+        config = self.config
+        return self.tls and (config.verify_tls or config.verify == "pkix" or (config.verify == "dane"
+                                                                            and bool(config.tlsa)))
+
+    def _check_requiretls(self) -> None:
+        if not self.verified_tls:
+            raise NotOffered("5.7.10", "REQUIRETLS: no verified TLS to the next hop (no MTA-STS or DANE)")
+        if not self.offers("requiretls"):
+            raise NotOffered("5.7.10", "REQUIRETLS: the next hop does not offer REQUIRETLS")
+
+    def offers(self, extension: str) -> bool:
+        return self.smtp.does_esmtp and self.smtp.has_extn(extension)
+
+    def _send(self, mail_from: str, recipients: list[str], data: bytes, dsn_mail: str,
+              dsn_rcpt: tuple[str, ...], require_tls: bool, binary: bool) -> TransactionResult:
+        has = self.offers
+        if binary and not (has("chunking") and has("binarymime")):
+            # RFC 3030 3: binary content may not be downgraded to DATA lines.
+            raise NotOffered("5.6.3", "the next hop does not offer CHUNKING and BINARYMIME for binary content")
+        utf8 = plan.has_utf8_address(mail_from, recipients)
+        if utf8 and not has("smtputf8"):
+            raise NotOffered("5.6.7", "the next hop does not offer SMTPUTF8 for a UTF-8 address")  # RFC 6531 3.7.4
+        body = "BINARYMIME" if binary else "8BITMIME" if plan.needs_8bitmime(data) and has("8bitmime") else None
+        chunking = has("chunking")
+        payload = plan.bdat_payload(data, binary=binary) if chunking else plan.dot_stuff(data)
         self.transactions += 1
-        mail = plan.mail_command(mail_from, size=size, eight_bit=eight_bit)
-        rcpts = [plan.rcpt_command(r) for r in recipients]
-        if self.pipelining:  # RFC 2920 3.1: DATA may end the group
-            self._write(mail + b"".join(rcpts) + b"DATA\r\n")
+        if not has("dsn"):
+            dsn_mail, dsn_rcpt = "", ()
+        mail = plan.mail_command(mail_from, size=len(data) if has("size") else None, body=body,
+                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)),
+                                 extra=dsn_mail + (" REQUIRETLS" if require_tls else ""))
+        rcpts = [plan.rcpt_command(r, dsn_rcpt[n] if n < len(dsn_rcpt) else "") for n, r in enumerate(recipients)]
+        # RFC 2920 3.1: DATA may end a pipelined group; a BDAT chunk waits for the RCPT answers.
+        opener = b"" if chunking else b"DATA\r\n"
+        if self.pipelining:
+            self._write(mail + b"".join(rcpts) + opener)
             mail_reply = self._reply()
             rcpt_replies = [self._reply() for _ in recipients]
-            data_reply = self._reply()
+            data_reply = self._reply() if opener else None
         else:
             self._write(mail)
             mail_reply = self._reply()
@@ -214,29 +271,34 @@ class Session:
             if not any(r.code // 100 == 2 for r in rcpt_replies):
                 self._reset()
                 return TransactionResult(dict(zip(recipients, rcpt_replies)))
-            self._write(b"DATA\r\n")
-            data_reply = self._reply()
+            data_reply = None
+            if opener:
+                self._write(opener)
+                data_reply = self._reply()
         accepted = [r for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 == 2]
         if mail_reply.code // 100 != 2:
-            if data_reply.code == 354:  # a server that took DATA anyway: end it empty
+            if data_reply is not None and data_reply.code == 354:  # a server that took DATA anyway: end it empty
                 self._write(b".\r\n")
                 self._reply()
             self._reset()
             return TransactionResult({r: mail_reply for r in recipients})
         replies = {r: reply for r, reply in zip(recipients, rcpt_replies) if reply.code // 100 != 2}
-        if data_reply.code != 354:
+        if data_reply is not None and data_reply.code != 354:
             if accepted and data_reply.code // 100 != 2:
                 replies.update({r: data_reply for r in accepted})
             self._reset()
             return TransactionResult(replies)
         if not accepted:  # RFC 2920 3.1: nobody to send to, so send nothing
-            self._write(b".\r\n")
-            self._reply()
+            if data_reply is not None:
+                self._write(b".\r\n")
+                self._reply()
             self._reset()
             return TransactionResult(replies)
-        self._write(plan.dot_stuff(data))
+        self._write(payload)
         final = self._reply()
         replies.update({r: final for r in accepted})
+        if chunking and final.code // 100 != 2:
+            self._reset()  # RFC 3030 4.2: after a refused chunk the client sends RSET
         return TransactionResult(replies)
 
     def _reset(self) -> None:

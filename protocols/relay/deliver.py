@@ -14,18 +14,22 @@ from django.conf import settings
 from mailboxes import store
 from mailboxes.dns import DnsTemporary, default_resolver
 
+from ..smtp import dsn
 from . import arc, dane, dkimsign, mtasts, mx, plan
-from .client import ClientConfig, ConnectionLost, Session, TlsFailure
+from .client import ClientConfig, ConnectionLost, NotOffered, Session, TlsFailure
 
 log = logging.getLogger("protocols.relay")
 SMARTHOST = "*"  # the destination key when everything goes through the smarthost
+
+
+Item = tuple[store.OutboundJob, bytes, list[tuple[int, str]]]  # a message (signed) and its recipients there
 
 
 @dataclass
 class Work:
     """What is still to be sent to one destination: (message, its recipients there)."""
 
-    items: list[tuple[store.OutboundJob, bytes, list[tuple[int, str]]]] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,16 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
     except plan.PlanError as exc:
         log.error("relay configuration: %s", exc)
         return _finish_all(work, "temporary", "4.3.5", plan.local_diagnostic("relay misconfigured"))
-    pending = list(work.items)
+    # RFC 8689 5: "TLS-Required: No" asks that TLS policy failures be ignored
+    # (unless the message also asked for REQUIRETLS): such mail gets its own connections.
+    groups: tuple[list[Item], list[Item]] = ([], [])
+    for item in work.items:
+        groups[not item[0].require_tls and plan.tls_optional(item[1])].append(item)
+    return sum(_deliver_items(destination, items, chosen, relaxed=bool(n)) for n, items in enumerate(groups) if items)
+
+
+def _deliver_items(destination: str, items: list[Item], chosen: Route, *, relaxed: bool) -> int:
+    pending = list(items)
     last_error = "no host could be reached"
     handled = 0
     throttled = False  # over the destination's rate (store/rates.py): the rest waits, no attempt counted
@@ -138,7 +151,7 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
             throttled = True
             break
         try:
-            session = _connect(destination, target, chosen)
+            session = _connect(destination, target, chosen, relaxed)
         except ConnectionLost as exc:
             last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
             log.info("relay: %s", last_error)
@@ -150,18 +163,27 @@ def _deliver_destination(destination: str, work: Work, resolver: dns.resolver.Re
                     break
                 job, data, recipients = pending[0]
                 try:
-                    result = session.send(job.mail_from, [a for _, a in recipients], data)
+                    result = session.send(job.mail_from, [a for _, a in recipients], data,
+                                          dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
+                                          dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients),
+                                          require_tls=job.require_tls, binary=job.binarymime)
                 except ConnectionLost as exc:
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)
                     break
+                except NotOffered as exc:
+                    pending.pop(0)
+                    diagnostic = plan.local_diagnostic(f"{target.name}: {exc}")
+                    handled += _record(job.message_id, [store.AttemptResult(rid, "permanent", exc.status, diagnostic,
+                                                                            target.name) for rid, _ in recipients])
+                    continue
                 pending.pop(0)
                 outcomes = []
                 for rid, address in recipients:
                     reply = result.replies[address]
                     status, diagnostic = plan.smtp_diagnostic(reply.code, reply.text)
                     outcomes.append(store.AttemptResult(rid, plan.outcome_of(reply.code), status, diagnostic,
-                                                        target.name))
+                                                        target.name, dsn_passed=result.dsn_passed))
                 handled += _record(job.message_id, outcomes)
         finally:
             session.close()
@@ -208,18 +230,20 @@ def _dane_configs(destination: str, targets: list[plan.Target], secure: dns.reso
     return found, failed
 
 
-def _connect(destination: str, target: plan.Target, chosen: Route) -> Session:
+def _connect(destination: str, target: plan.Target, chosen: Route, relaxed: bool = False) -> Session:
     """A session as the route's policy asks; under an MTA-STS policy in
-    testing mode a host that fails it is logged and used as without one
-    (RFC 8461 5: testing policies are reported, not applied)."""
+    testing mode (RFC 8461 5: testing policies are reported, not applied),
+    or for mail marked "TLS-Required: No" (relaxed, RFC 8689 5), a host that
+    fails it is logged and used as without one."""
     config = chosen.per_target.get(target, chosen.config)
     try:
         session = Session(target, config)
     except TlsFailure as exc:
         _count_tls(destination, target, chosen, exc.result_type)
-        if chosen.sts is None or chosen.sts.mode != "testing":
+        if not relaxed and (chosen.sts is None or chosen.sts.mode != "testing"):
             raise
-        log.warning("relay: MTA-STS testing: %s would have been refused (%s): %s", destination, exc.result_type, exc)
+        log.warning("relay: %s: %s would have been refused (%s): %s",
+                    "TLS-Required: No" if relaxed else "MTA-STS testing", destination, exc.result_type, exc)
         return Session(target, dataclasses.replace(chosen.config, verify="none"))
     if session.tls:
         _count_tls(destination, target, chosen, "")
@@ -240,6 +264,12 @@ def _count_tls(destination: str, target: plan.Target, chosen: Route, result_type
         store.record_tls_outcome(destination, kind, strings, target.name, target.address, result_type)
     except store.Unavailable:
         log.warning("relay: the TLS outcome for %s could not be counted", destination)
+
+
+def _rcpt_dsn(job: store.OutboundJob, recipient_id: int) -> str:
+    """NOTIFY/ORCPT as the sender gave them, for a next hop that offers DSN."""
+    notify, orcpt = job.dsn.get(recipient_id, ("", ""))
+    return dsn.rcpt_params(dsn.RcptDsn(tuple(notify.split(",")) if notify else (), orcpt))
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:

@@ -103,16 +103,26 @@ def local_diagnostic(text: str) -> str:
     return f"x-mailhost; {' '.join(text.split())[:500]}"
 
 
+def crlf(data: bytes) -> bytes:
+    """Every line ending a CRLF, the last line ended too (RFC 5321 2.3.8)."""
+    data = re.sub(rb"\r?\n|\r", b"\r\n", data)
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
 def dot_stuff(data: bytes) -> bytes:
     """The DATA payload: CRLF line ends, leading dots doubled, and the
     terminating <CRLF>.<CRLF> (RFC 5321 4.5.2, 4.1.1.4)."""
-    data = re.sub(rb"\r?\n|\r", b"\r\n", data)
+    data = crlf(data)
     if data.startswith(b"."):
         data = b"." + data
-    data = data.replace(b"\r\n.", b"\r\n..")
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+    return data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+
+
+def bdat_payload(data: bytes, *, binary: bool) -> bytes:
+    """The message as one last chunk (RFC 3030 2): as it is when binary,
+    else with CRLF line ends; never dot-stuffed."""
+    body = data if binary else crlf(data)
+    return f"BDAT {len(body)} LAST\r\n".encode() + body
 
 
 def fold_long_lines(data: bytes, limit: int = MAX_LINE) -> bytes:
@@ -136,18 +146,36 @@ def needs_8bitmime(data: bytes) -> bool:
     return any(b > 127 for b in data)
 
 
-def mail_command(mail_from: str, *, size: int | None, eight_bit: bool) -> bytes:
-    """MAIL FROM with SIZE (RFC 1870) and BODY=8BITMIME (RFC 6152) when the server offers them."""
+def tls_optional(data: bytes) -> bool:
+    """The message says "TLS-Required: No" (RFC 8689 5): deliver it even where
+    the destination's TLS policy (MTA-STS, DANE) cannot be met."""
+    headers = BytesHeaderParser().parsebytes(data)
+    return any(str(value).strip().lower() == "no" for value in headers.get_all("TLS-Required") or [])
+
+
+def has_utf8_address(mail_from: str, recipients: list[str]) -> bool:
+    """A UTF-8 address in the envelope: only a next hop with SMTPUTF8 may
+    take the message (RFC 6531 3.2, 3.7.4)."""
+    return not all(address.isascii() for address in [mail_from, *recipients])
+
+
+def mail_command(mail_from: str, *, size: int | None, body: str | None = None, smtputf8: bool = False,
+                 extra: str = "") -> bytes:
+    """MAIL FROM with SIZE (RFC 1870), BODY=8BITMIME|BINARYMIME (RFC 6152,
+    RFC 3030) and SMTPUTF8 (RFC 6531) when the server offers them; extra:
+    more parameters (DSN's RET, ENVID), with a leading space."""
     params = ""
     if size is not None:
         params += f" SIZE={size}"
-    if eight_bit:
-        params += " BODY=8BITMIME"
-    return f"MAIL FROM:<{mail_from}>{params}\r\n".encode()
+    if body is not None:
+        params += f" BODY={body}"
+    if smtputf8:
+        params += " SMTPUTF8"
+    return f"MAIL FROM:<{mail_from}>{params}{extra}\r\n".encode()
 
 
-def rcpt_command(address: str) -> bytes:
-    return f"RCPT TO:<{address}>\r\n".encode()
+def rcpt_command(address: str, extra: str = "") -> bytes:
+    return f"RCPT TO:<{address}>{extra}\r\n".encode()
 
 
 def safe_address(address: str) -> bool:

@@ -9,10 +9,17 @@ Implementation notes
   aiosmtpd's private members only through aiosmtpd_adapter.py; handlers.py
   holds the hooks that call the store; policy.py the per-listener table and
   the pure decisions; replies.py every reply text; trace.py the trace fields.
-- Supported: PIPELINING, 8BITMIME, SMTPUTF8, SIZE, ENHANCEDSTATUSCODES
+- Supported: PIPELINING, 8BITMIME, SMTPUTF8, SIZE, CHUNKING (BDAT) and
+  BINARYMIME (RFC 3030: session.smtp_BDAT reads each chunk through the
+  adapter; size checked before a chunk is read, a refused one drained), ENHANCEDSTATUSCODES
   (added to every aiosmtpd reply, RFC 2034), STARTTLS, AUTH PLAIN LOGIN,
   HELP (214), VRFY (always 252: no account disclosure), NOOP, RSET, QUIT.
-  Not supported: CHUNKING/BDAT, BINARYMIME, DSN, EXPN (502).
+  DSN (RFC 3461, dsn.py: NOTIFY, ORCPT, RET, ENVID taken off before
+  aiosmtpd sees them, kept in the store's queue; docs/SMTP.md).
+  REQUIRETLS (RFC 8689) on MAIL, offered and taken under TLS only.
+  Not supported: EXPN (502).
+- SMTPUTF8 (RFC 6531): a UTF-8 address at MAIL or RCPT only when MAIL
+  said SMTPUTF8 (553 5.6.7); the message is stored as received.
 - MX: RCPT only for local accounts, aliases and catch-alls (550 5.1.1 unknown,
   550 5.2.1 disabled); anything else 554 5.7.1, there is no AUTH on port 25.
   Submission and SMTPS: AUTH before MAIL (530 5.7.0), MAIL FROM only an

@@ -3,8 +3,9 @@
 Written against aiosmtpd 1.4.6 (ASSUMED_VERSION, pinned in requirements.txt).
 aiosmtpd offers no public way to do what Mailhost's session needs here: read
 whether STARTTLS has run, change the AUTH-needs-TLS rule per connection, add a
-PROXY hook, wrap every command, restart the idle timer, and override its idle
-timeout, address parsing and credential check. AdaptedSMTP gives each of these
+PROXY hook, wrap every command, restart the idle timer, read the raw octets
+of a BDAT chunk, end a transaction, and override its idle timeout, envelope,
+address parsing and credential check. AdaptedSMTP gives each of these
 a typed name; protocols/smtp/session.py uses only those names. When aiosmtpd is
 upgraded, tests/smtp/test_aiosmtpd_adapter.py checks that every member listed
 in PRIVATE_METHODS and PRIVATE_ATTRIBUTES still exists, with the meaning
@@ -16,15 +17,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 
 ASSUMED_VERSION = "1.4.6"
 
 # Methods of aiosmtpd.smtp.SMTP, called or overridden below.
-PRIVATE_METHODS = ("_authenticate", "_getaddr", "_reset_timeout", "_timeout_cb")
+PRIVATE_METHODS = ("_authenticate", "_create_envelope", "_getaddr", "_reset_timeout", "_set_post_data_state",
+                   "_timeout_cb")
 # Attributes each SMTP instance sets in __init__, read or written below.
 PRIVATE_ATTRIBUTES = ("_auth_require_tls", "_handle_hooks", "_handler_coroutine", "_original_transport",
-                      "_smtp_methods", "_tls_protocol")
+                      "_reader", "_smtp_methods", "_tls_protocol")
 
 Command = Callable[[str], Awaitable[None]]
 Hook = Callable[..., Awaitable[Any]]
@@ -68,6 +70,15 @@ class AdaptedSMTP(SMTP):
         """Start the idle timeout (the constructor's timeout) again from now."""
         self._reset_timeout()
 
+    async def read_exactly(self, size: int) -> bytes:
+        """The next `size` octets from the client, as they come (a BDAT chunk,
+        RFC 3030 2): aiosmtpd reads commands from this stream too."""
+        return await self._reader.readexactly(size)
+
+    def end_transaction(self) -> None:
+        """A fresh envelope, as aiosmtpd makes after DATA (RFC 5321 4.1.1.4)."""
+        self._set_post_data_state()
+
     # --- aiosmtpd's private methods, overridable under these names -------------
 
     def _timeout_cb(self) -> None:
@@ -76,6 +87,13 @@ class AdaptedSMTP(SMTP):
     def idle_timeout(self) -> None:
         """The idle timer fired: aiosmtpd closes the connection."""
         super()._timeout_cb()
+
+    def _create_envelope(self) -> Envelope:
+        return self.new_envelope()
+
+    def new_envelope(self) -> Envelope:
+        """The envelope of each new transaction (aiosmtpd's own Envelope)."""
+        return super()._create_envelope()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         return self.parse_address(arg)

@@ -9,6 +9,7 @@ connection's label and answered 451 without its text.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import secrets
@@ -22,7 +23,7 @@ from mailboxes import store
 from .. import dbcall
 from ..relay import authcheck
 from . import policy, replies, reports, spam, tlsreports, trace
-from .session import SMTPSession
+from .session import SMTPSession, Transaction
 
 log = logging.getLogger("protocols.smtp")
 
@@ -69,11 +70,13 @@ class Handler:
                           hostname: str, responses: list[str]) -> list[str]:
         session.host_name = hostname
         return policy.ehlo_lines(server.hostname, size=self.limits.max_message_size,
-                                 starttls=server.starttls_offered, auth=server.auth_offered)
+                                 starttls=server.starttls_offered, auth=server.auth_offered, requiretls=server.tls)
 
     @replies_on_error
     async def handle_MAIL(self, server: SMTPSession, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
+        if not envelope.smtp_utf8 and not address.isascii():
+            return replies.UTF8_SENDER
         account = server.account
         # RFC 6409 6.1: a submission server may insist on the user's own addresses.
         if account is not None and address != "<>":
@@ -95,6 +98,8 @@ class Handler:
                           address: str, rcpt_options: list[str]) -> str:
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
+        if not envelope.smtp_utf8 and not address.isascii():
+            return replies.UTF8_RECIPIENT
         try:
             store.normalize_address(address)
         except store.InvalidInput:
@@ -117,7 +122,9 @@ class Handler:
     @replies_on_error
     async def handle_DATA(self, server: SMTPSession, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
-        if policy.has_bare_line_ending(data):
+        # Binary content (RFC 3030 3) has no lines; the relay sends it on by BDAT only.
+        binary = isinstance(envelope, Transaction) and envelope.binarymime
+        if not binary and policy.has_bare_line_ending(data):
             return replies.BARE_LINE_ENDING
         if policy.received_count(data) > policy.MAX_RECEIVED:
             log.info("%s: refused a message with more than %d Received: fields", server.label, policy.MAX_RECEIVED)
@@ -158,7 +165,8 @@ class Handler:
                 store.deliver_final, scanned.message, list(envelope.rcpt_tos), mail_from,
                 local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
-                checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos])
+                checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
+                parameters=_parameters(envelope))
             if verdict is not None:
                 await reports.take_reports(data, list(envelope.rcpt_tos), label=server.label)
             if account is not None:
@@ -168,6 +176,7 @@ class Handler:
                     log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
             else:
                 await tlsreports.take(f"{server.label}: {trace_id}", data)  # RFC 8460 5.3
+            await _report_delivered(server, envelope, message, mail_from)
         log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
                  mail_from, len(data), len(report.delivered), len(report.queued))
         return replies.DELIVERED.format(id=trace_id)
@@ -194,3 +203,36 @@ class Handler:
             log.exception("%s: AUTH failed", server.label)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
         return AuthResult(success=True, auth_data=account)
+
+
+def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
+    """The transaction's DSN (RFC 3461) and REQUIRETLS (RFC 8689) as the store keeps them."""
+    if not isinstance(envelope, Transaction):
+        return None
+    notify, orcpt = {}, {}
+    for address, asked in envelope.rcpt_dsn.items():
+        key = address.lower()
+        with contextlib.suppress(store.InvalidInput):
+            key = store.normalize_address(address)
+        if asked.notify:
+            notify[key] = ",".join(asked.notify)
+        if asked.orcpt:
+            orcpt[key] = asked.orcpt
+    return store.EnvelopeParameters(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls,
+                                    envelope.binarymime)
+
+
+async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:
+    """NOTIFY=SUCCESS for a recipient stored here: a "delivered" DSN (RFC 3461
+    4.1). The message is stored already: a failure here is logged, not answered."""
+    if not isinstance(envelope, Transaction) or not mail_from:
+        return
+    local = [(address, asked.orcpt) for address, asked in envelope.rcpt_dsn.items()
+             if "SUCCESS" in asked.notify and getattr(server.rcpt_checks.get(address), "kind", "") == "local"]
+    if not local:
+        return
+    try:
+        await dbcall.call(store.report_delivered, message, mail_from, local, envid=envelope.dsn.envid,
+                          ret=envelope.dsn.ret)
+    except Exception:
+        log.exception("%s: the success DSN to <%s> failed", server.label, mail_from)

@@ -44,13 +44,17 @@ def command_limits(limits: Limits) -> dict[str, int]:
     return {"*": limits.command_limit, "AUTH": AUTH_TRIES}
 
 
-def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[str]:
-    """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line."""
-    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
+def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool, requiretls: bool = False) -> list[str]:
+    """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line; REQUIRETLS
+    only in a TLS session (RFC 8689 4.1)."""
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN",
+                "ENHANCEDSTATUSCODES"]
     if starttls:
         keywords.append("STARTTLS")
     if auth:
         keywords.append("AUTH PLAIN LOGIN")
+    if requiretls:
+        keywords.append("REQUIRETLS")
     lines = [hostname, *keywords]
     return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
 
@@ -58,9 +62,11 @@ def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool) -> list[
 SYNTAX = {
     "HELO": "HELO <domain>",
     "EHLO": "EHLO <domain>",
-    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME] [SMTPUTF8]",
-    "RCPT": "RCPT TO:<address>",
+    "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8] [RET=FULL|HDRS] "
+            "[ENVID=<xtext>] [REQUIRETLS]",
+    "RCPT": "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=<type>;<xtext>]",
     "DATA": "DATA",
+    "BDAT": "BDAT <octets> [LAST]",
     "RSET": "RSET",
     "NOOP": "NOOP",
     "QUIT": "QUIT",
@@ -112,6 +118,35 @@ def declared_size(mail_options: list[str]) -> int:
         if match:
             return int(match.group(1))
     return 0
+
+
+_BDAT = re.compile(r"^(\d{1,20})(?: +(LAST))? *$", re.IGNORECASE | re.ASCII)
+
+
+def parse_bdat(arg: str | None) -> tuple[int, bool] | None:
+    """BDAT's argument (RFC 3030 2: chunk-size [SP end-marker]): the chunk's
+    size and whether it is the LAST, or None for a syntax error."""
+    match = _BDAT.match(arg or "")
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2) is not None
+
+
+def split_parameters(arg: str) -> tuple[str, list[str]]:
+    """A MAIL/RCPT argument as its address part and its parameters (RFC 5321
+    4.1.2: after the address, space separated). Only what follows the closing
+    ">" counts, so an address that holds such text is left alone."""
+    address, bracket, params = arg.rpartition(">")
+    if not bracket:
+        address, _, params = arg.partition(" ")
+    return address + bracket, params.split()
+
+
+def take_flag(params: list[str], flag: str) -> tuple[list[str], bool]:
+    """The parameters without one that takes no value (BODY=BINARYMIME,
+    RFC 3030 3; REQUIRETLS, RFC 8689 4.1), and whether it was there."""
+    rest = [p for p in params if p.upper() != flag]
+    return rest, len(rest) != len(params)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -11,6 +11,18 @@ DELIVERED = "250 2.0.0 Ok: stored as {id}"
 # RFC 5321 3.5.3: 252 when the server will not say whether an address exists.
 VRFY = "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery"
 VRFY_SYNTAX = "501 5.5.4 Syntax: VRFY <address>"
+CHUNK_RECEIVED = "250 2.0.0 {size} octets received"  # RFC 3030 2: a BDAT that is not the LAST
+# RFC 8689 5: 5.7.10 "REQUIRETLS support required"; the parameter needs a TLS session.
+REQUIRETLS_WITHOUT_TLS = "530 5.7.10 REQUIRETLS needs a TLS session (STARTTLS first)"
+DSN_SYNTAX = "501 5.5.4 Bad DSN parameter (RFC 3461: NOTIFY, ORCPT, RET, ENVID)"
+# A BDAT whose size cannot be read: where its chunk ends is unknown, so the
+# connection closes (RFC 5321 3.8: 421 may answer any command).
+BDAT_SYNTAX = "421 4.5.4 Syntax: BDAT <octets> [LAST]; the chunk cannot be found, closing"
+# RFC 3030 2 and 3: one transaction is DATA or BDAT, never both, and
+# BODY=BINARYMIME only with BDAT.
+BDAT_NEEDS_RCPT = "503 5.5.1 Error: need RCPT command"
+DATA_AFTER_BDAT = "503 5.5.1 DATA may not follow BDAT in one transaction"
+DATA_BINARYMIME = "503 5.5.1 BODY=BINARYMIME needs BDAT, not DATA"
 
 SHUTDOWN = "421 4.3.2 Service shutting down, closing transmission channel"
 TIMEOUT = "421 4.4.2 Idle timeout exceeded, closing transmission channel"
@@ -38,6 +50,9 @@ DISABLED = "550 5.2.1 Mailbox disabled"
 QUOTA_NEVER = "552 5.2.2 Message exceeds the mailbox quota"
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
 BAD_ADDRESS = "553 5.1.3 Bad recipient address syntax"
+# RFC 6531 3.4: a UTF-8 address only in a transaction that said SMTPUTF8 on MAIL.
+UTF8_SENDER = "553 5.6.7 A non-ASCII sender address needs MAIL FROM ... SMTPUTF8"
+UTF8_RECIPIENT = "553 5.6.7 A non-ASCII recipient address needs MAIL FROM ... SMTPUTF8"
 SENDER_NOT_OWNED = "553 5.7.1 Sender address not owned by the authenticated user"
 # RFC 6409 8.1 lets a submission server refuse what it would have to fix; at
 # the end of DATA the reply is 550 (there is no mailbox name to call bad).

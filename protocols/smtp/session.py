@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, cast
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, TLSSetupException
 from django.conf import settings
 
 from mailboxes.store.types import RecipientCheck
@@ -33,11 +33,25 @@ from mailhost import metrics
 from .. import limits as connection_limits
 from .. import proxy
 from ..listener import Connection
-from . import policy, replies
+from . import dsn, policy, replies
 from .aiosmtpd_adapter import AdaptedSMTP
 
 log = logging.getLogger("protocols.smtp")
 _ids = itertools.count(1)
+# A BDAT chunk is read (and drained) in pieces of at most this many octets.
+_CHUNK_PIECE = 64 * 1024
+
+
+class Transaction(Envelope):
+    """aiosmtpd's envelope and what our extensions add to one transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.binarymime = False              # MAIL ... BODY=BINARYMIME (RFC 3030 3)
+        self.chunks: bytearray | None = None  # the BDAT chunks so far; None until the first
+        self.dsn = dsn.MailDsn()                # RET, ENVID (RFC 3461 4.3, 4.4)
+        self.rcpt_dsn: dict[str, dsn.RcptDsn] = {}  # NOTIFY, ORCPT of each accepted recipient
+        self.require_tls = False                # MAIL ... REQUIRETLS (RFC 8689 4.1)
 
 
 class SMTPSession(AdaptedSMTP):
@@ -272,6 +286,13 @@ class SMTPSession(AdaptedSMTP):
         with self._verbatim_replies():
             await super().smtp_EHLO(hostname)
 
+    def new_envelope(self) -> Envelope:
+        return Transaction()
+
+    @property
+    def transaction(self) -> Transaction:
+        return cast(Transaction, self.envelope)
+
     async def smtp_MAIL(self, arg: str | None) -> None:
         # A quoted local part may hold a CR that the stdlib parser keeps: it
         # would be written into Return-Path and Authentication-Results.
@@ -279,7 +300,104 @@ class SMTPSession(AdaptedSMTP):
             if not await self.check_helo_needed() and not await self.check_auth_needed("MAIL"):
                 await self.push(replies.BAD_SENDER_SYNTAX)
             return
+        # aiosmtpd knows BODY=7BIT|8BITMIME and SIZE only: take ours off before it looks.
+        binarymime, require_tls, mail_dsn = False, False, dsn.MailDsn()
+        if arg is not None and self.session is not None and self.session.extended_smtp:
+            if await self.check_helo_needed() or await self.check_auth_needed("MAIL"):
+                return
+            head, params = policy.split_parameters(arg)
+            params, binarymime = policy.take_flag(params, "BODY=BINARYMIME")
+            params, require_tls = policy.take_flag(params, "REQUIRETLS")
+            if require_tls and not self.tls:  # RFC 8689 4.1: only in a TLS session
+                await self.push(replies.REQUIRETLS_WITHOUT_TLS)
+                return
+            try:
+                params, mail_dsn = dsn.take_mail(params)
+            except dsn.DsnSyntax:
+                await self.push(replies.DSN_SYNTAX)
+                return
+            arg = " ".join([head, *params])
+        started = bool(self.transaction.mail_from)
         await super().smtp_MAIL(arg)
+        if not started and self.transaction.mail_from:
+            self.transaction.binarymime = binarymime
+            self.transaction.require_tls = require_tls
+            self.transaction.dsn = mail_dsn
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        rcpt_dsn = dsn.RcptDsn()
+        if arg is not None and self.session is not None and self.session.extended_smtp:
+            if await self.check_helo_needed() or await self.check_auth_needed("RCPT"):
+                return
+            head, params = policy.split_parameters(arg)
+            try:
+                params, rcpt_dsn = dsn.take_rcpt(params)
+            except dsn.DsnSyntax:
+                await self.push(replies.DSN_SYNTAX)
+                return
+            arg = " ".join([head, *params])
+        accepted = len(self.transaction.rcpt_tos)
+        await super().smtp_RCPT(arg)
+        if len(self.transaction.rcpt_tos) > accepted:
+            self.transaction.rcpt_dsn[self.transaction.rcpt_tos[-1]] = rcpt_dsn
+
+    async def smtp_DATA(self, arg: str) -> None:
+        if self.transaction.rcpt_tos and self.transaction.chunks is not None:
+            await self.push(replies.DATA_AFTER_BDAT)
+        elif self.transaction.rcpt_tos and self.transaction.binarymime:
+            await self.push(replies.DATA_BINARYMIME)
+        else:
+            await super().smtp_DATA(arg)
+
+    async def smtp_BDAT(self, arg: str | None) -> None:
+        """RFC 3030: a chunk of exactly that many octets follows the command.
+        Whatever the answer, the chunk is read off the connection first, and a
+        refused one is drained in pieces, never held (so a pipelined client's
+        next command is read as one). The size limit is checked before a chunk
+        is read; a refused chunk ends the transaction, as a refused DATA does."""
+        parsed = policy.parse_bdat(arg)
+        if parsed is None:
+            # Where the chunk ends is unknown, so its octets would be read as commands.
+            await self.push(replies.BDAT_SYNTAX)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        size, last = parsed
+        transaction = self.transaction
+        received = len(transaction.chunks or b"")
+        refusal = None
+        if not transaction.rcpt_tos:
+            refusal = replies.BDAT_NEEDS_RCPT
+        elif received + size > self.limits.max_message_size:
+            refusal = replies.TOO_BIG
+        if refusal is not None:
+            await self._drain(size)
+            if transaction.rcpt_tos:
+                log.info("%s: BDAT of %d octets after %d refused: too big", self.label, size, received)
+                self.end_transaction()
+            await self.push(refusal)
+            return
+        if transaction.chunks is None:
+            transaction.chunks = bytearray()
+        await self._read_chunk(size, transaction.chunks)
+        if not last:
+            await self.push(replies.CHUNK_RECEIVED.format(size=size))
+            return
+        transaction.original_content = transaction.content = bytes(transaction.chunks)
+        transaction.chunks = bytearray()  # the transaction is over: its bytes are the message's now
+        status = await self.event_handler.handle_DATA(self, self.session, transaction)
+        self.end_transaction()
+        await self.push(status)
+
+    async def _read_chunk(self, size: int, into: bytearray) -> None:
+        while size > 0:
+            piece = await self.read_exactly(min(size, _CHUNK_PIECE))
+            into += piece
+            size -= len(piece)
+
+    async def _drain(self, size: int) -> None:
+        while size > 0:
+            size -= len(await self.read_exactly(min(size, _CHUNK_PIECE)))
 
     async def smtp_HELP(self, arg: str) -> None:
         # aiosmtpd's answers 250 and asks for AUTH first; RFC 5321 4.1.1.8 says 214.

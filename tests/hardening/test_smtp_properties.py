@@ -11,7 +11,7 @@ import socket
 from email.parser import BytesHeaderParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mailboxes import store
@@ -77,6 +77,13 @@ def _read_reply(f) -> list[bytes]:  # type: ignore[no-untyped-def]
             return lines
 
 
+def _bdat_size(line: bytes) -> int:
+    """The chunk size of a BDAT line as the server reads it, else 0."""
+    command, _, arg = line.rstrip(b"\r\n").partition(b" ")
+    parsed = policy.parse_bdat(arg.strip().decode("utf-8", "surrogateescape")) if command.upper() == b"BDAT" else None
+    return parsed[0] if parsed else 0
+
+
 @pytest.fixture(scope="module")
 def smtp_server():  # type: ignore[no-untyped-def]
     with InProcessServer(["smtp", "submission"]) as server:
@@ -86,12 +93,14 @@ def smtp_server():  # type: ignore[no-untyped-def]
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=st.lists(command_lines, min_size=1, max_size=6), door=st.sampled_from(["smtp", "submission"]))
 def test_any_command_sequence_gets_well_formed_replies(users, smtp_server, lines, door):
+    chunks = [_bdat_size(line) for line in lines]
+    assume(all(size <= 4096 for size in chunks))  # a BDAT's chunk follows its line (RFC 3030)
     with socket.create_connection(("127.0.0.1", smtp_server.ports[door]), timeout=20) as sock:
         f = sock.makefile("rb")
         greeting = _read_reply(f)
         assert greeting and greeting[-1].startswith(b"220")
-        for line in lines:
-            sock.sendall(line + b"\r\n")
+        for line, size in zip(lines, chunks):
+            sock.sendall(line + b"\r\n" + b"x" * size)
             reply = _read_reply(f)
             if not reply:
                 break  # the server may hang up (QUIT, budget); it must not answer garbage

@@ -256,3 +256,24 @@ def test_a_policy_server_with_a_certificate_for_another_name_is_no_policy(alice,
         sink.close()
         server.close()
     assert store.cached_sts_policy(DOMAIN) is None
+
+
+@pytest.mark.parametrize("require_tls, state", [(False, "sent"), (True, "deferred")])
+def test_tls_required_no_is_delivered_past_an_enforced_policy_unless_requiretls_was_asked(
+        alice, ca, policy_server, dns_zone, settings, require_tls, state):
+    # RFC 8689 5; the same run's other mail for the domain still meets the policy.
+    policy_server.body = policy("enforce")
+    sink = _mx(ca, settings, "expired")
+    try:
+        store.deliver_final(b"From: alice@example.test\r\nTLS-Required: No\r\nSubject: anyway\r\n\r\nbody\r\n",
+                            [f"bob@{DOMAIN}"], "alice@example.test", sender_account_id=alice.id,
+                            parameters=store.EnvelopeParameters(require_tls=require_tls))
+        store.deliver(sample_message(to=f"carol@{DOMAIN}"), [f"carol@{DOMAIN}"], "alice@example.test",
+                      sender_account_id=alice.id)
+        deliver.run()
+    finally:
+        sink.close()
+    [bob] = store.outbound_recipients(address=f"bob@{DOMAIN}")
+    [carol] = store.outbound_recipients(address=f"carol@{DOMAIN}")
+    assert (bob.state, carol.state) == (state, "deferred"), bob.last_error
+    assert [m.rcpt_tos for m in sink.handler.messages] == ([[f"bob@{DOMAIN}"]] if state == "sent" else [])

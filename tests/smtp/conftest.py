@@ -94,13 +94,13 @@ def body_after_trace(stored: bytes) -> bytes:
 ALICE = "alice@example.test"
 GREETING = "220 {{\\S+}} ESMTP Mailhost"
 HELO = "C: HELO client.test\nS: 250 {{\\S+}}\n"
-EHLO_MX = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 7
-EHLO_SUBMISSION = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 8
+EHLO_MX = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 10
+EHLO_SUBMISSION = "C: EHLO client.test\n" + "S: 250{{[- ].*}}\n" * 11
 
 
 def ehlo_advertising(*last: str, size: str = "{{\\d+}}") -> str:
     """EHLO and its reply: the keywords every listener has, then `last`."""
-    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", *last]
+    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN", *last]
     lines = ["{{\\S+}}", *keywords]
     return "C: EHLO client.test\n" + "".join(
         f"S: 250{'-' if n < len(lines) - 1 else ' '}{line}\n" for n, line in enumerate(lines))

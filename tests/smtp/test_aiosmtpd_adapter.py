@@ -10,7 +10,7 @@ import ssl
 from pathlib import Path
 
 import pytest
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, Envelope
 
 from protocols.smtp.aiosmtpd_adapter import ASSUMED_VERSION, PRIVATE_ATTRIBUTES, PRIVATE_METHODS, AdaptedSMTP
 from tests.certs import TestCa
@@ -69,6 +69,13 @@ def test_each_private_attribute_the_adapter_uses_is_set_on_an_aiosmtpd_connectio
             assert smtp._auth_require_tls is True
             assert isinstance(smtp._handle_hooks, dict)
             assert {"EHLO", "MAIL", "RCPT", "DATA", "STARTTLS", "AUTH"} <= set(smtp._smtp_methods)
+            # BDAT reads its chunk from the stream aiosmtpd reads commands from,
+            # and ends a transaction with the envelope aiosmtpd would make.
+            assert isinstance(smtp._reader, asyncio.StreamReader)
+            assert type(smtp._create_envelope()) is Envelope
+            before = smtp.envelope
+            smtp._set_post_data_state()
+            assert isinstance(smtp.envelope, Envelope) and smtp.envelope is not before
 
             writer.write(b"STARTTLS\r\n")
             assert (await reader.readline()).startswith(b"220 ")

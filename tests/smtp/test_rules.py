@@ -119,9 +119,9 @@ def test_return_path_holds_the_reverse_path(mail_from, field):
 
 
 @pytest.mark.parametrize("topic, first", [
-    (None, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY AUTH"),
+    (None, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY AUTH"),
     ("data", "214 2.0.0 Syntax: DATA"),
-    ("STARTTLS", "504 5.5.4 No help for that; commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY AUTH"),
+    ("STARTTLS", "504 5.5.4 No help for that; commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY AUTH"),
 ])
 def test_help_lists_only_what_this_connection_may_use(topic, first):
     assert policy.help_reply(topic, starttls=False, auth=True)[0] == first

@@ -47,10 +47,10 @@ def test_submission_on_loopback_offers_auth_plain_login_without_tls(submission):
 def test_help_lists_the_commands_and_vrfy_never_discloses_an_account(mx):
     mx.run("""
         C: HELP
-        S: 214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS
+        S: 214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS
         S: 214 2.0.0 HELP <command> gives its syntax
         C: HELP rcpt
-        S: 214 2.0.0 Syntax: RCPT TO:<address>
+        S: 214 2.0.0 Syntax: RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=<type>;<xtext>]
         C: HELP AUTH
         S: 504 5.5.4 No help for that; commands: {{.*}}
         C: VRFY alice@example.test
@@ -65,7 +65,7 @@ def test_help_lists_the_commands_and_vrfy_never_discloses_an_account(mx):
 def test_submission_help_works_before_auth_and_lists_auth(submission):
     submission.run("""
         C: HELP
-        S: 214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY STARTTLS AUTH
+        S: 214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS AUTH
         S: 214 2.0.0 HELP <command> gives its syntax
     """)
 
@@ -418,7 +418,7 @@ def test_bare_cr_or_lf_before_a_dot_never_ends_data_and_is_refused(mx, alice, bo
 def test_pipelined_commands_are_answered_in_order(mx, alice, bob):
     mx.send(b"EHLO client.test\r\nMAIL FROM:<sender@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
             b"RCPT TO:<nobody@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
-    mx.run("S: 250{{[- ].*}}\n" * 7 + """
+    mx.run("S: 250{{[- ].*}}\n" * 10 + """
         S: 250 2.1.0 Sender ok
         S: 250 2.1.5 Recipient ok
         S: 550 5.1.1 No such user here
@@ -478,7 +478,7 @@ def test_starttls_upgrades_discards_pipelined_plaintext_and_is_offered_once(mx, 
     mx.send(b"STARTTLS\r\nNOOP\r\n")
     mx.expect("220 2.0.0 Ready to start TLS")
     mx.starttls(client_tls)
-    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES") + """
+    mx.run(ehlo_advertising("ENHANCEDSTATUSCODES", "REQUIRETLS") + """
         C: STARTTLS
         S: 503 5.5.1 TLS already active
     """)

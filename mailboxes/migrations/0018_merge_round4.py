@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
         ('mailboxes', '0016_bounces'),
         ('mailboxes', '0016_imap_metadata'),
         ('mailboxes', '0016_drop_vacation_forwarding_columns'),
+        ('mailboxes', '0017_outbound_binarymime'),
     ]
 
     operations = [
