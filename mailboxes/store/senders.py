@@ -75,7 +75,12 @@ def _may_send_as(account_id: int, own: str, address: str) -> bool:
     targets = Alias.objects.filter(source=addr).values_list("targets", flat=True).first()
     if targets and own in targets:
         return True
-    return SendAsGrant.objects.filter(account_id=account_id, address__in=(addr, "@" + domain_of(addr))).exists()
+    if SendAsGrant.objects.filter(account_id=account_id, address__in=(addr, "@" + domain_of(addr))).exists():
+        return True
+    local, _, domain = addr.partition("@")
+    # RFC 5233: user+detail@domain is user's when no alias claims it, as delivery
+    # takes it (accounts.resolve_with_usage); the relay's VERP return paths are such.
+    return targets is None and "+" in local and _may_send_as(account_id, own, f"{local.partition('+')[0]}@{domain}")
 
 
 @no_transaction

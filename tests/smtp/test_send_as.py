@@ -100,3 +100,15 @@ def test_mail_arriving_at_the_mx_is_not_held_to_the_rule_and_is_queued_unsigned(
     mx.run(HELO + send_script("someone@remote.test", ["fwd@example.test"],
                               "From: ceo@other.test\r\nSubject: forwarded\r\n\r\nbody"))
     assert OutboundMessage.objects.get().dkim_domain == ""
+
+
+def test_an_own_subaddress_may_be_sent_as_unless_an_alias_gives_it_to_someone_else(smtp_ports, users):
+    """RFC 5233: alice+detail@ is delivered to alice, so it is hers to send as
+    (the relay's VERP return paths are such); bob's subaddress is not, nor is
+    one an alias hands to bob."""
+    port, alice_id = smtp_ports["submission"], users[ALICE].id
+    assert mail_from_reply(port, "alice+lists@example.test").startswith("250 ")
+    assert not store.may_send_as(alice_id, "bob+lists@example.test")
+    store.create_alias("alice+sales@example.test", ["bob@example.test"])
+    assert not store.may_send_as(alice_id, "alice+sales@example.test")
+    assert mail_from_reply(port, "bob+x@example.test") == "553 5.7.1 Sender address not owned by the authenticated user"
