@@ -235,6 +235,31 @@ class AccountSettings(models.Model):
     vacation_days = models.IntegerField(default=7)
     forward_to = models.CharField(max_length=320, blank=True, default="")
     forward_keep_copy = models.BooleanField(default=True)
+    conversations = models.BooleanField(default=True)  # the list grouped by thread (RFC 5256 REFERENCES)
+    rich_compose = models.BooleanField(default=True)  # the HTML editor; off writes plain text
+
+
+class Contact(models.Model):
+    """One person in an account's address book; `auto` when it was added
+    because the account wrote to them (not yet edited by hand)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=100, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    auto = models.BooleanField(default=False)
+    updated = models.DateTimeField(default=timezone.now)
+
+
+class ContactAddress(models.Model):
+    """An address of a contact (lower-cased); one contact per address in an account."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="addresses")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "address"], name="contact_address_unique")]
 
 
 class VacationReply(models.Model):

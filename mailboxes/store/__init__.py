@@ -75,6 +75,7 @@ from .admin_types import (
                    Page,
                    QueueRow,
 )
+from .conversations import Conversation, ConversationPage, conversation_page, conversation_uids
 from .credentials import (
                    DOORS,
                    AppPasswordInfo,

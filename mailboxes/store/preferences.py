@@ -28,6 +28,8 @@ class Preferences:
     vacation_days: int = 7
     forward_to: str = ""
     forward_keep_copy: bool = True
+    conversations: bool = True  # the message list grouped by conversation
+    rich_compose: bool = True  # the HTML editor (off: plain text)
 
 
 def _one_line(value: str, what: str, limit: int) -> str:
@@ -53,7 +55,8 @@ def get_preferences(account_id: int) -> Preferences:
     if row is None:
         return Preferences(display_name=account.display_name)
     return Preferences(account.display_name, row.signature, row.vacation_enabled, row.vacation_subject,
-                       row.vacation_body, row.vacation_days, row.forward_to, row.forward_keep_copy)
+                       row.vacation_body, row.vacation_days, row.forward_to, row.forward_keep_copy,
+                       row.conversations, row.rich_compose)
 
 
 @atomic
@@ -79,10 +82,11 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
         Account.objects.filter(pk=account_id).update(display_name=name)
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,
                         prefs.vacation_body.replace("\r\n", "\n"), prefs.vacation_days, forward,
-                        prefs.forward_keep_copy or not forward)
+                        prefs.forward_keep_copy or not forward, prefs.conversations, prefs.rich_compose)
     AccountSettings.objects.update_or_create(account_id=account_id, defaults=dict(
         signature=clean.signature, vacation_enabled=clean.vacation_enabled,
         vacation_subject=clean.vacation_subject, vacation_body=clean.vacation_body,
         vacation_days=clean.vacation_days, forward_to=clean.forward_to,
-        forward_keep_copy=clean.forward_keep_copy))
+        forward_keep_copy=clean.forward_keep_copy, conversations=clean.conversations,
+        rich_compose=clean.rich_compose))
     return clean

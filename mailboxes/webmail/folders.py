@@ -45,6 +45,19 @@ def _rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str
             for m in items]
 
 
+def _conversation_rows(items: list[store.Conversation], show_to: bool) -> list[dict]:
+    """List rows for conversations: the newest message's row, with the count,
+    the participants, and every UID for the checkbox."""
+    out = []
+    for c, row in zip(items, _rows([c.latest for c in items], show_to), strict=True):
+        row.update(seen=c.unseen == 0, flagged=c.flagged, count=c.count, uids=",".join(map(str, c.uids)))
+        if c.count > 1:
+            row["who"] = ", ".join(short_name(p) for p in c.participants)
+            row["href"] = reverse("webmail:conversation", args=[c.latest.folder_id, c.latest.uid])
+        out.append(row)
+    return out
+
+
 @page
 def home(request: HttpRequest) -> HttpResponse:
     inbox = next(r for r in sidebar(request) if r.name == "INBOX")
@@ -58,11 +71,19 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
     sort = request.GET.get("sort", "date")
     sort = sort if sort in SORTS else "date"
     reverse_order = request.GET.get("dir", "desc") != "asc"
-    result = store.message_page(account_id(request), folder_id, sort=sort, reverse=reverse_order,
-                                page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
+    me, number = account_id(request), _int(request.GET.get("page"), 1)
     show_to = folder.special_use in ("\\Sent", "\\Drafts")
+    # Conversations when the account wants them and the list is by date, newest first.
+    threaded = sort == "date" and reverse_order and store.get_preferences(me).conversations
+    if threaded:
+        result = store.conversation_page(me, folder_id, page=number, per_page=PER_PAGE)
+        items = _conversation_rows(result.items, show_to)
+    else:
+        result = store.message_page(me, folder_id, sort=sort, reverse=reverse_order, page=number,
+                                    per_page=PER_PAGE)
+        items = _rows(result.items, show_to)
     return render(request, "mail/list.html", {
-        "folders": rows, "folder": folder, "result": result, "rows": _rows(result.items, show_to),
+        "folders": rows, "folder": folder, "result": result, "rows": items, "threaded": threaded,
         "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
         "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
         "is_junk": folder.special_use == "\\Junk",

@@ -30,6 +30,7 @@ urlpatterns = [
     path("folders/", folders.manage_folders, name="folders"),
     path("search/", folders.search_view, name="search"),
     path(message, messages.message_view, name="message"),
+    path("c/<int:folder_id>/<int:uid>/", messages.conversation_view, name="conversation"),
     path(message + "frame", messages.frame_view, name="frame"),
     path(message + "part/<str:section>", messages.attachment_view, name="part"),
     path(message + "inline/<str:section>", messages.inline_view, name="inline"),
