@@ -45,6 +45,7 @@ class Outgoing:
     bcc: tuple[tuple[str, str], ...] = ()
     subject: str = ""
     text: str = ""
+    html: str = ""  # with text, sent as multipart/alternative; already sanitised by the caller
     in_reply_to: str = ""
     references: str = ""
     attachments: tuple[Attachment, ...] = ()
@@ -110,6 +111,9 @@ def build(msg: Outgoing, *, include_bcc: bool = False) -> bytes:
     if not text.endswith("\n"):
         text += "\n"
     m.set_content(text, cte=_text_cte(text))
+    if msg.html:  # RFC 2046 5.1.4: the plain text first, the richer form last
+        html = msg.html.replace("\r\n", "\n").replace("\r", "\n")
+        m.add_alternative(html if html.endswith("\n") else html + "\n", subtype="html", cte="quoted-printable")
     for att in msg.attachments:
         _attach(m, att)
     return m.as_bytes(policy=policy.SMTP)

@@ -31,6 +31,7 @@ from . import render as r
 from .common import account_id, page, store_error
 from .folders import sidebar
 from .messages import part_body, part_text
+from .richtext import clean_html, html_to_text
 
 log = logging.getLogger("mailboxes.webmail")
 
@@ -47,6 +48,7 @@ class Form:
     bcc: str = ""
     subject: str = ""
     body: str = ""
+    html: str = ""                # from the rich editor, sanitised (richtext.clean_html)
     mode: str = "new"
     f: int | None = None          # the source message (replied to, forwarded, or the draft)
     u: int | None = None
@@ -148,7 +150,8 @@ def _posted(request: HttpRequest) -> Form:
     p = request.POST
     mode = p.get("mode", "new")
     return Form(to=p.get("to", "")[:MAX_FIELD], cc=p.get("cc", "")[:MAX_FIELD], bcc=p.get("bcc", "")[:MAX_FIELD],
-                subject=p.get("subject", "")[:1000], body=p.get("body", ""), mode=mode if mode in MODES else "new",
+                subject=p.get("subject", "")[:1000], body=p.get("body", ""),
+                html=clean_html(p["html"]) if p.get("html", "").strip() else "", mode=mode if mode in MODES else "new",
                 f=_int(p.get("f")), u=_int(p.get("u")), draft=_int(p.get("draft")),
                 in_reply_to=p.get("in_reply_to", "")[:1000], references=p.get("references", "")[:8000],
                 attach_original=p.get("attach_original") == "1",
@@ -215,9 +218,11 @@ def _compose(request: HttpRequest) -> HttpResponse:
     attachments = _attachments(request, form)
     if sum(len(a.data) for a in attachments) > limit:
         return _page(request, form, f"Attachments are limited to {limit // 1024 // 1024} MB in all.", 413)
+    rich = bool(form.html) and store.get_preferences(account_id(request)).rich_compose
     outgoing = mail.Outgoing(
         from_address=request.user.address, from_name=request.user.display_name, to=tuple(to), cc=tuple(cc),
-        bcc=tuple(bcc), subject=form.subject, text=form.body, in_reply_to=form.in_reply_to,
+        bcc=tuple(bcc), subject=form.subject, text=html_to_text(form.html) if rich else form.body,
+        html=form.html if rich else "", in_reply_to=form.in_reply_to,
         references=form.references, attachments=tuple(attachments),
         message_id=make_msgid(domain=request.user.address.rpartition("@")[2]))
     own_copy = mail.build(outgoing, include_bcc=True)
@@ -271,6 +276,7 @@ def _save(request: HttpRequest, form: Form, own_copy: bytes) -> HttpResponse:
 def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) -> HttpResponse:
     return render(request, "mail/compose.html", {
         "folders": sidebar(request), "form": form, "error": error, "title": "Write",
+        "rich": store.get_preferences(account_id(request)).rich_compose,
         "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024}, status=status)
 
 
