@@ -75,6 +75,17 @@ from .admin_types import (
                    Page,
                    QueueRow,
 )
+from .contacts import (
+                   ContactInfo,
+                   contact_suggestions,
+                   delete_contact,
+                   export_vcards,
+                   get_contact,
+                   import_vcards,
+                   list_contacts,
+                   remember_recipients,
+                   save_contact,
+)
 from .conversations import Conversation, ConversationPage, conversation_page, conversation_uids
 from .credentials import (
                    DOORS,

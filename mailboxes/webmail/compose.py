@@ -254,6 +254,10 @@ def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipie
         store.record_sending(me, len(recipients))
     except store.StoreError:
         log.exception("counting the recipients account %s sent to failed", me)
+    try:  # the people written to join the address book (automatic contacts)
+        store.remember_recipients(me, mail.parse_addresses(", ".join((form.to, form.cc, form.bcc))))
+    except store.StoreError:
+        log.exception("adding the recipients of account %s to its contacts failed", me)
     try:
         store.record_sent(me, own_copy, draft_uid=form.draft, answered=answered)
         flash.success(request, "Message sent.")
@@ -282,6 +286,10 @@ def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) 
 
 @page
 def suggest(request: HttpRequest) -> HttpResponse:
-    """Addresses from the account's correspondence matching what is being typed."""
-    found = store.correspondents(account_id(request), request.GET.get("q", "")[:100])
-    return JsonResponse({"suggestions": [_addr(name, address) for name, address in found]})
+    """Addresses from the account's contacts and correspondence matching what is being typed."""
+    me, typed = account_id(request), request.GET.get("q", "")[:100]
+    found = store.contact_suggestions(me, typed) + store.correspondents(me, typed)
+    unique: dict[str, str] = {}  # the address book first, then past correspondents
+    for name, address in found:
+        unique.setdefault(address.lower(), _addr(name, address))
+    return JsonResponse({"suggestions": list(unique.values())[:8]})

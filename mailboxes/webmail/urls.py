@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, filters, folders, messages, second_factor, security, settings
+from . import auth, compose, contacts, filters, folders, messages, second_factor, security, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -41,6 +41,10 @@ urlpatterns = [
     path("settings/password", settings.password_view, name="password"),
     path("settings/spam", settings.spam_allow_view, name="spam-allow"),
     path("filters/", filters.filters_view, name="filters"),
+    path("contacts/", contacts.contacts_view, name="contacts"),
+    path("contacts/<int:contact_id>/", contacts.contact_view, name="contact"),
+    path("contacts/import", contacts.import_view, name="contacts_import"),
+    path("contacts/export", contacts.export_view, name="contacts_export"),
     path("settings/security/", security.security_view, name="security"),
     path("settings/security/totp/begin", security.totp_begin, name="totp_begin"),
     path("settings/security/totp/confirm", security.totp_confirm, name="totp_confirm"),
