@@ -118,6 +118,10 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
             dest = _folder(rows, _int(request.POST.get("dest"), 0))
             if dest.id != folder_id:
                 moved = store.move(me, folder_id, ranges, dest.name)
+                if request.headers.get("Accept", "").startswith("application/json"):
+                    # A drag onto a folder: what the page needs to offer Undo (the reverse move).
+                    return JsonResponse({"moved": len(moved.source_uids), "folder": dest.id, "name": dest.name,
+                                         "uids": moved.dest_uids})
                 flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
         elif action in ("spam", "notspam"):
             # "Spam" files into Junk, "Not spam" back into INBOX: the store's

@@ -48,11 +48,78 @@
         go(row.getAttribute("data-href"));
       });
     });
+    var boxes = $$("#message-list input[name=uid]");
+    boxes.forEach(function (box) {  /* shift-click: everything between the last box clicked and this one */
+      box.addEventListener("click", function (e) {
+        var from = boxes.indexOf(lastBox), to = boxes.indexOf(box);
+        if (e.shiftKey && from >= 0 && to >= 0) {
+          boxes.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (b) { b.checked = box.checked; });
+        }
+        lastBox = box;
+      });
+    });
+    rows().forEach(function (row) {  /* drag the row (or the selection it is in) onto a folder */
+      row.setAttribute("draggable", "true");
+      row.addEventListener("dragstart", function (e) {
+        var own = $("input[name=uid]", row);
+        if (!own) { e.preventDefault(); return; }
+        var picked = own.checked ? $$("#message-list input[name=uid]:checked") : [own];
+        e.dataTransfer.setData(DRAG_TYPE, picked.map(function (b) { return b.value; }).join(","));
+        e.dataTransfer.effectAllowed = "move";
+      });
+    });
     var all = $("#select-all");
     if (all) {
       all.checked = false;
       all.onchange = function () { $$("#message-list input[name=uid]").forEach(function (c) { c.checked = all.checked; }); };
     }
+  }
+
+  /* --- moving by drag and drop, with Undo (the reverse move) --------------- */
+  var DRAG_TYPE = "application/x-mailhost-uids";
+  var lastBox = null, undoTimer = null;
+  function actUrl(folderId) { return $("#bulk").getAttribute("action").replace(/\/f\/\d+\/act$/, "/f/" + folderId + "/act"); }
+  function currentFolder() { return /\/f\/(\d+)\/act$/.exec($("#bulk").getAttribute("action"))[1]; }
+  function moveUids(from, uids, to) {
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", $("#bulk input[name=csrfmiddlewaretoken]").value);
+    data.append("action", "move");
+    data.append("dest", to);
+    data.append("uid", uids);
+    return fetch(actUrl(from), {method: "POST", body: data, credentials: "same-origin",
+                                headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
+  }
+  function offerUndo(text, undo) {
+    var bar = $("#undo");
+    $("#undo-text").textContent = text;
+    $("#undo-button").onclick = function () { bar.hidden = true; undo(); };
+    bar.hidden = false;
+    window.clearTimeout(undoTimer);
+    undoTimer = window.setTimeout(function () { bar.hidden = true; }, 10000);
+  }
+  function wireFolderDrops() {
+    $$("#folder-list a[data-folder]").forEach(function (link) {
+      var to = link.getAttribute("data-folder");
+      link.addEventListener("dragover", function (e) {
+        if (e.dataTransfer.types.indexOf(DRAG_TYPE) >= 0 && to !== currentFolder()) {
+          e.preventDefault();
+          link.classList.add("drop-target");
+        }
+      });
+      link.addEventListener("dragleave", function () { link.classList.remove("drop-target"); });
+      link.addEventListener("drop", function (e) {
+        e.preventDefault();
+        link.classList.remove("drop-target");
+        var here = currentFolder();
+        moveUids(here, e.dataTransfer.getData(DRAG_TYPE), to).then(function (done) {
+          offerUndo("Moved " + done.moved + " to " + done.name + ".", function () {
+            moveUids(done.folder, done.uids.join(","), here).then(refreshList, function () { window.location.reload(); });
+          });
+          return refreshList();
+        }).catch(function () { window.location.reload(); });
+      });
+    });
   }
 
   function anySelected() { return $$("#message-list input[name=uid]:checked").length > 0; }
@@ -70,6 +137,7 @@
         if (fresh) { body.setAttribute("data-modseq", fresh); }
         cursor = -1;
         wireRows();
+        wireFolderDrops();
       });
   }
 
@@ -94,6 +162,7 @@
 
   if (body.getAttribute("data-page") === "list") {
     wireRows();
+    wireFolderDrops();
     window.setInterval(poll, POLL_MS);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
   }
