@@ -20,7 +20,7 @@ from .mime_addresses import decode_header_value
 
 __all__ = ["Attachment", "Outgoing", "build", "parse_addresses", "valid_media_type", "reply_subject", "forward_subject",
            "strip_prefixes",
-           "quote", "references_for", "envelope_addresses"]
+           "quote", "attribution", "references_for", "envelope_addresses"]
 
 # ASCII addr-spec, as the store keeps addresses (dot-atom local part, host name).
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -206,8 +206,13 @@ def references_for(message_id: str, references: str) -> str:
     return " ".join((ids + own)[-20:])
 
 
+def attribution(author: str, when: datetime | None) -> str:
+    """The line above a quoted reply: "On <date>, <author> wrote:"."""
+    return f"On {when:%a, %d %b %Y %H:%M}, {author} wrote:" if when else f"{author} wrote:"
+
+
 def quote(text: str, author: str, when: datetime | None) -> str:
     """The parent's text, quoted with '> ' under an attribution line."""
-    said = f"On {when:%a, %d %b %Y %H:%M}, {author} wrote:" if when else f"{author} wrote:"
+    said = attribution(author, when)
     lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
     return said + "\n" + "\n".join(("> " + line) if line else ">" for line in lines) + "\n"

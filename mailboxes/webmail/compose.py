@@ -31,7 +31,7 @@ from . import render as r
 from .common import account_id, page, store_error
 from .folders import sidebar
 from .messages import part_body, part_text
-from .richtext import clean_html, html_to_text
+from .richtext import clean_html, html_to_text, quote_html
 
 log = logging.getLogger("mailboxes.webmail")
 
@@ -116,6 +116,9 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.references = mail.references_for(detail.message_id, _references(me, f, u, detail))
         author = r.short_name(detail.from_text) or "someone"
         form.body = signature + "\n\n" + mail.quote(text, author, detail.sent_date)
+        if layout.html is not None and prefs.rich_compose:  # an HTML original is quoted as HTML
+            form.html = quote_html(part_text(me, f, u, layout.html.node),
+                                   mail.attribution(author, detail.sent_date), signature)
     elif mode in ("forward", "attach"):
         form.subject = mail.forward_subject(detail.subject)
         if mode == "attach":
@@ -133,6 +136,8 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.bcc = _join(mail.envelope_addresses(env, "bcc"), set())
         form.subject = detail.subject
         form.body = text.rstrip("\n")
+        if layout.html is not None and prefs.rich_compose:  # a draft written with formatting keeps it
+            form.html = clean_html(part_text(me, f, u, layout.html.node)).strip()
         form.in_reply_to = env.get("in_reply_to") or ""
         form.references = _references(me, f, u, detail) if form.in_reply_to else ""
         form.parts = layout.attachments

@@ -8,6 +8,7 @@ links as "text <url>" (the url alone when it is the text)."""
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 
 from .render import sanitize_html
@@ -24,6 +25,18 @@ def clean_html(markup: str) -> str:
     clean, _blocked, _inline = sanitize_html(markup[:MAX_HTML], part_url=lambda section: "\0" + section, cids={},
                                              allow_remote=True)
     return clean
+
+
+def text_lines_html(text: str) -> str:
+    """Plain text as the editor's lines (one <div> each)."""
+    return "".join(f"<div>{escape(line)}</div>" if line else "<div><br></div>" for line in text.split("\n"))
+
+
+def quote_html(original: str, said: str, before: str = "") -> str:
+    """A reply to an HTML message: room to write, `before` (the signature as
+    text), the attribution line, and the original (sanitised) in a blockquote."""
+    return (f"<div><br></div>{text_lines_html(before.strip(chr(10))) if before.strip() else ''}"
+            f"<div>{escape(said)}</div><blockquote>{clean_html(original).strip()}</blockquote>")
 
 
 class _Text(HTMLParser):

@@ -3,11 +3,15 @@ rules incoming mail is shown by before it is sent or stored, and sent as
 multipart/alternative with a text/plain part written from it."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from html import unescape
 
+from conftest import sample_message
 from mailboxes import store
 from mailboxes.webmail.richtext import clean_html, html_to_text
 
+from .helpers import deliver_to
 from .test_compose import newest, parse, text
 
 HOSTILE = ('<div>Hi <strong>Bob</strong></div><img src="x" onerror="alert(1)"><script>alert(2)</script>'
@@ -50,3 +54,30 @@ def test_with_rich_compose_off_the_html_is_ignored_and_plain_text_sent(alice, bo
     msg = parse(newest(bob.id, "INBOX")[1])
     assert msg.get_content_type() == "text/plain"
     assert text(msg) == "Just text.\n"
+
+
+def _html_field(page: str) -> str:
+    found = re.search(r'<input type="hidden" name="html" id="html" value="([^"]*)">', page)
+    assert found is not None
+    return unescape(found.group(1))
+
+
+def test_a_reply_quotes_an_html_original_as_html_and_a_text_original_as_text(alice, alice_client):
+    html_mail = (b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Styled\r\n"
+                 b"Message-ID: <styled@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                 b"<p>The <b>plan</b></p><script>alert(1)</script>\r\n")
+    inbox, uid = deliver_to(alice.address, html_mail)
+    field = _html_field(alice_client.get(f"/mail/compose/?mode=reply&f={inbox}&u={uid}").content.decode())
+    assert "Bob wrote:</div><blockquote><p>The <b>plan</b></p></blockquote>" in field
+    assert "<script" not in field
+    _inbox, plain = deliver_to(alice.address, sample_message(subject="Plain one"))
+    assert _html_field(alice_client.get(f"/mail/compose/?mode=reply&f={inbox}&u={plain}").content.decode()) == ""
+
+
+def test_a_draft_written_with_formatting_resumes_with_it(alice, alice_client):
+    response = alice_client.post("/mail/compose/", {"to": "bob@example.test", "subject": "Later", "body": "",
+                                                    "html": "<div>Keep <strong>this</strong></div>",
+                                                    "action": "save"})
+    assert response.status_code == 302
+    resumed = alice_client.get(response["Location"]).content.decode()
+    assert _html_field(resumed) == "<div>Keep <strong>this</strong></div>"
