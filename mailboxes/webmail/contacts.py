@@ -11,11 +11,22 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from mailboxes import store
+from mailboxes.store import search as s
 
 from .common import account_id, page
-from .folders import sidebar
+from .folders import list_rows, sidebar
 
 MAX_UPLOAD = 5 * 1024 * 1024
+RECENT = 10  # messages with a contact shown on its page
+
+
+def with_them(addresses: tuple[str, ...]) -> s.Criterion | None:
+    """Mail from, to or copied to any of the addresses."""
+    found: s.Criterion | None = None
+    for address in addresses:
+        one = s.Or(s.Header("from", address), s.Or(s.Header("to", address), s.Header("cc", address)))
+        found = one if found is None else s.Or(found, one)
+    return found
 
 
 def _fields(request: HttpRequest) -> dict:
@@ -25,7 +36,8 @@ def _fields(request: HttpRequest) -> dict:
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    return render(request, template, {"folders": sidebar(request), "title": "Contacts", **context}, status=status)
+    folders = context.pop("folders", None) or sidebar(request)
+    return render(request, template, {"folders": folders, "title": "Contacts", **context}, status=status)
 
 
 @page
@@ -64,7 +76,12 @@ def contact_view(request: HttpRequest, contact_id: int) -> HttpResponse:
             return HttpResponseRedirect(reverse("webmail:contact", args=[contact_id]))
         except store.InvalidInput as exc:
             error = str(exc)
-    return _render(request, "mail/contact.html", {"contact": contact, "error": error}, status=400 if error else 200)
+    query = with_them(contact.addresses)
+    recent = store.search_messages(me, query, per_page=RECENT).items if query else []
+    rows = sidebar(request)
+    return _render(request, "mail/contact.html", {
+        "contact": contact, "error": error, "folders": rows,
+        "rows": list_rows(recent, False, {r.id: r.name for r in rows})}, status=400 if error else 200)
 
 
 @page

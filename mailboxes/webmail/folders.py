@@ -38,7 +38,7 @@ def _int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() and len(value) < 10 else default
 
 
-def _rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
+def list_rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
     return [{"m": m, "who": short_name(m.to_text if show_to else m.from_text) or "(nobody)",
              "seen": "\\Seen" in m.flags, "flagged": "\\Flagged" in m.flags,
              "answered": "\\Answered" in m.flags, "folder_name": (names or {}).get(m.folder_id, "")}
@@ -49,7 +49,7 @@ def _conversation_rows(items: list[store.Conversation], show_to: bool) -> list[d
     """List rows for conversations: the newest message's row, with the count,
     the participants, and every UID for the checkbox."""
     out = []
-    for c, row in zip(items, _rows([c.latest for c in items], show_to), strict=True):
+    for c, row in zip(items, list_rows([c.latest for c in items], show_to), strict=True):
         row.update(seen=c.unseen == 0, flagged=c.flagged, count=c.count, uids=",".join(map(str, c.uids)))
         if c.count > 1:
             row["who"] = ", ".join(short_name(p) for p in c.participants)
@@ -81,7 +81,7 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
     else:
         result = store.message_page(me, folder_id, sort=sort, reverse=reverse_order, page=number,
                                     per_page=PER_PAGE)
-        items = _rows(result.items, show_to)
+        items = list_rows(result.items, show_to)
     return render(request, "mail/list.html", {
         "folders": rows, "folder": folder, "result": result, "rows": items, "threaded": threaded,
         "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
@@ -195,7 +195,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
     names = {r.id: r.name for r in rows}
     return render(request, "mail/search.html", {
         "folders": rows, "params": params, "result": result, "title": "Search",
-        "rows": _rows(result.items, False, names) if result else [],
+        "rows": list_rows(result.items, False, names) if result else [],
         "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
         "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before"))})
 

@@ -10,7 +10,10 @@ import pytest
 import vobject
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from conftest import sample_message
 from mailboxes import store
+
+from .helpers import deliver_to
 
 VCF = Path(__file__).parent / "data" / "contacts.vcf"
 
@@ -85,3 +88,12 @@ def test_suggestions_come_from_imported_contacts(alice, alice_client):
     store.import_vcards(alice.id, VCF.read_text())
     data = json.loads(alice_client.get("/mail/suggest?q=quarter").content)
     assert data["suggestions"] == ["Zoe Quartermaine <zoe.q@partners.test>", "Zoe Quartermaine <zoe@home.test>"]
+
+
+def test_a_contacts_page_lists_recent_mail_with_them(alice, alice_client):
+    deliver_to(alice.address, sample_message(subject="From Zoe", sender="Zoe <zoe@home.test>"))
+    deliver_to(alice.address, sample_message(subject="From someone else", sender="eve@else.test"))
+    store.import_vcards(alice.id, VCF.read_text())
+    zoe = next(c for c in store.list_contacts(alice.id) if c.name.startswith("Zoe"))
+    page = alice_client.get(f"/mail/contacts/{zoe.id}/").content.decode()
+    assert "From Zoe" in page and "From someone else" not in page
