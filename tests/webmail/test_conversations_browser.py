@@ -44,3 +44,18 @@ def test_a_reply_is_grouped_with_its_original_and_opens_as_one_conversation(page
     shot(page, "webmail-conversation")
     page.click("text=← INBOX")
     expect(page.locator("tr.msg", has_text="Trip to Turin")).to_have_class("msg")
+
+
+def test_keys_work_on_the_conversation_page(page, mail_servers):  # noqa: F811
+    submit(mail_servers, b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Keys\r\n"
+           b"Message-ID: <keys-1@example.test>\r\n\r\nFirst.\r\n", BOB, [ALICE])
+    submit(mail_servers, b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: Re: Keys\r\n"
+           b"Message-ID: <keys-2@example.test>\r\nReferences: <keys-1@example.test>\r\n\r\nSecond.\r\n", BOB, [ALICE])
+    log_in(page)
+    page.locator("tr.msg", has_text="Keys").locator(".subj a").click()
+    expect(page.locator("#conversation-count")).to_have_text("2 messages")
+    page.keyboard.press("r")
+    expect(page.locator("#subject")).to_have_value("Re: Keys")
+    page.go_back()
+    page.keyboard.press("u")
+    expect(page.locator("h1")).to_contain_text("INBOX")

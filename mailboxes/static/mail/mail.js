@@ -202,7 +202,7 @@
         if (!anySelected() && row) { var box = $("input[name=uid]", row); if (box) { box.checked = true; } }
         if (anySelected()) { $("#bulk-delete").click(); }
       }
-    } else if (page === "message") {
+    } else if (page === "message" || page === "conversation") {
       if (k === "j") { go(body.getAttribute("data-older")); }
       else if (k === "k") { go(body.getAttribute("data-newer")); }
       else if (k === "r") { go(body.getAttribute("data-reply")); }
