@@ -97,6 +97,22 @@ def folder_state(request: HttpRequest, folder_id: int) -> HttpResponse:
     return JsonResponse({"folder": state.id, "modseq": state.highestmodseq, "uidnext": state.uidnext})
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """The list's script moving or deleting in place (drag and drop, the
+    toolbar) asks for JSON; a plain form post gets a redirect."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _moved(request: HttpRequest, moved: store.CopyResult, dest: store.FolderRow) -> HttpResponse | None:
+    """Report a move: JSON with what Undo needs (the moved messages' new UIDs,
+    for the reverse move), else a message for the next page."""
+    text = f"Moved {len(moved.source_uids)} to {dest.name}."
+    if _wants_json(request):
+        return JsonResponse({"text": text, "folder": dest.id, "uids": moved.dest_uids})
+    flash.success(request, text)
+    return None
+
+
 @page
 @require_POST
 def act(request: HttpRequest, folder_id: int) -> HttpResponse:
@@ -117,28 +133,29 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
         elif action == "move":
             dest = _folder(rows, _int(request.POST.get("dest"), 0))
             if dest.id != folder_id:
-                moved = store.move(me, folder_id, ranges, dest.name)
-                if request.headers.get("Accept", "").startswith("application/json"):
-                    # A drag onto a folder: what the page needs to offer Undo (the reverse move).
-                    return JsonResponse({"moved": len(moved.source_uids), "folder": dest.id, "name": dest.name,
-                                         "uids": moved.dest_uids})
-                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, dest.name), dest)
+                if done:
+                    return done
         elif action in ("spam", "notspam"):
             # "Spam" files into Junk, "Not spam" back into INBOX: the store's
             # move teaches the spam filter either way (store/learning.py).
             use = "\\Junk" if action == "spam" else ""
             dest = next((r for r in rows if (r.special_use == use if use else r.name == "INBOX")), None)
             if dest is not None and dest.id != folder_id:
-                moved = store.move(me, folder_id, ranges, dest.name)
-                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, dest.name), dest)
+                if done:
+                    return done
         elif action == "delete":
             trash = next((r for r in rows if r.special_use == "\\Trash"), None)
             if trash is None or folder.id == trash.id:
                 gone = store.delete_messages(me, folder_id, ranges)
+                if _wants_json(request):
+                    return JsonResponse({"text": f"Deleted {len(gone)} for good."})
                 flash.success(request, f"Deleted {len(gone)} for good.")
             else:
-                moved = store.move(me, folder_id, ranges, trash.name)
-                flash.success(request, f"Moved {len(moved.source_uids)} to {trash.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, trash.name), trash)
+                if done:
+                    return done
         else:
             flash.error(request, "Unknown action.")
     except store.StoreError as exc:

@@ -87,3 +87,16 @@ def test_an_action_applies_to_the_whole_conversation_or_to_one_message(alice, al
 def test_someone_elses_conversation_is_not_found(alice, bob_client):
     inbox, (one, _two, _three) = _thread(alice)
     assert bob_client.get(reverse("webmail:conversation", args=[inbox, one])).status_code == 404
+
+
+def test_a_move_asked_for_as_json_answers_what_undo_needs(alice, alice_client):
+    inbox, (one, two, _three) = _thread(alice)
+    archive = folder_id(alice.id, "Archive")
+    done = alice_client.post(reverse("webmail:act", args=[inbox]), {"uid": f"{one},{two}", "action": "move",
+                                                                    "dest": archive},
+                             HTTP_ACCEPT="application/json").json()
+    assert done["text"] == "Moved 2 to Archive." and done["folder"] == archive and len(done["uids"]) == 2
+    back = alice_client.post(reverse("webmail:act", args=[archive]), {
+        "uid": ",".join(map(str, done["uids"])), "action": "move", "dest": inbox}, HTTP_ACCEPT="application/json")
+    assert back.json()["text"] == "Moved 2 to INBOX."
+    assert store.message_page(alice.id, inbox).total == 3 and store.message_page(alice.id, archive).total == 0

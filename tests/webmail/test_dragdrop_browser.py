@@ -48,3 +48,17 @@ def test_shift_click_selects_a_range_and_the_selection_drags_together(page):  # 
     expect(page.locator("#undo-text")).to_have_text("Moved 3 to Junk.")
     expect(page.locator("tr.msg")).to_have_count(1)
     assert len(_subjects("Junk")) == 3
+
+
+def test_delete_from_the_toolbar_can_be_undone(page):  # noqa: F811
+    for subject in ("Keep me", "Oops"):
+        deliver_to(ALICE, sample_message(subject=subject, body=f"{subject}\r\n"))
+    log_in(page)
+    page.locator("tr.msg", has_text="Oops").locator("input[name=uid]").check()
+    page.click("#bulk-delete")
+    expect(page.locator("#undo-text")).to_have_text("Moved 1 to Trash.")
+    expect(page.locator("tr.msg")).to_have_count(1)
+    assert _subjects("Trash") == ["Oops"]
+    page.click("#undo-button")
+    expect(page.locator("tr.msg", has_text="Oops")).to_be_visible()
+    assert _subjects("Trash") == [] and _subjects("INBOX") == ["Keep me", "Oops"]

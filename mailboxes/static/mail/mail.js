@@ -93,6 +93,7 @@
   function offerUndo(text, undo) {
     var bar = $("#undo");
     $("#undo-text").textContent = text;
+    $("#undo-button").hidden = !undo;
     $("#undo-button").onclick = function () { bar.hidden = true; undo(); };
     bar.hidden = false;
     window.clearTimeout(undoTimer);
@@ -112,13 +113,30 @@
         e.preventDefault();
         link.classList.remove("drop-target");
         var here = currentFolder();
-        moveUids(here, e.dataTransfer.getData(DRAG_TYPE), to).then(function (done) {
-          offerUndo("Moved " + done.moved + " to " + done.name + ".", function () {
-            moveUids(done.folder, done.uids.join(","), here).then(refreshList, function () { window.location.reload(); });
-          });
-          return refreshList();
-        }).catch(function () { window.location.reload(); });
+        moveUids(here, e.dataTransfer.getData(DRAG_TYPE), to).then(moved).catch(function () { window.location.reload(); });
       });
+    });
+  }
+  /* After a move (or a delete to Trash): the list again, and Undo as the reverse move. */
+  function moved(done) {
+    var here = currentFolder();
+    offerUndo(done.text, done.uids ? function () {
+      moveUids(done.folder, done.uids.join(","), here).then(refreshList, function () { window.location.reload(); });
+    } : null);
+    return refreshList();
+  }
+  /* The toolbar's move, delete and spam buttons work in place too, with Undo. */
+  var bulk = $("#bulk");
+  if (bulk) {
+    bulk.addEventListener("submit", function (e) {
+      var button = e.submitter;
+      if (!button || ["move", "delete", "spam", "notspam"].indexOf(button.value) < 0) { return; }
+      e.preventDefault();
+      fetch(bulk.getAttribute("action"), {method: "POST", body: new FormData(bulk, button), credentials: "same-origin",
+                                          headers: {"Accept": "application/json"}})
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(moved)
+        .catch(function () { window.location.reload(); });  /* nothing selected, an error: the page says */
     });
   }
 
