@@ -186,8 +186,7 @@
   }
 
   /* --- message page ------------------------------------------------------ */
-  var frame = $("#html-body");
-  if (frame) {
+  $$("iframe.html").forEach(function (frame) {  /* the message page's, and each of a conversation's */
     var fit = function () {
       try {
         var doc = frame.contentDocument;
@@ -197,7 +196,9 @@
       } catch (err) { /* not same-origin: keep the default height */ }
     };
     frame.addEventListener("load", function () { fit(); window.setTimeout(fit, 500); });
-  }
+    var folded = frame.closest("details");
+    if (folded) { folded.addEventListener("toggle", fit); }  /* a folded message measures when opened */
+  });
 
   /* --- keyboard shortcuts --------------------------------------------------- */
   function help() { var h = $("#shortcut-help"); if (h) { h.hidden = !h.hidden; } }
