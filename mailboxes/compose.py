@@ -20,7 +20,7 @@ from .mime_addresses import decode_header_value
 
 __all__ = ["Attachment", "Outgoing", "build", "parse_addresses", "valid_media_type", "reply_subject", "forward_subject",
            "strip_prefixes",
-           "quote", "references_for", "envelope_addresses"]
+           "quote", "attribution", "references_for", "envelope_addresses"]
 
 # ASCII addr-spec, as the store keeps addresses (dot-atom local part, host name).
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -45,6 +45,7 @@ class Outgoing:
     bcc: tuple[tuple[str, str], ...] = ()
     subject: str = ""
     text: str = ""
+    html: str = ""  # with text, sent as multipart/alternative; already sanitised by the caller
     in_reply_to: str = ""
     references: str = ""
     attachments: tuple[Attachment, ...] = ()
@@ -110,6 +111,9 @@ def build(msg: Outgoing, *, include_bcc: bool = False) -> bytes:
     if not text.endswith("\n"):
         text += "\n"
     m.set_content(text, cte=_text_cte(text))
+    if msg.html:  # RFC 2046 5.1.4: the plain text first, the richer form last
+        html = msg.html.replace("\r\n", "\n").replace("\r", "\n")
+        m.add_alternative(html if html.endswith("\n") else html + "\n", subtype="html", cte="quoted-printable")
     for att in msg.attachments:
         _attach(m, att)
     return m.as_bytes(policy=policy.SMTP)
@@ -202,8 +206,13 @@ def references_for(message_id: str, references: str) -> str:
     return " ".join((ids + own)[-20:])
 
 
+def attribution(author: str, when: datetime | None) -> str:
+    """The line above a quoted reply: "On <date>, <author> wrote:"."""
+    return f"On {when:%a, %d %b %Y %H:%M}, {author} wrote:" if when else f"{author} wrote:"
+
+
 def quote(text: str, author: str, when: datetime | None) -> str:
     """The parent's text, quoted with '> ' under an attribution line."""
-    said = f"On {when:%a, %d %b %Y %H:%M}, {author} wrote:" if when else f"{author} wrote:"
+    said = attribution(author, when)
     lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
     return said + "\n" + "\n".join(("> " + line) if line else ">" for line in lines) + "\n"

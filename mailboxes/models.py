@@ -244,10 +244,37 @@ class MaildropLock(models.Model):
 
 class AccountSettings(models.Model):
     """What the user sets in the webmail beside the display name: the
-    signature. Vacation and forwarding are Sieve (store/preferences.py)."""
+    signature, conversations and the rich editor. Vacation and forwarding
+    are Sieve (store/preferences.py)."""
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="settings")
     signature = models.TextField(blank=True, default="")
+    conversations = models.BooleanField(default=True)  # the list grouped by thread (RFC 5256 REFERENCES)
+    rich_compose = models.BooleanField(default=True)  # the HTML editor; off writes plain text
+
+
+class Contact(models.Model):
+    """One person in an account's address book; `auto` when it was added
+    because the account wrote to them (not yet edited by hand)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=100, blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    auto = models.BooleanField(default=False)
+    updated = models.DateTimeField(default=timezone.now)
+
+
+class ContactAddress(models.Model):
+    """An address of a contact (lower-cased); one contact per address in an account."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="addresses")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=320)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "address"], name="contact_address_unique")]
+
 
 
 class LoginRecord(models.Model):

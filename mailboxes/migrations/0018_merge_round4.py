@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
         ('mailboxes', '0016_imap_metadata'),
         ('mailboxes', '0016_drop_vacation_forwarding_columns'),
         ('mailboxes', '0017_outbound_binarymime'),
+        ('mailboxes', '0015_contacts'),
     ]
 
     operations = [

@@ -75,6 +75,18 @@ from .admin_types import (
                    QueueRow,
 )
 from .bounces import RepeatedBounce, admin_repeated_bounces, bounced_message, take_bounce
+from .contacts import (
+                   ContactInfo,
+                   contact_suggestions,
+                   delete_contact,
+                   export_vcards,
+                   get_contact,
+                   import_vcards,
+                   list_contacts,
+                   remember_recipients,
+                   save_contact,
+)
+from .conversations import Conversation, ConversationPage, conversation_page, conversation_uids
 from .credentials import (
                    DOORS,
                    AppPasswordInfo,

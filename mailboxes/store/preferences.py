@@ -40,6 +40,8 @@ class Preferences:
     vacation_days: int = 7
     forward_to: str = ""
     forward_keep_copy: bool = True
+    conversations: bool = True  # the message list grouped by conversation
+    rich_compose: bool = True  # the HTML editor (off: plain text)
 
 
 def _one_line(value: str, what: str, limit: int) -> str:
@@ -61,11 +63,13 @@ def _account(account_id: int, *, lock: bool = False) -> Account:
 @atomic
 def get_preferences(account_id: int) -> Preferences:
     account = _account(account_id)
-    signature = AccountSettings.objects.filter(account_id=account_id).values_list("signature", flat=True).first()
+    row = AccountSettings.objects.filter(account_id=account_id).values_list("signature", "conversations", "rich_compose").first()
+    signature, conversations, rich_compose = row if row is not None else ("", True, True)
     active = sieve_scripts.active_script(account_id)
     said = managed.read(active[1]) if active is not None else managed.Settings()
     return Preferences(account.display_name, signature or "", said.vacation_enabled, said.vacation_subject,
-                       said.vacation_body, said.vacation_days, said.forward_to, said.forward_keep_copy)
+                       said.vacation_body, said.vacation_days, said.forward_to, said.forward_keep_copy,
+                       conversations, rich_compose)
 
 
 @atomic
@@ -91,8 +95,9 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
         Account.objects.filter(pk=account_id).update(display_name=name)
     clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,
                         prefs.vacation_body.replace("\r\n", "\n"), prefs.vacation_days, forward,
-                        prefs.forward_keep_copy or not forward)
-    AccountSettings.objects.update_or_create(account_id=account_id, defaults={"signature": clean.signature})
+                        prefs.forward_keep_copy or not forward, prefs.conversations, prefs.rich_compose)
+    AccountSettings.objects.update_or_create(account_id=account_id, defaults={
+        "signature": clean.signature, "conversations": clean.conversations, "rich_compose": clean.rich_compose})
     _write_section(account_id, managed.section(managed.Settings(
         clean.vacation_enabled, clean.vacation_subject, clean.vacation_body, clean.vacation_days,
         clean.forward_to, clean.forward_keep_copy)))

@@ -85,11 +85,14 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 def int_list(values: list[str], limit: int = 1000) -> list[int]:
-    out = []
+    """The positive integers in values; a value may hold several, comma-separated
+    (a conversation's checkbox carries all its UIDs)."""
+    out: list[int] = []
     for value in values[:limit]:
-        if value.isdigit() and 0 < int(value) < 2**63:
-            out.append(int(value))
-    return out
+        for one in value.split(",")[:limit]:
+            if one.isdigit() and 0 < int(one) < 2**63:
+                out.append(int(one))
+    return out[:limit]
 
 
 def store_error(request: HttpRequest, exc: store.StoreError, what: str) -> None:

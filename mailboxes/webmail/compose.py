@@ -31,6 +31,7 @@ from . import render as r
 from .common import account_id, page, store_error
 from .folders import sidebar
 from .messages import part_body, part_text
+from .richtext import clean_html, html_to_text, quote_html
 
 log = logging.getLogger("mailboxes.webmail")
 
@@ -47,6 +48,7 @@ class Form:
     bcc: str = ""
     subject: str = ""
     body: str = ""
+    html: str = ""                # from the rich editor, sanitised (richtext.clean_html)
     mode: str = "new"
     f: int | None = None          # the source message (replied to, forwarded, or the draft)
     u: int | None = None
@@ -114,6 +116,9 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.references = mail.references_for(detail.message_id, _references(me, f, u, detail))
         author = r.short_name(detail.from_text) or "someone"
         form.body = signature + "\n\n" + mail.quote(text, author, detail.sent_date)
+        if layout.html is not None and prefs.rich_compose:  # an HTML original is quoted as HTML
+            form.html = quote_html(part_text(me, f, u, layout.html.node),
+                                   mail.attribution(author, detail.sent_date), signature)
     elif mode in ("forward", "attach"):
         form.subject = mail.forward_subject(detail.subject)
         if mode == "attach":
@@ -131,6 +136,8 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.bcc = _join(mail.envelope_addresses(env, "bcc"), set())
         form.subject = detail.subject
         form.body = text.rstrip("\n")
+        if layout.html is not None and prefs.rich_compose:  # a draft written with formatting keeps it
+            form.html = clean_html(part_text(me, f, u, layout.html.node)).strip()
         form.in_reply_to = env.get("in_reply_to") or ""
         form.references = _references(me, f, u, detail) if form.in_reply_to else ""
         form.parts = layout.attachments
@@ -148,7 +155,8 @@ def _posted(request: HttpRequest) -> Form:
     p = request.POST
     mode = p.get("mode", "new")
     return Form(to=p.get("to", "")[:MAX_FIELD], cc=p.get("cc", "")[:MAX_FIELD], bcc=p.get("bcc", "")[:MAX_FIELD],
-                subject=p.get("subject", "")[:1000], body=p.get("body", ""), mode=mode if mode in MODES else "new",
+                subject=p.get("subject", "")[:1000], body=p.get("body", ""),
+                html=clean_html(p["html"]) if p.get("html", "").strip() else "", mode=mode if mode in MODES else "new",
                 f=_int(p.get("f")), u=_int(p.get("u")), draft=_int(p.get("draft")),
                 in_reply_to=p.get("in_reply_to", "")[:1000], references=p.get("references", "")[:8000],
                 attach_original=p.get("attach_original") == "1",
@@ -215,9 +223,11 @@ def _compose(request: HttpRequest) -> HttpResponse:
     attachments = _attachments(request, form)
     if sum(len(a.data) for a in attachments) > limit:
         return _page(request, form, f"Attachments are limited to {limit // 1024 // 1024} MB in all.", 413)
+    rich = bool(form.html) and store.get_preferences(account_id(request)).rich_compose
     outgoing = mail.Outgoing(
         from_address=request.user.address, from_name=request.user.display_name, to=tuple(to), cc=tuple(cc),
-        bcc=tuple(bcc), subject=form.subject, text=form.body, in_reply_to=form.in_reply_to,
+        bcc=tuple(bcc), subject=form.subject, text=html_to_text(form.html) if rich else form.body,
+        html=form.html if rich else "", in_reply_to=form.in_reply_to,
         references=form.references, attachments=tuple(attachments),
         message_id=make_msgid(domain=request.user.address.rpartition("@")[2]))
     own_copy = mail.build(outgoing, include_bcc=True)
@@ -249,6 +259,10 @@ def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipie
         store.record_sending(me, len(recipients))
     except store.StoreError:
         log.exception("counting the recipients account %s sent to failed", me)
+    try:  # the people written to join the address book (automatic contacts)
+        store.remember_recipients(me, mail.parse_addresses(", ".join((form.to, form.cc, form.bcc))))
+    except store.StoreError:
+        log.exception("adding the recipients of account %s to its contacts failed", me)
     try:
         store.record_sent(me, own_copy, draft_uid=form.draft, answered=answered)
         flash.success(request, "Message sent.")
@@ -271,11 +285,16 @@ def _save(request: HttpRequest, form: Form, own_copy: bytes) -> HttpResponse:
 def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) -> HttpResponse:
     return render(request, "mail/compose.html", {
         "folders": sidebar(request), "form": form, "error": error, "title": "Write",
+        "rich": store.get_preferences(account_id(request)).rich_compose,
         "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024}, status=status)
 
 
 @page
 def suggest(request: HttpRequest) -> HttpResponse:
-    """Addresses from the account's correspondence matching what is being typed."""
-    found = store.correspondents(account_id(request), request.GET.get("q", "")[:100])
-    return JsonResponse({"suggestions": [_addr(name, address) for name, address in found]})
+    """Addresses from the account's contacts and correspondence matching what is being typed."""
+    me, typed = account_id(request), request.GET.get("q", "")[:100]
+    found = store.contact_suggestions(me, typed) + store.correspondents(me, typed)
+    unique: dict[str, str] = {}  # the address book first, then past correspondents
+    for name, address in found:
+        unique.setdefault(address.lower(), _addr(name, address))
+    return JsonResponse({"suggestions": list(unique.values())[:8]})

@@ -38,11 +38,24 @@ def _int(value: str | None, default: int) -> int:
     return int(value) if value and value.isdigit() and len(value) < 10 else default
 
 
-def _rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
+def list_rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
     return [{"m": m, "who": short_name(m.to_text if show_to else m.from_text) or "(nobody)",
              "seen": "\\Seen" in m.flags, "flagged": "\\Flagged" in m.flags,
              "answered": "\\Answered" in m.flags, "folder_name": (names or {}).get(m.folder_id, "")}
             for m in items]
+
+
+def _conversation_rows(items: list[store.Conversation], show_to: bool) -> list[dict]:
+    """List rows for conversations: the newest message's row, with the count,
+    the participants, and every UID for the checkbox."""
+    out = []
+    for c, row in zip(items, list_rows([c.latest for c in items], show_to), strict=True):
+        row.update(seen=c.unseen == 0, flagged=c.flagged, count=c.count, uids=",".join(map(str, c.uids)))
+        if c.count > 1:
+            row["who"] = ", ".join(short_name(p) for p in c.participants)
+            row["href"] = reverse("webmail:conversation", args=[c.latest.folder_id, c.latest.uid])
+        out.append(row)
+    return out
 
 
 @page
@@ -58,11 +71,19 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
     sort = request.GET.get("sort", "date")
     sort = sort if sort in SORTS else "date"
     reverse_order = request.GET.get("dir", "desc") != "asc"
-    result = store.message_page(account_id(request), folder_id, sort=sort, reverse=reverse_order,
-                                page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
+    me, number = account_id(request), _int(request.GET.get("page"), 1)
     show_to = folder.special_use in ("\\Sent", "\\Drafts")
+    # Conversations when the account wants them and the list is by date, newest first.
+    threaded = sort == "date" and reverse_order and store.get_preferences(me).conversations
+    if threaded:
+        result = store.conversation_page(me, folder_id, page=number, per_page=PER_PAGE)
+        items = _conversation_rows(result.items, show_to)
+    else:
+        result = store.message_page(me, folder_id, sort=sort, reverse=reverse_order, page=number,
+                                    per_page=PER_PAGE)
+        items = list_rows(result.items, show_to)
     return render(request, "mail/list.html", {
-        "folders": rows, "folder": folder, "result": result, "rows": _rows(result.items, show_to),
+        "folders": rows, "folder": folder, "result": result, "rows": items, "threaded": threaded,
         "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
         "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
         "is_junk": folder.special_use == "\\Junk",
@@ -74,6 +95,22 @@ def folder_state(request: HttpRequest, folder_id: int) -> HttpResponse:
     """What the list polls: it reloads itself when highestmodseq moves."""
     state = store.folder_state(account_id(request), folder_id)
     return JsonResponse({"folder": state.id, "modseq": state.highestmodseq, "uidnext": state.uidnext})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """The list's script moving or deleting in place (drag and drop, the
+    toolbar) asks for JSON; a plain form post gets a redirect."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _moved(request: HttpRequest, moved: store.CopyResult, dest: store.FolderRow) -> HttpResponse | None:
+    """Report a move: JSON with what Undo needs (the moved messages' new UIDs,
+    for the reverse move), else a message for the next page."""
+    text = f"Moved {len(moved.source_uids)} to {dest.name}."
+    if _wants_json(request):
+        return JsonResponse({"text": text, "folder": dest.id, "uids": moved.dest_uids})
+    flash.success(request, text)
+    return None
 
 
 @page
@@ -96,24 +133,29 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
         elif action == "move":
             dest = _folder(rows, _int(request.POST.get("dest"), 0))
             if dest.id != folder_id:
-                moved = store.move(me, folder_id, ranges, dest.name)
-                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, dest.name), dest)
+                if done:
+                    return done
         elif action in ("spam", "notspam"):
             # "Spam" files into Junk, "Not spam" back into INBOX: the store's
             # move teaches the spam filter either way (store/learning.py).
             use = "\\Junk" if action == "spam" else ""
             dest = next((r for r in rows if (r.special_use == use if use else r.name == "INBOX")), None)
             if dest is not None and dest.id != folder_id:
-                moved = store.move(me, folder_id, ranges, dest.name)
-                flash.success(request, f"Moved {len(moved.source_uids)} to {dest.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, dest.name), dest)
+                if done:
+                    return done
         elif action == "delete":
             trash = next((r for r in rows if r.special_use == "\\Trash"), None)
             if trash is None or folder.id == trash.id:
                 gone = store.delete_messages(me, folder_id, ranges)
+                if _wants_json(request):
+                    return JsonResponse({"text": f"Deleted {len(gone)} for good."})
                 flash.success(request, f"Deleted {len(gone)} for good.")
             else:
-                moved = store.move(me, folder_id, ranges, trash.name)
-                flash.success(request, f"Moved {len(moved.source_uids)} to {trash.name}.")
+                done = _moved(request, store.move(me, folder_id, ranges, trash.name), trash)
+                if done:
+                    return done
         else:
             flash.error(request, "Unknown action.")
     except store.StoreError as exc:
@@ -170,7 +212,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
     names = {r.id: r.name for r in rows}
     return render(request, "mail/search.html", {
         "folders": rows, "params": params, "result": result, "title": "Search",
-        "rows": _rows(result.items, False, names) if result else [],
+        "rows": list_rows(result.items, False, names) if result else [],
         "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
         "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before"))})
 

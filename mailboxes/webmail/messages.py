@@ -57,26 +57,57 @@ def _sanitized(me: int, folder_id: int, uid: int, layout: r.Layout, allow_remote
                            cids=r.cid_map(layout.attachments), allow_remote=allow_remote)
 
 
+def _body(me: int, detail: store.MessageDetail, allow_remote: bool) -> dict:
+    """What the page shows of a message's body: its text parts as HTML, its
+    layout (the HTML part goes in a frame), the remote images blocked and
+    the attachments that are not inline images of the HTML."""
+    folder_id, uid = detail.folder.id, detail.uid
+    layout = r.layout(detail.structure)
+    texts = [r.text_to_html(part_text(me, folder_id, uid, p.node)) for p in layout.text_parts]
+    blocked, inline = 0, set[str]()
+    if layout.html is not None:
+        _html, blocked, inline = _sanitized(me, folder_id, uid, layout, allow_remote)
+    return {"texts": texts, "layout": layout, "blocked": blocked,
+            "attachments": [p for p in layout.attachments if p.section not in inline]}
+
+
+@page
+def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
+    """Every message of the conversation holding uid, oldest first; all but
+    the newest folded. Opening it marks them read."""
+    me = account_id(request)
+    uids = store.conversation_uids(me, folder_id, uid)
+    items = []
+    for one in uids:
+        detail = store.open_message(me, folder_id, one, mark_seen=True)
+        items.append({"m": detail, **_body(me, detail, False),
+                      "url": reverse("webmail:message", args=[folder_id, one]),
+                      "frame_url": reverse("webmail:frame", args=[folder_id, one])})
+    latest = items[-1]["m"]
+    folder_url = reverse("webmail:folder", args=[folder_id])
+    source = urlencode({"f": folder_id, "u": latest.uid})
+    compose = reverse("webmail:compose")
+    return render(request, "mail/conversation.html", {
+        "folders": sidebar(request), "folder": latest.folder, "items": items, "uids": ",".join(map(str, uids)),
+        "folder_url": folder_url, "reply_url": f"{compose}?{source}&mode=reply",
+        "reply_all_url": f"{compose}?{source}&mode=all", "forward_url": f"{compose}?{source}&mode=forward",
+        "title": items[0]["m"].subject or "(no subject)"})
+
+
 @page
 def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
     me = account_id(request)
     detail = store.open_message(me, folder_id, uid, mark_seen=True, neighbours=True)
     rows = sidebar(request)
-    layout = r.layout(detail.structure)
-    texts = [r.text_to_html(part_text(me, folder_id, uid, p.node)) for p in layout.text_parts]
     allow_remote = request.GET.get("images") == "1"
-    blocked, inline = 0, set[str]()
-    if layout.html is not None:
-        _html, blocked, inline = _sanitized(me, folder_id, uid, layout, allow_remote)
-    attachments = [p for p in layout.attachments if p.section not in inline]
+    body = _body(me, detail, allow_remote)
     folder_url = reverse("webmail:folder", args=[folder_id])
     message_url = lambda u: reverse("webmail:message", args=[folder_id, u])  # noqa: E731
     frame_query = "?images=1" if allow_remote else ""
     compose = reverse("webmail:compose")
     source = {"f": folder_id, "u": uid}
     return render(request, "mail/message.html", {
-        "folders": rows, "folder": detail.folder, "m": detail, "texts": texts, "layout": layout,
-        "attachments": attachments, "blocked": blocked, "allow_remote": allow_remote,
+        "folders": rows, "folder": detail.folder, "m": detail, **body, "allow_remote": allow_remote,
         "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
         "folder_url": folder_url,
         "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",

@@ -37,7 +37,8 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             vacation_enabled=p.get("vacation_enabled") == "on", vacation_subject=p.get("vacation_subject", "")[:1000],
             vacation_body=p.get("vacation_body", "")[:100_000],
             vacation_days=int(days) if days.isdigit() and len(days) < 5 else 0,
-            forward_to=p.get("forward_to", "")[:400], forward_keep_copy=p.get("forward_keep_copy") == "on")
+            forward_to=p.get("forward_to", "")[:400], forward_keep_copy=p.get("forward_keep_copy") == "on",
+            conversations=p.get("conversations") == "on", rich_compose=p.get("rich_compose") == "on")
         try:
             store.save_preferences(me, wanted)
             flash.success(request, "Settings saved.")

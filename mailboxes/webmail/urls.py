@@ -6,7 +6,7 @@ from pathlib import Path
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from . import auth, compose, filters, folders, messages, second_factor, security, settings
+from . import auth, compose, contacts, filters, folders, messages, second_factor, security, settings
 
 # The webmail's own CSS, script and icon, served by itself so that it looks and
 # works the same under `make run`, gunicorn alone or behind a proxy (they are
@@ -33,6 +33,7 @@ urlpatterns = [
     path("folders/", folders.manage_folders, name="folders"),
     path("search/", folders.search_view, name="search"),
     path(message, messages.message_view, name="message"),
+    path("c/<int:folder_id>/<int:uid>/", messages.conversation_view, name="conversation"),
     path(message + "frame", messages.frame_view, name="frame"),
     path(message + "part/<str:section>", messages.attachment_view, name="part"),
     path(message + "inline/<str:section>", messages.inline_view, name="inline"),
@@ -44,6 +45,10 @@ urlpatterns = [
     path("settings/spam", settings.spam_allow_view, name="spam-allow"),
     path("filters/", filters.filters_view, name="filters"),
     *(path("settings/security/" + route, view, name=name) for route, view, name in security.ROUTES),
+    path("contacts/", contacts.contacts_view, name="contacts"),
+    path("contacts/<int:contact_id>/", contacts.contact_view, name="contact"),
+    path("contacts/import", contacts.import_view, name="contacts_import"),
+    path("contacts/export", contacts.export_view, name="contacts_export"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs
 ]

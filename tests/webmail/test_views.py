@@ -248,11 +248,11 @@ def test_settings_save_identity_vacation_and_forwarding(alice, alice_client):
     response = alice_client.post("/mail/settings/", {
         "display_name": "Alice A.", "signature": "Alice\r\nExample Inc.", "vacation_enabled": "on",
         "vacation_subject": "Away", "vacation_body": "Back on Monday.", "vacation_days": "3",
-        "forward_to": "alice@elsewhere.test", "forward_keep_copy": "on"})
+        "forward_to": "alice@elsewhere.test", "forward_keep_copy": "on", "conversations": "on"})
     assert response.status_code == 302
     prefs = store.get_preferences(alice.id)
     assert prefs == store.Preferences("Alice A.", "Alice\nExample Inc.", True, "Away", "Back on Monday.", 3,
-                                      "alice@elsewhere.test", True)
+                                      "alice@elsewhere.test", True, conversations=True, rich_compose=False)
     bad = alice_client.post("/mail/settings/", {"vacation_days": "0", "vacation_body": "x"})
     assert bad.status_code == 400 and b"vacation interval" in bad.content
     own = alice_client.post("/mail/settings/", {"vacation_days": "7", "forward_to": alice.address})

@@ -48,11 +48,96 @@
         go(row.getAttribute("data-href"));
       });
     });
+    var boxes = $$("#message-list input[name=uid]");
+    boxes.forEach(function (box) {  /* shift-click: everything between the last box clicked and this one */
+      box.addEventListener("click", function (e) {
+        var from = boxes.indexOf(lastBox), to = boxes.indexOf(box);
+        if (e.shiftKey && from >= 0 && to >= 0) {
+          boxes.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (b) { b.checked = box.checked; });
+        }
+        lastBox = box;
+      });
+    });
+    rows().forEach(function (row) {  /* drag the row (or the selection it is in) onto a folder */
+      row.setAttribute("draggable", "true");
+      row.addEventListener("dragstart", function (e) {
+        var own = $("input[name=uid]", row);
+        if (!own) { e.preventDefault(); return; }
+        var picked = own.checked ? $$("#message-list input[name=uid]:checked") : [own];
+        e.dataTransfer.setData(DRAG_TYPE, picked.map(function (b) { return b.value; }).join(","));
+        e.dataTransfer.effectAllowed = "move";
+      });
+    });
     var all = $("#select-all");
     if (all) {
       all.checked = false;
       all.onchange = function () { $$("#message-list input[name=uid]").forEach(function (c) { c.checked = all.checked; }); };
     }
+  }
+
+  /* --- moving by drag and drop, with Undo (the reverse move) --------------- */
+  var DRAG_TYPE = "application/x-mailhost-uids";
+  var lastBox = null, undoTimer = null;
+  function actUrl(folderId) { return $("#bulk").getAttribute("action").replace(/\/f\/\d+\/act$/, "/f/" + folderId + "/act"); }
+  function currentFolder() { return /\/f\/(\d+)\/act$/.exec($("#bulk").getAttribute("action"))[1]; }
+  function moveUids(from, uids, to) {
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", $("#bulk input[name=csrfmiddlewaretoken]").value);
+    data.append("action", "move");
+    data.append("dest", to);
+    data.append("uid", uids);
+    return fetch(actUrl(from), {method: "POST", body: data, credentials: "same-origin",
+                                headers: {"Accept": "application/json"}})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); });
+  }
+  function offerUndo(text, undo) {
+    var bar = $("#undo");
+    $("#undo-text").textContent = text;
+    $("#undo-button").hidden = !undo;
+    $("#undo-button").onclick = function () { bar.hidden = true; undo(); };
+    bar.hidden = false;
+    window.clearTimeout(undoTimer);
+    undoTimer = window.setTimeout(function () { bar.hidden = true; }, 10000);
+  }
+  function wireFolderDrops() {
+    $$("#folder-list a[data-folder]").forEach(function (link) {
+      var to = link.getAttribute("data-folder");
+      link.addEventListener("dragover", function (e) {
+        if (e.dataTransfer.types.indexOf(DRAG_TYPE) >= 0 && to !== currentFolder()) {
+          e.preventDefault();
+          link.classList.add("drop-target");
+        }
+      });
+      link.addEventListener("dragleave", function () { link.classList.remove("drop-target"); });
+      link.addEventListener("drop", function (e) {
+        e.preventDefault();
+        link.classList.remove("drop-target");
+        var here = currentFolder();
+        moveUids(here, e.dataTransfer.getData(DRAG_TYPE), to).then(moved).catch(function () { window.location.reload(); });
+      });
+    });
+  }
+  /* After a move (or a delete to Trash): the list again, and Undo as the reverse move. */
+  function moved(done) {
+    var here = currentFolder();
+    offerUndo(done.text, done.uids ? function () {
+      moveUids(done.folder, done.uids.join(","), here).then(refreshList, function () { window.location.reload(); });
+    } : null);
+    return refreshList();
+  }
+  /* The toolbar's move, delete and spam buttons work in place too, with Undo. */
+  var bulk = $("#bulk");
+  if (bulk) {
+    bulk.addEventListener("submit", function (e) {
+      var button = e.submitter;
+      if (!button || ["move", "delete", "spam", "notspam"].indexOf(button.value) < 0) { return; }
+      e.preventDefault();
+      fetch(bulk.getAttribute("action"), {method: "POST", body: new FormData(bulk, button), credentials: "same-origin",
+                                          headers: {"Accept": "application/json"}})
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(moved)
+        .catch(function () { window.location.reload(); });  /* nothing selected, an error: the page says */
+    });
   }
 
   function anySelected() { return $$("#message-list input[name=uid]:checked").length > 0; }
@@ -70,6 +155,7 @@
         if (fresh) { body.setAttribute("data-modseq", fresh); }
         cursor = -1;
         wireRows();
+        wireFolderDrops();
       });
   }
 
@@ -94,13 +180,13 @@
 
   if (body.getAttribute("data-page") === "list") {
     wireRows();
+    wireFolderDrops();
     window.setInterval(poll, POLL_MS);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
   }
 
   /* --- message page ------------------------------------------------------ */
-  var frame = $("#html-body");
-  if (frame) {
+  $$("iframe.html").forEach(function (frame) {  /* the message page's, and each of a conversation's */
     var fit = function () {
       try {
         var doc = frame.contentDocument;
@@ -110,7 +196,9 @@
       } catch (err) { /* not same-origin: keep the default height */ }
     };
     frame.addEventListener("load", function () { fit(); window.setTimeout(fit, 500); });
-  }
+    var folded = frame.closest("details");
+    if (folded) { folded.addEventListener("toggle", fit); }  /* a folded message measures when opened */
+  });
 
   /* --- keyboard shortcuts --------------------------------------------------- */
   function help() { var h = $("#shortcut-help"); if (h) { h.hidden = !h.hidden; } }
@@ -133,7 +221,7 @@
         if (!anySelected() && row) { var box = $("input[name=uid]", row); if (box) { box.checked = true; } }
         if (anySelected()) { $("#bulk-delete").click(); }
       }
-    } else if (page === "message") {
+    } else if (page === "message" || page === "conversation") {
       if (k === "j") { go(body.getAttribute("data-older")); }
       else if (k === "k") { go(body.getAttribute("data-newer")); }
       else if (k === "r") { go(body.getAttribute("data-reply")); }
