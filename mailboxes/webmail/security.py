@@ -13,6 +13,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -32,7 +33,7 @@ def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, stat
           error: str = "") -> HttpResponse:
     me = account_id(request)
     return render(request, "mail/security.html", {
-        "folders": sidebar(request), "title": "Security", "new": new, "error": error,
+        "folders": sidebar(request), "title": _("Security"), "new": new, "error": error,
         "app_passwords": store.list_app_passwords(me), "doors": list(DOOR_NAMES.items()),
         "two_factor": store.totp_enabled(me), "passkeys": store.list_passkeys(me), "codes_left": store.recovery_codes_left(me),
         "enrolment": enrolment, "recovery_codes": recovery_codes,
@@ -72,7 +73,7 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
         return _page(request, error=BLOCKED, status=403)
     except store.InvalidInput as exc:
         return _page(request, error=f"Two-factor sign-in is still on: {exc}.", status=403)
-    flash.success(request, "Two-factor sign-in is off.")
+    flash.success(request, _("Two-factor sign-in is off."))
     return HttpResponseRedirect(reverse("webmail:security"))
 
 
@@ -90,7 +91,7 @@ def create_app_password(request: HttpRequest) -> HttpResponse:
     try:
         made = store.create_app_password(account_id(request), request.POST.get("name", "")[:200], doors)
     except store.InvalidInput as exc:
-        flash.error(request, f"The app password: {exc}")
+        flash.error(request, _("The app password: %(error)s") % {"error": exc})
         return _page(request, status=400)
     return _page(request, new=made)  # shown here, once: never through the session's flash store
 
@@ -109,7 +110,7 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str, wh
 @require_POST
 def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
     return _act(request, lambda: store.end_web_session(account_id(request), web_session_id),
-                success="That browser is signed out.", what="Signing that browser out")
+                success=_("That browser is signed out."), what=_("Signing that browser out"))
 
 
 @page
@@ -117,7 +118,7 @@ def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
 def end_sessions(request: HttpRequest) -> HttpResponse:
     """Every other browser, and every IMAP, POP3 and POP2 session."""
     return _act(request, lambda: store.end_sessions(account_id(request), keep=request.session.session_key or ""),
-                success="Signed out everywhere else.", what="Signing out everywhere")
+                success=_("Signed out everywhere else."), what=_("Signing out everywhere"))
 
 
 @page
@@ -142,11 +143,11 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
     return _act(request, lambda: store.remove_passkey(account_id(request), passkey_id),
-                success="Passkey removed.", what="Removing the passkey")
+                success=_("Passkey removed."), what=_("Removing the passkey"))
 
 
 @page
 @require_POST
 def revoke_app_password(request: HttpRequest, app_password_id: int) -> HttpResponse:
     return _act(request, lambda: store.revoke_app_password(account_id(request), app_password_id),
-                success="App password revoked: it no longer opens anything.", what="Revoking the app password")
+                success=_("App password revoked: it no longer opens anything."), what=_("Revoking the app password"))

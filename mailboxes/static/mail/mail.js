@@ -68,9 +68,35 @@
         });
         var fresh = doc.body.getAttribute("data-modseq");
         if (fresh) { body.setAttribute("data-modseq", fresh); }
+        document.title = doc.title;  /* carries the unread count */
+        notify(doc);
         cursor = -1;
         wireRows();
       });
+  }
+
+  /* Desktop notifications: asked for once, on the user's own click (browsers
+     ignore or penalise a request made without a gesture); a notice for each
+     unseen message that was not in the list before. */
+  var seenUids = {};
+  function unseenRows(root) { return $$("#message-list tr.msg.unseen", root); }
+  function rememberUnseen() { unseenRows().forEach(function (r) { seenUids[r.getAttribute("data-uid")] = true; }); }
+  function notify(doc) {
+    var fresh = unseenRows(doc).filter(function (r) { return !seenUids[r.getAttribute("data-uid")]; });
+    rememberUnseen();
+    if (!fresh.length || !("Notification" in window) || window.Notification.permission !== "granted") { return; }
+    var first = $(".subj a", fresh[0]), who = $(".who", fresh[0]);
+    var text = (who ? who.textContent.trim() + ": " : "") + (first ? first.textContent.trim() : "");
+    var note = new window.Notification(body.getAttribute("data-notify-title") || document.title,
+                                       {body: text, tag: "mailhost-new-mail"});
+    note.onclick = function () { window.focus(); note.close(); };
+  }
+  var ask = $("#notify-ask");
+  if (ask && "Notification" in window && window.Notification.permission === "default") {
+    ask.hidden = false;
+    ask.addEventListener("click", function () {
+      window.Notification.requestPermission().then(function () { ask.hidden = true; });
+    });
   }
 
   function poll() {
@@ -94,6 +120,7 @@
 
   if (body.getAttribute("data-page") === "list") {
     wireRows();
+    rememberUnseen();
     window.setInterval(poll, POLL_MS);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
   }
