@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
+from tests.axe import serious_violations
 from tests.servers import ROOT, InProcessServer
 
 from .helpers import HOSTILE, folder_id, with_attachments
@@ -325,3 +326,24 @@ def test_notifications_are_asked_for_on_a_click_and_only_then(browser, live_serv
     ask.click()  # headless Chromium answers the prompt itself (denied): the button goes either way
     expect(ask).to_be_hidden()
     context.close()
+
+
+def test_axe_finds_no_serious_violations_on_the_inbox_a_message_and_compose(page, mail_servers):
+    submit(mail_servers, with_attachments(subject="Checked by axe"), BOB, [ALICE])
+    log_in(page)
+    assert serious_violations(page) == []
+    assert _axe_sees(page)
+    page.locator("tr.msg a", has_text="Checked by axe").click()
+    expect(page.locator("#subject")).to_have_text("Checked by axe")
+    assert serious_violations(page) == []
+    page.click("#reply")
+    expect(page.locator("#compose-form")).to_be_visible()
+    assert serious_violations(page) == []
+
+
+def _axe_sees(page: Page) -> bool:
+    """The check can fail: an unlabelled field added to the page is reported."""
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=axe-probe>')")
+    found = serious_violations(page)
+    page.evaluate("document.getElementById('axe-probe').remove()")
+    return any(v.startswith("label ") for v in found)
