@@ -347,3 +347,23 @@ def _axe_sees(page: Page) -> bool:
     found = serious_violations(page)
     page.evaluate("document.getElementById('axe-probe').remove()")
     return any(v.startswith("label ") for v in found)
+
+
+def test_focus_stays_on_its_message_when_new_mail_refreshes_the_list_and_goes_to_the_outcome_of_an_action(
+        page, mail_servers):
+    submit(mail_servers, sample_message(subject="Keep my focus"), BOB, [ALICE])
+    log_in(page)
+    link = page.locator("tr.msg .subj a", has_text="Keep my focus")
+    link.focus()
+    submit(mail_servers, sample_message(subject="Pushes the rows down"), BOB, [ALICE])
+    expect(page.locator("tr.msg", has_text="Pushes the rows down")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(link).to_be_focused()
+    page.locator("tr.msg", has_text="Keep my focus").locator("input[name=uid]").check()
+    page.click("#bulk-delete")
+    expect(page.locator(".flash")).to_contain_text("Moved 1 to Trash.")
+    expect(page.locator(".flash")).to_be_focused()
+    page.keyboard.press("?")
+    expect(page.locator("#shortcut-help")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcut-help")).to_be_hidden()
+    expect(page.locator(".flash")).to_be_focused()

@@ -62,6 +62,9 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
+        /* The rows are replaced: keep the keyboard where it was (the same message's checkbox or link). */
+        var had = document.activeElement, row = had && had.closest ? had.closest("#rows tr.msg") : null;
+        var again = row ? {uid: row.getAttribute("data-uid"), sel: had.tagName === "INPUT" ? "input[name=uid]" : ".subj a"} : null;
         ["#rows", "#folder-list", ".listhead h1", ".pager"].forEach(function (sel) {
           var mine = $(sel), theirs = $(sel, doc);
           if (mine && theirs) { mine.innerHTML = theirs.innerHTML; }
@@ -72,6 +75,10 @@
         notify(doc);
         cursor = -1;
         wireRows();
+        if (again) {
+          var back = $("#rows tr.msg[data-uid='" + again.uid + "'] " + again.sel);
+          if (back) { back.focus(); }
+        }
       });
   }
 
@@ -140,13 +147,28 @@
   }
 
   /* --- keyboard shortcuts --------------------------------------------------- */
-  function help() { var h = $("#shortcut-help"); if (h) { h.hidden = !h.hidden; } }
+  var beforeHelp = null;
+  function help() {
+    var h = $("#shortcut-help");
+    if (!h) { return; }
+    h.hidden = !h.hidden;
+    if (!h.hidden) { beforeHelp = document.activeElement; h.setAttribute("tabindex", "-1"); h.focus(); }
+    else if (beforeHelp && beforeHelp.focus) { beforeHelp.focus(); }
+  }
+
+  /* After an action the page comes back with what happened: take the keyboard
+     (and a screen reader) there, unless a field already asked for it. */
+  var flashList = $(".flash");
+  if (flashList && !document.querySelector("[autofocus]")) {
+    flashList.setAttribute("tabindex", "-1");
+    flashList.focus();
+  }
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) { return; }
     var page = body.getAttribute("data-page");
     var k = e.key;
-    if (k === "?") { help(); return; }
+    if (k === "?" || (k === "Escape" && $("#shortcut-help") && !$("#shortcut-help").hidden)) { help(); return; }
     if (k === "/") { var s = $("#search-box"); if (s) { e.preventDefault(); s.focus(); } return; }
     if (k === "c") { go($("#compose-link") && $("#compose-link").href); return; }
     if (page === "list") {
