@@ -15,11 +15,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
-MAIN_PAGES = ["mail/base.html", "mail/list.html", "mail/_rows.html", "mail/_pager.html", "mail/message.html",
-              "mail/compose.html", "mail/settings.html", "mail/login.html", "mail/error.html",
-              "manage/base.html", "manage/overview.html", "manage/login.html", "manage/_account_compact.html"]
+TEMPLATES = ROOT / "templates"
+# Every page of the webmail and the dashboard.
+MAIN_PAGES = sorted(str(p.relative_to(TEMPLATES)) for folder in ("mail", "manage")
+                    for p in (TEMPLATES / folder).rglob("*.html"))
 # Not words of a language: the product's name, keyboard keys, protocol names.
-NOT_ENGLISH = {"Mailhost", "Enter", "IMAP", "POP3", "SMTP"}
+NOT_ENGLISH = {"Mailhost", "Enter", "IMAP", "POP3", "SMTP", "List-Id"}
 
 
 def entries(po_text: str) -> list[dict[str, object]]:
@@ -99,6 +100,8 @@ class _Text(HTMLParser):
             self.check(data)
 
     def check(self, text: str) -> None:
+        if text.strip() in NOT_ENGLISH:
+            return
         for word in re.findall(r"[A-Za-z]{2,}", text):
             if word not in NOT_ENGLISH:
                 self.found.append(text.strip())
@@ -110,7 +113,7 @@ def bare_english(template: str) -> list[str]:
     text = re.sub(r"{%\s*blocktrans.*?{%\s*endblocktrans\s*%}", "", template, flags=re.S)
     # blocks that fill an attribute list or a class name, not text
     text = re.sub(r"{%\s*block (bodyattrs|bodyclass)\s*%}.*?{%\s*endblock\s*%}", "", text, flags=re.S)
-    text = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", "", text, flags=re.S)
+    text = re.sub(r"{%.*?%}|{{.*?}}|{#.*?#}", "", text)  # one line each: Django leaves a tag split over lines as text
     parser = _Text()
     parser.feed(text)
     return parser.found
@@ -118,9 +121,10 @@ def bare_english(template: str) -> list[str]:
 
 @pytest.mark.parametrize("name", MAIN_PAGES)
 def test_the_main_pages_have_no_english_outside_translation_tags(name):
-    assert bare_english((ROOT / "templates" / name).read_text()) == []
+    assert bare_english((TEMPLATES / name).read_text()) == []
 
 
 def test_the_bare_text_check_finds_english_in_text_and_labels():
     assert bare_english('<p>{% trans "Fine" %} Not fine</p><input aria-label="Search">{{ x }}') == [
         "Not fine", "Search"]
+    assert bare_english('<p>{% trans "Split over\nlines" %}</p>') != []

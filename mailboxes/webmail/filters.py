@@ -54,7 +54,7 @@ def filters_view(request: HttpRequest) -> HttpResponse:
     return render(request, "mail/filters.html", {
         "folders": sidebar(request), "title": _("Filters"), "script": text, "lines": lines if error_line else [],
         "error": error, "error_line": error_line, "rule_error": rule_error, "name": name,
-        "fields": builder.FIELDS, "matches": builder.MATCHES, "actions": builder.ACTIONS,
+        "fields": _labels(builder.FIELDS), "matches": _labels(builder.MATCHES), "actions": _labels(builder.ACTIONS),
         "extensions": " ".join(sieve.EXTENSIONS)}, status=400 if error or rule_error else 200)
 
 
@@ -69,3 +69,8 @@ def _with_rule(text: str, request: HttpRequest) -> str:
     except sieve.SieveError:
         extensions = frozenset()
     return builder.add_rule(text, extensions, rule)
+
+
+def _labels(choices: dict[str, str]) -> dict[str, str]:
+    """The rule builder's choices in the reader's language."""
+    return {key: _(label) for key, label in choices.items()}

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -25,7 +26,8 @@ from .common import account_id, page, store_error
 from .folders import sidebar
 from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 
-DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
+DOOR_NAMES = {"imap": "IMAP", "pop3": gettext_lazy("POP3 (and POP2)"), "smtp": gettext_lazy("SMTP (sending)"),
+              "managesieve": "ManageSieve"}
 
 
 def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, status: int = 200,
