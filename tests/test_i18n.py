@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
 TEMPLATES = ROOT / "templates"
 # Every page of the webmail and the dashboard.
-MAIN_PAGES = sorted(str(p.relative_to(TEMPLATES)) for folder in ("mail", "manage")
+MAIN_PAGES = sorted(str(p.relative_to(TEMPLATES)) for folder in ("mail", "manage", "transfer")
                     for p in (TEMPLATES / folder).rglob("*.html"))
-# Not words of a language: the product's name, keyboard keys, protocol names.
-NOT_ENGLISH = {"Mailhost", "Enter", "IMAP", "POP3", "SMTP", "List-Id"}
+# Not words of a language: the product's name, keyboard keys, protocol and host names.
+NOT_ENGLISH = {"Mailhost", "Enter", "IMAP", "POP3", "SMTP", "List-Id", "imap.example.com", "TLS (IMAPS)", "STARTTLS"}
 
 
 def entries(po_text: str) -> list[dict[str, object]]:
