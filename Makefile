@@ -8,7 +8,7 @@ PIP     = $(VENV)/bin/pip
 
 # Debian packages the test suite drives: real mail clients, a browser, rspamd, sieve-connect
 # and pebble (the ACME test CA).
-APT_PACKAGES = swaks chromium fetchmail getmail6 mpop curl isync haproxy rspamd sieve-connect pebble
+APT_PACKAGES = gettext swaks chromium fetchmail getmail6 mpop curl isync haproxy rspamd sieve-connect pebble
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mailhost
 TEST_REDIS_URL    ?= redis://127.0.0.1:6379/0

@@ -3,6 +3,7 @@ dashboard (/manage/) is the admin, and every web login goes through
 store.login (docs/SECURITY.md)."""
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+from django.views.i18n import set_language
 
 from mailboxes import autoconfig
 from mailboxes.acme_views import acme_challenge
@@ -22,5 +23,6 @@ urlpatterns = [
     path("tlsrpt/", receive_tls_report, name="tlsrpt"),  # RFC 8460 3: our https: rua
     re_path(r"^[Aa]uto[Dd]iscover/[Aa]uto[Dd]iscover\.xml$", autoconfig.outlook, name="autodiscover"),
     path("mail/", include("mailboxes.webmail.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),  # the language chosen in the settings
     path("", RedirectView.as_view(url="/mail/", permanent=False)),
 ]

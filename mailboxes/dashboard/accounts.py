@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from mailboxes import autoconfig, store
 
@@ -58,7 +59,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if form_action(form, lambda d: store.admin_update_account(
                 actor, account_id, quota=d["quota"], active=d["active"], display_name=d["display_name"])):
-            messages.success(request, f"{row.address} saved.")
+            messages.success(request, gettext("%(address)s saved.") % {"address": row.address})
             return HttpResponseRedirect(_account_url(account_id))
     roles = RolesForm(initial={"superuser": row.is_superuser, "admin_domains": list(detail.admin_domains)},
                       domains=_role_domains(actor), superuser=actor.is_superuser)
@@ -79,14 +80,14 @@ def account_password(request: HttpRequest, account_id: int) -> HttpResponse:
         row = store.admin_account(request.actor, account_id).account
         return render(request, "manage/accounts/created.html", {
             "account": row, "password": generated, "reset": True, "section": "accounts"})
-    messages.success(request, "Password changed.")
+    messages.success(request, gettext("Password changed."))
     return HttpResponseRedirect(_account_url(account_id))
 
 
 @dashboard_view(methods=("POST",))
 def account_two_factor_reset(request: HttpRequest, account_id: int) -> HttpResponse:
     return post_action(request, lambda: store.admin_reset_two_factor(request.actor, account_id),
-                       success="Two-factor sign-in is off for this account; it can set it up again.",
+                       success=gettext("Two-factor sign-in is off for this account; it can set it up again."),
                        next_url=_account_url(account_id))
 
 
@@ -96,12 +97,12 @@ def account_roles(request: HttpRequest, account_id: int) -> HttpResponse:
     store.admin_account(actor, account_id)  # 404 before anything else for an account out of reach
     form = RolesForm(request.POST, domains=_role_domains(actor), superuser=actor.is_superuser)
     if not form.is_valid():
-        messages.error(request, "Those roles are not valid.")
+        messages.error(request, gettext("Those roles are not valid."))
         return HttpResponseRedirect(_account_url(account_id))
     data = form.cleaned_data
     return post_action(request, lambda: store.admin_set_roles(
         actor, account_id, superuser=data.get("superuser"), admin_domains=data["admin_domains"]),
-        success="Roles saved.", next_url=_account_url(account_id))
+        success=gettext("Roles saved."), next_url=_account_url(account_id))
 
 
 @dashboard_view(methods=("POST",))
@@ -112,14 +113,14 @@ def account_send_as(request: HttpRequest, account_id: int) -> HttpResponse:
     removed = request.POST.get("remove", "")
     if removed:
         return post_action(request, lambda: store.admin_revoke_send_as(actor, account_id, removed),
-                           success=f"No longer sends as {removed}.", next_url=_account_url(account_id))
+                           success=gettext("No longer sends as %(address)s.") % {"address": removed}, next_url=_account_url(account_id))
     form = SendAsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give an address or @domain.")
+        messages.error(request, gettext("Give an address or @domain."))
         return HttpResponseRedirect(_account_url(account_id))
     address = form.cleaned_data["address"]
     return post_action(request, lambda: store.admin_grant_send_as(actor, account_id, address),
-                       success=f"May now send as {address}.", next_url=_account_url(account_id))
+                       success=gettext("May now send as %(address)s.") % {"address": address}, next_url=_account_url(account_id))
 
 
 @dashboard_view
@@ -130,7 +131,7 @@ def account_delete(request: HttpRequest, account_id: int) -> HttpResponse:
     if request.method == "POST":
         _, error = attempt(lambda: store.admin_delete_account(actor, account_id))
         if not error:
-            messages.success(request, f"{detail.account.address} deleted, with {detail.messages} messages.")
+            messages.success(request, gettext("%(address)s deleted, with %(n)d messages.") % {"address": detail.account.address, "n": detail.messages})
             return HttpResponseRedirect(reverse("manage:accounts") + f"?domain={detail.account.domain}")
         messages.error(request, error)
     return render(request, "manage/accounts/delete.html", {"detail": detail, "account": detail.account,

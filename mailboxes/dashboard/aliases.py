@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mailboxes import store
 
@@ -29,7 +30,7 @@ def alias_new(request: HttpRequest) -> HttpResponse:
         created = form_action(form, lambda d: store.admin_create_alias(
             request.actor, d["source"], d["targets"]))
         if created:
-            messages.success(request, f"Alias {created.source} created.")
+            messages.success(request, _("Alias %(source)s created.") % {"source": created.source})
             return HttpResponseRedirect(reverse("manage:aliases") + f"?domain={created.domain}")
     return render(request, "manage/aliases/new.html", {"form": form, "section": "aliases"})
 
@@ -41,7 +42,7 @@ def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
     form = AliasTargetsForm(request.POST or None, initial={"targets": list(alias.targets)})
     if request.method == "POST" and form.is_valid():
         if form_action(form, lambda d: store.admin_update_alias(actor, alias_id, d["targets"])):
-            messages.success(request, f"Targets of {alias.source} saved.")
+            messages.success(request, _("Targets of %(source)s saved.") % {"source": alias.source})
             return HttpResponseRedirect(reverse("manage:alias", args=[alias_id]))
     return render(request, "manage/aliases/detail.html", {"alias": alias, "form": form, "section": "aliases"})
 
@@ -51,5 +52,5 @@ def alias_delete(request: HttpRequest, alias_id: int) -> HttpResponse:
     actor = request.actor
     alias = store.admin_alias(actor, alias_id)
     return post_action(request, lambda: store.admin_delete_alias(actor, alias_id),
-                       success=f"Alias {alias.source} deleted.",
+                       success=_("Alias %(source)s deleted.") % {"source": alias.source},
                        next_url=reverse("manage:aliases") + f"?domain={alias.domain}")

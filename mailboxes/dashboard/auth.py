@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -24,8 +25,8 @@ NO_ACCESS = "This account has no access to the dashboard; its mail is in the web
 
 
 class LoginForm(forms.Form):
-    address = forms.CharField(max_length=320, widget=forms.EmailInput(attrs={"autofocus": True}))
-    password = forms.CharField(max_length=1024, widget=forms.PasswordInput)
+    address = forms.CharField(max_length=320, widget=forms.EmailInput(attrs={"autofocus": True}), label=_("Address"))
+    password = forms.CharField(max_length=1024, widget=forms.PasswordInput, label=_("Password"))
 
 
 @sensitive_post_parameters("password")

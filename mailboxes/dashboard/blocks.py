@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mailboxes import store
 
@@ -22,4 +23,4 @@ def block_list(request: HttpRequest) -> HttpResponse:
 def block_clear(request: HttpRequest) -> HttpResponse:
     kind, value = request.POST.get("kind", ""), request.POST.get("value", "")[:400]
     return post_action(request, lambda: store.admin_clear_login_block(kind, value, actor=request.actor),
-                       success=f"{value} may log in again.", next_url=reverse("manage:blocks"))
+                       success=_("%(who)s may log in again.") % {"who": value}, next_url=reverse("manage:blocks"))

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from mailboxes import store
 
@@ -28,7 +29,7 @@ def domain_new(request: HttpRequest) -> HttpResponse:
             request.actor, d["name"], default_quota=d["default_quota"] or 0,
             max_accounts=d["max_accounts"]))
         if created:
-            messages.success(request, f"Domain {created.name} created. Publish its DNS records next.")
+            messages.success(request, gettext("Domain %(name)s created. Publish its DNS records next.") % {"name": created.name})
             return HttpResponseRedirect(reverse("manage:domain-dns", args=[created.name]))
     return render(request, "manage/domains/new.html", {"form": form, "section": "domains"})
 
@@ -49,7 +50,7 @@ def domain_detail(request: HttpRequest, name: str) -> HttpResponse:
                 active=d.get("active"), max_accounts=d.get("max_accounts"),
                 allow_external_forwards=d.get("allow_external_forwards"), mta_sts_mode=d.get("mta_sts_mode"),
                 require_two_factor=d["require_two_factor"])):
-            messages.success(request, f"Settings of {domain.name} saved.")
+            messages.success(request, gettext("Settings of %(name)s saved.") % {"name": domain.name})
             return HttpResponseRedirect(reverse("manage:domain", args=[domain.name]))
     return render(request, "manage/domains/detail.html", {
         "domain": domain, "form": form, "dkim_form": DkimForm(), "dkim_keys": store.list_dkim_keys(domain.name),
@@ -63,10 +64,10 @@ def domain_dkim(request: HttpRequest, name: str) -> HttpResponse:
     form = DkimForm(request.POST)
     back = reverse("manage:domain-dns", args=[domain.name])
     if not form.is_valid():
-        messages.error(request, "Choose a selector and an algorithm.")
+        messages.error(request, gettext("Choose a selector and an algorithm."))
         return HttpResponseRedirect(back)
     return post_action(request, lambda: store.admin_generate_dkim(actor, domain.name, **form.cleaned_data),
-                       success=f"New DKIM key '{form.cleaned_data['selector']}' generated: publish it below.",
+                       success=gettext("New DKIM key '%(selector)s' generated: publish it below.") % {"selector": form.cleaned_data["selector"]},
                        next_url=back)
 
 
@@ -78,7 +79,7 @@ def domain_delete(request: HttpRequest, name: str) -> HttpResponse:
         _, error = attempt(lambda: store.admin_delete_domain(
             actor, domain.name, with_accounts=request.POST.get("with_accounts") == "yes"))
         if not error:
-            messages.success(request, f"Domain {domain.name} deleted.")
+            messages.success(request, gettext("Domain %(name)s deleted.") % {"name": domain.name})
             return HttpResponseRedirect(reverse("manage:domains"))
         messages.error(request, error)
     return render(request, "manage/domains/delete.html", {"domain": domain, "section": "domains"})

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mailboxes import store
 
@@ -37,10 +38,10 @@ def _back(request: HttpRequest) -> str:
 @dashboard_view(methods=("POST",))
 def queue_retry(request: HttpRequest, recipient_id: int) -> HttpResponse:
     return post_action(request, lambda: store.admin_retry_outbound(request.actor, recipient_id),
-                       success="Queued for another attempt now.", next_url=_back(request))
+                       success=_("Queued for another attempt now."), next_url=_back(request))
 
 
 @dashboard_view(methods=("POST",))
 def queue_delete(request: HttpRequest, recipient_id: int) -> HttpResponse:
     return post_action(request, lambda: store.admin_delete_outbound(request.actor, recipient_id),
-                       success="Removed from the queue.", next_url=_back(request))
+                       success=_("Removed from the queue."), next_url=_back(request))

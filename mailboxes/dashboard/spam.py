@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from mailboxes import store
 
@@ -22,11 +23,14 @@ LIST_HELP = "sender addresses or domains (a domain covers its subdomains), one a
 
 
 class SpamSettingsForm(forms.Form):
-    enabled = forms.BooleanField(required=False, label="Scan this domain's mail")
-    reject_score = forms.FloatField(required=False, help_text="refuse at or above this score; blank = rspamd's (15)")
-    junk_score = forms.FloatField(required=False, help_text="file in Junk at or above; blank = rspamd's (6)")
-    greylist_score = forms.FloatField(required=False, help_text="greylist at or above; blank = rspamd's (4)")
-    greylisting = forms.BooleanField(required=False, label="Greylist doubtful mail (451, accepted when retried)")
+    enabled = forms.BooleanField(required=False, label=_("Scan this domain's mail"))
+    reject_score = forms.FloatField(required=False, label=_("Reject score"),
+                                    help_text=_("refuse at or above this score; blank = rspamd's (15)"))
+    junk_score = forms.FloatField(required=False, label=_("Junk score"),
+                                  help_text=_("file in Junk at or above; blank = rspamd's (6)"))
+    greylist_score = forms.FloatField(required=False, label=_("Greylist score"),
+                                      help_text=_("greylist at or above; blank = rspamd's (4)"))
+    greylisting = forms.BooleanField(required=False, label=_("Greylist doubtful mail (451, accepted when retried)"))
     allow = AddressListField(required=False, label="Allow list", help_text="never Junk, never refused: " + LIST_HELP)
     block = AddressListField(required=False, label="Block list", help_text="always refused: " + LIST_HELP)
 
@@ -41,7 +45,7 @@ def domain_spam(request: HttpRequest, name: str) -> HttpResponse:
         if form_action(form, lambda d: store.admin_set_spam_settings(actor, domain.name, store.SpamSettings(
                 d["enabled"], d["reject_score"], d["junk_score"], d["greylist_score"], d["greylisting"],
                 tuple(d["allow"]), tuple(d["block"])))):
-            messages.success(request, f"Spam settings of {domain.name} saved.")
+            messages.success(request, _("Spam settings of %(name)s saved.") % {"name": domain.name})
             return HttpResponseRedirect(reverse("manage:domain-spam", args=[domain.name]))
     return render(request, "manage/domains/spam.html", {"domain": domain, "form": form, "section": "domains"})
 

@@ -6,11 +6,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-FIELDS = {"from": "From", "to": "To or Cc", "subject": "Subject", "header": "Header", "size": "Size over",
-          "spam": "Spam score at least"}
-MATCHES = {"contains": "contains", "is": "is", "matches": "matches (* and ?)"}
-ACTIONS = {"move": "Move to folder", "copy": "Copy to folder", "read": "Mark as read", "flag": "Flag",
-           "forward": "Forward to", "reject": "Reject with", "discard": "Discard"}
+from django.utils.translation import gettext_noop
+
+# The labels are English; the webmail shows them translated (marked here for makemessages).
+FIELDS = {"from": gettext_noop("From"), "to": gettext_noop("To or Cc"), "subject": gettext_noop("Subject"),
+          "header": gettext_noop("Header"), "size": gettext_noop("Size over"),
+          "spam": gettext_noop("Spam score at least")}
+MATCHES = {"contains": gettext_noop("contains"), "is": gettext_noop("is"),
+           "matches": gettext_noop("matches (* and ?)")}
+ACTIONS = {"move": gettext_noop("Move to folder"), "copy": gettext_noop("Copy to folder"),
+           "read": gettext_noop("Mark as read"), "flag": gettext_noop("Flag"), "forward": gettext_noop("Forward to"),
+           "reject": gettext_noop("Reject with"), "discard": gettext_noop("Discard")}
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")
 _SIZE = re.compile(r"([0-9]{1,9})([KMG]?)", re.IGNORECASE)
 _ADDRESS = re.compile(r"[^@\s\"<>]+@[^@\s\"<>]+")

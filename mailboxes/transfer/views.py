@@ -34,6 +34,7 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mailboxes import store
@@ -116,11 +117,11 @@ def imports(request: HttpRequest) -> HttpResponse:
                 "account": p.get("account", "").strip(), "verify": p.get("no_verify") != "on"}
         password = p.get("password", "")
         if not form["host"] or not form["username"] or not password:
-            error = "Give the server, your user name there and its password."
+            error = gettext("Give the server, your user name there and its password.")
         elif not form["port"].isdigit() or not 0 < int(form["port"]) < 65536:
-            error = "The port is a number from 1 to 65535."
+            error = gettext("The port is a number from 1 to 65535.")
         elif form["security"] not in ("imaps", "starttls"):
-            error = "Choose how to connect."
+            error = gettext("Choose how to connect.")
         else:
             url = ImapUrl(form["security"] == "imaps", str(form["username"]), str(form["host"]), int(form["port"]))
             try:

@@ -13,6 +13,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -23,8 +24,8 @@ from . import second_factor
 from .common import public, safe_next
 
 PROTOCOL = "web"  # the LoginRecord name of a webmail login
-REFUSED = "Wrong address or password."
-BLOCKED = "Too many failed logins. Try again in a few minutes."
+REFUSED = gettext_lazy("Wrong address or password.")
+BLOCKED = gettext_lazy("Too many failed logins. Try again in a few minutes.")
 
 
 @sensitive_post_parameters("password")

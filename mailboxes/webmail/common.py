@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 from mailboxes import store
 
@@ -50,12 +51,12 @@ def page(view: View) -> View:
         try:
             response = view(request, *args, **kwargs)
         except store.NotFound:
-            response = render(request, "mail/error.html", {"title": "Not found",
-                                                             "text": "There is no such folder or message."},
+            response = render(request, "mail/error.html", {"title": _("Not found"),
+                                                             "text": _("There is no such folder or message.")},
                               status=404)
         except store.Unavailable:
-            response = render(request, "mail/error.html", {"title": "Try again shortly",
-                                                             "text": "The mail store is not reachable right now."},
+            response = render(request, "mail/error.html", {"title": _("Try again shortly"),
+                                                             "text": _("The mail store is not reachable right now.")},
                               status=503)
         return secure(response)
 
@@ -99,11 +100,11 @@ def store_error(request: HttpRequest, exc: store.StoreError, what: str) -> None:
     """Tell the user what failed in words of our own; never the exception text of
     anything below the store's typed errors."""
     if isinstance(exc, store.OverQuota):
-        flash.error(request, f"{what}: the mailbox is full.")
+        flash.error(request, _("%(what)s: the mailbox is full.") % {"what": what})
     elif isinstance(exc, store.Unavailable):
-        flash.error(request, f"{what}: the mail store is not reachable; try again shortly.")
+        flash.error(request, _("%(what)s: the mail store is not reachable; try again shortly.") % {"what": what})
     elif isinstance(exc, (store.InvalidInput, store.AlreadyExists, store.NotPermitted, store.NotFound)):
         flash.error(request, f"{what}: {exc}")
     else:
         log.exception("webmail: %s failed", what)
-        flash.error(request, f"{what} failed.")
+        flash.error(request, _("%(what)s failed.") % {"what": what})

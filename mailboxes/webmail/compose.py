@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from mailboxes import compose as mail
@@ -265,9 +266,9 @@ def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipie
         log.exception("adding the recipients of account %s to its contacts failed", me)
     try:
         store.record_sent(me, own_copy, draft_uid=form.draft, answered=answered)
-        flash.success(request, "Message sent.")
+        flash.success(request, _("Message sent."))
     except store.StoreError as exc:
-        store_error(request, exc, "Sent, but the copy in Sent was not saved")
+        store_error(request, exc, _("Sent, but the copy in Sent was not saved"))
     return HttpResponseRedirect(reverse("webmail:home"))
 
 
@@ -275,16 +276,16 @@ def _save(request: HttpRequest, form: Form, own_copy: bytes) -> HttpResponse:
     try:
         saved = store.save_draft(account_id(request), own_copy, replaces=form.draft)
     except store.StoreError as exc:
-        store_error(request, exc, "The draft was not saved")
+        store_error(request, exc, _("The draft was not saved"))
         return _page(request, form, "The draft was not saved.", 409)
-    flash.success(request, "Draft saved.")
+    flash.success(request, _("Draft saved."))
     query = urlencode({"mode": "draft", "f": saved.folder_id, "u": saved.uid})
     return HttpResponseRedirect(f"{reverse('webmail:compose')}?{query}")
 
 
 def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) -> HttpResponse:
     return render(request, "mail/compose.html", {
-        "folders": sidebar(request), "form": form, "error": error, "title": "Write",
+        "folders": sidebar(request), "form": form, "error": error, "title": _("Write"),
         "rich": store.get_preferences(account_id(request)).rich_compose,
         "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024}, status=status)
 

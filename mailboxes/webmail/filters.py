@@ -9,6 +9,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mailboxes import sieve, store
 from mailboxes.sieve import builder
@@ -40,20 +41,20 @@ def filters_view(request: HttpRequest) -> HttpResponse:
             try:
                 store.put_script(me, name, wanted)
                 store.activate_script(me, name)
-                flash.success(request, "Filters saved.")
+                flash.success(request, _("Filters saved."))
                 return HttpResponseRedirect(reverse("webmail:filters"))
             except store.InvalidScript as exc:
                 error, error_line = f"Line {exc.line}: {exc.reason}", exc.line
             except store.ScriptQuotaExceeded:
-                error = "The filters are larger than this server allows."
+                error = _("The filters are larger than this server allows.")
             except store.StoreError as exc:
-                store_error(request, exc, "Saving the filters")
+                store_error(request, exc, _("Saving the filters"))
         text = wanted
     lines = [(number, line, number == error_line) for number, line in enumerate(text.split("\n"), 1)]
     return render(request, "mail/filters.html", {
-        "folders": sidebar(request), "title": "Filters", "script": text, "lines": lines if error_line else [],
+        "folders": sidebar(request), "title": _("Filters"), "script": text, "lines": lines if error_line else [],
         "error": error, "error_line": error_line, "rule_error": rule_error, "name": name,
-        "fields": builder.FIELDS, "matches": builder.MATCHES, "actions": builder.ACTIONS,
+        "fields": _labels(builder.FIELDS), "matches": _labels(builder.MATCHES), "actions": _labels(builder.ACTIONS),
         "extensions": " ".join(sieve.EXTENSIONS)}, status=400 if error or rule_error else 200)
 
 
@@ -68,3 +69,8 @@ def _with_rule(text: str, request: HttpRequest) -> str:
     except sieve.SieveError:
         extensions = frozenset()
     return builder.add_rule(text, extensions, rule)
+
+
+def _labels(choices: dict[str, str]) -> dict[str, str]:
+    """The rule builder's choices in the reader's language."""
+    return {key: _(label) for key, label in choices.items()}

@@ -9,18 +9,26 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mailboxes import store
 from mailboxes.store import search as s
+from mailboxes.templatetags.mail_i18n import folder_label
 
 from .common import account_id, int_list, page, safe_next, store_error
 from .render import short_name
 
 PER_PAGE = 50
-SORTS = {"date": "Date", "from": "Sender", "subject": "Subject", "size": "Size"}
+SORTS = {"date": gettext_lazy("Date"), "from": gettext_lazy("Sender"), "subject": gettext_lazy("Subject"),
+         "size": gettext_lazy("Size")}
 ACTIONS = {"read": ("add", "\\Seen"), "unread": ("remove", "\\Seen"),
            "flag": ("add", "\\Flagged"), "unflag": ("remove", "\\Flagged")}
+
+
+def moved_to(count: int, dest: store.FolderRow) -> str:
+    return _("Moved %(n)d to %(folder)s.") % {"n": count, "folder": folder_label(dest)}
 
 
 def sidebar(request: HttpRequest) -> list[store.FolderRow]:
@@ -87,7 +95,7 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
         "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
         "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
         "is_junk": folder.special_use == "\\Junk",
-        "title": folder.name})
+        "title": folder_label(folder)})
 
 
 @page
@@ -106,7 +114,7 @@ def _wants_json(request: HttpRequest) -> bool:
 def _moved(request: HttpRequest, moved: store.CopyResult, dest: store.FolderRow) -> HttpResponse | None:
     """Report a move: JSON with what Undo needs (the moved messages' new UIDs,
     for the reverse move), else a message for the next page."""
-    text = f"Moved {len(moved.source_uids)} to {dest.name}."
+    text = moved_to(len(moved.source_uids), dest)
     if _wants_json(request):
         return JsonResponse({"text": text, "folder": dest.id, "uids": moved.dest_uids})
     flash.success(request, text)
@@ -122,7 +130,7 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
     ranges = store.uid_ranges(int_list(request.POST.getlist("uid")))
     action = request.POST.get("action", "")
     if not ranges:
-        flash.info(request, "Select one or more messages first.")
+        flash.info(request, _("Select one or more messages first."))
         return HttpResponseRedirect(back)
     rows = sidebar(request)
     folder = _folder(rows, folder_id)
@@ -150,18 +158,18 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
             if trash is None or folder.id == trash.id:
                 gone = store.delete_messages(me, folder_id, ranges)
                 if _wants_json(request):
-                    return JsonResponse({"text": f"Deleted {len(gone)} for good."})
-                flash.success(request, f"Deleted {len(gone)} for good.")
+                    return JsonResponse({"text": _("Deleted %(n)d for good.") % {"n": len(gone)}})
+                flash.success(request, _("Deleted %(n)d for good.") % {"n": len(gone)})
             else:
                 done = _moved(request, store.move(me, folder_id, ranges, trash.name), trash)
                 if done:
                     return done
         else:
-            flash.error(request, "Unknown action.")
+            flash.error(request, _("Unknown action."))
     except store.StoreError as exc:
         if isinstance(exc, store.NotFound):
             raise
-        store_error(request, exc, "That action")
+        store_error(request, exc, _("That action"))
     return HttpResponseRedirect(back)
 
 
@@ -211,7 +219,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
                                        page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
     names = {r.id: r.name for r in rows}
     return render(request, "mail/search.html", {
-        "folders": rows, "params": params, "result": result, "title": "Search",
+        "folders": rows, "params": params, "result": result, "title": _("Search"),
         "rows": list_rows(result.items, False, names) if result else [],
         "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
         "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before"))})
@@ -233,23 +241,23 @@ def manage_folders(request: HttpRequest) -> HttpResponse:
                 name = request.POST.get("name", "").strip()
                 full = f"{_folder(rows, int(parent)).name}/{name}" if parent.isdigit() else name
                 store.create_folder(me, full)
-                flash.success(request, f"Created {full}.")
+                flash.success(request, _("Created %(name)s.") % {"name": full})
             elif op in ("rename", "delete"):
                 folder = _folder(rows, _int(request.POST.get("folder"), 0))
                 if folder.name == "INBOX" or folder.special_use:
-                    flash.error(request, f"{folder.name} is a special folder and stays as it is.")
+                    flash.error(request, _("%(name)s is a special folder and stays as it is.") % {"name": folder_label(folder)})
                 elif op == "rename":
                     store.rename_folder(me, folder.name, request.POST.get("name", "").strip())
-                    flash.success(request, f"Renamed {folder.name}.")
+                    flash.success(request, _("Renamed %(name)s.") % {"name": folder.name})
                 else:
                     store.delete_folder(me, folder.name)
-                    flash.success(request, f"Deleted {folder.name} and its messages.")
+                    flash.success(request, _("Deleted %(name)s and its messages.") % {"name": folder.name})
         except store.StoreError as exc:
             if isinstance(exc, store.NotFound):
                 raise
-            store_error(request, exc, "The folder change")
+            store_error(request, exc, _("The folder change"))
         return HttpResponseRedirect(reverse("webmail:folders"))
     rows = sidebar(request)
-    return render(request, "mail/folders.html", {"folders": rows, "title": "Folders",
+    return render(request, "mail/folders.html", {"folders": rows, "title": _("Folders"),
                                                  "editable": [r for r in rows
                                                               if r.name != "INBOX" and not r.special_use]})

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailboxes import mime, store
@@ -121,7 +122,7 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
         "seen": "\\Seen" in detail.flags, "flagged": "\\Flagged" in detail.flags,
         "is_draft": "\\Draft" in detail.flags or detail.folder.special_use == "\\Drafts",
         "show_bcc": detail.folder.special_use in ("\\Sent", "\\Drafts"),
-        "title": detail.subject or "(no subject)"})
+        "title": detail.subject or _("(no subject)")})
 
 
 @page

@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -33,8 +34,8 @@ from .common import public, safe_next
 
 PENDING = "mailhost_signin_pending"
 PENDING_SECONDS = 300
-WRONG_CODE = "That code is not right."
-BLOCKED = "Too many failed logins. Try again in a few minutes."
+WRONG_CODE = gettext_lazy("That code is not right.")
+BLOCKED = gettext_lazy("Too many failed logins. Try again in a few minutes.")
 
 
 CODE, ENROL = "code", "enrol"
@@ -148,7 +149,7 @@ def ceremony_answer(request: HttpRequest) -> tuple[dict, bytes]:
 def passkey_options(request: HttpRequest) -> HttpResponse:
     pending = _pending(request, CODE)
     if pending is None or request.method != "POST":
-        return JsonResponse({"error": "Sign in with your password first."}, status=403)
+        return JsonResponse({"error": gettext_lazy("Sign in with your password first.")}, status=403)
     return begin_ceremony(request, store.passkey_authentication(pending["id"], relying_party(request)))
 
 
@@ -157,7 +158,7 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
 def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     pending = _pending(request, CODE)
     if pending is None or request.method != "POST":
-        return JsonResponse({"error": "Sign in with your password first."}, status=403)
+        return JsonResponse({"error": gettext_lazy("Sign in with your password first.")}, status=403)
     body, challenge = ceremony_answer(request)
     try:
         right = store.check_passkey(pending["id"], json.dumps(body.get("credential")), challenge,
@@ -165,7 +166,7 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
     except store.LoginBlocked:
         return JsonResponse({"error": BLOCKED}, status=403)
     if not right:
-        return JsonResponse({"error": "That passkey was not accepted."}, status=403)
+        return JsonResponse({"error": gettext_lazy("That passkey was not accepted.")}, status=403)
     del request.session[PENDING]
     _finish(request, pending["id"])
     return JsonResponse({"next": pending["next"]})

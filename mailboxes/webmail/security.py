@@ -22,6 +22,8 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -35,7 +37,8 @@ from .common import View, account_id, page, store_error
 from .folders import sidebar
 from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 
-DOOR_NAMES = {"imap": "IMAP", "pop3": "POP3 (and POP2)", "smtp": "SMTP (sending)", "managesieve": "ManageSieve"}
+DOOR_NAMES = {"imap": "IMAP", "pop3": gettext_lazy("POP3 (and POP2)"), "smtp": gettext_lazy("SMTP (sending)"),
+              "managesieve": "ManageSieve"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Where:
 
 
 WEBMAIL = Where("webmail", "mail/security.html", PROTOCOL,
-                lambda request: {"folders": sidebar(request), "title": "Security"}, page)
+                lambda request: {"folders": sidebar(request), "title": _("Security")}, page)
 DASHBOARD = Where("manage", "manage/security.html", dashboard_auth.PROTOCOL,
                   lambda request: {"section": "security"}, dashboard_view)
 
@@ -125,7 +128,7 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
         return _page(request, error=BLOCKED, status=403)
     except store.InvalidInput as exc:
         return _page(request, error=f"Two-factor sign-in is still on: {exc}.", status=403)
-    flash.success(request, "Two-factor sign-in is off.")
+    flash.success(request, _("Two-factor sign-in is off."))
     return _back(request)
 
 
@@ -143,7 +146,7 @@ def create_app_password(request: HttpRequest) -> HttpResponse:
     try:
         made = store.create_app_password(account_id(request), request.POST.get("name", "")[:200], doors)
     except store.InvalidInput as exc:
-        flash.error(request, f"The app password: {exc}")
+        flash.error(request, _("The app password: %(error)s") % {"error": exc})
         return _page(request, status=400)
     return _page(request, new=made)  # shown here, once: never through the session's flash store
 
@@ -162,7 +165,7 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str, wh
 @require_POST
 def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
     return _act(request, lambda: store.end_web_session(account_id(request), web_session_id),
-                success="That browser is signed out.", what="Signing that browser out")
+                success=_("That browser is signed out."), what=_("Signing that browser out"))
 
 
 @own
@@ -170,7 +173,7 @@ def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
 def end_sessions(request: HttpRequest) -> HttpResponse:
     """Every other browser, and every IMAP, POP3 and POP2 session."""
     return _act(request, lambda: store.end_sessions(account_id(request), keep=request.session.session_key or ""),
-                success="Signed out everywhere else.", what="Signing out everywhere")
+                success=_("Signed out everywhere else."), what=_("Signing out everywhere"))
 
 
 @own
@@ -195,14 +198,14 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
     return _act(request, lambda: store.remove_passkey(account_id(request), passkey_id),
-                success="Passkey removed.", what="Removing the passkey")
+                success=_("Passkey removed."), what=_("Removing the passkey"))
 
 
 @own
 @require_POST
 def revoke_app_password(request: HttpRequest, app_password_id: int) -> HttpResponse:
     return _act(request, lambda: store.revoke_app_password(account_id(request), app_password_id),
-                success="App password revoked: it no longer opens anything.", what="Revoking the app password")
+                success=_("App password revoked: it no longer opens anything."), what=_("Revoking the app password"))
 
 
 # Mounted under settings/security/ in the webmail and security/ in the dashboard.

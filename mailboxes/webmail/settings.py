@@ -9,6 +9,8 @@ from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -41,12 +43,12 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             conversations=p.get("conversations") == "on", rich_compose=p.get("rich_compose") == "on")
         try:
             store.save_preferences(me, wanted)
-            flash.success(request, "Settings saved.")
+            flash.success(request, _("Settings saved."))
             return HttpResponseRedirect(reverse("webmail:settings"))
         except store.InvalidInput as exc:
             error, prefs = str(exc), wanted
     return render(request, "mail/settings.html", {"folders": sidebar(request), "prefs": prefs, "error": error,
-                                                  "title": "Settings", "min_password": MIN_PASSWORD,
+                                                  "title": _("Settings"), "min_password": MIN_PASSWORD,
                                                   "spam_allow": "\n".join(store.spam_allow_list(me))},
                   status=400 if error else 200)
 
@@ -58,7 +60,8 @@ def spam_allow_view(request: HttpRequest) -> HttpResponse:
     entries = request.POST.get("spam_allow", "")[:50_000].replace(",", "\n").splitlines()
     try:
         stored = store.save_spam_allow_list(account_id(request), entries)
-        flash.success(request, f"Never Junk: {len(stored)} sender{'s' if len(stored) != 1 else ''} or domains saved.")
+        flash.success(request, ngettext("Never Junk: %(n)d sender or domain saved.", "Never Junk: %(n)d senders or domains saved.",
+                                        len(stored)) % {"n": len(stored)})
     except store.InvalidInput as exc:
         flash.error(request, str(exc))
     return HttpResponseRedirect(reverse("webmail:settings"))
@@ -77,11 +80,11 @@ def password_view(request: HttpRequest) -> HttpResponse:
         flash.error(request, BLOCKED)
     elif store.authenticate(address, old) is None:
         store.record_login_failure(address, ip, PROTOCOL)
-        flash.error(request, "The current password is not right.")
+        flash.error(request, _("The current password is not right."))
     elif len(new) < MIN_PASSWORD:
-        flash.error(request, f"The new password needs at least {MIN_PASSWORD} characters.")
+        flash.error(request, _("The new password needs at least %(n)d characters.") % {"n": MIN_PASSWORD})
     elif new != again:
-        flash.error(request, "The new passwords do not match.")
+        flash.error(request, _("The new passwords do not match."))
     else:
         try:
             store.set_password(address, new, keep_session=request.session.session_key or "")
@@ -90,5 +93,5 @@ def password_view(request: HttpRequest) -> HttpResponse:
             return back
         request.user.refresh_from_db(fields=["password"])
         update_session_auth_hash(request, request.user)  # this session stays signed in
-        flash.success(request, "Password changed.")
+        flash.success(request, _("Password changed."))
     return back

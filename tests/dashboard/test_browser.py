@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from conftest import sample_message
 from mailboxes import store
+from tests.axe import serious_violations
 from tests.servers import ROOT, InProcessServer
 
 from .conftest import ROOT as ROOT_ADDRESS
@@ -169,3 +170,11 @@ def test_an_administrators_first_day_in_the_browser(live_team, page, settings):
     page.screenshot(path=str(SHOTS / "dashboard-overview.png"), full_page=True)
     actions = [e.action for e in store.admin_audit_log(live_team.actor("superuser"), per_page=200).items]
     assert {"domain.create", "domain.dkim", "account.create", "alias.create"} <= set(actions)
+
+
+def test_axe_finds_no_serious_violations_on_the_overview(live_team, page):
+    some_history(live_team)
+    log_in(page, ROOT_ADDRESS, ROOT_PASSWORD)
+    page.wait_for_url("**/manage/")
+    assert page.locator("h1").inner_text() == "Overview"
+    assert serious_violations(page) == []

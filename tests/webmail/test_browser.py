@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import re
 import smtplib
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
+from tests.axe import serious_violations
 from tests.servers import ROOT, InProcessServer
 
 from .helpers import HOSTILE, folder_id, with_attachments
@@ -79,7 +81,7 @@ def log_in(page: Page, address: str = ALICE) -> None:
     page.fill("input[name=address]", address)
     page.fill("input[name=password]", PASSWORDS[address])
     page.click("button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("INBOX")
+    expect(page.locator("h1")).to_contain_text("Inbox")
 
 
 def submit(servers: InProcessServer, raw: bytes, sender: str, to: list[str]) -> None:
@@ -265,3 +267,112 @@ def test_on_a_phone_sized_screen_the_folder_list_folds_away(browser, live_server
     expect(tab.locator("#sidebar")).to_be_visible()
     shot(tab, "inbox-phone")
     context.close()
+
+
+def test_the_inbox_in_italian_when_the_browser_asks_for_it(browser, live_server, users, mail_servers):
+    context = browser.new_context(base_url=live_server.url, locale="it-IT", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    submit(mail_servers, sample_message(subject="Pranzo venerdì?"), BOB, [ALICE])
+    tab.goto("/mail/")
+    expect(tab.locator("button[type=submit]")).to_have_text("Accedi")
+    tab.fill("input[name=address]", ALICE)
+    tab.fill("input[name=password]", PASSWORDS[ALICE])
+    tab.click("button[type=submit]")
+    expect(tab.locator("h1")).to_contain_text("Posta in arrivo")
+    expect(tab.locator("#compose-link")).to_have_text("Scrivi")
+    expect(tab.locator("#folder-list")).to_contain_text("Cestino")
+    expect(tab).to_have_title("(1) Posta in arrivo · Mailhost")
+    expect(tab.locator("tr.msg .date time")).to_have_text(re.compile(r"^\d\d/\d\d/\d{4} \d\d:\d\d$"))
+    shot(tab, "inbox-italian")
+    context.close()
+
+
+# The page's own Notification is the browser's; this wraps it to count what the page shows.
+NOTIFICATION_SPY = """
+(() => {
+  const Real = window.Notification;
+  window.__notices = [];
+  function Spy(title, options) { window.__notices.push({title, body: (options || {}).body}); return new Real(title, options); }
+  Object.defineProperty(Spy, "permission", {get: () => Real.permission});
+  Spy.requestPermission = (...args) => Real.requestPermission(...args);
+  window.Notification = Spy;
+})();
+"""
+
+
+def test_new_mail_while_the_list_is_open_counts_in_the_title_and_notifies(browser, live_server, users, mail_servers):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.grant_permissions(["notifications"], origin=live_server.url)
+    context.add_init_script(NOTIFICATION_SPY)
+    tab = context.new_page()
+    log_in(tab)
+    expect(tab).to_have_title("Inbox · Mailhost")
+    assert tab.evaluate("Notification.permission") == "granted"
+    expect(tab.locator("#notify-ask")).to_be_hidden()  # nothing left to ask
+    submit(mail_servers, sample_message(subject="Arrived while you looked"), BOB, [ALICE])
+    expect(tab).to_have_title("(1) Inbox · Mailhost", timeout=TIMEOUT_MS)  # the list polls every few seconds
+    expect(tab.locator("tr.msg.unseen", has_text="Arrived while you looked")).to_be_visible()
+    notices = tab.evaluate("window.__notices")
+    assert len(notices) == 1 and notices[0]["title"] == "New mail", notices
+    assert notices[0]["body"].endswith(": Arrived while you looked"), notices  # sender: subject
+    submit(mail_servers, sample_message(subject="And one more"), BOB, [ALICE])
+    expect(tab).to_have_title("(2) Inbox · Mailhost", timeout=TIMEOUT_MS)
+    assert [n["body"].split(": ", 1)[1] for n in tab.evaluate("window.__notices")] == [
+        "Arrived while you looked", "And one more"]
+    context.close()
+
+
+def test_notifications_are_asked_for_on_a_click_and_only_then(browser, live_server, users):
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    log_in(tab)
+    assert tab.evaluate("Notification.permission") == "default"
+    ask = tab.locator("#notify-ask")
+    expect(ask).to_be_visible()
+    ask.click()  # headless Chromium answers the prompt itself (denied): the button goes either way
+    expect(ask).to_be_hidden()
+    context.close()
+
+
+def test_axe_finds_no_serious_violations_on_the_inbox_a_message_and_compose(page, mail_servers):
+    submit(mail_servers, with_attachments(subject="Checked by axe"), BOB, [ALICE])
+    log_in(page)
+    assert serious_violations(page) == []
+    assert _axe_sees(page)
+    page.locator("tr.msg a", has_text="Checked by axe").click()
+    expect(page.locator("#subject")).to_have_text("Checked by axe")
+    assert serious_violations(page) == []
+    page.click("#reply")
+    expect(page.locator("#compose-form")).to_be_visible()
+    assert serious_violations(page) == []
+
+
+def _axe_sees(page: Page) -> bool:
+    """The check can fail: an unlabelled field added to the page is reported."""
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input id=axe-probe>')")
+    found = serious_violations(page)
+    page.evaluate("document.getElementById('axe-probe').remove()")
+    return any(v.startswith("label ") for v in found)
+
+
+def test_focus_stays_on_its_message_when_new_mail_refreshes_the_list_and_goes_to_the_outcome_of_an_action(
+        page, mail_servers):
+    submit(mail_servers, sample_message(subject="Keep my focus"), BOB, [ALICE])
+    log_in(page)
+    link = page.locator("tr.msg .subj a", has_text="Keep my focus")
+    link.focus()
+    submit(mail_servers, sample_message(subject="Pushes the rows down"), BOB, [ALICE])
+    expect(page.locator("tr.msg", has_text="Pushes the rows down")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(link).to_be_focused()
+    page.locator("tr.msg", has_text="Keep my focus").locator("input[name=uid]").check()
+    page.click("#bulk-delete")
+    expect(page.locator(".flash")).to_contain_text("Moved 1 to Trash.")
+    expect(page.locator(".flash")).to_be_focused()
+    page.keyboard.press("?")
+    expect(page.locator("#shortcut-help")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcut-help")).to_be_hidden()
+    expect(page.locator(".flash")).to_be_focused()

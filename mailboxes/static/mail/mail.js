@@ -147,16 +147,49 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
+        /* The rows are replaced: keep the keyboard where it was (the same message's checkbox or link). */
+        var had = document.activeElement, row = had && had.closest ? had.closest("#rows tr.msg") : null;
+        var again = row ? {uid: row.getAttribute("data-uid"), sel: had.tagName === "INPUT" ? "input[name=uid]" : ".subj a"} : null;
         ["#rows", "#folder-list", ".listhead h1", ".pager"].forEach(function (sel) {
           var mine = $(sel), theirs = $(sel, doc);
           if (mine && theirs) { mine.innerHTML = theirs.innerHTML; }
         });
         var fresh = doc.body.getAttribute("data-modseq");
         if (fresh) { body.setAttribute("data-modseq", fresh); }
+        document.title = doc.title;  /* carries the unread count */
+        notify(doc);
         cursor = -1;
         wireRows();
         wireFolderDrops();
+        if (again) {
+          var back = $("#rows tr.msg[data-uid='" + again.uid + "'] " + again.sel);
+          if (back) { back.focus(); }
+        }
       });
+  }
+
+  /* Desktop notifications: asked for once, on the user's own click (browsers
+     ignore or penalise a request made without a gesture); a notice for each
+     unseen message that was not in the list before. */
+  var seenUids = {};
+  function unseenRows(root) { return $$("#message-list tr.msg.unseen", root); }
+  function rememberUnseen() { unseenRows().forEach(function (r) { seenUids[r.getAttribute("data-uid")] = true; }); }
+  function notify(doc) {
+    var fresh = unseenRows(doc).filter(function (r) { return !seenUids[r.getAttribute("data-uid")]; });
+    rememberUnseen();
+    if (!fresh.length || !("Notification" in window) || window.Notification.permission !== "granted") { return; }
+    var first = $(".subj a", fresh[0]), who = $(".who", fresh[0]);
+    var text = (who ? who.textContent.trim() + ": " : "") + (first ? first.textContent.trim() : "");
+    var note = new window.Notification(body.getAttribute("data-notify-title") || document.title,
+                                       {body: text, tag: "mailhost-new-mail"});
+    note.onclick = function () { window.focus(); note.close(); };
+  }
+  var ask = $("#notify-ask");
+  if (ask && "Notification" in window && window.Notification.permission === "default") {
+    ask.hidden = false;
+    ask.addEventListener("click", function () {
+      window.Notification.requestPermission().then(function () { ask.hidden = true; });
+    });
   }
 
   function poll() {
@@ -181,6 +214,7 @@
   if (body.getAttribute("data-page") === "list") {
     wireRows();
     wireFolderDrops();
+    rememberUnseen();
     window.setInterval(poll, POLL_MS);
     document.addEventListener("visibilitychange", function () { if (!document.hidden) { poll(); } });
   }
@@ -201,13 +235,28 @@
   });
 
   /* --- keyboard shortcuts --------------------------------------------------- */
-  function help() { var h = $("#shortcut-help"); if (h) { h.hidden = !h.hidden; } }
+  var beforeHelp = null;
+  function help() {
+    var h = $("#shortcut-help");
+    if (!h) { return; }
+    h.hidden = !h.hidden;
+    if (!h.hidden) { beforeHelp = document.activeElement; h.setAttribute("tabindex", "-1"); h.focus(); }
+    else if (beforeHelp && beforeHelp.focus) { beforeHelp.focus(); }
+  }
+
+  /* After an action the page comes back with what happened: take the keyboard
+     (and a screen reader) there, unless a field already asked for it. */
+  var flashList = $(".flash");
+  if (flashList && !document.querySelector("[autofocus]")) {
+    flashList.setAttribute("tabindex", "-1");
+    flashList.focus();
+  }
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e)) { return; }
     var page = body.getAttribute("data-page");
     var k = e.key;
-    if (k === "?") { help(); return; }
+    if (k === "?" || (k === "Escape" && $("#shortcut-help") && !$("#shortcut-help").hidden)) { help(); return; }
     if (k === "/") { var s = $("#search-box"); if (s) { e.preventDefault(); s.focus(); } return; }
     if (k === "c") { go($("#compose-link") && $("#compose-link").href); return; }
     if (page === "list") {
