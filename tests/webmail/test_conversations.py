@@ -98,5 +98,5 @@ def test_a_move_asked_for_as_json_answers_what_undo_needs(alice, alice_client):
     assert done["text"] == "Moved 2 to Archive." and done["folder"] == archive and len(done["uids"]) == 2
     back = alice_client.post(reverse("webmail:act", args=[archive]), {
         "uid": ",".join(map(str, done["uids"])), "action": "move", "dest": inbox}, HTTP_ACCEPT="application/json")
-    assert back.json()["text"] == "Moved 2 to INBOX."
+    assert back.json()["text"] == "Moved 2 to Inbox."
     assert store.message_page(alice.id, inbox).total == 3 and store.message_page(alice.id, archive).total == 0
