@@ -118,7 +118,8 @@ messages before the store's append (so MULTIAPPEND stays all or nothing),
 reading URLs with the pure RFC 5092 parser :mod:`.imapurl` and the FETCH
 section cutter. URLAUTH (RFC 4467) is :mod:`.urlauth`: the mailbox access
 keys never leave the store (``store.urlauth_sign``/``urlauth_check``/
-``urlauth_reset``); CATENATE reads URLAUTH URLs through it too. METADATA
+``urlauth_reset``); CATENATE reads URLAUTH URLs through it too, and
+URLAUTH=BINARY (RFC 5524) decodes with :func:`.binary.binary_entity`. METADATA
 (RFC 5464) is :mod:`.metadata` over ``store.get_metadata``/``set_metadata``
 (limits and permissions in the store).
 
@@ -127,7 +128,6 @@ reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-URLAUTH=BINARY
-and NOTIFY are not offered; ``$`` in QRESYNC's
+NOTIFY is not offered; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

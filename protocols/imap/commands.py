@@ -124,10 +124,13 @@ class GenUrlAuth(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UrlFetch(Command):
-    """``URLFETCH url ...`` (RFC 4467 6.3)."""
+    """``URLFETCH url ...`` (RFC 4467 6.3); with URLAUTH=BINARY (RFC 5524 3)
+    ``(url option ...)``: each URL with its options, upper-cased, among
+    ``BODYPARTSTRUCTURE``, ``BINARY``, ``BODY`` (none: the plain form)."""
 
     name: ClassVar[str] = "URLFETCH"
     urls: tuple[str, ...]
+    options: tuple[frozenset[str] | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -66,14 +66,35 @@ def parse_genurlauth(r: Reader, tag: bytes, uid: bool) -> c.Command:
     return c.GenUrlAuth(tag=tag, urls=tuple(urls))
 
 
+_URLFETCH_PARAMS = frozenset({"BODYPARTSTRUCTURE", "BINARY", "BODY"})
+
+
 def parse_urlfetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full)
-    urls = []
+    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full); RFC 5524 6 adds
+    # url-fetch-arg = "(" url SP url-fetch-param *(SP url-fetch-param) ")",
+    # url-fetch-param = "BODYPARTSTRUCTURE" / ("BINARY" / "BODY"): one of the two.
+    urls: list[str] = []
+    options: list[frozenset[str] | None] = []
     while r.maybe_sp():
+        if not r.at(b"("):
+            urls.append(r.astring().decode("utf-8", "replace"))
+            options.append(None)
+            continue
+        r.char(b"(")
         urls.append(r.astring().decode("utf-8", "replace"))
+        params: set[str] = set()
+        while r.maybe_sp():
+            word = r.word()
+            if word not in _URLFETCH_PARAMS or word in params:
+                r.fail("Unknown or repeated URLFETCH option")
+            params.add(word)
+        r.char(b")")
+        if not params or {"BINARY", "BODY"} <= params:
+            r.fail("URLFETCH options: BODYPARTSTRUCTURE and BINARY or BODY")
+        options.append(frozenset(params))
     if not urls:
         r.fail("URLFETCH needs a URL")
-    return c.UrlFetch(tag=tag, urls=tuple(urls))
+    return c.UrlFetch(tag=tag, urls=tuple(urls), options=tuple(options))
 
 
 def parse_resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:
