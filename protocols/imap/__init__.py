@@ -121,13 +121,17 @@ keys never leave the store (``store.urlauth_sign``/``urlauth_check``/
 ``urlauth_reset``); CATENATE reads URLAUTH URLs through it too, and
 URLAUTH=BINARY (RFC 5524) decodes with :func:`.binary.binary_entity`. METADATA
 (RFC 5464) is :mod:`.metadata` over ``store.get_metadata``/``set_metadata``
-(limits and permissions in the store).
+(limits and permissions in the store). NOTIFY (RFC 5465) is :mod:`.notify`:
+the session's ``watch`` collects the folders the event bus names, and the
+connection, waiting for a command with a watch set, wakes for the bus too
+and sends :func:`.notify.report` (the store publishes folder-list changes,
+subscriptions included, as folder 0).
 
 Deviations (also in README "IMAP"): INTERNALDATE is given in UTC; STORE
 reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-NOTIFY is not offered; ``$`` in QRESYNC's
+NOTIFY's MessageNew fetch attributes are not sent; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

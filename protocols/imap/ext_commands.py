@@ -9,10 +9,12 @@ import re
 from typing import Literal
 
 from . import commands as c
+from .fetch import FetchAttribute, parse_fetch_attribute
 from .grammar import Reader
 
 __all__ = [
     "catenate_parts",
+    "parse_notify",
     "parse_genurlauth",
     "parse_getmetadata",
     "parse_resetkey",
@@ -95,6 +97,60 @@ def parse_urlfetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
     if not urls:
         r.fail("URLFETCH needs a URL")
     return c.UrlFetch(tag=tag, urls=tuple(urls), options=tuple(options))
+
+
+_NOTIFY_FILTERS = frozenset({"SELECTED", "SELECTED-DELAYED", "INBOXES", "PERSONAL", "SUBSCRIBED"})
+
+
+def parse_notify(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5465 8: notify = "NOTIFY" SP (notify-set / notify-none);
+    # notify-set = "SET" [status-indicator] SP event-groups;
+    # event-group = "(" filter-mailboxes SP events ")";
+    # events = ("(" event *(SP event) ")") / "NONE";
+    # message-event = ("MessageNew" [SP "(" fetch-att *(SP fetch-att) ")"]) / ...
+    r.sp()
+    word = r.word()
+    if word == "NONE":
+        return c.Notify(tag=tag)
+    if word != "SET":
+        r.fail("NOTIFY SET or NOTIFY NONE")
+    status = False
+    groups: list[c.NotifyGroup] = []
+    while r.maybe_sp():
+        if not groups and not status and not r.at(b"("):
+            if r.word() != "STATUS":
+                r.fail("Expected STATUS or an event group")
+            status = True
+            continue
+        r.char(b"(")
+        kind = r.word()
+        mailboxes: tuple[str, ...] = ()
+        if kind in ("SUBTREE", "MAILBOXES"):
+            r.sp()
+            mailboxes = tuple(r.paren_list(r.mailbox, allow_empty=False)) if r.at(b"(") else (r.mailbox(),)
+        elif kind not in _NOTIFY_FILTERS:
+            r.fail("Unknown NOTIFY mailbox filter")
+        r.sp()
+        events: set[str] = set()
+        fetch: tuple[FetchAttribute, ...] = ()
+        if r.at(b"("):
+            r.char(b"(")
+            while True:
+                event = r.word()
+                events.add(event)
+                if event == "MESSAGENEW" and r.buf[r.pos : r.pos + 2] == b" (":
+                    r.sp()
+                    fetch = tuple(r.paren_list(lambda: parse_fetch_attribute(r), allow_empty=False))
+                if not r.maybe_sp():
+                    break
+            r.char(b")")
+        elif r.word() != "NONE":
+            r.fail("Expected events or NONE")
+        r.char(b")")
+        groups.append(c.NotifyGroup(filter=kind, mailboxes=mailboxes, events=frozenset(events), fetch=fetch))
+    if not groups:
+        r.fail("NOTIFY SET needs an event group")
+    return c.Notify(tag=tag, groups=tuple(groups), status=status)
 
 
 def parse_resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -1,0 +1,173 @@
+"""NOTIFY (RFC 5465): what a session hears about, and when.
+
+``NOTIFY SET [STATUS] (filter events) ...`` replaces the session's watch
+(:class:`Watch`), ``NOTIFY NONE`` drops it. While a watch stands, the
+connection listens to the event bus between commands too, not only in
+IDLE, and :func:`report` sends what changed once the client has the turn
+and has sent nothing yet:
+
+* the selected mailbox, when a ``SELECTED`` group asks for its events: the
+  usual EXISTS/EXPUNGE/FETCH of a look (``SELECTED-DELAYED``: expunges wait
+  for a command that may report them, RFC 5465 5.2);
+* another mailbox a group matches (``INBOXES``: INBOX; ``PERSONAL``: every
+  folder of the user; ``SUBSCRIBED``; ``SUBTREE``; ``MAILBOXES``; the first
+  matching group counts, RFC 5465 6): ``* STATUS`` with MESSAGES for
+  MessageNew/MessageExpunge, UIDNEXT and UIDVALIDITY for MessageNew,
+  UIDVALIDITY and HIGHESTMODSEQ for FlagChange (what Dovecot sends, and
+  imaptest's notify group expects); ``STATUS`` in SET sends them once at
+  once (5.1);
+* MailboxName: ``* LIST () "/" name`` for a new folder, ``(\\NonExistent)``
+  for a deleted one, ``("OLDNAME" (old))`` for a renamed one (5.4);
+  SubscriptionChange: ``* LIST (\\Subscribed)`` or ``()`` (5.5).
+
+Not done: MessageNew's fetch attributes are accepted but only EXISTS is
+sent for the selected mailbox; AnnotationChange and the metadata events
+are ``NO [BADEVENT]``. A session's own changes are reported too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mailboxes import store
+
+from . import commands as c
+from .cmd_mailbox import status_line
+from .encoder import render_mailbox
+from .replies import Done, no
+
+if TYPE_CHECKING:
+    from .state import Session
+
+__all__ = ["Watch", "notify", "report"]
+
+_MESSAGE_EVENTS = frozenset({"MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE"})
+_NAME_EVENTS = frozenset({"MAILBOXNAME", "SUBSCRIPTIONCHANGE"})
+_SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
+_SELECTED = ("SELECTED", "SELECTED-DELAYED")
+
+
+@dataclass(slots=True)
+class Watch:
+    """A session's NOTIFY: its groups, the folders changed since the last
+    report, and the folder list as last reported (id: (name, subscribed))."""
+
+    groups: tuple[c.NotifyGroup, ...]
+    folders: dict[int, tuple[str, bool]]
+    pending: set[int] = field(default_factory=set)
+
+    @property
+    def selected_group(self) -> c.NotifyGroup | None:
+        return next((g for g in self.groups if g.filter in _SELECTED), None)
+
+    def events_for(self, name: str, subscribed: bool) -> frozenset[str]:
+        """The events the first non-SELECTED group matching ``name`` asks for."""
+        for group in self.groups:
+            if group.filter in _SELECTED:
+                continue
+            if _matches(group, name, subscribed):
+                return group.events
+        return frozenset()
+
+
+def _matches(group: c.NotifyGroup, name: str, subscribed: bool) -> bool:
+    if group.filter == "PERSONAL":
+        return True
+    if group.filter == "INBOXES":
+        return name == "INBOX"
+    if group.filter == "SUBSCRIBED":
+        return subscribed
+    if group.filter == "MAILBOXES":
+        return name in group.mailboxes
+    return any(name == root or name.startswith(root + "/") for root in group.mailboxes)  # SUBTREE
+
+
+def status_items(events: frozenset[str]) -> list[str]:
+    items = []
+    if events & {"MESSAGENEW", "MESSAGEEXPUNGE"}:
+        items.append("MESSAGES")
+    if "MESSAGENEW" in events:
+        items += ["UIDNEXT", "UIDVALIDITY"]
+    if "FLAGCHANGE" in events:
+        items += [] if "UIDVALIDITY" in items else ["UIDVALIDITY"]
+        items.append("HIGHESTMODSEQ")
+    return items
+
+
+async def notify(s: Session, cmd: c.Notify) -> Done:
+    if cmd.groups is None:
+        s.watch = None
+        return Done()
+    asked = frozenset().union(*(g.events for g in cmd.groups))
+    if asked - {e.upper() for e in _SUPPORTED}:
+        raise no("BADEVENT (" + " ".join(_SUPPORTED) + ")", "Event not supported")  # RFC 5465 3.1
+    folders = await s.call(store.list_folders, s.account_id)
+    watch = Watch(groups=cmd.groups, folders={f.id: (f.name, f.subscribed) for f in folders})
+    s.watch = watch
+    if cmd.status:
+        await _send_status(s, watch, {f.id for f in folders})
+    return Done()
+
+
+async def report(s: Session) -> None:
+    """Send what changed since the last report (the client has the turn)."""
+    watch = s.watch
+    if watch is None:
+        return
+    pending, watch.pending = watch.pending, set()
+    group = watch.selected_group
+    if s.view is not None and group is not None and group.events & _MESSAGE_EVENTS:
+        await s.sync(expunge_ok=group.filter == "SELECTED")
+    if not pending:
+        return
+    folders = await s.call(store.list_folders, s.account_id)
+    now = {f.id: (f.name, f.subscribed) for f in folders}
+    await s.io.send(b"".join(_list_changes(watch, now, s.utf8)))
+    watch.folders = now
+    await _send_status(s, watch, pending & now.keys())
+
+
+def _list_changes(watch: Watch, now: dict[int, tuple[str, bool]], utf8: bool) -> list[bytes]:
+    out = []
+    for folder_id in sorted(now.keys() | watch.folders.keys()):
+        old, new = watch.folders.get(folder_id), now.get(folder_id)
+        if old == new:
+            continue
+        name, subscribed = new or old  # type: ignore[misc]
+        events = watch.events_for(name, subscribed)
+        if old is not None and new is not None and old[0] == new[0]:
+            if "SUBSCRIPTIONCHANGE" in events:
+                out.append(_list_line(["\\Subscribed"] if subscribed else [], name, utf8))
+        elif "MAILBOXNAME" in events:
+            if new is None:
+                out.append(_list_line(["\\NonExistent"], name, utf8))
+            elif old is None:
+                out.append(_list_line([], name, utf8))
+            else:
+                extra = b' ("OLDNAME" (' + render_mailbox(old[0], utf8=utf8) + b"))"
+                out.append(_list_line([], name, utf8, extra))
+    return out
+
+
+def _list_line(flags: Sequence[str], name: str, utf8: bool, extra: bytes = b"") -> bytes:
+    return (b"* LIST (" + " ".join(flags).encode("ascii") + b') "/" '
+            + render_mailbox(name, utf8=utf8) + extra + b"\r\n")
+
+
+async def _send_status(s: Session, watch: Watch, folder_ids: set[int]) -> None:
+    selected = s.view.folder_id if s.view is not None else None
+    wanted = {i for i in folder_ids if i != selected}
+    if not wanted:
+        return
+    lines = []
+    for st in await s.call(store.all_folder_status, s.account_id):
+        if st.id not in wanted or st.id not in watch.folders:
+            continue
+        name, subscribed = watch.folders[st.id]
+        items = status_items(watch.events_for(name, subscribed))
+        if items:
+            lines.append(status_line(st, items, s.utf8))
+    if lines:
+        await s.io.send(b"".join(lines))
