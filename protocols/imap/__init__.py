@@ -132,6 +132,6 @@ reports only messages whose flags changed; FETCH of a message expunged
 elsewhere but not yet reported returns nothing (RFC 2180 4.1.3); one quota
 root "" per account and no SETQUOTA; a FETCH refused with UNKNOWN-CTE has
 set \\Seen already when it asked for BINARY without .PEEK;
-NOTIFY's MessageNew fetch attributes are not sent; ``$`` in QRESYNC's
+NOTIFY's MessageNew fetch attributes only for SELECTED; ``$`` in QRESYNC's
 known sets is BAD; a rev2 SELECT still sends ``OK [UNSEEN]``.
 """

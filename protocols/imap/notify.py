@@ -8,7 +8,8 @@ and has sent nothing yet:
 
 * the selected mailbox, when a ``SELECTED`` group asks for its events: the
   usual EXISTS/EXPUNGE/FETCH of a look (``SELECTED-DELAYED``: expunges wait
-  for a command that may report them, RFC 5465 5.2);
+  for a command that may report them, RFC 5465 5.2), and a FETCH of
+  MessageNew's attributes for each new message;
 * another mailbox a group matches (``INBOXES``: INBOX; ``PERSONAL``: every
   folder of the user; ``SUBSCRIBED``; ``SUBTREE``; ``MAILBOXES``; the first
   matching group counts, RFC 5465 6): ``* STATUS`` with MESSAGES for
@@ -20,9 +21,9 @@ and has sent nothing yet:
   for a deleted one, ``("OLDNAME" (old))`` for a renamed one (5.4);
   SubscriptionChange: ``* LIST (\\Subscribed)`` or ``()`` (5.5).
 
-Not done: MessageNew's fetch attributes are accepted but only EXISTS is
-sent for the selected mailbox; AnnotationChange and the metadata events
-are ``NO [BADEVENT]``. A session's own changes are reported too.
+Not done: AnnotationChange and the metadata events are ``NO [BADEVENT]``;
+MessageNew's fetch attributes in a group other than SELECTED are ignored.
+A session's own changes are reported too.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from mailboxes import store
 
+from . import cmd_fetch
 from . import commands as c
 from .cmd_mailbox import status_line
 from .encoder import render_mailbox
@@ -119,7 +121,12 @@ async def report(s: Session) -> None:
     pending, watch.pending = watch.pending, set()
     group = watch.selected_group
     if s.view is not None and group is not None and group.events & _MESSAGE_EVENTS:
+        before = s.view.max_uid
         await s.sync(expunge_ok=group.filter == "SELECTED")
+        view = s.view
+        if group.fetch and view is not None and view.max_uid > before:
+            # RFC 5465 5.2: MessageNew's fetch attributes, for the new messages (no \Seen set).
+            await cmd_fetch.send_messages(s, [(before + 1, view.max_uid)], group.fetch, None)
     if not pending:
         return
     folders = await s.call(store.list_folders, s.account_id)
