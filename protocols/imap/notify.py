@@ -28,6 +28,7 @@ A session's own changes are reported too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Watch", "notify", "report"]
 
+log = logging.getLogger("protocols.imap")
+
 _MESSAGE_EVENTS = frozenset({"MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE"})
 _NAME_EVENTS = frozenset({"MAILBOXNAME", "SUBSCRIPTIONCHANGE"})
 _SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
@@ -59,6 +62,11 @@ class Watch:
     groups: tuple[c.NotifyGroup, ...]
     folders: dict[int, tuple[str, bool]]
     pending: set[int] = field(default_factory=set)
+
+    @property
+    def others(self) -> bool:
+        """Whether a group names mailboxes other than the selected one."""
+        return any(g.filter not in _SELECTED for g in self.groups)
 
     @property
     def selected_group(self) -> c.NotifyGroup | None:
@@ -114,11 +122,21 @@ async def notify(s: Session, cmd: c.Notify) -> Done:
 
 
 async def report(s: Session) -> None:
-    """Send what changed since the last report (the client has the turn)."""
+    """Send what changed since the last report (the client has the turn).
+    A store failure is logged and the folders stay pending: the client did
+    not ask for anything, so nothing is answered (the next wake tries again)."""
     watch = s.watch
     if watch is None:
         return
     pending, watch.pending = watch.pending, set()
+    try:
+        await _report(s, watch, pending)
+    except store.StoreError as exc:
+        log.warning("imap#%s: NOTIFY report failed: %s", s.conn.id, type(exc).__name__)
+        watch.pending |= pending
+
+
+async def _report(s: Session, watch: Watch, pending: set[int]) -> None:
     group = watch.selected_group
     if s.view is not None and group is not None and group.events & _MESSAGE_EVENTS:
         before = s.view.max_uid
@@ -131,8 +149,10 @@ async def report(s: Session) -> None:
         return
     folders = await s.call(store.list_folders, s.account_id)
     now = {f.id: (f.name, f.subscribed) for f in folders}
-    await s.io.send(b"".join(_list_changes(watch, now, s.utf8)))
+    lines = _list_changes(watch, now, s.utf8)
     watch.folders = now
+    if lines:
+        await s.io.send(b"".join(lines))
     await _send_status(s, watch, pending & now.keys())
 
 

@@ -228,7 +228,7 @@ class Session:
                 self.io.end("Signed out: the password changed or the account signed out everywhere"))
             return
         view = self.view
-        if self.watch is not None and (view is None or folder_id != view.folder_id):
+        if self.watch is not None and self.watch.others and (view is None or folder_id != view.folder_id):
             self.watch.pending.add(folder_id)  # RFC 5465: reported between commands
             self.io.wake()
         if view is not None and folder_id in (view.folder_id, 0):
