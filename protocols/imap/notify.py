@@ -12,10 +12,10 @@ and has sent nothing yet:
   MessageNew's attributes for each new message;
 * another mailbox a group matches (``INBOXES``: INBOX; ``PERSONAL``: every
   folder of the user; ``SUBSCRIBED``; ``SUBTREE``; ``MAILBOXES``; the first
-  matching group counts, RFC 5465 6): ``* STATUS`` with MESSAGES for
-  MessageNew/MessageExpunge, UIDNEXT and UIDVALIDITY for MessageNew,
-  UIDVALIDITY and HIGHESTMODSEQ for FlagChange (what Dovecot sends, and
-  imaptest's notify group expects); ``STATUS`` in SET sends them once at
+  matching group counts, RFC 5465 6): ``* STATUS`` with the items of
+  :func:`status_items` (imaptest's notify group expects at least Dovecot's:
+  MESSAGES, UIDNEXT and UIDVALIDITY for MessageNew, UIDVALIDITY and
+  HIGHESTMODSEQ for FlagChange); ``STATUS`` in SET sends them once at
   once (5.1);
 * MailboxName: ``* LIST () "/" name`` for a new folder, ``(\\NonExistent)``
   for a deleted one, ``("OLDNAME" (old))`` for a renamed one (5.4);
@@ -94,16 +94,21 @@ def _matches(group: c.NotifyGroup, name: str, subscribed: bool) -> bool:
     return any(name == root or name.startswith(root + "/") for root in group.mailboxes)  # SUBTREE
 
 
-def status_items(events: frozenset[str]) -> list[str]:
-    items = []
+def status_items(events: frozenset[str], condstore: bool) -> list[str]:
+    """The STATUS items that say a mailbox's ``events`` (RFC 5465 5.2-5.3):
+    MESSAGES for new and expunged messages, UIDNEXT, UIDVALIDITY and UNSEEN
+    for new ones, UIDVALIDITY, UNSEEN and HIGHESTMODSEQ for flag changes,
+    and HIGHESTMODSEQ for any once the session enabled CONDSTORE."""
+    wanted = set()
     if events & {"MESSAGENEW", "MESSAGEEXPUNGE"}:
-        items.append("MESSAGES")
+        wanted.add("MESSAGES")
     if "MESSAGENEW" in events:
-        items += ["UIDNEXT", "UIDVALIDITY"]
+        wanted |= {"UIDNEXT", "UIDVALIDITY", "UNSEEN"}
     if "FLAGCHANGE" in events:
-        items += [] if "UIDVALIDITY" in items else ["UIDVALIDITY"]
-        items.append("HIGHESTMODSEQ")
-    return items
+        wanted |= {"UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ"}
+    if wanted and condstore:
+        wanted.add("HIGHESTMODSEQ")
+    return [item for item in ("MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ") if item in wanted]
 
 
 async def notify(s: Session, cmd: c.Notify) -> Done:
@@ -193,7 +198,7 @@ async def _send_status(s: Session, watch: Watch, folder_ids: set[int]) -> None:
         if st.id not in wanted or st.id not in watch.folders:
             continue
         name, subscribed = watch.folders[st.id]
-        items = status_items(watch.events_for(name, subscribed))
+        items = status_items(watch.events_for(name, subscribed), s.condstore)
         if items:
             lines.append(status_line(st, items, s.utf8))
     if lines:
