@@ -172,6 +172,7 @@ def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
             raise
         return
     Folder.objects.filter(pk=folder.pk).update(subscribed=subscribed)
+    events.publish_on_commit(account_id, 0)  # the folder list changed (IMAP NOTIFY SubscriptionChange)
 
 
 @no_transaction

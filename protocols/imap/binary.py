@@ -26,7 +26,14 @@ from typing import Any, Final
 from mailboxes.mime import part_at
 from mailboxes.mime_addresses import b64decode_lenient
 
-__all__ = ["UnknownCTE", "binary_bytes", "decode_quoted_printable", "decode_transfer_encoding", "render_binary"]
+__all__ = [
+    "UnknownCTE",
+    "binary_bytes",
+    "binary_entity",
+    "decode_quoted_printable",
+    "decode_transfer_encoding",
+    "render_binary",
+]
 
 #: Encodings whose decoding is the identity (RFC 2045 6.2).
 IDENTITY: Final = frozenset({"7BIT", "8BIT", "BINARY"})
@@ -83,6 +90,61 @@ def binary_bytes(part: tuple[int, ...], raw: bytes, structure: Mapping[str, Any]
     if node.get("parts") or node.get("message"):
         return raw[start:end]
     return decode_transfer_encoding(raw[start:end], str(node.get("encoding") or "7BIT"))
+
+
+_CTE_FIELD: Final = re.compile(rb"(?im)^(content-transfer-encoding:)[ \t]*[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
+
+
+def binary_entity(raw: bytes, node: Mapping[str, Any]) -> tuple[bytes, bytes, dict[str, Any]]:
+    """The entity at ``node`` with the transfer encoding of every leaf inside
+    it undone (URLAUTH=BINARY, RFC 5524 3): ``(header, body, part)``.
+
+    A decoded leaf's Content-Transfer-Encoding field says ``binary``; a
+    composite keeps its own header and gets its children rebuilt the same
+    way. ``part`` is ``node`` with the sizes and line counts of the rebuilt
+    octets (the encoding names stay, as Dovecot reports them), for the
+    BODYPARTSTRUCTURE of a URL fetched with BINARY. A decoded leaf's lines
+    are the line breaks in it (a last line without one is closed by the
+    delimiter's, as Dovecot counts); a composite's change by as many as its
+    parts' did. Raises :class:`UnknownCTE` like
+    :func:`binary_bytes`.
+    """
+    start, body_start, end = node["offsets"]
+    header = raw[start:body_start]
+    body, part = _binary_body(raw, node)
+    if "parts" not in node and "message" not in node:
+        if str(node.get("encoding") or "7BIT").upper() not in IDENTITY:
+            header = _CTE_FIELD.sub(rb"\1 binary", header)
+    return header, body, part
+
+
+def _binary_body(raw: bytes, node: Mapping[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    _start, body_start, end = node["offsets"]
+    part = dict(node)
+    if node.get("parts"):
+        pieces, position, children = [], body_start, []
+        for child in node["parts"]:
+            child_start, _, child_end = child["offsets"]
+            header, body, rebuilt = binary_entity(raw, child)
+            pieces += [raw[position:child_start], header, body]
+            children.append(rebuilt)
+            position = child_end
+        pieces.append(raw[position:end])
+        data = b"".join(pieces)
+        part["parts"] = children
+    elif node.get("message"):
+        header, body, part["message"] = binary_entity(raw, node["message"])
+        data = header + body
+    else:
+        data = decode_transfer_encoding(raw[body_start:end], str(node.get("encoding") or "7BIT"))
+    part["size"] = len(data)
+    if part.get("lines") is None:
+        pass
+    elif "parts" in node or "message" in node:
+        part["lines"] = int(part["lines"]) + data.count(b"\n") - raw.count(b"\n", body_start, end)
+    elif str(node.get("encoding") or "7BIT").upper() not in IDENTITY:
+        part["lines"] = data.count(b"\n")
+    return data, part
 
 
 def render_binary(data: bytes) -> bytes:

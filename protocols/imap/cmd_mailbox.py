@@ -183,7 +183,7 @@ async def list_(s: Session, cmd: c.List) -> Done:
     for entry in entries:
         out.append(_list_line(b"LIST", entry, s.utf8))
         if entry.selectable and entry.name in statuses and cmd.returns.status is not None:
-            out.append(_status_line(statuses[entry.name], cmd.returns.status, s.utf8))  # RFC 5819
+            out.append(status_line(statuses[entry.name], cmd.returns.status, s.utf8))  # RFC 5819
     await s.io.send(b"".join(out))
     return Done()
 
@@ -205,7 +205,7 @@ def _pattern_limit() -> Iterator[None]:
         raise no("LIMIT", "Mailbox pattern too long") from None  # RFC 5530 LIMIT
 
 
-def _status_line(st: store.FolderStatus, items: Sequence[str], utf8: bool) -> bytes:
+def status_line(st: store.FolderStatus, items: Sequence[str], utf8: bool) -> bytes:
     values = {
         "MESSAGES": st.messages,
         "RECENT": st.recent,  # what the next SELECT would claim
@@ -225,7 +225,7 @@ async def status(s: Session, cmd: c.Status) -> Done:
     if "HIGHESTMODSEQ" in cmd.items:
         s.enable_condstore()  # RFC 7162 3.1: a CONDSTORE-enabling command
     st = await s.call(store.folder_status, s.account_id, cmd.mailbox)
-    await s.io.send(_status_line(st, cmd.items, s.utf8))
+    await s.io.send(status_line(st, cmd.items, s.utf8))
     return Done()
 
 

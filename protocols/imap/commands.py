@@ -17,6 +17,8 @@ from .search import SearchKey
 from .sequence import SequenceArg, SequenceSet
 
 __all__ = [
+    "Notify",
+    "NotifyGroup",
     "GetMetadata",
     "SetMetadata",
     "GenUrlAuth",
@@ -124,10 +126,35 @@ class GenUrlAuth(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UrlFetch(Command):
-    """``URLFETCH url ...`` (RFC 4467 6.3)."""
+    """``URLFETCH url ...`` (RFC 4467 6.3); with URLAUTH=BINARY (RFC 5524 3)
+    ``(url option ...)``: each URL with its options, upper-cased, among
+    ``BODYPARTSTRUCTURE``, ``BINARY``, ``BODY`` (none: the plain form)."""
 
     name: ClassVar[str] = "URLFETCH"
     urls: tuple[str, ...]
+    options: tuple[frozenset[str] | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyGroup:
+    """One RFC 5465 event group: which mailboxes (``SELECTED``,
+    ``SELECTED-DELAYED``, ``INBOXES``, ``PERSONAL``, ``SUBSCRIBED``,
+    ``SUBTREE`` or ``MAILBOXES`` with ``mailboxes``) and which events, upper-cased
+    (none: ``NONE``); ``fetch``: MessageNew's fetch attributes."""
+
+    filter: str
+    mailboxes: tuple[str, ...] = ()
+    events: frozenset[str] = frozenset()
+    fetch: tuple[FetchAttribute, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify(Command):
+    """``NOTIFY NONE`` (``groups=None``) or ``NOTIFY SET [STATUS] group ...`` (RFC 5465 3)."""
+
+    name: ClassVar[str] = "NOTIFY"
+    groups: tuple[NotifyGroup, ...] | None = None
+    status: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,6 +36,7 @@ from django.conf import settings
 from protocols.listener import Connection
 from protocols.tls import server_context
 
+from . import notify
 from .encoder import continuation, tagged, untagged_status
 from .parser import (
     Framer,
@@ -189,18 +190,45 @@ class ImapConnection:
         if rest:
             self._buf += self._inflated(rest)
         return True
-    async def _wait_input(self) -> None:
+    async def _wait_input(self, between_commands: bool = False) -> None:
         if self._stopping:
             await self.bye(self._stop_text)
             raise SessionEnd()
         self._reading = True
         try:
-            await self._fill()
+            if between_commands and self.session.watch is not None:
+                await self._fill_reporting()
+            else:
+                await self._fill()
         finally:
             self._reading = False
         if self._stopping:
             await self.bye(self._stop_text)
             raise SessionEnd()
+
+    async def _fill_reporting(self) -> None:
+        """:meth:`_fill`, sending NOTIFY's reports whenever the event bus
+        wakes the session meanwhile (RFC 5465: the client has the turn and
+        has sent nothing of its next command)."""
+        fill = asyncio.ensure_future(self._fill())
+        try:
+            while True:
+                woken = asyncio.ensure_future(self._wakeup.wait())
+                try:
+                    await asyncio.wait({fill, woken}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+                if fill.done():
+                    fill.result()
+                    return
+                self._wakeup.clear()
+                if self._stopping:
+                    await fill  # end() said BYE and closed; the read ends the session
+                    return
+                await notify.report(self.session)
+        finally:
+            if not fill.done():
+                fill.cancel()
 
     def _max_literals(self) -> tuple[int, int]:
         """Octets allowed in one literal and in all of a command's literals."""
@@ -244,7 +272,7 @@ class ImapConnection:
                     self._drop(used)
                     self._bad_commands = 0
                     return command
-            await self._wait_input()
+            await self._wait_input(between_commands=not self._buf)
 
     async def _refuse(self, error: ParseError) -> None:
         consumed = error.consumed

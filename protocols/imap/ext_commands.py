@@ -9,10 +9,12 @@ import re
 from typing import Literal
 
 from . import commands as c
+from .fetch import FetchAttribute, parse_fetch_attribute
 from .grammar import Reader
 
 __all__ = [
     "catenate_parts",
+    "parse_notify",
     "parse_genurlauth",
     "parse_getmetadata",
     "parse_resetkey",
@@ -66,14 +68,89 @@ def parse_genurlauth(r: Reader, tag: bytes, uid: bool) -> c.Command:
     return c.GenUrlAuth(tag=tag, urls=tuple(urls))
 
 
+_URLFETCH_PARAMS = frozenset({"BODYPARTSTRUCTURE", "BINARY", "BODY"})
+
+
 def parse_urlfetch(r: Reader, tag: bytes, uid: bool) -> c.Command:
-    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full)
-    urls = []
+    # RFC 4467 9: urlfetch = "URLFETCH" 1*(SP url-full); RFC 5524 6 adds
+    # url-fetch-arg = "(" url SP url-fetch-param *(SP url-fetch-param) ")",
+    # url-fetch-param = "BODYPARTSTRUCTURE" / ("BINARY" / "BODY"): one of the two.
+    urls: list[str] = []
+    options: list[frozenset[str] | None] = []
     while r.maybe_sp():
+        if not r.at(b"("):
+            urls.append(r.astring().decode("utf-8", "replace"))
+            options.append(None)
+            continue
+        r.char(b"(")
         urls.append(r.astring().decode("utf-8", "replace"))
+        params: set[str] = set()
+        while r.maybe_sp():
+            word = r.word()
+            if word not in _URLFETCH_PARAMS or word in params:
+                r.fail("Unknown or repeated URLFETCH option")
+            params.add(word)
+        r.char(b")")
+        if not params or {"BINARY", "BODY"} <= params:
+            r.fail("URLFETCH options: BODYPARTSTRUCTURE and BINARY or BODY")
+        options.append(frozenset(params))
     if not urls:
         r.fail("URLFETCH needs a URL")
-    return c.UrlFetch(tag=tag, urls=tuple(urls))
+    return c.UrlFetch(tag=tag, urls=tuple(urls), options=tuple(options))
+
+
+_NOTIFY_FILTERS = frozenset({"SELECTED", "SELECTED-DELAYED", "INBOXES", "PERSONAL", "SUBSCRIBED"})
+
+
+def parse_notify(r: Reader, tag: bytes, uid: bool) -> c.Command:
+    # RFC 5465 8: notify = "NOTIFY" SP (notify-set / notify-none);
+    # notify-set = "SET" [status-indicator] SP event-groups;
+    # event-group = "(" filter-mailboxes SP events ")";
+    # events = ("(" event *(SP event) ")") / "NONE";
+    # message-event = ("MessageNew" [SP "(" fetch-att *(SP fetch-att) ")"]) / ...
+    r.sp()
+    word = r.word()
+    if word == "NONE":
+        return c.Notify(tag=tag)
+    if word != "SET":
+        r.fail("NOTIFY SET or NOTIFY NONE")
+    status = False
+    groups: list[c.NotifyGroup] = []
+    while r.maybe_sp():
+        if not groups and not status and not r.at(b"("):
+            if r.word() != "STATUS":
+                r.fail("Expected STATUS or an event group")
+            status = True
+            continue
+        r.char(b"(")
+        kind = r.word()
+        mailboxes: tuple[str, ...] = ()
+        if kind in ("SUBTREE", "MAILBOXES"):
+            r.sp()
+            mailboxes = tuple(r.paren_list(r.mailbox, allow_empty=False)) if r.at(b"(") else (r.mailbox(),)
+        elif kind not in _NOTIFY_FILTERS:
+            r.fail("Unknown NOTIFY mailbox filter")
+        r.sp()
+        events: set[str] = set()
+        fetch: tuple[FetchAttribute, ...] = ()
+        if r.at(b"("):
+            r.char(b"(")
+            while True:
+                event = r.word()
+                events.add(event)
+                if event == "MESSAGENEW" and r.buf[r.pos : r.pos + 2] == b" (":
+                    r.sp()
+                    fetch = tuple(r.paren_list(lambda: parse_fetch_attribute(r), allow_empty=False))
+                if not r.maybe_sp():
+                    break
+            r.char(b")")
+        elif r.word() != "NONE":
+            r.fail("Expected events or NONE")
+        r.char(b")")
+        groups.append(c.NotifyGroup(filter=kind, mailboxes=mailboxes, events=frozenset(events), fetch=fetch))
+    if not groups:
+        r.fail("NOTIFY SET needs an event group")
+    return c.Notify(tag=tag, groups=tuple(groups), status=status)
 
 
 def parse_resetkey(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -33,6 +33,7 @@ from . import (
     cmd_update,
     looks,
     metadata,
+    notify,
     urlauth,
 )
 from . import commands as c
@@ -95,6 +96,7 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.GenUrlAuth: (AUTH, urlauth.genurlauth),  # RFC 4467 6
     c.UrlFetch: (AUTH, urlauth.urlfetch),
     c.ResetKey: (AUTH, urlauth.resetkey),
+    c.Notify: (AUTH, notify.notify),  # RFC 5465 3
     c.Check: (SELECTED, cmd_update.check),
     c.Close: (SELECTED, cmd_update.close),
     c.Unselect: (SELECTED, cmd_update.unselect),
@@ -134,7 +136,7 @@ _STORE_ERRORS: Final[tuple[tuple[type[Exception], str, str], ...]] = (
 CAPABILITIES: Final = (
     "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE "
     "SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE ESEARCH SEARCHRES SORT BINARY "
-    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE UTF8=ACCEPT CATENATE URLAUTH METADATA"
+    "STATUS=SIZE MULTIAPPEND PREVIEW OBJECTID SAVEDATE COMPRESS=DEFLATE UTF8=ACCEPT CATENATE URLAUTH URLAUTH=BINARY METADATA NOTIFY"
     " THREAD=REFERENCES THREAD=ORDEREDSUBJECT ESORT SORT=DISPLAY CONTEXT=SEARCH CONTEXT=SORT"
 )
 
@@ -177,6 +179,8 @@ class Session:
         self._dirty_at = 0.0
         self._last_sync = 0.0
         self._unsubscribe: Callable[[], None] | None = None
+        #: NOTIFY SET (RFC 5465): events heard between commands too.
+        self.watch: notify.Watch | None = None
         self.session_token: str | None = None  # counted by protocols.account_sessions
 
     # -- helpers for handlers ---------------------------------------------
@@ -224,6 +228,9 @@ class Session:
                 self.io.end("Signed out: the password changed or the account signed out everywhere"))
             return
         view = self.view
+        if self.watch is not None and self.watch.others and (view is None or folder_id != view.folder_id):
+            self.watch.pending.add(folder_id)  # RFC 5465: reported between commands
+            self.io.wake()
         if view is not None and folder_id in (view.folder_id, 0):
             if folder_id and view.has_taken_in(modseq):
                 # This session's own STORE (taken in with note_own_change), or a

@@ -11,7 +11,15 @@ mailboxes. URLFETCH answers NIL for anything it cannot or may not read
 (6.3), without saying why. The same URLs work in CATENATE (RFC 4469 5).
 Reading a URL sets no ``\\Seen``.
 
-Not done: URLAUTH=BINARY (RFC 5524), mechanisms other than INTERNAL.
+URLAUTH=BINARY (RFC 5524): ``URLFETCH (url BINARY BODYPARTSTRUCTURE)``
+answers ``(BODYPARTSTRUCTURE body BINARY nstring8)`` (or ``BODY nstring``).
+BINARY undoes the transfer encoding of every leaf in the part
+(:func:`.binary.binary_entity`), and BODYPARTSTRUCTURE with it describes
+those octets (decoded sizes, as Dovecot and imaptest's urlauth-binary
+have it); without it, the part's stored structure. A URL whose section is
+HEADER, TEXT or MIME has no structure: NIL, as for a URL that cannot be read.
+
+Not done: mechanisms other than INTERNAL.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mailboxes import store
+from mailboxes.mime import part_at
 
 from . import commands as c
-from .encoder import render_literal, render_string
+from .binary import UnknownCTE, binary_entity, render_binary
+from .encoder import render_bodystructure, render_literal, render_string
 from .imapurl import MessageUrl, UrlError, cut, parse_message_url, parse_urlauth
 from .replies import Done, Refusal, no
 
@@ -60,11 +70,49 @@ async def genurlauth(s: Session, cmd: c.GenUrlAuth) -> Done:
 
 async def urlfetch(s: Session, cmd: c.UrlFetch) -> Done:
     out = []
-    for text in cmd.urls:
-        data = await authorized_data(s, text)
-        out.append(render_string(text) + b" " + (b"NIL" if data is None else render_literal(data)))
+    for text, options in zip(cmd.urls, cmd.options or [None] * len(cmd.urls), strict=True):
+        if options is None:
+            data = await authorized_data(s, text)
+            out.append(render_string(text) + b" " + (b"NIL" if data is None else render_literal(data)))
+        else:
+            found = await authorized_message(s, text)
+            items = None if found is None else extended_items(found[0], found[1], options)
+            out.append(render_string(text) + b" " + (b"NIL" if items is None else b"(" + items + b")"))
     await s.io.send(b"* URLFETCH " + b" ".join(out) + b"\r\n")
     return Done()
+
+
+def extended_items(url: MessageUrl, found: store.MessageInfo, options: frozenset[str]) -> bytes | None:
+    """RFC 5524 3: the url-fetch-data items the options ask for, or None
+    when the URL names no part (a missing one, or HEADER/TEXT/MIME)."""
+    raw = found.data or b""
+    if url.section is None:
+        node: dict | None = {**(found.structure or {}), "offsets": [0, found.header_bytes, len(raw)]}
+    elif url.section.text is None and found.structure is not None:
+        node = part_at(dict(found.structure), list(url.section.part))
+    else:
+        node = None
+    if node is None:
+        return None
+    items = []
+    if "BINARY" in options:
+        try:
+            header, body, node = binary_entity(raw, node)
+        except UnknownCTE:
+            return None
+        data = header + body if url.section is None else body
+    else:
+        data = raw[node["offsets"][0 if url.section is None else 1]:node["offsets"][2]]
+    if "BODYPARTSTRUCTURE" in options:
+        items.append(b"BODYPARTSTRUCTURE " + render_bodystructure(node, True))
+    if url.partial is not None:
+        origin, length = url.partial
+        data = data[origin:] if length is None else data[origin : origin + length]
+    if "BINARY" in options:
+        items.append(b"BINARY " + render_binary(data))
+    elif "BODY" in options:
+        items.append(b"BODY " + render_literal(data))
+    return b" ".join(items)
 
 
 async def resetkey(s: Session, cmd: c.ResetKey) -> Done:
@@ -76,6 +124,15 @@ async def resetkey(s: Session, cmd: c.ResetKey) -> Done:
 
 async def authorized_data(s: Session, text: str) -> bytes | None:
     """The octets a URLAUTH URL names, if this session may read them; else None."""
+    found = await authorized_message(s, text)
+    if found is None:
+        return None
+    url, message = found
+    return cut(url, message.data or b"", message.structure, message.header_bytes)
+
+
+async def authorized_message(s: Session, text: str) -> tuple[MessageUrl, store.MessageInfo] | None:
+    """The parsed URL and the whole message it names, if this session may read it; else None."""
     try:
         url = parse_message_url(text)
         auth = parse_urlauth(text, url)
@@ -91,16 +148,21 @@ async def authorized_data(s: Session, text: str) -> bytes | None:
     mailbox = await s.call(store.urlauth_check, url.owner, url.mailbox, auth.rump, auth.verifier)
     if mailbox is None or url.uidvalidity not in (None, mailbox.uidvalidity):
         return None
-    return await read_url(s, url, mailbox.account_id, mailbox.folder_id)
+    message = await read_message(s, url, mailbox.account_id, mailbox.folder_id)
+    return None if message is None else (url, message)
 
 
 async def read_url(s: Session, url: MessageUrl, account_id: int, folder_id: int) -> bytes | None:
     """The octets ``url`` names in that folder (no \\Seen set), None if there are none."""
+    found = await read_message(s, url, account_id, folder_id)
+    return None if found is None else cut(url, found.data or b"", found.structure, found.header_bytes)
+
+
+async def read_message(s: Session, url: MessageUrl, account_id: int, folder_id: int) -> store.MessageInfo | None:
+    """The whole message ``url`` names in that folder, with its structure (no \\Seen set)."""
     found = await s.call(store.fetch_messages, account_id, folder_id, [(url.uid, url.uid)],
                          structure=True, content="full", limit=1)
-    if not found:
-        return None
-    return cut(url, found[0].data or b"", found[0].structure, found[0].header_bytes)
+    return found[0] if found else None
 
 
 def is_me(s: Session, address: str | None) -> bool:

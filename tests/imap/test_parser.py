@@ -41,6 +41,17 @@ ALL_SEQ = seqs((1, STAR))
 PDT = dt.timezone(dt.timedelta(hours=-7))
 
 VALID: list[tuple[bytes, c.Command]] = [
+    (b"a1 NOTIFY NONE\r\n", c.Notify(tag=T)),
+    (b"a1 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge)) (subtree (a b) NONE)"
+     b" (mailboxes INBOX (FlagChange))\r\n",
+     c.Notify(tag=T, status=True, groups=(
+         c.NotifyGroup(filter="SELECTED", events=frozenset({"MESSAGENEW", "MESSAGEEXPUNGE"}),
+                       fetch=(FA("UID"), FA("FLAGS"))),
+         c.NotifyGroup(filter="SUBTREE", mailboxes=("a", "b")),
+         c.NotifyGroup(filter="MAILBOXES", mailboxes=("INBOX",), events=frozenset({"FLAGCHANGE"}))))),
+    (b'a1 URLFETCH "imap://a/INBOX/;UID=1" ("imap://a/INBOX/;UID=2" binary BODYPARTSTRUCTURE) ("u" BODY)\r\n',
+     c.UrlFetch(tag=T, urls=("imap://a/INBOX/;UID=1", "imap://a/INBOX/;UID=2", "u"),
+                options=(None, frozenset({"BINARY", "BODYPARTSTRUCTURE"}), frozenset({"BODY"})))),
     # -- any state ---------------------------------------------------------
     (b"a1 CAPABILITY\r\n", c.Capability(tag=T)),
     (b"a1 capability\r\n", c.Capability(tag=T)),
@@ -520,6 +531,16 @@ def test_valid_command_parses_at_every_split(data: bytes, expected: c.Command) -
 
 
 INVALID: list[tuple[bytes, bytes | None]] = [
+    (b"a1 NOTIFY SET\r\n", b"a1"),  # RFC 5465 8: at least one event group
+    (b"a1 NOTIFY SET (SUBTREE (MessageNew))\r\n", b"a1"),
+    (b"a1 NOTIFY SET (ELSEWHERE (MessageNew))\r\n", b"a1"),
+    (b"a1 NOTIFY SET (PERSONAL ())\r\n", b"a1"),
+    (b"a1 NOTIFY SET (PERSONAL (MessageNew)) STATUS\r\n", b"a1"),
+    (b"a1 NOTIFY ALL\r\n", b"a1"),
+    (b'a1 URLFETCH ("u" BINARY BODY)\r\n', b"a1"),  # RFC 5524 6: one of the two
+    (b'a1 URLFETCH ("u")\r\n', b"a1"),
+    (b'a1 URLFETCH ("u" PARTIAL)\r\n', b"a1"),
+    (b"a1 URLFETCH\r\n", b"a1"),
     (b"\r\n", None),
     (b"a1\r\n", b"a1"),
     (b"+ NOOP\r\n", None),
