@@ -1,6 +1,8 @@
 """SMTPUTF8 (RFC 6531, 6532) at the MX: UTF-8 addresses only when MAIL said
 SMTPUTF8 (553 5.6.7 otherwise), delivered to our (ASCII) accounts, the
-message stored byte for byte and read back so over IMAP."""
+message stored byte for byte and read back so over IMAP, by a client that
+enabled UTF8=ACCEPT (RFC 6855: its ENVELOPE keeps the UTF-8) and by one
+that did not (an ASCII ENVELOPE, the octets the same)."""
 from __future__ import annotations
 
 import imaplib
@@ -44,12 +46,18 @@ def test_a_smtputf8_message_to_a_utf8_alias_is_stored_byte_exact_and_fetched_so_
     [stored] = inbox(alice.id)
     assert body_after_trace(stored) == UTF8_MESSAGE
     assert stored.startswith("Return-Path: <jörg@bücher.test>\r\n".encode())
-    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
-    try:
-        imap.login(ALICE, PASSWORDS[ALICE])
-        imap.select("INBOX", readonly=True)
-        status, data = imap.fetch("1", "(BODY.PEEK[])")
-        assert status == "OK"
-        assert data[0][1] == stored
-    finally:
-        imap.logout()
+    for utf8 in (False, True):
+        imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"])
+        try:
+            imap.login(ALICE, PASSWORDS[ALICE])
+            if utf8:
+                assert imap.enable("UTF8=ACCEPT")[0] == "OK"
+            imap.select("INBOX", readonly=True)
+            status, data = imap.fetch("1", "(BODY.PEEK[] ENVELOPE)")
+            assert status == "OK"
+            assert data[0][1] == stored
+            # the envelope (after the body's literal) keeps the UTF-8 subject only for a client that enabled it
+            envelope = b"".join(part if isinstance(part, bytes) else b"".join(part) for part in data[1:])
+            assert b"ENVELOPE" in envelope and ("Grüße aus Köln ✓".encode() in envelope) is utf8
+        finally:
+            imap.logout()
