@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from mailboxes import store
 
@@ -36,7 +37,9 @@ def sender_bars(senders: list[store.DmarcSender]) -> list[SenderBar]:
     return [SenderBar(y=i * ROW_HEIGHT, label=f"{s.source_ip} ({s.reporter})"[:44],
                       passed=round(BAR_WIDTH * s.dmarc_pass / biggest, 1),
                       failed=round(BAR_WIDTH * (s.count - s.dmarc_pass) / biggest, 1),
-                      title=f"{s.source_ip}: {s.count} messages, {s.dmarc_rate}% passed DMARC")
+                      title=ngettext("%(ip)s: %(count)d message, %(rate)s%% passed DMARC",
+                                     "%(ip)s: %(count)d messages, %(rate)s%% passed DMARC", s.count)
+                      % {"ip": s.source_ip, "count": s.count, "rate": s.dmarc_rate})
             for i, s in enumerate(shown)]
 
 

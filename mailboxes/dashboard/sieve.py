@@ -8,6 +8,7 @@ from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from mailboxes import store
 
@@ -32,7 +33,7 @@ def domain_sieve(request: HttpRequest, name: str) -> HttpResponse:
                 errors[stage] = f"Line {exc.line}: {exc.reason}"
             scripts[stage] = text
         if not errors:
-            flash.success(request, "Filters saved.")
+            flash.success(request, _("Filters saved."))
             return HttpResponseRedirect(reverse("manage:domain-sieve", args=[domain.name]))
     return render(request, "manage/domains/sieve.html", {
         "domain": domain, "scripts": scripts, "errors": errors, "section": "domains"},

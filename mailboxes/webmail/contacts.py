@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from mailboxes import store
@@ -49,7 +51,7 @@ def contacts_view(request: HttpRequest) -> HttpResponse:
         posted = _fields(request)
         try:
             store.save_contact(me, None, **posted)
-            flash.success(request, "Contact added.")
+            flash.success(request, _("Contact added."))
             return HttpResponseRedirect(reverse("webmail:contacts"))
         except store.InvalidInput as exc:
             error = str(exc)
@@ -68,11 +70,11 @@ def contact_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("op") == "delete":
             store.delete_contact(me, contact_id)
-            flash.success(request, f"Deleted {contact.name or contact.addresses[0]}.")
+            flash.success(request, _("Deleted %(name)s.") % {"name": contact.name or contact.addresses[0]})
             return HttpResponseRedirect(reverse("webmail:contacts"))
         try:
             store.save_contact(me, contact_id, **_fields(request))
-            flash.success(request, "Contact saved.")
+            flash.success(request, _("Contact saved."))
             return HttpResponseRedirect(reverse("webmail:contact", args=[contact_id]))
         except store.InvalidInput as exc:
             error = str(exc)
@@ -89,13 +91,13 @@ def contact_view(request: HttpRequest, contact_id: int) -> HttpResponse:
 def import_view(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("vcards")
     if upload is None or upload.size > MAX_UPLOAD:
-        flash.error(request, "Choose a vCard (.vcf) file of at most 5 MB.")
+        flash.error(request, _("Choose a vCard (.vcf) file of at most 5 MB."))
         return HttpResponseRedirect(reverse("webmail:contacts"))
     try:
         count = store.import_vcards(account_id(request), upload.read().decode("utf-8", "replace"))
-        flash.success(request, f"Imported {count} contact{'s' if count != 1 else ''}.")
+        flash.success(request, ngettext("Imported %(count)d contact.", "Imported %(count)d contacts.", count) % {"count": count})
     except store.InvalidInput as exc:
-        flash.error(request, f"Nothing imported: {exc}")
+        flash.error(request, _("Nothing imported: %(reason)s") % {"reason": exc})
     return HttpResponseRedirect(reverse("webmail:contacts"))
 
 

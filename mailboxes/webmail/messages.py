@@ -92,7 +92,7 @@ def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpRes
         "folders": sidebar(request), "folder": latest.folder, "items": items, "uids": ",".join(map(str, uids)),
         "folder_url": folder_url, "reply_url": f"{compose}?{source}&mode=reply",
         "reply_all_url": f"{compose}?{source}&mode=all", "forward_url": f"{compose}?{source}&mode=forward",
-        "title": items[0]["m"].subject or "(no subject)"})
+        "title": items[0]["m"].subject or _("(no subject)")})
 
 
 @page

@@ -112,7 +112,7 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
     try:
         codes = store.confirm_totp(account_id(request), request.POST.get("code", "")[:64])
     except store.InvalidInput as exc:
-        return _page(request, error=f"Two-factor sign-in is not on: {exc}.", status=400)
+        return _page(request, error=_("Two-factor sign-in is not on: %(reason)s.") % {"reason": exc}, status=400)
     return _page(request, recovery_codes=codes)
 
 
@@ -127,7 +127,7 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
     except store.LoginBlocked:
         return _page(request, error=BLOCKED, status=403)
     except store.InvalidInput as exc:
-        return _page(request, error=f"Two-factor sign-in is still on: {exc}.", status=403)
+        return _page(request, error=_("Two-factor sign-in is still on: %(reason)s.") % {"reason": exc}, status=403)
     flash.success(request, _("Two-factor sign-in is off."))
     return _back(request)
 
@@ -190,7 +190,7 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
         store.add_passkey(account_id(request), str(body.get("name", ""))[:200], json.dumps(body.get("credential")),
                           challenge, relying_party(request))
     except store.InvalidInput as exc:
-        return JsonResponse({"error": f"The passkey was not added: {exc}."}, status=400)
+        return JsonResponse({"error": _("The passkey was not added: %(reason)s.") % {"reason": exc}}, status=400)
     return JsonResponse({"ok": True})
 
 

@@ -58,4 +58,4 @@ def test_keys_work_on_the_conversation_page(page, mail_servers):  # noqa: F811
     expect(page.locator("#subject")).to_have_value("Re: Keys")
     page.go_back()
     page.keyboard.press("u")
-    expect(page.locator("h1")).to_contain_text("INBOX")
+    expect(page.locator("h1")).to_contain_text("Inbox")
