@@ -52,6 +52,7 @@ check-services: venv
 
 lint: venv
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 typecheck: venv
 	$(PY) -m mypy protocols mailboxes/store mailboxes/sieve mailboxes/mime.py mailboxes/mime_addresses.py mailboxes/mutf7.py

@@ -1,25 +1,31 @@
 """Shared fixtures. Users alice and bob (example.test) and charlie
 (other.test) cover the permission and isolation cases."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
 
-PASSWORDS = {"alice@example.test": "alice-secret", "bob@example.test": "bob-secret",
-             "charlie@other.test": "charlie-secret"}
+PASSWORDS = {
+    "alice@example.test": "alice-secret",
+    "bob@example.test": "bob-secret",
+    "charlie@other.test": "charlie-secret",
+}
 
 
 @pytest.fixture
 def users(transactional_db):  # type: ignore[no-untyped-def]
     """Committed domains and accounts, visible to server threads and processes."""
     from mailboxes import store
+
     store.create_domain("example.test")
     store.create_domain("other.test")
     yield {addr: store.create_account(addr, pw) for addr, pw in PASSWORDS.items()}
     # Without a broker (the SQLite run) queued mail is relayed on a thread of
     # this process: it ends before the tables are emptied, not in the next test.
     from protocols.relay import local
+
     local.drain()
 
 
@@ -38,11 +44,18 @@ def charlie(users):  # type: ignore[no-untyped-def]
     return users["charlie@other.test"]
 
 
-def sample_message(subject: str = "Hello", body: str = "Hi there.\r\n", sender: str = "bob@example.test",
-                   to: str = "alice@example.test", extra: str = "") -> bytes:
-    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <{abs(hash(subject + body))}@example.test>\r\n"
-            f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
+def sample_message(
+    subject: str = "Hello",
+    body: str = "Hi there.\r\n",
+    sender: str = "bob@example.test",
+    to: str = "alice@example.test",
+    extra: str = "",
+) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <{abs(hash(subject + body))}@example.test>\r\n"
+        f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +63,7 @@ def fresh_login_throttle():  # type: ignore[no-untyped-def]
     """Failed logins counted in Redis outlive a test's rolled-back or flushed
     tables: every test starts with none."""
     from mailboxes import store
+
     store.reset_login_throttle()
     store.reset_sending_counts()
     store.reset_session_counts()
@@ -63,6 +77,7 @@ def loopback_dns():  # type: ignore[no-untyped-def]
     from django.conf import settings
 
     from tests.relay.helpers import DnsServer
+
     server = DnsServer({})
     saved = settings.MAIL_DNS_NAMESERVERS, os.environ.get("MAIL_DNS_NAMESERVERS")
     settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
@@ -98,14 +113,18 @@ def _empty_the_tables(self) -> None:  # type: ignore[no-untyped-def]
     permissions that flush would delete and post_migrate create again are
     kept as they are. SQLite keeps Django's flush."""
     from django.db import connections, transaction
+
     names = list(self._databases_names(include_mirrors=False))
     if any(connections[name].vendor != "postgresql" for name in names):
         _django_fixture_teardown(self)
         return
     for name in names:
         connection = connections[name]
-        tables = [t for t in connection.introspection.django_table_names(only_existing=True, include_views=False)
-                  if t not in _KEPT_TABLES]
+        tables = [
+            t
+            for t in connection.introspection.django_table_names(only_existing=True, include_views=False)
+            if t not in _KEPT_TABLES
+        ]
         with transaction.atomic(using=name), connection.cursor() as cursor:
             for table in tables:
                 cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
@@ -116,6 +135,7 @@ _KEPT_TABLES = {"django_content_type", "auth_permission"}
 
 def _install_fast_teardown() -> None:
     from django.test import TransactionTestCase
+
     global _django_fixture_teardown
     _django_fixture_teardown = TransactionTestCase._fixture_teardown
     TransactionTestCase._fixture_teardown = _empty_the_tables  # type: ignore[method-assign]

@@ -29,6 +29,7 @@ its peak memory (VmHWM) is its own.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/imap.py [--clients 10] [--rounds 20] [--idlers 1000] [--big 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,9 +56,11 @@ _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 
 
 def message(i: int, size: int = 4096) -> bytes:
-    head = (f"From: Sender {i % 7} <sender{i % 7}@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
-            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    head = (
+        f"From: Sender {i % 7} <sender{i % 7}@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
+        f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
     line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
     return head + (line * (size // len(line) + 1))[: max(0, size - len(head))]
 
@@ -150,8 +153,9 @@ def logout(imap: Client) -> None:
     imap.close()
 
 
-def run_sessions(port: int, users: list[str], rounds: int, kind: Callable[..., int] = session,
-                 timings: Timings | None = None) -> tuple[float, int]:
+def run_sessions(
+    port: int, users: list[str], rounds: int, kind: Callable[..., int] = session, timings: Timings | None = None
+) -> tuple[float, int]:
     """len(users) parallel clients, each running `rounds` sessions of `kind`: (seconds, commands)."""
 
     def prepare(n: int) -> Callable[[], int]:
@@ -166,8 +170,12 @@ def proc_memory(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-async def idle_sessions(port: int, users: list[str], count: int, batch: int = 100,
-                        ) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, str]]:
+async def idle_sessions(
+    port: int,
+    users: list[str],
+    count: int,
+    batch: int = 100,
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter, str]]:
     sessions = []
 
     async def one(n: int) -> None:
@@ -202,12 +210,14 @@ class IdleFigures:
 
 def smtp_deliver(port: int, to: str, raw: bytes) -> None:
     import smtplib
+
     with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
         smtp.sendmail("sender@remote.test", [to], raw)
 
 
-async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port: int,
-                    accounts: int | None = None) -> IdleFigures:
+async def idle_part(
+    port: int, pid: int, users: list[str], count: int, smtp_port: int, accounts: int | None = None
+) -> IdleFigures:
     """count IDLE sessions on the worker `pid`; then one SMTP delivery to each
     of the first `accounts` accounts (default all) and the time until every
     IDLE session of that account has its EXISTS."""
@@ -233,8 +243,15 @@ async def idle_part(port: int, pid: int, users: list[str], count: int, smtp_port
     latencies.sort()
     for _, idler, _ in sessions:
         idler.close()
-    return IdleFigures(len(sessions), before, rss, latencies[len(latencies) // 2], latencies[-1],
-                       sorted(deliveries)[len(deliveries) // 2], peak)
+    return IdleFigures(
+        len(sessions),
+        before,
+        rss,
+        latencies[len(latencies) // 2],
+        latencies[-1],
+        sorted(deliveries)[len(deliveries) // 2],
+        peak,
+    )
 
 
 SAMPLE_WORDS = 1000  # distinct messages in the big folder; each row shares one of them
@@ -249,11 +266,21 @@ def fill_big_folder(account_id: int, folder: str, count: int) -> int:
     from django.db import connection
 
     from mailboxes import store
+
     start = datetime(2026, 1, 1, tzinfo=UTC)
     sample = min(count, SAMPLE_WORDS)
-    results = store.append_many(account_id, folder, [
-        (message(i).replace(b"lazy dog", b"lazy word%d" % i), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))
-        for i in range(sample)])
+    results = store.append_many(
+        account_id,
+        folder,
+        [
+            (
+                message(i).replace(b"lazy dog", b"lazy word%d" % i),
+                ("\\Seen",) if i % 3 else (),
+                start + timedelta(minutes=i),
+            )
+            for i in range(sample)
+        ],
+    )
     folder_id = results[0].folder_id
     if count > sample:
         with connection.cursor() as cursor:
@@ -264,19 +291,30 @@ def fill_big_folder(account_id: int, folder: str, count: int) -> int:
                 " '[]'::jsonb, m.internal_date + g * interval '1 second', m.size, m.blob_id"
                 " FROM generate_series(%s, %s) g JOIN mailboxes_message m ON m.folder_id = %s"
                 " AND m.uid = 1 + (g %% %s) JOIN mailboxes_folder f ON f.id = m.folder_id",
-                [sample + 1, count, folder_id, sample])
-            cursor.execute("UPDATE mailboxes_folder SET uidnext = %s, highestmodseq = highestmodseq + %s + 1"
-                           " WHERE id = %s", [count + 1, count, folder_id])
+                [sample + 1, count, folder_id, sample],
+            )
+            cursor.execute(
+                "UPDATE mailboxes_folder SET uidnext = %s, highestmodseq = highestmodseq + %s + 1 WHERE id = %s",
+                [count + 1, count, folder_id],
+            )
             cursor.execute("ANALYZE mailboxes_message")
     return folder_id
 
 
-BIG_COMMANDS = (("SELECT", b"SELECT {folder}"), ("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)"),
-                ("UID SEARCH UNSEEN", b"UID SEARCH UNSEEN"), ("UID SEARCH TEXT word", b"UID SEARCH TEXT word42"))
+BIG_COMMANDS = (
+    ("SELECT", b"SELECT {folder}"),
+    ("FETCH 1:* (UID FLAGS)", b"FETCH 1:* (UID FLAGS)"),
+    ("UID SEARCH UNSEEN", b"UID SEARCH UNSEEN"),
+    ("UID SEARCH TEXT word", b"UID SEARCH TEXT word42"),
+)
 
 
-def big_part(port: int, user: str, folder: str, count_queries: Callable[[], int] | None = None,
-             ) -> list[tuple[str, float, int, int]]:
+def big_part(
+    port: int,
+    user: str,
+    folder: str,
+    count_queries: Callable[[], int] | None = None,
+) -> list[tuple[str, float, int, int]]:
     """Each BIG_COMMANDS on `folder`: (label, seconds, octets of response, SQL queries or -1)."""
     imap = Client(port)
     imap.command(f"LOGIN {user} {PASSWORD}".encode())
@@ -314,12 +352,17 @@ def main() -> None:
     for i in range(args.messages * args.clients):
         store.deliver(message(i), [users[i % args.clients]])
     connections.close_all()
-    env = {"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"),
-           "MAIL_MAX_SESSIONS_PER_ACCOUNT": "0"}  # the idle part opens many sessions per account
+    env = {
+        "MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"),
+        "MAIL_MAX_SESSIONS_PER_ACCOUNT": "0",
+    }  # the idle part opens many sessions per account
     bus = "Redis" if os.environ.get("REDIS_URL") else "in-process"
-    print(f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
-          f"event bus {bus}, {os.cpu_count()} CPUs")
+    print(
+        f"imap: PostgreSQL {urlsplit(url).path[1:]}, MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}, "
+        f"event bus {bus}, {os.cpu_count()} CPUs"
+    )
     from tests.relay.helpers import DnsServer
+
     dns = DnsServer({}, negative_ttl=3600)
     env["MAIL_DNS_NAMESERVERS"] = f"127.0.0.1:{dns.port}"
     try:
@@ -327,17 +370,24 @@ def main() -> None:
             port = server.ports["imap"]
             run_sessions(port, users, 1)  # warm-up
             elapsed, commands = run_sessions(port, users, args.rounds)
-            print(f"  mixed workload: {commands} commands from {args.clients} parallel clients in {elapsed:.2f} s: "
-                  f"{commands / elapsed:.0f} commands/s ({args.messages} messages per INBOX)")
+            print(
+                f"  mixed workload: {commands} commands from {args.clients} parallel clients in {elapsed:.2f} s: "
+                f"{commands / elapsed:.0f} commands/s ({args.messages} messages per INBOX)"
+            )
         with SubprocessServer("imap,smtp", env) as server:
             assert server.proc is not None
-            idle = asyncio.run(idle_part(server.ports["imap"], server.proc.pid, users, args.idlers,
-                                         server.ports["smtp"]))
-            print(f"  {idle.connections} IDLE connections: worker RSS {idle.rss_before_kib / 1024:.1f} MiB before, "
-                  f"{idle.rss_after_kib / 1024:.1f} MiB with them (peak {idle.peak_kib / 1024:.1f} MiB), "
-                  f"{idle.kib_per_connection:.1f} KiB per connection")
-            print(f"  EXISTS after an SMTP delivery: median {idle.push_median * 1000:.0f} ms, "
-                  f"slowest {idle.push_slowest * 1000:.0f} ms (the delivery itself {idle.delivery * 1000:.0f} ms)")
+            idle = asyncio.run(
+                idle_part(server.ports["imap"], server.proc.pid, users, args.idlers, server.ports["smtp"])
+            )
+            print(
+                f"  {idle.connections} IDLE connections: worker RSS {idle.rss_before_kib / 1024:.1f} MiB before, "
+                f"{idle.rss_after_kib / 1024:.1f} MiB with them (peak {idle.peak_kib / 1024:.1f} MiB), "
+                f"{idle.kib_per_connection:.1f} KiB per connection"
+            )
+            print(
+                f"  EXISTS after an SMTP delivery: median {idle.push_median * 1000:.0f} ms, "
+                f"slowest {idle.push_slowest * 1000:.0f} ms (the delivery itself {idle.delivery * 1000:.0f} ms)"
+            )
         if args.big:
             fill_big_folder(accounts[0].id, "Archive", args.big)
             connections.close_all()

@@ -11,6 +11,7 @@ client received for the FETCH alone (its tagged OK included).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/imap_compress.py [--messages 1000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,16 +61,19 @@ def main() -> None:
         store.create_domain("bench.test")
         account = store.create_account(USER, PASSWORD, quota=0)
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        store.append_many(account.id, "INBOX", [(message(i), (), start + timedelta(minutes=i))
-                                                for i in range(args.messages)])
+        store.append_many(
+            account.id, "INBOX", [(message(i), (), start + timedelta(minutes=i)) for i in range(args.messages)]
+        )
         connections.close_all()
         with SubprocessServer("imap", {}) as server:
             port = server.ports["imap"]
             plain, text = fetch_octets(port, compress=False)
             squeezed, text2 = fetch_octets(port, compress=True)
         assert text == text2
-        print(f"FETCH 1:{args.messages} (ENVELOPE): {plain} octets plain, {squeezed} with COMPRESS=DEFLATE "
-              f"({squeezed / plain:.1%} of plain; {plain - squeezed} octets, {1 - squeezed / plain:.1%} saved)")
+        print(
+            f"FETCH 1:{args.messages} (ENVELOPE): {plain} octets plain, {squeezed} with COMPRESS=DEFLATE "
+            f"({squeezed / plain:.1%} of plain; {plain - squeezed} octets, {1 - squeezed / plain:.1%} saved)"
+        )
     finally:
         connections.close_all()
         drop_scratch(url)

@@ -15,6 +15,7 @@ created afresh and dropped at the end), so it never collides with run.py's.
 (only samples holding the GIL: where its CPU goes); summarise the file with
 bench/stacks.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,14 +40,16 @@ CLIENTS = 10
 def accounts(store, count: int, messages: int) -> list[str]:  # type: ignore[no-untyped-def]
     from django.contrib.auth.hashers import make_password
     from django.db import connection, connections
+
     store.create_domain("bench.test")
     users = [f"cost{n}@bench.test" for n in range(count)]
     batch = [(imap.message(i), ("\\Seen",) if i % 2 else (), None) for i in range(messages)]
     for user in users:
         store.append_many(store.create_account(user, imap.PASSWORD, quota=0).id, "INBOX", batch)
     with connection.cursor() as cursor:  # a real (slow) hash, as production stores it
-        cursor.execute("UPDATE mailboxes_account SET password = %s",
-                       [make_password(imap.PASSWORD, hasher="pbkdf2_sha256")])
+        cursor.execute(
+            "UPDATE mailboxes_account SET password = %s", [make_password(imap.PASSWORD, hasher="pbkdf2_sha256")]
+        )
         cursor.execute("ANALYZE")
     connections.close_all()
     return users
@@ -57,6 +60,7 @@ def count_transactions() -> Callable[[], int]:
     (each is a BEGIN and a COMMIT/ROLLBACK round trip the statement count
     does not see: psycopg sends BEGIN itself)."""
     from django.db.backends.base.base import BaseDatabaseWrapper
+
     seen = [0]
     commit, rollback = BaseDatabaseWrapper.commit, BaseDatabaseWrapper.rollback
 
@@ -93,6 +97,7 @@ class CountingClient(imap.Client):
 
 def count_commands(users: list[str], rounds: int) -> Counts:
     from tests.servers import InProcessServer
+
     counters = count_queries(), count_transactions()
     counts: Counts = {}
     with InProcessServer(["imap"]) as server:
@@ -111,6 +116,7 @@ def count_commands(users: list[str], rounds: int) -> Counts:
 def cpu(users: list[str], rounds: int, profile: str | None) -> tuple[float, float, float, float]:
     """(commands/s, CPU ms per command, NOOP/s, CPU ms per NOOP) with CLIENTS clients."""
     from tests.servers import SubprocessServer
+
     env = {"MAIL_DB_POOL": "true", "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "0"}
     with SubprocessServer("imap", env) as server:
         assert server.proc is not None
@@ -119,10 +125,25 @@ def cpu(users: list[str], rounds: int, profile: str | None) -> tuple[float, floa
         spy = None
         if profile:
             Path(profile).mkdir(parents=True, exist_ok=True)
-            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
-                                    "--format", "raw", "-o", str(Path(profile) / f"imap-cost-{pid}.txt"),
-                                    "-r", "100", "--threads", "--nonblocking", "--gil"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(Path(profile) / f"imap-cost-{pid}.txt"),
+                    "-r",
+                    "100",
+                    "--threads",
+                    "--nonblocking",
+                    "--gil",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         used = cpu_seconds(pid)
         elapsed, commands = imap.run_sessions(port, users, rounds)
         mixed_cpu = cpu_seconds(pid) - used
@@ -145,20 +166,27 @@ def main() -> None:
     url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"})
     try:
         from mailboxes import store
+
         users = accounts(store, CLIENTS, 100)
         counts = count_commands(users, args.rounds)
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print("SQL statements and transactions (BEGIN + COMMIT each) per command, one client, mixed session:")
         for label, values in counts.items():
             median = sorted(values)[len(values) // 2]
-            print(f"  {label:20} {median[0]:3} statements, {median[1]} transactions (median; all runs: "
-                  + ", ".join(f"{s}/{t} x{n}" for (s, t), n in sorted(Counter(values).items())) + ")")
+            print(
+                f"  {label:20} {median[0]:3} statements, {median[1]} transactions (median; all runs: "
+                + ", ".join(f"{s}/{t} x{n}" for (s, t), n in sorted(Counter(values).items()))
+                + ")"
+            )
         rate, per_command, noop_rate, per_noop = cpu(users, args.rounds, args.profile)
-        print(f"mixed, {CLIENTS} clients: {rate:.0f} cmd/s, worker CPU {per_command:.2f} ms per command; "
-              f"NOOP: {noop_rate:.0f} cmd/s, {per_noop:.3f} ms per NOOP; "
-              f"load average now {os.getloadavg()[0]:.1f}")
+        print(
+            f"mixed, {CLIENTS} clients: {rate:.0f} cmd/s, worker CPU {per_command:.2f} ms per command; "
+            f"NOOP: {noop_rate:.0f} cmd/s, {per_noop:.3f} ms per NOOP; "
+            f"load average now {os.getloadavg()[0]:.1f}"
+        )
     finally:
         from django.db import connections
+
         connections.close_all()
         drop_scratch(url)
 

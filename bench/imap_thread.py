@@ -9,6 +9,7 @@ database: the rows are made up, as store.thread_rows would return them.
 
     .venv/bin/python bench/imap_thread.py [--messages 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def _rows(n: int, shape: str) -> list[ThreadRow]:
             root = i % 50 + 1
             refs = (f"m{root}",) + tuple(f"m{k}" for k in range(max(root + 1, i - 9), i) if k % 50 + 1 == root)
             subject = f"topic {root}" if i <= 50 else f"Re: topic {root}"
-        rows.append(ThreadRow(i, f"m{i}", refs if i > 50 or shape != "lists" else (), subject,
-                              start + timedelta(minutes=i)))
+        rows.append(
+            ThreadRow(i, f"m{i}", refs if i > 50 or shape != "lists" else (), subject, start + timedelta(minutes=i))
+        )
     return rows
 
 
@@ -50,8 +52,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20_000)
     n = parser.parse_args().messages
-    for shape, algorithm in (("pairs", "REFERENCES"), ("chain", "REFERENCES"), ("lists", "REFERENCES"),
-                             ("chain", "ORDEREDSUBJECT")):
+    for shape, algorithm in (
+        ("pairs", "REFERENCES"),
+        ("chain", "REFERENCES"),
+        ("lists", "REFERENCES"),
+        ("chain", "ORDEREDSUBJECT"),
+    ):
         rows = _rows(n, shape)
         started = time.perf_counter()
         threads = thread(rows, algorithm)  # type: ignore[arg-type]

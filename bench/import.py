@@ -10,6 +10,7 @@ through store.append_many). Then imports it again, which copies nothing
 
 The target (issue 11) is at least 500 messages per second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,26 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from parallel import scratch_database  # noqa: E402  (bench/parallel.py)
 
-WORDS = ("mail", "host", "import", "folder", "message", "the", "of", "and", "quota", "flag", "batch",
-         "server", "client", "protocol", "store", "transaction", "résumé", "naïve")
+WORDS = (
+    "mail",
+    "host",
+    "import",
+    "folder",
+    "message",
+    "the",
+    "of",
+    "and",
+    "quota",
+    "flag",
+    "batch",
+    "server",
+    "client",
+    "protocol",
+    "store",
+    "transaction",
+    "résumé",
+    "naïve",
+)
 
 
 def make_maildir(root: Path, count: int, size: int, rng: random.Random) -> int:
@@ -43,11 +62,13 @@ def make_maildir(root: Path, count: int, size: int, rng: random.Random) -> int:
             word = rng.choice(WORDS)
             words.append(word)
             length += len(word.encode()) + 1
-        body = "\n".join(" ".join(words[j:j + 12]) for j in range(0, len(words), 12))
-        raw = (f"From: Sender {i % 50} <sender{i % 50}@example.net>\nTo: bench@bench.test\n"
-               f"Subject: Benchmark message {i}\nDate: Mon, 30 Nov 2026 07:00:00 +0000\n"
-               f"Message-ID: <bench-{i}@example.net>\nMIME-Version: 1.0\n"
-               f"Content-Type: text/plain; charset=utf-8\n\n{body}\n").encode()
+        body = "\n".join(" ".join(words[j : j + 12]) for j in range(0, len(words), 12))
+        raw = (
+            f"From: Sender {i % 50} <sender{i % 50}@example.net>\nTo: bench@bench.test\n"
+            f"Subject: Benchmark message {i}\nDate: Mon, 30 Nov 2026 07:00:00 +0000\n"
+            f"Message-ID: <bench-{i}@example.net>\nMIME-Version: 1.0\n"
+            f"Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+        ).encode()
         folder = folders[i % len(folders)]
         flags = rng.choice(["", "S", "RS", "FS"])
         (folder / "cur" / f"{1700000000 + i}.M{i}P1.bench:2,{flags}").write_bytes(raw)
@@ -69,6 +90,7 @@ def main() -> None:
     os.environ["MAIL_FAST_PASSWORD_HASHING"] = "1"
     os.environ.pop("REDIS_URL", None)
     import django
+
     django.setup()
     from django.core.management import call_command
 
@@ -82,17 +104,21 @@ def main() -> None:
     account = store.create_account("bench@bench.test", "bench-password", quota=0)
     with tempfile.TemporaryDirectory(prefix="bench-maildir-") as tmp:
         octets = make_maildir(Path(tmp), args.messages, args.size, random.Random(11))
-        print(f"Maildir: {args.messages} messages, {octets / args.messages:.0f} octets each on average, "
-              f"4 folders; batches of {args.batch}; {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.1f} (other work on the machine slows this down)")
+        print(
+            f"Maildir: {args.messages} messages, {octets / args.messages:.0f} octets each on average, "
+            f"4 folders; batches of {args.batch}; {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} (other work on the machine slows this down)"
+        )
         for label in ("import", "again (all skipped)"):
             source = MaildirSource(Path(tmp), 50 * 1024 * 1024)
             started = time.perf_counter()
             summary = run_import(account.id, source, Progress(None), ImportOptions(batch_messages=args.batch))
             seconds = time.perf_counter() - started
-            print(f"{label:>20}: {summary.done} copied, {summary.skipped} skipped, {summary.failed} failed "
-                  f"in {seconds:.2f} s = {args.messages / seconds:.0f} messages/s, "
-                  f"{octets / seconds / 1024 / 1024:.1f} MB/s")
+            print(
+                f"{label:>20}: {summary.done} copied, {summary.skipped} skipped, {summary.failed} failed "
+                f"in {seconds:.2f} s = {args.messages / seconds:.0f} messages/s, "
+                f"{octets / seconds / 1024 / 1024:.1f} MB/s"
+            )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ dropped at the end):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost REDIS_URL=redis://127.0.0.1:6379/8 \\
         .venv/bin/python bench/logins.py [--count 50] [--logins 40] [--clients 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ PASSWORD = "bench-password"
 
 def imap_login(port: int, user: str, authenticate: bool = True) -> None:
     from imap import Client, logout
+
     client = Client(port)
     if authenticate:
         client.command(f"LOGIN {user} {PASSWORD}".encode())
@@ -44,6 +46,7 @@ def imap_login(port: int, user: str, authenticate: bool = True) -> None:
 
 def pop3_login(port: int, user: str, authenticate: bool = True) -> None:
     from pop3 import Pop3Client
+
     client = Pop3Client(port)
     if authenticate:
         client.command(f"USER {user}")
@@ -62,6 +65,7 @@ def redis_round_trips() -> Callable[[], int]:
     """A running count of Redis round trips in this process: one per command
     sent alone, one per pipeline (redis-py sends a pipeline in one write)."""
     from redis.connection import Connection
+
     counter = itertools.count(1)
     seen = [0]
     original = Connection.send_packed_command
@@ -78,6 +82,7 @@ def show_statements() -> None:
     """Print every SQL statement and Redis command as it is sent (--show)."""
     from django.db.backends import utils
     from redis.connection import Connection
+
     sql_original = utils.CursorWrapper._execute_with_wrappers
     redis_original = Connection.send_packed_command
 
@@ -102,6 +107,7 @@ def counted(users: dict[str, str], count: int, show: bool = False) -> dict[str, 
     from run import count_queries
 
     from tests.servers import InProcessServer
+
     queries, trips = count_queries(), redis_round_trips()
     if show:
         show_statements()
@@ -110,7 +116,7 @@ def counted(users: dict[str, str], count: int, show: bool = False) -> dict[str, 
         for protocol, login in LOGINS.items():
             port, user = server.ports[protocol], users[protocol]
             login(port, user)  # warm-up: the hash, the connection pool
-            time.sleep(0.2)   # let the warm-up's closing work (off the loop) finish
+            time.sleep(0.2)  # let the warm-up's closing work (off the loop) finish
             q0, r0 = queries(), trips()
             if show:
                 print(f"{protocol}: one login", flush=True)
@@ -129,8 +135,13 @@ def timed(users: dict[str, list[str]], logins: int, profile: str | None = None) 
     from run import cpu_seconds
 
     from tests.servers import SubprocessServer
-    env = {"MAIL_DB_POOL": "true", "MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "0",
-           "MAIL_MAX_CONNECTIONS_PER_IP": "20000"}
+
+    env = {
+        "MAIL_DB_POOL": "true",
+        "MAIL_LOG_LEVEL": "WARNING",
+        "MAIL_FAST_PASSWORD_HASHING": "0",
+        "MAIL_MAX_CONNECTIONS_PER_IP": "20000",
+    }
     found: dict[str, dict[str, float]] = {}
     with SubprocessServer(",".join(LOGINS), env) as server:
         assert server.proc is not None
@@ -144,14 +155,32 @@ def timed(users: dict[str, list[str]], logins: int, profile: str | None = None) 
                 if profile and authenticate:
                     Path(profile).mkdir(parents=True, exist_ok=True)
                     spy = subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(server.proc.pid),
-                         "--format", "raw", "-o", str(Path(profile) / f"{protocol}-logins.txt"), "-r", "200",
-                         "--threads", "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        [
+                            str(Path(sys.executable).parent / "py-spy"),
+                            "record",
+                            "--pid",
+                            str(server.proc.pid),
+                            "--format",
+                            "raw",
+                            "-o",
+                            str(Path(profile) / f"{protocol}-logins.txt"),
+                            "-r",
+                            "200",
+                            "--threads",
+                            "--nonblocking",
+                            "--gil",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
                     import time
+
                     time.sleep(1)
                 used = cpu_seconds(server.proc.pid)
-                elapsed, n = timed_clients(len(names), lambda i: (
-                    lambda: [login(port, names[i], authenticate) for _ in range(logins)] and logins))
+                elapsed, n = timed_clients(
+                    len(names),
+                    lambda i: lambda: [login(port, names[i], authenticate) for _ in range(logins)] and logins,
+                )
                 if spy is not None:
                     spy.send_signal(2)
                     spy.wait(30)
@@ -174,33 +203,43 @@ def main() -> None:
         from django.db import connection
 
         from mailboxes import store
+
         store.create_domain("bench.test")
         names = {p: [f"{p}{n}@bench.test" for n in range(args.clients)] for p in LOGINS}
         for name in itertools.chain(*names.values()):
             account = store.create_account(name, "x", quota=0)
             store.append(account.id, "INBOX", b"Subject: one\r\n\r\nbody\r\n")
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE mailboxes_account SET password = %s",
-                           [make_password(PASSWORD, hasher="pbkdf2_sha256")])
+            cursor.execute(
+                "UPDATE mailboxes_account SET password = %s", [make_password(PASSWORD, hasher="pbkdf2_sha256")]
+            )
             cursor.execute("ANALYZE")
         load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"logins: {os.cpu_count()} CPUs, load average {load}, "
-              f"Redis {'on' if os.environ.get('REDIS_URL') else 'off'}", flush=True)
+        print(
+            f"logins: {os.cpu_count()} CPUs, load average {load}, "
+            f"Redis {'on' if os.environ.get('REDIS_URL') else 'off'}",
+            flush=True,
+        )
         per_login = counted({p: n[0] for p, n in names.items()}, 1 if args.show else args.count, args.show)
         if args.show:
             return
         rates = timed(names, args.logins, args.profile)
-        print("| protocol | SQL statements / login | Redis round trips / login | logins/s | worker CPU ms / login "
-              "| bare connections/s | bare CPU ms |")
+        print(
+            "| protocol | SQL statements / login | Redis round trips / login | logins/s | worker CPU ms / login "
+            "| bare connections/s | bare CPU ms |"
+        )
         print("|---|---|---|---|---|---|---|")
         for protocol in LOGINS:
             sql, trips = per_login[protocol]
             r = rates[protocol]
-            print(f"| {protocol} | {sql:.1f} | {trips:.1f} | {r['login/s']:.0f} | {r['login cpu ms']:.2f} "
-                  f"| {r['bare/s']:.0f} | {r['bare cpu ms']:.2f} |")
+            print(
+                f"| {protocol} | {sql:.1f} | {trips:.1f} | {r['login/s']:.0f} | {r['login cpu ms']:.2f} "
+                f"| {r['bare/s']:.0f} | {r['bare cpu ms']:.2f} |"
+            )
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         from django.db import connections
+
         connections.close_all()
         drop_scratch(url)
 

@@ -1,6 +1,7 @@
 """Shared pieces of the benchmarks: a scratch database with Django set up on
 it, and timing N clients working at once (each sets up: connects, logs in,
 builds its payloads, before the clock starts, then all start together)."""
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def scratch_database(base_url: str, name: str) -> str:
     """Create (again) database `name` on base_url's server; returns its URL."""
     import psycopg
+
     parts = urlsplit(base_url)
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -29,6 +31,7 @@ def scratch_database(base_url: str, name: str) -> str:
 def drop_scratch(url: str) -> None:
     """Drop the scratch database at url (connections still open are ended)."""
     import psycopg
+
     parts = urlsplit(url)
     with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{parts.path[1:]}" WITH (FORCE)')
@@ -45,8 +48,10 @@ def setup_scratch(name: str, env: dict[str, str] | None = None, *, without_redis
         os.environ.pop("REDIS_URL", None)
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"], check=True, cwd=ROOT)
     import django
+
     django.setup()
     return url
+
 
 Work = Callable[[], int]
 

@@ -16,6 +16,7 @@ runs first; the figure is the mean over --rounds rounds.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/pop3.py [--messages 2000] [--clients 10] [--size 4096] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,11 +36,13 @@ from parallel import drop_scratch, setup_scratch, timed_clients  # noqa: E402  (
 
 
 def message(i: int, size: int) -> bytes:
-    head = (f"From: Sender <sender@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
-            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    head = (
+        f"From: Sender <sender@remote.test>\r\nTo: user@bench.test\r\nSubject: Bench {i}\r\n"
+        f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
     line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
-    body = (line * (size // len(line) + 1))[:max(0, size - len(head) - 2)] + b"\r\n"
+    body = (line * (size // len(line) + 1))[: max(0, size - len(head) - 2)] + b"\r\n"
     return head + body
 
 
@@ -80,7 +83,7 @@ class Pop3Client:
         if self.buffer.startswith(b".\r\n"):
             body, self.buffer = b"", self.buffer[3:]
         else:
-            body, self.buffer = self.buffer[:end + 2], self.buffer[end + 5:]
+            body, self.buffer = self.buffer[: end + 2], self.buffer[end + 5 :]
         return (b"\r\n" + body).replace(b"\r\n..", b"\r\n.")[2:]
 
     def close(self) -> None:
@@ -108,6 +111,7 @@ def run_round(port: int, users: list[str]) -> tuple[float, int, int]:
             pop.command("QUIT")
             pop.close()
             return len(sizes)
+
         return work
 
     elapsed, retrieved = timed_clients(len(users), prepare)
@@ -128,6 +132,7 @@ def login_round(port: int, users: list[str], logins: int, authenticate: bool = T
                 pop.command("QUIT")
                 pop.close()
             return logins
+
         return work
 
     return timed_clients(len(users), prepare)
@@ -140,18 +145,27 @@ def raw_retr_round(url: str, users: list[str]) -> tuple[float, int]:
 
     def prepare(n: int) -> Callable[[], int]:
         conn = psycopg.connect(url, autocommit=True)
-        ids = [row[0] for row in conn.execute(
-            "SELECT m.id FROM mailboxes_message m JOIN mailboxes_folder f ON f.id = m.folder_id"
-            " JOIN mailboxes_account a ON a.id = f.owner_id WHERE a.address = %s AND f.name = 'INBOX'"
-            " ORDER BY m.uid", (users[n],))]
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT m.id FROM mailboxes_message m JOIN mailboxes_folder f ON f.id = m.folder_id"
+                " JOIN mailboxes_account a ON a.id = f.owner_id WHERE a.address = %s AND f.name = 'INBOX'"
+                " ORDER BY m.uid",
+                (users[n],),
+            )
+        ]
 
         def work() -> int:
             with conn:
                 for message_id in ids:
-                    data = conn.execute("SELECT b.data FROM mailboxes_message m JOIN mailboxes_blob b"
-                                        " ON b.sha256 = m.blob_id WHERE m.id = %s", (message_id,)).fetchone()[0]
+                    data = conn.execute(
+                        "SELECT b.data FROM mailboxes_message m JOIN mailboxes_blob b"
+                        " ON b.sha256 = m.blob_id WHERE m.id = %s",
+                        (message_id,),
+                    ).fetchone()[0]
                     (b"\r\n" + bytes(data)).replace(b"\r\n.", b"\r\n..")  # the dot-stuffing RETR does
             return len(ids)
+
         return work
 
     return timed_clients(len(users), prepare)
@@ -166,8 +180,9 @@ def main() -> None:
     parser.add_argument("--database", default="bench_pop3")
     args = parser.parse_args()
 
-    url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"},
-                        without_redis=True)
+    url = setup_scratch(
+        args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"}, without_redis=True
+    )
     from django.db import connections
 
     from mailboxes import store
@@ -194,12 +209,16 @@ def main() -> None:
     elapsed = sum(r[0] for r in results)
     retrieved = sum(r[1] for r in results)
     octets = sum(r[2] for r in results)
-    print(f"pop3: {args.messages} messages of {args.size} octets in {args.clients} maildrops, "
-          f"{args.clients} parallel clients, PostgreSQL {urlsplit(url).path[1:]}, "
-          f"MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}")
+    print(
+        f"pop3: {args.messages} messages of {args.size} octets in {args.clients} maildrops, "
+        f"{args.clients} parallel clients, PostgreSQL {urlsplit(url).path[1:]}, "
+        f"MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}"
+    )
     print(f"  warm-up round (first login, sizes counted in the database): {cold:.2f} s")
-    print(f"  {retrieved} RETRs in {args.rounds} rounds, {elapsed:.2f} s: {retrieved / elapsed:.1f} messages/s "
-          f"({octets / elapsed / 1e6:.1f} MB/s), login + LIST + RETR each + QUIT per round")
+    print(
+        f"  {retrieved} RETRs in {args.rounds} rounds, {elapsed:.2f} s: {retrieved / elapsed:.1f} messages/s "
+        f"({octets / elapsed / 1e6:.1f} MB/s), login + LIST + RETR each + QUIT per round"
+    )
     drop_scratch(url)
 
 

@@ -13,6 +13,7 @@ the end every INBOX is counted to check that nothing is missing.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/smtp.py [--messages 2000] [--clients 10] [--size 4096] [--listener smtp]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,11 +35,13 @@ PASSWORD = "bench-password"
 
 
 def message(i: int, size: int, to: str, sender: str = "sender@remote.test") -> bytes:
-    head = (f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: Bench {i}\r\n"
-            f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").encode()
+    head = (
+        f"From: Sender <{sender}>\r\nTo: {to}\r\nSubject: Bench {i}\r\n"
+        f"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <bench-{i}@remote.test>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
     line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % i
-    body = (line * (size // len(line) + 1))[:max(0, size - len(head) - 2)] + b"\r\n"
+    body = (line * (size // len(line) + 1))[: max(0, size - len(head) - 2)] + b"\r\n"
     return head + body
 
 
@@ -60,13 +63,16 @@ def run_clients(port: int, listener: str, clients: int, total: int, size: int) -
                 for raw, to in payloads:
                     smtp.sendmail(sender, [to], raw)
             return len(payloads)
+
         return work
 
     return timed_clients(clients, prepare)
 
 
-CEILING_TABLE = ("CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, mail_from text NOT NULL,"
-                 " recipients text[] NOT NULL, raw bytea NOT NULL, received timestamptz NOT NULL DEFAULT now())")
+CEILING_TABLE = (
+    "CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, mail_from text NOT NULL,"
+    " recipients text[] NOT NULL, raw bytea NOT NULL, received timestamptz NOT NULL DEFAULT now())"
+)
 
 
 def serve_ceiling(url: str, ready_file: str, pool_size: int) -> None:
@@ -87,8 +93,10 @@ def serve_ceiling(url: str, ready_file: str, pool_size: int) -> None:
         class Handler:
             async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
                 async with pool.connection() as conn:
-                    await conn.execute("INSERT INTO bench_ceiling (mail_from, recipients, raw) VALUES (%s, %s, %s)",
-                                       (envelope.mail_from, envelope.rcpt_tos, envelope.original_content))
+                    await conn.execute(
+                        "INSERT INTO bench_ceiling (mail_from, recipients, raw) VALUES (%s, %s, %s)",
+                        (envelope.mail_from, envelope.rcpt_tos, envelope.original_content),
+                    )
                 return "250 OK"
 
         loop = asyncio.get_running_loop()
@@ -104,6 +112,7 @@ class CeilingServer:
 
     def __init__(self, url: str, pool_size: int = 8) -> None:
         import tempfile
+
         self.url, self.pool_size = url, pool_size
         self._ready = Path(tempfile.mkstemp(prefix="bench-ceiling-")[1])
         self.proc: subprocess.Popen | None = None
@@ -111,9 +120,11 @@ class CeilingServer:
 
     def __enter__(self) -> CeilingServer:
         import time
+
         self._ready.write_text("")
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-ceiling", self.url, str(self._ready),
-                                      str(self.pool_size)], cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-ceiling", self.url, str(self._ready), str(self.pool_size)], cwd=ROOT
+        )
         deadline = time.monotonic() + 30
         while not self._ready.read_text().endswith("\n"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -150,8 +161,13 @@ def main() -> None:
     store.create_domain("bench.test")
     accounts = [store.create_account(f"user{i}@bench.test", PASSWORD, quota=0) for i in range(ACCOUNTS)]
     dns = DnsServer({}, negative_ttl=3600)
-    server = SubprocessServer("smtp,submission", extra_env={
-        "MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"), "MAIL_DNS_NAMESERVERS": f"127.0.0.1:{dns.port}"})
+    server = SubprocessServer(
+        "smtp,submission",
+        extra_env={
+            "MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"),
+            "MAIL_DNS_NAMESERVERS": f"127.0.0.1:{dns.port}",
+        },
+    )
     try:
         server.start()
         port = server.ports[args.listener]
@@ -161,11 +177,15 @@ def main() -> None:
         server.stop()
         dns.close()
     stored = sum(store.folder_status(a.id, "INBOX").messages for a in accounts)
-    print(f"smtp: {args.messages} messages of {args.size} octets, {args.clients} parallel clients, "
-          f"listener {args.listener}, PostgreSQL {urlsplit(url).path[1:]}, "
-          f"MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}")
-    print(f"  {acknowledged} acknowledged (250) in {elapsed:.2f} s: {acknowledged / elapsed:.1f} messages/s "
-          f"accepted and stored")
+    print(
+        f"smtp: {args.messages} messages of {args.size} octets, {args.clients} parallel clients, "
+        f"listener {args.listener}, PostgreSQL {urlsplit(url).path[1:]}, "
+        f"MAIL_DB_THREADS={os.environ.get('MAIL_DB_THREADS', '8')}"
+    )
+    print(
+        f"  {acknowledged} acknowledged (250) in {elapsed:.2f} s: {acknowledged / elapsed:.1f} messages/s "
+        f"accepted and stored"
+    )
     print(f"  stored in the INBOXes: {stored} (warm-up included: {stored - acknowledged})")
     connections.close_all()
     drop_scratch(url)

@@ -13,6 +13,7 @@ one after another, timing each transaction on one connection.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/spam_latency.py [--messages 300] [--size 4096]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mailhost import rspamd_server
+
     if rspamd_server.binary() is None:
         raise SystemExit("rspamd is not installed (apt-get install rspamd)")
     url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_HOSTNAME": "mx.bench.test"})
@@ -73,8 +75,9 @@ def main() -> None:
     store.create_account("user@bench.test", "bench-password", quota=0)
     dns = DnsServer({}, negative_ttl=3600)
     nameserver = f"127.0.0.1:{dns.port}"
-    instance = rspamd_server.Instance(Path(tempfile.mkdtemp(prefix="bench-rspamd-")), free_port(), free_port(),
-                                      nameservers=(nameserver,))
+    instance = rspamd_server.Instance(
+        Path(tempfile.mkdtemp(prefix="bench-rspamd-")), free_port(), free_port(), nameservers=(nameserver,)
+    )
     env = {"MAIL_DB_POOL": os.environ.get("MAIL_DB_POOL", "true"), "MAIL_DNS_NAMESERVERS": nameserver}
     rspamd = rspamd_server.start(instance)
     plain = SubprocessServer("smtp", extra_env=env)

@@ -3,6 +3,7 @@ functions where the samples are, by own time and by inclusive time.
 
     .venv/bin/python bench/stacks.py var/profile/smtp-1234.txt [--top 25] [--match mailboxes,protocols]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -12,6 +12,7 @@ then times each page --rounds times after one warm-up request.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mailhost \\
         .venv/bin/python bench/webmail.py [--messages 20000] [--rounds 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from parallel import drop_scratch, setup_scratch  # noqa: E402  (bench/parallel.py)
 
-WORDS = ("invoice meeting report budget holiday travel contract review release server backup network "
-         "customer project deadline summary agenda minutes proposal quarterly figures lunch party").split()
+WORDS = (
+    "invoice meeting report budget holiday travel contract review release server backup network "
+    "customer project deadline summary agenda minutes proposal quarterly figures lunch party"
+).split()
 NAMES = ("Ann Lee", "Bo Chen", "Cleo Park", "Dan Moss", "Eva Lind", "Femi Ade", "Gus Roy", "Hana Sato")
 
 
@@ -37,9 +40,11 @@ def message(i: int, rng: random.Random) -> bytes:
     subject = " ".join(rng.choice(WORDS) for _ in range(4)).capitalize() + f" #{i}"
     body = "\r\n".join(" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(20))
     body += f"\r\nreference code x{rng.randrange(5000):04d}y"  # a rare word: about 4 messages each
-    return (f"From: {name} <{name.split()[0].lower()}@remote.test>\r\nTo: user@bench.test\r\n"
-            f"Subject: {subject}\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <web-{i}@remote.test>\r\n"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+    return (
+        f"From: {name} <{name.split()[0].lower()}@remote.test>\r\nTo: user@bench.test\r\n"
+        f"Subject: {subject}\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <web-{i}@remote.test>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -47,8 +52,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def time_pages(client, pages: list[tuple[str, str]], rounds: int  # type: ignore[no-untyped-def]
-               ) -> list[tuple[str, float, float, int, str]]:
+def time_pages(
+    client,
+    pages: list[tuple[str, str]],
+    rounds: int,  # type: ignore[no-untyped-def]
+) -> list[tuple[str, float, float, int, str]]:
     """Each page requested once (warm-up), then `rounds` times through Django's
     test client: (label, p50 s, p99 s, SQL statements, the slowest statement)."""
     from django.db import connection
@@ -66,8 +74,15 @@ def time_pages(client, pages: list[tuple[str, str]], rounds: int  # type: ignore
                 times.append(time.perf_counter() - began)
         statements = [q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
         slowest = max(statements, key=lambda q: float(q["time"]), default={"time": "0", "sql": ""})
-        figures.append((label, percentile(times, 0.5), percentile(times, 0.99), len(statements),
-                        f"{float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:90]}"))
+        figures.append(
+            (
+                label,
+                percentile(times, 0.5),
+                percentile(times, 0.99),
+                len(statements),
+                f"{float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:90]}",
+            )
+        )
     return figures
 
 
@@ -81,8 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     verbose = args.verbose
 
-    url = setup_scratch(args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"},
-                        without_redis=True)
+    url = setup_scratch(
+        args.database, {"MAIL_LOG_LEVEL": "WARNING", "MAIL_FAST_PASSWORD_HASHING": "1"}, without_redis=True
+    )
     from django.contrib.auth import get_user_model
     from django.db import connection, connections
     from django.test import Client
@@ -95,12 +111,19 @@ def main() -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     filled = time.perf_counter()
     for first in range(0, args.messages, 1000):
-        batch = [(message(i, rng), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))
-                 for i in range(first, min(first + 1000, args.messages))]
+        batch = [
+            (message(i, rng), ("\\Seen",) if i % 3 else (), start + timedelta(minutes=i))
+            for i in range(first, min(first + 1000, args.messages))
+        ]
         store.append_many(account.id, "INBOX", batch)
     for i in range(20):
-        store.append(account.id, "Sent", message(args.messages + i, rng).replace(
-            b"To: user@bench.test", f"To: Pat Friend{i} <pat{i}@far.test>".encode()))
+        store.append(
+            account.id,
+            "Sent",
+            message(args.messages + i, rng).replace(
+                b"To: user@bench.test", f"To: Pat Friend{i} <pat{i}@far.test>".encode()
+            ),
+        )
     filled = time.perf_counter() - filled
     with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum keeps them in production
         cursor.execute("ANALYZE")
@@ -122,11 +145,15 @@ def main() -> None:
         ("address suggestions", "/mail/suggest?q=pat"),
         ("compose reply", f"/mail/compose/?mode=reply&f={inbox}&u={uid}"),
     ]
-    print(f"webmail: {args.messages} messages in INBOX, PostgreSQL {urlsplit(url).path[1:]}, "
-          f"filled in {filled:.0f} s; p50 of {args.rounds} requests after a warm-up")
+    print(
+        f"webmail: {args.messages} messages in INBOX, PostgreSQL {urlsplit(url).path[1:]}, "
+        f"filled in {filled:.0f} s; p50 of {args.rounds} requests after a warm-up"
+    )
     for label, p50, _, statements, slowest in time_pages(client, pages, args.rounds):
-        print(f"  {label:32s} {p50 * 1000:7.1f} ms  {statements:2d} SQL statements"
-              + (f", slowest {slowest}" if verbose else ""))
+        print(
+            f"  {label:32s} {p50 * 1000:7.1f} ms  {statements:2d} SQL statements"
+            + (f", slowest {slowest}" if verbose else "")
+        )
     connections.close_all()
     if args.keep:
         return

@@ -2,6 +2,7 @@
 /.well-known/acme-challenge/<token> answers the key authorization that
 `manage.py certificate` (or the renewal task) put in the database, as
 text/plain, to any web process the CA's validator reaches; anything else 404."""
+
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse

@@ -9,4 +9,5 @@ class MailboxesConfig(AppConfig):
         from . import checks  # noqa: F401  (registers system checks)
         from .signals import spam_filed
         from .tasks import on_spam_filed
+
         spam_filed.connect(on_spam_filed, dispatch_uid="mailboxes.spam.learn")

@@ -16,6 +16,7 @@
 Only hosted, active domains get an answer; others get 404. No password is
 ever part of what these return.
 """
+
 from __future__ import annotations
 
 import plistlib
@@ -37,20 +38,29 @@ MAX_REQUEST_BYTES = 16 * 1024
 @dataclass(frozen=True)
 class Endpoint:
     listener: str  # the MAIL_PORTS name
-    kind: str      # imap | pop3 | smtp
+    kind: str  # imap | pop3 | smtp
     port: int
-    socket: str    # SSL (implicit TLS) | STARTTLS
+    socket: str  # SSL (implicit TLS) | STARTTLS
 
 
 # Preference order within each kind: implicit TLS first (RFC 8314 3.3).
-_LISTENERS = (("imaps", "imap", "SSL"), ("imap", "imap", "STARTTLS"), ("pop3s", "pop3", "SSL"),
-              ("pop3", "pop3", "STARTTLS"), ("smtps", "smtp", "SSL"), ("submission", "smtp", "STARTTLS"))
+_LISTENERS = (
+    ("imaps", "imap", "SSL"),
+    ("imap", "imap", "STARTTLS"),
+    ("pop3s", "pop3", "SSL"),
+    ("pop3", "pop3", "STARTTLS"),
+    ("smtps", "smtp", "SSL"),
+    ("submission", "smtp", "STARTTLS"),
+)
 
 
 def endpoints() -> list[Endpoint]:
     """The client-facing listeners that are on (port 25 is for other servers, not clients)."""
-    return [Endpoint(name, kind, settings.MAIL_PORTS[name], socket)
-            for name, kind, socket in _LISTENERS if settings.MAIL_PORTS.get(name)]
+    return [
+        Endpoint(name, kind, settings.MAIL_PORTS[name], socket)
+        for name, kind, socket in _LISTENERS
+        if settings.MAIL_PORTS.get(name)
+    ]
 
 
 def hostname() -> str:
@@ -73,6 +83,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 # --- Thunderbird ----------------------------------------------------------
+
 
 def thunderbird_config(domain: str) -> bytes:
     root = ET.Element("clientConfig", version="1.1")
@@ -115,6 +126,7 @@ def thunderbird(request: HttpRequest) -> HttpResponse:
 
 
 # --- Outlook --------------------------------------------------------------
+
 
 def outlook_response(address: str, display_name: str = "") -> bytes:
     root = ET.Element("Autodiscover", xmlns=AUTODISCOVER_NS)
@@ -189,6 +201,7 @@ def outlook(request: HttpRequest) -> HttpResponse:
 
 # --- Apple ----------------------------------------------------------------
 
+
 def mobileconfig(address: str, display_name: str = "") -> bytes:
     """An unsigned configuration profile with one mail account. Its UUIDs
     derive from the address and host, so installing it again replaces it."""
@@ -207,13 +220,26 @@ def mobileconfig(address: str, display_name: str = "") -> bytes:
         "EmailAccountType": "EmailTypePOP" if incoming and incoming.kind == "pop3" else "EmailTypeIMAP",
     }
     if incoming:
-        payload.update({"IncomingMailServerHostName": hostname(), "IncomingMailServerPortNumber": incoming.port,
-                        "IncomingMailServerUseSSL": True, "IncomingMailServerAuthentication": "EmailAuthPassword",
-                        "IncomingMailServerUsername": address})
+        payload.update(
+            {
+                "IncomingMailServerHostName": hostname(),
+                "IncomingMailServerPortNumber": incoming.port,
+                "IncomingMailServerUseSSL": True,
+                "IncomingMailServerAuthentication": "EmailAuthPassword",
+                "IncomingMailServerUsername": address,
+            }
+        )
     if outgoing:
-        payload.update({"OutgoingMailServerHostName": hostname(), "OutgoingMailServerPortNumber": outgoing.port,
-                        "OutgoingMailServerUseSSL": True, "OutgoingMailServerAuthentication": "EmailAuthPassword",
-                        "OutgoingMailServerUsername": address, "OutgoingPasswordSameAsIncomingPassword": True})
+        payload.update(
+            {
+                "OutgoingMailServerHostName": hostname(),
+                "OutgoingMailServerPortNumber": outgoing.port,
+                "OutgoingMailServerUseSSL": True,
+                "OutgoingMailServerAuthentication": "EmailAuthPassword",
+                "OutgoingMailServerUsername": address,
+                "OutgoingPasswordSameAsIncomingPassword": True,
+            }
+        )
     profile = {
         "PayloadType": "Configuration",
         "PayloadVersion": 1,

@@ -1,6 +1,7 @@
 """What the configured TLS certificate says of itself (names, validity), for
 the ACME renewal (protocols/acme.py) and the dashboard, which must not import
 protocols (DESIGN.md rule 1). Only reads files."""
+
 from __future__ import annotations
 
 import datetime
@@ -75,6 +76,11 @@ def certificate_info(path: Path | None = None) -> CertificateInfo | None:
         names = tuple(san.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
         names = ()
-    return CertificateInfo(path=str(path), names=names, not_before=cert.not_valid_before_utc,
-                           not_after=cert.not_valid_after_utc, issuer=cert.issuer.rfc4514_string(),
-                           self_signed=cert.issuer == cert.subject)
+    return CertificateInfo(
+        path=str(path),
+        names=names,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        issuer=cert.issuer.rfc4514_string(),
+        self_signed=cert.issuer == cert.subject,
+    )

@@ -1,4 +1,5 @@
 """System checks: misconfiguration is caught at start, with a clear message."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -16,8 +17,9 @@ def mail_settings(app_configs, **kwargs):  # type: ignore[no-untyped-def]
             problems.append(Error(f"{name} and {used[port]} are both set to port {port}", id="mailhost.E002"))
         used[port] = name
     if settings.MAIL_ALLOW_PLAINTEXT_AUTH:
-        problems.append(Warning("MAIL_ALLOW_PLAINTEXT_AUTH is on: passwords may cross the network in clear",
-                                id="mailhost.W001"))
+        problems.append(
+            Warning("MAIL_ALLOW_PLAINTEXT_AUTH is on: passwords may cross the network in clear", id="mailhost.W001")
+        )
     problems += _rspamd_settings()
     return problems
 
@@ -30,6 +32,11 @@ def _rspamd_settings() -> list[Error | Warning]:
         if value and not value.startswith(("http://", "https://")):
             problems.append(Error(f"{name}={value!r} is not an http:// or https:// URL", id="mailhost.E003"))
     if settings.MAIL_RSPAMD_CONTROLLER_URL and not settings.MAIL_RSPAMD_PASSWORD:
-        problems.append(Warning("MAIL_RSPAMD_CONTROLLER_URL is set without MAIL_RSPAMD_PASSWORD: rspamd refuses "
-                                "to learn from other hosts without its controller password", id="mailhost.W002"))
+        problems.append(
+            Warning(
+                "MAIL_RSPAMD_CONTROLLER_URL is set without MAIL_RSPAMD_PASSWORD: rspamd refuses "
+                "to learn from other hosts without its controller password",
+                id="mailhost.W002",
+            )
+        )
     return problems

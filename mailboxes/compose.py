@@ -5,6 +5,7 @@ vacation responder both use it. ``email.policy.SMTP`` gives CRLF line ends,
 RFC 2047 encoded words for non-ASCII header text, RFC 2231 file names, and
 refuses header values that contain line breaks (no header injection).
 """
+
 from __future__ import annotations
 
 import email
@@ -18,9 +19,20 @@ from email.utils import format_datetime, getaddresses, make_msgid
 
 from .mime_addresses import decode_header_value
 
-__all__ = ["Attachment", "Outgoing", "build", "parse_addresses", "valid_media_type", "reply_subject", "forward_subject",
-           "strip_prefixes",
-           "quote", "attribution", "references_for", "envelope_addresses"]
+__all__ = [
+    "Attachment",
+    "Outgoing",
+    "build",
+    "parse_addresses",
+    "valid_media_type",
+    "reply_subject",
+    "forward_subject",
+    "strip_prefixes",
+    "quote",
+    "attribution",
+    "references_for",
+    "envelope_addresses",
+]
 
 # ASCII addr-spec, as the store keeps addresses (dot-atom local part, host name).
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -40,7 +52,7 @@ class Attachment:
 class Outgoing:
     from_address: str
     from_name: str = ""
-    to: tuple[tuple[str, str], ...] = ()   # (display name, address)
+    to: tuple[tuple[str, str], ...] = ()  # (display name, address)
     cc: tuple[tuple[str, str], ...] = ()
     bcc: tuple[tuple[str, str], ...] = ()
     subject: str = ""
@@ -134,6 +146,7 @@ def _attach(m: EmailMessage, att: Attachment) -> None:
 
 
 # --- replies and forwards ---------------------------------------------------
+
 
 def envelope_addresses(envelope: dict, *keys: str) -> list[tuple[str, str]]:
     """(decoded display name, address) of the mailboxes in the stored envelope's

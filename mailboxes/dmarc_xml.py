@@ -9,6 +9,7 @@ entity reads; lxml is told not to resolve entities or touch the network as
 well). The namespace, if any, is ignored: RFC 7489's reports carry none,
 those of its successor draft carry one.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,7 +26,7 @@ from lxml import etree
 
 MAX_COMPRESSED = 5 * 1024 * 1024
 MAX_XML = 20 * 1024 * 1024
-MAX_FILES = 4   # report files looked at in one message
+MAX_FILES = 4  # report files looked at in one message
 RESULTS = {"pass", "fail"}
 DISPOSITIONS = {"none", "quarantine", "reject"}
 
@@ -145,21 +146,29 @@ def _row(record: etree._Element) -> ReportRow:
         raise NotAReport("a record without a valid source_ip") from None
     evaluated = _child(row, "policy_evaluated")
     auth = _child(record, "auth_results")
-    results = [] if auth is None else [
-        (kind, _text(a, "result").lower()[:16], _text(a, "domain").lower()[:255])
-        for kind in ("dkim", "spf") for a in _children(auth, kind)]
+    results = (
+        []
+        if auth is None
+        else [
+            (kind, _text(a, "result").lower()[:16], _text(a, "domain").lower()[:255])
+            for kind in ("dkim", "spf")
+            for a in _children(auth, kind)
+        ]
+    )
     return ReportRow(
-        source_ip=source_ip, count=_int(_text(row, "count"), "count"),
+        source_ip=source_ip,
+        count=_int(_text(row, "count"), "count"),
         header_from=_text(record, "identifiers", "header_from").lower(),
         disposition=_word(_text(evaluated, "disposition"), DISPOSITIONS),
-        policy_dkim=_word(_text(evaluated, "dkim"), RESULTS), policy_spf=_word(_text(evaluated, "spf"), RESULTS),
+        policy_dkim=_word(_text(evaluated, "dkim"), RESULTS),
+        policy_spf=_word(_text(evaluated, "spf"), RESULTS),
         dkim=tuple((r, d) for kind, r, d in results if kind == "dkim"),
-        spf=tuple((r, d) for kind, r, d in results if kind == "spf"))
+        spf=tuple((r, d) for kind, r, d in results if kind == "spf"),
+    )
 
 
 def parse_report(xml: bytes) -> AggregateReport:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                             remove_pis=True)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_pis=True)
     try:
         root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError:
@@ -175,9 +184,14 @@ def parse_report(xml: bytes) -> AggregateReport:
     if not (domain and org_name and report_id):
         raise NotAReport("no domain, org_name or report_id")
     return AggregateReport(
-        org_name=org_name, email=_text(meta, "email"), report_id=report_id,
-        begin=_time(_text(meta, "date_range", "begin"), "begin"), end=_time(_text(meta, "date_range", "end"), "end"),
-        domain=domain, rows=tuple(_row(record) for record in _children(root, "record")))
+        org_name=org_name,
+        email=_text(meta, "email"),
+        report_id=report_id,
+        begin=_time(_text(meta, "date_range", "begin"), "begin"),
+        end=_time(_text(meta, "date_range", "end"), "end"),
+        domain=domain,
+        rows=tuple(_row(record) for record in _children(root, "record")),
+    )
 
 
 def _files(message: Message) -> list[bytes]:
@@ -187,8 +201,14 @@ def _files(message: Message) -> list[bytes]:
             continue
         kind = part.get_content_type()
         name = (part.get_filename() or "").lower()
-        if kind in ("application/gzip", "application/x-gzip", "application/zip", "application/x-zip-compressed",
-                    "application/xml", "text/xml") or name.endswith((".xml", ".gz", ".zip")):
+        if kind in (
+            "application/gzip",
+            "application/x-gzip",
+            "application/zip",
+            "application/x-zip-compressed",
+            "application/xml",
+            "text/xml",
+        ) or name.endswith((".xml", ".gz", ".zip")):
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes) and payload:
                 out.append(payload)

@@ -6,6 +6,7 @@ The relay (MX lookups) and the inbound checks (SPF, DKIM, DMARC) share
 default_resolver(), which keeps answers for their TTL. The dashboard's
 "check now" builds an uncached one each time: it must see a record the
 admin has just published, not what an earlier question was told."""
+
 from __future__ import annotations
 
 import threading
@@ -43,8 +44,9 @@ def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def make_resolver(nameservers: list[str] | None = None, *, lifetime: float = LIFETIME,
-                  cache: bool = True) -> dns.resolver.Resolver:
+def make_resolver(
+    nameservers: list[str] | None = None, *, lifetime: float = LIFETIME, cache: bool = True
+) -> dns.resolver.Resolver:
     """A resolver for the given host[:port] servers (None: from /etc/resolv.conf,
     or 127.0.0.1 where there is none). cache keeps answers (and NXDOMAINs with
     an SOA) for their TTL: every inbound message asks the same SPF/DMARC
@@ -68,6 +70,7 @@ def default_resolver() -> dns.resolver.Resolver:
     """The caching resolver for MAIL_DNS_NAMESERVERS (made again if the setting changes)."""
     global _default
     from django.conf import settings
+
     servers = tuple(settings.MAIL_DNS_NAMESERVERS)
     with _lock:
         if _default is None or _default[0] != servers:

@@ -171,8 +171,23 @@ def _decode_transfer(body: bytes, encoding: str) -> bytes:
 # --- headers ----------------------------------------------------------------
 
 _BLANK_LINE = re.compile(rb"\n\r?\n")
-_MIME_FIELDS = tuple(f"content-{n}" for n in ("type", "transfer-encoding", "disposition", "id", "description", "md5", "language", "location"))
-_MESSAGE_FIELDS = _MIME_FIELDS + ("date", "subject", "from", "sender", "reply-to", "to", "cc", "bcc", "in-reply-to", "message-id", "references")
+_MIME_FIELDS = tuple(
+    f"content-{n}"
+    for n in ("type", "transfer-encoding", "disposition", "id", "description", "md5", "language", "location")
+)
+_MESSAGE_FIELDS = _MIME_FIELDS + (
+    "date",
+    "subject",
+    "from",
+    "sender",
+    "reply-to",
+    "to",
+    "cc",
+    "bcc",
+    "in-reply-to",
+    "message-id",
+    "references",
+)
 # White space before the colon is obsolete syntax, still accepted (RFC 5322 4.5).
 _FIELD_START = {name: re.compile(b"\n" + re.escape(name.encode()) + rb"[ \t]*:") for name in _MESSAGE_FIELDS}
 _FIELD_END = re.compile(rb"\n(?![ \t])")
@@ -211,6 +226,8 @@ def _parse_headers(block: bytes, names: tuple[str, ...]) -> dict[str, str]:
 _TOKEN_CHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # RFC 2045 5.1 token
 _MEDIA_TYPE = re.compile(rf"\s*({_TOKEN_CHARS})\s*/\s*({_TOKEN_CHARS})")
 _DISPOSITION_TYPE = re.compile(rf"\s*({_TOKEN_CHARS})")
+
+
 def _content_type(value: str | None, digest: bool) -> tuple[str, str, list[list[str]]]:
     # RFC 2045 5.2 default (message/rfc822 inside multipart/digest, RFC 2046 5.1.5);
     # a syntactically invalid Content-Type also gets the default.
@@ -323,14 +340,21 @@ def _parse_entity(
     """
     budget.parts_left -= 1
     body_start = _body_start(raw, start, end)
-    headers = _parse_headers(raw[start : min(body_start, start + MAX_HEADER_SCAN)], _MESSAGE_FIELDS if message else _MIME_FIELDS)
+    headers = _parse_headers(
+        raw[start : min(body_start, start + MAX_HEADER_SCAN)], _MESSAGE_FIELDS if message else _MIME_FIELDS
+    )
     ctype, subtype, params = _content_type(headers.get("content-type"), digest)
     encoding = re.match(r"\s*([^\s;(]{0,64})", headers.get("content-transfer-encoding", ""))
     part: Part = {
-        "type": ctype, "subtype": subtype, "params": params,
-        "id": _opt(headers, "content-id"), "description": _opt(headers, "content-description"),
+        "type": ctype,
+        "subtype": subtype,
+        "params": params,
+        "id": _opt(headers, "content-id"),
+        "description": _opt(headers, "content-description"),
         "encoding": (encoding.group(1).upper() if encoding else "") or "7BIT",
-        "size": end - body_start, "lines": None, "md5": _opt(headers, "content-md5"),
+        "size": end - body_start,
+        "lines": None,
+        "md5": _opt(headers, "content-md5"),
         "disposition": _disposition(headers.get("content-disposition")),
         "language": _language(headers.get("content-language")),
         "location": _opt(headers, "content-location"),
@@ -401,6 +425,7 @@ def _html_to_text(markup: str) -> str:
     Not html.parser: in CPython before the CVE-2025-6069 fix it is quadratic
     on crafted input (80 KB of "<a " took two minutes here).
     """
+
     def replace(m: re.Match[str]) -> str:
         return "\n" if (m.group(3) or "").lower() in _BLOCK_TAGS else ""
 
@@ -487,9 +512,22 @@ def _fallback(raw: bytes) -> ParsedMessage:
     """An opaque single-part message, for when analysis itself failed."""
     header_bytes = _body_start(raw, 0, len(raw))
     structure = {
-        "type": "application", "subtype": "octet-stream", "params": [], "id": None, "description": None,
-        "encoding": "7BIT", "size": len(raw) - header_bytes, "lines": None, "md5": None, "disposition": None,
-        "language": None, "location": None, "filename": None, "offsets": [0, header_bytes, len(raw)],
+        "type": "application",
+        "subtype": "octet-stream",
+        "params": [],
+        "id": None,
+        "description": None,
+        "encoding": "7BIT",
+        "size": len(raw) - header_bytes,
+        "lines": None,
+        "md5": None,
+        "disposition": None,
+        "language": None,
+        "location": None,
+        "filename": None,
+        "offsets": [0, header_bytes, len(raw)],
     }
-    empty = dict.fromkeys(("date", "subject", "from", "sender", "reply_to", "to", "cc", "bcc", "in_reply_to", "message_id"))
+    empty = dict.fromkeys(
+        ("date", "subject", "from", "sender", "reply_to", "to", "cc", "bcc", "in_reply_to", "message_id")
+    )
     return ParsedMessage(empty, structure, "", "", "", "", "", None, "", "", "", "", "", False, header_bytes)

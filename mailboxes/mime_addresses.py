@@ -48,8 +48,14 @@ _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _B64_JUNK = bytes(c for c in range(256) if c not in _B64_ALPHABET)
 # Declared charsets that lie or that Python names differently.
 _CHARSET_FIXES = {
-    "us_ascii": "utf_8", "ascii": "utf_8", "unknown_8bit": "latin_1", "x_unknown": "utf_8",
-    "x_user_defined": "latin_1", "gb2312": "gb18030", "gbk": "gb18030", "iso_8859_8_i": "iso8859_8",
+    "us_ascii": "utf_8",
+    "ascii": "utf_8",
+    "unknown_8bit": "latin_1",
+    "x_unknown": "utf_8",
+    "x_user_defined": "latin_1",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso_8859_8_i": "iso8859_8",
 }
 _KNOWN_CODECS = set(_CODEC_ALIASES) | set(_CODEC_ALIASES.values())
 _NOT_CHARSETS = {"unicode_escape", "raw_unicode_escape", "punycode", "idna", "undefined"}
@@ -152,7 +158,9 @@ def parse_params(value: str, pos: int) -> list[list[str]]:
         m = _PARAM.match(value, pos)
         if m:
             quoted = m.group(2)
-            raw.append((m.group(1).lower(), _QUOTED_PAIR.sub(r"\1", quoted) if quoted is not None else m.group(3).strip()))
+            raw.append(
+                (m.group(1).lower(), _QUOTED_PAIR.sub(r"\1", quoted) if quoted is not None else m.group(3).strip())
+            )
             pos = m.end()
         semi = value.find(";", pos)
         pos = semi + 1 if semi >= 0 else len(value)

@@ -8,6 +8,7 @@ Invariants carried here:
   the changed rows (or the Expunged tombstone) with the new value.
 - message bytes live once in Blob, keyed by SHA-256, shared by every copy.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -134,8 +135,7 @@ class Blob(models.Model):
     orphaned_at = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["sha256"], condition=models.Q(orphaned_at__isnull=False),
-                                name="blob_orphaned")]
+        indexes = [models.Index(fields=["sha256"], condition=models.Q(orphaned_at__isnull=False), name="blob_orphaned")]
 
 
 class Message(models.Model):
@@ -274,7 +274,6 @@ class ContactAddress(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "address"], name="contact_address_unique")]
-
 
 
 class LoginRecord(models.Model):
@@ -439,6 +438,7 @@ class SieveSeen(models.Model):
 class AcmeChallenge(models.Model):
     """An ACME HTTP-01 challenge in flight (RFC 8555 8.3): kept in the database
     so that whichever web process the CA reaches answers it."""
+
     token = models.CharField(max_length=255, unique=True)
     key_authorization = models.TextField()
     created = models.DateTimeField(auto_now_add=True)
@@ -448,6 +448,7 @@ class MtaStsPolicyCache(models.Model):
     """A destination domain's MTA-STS policy as last fetched (RFC 8461 5.1):
     kept until it expires so that an attacker who blocks the TXT lookup or
     the HTTPS fetch later cannot downgrade delivery. Shared by every relay."""
+
     domain = models.CharField(max_length=255, unique=True)
     policy_id = models.CharField(max_length=32)
     policy = models.TextField()  # the policy file as served
@@ -458,6 +459,7 @@ class MtaStsPolicyCache(models.Model):
 class TlsOutcome(models.Model):
     """Outbound TLS negotiations of one UTC day, counted by policy domain,
     policy and result (RFC 8460 4.4), for the daily TLS reports."""
+
     day = models.DateField()
     policy_domain = models.CharField(max_length=255)
     policy_type = models.CharField(max_length=24)  # sts | tlsa | no-policy-found
@@ -468,15 +470,19 @@ class TlsOutcome(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["day", "policy_domain", "policy_type", "mx_host", "receiving_ip", "result_type"],
-            name="tls_outcome_key")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "policy_domain", "policy_type", "mx_host", "receiving_ip", "result_type"],
+                name="tls_outcome_key",
+            )
+        ]
 
 
 class TlsReportReceived(models.Model):
     """An SMTP TLS report (RFC 8460) another host sent about one of our
     domains: one row per report and policy domain, its policies summed
     (mailboxes/store/tlsrpt_received.py)."""
+
     domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="tls_reports")
     organization = models.CharField(max_length=255)
     contact = models.CharField(max_length=255, blank=True, default="")
@@ -491,8 +497,9 @@ class TlsReportReceived(models.Model):
     received = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["domain", "organization", "report_id"],
-                                               name="tls_report_received_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "organization", "report_id"], name="tls_report_received_key")
+        ]
         indexes = [models.Index(fields=["domain", "-begin"], name="tls_report_domain_begin")]
 
 

@@ -3,6 +3,7 @@ reached, counted by day and by what a report row tells apart (sent out daily
 by protocols/relay/dmarcrpt.py), and the reports other receivers sent about
 our own domains (mailboxes/dmarc_xml.py parses them; the dashboard shows them).
 Imported by mailboxes/models.py, so Django sees them as the app's models."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -11,6 +12,7 @@ from django.db import models
 class DmarcVerdict(models.Model):
     """Inbound messages of one UTC day with the same author domain, source IP,
     envelope sender domain, authentication results and DMARC outcome."""
+
     day = models.DateField()
     header_from = models.CharField(max_length=255)
     source_ip = models.CharField(max_length=64)
@@ -25,13 +27,28 @@ class DmarcVerdict(models.Model):
 
     class Meta:
         app_label = "mailboxes"
-        constraints = [models.UniqueConstraint(
-            fields=["day", "header_from", "source_ip", "envelope_from", "spf", "dkim", "policy_spf",
-                    "policy_dkim", "disposition", "reason"], name="dmarc_verdict_key")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "header_from",
+                    "source_ip",
+                    "envelope_from",
+                    "spf",
+                    "dkim",
+                    "policy_spf",
+                    "policy_dkim",
+                    "disposition",
+                    "reason",
+                ],
+                name="dmarc_verdict_key",
+            )
+        ]
 
 
 class DmarcReport(models.Model):
     """One aggregate report another receiver sent about one of our domains."""
+
     domain = models.CharField(max_length=255, db_index=True)  # policy_published/domain
     org_name = models.CharField(max_length=255)
     email = models.CharField(max_length=255, blank=True, default="")
@@ -42,12 +59,12 @@ class DmarcReport(models.Model):
 
     class Meta:
         app_label = "mailboxes"
-        constraints = [models.UniqueConstraint(fields=["org_name", "report_id", "domain"],
-                                               name="dmarc_report_key")]
+        constraints = [models.UniqueConstraint(fields=["org_name", "report_id", "domain"], name="dmarc_report_key")]
 
 
 class DmarcReportRow(models.Model):
     """One <record> of a received report."""
+
     report = models.ForeignKey(DmarcReport, on_delete=models.CASCADE, related_name="rows")
     source_ip = models.CharField(max_length=64)
     count = models.IntegerField()
@@ -56,7 +73,7 @@ class DmarcReportRow(models.Model):
     policy_dkim = models.CharField(max_length=8, blank=True, default="")  # pass | fail
     policy_spf = models.CharField(max_length=8, blank=True, default="")
     dkim = models.CharField(max_length=600, blank=True, default="")  # "result domain" per signature
-    spf = models.CharField(max_length=300, blank=True, default="")   # "result domain" per SPF result
+    spf = models.CharField(max_length=300, blank=True, default="")  # "result domain" per SPF result
 
     class Meta:
         app_label = "mailboxes"

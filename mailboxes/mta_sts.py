@@ -5,6 +5,7 @@ mta-sts.<domain>: a CNAME to MAIL_HOSTNAME, and a certificate naming it,
 which `manage.py certificate` asks for once the name points here). The policy names
 MAIL_HOSTNAME as the one MX; the DNS page lists the `_mta-sts` TXT record
 with the policy's id (dashboard/dnscheck.py)."""
+
 from __future__ import annotations
 
 from django.conf import settings

@@ -16,6 +16,7 @@ so the address cannot be used to relay. A sender that is itself an SRS
 address of another forwarder is wrapped the same way: its local part simply
 contains "=" signs, and reversing takes one layer off.
 """
+
 from __future__ import annotations
 
 import base64
@@ -75,7 +76,7 @@ def reverse(address: str, *, secret: bytes, now: float, max_age_days: int) -> st
     local = address.rpartition("@")[0]
     if not is_srs(local):
         raise SrsError("not an SRS address")
-    parts = local[len(PREFIX):].split("=", 3)
+    parts = local[len(PREFIX) :].split("=", 3)
     if len(parts) != 4 or not all(parts):
         raise SrsError("malformed")
     given, tt, original_domain, original_local = parts

@@ -6,6 +6,7 @@ rows past their retention deleted. The account jobs go account by account,
 one store call each (which owns its transactions: the quota check takes a
 second one only to warn), so one bad account does not stop the rest; the
 blob collector goes batch by batch."""
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,14 @@ def collect_blobs() -> int:
     if purged:
         log.info("outbound retention: %d finished queue entries deleted", purged)
     result = store.run_blob_collection()
-    log.info("blob collector: freed %d blobs (%d bytes); %d newly unreferenced, %d waiting, %d batches skipped",
-             result.freed, result.freed_bytes, result.marked, result.waiting, result.skipped)
+    log.info(
+        "blob collector: freed %d blobs (%d bytes); %d newly unreferenced, %d waiting, %d batches skipped",
+        result.freed,
+        result.freed_bytes,
+        result.marked,
+        result.waiting,
+        result.skipped,
+    )
     return result.freed
 
 
@@ -73,11 +80,14 @@ def prune_login_failures() -> int:
     if deleted:
         log.info("login audit retention: %d failed-login rows older than %d days deleted", deleted, days)
     return deleted
+
+
 @app.task(name="mailboxes.tasks.learn_filed", ignore_result=True)
 def learn_filed(account_id: int, blobs: list[str], spam: bool) -> int:
     """Teach rspamd what a user filed into Junk (spam) or out of it (ham),
     each message once (store/learning.py); returns how many it learned."""
     from .spam import client
+
     learned = 0
     for sha in blobs:
         data = store.claim_lesson(account_id, sha, spam)
@@ -96,6 +106,7 @@ def on_spam_filed(sender: object, account_id: int, blobs: tuple[str, ...], spam:
     on the broker, or without one (the embedded default's eager tasks) on a
     thread of its own, so the command that filed the mail does not wait."""
     from django.conf import settings
+
     if settings.CELERY_TASK_ALWAYS_EAGER:
         threading.Thread(target=learn_filed, args=(account_id, list(blobs), spam), daemon=True).start()
     else:

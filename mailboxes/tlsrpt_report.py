@@ -13,6 +13,7 @@ decompression (checked while inflating, so a gzip bomb stops there),
 MAX_POLICIES policies, MAX_DETAILS failure details, MAX_TEXT characters
 per string kept.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -94,8 +95,9 @@ def is_report_message(raw: bytes) -> bool:
     if b"tlsrpt" not in head.lower():
         return False
     header = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head, headersonly=True)
-    return header.get_content_type() == "multipart/report" and \
-        str(header.get_param("report-type", "")).lower() == "tlsrpt"
+    return (
+        header.get_content_type() == "multipart/report" and str(header.get_param("report-type", "")).lower() == "tlsrpt"
+    )
 
 
 def report_in_message(raw: bytes) -> TlsReport:
@@ -117,8 +119,10 @@ def report_in_message(raw: bytes) -> TlsReport:
 def _report(document: object) -> TlsReport:
     top = _object(document, "the report")
     dates = _object(top.get("date-range"), "date-range")
-    begin, end = _datetime(dates.get("start-datetime"), "start-datetime"), _datetime(
-        dates.get("end-datetime"), "end-datetime")
+    begin, end = (
+        _datetime(dates.get("start-datetime"), "start-datetime"),
+        _datetime(dates.get("end-datetime"), "end-datetime"),
+    )
     if end < begin:
         raise ReportError("date-range ends before it starts")
     policies = top.get("policies")
@@ -126,10 +130,14 @@ def _report(document: object) -> TlsReport:
         raise ReportError("policies must be a non-empty list")
     if len(policies) > MAX_POLICIES:
         raise ReportError(f"more than {MAX_POLICIES} policies")
-    return TlsReport(_text(top.get("organization-name"), "organization-name"),
-                     _text(top.get("contact-info", ""), "contact-info", required=False),
-                     _text(top.get("report-id"), "report-id"), begin, end,
-                     tuple(_policy(p) for p in policies))
+    return TlsReport(
+        _text(top.get("organization-name"), "organization-name"),
+        _text(top.get("contact-info", ""), "contact-info", required=False),
+        _text(top.get("report-id"), "report-id"),
+        begin,
+        end,
+        tuple(_policy(p) for p in policies),
+    )
 
 
 def _policy(item: object) -> PolicyResult:
@@ -150,11 +158,14 @@ def _policy(item: object) -> PolicyResult:
         fields = _object(detail, "a failure detail")
         kind = _text(fields.get("result-type"), "result-type")
         failures[kind] = failures.get(kind, 0) + _count(fields.get("failed-session-count"), "failed-session-count")
-    return PolicyResult(str(policy_type), _text(policy.get("policy-domain"), "policy-domain").lower().rstrip("."),
-                        _text(mx_host, "mx-host", required=False).lower(),
-                        _count(summary.get("total-successful-session-count"), "total-successful-session-count"),
-                        _count(summary.get("total-failure-session-count"), "total-failure-session-count"),
-                        tuple(sorted(failures.items())))
+    return PolicyResult(
+        str(policy_type),
+        _text(policy.get("policy-domain"), "policy-domain").lower().rstrip("."),
+        _text(mx_host, "mx-host", required=False).lower(),
+        _count(summary.get("total-successful-session-count"), "total-successful-session-count"),
+        _count(summary.get("total-failure-session-count"), "total-failure-session-count"),
+        tuple(sorted(failures.items())),
+    )
 
 
 def _object(value: object, what: str) -> dict[str, object]:

@@ -4,6 +4,7 @@ application/tlsrpt+json body. 200 once stored; 400 for a report that does
 not parse or is about no domain of ours (the reason goes to the log, not
 the wire), 413 past the size limit, 415 for another content type, 503
 while the database is away (the sender tries again later)."""
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ unguessable, so nobody can pin made-up bounces on our queue; the "+" detail
 (RFC 5233) means a bounce still reaches alice's mailbox as before, and is
 read for the queue besides.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The Celery app: outbound relay and quota jobs (Redis broker in production)."""
+
 import os
 
 from celery import Celery

@@ -9,6 +9,7 @@ proxy appends the address it saw, so the right-most hop that is not a
 trusted proxy is the client. Hops to its left are whatever the client chose
 to send and are never used. Without MAIL_TRUSTED_PROXIES the header is
 ignored, whoever sends it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -3,6 +3,7 @@
 Each raises ImproperlyConfigured with the variable's name and the bad value,
 so a typo stops start-up with one clear line instead of a traceback later.
 """
+
 from __future__ import annotations
 
 import ipaddress

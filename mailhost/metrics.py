@@ -9,6 +9,7 @@ scrape time (one grouped query), never on a protocol path.
 Under gunicorn with several web workers, set PROMETHEUS_MULTIPROC_DIR (the
 client library's multiprocess mode) so /metrics adds up every worker.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,26 +24,42 @@ from prometheus_client.registry import REGISTRY, Collector
 
 log = logging.getLogger("mailhost.metrics")
 
-CONNECTIONS_OPEN = Gauge("mailhost_connections_open", "Client connections open now", ["listener"],
-                         multiprocess_mode="livesum")
+CONNECTIONS_OPEN = Gauge(
+    "mailhost_connections_open", "Client connections open now", ["listener"], multiprocess_mode="livesum"
+)
 CONNECTIONS = Counter("mailhost_connections", "Client connections accepted", ["listener"])
 COMMANDS = Counter("mailhost_commands", "Protocol commands by result", ["protocol", "command", "result"])
 COMMAND_SECONDS = Histogram(
-    "mailhost_command_seconds", "Time to answer a protocol command", ["protocol", "command"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-DELIVERIES = Counter("mailhost_deliveries", "Message copies stored in a mailbox (local) or queued to relay",
-                     ["destination"])
+    "mailhost_command_seconds",
+    "Time to answer a protocol command",
+    ["protocol", "command"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DELIVERIES = Counter(
+    "mailhost_deliveries", "Message copies stored in a mailbox (local) or queued to relay", ["destination"]
+)
 AUTH_FAILURES = Counter("mailhost_auth_failures", "Failed logins", ["protocol"])
-SPAM_SCANS = Counter("mailhost_spam_scans", "Messages scanned by rspamd at DATA, by outcome "
-                     "(reject, defer, junk, inbox; unavailable when rspamd did not answer)", ["listener", "outcome"])
-SPAM_SCAN_SECONDS = Histogram("mailhost_spam_scan_seconds", "Time rspamd took to answer a scan",
-                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+SPAM_SCANS = Counter(
+    "mailhost_spam_scans",
+    "Messages scanned by rspamd at DATA, by outcome "
+    "(reject, defer, junk, inbox; unavailable when rspamd did not answer)",
+    ["listener", "outcome"],
+)
+SPAM_SCAN_SECONDS = Histogram(
+    "mailhost_spam_scan_seconds",
+    "Time rspamd took to answer a scan",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 HTTP_REQUESTS = Counter("mailhost_http_requests", "Web requests by status", ["method", "status"])
 HTTP_SECONDS = Histogram("mailhost_http_request_seconds", "Time to answer a web request", ["method"])
 
 # Commands whose replies say whether a login worked, per protocol.
-AUTH_COMMANDS = {"imap": {"LOGIN", "AUTHENTICATE"}, "pop3": {"PASS", "APOP", "AUTH"}, "pop2": {"HELO"},
-                 "smtp": {"AUTH"}}
+AUTH_COMMANDS = {
+    "imap": {"LOGIN", "AUTHENTICATE"},
+    "pop3": {"PASS", "APOP", "AUTH"},
+    "pop2": {"HELO"},
+    "smtp": {"AUTH"},
+}
 # Commands that wait for the client (IDLE, DATA's body): counted, not timed.
 UNTIMED = {("imap", "IDLE")}
 
@@ -112,6 +129,7 @@ class QueueCollector(Collector):
             from django.db import close_old_connections
 
             from mailboxes import store
+
             close_old_connections()
             try:
                 counts = store.outbound_counts()
@@ -141,6 +159,7 @@ def registry() -> CollectorRegistry:
     """The registry to expose: every process's under multiprocess mode, else this one's."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
+
         merged = CollectorRegistry()
         multiprocess.MultiProcessCollector(merged)
         merged.register(QueueCollector())
@@ -163,6 +182,7 @@ def serve(host: str, port: int) -> tuple[str, int]:
 
 # --- the web ----------------------------------------------------------------
 
+
 def may_scrape(request) -> bool:  # type: ignore[no-untyped-def]
     """Is the client one of MAIL_METRICS_ALLOWED? A request forwarded by a
     proxy that is not one of MAIL_TRUSTED_PROXIES is refused: its client is
@@ -171,6 +191,7 @@ def may_scrape(request) -> bool:  # type: ignore[no-untyped-def]
 
     from .clientip import client_ip
     from .networks import in_networks
+
     forwarded = "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META
     if forwarded and not in_networks(request.META.get("REMOTE_ADDR", ""), settings.MAIL_TRUSTED_PROXIES):
         return False
@@ -181,6 +202,7 @@ def metrics_view(request):  # type: ignore[no-untyped-def]
     """GET /metrics: the text exposition format, to MAIL_METRICS_ALLOWED only."""
     from django.http import HttpResponse, HttpResponseForbidden
     from prometheus_client import CONTENT_TYPE_LATEST
+
     if not may_scrape(request):
         return HttpResponseForbidden("Forbidden\n", content_type="text/plain")
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
@@ -194,9 +216,9 @@ class MetricsMiddleware:
 
     def __call__(self, request):  # type: ignore[no-untyped-def]
         import time
+
         started = time.perf_counter()
         response = self.get_response(request)
         HTTP_SECONDS.labels(request.method).observe(time.perf_counter() - started)
         HTTP_REQUESTS.labels(request.method, str(response.status_code)).inc()
         return response
-

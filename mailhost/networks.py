@@ -1,6 +1,7 @@
 """Client addresses and the networks they are checked against, for the web
 (mailhost/clientip.py) and the mail listeners' PROXY protocol peers
 (protocols/proxy.py). Pure: no Django."""
+
 from __future__ import annotations
 
 import ipaddress

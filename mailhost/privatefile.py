@@ -3,6 +3,7 @@ readable by nobody else from their first byte: written to a temporary file
 created with mode 0600 in the same directory, then moved into place. A
 file created with the default mode and chmod-ed afterwards leaves a window
 in which another local user can open it and keep reading. Pure: no Django."""
+
 from __future__ import annotations
 
 import os

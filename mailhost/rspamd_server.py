@@ -13,6 +13,7 @@ GTUBE strings), greylisting of loopback clients and a short greylist delay.
 
 runs one in the foreground (scripts/run-embedded.sh does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,10 @@ class Instance:
     normal_port: int
     controller_port: int
     password: str = "mailhost"
-    redis_url: str = ""             # redis://host:port/db; empty: no greylisting, no Bayes
+    redis_url: str = ""  # redis://host:port/db; empty: no greylisting, no Bayes
     nameservers: tuple[str, ...] = ()  # host:port; empty: the system's resolver
     test_mode: bool = False
-    greylist_delay: str = "2s"      # test mode only
+    greylist_delay: str = "2s"  # test mode only
     extra: dict[str, str] = field(default_factory=dict)  # more override.d files (tests)
 
     @property
@@ -86,15 +87,17 @@ def write_config(instance: Instance) -> None:
     files = {
         "worker-normal.inc": f'bind_socket = "127.0.0.1:{instance.normal_port}";\ncount = 1;\n',
         "worker-controller.inc": f'bind_socket = "127.0.0.1:{instance.controller_port}";\n'
-                                 f'password = "{instance.password}";\nenable_password = "{instance.password}";\n',
+        f'password = "{instance.password}";\nenable_password = "{instance.password}";\n',
         "worker-proxy.inc": "enabled = false;\n",
         "logging.inc": f'type = "file";\nfilename = "{base / "rspamd.log"}";\nlevel = "warning";\n',
-        "options.inc": (f'hs_cache_dir = "{HS_CACHE}/";\n'
-                        + (f"dns {{ nameserver = [{dns}]; }}\n" if dns else "")
-                        + ("enable_test_patterns = true;\n" if instance.test_mode else "")),
+        "options.inc": (
+            f'hs_cache_dir = "{HS_CACHE}/";\n'
+            + (f"dns {{ nameserver = [{dns}]; }}\n" if dns else "")
+            + ("enable_test_patterns = true;\n" if instance.test_mode else "")
+        ),
         "redis.conf": _redis_lines(instance.redis_url),
-        "greylist.conf": (f"timeout = {instance.greylist_delay};\ncheck_local = true;\n"
-                          if instance.test_mode else "") + ("" if instance.redis_url else "enabled = false;\n"),
+        "greylist.conf": (f"timeout = {instance.greylist_delay};\ncheck_local = true;\n" if instance.test_mode else "")
+        + ("" if instance.redis_url else "enabled = false;\n"),
         **instance.extra,
     }
     for name, text in files.items():
@@ -103,9 +106,22 @@ def write_config(instance: Instance) -> None:
 
 def command(instance: Instance, rspamd: str) -> list[str]:
     base = instance.directory
-    args = [rspamd, "-f", "-c", str(SYSTEM_CONFIG), "-p", str(base / "rspamd.pid"),
-            "--var", f"LOCAL_CONFDIR={base}", "--var", f"DBDIR={base / 'db'}",
-            "--var", f"RUNDIR={base}", "--var", f"LOGDIR={base}"]
+    args = [
+        rspamd,
+        "-f",
+        "-c",
+        str(SYSTEM_CONFIG),
+        "-p",
+        str(base / "rspamd.pid"),
+        "--var",
+        f"LOCAL_CONFDIR={base}",
+        "--var",
+        f"DBDIR={base / 'db'}",
+        "--var",
+        f"RUNDIR={base}",
+        "--var",
+        f"LOGDIR={base}",
+    ]
     if os.geteuid() == 0:
         args.append("-i")  # root in a container: run the workers as root rather than refuse
     return args
@@ -126,8 +142,7 @@ def start(instance: Instance, *, wait: float = 180) -> subprocess.Popen:
         raise RuntimeError("rspamd is not installed")
     write_config(instance)
     log = open(instance.directory / "rspamd.out", "ab")
-    proc = subprocess.Popen(command(instance, rspamd), stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(command(instance, rspamd), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + wait
     while not ready(instance):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -158,8 +173,14 @@ def main() -> None:
     parser.add_argument("--redis", default="")
     parser.add_argument("--dns", action="append", default=[])
     options = parser.parse_args()
-    instance = Instance(options.directory.resolve(), options.normal_port, options.controller_port,
-                        options.password, options.redis, tuple(options.dns))
+    instance = Instance(
+        options.directory.resolve(),
+        options.normal_port,
+        options.controller_port,
+        options.password,
+        options.redis,
+        tuple(options.dns),
+    )
     proc = start(instance)
     # Passed on: rspamd stops its workers and exits, and wait() below returns.
     signal.signal(signal.SIGTERM, lambda *_: proc.send_signal(signal.SIGTERM))

@@ -3,6 +3,7 @@
 Two modes: unset DATABASE_URL/REDIS_URL gives the embedded default (SQLite
 under var/, Celery tasks run in process); set them for production.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -304,12 +305,25 @@ MAIL_RELAY_SMARTHOST = env_str("MAIL_RELAY_SMARTHOST")  # host[:port]
 # docs/DELIVERABILITY.md): (new connections, messages) per minute, 0 = no limit;
 # "*" stands for every domain not named (unlimited unless set).
 # The defaults are cautious starting points for the big mailbox providers.
-MAIL_RELAY_RATE_LIMITS = env_rates("MAIL_RELAY_RATE_LIMITS", {
-    "gmail.com": (20, 600), "googlemail.com": (20, 600),
-    "outlook.com": (10, 300), "hotmail.com": (10, 300), "live.com": (10, 300), "msn.com": (10, 300),
-    "yahoo.com": (10, 200), "aol.com": (10, 200), "icloud.com": (10, 200), "me.com": (10, 200),
-    "gmx.net": (10, 200), "gmx.de": (10, 200), "web.de": (10, 200), "t-online.de": (5, 100),
-})
+MAIL_RELAY_RATE_LIMITS = env_rates(
+    "MAIL_RELAY_RATE_LIMITS",
+    {
+        "gmail.com": (20, 600),
+        "googlemail.com": (20, 600),
+        "outlook.com": (10, 300),
+        "hotmail.com": (10, 300),
+        "live.com": (10, 300),
+        "msn.com": (10, 300),
+        "yahoo.com": (10, 200),
+        "aol.com": (10, 200),
+        "icloud.com": (10, 200),
+        "me.com": (10, 200),
+        "gmx.net": (10, 200),
+        "gmx.de": (10, 200),
+        "web.de": (10, 200),
+        "t-online.de": (5, 100),
+    },
+)
 MAIL_RELAY_SMARTHOST_USER = env_str("MAIL_RELAY_SMARTHOST_USER")
 MAIL_RELAY_SMARTHOST_PASSWORD = env_str("MAIL_RELAY_SMARTHOST_PASSWORD")
 MAIL_RELAY_SMARTHOST_TLS = env_str("MAIL_RELAY_SMARTHOST_TLS", "starttls")  # starttls | tls | none

@@ -1,6 +1,7 @@
 """The web's routes. Django's own /admin/ and auth views are not served: the
 dashboard (/manage/) is the admin, and every web login goes through
 store.login (docs/SECURITY.md)."""
+
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language

@@ -2,6 +2,7 @@
 (MAIL_MAX_SESSIONS_PER_ACCOUNT; the count lives in mailboxes.store.sessions,
 in Redis when there is one). claim() after a successful login, release()
 when the session ends, whatever way it ends."""
+
 from __future__ import annotations
 
 import asyncio

@@ -26,6 +26,7 @@
   after `manage.py certificate` made an account: the embedded default's
   self-signed pair is never sent to a CA by itself.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -70,8 +71,12 @@ def _account_key():  # type: ignore[no-untyped-def]
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        tls.write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+        tls.write_private(
+            path,
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ),
+        )
         log.info("ACME: new account key in %s", path)
     return josepy.JWKRSA(key=key)
 
@@ -96,8 +101,9 @@ def _certificate_key_pem(key_path: Path, keep: bool) -> bytes:
     if keep and key_path.exists():
         return key_path.read_bytes()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 class _Http01:
@@ -125,6 +131,7 @@ class _TlsAlpn01:
 
     def __init__(self) -> None:
         from . import acme_alpn
+
         self.responder = acme_alpn.Responder(settings.MAIL_ACME_TLS_ALPN_PORT)
 
     def add(self, name: str, token: str, validation: str) -> None:
@@ -147,8 +154,7 @@ def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> C
 
     from . import acme_alpn  # noqa: F401  (registers the tls-alpn-01 challenge type with the library)
 
-    names = list(dict.fromkeys(n.lower().rstrip(".") for n in (settings.MAIL_HOSTNAME, *hosted_names(),
-                                                               *extra_names)))
+    names = list(dict.fromkeys(n.lower().rstrip(".") for n in (settings.MAIL_HOSTNAME, *hosted_names(), *extra_names)))
     cert_path, key_path = tls.certificate_paths()
     # The self-signed key of the embedded default is not worth keeping.
     key_pem = _certificate_key_pem(key_path, keep=bool(settings.MAIL_TLS_CERT) or not _self_signed(cert_path))
@@ -174,8 +180,12 @@ def obtain(extra_names: tuple[str, ...] = (), challenge: str | None = None) -> C
         tls.write_private(key_path, key_pem)
     tls.write_private(cert_path, finished.fullchain_pem.encode())
     info = certificate_info(cert_path)
-    log.info("ACME: certificate for %s installed in %s, valid until %s", ", ".join(info.names), cert_path,
-             info.not_after.isoformat())
+    log.info(
+        "ACME: certificate for %s installed in %s, valid until %s",
+        ", ".join(info.names),
+        cert_path,
+        info.not_after.isoformat(),
+    )
     return info
 
 
@@ -225,8 +235,11 @@ def renew_if_due(now: datetime.datetime | None = None) -> CertificateInfo | None
     current = certificate_info()
     if now < current.renewal_due_at:
         return None
-    log.info("ACME: the certificate for %s is due for renewal (expires %s)", ", ".join(current.names),
-             current.not_after.isoformat())
+    log.info(
+        "ACME: the certificate for %s is due for renewal (expires %s)",
+        ", ".join(current.names),
+        current.not_after.isoformat(),
+    )
     # The hosted domains' names are chosen afresh (a domain gone, or its DNS
     # moved away, would fail the order); names given with --name stay.
     return obtain(tuple(n for n in current.names if not n.startswith(HOSTED_PREFIXES)))

@@ -16,6 +16,7 @@ no ALPN at all is not refused: OpenSSL decides that after the certificate is
 chosen. It gets a certificate whose critical, unknown extension no ordinary
 TLS client accepts.)
 """
+
 from __future__ import annotations
 
 import datetime
@@ -72,16 +73,23 @@ def challenge_certificate(name: str, key_authorization: str) -> tuple[bytes, byt
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier(ACME_IDENTIFIER_OID),
-                                                  b"\x04\x20" + digest), critical=True)
-        .sign(key, hashes.SHA256()))
-    return (certificate.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier(ACME_IDENTIFIER_OID), b"\x04\x20" + digest), critical=True
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -100,11 +108,11 @@ class _Handshake(socketserver.BaseRequestHandler):
         self.request.settimeout(HANDSHAKE_TIMEOUT)
         try:
             with self.server.responder.base.wrap_socket(self.request, server_side=True) as tls:
-                log.info("ACME: TLS-ALPN-01 answered %s (ALPN %s)", self.client_address[0],
-                         tls.selected_alpn_protocol())
+                log.info(
+                    "ACME: TLS-ALPN-01 answered %s (ALPN %s)", self.client_address[0], tls.selected_alpn_protocol()
+                )
         except (OSError, ssl.SSLError) as exc:  # a wrong name, no ALPN, a port scanner: their problem
-            log.info("ACME: TLS-ALPN-01 handshake from %s failed: %s", self.client_address[0],
-                     exc.__class__.__name__)
+            log.info("ACME: TLS-ALPN-01 handshake from %s failed: %s", self.client_address[0], exc.__class__.__name__)
 
 
 class Responder:
@@ -161,4 +169,3 @@ class Responder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

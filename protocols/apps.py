@@ -8,4 +8,5 @@ class ProtocolsConfig(AppConfig):
         from mailboxes.signals import outbound_queued
 
         from .relay.local import on_outbound_queued
+
         outbound_queued.connect(on_outbound_queued, dispatch_uid="protocols.relay.kick")

@@ -5,6 +5,7 @@ thread and would serialise the whole server (DESIGN.md rule 3). The pool is
 sized to the database connection pool (MAIL_DB_THREADS), so a slow database
 makes callers queue here instead of exhausting connections.
 """
+
 from __future__ import annotations
 
 import asyncio

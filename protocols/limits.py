@@ -4,6 +4,7 @@ process). A connection over a limit gets the protocol's own "try later"
 line and is closed before any session state exists. Loopback clients are
 exempt from the per-IP limit while loopback is trusted (MAIL_TRUST_LOOPBACK):
 local tools and the benchmarks open many connections from 127.0.0.1."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -13,10 +14,10 @@ from django.conf import settings
 
 _TRY_LATER = {
     "imap": b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n",  # RFC 3501 7.1.5, RFC 5530
-    "pop3": b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",      # RFC 3206 4
+    "pop3": b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",  # RFC 3206 4
     "pop2": b"- Too many connections, try again later\r\n",
     "managesieve": b'BYE (TRYLATER) "Too many connections, try again later"\r\n',  # RFC 5804 1.3
-    "smtp": b"421 4.7.0 Too many connections, try again later\r\n",            # RFC 5321 3.8
+    "smtp": b"421 4.7.0 Too many connections, try again later\r\n",  # RFC 5321 3.8
 }
 
 

@@ -5,6 +5,7 @@ supplies a session factory; the listener accepts, wraps TLS for implicit-TLS
 ports, tracks live sessions so a shutdown can say goodbye to each, and makes
 sure no exception from a session ever escapes into the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -100,8 +101,9 @@ class Listener:
             await asyncio.sleep(0.05)
 
 
-async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
-                tls: ssl.SSLContext | None = None, backlog: int = 1024) -> Listener:
+async def serve(
+    name: str, host: str, port: int, factory: SessionFactory, *, tls: ssl.SSLContext | None = None, backlog: int = 1024
+) -> Listener:
     sessions: set = set()
     admitted = limits.ConnectionLimits()
 
@@ -138,9 +140,14 @@ async def serve(name: str, host: str, port: int, factory: SessionFactory, *,
             except Exception:
                 pass
 
-    server = await asyncio.start_server(accept, **workers.listen_args(host, port), ssl=tls, backlog=backlog,
-                                        ssl_handshake_timeout=30 if tls else None,
-                                        limit=256 * 1024)
+    server = await asyncio.start_server(
+        accept,
+        **workers.listen_args(host, port),
+        ssl=tls,
+        backlog=backlog,
+        ssl_handshake_timeout=30 if tls else None,
+        limit=256 * 1024,
+    )
     return Listener(name, server, sessions)
 
 
@@ -151,14 +158,20 @@ async def _proxied(conn: Connection) -> bool:
     False (and the connection is dropped, nothing said) otherwise. The
     balancer's own address stays in conn.extra["proxy_peer"]."""
     if not proxy.trusted(conn.peer_ip, settings.MAIL_PROXY_TRUSTED):
-        log.warning("%s#%s: connection from %s, not a trusted PROXY peer: refused", conn.listener, conn.id,
-                    conn.peer_ip)
+        log.warning(
+            "%s#%s: connection from %s, not a trusted PROXY peer: refused", conn.listener, conn.id, conn.peer_ip
+        )
         return False
     try:
         header = await asyncio.wait_for(_read_proxy_header(conn.reader), settings.MAIL_PROXY_TIMEOUT)
     except (proxy.ProxyError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
-        log.warning("%s#%s: no valid PROXY header from %s (%s): refused", conn.listener, conn.id,
-                    conn.peer_ip, type(exc).__name__)
+        log.warning(
+            "%s#%s: no valid PROXY header from %s (%s): refused",
+            conn.listener,
+            conn.id,
+            conn.peer_ip,
+            type(exc).__name__,
+        )
         return False
     conn.extra["proxy_peer"] = conn.peer_ip
     if header.source is not None:

@@ -8,6 +8,7 @@ one background thread; the loop only puts records on a bounded queue, and when
 the sink is so far behind that the queue is full, records are dropped and
 counted (one line says how many once the sink drains) rather than waiting.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,9 +29,15 @@ class _DroppingQueueHandler(logging.handlers.QueueHandler):
     def enqueue(self, record: logging.LogRecord) -> None:
         with self._lock:
             if self.dropped and not self.records.full():
-                note = logging.makeLogRecord({"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
-                                              "msg": "%d log records dropped: the log sink was not reading",
-                                              "args": (self.dropped,)})
+                note = logging.makeLogRecord(
+                    {
+                        "name": __name__,
+                        "levelno": logging.WARNING,
+                        "levelname": "WARNING",
+                        "msg": "%d log records dropped: the log sink was not reading",
+                        "args": (self.dropped,),
+                    }
+                )
                 self.dropped = 0
                 self.records.put_nowait(note)
             try:

@@ -14,6 +14,7 @@ Implementation notes:
 - Whether a peer may send a header at all is the listener's decision
   (MAIL_PROXY_TRUSTED), not this module's.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -44,13 +45,13 @@ def needed(data: bytes) -> int:
     """How many octets the header starting `data` needs in all, as far as
     can be told (0: a v1 line, read up to its LF); raises ProxyError when
     data cannot start a header."""
-    if data.startswith(V2_SIGNATURE[:len(data)]) and len(data) < len(V2_SIGNATURE):
+    if data.startswith(V2_SIGNATURE[: len(data)]) and len(data) < len(V2_SIGNATURE):
         return V2_HEADER
     if data.startswith(V2_SIGNATURE):
         if len(data) < V2_HEADER:
             return V2_HEADER
         return V2_HEADER + struct.unpack("!H", data[14:16])[0]
-    if V1_PREFIX.startswith(data[:len(V1_PREFIX)]):
+    if V1_PREFIX.startswith(data[: len(V1_PREFIX)]):
         return 0
     raise ProxyError("no PROXY header")
 

@@ -1,6 +1,7 @@
 """Celery's autodiscover_tasks() imports `<app>.tasks` of every installed app:
 this module is how the relay's tasks (protocols/relay/tasks.py) get
 registered, and where the certificate renewal and the TLS reports live."""
+
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ def renew_certificate() -> None:
     """celery beat, twice a day: the ACME certificate renewed at two thirds of
     its lifetime (protocols/acme.py); workers load it by themselves."""
     from protocols import acme
+
     try:
         acme.renew_if_due()
     except Exception:  # the CA, the network, a challenge: tried again at the next beat
@@ -26,6 +28,7 @@ def renew_certificate() -> None:
 def send_tls_reports() -> None:
     """celery beat, daily: yesterday's TLS reports (RFC 8460) to the domains that ask."""
     from protocols.relay import tlsrpt
+
     tlsrpt.send_reports()
 
 
@@ -33,4 +36,5 @@ def send_tls_reports() -> None:
 def send_dmarc_reports() -> None:
     """celery beat, daily: yesterday's DMARC aggregate reports (RFC 7489 7.2) to the domains that ask."""
     from protocols.relay import dmarcrpt
+
     dmarcrpt.send_reports()

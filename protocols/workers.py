@@ -14,6 +14,7 @@ reloads its TLS certificate), and starts a new worker when one dies, unless
 workers keep dying at once (then it stops: a broken configuration must not
 loop forever).
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,7 +29,7 @@ log = logging.getLogger("protocols.workers")
 # port -> the listening socket the supervisor bound; a worker's listeners use
 # it instead of binding (see listen_args).
 _prebound: dict[int, socket.socket] = {}
-QUICK_DEATHS = 5       # this many deaths, each within RESTART_WINDOW of its start, and we give up
+QUICK_DEATHS = 5  # this many deaths, each within RESTART_WINDOW of its start, and we give up
 RESTART_WINDOW = 10.0  # seconds
 
 
@@ -102,8 +103,9 @@ def supervise(count: int, worker: Callable[[int], None]) -> int:
         index, started = children.pop(pid, (-1, 0.0))
         if index < 0 or stopping:
             continue
-        log.warning("worker %d (pid %d) exited with status %d; starting another", index, pid,
-                    os.waitstatus_to_exitcode(code))
+        log.warning(
+            "worker %d (pid %d) exited with status %d; starting another", index, pid, os.waitstatus_to_exitcode(code)
+        )
         now = time.monotonic()
         if now - started < RESTART_WINDOW:
             deaths.append(now)

@@ -4,6 +4,7 @@ licence beside it), run in the page the browser tests have open.
 It goes in through Playwright's evaluate (the DevTools protocol), which a
 page's Content-Security-Policy does not govern: our pages allow only their
 own scripts and need not allow this one."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,5 +23,8 @@ def serious_violations(page: Page) -> list[str]:
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text())
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['id']} ({v['impact']}): {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:3])
-            for v in results["violations"] if v["impact"] in SERIOUS]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: " + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in results["violations"]
+        if v["impact"] in SERIOUS
+    ]

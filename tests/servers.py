@@ -1,6 +1,7 @@
 """Run the real mail listeners for tests: in this process on a background
 event loop (fast), or as a `runmailserver` subprocess (for signals, kills and
 several workers). Both bind 127.0.0.1 port 0 and report the real ports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +33,7 @@ class InProcessServer:
 
     def __enter__(self) -> InProcessServer:
         from protocols.management.commands.runmailserver import _start_function
+
         self._thread.start()
 
         async def start_all() -> None:
@@ -95,10 +97,20 @@ class SubprocessServer:
         else:
             env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
         env.update(self.extra_env)
-        cmd = [sys.executable, str(ROOT / "manage.py"), "runmailserver", "--host", "127.0.0.1",
-               "--protocols", self.protocols, "--ready-file", str(self._ready)]
-        self.proc = subprocess.Popen(cmd + self._port_args(), cwd=ROOT, env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        cmd = [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runmailserver",
+            "--host",
+            "127.0.0.1",
+            "--protocols",
+            self.protocols,
+            "--ready-file",
+            str(self._ready),
+        ]
+        self.proc = subprocess.Popen(
+            cmd + self._port_args(), cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._ready.exists() and self._ready.read_text().endswith("\n"):
@@ -114,12 +126,14 @@ class SubprocessServer:
 
     def _wanted(self) -> set[str]:
         from protocols.management.commands.runmailserver import FAMILIES
+
         return {n for item in self.protocols.split(",") for n in FAMILIES[item]}
 
     def _port_args(self) -> list[str]:
         # Port 0 means "off" on the command line, so ask for ephemeral ports by
         # binding them here first and handing the numbers over.
         import socket
+
         args = []
         for name in self._wanted():
             with socket.socket() as s:

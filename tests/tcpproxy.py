@@ -7,6 +7,7 @@ without touching the service itself or anyone else's connections to it.
         proxy.cut()       # every open connection dropped, new ones closed at once
         proxy.restore()   # back to forwarding
 """
+
 from __future__ import annotations
 
 import select

@@ -1,6 +1,7 @@
 """The blob collector (store.collect_blobs): message bytes nothing refers to
 are deleted, in batches, a grace period after they were first seen
 unreferenced; bytes in use never are, whatever races it."""
+
 from __future__ import annotations
 
 import io
@@ -118,6 +119,7 @@ def test_collectblobs_dry_run_counts_and_changes_nothing(alice):
 
 # --- races on PostgreSQL --------------------------------------------------
 
+
 @needs_postgres
 def test_deliveries_of_the_same_bytes_racing_the_collector_lose_nothing(alice):
     """Deliverers store the same bytes over and over (reusing the blob row
@@ -140,6 +142,7 @@ def test_deliveries_of_the_same_bytes_racing_the_collector_lose_nothing(alice):
     def checkpoint() -> None:  # every deliverer waits here with its copies deleted
         store.collect_blobs(grace=NOW)
         leftovers.append(Blob.objects.exists())
+
     meet = threading.Barrier(deliverers, action=checkpoint, timeout=120)
 
     def deliverer(index: int) -> None:
@@ -185,8 +188,10 @@ def test_deliveries_of_the_same_bytes_racing_the_collector_lose_nothing(alice):
     for uid in kept:
         assert store.message_data(alice.id, folder, uid) == raw
     assert store.collect_blobs(grace=NOW) == 0  # the kept copies still hold the bytes
-    print(f"refused deliveries: {len(refused)}; collector runs: {len(collections)}, "
-          f"freed: {sum(c.freed for c in collections)}, batches lost: {sum(c.skipped for c in collections)}")
+    print(
+        f"refused deliveries: {len(refused)}; collector runs: {len(collections)}, "
+        f"freed: {sum(c.freed for c in collections)}, batches lost: {sum(c.skipped for c in collections)}"
+    )
 
 
 class HeldWriter:
@@ -204,6 +209,7 @@ class HeldWriter:
 
     def _run(self, folder: int, sha: str, size: int, check_now: bool) -> None:
         from mailboxes.models import Message
+
         try:
             with transaction.atomic():
                 if check_now:
@@ -242,9 +248,11 @@ def test_the_collector_losing_a_race_skips_the_batch_and_keeps_the_bytes(alice):
 
     def collector_waits_on_the_lock() -> bool:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                           "AND query LIKE 'DELETE FROM%%'")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM%%'"
+            )
             return cursor.fetchone()[0] == 1
+
     wait_for(collector_waits_on_the_lock, what="the collector's DELETE to wait for the writer")
     assert writer.commit() == []
     gc.join(60)
@@ -272,6 +280,7 @@ def test_a_writer_that_reused_bytes_the_collector_deleted_cannot_commit(alice):
 
 # --- on a real Celery worker ----------------------------------------------
 
+
 @pytest.mark.slow
 @needs_postgres
 @needs_redis
@@ -285,8 +294,12 @@ def test_the_beat_job_collects_blobs_on_a_celery_worker(alice, tmp_path):
     assert settings.CELERY_BEAT_SCHEDULE["blob-collect"]["task"] == tasks.collect_blobs.name
     raw = sample_message(subject="For the worker")
     delete(alice, deliver(alice, raw))
-    env = {"DATABASE_URL": database_url(), "MAIL_DB_POOL": "false", "REDIS_URL": os.environ["REDIS_URL"],
-           "MAIL_BLOB_GC_GRACE": "0"}
+    env = {
+        "DATABASE_URL": database_url(),
+        "MAIL_DB_POOL": "false",
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "MAIL_BLOB_GC_GRACE": "0",
+    }
     worker = Worker(env, tmp_path, pool=("--pool=solo",)).start()
     try:
         tasks.collect_blobs.delay()

@@ -2,6 +2,7 @@
 delivery statements SQLite runs (mailboxes/store/delivery.py has one form
 for PostgreSQL and one for SQLite) stored, counted and refused as on
 PostgreSQL, through a real runmailserver, read back over IMAP and POP3."""
+
 from __future__ import annotations
 
 import imaplib
@@ -46,6 +47,7 @@ except store.OverQuota:
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -54,17 +56,35 @@ def _free_port() -> int:
 @pytest.fixture
 def embedded(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings",
-                "MAIL_LOG_LEVEL": "WARNING"})
+    env.update(
+        {"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_LOG_LEVEL": "WARNING"}
+    )
     done = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     ports = {name: _free_port() for name in ("smtp", "imap", "pop3")}
     ready = tmp_path / "ready"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runmailserver", "--host", "127.0.0.1",
-                             "--protocols", "smtp,imap,pop3", "--imaps-port", "0", "--pop3s-port", "0",
-                             *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
-                             "--ready-file", str(ready)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "runmailserver",
+            "--host",
+            "127.0.0.1",
+            "--protocols",
+            "smtp,imap,pop3",
+            "--imaps-port",
+            "0",
+            "--pop3s-port",
+            "0",
+            *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
+            "--ready-file",
+            str(ready),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while not (ready.exists() and ready.read_text().endswith("\n")):
         assert proc.poll() is None and time.monotonic() < deadline, "runmailserver did not start"
@@ -77,8 +97,9 @@ def embedded(tmp_path: Path):  # type: ignore[no-untyped-def]
 def test_the_embedded_default_stores_counts_and_refuses_like_postgresql(embedded):
     with smtplib.SMTP("127.0.0.1", embedded["smtp"], timeout=30) as smtp:
         smtp.sendmail("sender@remote.test", ["alice@example.test"], b"Subject: one\r\n\r\nfirst\r\n")
-        smtp.sendmail("sender@remote.test", ["team@example.test", "alice@example.test"],
-                      b"Subject: two\r\n\r\nto the team\r\n")  # alias + account: alice gets one copy
+        smtp.sendmail(
+            "sender@remote.test", ["team@example.test", "alice@example.test"], b"Subject: two\r\n\r\nto the team\r\n"
+        )  # alias + account: alice gets one copy
         big = b"Subject: big\r\n\r\n" + b"x" * 700 + b"\r\n"
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
             smtp.sendmail("sender@remote.test", ["tiny@example.test"], big)

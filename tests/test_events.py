@@ -1,4 +1,5 @@
 """The change bus wakes sessions in this process and, through Redis, in others."""
+
 from __future__ import annotations
 
 import subprocess
@@ -41,18 +42,29 @@ def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
 
     from mailboxes.store.events import CHANNEL_PREFIX
     from tests.relay.helpers import wait_for
+
     folders: set[int] = set()
     unsubscribe = store.subscribe(alice.id, lambda a, f: folders.add(f))
     try:
         # The listener thread subscribes to Redis in the background: publish a
         # folder-list event until it comes back, then the real test.
         client = redis.Redis.from_url(settings.REDIS_URL)
-        wait_for(lambda: client.publish(f"{CHANNEL_PREFIX}{alice.id}", "0") is not None and 0 in folders,
-                 timeout=30, what="the Redis listener to subscribe")
-        code = ("import django; django.setup(); from mailboxes import store; "
-                "store.deliver(b'Subject: x\\r\\n\\r\\nbody\\r\\n', ['alice@example.test'])")
-        env = {"DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "PATH": "/usr/bin:/bin",
-               "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_DB_POOL": "false"}
+        wait_for(
+            lambda: client.publish(f"{CHANNEL_PREFIX}{alice.id}", "0") is not None and 0 in folders,
+            timeout=30,
+            what="the Redis listener to subscribe",
+        )
+        code = (
+            "import django; django.setup(); from mailboxes import store; "
+            "store.deliver(b'Subject: x\\r\\n\\r\\nbody\\r\\n', ['alice@example.test'])"
+        )
+        env = {
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "mailhost.settings",
+            "MAIL_DB_POOL": "false",
+        }
         subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, timeout=60)
         inbox = store.select_folder(alice.id, "INBOX").id
         wait_for(lambda: inbox in folders, timeout=10, what="the delivery's event")

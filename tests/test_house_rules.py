@@ -1,4 +1,5 @@
 """Rules of the house that a grep can keep (docs/DESIGN.md, STYLE.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,9 @@ def test_no_code_reaches_past_a_store_decorator_to_dodge_its_transaction():
 
 
 def test_the_mail_store_never_imports_the_protocols():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "mailboxes").rglob("*.py")
-                 if any(line.startswith(("from protocols", "import protocols"))
-                        for line in p.read_text("utf-8").splitlines())]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "mailboxes").rglob("*.py")
+        if any(line.startswith(("from protocols", "import protocols")) for line in p.read_text("utf-8").splitlines())
+    ]
     assert offenders == []

@@ -2,6 +2,7 @@
 templates mark for translation has an Italian translation, and the main pages
 have no English left outside the translation tags (as far as a simple check of
 the templates can tell)."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "it" / "LC_MESSAGES" / "django.po"
 TEMPLATES = ROOT / "templates"
 # Every page of the webmail and the dashboard.
-MAIN_PAGES = sorted(str(p.relative_to(TEMPLATES)) for folder in ("mail", "manage", "transfer")
-                    for p in (TEMPLATES / folder).rglob("*.html"))
+MAIN_PAGES = sorted(
+    str(p.relative_to(TEMPLATES))
+    for folder in ("mail", "manage", "transfer")
+    for p in (TEMPLATES / folder).rglob("*.html")
+)
 # Not words of a language: the product's name, keyboard keys, protocol and host names.
 NOT_ENGLISH = {"Mailhost", "Enter", "IMAP", "POP3", "SMTP", "List-Id", "imap.example.com", "TLS (IMAPS)", "STARTTLS"}
 
@@ -41,14 +45,18 @@ def entries(po_text: str) -> list[dict[str, object]]:
         text = {k: "".join(eval(p) for p in v) for k, v in fields.items()}  # noqa: S307  (po strings are C-quoted)
         if text["msgid"] == "":
             continue
-        out.append({"msgid": text["msgid"], "msgstr": [v for k, v in text.items() if k.startswith("msgstr")],
-                    "fuzzy": "#, fuzzy" in block})
+        out.append(
+            {
+                "msgid": text["msgid"],
+                "msgstr": [v for k, v in text.items() if k.startswith("msgstr")],
+                "fuzzy": "#, fuzzy" in block,
+            }
+        )
     return out
 
 
 def untranslated(po_text: str) -> list[str]:
-    return [str(e["msgid"]) for e in entries(po_text)
-            if e["fuzzy"] or not e["msgstr"] or not all(e["msgstr"])]  # type: ignore[arg-type]
+    return [str(e["msgid"]) for e in entries(po_text) if e["fuzzy"] or not e["msgstr"] or not all(e["msgstr"])]  # type: ignore[arg-type]
 
 
 def test_the_italian_catalogue_translates_every_entry():
@@ -66,8 +74,12 @@ def test_makemessages_finds_nothing_new_to_translate(tmp_path):
     for name in ("mailboxes", "mailhost", "protocols", "templates", "locale"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
     shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")
-    subprocess.run([sys.executable, "manage.py", "makemessages", "-l", "it", "--no-location"],
-                   cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "it", "--no-location"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
     assert untranslated((tmp_path / "locale" / "it" / "LC_MESSAGES" / "django.po").read_text()) == []
 
 
@@ -126,5 +138,7 @@ def test_the_main_pages_have_no_english_outside_translation_tags(name):
 
 def test_the_bare_text_check_finds_english_in_text_and_labels():
     assert bare_english('<p>{% trans "Fine" %} Not fine</p><input aria-label="Search">{{ x }}') == [
-        "Not fine", "Search"]
+        "Not fine",
+        "Search",
+    ]
     assert bare_english('<p>{% trans "Split over\nlines" %}</p>') != []

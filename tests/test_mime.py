@@ -3,6 +3,7 @@
 Pure unit tests, no database:
     .venv/bin/python -m pytest -q tests/test_mime.py -p no:django
 """
+
 from __future__ import annotations
 
 import base64
@@ -248,7 +249,9 @@ NESTED = crlf("""
         ([0], None, None),
     ],
 )
-def test_alternative_inside_mixed_is_numbered_like_rfc3501(section: list[int], kind: str | None, body: bytes | None) -> None:
+def test_alternative_inside_mixed_is_numbered_like_rfc3501(
+    section: list[int], kind: str | None, body: bytes | None
+) -> None:
     p = analyze(NESTED)
     check_invariants(NESTED, p)
     part = part_at(p.structure, section)
@@ -424,7 +427,11 @@ def test_decoded_subject_and_from_in_a_message() -> None:
             [["name", "better.pdf"]],
         ),
         ('Content-Type: application/pdf; name="../../etc/passwd"', "passwd", [["name", "../../etc/passwd"]]),
-        ('Content-Type: application/pdf; NAME="a;b \\"c\\".pdf"; X=1', 'a;b "c".pdf', [["name", 'a;b "c".pdf'], ["x", "1"]]),
+        (
+            'Content-Type: application/pdf; NAME="a;b \\"c\\".pdf"; X=1',
+            'a;b "c".pdf',
+            [["name", 'a;b "c".pdf'], ["x", "1"]],
+        ),
     ],
 )
 def test_rfc2231_and_quoted_parameters_give_the_filename(headers: str, filename: str, params: list[list[str]]) -> None:
@@ -678,43 +685,64 @@ def test_multipart_digest_parts_default_to_message_rfc822() -> None:
 
 
 def nested_multiparts(depth: int) -> bytes:
-    return b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(depth)) + b"\r\nleaf\r\n"
+    return (
+        b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(depth))
+        + b"\r\nleaf\r\n"
+    )
 
 
 def many_parts(n: int) -> bytes:
-    return b"Content-Type: multipart/mixed; boundary=P\r\n\r\n" + b"--P\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n + b"--P--\r\n"
+    return (
+        b"Content-Type: multipart/mixed; boundary=P\r\n\r\n"
+        + b"--P\r\nContent-Type: text/plain\r\n\r\nx\r\n" * n
+        + b"--P--\r\n"
+    )
 
 
 HOSTILE: dict[str, Callable[[], bytes]] = {
-    "no closing delimiter": lambda: b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n\r\none\r\n--Z\r\n\r\ntwo\r\n",
+    "no closing delimiter": lambda: (
+        b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n\r\none\r\n--Z\r\n\r\ntwo\r\n"
+    ),
     "boundary never appears": lambda: b"Content-Type: multipart/mixed; boundary=Z\r\n\r\njust text\r\n",
     "no boundary parameter": lambda: b"Content-Type: multipart/mixed\r\n\r\n--Z\r\n\r\none\r\n",
     "empty boundary": lambda: b'Content-Type: multipart/mixed; boundary=""\r\n\r\n--\r\n\r\none\r\n',
-    "boundary prefix of a line": lambda: b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n\r\n--Zebra\r\n--Z--\r\n",
+    "boundary prefix of a line": lambda: (
+        b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n\r\n--Zebra\r\n--Z--\r\n"
+    ),
     "adjacent delimiters": lambda: b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\n--Z\r\n--Z\r\n--Z--",
     "delimiter at end without newline": lambda: b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z",
     "inner boundary equals outer": lambda: (
         b"Content-Type: multipart/mixed; boundary=Z\r\n\r\n--Z\r\nContent-Type: multipart/mixed; boundary=Z\r\n\r\n"
         b"--Z\r\n\r\nx\r\n--Z--\r\n--Z--\r\n"
     ),
-    "bad base64": lambda: b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!@@@ QUJD=== ==x\r\n",
-    "bad quoted-printable": lambda: b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n=4",
+    "bad base64": lambda: (
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!@@@ QUJD=== ==x\r\n"
+    ),
+    "bad quoted-printable": lambda: (
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n=4"
+    ),
     "unknown charset": lambda: b"Content-Type: text/plain; charset=x-klingon\r\n\r\n\xff\xfe hello",
     "non-text codec as charset": lambda: b"Content-Type: text/plain; charset=zlib_codec\r\n\r\nhello",
     "escape codec as charset": lambda: b"Content-Type: text/plain; charset=unicode_escape\r\n\r\n\\N{BULLET}",
     "utf-16 charset odd length": lambda: b"Content-Type: text/plain; charset=utf-16\r\n\r\n\xff\xfeh\x00i",
-    "8-bit headers": lambda: b"Subject: caf\xe9 \xff\xfe\r\nFrom: J\xc3\xb6rg <j@x.test>\r\nTo: \x80\x81@\x82\r\n\r\nbody",
+    "8-bit headers": lambda: (
+        b"Subject: caf\xe9 \xff\xfe\r\nFrom: J\xc3\xb6rg <j@x.test>\r\nTo: \x80\x81@\x82\r\n\r\nbody"
+    ),
     "NUL bytes": lambda: b"Subject: a\x00b\r\nContent-Type: text/plain; charset=\x00\r\n\r\n\x00\x00",
     "1 MB header line": lambda: b"Subject: " + b"a" * 1_000_000 + b"\r\nTo: " + b"x@y, " * 200_000 + b"\r\n\r\nbody",
     "1 MB parameter": lambda: b'Content-Type: text/plain; name="' + b"a" * 1_000_000 + b"\r\n\r\nbody",
     "1 MB of encoded-word starts": lambda: b"Subject: " + b"=?" * 500_000 + b"\r\n\r\nbody",
     "1 MB of comments": lambda: b"From: " + b"(" * 1_000_000 + b"\r\n\r\nbody",
-    "huge boundary": lambda: b"Content-Type: multipart/mixed; boundary=" + b"b" * 100_000 + b"\r\n\r\n--" + b"b" * 100_000 + b"\r\n\r\nx",
+    "huge boundary": lambda: (
+        b"Content-Type: multipart/mixed; boundary=" + b"b" * 100_000 + b"\r\n\r\n--" + b"b" * 100_000 + b"\r\n\r\nx"
+    ),
     "10,000 parts": lambda: many_parts(10_000),
     "1,000 nested multiparts": lambda: nested_multiparts(1000),
     "100 nested multiparts around 2 MB": lambda: nested_multiparts(100) + b"y" * 2_000_000,
     "1,000 nested messages": lambda: b"Content-Type: message/rfc822\r\n\r\n" * 1000 + b"Subject: deep\r\n\r\nleaf",
-    "message/rfc822 base64": lambda: b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA==",
+    "message/rfc822 base64": lambda: (
+        b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA=="
+    ),
     "invalid content-type": lambda: b"Content-Type: /\r\n\r\nbody",
     "header without colon": lambda: b"From nobody Mon Jan  1 00:00:00 2024\r\nnot a header\r\n: empty name\r\n\r\nbody",
     "hostile html": lambda: b"Content-Type: text/html\r\n\r\n" + b"<a " * 50_000 + b"<!--" * 50_000,
@@ -823,12 +851,32 @@ def test_bytes_like_input_is_accepted(raw: Any) -> None:
 # --- properties -----------------------------------------------------------------------------------
 
 FRAGMENTS = [
-    b"\r\n", b"\n", b"\r\n\r\n", b"--B\r\n", b"--B--\r\n", b"--C\r\n", b"--C--", b": ", b"Subject: =?utf-8?q?x?=",
-    b"Content-Type: multipart/mixed; boundary=B\r\n", b"Content-Type: multipart/alternative; boundary=C\n",
-    b"Content-Type: message/rfc822\r\n", b"Content-Type: text/html; charset=utf-8\r\n", b"<p>&amp;", b"\xff\xfe",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\n", b"QUJD=", b"=4",
-    b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC\r\n", b"From: a <b@c>, g: d@e;\r\n", b" ", b"x",
-    b"Content-Type: multipart/digest; boundary=B\r\n", b"To: \"q\\\" (c", b"\t",
+    b"\r\n",
+    b"\n",
+    b"\r\n\r\n",
+    b"--B\r\n",
+    b"--B--\r\n",
+    b"--C\r\n",
+    b"--C--",
+    b": ",
+    b"Subject: =?utf-8?q?x?=",
+    b"Content-Type: multipart/mixed; boundary=B\r\n",
+    b"Content-Type: multipart/alternative; boundary=C\n",
+    b"Content-Type: message/rfc822\r\n",
+    b"Content-Type: text/html; charset=utf-8\r\n",
+    b"<p>&amp;",
+    b"\xff\xfe",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\n",
+    b"QUJD=",
+    b"=4",
+    b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC\r\n",
+    b"From: a <b@c>, g: d@e;\r\n",
+    b" ",
+    b"x",
+    b"Content-Type: multipart/digest; boundary=B\r\n",
+    b"To: \"q\\\" (c",
+    b"\t",
 ]
 
 

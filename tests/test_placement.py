@@ -1,6 +1,7 @@
 """Per-recipient placement at delivery (mailboxes/store/placement.py): the
 folder each local copy goes into and the flags it starts with, on
 PostgreSQL (one statement) and on SQLite (the embedded default's steps)."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,11 @@ def flags_in(account_id: int, folder: str) -> list[frozenset[str]]:
 
 
 def test_a_placement_by_special_use_files_one_recipients_copy_in_junk_with_its_flags(alice, bob):
-    report = store.deliver(sample_message(), ["alice@example.test", "bob@example.test"],
-                           place=lambda account: JUNK if account == alice.id else store.Placement())
+    report = store.deliver(
+        sample_message(),
+        ["alice@example.test", "bob@example.test"],
+        place=lambda account: JUNK if account == alice.id else store.Placement(),
+    )
     assert flags_in(alice.id, "Junk") == [frozenset({"\\Seen", "$Junk"})]
     assert flags_in(alice.id, "INBOX") == []
     assert flags_in(bob.id, "INBOX") == [frozenset()]
@@ -58,8 +62,13 @@ def test_a_missing_named_folder_is_created_with_its_parents_for_the_copy(alice):
 
 
 def test_deliver_final_places_local_copies_beside_a_queued_remote_recipient(alice):
-    report = store.deliver_final(sample_message(), ["alice@example.test", "friend@remote.test"], "bob@remote.test",
-                                 local_headers=b"Return-Path: <bob@remote.test>\r\n", place=lambda _account: JUNK)
+    report = store.deliver_final(
+        sample_message(),
+        ["alice@example.test", "friend@remote.test"],
+        "bob@remote.test",
+        local_headers=b"Return-Path: <bob@remote.test>\r\n",
+        place=lambda _account: JUNK,
+    )
     assert report.queued == ("friend@remote.test",)
     assert flags_in(alice.id, "Junk") == [frozenset({"\\Seen", "$Junk"})]
 
@@ -74,8 +83,9 @@ def test_a_placement_with_an_unknown_system_flag_is_refused_before_anything_is_s
 def test_a_placed_copy_is_refused_whole_when_the_mailbox_has_no_room(alice, bob):
     store.update_account("alice@example.test", quota=100)
     with pytest.raises(store.TooBigForQuota):
-        store.deliver(sample_message(body="x" * 500), ["alice@example.test", "bob@example.test"],
-                      place=lambda _account: JUNK)
+        store.deliver(
+            sample_message(body="x" * 500), ["alice@example.test", "bob@example.test"], place=lambda _account: JUNK
+        )
     assert flags_in(alice.id, "Junk") == [] and flags_in(bob.id, "Junk") == []
 
 
@@ -104,8 +114,9 @@ print(json.dumps({"junk": flags(alice.id, "Junk"), "inbox": flags(alice.id, "INB
 
 def test_the_sqlite_steps_place_copies_and_flags_as_the_postgresql_statement_does(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings",
-                "MAIL_LOG_LEVEL": "WARNING"})
+    env.update(
+        {"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_LOG_LEVEL": "WARNING"}
+    )
     done = subprocess.run([sys.executable, "-c", SQLITE], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
@@ -113,14 +124,21 @@ def test_the_sqlite_steps_place_copies_and_flags_as_the_postgresql_statement_doe
 
 
 def test_no_vacation_reply_answers_a_copy_filed_in_junk_but_one_in_another_folder_is_answered(
-        alice, bob, django_capture_on_commit_callbacks):
+    alice, bob, django_capture_on_commit_callbacks
+):
     from mailboxes.models import OutboundRecipient
+
     store.save_preferences(alice.id, store.Preferences(vacation_enabled=True, vacation_body="Away.", vacation_days=7))
     with django_capture_on_commit_callbacks(execute=True):
-        store.deliver(sample_message(sender="dora@far.test"), ["alice@example.test"], "dora@far.test",
-                      place=lambda _account: JUNK)
+        store.deliver(
+            sample_message(sender="dora@far.test"), ["alice@example.test"], "dora@far.test", place=lambda _account: JUNK
+        )
     assert not OutboundRecipient.objects.exists()  # RFC 3834 2: no answer to what is probably spam
     with django_capture_on_commit_callbacks(execute=True):
-        store.deliver(sample_message(sender="erin@far.test"), ["alice@example.test"], "erin@far.test",
-                      place=lambda _account: store.Placement(folder="Lists"))
+        store.deliver(
+            sample_message(sender="erin@far.test"),
+            ["alice@example.test"],
+            "erin@far.test",
+            place=lambda _account: store.Placement(folder="Lists"),
+        )
     assert list(OutboundRecipient.objects.values_list("address", flat=True)) == ["erin@far.test"]

@@ -1,6 +1,7 @@
 """The README says what the code does (issue #17 item 7): its IMAP capability
 list is the one the server announces, and its settings table names exactly
 the environment variables mailhost/settings.py reads."""
+
 from __future__ import annotations
 
 import re

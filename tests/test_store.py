@@ -1,4 +1,5 @@
 """The mail store: the one write path. Runs on PostgreSQL in `make test`."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,8 +26,14 @@ def inbox(account) -> store.FolderView:
 
 def test_new_account_gets_inbox_and_special_use_folders(alice):
     folders = {f.name: f.special_use for f in store.list_folders(alice.id)}
-    assert folders == {"INBOX": "", "Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash",
-                       "Junk": "\\Junk", "Archive": "\\Archive"}
+    assert folders == {
+        "INBOX": "",
+        "Sent": "\\Sent",
+        "Drafts": "\\Drafts",
+        "Trash": "\\Trash",
+        "Junk": "\\Junk",
+        "Archive": "\\Archive",
+    }
 
 
 def test_deliver_expands_aliases_and_catchall_and_stores_bytes_once(alice, bob):
@@ -205,7 +212,6 @@ def test_authenticate_checks_password_and_active_state(alice):
 # --- concurrency (PostgreSQL) ---------------------------------------------
 
 
-
 @needs_postgres
 def test_eight_threads_delivering_fifty_each_get_400_distinct_ascending_uids(alice):
     def worker(n: int) -> None:
@@ -234,8 +240,13 @@ for i in range(50):
 @pytest.mark.slow
 @needs_postgres
 def test_eight_processes_delivering_fifty_each_get_400_distinct_ascending_uids(alice):
-    env = {"DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_DB_POOL": "false",
-           "PATH": "/usr/bin:/bin", "MAIL_FAST_PASSWORD_HASHING": "1"}
+    env = {
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "mailhost.settings",
+        "MAIL_DB_POOL": "false",
+        "PATH": "/usr/bin:/bin",
+        "MAIL_FAST_PASSWORD_HASHING": "1",
+    }
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(n)], cwd=ROOT, env=env) for n in range(8)]
     assert [p.wait(120) for p in procs] == [0] * 8
     view = inbox(alice)
@@ -275,6 +286,7 @@ def test_concurrent_expunge_and_flag_changes_lose_no_update(alice):
 
 def recount(account_id: int) -> int:
     from django.db.models import Sum
+
     return Message.objects.filter(folder__owner_id=account_id).aggregate(s=Sum("size"))["s"] or 0
 
 
@@ -284,6 +296,7 @@ def test_the_quota_job_warning_during_a_delivery_storm_neither_deadlocks_nor_los
     then the accounts; the quota job, which puts its warning in the INBOX, must
     take them in that order too, or one of the two is chosen as a deadlock victim."""
     from mailboxes.models import Account
+
     store.update_account("alice@example.test", quota=10_000_000)
     store.append(alice.id, "Archive", sample_message(body="x" * 8_500_000))  # 85 %: every check warns
     storming = True

@@ -21,6 +21,7 @@ For raw bytes (bare LF, split commands, literals) use send(), read_line(),
 read_exact() and expect() directly; starttls() upgrades the socket in place.
 A mismatch raises AssertionError showing the conversation so far.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     parts: list[str] = []
     last = 0
     for match in HOLE.finditer(pattern):
-        parts.append(re.escape(pattern[last:match.start()]))
+        parts.append(re.escape(pattern[last : match.start()]))
         parts.append(f"({match.group(1)})")
         last = match.end()
     parts.append(re.escape(pattern[last:]))
@@ -45,8 +46,15 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 class Transcript:
-    def __init__(self, host: str, port: int, *, tls: ssl.SSLContext | None = None,
-                 server_hostname: str = "localhost", timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        server_hostname: str = "localhost",
+        timeout: float = 10.0,
+    ) -> None:
         self.sock: socket.socket = socket.create_connection((host, port), timeout=timeout)
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=server_hostname)

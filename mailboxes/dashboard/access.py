@@ -8,6 +8,7 @@ mailboxes/store/admin.py), and maps the store's typed errors: NotFound ->
 404, NotPermitted -> 403, Unavailable -> 503. Views never check roles
 themselves.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,8 +29,10 @@ T = TypeVar("T")
 # No script in the dashboard but the passkey ceremony (the sign-in page and
 # the admin's own Security page run the webmail's passkey.js); styles are
 # inline in the base template.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 PASSKEY_PAGE_CSP = CONTENT_SECURITY_POLICY + "; script-src 'self'; connect-src 'self'"
 
 
@@ -40,8 +43,9 @@ def with_security_headers(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def dashboard_view(func: View | None = None, *, superuser: bool = False,
-                   methods: Iterable[str] = ("GET", "HEAD", "POST")) -> View | Callable[[View], View]:
+def dashboard_view(
+    func: View | None = None, *, superuser: bool = False, methods: Iterable[str] = ("GET", "HEAD", "POST")
+) -> View | Callable[[View], View]:
     allowed = tuple(methods)
 
     def decorate(view: View) -> View:
@@ -64,8 +68,11 @@ def dashboard_view(func: View | None = None, *, superuser: bool = False,
             except store.NotPermitted as exc:
                 return forbidden(request, str(exc)[:1].upper() + str(exc)[1:] + ".")
             except store.Unavailable:
-                response = HttpResponse("The mail store is temporarily unavailable; try again shortly.",
-                                        status=503, content_type="text/plain")
+                response = HttpResponse(
+                    "The mail store is temporarily unavailable; try again shortly.",
+                    status=503,
+                    content_type="text/plain",
+                )
             return with_security_headers(response)
 
         return wrapper
@@ -77,8 +84,9 @@ def forbidden(request: HttpRequest, reason: str) -> HttpResponse:
     return with_security_headers(render(request, "manage/forbidden.html", {"reason": reason}, status=403))
 
 
-def post_action(request: HttpRequest, action: Callable[[], object], *, success: str,
-                next_url: str) -> HttpResponseRedirect:
+def post_action(
+    request: HttpRequest, action: Callable[[], object], *, success: str, next_url: str
+) -> HttpResponseRedirect:
     """Run one store action for a POSTed button and go back to next_url, with
     a message either way."""
     _, failure = attempt(action)

@@ -1,4 +1,5 @@
 """Aliases and forwards (and catch-alls, '@domain'): list, create, edit targets, delete."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -17,18 +18,17 @@ from .forms import AliasForm, AliasTargetsForm
 def alias_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
     domain = request.GET.get("domain", "")
-    page = store.admin_list_aliases(request.actor, domain=domain or None, query=query,
-                                    page=page_no)
-    return render(request, "manage/aliases/list.html", {"page": page, "query": query,
-                                                        "domain": domain, "section": "aliases"})
+    page = store.admin_list_aliases(request.actor, domain=domain or None, query=query, page=page_no)
+    return render(
+        request, "manage/aliases/list.html", {"page": page, "query": query, "domain": domain, "section": "aliases"}
+    )
 
 
 @dashboard_view
 def alias_new(request: HttpRequest) -> HttpResponse:
     form = AliasForm(request.POST or None, initial={"source": "@" + request.GET.get("domain", "")})
     if request.method == "POST" and form.is_valid():
-        created = form_action(form, lambda d: store.admin_create_alias(
-            request.actor, d["source"], d["targets"]))
+        created = form_action(form, lambda d: store.admin_create_alias(request.actor, d["source"], d["targets"]))
         if created:
             messages.success(request, _("Alias %(source)s created.") % {"source": created.source})
             return HttpResponseRedirect(reverse("manage:aliases") + f"?domain={created.domain}")
@@ -51,6 +51,9 @@ def alias_detail(request: HttpRequest, alias_id: int) -> HttpResponse:
 def alias_delete(request: HttpRequest, alias_id: int) -> HttpResponse:
     actor = request.actor
     alias = store.admin_alias(actor, alias_id)
-    return post_action(request, lambda: store.admin_delete_alias(actor, alias_id),
-                       success=_("Alias %(source)s deleted.") % {"source": alias.source},
-                       next_url=reverse("manage:aliases") + f"?domain={alias.domain}")
+    return post_action(
+        request,
+        lambda: store.admin_delete_alias(actor, alias_id),
+        success=_("Alias %(source)s deleted.") % {"source": alias.source},
+        next_url=reverse("manage:aliases") + f"?domain={alias.domain}",
+    )

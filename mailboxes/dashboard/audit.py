@@ -1,4 +1,5 @@
 """The audit log: who changed what, when (superusers only)."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
@@ -13,5 +14,4 @@ from .access import dashboard_view, list_params
 def audit_list(request: HttpRequest) -> HttpResponse:
     query, page_no = list_params(request)
     page = store.admin_audit_log(request.actor, query=query, page=page_no)
-    return render(request, "manage/audit.html", {"page": page, "query": query,
-                                                 "section": "audit"})
+    return render(request, "manage/audit.html", {"page": page, "query": query, "section": "audit"})

@@ -1,6 +1,7 @@
 """Logging in to the dashboard: Django's session auth, behind the store's
 password check and failed-login throttle. An account that is neither
 superuser nor domain admin is refused here (it has the webmail)."""
+
 from __future__ import annotations
 
 from django import forms
@@ -43,8 +44,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         found = _check(request, form.cleaned_data["address"], form.cleaned_data["password"])
         if isinstance(found, store.AccountInfo):
             target = next_url or reverse("manage:overview")
-            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) \
-                or HttpResponseRedirect(target)
+            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) or HttpResponseRedirect(
+                target
+            )
         form.add_error(None, found)
         status = 403
     response = render(request, "manage/login.html", {"form": form, "next": next_url}, status=status)
@@ -72,10 +74,11 @@ def _no_access(info: store.AccountInfo) -> str:
 
 @csrf_protect
 def passkey_login_view(request: HttpRequest) -> HttpResponse:
-    """"Sign in with a passkey" on the dashboard: the webmail's passwordless
+    """ "Sign in with a passkey" on the dashboard: the webmail's passwordless
     sign-in, recorded as a dashboard login, for accounts with dashboard access."""
-    return with_security_headers(second_factor.passwordless(
-        request, protocol=PROTOCOL, home=reverse("manage:overview"), refusal=_no_access))
+    return with_security_headers(
+        second_factor.passwordless(request, protocol=PROTOCOL, home=reverse("manage:overview"), refusal=_no_access)
+    )
 
 
 def logout_view(request: HttpRequest) -> HttpResponse:

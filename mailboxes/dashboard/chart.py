@@ -2,6 +2,7 @@
 the overview, what the spam filter did on the spam page), drawn as inline
 SVG by the templates (no script, no chart library). Pure: numbers in,
 shapes out."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -62,8 +63,9 @@ def nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def mail_chart(days: Sequence[Any], *, series: tuple[str, ...] = SERIES, width: int = 760,
-               height: int = 220) -> BarChart:
+def mail_chart(
+    days: Sequence[Any], *, series: tuple[str, ...] = SERIES, width: int = 760, height: int = 220
+) -> BarChart:
     """days: rows with a `day` date and an int attribute per series."""
     top = nice_ceiling(max([getattr(d, s) for d in days for s in series] + [1]))
     plot_width = width - PLOT_LEFT - 10
@@ -78,16 +80,38 @@ def mail_chart(days: Sequence[Any], *, series: tuple[str, ...] = SERIES, width: 
         for j, name in enumerate(series):
             value: int = getattr(day, name)
             h = plot_height * value / top
-            bars.append(Bar(round(x0 + j * bar_width, 1), round(baseline - h, 1), round(bar_width, 1),
-                            round(h, 1), name, f"{_day(day.day)}: {value} {name}"))
+            bars.append(
+                Bar(
+                    round(x0 + j * bar_width, 1),
+                    round(baseline - h, 1),
+                    round(bar_width, 1),
+                    round(h, 1),
+                    name,
+                    f"{_day(day.day)}: {value} {name}",
+                )
+            )
         last = i == len(days) - 1
         if (i % 7 == 0 and len(days) - 1 - i >= 4) or last:  # weekly, never crowding the last day
             labels.append(DayLabel(round(PLOT_LEFT + (i + 0.5) * slot, 1), _day(day.day)))
-    ticks = [Tick(round(baseline - plot_height * f, 1), str(int(top * f))) for f in (0, 0.5, 1)
-             if f == 0 or top * f == int(top * f)]
+    ticks = [
+        Tick(round(baseline - plot_height * f, 1), str(int(top * f)))
+        for f in (0, 0.5, 1)
+        if f == 0 or top * f == int(top * f)
+    ]
     totals = {name: sum(getattr(d, name) for d in days) for name in series}
-    return BarChart(width, height, PLOT_LEFT, width - 10, baseline, bars, ticks, labels,
-                    totals.get("received", 0), totals.get("sent", 0), totals)
+    return BarChart(
+        width,
+        height,
+        PLOT_LEFT,
+        width - 10,
+        baseline,
+        bars,
+        ticks,
+        labels,
+        totals.get("received", 0),
+        totals.get("sent", 0),
+        totals,
+    )
 
 
 def _day(d: date) -> str:

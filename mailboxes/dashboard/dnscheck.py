@@ -22,6 +22,7 @@ Expected records come from settings (MAIL_HOSTNAME, MAIL_PORTS) and the
 domain's DKIM keys; no I/O. check_records() asks dnspython, through an
 uncached resolver from mailboxes.dns, nothing else.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -35,18 +36,24 @@ from mailboxes.dns import make_resolver
 TTL = 3600
 TXT_CHUNK = 255  # one character-string (RFC 1035 3.3.14)
 # (SRV service, listener, priority): implicit TLS first (RFC 8314 5.1)
-SRV_SERVICES = (("submissions", "smtps", 0), ("submission", "submission", 10), ("imaps", "imaps", 0),
-                ("imap", "imap", 10), ("pop3s", "pop3s", 10), ("pop3", "pop3", 20),
-                ("sieve", "managesieve", 0))  # ManageSieve, RFC 5804 1.8
+SRV_SERVICES = (
+    ("submissions", "smtps", 0),
+    ("submission", "submission", 10),
+    ("imaps", "imaps", 0),
+    ("imap", "imap", 10),
+    ("pop3s", "pop3s", 10),
+    ("pop3", "pop3", 20),
+    ("sieve", "managesieve", 0),
+)  # ManageSieve, RFC 5804 1.8
 CHECK_THREADS = 8
 CHECK_LIFETIME = 4.0  # seconds per lookup: the admin is waiting for the page
 
 
 @dataclass(frozen=True)
 class Record:
-    name: str      # owner name, fully qualified, without the final dot
-    rtype: str     # MX, TXT, SRV or CNAME
-    value: str     # presentation form; for TXT the text itself, unquoted
+    name: str  # owner name, fully qualified, without the final dot
+    rtype: str  # MX, TXT, SRV or CNAME
+    value: str  # presentation form; for TXT the text itself, unquoted
     purpose: str
     tag: str = ""  # TXT: what a record of this kind starts with ("v=spf1")
 
@@ -58,18 +65,25 @@ class Record:
 @dataclass(frozen=True)
 class Check:
     record: Record
-    status: str               # found | missing | different | error
+    status: str  # found | missing | different | error
     seen: tuple[str, ...] = ()
 
 
 def quote_txt(text: str) -> str:
     """A TXT value as zone-file strings, split at 255 octets (long DKIM keys)."""
-    chunks = [text[i:i + TXT_CHUNK] for i in range(0, len(text), TXT_CHUNK)] or [""]
+    chunks = [text[i : i + TXT_CHUNK] for i in range(0, len(text), TXT_CHUNK)] or [""]
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 
-def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
-                     dkim: list[tuple[str, str]], mta_sts_id: str = "", tlsa: str = "") -> list[Record]:
+def expected_records(
+    domain: str,
+    *,
+    hostname: str,
+    ports: dict[str, int],
+    dkim: list[tuple[str, str]],
+    mta_sts_id: str = "",
+    tlsa: str = "",
+) -> list[Record]:
     """dkim: (dns name, TXT value) of each key the domain signs with;
     mta_sts_id: the id of the domain's MTA-STS policy ("" when it has none);
     tlsa: the DANE-EE record of the live certificate ("" when unreadable)."""
@@ -78,31 +92,68 @@ def expected_records(domain: str, *, hostname: str, ports: dict[str, int],
         Record(domain, "MX", f"10 {host}", "mail for the domain goes to this host"),
         Record(domain, "TXT", "v=spf1 mx -all", "SPF: only the domain's MX hosts send its mail", "v=spf1"),
     ]
-    records += [Record(name, "TXT", value, "DKIM: the public key that signatures are checked with",
-                       "v=DKIM1") for name, value in dkim]
-    records.append(Record(f"_dmarc.{domain}", "TXT", f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}",
-                          "DMARC: what receivers do with mail that fails SPF and DKIM", "v=DMARC1"))
+    records += [
+        Record(name, "TXT", value, "DKIM: the public key that signatures are checked with", "v=DKIM1")
+        for name, value in dkim
+    ]
+    records.append(
+        Record(
+            f"_dmarc.{domain}",
+            "TXT",
+            f"v=DMARC1; p=quarantine; rua=mailto:postmaster@{domain}",
+            "DMARC: what receivers do with mail that fails SPF and DKIM",
+            "v=DMARC1",
+        )
+    )
     for service, listener, priority in SRV_SERVICES:
         port = ports.get(listener, 0)
         value = f"{priority} 1 {port} {host}" if port else "0 0 0 ."
-        records.append(Record(f"_{service}._tcp.{domain}", "SRV", value,
-                              f"RFC {5804 if service == 'sieve' else 6186}: where mail clients find {service}" + ("" if port else " (off)")))
+        records.append(
+            Record(
+                f"_{service}._tcp.{domain}",
+                "SRV",
+                value,
+                f"RFC {5804 if service == 'sieve' else 6186}: where mail clients find {service}"
+                + ("" if port else " (off)"),
+            )
+        )
     for name in ("autoconfig", "autodiscover"):
         records.append(Record(f"{name}.{domain}", "CNAME", host, f"{name.title()} client configuration"))
     if mta_sts_id:
-        records.append(Record(f"_mta-sts.{domain}", "TXT", f"v=STSv1; id={mta_sts_id}",
-                              "MTA-STS: senders fetch the policy again when the id changes", "v=STSv1"))
+        records.append(
+            Record(
+                f"_mta-sts.{domain}",
+                "TXT",
+                f"v=STSv1; id={mta_sts_id}",
+                "MTA-STS: senders fetch the policy again when the id changes",
+                "v=STSv1",
+            )
+        )
         records.append(Record(f"mta-sts.{domain}", "CNAME", host, "MTA-STS: the host serving the policy over HTTPS"))
-    records.append(Record(f"_smtp._tls.{domain}", "TXT", f"v=TLSRPTv1; rua=mailto:postmaster@{domain}",
-                          "TLS reporting: where senders report TLS failures with our host", "v=TLSRPTv1"))
+    records.append(
+        Record(
+            f"_smtp._tls.{domain}",
+            "TXT",
+            f"v=TLSRPTv1; rua=mailto:postmaster@{domain}",
+            "TLS reporting: where senders report TLS failures with our host",
+            "v=TLSRPTv1",
+        )
+    )
     if tlsa:
-        records.append(Record(f"_25._tcp.{hostname.rstrip('.')}", "TLSA", tlsa,
-                              "DANE: pins the key of the mail host's certificate (the ACME renewal keeps the key; "
-                              "publish a new key's record two TTLs before changing it)"))
+        records.append(
+            Record(
+                f"_25._tcp.{hostname.rstrip('.')}",
+                "TLSA",
+                tlsa,
+                "DANE: pins the key of the mail host's certificate (the ACME renewal keeps the key; "
+                "publish a new key's record two TTLs before changing it)",
+            )
+        )
     return records
 
 
 # --- checking -------------------------------------------------------------
+
 
 class LookupFailed(Exception):
     """The DNS gave no usable answer (timeout, SERVFAIL, no servers)."""
@@ -151,16 +202,16 @@ def lookup(resolver: dns.resolver.Resolver, name: str, rtype: str) -> tuple[str,
 def _key(rtype: str, tag: str, value: str) -> object:
     """What must match for a published record to count as the expected one."""
     fields = value.split()
-    if rtype == "MX":      # the exchange; preference is the admin's choice
+    if rtype == "MX":  # the exchange; preference is the admin's choice
         return fields[-1].lower().rstrip(".")
-    if rtype == "SRV":     # port and target; priority and weight are the admin's choice
+    if rtype == "SRV":  # port and target; priority and weight are the admin's choice
         return (fields[2], fields[3].lower().rstrip(".")) if len(fields) == 4 else value
     if rtype == "CNAME":
         return value.lower().rstrip(".")
-    if rtype == "TLSA":    # usage, selector, type and data; the data's spacing and case do not count
+    if rtype == "TLSA":  # usage, selector, type and data; the data's spacing and case do not count
         return "".join(fields).lower()
     tags = dict(_tag_value(part) for part in value.split(";") if part.strip())
-    if tag == "v=DKIM1":   # the key is what matters (k= defaults to rsa, RFC 6376 3.6.1)
+    if tag == "v=DKIM1":  # the key is what matters (k= defaults to rsa, RFC 6376 3.6.1)
         return tags.get("p", "").replace(" ", "")
     if tag == "v=spf1":
         return " ".join(value.lower().split())

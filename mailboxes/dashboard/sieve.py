@@ -2,6 +2,7 @@
 delivery (docs/SIEVE.md), for the domain's admins and superusers. A script
 that is not valid Sieve is not stored; the page shows it again with the
 error at its line."""
+
 from __future__ import annotations
 
 from django.contrib import messages as flash
@@ -35,6 +36,9 @@ def domain_sieve(request: HttpRequest, name: str) -> HttpResponse:
         if not errors:
             flash.success(request, _("Filters saved."))
             return HttpResponseRedirect(reverse("manage:domain-sieve", args=[domain.name]))
-    return render(request, "manage/domains/sieve.html", {
-        "domain": domain, "scripts": scripts, "errors": errors, "section": "domains"},
-        status=400 if errors else 200)
+    return render(
+        request,
+        "manage/domains/sieve.html",
+        {"domain": domain, "scripts": scripts, "errors": errors, "section": "domains"},
+        status=400 if errors else 200,
+    )

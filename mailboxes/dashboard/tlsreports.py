@@ -1,6 +1,7 @@
 """A domain's received SMTP TLS reports (RFC 8460; docs/TLS.md): who
 reported, for which period, how many sessions succeeded and failed, and the
 failures by result type, newest period first."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -16,6 +17,15 @@ from .access import dashboard_view
 def domain_tls_reports(request: HttpRequest, name: str) -> HttpResponse:
     domain = store.admin_domain(request.actor, name)
     reports = store.admin_tls_reports(request.actor, domain.name)
-    return render(request, "manage/domains/tls_reports.html", {
-        "domain": domain, "reports": reports, "section": "domains", "hostname": settings.MAIL_HOSTNAME,
-        "successful": sum(r.successful for r in reports), "failed": sum(r.failed for r in reports)})
+    return render(
+        request,
+        "manage/domains/tls_reports.html",
+        {
+            "domain": domain,
+            "reports": reports,
+            "section": "domains",
+            "hostname": settings.MAIL_HOSTNAME,
+            "successful": sum(r.successful for r in reports),
+            "failed": sum(r.failed for r in reports),
+        },
+    )

@@ -1,4 +1,5 @@
 """/manage/: the admin dashboard."""
+
 from django.urls import path
 
 from mailboxes.webmail import security
@@ -30,8 +31,9 @@ urlpatterns = [
     path("accounts/new/", accounts.account_new, name="account-new"),
     path("accounts/<int:account_id>/", accounts.account_detail, name="account"),
     path("accounts/<int:account_id>/password/", accounts.account_password, name="account-password"),
-    path("accounts/<int:account_id>/two-factor/reset", accounts.account_two_factor_reset,
-         name="account-two-factor-reset"),
+    path(
+        "accounts/<int:account_id>/two-factor/reset", accounts.account_two_factor_reset, name="account-two-factor-reset"
+    ),
     path("accounts/<int:account_id>/roles/", accounts.account_roles, name="account-roles"),
     path("accounts/<int:account_id>/send-as/", accounts.account_send_as, name="account-send-as"),
     path("accounts/<int:account_id>/delete/", accounts.account_delete, name="account-delete"),

@@ -1,5 +1,6 @@
 """Shared shape of the account-management commands: one clear line and a
 non-zero exit for any bad input, and nothing written."""
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError

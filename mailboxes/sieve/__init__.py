@@ -21,12 +21,33 @@ Implementation notes:
   actions, a bad redirect address) raise SieveRuntimeError; the store then
   keeps the message in INBOX (RFC 5228 2.10.6).
 """
+
 from .actions import Action, Discard, DuplicateMark, FileInto, Keep, Outcome, Redirect, Reject, Vacation
 from .checks import EXTENSIONS, MAX_SCRIPT_BYTES, Script, compile_script
 from .errors import SieveError, SieveRuntimeError
 from .interpreter import evaluate
 from .message import Delivery, Envelope, Limits, SieveMessage, from_bytes
 
-__all__ = ["Action", "Delivery", "Discard", "DuplicateMark", "EXTENSIONS", "Envelope", "FileInto", "Keep",
-           "Limits", "MAX_SCRIPT_BYTES", "Outcome", "Redirect", "Reject", "Script", "SieveError",
-           "SieveMessage", "SieveRuntimeError", "Vacation", "compile_script", "evaluate", "from_bytes"]
+__all__ = [
+    "Action",
+    "Delivery",
+    "Discard",
+    "DuplicateMark",
+    "EXTENSIONS",
+    "Envelope",
+    "FileInto",
+    "Keep",
+    "Limits",
+    "MAX_SCRIPT_BYTES",
+    "Outcome",
+    "Redirect",
+    "Reject",
+    "Script",
+    "SieveError",
+    "SieveMessage",
+    "SieveRuntimeError",
+    "Vacation",
+    "compile_script",
+    "evaluate",
+    "from_bytes",
+]

@@ -1,5 +1,6 @@
 """What a script decided (RFC 5228 4): plain values the store carries out.
 The evaluator never delivers, sends or files anything itself."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ Action = Keep | FileInto | Redirect | Discard | Reject | Vacation
 @dataclass(frozen=True, slots=True)
 class DuplicateMark:
     """RFC 7352 3: remember `key` for `seconds` once the delivery succeeded."""
+
     key: str
     seconds: int
 

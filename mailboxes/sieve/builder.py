@@ -1,6 +1,7 @@
 """The webmail's rule builder: one rule (a condition and an action) written
 as readable Sieve, added to a script. Pure; the view checks the result with
 compile_script before it is stored."""
+
 from __future__ import annotations
 
 import re
@@ -9,14 +10,24 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_noop
 
 # The labels are English; the webmail shows them translated (marked here for makemessages).
-FIELDS = {"from": gettext_noop("From"), "to": gettext_noop("To or Cc"), "subject": gettext_noop("Subject"),
-          "header": gettext_noop("Header"), "size": gettext_noop("Size over"),
-          "spam": gettext_noop("Spam score at least")}
-MATCHES = {"contains": gettext_noop("contains"), "is": gettext_noop("is"),
-           "matches": gettext_noop("matches (* and ?)")}
-ACTIONS = {"move": gettext_noop("Move to folder"), "copy": gettext_noop("Copy to folder"),
-           "read": gettext_noop("Mark as read"), "flag": gettext_noop("Flag"), "forward": gettext_noop("Forward to"),
-           "reject": gettext_noop("Reject with"), "discard": gettext_noop("Discard")}
+FIELDS = {
+    "from": gettext_noop("From"),
+    "to": gettext_noop("To or Cc"),
+    "subject": gettext_noop("Subject"),
+    "header": gettext_noop("Header"),
+    "size": gettext_noop("Size over"),
+    "spam": gettext_noop("Spam score at least"),
+}
+MATCHES = {"contains": gettext_noop("contains"), "is": gettext_noop("is"), "matches": gettext_noop("matches (* and ?)")}
+ACTIONS = {
+    "move": gettext_noop("Move to folder"),
+    "copy": gettext_noop("Copy to folder"),
+    "read": gettext_noop("Mark as read"),
+    "flag": gettext_noop("Flag"),
+    "forward": gettext_noop("Forward to"),
+    "reject": gettext_noop("Reject with"),
+    "discard": gettext_noop("Discard"),
+}
 _HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")
 _SIZE = re.compile(r"([0-9]{1,9})([KMG]?)", re.IGNORECASE)
 _ADDRESS = re.compile(r"[^@\s\"<>]+@[^@\s\"<>]+")
@@ -46,8 +57,10 @@ def rule_text(rule: Rule) -> tuple[set[str], str]:
     needs: set[str] = set()
     condition = _condition(rule, needs)
     action = _action(rule, needs)
-    summary = f"{FIELDS.get(rule.field, rule.field)} {rule.value} -> {ACTIONS.get(rule.action, rule.action)} " \
-              f"{rule.argument}".strip()
+    summary = (
+        f"{FIELDS.get(rule.field, rule.field)} {rule.value} -> {ACTIONS.get(rule.action, rule.action)} "
+        f"{rule.argument}".strip()
+    )
     body = f"    {action}\n" + ("    stop;\n" if rule.stop else "")
     return needs, f"# rule: {' '.join(summary.split())}\nif {condition} {{\n{body}}}\n"
 

@@ -4,6 +4,7 @@ against one table: its positional arguments, its tags (and the extension
 each needs), tags that exclude each other, whether it takes tests or a
 block, and that `require` named every extension used (RFC 5228 3.2).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -14,13 +15,45 @@ from .grammar import Argument, Command, Tag, Test, parse
 
 MAX_SCRIPT_BYTES = 64 * 1024
 
-EXTENSIONS = ("fileinto", "reject", "ereject", "envelope", "encoded-character", "imap4flags", "body",
-              "variables", "vacation", "vacation-seconds", "relational", "subaddress", "date", "index",
-              "duplicate", "copy", "mailbox", "spamtest", "spamtestplus", "comparator-i;ascii-numeric")
+EXTENSIONS = (
+    "fileinto",
+    "reject",
+    "ereject",
+    "envelope",
+    "encoded-character",
+    "imap4flags",
+    "body",
+    "variables",
+    "vacation",
+    "vacation-seconds",
+    "relational",
+    "subaddress",
+    "date",
+    "index",
+    "duplicate",
+    "copy",
+    "mailbox",
+    "spamtest",
+    "spamtestplus",
+    "comparator-i;ascii-numeric",
+)
 COMPARATORS = {"i;octet": None, "i;ascii-casemap": None, "i;ascii-numeric": "comparator-i;ascii-numeric"}
 RELATIONS = ("gt", "ge", "lt", "le", "eq", "ne")
-DATE_PARTS = ("year", "month", "day", "date", "julian", "hour", "minute", "second", "time", "iso8601",
-              "std11", "zone", "weekday")
+DATE_PARTS = (
+    "year",
+    "month",
+    "day",
+    "date",
+    "julian",
+    "hour",
+    "minute",
+    "second",
+    "time",
+    "iso8601",
+    "std11",
+    "zone",
+    "weekday",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,55 +79,100 @@ def _tags(*groups: Mapping[str, TagSpec], **more: TagSpec) -> dict[str, TagSpec]
     return out
 
 
-_MATCH = {"is": TagSpec(), "contains": TagSpec(), "matches": TagSpec(),
-          "value": TagSpec("string", "relational"), "count": TagSpec("string", "relational"),
-          "comparator": TagSpec("string")}
-_ADDRESS_PART = {"all": TagSpec(), "localpart": TagSpec(), "domain": TagSpec(),
-                 "user": TagSpec("", "subaddress"), "detail": TagSpec("", "subaddress")}
+_MATCH = {
+    "is": TagSpec(),
+    "contains": TagSpec(),
+    "matches": TagSpec(),
+    "value": TagSpec("string", "relational"),
+    "count": TagSpec("string", "relational"),
+    "comparator": TagSpec("string"),
+}
+_ADDRESS_PART = {
+    "all": TagSpec(),
+    "localpart": TagSpec(),
+    "domain": TagSpec(),
+    "user": TagSpec("", "subaddress"),
+    "detail": TagSpec("", "subaddress"),
+}
 _INDEX = {"index": TagSpec("number", "index"), "last": TagSpec("", "index")}
 _FLAGS = {"flags": TagSpec("strings", "imap4flags")}
 _COPY = {"copy": TagSpec("", "copy")}
 
 # Tags of which a command takes at most one (RFC 5228 2.7.1, 5231 4, 5173 5, 5230 4, 7352 3).
-EXCLUSIVE = (frozenset({"is", "contains", "matches", "value", "count"}), frozenset(_ADDRESS_PART),
-             frozenset({"raw", "content", "text"}), frozenset({"days", "seconds"}),
-             frozenset({"header", "uniqueid"}), frozenset({"zone", "originalzone"}),
-             frozenset({"over", "under"}))
+EXCLUSIVE = (
+    frozenset({"is", "contains", "matches", "value", "count"}),
+    frozenset(_ADDRESS_PART),
+    frozenset({"raw", "content", "text"}),
+    frozenset({"days", "seconds"}),
+    frozenset({"header", "uniqueid"}),
+    frozenset({"zone", "originalzone"}),
+    frozenset({"over", "under"}),
+)
 
 COMMANDS: dict[str, Spec] = {
     "require": Spec(("strings",)),
-    "if": Spec(tests="one", block=True), "elsif": Spec(tests="one", block=True), "else": Spec(block=True),
-    "stop": Spec(), "keep": Spec(tags=_FLAGS), "discard": Spec(),
+    "if": Spec(tests="one", block=True),
+    "elsif": Spec(tests="one", block=True),
+    "else": Spec(block=True),
+    "stop": Spec(),
+    "keep": Spec(tags=_FLAGS),
+    "discard": Spec(),
     "fileinto": Spec(("string",), _tags(_FLAGS, _COPY, create=TagSpec("", "mailbox")), "fileinto"),
     "redirect": Spec(("string",), _COPY),
-    "reject": Spec(("string",), extension="reject"), "ereject": Spec(("string",), extension="ereject"),
-    "vacation": Spec(("string",), _tags(days=TagSpec("number"), seconds=TagSpec("number", "vacation-seconds"),
-                                        subject=TagSpec("string"), **{"from": TagSpec("string")},
-                                        addresses=TagSpec("strings"), mime=TagSpec(), handle=TagSpec("string")),
-                     "vacation"),
+    "reject": Spec(("string",), extension="reject"),
+    "ereject": Spec(("string",), extension="ereject"),
+    "vacation": Spec(
+        ("string",),
+        _tags(
+            days=TagSpec("number"),
+            seconds=TagSpec("number", "vacation-seconds"),
+            subject=TagSpec("string"),
+            **{"from": TagSpec("string")},
+            addresses=TagSpec("strings"),
+            mime=TagSpec(),
+            handle=TagSpec("string"),
+        ),
+        "vacation",
+    ),
     "setflag": Spec(("?string", "strings"), extension="imap4flags"),
     "addflag": Spec(("?string", "strings"), extension="imap4flags"),
     "removeflag": Spec(("?string", "strings"), extension="imap4flags"),
-    "set": Spec(("string", "string"), {name: TagSpec() for name in (
-        "lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length")}, "variables"),
+    "set": Spec(
+        ("string", "string"),
+        {name: TagSpec() for name in ("lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length")},
+        "variables",
+    ),
 }
 
 TESTS: dict[str, Spec] = {
     "address": Spec(("strings", "strings"), _tags(_MATCH, _ADDRESS_PART, _INDEX)),
     "envelope": Spec(("strings", "strings"), _tags(_MATCH, _ADDRESS_PART), "envelope"),
     "header": Spec(("strings", "strings"), _tags(_MATCH, _INDEX)),
-    "exists": Spec(("strings",)), "size": Spec(("number",), {"over": TagSpec(), "under": TagSpec()}),
-    "true": Spec(), "false": Spec(), "not": Spec(tests="one"),
-    "allof": Spec(tests="many"), "anyof": Spec(tests="many"),
+    "exists": Spec(("strings",)),
+    "size": Spec(("number",), {"over": TagSpec(), "under": TagSpec()}),
+    "true": Spec(),
+    "false": Spec(),
+    "not": Spec(tests="one"),
+    "allof": Spec(tests="many"),
+    "anyof": Spec(tests="many"),
     "body": Spec(("strings",), _tags(_MATCH, raw=TagSpec(), content=TagSpec("strings"), text=TagSpec()), "body"),
     "string": Spec(("strings", "strings"), _MATCH, "variables"),
     "hasflag": Spec(("?strings", "strings"), _MATCH, "imap4flags"),
-    "date": Spec(("string", "string", "strings"), _tags(_MATCH, _INDEX, zone=TagSpec("string"),
-                                                         originalzone=TagSpec()), "date"),
+    "date": Spec(
+        ("string", "string", "strings"), _tags(_MATCH, _INDEX, zone=TagSpec("string"), originalzone=TagSpec()), "date"
+    ),
     "currentdate": Spec(("string", "strings"), _tags(_MATCH, zone=TagSpec("string")), "date"),
-    "duplicate": Spec((), {"handle": TagSpec("string"), "header": TagSpec("string"),
-                           "uniqueid": TagSpec("string"), "seconds": TagSpec("number"),
-                           "last": TagSpec()}, "duplicate"),
+    "duplicate": Spec(
+        (),
+        {
+            "handle": TagSpec("string"),
+            "header": TagSpec("string"),
+            "uniqueid": TagSpec("string"),
+            "seconds": TagSpec("number"),
+            "last": TagSpec(),
+        },
+        "duplicate",
+    ),
     "spamtest": Spec(("string",), _tags(_MATCH, percent=TagSpec("", "spamtestplus")), "spamtest"),
     "mailboxexists": Spec(("strings",), extension="mailbox"),
 }
@@ -160,8 +238,10 @@ def _check(node: Command | Test, spec: Spec, extensions: frozenset[str]) -> None
     tags, positional = split_arguments(node, spec)
     for group in EXCLUSIVE:
         if len(group & tags.keys()) > 1:
-            raise SieveError(where, f"{node.name}: " + " and ".join(f":{t}" for t in sorted(group & tags.keys()))
-                             + " exclude each other")
+            raise SieveError(
+                where,
+                f"{node.name}: " + " and ".join(f":{t}" for t in sorted(group & tags.keys())) + " exclude each other",
+            )
     for name, value in tags.items():
         _need(spec.tags[name].extension, extensions, where, f":{name}")
         if name == "comparator":

@@ -1,5 +1,6 @@
 """Sieve tests (RFC 5228 5 and the extensions' tests). Each returns whether
 it holds; a successful :matches sets the match variables (RFC 5229 3.2)."""
+
 from __future__ import annotations
 
 from email.utils import getaddresses
@@ -46,8 +47,11 @@ def _compare(run: Run, tags: dict[str, Argument | None], values: list[str] | Non
         return False
     kind = next((t for t in ("is", "contains", "matches", "value", "count") if t in tags), "is")
     default = "i;ascii-numeric" if kind == "count" else "i;ascii-casemap"
-    matcher = Matcher(kind=kind, comparator=run.string(tags["comparator"]) if "comparator" in tags else default,
-                      relation=run.string(tags.get(kind)) if kind in ("value", "count") else "")
+    matcher = Matcher(
+        kind=kind,
+        comparator=run.string(tags["comparator"]) if "comparator" in tags else default,
+        relation=run.string(tags.get(kind)) if kind in ("value", "count") else "",
+    )
     found, groups = matcher.test(values, keys)
     if found and groups is not None:
         run.match_variables = groups
@@ -65,8 +69,9 @@ def _values(run: Run, name: str, tags: dict[str, Argument | None], positional: l
     if name == "envelope":
         envelope = run.delivery.envelope
         wanted = {part.lower() for part in run.strings(positional[0])}
-        return _parts(tags, [value for part, value in (("from", envelope.sender), ("to", envelope.recipient))
-                             if part in wanted])
+        return _parts(
+            tags, [value for part, value in (("from", envelope.sender), ("to", envelope.recipient)) if part in wanted]
+        )
     if name == "body":
         return _body(run, tags)
     if name == "string":
@@ -117,8 +122,11 @@ def _body(run: Run, tags: dict[str, Argument | None]) -> list[str]:
         return [message.raw_body]
     if "content" in tags:
         types = [t.lower() for t in run.strings(tags["content"])]
-        return [text for kind, text in message.text_parts
-                if any(t == "" or kind == t or "/" not in t and kind.startswith(t + "/") for t in types)]
+        return [
+            text
+            for kind, text in message.text_parts
+            if any(t == "" or kind == t or "/" not in t and kind.startswith(t + "/") for t in types)
+        ]
     return [text for _, text in message.text_parts]
 
 

@@ -1,4 +1,5 @@
 """Date parts for the date and currentdate tests (RFC 5260 4-5). Pure."""
+
 from __future__ import annotations
 
 import re
@@ -31,9 +32,17 @@ def date_part(moment: datetime, part: str) -> str:
     minutes = int(offset.total_seconds()) // 60
     zone = f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
     return {
-        "year": f"{moment.year:04d}", "month": f"{moment.month:02d}", "day": f"{moment.day:02d}",
-        "date": moment.strftime("%Y-%m-%d"), "julian": str((moment.date() - _MJD_EPOCH).days),
-        "hour": f"{moment.hour:02d}", "minute": f"{moment.minute:02d}", "second": f"{moment.second:02d}",
-        "time": moment.strftime("%H:%M:%S"), "iso8601": moment.isoformat(timespec="seconds"),
-        "std11": format_datetime(moment), "zone": zone, "weekday": str((moment.weekday() + 1) % 7),
+        "year": f"{moment.year:04d}",
+        "month": f"{moment.month:02d}",
+        "day": f"{moment.day:02d}",
+        "date": moment.strftime("%Y-%m-%d"),
+        "julian": str((moment.date() - _MJD_EPOCH).days),
+        "hour": f"{moment.hour:02d}",
+        "minute": f"{moment.minute:02d}",
+        "second": f"{moment.second:02d}",
+        "time": moment.strftime("%H:%M:%S"),
+        "iso8601": moment.isoformat(timespec="seconds"),
+        "std11": format_datetime(moment),
+        "zone": zone,
+        "weekday": str((moment.weekday() + 1) % 7),
     }[part.lower()]

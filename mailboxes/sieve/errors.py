@@ -1,6 +1,7 @@
 """The two ways a Sieve script fails: refused before it is stored (with its
 line, RFC 5804 2.6's "errors with line numbers") or failing while it runs
 (RFC 5228 2.10.6: the message is then kept, the implicit keep)."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 Pure: `parse` takes the script text and returns the commands; whether a
 command exists, takes those arguments and was required is `checks.py`'s job.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -91,8 +92,7 @@ class _Reader:
                 raise SieveError(self.peek_line(), "missing '}'")
         elif not self.special(";"):
             raise SieveError(self._previous_line(), f"missing ';' after {token.value}")
-        return Command(name=str(token.value), arguments=arguments, tests=tests, block=block,
-                       line=token.line)
+        return Command(name=str(token.value), arguments=arguments, tests=tests, block=block, line=token.line)
 
     def _previous_line(self) -> int:
         return self.tokens[self.pos - 1].line

@@ -6,6 +6,7 @@ imap4flags' internal flag variable (RFC 5232 3), encoded characters
 (RFC 5228 2.4.2.4) and the limits on actions and redirects live here; the
 tests are in `conditions.py`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -121,8 +122,10 @@ class Run:
         elif name == "discard":
             self.add(Discard())
         elif name == "fileinto":
-            self.add(FileInto(mailbox=self.string(positional[0]), flags=self.flags_for(tags),
-                              create="create" in tags), keeps="copy" in tags)
+            self.add(
+                FileInto(mailbox=self.string(positional[0]), flags=self.flags_for(tags), create="create" in tags),
+                keeps="copy" in tags,
+            )
         elif name == "redirect":
             self.redirect(self.string(positional[0]), copy="copy" in tags)
         elif name in ("reject", "ereject"):
@@ -178,12 +181,25 @@ class Run:
             seconds = max(1, days if isinstance(days, int) else 7) * _DAY  # RFC 5230 4.1: at least one day
         subject = self.string(tags["subject"]) if "subject" in tags else None
         from_address = self.string(tags["from"]) if "from" in tags else None
-        handle = (self.string(tags["handle"]) if "handle" in tags else
-                  hashlib.sha256("\0".join([reason, subject or "", from_address or "",
-                                            str("mime" in tags)]).encode()).hexdigest()[:32])
-        self.add(Vacation(reason=reason, subject=subject, from_address=from_address,
-                          addresses=tuple(self.strings(tags.get("addresses"))), seconds=seconds,
-                          handle=handle, mime="mime" in tags), keeps=True)
+        handle = (
+            self.string(tags["handle"])
+            if "handle" in tags
+            else hashlib.sha256(
+                "\0".join([reason, subject or "", from_address or "", str("mime" in tags)]).encode()
+            ).hexdigest()[:32]
+        )
+        self.add(
+            Vacation(
+                reason=reason,
+                subject=subject,
+                from_address=from_address,
+                addresses=tuple(self.strings(tags.get("addresses"))),
+                seconds=seconds,
+                handle=handle,
+                mime="mime" in tags,
+            ),
+            keeps=True,
+        )
 
 
 def _split_flags(values: list[str]) -> list[str]:

@@ -3,6 +3,7 @@
 Line ends may be CRLF or a bare LF (scripts typed in a browser or uploaded
 from Unix tools). Every token carries its 1-based line for error messages.
 """
+
 from __future__ import annotations
 
 import re

@@ -20,6 +20,7 @@ turning it on again later finds it; forwarding without a kept copy is
 
 store.get_preferences/save_preferences (mailboxes/store/preferences.py)
 read and splice it; migration 0015 wrote the old settings with it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,9 @@ def section(settings: Settings) -> str:
     vacation = settings.vacation_enabled or bool(settings.vacation_body.strip())
     if not vacation and not settings.forward_to:
         return ""
-    needs = (["vacation"] if vacation else []) + (["copy"] if settings.forward_to and settings.forward_keep_copy
-                                                  else [])
+    needs = (["vacation"] if vacation else []) + (
+        ["copy"] if settings.forward_to and settings.forward_keep_copy else []
+    )
     lines = [BEGIN] + ([f"require [{', '.join(quote(n) for n in needs)}];"] if needs else [])
     if vacation:
         subject = f" :subject {quote(settings.vacation_subject)}" if settings.vacation_subject else ""
@@ -75,7 +77,7 @@ def _bounds(script: str) -> tuple[int, int] | None:
 
 def without_section(script: str) -> str:
     bounds = _bounds(script)
-    return script if bounds is None else script[:bounds[0]] + script[bounds[1]:]
+    return script if bounds is None else script[: bounds[0]] + script[bounds[1] :]
 
 
 def with_section(script: str, managed: str) -> str:
@@ -92,7 +94,7 @@ def with_section(script: str, managed: str) -> str:
         if head and not head.endswith("\n"):
             head += "\n"
     else:
-        head, tail = "\n".join(lines[:first - 1]), "\n".join(lines[first - 1:])
+        head, tail = "\n".join(lines[: first - 1]), "\n".join(lines[first - 1 :])
         head = head + "\n" if head else ""
     return head + managed + tail
 
@@ -103,7 +105,7 @@ def read(script: str) -> Settings:
     if bounds is None:
         return Settings()
     try:
-        commands = compile_script(script[bounds[0]:bounds[1]]).commands
+        commands = compile_script(script[bounds[0] : bounds[1]]).commands
     except SieveError:  # edited by hand into something else: the page starts from nothing
         return Settings()
     found: dict[str, object] = {}

@@ -2,6 +2,7 @@
 :matches), RFC 4790 9.3 (i;ascii-numeric), RFC 5231 (:value, :count).
 Pure string work; `:matches` returns the match variables of RFC 5229 3.2.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,5 +95,6 @@ def _numeric(text: str) -> float:
 
 
 def _relate(relation: str, order: int) -> bool:
-    return {"gt": order > 0, "ge": order >= 0, "lt": order < 0, "le": order <= 0, "eq": order == 0,
-            "ne": order != 0}[relation.lower()]
+    return {"gt": order > 0, "ge": order >= 0, "lt": order < 0, "le": order <= 0, "eq": order == 0, "ne": order != 0}[
+        relation.lower()
+    ]

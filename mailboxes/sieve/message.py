@@ -2,6 +2,7 @@
 the SMTP envelope, and the facts of the delivery (RFC 5228 1.1, 5.x).
 `from_bytes` is pure: it parses with the standard library's email package.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -54,7 +55,7 @@ def from_bytes(raw: bytes) -> SieveMessage:
     gap = 4
     if split < 0:
         split, gap = raw.find(b"\n\n"), 2
-    raw_body = raw[split + gap:].decode("utf-8", "replace") if split >= 0 else ""
+    raw_body = raw[split + gap :].decode("utf-8", "replace") if split >= 0 else ""
     return SieveMessage(headers=headers, text_parts=tuple(_text_parts(parsed)), raw_body=raw_body, size=len(raw))
 
 

@@ -11,6 +11,7 @@ stat() go to the controller (MAIL_RSPAMD_CONTROLLER_URL, with
 MAIL_RSPAMD_PASSWORD). Every failure (refused, timed out, a bad answer) is
 ScannerDown; its text is for logs only.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -35,13 +36,18 @@ class Facts:
     helo: str = ""
     mail_from: str = ""
     recipients: tuple[str, ...] = ()
-    user: str = ""          # the authenticated account's address (submission)
+    user: str = ""  # the authenticated account's address (submission)
     queue_id: str = ""
     settings: dict = field(default_factory=dict)  # rspamd per-message settings (Settings header)
 
     def headers(self) -> list[tuple[str, str]]:
-        out = [("IP", self.ip), ("Helo", self.helo), ("From", self.mail_from), ("User", self.user),
-               ("Queue-Id", self.queue_id)]
+        out = [
+            ("IP", self.ip),
+            ("Helo", self.helo),
+            ("From", self.mail_from),
+            ("User", self.user),
+            ("Queue-Id", self.queue_id),
+        ]
         out += [("Rcpt", rcpt) for rcpt in self.recipients]
         if self.settings:
             out.append(("Settings", json.dumps(self.settings, separators=(",", ":"))))
@@ -63,8 +69,9 @@ def _request(base: str, path: str, body: bytes | None, headers: list[tuple[str, 
     cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
     connection = cls(url.hostname, url.port, timeout=settings.MAIL_RSPAMD_TIMEOUT)
     try:
-        connection.putrequest("POST" if body is not None else "GET", url.path.rstrip("/") + path,
-                              skip_accept_encoding=True)
+        connection.putrequest(
+            "POST" if body is not None else "GET", url.path.rstrip("/") + path, skip_accept_encoding=True
+        )
         for name, value in headers:  # UTF-8: SMTPUTF8 addresses (RFC 6531) are not Latin-1
             connection.putheader(name, value.replace("\r", " ").replace("\n", " ").encode("utf-8"))
         if body is not None:
@@ -101,8 +108,9 @@ def check(message: bytes, facts: Facts) -> Verdict:
 
 
 def _controller(path: str, body: bytes | None) -> tuple[int, dict]:
-    status, data = _request(settings.MAIL_RSPAMD_CONTROLLER_URL, path, body,
-                            [("Password", settings.MAIL_RSPAMD_PASSWORD)])
+    status, data = _request(
+        settings.MAIL_RSPAMD_CONTROLLER_URL, path, body, [("Password", settings.MAIL_RSPAMD_PASSWORD)]
+    )
     return status, _json(status, data, path)
 
 

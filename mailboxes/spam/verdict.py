@@ -13,13 +13,20 @@ Every copy stored in a local mailbox carries our X-Spam-* fields; fields of
 that name that came with the message are removed first, so a sender cannot
 pass off a verdict of its own.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-OUTCOMES = {"reject": "reject", "soft reject": "defer", "greylist": "defer",
-            "add header": "junk", "rewrite subject": "junk", "no action": "inbox"}
+OUTCOMES = {
+    "reject": "reject",
+    "soft reject": "defer",
+    "greylist": "defer",
+    "add header": "junk",
+    "rewrite subject": "junk",
+    "no action": "inbox",
+}
 MAX_SYMBOLS_IN_HEADER = 30
 _UNSAFE_TEXT = re.compile(r"[^\x20-\x7e]")
 
@@ -50,10 +57,13 @@ def parse(answer: dict) -> Verdict:
         raise ValueError("rspamd's answer has no action")
     symbols = answer.get("symbols") or {}
     messages = answer.get("messages") or {}
-    return Verdict(action=action, score=float(answer.get("score") or 0.0),
-                   required=float(answer.get("required_score") or 0.0),
-                   symbols=tuple(sorted(symbols)) if isinstance(symbols, dict) else (),
-                   smtp_message=str(messages.get("smtp_message", "")) if isinstance(messages, dict) else "")
+    return Verdict(
+        action=action,
+        score=float(answer.get("score") or 0.0),
+        required=float(answer.get("required_score") or 0.0),
+        symbols=tuple(sorted(symbols)) if isinstance(symbols, dict) else (),
+        smtp_message=str(messages.get("smtp_message", "")) if isinstance(messages, dict) else "",
+    )
 
 
 def header_fields(verdict: Verdict | None) -> bytes:
@@ -62,9 +72,11 @@ def header_fields(verdict: Verdict | None) -> bytes:
         return b"X-Spam-Status: unchecked\r\n"
     spam = verdict.outcome in ("junk", "reject")
     symbols = ", ".join(verdict.symbols[:MAX_SYMBOLS_IN_HEADER])
-    lines = [f"X-Spam-Status: {'Yes' if spam else 'No'}, score={verdict.score:.2f} "
-             f"required={verdict.required:.2f} action={verdict.action}",
-             f"X-Spam-Score: {verdict.score:.2f}"]
+    lines = [
+        f"X-Spam-Status: {'Yes' if spam else 'No'}, score={verdict.score:.2f} "
+        f"required={verdict.required:.2f} action={verdict.action}",
+        f"X-Spam-Score: {verdict.score:.2f}",
+    ]
     if spam:
         lines.append("X-Spam-Flag: YES")
     if symbols:
@@ -89,7 +101,7 @@ def strip_spam_fields(data: bytes) -> bytes:
     """data without header fields named X-Spam-* (with their folded lines);
     the body is left alone."""
     end = data.find(b"\r\n\r\n")
-    head, body = (data, b"") if end < 0 else (data[:end + 2], data[end + 2:])
+    head, body = (data, b"") if end < 0 else (data[: end + 2], data[end + 2 :])
     if b"x-spam-" not in head.lower():
         return data
     kept: list[bytes] = []

@@ -1,4 +1,5 @@
 """One decorator for every store entry point: one transaction, typed failures."""
+
 from __future__ import annotations
 
 import functools

@@ -1,5 +1,6 @@
 """The store's Redis (REDIS_URL): one client per process, and one key prefix
 per area under the database's name, so test databases never share keys."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,6 +16,7 @@ def client() -> Any:
     global _client
     if _client is None:
         import redis
+
         _client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
     return _client
 
@@ -40,4 +42,5 @@ def backend(with_redis: Callable[[], T], without: Callable[[], T]) -> Callable[[
         if not made:
             made.append(with_redis() if settings.REDIS_URL else without())
         return made[0]
+
     return get

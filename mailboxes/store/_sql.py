@@ -6,6 +6,7 @@ Rows come back as tuples; a message's flags are read as the five flag
 columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 (JSON text on both databases, as Django's backends return it).
 """
+
 from __future__ import annotations
 
 import json
@@ -100,8 +101,11 @@ def datetime_reader(model: type, name: str) -> Callable[[Any], datetime]:
 def highestmodseq_locked(cursor: Any, account_id: int, folder_id: int) -> int:
     """Lock the account's folder row (the writers' first lock, DESIGN.md) and read its highest modseq."""
     from ..models import Folder
-    cursor.execute(f"SELECT highestmodseq FROM {table(Folder)} WHERE id = %s AND owner_id = %s{row_lock()}",
-                   [folder_id, account_id])
+
+    cursor.execute(
+        f"SELECT highestmodseq FROM {table(Folder)} WHERE id = %s AND owner_id = %s{row_lock()}",
+        [folder_id, account_id],
+    )
     row = cursor.fetchone()
     if row is None:
         raise NoSuchFolder("that folder no longer exists")

@@ -1,4 +1,5 @@
 """Domains, accounts, aliases, authentication and recipient resolution."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,16 +46,23 @@ MAX_ALIAS_DEPTH = 8
 
 
 def _domain_info(domain: Domain, accounts: int = 0) -> DomainInfo:
-    return DomainInfo(domain.id, domain.name, domain.active, domain.default_quota,
-                      domain.max_accounts, accounts)
+    return DomainInfo(domain.id, domain.name, domain.active, domain.default_quota, domain.max_accounts, accounts)
 
 
 def account_info(account: Account) -> AccountInfo:
-    return AccountInfo(account.id, account.address, account.display_name, account.quota,
-                       account.used_bytes, account.is_active, account.is_superuser)
+    return AccountInfo(
+        account.id,
+        account.address,
+        account.display_name,
+        account.quota,
+        account.used_bytes,
+        account.is_active,
+        account.is_superuser,
+    )
 
 
 # --- domains --------------------------------------------------------------
+
 
 @atomic
 def create_domain(name: str, *, default_quota: int = 0, max_accounts: int = 0) -> DomainInfo:
@@ -63,8 +71,7 @@ def create_domain(name: str, *, default_quota: int = 0, max_accounts: int = 0) -
         raise InvalidInput("quota and account limit must not be negative")
     if Domain.objects.filter(name=domain_name).exists():
         raise AlreadyExists(f"domain {domain_name} already exists")
-    return _domain_info(Domain.objects.create(name=domain_name, default_quota=default_quota,
-                                              max_accounts=max_accounts))
+    return _domain_info(Domain.objects.create(name=domain_name, default_quota=default_quota, max_accounts=max_accounts))
 
 
 @atomic
@@ -93,9 +100,11 @@ def _get_domain(name: str) -> Domain:
 
 # --- accounts -------------------------------------------------------------
 
+
 @atomic
-def create_account(address: str, password: str, *, quota: int | None = None, display_name: str = "",
-                   superuser: bool = False) -> AccountInfo:
+def create_account(
+    address: str, password: str, *, quota: int | None = None, display_name: str = "", superuser: bool = False
+) -> AccountInfo:
     addr = normalize_address(address)
     if not password:
         raise InvalidInput("a password is required")
@@ -108,8 +117,9 @@ def create_account(address: str, password: str, *, quota: int | None = None, dis
         raise AlreadyExists(f"{addr} already exists")
     if quota is None:
         quota = domain.default_quota or settings.MAIL_DEFAULT_QUOTA
-    account = Account(address=addr, domain=domain, quota=quota, display_name=display_name,
-                      is_superuser=superuser, is_staff=superuser)
+    account = Account(
+        address=addr, domain=domain, quota=quota, display_name=display_name, is_superuser=superuser, is_staff=superuser
+    )
     account.password = make_password(password)
     try:
         account.save()
@@ -132,8 +142,9 @@ def set_password(address: str, password: str, *, keep_session: str = "") -> None
 
 
 @atomic
-def update_account(address: str, *, quota: int | None = None, active: bool | None = None,
-                   display_name: str | None = None) -> AccountInfo:
+def update_account(
+    address: str, *, quota: int | None = None, active: bool | None = None, display_name: str | None = None
+) -> AccountInfo:
     account = _get_account(address)
     if quota is not None:
         if quota < 0:
@@ -183,6 +194,7 @@ def _get_account(address: str) -> Account:
 
 # --- authentication -------------------------------------------------------
 
+
 class _VerifiedCache:
     """Remembers recently verified credentials so a client that opens many
     connections does not pay the slow password hash each time (as Dovecot's
@@ -219,10 +231,10 @@ _verified = _VerifiedCache()
 
 class LoginRow(NamedTuple):
     account: AccountInfo
-    stored: str            # the password hash
-    apop: str              # the APOP secret, if any
-    two_factor: bool       # a confirmed TOTP authenticator or a passkey: the password opens no mail door
-    app_passwords: bool    # has at least one app password
+    stored: str  # the password hash
+    apop: str  # the APOP secret, if any
+    two_factor: bool  # a confirmed TOTP authenticator or a passkey: the password opens no mail door
+    app_passwords: bool  # has at least one app password
 
 
 def login_row(address: str) -> LoginRow | None:
@@ -244,13 +256,20 @@ def login_row(address: str) -> LoginRow | None:
             f"OR EXISTS (SELECT 1 FROM {q(Passkey._meta.db_table)} k WHERE k.account_id = a.id), "
             f"EXISTS (SELECT 1 FROM {q(AppPassword._meta.db_table)} p WHERE p.account_id = a.id) "
             f"FROM {q(Account._meta.db_table)} a JOIN {q(Domain._meta.db_table)} d "
-            f"ON d.id = a.domain_id WHERE a.address = %s AND a.is_active AND d.active", [addr])
+            f"ON d.id = a.domain_id WHERE a.address = %s AND a.is_active AND d.active",
+            [addr],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
     account_id, addr, display_name, quota, used, superuser, stored, apop, two_factor, apps = row
-    return LoginRow(AccountInfo(account_id, addr, display_name, quota, used, True, bool(superuser)), stored, apop,
-                    bool(two_factor), bool(apps))
+    return LoginRow(
+        AccountInfo(account_id, addr, display_name, quota, used, True, bool(superuser)),
+        stored,
+        apop,
+        bool(two_factor),
+        bool(apps),
+    )
 
 
 @no_transaction
@@ -266,20 +285,26 @@ def authenticate(address: str, password: str) -> AccountInfo | None:
         make_password(password)  # spend the same time as a real check
         return None
     account = found.account
-    return account if password_matches(account.address, password, found.stored,
-                                       rehash=upgrader(account.id, found.stored)) else None
+    return (
+        account
+        if password_matches(account.address, password, found.stored, rehash=upgrader(account.id, found.stored))
+        else None
+    )
 
 
 def upgrader(account_id: int, stored: str) -> Callable[[str], None]:
     """Store the password hashed the current way, unless it was changed
     meanwhile (one conditional UPDATE)."""
+
     def rehash(password: str) -> None:
         Account.objects.filter(pk=account_id, password=stored).update(password=make_password(password))
+
     return rehash
 
 
-def password_matches(address: str, password: str, stored: str, *, scope: str = "",
-                     rehash: Callable[[str], None] | None = None) -> bool:
+def password_matches(
+    address: str, password: str, stored: str, *, scope: str = "", rehash: Callable[[str], None] | None = None
+) -> bool:
     """Does the password match this stored hash? The verified-credential
     cache first (the stored hash and the scope, e.g. which app password, are
     part of its key), the slow hash on a miss. On a match with a hash of an
@@ -311,6 +336,7 @@ def set_apop_secret(address: str, secret: str) -> None:
 
 
 # --- aliases --------------------------------------------------------------
+
 
 @atomic
 def create_alias(source: str, targets: list[str]) -> AliasInfo:
@@ -353,6 +379,7 @@ def delete_alias(source: str) -> None:
 
 
 # --- where mail goes ------------------------------------------------------
+
 
 class _LocalDomains:
     """Is a domain ours and active? Asked one name at a time (and remembered
@@ -415,7 +442,8 @@ def _direct_lookup(addr: str) -> tuple | None:
             f" OR EXISTS (SELECT 1 FROM {domain_scripts} WHERE domain_id = d.id)) "
             f"FROM {q(Domain._meta.db_table)} d LEFT JOIN {q(Account._meta.db_table)} a ON a.address = %s "
             f"WHERE d.name = %s",
-            [addr, domain_of(addr)])
+            [addr, domain_of(addr)],
+        )
         return cursor.fetchone()
 
 
@@ -455,6 +483,7 @@ def _expand(addr: str) -> RecipientCheck:
 
 
 # --- quota ----------------------------------------------------------------
+
 
 @no_transaction
 def quota_usage(account_id: int) -> QuotaUsage:
@@ -505,6 +534,7 @@ def recalculate_usage(account_id: int) -> QuotaUsage:
     from django.db.models import Sum
 
     from ..models import Message
+
     account = Account.objects.select_for_update().filter(pk=account_id).first()
     if account is None:
         raise NoSuchAccount(f"no account #{account_id}")
@@ -512,5 +542,3 @@ def recalculate_usage(account_id: int) -> QuotaUsage:
     if used != account.used_bytes:
         Account.objects.filter(pk=account_id).update(used_bytes=used)
     return QuotaUsage(used, account.quota)
-
-

@@ -2,6 +2,7 @@
 (protocols/acme.py), read by the web app's /.well-known/acme-challenge/ view;
 and the hosted domains' web names the certificate may carry besides
 MAIL_HOSTNAME."""
+
 from __future__ import annotations
 
 import datetime

@@ -1,4 +1,5 @@
 """Mail addresses as the store keeps them: 'local@domain', lower-cased."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,14 @@ def normalize_address(address: str) -> str:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     local, sep, domain = text.rpartition("@")
-    if not sep or not local or not _LOCAL_RE.match(local) or local.startswith(".") \
-            or local.endswith(".") or ".." in local:
+    if (
+        not sep
+        or not local
+        or not _LOCAL_RE.match(local)
+        or local.startswith(".")
+        or local.endswith(".")
+        or ".." in local
+    ):
         raise InvalidInput(f"not a valid mail address: {address!r}")
     return f"{local.lower()}@{normalize_domain(domain)}"
 

@@ -17,6 +17,7 @@ API behave the same. The rules, in this one place:
 
 Every change writes an AuditEntry (who, what, when) in the same transaction.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -43,6 +44,7 @@ MAX_RETENTION_DAYS = 3650
 
 # --- who is acting --------------------------------------------------------
 
+
 @atomic
 def admin_actor(account_id: int) -> Actor | None:
     """The dashboard identity of an account, or None if it may not use the
@@ -53,8 +55,9 @@ def admin_actor(account_id: int) -> Actor | None:
     domains = list(Domain.objects.filter(admins=account_id).order_by("name").values_list("id", "name"))
     if not row["is_superuser"] and not domains:
         return None
-    return Actor(row["id"], row["address"], row["is_superuser"],
-                 frozenset(i for i, _ in domains), tuple(n for _, n in domains))
+    return Actor(
+        row["id"], row["address"], row["is_superuser"], frozenset(i for i, _ in domains), tuple(n for _, n in domains)
+    )
 
 
 def require_superuser(actor: Actor, what: str) -> None:
@@ -106,6 +109,7 @@ def audit(actor: Actor, action: str, target: str, **detail: Any) -> None:
 
 # --- lists ----------------------------------------------------------------
 
+
 def paginate(qs: QuerySet, page: int, per_page: int, convert: Callable[[Any], T]) -> Page[T]:
     """One COUNT and one LIMIT/OFFSET query, whatever the size of the table."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
@@ -113,7 +117,7 @@ def paginate(qs: QuerySet, page: int, per_page: int, convert: Callable[[Any], T]
     last = max(1, -(-total // per_page))
     number = max(1, min(page, last))
     start = (number - 1) * per_page
-    return Page([convert(row) for row in qs[start:start + per_page]], total, number, per_page)
+    return Page([convert(row) for row in qs[start : start + per_page]], total, number, per_page)
 
 
 def search_terms(query: str) -> str:
@@ -129,19 +133,36 @@ def count_of(qs: QuerySet, group: str, value: Any = None) -> Coalesce:
 
 # --- domains --------------------------------------------------------------
 
+
 def _domains_with_usage(qs: QuerySet) -> QuerySet:
     accounts = Account.objects.filter(domain=OuterRef("pk"))
     aliases = Alias.objects.filter(domain=OuterRef("pk")).exclude(source__startswith="@")
     catch_all = Alias.objects.filter(domain=OuterRef("pk"), source__startswith="@").values("targets")[:1]
-    return qs.annotate(n_accounts=count_of(accounts, "domain"), n_aliases=count_of(aliases, "domain"),
-                       used=count_of(accounts, "domain", "used_bytes"),
-                       catch_all=Subquery(catch_all, output_field=JSONField()))
+    return qs.annotate(
+        n_accounts=count_of(accounts, "domain"),
+        n_aliases=count_of(aliases, "domain"),
+        used=count_of(accounts, "domain", "used_bytes"),
+        catch_all=Subquery(catch_all, output_field=JSONField()),
+    )
 
 
 def _domain_detail(d: Domain) -> DomainDetail:
-    return DomainDetail(d.id, d.name, d.active, d.default_quota, d.max_accounts, d.trash_retention_days,
-                        d.allow_external_forwards, d.n_accounts, d.n_aliases, d.used,
-                        tuple(d.catch_all or ()), d.mta_sts_mode, d.mta_sts_id, d.require_two_factor)
+    return DomainDetail(
+        d.id,
+        d.name,
+        d.active,
+        d.default_quota,
+        d.max_accounts,
+        d.trash_retention_days,
+        d.allow_external_forwards,
+        d.n_accounts,
+        d.n_aliases,
+        d.used,
+        tuple(d.catch_all or ()),
+        d.mta_sts_mode,
+        d.mta_sts_id,
+        d.require_two_factor,
+    )
 
 
 @atomic
@@ -167,12 +188,19 @@ def admin_create_domain(actor: Actor, name: str, *, default_quota: int = 0, max_
 
 
 @atomic
-def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = None,
-                        max_accounts: int | None = None, active: bool | None = None,
-                        allow_external_forwards: bool | None = None,
-                        trash_retention_days: int | None = None,
-                        catch_all: list[str] | None = None, mta_sts_mode: str | None = None,
-                        require_two_factor: bool | None = None) -> DomainDetail:
+def admin_update_domain(
+    actor: Actor,
+    name: str,
+    *,
+    default_quota: int | None = None,
+    max_accounts: int | None = None,
+    active: bool | None = None,
+    allow_external_forwards: bool | None = None,
+    trash_retention_days: int | None = None,
+    catch_all: list[str] | None = None,
+    mta_sts_mode: str | None = None,
+    require_two_factor: bool | None = None,
+) -> DomainDetail:
     """Change a domain's settings; None leaves a setting as it is. catch_all
     is the list of targets of '@domain' ([] removes the catch-all);
     mta_sts_mode one of MTA_STS_MODES (a change gives the policy a new id)."""
@@ -183,8 +211,11 @@ def admin_update_domain(actor: Actor, name: str, *, default_quota: int | None = 
         if value is not None and value != getattr(domain, field):
             require_superuser(actor, "change a domain's limits")
             changed[field] = value
-    for field, value in (("default_quota", default_quota), ("trash_retention_days", trash_retention_days),
-                         ("require_two_factor", require_two_factor)):
+    for field, value in (
+        ("default_quota", default_quota),
+        ("trash_retention_days", trash_retention_days),
+        ("require_two_factor", require_two_factor),
+    ):
         if value is not None and value != getattr(domain, field):
             changed[field] = value
     if mta_sts_mode is not None and mta_sts_mode != domain.mta_sts_mode:
@@ -237,8 +268,9 @@ def admin_delete_domain(actor: Actor, name: str, *, with_accounts: bool = False)
 
 
 @atomic
-def admin_generate_dkim(actor: Actor, name: str, *, selector: str = "mail",
-                        algorithm: str = "rsa") -> _dkim.DkimKeyInfo:
+def admin_generate_dkim(
+    actor: Actor, name: str, *, selector: str = "mail", algorithm: str = "rsa"
+) -> _dkim.DkimKeyInfo:
     """A new signing key for the domain (it replaces a key with the same selector)."""
     domain = domain_for(actor, name)
     key = _dkim.generate_dkim_key(domain.name, selector, algorithm, replace=True)
@@ -259,6 +291,7 @@ def hosted_domain(name: str) -> str | None:
 
 # --- aliases --------------------------------------------------------------
 
+
 def check_targets(domain: Domain, targets: Iterable[str]) -> list[str]:
     """Normalised targets; one on another host only where the domain allows
     external forwards."""
@@ -267,8 +300,9 @@ def check_targets(domain: Domain, targets: Iterable[str]) -> list[str]:
     local = set(Domain.objects.filter(name__in=outside).values_list("name", flat=True))
     for target in clean:
         if domain_of(target) not in local and not domain.allow_external_forwards:
-            raise InvalidInput(f"{target} is on another host, and {domain.name} does not allow "
-                               "forwarding to other hosts")
+            raise InvalidInput(
+                f"{target} is on another host, and {domain.name} does not allow forwarding to other hosts"
+            )
     return clean
 
 
@@ -284,8 +318,9 @@ def _alias_for(actor: Actor, alias_id: int) -> Alias:
 
 
 @atomic
-def admin_list_aliases(actor: Actor, *, domain: str | None = None, query: str = "", page: int = 1,
-                       per_page: int = 50) -> Page[AliasRow]:
+def admin_list_aliases(
+    actor: Actor, *, domain: str | None = None, query: str = "", page: int = 1, per_page: int = 50
+) -> Page[AliasRow]:
     qs = scoped(actor, Alias.objects.select_related("domain")).order_by("source")
     if domain:
         qs = qs.filter(domain=domain_for(actor, domain))

@@ -1,5 +1,6 @@
 """Accounts and roles as the dashboard manages them, and the per-protocol
 login record. Permission rules: see admin.py."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,20 @@ ACCOUNT_ORDERS: dict[str, tuple[Any, ...]] = {
     "usage": ("-used_bytes", "address"),
     "login": (F("latest_login").desc(nulls_last=True), "address"),
 }
-_ROW_FIELDS = ("id", "address", "display_name", "domain__name", "quota", "used_bytes", "is_active",
-               "is_superuser", "is_domain_admin", "latest_login", "has_totp", "has_passkey")
+_ROW_FIELDS = (
+    "id",
+    "address",
+    "display_name",
+    "domain__name",
+    "quota",
+    "used_bytes",
+    "is_active",
+    "is_superuser",
+    "is_domain_admin",
+    "latest_login",
+    "has_totp",
+    "has_passkey",
+)
 
 
 def account_rows(qs: QuerySet) -> QuerySet:
@@ -42,14 +55,29 @@ def account_rows(qs: QuerySet) -> QuerySet:
     admin_of = Account.admin_domains.through.objects.filter(account_id=OuterRef("pk"))
     last = LoginRecord.objects.filter(account_id=OuterRef("pk")).order_by("-at").values("at")[:1]
     totp = TotpDevice.objects.filter(account_id=OuterRef("pk"), confirmed=True)
-    return qs.annotate(is_domain_admin=Exists(admin_of), latest_login=Subquery(last), has_totp=Exists(totp),
-                       has_passkey=Exists(Passkey.objects.filter(account_id=OuterRef("pk")))).values(*_ROW_FIELDS)
+    return qs.annotate(
+        is_domain_admin=Exists(admin_of),
+        latest_login=Subquery(last),
+        has_totp=Exists(totp),
+        has_passkey=Exists(Passkey.objects.filter(account_id=OuterRef("pk"))),
+    ).values(*_ROW_FIELDS)
 
 
 def account_row(values: dict[str, Any]) -> AccountRow:
-    return AccountRow(values["id"], values["address"], values["display_name"], values["domain__name"],
-                      values["quota"], values["used_bytes"], values["is_active"], values["is_superuser"],
-                      values["is_domain_admin"], values["latest_login"], values["has_totp"], values["has_passkey"])
+    return AccountRow(
+        values["id"],
+        values["address"],
+        values["display_name"],
+        values["domain__name"],
+        values["quota"],
+        values["used_bytes"],
+        values["is_active"],
+        values["is_superuser"],
+        values["is_domain_admin"],
+        values["latest_login"],
+        values["has_totp"],
+        values["has_passkey"],
+    )
 
 
 def _row(account_id: int) -> AccountRow:
@@ -57,8 +85,15 @@ def _row(account_id: int) -> AccountRow:
 
 
 @atomic
-def admin_list_accounts(actor: Actor, *, domain: str | None = None, query: str = "", page: int = 1,
-                        per_page: int = 50, order: str = "address") -> Page[AccountRow]:
+def admin_list_accounts(
+    actor: Actor,
+    *,
+    domain: str | None = None,
+    query: str = "",
+    page: int = 1,
+    per_page: int = 50,
+    order: str = "address",
+) -> Page[AccountRow]:
     qs = scoped(actor, Account.objects.all())
     if domain:
         qs = qs.filter(domain=domain_for(actor, domain))
@@ -72,22 +107,36 @@ def admin_list_accounts(actor: Actor, *, domain: str | None = None, query: str =
 def admin_account(actor: Actor, account_id: int) -> AccountDetail:
     """Everything the account page shows: usage per folder, logins per protocol, roles."""
     account = account_for(actor, account_id)
-    folders = [FolderUsage(f["name"], f["special_use"], f["n"], f["size"] or 0) for f in
-               Folder.objects.filter(owner_id=account_id).order_by("name")
-               .annotate(n=Count("messages"), size=Sum("messages__size")).values("name", "special_use", "n", "size")]
+    folders = [
+        FolderUsage(f["name"], f["special_use"], f["n"], f["size"] or 0)
+        for f in Folder.objects.filter(owner_id=account_id)
+        .order_by("name")
+        .annotate(n=Count("messages"), size=Sum("messages__size"))
+        .values("name", "special_use", "n", "size")
+    ]
     logins = _logins(account_id)
     domains = tuple(account.admin_domains.order_by("name").values_list("name", flat=True))
-    grants = tuple(SendAsGrant.objects.filter(account_id=account_id).order_by("address")
-                   .values_list("address", flat=True))
+    grants = tuple(
+        SendAsGrant.objects.filter(account_id=account_id).order_by("address").values_list("address", flat=True)
+    )
     row = _row(account_id)
-    return AccountDetail(row, domains, folders, logins, sum(f.messages for f in folders),
-                         sum(f.size for f in folders), can_change(actor, account), grants,
-                         row.has_totp or row.has_passkey)
+    return AccountDetail(
+        row,
+        domains,
+        folders,
+        logins,
+        sum(f.messages for f in folders),
+        sum(f.size for f in folders),
+        can_change(actor, account),
+        grants,
+        row.has_totp or row.has_passkey,
+    )
 
 
 @atomic
-def admin_create_account(actor: Actor, address: str, *, password: str = "", quota: int | None = None,
-                         display_name: str = "") -> CreatedAccount:
+def admin_create_account(
+    actor: Actor, address: str, *, password: str = "", quota: int | None = None, display_name: str = ""
+) -> CreatedAccount:
     """Create an account; without a password one is generated and returned (once)."""
     addr = normalize_address(address)
     domain_for(actor, domain_of(addr))
@@ -111,8 +160,14 @@ def admin_set_password(actor: Actor, account_id: int, password: str = "") -> str
 
 
 @atomic
-def admin_update_account(actor: Actor, account_id: int, *, quota: int | None = None, active: bool | None = None,
-                         display_name: str | None = None) -> AccountRow:
+def admin_update_account(
+    actor: Actor,
+    account_id: int,
+    *,
+    quota: int | None = None,
+    active: bool | None = None,
+    display_name: str | None = None,
+) -> AccountRow:
     account = account_for(actor, account_id, change=True)
     if active is False and account.id == actor.id:
         raise NotPermitted("you cannot disable your own account")
@@ -136,8 +191,9 @@ def admin_delete_account(actor: Actor, account_id: int) -> None:
 
 
 @atomic
-def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = None,
-                    admin_domains: list[str] | None = None) -> AccountDetail:
+def admin_set_roles(
+    actor: Actor, account_id: int, *, superuser: bool | None = None, admin_domains: list[str] | None = None
+) -> AccountDetail:
     """Grant or revoke superuser (superusers only) and domain admin of the
     actor's own domains. Nobody changes their own role."""
     if account_id == actor.id:
@@ -164,6 +220,7 @@ def admin_set_roles(actor: Actor, account_id: int, *, superuser: bool | None = N
 
 
 # --- send as ---------------------------------------------------------------
+
 
 def _grantable(actor: Actor, address: str) -> str:
     """'name@domain' or '@domain', normalised, in a domain the actor manages
@@ -197,6 +254,7 @@ def admin_revoke_send_as(actor: Actor, account_id: int, address: str) -> Account
 
 # --- logins ---------------------------------------------------------------
 
+
 @no_transaction
 def record_login(account_id: int, protocol: str, ip: str = "") -> None:
     """Remember the last successful login of an account over one protocol
@@ -222,15 +280,18 @@ def note_login(account_id: int, protocol: str, ip: str) -> None:
         cursor.execute(
             f"INSERT INTO {q(LoginRecord._meta.db_table)} (account_id, protocol, at, ip) VALUES (%s, %s, %s, %s) "
             f"ON CONFLICT (account_id, protocol) DO UPDATE SET at = excluded.at, ip = excluded.ip",
-            [account_id, protocol, connection.ops.adapt_datetimefield_value(timezone.now()), ip[:64]])
+            [account_id, protocol, connection.ops.adapt_datetimefield_value(timezone.now()), ip[:64]],
+        )
     if len(_recorded) > 100_000:
         _recorded.clear()
     transaction.on_commit(lambda: _recorded.__setitem__(key, now))
 
 
 def _logins(account_id: int) -> list[LoginInfo]:
-    return [LoginInfo(r.protocol, r.at, r.ip)
-            for r in LoginRecord.objects.filter(account_id=account_id).order_by("protocol")]
+    return [
+        LoginInfo(r.protocol, r.at, r.ip)
+        for r in LoginRecord.objects.filter(account_id=account_id).order_by("protocol")
+    ]
 
 
 @atomic

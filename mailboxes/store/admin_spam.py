@@ -3,6 +3,7 @@ settings (its administrators may change them), and for superusers the
 report: what the filter did per day, the last refusals with their symbols,
 the accounts whose outgoing mail rspamd refused, and whether rspamd was
 unreachable today."""
+
 from __future__ import annotations
 
 import datetime
@@ -58,9 +59,14 @@ def admin_set_spam_settings(actor: Actor, domain_name: str, wanted: SpamSettings
     """Store a domain's spam settings (validated, lists normalised)."""
     domain = domain_for(actor, domain_name, lock=True)
     clean = SpamSettings(
-        wanted.enabled, _score(wanted.reject_score, "reject"), _score(wanted.junk_score, "Junk"),
-        _score(wanted.greylist_score, "greylisting"), wanted.greylisting,
-        clean_entries(wanted.allow, "allow list"), clean_entries(wanted.block, "block list"))
+        wanted.enabled,
+        _score(wanted.reject_score, "reject"),
+        _score(wanted.junk_score, "Junk"),
+        _score(wanted.greylist_score, "greylisting"),
+        wanted.greylisting,
+        clean_entries(wanted.allow, "allow list"),
+        clean_entries(wanted.block, "block list"),
+    )
     scores = [s for s in (clean.greylist_score, clean.junk_score, clean.reject_score) if s is not None]
     if scores != sorted(scores):
         raise InvalidInput("thresholds must rise: greylisting, then Junk, then reject")
@@ -78,13 +84,32 @@ def admin_spam_report(actor: Actor, days: int = 14, rejections: int = 20) -> Spa
     require_superuser(actor, "see the spam report")
     rows = SpamRejection.objects.select_related("account").order_by("-created", "-pk")[:rejections]
     since = timezone.now() - datetime.timedelta(days=FLAGGED_DAYS)
-    flagged = (SpamRejection.objects.filter(account__isnull=False, created__gte=since).values("account_id")
-               .annotate(n=Count("id"), last=Max("created")).order_by("-n"))
+    flagged = (
+        SpamRejection.objects.filter(account__isnull=False, created__gte=since)
+        .values("account_id")
+        .annotate(n=Count("id"), last=Max("created"))
+        .order_by("-n")
+    )
     addresses = dict(Account.objects.filter(pk__in=[f["account_id"] for f in flagged]).values_list("pk", "address"))
     today = SpamDay.objects.filter(day=timezone.localdate()).values_list("unchecked", flat=True).first()
     return SpamReport(
-        bool(settings.MAIL_RSPAMD_URL), spam_days(days),
-        [Rejection(r.listener, r.ip, r.mail_from, tuple(r.recipients), r.score, tuple(r.symbols), r.message,
-                   r.account_id, r.account.address if r.account else "", r.created) for r in rows],
+        bool(settings.MAIL_RSPAMD_URL),
+        spam_days(days),
+        [
+            Rejection(
+                r.listener,
+                r.ip,
+                r.mail_from,
+                tuple(r.recipients),
+                r.score,
+                tuple(r.symbols),
+                r.message,
+                r.account_id,
+                r.account.address if r.account else "",
+                r.created,
+            )
+            for r in rows
+        ],
         [FlaggedAccount(f["account_id"], addresses.get(f["account_id"], "?"), f["n"], f["last"]) for f in flagged],
-        today or 0)
+        today or 0,
+    )

@@ -1,6 +1,7 @@
 """The dashboard's overview, outbound queue and audit log. Permission rules:
 see admin.py (a domain admin sees the queue of mail their domains' accounts
 sent; the audit log is for superusers)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,6 +27,7 @@ SENDER_DOMAIN = "message__sender__domain_id"
 
 # --- overview -------------------------------------------------------------
 
+
 @atomic
 def admin_overview(actor: Actor, *, days: int = 30, top: int = 10, near_quota_percent: int = 90) -> Overview:
     """Counts, storage, mail per day and the largest and fullest accounts, in
@@ -35,24 +37,36 @@ def admin_overview(actor: Actor, *, days: int = 30, top: int = 10, near_quota_pe
     date (internal date): received = every folder but Sent and Drafts, sent =
     the Sent folders. Mail deleted since is not counted."""
     accounts = scoped(actor, Account.objects.all())
-    totals = accounts.aggregate(n=Count("pk"), active=Count("pk", filter=Q(is_active=True)),
-                                used=Sum("used_bytes"), quota=Sum("quota", filter=Q(quota__gt=0)))
+    totals = accounts.aggregate(
+        n=Count("pk"),
+        active=Count("pk", filter=Q(is_active=True)),
+        used=Sum("used_bytes"),
+        quota=Sum("quota", filter=Q(quota__gt=0)),
+    )
     queue = dict.fromkeys((State.QUEUED, State.DEFERRED, State.FAILED), 0)
-    for row in scoped(actor, OutboundRecipient.objects.exclude(state=State.SENT), SENDER_DOMAIN) \
-            .values("state").annotate(n=Count("pk")):
+    for row in (
+        scoped(actor, OutboundRecipient.objects.exclude(state=State.SENT), SENDER_DOMAIN)
+        .values("state")
+        .annotate(n=Count("pk"))
+    ):
         queue[row["state"]] = row["n"]
     full = accounts.filter(quota__gt=0, used_bytes__gte=F("quota") * near_quota_percent / 100)
     return Overview(
         domains=scoped(actor, Domain.objects.all(), "id").count(),
-        accounts=totals["n"], active_accounts=totals["active"],
+        accounts=totals["n"],
+        active_accounts=totals["active"],
         aliases=scoped(actor, Alias.objects.all()).count(),
-        used_bytes=totals["used"] or 0, quota_bytes=totals["quota"] or 0,
+        used_bytes=totals["used"] or 0,
+        quota_bytes=totals["quota"] or 0,
         queue={str(k): v for k, v in queue.items()},
         days=_mail_per_day(actor, days),
-        top_accounts=[account_row(r) for r in account_rows(accounts.filter(used_bytes__gt=0))
-                      .order_by("-used_bytes", "address")[:top]],
+        top_accounts=[
+            account_row(r)
+            for r in account_rows(accounts.filter(used_bytes__gt=0)).order_by("-used_bytes", "address")[:top]
+        ],
         near_quota=[account_row(r) for r in account_rows(full).order_by("-used_bytes", "address")[:top]],
-        near_quota_percent=near_quota_percent)
+        near_quota_percent=near_quota_percent,
+    )
 
 
 def _mail_per_day(actor: Actor, days: int) -> list[DayCount]:
@@ -61,25 +75,50 @@ def _mail_per_day(actor: Actor, days: int) -> list[DayCount]:
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     sent = Q(folder__special_use="\\Sent")
     received = ~Q(folder__special_use__in=("\\Sent", "\\Drafts"))
-    rows = scoped(actor, Message.objects.filter(internal_date__gte=start), "folder__owner__domain_id") \
-        .annotate(day=TruncDate("internal_date")).values("day") \
+    rows = (
+        scoped(actor, Message.objects.filter(internal_date__gte=start), "folder__owner__domain_id")
+        .annotate(day=TruncDate("internal_date"))
+        .values("day")
         .annotate(received=Count("pk", filter=received), sent=Count("pk", filter=sent))
+    )
     by_day = {r["day"]: (r["received"], r["sent"]) for r in rows}
     return [DayCount(d, *by_day.get(d, (0, 0))) for d in (first + timedelta(days=i) for i in range(days))]
 
 
 # --- the outbound queue ---------------------------------------------------
 
-_QUEUE_FIELDS = ("id", "message_id", "address", "state", "attempts", "next_attempt", "last_error",
-                 "message__mail_from", "message__sender__address", "message__created", "message__blob__size",
-                 "message__blob__subject")
+_QUEUE_FIELDS = (
+    "id",
+    "message_id",
+    "address",
+    "state",
+    "attempts",
+    "next_attempt",
+    "last_error",
+    "message__mail_from",
+    "message__sender__address",
+    "message__created",
+    "message__blob__size",
+    "message__blob__subject",
+)
 
 
 def _queue_row(v: dict[str, Any]) -> QueueRow:
-    return QueueRow(v["id"], v["message_id"], v["address"], v["state"], v["attempts"], v["next_attempt"],
-                    v["last_error"], v["message__mail_from"], v["message__sender__address"] or "",
-                    v["message__created"], v["message__blob__size"], v["message__blob__subject"],
-                    v.get("bounce") or "")
+    return QueueRow(
+        v["id"],
+        v["message_id"],
+        v["address"],
+        v["state"],
+        v["attempts"],
+        v["next_attempt"],
+        v["last_error"],
+        v["message__mail_from"],
+        v["message__sender__address"] or "",
+        v["message__created"],
+        v["message__blob__size"],
+        v["message__blob__subject"],
+        v.get("bounce") or "",
+    )
 
 
 def _last_bounce() -> Subquery:
@@ -88,16 +127,20 @@ def _last_bounce() -> Subquery:
 
 
 def _queued_for(actor: Actor, recipient_id: int) -> OutboundRecipient:
-    row = scoped(actor, OutboundRecipient.objects.select_for_update(of=("self",)), SENDER_DOMAIN) \
-        .filter(pk=recipient_id).first()
+    row = (
+        scoped(actor, OutboundRecipient.objects.select_for_update(of=("self",)), SENDER_DOMAIN)
+        .filter(pk=recipient_id)
+        .first()
+    )
     if row is None:
         raise NotFound(f"no queued recipient #{recipient_id}")
     return row
 
 
 @atomic
-def admin_list_queue(actor: Actor, *, state: str = "", query: str = "", page: int = 1,
-                     per_page: int = 50) -> Page[QueueRow]:
+def admin_list_queue(
+    actor: Actor, *, state: str = "", query: str = "", page: int = 1, per_page: int = 50
+) -> Page[QueueRow]:
     """Recipients on the outbound queue; by default those not yet sent."""
     qs = scoped(actor, OutboundRecipient.objects.all(), SENDER_DOMAIN)
     if state:
@@ -108,8 +151,12 @@ def admin_list_queue(actor: Actor, *, state: str = "", query: str = "", page: in
         qs = qs.exclude(state=State.SENT)
     if q := search_terms(query):
         qs = qs.filter(Q(address__icontains=q) | Q(message__mail_from__icontains=q))
-    return paginate(qs.order_by("next_attempt", "id").annotate(bounce=_last_bounce()).values(*_QUEUE_FIELDS, "bounce"),
-                    page, per_page, _queue_row)
+    return paginate(
+        qs.order_by("next_attempt", "id").annotate(bounce=_last_bounce()).values(*_QUEUE_FIELDS, "bounce"),
+        page,
+        per_page,
+        _queue_row,
+    )
 
 
 @atomic
@@ -135,6 +182,7 @@ def admin_delete_outbound(actor: Actor, recipient_id: int) -> None:
 
 # --- the audit log --------------------------------------------------------
 
+
 @atomic
 def admin_audit_log(actor: Actor, *, query: str = "", page: int = 1, per_page: int = 50) -> Page[AuditRow]:
     require_superuser(actor, "read the audit log")
@@ -142,5 +190,9 @@ def admin_audit_log(actor: Actor, *, query: str = "", page: int = 1, per_page: i
     if q := search_terms(query):
         qs = qs.filter(Q(target__icontains=q) | Q(action__icontains=q) | Q(actor__address__icontains=q))
     rows = qs.values("id", "at", "actor__address", "action", "target", "detail")
-    return paginate(rows, page, per_page, lambda v: AuditRow(v["id"], v["at"], v["actor__address"] or "",
-                                                              v["action"], v["target"], v["detail"]))
+    return paginate(
+        rows,
+        page,
+        per_page,
+        lambda v: AuditRow(v["id"], v["at"], v["actor__address"] or "", v["action"], v["target"], v["detail"]),
+    )

@@ -1,4 +1,5 @@
 """Plain values the dashboard's store functions return (mailboxes/store/admin*.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class DomainDetail:
     aliases: int = 0
     used_bytes: int = 0
     catch_all: tuple[str, ...] = ()
-    mta_sts_mode: str = ""   # "" (no policy), none, testing or enforce
+    mta_sts_mode: str = ""  # "" (no policy), none, testing or enforce
     mta_sts_id: str = ""
     require_two_factor: bool = False
 
@@ -76,7 +77,7 @@ class AccountRow:
     is_superuser: bool
     is_domain_admin: bool
     last_login: datetime | None
-    has_totp: bool = False     # a confirmed authenticator app
+    has_totp: bool = False  # a confirmed authenticator app
     has_passkey: bool = False  # one passkey or security key at least
 
     @property
@@ -86,8 +87,9 @@ class AccountRow:
     @property
     def two_factor(self) -> str:
         """The account's second factors, as the dashboard's list names them."""
-        return {(False, False): "none", (True, False): "TOTP", (False, True): "passkey",
-                (True, True): "both"}[(self.has_totp, self.has_passkey)]
+        return {(False, False): "none", (True, False): "TOTP", (False, True): "passkey", (True, True): "both"}[
+            (self.has_totp, self.has_passkey)
+        ]
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class AliasRow:
 
 @dataclass(frozen=True)
 class QueueRow:
-    id: int            # the OutboundRecipient
+    id: int  # the OutboundRecipient
     message_id: int
     address: str
     state: str
@@ -152,7 +154,7 @@ class QueueRow:
     created: datetime
     size: int
     subject: str
-    bounce: str = ""   # the last DSN that came back about it: "5.1.1 diagnostic" (store/bounces.py)
+    bounce: str = ""  # the last DSN that came back about it: "5.1.1 diagnostic" (store/bounces.py)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ List-* fields, RFC 2369/2919), or to mail that does not name the recipient
 in To/Cc/Bcc (3834 2). It goes to the envelope sender (3834 3.1.1) with a
 null MAIL FROM (3834 3.3) and says Auto-Submitted: auto-replied (3834 3.1.7).
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,17 @@ from .errors import InvalidInput
 log = logging.getLogger("mailboxes.store")
 
 # RFC 5230 4.6 (Sieve vacation): senders that are programs, not people.
-_ROBOT_LOCALS = ("mailer-daemon", "postmaster", "listserv", "majordomo", "noreply", "no-reply",
-                 "do-not-reply", "donotreply")
-_LIST_FIELDS = ("list-id", "list-help", "list-unsubscribe", "list-subscribe", "list-post",
-                "list-owner", "list-archive")
+_ROBOT_LOCALS = (
+    "mailer-daemon",
+    "postmaster",
+    "listserv",
+    "majordomo",
+    "noreply",
+    "no-reply",
+    "do-not-reply",
+    "donotreply",
+)
+_LIST_FIELDS = ("list-id", "list-help", "list-unsubscribe", "list-subscribe", "list-post", "list-owner", "list-archive")
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,15 @@ def _names_recipient(address: str, addressed: set[str]) -> bool:
 
 def _reply(vacation: Vacation, sender: str, parsed: mime.ParsedMessage) -> bytes:
     subject = vacation.subject or "Auto: " + (parsed.subject or "your message")
-    return compose.build(compose.Outgoing(
-        from_address=vacation.address, from_name=vacation.display_name, to=(("", sender),),
-        subject=subject, text=vacation.body, in_reply_to=parsed.message_id,
-        references=compose.references_for(parsed.message_id, parsed.references),
-        extra_headers=(("Auto-Submitted", "auto-replied"),)))
+    return compose.build(
+        compose.Outgoing(
+            from_address=vacation.address,
+            from_name=vacation.display_name,
+            to=(("", sender),),
+            subject=subject,
+            text=vacation.body,
+            in_reply_to=parsed.message_id,
+            references=compose.references_for(parsed.message_id, parsed.references),
+            extra_headers=(("Auto-Submitted", "auto-replied"),),
+        )
+    )

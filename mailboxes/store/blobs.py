@@ -6,6 +6,7 @@ transaction (CPU work holds no lock), and stores them with
 :func:`insert_blob`, which reuses a row stored already without locking it.
 This module imports neither messages nor delivery, which both use it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,15 +48,25 @@ def blob_row(blob: PreparedBlob) -> Blob:
     """The unsaved Blob row for prepared bytes (callers insert it with ignore_conflicts)."""
     p = blob.parsed
     return Blob(
-        sha256=blob.sha256, data=blob.raw, size=len(blob.raw), header_bytes=p.header_bytes,
-        envelope=_nul_free(p.envelope), structure=_nul_free(p.structure),
-        subject=_nul_free(p.subject), from_text=_nul_free(p.from_), to_text=_nul_free(p.to),
-        cc_text=_nul_free(p.cc), bcc_text=_nul_free(p.bcc), sent_date=p.date,
+        sha256=blob.sha256,
+        data=blob.raw,
+        size=len(blob.raw),
+        header_bytes=p.header_bytes,
+        envelope=_nul_free(p.envelope),
+        structure=_nul_free(p.structure),
+        subject=_nul_free(p.subject),
+        from_text=_nul_free(p.from_),
+        to_text=_nul_free(p.to),
+        cc_text=_nul_free(p.cc),
+        bcc_text=_nul_free(p.bcc),
+        sent_date=p.date,
         sent_day=p.date.date() if p.date else None,
         message_id=_nul_free(p.message_id)[:2000],
-        header_text=_nul_free(blob.raw[:p.header_bytes].decode("utf-8", "replace")),
-        body_text=_nul_free(p.text), preview=_nul_free(p.preview)[:300],
-        has_attachments=p.has_attachments)
+        header_text=_nul_free(blob.raw[: p.header_bytes].decode("utf-8", "replace")),
+        body_text=_nul_free(p.text),
+        preview=_nul_free(p.preview)[:300],
+        has_attachments=p.has_attachments,
+    )
 
 
 BLOB_FIELDS = Blob._meta.concrete_fields
@@ -76,5 +87,8 @@ def insert_blob(blob: PreparedBlob) -> None:
     writer): new bytes are the common case, so insert at once (one round
     trip, not a look first)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table(Blob)} ({blob_columns()}) VALUES ({placeholders(len(BLOB_FIELDS))}) "
-                       f"ON CONFLICT (sha256) DO NOTHING", blob_params(blob))
+        cursor.execute(
+            f"INSERT INTO {table(Blob)} ({blob_columns()}) VALUES ({placeholders(len(BLOB_FIELDS))}) "
+            f"ON CONFLICT (sha256) DO NOTHING",
+            blob_params(blob),
+        )

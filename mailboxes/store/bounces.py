@@ -4,6 +4,7 @@ relay sends our users' mail with a VERP return path naming the queue entry
 is read for its per-recipient reports (take_bounce, called by the MX after
 delivering it as usual) and kept on the queue row; the dashboard shows the
 last on each row and lists addresses that failed hard again and again."""
+
 from __future__ import annotations
 
 import datetime
@@ -50,12 +51,25 @@ def take_bounce(message_id: int, data: bytes) -> int:
     if not reports:
         return 0
     rows = {r.address.lower(): r.pk for r in OutboundRecipient.objects.filter(message_id=message_id)}
-    kept = [Bounce(recipient_id=rows[r.address], message_id=message_id, address=r.address, action=r.action,
-                   status=r.status, diagnostic=r.diagnostic) for r in reports if r.address in rows]
+    kept = [
+        Bounce(
+            recipient_id=rows[r.address],
+            message_id=message_id,
+            address=r.address,
+            action=r.action,
+            status=r.status,
+            diagnostic=r.diagnostic,
+        )
+        for r in reports
+        if r.address in rows
+    ]
     Bounce.objects.bulk_create(kept)
     if len(kept) < len(reports):
-        log.info("bounce for outbound message %s: %d report(s) name none of its recipients", message_id,
-                 len(reports) - len(kept))
+        log.info(
+            "bounce for outbound message %s: %d report(s) name none of its recipients",
+            message_id,
+            len(reports) - len(kept),
+        )
     return len(kept)
 
 
@@ -75,11 +89,14 @@ def admin_repeated_bounces(actor: Actor, *, at_least: int = 2, days: int = REPEA
     hard = Bounce.objects.filter(received__gte=since, action="failed", status__startswith="5")
     if not actor.is_superuser:
         hard = scoped(actor, hard, "recipient__message__sender__domain_id")
-    rows = (hard.values("address").annotate(n=Count("id"), last=Max("received"))
-            .filter(n__gte=at_least).order_by("-n", "address")[:200])
+    rows = (
+        hard.values("address")
+        .annotate(n=Count("id"), last=Max("received"))
+        .filter(n__gte=at_least)
+        .order_by("-n", "address")[:200]
+    )
     result = []
     for row in rows:
         status = hard.filter(address=row["address"]).order_by("-received").values_list("status", flat=True).first()
         result.append(RepeatedBounce(row["address"], row["n"], row["last"], status or ""))
     return result
-

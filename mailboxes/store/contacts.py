@@ -4,6 +4,7 @@ by the people the account writes to (:func:`remember_recipients`, `auto`
 contacts, which a hand edit makes ordinary). An address belongs to at most
 one contact of an account; compose suggestions ask :func:`contact_suggestions`.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,17 @@ from ._db import atomic
 from .addresses import normalize_address
 from .errors import InvalidInput, NotFound
 
-__all__ = ["ContactInfo", "contact_suggestions", "delete_contact", "export_vcards", "get_contact", "import_vcards",
-           "list_contacts", "remember_recipients", "save_contact"]
+__all__ = [
+    "ContactInfo",
+    "contact_suggestions",
+    "delete_contact",
+    "export_vcards",
+    "get_contact",
+    "import_vcards",
+    "list_contacts",
+    "remember_recipients",
+    "save_contact",
+]
 
 MAX_NAME = 200
 MAX_PHONE = 100
@@ -42,13 +52,13 @@ class ContactInfo:
 
 
 def _info(row: Contact) -> ContactInfo:
-    return ContactInfo(row.id, row.name, tuple(a.address for a in row.addresses.all()), row.phone, row.notes,
-                       row.auto)
+    return ContactInfo(row.id, row.name, tuple(a.address for a in row.addresses.all()), row.phone, row.notes, row.auto)
 
 
 def _rows(account_id: int):  # type: ignore[no-untyped-def]
     return Contact.objects.filter(account_id=account_id).prefetch_related(
-        Prefetch("addresses", queryset=ContactAddress.objects.order_by("id")))
+        Prefetch("addresses", queryset=ContactAddress.objects.order_by("id"))
+    )
 
 
 def _line(value: str, what: str, limit: int) -> str:
@@ -91,8 +101,9 @@ def _claim(account_id: int, contact: Contact, addresses: list[str]) -> None:
     Contact.objects.filter(pk__in=others, auto=True, addresses__isnull=True).delete()
     ContactAddress.objects.filter(contact=contact).exclude(address__in=addresses).delete()
     have = set(ContactAddress.objects.filter(contact=contact).values_list("address", flat=True))
-    ContactAddress.objects.bulk_create([ContactAddress(contact=contact, account_id=account_id, address=a)
-                                        for a in addresses if a not in have])
+    ContactAddress.objects.bulk_create(
+        [ContactAddress(contact=contact, account_id=account_id, address=a) for a in addresses if a not in have]
+    )
 
 
 def _clean(name: str, addresses: Iterable[str], phone: str, notes: str) -> tuple[str, list[str], str, str]:
@@ -107,8 +118,9 @@ def _clean(name: str, addresses: Iterable[str], phone: str, notes: str) -> tuple
     return name, wanted, phone, notes.replace("\r\n", "\n")
 
 
-def _save(account_id: int, contact_id: int | None, name: str, addresses: Iterable[str], phone: str,
-          notes: str) -> Contact:
+def _save(
+    account_id: int, contact_id: int | None, name: str, addresses: Iterable[str], phone: str, notes: str
+) -> Contact:
     name, wanted, phone, notes = _clean(name, addresses, phone, notes)
     if contact_id is None:
         if Contact.objects.filter(account_id=account_id).count() >= MAX_CONTACTS:
@@ -125,8 +137,9 @@ def _save(account_id: int, contact_id: int | None, name: str, addresses: Iterabl
 
 
 @atomic
-def save_contact(account_id: int, contact_id: int | None, *, name: str, addresses: Iterable[str], phone: str = "",
-                 notes: str = "") -> ContactInfo:
+def save_contact(
+    account_id: int, contact_id: int | None, *, name: str, addresses: Iterable[str], phone: str = "", notes: str = ""
+) -> ContactInfo:
     """Create (contact_id None) or replace a contact; InvalidInput names what is wrong."""
     row = _save(account_id, contact_id, name, addresses, phone, notes)
     return get_contact(account_id, row.id)
@@ -148,8 +161,9 @@ def remember_recipients(account_id: int, people: Iterable[tuple[str, str]]) -> i
             wanted.setdefault(normalize_address(address), _line(name, "the name", MAX_NAME))
         except InvalidInput:
             continue
-    known = set(ContactAddress.objects.filter(account_id=account_id, address__in=list(wanted))
-                .values_list("address", flat=True))
+    known = set(
+        ContactAddress.objects.filter(account_id=account_id, address__in=list(wanted)).values_list("address", flat=True)
+    )
     added = 0
     for address, name in wanted.items():
         if address not in known:
@@ -166,13 +180,17 @@ def contact_suggestions(account_id: int, prefix: str, limit: int = 8) -> list[tu
     text = prefix.strip()
     if len(text) < 2:
         return []
-    rows = ContactAddress.objects.filter(account_id=account_id).filter(
-        Q(address__icontains=text) | Q(contact__name__icontains=text)) \
-        .order_by("contact__auto", "contact__name", "address").values_list("contact__name", "address")[:limit]
+    rows = (
+        ContactAddress.objects.filter(account_id=account_id)
+        .filter(Q(address__icontains=text) | Q(contact__name__icontains=text))
+        .order_by("contact__auto", "contact__name", "address")
+        .values_list("contact__name", "address")[:limit]
+    )
     return [(name, address) for name, address in rows]
 
 
 # --- vCard (RFC 6350) ---------------------------------------------------------
+
 
 def _value(card, key: str) -> str:  # type: ignore[no-untyped-def]
     item = card.contents.get(key)
@@ -204,8 +222,11 @@ def import_vcards(account_id: int, data: str) -> int:
                 continue
         if not name and not valid:
             continue
-        held = ContactAddress.objects.filter(account_id=account_id, address__in=valid).values_list(
-            "contact_id", flat=True).first()
+        held = (
+            ContactAddress.objects.filter(account_id=account_id, address__in=valid)
+            .values_list("contact_id", flat=True)
+            .first()
+        )
         _save(account_id, held, name, valid, phone[:MAX_PHONE], notes[:MAX_NOTES])
         count += 1
     return count

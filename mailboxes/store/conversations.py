@@ -8,6 +8,7 @@ each with its message count, unread count and participants;
 first. Both read the folder's threading facts in one query
 (:func:`~.imap.thread_rows`) and the rows shown in one more.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def conversation_page(account_id: int, folder_id: int, *, page: int = 1, per_pag
     groups = _groups(account_id, folder_id)
     pages = max(1, -(-len(groups) // per_page))
     page = min(max(page, 1), pages)
-    shown = groups[(page - 1) * per_page:page * per_page]
+    shown = groups[(page - 1) * per_page : page * per_page]
     wanted = [uid for uids in shown for uid in uids]
     rows = Message.objects.filter(folder_id=folder_id, uid__in=wanted).select_related("blob").only(*_ROW_FIELDS)
     by_uid = {row.uid: _summary(row) for row in rows}
@@ -83,9 +84,15 @@ def conversation_page(account_id: int, folder_id: int, *, page: int = 1, per_pag
             who = _participant(item.from_text)
             if who and who not in people:
                 people.append(who)
-        out.append(Conversation(tuple(i.uid for i in items), items[-1],
-                                sum("\\Seen" not in i.flags for i in items),
-                                any("\\Flagged" in i.flags for i in items), tuple(people[:MAX_PARTICIPANTS])))
+        out.append(
+            Conversation(
+                tuple(i.uid for i in items),
+                items[-1],
+                sum("\\Seen" not in i.flags for i in items),
+                any("\\Flagged" in i.flags for i in items),
+                tuple(people[:MAX_PARTICIPANTS]),
+            )
+        )
     return ConversationPage(out, len(groups), page, per_page)
 
 

@@ -13,6 +13,7 @@ Once an account has two-factor sign-in on (a confirmed TOTP authenticator),
 its own password opens only the web (where the second factor is asked for);
 at a mail door the right password raises AppPasswordRequired, so the door
 can tell the user to make an app password."""
+
 from __future__ import annotations
 
 import secrets
@@ -33,7 +34,7 @@ DOORS = ("imap", "pop3", "smtp", "managesieve")
 # ("web", "manage") is no door for app passwords.
 _DOOR_OF = {"imap": "imap", "pop3": "pop3", "pop2": "pop3", "smtp": "smtp", "managesieve": "managesieve"}
 _LETTERS = "abcdefghijkmnpqrstuvwxyz"  # no l: it looks like 1 and I
-_GROUPS, _GROUP = 4, 4                 # 16 letters from 24: about 73 bits
+_GROUPS, _GROUP = 4, 4  # 16 letters from 24: about 73 bits
 MAX_NAME = 100
 
 
@@ -66,8 +67,9 @@ class NewAppPassword:
 
 
 def _info(row: AppPassword) -> AppPasswordInfo:
-    return AppPasswordInfo(row.id, row.name, tuple(row.doors), row.created, row.last_used_at,
-                           row.last_used_door, row.last_used_ip)
+    return AppPasswordInfo(
+        row.id, row.name, tuple(row.doors), row.created, row.last_used_at, row.last_used_door, row.last_used_ip
+    )
 
 
 def verify(address: str, password: str, *, protocol: str) -> Verified | None:
@@ -90,8 +92,9 @@ def verify(address: str, password: str, *, protocol: str) -> Verified | None:
         return Verified(account, None)
     if door is not None and found.app_passwords:
         # A handful of rows; doors filtered here (SQLite's JSON has no "contains").
-        for row_id, stored, doors in AppPassword.objects.filter(account_id=account.id) \
-                .values_list("id", "password", "doors"):
+        for row_id, stored, doors in AppPassword.objects.filter(account_id=account.id).values_list(
+            "id", "password", "doors"
+        ):
             if door in doors and password_matches(account.address, password, stored, scope=f"app:{row_id}:"):
                 return Verified(account, row_id)
     if not own_first and password_matches(account.address, password, found.stored, rehash=rehash):
@@ -119,8 +122,9 @@ def create_app_password(account_id: int, name: str, doors: list[str] | tuple[str
     if not name or len(name) > MAX_NAME:
         raise InvalidInput(f"an app password needs a name of 1 to {MAX_NAME} characters")
     password = generate_app_password()
-    row = AppPassword.objects.create(account_id=account_id, name=name, password=make_password(password),
-                                     doors=_clean_doors(doors))
+    row = AppPassword.objects.create(
+        account_id=account_id, name=name, password=make_password(password), doors=_clean_doors(doors)
+    )
     return NewAppPassword(_info(row), password)
 
 
@@ -141,4 +145,5 @@ def revoke_app_password(account_id: int, app_password_id: int) -> None:
 def note_app_password_use(app_password_id: int, protocol: str, ip: str) -> None:
     """Its last use (one statement; a revoked one updates nothing)."""
     AppPassword.objects.filter(id=app_password_id).update(
-        last_used_at=timezone.now(), last_used_door=protocol[:16], last_used_ip=ip[:64])
+        last_used_at=timezone.now(), last_used_door=protocol[:16], last_used_ip=ip[:64]
+    )

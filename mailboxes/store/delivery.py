@@ -28,6 +28,7 @@ transaction: by `route()`, or by the checks SMTP already made at RCPT time
 has a Sieve script, so that the common case reads nothing more. Vacation
 replies and forwarding are Sieve (sieve_delivery.py, sieve_after.py).
 """
+
 from __future__ import annotations
 
 import functools
@@ -55,10 +56,18 @@ log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
 
 
-def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
-            sender_account_id: int | None = None, checks: Sequence[RecipientCheck | None] = (),
-            place: Placer | None = None, refuse_rejected: bool = False,
-            parameters: EnvelopeParameters | None = None) -> DeliveryReport:
+def deliver(
+    raw: bytes,
+    recipients: list[str],
+    mail_from: str = "",
+    *,
+    local_headers: bytes = b"",
+    sender_account_id: int | None = None,
+    checks: Sequence[RecipientCheck | None] = (),
+    place: Placer | None = None,
+    refuse_rejected: bool = False,
+    parameters: EnvelopeParameters | None = None,
+) -> DeliveryReport:
     """Deliver one message to every recipient: local accounts (after alias and
     catch-all expansion) get one copy each, in INBOX or where place(account
     id) says (placement.py), or where their Sieve scripts say (sieve_delivery.py);
@@ -92,8 +101,9 @@ def deliver(raw: bytes, recipients: list[str], mail_from: str = "", *, local_hea
         delivered = with_retry(_store, stored, local, relay, remote, mail_from, sender_account_id, parameters)
     blob = stored or relay
     report = DeliveryReport(blob.sha256 if blob else "", delivered, tuple(remote))
-    sieve_after.carry_out(filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in local if t.junk),
-                          relayed=raw)
+    sieve_after.carry_out(
+        filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in local if t.junk), relayed=raw
+    )
     return report
 
 
@@ -136,15 +146,27 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
 
 
 @atomic
-def _store(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
-           mail_from: str, sender_account_id: int | None,
-           parameters: EnvelopeParameters | None = None) -> dict[int, int]:
+def _store(
+    stored: PreparedBlob | None,
+    local: list[Target],
+    relay: PreparedBlob | None,
+    remote: list[str],
+    mail_from: str,
+    sender_account_id: int | None,
+    parameters: EnvelopeParameters | None = None,
+) -> dict[int, int]:
     return store_copies(stored, local, relay, remote, mail_from, sender_account_id, parameters)
 
 
-def store_copies(stored: PreparedBlob | None, local: list[Target], relay: PreparedBlob | None, remote: list[str],
-                 mail_from: str, sender_account_id: int | None,
-                 parameters: EnvelopeParameters | None = None) -> dict[int, int]:
+def store_copies(
+    stored: PreparedBlob | None,
+    local: list[Target],
+    relay: PreparedBlob | None,
+    remote: list[str],
+    mail_from: str,
+    sender_account_id: int | None,
+    parameters: EnvelopeParameters | None = None,
+) -> dict[int, int]:
     """_store's body, for callers already inside a transaction: `stored` into
     the local targets, `relay` queued for the remote addresses (the same
     bytes, or the same without the local headers): {account id: uid}."""
@@ -156,8 +178,14 @@ def store_copies(stored: PreparedBlob | None, local: list[Target], relay: Prepar
         assert relay is not None
         if relay is not stored or not local:  # bytes _store_local did not store
             insert_blob(relay)
-        _enqueue(relay.sha256, mail_from, remote, sender_account_id,
-                 senders.signing_domain(sender_account_id, relay.raw), parameters or EnvelopeParameters())
+        _enqueue(
+            relay.sha256,
+            mail_from,
+            remote,
+            sender_account_id,
+            senders.signing_domain(sender_account_id, relay.raw),
+            parameters or EnvelopeParameters(),
+        )
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return delivered
 
@@ -190,8 +218,13 @@ def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
     return {owner: uid for _folder_id, owner, uid in inboxes}
 
 
-def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size: int,  # type: ignore[no-untyped-def]
-                           when: object) -> list[tuple[int, int, int]]:
+def _store_local_statement(  # type: ignore[no-untyped-def]
+    cursor,
+    blob: PreparedBlob,
+    local: list[Target],
+    size: int,
+    when: object,
+) -> list[tuple[int, int, int]]:
     """PostgreSQL: the whole delivery as one statement (one round trip, atomic
     without BEGIN/COMMIT). The target folders are locked first, in id order,
     then their accounts; `room` says whether every account has room, and the
@@ -216,15 +249,21 @@ def _store_local_statement(cursor, blob: PreparedBlob, local: list[Target], size
         f"  {FLAGS_SQL}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
         f"  FROM inbox JOIN target ON target.owner_id = inbox.owner_id) "
         f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
-        [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256])
+        [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256],
+    )
     rows = cursor.fetchall()
     if not rows[0][0]:
         accounts.refuse_charge([t.owner for t in local], size)
     return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
 
 
-def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: int,  # type: ignore[no-untyped-def]
-                       when: object) -> list[tuple[int, int, int]]:
+def _store_local_steps(  # type: ignore[no-untyped-def]
+    cursor,
+    blob: PreparedBlob,
+    local: list[Target],
+    size: int,
+    when: object,
+) -> list[tuple[int, int, int]]:
     """SQLite (no data-modifying WITH): the same writes as four statements in
     the caller's transaction; SQLite has one writer at a time, so no row locks."""
     folder, account, message = table(Folder), table(Account), table(Message)
@@ -232,7 +271,9 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"WHERE (owner_id, name) IN (VALUES {', '.join(['(%s, %s)'] * len(local))}) "
-        f"RETURNING id, owner_id, uidnext - 1, highestmodseq", [v for t in local for v in (t.owner, t.folder)])
+        f"RETURNING id, owner_id, uidnext - 1, highestmodseq",
+        [v for t in local for v in (t.owner, t.folder)],
+    )
     inboxes = cursor.fetchall()
     if not inboxes:
         return []
@@ -240,30 +281,64 @@ def _store_local_steps(cursor, blob: PreparedBlob, local: list[Target], size: in
     cursor.execute(
         f"UPDATE {account} SET used_bytes = used_bytes + %s "
         f"WHERE id IN ({placeholders(len(owners))}) AND (quota = 0 OR used_bytes + %s <= quota) "
-        f"RETURNING id", [size, *owners, size])
+        f"RETURNING id",
+        [size, *owners, size],
+    )
     if len(cursor.fetchall()) < len(owners):
         accounts.refuse_charge(owners, size)
     by_owner = {t.owner: t for t in local}
-    cursor.execute(f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES "
-                   + ", ".join([MESSAGE_ROW] * len(inboxes)),
-                   [v for folder_id, owner, uid, modseq in inboxes
-                    for v in (folder_id, uid, modseq, *by_owner[owner].system, by_owner[owner].keywords, when, size,
-                              blob.sha256)])
+    cursor.execute(
+        f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES " + ", ".join([MESSAGE_ROW] * len(inboxes)),
+        [
+            v
+            for folder_id, owner, uid, modseq in inboxes
+            for v in (
+                folder_id,
+                uid,
+                modseq,
+                *by_owner[owner].system,
+                by_owner[owner].keywords,
+                when,
+                size,
+                blob.sha256,
+            )
+        ],
+    )
     return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
 
 
 # --- the outbound queue -----------------------------------------------------
 
-def _enqueue(sha: str, mail_from: str, recipients: list[str], sender_account_id: int | None,
-             dkim_domain: str, parameters: EnvelopeParameters) -> None:
+
+def _enqueue(
+    sha: str,
+    mail_from: str,
+    recipients: list[str],
+    sender_account_id: int | None,
+    dkim_domain: str,
+    parameters: EnvelopeParameters,
+) -> None:
     mail_from = srs.forward_sender(mail_from, sender_account_id)  # forwards survive SPF at the next hop
-    message = OutboundMessage.objects.create(blob_id=sha, mail_from=mail_from, sender_id=sender_account_id,
-                                             dkim_domain=dkim_domain, dsn_ret=parameters.ret,
-                                             dsn_envid=parameters.envid, require_tls=parameters.require_tls,
-                                             binarymime=parameters.binarymime)
+    message = OutboundMessage.objects.create(
+        blob_id=sha,
+        mail_from=mail_from,
+        sender_id=sender_account_id,
+        dkim_domain=dkim_domain,
+        dsn_ret=parameters.ret,
+        dsn_envid=parameters.envid,
+        require_tls=parameters.require_tls,
+        binarymime=parameters.binarymime,
+    )
     OutboundRecipient.objects.bulk_create(
-        OutboundRecipient(message=message, address=r, domain=domain_of(r), dsn_notify=parameters.notify.get(r, ""),
-                          dsn_orcpt=parameters.orcpt.get(r, "")) for r in recipients)
+        OutboundRecipient(
+            message=message,
+            address=r,
+            domain=domain_of(r),
+            dsn_notify=parameters.notify.get(r, ""),
+            dsn_orcpt=parameters.orcpt.get(r, ""),
+        )
+        for r in recipients
+    )
     transaction.on_commit(lambda: _kick_relay(message.pk))
 
 

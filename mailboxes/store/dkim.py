@@ -1,5 +1,6 @@
 """DKIM keys per domain (RFC 6376): generated here, published by the admin,
 used by the relay to sign."""
+
 from __future__ import annotations
 
 import base64
@@ -19,8 +20,8 @@ class DkimKeyInfo:
     selector: str
     algorithm: str
     private_key: str  # PEM
-    dns_name: str     # where to publish: selector._domainkey.domain
-    dns_txt: str      # what to publish
+    dns_name: str  # where to publish: selector._domainkey.domain
+    dns_txt: str  # what to publish
 
     @property
     def dkimpy_signature_algorithm(self) -> bytes:
@@ -33,28 +34,38 @@ def _generate(algorithm: str) -> tuple[str, str]:
 
     if algorithm == "rsa":
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
+        public = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
     else:  # RFC 8463: the raw 32-byte public key
         ed = ed25519.Ed25519PrivateKey.generate()
         public = ed.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         # dkimpy takes the raw 32-byte private key, base64-encoded
-        pem = base64.b64encode(ed.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                                serialization.NoEncryption()))
+        pem = base64.b64encode(
+            ed.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        )
     return pem.decode(), base64.b64encode(public).decode()
 
 
 def _info(key: DkimKey) -> DkimKeyInfo:
     k = "ed25519" if key.algorithm == "ed25519" else "rsa"
-    return DkimKeyInfo(key.domain.name, key.selector, key.algorithm, key.private_key,
-                       f"{key.selector}._domainkey.{key.domain.name}", f"v=DKIM1; k={k}; p={key.public_key}")
+    return DkimKeyInfo(
+        key.domain.name,
+        key.selector,
+        key.algorithm,
+        key.private_key,
+        f"{key.selector}._domainkey.{key.domain.name}",
+        f"v=DKIM1; k={k}; p={key.public_key}",
+    )
 
 
 @atomic
-def generate_dkim_key(domain: str, selector: str = "mail", algorithm: str = "rsa",
-                      replace: bool = False) -> DkimKeyInfo:
+def generate_dkim_key(
+    domain: str, selector: str = "mail", algorithm: str = "rsa", replace: bool = False
+) -> DkimKeyInfo:
     if algorithm not in ALGORITHMS:
         raise InvalidInput(f"algorithm must be one of {', '.join(ALGORITHMS)}")
     if not selector.replace("-", "").isalnum() or len(selector) > 63:
@@ -67,8 +78,9 @@ def generate_dkim_key(domain: str, selector: str = "mail", algorithm: str = "rsa
         existing.delete()
     private, public = _generate(algorithm)
     DkimKey.objects.filter(domain=dom).update(active=False)
-    key = DkimKey.objects.create(domain=dom, selector=selector, algorithm=algorithm,
-                                 private_key=private, public_key=public, active=True)
+    key = DkimKey.objects.create(
+        domain=dom, selector=selector, algorithm=algorithm, private_key=private, public_key=public, active=True
+    )
     return _info(key)
 
 

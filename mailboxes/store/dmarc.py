@@ -9,6 +9,7 @@ In: an aggregate report another receiver mailed about one of our domains is
 parsed (mailboxes/dmarc_xml.py) and kept (take_dmarc_report); the dashboard
 shows per domain who sent mail as it and how much of it passed
 (admin_dmarc_senders)."""
+
 from __future__ import annotations
 
 import datetime
@@ -40,7 +41,7 @@ class DmarcVerdictRow:
     policy_dkim: str
     disposition: str
     count: int
-    reason: str = ""   # why the policy was not applied (RFC 7489 PolicyOverrideType), "" for none
+    reason: str = ""  # why the policy was not applied (RFC 7489 PolicyOverrideType), "" for none
 
 
 def _dkim_text(dkim: tuple[tuple[str, str, str], ...]) -> str:
@@ -56,14 +57,32 @@ def _dkim_parts(text: str) -> tuple[tuple[str, str, str], ...]:
 
 
 @atomic
-def record_dmarc_verdict(header_from: str, source_ip: str, envelope_from: str, spf: str,
-                         dkim: tuple[tuple[str, str, str], ...], policy_spf: bool, policy_dkim: bool,
-                         disposition: str, *, reason: str = "", day: datetime.date | None = None) -> None:
+def record_dmarc_verdict(
+    header_from: str,
+    source_ip: str,
+    envelope_from: str,
+    spf: str,
+    dkim: tuple[tuple[str, str, str], ...],
+    policy_spf: bool,
+    policy_dkim: bool,
+    disposition: str,
+    *,
+    reason: str = "",
+    day: datetime.date | None = None,
+) -> None:
     """Count one inbound message DMARC judged."""
-    key = {"day": day or datetime.datetime.now(datetime.UTC).date(), "header_from": header_from.lower()[:255],
-           "source_ip": source_ip[:64], "envelope_from": envelope_from.lower()[:255], "spf": spf[:16],
-           "dkim": _dkim_text(dkim), "policy_spf": "pass" if policy_spf else "fail",
-           "policy_dkim": "pass" if policy_dkim else "fail", "disposition": disposition, "reason": reason}
+    key = {
+        "day": day or datetime.datetime.now(datetime.UTC).date(),
+        "header_from": header_from.lower()[:255],
+        "source_ip": source_ip[:64],
+        "envelope_from": envelope_from.lower()[:255],
+        "spf": spf[:16],
+        "dkim": _dkim_text(dkim),
+        "policy_spf": "pass" if policy_spf else "fail",
+        "policy_dkim": "pass" if policy_dkim else "fail",
+        "disposition": disposition,
+        "reason": reason,
+    }
     if DmarcVerdict.objects.filter(**key).update(count=F("count") + 1):
         return
     try:
@@ -76,8 +95,21 @@ def record_dmarc_verdict(header_from: str, source_ip: str, envelope_from: str, s
 @no_transaction
 def dmarc_verdicts(day: datetime.date) -> list[DmarcVerdictRow]:
     rows = DmarcVerdict.objects.filter(day=day).order_by("header_from", "source_ip", "id")
-    return [DmarcVerdictRow(r.header_from, r.source_ip, r.envelope_from, r.spf, _dkim_parts(r.dkim), r.policy_spf,
-                            r.policy_dkim, r.disposition, r.count, r.reason) for r in rows]
+    return [
+        DmarcVerdictRow(
+            r.header_from,
+            r.source_ip,
+            r.envelope_from,
+            r.spf,
+            _dkim_parts(r.dkim),
+            r.policy_spf,
+            r.policy_dkim,
+            r.disposition,
+            r.count,
+            r.reason,
+        )
+        for r in rows
+    ]
 
 
 @no_transaction
@@ -86,6 +118,7 @@ def forget_dmarc_verdicts(before: datetime.date) -> int:
 
 
 # --- reports about our domains ---------------------------------------------
+
 
 @atomic
 def take_dmarc_report(message: bytes) -> int:
@@ -101,21 +134,41 @@ def take_dmarc_report(message: bytes) -> int:
     kept = 0
     for report in reports:
         if report.domain not in ours:
-            log.info("DMARC report %r from %r about %r: not one of our domains", report.report_id,
-                     report.org_name, report.domain)
+            log.info(
+                "DMARC report %r from %r about %r: not one of our domains",
+                report.report_id,
+                report.org_name,
+                report.domain,
+            )
             continue
         try:
             with transaction.atomic():
                 row = DmarcReport.objects.create(
-                    domain=report.domain, org_name=report.org_name[:255], email=report.email[:255],
-                    report_id=report.report_id[:255], begin=report.begin, end=report.end)
+                    domain=report.domain,
+                    org_name=report.org_name[:255],
+                    email=report.email[:255],
+                    report_id=report.report_id[:255],
+                    begin=report.begin,
+                    end=report.end,
+                )
         except IntegrityError:
             continue  # the same report again
-        DmarcReportRow.objects.bulk_create([DmarcReportRow(
-            report=row, source_ip=r.source_ip, count=r.count, header_from=r.header_from[:255],
-            disposition=r.disposition, policy_dkim=r.policy_dkim, policy_spf=r.policy_spf,
-            dkim=";".join(f"{res} {d}" for res, d in r.dkim)[:600],
-            spf=";".join(f"{res} {d}" for res, d in r.spf)[:300]) for r in report.rows[:MAX_ROWS_PER_REPORT]])
+        DmarcReportRow.objects.bulk_create(
+            [
+                DmarcReportRow(
+                    report=row,
+                    source_ip=r.source_ip,
+                    count=r.count,
+                    header_from=r.header_from[:255],
+                    disposition=r.disposition,
+                    policy_dkim=r.policy_dkim,
+                    policy_spf=r.policy_spf,
+                    dkim=";".join(f"{res} {d}" for res, d in r.dkim)[:600],
+                    spf=";".join(f"{res} {d}" for res, d in r.spf)[:300],
+                )
+                for r in report.rows[:MAX_ROWS_PER_REPORT]
+            ]
+        )
         kept += 1
     return kept
 
@@ -125,9 +178,9 @@ class DmarcSender:
     source_ip: str
     reporter: str
     count: int
-    spf_pass: int     # DMARC-aligned SPF passed
-    dkim_pass: int    # DMARC-aligned DKIM passed
-    dmarc_pass: int   # either, so DMARC passed
+    spf_pass: int  # DMARC-aligned SPF passed
+    dkim_pass: int  # DMARC-aligned DKIM passed
+    dmarc_pass: int  # either, so DMARC passed
 
     def rate(self, passed: int) -> int:
         return round(100 * passed / self.count) if self.count else 0
@@ -150,7 +203,7 @@ class DmarcSummary:
     domain: str
     reports: int
     since: datetime.datetime | None
-    senders: list[DmarcSender]   # most mail first
+    senders: list[DmarcSender]  # most mail first
 
 
 @atomic
@@ -160,14 +213,21 @@ def admin_dmarc_senders(actor: Actor, domain_name: str, *, days: int = 30, limit
     domain = domain_for(actor, domain_name)
     since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=days)
     reports = DmarcReport.objects.filter(domain=domain.name, end__gte=since)
-    rows = (DmarcReportRow.objects.filter(report__in=reports)
-            .values("source_ip", "report__org_name")
-            .annotate(total=Sum("count"),
-                      spf=Sum("count", filter=Q(policy_spf="pass"), default=0),
-                      dkim=Sum("count", filter=Q(policy_dkim="pass"), default=0),
-                      dmarc=Sum("count", filter=Q(policy_spf="pass") | Q(policy_dkim="pass"), default=0))
-            .order_by("-total", "source_ip", "report__org_name")[:limit])
+    rows = (
+        DmarcReportRow.objects.filter(report__in=reports)
+        .values("source_ip", "report__org_name")
+        .annotate(
+            total=Sum("count"),
+            spf=Sum("count", filter=Q(policy_spf="pass"), default=0),
+            dkim=Sum("count", filter=Q(policy_dkim="pass"), default=0),
+            dmarc=Sum("count", filter=Q(policy_spf="pass") | Q(policy_dkim="pass"), default=0),
+        )
+        .order_by("-total", "source_ip", "report__org_name")[:limit]
+    )
     first = reports.order_by("begin").values_list("begin", flat=True).first()
-    return DmarcSummary(domain.name, reports.aggregate(n=Count("id"))["n"], first, [
-        DmarcSender(r["source_ip"], r["report__org_name"], r["total"], r["spf"], r["dkim"], r["dmarc"])
-        for r in rows])
+    return DmarcSummary(
+        domain.name,
+        reports.aggregate(n=Count("id"))["n"],
+        first,
+        [DmarcSender(r["source_ip"], r["report__org_name"], r["total"], r["spf"], r["dkim"], r["dmarc"]) for r in rows],
+    )

@@ -3,6 +3,7 @@
 Folders are found by their special use (RFC 6154), so a user who renamed
 Sent or Drafts keeps them working; an account that lacks one gets it back.
 """
+
 from __future__ import annotations
 
 from django.db.models import Q
@@ -45,8 +46,9 @@ def save_draft(account_id: int, raw: bytes, *, replaces: int | None = None) -> A
 
 
 @atomic
-def _record_sent(account_id: int, blob: blobs.PreparedBlob, draft_uid: int | None,
-                 answered: tuple[int, int] | None) -> AppendResult:
+def _record_sent(
+    account_id: int, blob: blobs.PreparedBlob, draft_uid: int | None, answered: tuple[int, int] | None
+) -> AppendResult:
     result = _file(account_id, "\\Sent", blob, ("\\Seen",))
     if draft_uid is not None:
         drafts = special_folder(account_id, "\\Drafts")
@@ -58,8 +60,9 @@ def _record_sent(account_id: int, blob: blobs.PreparedBlob, draft_uid: int | Non
     return result
 
 
-def record_sent(account_id: int, raw: bytes, *, draft_uid: int | None = None,
-                answered: tuple[int, int] | None = None) -> AppendResult:
+def record_sent(
+    account_id: int, raw: bytes, *, draft_uid: int | None = None, answered: tuple[int, int] | None = None
+) -> AppendResult:
     """After sending: file the copy in Sent, drop the draft it came from and
     mark the message it answers \\Answered, in one transaction."""
     return _record_sent(account_id, blobs.prepare(raw), draft_uid, answered)

@@ -1,6 +1,7 @@
 """Typed errors of the store. Each front door maps them to its own replies
 (SMTP 4xx/5xx, IMAP NO [CODE], POP3 -ERR [CODE]); their text is for logs and
 admin pages, never raw exception text from below."""
+
 from __future__ import annotations
 
 from typing import Literal

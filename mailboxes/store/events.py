@@ -9,6 +9,7 @@ One process: callbacks are called in process. Several processes: with
 REDIS_URL set, events also go through Redis publish/subscribe, and one
 background thread per process relays them to local subscribers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,7 @@ _redis_thread: threading.Thread | None = None
 _publisher = None
 
 
-def subscribe(account_id: int, callback: Callback | ModseqCallback, *, with_modseq: bool = False
-              ) -> Callable[[], None]:
+def subscribe(account_id: int, callback: Callback | ModseqCallback, *, with_modseq: bool = False) -> Callable[[], None]:
     """Call callback(account_id, folder_id) on every change to the account
     (``with_modseq``: callback(account_id, folder_id, modseq), modseq 0 when
     the event has none). It runs on whatever thread delivers the event: keep it
@@ -91,6 +91,7 @@ def _redis():  # type: ignore[no-untyped-def]
     global _publisher
     if _publisher is None:
         import redis
+
         _publisher = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
     return _publisher
 
@@ -110,6 +111,7 @@ def _listen_forever() -> None:
     import time
 
     import redis
+
     while True:
         try:
             client = redis.Redis.from_url(settings.REDIS_URL)
@@ -118,7 +120,7 @@ def _listen_forever() -> None:
             for message in pubsub.listen():
                 channel = message["channel"].decode()
                 try:
-                    account_id = int(channel[len(CHANNEL_PREFIX):])
+                    account_id = int(channel[len(CHANNEL_PREFIX) :])
                     folder, _, modseq = message["data"].partition(b" ")
                     folder_id, change = int(folder), int(modseq or 0)
                 except ValueError:

@@ -1,4 +1,5 @@
 """Folders (IMAP mailboxes) of one account. '/' separates hierarchy levels."""
+
 from __future__ import annotations
 
 import threading
@@ -37,8 +38,7 @@ def normalize_name(name: str) -> str:
     if not name or len(name) > MAX_NAME:
         raise InvalidInput("folder name is empty or too long")
     # Surrogates: undecodable bytes a parser kept (surrogateescape); they cannot be stored.
-    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name) \
-            or "*" in name or "%" in name:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) <= 0xDFFF for c in name) or "*" in name or "%" in name:
         raise InvalidInput("folder name has a forbidden character")
     parts = name.split(SEP)
     if any(p in ("", ".", "..") for p in parts) or len(parts) > MAX_DEPTH:
@@ -70,8 +70,9 @@ def folder_by_id(account_id: int, folder_id: int, *, lock: bool = False) -> Fold
 
 
 def _create(account_id: int, name: str, special_use: str = "", *, subscribed: bool = True) -> Folder:
-    return Folder.objects.create(owner_id=account_id, name=name, uidvalidity=new_uidvalidity(),
-                                 special_use=special_use, subscribed=subscribed)
+    return Folder.objects.create(
+        owner_id=account_id, name=name, uidvalidity=new_uidvalidity(), special_use=special_use, subscribed=subscribed
+    )
 
 
 def create_default_folders(account_id: int) -> None:
@@ -101,8 +102,7 @@ def create_folder(account_id: int, name: str, special_use: str = "", *, subscrib
     if Folder.objects.filter(owner_id=account_id, name=clean).exists():
         raise AlreadyExists(f"folder {clean!r} already exists")
     _ensure_parents(account_id, clean, subscribed=subscribe)
-    folder = _create(account_id, clean, special_use,
-                     subscribed=take_lost_subscription(account_id, clean) or subscribe)
+    folder = _create(account_id, clean, special_use, subscribed=take_lost_subscription(account_id, clean) or subscribe)
     events.publish_on_commit(account_id, folder.id)
     return _info(folder)
 
@@ -119,6 +119,7 @@ def delete_folder(account_id: int, name: str) -> None:
     folder.delete()
     if freed:
         from .messages import release_quota
+
         release_quota(account_id, freed)
     events.publish_on_commit(account_id, 0)
 
@@ -136,6 +137,7 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
     _ensure_parents(account_id, target)
     if source.name == "INBOX":
         from .messages import move_all
+
         source = get_folder(account_id, old, lock=True)
         dest = _create(account_id, target)
         move_all(account_id, source, dest)
@@ -144,8 +146,12 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
     # The folder and its children locked in id order, as a MOVE takes its two
     # (a child may be older than its parent): docs/DESIGN.md "Lock order".
     prefix = source.name + SEP
-    locked = list(Folder.objects.select_for_update().filter(owner_id=account_id)
-                  .filter(Q(pk=source.pk) | Q(name__startswith=prefix)).order_by("pk"))
+    locked = list(
+        Folder.objects.select_for_update()
+        .filter(owner_id=account_id)
+        .filter(Q(pk=source.pk) | Q(name__startswith=prefix))
+        .order_by("pk")
+    )
     renamed = next((f for f in locked if f.pk == source.pk and f.name + SEP == prefix), None)
     if renamed is None:
         raise NoSuchFolder(f"no folder named {old!r}")  # renamed or deleted meanwhile
@@ -153,7 +159,7 @@ def rename_folder(account_id: int, old: str, new: str) -> FolderInfo:
         if folder.pk == renamed.pk:
             folder.name = target
         elif folder.name.startswith(prefix):
-            folder.name = target + SEP + folder.name[len(prefix):]
+            folder.name = target + SEP + folder.name[len(prefix) :]
         else:
             continue  # renamed away from under it meanwhile
         folder.save(update_fields=["name"])
@@ -180,8 +186,11 @@ def list_folders(account_id: int) -> list[FolderInfo]:
     """One SELECT of the columns LIST needs (no model instances: LIST is a
     frequent command, docs/PERFORMANCE.md "STATUS and LIST")."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, name, special_use, subscribed, uidvalidity FROM {_sql.table(Folder)}"
-                       f" WHERE owner_id = %s ORDER BY name", [account_id])
+        cursor.execute(
+            f"SELECT id, name, special_use, subscribed, uidvalidity FROM {_sql.table(Folder)}"
+            f" WHERE owner_id = %s ORDER BY name",
+            [account_id],
+        )
         return [FolderInfo(i, name, use, bool(subscribed), uv) for i, name, use, subscribed, uv in cursor.fetchall()]
 
 
@@ -190,13 +199,15 @@ def _statuses(where: str, params: list) -> list[FolderStatus]:
     one statement, the counters and the counts from one snapshot, so no
     transaction is needed around it (docs/PERFORMANCE.md, "STATUS and LIST")."""
     folder, message = _sql.table(Folder), _sql.table(Message)
-    sql = (f"SELECT f.id, f.name, COUNT(m.id),"
-           f" COALESCE(SUM(CASE WHEN m.uid >= f.recent_uid THEN 1 ELSE 0 END), 0),"
-           f" COALESCE(SUM(CASE WHEN m.seen THEN 0 WHEN m.id IS NULL THEN 0 ELSE 1 END), 0),"
-           f" f.uidnext, f.uidvalidity, f.highestmodseq, COALESCE(SUM(m.size), 0),"
-           f" COALESCE(SUM(CASE WHEN m.deleted THEN 1 ELSE 0 END), 0)"
-           f" FROM {folder} f LEFT JOIN {message} m ON m.folder_id = f.id WHERE {where}"
-           f" GROUP BY f.id, f.name, f.uidnext, f.uidvalidity, f.highestmodseq ORDER BY f.name")
+    sql = (
+        f"SELECT f.id, f.name, COUNT(m.id),"
+        f" COALESCE(SUM(CASE WHEN m.uid >= f.recent_uid THEN 1 ELSE 0 END), 0),"
+        f" COALESCE(SUM(CASE WHEN m.seen THEN 0 WHEN m.id IS NULL THEN 0 ELSE 1 END), 0),"
+        f" f.uidnext, f.uidvalidity, f.highestmodseq, COALESCE(SUM(m.size), 0),"
+        f" COALESCE(SUM(CASE WHEN m.deleted THEN 1 ELSE 0 END), 0)"
+        f" FROM {folder} f LEFT JOIN {message} m ON m.folder_id = f.id WHERE {where}"
+        f" GROUP BY f.id, f.name, f.uidnext, f.uidvalidity, f.highestmodseq ORDER BY f.name"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [FolderStatus(*row) for row in cursor.fetchall()]
@@ -216,8 +227,9 @@ def all_folder_status(account_id: int) -> list[FolderStatus]:
     return _statuses("f.owner_id = %s", [account_id])
 
 
-def _recent(account_id: int, folder_id: int, below: int, claim: bool,
-            seen: tuple[int, int] | None = None) -> RecentRange:
+def _recent(
+    account_id: int, folder_id: int, below: int, claim: bool, seen: tuple[int, int] | None = None
+) -> RecentRange:
     """The UIDs under `below` that no session has claimed as \\Recent; with
     `claim`, this session takes them, so no other session ever will.
 
@@ -236,8 +248,9 @@ def _recent(account_id: int, folder_id: int, below: int, claim: bool,
     with connection.cursor() as cursor:
         while True:
             if seen is None:
-                cursor.execute(f"SELECT recent_uid, uidnext FROM {folder} WHERE id = %s AND owner_id = %s",
-                               [folder_id, account_id])
+                cursor.execute(
+                    f"SELECT recent_uid, uidnext FROM {folder} WHERE id = %s AND owner_id = %s", [folder_id, account_id]
+                )
                 seen = cursor.fetchone()
                 if seen is None:
                     raise NoSuchFolder("that folder no longer exists")
@@ -245,16 +258,18 @@ def _recent(account_id: int, folder_id: int, below: int, claim: bool,
             end = min(below, uidnext)
             if not claim or end <= first:
                 return RecentRange(first, max(first, end))
-            cursor.execute(f"UPDATE {folder} SET recent_uid = %s WHERE id = %s AND recent_uid = %s",
-                           [end, folder_id, first])
+            cursor.execute(
+                f"UPDATE {folder} SET recent_uid = %s WHERE id = %s AND recent_uid = %s", [end, folder_id, first]
+            )
             if cursor.rowcount == 1:
                 return RecentRange(first, end)
             seen = None  # another session claimed first: look again
 
 
 @no_transaction
-def claim_recent(account_id: int, folder_id: int, below: int, *, claim: bool = True,
-                 seen: tuple[int, int] | None = None) -> RecentRange:
+def claim_recent(
+    account_id: int, folder_id: int, below: int, *, claim: bool = True, seen: tuple[int, int] | None = None
+) -> RecentRange:
     """The messages under UID `below` that are \\Recent for an IMAP session
     learning of them now (RFC 3501 2.3.2): those no session has claimed.
     A read-write session claims them; a read-only one (EXAMINE) only looks,
@@ -277,8 +292,11 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     the claim is one conditional UPDATE)."""
     clean = normalize_name(name)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords "
-                       f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s", [account_id, clean])
+        cursor.execute(
+            f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords "
+            f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s",
+            [account_id, clean],
+        )
         row = cursor.fetchone()
         if row is None:
             raise NoSuchFolder(f"no folder named {name!r}")
@@ -297,5 +315,16 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     # Everything under `below` is in `uids` or expunged: UIDs commit in order.
     below = max(uidnext, uids[-1] + 1 if uids else 0)
     recent = _recent(account_id, folder_id, below, claim_recent, (recent_uid, uidnext))
-    return FolderView(folder_id, folder_name, uidvalidity, uidnext, highestmodseq, uids,
-                      tuple(_sql.keyword_list(keywords)), unseen, first_unseen, special_use, recent)
+    return FolderView(
+        folder_id,
+        folder_name,
+        uidvalidity,
+        uidnext,
+        highestmodseq,
+        uids,
+        tuple(_sql.keyword_list(keywords)),
+        unseen,
+        first_unseen,
+        special_use,
+        recent,
+    )

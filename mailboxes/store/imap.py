@@ -26,6 +26,7 @@ without a transaction around them (no BEGIN/COMMIT round trips). A folder that i
 account's (or no longer exists) has no messages here; the session learns
 of a deleted mailbox from ``changes_since``.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,18 @@ from .search import Criterion, to_q, to_sql
 from .threading import ThreadRow, message_ids
 from .types import FLAG_COLUMNS, FolderInfo, FolderStatus, MessageInfo, QuotaUsage, UidRanges
 
-__all__ = ["SearchPage", "SearchStats", "SortRow", "fetch_messages", "folders_with_status", "quota_root",
-           "search_stats", "search_uids", "sort_rows", "thread_rows"]
+__all__ = [
+    "SearchPage",
+    "SearchStats",
+    "SortRow",
+    "fetch_messages",
+    "folders_with_status",
+    "quota_root",
+    "search_stats",
+    "search_uids",
+    "sort_rows",
+    "thread_rows",
+]
 
 Content = Literal["header", "full"]
 
@@ -70,10 +81,20 @@ class SearchStats:
 
 
 @no_transaction
-def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelope: bool = False,
-                   structure: bool = False, content: Content | None = None, changedsince: int | None = None,
-                   limit: int = 1000, max_bytes: int = 8 << 20, preview: bool = False,
-                   dates: bool = True) -> list[MessageInfo]:
+def fetch_messages(
+    account_id: int,
+    folder_id: int,
+    ranges: UidRanges,
+    *,
+    envelope: bool = False,
+    structure: bool = False,
+    content: Content | None = None,
+    changedsince: int | None = None,
+    limit: int = 1000,
+    max_bytes: int = 8 << 20,
+    preview: bool = False,
+    dates: bool = True,
+) -> list[MessageInfo]:
     """Messages in the UID ranges, ascending by UID, at most `limit`.
 
     Only what is asked for is read: `envelope`, `structure` (with
@@ -106,11 +127,14 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
         where, params = f"{where} AND m.modseq > %s", [*params, changedsince]
     flags = ", ".join(f"m.{column}" for column in FLAG_COLUMNS.values())
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
-                       f" m.blob_id, {flags}"
-                       + "".join(f", {column}" for column in extra.values())
-                       + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
-                       f" WHERE {where} ORDER BY m.uid LIMIT %s", [*params, limit])
+        cursor.execute(
+            f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
+            f" m.blob_id, {flags}"
+            + "".join(f", {column}" for column in extra.values())
+            + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
+            f" WHERE {where} ORDER BY m.uid LIMIT %s",
+            [*params, limit],
+        )
         rows = cursor.fetchall()
         data: dict[str, bytes] = {}
         if content == "full" and rows:
@@ -121,21 +145,30 @@ def fetch_messages(account_id: int, folder_id: int, ranges: UidRanges, *, envelo
                     rows = rows[:index]
                     break
             shas = sorted({sha for _uid, _modseq, _keywords, _date, _size, sha, *_rest in rows})
-            cursor.execute(f"SELECT sha256, data FROM {_sql.table(Blob)} WHERE sha256 IN ({_sql.placeholders(len(shas))})",
-                           shas)
+            cursor.execute(
+                f"SELECT sha256, data FROM {_sql.table(Blob)} WHERE sha256 IN ({_sql.placeholders(len(shas))})", shas
+            )
             data = {sha: bytes(raw) for sha, raw in cursor.fetchall()}
     datetimes = _sql.datetime_reader(Message, "internal_date")
     out = []
     for uid, modseq, keywords, internal_date, size, sha, *columns in rows:
-        flags, facts = columns[:len(FLAG_COLUMNS)], dict(zip(extra, columns[len(FLAG_COLUMNS):]))
+        flags, facts = columns[: len(FLAG_COLUMNS)], dict(zip(extra, columns[len(FLAG_COLUMNS) :]))
         envelope_json, structure_json, head = facts.get("envelope"), facts.get("structure"), facts.get("head")
-        out.append(MessageInfo(
-            uid=uid, modseq=modseq, flags=_sql.flag_set(flags, keywords),
-            internal_date=None if internal_date is None else datetimes(internal_date),
-            size=size, blob=sha, envelope=None if envelope_json is None else json.loads(envelope_json),
-            structure=None if structure_json is None else json.loads(structure_json),
-            header_bytes=facts.get("header_bytes") or 0, preview=facts.get("preview"),
-            data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head)))
+        out.append(
+            MessageInfo(
+                uid=uid,
+                modseq=modseq,
+                flags=_sql.flag_set(flags, keywords),
+                internal_date=None if internal_date is None else datetimes(internal_date),
+                size=size,
+                blob=sha,
+                envelope=None if envelope_json is None else json.loads(envelope_json),
+                structure=None if structure_json is None else json.loads(structure_json),
+                header_bytes=facts.get("header_bytes") or 0,
+                preview=facts.get("preview"),
+                data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head),
+            )
+        )
     return out
 
 
@@ -150,8 +183,15 @@ def _matching(account_id: int, folder_id: int, criterion: Criterion):  # type: i
 
 
 @no_transaction
-def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_uid: int = 0,
-                limit: int | None = None, modseq: bool = False) -> SearchPage:
+def search_uids(
+    account_id: int,
+    folder_id: int,
+    criterion: Criterion,
+    *,
+    after_uid: int = 0,
+    limit: int | None = None,
+    modseq: bool = False,
+) -> SearchPage:
     """UIDs matching criterion, ascending, paged by `after_uid` and `limit`."""
     raw = _raw_matching(account_id, folder_id, criterion)
     if raw is not None:
@@ -159,8 +199,10 @@ def search_uids(account_id: int, folder_id: int, criterion: Criterion, *, after_
         columns = "uid, modseq" if modseq else "uid"
         page = f" LIMIT {int(limit)}" if limit is not None else ""
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {columns} FROM {_sql.table(Message)} WHERE {where} AND uid > %s "
-                           f"ORDER BY uid{page}", [*params, after_uid])
+            cursor.execute(
+                f"SELECT {columns} FROM {_sql.table(Message)} WHERE {where} AND uid > %s ORDER BY uid{page}",
+                [*params, after_uid],
+            )
             rows = cursor.fetchall()
     else:
         qs = _matching(account_id, folder_id, criterion).filter(uid__gt=after_uid).order_by("uid")
@@ -176,8 +218,10 @@ def _raw_matching(account_id: int, folder_id: int, criterion: Criterion) -> tupl
     condition = to_sql(criterion)
     if condition is None:
         return None
-    return (f"folder_id = (SELECT id FROM {_sql.table(Folder)} WHERE id = %s AND owner_id = %s) AND {condition[0]}",
-            [folder_id, account_id, *condition[1]])
+    return (
+        f"folder_id = (SELECT id FROM {_sql.table(Folder)} WHERE id = %s AND owner_id = %s) AND {condition[0]}",
+        [folder_id, account_id, *condition[1]],
+    )
 
 
 @dataclass(frozen=True)
@@ -200,13 +244,27 @@ _ADDRESS_FIELDS = ("from", "to", "cc")
 @no_transaction
 def sort_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[SortRow]:
     """The sort facts of every message matching criterion, ascending by UID."""
-    parts = {f"{field}_{part}": KeyTextTransform(str(index), KeyTransform("0", KeyTransform(field, F("blob__envelope"))))
-             for field in _ADDRESS_FIELDS for part, index in (("name", 0), ("mailbox", 2), ("host", 3))}
-    rows = _matching(account_id, folder_id, criterion).order_by("uid").values(
-        "uid", "blob__subject", "blob__sent_date", "internal_date", "size", **parts)
-    return [SortRow(r["uid"], r["blob__subject"], r["blob__sent_date"], r["internal_date"], r["size"],
-                    *((r[f"{f}_name"], r[f"{f}_mailbox"], r[f"{f}_host"]) for f in _ADDRESS_FIELDS))
-            for r in rows]
+    parts = {
+        f"{field}_{part}": KeyTextTransform(str(index), KeyTransform("0", KeyTransform(field, F("blob__envelope"))))
+        for field in _ADDRESS_FIELDS
+        for part, index in (("name", 0), ("mailbox", 2), ("host", 3))
+    }
+    rows = (
+        _matching(account_id, folder_id, criterion)
+        .order_by("uid")
+        .values("uid", "blob__subject", "blob__sent_date", "internal_date", "size", **parts)
+    )
+    return [
+        SortRow(
+            r["uid"],
+            r["blob__subject"],
+            r["blob__sent_date"],
+            r["internal_date"],
+            r["size"],
+            *((r[f"{f}_name"], r[f"{f}_mailbox"], r[f"{f}_host"]) for f in _ADDRESS_FIELDS),
+        )
+        for r in rows
+    ]
 
 
 #: Characters of the References field read per message: some 100 ids.
@@ -220,10 +278,16 @@ def thread_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[T
     # The field's start found and cut in the database: no whole header leaves it.
     header = Concat(Value("\n"), F("blob__header_text"))
     start = StrIndex(Lower(header), Value("\nreferences:"))
-    rows = _matching(account_id, folder_id, criterion).order_by("uid").annotate(refs_at=start).annotate(
-        refs=Case(When(refs_at__gt=0, then=Substr(header, F("refs_at"), REFERENCES_WINDOW)), default=Value("")),
-        in_reply_to=KeyTextTransform("in_reply_to", "blob__envelope"),
-    ).values("uid", "blob__message_id", "refs", "in_reply_to", "blob__subject", "blob__sent_date", "internal_date")
+    rows = (
+        _matching(account_id, folder_id, criterion)
+        .order_by("uid")
+        .annotate(refs_at=start)
+        .annotate(
+            refs=Case(When(refs_at__gt=0, then=Substr(header, F("refs_at"), REFERENCES_WINDOW)), default=Value("")),
+            in_reply_to=KeyTextTransform("in_reply_to", "blob__envelope"),
+        )
+        .values("uid", "blob__message_id", "refs", "in_reply_to", "blob__subject", "blob__sent_date", "internal_date")
+    )
     out = []
     for r in rows:
         field = _FIELD_VALUE.match(r["refs"] or "")
@@ -231,8 +295,15 @@ def thread_rows(account_id: int, folder_id: int, criterion: Criterion) -> list[T
         if not references:
             references = message_ids(r["in_reply_to"] or "")[:1]  # RFC 5256 3 (1)(A)
         own = message_ids(r["blob__message_id"])
-        out.append(ThreadRow(r["uid"], own[0] if own else "", tuple(references), r["blob__subject"],
-                             r["blob__sent_date"] or r["internal_date"]))
+        out.append(
+            ThreadRow(
+                r["uid"],
+                own[0] if own else "",
+                tuple(references),
+                r["blob__subject"],
+                r["blob__sent_date"] or r["internal_date"],
+            )
+        )
     return out
 
 
@@ -243,11 +314,13 @@ def search_stats(account_id: int, folder_id: int, criterion: Criterion) -> Searc
     raw = _raw_matching(account_id, folder_id, criterion)
     if raw is None:
         agg = _matching(account_id, folder_id, criterion).aggregate(
-            n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq"))
+            n=Count("id"), lo=Min("uid"), hi=Max("uid"), modseq=Max("modseq")
+        )
         return SearchStats(agg["n"], agg["lo"], agg["hi"], agg["modseq"] or 0)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*), MIN(uid), MAX(uid), MAX(modseq) FROM {_sql.table(Message)} WHERE {raw[0]}",
-                       raw[1])
+        cursor.execute(
+            f"SELECT COUNT(*), MIN(uid), MAX(uid), MAX(modseq) FROM {_sql.table(Message)} WHERE {raw[0]}", raw[1]
+        )
         count, lo, hi, highest = cursor.fetchone()
     return SearchStats(count, lo, hi, highest or 0)
 

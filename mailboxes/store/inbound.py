@@ -7,6 +7,7 @@ the copies queued for relay do not (RFC 5321 4.4: Return-Path is added at
 final delivery only, and a message sent on SHOULD NOT contain one). The
 RCPT answers are handed back at DATA, so routing is not done twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -65,16 +66,31 @@ def _postmaster(address: str) -> tuple[RecipientCheck, tuple[int, int] | None]:
     return RecipientCheck(address, "local", (first,)), None
 
 
-def deliver_final(raw: bytes, recipients: list[str], mail_from: str = "", *, local_headers: bytes = b"",
-                  sender_account_id: int | None = None,
-                  checks: Sequence[RecipientCheck | None] = (), place: Placer | None = None,
-                  parameters: EnvelopeParameters | None = None) -> DeliveryReport:
+def deliver_final(
+    raw: bytes,
+    recipients: list[str],
+    mail_from: str = "",
+    *,
+    local_headers: bytes = b"",
+    sender_account_id: int | None = None,
+    checks: Sequence[RecipientCheck | None] = (),
+    place: Placer | None = None,
+    parameters: EnvelopeParameters | None = None,
+) -> DeliveryReport:
     """SMTP's delivery after DATA: store.deliver() with the local copies
     stored as local_headers + raw (the Return-Path field), remote recipients
     queued with raw alone, the RCPT checks not made again, and
     RejectedByFilter when every local recipient's Sieve script rejected the
     message and nobody else gets it (refused at DATA, RFC 5429 2.1).
     parameters: the sender's DSN and REQUIRETLS, kept with the queued recipients."""
-    return delivery.deliver(raw, recipients, mail_from, local_headers=local_headers,
-                            sender_account_id=sender_account_id, checks=checks, place=place, refuse_rejected=True,
-                            parameters=parameters)
+    return delivery.deliver(
+        raw,
+        recipients,
+        mail_from,
+        local_headers=local_headers,
+        sender_account_id=sender_account_id,
+        checks=checks,
+        place=place,
+        refuse_rejected=True,
+        parameters=parameters,
+    )

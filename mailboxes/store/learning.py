@@ -13,6 +13,7 @@ means a message is learned once per class, never twice; forget_lesson()
 undoes the claim when rspamd could not be reached, so a later filing tries
 again.
 """
+
 from __future__ import annotations
 
 import functools

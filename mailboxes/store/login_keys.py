@@ -11,6 +11,7 @@ A client: an IPv4 address as it is, an IPv6 address by its /64 (one site or
 one customer gets a /64, and an attacker holding one has 2^64 addresses,
 RFC 6177 2), an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, a dual-stack
 socket's view of an IPv4 client) as the IPv4 address it maps."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -20,6 +20,7 @@ MAIL_LOGIN_FAILURE_WINDOW seconds, the key is refused for
 MAIL_LOGIN_BLOCK_DELAY seconds after its last failure, doubling with each
 further failure, at most the window. Administrators list and clear blocks
 (admin_login_blocks / admin_clear_login_block); a clear is audited."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,9 +59,9 @@ IP, ACCOUNT = "ip", "account"
 class LoginBlock:
     """One refused key: an IP, or an account (refused from new IPs)."""
 
-    kind: str          # "ip" or "account"
-    value: str         # the IP or the address
-    failures: int      # within the window
+    kind: str  # "ip" or "account"
+    value: str  # the IP or the address
+    failures: int  # within the window
     last_failure: datetime
     until: datetime
 
@@ -84,6 +85,7 @@ def _block_until(kind: str, failures: int, last: float) -> float | None:
 
 # --- the counters -------------------------------------------------------------
 
+
 class _DatabaseCounter:
     """Failures are the audit log's login.failed rows since the window opened
     or the key's last clear, whichever is later."""
@@ -99,14 +101,16 @@ class _DatabaseCounter:
         since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
         counts: dict[str, Any] = {}
         for n, (kind, value) in enumerate(keys):
-            cleared = AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since) \
-                .order_by("-at").values("at")[:1]
+            cleared = (
+                AuditEntry.objects.filter(action=CLEARED, target=f"{kind}:{value}", at__gte=since)
+                .order_by("-at")
+                .values("at")[:1]
+            )
             start = Coalesce(Subquery(cleared, output_field=DateTimeField()), Value(since, DateTimeField()))
             mine = (Q(detail__client=value) if kind == IP else Q(target=value)) & Q(at__gte=start)
             counts[f"n{n}"], counts[f"last{n}"] = Count("pk", filter=mine), Max("at", filter=mine)
         found = AuditEntry.objects.filter(action=FAILED, at__gte=since).aggregate(**counts)
-        return [(found[f"n{n}"], found[f"last{n}"].timestamp() if found[f"last{n}"] else 0.0)
-                for n in range(len(keys))]
+        return [(found[f"n{n}"], found[f"last{n}"].timestamp() if found[f"last{n}"] else 0.0) for n in range(len(keys))]
 
     def state(self, kind: str, value: str) -> tuple[int, float]:
         return self.states([(kind, value)])[0]
@@ -118,10 +122,16 @@ class _DatabaseCounter:
         since = timezone.now() - timedelta(seconds=settings.MAIL_LOGIN_FAILURE_WINDOW)
         rows = AuditEntry.objects.filter(action=FAILED, at__gte=since)
         limit = min(settings.MAIL_LOGIN_MAX_FAILURES, settings.MAIL_LOGIN_MAX_FAILURES_PER_IP)
-        for target in rows.values("target").annotate(n=Count("pk")).filter(n__gte=limit).values_list("target", flat=True):
+        for target in (
+            rows.values("target").annotate(n=Count("pk")).filter(n__gte=limit).values_list("target", flat=True)
+        ):
             yield ACCOUNT, target
-        for client in rows.values("detail__client").annotate(n=Count("pk")).filter(n__gte=limit) \
-                .values_list("detail__client", flat=True):
+        for client in (
+            rows.values("detail__client")
+            .annotate(n=Count("pk"))
+            .filter(n__gte=limit)
+            .values_list("detail__client", flat=True)
+        ):
             if client:
                 yield IP, client
 
@@ -184,19 +194,21 @@ class _RedisCounter:
         _redis.delete_under(self.prefix)
 
 
-_counters: Callable[[], _DatabaseCounter | _RedisCounter] = _redis.backend(
-    _RedisCounter, _DatabaseCounter)
+_counters: Callable[[], _DatabaseCounter | _RedisCounter] = _redis.backend(_RedisCounter, _DatabaseCounter)
 
 
 def _known_ip(address: str, ip: str) -> bool:
     """Has this account logged in from this client (IP, or IPv6 /64) before,
     by any door? Its last login per door is at most a handful of rows."""
     client = client_key(ip)
-    return bool(client) and any(client_key(known) == client for known in LoginRecord.objects.filter(
-        account__address=account_key(address)).values_list("ip", flat=True))
+    return bool(client) and any(
+        client_key(known) == client
+        for known in LoginRecord.objects.filter(account__address=account_key(address)).values_list("ip", flat=True)
+    )
 
 
 # --- the entry point --------------------------------------------------------------
+
 
 def _apop_matches(info_secret: tuple[AccountInfo, str] | None, challenge: str, digest: str) -> AccountInfo | None:
     if info_secret is None:
@@ -229,8 +241,7 @@ def login_refusal(address: str, ip: str, *, second_factor: bool = False) -> floa
     return max(blocks)
 
 
-def login(address: str, password: str, *, protocol: str, ip: str,
-          apop_challenge: str | None = None) -> AccountInfo:
+def login(address: str, password: str, *, protocol: str, ip: str, apop_challenge: str | None = None) -> AccountInfo:
     """The account whose credentials these are, its login recorded for
     `protocol`. With apop_challenge, `password` is the APOP digest of the
     challenge and the account's shared secret (RFC 1939 7).
@@ -282,8 +293,12 @@ def _check(address: str, password: str, protocol: str, ip: str, apop_challenge: 
 def record_failure(address: str, ip: str, protocol: str) -> None:
     """Count a failed password check that did not go through login() (the
     webmail's change-password form checks the old password)."""
-    AuditEntry.objects.create(actor=None, action=FAILED, target=account_key(address),
-                              detail={"ip": ip[:64], "client": client_key(ip), "protocol": protocol[:16]})
+    AuditEntry.objects.create(
+        actor=None,
+        action=FAILED,
+        target=account_key(address),
+        detail={"ip": ip[:64], "client": client_key(ip), "protocol": protocol[:16]},
+    )
     _counters().record(address, ip[:64], protocol, time.time())
 
 
@@ -313,6 +328,7 @@ def reset_login_throttle() -> None:
 
 # --- administrators -----------------------------------------------------------------
 
+
 def _visible(actor: Actor, kind: str, value: str) -> bool:
     if actor.is_superuser:
         return True
@@ -330,8 +346,9 @@ def admin_login_blocks(*, actor: Actor) -> list[LoginBlock]:
         failures, last = _counters().state(kind, value)
         until = _block_until(kind, failures, last)
         if until is not None:
-            found.append(LoginBlock(kind, value, failures, datetime.fromtimestamp(last, UTC),
-                                    datetime.fromtimestamp(until, UTC)))
+            found.append(
+                LoginBlock(kind, value, failures, datetime.fromtimestamp(last, UTC), datetime.fromtimestamp(until, UTC))
+            )
     return sorted(found, key=lambda b: (b.kind, b.value))
 
 

@@ -2,6 +2,7 @@
 recounted from the messages, one warning per threshold crossed, Trash and
 Junk emptied of what is older than the domain's retention, and message bytes
 no longer referred to deleted (collect_blobs)."""
+
 from __future__ import annotations
 
 import functools
@@ -77,8 +78,14 @@ def _warn(account_id: int) -> int:
             Account.objects.filter(pk=account_id).update(quota_warning_level=0)
         return 0
     if inbox is not None:
-        raw = notices.build_quota_warning(hostname=settings.MAIL_HOSTNAME, address=account.address, percent=level,
-                                          used=account.used_bytes, limit=account.quota, now=timezone.now())
+        raw = notices.build_quota_warning(
+            hostname=settings.MAIL_HOSTNAME,
+            address=account.address,
+            percent=level,
+            used=account.used_bytes,
+            limit=account.quota,
+            now=timezone.now(),
+        )
         _notice(inbox, raw)
     Account.objects.filter(pk=account_id).update(quota_warning_level=level)
     return level
@@ -108,8 +115,12 @@ def purge_old_messages(account_id: int) -> int:
     # Trash and Junk locked at once in id order, then the account (release_quota): docs/DESIGN.md "Lock order".
     purged = Folder.objects.select_for_update().filter(owner_id=account_id, special_use__in=PURGED_USES)
     for folder in list(purged.order_by("pk")):
-        rows = [Held(*row) for row in Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
-                .order_by("uid").values_list("id", "uid", "size")]
+        rows = [
+            Held(*row)
+            for row in Message.objects.filter(folder_id=folder.pk, internal_date__lt=cutoff)
+            .order_by("uid")
+            .values_list("id", "uid", "size")
+        ]
         _remove(folder, rows)
         freed = sum(row.size for row in rows)
         if freed:
@@ -129,20 +140,21 @@ _RACE_STATES = ("40P01", "40001")
 class BlobCollection:
     """What one collector run did (or, for a dry run, would do now)."""
 
-    freed: int          # blob rows deleted
+    freed: int  # blob rows deleted
     freed_bytes: int
-    marked: int         # found unreferenced this run: freed after the grace period
-    waiting: int        # unreferenced, marked, still inside the grace period
-    skipped: int        # batches given up after losing a race to a writer (tried again next run)
+    marked: int  # found unreferenced this run: freed after the grace period
+    waiting: int  # unreferenced, marked, still inside the grace period
+    skipped: int  # batches given up after losing a race to a writer (tried again next run)
 
 
 def _referenced() -> Q:
     """Some row refers to the blob: every foreign key to Blob (Message,
     OutboundMessage, and any model added later), found from the models."""
-    refs = [Q(Exists(rel.related_model._default_manager.filter(
-                **{rel.field.attname: OuterRef("pk")})))
-            for rel in Blob._meta.get_fields(include_hidden=True)
-            if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)]
+    refs = [
+        Q(Exists(rel.related_model._default_manager.filter(**{rel.field.attname: OuterRef("pk")})))
+        for rel in Blob._meta.get_fields(include_hidden=True)
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one)
+    ]
     return functools.reduce(operator.or_, refs)
 
 
@@ -151,8 +163,7 @@ def collect_blobs(batch: int = 1000, *, grace: timedelta | None = None) -> int:
     return run_blob_collection(batch, grace=grace).freed
 
 
-def run_blob_collection(batch: int = 1000, *, grace: timedelta | None = None,
-                        dry_run: bool = False) -> BlobCollection:
+def run_blob_collection(batch: int = 1000, *, grace: timedelta | None = None, dry_run: bool = False) -> BlobCollection:
     """Mark and sweep, `batch` rows per transaction (a backlog never holds a
     long transaction or many locks):
 
@@ -179,8 +190,9 @@ def run_blob_collection(batch: int = 1000, *, grace: timedelta | None = None,
     return BlobCollection(freed, freed_bytes, marked, _waiting(), lost_marking + lost_sweeping)
 
 
-def _batches(select: Callable[[str, int], list[str]], act: Callable[[list[str]], tuple[int, int]],
-             batch: int) -> tuple[int, int, int]:
+def _batches(
+    select: Callable[[str, int], list[str]], act: Callable[[list[str]], tuple[int, int]], batch: int
+) -> tuple[int, int, int]:
     """act() on the keys select() pages through, batch by batch in key
     order, each batch its own transaction; returns the sums of act()'s
     (rows, bytes) and how many batches were lost to a racing writer."""
@@ -193,8 +205,12 @@ def _batches(select: Callable[[str, int], list[str]], act: Callable[[list[str]],
         except (IntegrityError, Unavailable) as exc:
             if not _lost_race(exc):
                 raise
-            log.warning("blob collector: a writer reused bytes in batch %s..%s; left for the next run (%s)",
-                        shas[0][:12], shas[-1][:12], type(exc).__name__)
+            log.warning(
+                "blob collector: a writer reused bytes in batch %s..%s; left for the next run (%s)",
+                shas[0][:12],
+                shas[-1][:12],
+                type(exc).__name__,
+            )
             lost += 1
             continue
         rows, size = rows + done[0], size + done[1]
@@ -223,8 +239,9 @@ def _keys(after: str, batch: int) -> list[str]:
 
 @no_transaction
 def _marked(after: str, batch: int) -> list[str]:
-    return list(Blob.objects.filter(pk__gt=after, orphaned_at__isnull=False)
-                .order_by("pk").values_list("pk", flat=True)[:batch])
+    return list(
+        Blob.objects.filter(pk__gt=after, orphaned_at__isnull=False).order_by("pk").values_list("pk", flat=True)[:batch]
+    )
 
 
 @atomic

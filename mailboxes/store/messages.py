@@ -4,6 +4,7 @@ Every change allocates the folder's next modseq under a row lock on the
 folder (SELECT ... FOR UPDATE), so UIDs and modseqs strictly ascend whatever
 the number of concurrent writers, and stamps the rows it changed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,12 +38,16 @@ MAX_KEYWORDS = 64
 
 # --- quota ----------------------------------------------------------------
 
+
 def charge_quota(account_id: int, size: int) -> None:
     """Add size to the account's usage, atomically refusing to pass its quota:
     one UPDATE; asked again only to say why it refused."""
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
-                       f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)", [size, account_id, size])
+        cursor.execute(
+            f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes + %s "
+            f"WHERE id = %s AND (quota = 0 OR used_bytes + %s <= quota)",
+            [size, account_id, size],
+        )
         if cursor.rowcount == 1:
             return
     accounts.refuse_charge([account_id], size)
@@ -50,10 +55,13 @@ def charge_quota(account_id: int, size: int) -> None:
 
 def release_quota(account_id: int, size: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes - %s WHERE id = %s", [size, account_id])
+        cursor.execute(
+            f"UPDATE {_sql.table(Account)} SET used_bytes = used_bytes - %s WHERE id = %s", [size, account_id]
+        )
 
 
 # --- shared mechanics -----------------------------------------------------
+
 
 def _next_modseq(folder: Folder, new_messages: int = 0, keywords: Iterable[str] = ()) -> tuple[int, int]:
     """Allocate (first uid, modseq) on a folder locked by the caller, adding
@@ -104,42 +112,62 @@ def _insert(folder: Folder, items: Sequence[tuple[str, int, Iterable[str], datet
     return [first_uid + i for i in range(len(items))], modseq
 
 
-def _insert_rows(cursor, folder_id: int, first_uid: int, modseq: int,  # type: ignore[no-untyped-def]
-                 items: Sequence[tuple[str, int, Iterable[str], datetime | None]]) -> None:
+def _insert_rows(  # type: ignore[no-untyped-def]
+    cursor,
+    folder_id: int,
+    first_uid: int,
+    modseq: int,
+    items: Sequence[tuple[str, int, Iterable[str], datetime | None]],
+) -> None:
     """The message rows, UIDs from first_uid up, by multi-row INSERTs of 500."""
     field, now = Message._meta.get_field("keywords"), timezone.now()
     params: list[object] = []
     for offset, (sha, size, flags, when) in enumerate(items):
         system, keywords = _split_flags(flags)
-        params += [folder_id, first_uid + offset, modseq, *(system.get(c, False) for c in FLAG_COLUMNS.values()),
-                   field.get_db_prep_save(keywords, connection),
-                   connection.ops.adapt_datetimefield_value(when or now), size, sha]
+        params += [
+            folder_id,
+            first_uid + offset,
+            modseq,
+            *(system.get(c, False) for c in FLAG_COLUMNS.values()),
+            field.get_db_prep_save(keywords, connection),
+            connection.ops.adapt_datetimefield_value(when or now),
+            size,
+            sha,
+        ]
     width = len(params) // max(1, len(items))
     for start in range(0, len(items), 500):
-        chunk = params[start * width:(start + 500) * width]
-        cursor.execute(f"INSERT INTO {_sql.table(Message)} ({_sql.MESSAGE_COLUMNS}) VALUES "
-                       + ", ".join([_sql.MESSAGE_ROW] * (len(chunk) // width)), chunk)
+        chunk = params[start * width : (start + 500) * width]
+        cursor.execute(
+            f"INSERT INTO {_sql.table(Message)} ({_sql.MESSAGE_COLUMNS}) VALUES "
+            + ", ".join([_sql.MESSAGE_ROW] * (len(chunk) // width)),
+            chunk,
+        )
 
 
 # --- appending ------------------------------------------------------------
 
-def append(account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] = (),
-           internal_date: datetime | None = None) -> AppendResult:
+
+def append(
+    account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] = (), internal_date: datetime | None = None
+) -> AppendResult:
     return _append(account_id, folder_name, prepare(raw), tuple(flags), internal_date)
 
 
 @atomic
-def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[str, ...],
-            internal_date: datetime | None) -> AppendResult:
+def _append(
+    account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[str, ...], internal_date: datetime | None
+) -> AppendResult:
     """Hand-written statements: the folder's next UID and modseq taken (its row
     locked by the UPDATE, the writers' first lock), the bytes stored unless
     they are, the quota charged, the row inserted."""
     _split_flags(flags)  # validate before taking locks
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_sql.table(Folder)} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-                       f"WHERE owner_id = %s AND name = %s "
-                       f"RETURNING id, uidvalidity, uidnext - 1, highestmodseq, special_use",
-                       [account_id, normalize_name(folder_name)])
+        cursor.execute(
+            f"UPDATE {_sql.table(Folder)} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
+            f"WHERE owner_id = %s AND name = %s "
+            f"RETURNING id, uidvalidity, uidnext - 1, highestmodseq, special_use",
+            [account_id, normalize_name(folder_name)],
+        )
         row = cursor.fetchone()
         if row is None:
             raise NoSuchFolder(f"no folder named {folder_name!r}")
@@ -155,21 +183,33 @@ def _append(account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[
 
 # --- reading --------------------------------------------------------------
 
+
 @atomic
 def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
-    row = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid=uid) \
-        .values_list("blob__data", flat=True).first()
+    row = (
+        Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid=uid)
+        .values_list("blob__data", flat=True)
+        .first()
+    )
     if row is None:
         from .errors import NotFound
+
         raise NotFound("no such message")
     return bytes(row)
 
 
 # --- flags ----------------------------------------------------------------
 
+
 @atomic
-def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: FlagOp, flags: Iterable[str],
-              unchangedsince: int | None = None) -> StoreFlagsResult:
+def set_flags(
+    account_id: int,
+    folder_id: int,
+    ranges: UidRanges,
+    op: FlagOp,
+    flags: Iterable[str],
+    unchangedsince: int | None = None,
+) -> StoreFlagsResult:
     """op: 'set' (replace), 'add' or 'remove'. Only rows whose flags really
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
     changed after that modseq and reports them as conflicts.
@@ -189,8 +229,9 @@ def set_flags(account_id: int, folder_id: int, ranges: UidRanges, op: FlagOp, fl
         where, params = f"folder_id = %s AND {uids}", [folder_id, *params]
         conflicts: list[int] = []
         if unchangedsince is not None:
-            cursor.execute(f"SELECT uid FROM {message} WHERE {where} AND modseq > %s ORDER BY uid",
-                           [*params, unchangedsince])
+            cursor.execute(
+                f"SELECT uid FROM {message} WHERE {where} AND modseq > %s ORDER BY uid", [*params, unchangedsince]
+            )
             conflicts = [uid for (uid,) in cursor.fetchall()]
             where, params = f"{where} AND modseq <= %s", [*params, unchangedsince]
         if op != "set" and not keywords:
@@ -232,28 +273,47 @@ def note_keywords(cursor, folder_id: int, keywords: Iterable[str]) -> None:  # t
     cursor.execute(f"SELECT keywords FROM {folder} WHERE id = %s", [folder_id])
     grown = _grown_keywords(_sql.keyword_list(cursor.fetchone()[0]), wanted)
     if grown is not None:
-        cursor.execute(f"UPDATE {folder} SET keywords = %s WHERE id = %s",
-                       [Folder._meta.get_field("keywords").get_db_prep_save(grown, connection), folder_id])
+        cursor.execute(
+            f"UPDATE {folder} SET keywords = %s WHERE id = %s",
+            [Folder._meta.get_field("keywords").get_db_prep_save(grown, connection), folder_id],
+        )
 
 
 _SET_ALL_FLAGS = ", ".join(f"{column} = %s" for column in FLAG_COLUMNS.values())
 
 
-def _switch_flags(cursor, where: str, params: Sequence[object], values: dict[str, bool],  # type: ignore[no-untyped-def]
-                  modseq: int) -> list[FlagChange]:
+def _switch_flags(  # type: ignore[no-untyped-def]
+    cursor,
+    where: str,
+    params: Sequence[object],
+    values: dict[str, bool],
+    modseq: int,
+) -> list[FlagChange]:
     """Set the given flag columns where any of them differs: one UPDATE ... RETURNING."""
     if not values:
         return []
     sets = ", ".join(f"{column} = %s" for column in values)
     differs = " OR ".join(f"{column} <> %s" for column in values)
-    cursor.execute(f"UPDATE {_sql.table(Message)} SET {sets}, modseq = %s WHERE {where} AND ({differs}) "
-                   f"RETURNING uid, {_sql.FLAGS_SQL}, keywords", [*values.values(), modseq, *params, *values.values()])
-    return sorted((FlagChange(uid, _sql.flag_set(columns, kws), modseq) for uid, *columns, kws in cursor.fetchall()),
-                  key=lambda change: change.uid)
+    cursor.execute(
+        f"UPDATE {_sql.table(Message)} SET {sets}, modseq = %s WHERE {where} AND ({differs}) "
+        f"RETURNING uid, {_sql.FLAGS_SQL}, keywords",
+        [*values.values(), modseq, *params, *values.values()],
+    )
+    return sorted(
+        (FlagChange(uid, _sql.flag_set(columns, kws), modseq) for uid, *columns, kws in cursor.fetchall()),
+        key=lambda change: change.uid,
+    )
 
 
-def _rewrite_flags(cursor, where: str, params: Sequence[object], op: FlagOp, system: dict[str, bool],  # type: ignore[no-untyped-def]
-                   keywords: list[str], modseq: int) -> list[FlagChange]:
+def _rewrite_flags(  # type: ignore[no-untyped-def]
+    cursor,
+    where: str,
+    params: Sequence[object],
+    op: FlagOp,
+    system: dict[str, bool],
+    keywords: list[str],
+    modseq: int,
+) -> list[FlagChange]:
     """Any flag operation, worked out row by row; rows ending with the same
     flags are written by one UPDATE."""
     message = _sql.table(Message)
@@ -276,14 +336,17 @@ def _rewrite_flags(cursor, where: str, params: Sequence[object], op: FlagOp, sys
     field = Message._meta.get_field("keywords")
     for (columns, state), ids in groups.items():
         for start in range(0, len(ids), 1000):
-            chunk = ids[start:start + 1000]
-            cursor.execute(f"UPDATE {message} SET {_SET_ALL_FLAGS}, keywords = %s, modseq = %s "
-                           f"WHERE id IN ({_sql.placeholders(len(chunk))})",
-                           [*columns, field.get_db_prep_save(list(state), connection), modseq, *chunk])
+            chunk = ids[start : start + 1000]
+            cursor.execute(
+                f"UPDATE {message} SET {_SET_ALL_FLAGS}, keywords = %s, modseq = %s "
+                f"WHERE id IN ({_sql.placeholders(len(chunk))})",
+                [*columns, field.get_db_prep_save(list(state), connection), modseq, *chunk],
+            )
     return changed
 
 
 # --- expunge, copy, move --------------------------------------------------
+
 
 class Held(NamedTuple):
     """A message row by its key, UID and size (what removing it needs)."""
@@ -300,7 +363,7 @@ def _remove(folder: Folder, rows: Sequence[Held]) -> int:
     _, modseq = _next_modseq(folder)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 1000):
-            ids = [row.id for row in rows[start:start + 1000]]
+            ids = [row.id for row in rows[start : start + 1000]]
             cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE id IN ({_sql.placeholders(len(ids))})", ids)
         _tombstones(cursor, folder.pk, [row.uid for row in rows], modseq)
     events.publish_on_commit(folder.owner_id, folder.pk)
@@ -310,9 +373,12 @@ def _remove(folder: Folder, rows: Sequence[Held]) -> int:
 def _tombstones(cursor, folder_id: int, uids: Sequence[int], modseq: int) -> None:  # type: ignore[no-untyped-def]
     """One Expunged row per UID at modseq, by multi-row INSERTs of 2000."""
     for start in range(0, len(uids), 2000):
-        chunk = uids[start:start + 2000]
-        cursor.execute(f"INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) VALUES "
-                       + ", ".join(["(%s, %s, %s)"] * len(chunk)), [v for uid in chunk for v in (folder_id, uid, modseq)])
+        chunk = uids[start : start + 2000]
+        cursor.execute(
+            f"INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+            [v for uid in chunk for v in (folder_id, uid, modseq)],
+        )
 
 
 @atomic
@@ -352,15 +418,19 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
     return [uid for uid, _size in rows]
 
 
-def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
-               charge: bool, source_use: str | None = None) -> tuple[list[Held], list[int]]:
+def _copy_into(
+    account_id: int, source_id: int, ranges: UidRanges, dest: Folder, charge: bool, source_use: str | None = None
+) -> tuple[list[Held], list[int]]:
     """Copy the source's messages in ranges into a locked dest: the source
     rows, ascending by UID, and the UIDs the copies got. source_use: the
     source's special use, when filing there may teach the spam filter (learning.py)."""
     uids, params = _sql.uids_where(ranges)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, uid, size, blob_id, internal_date, keywords, {_sql.FLAGS_SQL} "
-                       f"FROM {_sql.table(Message)} WHERE folder_id = %s AND {uids} ORDER BY uid", [source_id, *params])
+        cursor.execute(
+            f"SELECT id, uid, size, blob_id, internal_date, keywords, {_sql.FLAGS_SQL} "
+            f"FROM {_sql.table(Message)} WHERE folder_id = %s AND {uids} ORDER BY uid",
+            [source_id, *params],
+        )
         rows = cursor.fetchall()
     if not rows:
         return [], []
@@ -368,8 +438,13 @@ def _copy_into(account_id: int, source_id: int, ranges: UidRanges, dest: Folder,
     if charge:
         charge_quota(account_id, sum(row.size for row in held))
     when = _sql.datetime_reader(Message, "internal_date")
-    dest_uids, _ = _insert(dest, [(sha, size, _sql.flag_set(flags, keywords), when(date))
-                                  for _id, _uid, size, sha, date, keywords, *flags in rows])
+    dest_uids, _ = _insert(
+        dest,
+        [
+            (sha, size, _sql.flag_set(flags, keywords), when(date))
+            for _id, _uid, size, sha, date, keywords, *flags in rows
+        ],
+    )
     if source_use is not None:
         learning.filed(account_id, source_use, dest.special_use, [sha for _id, _uid, _size, sha, *_rest in rows])
     return held, dest_uids
@@ -390,10 +465,14 @@ def move(account_id: int, folder_id: int, ranges: UidRanges, dest_name: str) -> 
     it; a client uses it to renumber), as a COPY and an EXPUNGE would."""
     dest = get_folder(account_id, dest_name)
     first, second = sorted([folder_id, dest.pk])
-    locked = {f.pk: f for f in Folder.objects.select_for_update().filter(owner_id=account_id, pk__in=[first, second]).order_by("pk")}
+    locked = {
+        f.pk: f
+        for f in Folder.objects.select_for_update().filter(owner_id=account_id, pk__in=[first, second]).order_by("pk")
+    }
     source = locked.get(folder_id)
     if source is None:
         from .errors import NoSuchFolder
+
         raise NoSuchFolder("that folder no longer exists")
     dest = locked[dest.pk]  # the same object as source for a move into itself
     rows, dest_uids = _copy_into(account_id, folder_id, ranges, dest, charge=False, source_use=source.special_use)
@@ -431,7 +510,9 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
             f"UNION ALL SELECT 1, uid, modseq, {_sql.FLAGS_SQL}, keywords, NULL FROM {message} "
             f"WHERE folder_id = %s AND modseq > %s "
             f"UNION ALL SELECT 2, uid, modseq, {_NO_FLAGS}, NULL FROM {expunged} WHERE folder_id = %s AND modseq > %s "
-            f"ORDER BY 1, 2", [folder_id, account_id, folder_id, modseq, folder_id, modseq])
+            f"ORDER BY 1, 2",
+            [folder_id, account_id, folder_id, modseq, folder_id, modseq],
+        )
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:  # the first row, the folder's, tagged 0
         raise NoSuchFolder("that folder no longer exists")

@@ -20,8 +20,7 @@ from ._db import atomic
 from .errors import LimitExceeded, NotPermitted
 from .folders import get_folder
 
-__all__ = ["MAX_ENTRIES", "MAX_TOTAL", "MAX_VALUE", "MetadataTooBig", "MetadataTooMany",
-           "get_metadata", "set_metadata"]
+__all__ = ["MAX_ENTRIES", "MAX_TOTAL", "MAX_VALUE", "MetadataTooBig", "MetadataTooMany", "get_metadata", "set_metadata"]
 
 MAX_VALUE: Final = 64 * 1024
 MAX_ENTRIES: Final = 1000
@@ -53,8 +52,9 @@ def _folder(account_id: int, mailbox: str | None) -> Folder | None:
 
 
 @atomic
-def get_metadata(account_id: int, mailbox: str | None, entries: Sequence[str],
-                 depth: Depth = 0) -> list[tuple[str, bytes]]:
+def get_metadata(
+    account_id: int, mailbox: str | None, entries: Sequence[str], depth: Depth = 0
+) -> list[tuple[str, bytes]]:
     """The entries that exist among ``entries`` (and their descendants to
     ``depth``), in name order; ``mailbox`` None is the server."""
     folder = _folder(account_id, mailbox)
@@ -66,7 +66,7 @@ def get_metadata(account_id: int, mailbox: str | None, entries: Sequence[str],
         scope = _scope(_owner(account_id, folder, name), folder)
         rows = MetadataEntry.objects.filter(scope, query).values_list("entry", "value")
         for entry, value in rows:
-            if depth == 1 and "/" in entry[len(name) + 1:]:
+            if depth == 1 and "/" in entry[len(name) + 1 :]:
                 continue
             found[entry] = bytes(value)
     return sorted(found.items())

@@ -3,6 +3,7 @@ and id, set by admin_update_domain, served by mailboxes/mta_sts.py), and the
 relay's cache of destination domains' policies (5.1): the policy text as
 fetched, its id and when it expires. The relay (protocols/relay/mtasts.py)
 parses and applies those."""
+
 from __future__ import annotations
 
 import datetime
@@ -19,15 +20,19 @@ MTA_STS_MODES = ("", "none", "testing", "enforce")  # "": no policy published
 @dataclass(frozen=True)
 class PublishedStsPolicy:
     domain: str
-    mode: str       # none | testing | enforce
+    mode: str  # none | testing | enforce
     policy_id: str
 
 
 @no_transaction
 def published_sts_policy(domain: str) -> PublishedStsPolicy | None:
     """The policy a hosted, active domain publishes, or None."""
-    row = Domain.objects.filter(name=domain.lower().rstrip("."), active=True).exclude(mta_sts_mode="") \
-        .values_list("name", "mta_sts_mode", "mta_sts_id").first()
+    row = (
+        Domain.objects.filter(name=domain.lower().rstrip("."), active=True)
+        .exclude(mta_sts_mode="")
+        .values_list("name", "mta_sts_mode", "mta_sts_id")
+        .first()
+    )
     return PublishedStsPolicy(*row) if row else None
 
 
@@ -53,6 +58,12 @@ def cached_sts_policy(domain: str) -> CachedStsPolicy | None:
 def save_sts_policy(domain: str, policy_id: str, policy: str, max_age: int) -> None:
     """Cache a freshly fetched policy for max_age seconds (update_or_create runs in its own transaction)."""
     now = timezone.now()
-    MtaStsPolicyCache.objects.update_or_create(domain=domain.lower(), defaults={
-        "policy_id": policy_id, "policy": policy, "fetched": now,
-        "expires": now + datetime.timedelta(seconds=max_age)})
+    MtaStsPolicyCache.objects.update_or_create(
+        domain=domain.lower(),
+        defaults={
+            "policy_id": policy_id,
+            "policy": policy,
+            "fetched": now,
+            "expires": now + datetime.timedelta(seconds=max_age),
+        },
+    )

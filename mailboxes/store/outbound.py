@@ -10,6 +10,7 @@ again when the lease runs out, so nothing is lost; at worst a recipient whose
 server had already said 250 gets the message twice (RFC 5321 6.1 prefers
 that to losing it).
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,11 +58,11 @@ class OutboundJob:
     data: bytes
     recipients: tuple[tuple[int, str, str], ...]  # (recipient id, address, domain)
     dkim_domain: str = ""  # sign as this domain only ("" = unsigned), decided when queued
-    dsn_ret: str = ""      # RFC 3461: RET, ENVID, and each recipient id's (NOTIFY, ORCPT)
+    dsn_ret: str = ""  # RFC 3461: RET, ENVID, and each recipient id's (NOTIFY, ORCPT)
     dsn_envid: str = ""
     dsn: dict[int, tuple[str, str]] = field(default_factory=dict)
     require_tls: bool = False  # RFC 8689 REQUIRETLS
-    binarymime: bool = False   # RFC 3030 BODY=BINARYMIME: BDAT only
+    binarymime: bool = False  # RFC 3030 BODY=BINARYMIME: BDAT only
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,9 @@ class AttemptResult:
     """What one delivery attempt to one recipient came to."""
 
     recipient_id: int
-    outcome: str           # sent | temporary | permanent
-    status: str = ""       # RFC 3463 code, e.g. 4.2.2
-    diagnostic: str = ""   # RFC 3464 2.3.6 form, e.g. "smtp; 452 4.2.2 mailbox full"
+    outcome: str  # sent | temporary | permanent
+    status: str = ""  # RFC 3463 code, e.g. 4.2.2
+    diagnostic: str = ""  # RFC 3464 2.3.6 form, e.g. "smtp; 452 4.2.2 mailbox full"
     remote_mta: str = ""
     dsn_passed: bool = False  # the next hop took the DSN parameters: it reports success itself
 
@@ -97,38 +98,58 @@ def _lifetime() -> timedelta:
 
 
 @atomic
-def claim_outbound(*, limit: int = 100, message_id: int | None = None, domains: list[str] | None = None,
-                   lease_seconds: int | None = None) -> list[OutboundJob]:
+def claim_outbound(
+    *,
+    limit: int = 100,
+    message_id: int | None = None,
+    domains: list[str] | None = None,
+    lease_seconds: int | None = None,
+) -> list[OutboundJob]:
     """Take up to `limit` due recipients (of one message, or bound for some
     domains, or any) for this worker alone, for lease_seconds
     (MAIL_RELAY_LEASE). Returns them grouped by message."""
     if limit < 1:
         raise InvalidInput("limit must be positive")
     now = timezone.now()
-    due = OutboundRecipient.objects.select_for_update(skip_locked=True).filter(
-        state__in=PENDING, next_attempt__lte=now)
+    due = OutboundRecipient.objects.select_for_update(skip_locked=True).filter(state__in=PENDING, next_attempt__lte=now)
     if message_id is not None:
         due = due.filter(message_id=message_id)
     if domains is not None:
         due = due.filter(domain__in=domains)
-    rows = list(due.order_by("next_attempt", "id").values_list("id", "message_id", "address", "domain",
-                                                              "dsn_notify", "dsn_orcpt")[:limit])
+    rows = list(
+        due.order_by("next_attempt", "id").values_list(
+            "id", "message_id", "address", "domain", "dsn_notify", "dsn_orcpt"
+        )[:limit]
+    )
     if not rows:
         return []
     lease = timedelta(seconds=lease_seconds or settings.MAIL_RELAY_LEASE)
     from django.db.models import F
+
     OutboundRecipient.objects.filter(pk__in=[r[0] for r in rows]).update(
-        next_attempt=now + lease, attempts=F("attempts") + 1)
+        next_attempt=now + lease, attempts=F("attempts") + 1
+    )
     by_message: dict[int, list[tuple[int, str, str]]] = {}
     for rid, mid, address, domain, _, _ in rows:
         by_message.setdefault(mid, []).append((rid, address, domain))
     dsn = {rid: (notify, orcpt) for rid, _, _, _, notify, orcpt in rows if notify or orcpt}
     messages = OutboundMessage.objects.select_related("blob").filter(pk__in=list(by_message)).order_by("pk")
-    return [OutboundJob(m.pk, bounces.return_path(m.mail_from, m.pk, m.sender_id), m.created, bytes(m.blob.data),
-                        tuple(by_message[m.pk]), m.dkim_domain,
-                        m.dsn_ret, m.dsn_envid, {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn},
-                        m.require_tls, m.binarymime)
-            for m in messages]
+    return [
+        OutboundJob(
+            m.pk,
+            bounces.return_path(m.mail_from, m.pk, m.sender_id),
+            m.created,
+            bytes(m.blob.data),
+            tuple(by_message[m.pk]),
+            m.dkim_domain,
+            m.dsn_ret,
+            m.dsn_envid,
+            {r[0]: dsn[r[0]] for r in by_message[m.pk] if r[0] in dsn},
+            m.require_tls,
+            m.binarymime,
+        )
+        for m in messages
+    ]
 
 
 @atomic
@@ -143,13 +164,19 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
     for r in results:
         if r.outcome not in OUTCOMES:
             raise InvalidInput(f"unknown outcome {r.outcome!r}")
-    message = OutboundMessage.objects.filter(pk=message_id).only(
-        "pk", "mail_from", "created", "blob_id", "dsn_ret", "dsn_envid").first()
+    message = (
+        OutboundMessage.objects.filter(pk=message_id)
+        .only("pk", "mail_from", "created", "blob_id", "dsn_ret", "dsn_envid")
+        .first()
+    )
     if message is None:
         return OutcomeSummary(0, 0, 0, False)
     by_id = {r.recipient_id: r for r in results}
-    rows = list(OutboundRecipient.objects.select_for_update().filter(
-        message_id=message_id, pk__in=list(by_id), state__in=PENDING).order_by("pk"))
+    rows = list(
+        OutboundRecipient.objects.select_for_update()
+        .filter(message_id=message_id, pk__in=list(by_id), state__in=PENDING)
+        .order_by("pk")
+    )
     now = timezone.now()
     expiry = message.created + _lifetime()
     warn_after = _delay_warning()
@@ -159,8 +186,9 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
         if result.outcome == "sent":
             sent.append(row.pk)
             if _asked(row, "SUCCESS") and not result.dsn_passed:  # RFC 3461 5.2.2: we report "relayed"
-                relayed.append(notices.Failure(row.address, "2.0.0", result.diagnostic, result.remote_mta,
-                                               row.dsn_orcpt))
+                relayed.append(
+                    notices.Failure(row.address, "2.0.0", result.diagnostic, result.remote_mta, row.dsn_orcpt)
+                )
             continue
         if result.outcome == "temporary" and now < expiry:
             row.state, row.last_error = State.DEFERRED, result.diagnostic[:2000]
@@ -168,8 +196,11 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
             if warn_after and not row.delay_warned and now - message.created >= warn_after and message.mail_from:
                 row.delay_warned = True
                 if _asked(row, "DELAY"):
-                    delays.append(notices.Failure(row.address, _temporary(result.status), result.diagnostic,
-                                                  result.remote_mta, row.dsn_orcpt))
+                    delays.append(
+                        notices.Failure(
+                            row.address, _temporary(result.status), result.diagnostic, result.remote_mta, row.dsn_orcpt
+                        )
+                    )
             row.save(update_fields=["state", "last_error", "next_attempt", "delay_warned"])
             deferred += 1
             continue
@@ -180,8 +211,9 @@ def record_outcome(message_id: int, results: list[AttemptResult]) -> OutcomeSumm
         row.state, row.last_error = State.FAILED, diagnostic[:2000]
         row.save(update_fields=["state", "last_error"])
         if _asked(row, "FAILURE"):
-            failures.append(notices.Failure(row.address, status or "5.0.0", diagnostic, result.remote_mta,
-                                            row.dsn_orcpt))
+            failures.append(
+                notices.Failure(row.address, status or "5.0.0", diagnostic, result.remote_mta, row.dsn_orcpt)
+            )
     if sent:
         OutboundRecipient.objects.filter(pk__in=sent).update(state=State.SENT, last_error="")
     bounced = bool(failures and message.mail_from) and _bounce(message, failures, now)
@@ -209,20 +241,34 @@ def _temporary(status: str) -> str:
     return status if status.startswith("4.") else "4.0.0"
 
 
-def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: datetime,
-            kind: str = notices.FAILED, retry_until: datetime | None = None) -> bool:
+def _bounce(
+    message: OutboundMessage,
+    failures: list[notices.Failure],
+    now: datetime,
+    kind: str = notices.FAILED,
+    retry_until: datetime | None = None,
+) -> bool:
     """Deliver a DSN about `failures` to the envelope sender: a failure
     report, a delay notice until retry_until, or a "relayed" success report
     (RFC 3464 Action), with the sender's ENVID and ORCPTs and the original
     headers, or the whole message for RET=FULL (RFC 3461 4.3)."""
     from ..models import Blob
     from .delivery import deliver
+
     blob = Blob.objects.only("data", "header_bytes").get(pk=message.blob_id)
     data = bytes(blob.data)
-    raw = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=message.mail_from,
-                            original_headers=data[:blob.header_bytes], failures=failures, arrival=message.created,
-                            now=now, retry_until=retry_until, action=kind, envid=message.dsn_envid,
-                            full_message=data if message.dsn_ret == "FULL" else None)
+    raw = notices.build_dsn(
+        hostname=settings.MAIL_HOSTNAME,
+        mail_from=message.mail_from,
+        original_headers=data[: blob.header_bytes],
+        failures=failures,
+        arrival=message.created,
+        now=now,
+        retry_until=retry_until,
+        action=kind,
+        envid=message.dsn_envid,
+        full_message=data if message.dsn_ret == "FULL" else None,
+    )
     try:
         with transaction.atomic():  # a savepoint: an undeliverable DSN must not undo the outcome
             deliver(raw, [message.mail_from], "")
@@ -234,20 +280,29 @@ def _bounce(message: OutboundMessage, failures: list[notices.Failure], now: date
     return True
 
 
-def report_delivered(raw: bytes, mail_from: str, recipients: list[tuple[str, str]], *, envid: str = "",
-                     ret: str = "") -> bool:
+def report_delivered(
+    raw: bytes, mail_from: str, recipients: list[tuple[str, str]], *, envid: str = "", ret: str = ""
+) -> bool:
     """The success DSN (RFC 3461 4.1 NOTIFY=SUCCESS, RFC 3464 Action:
     delivered) for a message stored in our own mailboxes: recipients are
     (address, ORCPT) pairs. Delivered to mail_from in a transaction of its
     own, after the message's; False if it could not be."""
     from .delivery import deliver
+
     if not mail_from or not recipients:
         return False
     now = timezone.now()
     report = notices.build_dsn(
-        hostname=settings.MAIL_HOSTNAME, mail_from=mail_from, original_headers=raw.split(b"\r\n\r\n", 1)[0],
+        hostname=settings.MAIL_HOSTNAME,
+        mail_from=mail_from,
+        original_headers=raw.split(b"\r\n\r\n", 1)[0],
         failures=[notices.Failure(address, "2.0.0", "", "", orcpt) for address, orcpt in recipients],
-        arrival=now, now=now, action=notices.DELIVERED, envid=envid, full_message=raw if ret == "FULL" else None)
+        arrival=now,
+        now=now,
+        action=notices.DELIVERED,
+        envid=envid,
+        full_message=raw if ret == "FULL" else None,
+    )
     try:
         deliver(report, [mail_from], "")
     except Unavailable:
@@ -259,23 +314,28 @@ def report_delivered(raw: bytes, mail_from: str, recipients: list[tuple[str, str
 
 
 @atomic
-def outbound_recipients(*, message_id: int | None = None, address: str | None = None,
-                        limit: int = 1000) -> list[OutboundRecipientInfo]:
+def outbound_recipients(
+    *, message_id: int | None = None, address: str | None = None, limit: int = 1000
+) -> list[OutboundRecipientInfo]:
     """Queue entries of one message, or to one address, oldest first."""
     rows = OutboundRecipient.objects.all()
     if message_id is not None:
         rows = rows.filter(message_id=message_id)
     if address is not None:
         rows = rows.filter(address=address.lower())
-    return [OutboundRecipientInfo(r.pk, r.message_id, r.address, r.domain, r.state, r.attempts,
-                                  r.next_attempt, r.last_error, r.delay_warned)
-            for r in rows.order_by("pk")[:limit]]
+    return [
+        OutboundRecipientInfo(
+            r.pk, r.message_id, r.address, r.domain, r.state, r.attempts, r.next_attempt, r.last_error, r.delay_warned
+        )
+        for r in rows.order_by("pk")[:limit]
+    ]
 
 
 @atomic
 def outbound_counts() -> dict[str, int]:
     """How many recipients are in each state (queued, deferred, sent, failed)."""
     from django.db.models import Count
+
     counts = dict.fromkeys(State.values, 0)
     for row in OutboundRecipient.objects.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
@@ -283,6 +343,7 @@ def outbound_counts() -> dict[str, int]:
 
 
 # --- retention of finished entries -----------------------------------------
+
 
 def purge_finished_outbound(*, days: int | None = None, batch: int = 500) -> int:
     """Delete queue entries whose every recipient is sent or failed and that
@@ -307,14 +368,23 @@ def purge_finished_outbound(*, days: int | None = None, batch: int = 500) -> int
 
 
 def _unfinished(cutoff: datetime) -> Q:
-    return Q(Exists(OutboundRecipient.objects.filter(message_id=OuterRef("pk")).filter(
-        Q(state__in=PENDING) | Q(next_attempt__gte=cutoff))))
+    return Q(
+        Exists(
+            OutboundRecipient.objects.filter(message_id=OuterRef("pk")).filter(
+                Q(state__in=PENDING) | Q(next_attempt__gte=cutoff)
+            )
+        )
+    )
 
 
 @atomic
 def _old_message_ids(after: int, cutoff: datetime, batch: int) -> list[int]:
-    return list(OutboundMessage.objects.filter(pk__gt=after, created__lt=cutoff).exclude(_unfinished(cutoff))
-                .order_by("pk").values_list("pk", flat=True)[:batch])
+    return list(
+        OutboundMessage.objects.filter(pk__gt=after, created__lt=cutoff)
+        .exclude(_unfinished(cutoff))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
 
 
 @atomic
@@ -323,8 +393,11 @@ def _purge_outbound(ids: list[int], cutoff: datetime) -> int:
     first: an admin's "retry now" committed meanwhile keeps its entry, one
     that comes after waits and then finds it gone."""
     rows = OutboundRecipient.objects.select_for_update().filter(message_id__in=ids)
-    keep = {mid for mid, state, at in rows.values_list("message_id", "state", "next_attempt")
-            if state in PENDING or at >= cutoff}
+    keep = {
+        mid
+        for mid, state, at in rows.values_list("message_id", "state", "next_attempt")
+        if state in PENDING or at >= cutoff
+    }
     gone = [i for i in ids if i not in keep]
     OutboundRecipient.objects.filter(message_id__in=gone).delete()
     return OutboundMessage.objects.filter(pk__in=gone).delete()[0]

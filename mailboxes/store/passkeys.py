@@ -13,6 +13,7 @@ The ceremony's challenge is made here and kept by the caller (the web
 session) between the options and the browser's answer; the relying party
 is the web's host name and origin, which the caller passes. A failed
 check counts in the login throttle like a wrong TOTP code."""
+
 from __future__ import annotations
 
 import json
@@ -43,14 +44,14 @@ MAX_NAME = 100
 
 @dataclass(frozen=True)
 class RelyingParty:
-    rp_id: str    # the web's host name
-    origin: str   # scheme://host[:port] the browser reports
+    rp_id: str  # the web's host name
+    origin: str  # scheme://host[:port] the browser reports
 
 
 @dataclass(frozen=True)
 class Ceremony:
     options_json: str  # for navigator.credentials.create/get
-    challenge: bytes   # to keep until the answer
+    challenge: bytes  # to keep until the answer
 
 
 @dataclass(frozen=True)
@@ -62,25 +63,34 @@ class PasskeyInfo:
 
 
 def _descriptors(account_id: int) -> list[PublicKeyCredentialDescriptor]:
-    return [PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(cid)) for cid in
-            Passkey.objects.filter(account_id=account_id).values_list("credential_id", flat=True)]
+    return [
+        PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(cid))
+        for cid in Passkey.objects.filter(account_id=account_id).values_list("credential_id", flat=True)
+    ]
 
 
 @no_transaction
 def list_passkeys(account_id: int) -> list[PasskeyInfo]:
-    return [PasskeyInfo(p.id, p.name, p.created, p.last_used_at)
-            for p in Passkey.objects.filter(account_id=account_id).order_by("created", "id")]
+    return [
+        PasskeyInfo(p.id, p.name, p.created, p.last_used_at)
+        for p in Passkey.objects.filter(account_id=account_id).order_by("created", "id")
+    ]
 
 
 @no_transaction
 def passkey_registration(account_id: int, rp: RelyingParty) -> Ceremony:
     account = get_account_by_id(account_id)
     options = webauthn.generate_registration_options(
-        rp_id=rp.rp_id, rp_name=settings.MAIL_HOSTNAME, user_name=account.address,
-        user_id=str(account.id).encode(), exclude_credentials=_descriptors(account_id),
+        rp_id=rp.rp_id,
+        rp_name=settings.MAIL_HOSTNAME,
+        user_name=account.address,
+        user_id=str(account.id).encode(),
+        exclude_credentials=_descriptors(account_id),
         # Discoverable where the authenticator can keep it, so that it can sign in on its own.
         authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED))
+            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.PREFERRED
+        ),
+    )
     return Ceremony(webauthn.options_to_json(options), options.challenge)
 
 
@@ -91,13 +101,20 @@ def add_passkey(account_id: int, name: str, answer: str, challenge: bytes, rp: R
         raise InvalidInput(f"a passkey needs a name of 1 to {MAX_NAME} characters")
     try:
         verified = webauthn.verify_registration_response(
-            credential=json.loads(answer), expected_challenge=challenge, expected_rp_id=rp.rp_id,
-            expected_origin=rp.origin)
+            credential=json.loads(answer),
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+        )
     except Exception:  # the library's many errors, all "not a valid answer"; never shown
         raise InvalidInput("the browser's answer was not a valid passkey registration") from None
-    row = Passkey.objects.create(account_id=account_id, name=name,
-                                 credential_id=bytes_to_base64url(verified.credential_id),
-                                 public_key=verified.credential_public_key, sign_count=verified.sign_count)
+    row = Passkey.objects.create(
+        account_id=account_id,
+        name=name,
+        credential_id=bytes_to_base64url(verified.credential_id),
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+    )
     return PasskeyInfo(row.id, row.name, row.created, row.last_used_at)
 
 
@@ -115,8 +132,7 @@ def passkey_authentication(account_id: int, rp: RelyingParty) -> Ceremony:
 
 
 @no_transaction
-def check_passkey(account_id: int, answer: str, challenge: bytes, rp: RelyingParty, *,
-                  protocol: str, ip: str) -> bool:
+def check_passkey(account_id: int, answer: str, challenge: bytes, rp: RelyingParty, *, protocol: str, ip: str) -> bool:
     """Is this a valid answer of one of the account's passkeys to the
     challenge? A failure counts in the login throttle; LoginBlocked while
     the throttle refuses (as check_second_factor)."""
@@ -136,7 +152,8 @@ def passkey_discovery(rp: RelyingParty) -> Ceremony:
     browser lists the discoverable credentials it has for this host), user
     verification required."""
     options = webauthn.generate_authentication_options(
-        rp_id=rp.rp_id, user_verification=UserVerificationRequirement.REQUIRED)
+        rp_id=rp.rp_id, user_verification=UserVerificationRequirement.REQUIRED
+    )
     return Ceremony(webauthn.options_to_json(options), options.challenge)
 
 
@@ -166,28 +183,39 @@ def _discovered(answer: str) -> Passkey | None:
     """The passkey an answer names, if its userHandle names that passkey's account."""
     try:
         credential = json.loads(answer)
-        key = Passkey.objects.select_related("account").filter(
-            credential_id=str(credential.get("id", ""))[:1400]).first()
+        key = (
+            Passkey.objects.select_related("account").filter(credential_id=str(credential.get("id", ""))[:1400]).first()
+        )
         handle = webauthn.base64url_to_bytes(str(credential["response"]["userHandle"]))
     except Exception:  # not JSON, no userHandle, not base64url: names nobody
         return None
     return key if key is not None and handle == str(key.account_id).encode() else None
 
 
-def _verified_use(account_id: int, answer: str, challenge: bytes, rp: RelyingParty, *,
-                  user_verified: bool = False) -> bool:
+def _verified_use(
+    account_id: int, answer: str, challenge: bytes, rp: RelyingParty, *, user_verified: bool = False
+) -> bool:
     try:
         credential = json.loads(answer)
         key = Passkey.objects.filter(account_id=account_id, credential_id=str(credential.get("id", ""))).first()
         if key is None:
             return False
         verified = webauthn.verify_authentication_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp.rp_id,
-            expected_origin=rp.origin, credential_public_key=bytes(key.public_key),
-            credential_current_sign_count=key.sign_count, require_user_verification=user_verified)
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+            credential_public_key=bytes(key.public_key),
+            credential_current_sign_count=key.sign_count,
+            require_user_verification=user_verified,
+        )
     except Exception:  # malformed or forged: one answer, "no"
         return False
     # A sign count that did not grow (when the key keeps one) was refused above;
     # the conditional update keeps two racing uses of one answer from both winning.
-    return Passkey.objects.filter(pk=key.pk, sign_count=key.sign_count).update(
-        sign_count=verified.new_sign_count, last_used_at=timezone.now()) == 1
+    return (
+        Passkey.objects.filter(pk=key.pk, sign_count=key.sign_count).update(
+            sign_count=verified.new_sign_count, last_used_at=timezone.now()
+        )
+        == 1
+    )

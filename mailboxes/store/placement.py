@@ -15,6 +15,7 @@ stays: it is empty, as if the user had made it. A target folder deleted in
 the instant between the two gets no copy, like an account deleted since
 routing (delivery.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,10 +62,16 @@ def targets(account_ids: Sequence[int], place: Placer | None) -> list[Target]:
 
 def _target(account: int, folder: str, placement: Placement) -> Target:
     from .messages import _split_flags  # the one reading of flags, as APPEND and STORE do
+
     system, keywords = _split_flags(placement.flags)
     columns = tuple(system.get(column, False) for column in FLAG_COLUMNS.values())
-    return Target(account, folder, columns, json.dumps(keywords),  # type: ignore[arg-type]
-                  placement.special_use == JUNK)
+    return Target(
+        account,
+        folder,
+        columns,  # type: ignore[arg-type]
+        json.dumps(keywords),
+        placement.special_use == JUNK,
+    )
 
 
 @atomic

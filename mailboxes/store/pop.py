@@ -14,6 +14,7 @@ not counted, as the client removes it. Message bytes are immutable, so that
 size is a function of the blob's SHA-256: it is computed once per blob per
 process (in the database, without moving the bytes) and remembered.
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,6 +38,7 @@ SIZE_CACHE_ENTRIES = 200_000
 
 
 # --- the POP form of a message (RFC 1939 section 11) ------------------------
+
 
 def pop_form(data: bytes) -> bytes:
     """The message as POP sends it before dot-stuffing: CRLF line endings and
@@ -106,7 +108,7 @@ def _pop_sizes(shas: set[str]) -> dict[str, int]:
     missing = [s for s in shas if s not in known]
     computed: dict[str, int] = {}
     for start in range(0, len(missing), 500):
-        chunk = missing[start:start + 500]
+        chunk = missing[start : start + 500]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(_PG_POP_SIZE, [chunk])
@@ -121,8 +123,9 @@ def _pop_sizes(shas: set[str]) -> dict[str, int]:
 def _snapshot(account_id: int, folder_id: int, name: str, uidvalidity: int) -> Maildrop:
     rows = list(Message.objects.filter(folder_id=folder_id).order_by("uid").values_list("uid", "blob_id"))
     sizes = _pop_sizes({sha for _, sha in rows})
-    return Maildrop(folder_id, name, uidvalidity,
-                    [PopMessage(uid, sizes[sha], f"{uidvalidity}.{uid}") for uid, sha in rows])
+    return Maildrop(
+        folder_id, name, uidvalidity, [PopMessage(uid, sizes[sha], f"{uidvalidity}.{uid}") for uid, sha in rows]
+    )
 
 
 @atomic
@@ -133,8 +136,9 @@ def maildrop(account_id: int, folder: str = "INBOX") -> Maildrop:
 
 
 def _pop_forms(account_id: int, folder_id: int, uids: list[int]) -> dict[int, bytes]:
-    rows = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid__in=uids) \
-        .values_list("uid", "blob__data")
+    rows = Message.objects.filter(folder__owner_id=account_id, folder_id=folder_id, uid__in=uids).values_list(
+        "uid", "blob__data"
+    )
     return {uid: pop_form(bytes(data)) for uid, data in rows}
 
 
@@ -156,6 +160,7 @@ def pop_messages(account_id: int, folder_id: int, uids: list[int]) -> dict[int, 
 
 # --- the maildrop lock (RFC 1939 section 8) ---------------------------------
 
+
 def _until(lease: float) -> ExpressionWrapper:
     return ExpressionWrapper(Now() + Value(timedelta(seconds=lease)), output_field=DateTimeField())
 
@@ -170,15 +175,19 @@ def _check(holder: str, lease: float) -> None:
 def _acquire(account_id: int, holder: str, lease: float) -> None:
     # Take over a lapsed lease (or refresh our own). The UPDATE locks the row,
     # so of two racing takers the second re-reads `expires` and finds it new.
-    taken = MaildropLock.objects.filter(account_id=account_id) \
-        .filter(Q(expires__lt=Now()) | Q(holder=holder)).update(holder=holder, expires=_until(lease))
+    taken = (
+        MaildropLock.objects.filter(account_id=account_id)
+        .filter(Q(expires__lt=Now()) | Q(holder=holder))
+        .update(holder=holder, expires=_until(lease))
+    )
     if taken:
         return
     # No row, or a live one. INSERT ... ON CONFLICT DO NOTHING waits for a
     # concurrent inserter to commit, then does nothing; either way the row
     # that stands afterwards says who holds the lock.
-    MaildropLock.objects.bulk_create([MaildropLock(account_id=account_id, holder=holder, expires=Now())],
-                                     ignore_conflicts=True)
+    MaildropLock.objects.bulk_create(
+        [MaildropLock(account_id=account_id, holder=holder, expires=Now())], ignore_conflicts=True
+    )
     if not MaildropLock.objects.filter(account_id=account_id, holder=holder).update(expires=_until(lease)):
         raise MaildropLocked("the maildrop is in use by another session")
 
@@ -225,8 +234,15 @@ def open_maildrop(account_id: int, holder: str, lease: float, folder: str = "INB
             row = get_folder(account_id, folder)
             return _snapshot(account_id, row.pk, row.name, row.uidvalidity)
     with connection.cursor() as cursor:
-        cursor.execute(_PG_OPEN, {"account": account_id, "holder": holder, "lease": timedelta(seconds=lease),
-                                  "folder": normalize_name(folder)})
+        cursor.execute(
+            _PG_OPEN,
+            {
+                "account": account_id,
+                "holder": holder,
+                "lease": timedelta(seconds=lease),
+                "folder": normalize_name(folder),
+            },
+        )
         rows = cursor.fetchall()
     if not rows:
         release_maildrop_lock(account_id, holder)
@@ -236,8 +252,9 @@ def open_maildrop(account_id: int, holder: str, lease: float, folder: str = "INB
         raise MaildropLocked("the maildrop is in use by another session")
     listed = [(uid, sha) for *_, uid, sha in rows if uid is not None]
     sizes = _pop_sizes({sha for _, sha in listed})
-    return Maildrop(folder_id, name, uidvalidity,
-                    [PopMessage(uid, sizes[sha], f"{uidvalidity}.{uid}") for uid, sha in listed])
+    return Maildrop(
+        folder_id, name, uidvalidity, [PopMessage(uid, sizes[sha], f"{uidvalidity}.{uid}") for uid, sha in listed]
+    )
 
 
 @atomic
@@ -245,8 +262,7 @@ def renew_maildrop_lock(account_id: int, holder: str, lease: float) -> bool:
     """Extend our lease; False when it is no longer ours (it lapsed and another
     session took it: the caller must then give up without deleting anything)."""
     _check(holder, lease)
-    return bool(MaildropLock.objects.filter(account_id=account_id, holder=holder)
-                .update(expires=_until(lease)))
+    return bool(MaildropLock.objects.filter(account_id=account_id, holder=holder).update(expires=_until(lease)))
 
 
 @no_transaction
@@ -257,14 +273,24 @@ def release_maildrop_lock(account_id: int, holder: str) -> None:
 def _release(account_id: int, holder: str) -> bool:
     """Delete our lock row (one statement); False if it was not ours any more."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {connection.ops.quote_name(MaildropLock._meta.db_table)} "
-                       f"WHERE account_id = %s AND holder = %s", [account_id, holder])
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(MaildropLock._meta.db_table)} "
+            f"WHERE account_id = %s AND holder = %s",
+            [account_id, holder],
+        )
         return cursor.rowcount > 0
 
 
 @no_transaction
-def close_maildrop(account_id: int, holder: str, folder_id: int, uids: list[int], *,
-                   seen: list[int] | None = None, release: bool = True) -> list[int]:
+def close_maildrop(
+    account_id: int,
+    holder: str,
+    folder_id: int,
+    uids: list[int],
+    *,
+    seen: list[int] | None = None,
+    release: bool = True,
+) -> list[int]:
     """POP3 UPDATE state (RFC 1939 section 6), POP2 QUIT and FOLD: delete
     `uids`, mark `seen` (the messages retrieved) \\Seen, and release the lock
     unless release=False, all in one transaction. Refused with MaildropLocked,
@@ -278,8 +304,7 @@ def close_maildrop(account_id: int, holder: str, folder_id: int, uids: list[int]
 
 
 @atomic
-def _update(account_id: int, holder: str, folder_id: int, uids: list[int], seen: list[int],
-            release: bool) -> list[int]:
+def _update(account_id: int, holder: str, folder_id: int, uids: list[int], seen: list[int], release: bool) -> list[int]:
     lock = MaildropLock.objects.select_for_update().filter(account_id=account_id).first()
     if lock is not None and lock.holder != holder:
         if not MaildropLock.objects.filter(pk=lock.pk, expires__lt=Now()).exists():

@@ -7,6 +7,7 @@ section of the account's active script (mailboxes/sieve/managed.py), read
 back from it and spliced into it, the user's own rules left as they are. An
 account without an active script gets one named "webmail", as the Filters
 page does, when there is something to write."""
+
 from __future__ import annotations
 
 import re
@@ -63,13 +64,26 @@ def _account(account_id: int, *, lock: bool = False) -> Account:
 @atomic
 def get_preferences(account_id: int) -> Preferences:
     account = _account(account_id)
-    row = AccountSettings.objects.filter(account_id=account_id).values_list("signature", "conversations", "rich_compose").first()
+    row = (
+        AccountSettings.objects.filter(account_id=account_id)
+        .values_list("signature", "conversations", "rich_compose")
+        .first()
+    )
     signature, conversations, rich_compose = row if row is not None else ("", True, True)
     active = sieve_scripts.active_script(account_id)
     said = managed.read(active[1]) if active is not None else managed.Settings()
-    return Preferences(account.display_name, signature or "", said.vacation_enabled, said.vacation_subject,
-                       said.vacation_body, said.vacation_days, said.forward_to, said.forward_keep_copy,
-                       conversations, rich_compose)
+    return Preferences(
+        account.display_name,
+        signature or "",
+        said.vacation_enabled,
+        said.vacation_subject,
+        said.vacation_body,
+        said.vacation_days,
+        said.forward_to,
+        said.forward_keep_copy,
+        conversations,
+        rich_compose,
+    )
 
 
 @atomic
@@ -93,14 +107,39 @@ def save_preferences(account_id: int, prefs: Preferences) -> Preferences:
         check_targets(account.domain, [forward])
     if account.display_name != name:
         Account.objects.filter(pk=account_id).update(display_name=name)
-    clean = Preferences(name, prefs.signature.replace("\r\n", "\n"), prefs.vacation_enabled, subject,
-                        prefs.vacation_body.replace("\r\n", "\n"), prefs.vacation_days, forward,
-                        prefs.forward_keep_copy or not forward, prefs.conversations, prefs.rich_compose)
-    AccountSettings.objects.update_or_create(account_id=account_id, defaults={
-        "signature": clean.signature, "conversations": clean.conversations, "rich_compose": clean.rich_compose})
-    _write_section(account_id, managed.section(managed.Settings(
-        clean.vacation_enabled, clean.vacation_subject, clean.vacation_body, clean.vacation_days,
-        clean.forward_to, clean.forward_keep_copy)))
+    clean = Preferences(
+        name,
+        prefs.signature.replace("\r\n", "\n"),
+        prefs.vacation_enabled,
+        subject,
+        prefs.vacation_body.replace("\r\n", "\n"),
+        prefs.vacation_days,
+        forward,
+        prefs.forward_keep_copy or not forward,
+        prefs.conversations,
+        prefs.rich_compose,
+    )
+    AccountSettings.objects.update_or_create(
+        account_id=account_id,
+        defaults={
+            "signature": clean.signature,
+            "conversations": clean.conversations,
+            "rich_compose": clean.rich_compose,
+        },
+    )
+    _write_section(
+        account_id,
+        managed.section(
+            managed.Settings(
+                clean.vacation_enabled,
+                clean.vacation_subject,
+                clean.vacation_body,
+                clean.vacation_days,
+                clean.forward_to,
+                clean.forward_keep_copy,
+            )
+        ),
+    )
     return clean
 
 

@@ -4,6 +4,7 @@ Redis when REDIS_URL is set (shared by every relay worker) and in this
 process otherwise (the embedded default has one). The relay asks before it
 connects and before each message; over the limit, the rest waits for the
 next window (postpone_outbound) without it counting as a failed attempt."""
+
 from __future__ import annotations
 
 import logging
@@ -67,5 +68,4 @@ def next_window() -> datetime:
 def postpone_outbound(recipient_ids: list[int], until: datetime) -> int:
     """Put claimed recipients back, due at until, their claim not counted
     as an attempt. One statement."""
-    return OutboundRecipient.objects.filter(pk__in=recipient_ids).update(
-        next_attempt=until, attempts=F("attempts") - 1)
+    return OutboundRecipient.objects.filter(pk__in=recipient_ids).update(next_attempt=until, attempts=F("attempts") - 1)

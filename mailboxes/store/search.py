@@ -6,6 +6,7 @@ matches are case-insensitive substring matches over the facts parsed at
 delivery; on PostgreSQL the body, header text, subject, From and To ones are
 served by trigram indexes (migration 0002), Cc and HEADER field ones scan.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -101,8 +102,14 @@ class Content:
 
 Criterion = All | And | Or | Not | Flag | Uids | Header | Text | Date | Size | ModSeq | Content
 
-_FACT_FIELDS = {"from": "blob__from_text", "to": "blob__to_text", "cc": "blob__cc_text",
-                "bcc": "blob__bcc_text", "subject": "blob__subject", "message-id": "blob__message_id"}
+_FACT_FIELDS = {
+    "from": "blob__from_text",
+    "to": "blob__to_text",
+    "cc": "blob__cc_text",
+    "bcc": "blob__bcc_text",
+    "subject": "blob__subject",
+    "message-id": "blob__message_id",
+}
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -177,8 +184,10 @@ def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
         if any(part is None for part in parts):
             return None
         joiner = " AND " if isinstance(c, And) else " OR "
-        return ("(" + joiner.join(part[0] for part in parts if part) + ")",
-                [value for part in parts if part for value in part[1]])
+        return (
+            "(" + joiner.join(part[0] for part in parts if part) + ")",
+            [value for part in parts if part for value in part[1]],
+        )
     if isinstance(c, Not):
         inner = to_sql(c.item)
         return None if inner is None else (f"NOT ({inner[0]})", inner[1])
@@ -203,21 +212,29 @@ def to_sql(c: Criterion) -> tuple[str, list[object]] | None:
 
 def _re_escape(text: str) -> str:
     import re
+
     return re.escape(text)
 
 
 def _json_contains() -> bool:
     from django.db import connection
+
     return connection.vendor == "postgresql"
 
 
-SORT_KEYS = {"arrival": "internal_date", "date": "blob__sent_date", "from": "blob__from_text",
-             "to": "blob__to_text", "cc": "blob__cc_text", "subject": "blob__subject", "size": "size"}
+SORT_KEYS = {
+    "arrival": "internal_date",
+    "date": "blob__sent_date",
+    "from": "blob__from_text",
+    "to": "blob__to_text",
+    "cc": "blob__cc_text",
+    "subject": "blob__subject",
+    "size": "size",
+}
 
 
 @atomic
-def search(account_id: int, folder_id: int, criterion: Criterion,
-           sort: tuple[tuple[str, bool], ...] = ()) -> list[int]:
+def search(account_id: int, folder_id: int, criterion: Criterion, sort: tuple[tuple[str, bool], ...] = ()) -> list[int]:
     """UIDs of the folder's messages matching criterion, ascending by UID or
     by sort keys ((key, reverse), ...) with UID as the final tie-break."""
     folder_by_id(account_id, folder_id)

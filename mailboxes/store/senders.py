@@ -15,6 +15,7 @@ the MX and forwarded on by an alias or a user's forwarding) is therefore
 never signed: we are not its author, and a signature of ours in the
 author's name is what DMARC would take as the author's own.
 """
+
 from __future__ import annotations
 
 import re

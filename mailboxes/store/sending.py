@@ -16,6 +16,7 @@ entries per account in Redis when REDIS_URL is set, else audit rows
 ('mail.sent', 'sieve.redirected') in the database. Two sessions of one
 account checking at the same instant may together pass a limit by one
 message's recipients; the next check refuses."""
+
 from __future__ import annotations
 
 import secrets
@@ -43,9 +44,9 @@ REDIRECT_WINDOW = 86400  # seconds: MAIL_SIEVE_REDIRECT_DAILY_LIMIT is redirects
 
 @dataclass(frozen=True)
 class _Budget:
-    action: str   # the audit action of a database count
-    prefix: str   # the Redis key prefix of a shared count
-    window: int   # seconds counted
+    action: str  # the audit action of a database count
+    prefix: str  # the Redis key prefix of a shared count
+    window: int  # seconds counted
     setting: str  # the limit's name in settings (0 = no limit)
 
     @property
@@ -62,8 +63,9 @@ class _DatabaseCounter:
         self.budget = budget
 
     def record(self, account_id: int, count: int, now: float) -> None:
-        AuditEntry.objects.create(actor_id=account_id, action=self.budget.action, target=str(account_id),
-                                  detail={"recipients": count})
+        AuditEntry.objects.create(
+            actor_id=account_id, action=self.budget.action, target=str(account_id), detail={"recipients": count}
+        )
 
     def sent(self, account_id: int) -> int:
         since = timezone.now() - timedelta(seconds=self.budget.window)

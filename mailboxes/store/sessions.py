@@ -15,6 +15,7 @@ older sessions lapse from the count, which errs on the side of letting a
 login in. Without Redis the count is this process's. No database work: these
 touch memory or Redis only. If Redis cannot be reached the login is let in
 (the limit protects capacity; it is not worth refusing every login for)."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,8 @@ from .errors import TooManySessions
 
 log = logging.getLogger("mailboxes.store")
 
-REFRESH = 60   # seconds between a process's re-vouching for its sessions
-STALE = 300    # seconds after which an entry nobody vouched for stops counting
+REFRESH = 60  # seconds between a process's re-vouching for its sessions
+STALE = 300  # seconds after which an entry nobody vouched for stops counting
 
 # Drop the stale entries, count, and add the session if there is room: one
 # round trip, and atomic, so two logins racing for the last place cannot
@@ -46,7 +47,7 @@ return 1
 _claim_script: Any = None
 
 _lock = threading.Lock()
-_live: dict[str, int] = {}   # this process's open sessions: token -> account id
+_live: dict[str, int] = {}  # this process's open sessions: token -> account id
 _refreshed = 0.0
 
 
@@ -86,8 +87,11 @@ def open_session(account_id: int, token: str) -> None:
         _vouch(now)
         if _claim_script is None:
             _claim_script = _redis.client().register_script(_CLAIM)
-        if not _claim_script(keys=[_key(account_id)], args=[repr(now - STALE), limit, repr(now), token, STALE + 1],
-                             client=_redis.client()):
+        if not _claim_script(
+            keys=[_key(account_id)],
+            args=[repr(now - STALE), limit, repr(now), token, STALE + 1],
+            client=_redis.client(),
+        ):
             raise TooManySessions(f"account {account_id} has {limit} sessions")
     except TooManySessions:
         raise

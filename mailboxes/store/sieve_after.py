@@ -7,6 +7,7 @@ for rejections not answered at DATA (RFC 5429 2.1), the redirects counted
 against the sending limit, and one notice to the owner of a script that
 failed. Each step logs its failure and never undoes the delivery.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,15 @@ _FOREVER = timedelta(days=3650)
 
 
 @no_transaction
-def carry_out(filtered: Filtered, raw: bytes, mail_from: str, *, rejected_at_data: bool = False,
-              junk: frozenset[int] = frozenset(), relayed: bytes | None = None) -> None:
+def carry_out(
+    filtered: Filtered,
+    raw: bytes,
+    mail_from: str,
+    *,
+    rejected_at_data: bool = False,
+    junk: frozenset[int] = frozenset(),
+    relayed: bytes | None = None,
+) -> None:
     """After the delivery committed; never raises. junk: the accounts whose
     copy the spam filter filed as Junk; relayed: the message as it goes on
     (without the local copies' Return-Path), when it differs from raw."""
@@ -45,8 +53,13 @@ def carry_out(filtered: Filtered, raw: bytes, mail_from: str, *, rejected_at_dat
             decision = replace(decision, vacation=None)
         for step in (_extra_copies, _redirect_locally, _vacation, _remember, _count_redirects, _tell_owner):
             try:
-                step(account, addresses.get(account, ""), decision, onward if step is _redirect_locally else raw,
-                     mail_from)
+                step(
+                    account,
+                    addresses.get(account, ""),
+                    decision,
+                    onward if step is _redirect_locally else raw,
+                    mail_from,
+                )
             except Exception:
                 log.exception("sieve: account %s: %s failed after delivery", account, step.__name__)
     rejected = filtered.rejections()
@@ -72,8 +85,10 @@ def _redirect_locally(account: int, address: str, decision: Decision, raw: bytes
     sieve_delivery counts them), the target's own scripts run. If it cannot
     be delivered and the owner kept no copy, the owner's INBOX gets it."""
     for target in decision.local_redirects:
-        received = (f"Received: by {settings.MAIL_HOSTNAME} (Sieve redirect) for <{target}>;\r\n"
-                    f"\t{utils.format_datetime(timezone.now())}\r\n").encode("utf-8", "surrogateescape")
+        received = (
+            f"Received: by {settings.MAIL_HOSTNAME} (Sieve redirect) for <{target}>;\r\n"
+            f"\t{utils.format_datetime(timezone.now())}\r\n"
+        ).encode("utf-8", "surrogateescape")
         try:
             delivery.deliver(received + raw, [target], mail_from)
         except Exception:
@@ -87,7 +102,7 @@ def _vacation(account: int, address: str, decision: Decision, raw: bytes, mail_f
     if action is None:
         return
     parsed = blobs.prepare(raw).parsed
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:parsed.header_bytes])
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[: parsed.header_bytes])
     sender = autoreply._reply_target(headers, mail_from)
     if sender is None or sender in (address, *action.addresses):
         return
@@ -96,10 +111,19 @@ def _vacation(account: int, address: str, decision: Decision, raw: bytes, mail_f
         return  # RFC 5230 4.5: only to mail that names us
     if not _first_time(account, f"vacation\0{action.handle}\0{sender}", action.seconds):
         return  # RFC 5230 4.2: once per sender and handle per period
-    name = "" if action.from_address else \
-        Account.objects.filter(pk=account).values_list("display_name", flat=True).first() or ""
-    reply = autoreply.Vacation(account, action.from_address or address, name, action.subject or "",
-                               action.reason, max(1, action.seconds // 86400))
+    name = (
+        ""
+        if action.from_address
+        else Account.objects.filter(pk=account).values_list("display_name", flat=True).first() or ""
+    )
+    reply = autoreply.Vacation(
+        account,
+        action.from_address or address,
+        name,
+        action.subject or "",
+        action.reason,
+        max(1, action.seconds // 86400),
+    )
     delivery.deliver(autoreply._reply(reply, sender, parsed), [sender], "", sender_account_id=account)
 
 
@@ -120,14 +144,21 @@ def _tell_owner(account: int, address: str, decision: Decision, raw: bytes, mail
         return
     if not _first_time(account, f"error\0{decision.failed_script}", int(_FOREVER.total_seconds())):
         return
-    notice = compose.build(compose.Outgoing(
-        from_address=f"postmaster@{settings.MAIL_HOSTNAME}", from_name="Mail System", to=(("", address),),
-        subject="Your mail filter failed",
-        text=("One of your Sieve filters could not be carried out for a message delivered to you.\n"
-              "The message was kept in your INBOX. Check the filter (the webmail's Filters page): it may do\n"
-              "too many things at once, redirect too often, or reject beside other actions.\n"
-              "You are told once for each version of the filter.\n"),
-        extra_headers=(("Auto-Submitted", "auto-generated"),)))
+    notice = compose.build(
+        compose.Outgoing(
+            from_address=f"postmaster@{settings.MAIL_HOSTNAME}",
+            from_name="Mail System",
+            to=(("", address),),
+            subject="Your mail filter failed",
+            text=(
+                "One of your Sieve filters could not be carried out for a message delivered to you.\n"
+                "The message was kept in your INBOX. Check the filter (the webmail's Filters page): it may do\n"
+                "too many things at once, redirect too often, or reject beside other actions.\n"
+                "You are told once for each version of the filter.\n"
+            ),
+            extra_headers=(("Auto-Submitted", "auto-generated"),),
+        )
+    )
     messages.append(account, "INBOX", notice)  # straight in: the failing filter must not handle its own notice
 
 
@@ -137,10 +168,18 @@ def _bounce(raw: bytes, mail_from: str, recipients: list[str], reasons: list[str
         return
     now = timezone.now()
     parsed = blobs.prepare(raw).parsed
-    failures = [notices.Failure(address, "5.7.1", f"smtp; 550 5.7.1 {_one_line(reason)}")
-                for address, reason in zip(recipients, reasons)]
-    dsn = notices.build_dsn(hostname=settings.MAIL_HOSTNAME, mail_from=mail_from,
-                            original_headers=raw[:parsed.header_bytes], failures=failures, arrival=now, now=now)
+    failures = [
+        notices.Failure(address, "5.7.1", f"smtp; 550 5.7.1 {_one_line(reason)}")
+        for address, reason in zip(recipients, reasons)
+    ]
+    dsn = notices.build_dsn(
+        hostname=settings.MAIL_HOSTNAME,
+        mail_from=mail_from,
+        original_headers=raw[: parsed.header_bytes],
+        failures=failures,
+        arrival=now,
+        now=now,
+    )
     delivery.deliver(dsn, [mail_from], "")
 
 

@@ -33,6 +33,7 @@ Nothing is read when no recipient has a script: the RCPT check (one
 statement, accounts.resolve_with_usage) says so for an account's own
 address; otherwise one statement asks.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -96,9 +97,13 @@ class Filtered:
             if decision is None or decision.placement is None:
                 return fallback
             if decision.implicit:  # the implicit keep leaves a spam verdict's \\Junk alone
-                return Placement(folder=fallback.folder, special_use=fallback.special_use,
-                                 flags=fallback.flags | decision.placement.flags)
+                return Placement(
+                    folder=fallback.folder,
+                    special_use=fallback.special_use,
+                    flags=fallback.flags | decision.placement.flags,
+                )
             return decision.placement
+
         return placed
 
     def redirects(self) -> list[str]:
@@ -114,18 +119,27 @@ def scripts_of(account_ids: Sequence[int]) -> dict[int, list[str]]:
     any: one statement (the accounts' active scripts and their domains')."""
     if not account_ids:
         return {}
-    own = SieveScript.objects.filter(account_id__in=account_ids, active=True) \
-        .annotate(stage=Value("own", output_field=CharField())).values_list("account_id", "text", "stage")
-    domain = DomainSieveScript.objects.filter(domain__accounts__id__in=account_ids) \
-        .values_list("domain__accounts__id", "text", "stage")
+    own = (
+        SieveScript.objects.filter(account_id__in=account_ids, active=True)
+        .annotate(stage=Value("own", output_field=CharField()))
+        .values_list("account_id", "text", "stage")
+    )
+    domain = DomainSieveScript.objects.filter(domain__accounts__id__in=account_ids).values_list(
+        "domain__accounts__id", "text", "stage"
+    )
     staged: dict[int, dict[str, str]] = {}
     for account, text, stage in own.union(domain, all=True):
         staged.setdefault(account, {})[stage] = text
     return {account: [s[k] for k in ("before", "own", "after") if k in s] for account, s in staged.items()}
 
 
-def run_filters(raw: bytes, account_ids: list[int], recipients: Sequence[str], mail_from: str,
-                checks: Sequence[RecipientCheck | None] = ()) -> Filtered:
+def run_filters(
+    raw: bytes,
+    account_ids: list[int],
+    recipients: Sequence[str],
+    mail_from: str,
+    checks: Sequence[RecipientCheck | None] = (),
+) -> Filtered:
     """The scripts' decisions for the accounts that have scripts (reads only).
     Nothing is read when the RCPT checks already said nobody has any."""
     clean = {a for check in checks if check is not None and check.filtered is False for a in check.account_ids}
@@ -140,11 +154,15 @@ def run_filters(raw: bytes, account_ids: list[int], recipients: Sequence[str], m
     decisions = {}
     for account, texts in scripts.items():
         delivery = sieve.Delivery(
-            envelope=sieve.Envelope(sender=mail_from, recipient=envelope_to[account]), now=now,
+            envelope=sieve.Envelope(sender=mail_from, recipient=envelope_to[account]),
+            now=now,
             mailboxes=frozenset(Folder.objects.filter(owner_id=account).values_list("name", flat=True)),
-            spam_percent=_spam_percent(message), seen=_seen_by(account),
-            limits=sieve.Limits(max_actions=settings.MAIL_SIEVE_MAX_ACTIONS,
-                                max_redirects=settings.MAIL_SIEVE_MAX_REDIRECTS))
+            spam_percent=_spam_percent(message),
+            seen=_seen_by(account),
+            limits=sieve.Limits(
+                max_actions=settings.MAIL_SIEVE_MAX_ACTIONS, max_redirects=settings.MAIL_SIEVE_MAX_REDIRECTS
+            ),
+        )
         decisions[account] = _decide(account, texts, message, delivery)
     return Filtered(decisions)
 
@@ -226,8 +244,9 @@ def _translate(actions: list[sieve.Action], delivery: sieve.Delivery) -> Decisio
     return decision
 
 
-def _envelope_recipients(account_ids: list[int], recipients: Sequence[str],
-                         checks: Sequence[RecipientCheck | None]) -> dict[int, str]:
+def _envelope_recipients(
+    account_ids: list[int], recipients: Sequence[str], checks: Sequence[RecipientCheck | None]
+) -> dict[int, str]:
     """The RCPT address that brought the message to each account (with its
     +detail, RFC 5233), else the account's own address."""
     found: dict[int, str] = {}
@@ -267,6 +286,7 @@ def _spam_percent(message: sieve.SieveMessage) -> int | None:
 def _seen_by(account: int):  # type: ignore[no-untyped-def]
     def seen(key: str) -> bool:
         return SieveSeen.objects.filter(account_id=account, key=seen_key(key), expires__gt=timezone.now()).exists()
+
     return seen
 
 

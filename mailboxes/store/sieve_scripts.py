@@ -7,6 +7,7 @@ MAIL_SIEVE_MAX_SCRIPTS scripts of at most MAIL_SIEVE_MAX_SCRIPT_SIZE octets
 per account. Writers lock the account row (nothing here touches folders,
 so the lock order of docs/DESIGN.md holds trivially).
 """
+
 from __future__ import annotations
 
 import re
@@ -68,8 +69,7 @@ def _lock_account(account_id: int) -> None:
 
 def _space_for(account_id: int, name: str, size: int) -> None:
     if size > settings.MAIL_SIEVE_MAX_SCRIPT_SIZE:
-        raise ScriptQuotaExceeded(f"a script may hold {settings.MAIL_SIEVE_MAX_SCRIPT_SIZE} octets",
-                                  kind="maxsize")
+        raise ScriptQuotaExceeded(f"a script may hold {settings.MAIL_SIEVE_MAX_SCRIPT_SIZE} octets", kind="maxsize")
     others = SieveScript.objects.filter(account_id=account_id).exclude(name=name).count()
     if others >= settings.MAIL_SIEVE_MAX_SCRIPTS:
         raise ScriptQuotaExceeded(f"at most {settings.MAIL_SIEVE_MAX_SCRIPTS} scripts", kind="maxscripts")
@@ -89,8 +89,9 @@ def put_script(account_id: int, name: str, text: str) -> None:
     _lock_account(account_id)
     _space_for(account_id, name, _size(text))
     check_script(text)
-    SieveScript.objects.update_or_create(account_id=account_id, name=name,
-                                         defaults={"text": text, "updated": timezone.now()})
+    SieveScript.objects.update_or_create(
+        account_id=account_id, name=name, defaults={"text": text, "updated": timezone.now()}
+    )
 
 
 @no_transaction
@@ -170,6 +171,7 @@ def admin_set_domain_script(actor: Actor, domain: str, stage: str, text: str) ->
         DomainSieveScript.objects.filter(domain_id=row.id, stage=stage).delete()
     else:
         check_script(text)
-        DomainSieveScript.objects.update_or_create(domain_id=row.id, stage=stage,
-                                                   defaults={"text": text, "updated": timezone.now()})
+        DomainSieveScript.objects.update_or_create(
+            domain_id=row.id, stage=stage, defaults={"text": text, "updated": timezone.now()}
+        )
     audit(actor, "domain.sieve", row.name, stage=stage, size=_size(text))

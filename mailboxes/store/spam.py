@@ -9,6 +9,7 @@
 - the per-account allow list (webmail) and the per-domain policy
   (dashboard) read and written.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -25,8 +26,13 @@ from .errors import InvalidInput
 from .types import RecipientCheck
 
 MAX_LIST = 500
-OUTCOME_COLUMNS = {"reject": "rejected", "defer": "greylisted", "junk": "junk", "inbox": "delivered",
-                   "unchecked": "unchecked"}
+OUTCOME_COLUMNS = {
+    "reject": "rejected",
+    "defer": "greylisted",
+    "junk": "junk",
+    "inbox": "delivered",
+    "unchecked": "unchecked",
+}
 KEEP_REJECTIONS = 1000
 # rspamd's greylisting module: its check (prefilter) and its save (postfilter).
 GREYLIST_SYMBOLS = ["GREYLIST_CHECK", "GREYLIST_SAVE"]
@@ -52,7 +58,7 @@ class SpamPolicy:
 
     enabled: bool = True
     settings: dict = field(default_factory=dict)  # rspamd's Settings for this message
-    never_junk: frozenset[int] = frozenset()      # accounts whose allow list has the sender
+    never_junk: frozenset[int] = frozenset()  # accounts whose allow list has the sender
 
 
 def _matches(sender: str, entries: Sequence[str]) -> bool:
@@ -66,27 +72,38 @@ def _matches(sender: str, entries: Sequence[str]) -> bool:
 def _settings_of(row: DomainSpamPolicy | None) -> SpamSettings:
     if row is None:
         return SpamSettings()
-    return SpamSettings(row.enabled, row.reject_score, row.junk_score, row.greylist_score, row.greylisting,
-                        tuple(row.allow), tuple(row.block))
+    return SpamSettings(
+        row.enabled,
+        row.reject_score,
+        row.junk_score,
+        row.greylist_score,
+        row.greylisting,
+        tuple(row.allow),
+        tuple(row.block),
+    )
 
 
 @no_transaction
-def spam_policy(mail_from: str, recipients: Sequence[RecipientCheck | None],
-                sender_domain: str = "") -> SpamPolicy:
+def spam_policy(mail_from: str, recipients: Sequence[RecipientCheck | None], sender_domain: str = "") -> SpamPolicy:
     """The policy for a message from mail_from to these RCPT answers: the
     settings of the first of their domains that has any (submission: of
     sender_domain, the account's own)."""
     sender = mail_from.lower() if mail_from not in ("", "<>") else ""
     checks = [c for c in recipients if c is not None and c.kind == "local"]
     domains = [sender_domain] if sender_domain else sorted({domain_of(c.address) for c in checks})
-    rows = {r.domain.name: r for r in DomainSpamPolicy.objects.select_related("domain").filter(domain__name__in=domains)}
+    rows = {
+        r.domain.name: r for r in DomainSpamPolicy.objects.select_related("domain").filter(domain__name__in=domains)
+    }
     chosen = _settings_of(next((rows[d] for d in domains if d in rows), None))
     if not chosen.enabled:
         return SpamPolicy(enabled=False)
     accounts = sorted({a for c in checks for a in c.account_ids})
     actions: dict[str, float | None] = {}
-    for action, score in (("reject", chosen.reject_score), ("add_header", chosen.junk_score),
-                          ("greylist", chosen.greylist_score)):
+    for action, score in (
+        ("reject", chosen.reject_score),
+        ("add_header", chosen.junk_score),
+        ("greylist", chosen.greylist_score),
+    ):
         if score is not None:
             actions[action] = score
     settings: dict = {}
@@ -104,8 +121,9 @@ def spam_policy(mail_from: str, recipients: Sequence[RecipientCheck | None],
 
 def _past_correspondent(sender: str, account_ids: list[int]) -> bool:
     """Has one of these accounts written to sender (a copy in its Sent folder)?"""
-    return Message.objects.filter(folder__owner_id__in=account_ids, folder__special_use="\\Sent",
-                                  blob__to_text__icontains=sender).exists()
+    return Message.objects.filter(
+        folder__owner_id__in=account_ids, folder__special_use="\\Sent", blob__to_text__icontains=sender
+    ).exists()
 
 
 def _never_junk(sender: str, account_ids: list[int]) -> frozenset[int]:
@@ -116,6 +134,7 @@ def _never_junk(sender: str, account_ids: list[int]) -> frozenset[int]:
 
 
 # --- records ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -129,7 +148,7 @@ class Rejection:
     symbols: tuple[str, ...]
     message: str
     account_id: int | None = None  # submission: the sending account
-    account: str = ""              # its address (as read back)
+    account: str = ""  # its address (as read back)
     created: datetime.datetime | None = None
 
 
@@ -144,9 +163,15 @@ def record_spam(outcome: str, rejection: Rejection | None = None) -> None:
         SpamDay.objects.filter(day=today).update(**{column: F(column) + 1})
     if rejection is not None:
         row = SpamRejection.objects.create(
-            listener=rejection.listener, ip=rejection.ip, mail_from=rejection.mail_from[:320],
-            recipients=list(rejection.recipients), score=rejection.score, symbols=list(rejection.symbols),
-            message=rejection.message[:200], account_id=rejection.account_id)
+            listener=rejection.listener,
+            ip=rejection.ip,
+            mail_from=rejection.mail_from[:320],
+            recipients=list(rejection.recipients),
+            score=rejection.score,
+            symbols=list(rejection.symbols),
+            message=rejection.message[:200],
+            account_id=rejection.account_id,
+        )
         if row.pk % 100 == 0:
             SpamRejection.objects.filter(pk__lte=row.pk - KEEP_REJECTIONS).delete()
 
@@ -156,11 +181,14 @@ def spam_days(days: int = 14) -> list[SpamDay]:
     today = timezone.localdate()
     first = today - datetime.timedelta(days=days - 1)
     stored = {row.day: row for row in SpamDay.objects.filter(day__gte=first)}
-    return [stored.get(first + datetime.timedelta(days=n), SpamDay(day=first + datetime.timedelta(days=n)))
-            for n in range(days)]
+    return [
+        stored.get(first + datetime.timedelta(days=n), SpamDay(day=first + datetime.timedelta(days=n)))
+        for n in range(days)
+    ]
 
 
 # --- the lists ------------------------------------------------------------------
+
 
 def clean_entries(entries: Sequence[str], what: str) -> tuple[str, ...]:
     """Addresses or domains, normalised, each once; InvalidInput on anything else."""

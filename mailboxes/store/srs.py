@@ -3,6 +3,7 @@ of a forward is rewritten where it is queued for another host (delivery's
 _enqueue: alias forwards, account forwarding and Sieve redirects all pass
 there), and a bounce to a rewritten sender is routed back at RCPT
 (accounts.resolve_with_usage) or refused when forged or expired."""
+
 from __future__ import annotations
 
 import hashlib
@@ -53,8 +54,7 @@ def bounce_route(address: str) -> RecipientCheck | None:
     if domain_of(address) != _domain() or not srs.is_srs(address):
         return None
     try:
-        original = srs.reverse(address, secret=secret(), now=time.time(),
-                               max_age_days=settings.MAIL_SRS_MAX_AGE_DAYS)
+        original = srs.reverse(address, secret=secret(), now=time.time(), max_age_days=settings.MAIL_SRS_MAX_AGE_DAYS)
     except srs.SrsError as exc:
         log.info("SRS address %s refused: %s", address, exc)
         return RecipientCheck(address, "unknown")

@@ -100,11 +100,11 @@ def subject_base(subject: str) -> tuple[str, bool]:
             leader = _LEADER.match(text)
             if leader is not None and leader.end() > 0:
                 reply = reply or leader.group().endswith(":")
-                text = text[leader.end():]
+                text = text[leader.end() :]
                 continue
             blob = _BLOB.match(text)
-            if blob is not None and text[blob.end():].strip():
-                text = text[blob.end():]
+            if blob is not None and text[blob.end() :].strip():
+                text = text[blob.end() :]
                 continue
             break
         # (6) "[fwd: ...]"
@@ -154,8 +154,10 @@ def _ordered_subject(rows: Sequence[ThreadRow]) -> list[ThreadNode]:
     groups: dict[str, list[ThreadRow]] = {}
     for row in sorted(rows, key=lambda r: (_subject_key(r.subject)[0], *_key(r))):
         groups.setdefault(_subject_key(row.subject)[0], []).append(row)
-    threads = [(_key(group[0]), ThreadNode(group[0].uid, tuple(ThreadNode(r.uid) for r in group[1:])))
-               for group in groups.values()]
+    threads = [
+        (_key(group[0]), ThreadNode(group[0].uid, tuple(ThreadNode(r.uid) for r in group[1:])))
+        for group in groups.values()
+    ]
     return [node for _, node in sorted(threads, key=lambda t: t[0])]
 
 
@@ -286,8 +288,11 @@ def _gather(roots: list[_Box]) -> list[_Box]:
         if not subject:
             continue
         old = table.get(subject)
-        if (old is None or (box.row is None and old.row is not None)
-                or (old.row is not None and box.row is not None and _subject_of(old)[1] and not reply)):
+        if (
+            old is None
+            or (box.row is None and old.row is not None)
+            or (old.row is not None and box.row is not None and _subject_of(old)[1] and not reply)
+        ):
             table[subject] = box
     out: list[_Box] = []
     at: dict[int, int] = {}  # id of a box in out -> its index there
@@ -324,8 +329,9 @@ def _gather(roots: list[_Box]) -> list[_Box]:
 def _nodes(roots: list[_Box]) -> list[ThreadNode]:
     built: dict[int, ThreadNode] = {}
     for box in reversed(_below(roots)):  # children first
-        built[id(box)] = ThreadNode(box.row.uid if box.row is not None else None,
-                                    tuple(built[id(c)] for c in box.children))
+        built[id(box)] = ThreadNode(
+            box.row.uid if box.row is not None else None, tuple(built[id(c)] for c in box.children)
+        )
     return [built[id(box)] for box in roots]
 
 

@@ -1,6 +1,7 @@
 """Outbound TLS outcomes for SMTP TLS reporting (RFC 8460): the relay counts
 each negotiation here, by day and policy domain; the daily report task
 (protocols/relay/tlsrpt.py) reads a day back and forgets old days."""
+
 from __future__ import annotations
 
 import datetime
@@ -22,17 +23,30 @@ class TlsOutcomeRow:
     policy_string: tuple[str, ...]
     mx_host: str
     receiving_ip: str
-    result_type: str   # "" for a successful session
+    result_type: str  # "" for a successful session
     count: int
 
 
 @atomic
-def record_tls_outcome(policy_domain: str, policy_type: str, policy_string: list[str], mx_host: str,
-                       receiving_ip: str, result_type: str = "", *, day: datetime.date | None = None) -> None:
+def record_tls_outcome(
+    policy_domain: str,
+    policy_type: str,
+    policy_string: list[str],
+    mx_host: str,
+    receiving_ip: str,
+    result_type: str = "",
+    *,
+    day: datetime.date | None = None,
+) -> None:
     """Count one session (result_type "" when it succeeded)."""
-    key = {"day": day or datetime.datetime.now(datetime.UTC).date(), "policy_domain": policy_domain.lower(),
-           "policy_type": policy_type, "mx_host": mx_host.lower(), "receiving_ip": receiving_ip,
-           "result_type": result_type}
+    key = {
+        "day": day or datetime.datetime.now(datetime.UTC).date(),
+        "policy_domain": policy_domain.lower(),
+        "policy_type": policy_type,
+        "mx_host": mx_host.lower(),
+        "receiving_ip": receiving_ip,
+        "result_type": result_type,
+    }
     if TlsOutcome.objects.filter(**key).update(count=F("count") + 1, policy_string=policy_string):
         return
     try:
@@ -45,8 +59,12 @@ def record_tls_outcome(policy_domain: str, policy_type: str, policy_string: list
 @no_transaction
 def tls_outcomes(day: datetime.date) -> list[TlsOutcomeRow]:
     rows = TlsOutcome.objects.filter(day=day).order_by("policy_domain", "policy_type", "mx_host", "result_type")
-    return [TlsOutcomeRow(r.policy_domain, r.policy_type, tuple(r.policy_string), r.mx_host, r.receiving_ip,
-                          r.result_type, r.count) for r in rows]
+    return [
+        TlsOutcomeRow(
+            r.policy_domain, r.policy_type, tuple(r.policy_string), r.mx_host, r.receiving_ip, r.result_type, r.count
+        )
+        for r in rows
+    ]
 
 
 @no_transaction

@@ -3,6 +3,7 @@ to the _smtp._tls rua address or POSTed to the web app's https: endpoint;
 mailboxes/tlsrpt_report.py parses them. One row per report and hosted
 policy domain, its policies summed; a report sent twice (same organization
 and report-id) is kept once."""
+
 from __future__ import annotations
 
 import datetime
@@ -49,12 +50,21 @@ def record_received_tls_report(report: TlsReport, source: str) -> list[str]:
         for policy in policies:
             for kind, count in policy.failures:
                 failures[kind] = failures.get(kind, 0) + count
-        rows.append(TlsReportReceived(
-            domain_id=domain_id, organization=report.organization, contact=report.contact,
-            report_id=report.report_id, begin=report.begin, end=report.end,
-            policy_types=sorted({p.policy_type for p in policies}),
-            successful=sum(p.successful for p in policies), failed=sum(p.failed for p in policies),
-            failures=failures, source=source))
+        rows.append(
+            TlsReportReceived(
+                domain_id=domain_id,
+                organization=report.organization,
+                contact=report.contact,
+                report_id=report.report_id,
+                begin=report.begin,
+                end=report.end,
+                policy_types=sorted({p.policy_type for p in policies}),
+                successful=sum(p.successful for p in policies),
+                failed=sum(p.failed for p in policies),
+                failures=failures,
+                source=source,
+            )
+        )
     TlsReportReceived.objects.bulk_create(rows, ignore_conflicts=True)  # a resent report: kept once
     return sorted(ours)
 
@@ -64,10 +74,22 @@ def admin_tls_reports(actor: Actor, name: str) -> list[ReceivedTlsReport]:
     """The TLS reports received about a domain the actor manages, newest period first."""
     domain = domain_for(actor, name)
     rows = TlsReportReceived.objects.filter(domain=domain).order_by("-begin", "organization")[:SHOWN]
-    return [ReceivedTlsReport(r.organization, r.contact, r.report_id, r.begin, r.end, tuple(r.policy_types),
-                              r.successful, r.failed,
-                              tuple(sorted(r.failures.items(), key=lambda item: (-item[1], item[0]))),
-                              r.source, r.received) for r in rows]
+    return [
+        ReceivedTlsReport(
+            r.organization,
+            r.contact,
+            r.report_id,
+            r.begin,
+            r.end,
+            tuple(r.policy_types),
+            r.successful,
+            r.failed,
+            tuple(sorted(r.failures.items(), key=lambda item: (-item[1], item[0]))),
+            r.source,
+            r.received,
+        )
+        for r in rows
+    ]
 
 
 @no_transaction

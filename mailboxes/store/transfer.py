@@ -10,6 +10,7 @@ all or nothing: an interrupted import never leaves half a batch behind.
 stage_blobs lets an import store (parse, index) the bytes of the next
 batches on other connections meanwhile; append_many then finds them stored.
 """
+
 from __future__ import annotations
 
 import base64
@@ -75,9 +76,15 @@ def _known(shas: list[str]) -> set[str]:
 
 
 @atomic
-def _append_many(account_id: int, folder_name: str, shas: list[str], raws: list[bytes],
-                 parsed: dict[str, PreparedBlob], flags: list[tuple[str, ...]],
-                 dates: list[datetime | None]) -> list[AppendResult]:
+def _append_many(
+    account_id: int,
+    folder_name: str,
+    shas: list[str],
+    raws: list[bytes],
+    parsed: dict[str, PreparedBlob],
+    flags: list[tuple[str, ...]],
+    dates: list[datetime | None],
+) -> list[AppendResult]:
     _store_blobs(dict(zip(shas, raws)), parsed)  # before the folder lock: deliveries need not wait on it
     folder = get_folder(account_id, folder_name, lock=True)
     charge_quota(account_id, sum(len(raw) for raw in raws))
@@ -139,6 +146,7 @@ def folder_keys(account_id: int, folder_name: str) -> list[StoredKey]:
 
 # --- import jobs (Celery) ---------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TransferJobInfo:
     id: int
@@ -162,14 +170,26 @@ class TransferJobInfo:
 def _cipher():  # type: ignore[no-untyped-def]
     """Fernet keyed from SECRET_KEY: every process of one installation shares it."""
     from cryptography.fernet import Fernet
+
     digest = hashlib.sha256(b"mailhost.transfer-job-secret:" + settings.SECRET_KEY.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def _job_info(job: TransferJob) -> TransferJobInfo:
-    return TransferJobInfo(job.pk, job.account_id, job.account.address, job.started_by_id, job.source,
-                           dict(job.options), job.state, dict(job.progress), job.error, job.created,
-                           job.started, job.finished)
+    return TransferJobInfo(
+        job.pk,
+        job.account_id,
+        job.account.address,
+        job.started_by_id,
+        job.source,
+        dict(job.options),
+        job.state,
+        dict(job.progress),
+        job.error,
+        job.created,
+        job.started,
+        job.finished,
+    )
 
 
 def _job(job_id: int, account_id: int | None = None, *, lock: bool = False) -> TransferJob:
@@ -188,13 +208,22 @@ def _expire_unclaimed() -> None:
     """Jobs no worker took within UNCLAIMED_FOR fail and forget their password
     (run whenever jobs are created, listed or claimed: no schedule needed)."""
     TransferJob.objects.filter(state=TransferJob.State.QUEUED, created__lt=timezone.now() - UNCLAIMED_FOR).update(
-        state=TransferJob.State.FAILED, secret=b"", finished=timezone.now(),
-        error="no worker started the import within a day; its password was forgotten")
+        state=TransferJob.State.FAILED,
+        secret=b"",
+        finished=timezone.now(),
+        error="no worker started the import within a day; its password was forgotten",
+    )
 
 
 @atomic
-def create_transfer_job(account_id: int, source: str, secret: str, *, options: dict[str, Any] | None = None,
-                        started_by_id: int | None = None) -> TransferJobInfo:
+def create_transfer_job(
+    account_id: int,
+    source: str,
+    secret: str,
+    *,
+    options: dict[str, Any] | None = None,
+    started_by_id: int | None = None,
+) -> TransferJobInfo:
     """A queued import job; `source` must not hold the password, `secret` does (encrypted at rest).
 
     An account takes part in at most MAIL_IMPORT_MAX_JOBS queued or running
@@ -206,8 +235,9 @@ def create_transfer_job(account_id: int, source: str, secret: str, *, options: d
 
 
 @atomic
-def admin_create_transfer_job(actor: Actor, account_id: int, source: str, secret: str, *,
-                              options: dict[str, Any] | None = None) -> TransferJobInfo:
+def admin_create_transfer_job(
+    actor: Actor, account_id: int, source: str, secret: str, *, options: dict[str, Any] | None = None
+) -> TransferJobInfo:
     """An import an administrator starts for an account they may change (the
     rules of admin.py: not a superuser or another domain's admin, which a
     domain admin may only look at); written to the audit log."""
@@ -217,8 +247,9 @@ def admin_create_transfer_job(actor: Actor, account_id: int, source: str, secret
     return job
 
 
-def _create_job(account_id: int, source: str, secret: str, options: dict[str, Any] | None,
-                started_by_id: int | None) -> TransferJobInfo:
+def _create_job(
+    account_id: int, source: str, secret: str, options: dict[str, Any] | None, started_by_id: int | None
+) -> TransferJobInfo:
     if not source or len(source) > 600:
         raise InvalidInput("the source is empty or too long")
     _expire_unclaimed()
@@ -226,8 +257,13 @@ def _create_job(account_id: int, source: str, secret: str, options: dict[str, An
     limit = settings.MAIL_IMPORT_MAX_JOBS
     if TransferJob.objects.filter(involved, state__in=ACTIVE).count() >= limit:
         raise LimitExceeded(f"at most {limit} imports may run or wait at a time; wait for one to finish")
-    job = TransferJob.objects.create(account_id=account_id, started_by_id=started_by_id, source=source,
-                                     options=options or {}, secret=_cipher().encrypt(secret.encode()))
+    job = TransferJob.objects.create(
+        account_id=account_id,
+        started_by_id=started_by_id,
+        source=source,
+        options=options or {},
+        secret=_cipher().encrypt(secret.encode()),
+    )
     return _job_info(TransferJob.objects.select_related("account").get(pk=job.pk))
 
 
@@ -240,8 +276,11 @@ def transfer_job(job_id: int, account_id: int | None = None) -> TransferJobInfo:
 @atomic
 def list_transfer_jobs(account_id: int, limit: int = 20) -> list[TransferJobInfo]:
     _expire_unclaimed()
-    jobs = TransferJob.objects.select_related("account").filter(
-        Q(account_id=account_id) | Q(started_by_id=account_id)).order_by("-pk")[:limit]
+    jobs = (
+        TransferJob.objects.select_related("account")
+        .filter(Q(account_id=account_id) | Q(started_by_id=account_id))
+        .order_by("-pk")[:limit]
+    )
     return [_job_info(j) for j in jobs]
 
 
@@ -267,8 +306,12 @@ def record_transfer_progress(job_id: int, progress: dict[str, Any]) -> None:
 @atomic
 def finish_transfer_job(job_id: int, *, ok: bool, progress: dict[str, Any] | None = None, error: str = "") -> None:
     """End a job and forget its password, whatever the outcome."""
-    fields: dict[str, Any] = {"state": TransferJob.State.DONE if ok else TransferJob.State.FAILED,
-                              "secret": b"", "error": error[:2000], "finished": timezone.now()}
+    fields: dict[str, Any] = {
+        "state": TransferJob.State.DONE if ok else TransferJob.State.FAILED,
+        "secret": b"",
+        "error": error[:2000],
+        "finished": timezone.now(),
+    }
     if progress is not None:
         fields["progress"] = progress
     TransferJob.objects.filter(pk=job_id).update(**fields)

@@ -16,6 +16,7 @@ the account, and refused while the throttle says so (logins.py).
 Recovery codes are 16 random letters (about 73 bits), so they are stored
 as SHA-256 digests and found by their digest: one statement deletes the one
 used, and two racing uses cannot both succeed."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,8 @@ DRIFT_STEPS = 1  # codes of one step before and after now are accepted
 
 @dataclass(frozen=True)
 class Enrolment:
-    secret: str   # base32, for typing into an authenticator by hand
-    uri: str      # otpauth://totp/..., what the QR code holds
+    secret: str  # base32, for typing into an authenticator by hand
+    uri: str  # otpauth://totp/..., what the QR code holds
 
 
 def _issuer() -> str:
@@ -68,8 +69,10 @@ def _enrolment(address: str, secret: str) -> Enrolment:
 @no_transaction
 def two_factor_enabled(account_id: int) -> bool:
     """A confirmed TOTP authenticator or a passkey (passkeys.py)."""
-    return TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists() \
+    return (
+        TotpDevice.objects.filter(account_id=account_id, confirmed=True).exists()
         or Passkey.objects.filter(account_id=account_id).exists()
+    )
 
 
 @no_transaction
@@ -82,8 +85,12 @@ def must_enrol(account_id: int) -> bool:
     """Must this account set up two-factor sign-in before anything else?
     Its domain requires it, or MAIL_REQUIRE_2FA_FOR_ADMINS and it is a
     superuser or a domain admin; and it has not."""
-    account = Account.objects.filter(pk=account_id).annotate(admin_of=Count("admin_domains")) \
-        .values("domain__require_two_factor", "is_superuser", "admin_of").first()
+    account = (
+        Account.objects.filter(pk=account_id)
+        .annotate(admin_of=Count("admin_domains"))
+        .values("domain__require_two_factor", "is_superuser", "admin_of")
+        .first()
+    )
     if account is None or two_factor_enabled(account_id):
         return False
     admin = account["is_superuser"] or account["admin_of"] > 0
@@ -120,8 +127,11 @@ def _use_code(account_id: int, code: str, *, confirmed: bool) -> bool:
     if device is None:
         return False
     step = _matching_step(device.secret, code, device.last_counter)
-    return step is not None and TotpDevice.objects.filter(
-        pk=device.pk, last_counter__lt=step).update(last_counter=step, confirmed=True) == 1
+    return (
+        step is not None
+        and TotpDevice.objects.filter(pk=device.pk, last_counter__lt=step).update(last_counter=step, confirmed=True)
+        == 1
+    )
 
 
 @atomic
@@ -143,8 +153,10 @@ def check_second_factor(account_id: int, code: str, *, protocol: str, ip: str) -
     until = login_refusal(address, ip, second_factor=True)
     if until is not None:
         raise LoginBlocked("too many failed logins", retry_after=until)
-    if _use_code(account_id, code, confirmed=True) or \
-            RecoveryCode.objects.filter(account_id=account_id, code=_digest(code)).delete()[0] == 1:
+    if (
+        _use_code(account_id, code, confirmed=True)
+        or RecoveryCode.objects.filter(account_id=account_id, code=_digest(code)).delete()[0] == 1
+    ):
         return True
     record_failure(address, ip, protocol)
     return False
@@ -182,8 +194,9 @@ def set_totp(address: str) -> Enrolment:
     on at once, replacing any other; the caller prints the URI once."""
     account = get_account(address)
     secret = pyotp.random_base32()
-    TotpDevice.objects.update_or_create(account_id=account.id,
-                                        defaults={"secret": secret, "confirmed": True, "last_counter": -1})
+    TotpDevice.objects.update_or_create(
+        account_id=account.id, defaults={"secret": secret, "confirmed": True, "last_counter": -1}
+    )
     return _enrolment(account.address, secret)
 
 

@@ -1,4 +1,5 @@
 """Plain values the store returns. Front doors never see model instances."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,10 +7,20 @@ from datetime import datetime
 from typing import Literal
 
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
-FLAG_COLUMNS = {"\\Seen": "seen", "\\Answered": "answered", "\\Flagged": "flagged",
-                "\\Deleted": "deleted", "\\Draft": "draft"}
-SPECIAL_FOLDERS = (("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"),
-                   ("Junk", "\\Junk"), ("Archive", "\\Archive"))
+FLAG_COLUMNS = {
+    "\\Seen": "seen",
+    "\\Answered": "answered",
+    "\\Flagged": "flagged",
+    "\\Deleted": "deleted",
+    "\\Draft": "draft",
+}
+SPECIAL_FOLDERS = (
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
 
 # A set of UIDs as inclusive (low, high) ranges, ascending, non-overlapping.
 UidRanges = list[tuple[int, int]]
@@ -208,7 +219,7 @@ class EnvelopeParameters:
 class DeliveryReport:
     blob: str
     delivered: dict[int, int]  # account id -> uid in the folder its copy was placed in
-    queued: tuple[str, ...]    # remote addresses put on the outbound queue
+    queued: tuple[str, ...]  # remote addresses put on the outbound queue
 
 
 @dataclass(frozen=True)

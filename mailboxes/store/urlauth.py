@@ -55,8 +55,11 @@ def urlauth_check(owner_address: str, folder_name: str, rump: str, verifier: str
         owner, name = normalize_address(owner_address), normalize_name(folder_name)
     except InvalidInput:
         return None
-    row = Folder.objects.filter(owner__address=owner, name=name) \
-        .values("id", "owner_id", "uidvalidity", "urlauth_key").first()
+    row = (
+        Folder.objects.filter(owner__address=owner, name=name)
+        .values("id", "owner_id", "uidvalidity", "urlauth_key")
+        .first()
+    )
     if row is None or not row["urlauth_key"]:
         return None
     if not hmac.compare_digest(_verifier(bytes(row["urlauth_key"]), rump), verifier.lower()):

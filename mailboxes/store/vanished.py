@@ -5,6 +5,7 @@ the expunge), and tombstones live as long as their folder, so the answer is
 exact: a client resynchronising from any modseq of this UIDVALIDITY learns
 every UID that went away since, and none that did not.
 """
+
 from __future__ import annotations
 
 from django.db import connection
@@ -26,7 +27,10 @@ def vanished_since(account_id: int, folder_id: int, modseq: int, ranges: UidRang
     """
     uids, params = _sql.uids_where(ranges)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT e.uid FROM {_sql.table(Expunged)} e JOIN {_sql.table(Folder)} f ON f.id = e.folder_id"
-                       f" WHERE e.folder_id = %s AND f.owner_id = %s AND e.modseq > %s AND {uids}"
-                       f" ORDER BY e.uid", [folder_id, account_id, modseq, *params])
+        cursor.execute(
+            f"SELECT e.uid FROM {_sql.table(Expunged)} e JOIN {_sql.table(Folder)} f ON f.id = e.folder_id"
+            f" WHERE e.folder_id = %s AND f.owner_id = %s AND e.modseq > %s AND {uids}"
+            f" ORDER BY e.uid",
+            [folder_id, account_id, modseq, *params],
+        )
         return [row[0] for row in cursor.fetchall()]

@@ -8,6 +8,7 @@ browser session but the one kept and publishes events.SIGN_OUT for the
 account, on which every IMAP session (IDLE included) says BYE and every
 POP3/POP2 session hangs up, in every worker; it runs after a password
 change, an administrator's reset and "sign out everywhere"."""
+
 from __future__ import annotations
 
 import importlib
@@ -44,14 +45,18 @@ def _delete_django_sessions(keys: list[str]) -> None:
 @no_transaction
 def note_web_session(account_id: int, session_key: str, *, device: str, ip: str) -> None:
     """This browser is signed in and was seen now (one upsert)."""
-    WebSession.objects.update_or_create(session_key=session_key, defaults={
-        "account_id": account_id, "device": device[:MAX_DEVICE], "ip": ip[:64], "last_seen": timezone.now()})
+    WebSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={"account_id": account_id, "device": device[:MAX_DEVICE], "ip": ip[:64], "last_seen": timezone.now()},
+    )
 
 
 @no_transaction
 def list_web_sessions(account_id: int, *, current_key: str = "") -> list[WebSessionInfo]:
-    return [WebSessionInfo(row.id, row.device, row.ip, row.created, row.last_seen, row.session_key == current_key)
-            for row in WebSession.objects.filter(account_id=account_id).order_by("-last_seen", "-id")]
+    return [
+        WebSessionInfo(row.id, row.device, row.ip, row.created, row.last_seen, row.session_key == current_key)
+        for row in WebSession.objects.filter(account_id=account_id).order_by("-last_seen", "-id")
+    ]
 
 
 @atomic

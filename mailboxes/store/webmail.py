@@ -6,6 +6,7 @@ account's folders: a folder id or UID of someone else's is NoSuchFolder /
 NotFound, exactly as a folder that does not exist. Pages cost a constant
 number of queries whatever their size (folder, count, one joined page query).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -28,9 +29,20 @@ from .types import FLAG_COLUMNS, FolderInfo
 MAX_PER_PAGE = 200
 SORTS = {"date": "internal_date", "from": "blob__from_text", "subject": "blob__subject", "size": "size"}
 # The blob columns a list row shows; the bytes and the search text stay in the database.
-_ROW_FIELDS = ("uid", "folder_id", "internal_date", "size", "keywords", *FLAG_COLUMNS.values(),
-               "blob__subject", "blob__from_text", "blob__to_text", "blob__sent_date", "blob__preview",
-               "blob__has_attachments")
+_ROW_FIELDS = (
+    "uid",
+    "folder_id",
+    "internal_date",
+    "size",
+    "keywords",
+    *FLAG_COLUMNS.values(),
+    "blob__subject",
+    "blob__from_text",
+    "blob__to_text",
+    "blob__sent_date",
+    "blob__preview",
+    "blob__has_attachments",
+)
 
 
 @dataclass(frozen=True)
@@ -80,13 +92,24 @@ class MessageDetail:
     structure: dict
     header_bytes: int
     previous_uid: int | None = None  # the neighbour above in the date-sorted list (newer)
-    next_uid: int | None = None      # the neighbour below (older)
+    next_uid: int | None = None  # the neighbour below (older)
 
 
 def _summary(row: Message) -> MessageSummary:
     blob = row.blob
-    return MessageSummary(row.folder_id, row.uid, flags_of(row), row.internal_date, blob.sent_date, row.size,
-                          blob.subject, blob.from_text, blob.to_text, blob.preview, blob.has_attachments)
+    return MessageSummary(
+        row.folder_id,
+        row.uid,
+        flags_of(row),
+        row.internal_date,
+        blob.sent_date,
+        row.size,
+        blob.subject,
+        blob.from_text,
+        blob.to_text,
+        blob.preview,
+        blob.has_attachments,
+    )
 
 
 def _page(qs: QuerySet[Message], order: list, page: int, per_page: int) -> MessagePage:
@@ -97,7 +120,7 @@ def _page(qs: QuerySet[Message], order: list, page: int, per_page: int) -> Messa
     page = min(max(page, 1), pages)
     rows = qs.select_related("blob").only(*_ROW_FIELDS).order_by(*order)
     start = (page - 1) * per_page
-    return MessagePage([_summary(r) for r in rows[start:start + per_page]], total, page, per_page)
+    return MessagePage([_summary(r) for r in rows[start : start + per_page]], total, page, per_page)
 
 
 def _order(sort: str, reverse: bool) -> list:
@@ -108,16 +131,18 @@ def _order(sort: str, reverse: bool) -> list:
 
 
 @atomic
-def message_page(account_id: int, folder_id: int, *, sort: str = "date", reverse: bool = True,
-                 page: int = 1, per_page: int = 50) -> MessagePage:
+def message_page(
+    account_id: int, folder_id: int, *, sort: str = "date", reverse: bool = True, page: int = 1, per_page: int = 50
+) -> MessagePage:
     """One page of a folder's messages (three queries whatever the page size)."""
     folder_by_id(account_id, folder_id)
     return _page(Message.objects.filter(folder_id=folder_id), _order(sort, reverse), page, per_page)
 
 
 @atomic
-def search_messages(account_id: int, criterion: _search.Criterion, *, folder_id: int | None = None,
-                    page: int = 1, per_page: int = 50) -> MessagePage:
+def search_messages(
+    account_id: int, criterion: _search.Criterion, *, folder_id: int | None = None, page: int = 1, per_page: int = 50
+) -> MessagePage:
     """Messages matching criterion in one folder, or in all the account's
     folders, newest first. On PostgreSQL the trigram indexes answer text in
     the body, the header text, subject, from and to (migration 0002); cc
@@ -140,21 +165,34 @@ def _neighbours(folder_id: int, row: Message) -> tuple[int | None, int | None]:
     """UIDs of the newer and the older message next to row, by arrival then UID."""
     d, uid = row.internal_date, row.uid
     qs = Message.objects.filter(folder_id=folder_id)
-    newer = qs.filter(Q(internal_date__gt=d) | Q(internal_date=d, uid__gt=uid)) \
-        .order_by("internal_date", "uid").values_list("uid", flat=True).first()
-    older = qs.filter(Q(internal_date__lt=d) | Q(internal_date=d, uid__lt=uid)) \
-        .order_by("-internal_date", "-uid").values_list("uid", flat=True).first()
+    newer = (
+        qs.filter(Q(internal_date__gt=d) | Q(internal_date=d, uid__gt=uid))
+        .order_by("internal_date", "uid")
+        .values_list("uid", flat=True)
+        .first()
+    )
+    older = (
+        qs.filter(Q(internal_date__lt=d) | Q(internal_date=d, uid__lt=uid))
+        .order_by("-internal_date", "-uid")
+        .values_list("uid", flat=True)
+        .first()
+    )
     return newer, older
 
 
 @atomic
-def open_message(account_id: int, folder_id: int, uid: int, *, mark_seen: bool = False,
-                 neighbours: bool = False) -> MessageDetail:
+def open_message(
+    account_id: int, folder_id: int, uid: int, *, mark_seen: bool = False, neighbours: bool = False
+) -> MessageDetail:
     """One message's stored facts (not its bytes: see message_bytes); optionally
     marks it \\Seen (in the same transaction) and finds its neighbours."""
     folder = folder_by_id(account_id, folder_id)
-    row = Message.objects.filter(folder_id=folder_id, uid=uid).select_related("blob") \
-        .defer("blob__data", "blob__body_text", "blob__header_text").first()
+    row = (
+        Message.objects.filter(folder_id=folder_id, uid=uid)
+        .select_related("blob")
+        .defer("blob__data", "blob__body_text", "blob__header_text")
+        .first()
+    )
     if row is None:
         raise NotFound("no such message")
     flags = flags_of(row)
@@ -165,9 +203,23 @@ def open_message(account_id: int, folder_id: int, uid: int, *, mark_seen: bool =
     blob = row.blob
     return MessageDetail(
         FolderInfo(folder.id, folder.name, folder.special_use, folder.subscribed, folder.uidvalidity),
-        row.uid, flags, row.internal_date, row.size, blob.subject, blob.from_text, blob.to_text,
-        blob.cc_text, blob.bcc_text, blob.sent_date, blob.message_id, blob.envelope, blob.structure,
-        blob.header_bytes, newer, older)
+        row.uid,
+        flags,
+        row.internal_date,
+        row.size,
+        blob.subject,
+        blob.from_text,
+        blob.to_text,
+        blob.cc_text,
+        blob.bcc_text,
+        blob.sent_date,
+        blob.message_id,
+        blob.envelope,
+        blob.structure,
+        blob.header_bytes,
+        newer,
+        older,
+    )
 
 
 @atomic
@@ -181,8 +233,11 @@ def message_bytes(account_id: int, folder_id: int, uid: int, start: int = 0, end
         data = qs.values_list("blob__data", flat=True).first()
     else:
         # SQL strings are 1-based; a zero length gives the empty string.
-        data = qs.annotate(cut=Substr("blob__data", start + 1, end - start, output_field=BinaryField())) \
-            .values_list("cut", flat=True).first()
+        data = (
+            qs.annotate(cut=Substr("blob__data", start + 1, end - start, output_field=BinaryField()))
+            .values_list("cut", flat=True)
+            .first()
+        )
     if data is None:
         raise NotFound("no such message")
     return bytes(data)
@@ -208,7 +263,8 @@ def folder_rows(account_id: int) -> list[FolderRow]:
     """The account's folders with counts (one query): INBOX, then the special
     folders, then the others by name."""
     rows = Folder.objects.filter(owner_id=account_id).annotate(
-        n=Count("messages"), unseen=Count("messages", filter=Q(messages__seen=False)))
+        n=Count("messages"), unseen=Count("messages", filter=Q(messages__seen=False))
+    )
     out = [FolderRow(f.id, f.name, f.special_use, f.n, f.unseen, f.highestmodseq) for f in rows]
 
     def key(row: FolderRow) -> tuple[int, str]:
@@ -217,6 +273,7 @@ def folder_rows(account_id: int) -> list[FolderRow]:
         if row.special_use in SPECIAL_ORDER:
             return 1 + SPECIAL_ORDER.index(row.special_use), ""
         return 10, row.name.lower()
+
     return sorted(out, key=key)
 
 
@@ -235,9 +292,12 @@ def correspondents(account_id: int, prefix: str, limit: int = 8) -> list[tuple[s
         return []
     own = Folder.objects.filter(owner_id=account_id)
     me = Account.objects.filter(pk=account_id).values_list("address", flat=True).first()
-    rows = Message.objects.filter(folder__in=own).filter(
-        Q(blob__to_text__icontains=text) | Q(blob__from_text__icontains=text)) \
-        .order_by("-internal_date").values_list("folder__special_use", "blob__envelope")[:SUGGEST_SCAN]
+    rows = (
+        Message.objects.filter(folder__in=own)
+        .filter(Q(blob__to_text__icontains=text) | Q(blob__from_text__icontains=text))
+        .order_by("-internal_date")
+        .values_list("folder__special_use", "blob__envelope")[:SUGGEST_SCAN]
+    )
     counts: Counter[str] = Counter()
     names: dict[str, str] = {}
     needle = text.lower()

@@ -1,4 +1,5 @@
 """Template helpers for the webmail in the reader's language."""
+
 from __future__ import annotations
 
 from django import template
@@ -8,8 +9,13 @@ register = template.Library()
 
 # The special folders (RFC 6154 special use, and INBOX by name) are shown in the
 # reader's language; the folder keeps its real name in the store and over IMAP.
-SPECIAL_NAMES = {"\\Sent": _("Sent"), "\\Drafts": _("Drafts"), "\\Trash": _("Trash"),
-                 "\\Junk": _("Junk"), "\\Archive": _("Archive")}
+SPECIAL_NAMES = {
+    "\\Sent": _("Sent"),
+    "\\Drafts": _("Drafts"),
+    "\\Trash": _("Trash"),
+    "\\Junk": _("Junk"),
+    "\\Archive": _("Archive"),
+}
 INBOX_NAME = _("Inbox")
 
 

@@ -21,6 +21,7 @@ Refused, unless the address is in a network of MAIL_IMPORT_ALLOWED_NETWORKS
 The user only ever hears "cannot connect to HOST:PORT", whatever the reason:
 why is logged (docs/SECURITY.md, "Webmail: compose and imports").
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -66,8 +67,13 @@ def resolve(host: str, port: int, *, public_only: bool) -> list[Address]:
     except (OSError, UnicodeError) as exc:
         log.info("import from %r: cannot resolve it: %s", host, exc)
         raise unreachable(host, port) from None
-    addresses = list(dict.fromkeys(Address(family, sockaddr) for family, _, _, _, sockaddr in infos
-                                   if family in (socket.AF_INET, socket.AF_INET6)))
+    addresses = list(
+        dict.fromkeys(
+            Address(family, sockaddr)
+            for family, _, _, _, sockaddr in infos
+            if family in (socket.AF_INET, socket.AF_INET6)
+        )
+    )
     if public_only:
         allowed = [ipaddress.ip_network(n, strict=False) for n in settings.MAIL_IMPORT_ALLOWED_NETWORKS]
         addresses = [a for a in addresses if not refused(a.ip, allowed)]
@@ -134,5 +140,12 @@ def _forms(ip: IPAddress) -> list[IPAddress]:
 
 def _public(ip: IPAddress) -> bool:
     site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified or ip.is_loopback
-                                 or ip.is_link_local or ip.is_private or site_local)
+    return ip.is_global and not (
+        ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_private
+        or site_local
+    )

@@ -6,6 +6,7 @@ Messages are read through store.fetch_messages in pages of at most
 CHUNK_BYTES of bytes (the store cuts a page to that budget, keeping at least
 one message), so a folder of large messages never sits in memory at once.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -35,8 +36,9 @@ def folder_messages(account_id: int, folder_id: int) -> Iterator[store.MessageIn
     """Every message of a folder with its bytes, in UID order."""
     after = 0
     while True:
-        page = store.fetch_messages(account_id, folder_id, [(after + 1, TOP_UID)], content="full", limit=PAGE,
-                                    max_bytes=CHUNK_BYTES)
+        page = store.fetch_messages(
+            account_id, folder_id, [(after + 1, TOP_UID)], content="full", limit=PAGE, max_bytes=CHUNK_BYTES
+        )
         if not page:
             return
         yield from page
@@ -110,8 +112,9 @@ def export_steps(account_id: int, writer: Writer, progress: Progress) -> Iterato
         progress.end_folder()
     lost: set[str] = getattr(writer, "lost_keywords", set())
     if lost:
-        progress.note("keywords beyond 26 in a folder do not fit Maildir's a-z letters: "
-                      + ", ".join(sorted(lost)[:20]))
+        progress.note(
+            "keywords beyond 26 in a folder do not fit Maildir's a-z letters: " + ", ".join(sorted(lost)[:20])
+        )
 
 
 def export_to(account_id: int, dest: Path, fmt: str, progress: Progress, layout: str = "maildir++") -> Summary:
@@ -120,6 +123,7 @@ def export_to(account_id: int, dest: Path, fmt: str, progress: Progress, layout:
 
 
 # --- a zip of mbox files, streamed ---------------------------------------------
+
 
 class _Sink:
     """A write-only file for ZipFile that hands out what was written (zipfile

@@ -24,6 +24,7 @@
   (a banner or a reply would tell a user what listens where): the detail is
   logged.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -71,8 +72,10 @@ def parse_imap_url(url: str) -> ImapUrl:
     if parts.scheme not in ("imap", "imaps"):
         raise SourceError(f"{url}: not an imap:// or imaps:// address")
     if parts.password is not None:
-        raise SourceError("never put the password in the address: it ends up in shell history and "
-                          "process lists; give it at the prompt, in an environment variable or a file")
+        raise SourceError(
+            "never put the password in the address: it ends up in shell history and "
+            "process lists; give it at the prompt, in an environment variable or a file"
+        )
     if not parts.username or not parts.hostname:
         raise SourceError(f"{url}: the address needs a user and a host (imaps://user@host)")
     try:
@@ -82,8 +85,13 @@ def parse_imap_url(url: str) -> ImapUrl:
     return ImapUrl(parts.scheme == "imaps", unquote(parts.username), parts.hostname, port)
 
 
-def read_password(*, env: str | None = None, file: str | None = None,
-                  prompt: Callable[[str], str] | None = getpass.getpass, label: str = "") -> str:
+def read_password(
+    *,
+    env: str | None = None,
+    file: str | None = None,
+    prompt: Callable[[str], str] | None = getpass.getpass,
+    label: str = "",
+) -> str:
     """The remote password from an environment variable, a file (its first line) or a prompt."""
     if env:
         value = os.environ.get(env)
@@ -94,7 +102,9 @@ def read_password(*, env: str | None = None, file: str | None = None,
         try:
             return Path(file).read_text("utf-8").splitlines()[0] if Path(file).stat().st_size else ""
         except (OSError, UnicodeDecodeError) as exc:
-            raise SourceError(f"cannot read the password file {file}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise SourceError(
+                f"cannot read the password file {file}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
     if prompt is None:
         raise SourceError("no password: give --password-env or --password-file (there is no terminal to ask on)")
     return prompt(f"Password for {label}: ")
@@ -117,8 +127,17 @@ class _Imap(imaplib.IMAP4):
 
 
 class ImapSource:
-    def __init__(self, url: ImapUrl, password: str, max_size: int, *, verify: bool = True,
-                 allow_plaintext: bool = False, timeout: float = 60.0, public_only: bool = False) -> None:
+    def __init__(
+        self,
+        url: ImapUrl,
+        password: str,
+        max_size: int,
+        *,
+        verify: bool = True,
+        allow_plaintext: bool = False,
+        timeout: float = 60.0,
+        public_only: bool = False,
+    ) -> None:
         self.url = url
         self._addresses = destination.resolve(url.host, url.port, public_only=public_only)
         self.max_size = max_size
@@ -153,8 +172,10 @@ class ImapSource:
                     conn.starttls(self._tls())
                 elif not (all(a.ip.is_loopback for a in self._addresses) or self.allow_plaintext):
                     conn.shutdown()
-                    raise SourceError(f"{where} offers no STARTTLS; use imaps:// (or allow plaintext "
-                                      "if you really mean to send the password in the clear)")
+                    raise SourceError(
+                        f"{where} offers no STARTTLS; use imaps:// (or allow plaintext "
+                        "if you really mean to send the password in the clear)"
+                    )
         except ssl.SSLError as exc:
             _log_detail(where, "TLS failed", exc)
             hint = ""
@@ -189,8 +210,9 @@ class ImapSource:
                 self._reconnects += 1
                 _log_detail(self.url.host, "connection broke", exc)
                 if self._reconnects > MAX_RECONNECTS:
-                    raise SourceError(f"the connection to {self.url.host} keeps breaking; "
-                                      "run the same command again to copy the rest") from None
+                    raise SourceError(
+                        f"the connection to {self.url.host} keeps breaking; run the same command again to copy the rest"
+                    ) from None
                 selected = self._selected
                 try:
                     self._connect()
@@ -198,8 +220,9 @@ class ImapSource:
                     raise SourceError(f"{again}; run the same command again to copy the rest") from None
                 if selected:
                     if self._examine(selected[0]) != selected[1]:
-                        raise SourceError(f"the UIDVALIDITY of {selected[0]} changed on the server; "
-                                          "run the same command again") from None
+                        raise SourceError(
+                            f"the UIDVALIDITY of {selected[0]} changed on the server; run the same command again"
+                        ) from None
 
     def _examine(self, remote: str) -> int:
         """EXAMINE a folder; its UIDVALIDITY (and self._exists, its message count)."""
@@ -266,8 +289,14 @@ class ImapSource:
             return None  # an unsolicited FETCH (a flag change)
         size = imapwire.number(items, "RFC822.SIZE") or 0
         header = imapwire.body_section(items, "BODY[HEADER")
-        item = Item(f"UID {uid}", imapwire.flags_of(items), imapwire.internal_date(items), size,
-                    message_id=raw_message_id(header) if header is not None else None, handle=uid)
+        item = Item(
+            f"UID {uid}",
+            imapwire.flags_of(items),
+            imapwire.internal_date(items),
+            size,
+            message_id=raw_message_id(header) if header is not None else None,
+            handle=uid,
+        )
         if size > self.max_size:
             item.error = f"larger than the message size limit ({self.max_size} bytes)"
         return item
@@ -333,4 +362,3 @@ def _census(conn: imaplib.IMAP4, remote: str) -> tuple[int, int]:
     if typ != "OK":
         return count, 0
     return count, sum(imapwire.number(r, "RFC822.SIZE") or 0 for r in imapwire.parse_fetch([d for d in sizes if d]))
-

@@ -5,6 +5,7 @@ literal is a tuple (text up to and including `{n}`, the n octets) followed by
 the rest of its text. These functions turn that into values: LIST lines
 (RFC 3501 7.2.2, RFC 6154 attributes) and FETCH responses (RFC 3501 7.4.2).
 """
+
 from __future__ import annotations
 
 import re
@@ -55,7 +56,7 @@ def _tokens(pieces: list[bytes | Literal]) -> list[Value]:
             m = _TOKEN.match(piece, pos)
             if m is None or m.end() == pos:
                 if piece[pos:].strip():
-                    raise ValueError(f"cannot read the server's response near {piece[pos:pos + 40]!r}")
+                    raise ValueError(f"cannot read the server's response near {piece[pos : pos + 40]!r}")
                 break
             pos = m.end()
             opened, closed, quoted, atom = m.groups()

@@ -13,6 +13,7 @@ store.append_many call: one transaction. A batch over quota is retried
 message by message, so what fits is copied; then the run stops with a clear
 reason. A store that is unreachable is retried a few times, then the run stops.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,9 @@ class Stop(Exception):
     """The run cannot go on; the text says why, for the person running it."""
 
 
-def run_import(account_id: int, source: Source, progress: Progress,
-               options: ImportOptions = ImportOptions()) -> Summary:
+def run_import(
+    account_id: int, source: Source, progress: Progress, options: ImportOptions = ImportOptions()
+) -> Summary:
     stopped = ""
     try:
         Importer(account_id, source, progress, options).run()
@@ -83,8 +85,9 @@ class Pipeline:
         self._staging: queue.Queue[tuple[threading.Event, list[bytes]] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._threads = [threading.Thread(target=self._writer, name="import-writer", daemon=True)]
-        self._threads += [threading.Thread(target=self._stager, name=f"import-stager-{n}", daemon=True)
-                          for n in range(stagers)]
+        self._threads += [
+            threading.Thread(target=self._stager, name=f"import-stager-{n}", daemon=True) for n in range(stagers)
+        ]
 
     def __enter__(self) -> Pipeline:
         for thread in self._threads:
@@ -203,12 +206,15 @@ class Importer:
             self.writer.wait()
             self.progress.end_folder()
         if self.dropped_flags:
-            self.progress.note("flags our store cannot hold were left out: " + ", ".join(sorted(self.dropped_flags)[:20]))
+            self.progress.note(
+                "flags our store cannot hold were left out: " + ", ".join(sorted(self.dropped_flags)[:20])
+            )
 
     def _folder(self, folder: SourceFolder, target: str) -> None:
         if target not in self.have:
-            self.have[target] = Counter(key_of(k.message_id, k.size, k.sha256)
-                                        for k in store.folder_keys(self.account_id, target))
+            self.have[target] = Counter(
+                key_of(k.message_id, k.size, k.sha256) for k in store.folder_keys(self.account_id, target)
+            )
         have = self.have[target]
         pending: list[Item] = []
         pending_bytes = 0
@@ -272,8 +278,10 @@ class Importer:
             except store.OverQuota:
                 if len(batch) > 1:
                     return self._one_by_one(target, batch)
-                raise Stop("the mailbox is full (its quota is reached); free some space or raise the "
-                           "quota, then run the same command again to copy the rest") from None
+                raise Stop(
+                    "the mailbox is full (its quota is reached); free some space or raise the "
+                    "quota, then run the same command again to copy the rest"
+                ) from None
             except store.InvalidInput as exc:
                 if len(batch) > 1:
                     return self._one_by_one(target, batch)
@@ -287,12 +295,21 @@ class Importer:
             self._write(target, [item])
 
 
-def open_source(spec: str, *, max_size: int, password: Callable[[str], str], folder: str = "INBOX",
-                mbox_variant: str = "mboxrd", verify: bool = True, allow_plaintext: bool = False) -> Source:
+def open_source(
+    spec: str,
+    *,
+    max_size: int,
+    password: Callable[[str], str],
+    folder: str = "INBOX",
+    mbox_variant: str = "mboxrd",
+    verify: bool = True,
+    allow_plaintext: bool = False,
+) -> Source:
     """The source a SOURCE argument names: imap[s]://..., a Maildir, an mbox file or a directory of them.
     `password(label)` is asked only for an IMAP source."""
     if spec.startswith(("imap://", "imaps://")):
         from .imapsource import ImapSource, parse_imap_url
+
         url = parse_imap_url(spec)
         return ImapSource(url, password(str(url)), max_size, verify=verify, allow_plaintext=allow_plaintext)
     path = Path(spec).expanduser()

@@ -20,6 +20,7 @@ suffix and `,S=<size>`, written to tmp/ and renamed (the Maildir protocol),
 mtime set to the internal date, bytes exactly as stored. Up to 26 keywords a
 folder fit in `dovecot-keywords`; more are reported as not kept.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,7 @@ from pathlib import Path
 from .names import decode_mutf7, encode_mutf7
 from .source import Item, SourceError, SourceFolder, to_crlf
 
-INFO_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "P": "$Forwarded", "R": "\\Answered", "S": "\\Seen",
-              "T": "\\Deleted"}
+INFO_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "P": "$Forwarded", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
 LETTERS = {flag.lower(): letter for letter, flag in INFO_FLAGS.items()}
 _INFO = re.compile(r"[:;!]2,([A-Za-z]*)$")
 _LEADING_TIME = re.compile(r"^(\d{9,11})(?:\.(\d+))?")
@@ -95,8 +95,11 @@ class MaildirSource:
         found: list[tuple[str, Path]] = []
         if is_maildir(self.root):
             found.append(("INBOX", self.root))
-        dotted = [d for d in sorted(self.root.iterdir()) if d.name.startswith(".") and d.name not in (".", "..")
-                  and d.is_dir() and is_maildir(d)]
+        dotted = [
+            d
+            for d in sorted(self.root.iterdir())
+            if d.name.startswith(".") and d.name not in (".", "..") and d.is_dir() and is_maildir(d)
+        ]
         if dotted:  # Maildir++
             for d in dotted:
                 levels = [_unescape(decode_mutf7(level)) for level in d.name[1:].split(".")]
@@ -162,7 +165,9 @@ class MaildirSource:
             return Item(ref, flags, None, 0, error="the file vanished while importing")
         when = internal_date(file.name, st.st_mtime)
         if st.st_size > self.max_size:
-            return Item(ref, flags, when, st.st_size, error=f"larger than the message size limit ({self.max_size} bytes)")
+            return Item(
+                ref, flags, when, st.st_size, error=f"larger than the message size limit ({self.max_size} bytes)"
+            )
         try:
             raw = to_crlf(file.read_bytes())
         except OSError as exc:
@@ -194,6 +199,7 @@ def internal_date(filename: str, mtime: float) -> datetime:
 
 
 # --- writing -----------------------------------------------------------------
+
 
 class MaildirWriter:
     """Export: one Maildir tree; begin_folder / add / end_folder per folder."""

@@ -24,6 +24,7 @@ Writing (export): mboxrd, a `From MAILER-DAEMON <asctime>` line, the flags as
 Status/X-Status/X-Keywords fields at the end of the header, the stored bytes
 otherwise as they are, and an empty line after each message.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,15 +39,17 @@ from .source import Item, SourceError, SourceFolder, to_crlf
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_ASCTIME = re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\s+(" + b"|".join(m.encode() for m in _MONTHS)
-                      + rb")\s+(\d{1,2})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\s+[A-Za-z]{1,5}|\s+[-+]\d{4})*\s+(\d{4})")
+_ASCTIME = re.compile(
+    rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),?\s+("
+    + b"|".join(m.encode() for m in _MONTHS)
+    + rb")\s+(\d{1,2})\s+(\d{1,2}):(\d\d)(?::(\d\d))?(?:\s+[A-Za-z]{1,5}|\s+[-+]\d{4})*\s+(\d{4})"
+)
 _QUOTED = {"mboxrd": re.compile(rb">(>*From )"), "mboxo": re.compile(rb">(From )")}
 _LINES = re.compile(rb"[^\n]*\n|[^\n]+$")
 META_FIELDS = (b"status", b"x-status", b"x-keywords", b"x-uid", b"x-imap", b"x-imapbase")
 READ_PIECE = 64 * 1024
 SKIP_SUFFIXES = (".msf", ".dat", ".json", ".sqlite", ".html", ".js", ".txt", ".plist", ".mozlz4")
-MOZILLA = {0x0001: "\\Seen", 0x0002: "\\Answered", 0x0004: "\\Flagged", 0x0008: "\\Deleted",
-           0x1000: "$Forwarded"}
+MOZILLA = {0x0001: "\\Seen", 0x0002: "\\Answered", 0x0004: "\\Flagged", 0x0008: "\\Deleted", 0x1000: "$Forwarded"}
 
 
 def from_line_date(line: bytes) -> datetime | None:
@@ -61,8 +64,9 @@ def from_line_date(line: bytes) -> datetime | None:
         return when if when.tzinfo else when.replace(tzinfo=UTC)
     month, day, hour, minute, second, year = m.groups()
     try:
-        return datetime(int(year), _MONTHS.index(month.decode()) + 1, int(day), int(hour), int(minute),
-                        int(second or 0), tzinfo=UTC)
+        return datetime(
+            int(year), _MONTHS.index(month.decode()) + 1, int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC
+        )
     except ValueError:
         return None
 
@@ -83,7 +87,7 @@ def split_meta(raw: bytes) -> tuple[bytes, frozenset[str]]:
         m = FIELD_NAME.match(field)
         name = m.group(1).lower() if m else b""
         if name:
-            flags |= _field_flags(name, field[m.end():].decode("utf-8", "replace").strip())  # type: ignore[union-attr]
+            flags |= _field_flags(name, field[m.end() :].decode("utf-8", "replace").strip())  # type: ignore[union-attr]
         if name not in META_FIELDS:
             kept.append(field)
     return b"".join(kept) + raw[end:], frozenset(flags)
@@ -141,8 +145,13 @@ class MboxReader:
                 if start is not None:
                     yield self._item(start, body, size)
                 elif junk:
-                    yield Item(f"{self.path.name} offset 0", frozenset(), None, junk,
-                               error=f"{junk} bytes before the first From line are not a message")
+                    yield Item(
+                        f"{self.path.name} offset 0",
+                        frozenset(),
+                        None,
+                        junk,
+                        error=f"{junk} bytes before the first From line are not a message",
+                    )
                 start, body, size = (offset, piece), [], 0
             elif start is None:
                 junk += len(piece)
@@ -156,15 +165,16 @@ class MboxReader:
         if start is not None:
             yield self._item(start, body, size)
         elif junk:
-            yield Item(f"{self.path.name} offset 0", frozenset(), None, junk,
-                       error="not an mbox file (no From line)")
+            yield Item(f"{self.path.name} offset 0", frozenset(), None, junk, error="not an mbox file (no From line)")
 
     def _item(self, start: tuple[int, bytes], body: list[bytes], size: int) -> Item:
         offset, from_line = start
         ref = f"{self.path.name} offset {offset}"
         when = from_line_date(from_line)
         if size > self.max_size + 2:
-            return Item(ref, frozenset(), when, size, error=f"larger than the message size limit ({self.max_size} bytes)")
+            return Item(
+                ref, frozenset(), when, size, error=f"larger than the message size limit ({self.max_size} bytes)"
+            )
         raw = b"".join(body)
         if raw.endswith(b"\n\r\n"):
             raw = raw[:-2]  # the empty line after the message (CRLF files)
@@ -262,6 +272,7 @@ def _count_messages(path: Path) -> int:
 
 # --- writing -----------------------------------------------------------------
 
+
 def asctime(when: datetime) -> str:
     t = when.astimezone(UTC)
     return f"{_DAYS[t.weekday()]} {_MONTHS[t.month - 1]} {t.day:2d} {t:%H:%M:%S} {t.year}"
@@ -269,8 +280,11 @@ def asctime(when: datetime) -> str:
 
 def meta_fields(flags: frozenset[str], newline: bytes) -> bytes:
     status = "RO" if "\\Seen" in flags else "O"
-    x_status = "".join(letter for letter, flag in (("A", "\\Answered"), ("F", "\\Flagged"), ("T", "\\Draft"),
-                                                   ("D", "\\Deleted")) if flag in flags)
+    x_status = "".join(
+        letter
+        for letter, flag in (("A", "\\Answered"), ("F", "\\Flagged"), ("T", "\\Draft"), ("D", "\\Deleted"))
+        if flag in flags
+    )
     keywords = " ".join(sorted(f for f in flags if not f.startswith("\\")))
     lines = [f"Status: {status}"]
     if x_status:
@@ -284,10 +298,16 @@ def mbox_entry(raw: bytes, flags: frozenset[str], when: datetime) -> bytes:
     """One message as mboxrd: From line, flags in the header, quoted body, empty line."""
     end = header_length(raw)
     first_break = raw.find(b"\n")
-    newline = b"\r\n" if first_break < 0 or raw[first_break - 1:first_break] == b"\r" else b"\n"
+    newline = b"\r\n" if first_break < 0 or raw[first_break - 1 : first_break] == b"\r" else b"\n"
     if end == len(raw):
         end = 0  # no empty line ends a header: the fields go first, where a reader looks
     message = raw[:end] + meta_fields(flags, newline) + raw[end:]
     quoted = re.sub(rb"(?m)^(>*From )", rb">\1", message)
-    return (b"From MAILER-DAEMON " + asctime(when).encode() + b"\n" + quoted
-            + (b"" if quoted.endswith(b"\n") else b"\n") + b"\n")
+    return (
+        b"From MAILER-DAEMON "
+        + asctime(when).encode()
+        + b"\n"
+        + quoted
+        + (b"" if quoted.endswith(b"\n") else b"\n")
+        + b"\n"
+    )

@@ -8,6 +8,7 @@ no I/O, no Django.
 - Import keys: a message is "already there" when a message with the same
   Message-ID and size is (or, without a Message-ID, the same bytes).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,22 +17,74 @@ import re
 from ..mutf7 import MailboxNameError, decode_mailbox, encode_mailbox
 
 # Ours, from mailboxes.store.types.SPECIAL_FOLDERS (kept literal: this module imports no Django).
-SPECIAL_TARGETS = {"\\Sent": "Sent", "\\Drafts": "Drafts", "\\Trash": "Trash", "\\Junk": "Junk",
-                   "\\Archive": "Archive"}
+SPECIAL_TARGETS = {"\\Sent": "Sent", "\\Drafts": "Drafts", "\\Trash": "Trash", "\\Junk": "Junk", "\\Archive": "Archive"}
 # Names other mail systems give their special folders (case-insensitive).
 SPECIAL_NAMES = {
-    "\\Sent": ("sent", "sent items", "sent messages", "sent mail", "sent-mail", "[gmail]/sent mail",
-               "[google mail]/sent mail", "gesendet", "gesendete objekte", "gesendete elemente",
-               "envoyés", "éléments envoyés", "enviados", "elementos enviados", "inviata", "posta inviata",
-               "verzonden", "verzonden items"),
-    "\\Drafts": ("drafts", "draft", "[gmail]/drafts", "[google mail]/drafts", "entwürfe", "brouillons",
-                 "borradores", "bozze", "concepten"),
-    "\\Trash": ("trash", "deleted items", "deleted messages", "deleted", "bin", "[gmail]/trash",
-                "[gmail]/bin", "[google mail]/trash", "papierkorb", "gelöschte elemente", "corbeille",
-                "éléments supprimés", "papelera", "elementos eliminados", "cestino", "prullenbak"),
-    "\\Junk": ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "[gmail]/spam",
-               "[google mail]/spam", "junk-e-mail", "unerwünscht", "indésirables", "correo no deseado",
-               "posta indesiderata", "ongewenste e-mail"),
+    "\\Sent": (
+        "sent",
+        "sent items",
+        "sent messages",
+        "sent mail",
+        "sent-mail",
+        "[gmail]/sent mail",
+        "[google mail]/sent mail",
+        "gesendet",
+        "gesendete objekte",
+        "gesendete elemente",
+        "envoyés",
+        "éléments envoyés",
+        "enviados",
+        "elementos enviados",
+        "inviata",
+        "posta inviata",
+        "verzonden",
+        "verzonden items",
+    ),
+    "\\Drafts": (
+        "drafts",
+        "draft",
+        "[gmail]/drafts",
+        "[google mail]/drafts",
+        "entwürfe",
+        "brouillons",
+        "borradores",
+        "bozze",
+        "concepten",
+    ),
+    "\\Trash": (
+        "trash",
+        "deleted items",
+        "deleted messages",
+        "deleted",
+        "bin",
+        "[gmail]/trash",
+        "[gmail]/bin",
+        "[google mail]/trash",
+        "papierkorb",
+        "gelöschte elemente",
+        "corbeille",
+        "éléments supprimés",
+        "papelera",
+        "elementos eliminados",
+        "cestino",
+        "prullenbak",
+    ),
+    "\\Junk": (
+        "junk",
+        "spam",
+        "junk e-mail",
+        "junk email",
+        "junk mail",
+        "bulk mail",
+        "[gmail]/spam",
+        "[google mail]/spam",
+        "junk-e-mail",
+        "unerwünscht",
+        "indésirables",
+        "correo no deseado",
+        "posta indesiderata",
+        "ongewenste e-mail",
+    ),
     "\\Archive": ("archive", "archives", "archiv", "archivio", "archivo", "archief"),
 }
 _BY_NAME = {name: use for use, names in SPECIAL_NAMES.items() for name in names}
@@ -73,7 +126,7 @@ def special_use_of(name: str, attributes: tuple[str, ...] = ()) -> str:
                 return use
     lowered = name.lower()
     if lowered.startswith("inbox/") and lowered.count("/") == 1:
-        lowered = lowered[len("inbox/"):]
+        lowered = lowered[len("inbox/") :]
     return _BY_NAME.get(lowered, "")
 
 
@@ -102,7 +155,7 @@ def header_length(raw: bytes) -> int:
     m = _BLANK_LINE.search(raw)
     if m is None:
         return len(raw)
-    return m.start() + (2 if raw[m.start():m.start() + 2] == b"\r\n" else 1)
+    return m.start() + (2 if raw[m.start() : m.start() + 2] == b"\r\n" else 1)
 
 
 def normalize_message_id(value: str) -> str:

@@ -7,6 +7,7 @@ seconds and one per folder. Either way a summary at the end: how many
 copied, skipped (already there) and failed, with the reasons. A listener
 (the Celery job) gets a JSON-able snapshot now and then.
 """
+
 from __future__ import annotations
 
 import threading
@@ -75,8 +76,10 @@ class Summary:
     def lines(self) -> list[str]:
         rate = self.processed / self.seconds if self.seconds > 0 else 0.0
         head = "stopped" if self.stopped else "finished"
-        out = [f"{head} after {self.seconds:.1f} s: {self.done} {self.verb}, {self.skipped} skipped "
-               f"(already there), {self.failed} failed; {human_bytes(self.bytes)}, {rate:.0f} messages/s"]
+        out = [
+            f"{head} after {self.seconds:.1f} s: {self.done} {self.verb}, {self.skipped} skipped "
+            f"(already there), {self.failed} failed; {human_bytes(self.bytes)}, {rate:.0f} messages/s"
+        ]
         if self.stopped:
             out.append(f"  why: {self.stopped}")
         if self.failures:
@@ -104,9 +107,16 @@ class Summary:
 class Progress:
     """Counts what happens and shows it; `out=None` shows nothing (a job)."""
 
-    def __init__(self, out: TextIO | None, *, tty: bool | None = None, interval: float = 5.0,
-                 verb: str = "copied", listener: Callable[[dict[str, Any]], None] | None = None,
-                 listen_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        out: TextIO | None,
+        *,
+        tty: bool | None = None,
+        interval: float = 5.0,
+        verb: str = "copied",
+        listener: Callable[[dict[str, Any]], None] | None = None,
+        listen_interval: float = 1.0,
+    ) -> None:
         self.out = out
         self.tty = bool(out is not None and (out.isatty() if tty is None else tty))
         self.interval = interval
@@ -134,8 +144,10 @@ class Progress:
         self.folders_total = len(folders)
         self.overall.total = sum(count for _, count, _ in folders)
         self.overall.total_bytes = sum(size for _, _, size in folders)
-        self._print(f"{description}: {len(folders)} folders, about {self.overall.total} messages, "
-                    f"{human_bytes(self.overall.total_bytes)}")
+        self._print(
+            f"{description}: {len(folders)} folders, about {self.overall.total} messages, "
+            f"{human_bytes(self.overall.total_bytes)}"
+        )
         self._update(force=True)
 
     def begin_folder(self, name: str, count: int, size: int) -> None:
@@ -172,9 +184,17 @@ class Progress:
         self._update(force=True, draw=False)  # the next folder's bars come with it
 
     def finish(self, stopped: str = "") -> Summary:
-        summary = Summary(self.verb, self.overall.done, self.overall.skipped, self.overall.failed,
-                          self.overall.bytes, time.monotonic() - self.started, list(self.failures),
-                          list(self.notes), stopped)
+        summary = Summary(
+            self.verb,
+            self.overall.done,
+            self.overall.skipped,
+            self.overall.failed,
+            self.overall.bytes,
+            time.monotonic() - self.started,
+            list(self.failures),
+            list(self.notes),
+            stopped,
+        )
         if self.tty and self._drawn:
             self.out.write("\r\x1b[1A\x1b[K\n\x1b[K\r\x1b[1A")  # type: ignore[union-attr]
             self._drawn = False
@@ -210,10 +230,15 @@ class Progress:
     def snapshot(self, summary: Summary | None = None) -> dict[str, Any]:
         msg_rate, byte_rate, left = self.rates()
         data: dict[str, Any] = {
-            "folder": self.folder_name, "folders_done": self.folders_done, "folders_total": self.folders_total,
-            "overall": asdict(self.overall), "current": asdict(self.current),
-            "percent": round(100 * self.overall.fraction(), 1), "rate": round(msg_rate, 1),
-            "byte_rate": round(byte_rate), "seconds_left": None if left is None else round(left),
+            "folder": self.folder_name,
+            "folders_done": self.folders_done,
+            "folders_total": self.folders_total,
+            "overall": asdict(self.overall),
+            "current": asdict(self.current),
+            "percent": round(100 * self.overall.fraction(), 1),
+            "rate": round(msg_rate, 1),
+            "byte_rate": round(byte_rate),
+            "seconds_left": None if left is None else round(left),
         }
         if summary is not None:
             data["summary"] = summary.as_dict()
@@ -238,15 +263,19 @@ class Progress:
     def _bar(self, label: str, tally: Tally) -> str:
         fraction = tally.fraction()
         filled = int(BAR * fraction)
-        return (f"{label[:20]:<20} [{'#' * filled}{'.' * (BAR - filled)}] {100 * fraction:3.0f}% "
-                f"{tally.processed}/{tally.total} msgs {human_bytes(tally.bytes)}/{human_bytes(tally.total_bytes)}")
+        return (
+            f"{label[:20]:<20} [{'#' * filled}{'.' * (BAR - filled)}] {100 * fraction:3.0f}% "
+            f"{tally.processed}/{tally.total} msgs {human_bytes(tally.bytes)}/{human_bytes(tally.total_bytes)}"
+        )
 
     def _draw(self) -> None:
         msg_rate, byte_rate, left = self.rates()
         eta = human_time(left) if left is not None else "?"
         folder = self._bar(self.folder_name or "-", self.current)
-        overall = (self._bar(f"all ({self.folders_done}/{self.folders_total})", self.overall)
-                   + f" {msg_rate:.0f} msg/s {human_bytes(byte_rate)}/s ETA {eta}")
+        overall = (
+            self._bar(f"all ({self.folders_done}/{self.folders_total})", self.overall)
+            + f" {msg_rate:.0f} msg/s {human_bytes(byte_rate)}/s ETA {eta}"
+        )
         prefix = "\r\x1b[1A" if self._drawn else ""
         self.out.write(f"{prefix}{folder}\x1b[K\n{overall}\x1b[K")  # type: ignore[union-attr]
         self.out.flush()  # type: ignore[union-attr]
@@ -256,10 +285,12 @@ class Progress:
         msg_rate, byte_rate, left = self.rates()
         o, c = self.overall, self.current
         eta = f", about {human_time(left)} left" if left is not None else ""
-        return (f"progress: {self.folder_name} {100 * c.fraction():.0f}% ({c.processed}/{c.total}); "
-                f"all {100 * o.fraction():.0f}% ({o.processed}/{o.total} messages, "
-                f"{human_bytes(o.bytes)} of {human_bytes(o.total_bytes)}), {msg_rate:.0f} msg/s, "
-                f"{human_bytes(byte_rate)}/s{eta}")
+        return (
+            f"progress: {self.folder_name} {100 * c.fraction():.0f}% ({c.processed}/{c.total}); "
+            f"all {100 * o.fraction():.0f}% ({o.processed}/{o.total} messages, "
+            f"{human_bytes(o.bytes)} of {human_bytes(o.total_bytes)}), {msg_rate:.0f} msg/s, "
+            f"{human_bytes(byte_rate)}/s{eta}"
+        )
 
     def _print(self, line: str) -> None:
         if self.out is not None:

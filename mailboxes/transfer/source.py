@@ -1,4 +1,5 @@
 """What every import source (Maildir, mbox, IMAP) hands the importer. Pure."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-SYSTEM_FLAGS = {"\\seen": "\\Seen", "\\answered": "\\Answered", "\\flagged": "\\Flagged",
-                "\\deleted": "\\Deleted", "\\draft": "\\Draft"}
+SYSTEM_FLAGS = {
+    "\\seen": "\\Seen",
+    "\\answered": "\\Answered",
+    "\\flagged": "\\Flagged",
+    "\\deleted": "\\Deleted",
+    "\\draft": "\\Draft",
+}
 # An IMAP flag keyword is an atom (RFC 3501 9: flag-keyword = atom).
 _ATOM = re.compile(r"[^(){ \x00-\x1f\x7f%*\"\\\]\x80-\U0010ffff]+")
 MAX_KEYWORDS = 64

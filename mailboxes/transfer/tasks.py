@@ -3,6 +3,7 @@ or by an administrator). Progress goes to the job's row about once a second;
 the remote password is read from the row when the job starts and emptied
 from it when the job ends, however it ends. A worker lost half way hands the
 task to another (acks_late): the import resumes, copying only what is missing."""
+
 from __future__ import annotations
 
 import logging
@@ -37,9 +38,14 @@ def run_job(job_id: int) -> None:
 
     try:
         try:
-            source = ImapSource(parse_imap_url(job.source), password, settings.MAIL_MAX_MESSAGE_SIZE,
-                                verify=job.options.get("verify", True),
-                                allow_plaintext=job.options.get("allow_plaintext", False), public_only=True)
+            source = ImapSource(
+                parse_imap_url(job.source),
+                password,
+                settings.MAIL_MAX_MESSAGE_SIZE,
+                verify=job.options.get("verify", True),
+                allow_plaintext=job.options.get("allow_plaintext", False),
+                public_only=True,
+            )
         except SourceError as exc:
             store.finish_transfer_job(job_id, ok=False, error=str(exc))
             return
@@ -47,8 +53,9 @@ def run_job(job_id: int) -> None:
             del password
         progress = Progress(None, listener=record)
         summary = run_import(job.account_id, source, progress)
-        store.finish_transfer_job(job_id, ok=not summary.stopped, progress=progress.snapshot(summary),
-                                  error=summary.stopped)
+        store.finish_transfer_job(
+            job_id, ok=not summary.stopped, progress=progress.snapshot(summary), error=summary.stopped
+        )
     except Exception:
         log.exception("import job %s failed", job_id)
         store.finish_transfer_job(job_id, ok=False, error="the import failed unexpectedly (see the worker's log)")

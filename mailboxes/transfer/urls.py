@@ -1,4 +1,5 @@
 """Mounted by the webmail (mailboxes/webmail/urls.py) under settings/transfer/."""
+
 from django.urls import path
 
 from . import views

@@ -13,6 +13,7 @@
 The remote password goes from the form into the job's row (encrypted) and
 nowhere else: not the URL, not a log, not the Celery message.
 """
+
 from __future__ import annotations
 
 import functools
@@ -58,8 +59,9 @@ def signed_in(view: View) -> View:
         except store.NotFound:
             raise Http404("no such job") from None
         except store.Unavailable:
-            response = HttpResponse("The mail store is unavailable; try again shortly.", status=503,
-                                    content_type="text/plain")
+            response = HttpResponse(
+                "The mail store is unavailable; try again shortly.", status=503, content_type="text/plain"
+            )
         response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Cache-Control", "private, no-store")
         response["X-Content-Type-Options"] = "nosniff"
@@ -81,12 +83,14 @@ def download(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _create_job(request: HttpRequest, address: str, url: ImapUrl, password: str,
-                options: dict[str, object]) -> store.TransferJobInfo:
+def _create_job(
+    request: HttpRequest, address: str, url: ImapUrl, password: str, options: dict[str, object]
+) -> store.TransferJobInfo:
     """An import into one's own account, or into one the signed-in administrator may change."""
     if not address or address.lower() == request.user.address:  # type: ignore[union-attr]
-        return store.create_transfer_job(request.user.pk, str(url), password, started_by_id=request.user.pk,
-                                         options=options)
+        return store.create_transfer_job(
+            request.user.pk, str(url), password, started_by_id=request.user.pk, options=options
+        )
     actor = store.admin_actor(request.user.pk)
     if actor is None:
         raise store.NotPermitted("you may import only into your own account")
@@ -96,6 +100,7 @@ def _create_job(request: HttpRequest, address: str, url: ImapUrl, password: str,
 
 def _start(job_id: int) -> None:
     from .tasks import imap_import, run_job
+
     if settings.CELERY_TASK_ALWAYS_EAGER:  # embedded mode: no worker; do not hold the request
         threading.Thread(target=run_job, args=(job_id,), daemon=True, name=f"import-{job_id}").start()
     else:
@@ -107,14 +112,25 @@ def _start(job_id: int) -> None:
 def imports(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
-    form = {"host": "", "port": "993", "security": "imaps", "username": "", "account": request.GET.get("account", ""),
-            "verify": True}
+    form = {
+        "host": "",
+        "port": "993",
+        "security": "imaps",
+        "username": "",
+        "account": request.GET.get("account", ""),
+        "verify": True,
+    }
     error = ""
     if request.method == "POST":
         p = request.POST
-        form = {"host": p.get("host", "").strip(), "port": p.get("port", "").strip() or "993",
-                "security": p.get("security", "imaps"), "username": p.get("username", "").strip(),
-                "account": p.get("account", "").strip(), "verify": p.get("no_verify") != "on"}
+        form = {
+            "host": p.get("host", "").strip(),
+            "port": p.get("port", "").strip() or "993",
+            "security": p.get("security", "imaps"),
+            "username": p.get("username", "").strip(),
+            "account": p.get("account", "").strip(),
+            "verify": p.get("no_verify") != "on",
+        }
         password = p.get("password", "")
         if not form["host"] or not form["username"] or not password:
             error = gettext("Give the server, your user name there and its password.")
@@ -133,9 +149,12 @@ def imports(request: HttpRequest) -> HttpResponse:
                 _start(job.id)
                 return HttpResponseRedirect(_url(request, "import-status", job.id))
     jobs = [(job, _url(request, "import-status", job.id)) for job in store.list_transfer_jobs(request.user.pk)]
-    return render(request, "transfer/imports.html",
-                  {"form": form, "error": error, "jobs": jobs, "download_url": _url(request, "download")},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "transfer/imports.html",
+        {"form": form, "error": error, "jobs": jobs, "download_url": _url(request, "download")},
+        status=400 if error else 200,
+    )
 
 
 @signed_in
@@ -143,13 +162,28 @@ def import_status(request: HttpRequest, job_id: int) -> HttpResponse:
     viewer = None if request.user.is_superuser else request.user.pk  # type: ignore[union-attr]
     job = store.transfer_job(job_id, viewer)
     if request.GET.get("format") == "json":
-        return JsonResponse({"id": job.id, "account": job.account, "source": job.source, "state": job.state,
-                             "progress": job.progress, "error": job.error,
-                             "created": job.created.isoformat(),
-                             "finished": job.finished.isoformat() if job.finished else None})
-    return render(request, "transfer/status.html", {"job": job, "p": job.progress,
-                                                    "summary": job.progress.get("summary_lines", []),
-                                                    "imports_url": _url(request, "imports")})
+        return JsonResponse(
+            {
+                "id": job.id,
+                "account": job.account,
+                "source": job.source,
+                "state": job.state,
+                "progress": job.progress,
+                "error": job.error,
+                "created": job.created.isoformat(),
+                "finished": job.finished.isoformat() if job.finished else None,
+            }
+        )
+    return render(
+        request,
+        "transfer/status.html",
+        {
+            "job": job,
+            "p": job.progress,
+            "summary": job.progress.get("summary_lines", []),
+            "imports_url": _url(request, "imports"),
+        },
+    )
 
 
 def _url(request: HttpRequest, name: str, *args: object) -> str:

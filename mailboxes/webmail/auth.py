@@ -7,6 +7,7 @@ session then carries the login (new session key at login, CSRF token
 rotated, cookie HttpOnly and SameSite, Secure with MAIL_HTTPS,
 expiry SESSION_COOKIE_AGE). An account with two-factor sign-in on is
 signed in only after its code (second_factor.py)."""
+
 from __future__ import annotations
 
 from django.contrib.auth import logout
@@ -43,11 +44,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
         found = _check(request, address, request.POST.get("password", "")[:1024])
         if isinstance(found, store.AccountInfo):
             target = safe_next(request, home)
-            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) \
-                or HttpResponseRedirect(target)
+            return second_factor.sign_in(request, found.id, protocol=PROTOCOL, next_url=target) or HttpResponseRedirect(
+                target
+            )
         error, status = found, 403
-    return render(request, "mail/login.html", {"address": address, "error": error,
-                                               "next": safe_next(request, "")}, status=status)
+    return render(
+        request, "mail/login.html", {"address": address, "error": error, "next": safe_next(request, "")}, status=status
+    )
 
 
 def _check(request: HttpRequest, address: str, password: str) -> store.AccountInfo | str:
@@ -67,7 +70,7 @@ def _check(request: HttpRequest, address: str, password: str) -> store.AccountIn
 @csrf_protect
 @public
 def passkey_login_view(request: HttpRequest) -> HttpResponse:
-    """"Sign in with a passkey": the passkey alone (second_factor.passwordless)."""
+    """ "Sign in with a passkey": the passkey alone (second_factor.passwordless)."""
     return second_factor.passwordless(request, protocol=PROTOCOL, home=reverse("webmail:home"))
 
 

@@ -1,6 +1,7 @@
 """What every webmail view shares: the login check, the security headers, and
 the mapping of store errors to HTTP answers (a folder or message that is not
 the user's is 404, exactly like one that does not exist)."""
+
 from __future__ import annotations
 
 import functools
@@ -20,8 +21,10 @@ log = logging.getLogger("mailboxes.webmail")
 View = Callable[..., HttpResponse]
 
 # Webmail pages run only our own script and style and load nothing from elsewhere.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-            "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 # Anything we serve that is not a page (attachments, raw source): inert, even if opened directly.
 INERT_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'"
 
@@ -51,13 +54,19 @@ def page(view: View) -> View:
         try:
             response = view(request, *args, **kwargs)
         except store.NotFound:
-            response = render(request, "mail/error.html", {"title": _("Not found"),
-                                                             "text": _("There is no such folder or message.")},
-                              status=404)
+            response = render(
+                request,
+                "mail/error.html",
+                {"title": _("Not found"), "text": _("There is no such folder or message.")},
+                status=404,
+            )
         except store.Unavailable:
-            response = render(request, "mail/error.html", {"title": _("Try again shortly"),
-                                                             "text": _("The mail store is not reachable right now.")},
-                              status=503)
+            response = render(
+                request,
+                "mail/error.html",
+                {"title": _("Try again shortly"), "text": _("The mail store is not reachable right now.")},
+                status=503,
+            )
         return secure(response)
 
     return wrapper
@@ -79,8 +88,9 @@ def account_id(request: HttpRequest) -> int:
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return fallback
 

@@ -6,6 +6,7 @@ and the outbound queue, in one transaction), then the sender's copy (with
 Bcc) is filed in Sent, the draft it came from removed and the message it
 answers flagged \\Answered (store.record_sent, one transaction). The message
 is built by mailboxes.compose with the standard library's email package."""
+
 from __future__ import annotations
 
 import logging
@@ -49,11 +50,11 @@ class Form:
     bcc: str = ""
     subject: str = ""
     body: str = ""
-    html: str = ""                # from the rich editor, sanitised (richtext.clean_html)
+    html: str = ""  # from the rich editor, sanitised (richtext.clean_html)
     mode: str = "new"
-    f: int | None = None          # the source message (replied to, forwarded, or the draft)
+    f: int | None = None  # the source message (replied to, forwarded, or the draft)
     u: int | None = None
-    draft: int | None = None      # the Drafts UID this edit replaces
+    draft: int | None = None  # the Drafts UID this edit replaces
     in_reply_to: str = ""
     references: str = ""
     attach_original: bool = False
@@ -91,8 +92,7 @@ def _body_text(me: int, f: int, u: int, layout: r.Layout) -> str:
 
 
 def _references(me: int, f: int, u: int, detail: store.MessageDetail) -> str:
-    header = BytesHeaderParser(policy=policy.compat32).parsebytes(
-        store.message_bytes(me, f, u, 0, detail.header_bytes))
+    header = BytesHeaderParser(policy=policy.compat32).parsebytes(store.message_bytes(me, f, u, 0, detail.header_bytes))
     return str(header.get("references") or header.get("in-reply-to") or "")
 
 
@@ -110,16 +110,18 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
     if mode in ("reply", "all"):
         form.to = _join(mail.envelope_addresses(env, "reply_to") or mail.envelope_addresses(env, "from"), {own})
         if mode == "all":
-            form.cc = _join(mail.envelope_addresses(env, "to", "cc"), {own} | {
-                a.lower() for _n, a in mail.parse_addresses(form.to)})
+            form.cc = _join(
+                mail.envelope_addresses(env, "to", "cc"), {own} | {a.lower() for _n, a in mail.parse_addresses(form.to)}
+            )
         form.subject = mail.reply_subject(detail.subject)
         form.in_reply_to = detail.message_id
         form.references = mail.references_for(detail.message_id, _references(me, f, u, detail))
         author = r.short_name(detail.from_text) or "someone"
         form.body = signature + "\n\n" + mail.quote(text, author, detail.sent_date)
         if layout.html is not None and prefs.rich_compose:  # an HTML original is quoted as HTML
-            form.html = quote_html(part_text(me, f, u, layout.html.node),
-                                   mail.attribution(author, detail.sent_date), signature)
+            form.html = quote_html(
+                part_text(me, f, u, layout.html.node), mail.attribution(author, detail.sent_date), signature
+            )
     elif mode in ("forward", "attach"):
         form.subject = mail.forward_subject(detail.subject)
         if mode == "attach":
@@ -129,8 +131,10 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
             form.parts = layout.attachments
             form.keep = [p.section for p in layout.attachments]
             when = f"{detail.sent_date:%a, %d %b %Y %H:%M %z}" if detail.sent_date else ""
-            form.body = (f"{signature}\n\n---------- Forwarded message ----------\nFrom: {detail.from_text}\n"
-                         f"Date: {when}\nSubject: {detail.subject}\nTo: {detail.to_text}\n\n{text}")
+            form.body = (
+                f"{signature}\n\n---------- Forwarded message ----------\nFrom: {detail.from_text}\n"
+                f"Date: {when}\nSubject: {detail.subject}\nTo: {detail.to_text}\n\n{text}"
+            )
     elif mode == "draft":
         form.to = _join(mail.envelope_addresses(env, "to"), set())
         form.cc = _join(mail.envelope_addresses(env, "cc"), set())
@@ -155,19 +159,30 @@ def _int(value: str | None) -> int | None:
 def _posted(request: HttpRequest) -> Form:
     p = request.POST
     mode = p.get("mode", "new")
-    return Form(to=p.get("to", "")[:MAX_FIELD], cc=p.get("cc", "")[:MAX_FIELD], bcc=p.get("bcc", "")[:MAX_FIELD],
-                subject=p.get("subject", "")[:1000], body=p.get("body", ""),
-                html=clean_html(p["html"]) if p.get("html", "").strip() else "", mode=mode if mode in MODES else "new",
-                f=_int(p.get("f")), u=_int(p.get("u")), draft=_int(p.get("draft")),
-                in_reply_to=p.get("in_reply_to", "")[:1000], references=p.get("references", "")[:8000],
-                attach_original=p.get("attach_original") == "1",
-                keep=[s for s in p.getlist("keep")[:200] if r.parse_section(s)])
+    return Form(
+        to=p.get("to", "")[:MAX_FIELD],
+        cc=p.get("cc", "")[:MAX_FIELD],
+        bcc=p.get("bcc", "")[:MAX_FIELD],
+        subject=p.get("subject", "")[:1000],
+        body=p.get("body", ""),
+        html=clean_html(p["html"]) if p.get("html", "").strip() else "",
+        mode=mode if mode in MODES else "new",
+        f=_int(p.get("f")),
+        u=_int(p.get("u")),
+        draft=_int(p.get("draft")),
+        in_reply_to=p.get("in_reply_to", "")[:1000],
+        references=p.get("references", "")[:8000],
+        attach_original=p.get("attach_original") == "1",
+        keep=[s for s in p.getlist("keep")[:200] if r.parse_section(s)],
+    )
 
 
 def _attachments(request: HttpRequest, form: Form) -> list[mail.Attachment]:
     me = account_id(request)
-    out = [mail.Attachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
-           for f in request.FILES.getlist("files")[:100]]
+    out = [
+        mail.Attachment(f.name or "attachment", f.content_type or "application/octet-stream", f.read())
+        for f in request.FILES.getlist("files")[:100]
+    ]
     if form.f is None or form.u is None or not (form.keep or form.attach_original):
         return out
     detail = store.open_message(me, form.f, form.u)
@@ -205,8 +220,9 @@ def _compose(request: HttpRequest) -> HttpResponse:
     limit = settings.MAIL_MAX_MESSAGE_SIZE
     if request.method != "POST":
         mode = request.GET.get("mode", "new")
-        form = prefill(request, mode if mode in MODES else "new", _int(request.GET.get("f")),
-                       _int(request.GET.get("u")))
+        form = prefill(
+            request, mode if mode in MODES else "new", _int(request.GET.get("f")), _int(request.GET.get("u"))
+        )
         form.to = form.to or request.GET.get("to", "")[:1000]
         return _page(request, form)
     form = _posted(request)
@@ -226,11 +242,19 @@ def _compose(request: HttpRequest) -> HttpResponse:
         return _page(request, form, f"Attachments are limited to {limit // 1024 // 1024} MB in all.", 413)
     rich = bool(form.html) and store.get_preferences(account_id(request)).rich_compose
     outgoing = mail.Outgoing(
-        from_address=request.user.address, from_name=request.user.display_name, to=tuple(to), cc=tuple(cc),
-        bcc=tuple(bcc), subject=form.subject, text=html_to_text(form.html) if rich else form.body,
-        html=form.html if rich else "", in_reply_to=form.in_reply_to,
-        references=form.references, attachments=tuple(attachments),
-        message_id=make_msgid(domain=request.user.address.rpartition("@")[2]))
+        from_address=request.user.address,
+        from_name=request.user.display_name,
+        to=tuple(to),
+        cc=tuple(cc),
+        bcc=tuple(bcc),
+        subject=form.subject,
+        text=html_to_text(form.html) if rich else form.body,
+        html=form.html if rich else "",
+        in_reply_to=form.in_reply_to,
+        references=form.references,
+        attachments=tuple(attachments),
+        message_id=make_msgid(domain=request.user.address.rpartition("@")[2]),
+    )
     own_copy = mail.build(outgoing, include_bcc=True)
     if len(own_copy) > limit:
         return _page(request, form, "The message is larger than this server accepts.", 413)
@@ -248,8 +272,13 @@ def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipie
         store.deliver(raw, recipients, request.user.address, sender_account_id=me)
     except store.StoreError as exc:
         if isinstance(exc, store.SendingLimited):
-            return _page(request, form, f"Not sent: this account may send to at most {settings.MAIL_SEND_LIMIT} "
-                         "recipients an hour. Try again later.", 429)
+            return _page(
+                request,
+                form,
+                f"Not sent: this account may send to at most {settings.MAIL_SEND_LIMIT} "
+                "recipients an hour. Try again later.",
+                429,
+            )
         if isinstance(exc, store.OverQuota):
             return _page(request, form, "Not sent: a recipient's mailbox here is full.", 409)
         if isinstance(exc, store.Unavailable):
@@ -284,10 +313,19 @@ def _save(request: HttpRequest, form: Form, own_copy: bytes) -> HttpResponse:
 
 
 def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) -> HttpResponse:
-    return render(request, "mail/compose.html", {
-        "folders": sidebar(request), "form": form, "error": error, "title": _("Write"),
-        "rich": store.get_preferences(account_id(request)).rich_compose,
-        "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024}, status=status)
+    return render(
+        request,
+        "mail/compose.html",
+        {
+            "folders": sidebar(request),
+            "form": form,
+            "error": error,
+            "title": _("Write"),
+            "rich": store.get_preferences(account_id(request)).rich_compose,
+            "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024,
+        },
+        status=status,
+    )
 
 
 @page

@@ -1,6 +1,7 @@
 """The address book: the list with a form to add, a contact's page to edit or
 delete, vCard import (a .vcf upload) and export (all contacts as one .vcf).
 Every write is a store call (store/contacts.py)."""
+
 from __future__ import annotations
 
 from django.contrib import messages as flash
@@ -33,8 +34,12 @@ def with_them(addresses: tuple[str, ...]) -> s.Criterion | None:
 
 def _fields(request: HttpRequest) -> dict:
     p = request.POST
-    return {"name": p.get("name", "")[:1000], "phone": p.get("phone", "")[:1000], "notes": p.get("notes", "")[:20000],
-            "addresses": p.get("addresses", "")[:20000].replace(",", "\n").splitlines()}
+    return {
+        "name": p.get("name", "")[:1000],
+        "phone": p.get("phone", "")[:1000],
+        "notes": p.get("notes", "")[:20000],
+        "addresses": p.get("addresses", "")[:20000].replace(",", "\n").splitlines(),
+    }
 
 
 def _render(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
@@ -56,9 +61,12 @@ def contacts_view(request: HttpRequest) -> HttpResponse:
         except store.InvalidInput as exc:
             error = str(exc)
     query = request.GET.get("q", "")[:200]
-    return _render(request, "mail/contacts.html", {
-        "contacts": store.list_contacts(me, query), "q": query, "error": error, "posted": posted},
-        status=400 if error else 200)
+    return _render(
+        request,
+        "mail/contacts.html",
+        {"contacts": store.list_contacts(me, query), "q": query, "error": error, "posted": posted},
+        status=400 if error else 200,
+    )
 
 
 @page
@@ -81,9 +89,17 @@ def contact_view(request: HttpRequest, contact_id: int) -> HttpResponse:
     query = with_them(contact.addresses)
     recent = store.search_messages(me, query, per_page=RECENT).items if query else []
     rows = sidebar(request)
-    return _render(request, "mail/contact.html", {
-        "contact": contact, "error": error, "folders": rows,
-        "rows": list_rows(recent, False, {r.id: r.name for r in rows})}, status=400 if error else 200)
+    return _render(
+        request,
+        "mail/contact.html",
+        {
+            "contact": contact,
+            "error": error,
+            "folders": rows,
+            "rows": list_rows(recent, False, {r.id: r.name for r in rows}),
+        },
+        status=400 if error else 200,
+    )
 
 
 @page
@@ -95,7 +111,9 @@ def import_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("webmail:contacts"))
     try:
         count = store.import_vcards(account_id(request), upload.read().decode("utf-8", "replace"))
-        flash.success(request, ngettext("Imported %(count)d contact.", "Imported %(count)d contacts.", count) % {"count": count})
+        flash.success(
+            request, ngettext("Imported %(count)d contact.", "Imported %(count)d contacts.", count) % {"count": count}
+        )
     except store.InvalidInput as exc:
         flash.error(request, _("Nothing imported: %(reason)s") % {"reason": exc})
     return HttpResponseRedirect(reverse("webmail:contacts"))

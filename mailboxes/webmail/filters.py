@@ -3,6 +3,7 @@ the rule builder or by hand in the raw editor. A script that is not valid
 Sieve is not stored: the page shows it again with the error at its line.
 The page edits the active script (or creates one named "webmail" and
 activates it), the same script a ManageSieve client sees."""
+
 from __future__ import annotations
 
 from django.contrib import messages as flash
@@ -51,19 +52,38 @@ def filters_view(request: HttpRequest) -> HttpResponse:
                 store_error(request, exc, _("Saving the filters"))
         text = wanted
     lines = [(number, line, number == error_line) for number, line in enumerate(text.split("\n"), 1)]
-    return render(request, "mail/filters.html", {
-        "folders": sidebar(request), "title": _("Filters"), "script": text, "lines": lines if error_line else [],
-        "error": error, "error_line": error_line, "rule_error": rule_error, "name": name,
-        "fields": _labels(builder.FIELDS), "matches": _labels(builder.MATCHES), "actions": _labels(builder.ACTIONS),
-        "extensions": " ".join(sieve.EXTENSIONS)}, status=400 if error or rule_error else 200)
+    return render(
+        request,
+        "mail/filters.html",
+        {
+            "folders": sidebar(request),
+            "title": _("Filters"),
+            "script": text,
+            "lines": lines if error_line else [],
+            "error": error,
+            "error_line": error_line,
+            "rule_error": rule_error,
+            "name": name,
+            "fields": _labels(builder.FIELDS),
+            "matches": _labels(builder.MATCHES),
+            "actions": _labels(builder.ACTIONS),
+            "extensions": " ".join(sieve.EXTENSIONS),
+        },
+        status=400 if error or rule_error else 200,
+    )
 
 
 def _with_rule(text: str, request: HttpRequest) -> str:
     p = request.POST
-    rule = builder.Rule(field=p.get("field", ""), match=p.get("match", "contains"),
-                        value=p.get("value", "")[:MAX_FIELD], header=p.get("header", "")[:MAX_FIELD],
-                        action=p.get("action", ""), argument=p.get("argument", "")[:MAX_FIELD],
-                        stop=p.get("stop") == "on")
+    rule = builder.Rule(
+        field=p.get("field", ""),
+        match=p.get("match", "contains"),
+        value=p.get("value", "")[:MAX_FIELD],
+        header=p.get("header", "")[:MAX_FIELD],
+        action=p.get("action", ""),
+        argument=p.get("argument", "")[:MAX_FIELD],
+        stop=p.get("stop") == "on",
+    )
     try:
         extensions = sieve.compile_script(text).extensions
     except sieve.SieveError:

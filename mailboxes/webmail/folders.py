@@ -1,5 +1,6 @@
 """Folders and message lists: the list itself, its live state, actions on
 selected messages, search, and creating, renaming and deleting folders."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -21,10 +22,18 @@ from .common import account_id, int_list, page, safe_next, store_error
 from .render import short_name
 
 PER_PAGE = 50
-SORTS = {"date": gettext_lazy("Date"), "from": gettext_lazy("Sender"), "subject": gettext_lazy("Subject"),
-         "size": gettext_lazy("Size")}
-ACTIONS = {"read": ("add", "\\Seen"), "unread": ("remove", "\\Seen"),
-           "flag": ("add", "\\Flagged"), "unflag": ("remove", "\\Flagged")}
+SORTS = {
+    "date": gettext_lazy("Date"),
+    "from": gettext_lazy("Sender"),
+    "subject": gettext_lazy("Subject"),
+    "size": gettext_lazy("Size"),
+}
+ACTIONS = {
+    "read": ("add", "\\Seen"),
+    "unread": ("remove", "\\Seen"),
+    "flag": ("add", "\\Flagged"),
+    "unflag": ("remove", "\\Flagged"),
+}
 
 
 def moved_to(count: int, dest: store.FolderRow) -> str:
@@ -47,10 +56,17 @@ def _int(value: str | None, default: int) -> int:
 
 
 def list_rows(items: list[store.MessageSummary], show_to: bool, names: dict[int, str] | None = None) -> list[dict]:
-    return [{"m": m, "who": short_name(m.to_text if show_to else m.from_text) or "(nobody)",
-             "seen": "\\Seen" in m.flags, "flagged": "\\Flagged" in m.flags,
-             "answered": "\\Answered" in m.flags, "folder_name": (names or {}).get(m.folder_id, "")}
-            for m in items]
+    return [
+        {
+            "m": m,
+            "who": short_name(m.to_text if show_to else m.from_text) or "(nobody)",
+            "seen": "\\Seen" in m.flags,
+            "flagged": "\\Flagged" in m.flags,
+            "answered": "\\Answered" in m.flags,
+            "folder_name": (names or {}).get(m.folder_id, ""),
+        }
+        for m in items
+    ]
 
 
 def _conversation_rows(items: list[store.Conversation], show_to: bool) -> list[dict]:
@@ -87,15 +103,27 @@ def folder_view(request: HttpRequest, folder_id: int) -> HttpResponse:
         result = store.conversation_page(me, folder_id, page=number, per_page=PER_PAGE)
         items = _conversation_rows(result.items, show_to)
     else:
-        result = store.message_page(me, folder_id, sort=sort, reverse=reverse_order, page=number,
-                                    per_page=PER_PAGE)
+        result = store.message_page(me, folder_id, sort=sort, reverse=reverse_order, page=number, per_page=PER_PAGE)
         items = list_rows(result.items, show_to)
-    return render(request, "mail/list.html", {
-        "folders": rows, "folder": folder, "result": result, "rows": items, "threaded": threaded,
-        "sort": sort, "dir": "desc" if reverse_order else "asc", "sorts": SORTS, "show_to": show_to,
-        "is_trash": folder.special_use == "\\Trash", "is_drafts": folder.special_use == "\\Drafts",
-        "is_junk": folder.special_use == "\\Junk",
-        "title": folder_label(folder)})
+    return render(
+        request,
+        "mail/list.html",
+        {
+            "folders": rows,
+            "folder": folder,
+            "result": result,
+            "rows": items,
+            "threaded": threaded,
+            "sort": sort,
+            "dir": "desc" if reverse_order else "asc",
+            "sorts": SORTS,
+            "show_to": show_to,
+            "is_trash": folder.special_use == "\\Trash",
+            "is_drafts": folder.special_use == "\\Drafts",
+            "is_junk": folder.special_use == "\\Junk",
+            "title": folder_label(folder),
+        },
+    )
 
 
 @page
@@ -175,6 +203,7 @@ def act(request: HttpRequest, folder_id: int) -> HttpResponse:
 
 # --- search -----------------------------------------------------------------
 
+
 def _date(value: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -187,8 +216,9 @@ def criterion(params: dict[str, str]) -> s.Criterion | None:
     items: list[s.Criterion] = []
     q = params.get("q", "").strip()
     if q:
-        items.append(s.Or(s.Header("subject", q), s.Or(s.Header("from", q),
-                                                       s.Or(s.Header("to", q), s.Text(q, "body")))))
+        items.append(
+            s.Or(s.Header("subject", q), s.Or(s.Header("from", q), s.Or(s.Header("to", q), s.Text(q, "body"))))
+        )
     for name, field in (("from", "from"), ("subject", "subject")):
         if params.get(name, "").strip():
             items.append(s.Header(field, params[name].strip()))
@@ -207,25 +237,36 @@ def criterion(params: dict[str, str]) -> s.Criterion | None:
 @page
 def search_view(request: HttpRequest) -> HttpResponse:
     rows = sidebar(request)
-    params = {k: request.GET.get(k, "")[:200] for k in ("q", "from", "to", "subject", "body", "since", "before",
-                                                        "folder")}
+    params = {
+        k: request.GET.get(k, "")[:200] for k in ("q", "from", "to", "subject", "body", "since", "before", "folder")
+    }
     folder_id = _int(params["folder"], 0) or None
     if folder_id is not None:
         _folder(rows, folder_id)
     query = criterion(params)
     result = None
     if query is not None:
-        result = store.search_messages(account_id(request), query, folder_id=folder_id,
-                                       page=_int(request.GET.get("page"), 1), per_page=PER_PAGE)
+        result = store.search_messages(
+            account_id(request), query, folder_id=folder_id, page=_int(request.GET.get("page"), 1), per_page=PER_PAGE
+        )
     names = {r.id: r.name for r in rows}
-    return render(request, "mail/search.html", {
-        "folders": rows, "params": params, "result": result, "title": _("Search"),
-        "rows": list_rows(result.items, False, names) if result else [],
-        "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
-        "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before"))})
+    return render(
+        request,
+        "mail/search.html",
+        {
+            "folders": rows,
+            "params": params,
+            "result": result,
+            "title": _("Search"),
+            "rows": list_rows(result.items, False, names) if result else [],
+            "pager_query": urlencode({k: v for k, v in params.items() if v}) + "&",
+            "advanced": any(params[k] for k in ("from", "to", "subject", "body", "since", "before")),
+        },
+    )
 
 
 # --- managing folders ---------------------------------------------------------
+
 
 @page
 def manage_folders(request: HttpRequest) -> HttpResponse:
@@ -245,7 +286,9 @@ def manage_folders(request: HttpRequest) -> HttpResponse:
             elif op in ("rename", "delete"):
                 folder = _folder(rows, _int(request.POST.get("folder"), 0))
                 if folder.name == "INBOX" or folder.special_use:
-                    flash.error(request, _("%(name)s is a special folder and stays as it is.") % {"name": folder_label(folder)})
+                    flash.error(
+                        request, _("%(name)s is a special folder and stays as it is.") % {"name": folder_label(folder)}
+                    )
                 elif op == "rename":
                     store.rename_folder(me, folder.name, request.POST.get("name", "").strip())
                     flash.success(request, _("Renamed %(name)s.") % {"name": folder.name})
@@ -258,6 +301,12 @@ def manage_folders(request: HttpRequest) -> HttpResponse:
             store_error(request, exc, _("The folder change"))
         return HttpResponseRedirect(reverse("webmail:folders"))
     rows = sidebar(request)
-    return render(request, "mail/folders.html", {"folders": rows, "title": _("Folders"),
-                                                 "editable": [r for r in rows
-                                                              if r.name != "INBOX" and not r.special_use]})
+    return render(
+        request,
+        "mail/folders.html",
+        {
+            "folders": rows,
+            "title": _("Folders"),
+            "editable": [r for r in rows if r.name != "INBOX" and not r.special_use],
+        },
+    )

@@ -2,6 +2,7 @@
 parts (attachments, inline images) and its raw source. Bytes come from the
 store cut to the part wanted (message_bytes), parts are found by the
 structure stored at delivery (mime.part_at), never by parsing again."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,9 +22,11 @@ from . import render as r
 from .common import INERT_CSP, account_id, page
 from .folders import sidebar
 
-FRAME_CSP = ("default-src 'none'; img-src 'self'{remote}; style-src 'unsafe-inline'; font-src 'none'; "
-             "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
-             "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox")
+FRAME_CSP = (
+    "default-src 'none'; img-src 'self'{remote}; style-src 'unsafe-inline'; font-src 'none'; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+)
 MAX_SHOWN_TEXT = 2 * 1024 * 1024  # bytes of one text part shown in the page; the rest via "show original"
 
 
@@ -54,8 +57,9 @@ def _inline_url(folder_id: int, uid: int) -> Callable[[str], str]:
 def _sanitized(me: int, folder_id: int, uid: int, layout: r.Layout, allow_remote: bool) -> tuple[str, int, set[str]]:
     assert layout.html is not None
     markup = part_text(me, folder_id, uid, layout.html.node)
-    return r.sanitize_html(markup, part_url=_inline_url(folder_id, uid),
-                           cids=r.cid_map(layout.attachments), allow_remote=allow_remote)
+    return r.sanitize_html(
+        markup, part_url=_inline_url(folder_id, uid), cids=r.cid_map(layout.attachments), allow_remote=allow_remote
+    )
 
 
 def _body(me: int, detail: store.MessageDetail, allow_remote: bool) -> dict:
@@ -68,8 +72,12 @@ def _body(me: int, detail: store.MessageDetail, allow_remote: bool) -> dict:
     blocked, inline = 0, set[str]()
     if layout.html is not None:
         _html, blocked, inline = _sanitized(me, folder_id, uid, layout, allow_remote)
-    return {"texts": texts, "layout": layout, "blocked": blocked,
-            "attachments": [p for p in layout.attachments if p.section not in inline]}
+    return {
+        "texts": texts,
+        "layout": layout,
+        "blocked": blocked,
+        "attachments": [p for p in layout.attachments if p.section not in inline],
+    }
 
 
 @page
@@ -81,18 +89,33 @@ def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpRes
     items = []
     for one in uids:
         detail = store.open_message(me, folder_id, one, mark_seen=True)
-        items.append({"m": detail, **_body(me, detail, False),
-                      "url": reverse("webmail:message", args=[folder_id, one]),
-                      "frame_url": reverse("webmail:frame", args=[folder_id, one])})
+        items.append(
+            {
+                "m": detail,
+                **_body(me, detail, False),
+                "url": reverse("webmail:message", args=[folder_id, one]),
+                "frame_url": reverse("webmail:frame", args=[folder_id, one]),
+            }
+        )
     latest = items[-1]["m"]
     folder_url = reverse("webmail:folder", args=[folder_id])
     source = urlencode({"f": folder_id, "u": latest.uid})
     compose = reverse("webmail:compose")
-    return render(request, "mail/conversation.html", {
-        "folders": sidebar(request), "folder": latest.folder, "items": items, "uids": ",".join(map(str, uids)),
-        "folder_url": folder_url, "reply_url": f"{compose}?{source}&mode=reply",
-        "reply_all_url": f"{compose}?{source}&mode=all", "forward_url": f"{compose}?{source}&mode=forward",
-        "title": items[0]["m"].subject or _("(no subject)")})
+    return render(
+        request,
+        "mail/conversation.html",
+        {
+            "folders": sidebar(request),
+            "folder": latest.folder,
+            "items": items,
+            "uids": ",".join(map(str, uids)),
+            "folder_url": folder_url,
+            "reply_url": f"{compose}?{source}&mode=reply",
+            "reply_all_url": f"{compose}?{source}&mode=all",
+            "forward_url": f"{compose}?{source}&mode=forward",
+            "title": items[0]["m"].subject or _("(no subject)"),
+        },
+    )
 
 
 @page
@@ -107,22 +130,32 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
     frame_query = "?images=1" if allow_remote else ""
     compose = reverse("webmail:compose")
     source = {"f": folder_id, "u": uid}
-    return render(request, "mail/message.html", {
-        "folders": rows, "folder": detail.folder, "m": detail, **body, "allow_remote": allow_remote,
-        "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
-        "folder_url": folder_url,
-        "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",
-        "older_url": message_url(detail.next_uid) if detail.next_uid else "",
-        "after_delete": message_url(detail.next_uid) if detail.next_uid else folder_url,
-        "reply_url": f"{compose}?{urlencode({**source, 'mode': 'reply'})}",
-        "reply_all_url": f"{compose}?{urlencode({**source, 'mode': 'all'})}",
-        "forward_url": f"{compose}?{urlencode({**source, 'mode': 'forward'})}",
-        "attach_url": f"{compose}?{urlencode({**source, 'mode': 'attach'})}",
-        "edit_url": f"{compose}?{urlencode({**source, 'mode': 'draft'})}",
-        "seen": "\\Seen" in detail.flags, "flagged": "\\Flagged" in detail.flags,
-        "is_draft": "\\Draft" in detail.flags or detail.folder.special_use == "\\Drafts",
-        "show_bcc": detail.folder.special_use in ("\\Sent", "\\Drafts"),
-        "title": detail.subject or _("(no subject)")})
+    return render(
+        request,
+        "mail/message.html",
+        {
+            "folders": rows,
+            "folder": detail.folder,
+            "m": detail,
+            **body,
+            "allow_remote": allow_remote,
+            "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
+            "folder_url": folder_url,
+            "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",
+            "older_url": message_url(detail.next_uid) if detail.next_uid else "",
+            "after_delete": message_url(detail.next_uid) if detail.next_uid else folder_url,
+            "reply_url": f"{compose}?{urlencode({**source, 'mode': 'reply'})}",
+            "reply_all_url": f"{compose}?{urlencode({**source, 'mode': 'all'})}",
+            "forward_url": f"{compose}?{urlencode({**source, 'mode': 'forward'})}",
+            "attach_url": f"{compose}?{urlencode({**source, 'mode': 'attach'})}",
+            "edit_url": f"{compose}?{urlencode({**source, 'mode': 'draft'})}",
+            "seen": "\\Seen" in detail.flags,
+            "flagged": "\\Flagged" in detail.flags,
+            "is_draft": "\\Draft" in detail.flags or detail.folder.special_use == "\\Drafts",
+            "show_bcc": detail.folder.special_use in ("\\Sent", "\\Drafts"),
+            "title": detail.subject or _("(no subject)"),
+        },
+    )
 
 
 @page

@@ -12,6 +12,7 @@ URLs are refused unless they are exactly those. The frame that shows the
 result is sandboxed without scripts and has its own CSP, so a sanitiser miss
 still cannot run script or load anything.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,23 +27,86 @@ MAX_BODY_PARTS = 20
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
 
 _TAGS = set(nh3.ALLOWED_TAGS) | {"font"}
-_REMOVED_WITH_CONTENT = {"script", "style", "title", "head", "noscript", "template", "iframe", "frame",
-                         "frameset", "object", "embed", "applet", "xmp", "noembed", "noframes", "svg",
-                         "math", "form", "textarea", "select", "button", "audio", "video", "canvas"}
+_REMOVED_WITH_CONTENT = {
+    "script",
+    "style",
+    "title",
+    "head",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "xmp",
+    "noembed",
+    "noframes",
+    "svg",
+    "math",
+    "form",
+    "textarea",
+    "select",
+    "button",
+    "audio",
+    "video",
+    "canvas",
+}
 _ATTRIBUTES: dict[str, set[str]] = {k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()}
 _ATTRIBUTES["*"] = {"style", "dir", "lang", "title", "align", "valign", "width", "height", "bgcolor"}
 _ATTRIBUTES["font"] = {"color", "face", "size"}
 _ATTRIBUTES["table"] = _ATTRIBUTES.get("table", set()) | {"border", "cellpadding", "cellspacing"}
 _ATTRIBUTES["img"] = {"src", "alt", "width", "height", "title", "border"}
 _STYLE_PROPERTIES = {
-    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
-    "text-align", "text-decoration", "text-indent", "text-transform", "line-height", "letter-spacing",
-    "vertical-align", "white-space", "word-break", "word-wrap", "direction", "display", "list-style-type",
-    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
-    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
-    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color",
-    "border-style", "border-width", "border-collapse", "border-spacing", "border-radius",
-    "width", "height", "max-width", "min-width", "max-height", "min-height", "table-layout",
+    "color",
+    "background-color",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-weight",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "text-transform",
+    "line-height",
+    "letter-spacing",
+    "vertical-align",
+    "white-space",
+    "word-break",
+    "word-wrap",
+    "direction",
+    "display",
+    "list-style-type",
+    "margin",
+    "margin-top",
+    "margin-right",
+    "margin-bottom",
+    "margin-left",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "width",
+    "height",
+    "max-width",
+    "min-width",
+    "max-height",
+    "min-height",
+    "table-layout",
 }
 _URL_SCHEMES = {"http", "https", "mailto", "cid"}
 _REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
@@ -51,7 +115,7 @@ _REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
 @dataclass(frozen=True)
 class Part:
     section: str  # RFC 3501 section, "1.2"
-    node: dict    # the stored structure of the part
+    node: dict  # the stored structure of the part
 
     @property
     def media_type(self) -> str:
@@ -139,8 +203,9 @@ def cid_map(parts: list[Part]) -> dict[str, str]:
     return {p.content_id.lower(): p.section for p in parts if p.content_id}
 
 
-def sanitize_html(markup: str, *, part_url: Callable[[str], str], cids: dict[str, str],
-                  allow_remote: bool) -> tuple[str, int, set[str]]:
+def sanitize_html(
+    markup: str, *, part_url: Callable[[str], str], cids: dict[str, str], allow_remote: bool
+) -> tuple[str, int, set[str]]:
     """(safe HTML, number of remote images blocked, sections shown inline by cid:)."""
     blocked = 0
     inline: set[str] = set()
@@ -164,10 +229,18 @@ def sanitize_html(markup: str, *, part_url: Callable[[str], str], cids: dict[str
         return url if url.startswith(own_prefix) else None
 
     clean = nh3.clean(
-        markup, tags=_TAGS, clean_content_tags=_REMOVED_WITH_CONTENT, attributes=_ATTRIBUTES,
-        attribute_filter=attribute, url_schemes=_URL_SCHEMES, url_relative=relative,
-        filter_style_properties=_STYLE_PROPERTIES, link_rel="noopener noreferrer",
-        set_tag_attribute_values={"a": {"target": "_blank"}}, strip_comments=True)
+        markup,
+        tags=_TAGS,
+        clean_content_tags=_REMOVED_WITH_CONTENT,
+        attributes=_ATTRIBUTES,
+        attribute_filter=attribute,
+        url_schemes=_URL_SCHEMES,
+        url_relative=relative,
+        filter_style_properties=_STYLE_PROPERTIES,
+        link_rel="noopener noreferrer",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+        strip_comments=True,
+    )
     return clean, blocked, inline
 
 
@@ -180,6 +253,7 @@ def text_to_html(text: str) -> str:
 def short_name(display: str) -> str:
     """'Jörg <a@b.test>, x@y.test' -> 'Jörg' (the first mailbox's name, else its address)."""
     from email.utils import getaddresses
+
     pairs = getaddresses([display]) if display else []
     if not pairs:
         return display

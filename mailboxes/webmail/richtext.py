@@ -5,6 +5,7 @@ the faithful text/plain alternative written from that safe HTML.
 The text follows the usual conventions of mail clients: paragraphs and line
 breaks kept, *bold*, _italic_, list items as "- " or "1. ", quotes as "> ",
 links as "text <url>" (the url alone when it is the text)."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,9 @@ _MARKS = {"b": "*", "strong": "*", "i": "_", "em": "_"}
 def clean_html(markup: str) -> str:
     """The editor's HTML as it may be stored or sent: no script, no handler,
     no relative or cid: reference, remote images kept (the writer chose them)."""
-    clean, _blocked, _inline = sanitize_html(markup[:MAX_HTML], part_url=lambda section: "\0" + section, cids={},
-                                             allow_remote=True)
+    clean, _blocked, _inline = sanitize_html(
+        markup[:MAX_HTML], part_url=lambda section: "\0" + section, cids={}, allow_remote=True
+    )
     return clean
 
 
@@ -35,8 +37,10 @@ def text_lines_html(text: str) -> str:
 def quote_html(original: str, said: str, before: str = "") -> str:
     """A reply to an HTML message: room to write, `before` (the signature as
     text), the attribution line, and the original (sanitised) in a blockquote."""
-    return (f"<div><br></div>{text_lines_html(before.strip(chr(10))) if before.strip() else ''}"
-            f"<div>{escape(said)}</div><blockquote>{clean_html(original).strip()}</blockquote>")
+    return (
+        f"<div><br></div>{text_lines_html(before.strip(chr(10))) if before.strip() else ''}"
+        f"<div>{escape(said)}</div><blockquote>{clean_html(original).strip()}</blockquote>"
+    )
 
 
 class _Text(HTMLParser):

@@ -10,6 +10,7 @@ not (its domain's policy, MAIL_REQUIRE_2FA_FOR_ADMINS: store.must_enrol) is
 sent to the enrolment page instead, and is signed in only once it has
 enrolled. Nothing else answers a half-way session: every signed-in view
 sees an anonymous visitor."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,13 @@ def sign_in(request: HttpRequest, account_id: int, *, protocol: str, next_url: s
         _finish(request, account_id)
         return None
     request.session.cycle_key()
-    request.session[PENDING] = {"id": account_id, "protocol": protocol, "next": next_url, "step": step,
-                                "until": time.time() + PENDING_SECONDS}
+    request.session[PENDING] = {
+        "id": account_id,
+        "protocol": protocol,
+        "next": next_url,
+        "step": step,
+        "until": time.time() + PENDING_SECONDS,
+    }
     return HttpResponseRedirect(reverse("webmail:login_code" if step == CODE else "webmail:login_enrol"))
 
 
@@ -81,8 +87,9 @@ def code_view(request: HttpRequest) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST":
         try:
-            right = store.check_second_factor(pending["id"], request.POST.get("code", "")[:64],
-                                              protocol=pending["protocol"], ip=client_ip(request))
+            right = store.check_second_factor(
+                pending["id"], request.POST.get("code", "")[:64], protocol=pending["protocol"], ip=client_ip(request)
+            )
         except store.LoginBlocked:
             right, error = False, BLOCKED
         if right:
@@ -90,8 +97,12 @@ def code_view(request: HttpRequest) -> HttpResponse:
             _finish(request, pending["id"])
             return HttpResponseRedirect(pending["next"])
         error, status = error or WRONG_CODE, 403
-    return render(request, "mail/login_code.html", {
-        "error": error, "passkeys": bool(store.list_passkeys(pending["id"]))}, status=status)
+    return render(
+        request,
+        "mail/login_code.html",
+        {"error": error, "passkeys": bool(store.list_passkeys(pending["id"]))},
+        status=status,
+    )
 
 
 @sensitive_post_parameters("code")
@@ -161,8 +172,14 @@ def passkey_sign_in(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": gettext_lazy("Sign in with your password first.")}, status=403)
     body, challenge = ceremony_answer(request)
     try:
-        right = store.check_passkey(pending["id"], json.dumps(body.get("credential")), challenge,
-                                    relying_party(request), protocol=pending["protocol"], ip=client_ip(request))
+        right = store.check_passkey(
+            pending["id"],
+            json.dumps(body.get("credential")),
+            challenge,
+            relying_party(request),
+            protocol=pending["protocol"],
+            ip=client_ip(request),
+        )
     except store.LoginBlocked:
         return JsonResponse({"error": BLOCKED}, status=403)
     if not right:
@@ -186,8 +203,9 @@ def passwordless_options(request: HttpRequest) -> HttpResponse:
     return begin_ceremony(request, store.passkey_discovery(relying_party(request)))
 
 
-def passwordless(request: HttpRequest, *, protocol: str, home: str,
-                 refusal: Callable[[store.AccountInfo], str] | None = None) -> HttpResponse:
+def passwordless(
+    request: HttpRequest, *, protocol: str, home: str, refusal: Callable[[store.AccountInfo], str] | None = None
+) -> HttpResponse:
     """Sign the browser in with a passkey alone: the passkey names the
     account and, with user verification, stands for both factors
     (store.passkey_login: the login throttle, failure count and login record
@@ -197,8 +215,13 @@ def passwordless(request: HttpRequest, *, protocol: str, home: str,
         return HttpResponseNotAllowed(["POST"])
     body, challenge = ceremony_answer(request)
     try:
-        info = store.passkey_login(json.dumps(body.get("credential")), challenge, relying_party(request),
-                                   protocol=protocol, ip=client_ip(request))
+        info = store.passkey_login(
+            json.dumps(body.get("credential")),
+            challenge,
+            relying_party(request),
+            protocol=protocol,
+            ip=client_ip(request),
+        )
     except store.LoginBlocked:
         return JsonResponse({"error": BLOCKED}, status=403)
     except store.LoginFailed:

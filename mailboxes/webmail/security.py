@@ -11,6 +11,7 @@ signed-in administrator (/manage/security/, mailboxes/dashboard/urls.py).
 ROUTES lists the views once; each URL namespace mounts them, and `own`
 puts each view behind that namespace's gate (the webmail's `page`, or
 `dashboard_view`) and renders into its template (Where)."""
+
 from __future__ import annotations
 
 import functools
@@ -37,29 +38,39 @@ from .common import View, account_id, page, store_error
 from .folders import sidebar
 from .second_factor import begin_ceremony, ceremony_answer, qr_svg, relying_party
 
-DOOR_NAMES = {"imap": "IMAP", "pop3": gettext_lazy("POP3 (and POP2)"), "smtp": gettext_lazy("SMTP (sending)"),
-              "managesieve": "ManageSieve"}
+DOOR_NAMES = {
+    "imap": "IMAP",
+    "pop3": gettext_lazy("POP3 (and POP2)"),
+    "smtp": gettext_lazy("SMTP (sending)"),
+    "managesieve": "ManageSieve",
+}
 
 
 @dataclass(frozen=True)
 class Where:
     """The page a security view answers on."""
-    namespace: str                                  # its URL namespace
+
+    namespace: str  # its URL namespace
     template: str
-    protocol: str                                   # the login door a wrong code is counted for
+    protocol: str  # the login door a wrong code is counted for
     context: Callable[[HttpRequest], dict[str, object]]
-    gate: Callable[[View], View]                    # signed in, and allowed there
+    gate: Callable[[View], View]  # signed in, and allowed there
 
 
-WEBMAIL = Where("webmail", "mail/security.html", PROTOCOL,
-                lambda request: {"folders": sidebar(request), "title": _("Security")}, page)
-DASHBOARD = Where("manage", "manage/security.html", dashboard_auth.PROTOCOL,
-                  lambda request: {"section": "security"}, dashboard_view)
+WEBMAIL = Where(
+    "webmail",
+    "mail/security.html",
+    PROTOCOL,
+    lambda request: {"folders": sidebar(request), "title": _("Security")},
+    page,
+)
+DASHBOARD = Where(
+    "manage", "manage/security.html", dashboard_auth.PROTOCOL, lambda request: {"section": "security"}, dashboard_view
+)
 
 
 def _where(request: HttpRequest) -> Where:
-    return DASHBOARD if request.resolver_match and request.resolver_match.namespace == DASHBOARD.namespace \
-        else WEBMAIL
+    return DASHBOARD if request.resolver_match and request.resolver_match.namespace == DASHBOARD.namespace else WEBMAIL
 
 
 def own(view: View) -> View:
@@ -78,18 +89,36 @@ def own(view: View) -> View:
     return wrapper
 
 
-def _page(request: HttpRequest, *, new: store.NewAppPassword | None = None, status: int = 200,
-          enrolment: store.Enrolment | None = None, recovery_codes: list[str] | None = None,
-          error: str = "") -> HttpResponse:
+def _page(
+    request: HttpRequest,
+    *,
+    new: store.NewAppPassword | None = None,
+    status: int = 200,
+    enrolment: store.Enrolment | None = None,
+    recovery_codes: list[str] | None = None,
+    error: str = "",
+) -> HttpResponse:
     me, where = account_id(request), _where(request)
-    return render(request, where.template, {
-        **where.context(request), "ns": where.namespace, "new": new, "error": error,
-        "app_passwords": store.list_app_passwords(me), "doors": list(DOOR_NAMES.items()),
-        "two_factor": store.totp_enabled(me), "passkeys": store.list_passkeys(me), "codes_left": store.recovery_codes_left(me),
-        "enrolment": enrolment, "recovery_codes": recovery_codes,
-        "sessions": store.list_web_sessions(me, current_key=request.session.session_key or ""),
-        "qr_svg": qr_svg(enrolment.uri) if enrolment else ""},
-        status=status)
+    return render(
+        request,
+        where.template,
+        {
+            **where.context(request),
+            "ns": where.namespace,
+            "new": new,
+            "error": error,
+            "app_passwords": store.list_app_passwords(me),
+            "doors": list(DOOR_NAMES.items()),
+            "two_factor": store.totp_enabled(me),
+            "passkeys": store.list_passkeys(me),
+            "codes_left": store.recovery_codes_left(me),
+            "enrolment": enrolment,
+            "recovery_codes": recovery_codes,
+            "sessions": store.list_web_sessions(me, current_key=request.session.session_key or ""),
+            "qr_svg": qr_svg(enrolment.uri) if enrolment else "",
+        },
+        status=status,
+    )
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
@@ -121,9 +150,13 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
 @require_POST
 def totp_disable(request: HttpRequest) -> HttpResponse:
     try:
-        store.disable_two_factor(account_id(request), request.POST.get("password", "")[:1024],
-                                 request.POST.get("code", "")[:64], protocol=_where(request).protocol,
-                                 ip=client_ip(request))
+        store.disable_two_factor(
+            account_id(request),
+            request.POST.get("password", "")[:1024],
+            request.POST.get("code", "")[:64],
+            protocol=_where(request).protocol,
+            ip=client_ip(request),
+        )
     except store.LoginBlocked:
         return _page(request, error=BLOCKED, status=403)
     except store.InvalidInput as exc:
@@ -164,16 +197,24 @@ def _act(request: HttpRequest, action: Callable[[], object], *, success: str, wh
 @own
 @require_POST
 def end_session(request: HttpRequest, web_session_id: int) -> HttpResponse:
-    return _act(request, lambda: store.end_web_session(account_id(request), web_session_id),
-                success=_("That browser is signed out."), what=_("Signing that browser out"))
+    return _act(
+        request,
+        lambda: store.end_web_session(account_id(request), web_session_id),
+        success=_("That browser is signed out."),
+        what=_("Signing that browser out"),
+    )
 
 
 @own
 @require_POST
 def end_sessions(request: HttpRequest) -> HttpResponse:
     """Every other browser, and every IMAP, POP3 and POP2 session."""
-    return _act(request, lambda: store.end_sessions(account_id(request), keep=request.session.session_key or ""),
-                success=_("Signed out everywhere else."), what=_("Signing out everywhere"))
+    return _act(
+        request,
+        lambda: store.end_sessions(account_id(request), keep=request.session.session_key or ""),
+        success=_("Signed out everywhere else."),
+        what=_("Signing out everywhere"),
+    )
 
 
 @own
@@ -187,8 +228,13 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
 def passkey_add(request: HttpRequest) -> HttpResponse:
     body, challenge = ceremony_answer(request)
     try:
-        store.add_passkey(account_id(request), str(body.get("name", ""))[:200], json.dumps(body.get("credential")),
-                          challenge, relying_party(request))
+        store.add_passkey(
+            account_id(request),
+            str(body.get("name", ""))[:200],
+            json.dumps(body.get("credential")),
+            challenge,
+            relying_party(request),
+        )
     except store.InvalidInput as exc:
         return JsonResponse({"error": _("The passkey was not added: %(reason)s.") % {"reason": exc}}, status=400)
     return JsonResponse({"ok": True})
@@ -197,15 +243,23 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
 @own
 @require_POST
 def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
-    return _act(request, lambda: store.remove_passkey(account_id(request), passkey_id),
-                success=_("Passkey removed."), what=_("Removing the passkey"))
+    return _act(
+        request,
+        lambda: store.remove_passkey(account_id(request), passkey_id),
+        success=_("Passkey removed."),
+        what=_("Removing the passkey"),
+    )
 
 
 @own
 @require_POST
 def revoke_app_password(request: HttpRequest, app_password_id: int) -> HttpResponse:
-    return _act(request, lambda: store.revoke_app_password(account_id(request), app_password_id),
-                success=_("App password revoked: it no longer opens anything."), what=_("Revoking the app password"))
+    return _act(
+        request,
+        lambda: store.revoke_app_password(account_id(request), app_password_id),
+        success=_("App password revoked: it no longer opens anything."),
+        what=_("Revoking the app password"),
+    )
 
 
 # Mounted under settings/security/ in the webmail and security/ in the dashboard.

@@ -1,6 +1,7 @@
 """Keeps the list of signed-in browsers current: each signed-in request
 notes its browser, address and time, at most once a minute per session
 (store.note_web_session), for the account's sessions page."""
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,9 @@ def note(request: HttpRequest) -> None:
     request.session[SEEN] = time.time()
     key = request.session.session_key
     if key:
-        store.note_web_session(int(request.user.pk), key, device=request.META.get("HTTP_USER_AGENT", ""),
-                               ip=client_ip(request))
+        store.note_web_session(
+            int(request.user.pk), key, device=request.META.get("HTTP_USER_AGENT", ""), ip=client_ip(request)
+        )
 
 
 class SeenMiddleware:
@@ -30,7 +32,11 @@ class SeenMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and request.session.session_key \
-                and time.time() - request.session.get(SEEN, 0) > SEEN_EVERY:
+        if (
+            user is not None
+            and user.is_authenticated
+            and request.session.session_key
+            and time.time() - request.session.get(SEEN, 0) > SEEN_EVERY
+        ):
             note(request)
         return response

@@ -1,5 +1,6 @@
 """The account's own settings: display name, signature, vacation reply,
 forwarding, the password, and the senders never filed as Junk."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -35,22 +36,37 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         p = request.POST
         days = p.get("vacation_days", "")
         wanted = replace(
-            prefs, display_name=p.get("display_name", "")[:1000], signature=p.get("signature", "")[:20000],
-            vacation_enabled=p.get("vacation_enabled") == "on", vacation_subject=p.get("vacation_subject", "")[:1000],
+            prefs,
+            display_name=p.get("display_name", "")[:1000],
+            signature=p.get("signature", "")[:20000],
+            vacation_enabled=p.get("vacation_enabled") == "on",
+            vacation_subject=p.get("vacation_subject", "")[:1000],
             vacation_body=p.get("vacation_body", "")[:100_000],
             vacation_days=int(days) if days.isdigit() and len(days) < 5 else 0,
-            forward_to=p.get("forward_to", "")[:400], forward_keep_copy=p.get("forward_keep_copy") == "on",
-            conversations=p.get("conversations") == "on", rich_compose=p.get("rich_compose") == "on")
+            forward_to=p.get("forward_to", "")[:400],
+            forward_keep_copy=p.get("forward_keep_copy") == "on",
+            conversations=p.get("conversations") == "on",
+            rich_compose=p.get("rich_compose") == "on",
+        )
         try:
             store.save_preferences(me, wanted)
             flash.success(request, _("Settings saved."))
             return HttpResponseRedirect(reverse("webmail:settings"))
         except store.InvalidInput as exc:
             error, prefs = str(exc), wanted
-    return render(request, "mail/settings.html", {"folders": sidebar(request), "prefs": prefs, "error": error,
-                                                  "title": _("Settings"), "min_password": MIN_PASSWORD,
-                                                  "spam_allow": "\n".join(store.spam_allow_list(me))},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "mail/settings.html",
+        {
+            "folders": sidebar(request),
+            "prefs": prefs,
+            "error": error,
+            "title": _("Settings"),
+            "min_password": MIN_PASSWORD,
+            "spam_allow": "\n".join(store.spam_allow_list(me)),
+        },
+        status=400 if error else 200,
+    )
 
 
 @page
@@ -60,8 +76,13 @@ def spam_allow_view(request: HttpRequest) -> HttpResponse:
     entries = request.POST.get("spam_allow", "")[:50_000].replace(",", "\n").splitlines()
     try:
         stored = store.save_spam_allow_list(account_id(request), entries)
-        flash.success(request, ngettext("Never Junk: %(n)d sender or domain saved.", "Never Junk: %(n)d senders or domains saved.",
-                                        len(stored)) % {"n": len(stored)})
+        flash.success(
+            request,
+            ngettext(
+                "Never Junk: %(n)d sender or domain saved.", "Never Junk: %(n)d senders or domains saved.", len(stored)
+            )
+            % {"n": len(stored)},
+        )
     except store.InvalidInput as exc:
         flash.error(request, str(exc))
     return HttpResponseRedirect(reverse("webmail:settings"))

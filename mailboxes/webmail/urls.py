@@ -1,6 +1,7 @@
 """The webmail at /mail/. Every URL naming a folder, a message or a part
 checks that it is the signed-in account's (404 otherwise): the store is
 asked with the account's id, and only ever finds that account's folders."""
+
 from pathlib import Path
 
 from django.urls import include, path, re_path

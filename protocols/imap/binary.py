@@ -66,7 +66,7 @@ def decode_quoted_printable(body: bytes) -> bytes:
     out = []
     for line in body.splitlines(keepends=True):
         text = line.rstrip(b"\r\n")
-        ending = line[len(text):]
+        ending = line[len(text) :]
         text = text.rstrip(b" \t")
         if text.endswith(b"="):
             text, ending = text[:-1], b""

@@ -40,7 +40,9 @@ def partial_item(numbers: list[int], partial: tuple[int, int], *, ordered: bool)
     """`` PARTIAL (low:high set)`` for the results at those positions, NIL for none (RFC 5267 4.4)."""
     low, high = partial
     picked = numbers[low - 1 : high]
-    found = (SequenceSet.in_order(picked) if ordered else SequenceSet.from_ints(picked)).to_bytes() if picked else b"NIL"
+    found = (
+        (SequenceSet.in_order(picked) if ordered else SequenceSet.from_ints(picked)).to_bytes() if picked else b"NIL"
+    )
     return b" PARTIAL (%d:%d %s)" % (low, high, found)
 
 
@@ -55,8 +57,14 @@ async def ordered_uids(s: Session, criteria: keys.SearchKey, sort_keys: tuple[c.
     return sort_uids(await s.call(store.sort_rows, s.account_id, view.folder_id, query), sort_keys)
 
 
-def remember(s: Session, tag: bytes, uid: bool, criteria: keys.SearchKey,
-             sort_keys: tuple[c.SortKey, ...] | None, uids: list[int]) -> Done | None:
+def remember(
+    s: Session,
+    tag: bytes,
+    uid: bool,
+    criteria: keys.SearchKey,
+    sort_keys: tuple[c.SortKey, ...] | None,
+    uids: list[int],
+) -> Done | None:
     """Keep a live context; a refusal (as the command's Done) past the limit."""
     if tag not in s.selected.contexts and len(s.selected.contexts) >= MAX_CONTEXTS:
         return Done(b"NOUPDATE " + render_string(tag), "Too many live searches; results sent without updates")

@@ -49,8 +49,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     if cmd.vanished and cmd.changedsince is not None:
         seqs = cmd.sequence_set
         # The client's UIDs unclipped: VANISHED may name UIDs above the view's.
-        await send_vanished(s, view.saved if isinstance(seqs, Saved) else seqs.resolve(view.max_uid),
-                            cmd.changedsince)
+        await send_vanished(s, view.saved if isinstance(seqs, Saved) else seqs.resolve(view.max_uid), cmd.changedsince)
     ranges = target_ranges(view, cmd)
     if not ranges:
         return Done()
@@ -80,17 +79,33 @@ async def send_vanished(s: Session, ranges: list[tuple[int, int]], since: int) -
     await s.io.send(vanished_line(SequenceSet.from_ints(u for u in gone if view.seq_of(u) is None), earlier=True))
 
 
-async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: Sequence[FetchAttribute],
-                        changedsince: int | None, seen_now: Collection[int] = ()) -> None:
+async def send_messages(
+    s: Session,
+    ranges: list[tuple[int, int]],
+    attributes: Sequence[FetchAttribute],
+    changedsince: int | None,
+    seen_now: Collection[int] = (),
+) -> None:
     """The FETCH responses for the messages in ``ranges``, page by page."""
     view = s.selected
     need = plan(attributes)
     limit = PAGE_WITH_FACTS if need.envelope or need.structure or need.content or need.preview else PAGE
     last = ranges[-1][1]
     while ranges:
-        page = await s.call(store.fetch_messages, s.account_id, view.folder_id, ranges, envelope=need.envelope,
-                            structure=need.structure, content=need.content, changedsince=changedsince,
-                            limit=limit, max_bytes=PAGE_BYTES, preview=need.preview, dates=need.dates)
+        page = await s.call(
+            store.fetch_messages,
+            s.account_id,
+            view.folder_id,
+            ranges,
+            envelope=need.envelope,
+            structure=need.structure,
+            content=need.content,
+            changedsince=changedsince,
+            limit=limit,
+            max_bytes=PAGE_BYTES,
+            preview=need.preview,
+            dates=need.dates,
+        )
         # A keyword set since the session last looked is in FLAGS before a FETCH shows it (RFC 3501 7.2.6).
         out = [view.learn_flags(f for message in page for f in message.flags)]
         for message, seq in zip(page, view.seqs_of(message.uid for message in page)):
@@ -101,9 +116,17 @@ async def send_messages(s: Session, ranges: list[tuple[int, int]], attributes: S
             if flags is not message.flags:
                 message = replace(message, flags=flags)
             # RFC 7162 3.2.4: with QRESYNC, a FETCH that set \Seen carries UID and MODSEQ too.
-            out.append(render_message(seq, attributes, message, add_flags=changed,
-                                      add_modseq=changed and s.condstore, add_uid=changed and s.qresync,
-                                      utf8=s.utf8))
+            out.append(
+                render_message(
+                    seq,
+                    attributes,
+                    message,
+                    add_flags=changed,
+                    add_modseq=changed and s.condstore,
+                    add_uid=changed and s.qresync,
+                    utf8=s.utf8,
+                )
+            )
         if out:
             await s.io.send(b"".join(out))
         if not page or page[-1].uid >= last or (len(page) < limit and need.content != "full"):

@@ -47,8 +47,17 @@ async def select(s: Session, cmd: c.Select) -> Done:
     folder = await s.call(store.select_folder, s.account_id, cmd.mailbox, claim_recent=claim)
     if cmd.condstore:
         s.enable_condstore()
-    view = MailboxView.create(folder.id, folder.name, folder.uidvalidity, folder.uidnext, folder.highestmodseq,
-                              folder.uids, readonly=cmd.readonly, keywords=folder.keywords, vanished=s.qresync)
+    view = MailboxView.create(
+        folder.id,
+        folder.name,
+        folder.uidvalidity,
+        folder.uidnext,
+        folder.highestmodseq,
+        folder.uids,
+        readonly=cmd.readonly,
+        keywords=folder.keywords,
+        vanished=s.qresync,
+    )
     if not s.rev2:
         view.add_recent(folder.recent)
     looks.note_claimed(folder.id, folder.recent, claimed=claim)
@@ -58,7 +67,9 @@ async def select(s: Session, cmd: c.Select) -> Done:
     else:  # RFC 9051 6.3.2: a LIST response with the mailbox's name and attributes
         lines += await _own_list_line(s, folder.name)
     if folder.first_unseen_uid is not None:
-        lines.append(untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen"))
+        lines.append(
+            untagged_status("OK", response_code("UNSEEN", view.seq_of(folder.first_unseen_uid) or 1), "First unseen")
+        )
     lines += [
         untagged_status("OK", response_code("UIDVALIDITY", folder.uidvalidity), "UIDs valid"),
         untagged_status("OK", response_code("UIDNEXT", folder.uidnext), "Predicted next UID"),
@@ -117,8 +128,9 @@ async def create(s: Session, cmd: c.Create) -> Done:
     if len(cmd.special_use) > 1 or not set(cmd.special_use) <= CREATABLE_USES:
         raise no("USEATTR", "Unsupported special-use attribute")  # RFC 6154 5.3
     # Subscribing is the client's to ask for (RFC 3501 6.3.6; imaptest "subscribe").
-    folder = await s.call(store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "",
-                          subscribe=False)
+    folder = await s.call(
+        store.create_folder, s.account_id, name, cmd.special_use[0] if cmd.special_use else "", subscribe=False
+    )
     return Done(code=_mailbox_id_code(folder.id, folder.uidvalidity))  # RFC 8474 4.1
 
 
@@ -177,8 +189,15 @@ async def list_(s: Session, cmd: c.List) -> Done:
         folders = await s.call(store.list_folders, s.account_id)
     lost = await s.call(store.lost_subscriptions, s.account_id) if "SUBSCRIBED" in cmd.selection else []
     with _pattern_limit():
-        entries = list_entries(folders, cmd.reference, cmd.patterns, selection=cmd.selection,
-                               return_subscribed=cmd.returns.subscribed, extended=cmd.extended, lost=lost)
+        entries = list_entries(
+            folders,
+            cmd.reference,
+            cmd.patterns,
+            selection=cmd.selection,
+            return_subscribed=cmd.returns.subscribed,
+            extended=cmd.extended,
+            lost=lost,
+        )
     out = []
     for entry in entries:
         out.append(_list_line(b"LIST", entry, s.utf8))
@@ -231,8 +250,10 @@ async def status(s: Session, cmd: c.Status) -> Done:
 
 async def append(s: Session, cmd: c.Append) -> Done:
     try:
-        items = [(cmd.message, cmd.flags, cmd.internal_date),
-                 *((m.message, m.flags, m.internal_date) for m in cmd.more)]
+        items = [
+            (cmd.message, cmd.flags, cmd.internal_date),
+            *((m.message, m.flags, m.internal_date) for m in cmd.more),
+        ]
         if cmd.catenate or any(m.catenate for m in cmd.more):
             items = await catenate.messages(s, cmd)  # RFC 4469
         if cmd.more:

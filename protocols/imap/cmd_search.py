@@ -43,6 +43,7 @@ PAGE: Final = 50_000
 #: Numbers per write while streaming a SEARCH response line.
 WRITE_CHUNK: Final = 5_000
 
+
 def translate(key: keys.SearchKey, view: MailboxView) -> criteria.Criterion:
     """The store's criterion for one search key (recursively)."""
     if isinstance(key, keys.All):
@@ -137,8 +138,15 @@ async def search(s: Session, cmd: c.Search) -> Done:
     after = 0
     head = b"* SEARCH"
     while view.exists:
-        page = await s.call(store.search_uids, s.account_id, view.folder_id, bounded(cmd.criteria, view),
-                            after_uid=after, limit=PAGE, modseq=with_modseq)
+        page = await s.call(
+            store.search_uids,
+            s.account_id,
+            view.folder_id,
+            bounded(cmd.criteria, view),
+            after_uid=after,
+            limit=PAGE,
+            modseq=with_modseq,
+        )
         await _stream(s, head, _numbers(page.uids, view, cmd.uid))
         head = b""
         highest = max(highest, page.highest_modseq)
@@ -150,8 +158,9 @@ async def search(s: Session, cmd: c.Search) -> Done:
     return Done()
 
 
-async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria.Criterion,
-                   with_modseq: bool) -> Done | None:
+async def _esearch(
+    s: Session, cmd: c.Search, view: MailboxView, query: criteria.Criterion, with_modseq: bool
+) -> Done | None:
     """RFC 4731 3.1: only the results asked for, in one ESEARCH response.
 
     SAVE (RFC 5182 2.1) keeps every match in ``view.saved``, except that with
@@ -182,8 +191,13 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
         if with_modseq and shown and "COUNT" not in reported:
             # RFC 7162 3.1.5: MODSEQ is the highest of the messages returned,
             # here only the MIN and/or MAX one.
-            page = await s.call(store.search_uids, s.account_id, view.folder_id,
-                                criteria.Uids(tuple((uid, uid) for uid in sorted(shown))), modseq=True)
+            page = await s.call(
+                store.search_uids,
+                s.account_id,
+                view.folder_id,
+                criteria.Uids(tuple((uid, uid) for uid in sorted(shown))),
+                modseq=True,
+            )
             highest = page.highest_modseq
         if saving:
             picked = {uid for uid, wanted in ((lo, "MIN" in reported), (hi, "MAX" in reported)) if wanted and uid}
@@ -210,8 +224,9 @@ async def _esearch(s: Session, cmd: c.Search, view: MailboxView, query: criteria
     return done
 
 
-async def matching_rows(s: Session, read: Callable[[int, int, criteria.Criterion], list[R]],
-                        key: keys.SearchKey) -> list[R]:
+async def matching_rows(
+    s: Session, read: Callable[[int, int, criteria.Criterion], list[R]], key: keys.SearchKey
+) -> list[R]:
     """What ``read`` (a store call taking account, folder and criterion)
     gives for the selected mailbox's matches of ``key`` (SORT, THREAD)."""
     view = s.selected
@@ -231,11 +246,13 @@ async def sort(s: Session, cmd: c.Sort) -> Done:
         # RFC 5267 3.2 (ESORT): MIN and MAX are the first and last in sort
         # order, ALL lists the matches in sort order; 4.4: PARTIAL too.
         line = esearch_response(
-            cmd.tag, uid=cmd.uid,
+            cmd.tag,
+            uid=cmd.uid,
             min=numbers[0] if numbers and "MIN" in cmd.returns else None,
             max=numbers[-1] if numbers and "MAX" in cmd.returns else None,
             count=len(numbers) if "COUNT" in cmd.returns else None,
-            all=SequenceSet.in_order(numbers) if "ALL" in cmd.returns else None)
+            all=SequenceSet.in_order(numbers) if "ALL" in cmd.returns else None,
+        )
         if cmd.partial:
             line = line[:-2] + cmd_context.partial_item(numbers, cmd.partial, ordered=True) + b"\r\n"
         await s.io.send(line)

@@ -75,8 +75,9 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
     ranges = target_ranges(view, cmd)
     if not ranges:
         return Done()
-    result = await s.call(store.set_flags, s.account_id, view.folder_id, ranges, _STORE_OPS[cmd.mode],
-                          cmd.flags, cmd.unchangedsince)
+    result = await s.call(
+        store.set_flags, s.account_id, view.folder_id, ranges, _STORE_OPS[cmd.mode], cmd.flags, cmd.unchangedsince
+    )
     view.note_own_change(result.modseq, bool(result.changed))
     # FLAGS before any FETCH shows a keyword new to the session: ours, or one
     # another session set on these messages (RFC 3501 7.2.6).
@@ -105,12 +106,15 @@ async def store_flags(s: Session, cmd: c.Store) -> Done:
 
 
 def _copyuid(result: store.CopyResult) -> bytes:
-    return response_code("COPYUID", result.uidvalidity, SequenceSet.from_ints(result.source_uids),
-                         SequenceSet.from_ints(result.dest_uids))
+    return response_code(
+        "COPYUID",
+        result.uidvalidity,
+        SequenceSet.from_ints(result.source_uids),
+        SequenceSet.from_ints(result.dest_uids),
+    )
 
 
-async def _transfer(s: Session, cmd: c.Copy | c.Move,
-                    func: Callable[..., store.CopyResult]) -> store.CopyResult | None:
+async def _transfer(s: Session, cmd: c.Copy | c.Move, func: Callable[..., store.CopyResult]) -> store.CopyResult | None:
     """COPY or MOVE the addressed messages; None when there were none."""
     view = s.selected
     ranges = target_ranges(view, cmd)
@@ -139,8 +143,9 @@ async def move(s: Session, cmd: c.Move) -> Done:
     result = await _transfer(s, cmd, store.move)
     if result is not None:
         # RFC 6851 4.3/4.4: COPYUID in an untagged OK, then the expunges.
-        await s.io.send(untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids)
-                        + view.recent_line())
+        await s.io.send(
+            untagged_status("OK", _copyuid(result), "Moved") + view.expunge(result.source_uids) + view.recent_line()
+        )
         if cmd.mailbox == view.name:
             s.force_sync = True  # the moved messages are new to the view: EXISTS before the OK
     return Done(text="MOVE completed")

@@ -190,6 +190,7 @@ class ImapConnection:
         if rest:
             self._buf += self._inflated(rest)
         return True
+
     async def _wait_input(self, between_commands: bool = False) -> None:
         if self._stopping:
             await self.bye(self._stop_text)
@@ -250,7 +251,10 @@ class ImapConnection:
                 each, total = self._max_literals()
                 try:
                     command, used = parse_command(
-                        self._buf, max_literal=each, max_literals=total, framer=self._framer,
+                        self._buf,
+                        max_literal=each,
+                        max_literals=total,
+                        framer=self._framer,
                         utf8=self.session.utf8,
                     )
                 except NeedContinuation as signal:

@@ -300,7 +300,11 @@ def _multipart(part: Mapping[str, Any], extended: bool) -> bytes:
 
 def _ext_common(part: Mapping[str, Any]) -> list[bytes]:
     """body-fld-dsp SP body-fld-lang SP body-fld-loc."""
-    return [_disposition(part.get("disposition")), _language(part.get("language")), render_nstring(part.get("location"))]
+    return [
+        _disposition(part.get("disposition")),
+        _language(part.get("language")),
+        render_nstring(part.get("location")),
+    ]
 
 
 def _params(params: Sequence[Sequence[str]] | None) -> bytes:

@@ -181,6 +181,7 @@ def parse_getmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
     maxsize: int | None = None
     depth: Literal[0, 1, "infinity"] = 0
     if r.at(b"("):
+
         def option() -> None:
             nonlocal maxsize, depth
             word = r.word()
@@ -203,8 +204,7 @@ def parse_getmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:
         entries = tuple(r.paren_list(lambda: _metadata_entry(r), allow_empty=False))
     else:
         entries = (_metadata_entry(r),)
-    return c.GetMetadata(tag=tag, mailbox=mailbox, entries=tuple(dict.fromkeys(entries)), maxsize=maxsize,
-                         depth=depth)
+    return c.GetMetadata(tag=tag, mailbox=mailbox, entries=tuple(dict.fromkeys(entries)), maxsize=maxsize, depth=depth)
 
 
 def parse_setmetadata(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -20,8 +20,21 @@ __all__ = ["FetchAttribute", "Section", "SectionText", "parse_fetch_attribute", 
 SectionText = Literal["HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME"]
 
 _SIMPLE: Final = frozenset(
-    {"FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "UID", "MODSEQ", "RFC822", "RFC822.HEADER", "RFC822.TEXT",
-     "EMAILID", "THREADID", "SAVEDATE"}
+    {
+        "FLAGS",
+        "INTERNALDATE",
+        "RFC822.SIZE",
+        "ENVELOPE",
+        "BODYSTRUCTURE",
+        "UID",
+        "MODSEQ",
+        "RFC822",
+        "RFC822.HEADER",
+        "RFC822.TEXT",
+        "EMAILID",
+        "THREADID",
+        "SAVEDATE",
+    }
 )
 #: RFC 3501 6.4.5 macros, in the order the RFC lists their items.
 MACROS: Final = {

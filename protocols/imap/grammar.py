@@ -475,9 +475,7 @@ class Reader:
 
 
 # RFC 3501 2.3.2 system flags; matched case-insensitively, sent canonically.
-SYSTEM_FLAGS: Final = {
-    name.upper(): name for name in ("Answered", "Flagged", "Deleted", "Seen", "Draft", "Recent")
-}
+SYSTEM_FLAGS: Final = {name.upper(): name for name in ("Answered", "Flagged", "Deleted", "Seen", "Draft", "Recent")}
 
 
 def _month(text: bytes) -> int:

@@ -89,13 +89,13 @@ def parse_message_url(text: str) -> MessageUrl:
     if server is not None:
         user = _decode(server.group("user")) if server.group("user") else None
         host = server.group("host").lower()
-        text = text[server.end():]
+        text = text[server.end() :]
     elif not text.startswith("/") or text.startswith("//"):
         raise UrlError("not an IMAP URL or absolute path")
     urlauth = None
     auth = _URLAUTH.search(text)
     if auth is not None:
-        text, urlauth = text[: auth.start()], text[auth.start():]
+        text, urlauth = text[: auth.start()], text[auth.start() :]
     # "/mailbox[;UIDVALIDITY=n]" then "/;KEY=value" segments, in RFC order.
     head, *segments = re.split(r"/(?=;)", text[1:])
     fields: dict[str, str] = {}
@@ -154,8 +154,9 @@ def parse_urlauth(text: str, url: MessageUrl) -> UrlAuth:
     access = kind.lower() + plus + _decode(who) if plus else access.lower()
     # The URLAUTH part ends the URL, so the verifier is the text's tail.
     rump = text[: len(text) - (len(part.group(0)) - part.end("access"))]
-    return UrlAuth(access=access, expire=expire, mechanism=part.group("mechanism"),
-                   verifier=part.group("verifier"), rump=rump)
+    return UrlAuth(
+        access=access, expire=expire, mechanism=part.group("mechanism"), verifier=part.group("verifier"), rump=rump
+    )
 
 
 def cut(url: MessageUrl, raw: bytes, structure: Mapping[str, Any] | None, header_bytes: int) -> bytes | None:

@@ -40,8 +40,9 @@ def note_claimed(folder_id: int, found: store.RecentRange, *, claimed: bool) -> 
         _claimed_below[folder_id] = below
 
 
-async def recent(account_id: int, folder_id: int, below: int, *, claim: bool,
-                 seen: tuple[int, int] | None = None) -> store.RecentRange:
+async def recent(
+    account_id: int, folder_id: int, below: int, *, claim: bool, seen: tuple[int, int] | None = None
+) -> store.RecentRange:
     """``store.claim_recent``, unless every UID under ``below`` is known to be claimed."""
     if below <= _claimed_below.get(folder_id, 0):
         return store.RecentRange(below, below)

@@ -88,8 +88,9 @@ def list_entries(
     subscribed = {f.name for f in folders if f.subscribed} | lost
     # RFC 5258 4 (RECURSIVEMATCH): CHILDINFO tells of subscribed descendants
     # the patterns do not list themselves.
-    subscribed_parents = {a for name in subscribed if not any(p.matches(name) for p in compiled)
-                          for a in _ancestors(name)}
+    subscribed_parents = {
+        a for name in subscribed if not any(p.matches(name) for p in compiled) for a in _ancestors(name)
+    }
     entries = []
     for name in sorted(set(by_name) | parents | (lost if subscribed_only else set()), key=_sort_key):
         if not any(p.matches(name) for p in compiled):
@@ -116,8 +117,9 @@ def list_entries(
     return entries
 
 
-def lsub_entries(folders: Sequence[FolderLike], reference: str, pattern: str,
-                 lost: Collection[str] = ()) -> list[ListEntry]:
+def lsub_entries(
+    folders: Sequence[FolderLike], reference: str, pattern: str, lost: Collection[str] = ()
+) -> list[ListEntry]:
     """LSUB (RFC 3501 6.3.9): subscribed names; a ``%`` that stops at an
     unsubscribed parent of subscribed folders lists it as ``\\Noselect``, as
     is a subscribed name whose folder is gone (``lost``)."""

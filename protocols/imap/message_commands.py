@@ -58,8 +58,9 @@ _ESEARCH_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "SAVE", "UPDA
 _ESORT_OPTIONS: Final = frozenset({"MIN", "MAX", "COUNT", "ALL", "UPDATE", "PARTIAL"})
 
 
-def _return_options(r: Reader, allowed: frozenset[str], what: str,
-                    seen: list[str]) -> tuple[frozenset[str], tuple[int, int] | None]:
+def _return_options(
+    r: Reader, allowed: frozenset[str], what: str, seen: list[str]
+) -> tuple[frozenset[str], tuple[int, int] | None]:
     """``RETURN (option ...)``: the options (``()`` is ALL) and PARTIAL's
     range, low first (RFC 5267 4.4: ``partial-range = number ":" number``).
     ``seen`` gets every option word read, even when the list is refused."""
@@ -106,8 +107,9 @@ def parse_search(r: Reader, tag: bytes, uid: bool) -> c.Command:
     return _search_rest(r, tag, uid, returns, partial)
 
 
-def _search_rest(r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | None,
-                 partial: tuple[int, int] | None) -> c.Command:
+def _search_rest(
+    r: Reader, tag: bytes, uid: bool, returns: frozenset[str] | None, partial: tuple[int, int] | None
+) -> c.Command:
     charset = None
     if r.peek_word(b"CHARSET"):
         if r.utf8:
@@ -149,8 +151,7 @@ def parse_sort(r: Reader, tag: bytes, uid: bool) -> c.Command:
     charset = _charset(r)
     r.sp()
     criteria: SearchKey = parse_search_keys(r)
-    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria, returns=returns,
-                  partial=partial)
+    return c.Sort(tag=tag, uid=uid, keys=keys, charset=charset, criteria=criteria, returns=returns, partial=partial)
 
 
 def parse_cancelupdate(r: Reader, tag: bytes, uid: bool) -> c.Command:

@@ -39,8 +39,9 @@ async def getmetadata(s: Session, cmd: c.GetMetadata) -> Done:
         if not any(name == entry or name.startswith(entry + "/") for name, _ in found):
             values[entry] = None
     if values:
-        pairs = b" ".join(render_astring(entry) + b" " + render_nstring(value)
-                          for entry, value in sorted(values.items()))
+        pairs = b" ".join(
+            render_astring(entry) + b" " + render_nstring(value) for entry, value in sorted(values.items())
+        )
         await s.io.send(b"* METADATA " + render_mailbox(cmd.mailbox, utf8=s.utf8) + b" (" + pairs + b")\r\n")
     if longest:
         return Done(code=f"METADATA LONGENTRIES {longest}")

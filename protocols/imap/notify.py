@@ -184,8 +184,7 @@ def _list_changes(watch: Watch, now: dict[int, tuple[str, bool]], utf8: bool) ->
 
 
 def _list_line(flags: Sequence[str], name: str, utf8: bool, extra: bytes = b"") -> bytes:
-    return (b"* LIST (" + " ".join(flags).encode("ascii") + b') "/" '
-            + render_mailbox(name, utf8=utf8) + extra + b"\r\n")
+    return b"* LIST (" + " ".join(flags).encode("ascii") + b') "/" ' + render_mailbox(name, utf8=utf8) + extra + b"\r\n"
 
 
 async def _send_status(s: Session, watch: Watch, folder_ids: set[int]) -> None:

@@ -188,7 +188,6 @@ def _base64(text: bytes, tag: bytes | None) -> bytes:
 # -- commands without arguments ---------------------------------------------
 
 
-
 def _bare(cls: type[c.Command]) -> CommandParser:
     return lambda r, tag, uid: cls(tag=tag)
 
@@ -321,8 +320,7 @@ def _known_set(r: Reader) -> SequenceSet:
 
 # RFC 6154 section 2: the special-use attributes a client may ask for.
 _SPECIAL_USE: Final = {
-    name.upper(): name
-    for name in ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
+    name.upper(): name for name in ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
 }
 
 
@@ -446,8 +444,15 @@ def _append(r: Reader, tag: bytes, uid: bool) -> c.Command:
     while r.at(b" "):
         messages.append(_append_message(r))
     first, *more = messages
-    return c.Append(tag=tag, mailbox=mailbox, flags=first.flags, internal_date=first.internal_date,
-                    message=first.message, more=tuple(more), catenate=first.catenate)
+    return c.Append(
+        tag=tag,
+        mailbox=mailbox,
+        flags=first.flags,
+        internal_date=first.internal_date,
+        message=first.message,
+        more=tuple(more),
+        catenate=first.catenate,
+    )
 
 
 def _append_message(r: Reader) -> c.AppendMessage:
@@ -540,6 +545,6 @@ _COMMANDS: Final[dict[str, CommandParser]] = {
     "MOVE": copy_or_move(c.Move),
 }
 # RFC 3501 6.4.8 (plus UIDPLUS EXPUNGE, SORT, THREAD and MOVE).
-_UID_COMMANDS: Final = {name: _COMMANDS[name] for name in ("COPY", "MOVE", "FETCH", "SEARCH", "SORT", "STORE", "EXPUNGE",
-                                                          "THREAD")}
-
+_UID_COMMANDS: Final = {
+    name: _COMMANDS[name] for name in ("COPY", "MOVE", "FETCH", "SEARCH", "SORT", "STORE", "EXPUNGE", "THREAD")
+}

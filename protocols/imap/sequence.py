@@ -104,9 +104,7 @@ class SequenceSet:
         """
         pairs = sorted(
             (min(lo, hi), max(lo, hi))
-            for lo, hi in (
-                (max_value if a is STAR else a, max_value if b is STAR else b) for a, b in self.ranges
-            )
+            for lo, hi in ((max_value if a is STAR else a, max_value if b is STAR else b) for a, b in self.ranges)
         )
         merged: list[tuple[int, int]] = []
         for lo, hi in pairs:

@@ -23,6 +23,7 @@ __all__ = ["SortRowLike", "sort_uids"]
 
 Address = tuple[str | None, str | None, str | None]
 
+
 class SortRowLike(Protocol):
     @property
     def uid(self) -> int: ...

@@ -75,7 +75,10 @@ COMMANDS: Final[dict[type[c.Command], tuple[State, Handler]]] = {
     c.Login: (NOT_AUTH, cmd_session.login),
     c.Authenticate: (NOT_AUTH, cmd_session.authenticate),
     c.Enable: (State.AUTHENTICATED, cmd_session.enable),
-    c.Compress: (AUTH, cmd_session.compress),  # RFC 4978 3: after authentication (so after any TLS)  # RFC 5161 3.1: before any SELECT
+    c.Compress: (
+        AUTH,
+        cmd_session.compress,
+    ),  # RFC 4978 3: after authentication (so after any TLS)  # RFC 5161 3.1: before any SELECT
     c.Idle: (AUTH, cmd_session.idle),
     c.Namespace: (AUTH, cmd_session.namespace),
     c.Select: (AUTH, cmd_mailbox.select),
@@ -225,7 +228,8 @@ class Session:
             # The account's password changed or it signed out everywhere: BYE,
             # now if the client has the turn (IDLE too), else after its command.
             self._ending = asyncio.ensure_future(
-                self.io.end("Signed out: the password changed or the account signed out everywhere"))
+                self.io.end("Signed out: the password changed or the account signed out everywhere")
+            )
             return
         view = self.view
         if self.watch is not None and self.watch.others and (view is None or folder_id != view.folder_id):

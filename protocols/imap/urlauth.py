@@ -102,7 +102,7 @@ def extended_items(url: MessageUrl, found: store.MessageInfo, options: frozenset
             return None
         data = header + body if url.section is None else body
     else:
-        data = raw[node["offsets"][0 if url.section is None else 1]:node["offsets"][2]]
+        data = raw[node["offsets"][0 if url.section is None else 1] : node["offsets"][2]]
     if "BODYPARTSTRUCTURE" in options:
         items.append(b"BODYPARTSTRUCTURE " + render_bodystructure(node, True))
     if url.partial is not None:
@@ -160,8 +160,9 @@ async def read_url(s: Session, url: MessageUrl, account_id: int, folder_id: int)
 
 async def read_message(s: Session, url: MessageUrl, account_id: int, folder_id: int) -> store.MessageInfo | None:
     """The whole message ``url`` names in that folder, with its structure (no \\Seen set)."""
-    found = await s.call(store.fetch_messages, account_id, folder_id, [(url.uid, url.uid)],
-                         structure=True, content="full", limit=1)
+    found = await s.call(
+        store.fetch_messages, account_id, folder_id, [(url.uid, url.uid)], structure=True, content="full", limit=1
+    )
     return found[0] if found else None
 
 

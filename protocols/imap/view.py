@@ -45,8 +45,16 @@ from .encoder import fetch_response, render_flags, untagged_status
 from .fetch_items import flag_order
 from .sequence import Saved, SequenceArg, SequenceSet
 
-__all__ = ["RECENT", "SYSTEM_FLAGS", "BadSequence", "ChangesLike", "MailboxView", "RecentLike", "missing",
-           "vanished_line"]
+__all__ = [
+    "RECENT",
+    "SYSTEM_FLAGS",
+    "BadSequence",
+    "ChangesLike",
+    "MailboxView",
+    "RecentLike",
+    "missing",
+    "vanished_line",
+]
 
 SYSTEM_FLAGS: Final = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 RECENT: Final = "\\Recent"
@@ -114,11 +122,30 @@ class MailboxView:
         self.context_mark: tuple[int, ...] = ()
 
     @classmethod
-    def create(cls, folder_id: int, name: str, uidvalidity: int, uidnext: int, highestmodseq: int,
-               uids: Iterable[int], *, readonly: bool, keywords: Iterable[str] = (),
-               vanished: bool = False) -> MailboxView:
-        return cls(folder_id, name, uidvalidity, uidnext, highestmodseq, readonly, array("Q", uids),
-                   [k for k in keywords if k not in SYSTEM_FLAGS], vanished)
+    def create(
+        cls,
+        folder_id: int,
+        name: str,
+        uidvalidity: int,
+        uidnext: int,
+        highestmodseq: int,
+        uids: Iterable[int],
+        *,
+        readonly: bool,
+        keywords: Iterable[str] = (),
+        vanished: bool = False,
+    ) -> MailboxView:
+        return cls(
+            folder_id,
+            name,
+            uidvalidity,
+            uidnext,
+            highestmodseq,
+            readonly,
+            array("Q", uids),
+            [k for k in keywords if k not in SYSTEM_FLAGS],
+            vanished,
+        )
 
     # -- flags -----------------------------------------------------------------
 
@@ -126,8 +153,12 @@ class MailboxView:
         """``* FLAGS`` and ``* OK [PERMANENTFLAGS]`` (RFC 3501 6.3.1, 7.2.6)."""
         flags = [*SYSTEM_FLAGS, *self.keywords]
         permanent = b"()" if self.readonly else render_flags([*flags, "\\*"])
-        return (b"* FLAGS " + render_flags(flags) + b"\r\n"
-                + untagged_status("OK", b"PERMANENTFLAGS " + permanent, "Flags permitted"))
+        return (
+            b"* FLAGS "
+            + render_flags(flags)
+            + b"\r\n"
+            + untagged_status("OK", b"PERMANENTFLAGS " + permanent, "Flags permitted")
+        )
 
     def learn_flags(self, flags: Iterable[str]) -> bytes:
         """New FLAGS lines if ``flags`` hold keywords the client has not been
@@ -256,9 +287,10 @@ class MailboxView:
             return b""
         seqs = sorted(self.seq_of(u) or 0 for u in gone)
         # RFC 5267 4.3: live contexts lose their expunged members first, by the numbers they have now.
-        left = b"".join(update_line(context, [u for u in context.uids if u not in gone],
-                                    lambda uid: self.seq_of(uid) or 0)
-                        for context in self.contexts.values())
+        left = b"".join(
+            update_line(context, [u for u in context.uids if u not in gone], lambda uid: self.seq_of(uid) or 0)
+            for context in self.contexts.values()
+        )
         if self.vanished:
             lines = vanished_line(SequenceSet.from_ints(gone))
         else:
@@ -271,8 +303,9 @@ class MailboxView:
         self.ghosts -= gone
         return left + lines
 
-    def apply(self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool,
-              recent: RecentLike | None = None) -> bytes:
+    def apply(
+        self, changes: ChangesLike, *, expunge_ok: bool, condstore: bool, recent: RecentLike | None = None
+    ) -> bytes:
         """Take in what changed since ``highestmodseq``; return the untagged
         responses to send now (EXPUNGE only when ``expunge_ok``). ``recent``:
         what the store says is \\Recent for this session among the new messages."""

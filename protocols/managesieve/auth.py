@@ -1,5 +1,6 @@
 """ManageSieve commands of any state and of logging in: CAPABILITY, NOOP,
 LOGOUT, STARTTLS, AUTHENTICATE PLAIN, UNAUTHENTICATE (RFC 5804 2.1-2.4, 2.13-2.14)."""
+
 from __future__ import annotations
 
 import logging

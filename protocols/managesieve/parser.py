@@ -11,6 +11,7 @@ always sees one whole command.
 The `message` of a ParseError is a fixed phrase that never echoes client
 input, so a session may put it on the wire.
 """
+
 from __future__ import annotations
 
 import re
@@ -117,11 +118,20 @@ class Logout(Command):
 
 # name -> (class, argument kinds); "s" a string, "n" a number, "?" before one: optional.
 SYNTAX: dict[str, tuple[type[Command], str]] = {
-    "CAPABILITY": (Capability, ""), "STARTTLS": (StartTls, ""), "AUTHENTICATE": (Authenticate, "s?s"),
-    "HAVESPACE": (HaveSpace, "sn"), "PUTSCRIPT": (PutScript, "ss"), "LISTSCRIPTS": (ListScripts, ""),
-    "SETACTIVE": (SetActive, "s"), "GETSCRIPT": (GetScript, "s"), "DELETESCRIPT": (DeleteScript, "s"),
-    "RENAMESCRIPT": (RenameScript, "ss"), "CHECKSCRIPT": (CheckScript, "s"), "NOOP": (Noop, "?s"),
-    "UNAUTHENTICATE": (Unauthenticate, ""), "LOGOUT": (Logout, ""),
+    "CAPABILITY": (Capability, ""),
+    "STARTTLS": (StartTls, ""),
+    "AUTHENTICATE": (Authenticate, "s?s"),
+    "HAVESPACE": (HaveSpace, "sn"),
+    "PUTSCRIPT": (PutScript, "ss"),
+    "LISTSCRIPTS": (ListScripts, ""),
+    "SETACTIVE": (SetActive, "s"),
+    "GETSCRIPT": (GetScript, "s"),
+    "DELETESCRIPT": (DeleteScript, "s"),
+    "RENAMESCRIPT": (RenameScript, "ss"),
+    "CHECKSCRIPT": (CheckScript, "s"),
+    "NOOP": (Noop, "?s"),
+    "UNAUTHENTICATE": (Unauthenticate, ""),
+    "LOGOUT": (Logout, ""),
 }
 
 
@@ -166,10 +176,10 @@ def _arguments(data: bytes, pos: int) -> list[str | int]:
             return values
         if pos >= end:
             raise ParseError("command not ended by CRLF")
-        if data[pos:pos + 1] != b" ":
+        if data[pos : pos + 1] != b" ":
             raise ParseError("expected a space between arguments")
         pos += 1
-        char = data[pos:pos + 1]
+        char = data[pos : pos + 1]
         if char == b'"':
             text, pos = _quoted(data, pos + 1)
             values.append(text)
@@ -201,7 +211,7 @@ def _quoted(data: bytes, pos: int) -> tuple[str, int]:
             raise ParseError("line end inside a quoted string")
         if char == 0x5C:
             pos += 1
-            if data[pos:pos + 1] not in (b'"', b"\\"):
+            if data[pos : pos + 1] not in (b'"', b"\\"):
                 raise ParseError("only \\\" and \\\\ may be escaped")
             char = data[pos]
         out.append(char)
@@ -217,6 +227,7 @@ def _utf8(raw: bytes) -> str:
 
 
 # --- what the server writes --------------------------------------------------
+
 
 def quoted(text: str) -> bytes:
     return b'"' + text.replace("\\", "\\\\").replace('"', '\\"').encode() + b'"'

@@ -1,4 +1,5 @@
 """ManageSieve commands on the account's scripts (RFC 5804 2.5-2.12)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """The ManageSieve listener (RFC 5804): port 4190, STARTTLS."""
+
 from __future__ import annotations
 
 from protocols import tls

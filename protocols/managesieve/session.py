@@ -1,6 +1,7 @@
 """One ManageSieve connection: reads a command (with its literals), asks the
 parser, checks the state table, runs the handler, maps store errors to
 RFC 5804 response codes once. Handlers live in auth.py and scripts.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,10 +67,12 @@ class ManageSieveSession(LineSession):
 
     def capabilities(self) -> bytes:
         """RFC 5804 1.7; SASL lists PLAIN only where a password may be sent."""
-        lines = [(b"IMPLEMENTATION", "Mailhost"),
-                 (b"SASL", "PLAIN" if self.conn.plaintext_auth_allowed and self.state is State.NONAUTH else ""),
-                 (b"SIEVE", " ".join(sieve.EXTENSIONS)),
-                 (b"MAXREDIRECTS", str(settings.MAIL_SIEVE_MAX_REDIRECTS))]
+        lines = [
+            (b"IMPLEMENTATION", "Mailhost"),
+            (b"SASL", "PLAIN" if self.conn.plaintext_auth_allowed and self.state is State.NONAUTH else ""),
+            (b"SIEVE", " ".join(sieve.EXTENSIONS)),
+            (b"MAXREDIRECTS", str(settings.MAIL_SIEVE_MAX_REDIRECTS)),
+        ]
         if self.account is not None:
             lines.append((b"OWNER", self.account.address))
         lines.append((b"VERSION", "1.0"))

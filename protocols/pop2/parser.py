@@ -6,6 +6,7 @@ end of the line. HELO's password and FOLD's folder take the rest of the line
 (spaces included); READ takes an optional decimal message number; the other
 commands take no argument. The `message` of a ParseError never echoes input.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,12 +91,19 @@ def _bare(cls: type[Command]) -> Builder:
         if rest.strip(b" "):
             raise ParseError(f"{cls.name} takes no argument")
         return cls()
+
     return build
 
 
 _BUILDERS: dict[bytes, Builder] = {
-    b"HELO": _helo, b"FOLD": _fold, b"READ": _read, b"RETR": _bare(Retr), b"ACKS": _bare(Acks),
-    b"ACKD": _bare(Ackd), b"NACK": _bare(Nack), b"QUIT": _bare(Quit),
+    b"HELO": _helo,
+    b"FOLD": _fold,
+    b"READ": _read,
+    b"RETR": _bare(Retr),
+    b"ACKS": _bare(Acks),
+    b"ACKD": _bare(Ackd),
+    b"NACK": _bare(Nack),
+    b"QUIT": _bare(Quit),
 }
 
 

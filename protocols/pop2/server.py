@@ -1,4 +1,5 @@
 """The POP2 listener, "pop2" (port 109; RFC 937)."""
+
 from __future__ import annotations
 
 from protocols.listener import Listener, serve

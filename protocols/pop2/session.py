@@ -1,4 +1,5 @@
 """One POP2 connection (RFC 937): the state table and the command handlers."""
+
 from __future__ import annotations
 
 import enum
@@ -26,7 +27,8 @@ REFUSED: dict[Refusal, str] = {
     "bad-login": "- [AUTH] bad login",
     # Not failed logins: the account has its fill of IMAP, POP3 and POP2 sessions, or another has the maildrop.
     "too-many-sessions": "- [IN-USE] too many sessions for this account, try again later",
-    "locked": "- [IN-USE] maildrop is locked by another session"}
+    "locked": "- [IN-USE] maildrop is locked by another session",
+}
 
 
 class State(enum.Enum):
@@ -114,8 +116,7 @@ class Pop2Session(LineSession):
         """'=n' for the current message: ITEM if it exists, else back to MBOX."""
         size = self.size_of(self.current)
         self.state = State.ITEM if size else State.MBOX
-        await self.reply(f"={size} characters in message {self.current}" if size
-                         else f"=0 no message {self.current}")
+        await self.reply(f"={size} characters in message {self.current}" if size else f"=0 no message {self.current}")
 
     async def select(self, snapshot: store.Maildrop) -> None:
         self.folder, self.current = snapshot, 1
@@ -130,8 +131,9 @@ class Pop2Session(LineSession):
         seen = [self.folder.messages[n - 1].uid for n in sorted(self.acked - self.deleted)]
         if self.lease is not None and release:
             self.lease.stop()
-        await dbcall.call(store.close_maildrop, self.account_id, self.holder, self.folder.folder_id,
-                          uids, seen=seen, release=release)
+        await dbcall.call(
+            store.close_maildrop, self.account_id, self.holder, self.folder.folder_id, uids, seen=seen, release=release
+        )
         if release:
             self.lease = None
 
@@ -143,12 +145,19 @@ class Pop2Session(LineSession):
 
 # --- handlers -----------------------------------------------------------------
 
+
 async def helo(s: Pop2Session, cmd: parser.Helo) -> None:
     if not s.conn.plaintext_auth_allowed:
         await s.reply("- POP2 has no TLS: passwords are accepted only from trusted networks")
         return
-    opened = await open_maildrop(cmd.user, cmd.password, ip=s.conn.peer_ip, protocol="pop2", holder=s.holder,
-                                 lease_seconds=settings.MAIL_POP_LOCK_LEASE)
+    opened = await open_maildrop(
+        cmd.user,
+        cmd.password,
+        ip=s.conn.peer_ip,
+        protocol="pop2",
+        holder=s.holder,
+        lease_seconds=settings.MAIL_POP_LOCK_LEASE,
+    )
     if not isinstance(opened, Opened):
         await s.reply(REFUSED[opened])
         if opened not in ("too-many-sessions", "locked"):

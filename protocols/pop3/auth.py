@@ -1,4 +1,5 @@
 """POP3 AUTHORIZATION state: CAPA, STLS, USER/PASS, APOP, AUTH PLAIN."""
+
 from __future__ import annotations
 
 import logging
@@ -17,11 +18,15 @@ log = logging.getLogger("protocols.pop3")
 NO_PLAINTEXT = "plaintext authentication is not allowed without TLS (use STLS)"
 PROTOCOL = "pop3"  # as the dashboard's last logins and the audit log name it
 # What a refused login is told, in POP3's words (POP2 has its own).
-REFUSED: dict[Refusal, str] = {"blocked": "too many failed logins, try again later",
-                               "needs-app-password": "two-factor sign-in is on: log in with an app password",
-                               "bad-login": "authentication failed"}
-IN_USE: dict[Refusal, str] = {"too-many-sessions": "too many sessions for this account, try again later",
-                              "locked": "maildrop is locked by another session"}
+REFUSED: dict[Refusal, str] = {
+    "blocked": "too many failed logins, try again later",
+    "needs-app-password": "two-factor sign-in is on: log in with an app password",
+    "bad-login": "authentication failed",
+}
+IN_USE: dict[Refusal, str] = {
+    "too-many-sessions": "too many sessions for this account, try again later",
+    "locked": "maildrop is locked by another session",
+}
 
 
 async def capa(s: Pop3Session, cmd: parser.Command) -> None:
@@ -122,8 +127,15 @@ async def refuse(s: Pop3Session, text: str = "authentication failed") -> None:
 async def login(s: Pop3Session, address: str, secret: str, *, apop_challenge: str | None = None) -> None:
     """Check the credentials (store.login: the shared brute-force defence,
     which also records the login), then lock the maildrop and enter TRANSACTION."""
-    opened = await open_maildrop(address, secret, ip=s.conn.peer_ip, protocol=PROTOCOL, holder=s.holder,
-                                 lease_seconds=s.lease_seconds, apop_challenge=apop_challenge)
+    opened = await open_maildrop(
+        address,
+        secret,
+        ip=s.conn.peer_ip,
+        protocol=PROTOCOL,
+        holder=s.holder,
+        lease_seconds=s.lease_seconds,
+        apop_challenge=apop_challenge,
+    )
     if not isinstance(opened, Opened):
         if opened in IN_USE:
             await s.err(IN_USE[opened], "IN-USE")  # RFC 2449 8.1.1: authenticated, but in use elsewhere

@@ -1,5 +1,6 @@
 """Holding the maildrop lock from a session: renew the lease while the
 session lives, notice when it was lost, release it on the way out."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,7 @@ def new_holder(listener: str, conn_id: int) -> str:
 
 
 class MaildropLease:
-    def __init__(self, account_id: int, holder: str, lease: float, on_lost: Callable[[], None],
-                 label: str) -> None:
+    def __init__(self, account_id: int, holder: str, lease: float, on_lost: Callable[[], None], label: str) -> None:
         self.account_id = account_id
         self.holder = holder
         self.lease = lease

@@ -4,6 +4,7 @@ The reader keeps its own buffer so that no line longer than `limit` is ever
 held in memory: an overlong line is dropped as it arrives, up to its line
 end, and reported as LineTooLong (the session answers and reads on).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,8 @@ class LineReader:
         while True:
             end = self._buffer.find(b"\n")
             if end >= 0:
-                line = bytes(self._buffer[:end + 1])
-                del self._buffer[:end + 1]
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
                 if overlong or len(line) > self.limit:
                     raise LineTooLong()
                 return line
@@ -56,7 +57,6 @@ class LineReader:
             if not chunk:
                 raise EOFError()
             self._buffer += chunk
-
 
     async def read_exactly(self, size: int, *, keep: bool = True) -> bytes:
         """The next `size` octets (a ManageSieve literal); with keep=False they

@@ -2,6 +2,7 @@
 with the brute-force defence shared by every door and worker (failures
 counted per IP and per account, blocked clients refused before their
 credentials are looked at) that also records the login per protocol."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,15 +24,16 @@ BLOCKED = Blocked()
 NEEDS_APP_PASSWORD = NeedsAppPassword()
 
 
-async def checked_login(address: str, password: str, *, ip: str, protocol: str,
-                        apop_challenge: str | None = None
-                        ) -> store.AccountInfo | Blocked | NeedsAppPassword | None:
+async def checked_login(
+    address: str, password: str, *, ip: str, protocol: str, apop_challenge: str | None = None
+) -> store.AccountInfo | Blocked | NeedsAppPassword | None:
     """The account if the credentials are right; None if they are not;
     BLOCKED if the throttle said no first; NEEDS_APP_PASSWORD for the
     account's own password when two-factor sign-in is on."""
     try:
-        return await dbcall.call(store.login, address, password, protocol=protocol, ip=ip,
-                                 apop_challenge=apop_challenge)
+        return await dbcall.call(
+            store.login, address, password, protocol=protocol, ip=ip, apop_challenge=apop_challenge
+        )
     except store.LoginBlocked:
         return BLOCKED
     except store.AppPasswordRequired:
@@ -54,8 +56,16 @@ class Opened:
     snapshot: store.Maildrop
 
 
-async def open_maildrop(address: str, password: str, *, ip: str, protocol: str, holder: str,
-                        lease_seconds: float, apop_challenge: str | None = None) -> Opened | Refusal:
+async def open_maildrop(
+    address: str,
+    password: str,
+    *,
+    ip: str,
+    protocol: str,
+    holder: str,
+    lease_seconds: float,
+    apop_challenge: str | None = None,
+) -> Opened | Refusal:
     """POP3's and POP2's login: the credentials checked (checked_login), one
     more session of the account counted, then its maildrop locked for
     `holder`; nothing is held when it returns a refusal. A failed login is

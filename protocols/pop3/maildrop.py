@@ -3,6 +3,7 @@
 Message numbers index the snapshot taken at login and never change during
 the session; DELE only marks, and nothing is removed before QUIT's UPDATE.
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,8 +133,7 @@ async def quit(s: Pop3Session, cmd: parser.Quit) -> None:
     uids = [drop.snapshot.messages[n - 1].uid for n in sorted(drop.deleted)]
     seen = [drop.snapshot.messages[n - 1].uid for n in sorted(drop.retrieved - drop.deleted)]
     try:
-        await dbcall.call(store.close_maildrop, drop.account_id, s.holder, drop.snapshot.folder_id,
-                          uids, seen=seen)
+        await dbcall.call(store.close_maildrop, drop.account_id, s.holder, drop.snapshot.folder_id, uids, seen=seen)
     except store.MaildropLocked:
         await s.err("maildrop lock lost; no messages deleted", "IN-USE")
         raise Closed() from None

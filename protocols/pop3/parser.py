@@ -10,6 +10,7 @@ allowed now is for the session's state table, keyed by command class.
 The `message` of a ParseError is a fixed phrase that never echoes client
 input, so a session may put it on the wire.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,6 +63,7 @@ class Apop(Command):
 @dataclass(frozen=True)
 class Auth(Command):
     """AUTH alone lists mechanisms; AUTH mech [initial-response] (RFC 5034)."""
+
     name: ClassVar[str] = "AUTH"
     mechanism: str | None = None
     initial: bytes | None = None  # decoded; b"" for "="
@@ -166,12 +168,14 @@ def _no_args(cls: type[Command]) -> Builder:
     def build(rest: bytes) -> Command:
         _args(rest, 0, 0)
         return cls()
+
     return build
 
 
 def _one_msg(cls: type[Command]) -> Builder:
     def build(rest: bytes) -> Command:
         return cls(_number(_args(rest, 1, 1)[0]))  # type: ignore[call-arg]
+
     return build
 
 
@@ -179,6 +183,7 @@ def _optional_msg(cls: type[Command]) -> Builder:
     def build(rest: bytes) -> Command:
         args = _args(rest, 0, 1)
         return cls(_number(args[0]) if args else None)  # type: ignore[call-arg]
+
     return build
 
 
@@ -212,11 +217,21 @@ def _top(rest: bytes) -> Command:
 
 
 _BUILDERS: dict[bytes, Builder] = {
-    b"USER": _user, b"PASS": _pass, b"APOP": _apop, b"AUTH": _auth,
-    b"STAT": _no_args(Stat), b"LIST": _optional_msg(List), b"RETR": _one_msg(Retr),
-    b"DELE": _one_msg(Dele), b"NOOP": _no_args(Noop), b"RSET": _no_args(Rset),
-    b"QUIT": _no_args(Quit), b"TOP": _top, b"UIDL": _optional_msg(Uidl),
-    b"CAPA": _no_args(Capa), b"STLS": _no_args(Stls),
+    b"USER": _user,
+    b"PASS": _pass,
+    b"APOP": _apop,
+    b"AUTH": _auth,
+    b"STAT": _no_args(Stat),
+    b"LIST": _optional_msg(List),
+    b"RETR": _one_msg(Retr),
+    b"DELE": _one_msg(Dele),
+    b"NOOP": _no_args(Noop),
+    b"RSET": _no_args(Rset),
+    b"QUIT": _no_args(Quit),
+    b"TOP": _top,
+    b"UIDL": _optional_msg(Uidl),
+    b"CAPA": _no_args(Capa),
+    b"STLS": _no_args(Stls),
 }
 
 

@@ -1,4 +1,5 @@
 """The POP3 listeners: "pop3" (port 110, STLS) and "pop3s" (port 995, implicit TLS)."""
+
 from __future__ import annotations
 
 from protocols import tls

@@ -1,6 +1,7 @@
 """One POP3 connection: reads lines, asks the parser, checks the state table,
 runs the handler, maps failures to replies. Handlers live in auth.py
 (AUTHORIZATION) and maildrop.py (TRANSACTION and UPDATE)."""
+
 from __future__ import annotations
 
 import logging

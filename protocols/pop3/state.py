@@ -1,4 +1,5 @@
 """Session state shared by the POP3 handlers (no I/O here)."""
+
 from __future__ import annotations
 
 import enum
@@ -24,8 +25,8 @@ class Maildrop:
 
     account_id: int
     snapshot: store.Maildrop
-    deleted: set[int] = field(default_factory=set)     # message numbers (1-based)
-    retrieved: set[int] = field(default_factory=set)   # marked \\Seen at UPDATE
+    deleted: set[int] = field(default_factory=set)  # message numbers (1-based)
+    retrieved: set[int] = field(default_factory=set)  # marked \\Seen at UPDATE
     ahead: dict[int, bytes] = field(default_factory=dict)  # read ahead, by message number
     last_read: int = 0
 

@@ -3,6 +3,7 @@
 The bytes handed in are already in their POP form (the store's pop_message:
 CRLF line ends, ending in CRLF), whose length LIST and STAT report.
 """
+
 from __future__ import annotations
 
 CRLF = b"\r\n"

@@ -9,6 +9,7 @@ with the active DKIM key of MAIL_ARC_DOMAIN (an RSA key: RFC 8617 knows
 rsa-sha256 only); without one, the mail goes unsealed. verify() runs at the
 MX (authcheck.check) when a message carries ARC-Seal fields.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,9 +44,14 @@ def seal(data: bytes, mail_from: str, keys: KeyLookup) -> bytes:
     data = re.sub(rb"\r?\n", b"\r\n", data)
     present = {name.lower() for name in re.findall(rb"^([!-9;-~]+):", data.split(b"\r\n\r\n", 1)[0], re.M)}
     try:
-        fields = dkim.arc_sign(data, key.selector.encode(), domain.encode(), key.private_key.encode(),
-                               settings.MAIL_HOSTNAME.encode(),
-                               include_headers=[h for h in SIGNED_HEADERS if h in present])
+        fields = dkim.arc_sign(
+            data,
+            key.selector.encode(),
+            domain.encode(),
+            key.private_key.encode(),
+            settings.MAIL_HOSTNAME.encode(),
+            include_headers=[h for h in SIGNED_HEADERS if h in present],
+        )
     except Exception:  # dkimpy raises assorted errors on odd input; the mail goes unsealed
         log.warning("ARC sealing as %s failed; forwarding unsealed", domain, exc_info=True)
         return data

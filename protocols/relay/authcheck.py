@@ -17,6 +17,7 @@ message is received and before it is stored:
 check_inbound and check_async never raise. check() is the blocking form
 (DNS lookups): never call it on the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,25 +41,26 @@ from . import arc, dmarc, plan
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
-    "authcheck_resolver", default=None)
+    "authcheck_resolver", default=None
+)
 _executor: ThreadPoolExecutor | None = None
 MAX_SIGNATURES = 5  # verify at most this many DKIM-Signature fields (RFC 6376 6.1 lets us choose)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    spf: str            # pass fail softfail neutral none temperror permerror
+    spf: str  # pass fail softfail neutral none temperror permerror
     spf_helo: str
     dkim: tuple[tuple[str, str, str], ...]  # (result, d=, s=) per signature checked
-    dmarc: str          # pass fail none temperror permerror
-    dmarc_policy: str   # the policy that applies: none quarantine reject ("" without a record)
-    header: str         # the whole Authentication-Results field, CRLF-terminated
-    reject: bool        # refuse at DATA: DMARC fail under p=reject and MAIL_DMARC_REJECT
-    author: str = ""    # the From: domain DMARC judged ("" without exactly one)
-    aligned_spf: bool = False   # DMARC's own SPF and DKIM results (RFC 7489 policy_evaluated)
+    dmarc: str  # pass fail none temperror permerror
+    dmarc_policy: str  # the policy that applies: none quarantine reject ("" without a record)
+    header: str  # the whole Authentication-Results field, CRLF-terminated
+    reject: bool  # refuse at DATA: DMARC fail under p=reject and MAIL_DMARC_REJECT
+    author: str = ""  # the From: domain DMARC judged ("" without exactly one)
+    aligned_spf: bool = False  # DMARC's own SPF and DKIM results (RFC 7489 policy_evaluated)
     aligned_dkim: bool = False
-    arc: str = "none"   # ARC chain validation (RFC 8617): none pass fail
-    arc_trusted: bool = False   # passed, last sealed by one of MAIL_ARC_TRUSTED_SEALERS
+    arc: str = "none"  # ARC chain validation (RFC 8617): none pass fail
+    arc_trusted: bool = False  # passed, last sealed by one of MAIL_ARC_TRUSTED_SEALERS
 
     @property
     def smtp_reply(self) -> str:
@@ -71,6 +73,7 @@ class Verdict:
 
 
 # --- DNS for pyspf and dkimpy through our resolver -------------------------
+
 
 def _resolver() -> dns.resolver.Resolver:
     return _resolver_var.get() or default_resolver()
@@ -114,6 +117,7 @@ def _dmarc_txt(name: str) -> list[bytes] | None:
 
 
 # --- the checks -------------------------------------------------------------
+
 
 def _spf(ip: str, sender: str, helo: str) -> str:
     try:
@@ -162,8 +166,7 @@ class _Dmarc:
     aligned_dkim: bool = False
 
 
-def _dmarc(data: bytes, mail_from_domain: str, spf_result: str,
-           dkim_results: list[tuple[str, str, str]]) -> _Dmarc:
+def _dmarc(data: bytes, mail_from_domain: str, spf_result: str, dkim_results: list[tuple[str, str, str]]) -> _Dmarc:
     author = plan.author_domain(data)
     if author is None:
         return _Dmarc("permerror", "", "")  # not exactly one From: author (RFC 7489 6.6.1)
@@ -173,10 +176,15 @@ def _dmarc(data: bytes, mail_from_domain: str, spf_result: str,
         if record is None:
             return _Dmarc("none", "", author)
         policy = record.p if record.domain == author else record.sp
-        by_spf = bool(spf_result == "pass" and mail_from_domain
-                      and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo))
-        by_dkim = any(result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
-                      for result, d, _ in dkim_results)
+        by_spf = bool(
+            spf_result == "pass"
+            and mail_from_domain
+            and dmarc.aligned(author, mail_from_domain, record.aspf, _dmarc_txt, memo)
+        )
+        by_dkim = any(
+            result == "pass" and d and dmarc.aligned(author, d, record.adkim, _dmarc_txt, memo)
+            for result, d, _ in dkim_results
+        )
     except DnsTemporary:
         return _Dmarc("temperror", "", author)
     if record.testing and policy != "none":
@@ -184,8 +192,9 @@ def _dmarc(data: bytes, mail_from_domain: str, spf_result: str,
     return _Dmarc("pass" if by_spf or by_dkim else "fail", policy, author, by_spf, by_dkim)
 
 
-def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
-          resolver: dns.resolver.Resolver | None = None) -> Verdict:
+def check(
+    data: bytes, *, peer_ip: str, helo: str, mail_from: str, resolver: dns.resolver.Resolver | None = None
+) -> Verdict:
     """Check one received message. Blocking (DNS): run it off the event loop."""
     token = _resolver_var.set(resolver) if resolver is not None else None
     try:
@@ -203,11 +212,32 @@ def check(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
     # vouches for the authentication the message had before it was forwarded.
     trusted = arc_result == "pass" and sealer in settings.MAIL_ARC_TRUSTED_SEALERS
     reject = judged.result == "fail" and judged.policy == "reject" and settings.MAIL_DMARC_REJECT and not trusted
-    header = _header(settings.MAIL_HOSTNAME, mail_from, helo, mail_result, helo_result, dkim_results,
-                     judged.result, judged.policy, judged.author,
-                     arc=(arc_result, sealer, trusted) if arc_result != "none" else None)
-    return Verdict(mail_result, helo_result, tuple(dkim_results), judged.result, judged.policy, header, reject,
-                   judged.author, judged.aligned_spf, judged.aligned_dkim, arc_result, trusted)
+    header = _header(
+        settings.MAIL_HOSTNAME,
+        mail_from,
+        helo,
+        mail_result,
+        helo_result,
+        dkim_results,
+        judged.result,
+        judged.policy,
+        judged.author,
+        arc=(arc_result, sealer, trusted) if arc_result != "none" else None,
+    )
+    return Verdict(
+        mail_result,
+        helo_result,
+        tuple(dkim_results),
+        judged.result,
+        judged.policy,
+        header,
+        reject,
+        judged.author,
+        judged.aligned_spf,
+        judged.aligned_dkim,
+        arc_result,
+        trusted,
+    )
 
 
 def _arc(data: bytes) -> tuple[str, str]:
@@ -227,17 +257,26 @@ async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -
         _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authcheck")
     loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(_executor, functools.partial(
-            check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from))
+        return await loop.run_in_executor(
+            _executor, functools.partial(check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
+        )
     except Exception:
         log.exception("inbound authentication check failed; the message is marked temperror")
-        header = _header(settings.MAIL_HOSTNAME, mail_from, helo, "temperror", "temperror",
-                         [("temperror", "", "")], "temperror", "", "")
+        header = _header(
+            settings.MAIL_HOSTNAME,
+            mail_from,
+            helo,
+            "temperror",
+            "temperror",
+            [("temperror", "", "")],
+            "temperror",
+            "",
+            "",
+        )
         return Verdict("temperror", "temperror", (("temperror", "", ""),), "temperror", "", header, False)
 
 
-async def check_inbound(data: bytes, *, peer_ip: str, helo: str, mail_from: str,
-                        authenticated: bool) -> Verdict | None:
+async def check_inbound(data: bytes, *, peer_ip: str, helo: str, mail_from: str, authenticated: bool) -> Verdict | None:
     """What the DATA handler calls: None for authenticated submission (our own
     users' mail is not checked), else check_async()."""
     if authenticated:
@@ -257,9 +296,18 @@ def _pvalue(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"')[:200] + '"'
 
 
-def _header(authserv_id: str, mail_from: str, helo: str, spf_mail: str, spf_helo: str,
-            dkim_results: list[tuple[str, str, str]], dmarc_result: str, policy: str, author: str,
-            arc: tuple[str, str, bool] | None = None) -> str:
+def _header(
+    authserv_id: str,
+    mail_from: str,
+    helo: str,
+    spf_mail: str,
+    spf_helo: str,
+    dkim_results: list[tuple[str, str, str]],
+    dmarc_result: str,
+    policy: str,
+    author: str,
+    arc: tuple[str, str, bool] | None = None,
+) -> str:
     parts = []
     if mail_from:
         parts.append(f"spf={spf_mail} smtp.mailfrom={_pvalue(mail_from)}")

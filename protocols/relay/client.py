@@ -18,6 +18,7 @@ extension the host lacks raises NotOffered (RFC 6531 3.7.4: 5.6.7).
 Several transactions share the connection (RFC 5321 3.3: a new MAIL after a
 finished one; RSET after a failed one).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -43,8 +44,14 @@ class TlsFailure(ConnectionLost):
 
 
 # OpenSSL's X509_V_ERR_* codes -> RFC 8460 4.3 result types
-_VERIFY_RESULTS = {10: "certificate-expired", 62: "certificate-host-mismatch", 18: "certificate-not-trusted",
-                   19: "certificate-not-trusted", 20: "certificate-not-trusted", 21: "certificate-not-trusted"}
+_VERIFY_RESULTS = {
+    10: "certificate-expired",
+    62: "certificate-host-mismatch",
+    18: "certificate-not-trusted",
+    19: "certificate-not-trusted",
+    20: "certificate-not-trusted",
+    21: "certificate-not-trusted",
+}
 
 
 class NotOffered(Exception):
@@ -79,6 +86,7 @@ def peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
     if public is not None:  # Python 3.13+
         return list(public())
     import _ssl
+
     chain = sock._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
     return [certificate.public_bytes(_ssl.ENCODING_DER) for certificate in chain or []]
 
@@ -115,15 +123,15 @@ class _SMTP(smtplib.SMTP):
 class ClientConfig:
     helo_name: str
     timeout: float = 60.0
-    starttls: bool = True          # use STARTTLS when the server offers it
-    require_tls: bool = False      # smarthost: refuse to go on in plaintext
-    implicit_tls: bool = False     # smarthost on port 465
+    starttls: bool = True  # use STARTTLS when the server offers it
+    require_tls: bool = False  # smarthost: refuse to go on in plaintext
+    implicit_tls: bool = False  # smarthost on port 465
     username: str = ""
     password: str = ""
-    verify_tls: bool = False       # smarthost: check the certificate and the host name
-    ca_file: str = ""              # the CAs to check against (default: the system's)
-    verify: str = "none"           # "pkix": TLS required with a valid certificate for the MX host (MTA-STS);
-                                   # "dane": TLS required, the chain checked against tlsa (RFC 7672)
+    verify_tls: bool = False  # smarthost: check the certificate and the host name
+    ca_file: str = ""  # the CAs to check against (default: the system's)
+    verify: str = "none"  # "pkix": TLS required with a valid certificate for the MX host (MTA-STS);
+    # "dane": TLS required, the chain checked against tlsa (RFC 7672)
     tlsa: tuple[dane.Tlsa, ...] = ()  # usable TLSA records; none with "dane": encryption without authentication
 
 
@@ -137,8 +145,9 @@ class Session:
         self.transactions = 0
         try:
             if config.implicit_tls:
-                self.smtp: smtplib.SMTP = smtplib.SMTP_SSL(target.address, target.port, config.helo_name,
-                                                           timeout=config.timeout, context=_tls_context(config))
+                self.smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    target.address, target.port, config.helo_name, timeout=config.timeout, context=_tls_context(config)
+                )
                 self.tls = True
             else:
                 self.smtp = _SMTP(target, config.helo_name, config.timeout)
@@ -147,8 +156,10 @@ class Session:
                 try:
                     code, message = self.smtp.starttls(context=_tls_context(config))
                 except ssl.SSLCertVerificationError as exc:
-                    raise TlsFailure(_VERIFY_RESULTS.get(exc.verify_code, "validation-failure"),
-                                     f"certificate of {target.name} not valid: {exc.verify_message}") from None
+                    raise TlsFailure(
+                        _VERIFY_RESULTS.get(exc.verify_code, "validation-failure"),
+                        f"certificate of {target.name} not valid: {exc.verify_message}",
+                    ) from None
                 if code != 220:
                     raise ConnectionLost(f"STARTTLS refused: {code} {plan.reply_text(message)}")
                 self.tls = True
@@ -197,8 +208,17 @@ class Session:
     def _write(self, data: bytes) -> None:
         self.smtp.send(data)
 
-    def send(self, mail_from: str, recipients: list[str], data: bytes, *, dsn_mail: str = "",
-             dsn_rcpt: tuple[str, ...] = (), require_tls: bool = False, binary: bool = False) -> TransactionResult:
+    def send(
+        self,
+        mail_from: str,
+        recipients: list[str],
+        data: bytes,
+        *,
+        dsn_mail: str = "",
+        dsn_rcpt: tuple[str, ...] = (),
+        require_tls: bool = False,
+        binary: bool = False,
+    ) -> TransactionResult:
         """One mail transaction. Raises ConnectionLost if the connection goes
         before the outcome is known (the caller retries elsewhere or later).
         dsn_mail, dsn_rcpt: the DSN parameters of MAIL and of each RCPT (RFC
@@ -220,8 +240,9 @@ class Session:
         """TLS with the server's certificate checked: against the CAs and its
         name (MTA-STS enforce, the smarthost) or against its TLSA records."""
         config = self.config
-        return self.tls and (config.verify_tls or config.verify == "pkix" or (config.verify == "dane"
-                                                                            and bool(config.tlsa)))
+        return self.tls and (
+            config.verify_tls or config.verify == "pkix" or (config.verify == "dane" and bool(config.tlsa))
+        )
 
     def _check_requiretls(self) -> None:
         if not self.verified_tls:
@@ -232,8 +253,16 @@ class Session:
     def offers(self, extension: str) -> bool:
         return self.smtp.does_esmtp and self.smtp.has_extn(extension)
 
-    def _send(self, mail_from: str, recipients: list[str], data: bytes, dsn_mail: str,
-              dsn_rcpt: tuple[str, ...], require_tls: bool, binary: bool) -> TransactionResult:
+    def _send(
+        self,
+        mail_from: str,
+        recipients: list[str],
+        data: bytes,
+        dsn_mail: str,
+        dsn_rcpt: tuple[str, ...],
+        require_tls: bool,
+        binary: bool,
+    ) -> TransactionResult:
         has = self.offers
         if binary and not (has("chunking") and has("binarymime")):
             # RFC 3030 3: binary content may not be downgraded to DATA lines.
@@ -247,9 +276,13 @@ class Session:
         self.transactions += 1
         if not has("dsn"):
             dsn_mail, dsn_rcpt = "", ()
-        mail = plan.mail_command(mail_from, size=len(data) if has("size") else None, body=body,
-                                 smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)),
-                                 extra=dsn_mail + (" REQUIRETLS" if require_tls else ""))
+        mail = plan.mail_command(
+            mail_from,
+            size=len(data) if has("size") else None,
+            body=body,
+            smtputf8=has("smtputf8") and (utf8 or plan.needs_8bitmime(data)),
+            extra=dsn_mail + (" REQUIRETLS" if require_tls else ""),
+        )
         rcpts = [plan.rcpt_command(r, dsn_rcpt[n] if n < len(dsn_rcpt) else "") for n, r in enumerate(recipients)]
         # RFC 2920 3.1: DATA may end a pipelined group; a BDAT chunk waits for the RCPT answers.
         opener = b"" if chunking else b"DATA\r\n"

@@ -22,6 +22,7 @@ on the same machine).
 
 The record parsing and matching are pure; lookup() does the I/O.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -69,8 +70,12 @@ def _selected(record: Tlsa, der: bytes) -> bytes:
         return der
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
-    return x509.load_der_x509_certificate(der).public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    return (
+        x509.load_der_x509_certificate(der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def matches(record: Tlsa, der: bytes) -> bool:
@@ -86,8 +91,9 @@ def matches(record: Tlsa, der: bytes) -> bool:
     return selected == record.data
 
 
-def verify(records: tuple[Tlsa, ...], chain: list[bytes], name: str,
-           now: datetime.datetime | None = None) -> str | None:
+def verify(
+    records: tuple[Tlsa, ...], chain: list[bytes], name: str, now: datetime.datetime | None = None
+) -> str | None:
     """None when the chain the server sent (leaf first, DER) satisfies a
     usable record for MX host name; else why not."""
     usable = [r for r in records if r.usable]
@@ -105,17 +111,22 @@ def verify(records: tuple[Tlsa, ...], chain: list[bytes], name: str,
     return "no TLSA record matches the certificate"
 
 
-def _chains_to(leaf_der: bytes, intermediates: list[bytes], anchor_der: bytes, name: str,
-               now: datetime.datetime | None) -> str | None:
+def _chains_to(
+    leaf_der: bytes, intermediates: list[bytes], anchor_der: bytes, name: str, now: datetime.datetime | None
+) -> str | None:
     from cryptography import x509
     from cryptography.x509 import verification
 
     try:
-        verifier = (verification.PolicyBuilder().store(verification.Store([x509.load_der_x509_certificate(anchor_der)]))
-                    .time(now or datetime.datetime.now(datetime.UTC))
-                    .build_server_verifier(x509.DNSName(name)))
-        verifier.verify(x509.load_der_x509_certificate(leaf_der),
-                        [x509.load_der_x509_certificate(d) for d in intermediates])
+        verifier = (
+            verification.PolicyBuilder()
+            .store(verification.Store([x509.load_der_x509_certificate(anchor_der)]))
+            .time(now or datetime.datetime.now(datetime.UTC))
+            .build_server_verifier(x509.DNSName(name))
+        )
+        verifier.verify(
+            x509.load_der_x509_certificate(leaf_der), [x509.load_der_x509_certificate(d) for d in intermediates]
+        )
     except (verification.VerificationError, ValueError) as exc:
         return f"the certificate does not chain to the DANE-TA anchor for {name}: {exc}"
     return None

@@ -1,6 +1,7 @@
 """One relay run: claim due recipients, sign, group by destination, talk
 SMTP (one connection per destination for all its recipients and messages),
 and record each outcome through the store."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,11 +50,17 @@ def client_config(*, smarthost: bool) -> ClientConfig:
     if not smarthost:
         return base
     mode = settings.MAIL_RELAY_SMARTHOST_TLS
-    return ClientConfig(helo_name=base.helo_name, timeout=base.timeout, starttls=mode == "starttls",
-                        require_tls=mode != "none", implicit_tls=mode == "tls",
-                        username=settings.MAIL_RELAY_SMARTHOST_USER,
-                        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD,
-                        verify_tls=True, ca_file=settings.MAIL_RELAY_SMARTHOST_CA)
+    return ClientConfig(
+        helo_name=base.helo_name,
+        timeout=base.timeout,
+        starttls=mode == "starttls",
+        require_tls=mode != "none",
+        implicit_tls=mode == "tls",
+        username=settings.MAIL_RELAY_SMARTHOST_USER,
+        password=settings.MAIL_RELAY_SMARTHOST_PASSWORD,
+        verify_tls=True,
+        ca_file=settings.MAIL_RELAY_SMARTHOST_CA,
+    )
 
 
 def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
@@ -85,8 +92,9 @@ def route(destination: str, resolver: dns.resolver.Resolver) -> Route:
     if sts.mode == "testing":
         for target in targets:
             if target not in allowed:
-                log.warning("relay: MTA-STS testing: %s is not an MX host the policy of %s names", target.name,
-                            destination)
+                log.warning(
+                    "relay: MTA-STS testing: %s is not an MX host the policy of %s names", target.name, destination
+                )
         return Route(targets, dataclasses.replace(config, verify="pkix"), sts)
     if not allowed:
         raise NoAcceptableHost(f"the MTA-STS policy of {destination} names none of its MX hosts")
@@ -104,8 +112,10 @@ def relay_jobs(jobs: list[store.OutboundJob], resolver: dns.resolver.Resolver | 
         by_domain: dict[str, list[tuple[int, str]]] = {}
         for rid, address, domain in job.recipients:
             if not plan.safe_address(address) or not plan.safe_address(job.mail_from):
-                _record(job.message_id, [store.AttemptResult(
-                    rid, "permanent", "5.1.3", plan.local_diagnostic("unusable address"))])
+                _record(
+                    job.message_id,
+                    [store.AttemptResult(rid, "permanent", "5.1.3", plan.local_diagnostic("unusable address"))],
+                )
                 handled += 1
                 continue
             key = SMARTHOST if settings.MAIL_RELAY_SMARTHOST else domain
@@ -163,10 +173,15 @@ def _deliver_items(destination: str, items: list[Item], chosen: Route, *, relaxe
                     break
                 job, data, recipients = pending[0]
                 try:
-                    result = session.send(job.mail_from, [a for _, a in recipients], data,
-                                          dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
-                                          dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients),
-                                          require_tls=job.require_tls, binary=job.binarymime)
+                    result = session.send(
+                        job.mail_from,
+                        [a for _, a in recipients],
+                        data,
+                        dsn_mail=dsn.mail_params(dsn.MailDsn(job.dsn_ret, job.dsn_envid)),
+                        dsn_rcpt=tuple(_rcpt_dsn(job, rid) for rid, _ in recipients),
+                        require_tls=job.require_tls,
+                        binary=job.binarymime,
+                    )
                 except ConnectionLost as exc:
                     last_error = f"{target.name}[{target.address}]:{target.port}: {exc}"
                     log.info("relay: %s", last_error)
@@ -174,30 +189,48 @@ def _deliver_items(destination: str, items: list[Item], chosen: Route, *, relaxe
                 except NotOffered as exc:
                     pending.pop(0)
                     diagnostic = plan.local_diagnostic(f"{target.name}: {exc}")
-                    handled += _record(job.message_id, [store.AttemptResult(rid, "permanent", exc.status, diagnostic,
-                                                                            target.name) for rid, _ in recipients])
+                    handled += _record(
+                        job.message_id,
+                        [
+                            store.AttemptResult(rid, "permanent", exc.status, diagnostic, target.name)
+                            for rid, _ in recipients
+                        ],
+                    )
                     continue
                 pending.pop(0)
                 outcomes = []
                 for rid, address in recipients:
                     reply = result.replies[address]
                     status, diagnostic = plan.smtp_diagnostic(reply.code, reply.text)
-                    outcomes.append(store.AttemptResult(rid, plan.outcome_of(reply.code), status, diagnostic,
-                                                        target.name, dsn_passed=result.dsn_passed))
+                    outcomes.append(
+                        store.AttemptResult(
+                            rid,
+                            plan.outcome_of(reply.code),
+                            status,
+                            diagnostic,
+                            target.name,
+                            dsn_passed=result.dsn_passed,
+                        )
+                    )
                 handled += _record(job.message_id, outcomes)
         finally:
             session.close()
         if throttled:
             break
     if throttled and pending:
-        held = store.postpone_outbound([rid for _, _, recipients in pending for rid, _ in recipients],
-                                       store.next_window())
+        held = store.postpone_outbound(
+            [rid for _, _, recipients in pending for rid, _ in recipients], store.next_window()
+        )
         log.info("relay: %s: rate limit reached; %d recipient(s) wait for the next minute", destination, held)
         return handled + held
     for job, _, recipients in pending:
-        handled += _record(job.message_id, [store.AttemptResult(rid, "temporary", "4.4.1",
-                                                                plan.local_diagnostic(last_error))
-                                            for rid, _ in recipients])
+        handled += _record(
+            job.message_id,
+            [
+                store.AttemptResult(rid, "temporary", "4.4.1", plan.local_diagnostic(last_error))
+                for rid, _ in recipients
+            ],
+        )
     return handled
 
 
@@ -211,8 +244,9 @@ def _override_mx_secure(destination: str, secure: dns.resolver.Resolver) -> bool
         return False
 
 
-def _dane_configs(destination: str, targets: list[plan.Target], secure: dns.resolver.Resolver,
-                  config: ClientConfig) -> tuple[dict[plan.Target, ClientConfig], list[plan.Target]]:
+def _dane_configs(
+    destination: str, targets: list[plan.Target], secure: dns.resolver.Resolver, config: ClientConfig
+) -> tuple[dict[plan.Target, ClientConfig], list[plan.Target]]:
     """(the client config of each target with secure TLSA records (RFC 7672),
     the targets whose TLSA lookup failed: not to be tried now, 2.2.1).
     Only for a secure MX RRset; secure is a dane.dnssec_resolver."""
@@ -242,8 +276,13 @@ def _connect(destination: str, target: plan.Target, chosen: Route, relaxed: bool
         _count_tls(destination, target, chosen, exc.result_type)
         if not relaxed and (chosen.sts is None or chosen.sts.mode != "testing"):
             raise
-        log.warning("relay: %s: %s would have been refused (%s): %s",
-                    "TLS-Required: No" if relaxed else "MTA-STS testing", destination, exc.result_type, exc)
+        log.warning(
+            "relay: %s: %s would have been refused (%s): %s",
+            "TLS-Required: No" if relaxed else "MTA-STS testing",
+            destination,
+            exc.result_type,
+            exc,
+        )
         return Session(target, dataclasses.replace(chosen.config, verify="none"))
     if session.tls:
         _count_tls(destination, target, chosen, "")
@@ -273,9 +312,10 @@ def _rcpt_dsn(job: store.OutboundJob, recipient_id: int) -> str:
 
 
 def _finish_all(work: Work, outcome: str, status: str, diagnostic: str) -> int:
-    return sum(_record(job.message_id, [store.AttemptResult(rid, outcome, status, diagnostic)
-                                        for rid, _ in recipients])
-               for job, _, recipients in work.items)
+    return sum(
+        _record(job.message_id, [store.AttemptResult(rid, outcome, status, diagnostic) for rid, _ in recipients])
+        for job, _, recipients in work.items
+    )
 
 
 def _record(message_id: int, results: list[store.AttemptResult]) -> int:
@@ -290,14 +330,25 @@ def _record(message_id: int, results: list[store.AttemptResult]) -> int:
             time.sleep(1 + attempt)
             continue
         notes = (" (DSN sent)" if summary.bounced else "") + (" (delay DSN sent)" if summary.delay_warned else "")
-        log.info("relay: message %s: %d sent, %d deferred, %d failed%s", message_id, summary.sent,
-                 summary.deferred, summary.failed, notes)
+        log.info(
+            "relay: message %s: %d sent, %d deferred, %d failed%s",
+            message_id,
+            summary.sent,
+            summary.deferred,
+            summary.failed,
+            notes,
+        )
         return len(results)
     return 0
 
 
-def run(*, message_id: int | None = None, limit: int = 100, max_batches: int = 1,
-        resolver: dns.resolver.Resolver | None = None) -> int:
+def run(
+    *,
+    message_id: int | None = None,
+    limit: int = 100,
+    max_batches: int = 1,
+    resolver: dns.resolver.Resolver | None = None,
+) -> int:
     """Claim and deliver up to max_batches batches of due recipients. With a
     message_id, other due mail for the same domains rides along on the same
     connections (a backlog drains in a few sessions, not one per message)."""

@@ -2,6 +2,7 @@
 using the active key of the domain the store recorded on the queued message
 (store.signing_domain: the author's domain, when the account that submitted
 it may use it; never for mail we only forward)."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,20 @@ from . import plan
 
 log = logging.getLogger("protocols.relay")
 # RFC 6376 5.4.1: the fields worth signing; From is required.
-SIGNED_HEADERS = [b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"reply-to", b"in-reply-to",
-                  b"references", b"mime-version", b"content-type", b"content-transfer-encoding"]
+SIGNED_HEADERS = [
+    b"from",
+    b"to",
+    b"cc",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"in-reply-to",
+    b"references",
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+]
 KeyLookup = Callable[[str], "store.DkimKeyInfo | None"]
 
 
@@ -37,10 +50,15 @@ def sign(data: bytes, domain: str, keys: KeyLookup = store.active_dkim_key) -> b
     data = re.sub(rb"\r?\n", b"\r\n", data)
     present = {name.lower() for name in re.findall(rb"^([!-9;-~]+):", data.split(b"\r\n\r\n", 1)[0], re.M)}
     try:
-        signature = dkim.sign(data, key.selector.encode(), domain.encode(), key.private_key.encode(),
-                              signature_algorithm=key.dkimpy_signature_algorithm,
-                              canonicalize=(b"relaxed", b"relaxed"),
-                              include_headers=[h for h in SIGNED_HEADERS if h in present])
+        signature = dkim.sign(
+            data,
+            key.selector.encode(),
+            domain.encode(),
+            key.private_key.encode(),
+            signature_algorithm=key.dkimpy_signature_algorithm,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=[h for h in SIGNED_HEADERS if h in present],
+        )
     except dkim.DKIMException as exc:
         log.warning("DKIM signing for %s failed: %s; sending unsigned", domain, exc)
         return data

@@ -4,6 +4,7 @@ Walk of RFC 9989 4.10 instead of a public suffix list).
 parse_record and aligned are pure; discover and organizational_domain ask
 the DNS through a lookup function (name -> TXT strings, None for NXDOMAIN).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -16,12 +17,12 @@ POLICIES = ("none", "quarantine", "reject")
 
 @dataclass(frozen=True)
 class Record:
-    domain: str          # where it was found
+    domain: str  # where it was found
     p: str
     sp: str
     adkim: str = "r"
     aspf: str = "r"
-    psd: str = "u"       # y | n | u (RFC 9989)
+    psd: str = "u"  # y | n | u (RFC 9989)
     testing: bool = False  # t=y (RFC 9989), or pct=0 (RFC 7489)
     pct: int = 100
     rua: tuple[str, ...] = ()  # aggregate report URIs (RFC 7489 6.3), as written
@@ -44,13 +45,17 @@ def parse_record(domain: str, text: bytes) -> Record | None:
     if p not in POLICIES:
         p = "none"  # RFC 9989 4.7: a missing or bad p acts as none
     sp = tags.get("sp", "").lower()
-    return Record(domain=domain, p=p, sp=sp if sp in POLICIES else p,
-                  adkim="s" if tags.get("adkim", "r").lower() == "s" else "r",
-                  aspf="s" if tags.get("aspf", "r").lower() == "s" else "r",
-                  psd=tags.get("psd", "u").lower()[:1] or "u",
-                  testing=tags.get("t", "n").lower() == "y" or tags.get("pct", "100").strip() == "0",
-                  pct=_pct(tags.get("pct", "100")),
-                  rua=tuple(uri.strip() for uri in tags.get("rua", "").split(",") if uri.strip()))
+    return Record(
+        domain=domain,
+        p=p,
+        sp=sp if sp in POLICIES else p,
+        adkim="s" if tags.get("adkim", "r").lower() == "s" else "r",
+        aspf="s" if tags.get("aspf", "r").lower() == "s" else "r",
+        psd=tags.get("psd", "u").lower()[:1] or "u",
+        testing=tags.get("t", "n").lower() == "y" or tags.get("pct", "100").strip() == "0",
+        pct=_pct(tags.get("pct", "100")),
+        rua=tuple(uri.strip() for uri in tags.get("rua", "").split(",") if uri.strip()),
+    )
 
 
 def _pct(value: str) -> int:
@@ -65,7 +70,7 @@ def _walk(domain: str) -> list[str]:
     labels = domain.lower().rstrip(".").split(".")
     names = [".".join(labels)]
     if len(labels) > MAX_LABELS:
-        labels = labels[-(MAX_LABELS - 1):]
+        labels = labels[-(MAX_LABELS - 1) :]
         names.append(".".join(labels))
     while len(labels) > 1:
         labels = labels[1:]
@@ -106,8 +111,9 @@ def organizational_domain(domain: str, lookup: TxtLookup, memo: dict[str, Record
     return found[-1][0] if found else domain.lower()
 
 
-def aligned(author: str, identifier: str, mode: str, lookup: TxtLookup,
-            memo: dict[str, Record | None] | None = None) -> bool:
+def aligned(
+    author: str, identifier: str, mode: str, lookup: TxtLookup, memo: dict[str, Record | None] | None = None
+) -> bool:
     """Identifier alignment (RFC 7489 3.1): strict = the same name; relaxed =
     the same organizational domain."""
     author, identifier = author.lower().rstrip("."), identifier.lower().rstrip(".")

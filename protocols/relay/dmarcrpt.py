@@ -12,6 +12,7 @@ small); https: and other schemes are skipped with a log line. Days older
 than a week are forgotten. Reports that others send to us are parsed by
 mailboxes/dmarc_xml.py.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -50,8 +51,7 @@ def _xml_ip(address: str) -> str:
     return parsed.exploded if parsed.version == 6 else str(parsed)
 
 
-def build_report(record: dmarc.Record, rows: list[store.DmarcVerdictRow], day: datetime.date,
-                 report_id: str) -> bytes:
+def build_report(record: dmarc.Record, rows: list[store.DmarcVerdictRow], day: datetime.date, report_id: str) -> bytes:
     """The XML report (RFC 7489 7.2.1.1, Appendix C) of one author domain's day."""
     begin = int(datetime.datetime.combine(day, datetime.time(), datetime.UTC).timestamp())
     root = ElementTree.Element("feedback")
@@ -64,8 +64,15 @@ def build_report(record: dmarc.Record, rows: list[store.DmarcVerdictRow], day: d
     _sub(dates, "begin", begin)
     _sub(dates, "end", begin + 86399)
     published = _sub(root, "policy_published")
-    for name, value in (("domain", record.domain), ("adkim", record.adkim), ("aspf", record.aspf),
-                        ("p", record.p), ("sp", record.sp), ("pct", record.pct), ("fo", "0")):
+    for name, value in (
+        ("domain", record.domain),
+        ("adkim", record.adkim),
+        ("aspf", record.aspf),
+        ("p", record.p),
+        ("sp", record.sp),
+        ("pct", record.pct),
+        ("fo", "0"),
+    ):
         _sub(published, name, value)
     for row in rows:
         entry = _sub(root, "record")
@@ -97,8 +104,9 @@ def build_report(record: dmarc.Record, rows: list[store.DmarcVerdictRow], day: d
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def report_message(xml: bytes, domain: str, rua: str, report_id: str, day: datetime.date,
-                   now: datetime.datetime) -> bytes:
+def report_message(
+    xml: bytes, domain: str, rua: str, report_id: str, day: datetime.date, now: datetime.datetime
+) -> bytes:
     """The report as mail (RFC 7489 7.2.1.1): gzip, named
     receiver!policy-domain!begin!end.xml.gz, with the subject it asks for."""
     submitter = settings.MAIL_HOSTNAME
@@ -110,8 +118,12 @@ def report_message(xml: bytes, domain: str, rua: str, report_id: str, day: datet
     message["Date"] = format_datetime(now)
     message["Message-ID"] = f"<{report_id}>"
     message.set_content(f"This is a DMARC aggregate report from {submitter} about mail from {domain}.\n")
-    message.add_attachment(gzip.compress(xml), maintype="application", subtype="gzip",
-                           filename=f"{submitter}!{domain}!{begin}!{begin + 86399}.xml.gz")
+    message.add_attachment(
+        gzip.compress(xml),
+        maintype="application",
+        subtype="gzip",
+        filename=f"{submitter}!{domain}!{begin}!{begin + 86399}.xml.gz",
+    )
     return message.as_bytes()
 
 
@@ -126,7 +138,7 @@ def destinations(record: dmarc.Record, resolver: dns.resolver.Resolver) -> list[
         if not uri.lower().startswith("mailto:"):
             log.info("DMARC report for %s: %s is not a mailto: address; skipped", record.domain, uri)
             continue
-        address = uri[len("mailto:"):].split("!", 1)[0].strip()
+        address = uri[len("mailto:") :].split("!", 1)[0].strip()
         local, at, rua_domain = address.rpartition("@")
         if not (local and at and rua_domain):
             continue
@@ -134,8 +146,11 @@ def destinations(record: dmarc.Record, resolver: dns.resolver.Resolver) -> list[
         if _organization(rua_domain, resolver) != _organization(record.domain, resolver):
             verify = txt_records(resolver, f"{record.domain}._report._dmarc.{rua_domain}") or []
             if not any(t.startswith(b"v=DMARC1") for t in verify):
-                log.info("DMARC report for %s: %s did not agree to receive it (RFC 7489 7.1); skipped",
-                         record.domain, address)
+                log.info(
+                    "DMARC report for %s: %s did not agree to receive it (RFC 7489 7.1); skipped",
+                    record.domain,
+                    address,
+                )
                 continue
         out.append(address)
     return out

@@ -5,6 +5,7 @@
 the system's trust store and the host name (SNI sent), no redirect followed
 (a 3xx is just a status), the response body read up to a limit, and
 MAIL_RELAY_TIMEOUT for each step."""
+
 from __future__ import annotations
 
 import http.client
@@ -31,8 +32,17 @@ class HttpsResponse:
     body: bytes
 
 
-def request(host: str, port: int, method: str, path: str, resolver: dns.resolver.Resolver, *,
-            headers: dict[str, str] | None = None, body: bytes = b"", limit: int = 64 * 1024) -> HttpsResponse:
+def request(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    resolver: dns.resolver.Resolver,
+    *,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    limit: int = 64 * 1024,
+) -> HttpsResponse:
     try:
         addresses = mx.host_addresses(host, resolver)
     except DnsTemporary as exc:
@@ -41,15 +51,21 @@ def request(host: str, port: int, method: str, path: str, resolver: dns.resolver
         raise HttpsFailed(f"{host} has no address")
     context = ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    fields = {"Host": host if port == 443 else f"{host}:{port}", "User-Agent": "mailhost", **(headers or {}),
-              "Connection": "close"}
+    fields = {
+        "Host": host if port == 443 else f"{host}:{port}",
+        "User-Agent": "mailhost",
+        **(headers or {}),
+        "Connection": "close",
+    }
     if body or method == "POST":
         fields["Content-Length"] = str(len(body))
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
     timeout = float(settings.MAIL_RELAY_TIMEOUT)
     try:
-        with socket.create_connection((addresses[0], port), timeout) as raw, \
-                context.wrap_socket(raw, server_hostname=host) as tls:
+        with (
+            socket.create_connection((addresses[0], port), timeout) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
             tls.sendall(head.encode("ascii") + body)
             response = http.client.HTTPResponse(tls)
             response.begin()

@@ -7,6 +7,7 @@ every entry of CELERY_BEAT_SCHEDULE (the queue sweep, the quota recount, the
 Trash cleanup, the blob collector with the outbound retention before it) on
 its interval, in this process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,6 +27,7 @@ _beat_started = False
 
 def _eager() -> bool:
     from mailhost.celery import app
+
     return bool(app.conf.task_always_eager)
 
 
@@ -67,6 +69,7 @@ def on_outbound_queued(sender: object, message_id: int, **kwargs: Any) -> None:
     """Receiver of mailboxes.signals.outbound_queued (sent after commit)."""
     try:
         from .tasks import relay_message
+
         if _eager():
             _pool().submit(_guarded, relay_message.run, message_id)
         else:
@@ -91,6 +94,7 @@ def start_sweeper() -> None:
     from django.conf import settings
 
     from mailhost.celery import app
+
     app.loader.import_default_modules()  # registers every app's tasks, as a worker does
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         task = app.tasks[entry["task"]]

@@ -18,6 +18,7 @@ destination domain's policy.
 
 The parsers and matchers here are pure; policy_for() does the I/O.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,14 +36,14 @@ from . import https
 log = logging.getLogger("protocols.relay.mtasts")
 
 MAX_POLICY_SIZE = 64 * 1024  # RFC 8461 3.3: a limit is a SHOULD; 64 KiB is its example
-MAX_AGE_LIMIT = 31557600     # RFC 8461 3.2: at most a year
+MAX_AGE_LIMIT = 31557600  # RFC 8461 3.2: at most a year
 _ID = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 @dataclass(frozen=True)
 class Policy:
-    mode: str                 # enforce | testing | none
-    mx: tuple[str, ...]       # patterns: a host name or *.domain
+    mode: str  # enforce | testing | none
+    mx: tuple[str, ...]  # patterns: a host name or *.domain
     max_age: int
     policy_id: str = ""
 
@@ -114,8 +115,15 @@ def fetch(domain: str, resolver: dns.resolver.Resolver) -> str:
     """The policy file of domain, over verified HTTPS (RFC 8461 3.3)."""
     host = f"mta-sts.{domain}"
     try:
-        response = https.request(host, settings.MAIL_RELAY_MTA_STS_PORT, "GET", "/.well-known/mta-sts.txt", resolver,
-                                 headers={"Accept": "text/plain"}, limit=MAX_POLICY_SIZE)
+        response = https.request(
+            host,
+            settings.MAIL_RELAY_MTA_STS_PORT,
+            "GET",
+            "/.well-known/mta-sts.txt",
+            resolver,
+            headers={"Accept": "text/plain"},
+            limit=MAX_POLICY_SIZE,
+        )
     except https.HttpsFailed as exc:
         raise FetchFailed(str(exc)) from None
     if response.status != 200:  # a redirect too (3.3: MUST NOT follow)

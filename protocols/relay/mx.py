@@ -1,5 +1,6 @@
 """Where mail for a domain goes: MX records, else the domain's own address
 (RFC 5321 5.1), never anywhere for a null MX (RFC 7505). dnspython does the DNS."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,12 @@ class MxAnswer:
     secure: bool
 
 
-def _query(resolver: dns.resolver.Resolver, name: str, rdtype: str,  # type: ignore[no-untyped-def]
-           empty: list[dns.message.Message] | None = None):
+def _query(  # type: ignore[no-untyped-def]
+    resolver: dns.resolver.Resolver,
+    name: str,
+    rdtype: str,
+    empty: list[dns.message.Message] | None = None,
+):
     """The answer, or None for NoAnswer (its response appended to empty when
     given); NXDOMAIN propagates; failures are temporary."""
     try:
@@ -85,8 +90,9 @@ def host_addresses(host: str, resolver: dns.resolver.Resolver) -> list[str]:
     return addresses
 
 
-def targets(domain: str, resolver: dns.resolver.Resolver, *, port: int = 25,
-            hosts: list[str] | None = None) -> list[plan.Target]:
+def targets(
+    domain: str, resolver: dns.resolver.Resolver, *, port: int = 25, hosts: list[str] | None = None
+) -> list[plan.Target]:
     """Every address to try for domain (or for hosts, its MX hosts already
     looked up), in order. Raises Undeliverable or DnsTemporary."""
     hosts = mx_hosts(domain, resolver) if hosts is None else hosts

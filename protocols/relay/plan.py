@@ -2,6 +2,7 @@
 for a domain, how to read replies, what bytes go on the wire. No I/O, no
 Django; protocols/relay/client.py and deliver.py do the talking.
 """
+
 from __future__ import annotations
 
 import random
@@ -13,9 +14,9 @@ from email.utils import getaddresses
 from mailboxes.dns import parse_hostport as hostport
 from mailboxes.notices import status_from_reply
 
-NULL_MX_STATUS = "5.1.10"   # RFC 7505 3.2 / RFC 7504
+NULL_MX_STATUS = "5.1.10"  # RFC 7505 3.2 / RFC 7504
 NO_DOMAIN_STATUS = "5.1.2"  # RFC 3463: bad destination system address
-MAX_LINE = 998              # RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6
+MAX_LINE = 998  # RFC 5322 2.1.1 / RFC 5321 4.5.3.1.6
 
 
 class PlanError(ValueError):
@@ -134,7 +135,7 @@ def fold_long_lines(data: bytes, limit: int = MAX_LINE) -> bytes:
     out = []
     for line in re.split(rb"(?<=\n)", data):
         ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
-        text = line[:len(line) - len(ending)]
+        text = line[: len(line) - len(ending)]
         while len(text) > limit:
             out.append(text[:limit] + b"\r\n")
             text = b" " + text[limit:]
@@ -159,8 +160,9 @@ def has_utf8_address(mail_from: str, recipients: list[str]) -> bool:
     return not all(address.isascii() for address in [mail_from, *recipients])
 
 
-def mail_command(mail_from: str, *, size: int | None, body: str | None = None, smtputf8: bool = False,
-                 extra: str = "") -> bytes:
+def mail_command(
+    mail_from: str, *, size: int | None, body: str | None = None, smtputf8: bool = False, extra: str = ""
+) -> bytes:
     """MAIL FROM with SIZE (RFC 1870), BODY=8BITMIME|BINARYMIME (RFC 6152,
     RFC 3030) and SMTPUTF8 (RFC 6531) when the server offers them; extra:
     more parameters (DSN's RET, ENVID), with a leading space."""

@@ -5,6 +5,7 @@ beat schedule (CELERY_BEAT_SCHEDULE) and delivers whatever is due, so a lost
 kick or a dead worker delays mail but never loses it. Both are idempotent:
 they act only on recipients they claim, and only due ones can be claimed.
 """
+
 from __future__ import annotations
 
 import time

@@ -11,6 +11,7 @@ are forgotten, and so are reports received about our domains whose period
 ended more than store.RECEIVED_KEEP_DAYS (180) days ago. Reports addressed to us: protocols/smtp/tlsreports.py and
 mailboxes/tlsrpt_views.py.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -47,29 +48,45 @@ def parse_txt(records: list[bytes]) -> list[str]:
     return []
 
 
-def build_report(domain: str, rows: list[store.TlsOutcomeRow], day: datetime.date,
-                 report_id: str) -> dict[str, Any]:
+def build_report(domain: str, rows: list[store.TlsOutcomeRow], day: datetime.date, report_id: str) -> dict[str, Any]:
     """The JSON report (RFC 8460 4.4) of one policy domain's day."""
     start = datetime.datetime.combine(day, datetime.time(), datetime.UTC)
     policies: dict[tuple[str, tuple[str, ...], str], dict[str, Any]] = {}
     for row in rows:
         key = (row.policy_type, row.policy_string, row.mx_host if row.policy_type == "tlsa" else "")
-        entry = policies.setdefault(key, {
-            "policy": {"policy-type": row.policy_type, "policy-string": list(row.policy_string),
-                       "policy-domain": domain, **({"mx-host": row.mx_host} if key[2] else {})},
-            "summary": {"total-successful-session-count": 0, "total-failure-session-count": 0},
-            "failure-details": []})
+        entry = policies.setdefault(
+            key,
+            {
+                "policy": {
+                    "policy-type": row.policy_type,
+                    "policy-string": list(row.policy_string),
+                    "policy-domain": domain,
+                    **({"mx-host": row.mx_host} if key[2] else {}),
+                },
+                "summary": {"total-successful-session-count": 0, "total-failure-session-count": 0},
+                "failure-details": [],
+            },
+        )
         if row.result_type:
             entry["summary"]["total-failure-session-count"] += row.count
-            entry["failure-details"].append({"result-type": row.result_type, "receiving-mx-hostname": row.mx_host,
-                                             "receiving-ip": row.receiving_ip, "failed-session-count": row.count})
+            entry["failure-details"].append(
+                {
+                    "result-type": row.result_type,
+                    "receiving-mx-hostname": row.mx_host,
+                    "receiving-ip": row.receiving_ip,
+                    "failed-session-count": row.count,
+                }
+            )
         else:
             entry["summary"]["total-successful-session-count"] += row.count
     return {
         "organization-name": settings.MAIL_HOSTNAME,
-        "date-range": {"start-datetime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       "end-datetime": (start + datetime.timedelta(days=1) - datetime.timedelta(seconds=1))
-                       .strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "date-range": {
+            "start-datetime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end-datetime": (start + datetime.timedelta(days=1) - datetime.timedelta(seconds=1)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+        },
         "contact-info": f"postmaster@{settings.MAIL_HOSTNAME}",
         "report-id": report_id,
         "policies": [{k: v for k, v in entry.items() if k != "failure-details" or v} for entry in policies.values()],
@@ -80,8 +97,9 @@ def report_message(report: dict[str, Any], domain: str, rua: str, now: datetime.
     """The report as mail (RFC 8460 5.3): a gzip application/tlsrpt+gzip part
     named sender!policy-domain!begin!end!id.json.gz and the report headers."""
     submitter = settings.MAIL_HOSTNAME
-    start = int(datetime.datetime.fromisoformat(report["date-range"]["start-datetime"].replace("Z", "+00:00"))
-                .timestamp())
+    start = int(
+        datetime.datetime.fromisoformat(report["date-range"]["start-datetime"].replace("Z", "+00:00")).timestamp()
+    )
     message = EmailMessage()
     message["From"] = f"TLS reports <postmaster@{submitter}>"
     message["To"] = rua
@@ -92,8 +110,12 @@ def report_message(report: dict[str, Any], domain: str, rua: str, now: datetime.
     message["TLS-Report-Submitter"] = submitter
     message.set_content(f"This is an aggregate TLS report from {submitter} about mail sent to {domain}.\n")
     data = gzip.compress(json.dumps(report, indent=1).encode())
-    message.add_attachment(data, maintype="application", subtype="tlsrpt+gzip",
-                           filename=f"{submitter}!{domain}!{start}!{start + 86399}!{report['report-id']}.json.gz")
+    message.add_attachment(
+        data,
+        maintype="application",
+        subtype="tlsrpt+gzip",
+        filename=f"{submitter}!{domain}!{start}!{start + 86399}!{report['report-id']}.json.gz",
+    )
     message.set_type("multipart/report")  # RFC 8460 5.3, with its boundary kept
     message.set_param("report-type", "tlsrpt")
     return message.as_bytes()
@@ -113,9 +135,16 @@ def post_report(report: dict[str, Any], domain: str, rua: str, resolver: dns.res
         return 0
     body = gzip.compress(json.dumps(report).encode())
     try:
-        response = https.request(url.hostname, port, "POST", (url.path or "/") + (f"?{url.query}" if url.query else ""),
-                                 resolver, headers={"Content-Type": "application/tlsrpt+gzip"}, body=body,
-                                 limit=4096)
+        response = https.request(
+            url.hostname,
+            port,
+            "POST",
+            (url.path or "/") + (f"?{url.query}" if url.query else ""),
+            resolver,
+            headers={"Content-Type": "application/tlsrpt+gzip"},
+            body=body,
+            limit=4096,
+        )
     except https.HttpsFailed as exc:
         log.warning("TLS report for %s to %s not posted: %s", domain, rua, exc)
         return 0
@@ -149,7 +178,7 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
             if not rua.lower().startswith("mailto:"):
                 log.info("TLS report for %s: %s is neither a mailto: nor an https: address; skipped", domain, rua)
                 continue
-            address = rua[len("mailto:"):]
+            address = rua[len("mailto:") :]
             try:
                 store.deliver(report_message(report, domain, address, now), [address], "")
             except store.StoreError as exc:

@@ -11,6 +11,7 @@ upgraded, tests/smtp/test_aiosmtpd_adapter.py checks that every member listed
 in PRIVATE_METHODS and PRIVATE_ATTRIBUTES still exists, with the meaning
 relied on here, and that the installed version is the pinned one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,11 +23,24 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 ASSUMED_VERSION = "1.4.6"
 
 # Methods of aiosmtpd.smtp.SMTP, called or overridden below.
-PRIVATE_METHODS = ("_authenticate", "_create_envelope", "_getaddr", "_reset_timeout", "_set_post_data_state",
-                   "_timeout_cb")
+PRIVATE_METHODS = (
+    "_authenticate",
+    "_create_envelope",
+    "_getaddr",
+    "_reset_timeout",
+    "_set_post_data_state",
+    "_timeout_cb",
+)
 # Attributes each SMTP instance sets in __init__, read or written below.
-PRIVATE_ATTRIBUTES = ("_auth_require_tls", "_handle_hooks", "_handler_coroutine", "_original_transport",
-                      "_reader", "_smtp_methods", "_tls_protocol")
+PRIVATE_ATTRIBUTES = (
+    "_auth_require_tls",
+    "_handle_hooks",
+    "_handler_coroutine",
+    "_original_transport",
+    "_reader",
+    "_smtp_methods",
+    "_tls_protocol",
+)
 
 Command = Callable[[str], Awaitable[None]]
 Hook = Callable[..., Awaitable[Any]]

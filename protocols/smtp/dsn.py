@@ -1,6 +1,7 @@
 """DSN parameters (RFC 3461): NOTIFY and ORCPT on RCPT, RET and ENVID on
 MAIL, with xtext (RFC 3461 4) decoded on the way in and encoded on the way
 out. Pure: no I/O, no Django."""
+
 from __future__ import annotations
 
 import re
@@ -13,14 +14,14 @@ class DsnSyntax(ValueError):
 
 @dataclass(frozen=True)
 class MailDsn:
-    ret: str = ""    # FULL | HDRS | "" (not asked: the reporter decides, RFC 3461 4.3)
+    ret: str = ""  # FULL | HDRS | "" (not asked: the reporter decides, RFC 3461 4.3)
     envid: str = ""  # decoded ENVID, printable ASCII, at most 100 characters
 
 
 @dataclass(frozen=True)
 class RcptDsn:
     notify: tuple[str, ...] = ()  # () = not given; ("NEVER",) or some of SUCCESS, FAILURE, DELAY
-    orcpt: str = ""                # decoded "addr-type;address", e.g. "rfc822;bob@example.test"
+    orcpt: str = ""  # decoded "addr-type;address", e.g. "rfc822;bob@example.test"
 
 
 _XTEXT = re.compile(r"^(?:[!-*,-<>-~]|\+[0-9A-F]{2})*$")
@@ -35,8 +36,7 @@ def xtext_decode(text: str) -> str:
 
 
 def xtext_encode(text: str) -> str:
-    return "".join(c if "!" <= c <= "~" and c not in "+=" else
-                   "".join(f"+{b:02X}" for b in c.encode()) for c in text)
+    return "".join(c if "!" <= c <= "~" and c not in "+=" else "".join(f"+{b:02X}" for b in c.encode()) for c in text)
 
 
 _NOTIFY = ("SUCCESS", "FAILURE", "DELAY")
@@ -98,5 +98,6 @@ def mail_params(dsn: MailDsn) -> str:
 def rcpt_params(dsn: RcptDsn) -> str:
     """The NOTIFY/ORCPT to pass on (RFC 3461 4.2: ORCPT as it was given)."""
     kind, _, address = dsn.orcpt.partition(";")
-    return ((f" NOTIFY={','.join(dsn.notify)}" if dsn.notify else "")
-            + (f" ORCPT={kind};{xtext_encode(address)}" if dsn.orcpt else ""))
+    return (f" NOTIFY={','.join(dsn.notify)}" if dsn.notify else "") + (
+        f" ORCPT={kind};{xtext_encode(address)}" if dsn.orcpt else ""
+    )

@@ -7,6 +7,7 @@ session busy so a shutdown lets its reply out first. Store errors become
 replies here, at the boundary; anything unexpected is logged with the
 connection's label and answered 451 without its text.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,15 +67,22 @@ class Handler:
     def __init__(self, limits: policy.Limits) -> None:
         self.limits = limits
 
-    async def handle_EHLO(self, server: SMTPSession, session: Session, envelope: Envelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTPSession, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
-        return policy.ehlo_lines(server.hostname, size=self.limits.max_message_size,
-                                 starttls=server.starttls_offered, auth=server.auth_offered, requiretls=server.tls)
+        return policy.ehlo_lines(
+            server.hostname,
+            size=self.limits.max_message_size,
+            starttls=server.starttls_offered,
+            auth=server.auth_offered,
+            requiretls=server.tls,
+        )
 
     @replies_on_error
-    async def handle_MAIL(self, server: SMTPSession, session: Session, envelope: Envelope,
-                          address: str, mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTPSession, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         if not envelope.smtp_utf8 and not address.isascii():
             return replies.UTF8_SENDER
         account = server.account
@@ -94,8 +102,9 @@ class Handler:
         return replies.SENDER_OK
 
     @replies_on_error
-    async def handle_RCPT(self, server: SMTPSession, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTPSession, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         if not envelope.smtp_utf8 and not address.isascii():
@@ -140,16 +149,32 @@ class Handler:
                 return replies.AUTHOR_NOT_OWNED
         mail_from = "" if envelope.mail_from == "<>" else (envelope.mail_from or "")
         trace_id = secrets.token_hex(6)
-        message = trace.received(
-            helo=session.host_name, peer_ip=server.peer_ip, hostname=server.hostname,
-            protocol=trace.with_protocol(esmtp=session.extended_smtp, tls=server.tls,
-                                         authenticated=account is not None, smtputf8=envelope.smtp_utf8),
-            trace_id=trace_id, recipients=envelope.rcpt_tos) + data
+        message = (
+            trace.received(
+                helo=session.host_name,
+                peer_ip=server.peer_ip,
+                hostname=server.hostname,
+                protocol=trace.with_protocol(
+                    esmtp=session.extended_smtp,
+                    tls=server.tls,
+                    authenticated=account is not None,
+                    smtputf8=envelope.smtp_utf8,
+                ),
+                trace_id=trace_id,
+                recipients=envelope.rcpt_tos,
+            )
+            + data
+        )
         with server.busy():
             # Mail from other hosts: SPF, DKIM and DMARC, an Authentication-Results
             # field on top (RFC 8601 5), and DMARC p=reject refused here.
-            verdict = await authcheck.check_inbound(data, peer_ip=server.peer_ip, helo=session.host_name or "",
-                                                    mail_from=mail_from, authenticated=account is not None)
+            verdict = await authcheck.check_inbound(
+                data,
+                peer_ip=server.peer_ip,
+                helo=session.host_name or "",
+                mail_from=mail_from,
+                authenticated=account is not None,
+            )
             if verdict is not None:
                 await reports.record_verdict(verdict, peer_ip=server.peer_ip, mail_from=mail_from, label=server.label)
                 if verdict.reject:
@@ -162,11 +187,16 @@ class Handler:
             # RFC 5321 4.1.1.4: 250 only once the message is safely stored, i.e.
             # after the one transaction that stores every copy has committed.
             report = await dbcall.call(
-                store.deliver_final, scanned.message, list(envelope.rcpt_tos), mail_from,
-                local_headers=trace.return_path(mail_from) + scanned.fields, place=scanned.place,
+                store.deliver_final,
+                scanned.message,
+                list(envelope.rcpt_tos),
+                mail_from,
+                local_headers=trace.return_path(mail_from) + scanned.fields,
+                place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
-                parameters=_parameters(envelope))
+                parameters=_parameters(envelope),
+            )
             if verdict is not None:
                 await reports.take_reports(data, list(envelope.rcpt_tos), label=server.label)
             if account is not None:
@@ -177,8 +207,15 @@ class Handler:
             else:
                 await tlsreports.take(f"{server.label}: {trace_id}", data)  # RFC 8460 5.3
             await _report_delivered(server, envelope, message, mail_from)
-        log.info("%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay", server.label, trace_id,
-                 mail_from, len(data), len(report.delivered), len(report.queued))
+        log.info(
+            "%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay",
+            server.label,
+            trace_id,
+            mail_from,
+            len(data),
+            len(report.delivered),
+            len(report.queued),
+        )
         return replies.DELIVERED.format(id=trace_id)
 
     async def authenticate(self, server: SMTPSession, credentials: LoginPassword) -> AuthResult:
@@ -188,8 +225,9 @@ class Handler:
             with server.busy():
                 account = await dbcall.call(store.login, login, password, protocol="smtp", ip=server.peer_ip)
         except store.AppPasswordRequired:
-            log.info("%s: AUTH for %r from %s refused: own password, two-factor on", server.label, login,
-                     server.peer_ip)
+            log.info(
+                "%s: AUTH for %r from %s refused: own password, two-factor on", server.label, login, server.peer_ip
+            )
             return AuthResult(success=False, handled=False, message=replies.AUTH_APP_PASSWORD)
         except store.LoginFailed:
             log.info("%s: AUTH refused for %r from %s", server.label, login, server.peer_ip)
@@ -218,8 +256,9 @@ def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
             notify[key] = ",".join(asked.notify)
         if asked.orcpt:
             orcpt[key] = asked.orcpt
-    return store.EnvelopeParameters(envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls,
-                                    envelope.binarymime)
+    return store.EnvelopeParameters(
+        envelope.dsn.ret, envelope.dsn.envid, notify, orcpt, envelope.require_tls, envelope.binarymime
+    )
 
 
 async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:
@@ -227,12 +266,16 @@ async def _report_delivered(server: SMTPSession, envelope: Envelope, message: by
     4.1). The message is stored already: a failure here is logged, not answered."""
     if not isinstance(envelope, Transaction) or not mail_from:
         return
-    local = [(address, asked.orcpt) for address, asked in envelope.rcpt_dsn.items()
-             if "SUCCESS" in asked.notify and getattr(server.rcpt_checks.get(address), "kind", "") == "local"]
+    local = [
+        (address, asked.orcpt)
+        for address, asked in envelope.rcpt_dsn.items()
+        if "SUCCESS" in asked.notify and getattr(server.rcpt_checks.get(address), "kind", "") == "local"
+    ]
     if not local:
         return
     try:
-        await dbcall.call(store.report_delivered, message, mail_from, local, envid=envelope.dsn.envid,
-                          ret=envelope.dsn.ret)
+        await dbcall.call(
+            store.report_delivered, message, mail_from, local, envid=envelope.dsn.envid, ret=envelope.dsn.ret
+        )
     except Exception:
         log.exception("%s: the success DSN to <%s> failed", server.label, mail_from)

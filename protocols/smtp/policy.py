@@ -1,5 +1,6 @@
 """What each SMTP listener offers and allows, in one table, and the pure
 decisions the handlers make from store answers. No I/O, no Django."""
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,9 @@ class Profile:
     """One listener's rules (DESIGN.md: MX 25, submission 587, SMTPS 465)."""
 
     name: str
-    implicit_tls: bool   # TLS from the first byte (RFC 8314 3.3)
-    starttls: bool       # offer STARTTLS (RFC 3207) while not under TLS
-    auth: bool           # offer AUTH (RFC 4954)
+    implicit_tls: bool  # TLS from the first byte (RFC 8314 3.3)
+    starttls: bool  # offer STARTTLS (RFC 3207) while not under TLS
+    auth: bool  # offer AUTH (RFC 4954)
     auth_required: bool  # AUTH before MAIL (RFC 6409 4.3)
 
 
@@ -30,9 +31,9 @@ PROFILES = {
 class Limits:
     max_message_size: int
     max_recipients: int
-    max_line_length: int   # octets with CRLF, before the transparent dot
+    max_line_length: int  # octets with CRLF, before the transparent dot
     idle_timeout: float
-    command_limit: int     # times one command may be used on one connection
+    command_limit: int  # times one command may be used on one connection
 
 
 # Failed AUTH attempts per connection before 421 (each attempt is one AUTH).
@@ -47,8 +48,16 @@ def command_limits(limits: Limits) -> dict[str, int]:
 def ehlo_lines(hostname: str, *, size: int, starttls: bool, auth: bool, requiretls: bool = False) -> list[str]:
     """The EHLO reply (RFC 5321 4.1.1.1), one keyword a line; REQUIRETLS
     only in a TLS session (RFC 8689 4.1)."""
-    keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN",
-                "ENHANCEDSTATUSCODES"]
+    keywords = [
+        "PIPELINING",
+        f"SIZE {size}",
+        "8BITMIME",
+        "SMTPUTF8",
+        "CHUNKING",
+        "BINARYMIME",
+        "DSN",
+        "ENHANCEDSTATUSCODES",
+    ]
     if starttls:
         keywords.append("STARTTLS")
     if auth:
@@ -63,7 +72,7 @@ SYNTAX = {
     "HELO": "HELO <domain>",
     "EHLO": "EHLO <domain>",
     "MAIL": "MAIL FROM:<address> [SIZE=<octets>] [BODY=7BIT|8BITMIME|BINARYMIME] [SMTPUTF8] [RET=FULL|HDRS] "
-            "[ENVID=<xtext>] [REQUIRETLS]",
+    "[ENVID=<xtext>] [REQUIRETLS]",
     "RCPT": "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=<type>;<xtext>]",
     "DATA": "DATA",
     "BDAT": "BDAT <octets> [LAST]",

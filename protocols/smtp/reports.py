@@ -5,6 +5,7 @@ to our domains' report address (MAIL_DMARC_REPORT_LOCALPART) for the
 dashboard; and it reads the DSNs that come back to a VERP return path of
 our outbound mail onto the queue entry. None of it may fail the SMTP
 transaction: errors are logged."""
+
 from __future__ import annotations
 
 import logging
@@ -33,9 +34,18 @@ async def record_verdict(verdict: Verdict, *, peer_ip: str, mail_from: str, labe
     try:
         # a failure forgiven for a trusted ARC sealer's sake is reported as such (RFC 8617 7.2.1)
         reason = "trusted_forwarder" if verdict.dmarc == "fail" and verdict.arc_trusted else ""
-        await dbcall.call(store.record_dmarc_verdict, verdict.author, peer_ip, mail_domain, verdict.spf,
-                          verdict.dkim, verdict.aligned_spf, verdict.aligned_dkim, disposition(verdict),
-                          reason=reason)
+        await dbcall.call(
+            store.record_dmarc_verdict,
+            verdict.author,
+            peer_ip,
+            mail_domain,
+            verdict.spf,
+            verdict.dkim,
+            verdict.aligned_spf,
+            verdict.aligned_dkim,
+            disposition(verdict),
+            reason=reason,
+        )
     except Exception:
         log.exception("%s: counting a DMARC verdict failed", label)
 

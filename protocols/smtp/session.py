@@ -12,6 +12,7 @@ after any store call in flight has answered. Behind a load balancer
 client's real address becomes peer_ip. What aiosmtpd keeps private is reached
 through aiosmtpd_adapter.AdaptedSMTP only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,17 +48,25 @@ class Transaction(Envelope):
 
     def __init__(self) -> None:
         super().__init__()
-        self.binarymime = False              # MAIL ... BODY=BINARYMIME (RFC 3030 3)
+        self.binarymime = False  # MAIL ... BODY=BINARYMIME (RFC 3030 3)
         self.chunks: bytearray | None = None  # the BDAT chunks so far; None until the first
-        self.dsn = dsn.MailDsn()                # RET, ENVID (RFC 3461 4.3, 4.4)
+        self.dsn = dsn.MailDsn()  # RET, ENVID (RFC 3461 4.3, 4.4)
         self.rcpt_dsn: dict[str, dsn.RcptDsn] = {}  # NOTIFY, ORCPT of each accepted recipient
-        self.require_tls = False                # MAIL ... REQUIRETLS (RFC 8689 4.1)
+        self.require_tls = False  # MAIL ... REQUIRETLS (RFC 8689 4.1)
 
 
 class SMTPSession(AdaptedSMTP):
-    def __init__(self, handler: Any, *, profile: policy.Profile, limits: policy.Limits,
-                 tls_context: ssl.SSLContext | None, sessions: set, loop: asyncio.AbstractEventLoop,
-                 admitted: connection_limits.ConnectionLimits | None = None) -> None:
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        profile: policy.Profile,
+        limits: policy.Limits,
+        tls_context: ssl.SSLContext | None,
+        sessions: set,
+        loop: asyncio.AbstractEventLoop,
+        admitted: connection_limits.ConnectionLimits | None = None,
+    ) -> None:
         self.profile = profile
         self.admitted = admitted
         self._admitted_ip: str | None = None  # counted in the listener's limits under this address
@@ -66,21 +75,29 @@ class SMTPSession(AdaptedSMTP):
         self.sessions = sessions
         self.conn_id = next(_ids)
         self.peer_ip = ""
-        self._greeted = False   # the 220 greeting goes out as aiosmtpd wrote it
+        self._greeted = False  # the 220 greeting goes out as aiosmtpd wrote it
         self._verbatim = False  # so do HELO/EHLO replies (RFC 2034 3)
-        self._busy = False      # a store call is in flight: its reply must go out
+        self._busy = False  # a store call is in flight: its reply must go out
         self.rcpt_checks: dict[str, RecipientCheck] = {}  # this transaction's RCPT answers
         self._closing = False
         # aiosmtpd keeps these on the class, shared by every connection.
         self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
         self.line_length_limit = limits.max_line_length + 1  # + the transparent dot (4.5.3.1.6)
         super().__init__(
-            handler, data_size_limit=limits.max_message_size, enable_SMTPUTF8=True, decode_data=False,
-            hostname=settings.MAIL_HOSTNAME, ident="ESMTP Mailhost",
-            tls_context=tls_context if profile.starttls else None, timeout=limits.idle_timeout,
-            auth_required=profile.auth_required, auth_require_tls=True,
-            command_call_limit=policy.command_limits(limits), loop=loop,
-            proxy_protocol_timeout=settings.MAIL_PROXY_TIMEOUT if settings.MAIL_PROXY_TRUSTED else None)
+            handler,
+            data_size_limit=limits.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.MAIL_HOSTNAME,
+            ident="ESMTP Mailhost",
+            tls_context=tls_context if profile.starttls else None,
+            timeout=limits.idle_timeout,
+            auth_required=profile.auth_required,
+            auth_require_tls=True,
+            command_call_limit=policy.command_limits(limits),
+            loop=loop,
+            proxy_protocol_timeout=settings.MAIL_PROXY_TIMEOUT if settings.MAIL_PROXY_TRUSTED else None,
+        )
         self.add_handler_hook("PROXY", self._proxy_hook)
         self._reply = ""
         self._counted: metrics.ConnectionCount | None = None
@@ -88,12 +105,14 @@ class SMTPSession(AdaptedSMTP):
 
     def _timed(self, name: str, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
         """Count and time each command by the class of its (last) reply."""
+
         async def timed(arg: str) -> None:
             started, self._reply = time.perf_counter(), ""
             try:
                 await method(arg)
             finally:
                 metrics.command("smtp", name, (self._reply[:1] or "-") + "xx", time.perf_counter() - started)
+
         return timed
 
     async def _proxy_hook(self, server: Any, session: Any, envelope: Any, data: Any) -> bool:

@@ -21,6 +21,7 @@ The recipients' domain settings go to rspamd as its per-message Settings
 mail rspamd marks in INBOX, not Junk. Each outcome is counted for the
 dashboard (store.record_spam), a refusal with its symbols.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,10 +54,10 @@ JUNK = store.Placement(special_use="\\Junk")
 
 @dataclass(frozen=True)
 class Scanned:
-    reply: str = ""                           # refuse with this, store nothing
-    message: bytes = b""                      # the message to store, foreign X-Spam-* removed
-    fields: bytes = b""                       # our X-Spam-* fields, for local copies
-    place: store.Placer | None = None         # where local copies go (Junk), None: INBOX
+    reply: str = ""  # refuse with this, store nothing
+    message: bytes = b""  # the message to store, foreign X-Spam-* removed
+    fields: bytes = b""  # our X-Spam-* fields, for local copies
+    place: store.Placer | None = None  # where local copies go (Junk), None: INBOX
     verdict: Verdict | None = None
 
 
@@ -74,12 +75,23 @@ async def scan(server: SMTPSession, envelope: Envelope, message: bytes, *, helo:
     account = server.account
     mail_from = envelope.mail_from or ""
     with server.busy():
-        policy = await dbcall.call(store.spam_policy, mail_from, [server.rcpt_checks.get(a) for a in envelope.rcpt_tos],
-                                   account.address.rpartition("@")[2] if account else "")
+        policy = await dbcall.call(
+            store.spam_policy,
+            mail_from,
+            [server.rcpt_checks.get(a) for a in envelope.rcpt_tos],
+            account.address.rpartition("@")[2] if account else "",
+        )
     if not policy.enabled:
         return Scanned(message=message)
-    facts = client.Facts(ip=server.peer_ip, helo=helo, mail_from=mail_from, recipients=tuple(envelope.rcpt_tos),
-                         user=account.address if account else "", queue_id=queue_id, settings=policy.settings)
+    facts = client.Facts(
+        ip=server.peer_ip,
+        helo=helo,
+        mail_from=mail_from,
+        recipients=tuple(envelope.rcpt_tos),
+        user=account.address if account else "",
+        queue_id=queue_id,
+        settings=policy.settings,
+    )
     verdict = await _check(server, message, facts, queue_id)
     await _record(server, envelope, verdict, queue_id)
     if verdict is None:
@@ -91,8 +103,11 @@ async def scan(server: SMTPSession, envelope: Envelope, message: bytes, *, helo:
     if verdict.outcome == "defer":
         return Scanned(reply=DEFERRED.format(text=verdict.reply_text("Try again later")), verdict=verdict)
     never_junk = policy.never_junk
-    place = (lambda account_id: store.Placement() if account_id in never_junk else JUNK) \
-        if verdict.outcome == "junk" else None
+    place = (
+        (lambda account_id: store.Placement() if account_id in never_junk else JUNK)
+        if verdict.outcome == "junk"
+        else None
+    )
     return Scanned(message=message, fields=header_fields(verdict), place=place, verdict=verdict)
 
 
@@ -102,9 +117,16 @@ async def _record(server: SMTPSession, envelope: Envelope, verdict: Verdict | No
     account = server.account
     rejection = None
     if verdict is not None and verdict.outcome == "reject":
-        rejection = store.Rejection(server.profile.name, server.peer_ip, envelope.mail_from or "",
-                                    tuple(envelope.rcpt_tos), verdict.score, verdict.symbols, verdict.smtp_message,
-                                    account.id if account else None)
+        rejection = store.Rejection(
+            server.profile.name,
+            server.peer_ip,
+            envelope.mail_from or "",
+            tuple(envelope.rcpt_tos),
+            verdict.score,
+            verdict.symbols,
+            verdict.smtp_message,
+            account.id if account else None,
+        )
     try:
         with server.busy():
             await dbcall.call(store.record_spam, verdict.outcome if verdict else "unchecked", rejection)
@@ -123,6 +145,12 @@ async def _check(server: SMTPSession, message: bytes, facts: client.Facts, queue
         log.warning("%s: %s: spam scan failed (%s): %s", server.label, queue_id, settings.MAIL_RSPAMD_FAILURE, exc)
         return None
     metrics.spam_scanned(server.profile.name, verdict.outcome, time.perf_counter() - started)
-    log.info("%s: %s: spam %s score %.2f %s", server.label, queue_id, verdict.action, verdict.score,
-             ",".join(verdict.symbols[:10]))
+    log.info(
+        "%s: %s: spam %s score %.2f %s",
+        server.label,
+        queue_id,
+        verdict.action,
+        verdict.score,
+        ",".join(verdict.symbols[:10]),
+    )
     return verdict

@@ -4,6 +4,7 @@ the rua mailbox, postmaster's by our _smtp._tls record), one that says it
 is a TLS report is parsed (mailboxes/tlsrpt_report.py) and stored for the
 dashboard (store.record_received_tls_report). A report that does not parse
 is logged; it never changes the answer to DATA, which is already decided."""
+
 from __future__ import annotations
 
 import logging

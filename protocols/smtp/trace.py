@@ -1,5 +1,6 @@
 """Trace header fields (RFC 5321 4.4): Received: on every accepted message,
 Return-Path: at final delivery. Pure: values in, bytes out."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -8,7 +9,9 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 # RFC 5321 4.1.2 Domain, or an address literal (4.1.3).
-_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_DOMAIN = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 _LITERAL = re.compile(r"^\[(?:IPv6:)?[0-9A-Fa-f:.]+\]$")
 
 
@@ -32,8 +35,16 @@ def with_protocol(*, esmtp: bool, tls: bool, authenticated: bool, smtputf8: bool
     return ("UTF8SMTP" if smtputf8 else "ESMTP") + ("S" if tls else "") + ("A" if authenticated else "")
 
 
-def received(*, helo: str | None, peer_ip: str, hostname: str, protocol: str, trace_id: str,
-             recipients: list[str], when: datetime | None = None) -> bytes:
+def received(
+    *,
+    helo: str | None,
+    peer_ip: str,
+    hostname: str,
+    protocol: str,
+    trace_id: str,
+    recipients: list[str],
+    when: datetime | None = None,
+) -> bytes:
     """Received: from <helo> ([ip]) by <us> with <protocol> id <id> [for <rcpt>]; <date>
 
     The HELO name is written only when it is a domain or an address literal

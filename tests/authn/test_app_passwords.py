@@ -1,6 +1,7 @@
 """App passwords (issue #21): a generated password per mail client, opening
 only the doors it was given, its last use recorded, revoked at once in every
 worker; made with `manage.py apppassword` or on the webmail's security page."""
+
 from __future__ import annotations
 
 import imaplib

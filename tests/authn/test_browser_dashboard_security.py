@@ -2,6 +2,7 @@
 an authenticator app (codes from pyotp) and a passkey (Chromium's virtual
 authenticator) without leaving the dashboard, and the account list then
 shows both."""
+
 from __future__ import annotations
 
 import re

@@ -4,6 +4,7 @@ CDP session) registers a passkey on the Security page and then answers the
 sign-in's second step; a removed passkey no longer signs in. With a
 discoverable credential and user verification it signs in on its own, on the
 webmail's and the dashboard's sign-in pages."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,14 @@ from tests.webmail.test_browser import browser, log_in, page  # noqa: F401 (fixt
 pytestmark = pytest.mark.slow
 
 ALICE = "alice@example.test"
-AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-                 "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True}
+AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
 
 
 def test_a_passkey_is_registered_and_signs_in_as_the_second_factor_in_chromium(page: Page, users) -> None:  # noqa: F811
@@ -82,7 +89,9 @@ def failures(address: str) -> int:
 
 
 def test_a_passkey_alone_signs_in_to_the_webmail_and_a_replayed_or_forged_answer_is_refused_and_counted(
-        page: Page, users) -> None:  # noqa: F811
+    page: Page,  # noqa: F811
+    users,
+) -> None:
     virtual_authenticator(page)
     log_in(page)
     register_passkey(page)

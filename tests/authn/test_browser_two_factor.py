@@ -2,6 +2,7 @@
 Playwright, as tests/webmail/test_browser.py drives it): enrolment with the
 QR code page and a confirming code, then signing in with a code, codes made
 by pyotp from the secret the page shows."""
+
 from __future__ import annotations
 
 import re

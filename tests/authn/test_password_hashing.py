@@ -1,6 +1,7 @@
 """Argon2id is the password hasher (PASSWORD_HASHERS' first); a password
 stored the older way (PBKDF2) is re-hashed with Argon2id at the account's
 next successful login, by any door, and still logs in afterwards."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 address, last seen) and signed out one by one or all but this one; "sign out
 everywhere", a password change and an administrator's reset end every other
 browser session and every IMAP (IDLE too: BYE), POP3 and POP2 session."""
+
 from __future__ import annotations
 
 import socket
@@ -101,8 +102,9 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(users, mai
     imap = idling(mail_server.ports["imap"])
     pop2 = pop2_logged_in(mail_server.ports["pop2"])  # POP2 and POP3 share the maildrop lock: one at a time
     here, elsewhere = browser("Firefox on a laptop"), browser("Safari on a phone")
-    changed = here.post("/mail/settings/password", {"old": PASSWORDS[ALICE], "new": "a-new-password-1",
-                                                    "again": "a-new-password-1"})
+    changed = here.post(
+        "/mail/settings/password", {"old": PASSWORDS[ALICE], "new": "a-new-password-1", "again": "a-new-password-1"}
+    )
     assert changed.status_code == 302
     assert imap.read().startswith("* BYE Signed out")
     assert pop2.read().startswith("- signed out")

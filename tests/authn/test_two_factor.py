@@ -3,6 +3,7 @@ for the webmail and the dashboard (one login flow), each code accepted once,
 wrong codes counted by the login throttle; once it is on, the account's own
 password opens no mail door (IMAP, POP3, POP2, submission) and each door
 says to use an app password, which still opens it."""
+
 from __future__ import annotations
 
 import imaplib
@@ -54,7 +55,8 @@ def pop2_helo(port: int, password: str) -> bytes:
 
 
 def test_after_two_factor_is_on_the_own_password_is_refused_at_every_mail_door_and_an_app_password_opens_them(
-        users) -> None:
+    users,
+) -> None:
     turn_on()
     password, own = app_password(), PASSWORDS[ALICE]
     with InProcessServer(["submission", "imap", "pop3", "pop2"]) as server:
@@ -94,8 +96,9 @@ def test_the_own_password_refused_at_a_mail_door_counts_as_a_failed_login(users)
     turn_on()
     with pytest.raises(store.AppPasswordRequired):
         store.login(ALICE, PASSWORDS[ALICE], protocol="smtp", ip=IP)
-    assert list(AuditEntry.objects.filter(action="login.failed").values_list("target", "detail__protocol")) \
-        == [(ALICE, "smtp")]
+    assert list(AuditEntry.objects.filter(action="login.failed").values_list("target", "detail__protocol")) == [
+        (ALICE, "smtp")
+    ]
 
 
 def test_a_code_is_accepted_once_and_a_replay_within_its_window_is_refused(users) -> None:
@@ -166,13 +169,25 @@ def test_the_code_page_without_a_password_first_goes_back_to_the_login(users) ->
 def test_two_factor_is_turned_off_with_the_password_and_a_code_and_not_without(users) -> None:
     totp = turn_on()
     client = signed_in(ALICE)
-    assert client.post("/mail/settings/security/totp/disable",
-                       {"password": "wrong-password", "code": totp.now()}).status_code == 403
-    assert client.post("/mail/settings/security/totp/disable",
-                       {"password": PASSWORDS[ALICE], "code": "000000"}).status_code == 403
+    assert (
+        client.post(
+            "/mail/settings/security/totp/disable", {"password": "wrong-password", "code": totp.now()}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/mail/settings/security/totp/disable", {"password": PASSWORDS[ALICE], "code": "000000"}
+        ).status_code
+        == 403
+    )
     assert store.two_factor_enabled(users[ALICE].id)
-    assert client.post("/mail/settings/security/totp/disable",
-                       {"password": PASSWORDS[ALICE], "code": totp.now()}).status_code == 302
+    assert (
+        client.post(
+            "/mail/settings/security/totp/disable", {"password": PASSWORDS[ALICE], "code": totp.now()}
+        ).status_code
+        == 302
+    )
     assert not store.two_factor_enabled(users[ALICE].id)
     assert store.login(ALICE, PASSWORDS[ALICE], protocol="imap", ip=IP).address == ALICE
 
@@ -255,8 +270,11 @@ def test_a_forged_passkey_answer_is_refused_and_counted_as_a_failed_login(users)
 
 def test_a_passkey_answer_that_names_no_account_is_refused_and_counted_against_the_client(users) -> None:
     rp = store.RelyingParty("localhost", "http://localhost")
-    for answer in ('{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"userHandle": "NA"}}',
-                   "not json", "[]"):
+    for answer in (
+        '{"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {"userHandle": "NA"}}',
+        "not json",
+        "[]",
+    ):
         with pytest.raises(store.LoginFailed):
             store.passkey_login(answer, b"challenge", rp, protocol="web", ip=IP)
     assert AuditEntry.objects.filter(action="login.failed", detail__ip=IP).count() == 3

@@ -1,5 +1,6 @@
 """The dashboard's cast: a superuser (root), two domain admins (alice of
 example.test, charlie of other.test) and an ordinary account (bob)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,13 +19,12 @@ ROLES = ("superuser", "admin_a", "admin_b", "ordinary")
 @dataclass
 class Team:
     root: store.AccountInfo
-    alice: store.AccountInfo    # admin of example.test
-    bob: store.AccountInfo      # ordinary, example.test
+    alice: store.AccountInfo  # admin of example.test
+    bob: store.AccountInfo  # ordinary, example.test
     charlie: store.AccountInfo  # admin of other.test
 
     def account(self, role: str) -> store.AccountInfo:
-        return {"superuser": self.root, "admin_a": self.alice, "admin_b": self.charlie,
-                "ordinary": self.bob}[role]
+        return {"superuser": self.root, "admin_a": self.alice, "admin_b": self.charlie, "ordinary": self.bob}[role]
 
     def actor(self, role: str) -> store.Actor:
         actor = store.admin_actor(self.account(role).id)
@@ -61,5 +61,6 @@ def client_as(team: Team, role: str | None, **kwargs) -> Client:  # type: ignore
     client = Client(**kwargs)
     if role is not None:
         from django.contrib.auth import get_user_model
+
         client.force_login(get_user_model().objects.get(pk=team.account(role).id))
     return client

@@ -1,5 +1,6 @@
 """A tiny authoritative DNS server for tests, on 127.0.0.1 over UDP, built
 with dnspython's own message and wire helpers. No network beyond loopback."""
+
 from __future__ import annotations
 
 import socket

@@ -1,6 +1,7 @@
 """Client onboarding: Thunderbird autoconfig, Outlook autodiscover (POX) and
 the Apple profile carry the host name, ports and socket types of the
 listeners; against running listeners, a client that follows them logs in."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,17 @@ from tests.servers import InProcessServer
 
 from .conftest import client_as
 
-PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995,
-         "pop2": 109, "managesieve": 4190}
+PORTS = {
+    "smtp": 25,
+    "submission": 587,
+    "smtps": 465,
+    "imap": 143,
+    "imaps": 993,
+    "pop3": 110,
+    "pop3s": 995,
+    "pop2": 109,
+    "managesieve": 4190,
+}
 OUTLOOK_REQUEST = """<?xml version="1.0" encoding="utf-8"?>
 <Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
   <Request>
@@ -49,9 +59,19 @@ def thunderbird_servers(xml: bytes) -> list[tuple[str, str, str, int, str, str, 
     assert root.tag == "clientConfig" and root.get("version") == "1.1"
     provider = root.find("emailProvider")
     assert provider is not None
-    return [(s.tag, s.get("type"), s.findtext("hostname"), int(s.findtext("port")), s.findtext("socketType"),
-             s.findtext("authentication"), s.findtext("username"))
-            for s in provider if s.tag in ("incomingServer", "outgoingServer")]
+    return [
+        (
+            s.tag,
+            s.get("type"),
+            s.findtext("hostname"),
+            int(s.findtext("port")),
+            s.findtext("socketType"),
+            s.findtext("authentication"),
+            s.findtext("username"),
+        )
+        for s in provider
+        if s.tag in ("incomingServer", "outgoingServer")
+    ]
 
 
 def outlook_protocols(xml: bytes) -> dict[str, dict[str, str]]:
@@ -59,15 +79,20 @@ def outlook_protocols(xml: bytes) -> dict[str, dict[str, str]]:
     account = root.find(f"{O}Response/{O}Account")
     assert root.tag == f"{A}Autodiscover" and account is not None
     assert account.findtext(f"{O}AccountType") == "email" and account.findtext(f"{O}Action") == "settings"
-    return {p.findtext(f"{O}Type"): {child.tag.removeprefix(O): child.text for child in p}
-            for p in account.findall(f"{O}Protocol")}
+    return {
+        p.findtext(f"{O}Type"): {child.tag.removeprefix(O): child.text for child in p}
+        for p in account.findall(f"{O}Protocol")
+    }
 
 
-@pytest.mark.parametrize("url,host", [
-    ("/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice%40example.test", "example.test"),
-    ("/mail/config-v1.1.xml", "autoconfig.example.test"),
-    ("/mail/config-v1.1.xml?emailaddress=alice@example.test", "autoconfig.example.test:8000"),
-])
+@pytest.mark.parametrize(
+    "url,host",
+    [
+        ("/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=alice%40example.test", "example.test"),
+        ("/mail/config-v1.1.xml", "autoconfig.example.test"),
+        ("/mail/config-v1.1.xml?emailaddress=alice@example.test", "autoconfig.example.test:8000"),
+    ],
+)
 def test_thunderbird_autoconfig_names_every_client_listener(team, listeners, url, host):
     response = Client().get(url, HTTP_HOST=host)
     assert response.status_code == 200 and response["Content-Type"].startswith("application/xml")
@@ -79,8 +104,15 @@ def test_thunderbird_autoconfig_names_every_client_listener(team, listeners, url
         ("incomingServer", "pop3", "mail.example.net", 110, "STARTTLS", "password-cleartext", "%EMAILADDRESS%"),
         ("outgoingServer", "smtp", "mail.example.net", 465, "SSL", "password-cleartext", "%EMAILADDRESS%"),
         ("outgoingServer", "smtp", "mail.example.net", 587, "STARTTLS", "password-cleartext", "%EMAILADDRESS%"),
-        ("incomingServer", "managesieve", "mail.example.net", 4190, "STARTTLS", "password-cleartext",
-         "%EMAILADDRESS%"),  # last: the draft's server type for ManageSieve, ignored by clients that lack it
+        (
+            "incomingServer",
+            "managesieve",
+            "mail.example.net",
+            4190,
+            "STARTTLS",
+            "password-cleartext",
+            "%EMAILADDRESS%",
+        ),  # last: the draft's server type for ManageSieve, ignored by clients that lack it
     ]
 
 
@@ -98,33 +130,49 @@ def test_autoconfig_answers_only_for_active_hosted_domains(team, listeners, quer
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml",
-                                  "/AutoDiscover/AutoDiscover.xml"])
+@pytest.mark.parametrize(
+    "path", ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml", "/AutoDiscover/AutoDiscover.xml"]
+)
 def test_outlook_autodiscover_answers_a_pox_request_at_every_spelling(team, listeners, path):
     client = Client(enforce_csrf_checks=True)  # a mail client has no CSRF token
     response = client.post(path, OUTLOOK_REQUEST.format(address="Alice@Example.test"), content_type="text/xml")
     assert response.status_code == 200
     protocols = outlook_protocols(response.content)
-    assert protocols["IMAP"] == {"Type": "IMAP", "Server": "mail.example.net", "Port": "993",
-                                 "DomainRequired": "off", "LoginName": "alice@example.test", "SPA": "off",
-                                 "SSL": "on", "AuthRequired": "on"}
+    assert protocols["IMAP"] == {
+        "Type": "IMAP",
+        "Server": "mail.example.net",
+        "Port": "993",
+        "DomainRequired": "off",
+        "LoginName": "alice@example.test",
+        "SPA": "off",
+        "SSL": "on",
+        "AuthRequired": "on",
+    }
     assert (protocols["POP3"]["Port"], protocols["POP3"]["SSL"]) == ("995", "on")
     assert (protocols["SMTP"]["Port"], protocols["SMTP"]["SSL"]) == ("465", "on")
 
 
 def test_outlook_gets_starttls_as_encryption_tls_when_implicit_tls_is_off(team, listeners):
     listeners.MAIL_PORTS = {**PORTS, "imaps": 0, "smtps": 0, "pop3s": 0}
-    response = Client().post("/autodiscover/autodiscover.xml", OUTLOOK_REQUEST.format(address="bob@example.test"),
-                             content_type="text/xml")
+    response = Client().post(
+        "/autodiscover/autodiscover.xml", OUTLOOK_REQUEST.format(address="bob@example.test"), content_type="text/xml"
+    )
     protocols = outlook_protocols(response.content)
     assert {t: (p["Port"], p.get("Encryption"), p.get("SSL")) for t, p in protocols.items()} == {
-        "IMAP": ("143", "TLS", None), "POP3": ("110", "TLS", None), "SMTP": ("587", "TLS", None)}
+        "IMAP": ("143", "TLS", None),
+        "POP3": ("110", "TLS", None),
+        "SMTP": ("587", "TLS", None),
+    }
 
 
-@pytest.mark.parametrize("body,status", [
-    (b"<not xml", 200), (OUTLOOK_REQUEST.format(address="nobody@elsewhere.test").encode(), 404),
-    (b"<x>" + b" " * 20000 + b"</x>", 413),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        (b"<not xml", 200),
+        (OUTLOOK_REQUEST.format(address="nobody@elsewhere.test").encode(), 404),
+        (b"<x>" + b" " * 20000 + b"</x>", 413),
+    ],
+)
 def test_a_bad_autodiscover_request_gets_an_error_document(team, listeners, body, status):
     response = Client().post("/autodiscover/autodiscover.xml", body, content_type="text/xml")
     assert response.status_code == status
@@ -139,25 +187,42 @@ def test_the_apple_profile_sets_up_imap_and_submission_for_the_account(team, lis
     profile = plistlib.loads(response.content)
     assert profile["PayloadType"] == "Configuration"
     mail = profile["PayloadContent"][0]
-    assert {k: mail[k] for k in ("PayloadType", "EmailAccountType", "EmailAddress", "IncomingMailServerHostName",
-                                 "IncomingMailServerPortNumber", "IncomingMailServerUseSSL",
-                                 "OutgoingMailServerPortNumber", "OutgoingMailServerUsername")} == {
-        "PayloadType": "com.apple.mail.managed", "EmailAccountType": "EmailTypeIMAP",
-        "EmailAddress": "bob@example.test", "IncomingMailServerHostName": "mail.example.net",
-        "IncomingMailServerPortNumber": 993, "IncomingMailServerUseSSL": True,
-        "OutgoingMailServerPortNumber": 465, "OutgoingMailServerUsername": "bob@example.test"}
+    assert {
+        k: mail[k]
+        for k in (
+            "PayloadType",
+            "EmailAccountType",
+            "EmailAddress",
+            "IncomingMailServerHostName",
+            "IncomingMailServerPortNumber",
+            "IncomingMailServerUseSSL",
+            "OutgoingMailServerPortNumber",
+            "OutgoingMailServerUsername",
+        )
+    } == {
+        "PayloadType": "com.apple.mail.managed",
+        "EmailAccountType": "EmailTypeIMAP",
+        "EmailAddress": "bob@example.test",
+        "IncomingMailServerHostName": "mail.example.net",
+        "IncomingMailServerPortNumber": 993,
+        "IncomingMailServerUseSSL": True,
+        "OutgoingMailServerPortNumber": 465,
+        "OutgoingMailServerUsername": "bob@example.test",
+    }
     again = plistlib.loads(autoconfig.mobileconfig("bob@example.test"))
     assert again["PayloadUUID"] == profile["PayloadUUID"]  # installing it again replaces it
 
 
 # --- against the running listeners --------------------------------------------
 
+
 def _available(names: tuple[str, ...]) -> list[str]:
     """Listeners whose protocol package has a server (others land in their own issues)."""
     ready = []
     for name in names:
-        module = {"imap": "imap", "imaps": "imap", "pop3": "pop3", "pop3s": "pop3",
-                  "managesieve": "managesieve"}.get(name, "smtp")
+        module = {"imap": "imap", "imaps": "imap", "pop3": "pop3", "pop3s": "pop3", "managesieve": "managesieve"}.get(
+            name, "smtp"
+        )
         try:
             importlib.import_module(f"protocols.{module}.server")
         except ImportError:
@@ -177,15 +242,21 @@ def log_in_as_the_config_says(kind: str, host: str, port: int, socket_type: str,
     """Do what a mail client does with one <incomingServer>/<outgoingServer>."""
     implicit = socket_type == "SSL"
     if kind == "imap":
-        imap = imaplib.IMAP4_SSL(host, port, ssl_context=_insecure(), timeout=10) if implicit \
+        imap = (
+            imaplib.IMAP4_SSL(host, port, ssl_context=_insecure(), timeout=10)
+            if implicit
             else imaplib.IMAP4(host, port, timeout=10)
+        )
         if not implicit:
             imap.starttls(_insecure())
         imap.login(user, password)
         imap.logout()
     elif kind == "pop3":
-        pop = poplib.POP3_SSL(host, port, context=_insecure(), timeout=10) if implicit \
+        pop = (
+            poplib.POP3_SSL(host, port, context=_insecure(), timeout=10)
+            if implicit
             else poplib.POP3(host, port, timeout=10)
+        )
         if not implicit:
             pop.stls(_insecure())
         pop.user(user)
@@ -194,8 +265,11 @@ def log_in_as_the_config_says(kind: str, host: str, port: int, socket_type: str,
     elif kind == "managesieve":
         managesieve_login(host, port, user, password)
     else:
-        smtp = smtplib.SMTP_SSL(host, port, context=_insecure(), timeout=10) if implicit \
+        smtp = (
+            smtplib.SMTP_SSL(host, port, context=_insecure(), timeout=10)
+            if implicit
             else smtplib.SMTP(host, port, timeout=10)
+        )
         if not implicit:
             smtp.starttls(context=_insecure())
         smtp.login(user, password)

@@ -4,6 +4,7 @@ mail it sets up is then used over real IMAP, POP3 and SMTP listeners.
 
 Screenshots of the overview, the account list and the DNS page are saved
 to docs/screenshots/ (referenced from the README)."""
+
 from __future__ import annotations
 
 import imaplib
@@ -29,12 +30,21 @@ from .dnsserver import TinyDns
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = ROOT / "docs" / "screenshots"
 HOSTNAME = "mail.example.test"
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make apt-deps)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make apt-deps)"),
+]
 
 
 @pytest.fixture
@@ -67,18 +77,30 @@ def some_history(team) -> None:  # type: ignore[no-untyped-def]
     """A month of mail in a few mailboxes, so the overview has something to show."""
     superuser = team.actor("superuser")
     names = ["carol", "dave", "erin", "frank", "grace"]
-    accounts = [store.admin_create_account(superuser, f"{n}@example.test", password="pw", quota=(i + 1) * 50_000,
-                                           display_name=n.title()).account for i, n in enumerate(names)]
+    accounts = [
+        store.admin_create_account(
+            superuser, f"{n}@example.test", password="pw", quota=(i + 1) * 50_000, display_name=n.title()
+        ).account
+        for i, n in enumerate(names)
+    ]
     now = timezone.now()
     for day in range(30):
         for i, account in enumerate(accounts):
             if (day + i) % 3 == 0 or (day % 7 == 0 and i < 3):
                 body = "Notes.\r\n" * (40 + 13 * i + day)
-                store.append(account.id, "INBOX", sample_message(subject=f"Report {day}", body=body),
-                             internal_date=now - timedelta(days=29 - day, hours=i))
+                store.append(
+                    account.id,
+                    "INBOX",
+                    sample_message(subject=f"Report {day}", body=body),
+                    internal_date=now - timedelta(days=29 - day, hours=i),
+                )
             if (day + 2 * i) % 5 == 0:
-                store.append(account.id, "Sent", sample_message(subject=f"Re: {day}"),
-                             internal_date=now - timedelta(days=29 - day, hours=i))
+                store.append(
+                    account.id,
+                    "Sent",
+                    sample_message(subject=f"Re: {day}"),
+                    internal_date=now - timedelta(days=29 - day, hours=i),
+                )
     for account, fill in zip(accounts, (0.97, 0.92)):  # two mailboxes nearly full
         used = store.get_account(account.address).used_bytes
         store.admin_update_account(superuser, account.id, quota=int(used / fill))
@@ -113,10 +135,13 @@ def test_an_administrators_first_day_in_the_browser(live_team, page, settings):
     assert key is not None
 
     # "Check now" asks a DNS server (a tiny one on loopback) and shows what it found.
-    published = {("shop.test", "MX"): [f"10 {HOSTNAME}."], ("shop.test", "TXT"): ["v=spf1 mx -all"],
-                 ("mail._domainkey.shop.test", "TXT"): [key.dns_txt],
-                 ("_dmarc.shop.test", "TXT"): ["v=DMARC1; p=none"],
-                 ("autoconfig.shop.test", "CNAME"): [f"{HOSTNAME}."]}
+    published = {
+        ("shop.test", "MX"): [f"10 {HOSTNAME}."],
+        ("shop.test", "TXT"): ["v=spf1 mx -all"],
+        ("mail._domainkey.shop.test", "TXT"): [key.dns_txt],
+        ("_dmarc.shop.test", "TXT"): ["v=DMARC1; p=none"],
+        ("autoconfig.shop.test", "CNAME"): [f"{HOSTNAME}."],
+    }
     with TinyDns(published) as dns_server:
         settings.MAIL_DNS_NAMESERVERS = [dns_server.address]
         page.click("button:has-text('Check now')")
@@ -145,9 +170,11 @@ def test_an_administrators_first_day_in_the_browser(live_team, page, settings):
         # mail to the alias arrives over SMTP.
         with InProcessServer(["smtp", "imap", "pop3"]) as servers:
             with smtplib.SMTP("127.0.0.1", servers.ports["smtp"], timeout=10) as smtp:
-                refused = smtp.sendmail("customer@example.org", ["sales@shop.test"],
-                                        sample_message(subject="Order 42", sender="customer@example.org",
-                                                       to="sales@shop.test"))
+                refused = smtp.sendmail(
+                    "customer@example.org",
+                    ["sales@shop.test"],
+                    sample_message(subject="Order 42", sender="customer@example.org", to="sales@shop.test"),
+                )
                 assert refused == {}
             imap = imaplib.IMAP4("127.0.0.1", servers.ports["imap"], timeout=10)
             assert imap.login("dora@shop.test", password)[0] == "OK"

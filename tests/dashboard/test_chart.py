@@ -1,4 +1,5 @@
 """The overview's bar chart geometry (pure: no database, no template)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,6 +1,7 @@
 """The DMARC page of a domain in a real browser: aggregate reports other
 receivers mailed about example.test, shown as who sent mail as it (chart and
 table); saved as docs/screenshots/dashboard-dmarc.png."""
+
 from __future__ import annotations
 
 import gzip
@@ -20,8 +21,12 @@ pytestmark = [pytest.mark.slow]
 def test_an_administrator_sees_who_sends_mail_as_the_domain(live_team, page):  # noqa: F811
     assert CHROMIUM
     for reporter, report_id in (("Big Mailbox Provider", "r-1"), ("Other Receiver", "r-2")):
-        assert store.take_dmarc_report(report_mail(gzip.compress(report_xml(org=reporter, report_id=report_id)),
-                                                   "r.xml.gz")) == 1
+        assert (
+            store.take_dmarc_report(
+                report_mail(gzip.compress(report_xml(org=reporter, report_id=report_id)), "r.xml.gz")
+            )
+            == 1
+        )
     log_in(page, ROOT_ADDRESS, ROOT_PASSWORD)
     page.wait_for_url("**/manage/")
     page.goto("/manage/domains/example.test/")
@@ -30,8 +35,14 @@ def test_an_administrator_sees_who_sends_mail_as_the_domain(live_team, page):  #
     assert page.locator("#dmarc-reports").inner_text() == "2"
     rows = page.locator("#dmarc-senders tbody tr")
     assert rows.count() == 6
-    assert rows.nth(0).locator("td").all_inner_texts() == ["192.0.2.1", "Big Mailbox Provider", "40", "100%", "100%",
-                                                           "100%"]
+    assert rows.nth(0).locator("td").all_inner_texts() == [
+        "192.0.2.1",
+        "Big Mailbox Provider",
+        "40",
+        "100%",
+        "100%",
+        "100%",
+    ]
     assert rows.nth(5).locator("td").all_inner_texts()[2:] == ["5", "0%", "0%", "0%"]
     # the chart: one bar a source, the biggest full length, and the all-failing ones red only
     assert page.locator("#dmarc-chart rect.delivered").count() == 6

@@ -1,5 +1,6 @@
 """The DNS page: the records a domain publishes, and "check now" against a
 real DNS server (a tiny one on 127.0.0.1, see dnsserver.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,17 @@ from .conftest import client_as
 from .dnsserver import TinyDns
 
 HOST = "mx.example.net"
-PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "imap": 143, "imaps": 993, "pop3": 0, "pop3s": 995,
-         "pop2": 109, "managesieve": 4190}
+PORTS = {
+    "smtp": 25,
+    "submission": 587,
+    "smtps": 465,
+    "imap": 143,
+    "imaps": 993,
+    "pop3": 0,
+    "pop3s": 995,
+    "pop2": 109,
+    "managesieve": 4190,
+}
 
 
 def records(dkim: list[tuple[str, str]] | None = None):  # type: ignore[no-untyped-def]
@@ -54,7 +64,7 @@ def test_long_txt_values_are_split_into_255_octet_strings_for_zone_files():
 def test_check_now_tells_found_missing_different_and_error_apart():
     dkim_value = "v=DKIM1; k=rsa; p=" + "B" * 300
     published = {
-        ("example.test", "MX"): ["20 MX.example.net."],                       # other preference: still ours
+        ("example.test", "MX"): ["20 MX.example.net."],  # other preference: still ours
         ("example.test", "TXT"): ["google-site-verification=x", "v=spf1 a -all"],  # an SPF, but another
         ("mail._domainkey.example.test", "TXT"): ["v=DKIM1; p=" + "B" * 300],  # k= omitted: same key
         ("_submissions._tcp.example.test", "SRV"): ["5 0 465 mx.example.net."],
@@ -89,18 +99,22 @@ def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, setting
     settings.MAIL_HOSTNAME = HOST
     settings.MAIL_PORTS = PORTS
     from protocols.tls import generate_self_signed  # a certificate, so the page lists its TLSA record
+
     generate_self_signed(tmp_path / "cert.pem", tmp_path / "key.pem", HOST)
     settings.MAIL_TLS_CERT, settings.MAIL_TLS_KEY = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
     key = store.generate_dkim_key("example.test", "mail", "ed25519")
     client = client_as(team, "admin_a")
     page = client.get("/manage/domains/example.test/dns/").content.decode()
-    for text in ("example.test. 3600 IN MX 10 mx.example.net.", "_imaps._tcp.example.test. 3600 IN SRV 0 1 993",
-                 "_dmarc.example.test. 3600 IN TXT", "mail._domainkey.example.test. 3600 IN TXT",
-                 "autoconfig.example.test. 3600 IN CNAME mx.example.net."):
+    for text in (
+        "example.test. 3600 IN MX 10 mx.example.net.",
+        "_imaps._tcp.example.test. 3600 IN SRV 0 1 993",
+        "_dmarc.example.test. 3600 IN TXT",
+        "mail._domainkey.example.test. 3600 IN TXT",
+        "autoconfig.example.test. 3600 IN CNAME mx.example.net.",
+    ):
         assert text in page, text
     assert "In the DNS now" not in page
-    published = {("example.test", "MX"): ["10 mx.example.net."],
-                 ("mail._domainkey.example.test", "TXT"): [key.dns_txt]}
+    published = {("example.test", "MX"): ["10 mx.example.net."], ("mail._domainkey.example.test", "TXT"): [key.dns_txt]}
     with TinyDns(published) as server:
         settings.MAIL_DNS_NAMESERVERS = [server.address]
         page = client.post("/manage/domains/example.test/dns/", {"check": "1"}).content.decode()
@@ -112,6 +126,7 @@ def test_the_dns_page_shows_the_records_and_checks_them_on_request(team, setting
 def test_a_dns_server_that_does_not_answer_is_an_error_not_a_crash(nameservers):
     from mailboxes.dashboard import dnscheck
     from mailboxes.dns import make_resolver
+
     resolver = make_resolver(nameservers, lifetime=0.5, cache=False)
     check = dnscheck.check_one(records()[0], resolver)
     assert check.status == "error" and check.seen
@@ -121,6 +136,7 @@ def test_check_now_sees_a_record_changed_since_the_last_check(team, settings):
     """The relay's resolver keeps answers for their TTL (300 s here); the
     dashboard's must not, or a fixed record would look wrong for minutes."""
     from mailboxes.dns import default_resolver
+
     settings.MAIL_HOSTNAME = HOST
     settings.MAIL_PORTS = PORTS
     client = client_as(team, "admin_a")

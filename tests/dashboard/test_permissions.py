@@ -2,6 +2,7 @@
 domain admin of the object's domain (alice, example.test), a domain admin
 of another domain (charlie, other.test), an ordinary account (bob) and an
 anonymous visitor (sent to the login). The objects all live in example.test."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,8 +30,9 @@ class Objects:
 
 def objects(team: Team) -> Objects:
     alias = store.create_alias("sales@example.test", ["bob@example.test"])
-    store.deliver(sample_message(to="far@away.test"), ["far@away.test"], "alice@example.test",
-                  sender_account_id=team.alice.id)
+    store.deliver(
+        sample_message(to="far@away.test"), ["far@away.test"], "alice@example.test", sender_account_id=team.alice.id
+    )
     queued = store.admin_list_queue(team.actor("superuser")).items[0].id
     return Objects(team.bob.id, alias.id, queued)
 
@@ -62,8 +64,11 @@ PAGES: list[tuple[str, Callable[[Objects], str], tuple[int, ...]]] = [
 
 # Changes: (url, form) posted by someone who may not make them.
 CHANGES: list[tuple[str, Callable[[Objects], str], dict[str, str]]] = [
-    ("domain settings", lambda o: "/manage/domains/example.test/",
-     {"default_quota": "1M", "trash_retention_days": "3", "catch_all": "bob@example.test"}),
+    (
+        "domain settings",
+        lambda o: "/manage/domains/example.test/",
+        {"default_quota": "1M", "trash_retention_days": "3", "catch_all": "bob@example.test"},
+    ),
     ("dkim key", lambda o: "/manage/domains/example.test/dkim/", {"selector": "x", "algorithm": "ed25519"}),
     ("dns check", lambda o: "/manage/domains/example.test/dns/", {"check": "1"}),
     ("delete domain", lambda o: "/manage/domains/example.test/delete/", {"with_accounts": "yes"}),
@@ -124,18 +129,24 @@ def test_a_domain_admin_may_look_at_but_not_change_a_superuser_in_their_domain(t
     client = client_as(team, "admin_a")
     root = team.root.id
     assert client.get(f"/manage/accounts/{root}/").status_code == OK
-    for url, form in ((f"/manage/accounts/{root}/password/", {"password": "mine-now"}),
-                      (f"/manage/accounts/{root}/", {"quota": "1K", "active": ""}),
-                      (f"/manage/accounts/{root}/delete/", {})):
+    for url, form in (
+        (f"/manage/accounts/{root}/password/", {"password": "mine-now"}),
+        (f"/manage/accounts/{root}/", {"quota": "1K", "active": ""}),
+        (f"/manage/accounts/{root}/delete/", {}),
+    ):
         assert client.post(url, form).status_code == FORBIDDEN
     assert store.authenticate("root@example.test", "root-secret") is not None
 
 
-@pytest.mark.parametrize("role,form", [
-    ("admin_a", {"superuser": "on", "admin_domains": "example.test"}),
-    ("admin_a", {"admin_domains": ["example.test", "other.test"]}),
-    ("superuser", {"admin_domains": "example.test"}),
-], ids=["domain admin to superuser", "domain admin to another domain", "superuser to anything else"])
+@pytest.mark.parametrize(
+    "role,form",
+    [
+        ("admin_a", {"superuser": "on", "admin_domains": "example.test"}),
+        ("admin_a", {"admin_domains": ["example.test", "other.test"]}),
+        ("superuser", {"admin_domains": "example.test"}),
+    ],
+    ids=["domain admin to superuser", "domain admin to another domain", "superuser to anything else"],
+)
 def test_nobody_can_change_their_own_role(team, role, form):
     me = team.account(role)
     before = store.admin_actor(me.id)

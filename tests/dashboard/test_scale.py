@@ -1,5 +1,6 @@
 """Lists stay fast at 10,000 accounts: every page costs a fixed number of
 queries, whatever the number of rows (no query per row)."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,9 +17,18 @@ MANY = 10_000
 # Session, user, the actor (2), the page's own (a list: COUNT and one page; the
 # overview: 7), and a SAVEPOINT/RELEASE pair per store call inside the test's transaction.
 MAX_QUERIES = 16
-PAGES = ["/manage/", "/manage/accounts/", "/manage/accounts/?order=usage", "/manage/accounts/?order=login",
-         "/manage/accounts/?q=user01&domain=example.test&page=2", "/manage/domains/", "/manage/aliases/",
-         "/manage/aliases/?q=user0", "/manage/queue/", "/manage/audit/"]
+PAGES = [
+    "/manage/",
+    "/manage/accounts/",
+    "/manage/accounts/?order=usage",
+    "/manage/accounts/?order=login",
+    "/manage/accounts/?q=user01&domain=example.test&page=2",
+    "/manage/domains/",
+    "/manage/aliases/",
+    "/manage/aliases/?q=user0",
+    "/manage/queue/",
+    "/manage/audit/",
+]
 
 
 def add_many_accounts(team) -> None:  # type: ignore[no-untyped-def]
@@ -26,14 +36,28 @@ def add_many_accounts(team) -> None:  # type: ignore[no-untyped-def]
     in bulk (the store's create_account would take minutes to make them)."""
     domain = Domain.objects.get(name="example.test")
     rows = Account.objects.bulk_create(
-        [Account(address=f"user{i:05}@example.test", domain=domain, quota=10**6, used_bytes=i * 97 % 10**6,
-                 password="!") for i in range(MANY)], batch_size=2500)
-    LoginRecord.objects.bulk_create([LoginRecord(account=a, protocol=p, ip="192.0.2.1")
-                                     for a in rows[::3] for p in ("imap", "pop3")], batch_size=2500)
+        [
+            Account(
+                address=f"user{i:05}@example.test", domain=domain, quota=10**6, used_bytes=i * 97 % 10**6, password="!"
+            )
+            for i in range(MANY)
+        ],
+        batch_size=2500,
+    )
+    LoginRecord.objects.bulk_create(
+        [LoginRecord(account=a, protocol=p, ip="192.0.2.1") for a in rows[::3] for p in ("imap", "pop3")],
+        batch_size=2500,
+    )
     Account.admin_domains.through.objects.bulk_create(
-        [Account.admin_domains.through(account_id=a.id, domain_id=domain.id) for a in rows[::50]])
-    Alias.objects.bulk_create([Alias(source=f"alias{i:05}@example.test", domain=domain,
-                                     targets=[rows[i].address]) for i in range(0, MANY, 5)], batch_size=2500)
+        [Account.admin_domains.through(account_id=a.id, domain_id=domain.id) for a in rows[::50]]
+    )
+    Alias.objects.bulk_create(
+        [
+            Alias(source=f"alias{i:05}@example.test", domain=domain, targets=[rows[i].address])
+            for i in range(0, MANY, 5)
+        ],
+        batch_size=2500,
+    )
 
 
 def queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
@@ -44,7 +68,9 @@ def queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_every_list_costs_the_same_queries_for_four_accounts_and_ten_thousand(team, django_assert_max_num_queries):
-    store.deliver(sample_message(to="x@far.test"), ["x@far.test"], "alice@example.test", sender_account_id=team.alice.id)
+    store.deliver(
+        sample_message(to="x@far.test"), ["x@far.test"], "alice@example.test", sender_account_id=team.alice.id
+    )
     client = client_as(team, "superuser")
     client.get("/manage/")  # a session's first request also records the signed-in browser (store.note_web_session)
     few = {url: queries(client, url) for url in PAGES}

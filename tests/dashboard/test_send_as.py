@@ -1,6 +1,7 @@
-""""Send as" grants on the account page (issue #15 item 1): who may grant
+""" "Send as" grants on the account page (issue #15 item 1): who may grant
 which address or @domain to whom, each change an audit row; through the real
 dashboard with the Django test client."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,8 +30,11 @@ def test_an_admin_grants_and_removes_send_as_on_the_account_page_and_each_is_aud
     assert client.post(url, {"remove": "@example.test"}).status_code == FOUND
     assert grants(team.bob.id) == ["sales@example.test"]
     assert not store.may_send_as(team.bob.id, "anyone@example.test")
-    rows = list(AuditEntry.objects.filter(action__startswith="account.send_as").order_by("pk")
-                .values_list("actor_id", "action", "target", "detail"))
+    rows = list(
+        AuditEntry.objects.filter(action__startswith="account.send_as")
+        .order_by("pk")
+        .values_list("actor_id", "action", "target", "detail")
+    )
     assert rows == [
         (team.alice.id, "account.send_as.grant", "bob@example.test", {"address": "sales@example.test"}),
         (team.alice.id, "account.send_as.grant", "bob@example.test", {"address": "@example.test"}),
@@ -65,8 +69,9 @@ def test_outsiders_can_neither_grant_nor_remove(team, role, status):
 
 
 def test_a_domain_admin_may_not_grant_to_a_superuser_in_their_domain(team):
-    response = client_as(team, "admin_a").post(f"/manage/accounts/{team.root.id}/send-as/",
-                                               {"address": "@example.test"})
+    response = client_as(team, "admin_a").post(
+        f"/manage/accounts/{team.root.id}/send-as/", {"address": "@example.test"}
+    )
     assert response.status_code == FORBIDDEN
     assert grants(team.root.id) == []
 

@@ -1,6 +1,7 @@
 """The dashboard's page for a domain's Sieve scripts (run before and after
 each user's): for the domain's admins and superusers only; an invalid
 script is shown again with its line and not stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,9 @@ def test_domain_admin_sets_the_before_and_after_scripts(team):
     assert response.status_code == 302
     assert store.admin_domain_scripts(team.actor("admin_a"), "example.test") == {"before": BEFORE, "after": "keep;"}
     assert AuditEntry.objects.filter(action="domain.sieve", target="example.test").count() == 2
-    assert BEFORE.split("\n")[1] in client.get("/manage/domains/example.test/sieve/").content.decode() \
-        .replace("&quot;", '"')
+    assert BEFORE.split("\n")[1] in client.get("/manage/domains/example.test/sieve/").content.decode().replace(
+        "&quot;", '"'
+    )
 
 
 def test_an_invalid_domain_script_is_shown_with_its_line_and_not_stored(team):

@@ -1,6 +1,7 @@
 """The store's admin functions that other doors rely on: record_login (the
 protocols call it), hosted_domain (autoconfig), the queue actions (the relay
 is woken through the outbound_queued signal)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -39,8 +40,9 @@ def test_record_login_for_an_account_that_is_gone_is_no_such_account(team):
         store.record_login(999_999, "imap", "192.0.2.1")
 
 
-@pytest.mark.parametrize("name,hosted", [("Example.TEST", "example.test"), ("elsewhere.test", None),
-                                         ("not a domain", None)])
+@pytest.mark.parametrize(
+    "name,hosted", [("Example.TEST", "example.test"), ("elsewhere.test", None), ("not a domain", None)]
+)
 def test_hosted_domain_names_only_domains_served_here(team, name, hosted):
     assert store.hosted_domain(name) == hosted
 

@@ -1,5 +1,6 @@
 """What administrators do in the dashboard, through its pages (Django's
 test client), checked against the store afterwards."""
+
 from __future__ import annotations
 
 import re
@@ -19,19 +20,21 @@ def audit_actions(team) -> list[str]:
 
 def test_a_superuser_creates_a_domain_and_lands_on_its_dns_page(team):
     client = client_as(team, "superuser")
-    response = client.post("/manage/domains/new/", {"name": "New.Example", "default_quota": "2G",
-                                                    "max_accounts": "3"})
+    response = client.post("/manage/domains/new/", {"name": "New.Example", "default_quota": "2G", "max_accounts": "3"})
     assert response.status_code == 302 and response["Location"] == "/manage/domains/new.example/dns/"
     domain = store.admin_domain(team.actor("superuser"), "new.example")
     assert (domain.default_quota, domain.max_accounts) == (2 * 1024**3, 3)
     assert audit_actions(team)[0] == "domain.create"
 
 
-@pytest.mark.parametrize("form,error", [
-    ({"name": "example.test", "max_accounts": "0"}, "already exists"),
-    ({"name": "not a domain", "max_accounts": "0"}, "not a valid domain name"),
-    ({"name": "x.test", "default_quota": "12X", "max_accounts": "0"}, "not a size"),
-])
+@pytest.mark.parametrize(
+    "form,error",
+    [
+        ({"name": "example.test", "max_accounts": "0"}, "already exists"),
+        ({"name": "not a domain", "max_accounts": "0"}, "not a valid domain name"),
+        ({"name": "x.test", "default_quota": "12X", "max_accounts": "0"}, "not a size"),
+    ],
+)
 def test_a_bad_new_domain_is_refused_with_one_line_and_nothing_written(team, form, error):
     response = client_as(team, "superuser").post("/manage/domains/new/", form)
     assert response.status_code == 200
@@ -41,16 +44,26 @@ def test_a_bad_new_domain_is_refused_with_one_line_and_nothing_written(team, for
 
 def test_domain_settings_set_quota_retention_catch_all_and_limits(team):
     client = client_as(team, "superuser")
-    response = client.post("/manage/domains/example.test/", {
-        "default_quota": "100M", "trash_retention_days": "7", "catch_all": "bob@example.test",
-        "active": "on", "max_accounts": "50", "allow_external_forwards": "on"})
+    response = client.post(
+        "/manage/domains/example.test/",
+        {
+            "default_quota": "100M",
+            "trash_retention_days": "7",
+            "catch_all": "bob@example.test",
+            "active": "on",
+            "max_accounts": "50",
+            "allow_external_forwards": "on",
+        },
+    )
     assert response.status_code == 302
     domain = store.admin_domain(team.actor("superuser"), "example.test")
     assert (domain.default_quota, domain.trash_retention_days, domain.max_accounts) == (100 * 1024**2, 7, 50)
     assert domain.catch_all == ("bob@example.test",) and domain.allow_external_forwards
     assert store.resolve_recipient("whoever@example.test").account_ids == (team.bob.id,)
-    client.post("/manage/domains/example.test/", {"default_quota": "100M", "trash_retention_days": "7",
-                                                  "catch_all": "", "active": "on", "max_accounts": "50"})
+    client.post(
+        "/manage/domains/example.test/",
+        {"default_quota": "100M", "trash_retention_days": "7", "catch_all": "", "active": "on", "max_accounts": "50"},
+    )
     assert store.resolve_recipient("whoever@example.test").kind == "unknown"
 
 
@@ -58,8 +71,10 @@ def test_a_domain_admin_sees_no_limit_fields_and_saves_the_rest(team):
     client = client_as(team, "admin_a")
     page = client.get("/manage/domains/example.test/").content.decode()
     assert 'name="max_accounts"' not in page and 'name="default_quota"' in page
-    response = client.post("/manage/domains/example.test/", {
-        "default_quota": "5M", "trash_retention_days": "9", "catch_all": "", "max_accounts": "9999"})
+    response = client.post(
+        "/manage/domains/example.test/",
+        {"default_quota": "5M", "trash_retention_days": "9", "catch_all": "", "max_accounts": "9999"},
+    )
     assert response.status_code == 302
     domain = store.admin_domain(team.actor("admin_a"), "example.test")
     assert (domain.default_quota, domain.trash_retention_days, domain.max_accounts) == (5 * 1024**2, 9, 0)
@@ -67,8 +82,13 @@ def test_a_domain_admin_sees_no_limit_fields_and_saves_the_rest(team):
 
 def test_a_catch_all_to_another_host_needs_external_forwards_allowed(team):
     client = client_as(team, "superuser")
-    form = {"default_quota": "0", "trash_retention_days": "30", "catch_all": "someone@elsewhere.test",
-            "active": "on", "max_accounts": "0"}
+    form = {
+        "default_quota": "0",
+        "trash_retention_days": "30",
+        "catch_all": "someone@elsewhere.test",
+        "active": "on",
+        "max_accounts": "0",
+    }
     assert "does not allow forwarding" in client.post("/manage/domains/example.test/", form).content.decode()
     assert store.admin_domain(team.actor("superuser"), "example.test").catch_all == ()
     assert client.post("/manage/domains/example.test/", {**form, "allow_external_forwards": "on"}).status_code == 302
@@ -95,8 +115,9 @@ def test_dkim_key_generation_publishes_a_record_on_the_dns_page(team):
 
 def test_an_account_created_without_a_password_gets_one_shown_once(team):
     client = client_as(team, "admin_a")
-    response = client.post("/manage/accounts/new/", {"address": "dora@example.test", "display_name": "Dora",
-                                                      "quota": "50M"})
+    response = client.post(
+        "/manage/accounts/new/", {"address": "dora@example.test", "display_name": "Dora", "quota": "50M"}
+    )
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     password = re.search(r'id="generated-password">([^<]+)<', response.content.decode()).group(1)
     account = store.authenticate("dora@example.test", password)
@@ -135,7 +156,10 @@ def test_account_page_shows_usage_folders_and_last_login_per_protocol(team):
     store.record_login(team.bob.id, "imap", "192.0.2.7")
     store.record_login(team.bob.id, "pop3", "192.0.2.8")
     store.record_login(team.bob.id, "imap", "192.0.2.9")  # replaces the first
-    assert [(l.protocol, l.ip) for l in store.last_logins(team.bob.id)] == [("imap", "192.0.2.9"), ("pop3", "192.0.2.8")]
+    assert [(l.protocol, l.ip) for l in store.last_logins(team.bob.id)] == [
+        ("imap", "192.0.2.9"),
+        ("pop3", "192.0.2.8"),
+    ]
     page = client_as(team, "admin_a").get(f"/manage/accounts/{team.bob.id}/").content.decode()
     size = filesizeformat(store.get_account("bob@example.test").used_bytes)
     for text in ("INBOX", "Archive", "192.0.2.9", "192.0.2.8", "imap", "pop3", size):
@@ -173,8 +197,9 @@ def test_a_superuser_grants_and_revokes_roles(team):
 
 def test_aliases_are_created_edited_and_deleted(team):
     client = client_as(team, "admin_a")
-    response = client.post("/manage/aliases/new/", {"source": "team@example.test",
-                                                    "targets": "alice@example.test, bob@example.test"})
+    response = client.post(
+        "/manage/aliases/new/", {"source": "team@example.test", "targets": "alice@example.test, bob@example.test"}
+    )
     assert response.status_code == 302
     assert set(store.resolve_recipient("team@example.test").account_ids) == {team.alice.id, team.bob.id}
     alias = store.admin_list_aliases(team.actor("admin_a"), query="team").items[0]
@@ -206,8 +231,12 @@ def test_lists_search_and_page(team):
 
 
 def test_the_queue_lists_retries_and_deletes_outbound_mail(team):
-    store.deliver(sample_message(to="x@far.test"), ["x@far.test", "y@far.test"], "alice@example.test",
-                  sender_account_id=team.alice.id)
+    store.deliver(
+        sample_message(to="x@far.test"),
+        ["x@far.test", "y@far.test"],
+        "alice@example.test",
+        sender_account_id=team.alice.id,
+    )
     admin = team.actor("admin_a")
     rows = store.admin_list_queue(admin).items
     assert sorted(r.address for r in rows) == ["x@far.test", "y@far.test"]
@@ -222,8 +251,10 @@ def test_the_queue_lists_retries_and_deletes_outbound_mail(team):
     assert store.admin_list_queue(admin).total == 0
 
 
-@pytest.mark.parametrize("days, says", [(7, "deleted 7 days after their last attempt"), (1, "deleted 1 day after"),
-                                        (0, "kept until deleted here")])
+@pytest.mark.parametrize(
+    "days, says",
+    [(7, "deleted 7 days after their last attempt"), (1, "deleted 1 day after"), (0, "kept until deleted here")],
+)
 def test_the_queue_page_says_how_long_finished_entries_are_kept(team, settings, days, says):
     settings.MAIL_OUTBOUND_RETENTION_DAYS = days
     page = client_as(team, "admin_a").get("/manage/queue/").content.decode()
@@ -256,12 +287,14 @@ def test_the_audit_log_records_who_did_what_and_is_searchable(team):
 
 def test_the_dashboard_login_lets_admins_in_and_sends_them_where_they_were_going(team):
     client = client_as(team, None)
-    response = client.post("/manage/login/?next=/manage/queue/", {"address": ROOT, "password": ROOT_PASSWORD,
-                                                                  "next": "/manage/queue/"})
+    response = client.post(
+        "/manage/login/?next=/manage/queue/", {"address": ROOT, "password": ROOT_PASSWORD, "next": "/manage/queue/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/manage/queue/"
     assert [l.protocol for l in store.last_logins(team.root.id)] == ["manage"]
-    evil = client_as(team, None).post("/manage/login/", {"address": ROOT, "password": ROOT_PASSWORD,
-                                                         "next": "https://evil.test/"})
+    evil = client_as(team, None).post(
+        "/manage/login/", {"address": ROOT, "password": ROOT_PASSWORD, "next": "https://evil.test/"}
+    )
     assert evil["Location"] == "/manage/"
     client.post("/manage/logout/")
     assert client.get("/manage/").status_code == 302
@@ -275,8 +308,9 @@ def test_repeated_failed_logins_close_the_door_even_for_the_right_password(team)
     assert response.status_code == 403 and "Too many failed logins" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # another address from the same IP is not yet blocked
-    assert client.post("/manage/login/", {"address": "alice@example.test",
-                                          "password": "alice-secret"}).status_code == 302
+    assert (
+        client.post("/manage/login/", {"address": "alice@example.test", "password": "alice-secret"}).status_code == 302
+    )
 
 
 def test_dashboard_pages_forbid_scripts_and_framing(team):

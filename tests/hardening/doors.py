@@ -2,6 +2,7 @@
 credentials) or "blocked" (refused by the brute-force defence before the
 credentials were looked at). Real clients over real sockets; the web doors
 through Django's test client in this process."""
+
 from __future__ import annotations
 
 import base64
@@ -115,11 +116,13 @@ def managesieve_authenticate(ports: Ports, address: str, password: str) -> str:
 def _web(path: str, denied: bytes) -> Attempt:
     def attempt(ports: Ports, address: str, password: str, ip: str = "127.0.0.1", forwarded_for: str = "") -> str:
         from django.test import Client
+
         headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
         response = Client(REMOTE_ADDR=ip, **headers).post(path, {"address": address, "password": password})
         if response.status_code == 302:
             return "ok"
         return "blocked" if denied in response.content else "fail"
+
     return attempt
 
 
@@ -127,10 +130,13 @@ webmail = _web("/mail/login/", b"Too many failed logins")
 dashboard = _web("/manage/login/", b"Too many failed logins")
 
 MAIL_DOORS: dict[str, Attempt] = {
-    "smtp-auth": smtp_auth, "imap-login": imap_login, "imap-authenticate": imap_authenticate,
-    "pop3-user-pass": pop3_user_pass, "pop3-auth-plain": pop3_auth_plain, "pop3-apop": pop3_apop,
-    "pop2-helo": pop2_helo, "managesieve-authenticate": managesieve_authenticate,
+    "smtp-auth": smtp_auth,
+    "imap-login": imap_login,
+    "imap-authenticate": imap_authenticate,
+    "pop3-user-pass": pop3_user_pass,
+    "pop3-auth-plain": pop3_auth_plain,
+    "pop3-apop": pop3_apop,
+    "pop2-helo": pop2_helo,
+    "managesieve-authenticate": managesieve_authenticate,
 }
 WEB_DOORS: dict[str, Attempt] = {"webmail": webmail, "dashboard": dashboard}
-
-

@@ -1,12 +1,15 @@
 """The malformed-message corpus: the small files of tests/data/malformed/
 plus the big ones made here (megabytes are not committed)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "malformed"
-HEAD = (b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\n"
-        b"MIME-Version: 1.0\r\n")
+HEAD = (
+    b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nDate: Mon, 30 Nov 2026 07:00:00 +0000\r\n"
+    b"MIME-Version: 1.0\r\n"
+)
 
 
 def ten_thousand_parts() -> bytes:
@@ -18,7 +21,13 @@ def nested(depth: int = 1_000) -> bytes:
     """multipart/mixed inside multipart/mixed, depth levels deep, a text part at the bottom."""
     opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n) for n in range(depth))
     closing = b"".join(b"\r\n--b%d--\r\n" % n for n in reversed(range(depth)))
-    return HEAD + b"Subject: nested %d deep\r\n" % depth + opening + b"Content-Type: text/plain\r\n\r\nthe bottom" + closing
+    return (
+        HEAD
+        + b"Subject: nested %d deep\r\n" % depth
+        + opening
+        + b"Content-Type: text/plain\r\n\r\nthe bottom"
+        + closing
+    )
 
 
 def huge_header_line() -> bytes:
@@ -33,8 +42,13 @@ def many_headers() -> bytes:
     return HEAD + b"".join(b"X-H%d: v\r\n" % n for n in range(50_000)) + b"Subject: 50,000 fields\r\n\r\nbody\r\n"
 
 
-GENERATED = {"10000-parts": ten_thousand_parts, "nested-1000": nested, "header-line-1mb": huge_header_line,
-             "encoded-subject-1mb": huge_subject, "50000-header-fields": many_headers}
+GENERATED = {
+    "10000-parts": ten_thousand_parts,
+    "nested-1000": nested,
+    "header-line-1mb": huge_header_line,
+    "encoded-subject-1mb": huge_subject,
+    "50000-header-fields": many_headers,
+}
 
 
 def corpus() -> list[tuple[str, object]]:

@@ -1,4 +1,5 @@
 """The brute-force defence (store.login): one place, every door, every worker."""
+
 from __future__ import annotations
 
 import time
@@ -51,8 +52,10 @@ def test_an_ip_with_too_many_failures_is_refused_for_every_account(users, settin
     with pytest.raises(store.LoginBlocked) as blocked:
         store.login("alice@example.test", "alice-secret", protocol="imap", ip="192.0.2.7")
     assert blocked.value.retry_after > time.time()
-    assert store.login("alice@example.test", "alice-secret", protocol="imap", ip="192.0.2.8").address \
+    assert (
+        store.login("alice@example.test", "alice-secret", protocol="imap", ip="192.0.2.8").address
         == "alice@example.test"
+    )
 
 
 def test_a_blocked_account_still_logs_in_from_an_ip_it_used_before(users, settings):
@@ -90,8 +93,7 @@ def test_administrators_see_and_clear_blocks_on_the_dashboard_page(root, setting
     assert response.status_code == 302
     assert "may log in again" in admin.get("/manage/blocks/").content.decode()
     assert "<td>bob@example.test</td>" not in admin.get("/manage/blocks/").content.decode()
-    assert Client().post("/mail/login/", {"address": "bob@example.test",
-                                          "password": "bob-secret"}).status_code == 302
+    assert Client().post("/mail/login/", {"address": "bob@example.test", "password": "bob-secret"}).status_code == 302
 
 
 def test_a_domain_admin_sees_account_blocks_of_their_domains_only_and_no_ip_blocks(users, settings):
@@ -106,7 +108,10 @@ def test_a_domain_admin_sees_account_blocks_of_their_domains_only_and_no_ip_bloc
     assert alice is not None
     assert [(b.kind, b.value) for b in store.admin_login_blocks(actor=alice)] == [("account", "bob@example.test")]
     assert {(b.kind, b.value) for b in store.admin_login_blocks(actor=boss)} == {
-        ("account", "bob@example.test"), ("account", "charlie@other.test"), ("ip", "192.0.2.50")}
+        ("account", "bob@example.test"),
+        ("account", "charlie@other.test"),
+        ("ip", "192.0.2.50"),
+    }
     with pytest.raises(store.NotPermitted):
         store.admin_clear_login_block("ip", "192.0.2.50", actor=alice)
     with pytest.raises(store.NotFound):
@@ -117,8 +122,13 @@ def test_a_domain_admin_sees_account_blocks_of_their_domains_only_and_no_ip_bloc
 # brackets, no trailing dot and no space in a login name): never logged in, and
 # counted against root's budget. POP3 USER/APOP and POP2 HELO cannot carry a
 # space (their parsers answer a syntax error: no login attempt at all).
-ODD_SPELLINGS = ["<root@example.test>", "root@example.test.", "root@ example.test", "root @example.test",
-                 "<ROOT@Example.Test.>"]
+ODD_SPELLINGS = [
+    "<root@example.test>",
+    "root@example.test.",
+    "root@ example.test",
+    "root @example.test",
+    "<ROOT@Example.Test.>",
+]
 NO_SPACES = {"pop3-user-pass", "pop3-apop", "pop2-helo"}
 ALL_DOORS = {**MAIL_DOORS, **WEB_DOORS}
 
@@ -126,7 +136,8 @@ ALL_DOORS = {**MAIL_DOORS, **WEB_DOORS}
 @pytest.mark.parametrize("spelling", ODD_SPELLINGS)
 @pytest.mark.parametrize("door", ALL_DOORS)
 def test_an_odd_spelling_of_the_address_never_logs_in_and_spends_the_accounts_budget(
-        two_workers, root, door, spelling, settings):
+    two_workers, root, door, spelling, settings
+):
     settings.MAIL_LOGIN_MAX_FAILURES = THRESHOLD
     one, _two = two_workers
     attempt = ALL_DOORS[door]
@@ -138,8 +149,7 @@ def test_an_odd_spelling_of_the_address_never_logs_in_and_spends_the_accounts_bu
 
 @pytest.mark.parametrize("spelling", ["ROOT@EXAMPLE.TEST", "Root@Example.Test", " root@example.test "])
 @pytest.mark.parametrize("door", ALL_DOORS)
-def test_case_and_surrounding_spaces_are_the_same_account_with_one_budget(two_workers, root, door, spelling,
-                                                                          settings):
+def test_case_and_surrounding_spaces_are_the_same_account_with_one_budget(two_workers, root, door, spelling, settings):
     settings.MAIL_LOGIN_MAX_FAILURES = THRESHOLD
     one, _two = two_workers
     attempt = ALL_DOORS[door]
@@ -155,6 +165,7 @@ def test_case_and_surrounding_spaces_are_the_same_account_with_one_budget(two_wo
 def _forget_known_ips(address: str) -> None:
     """Drop the account's login records, so the loopback address is new to it again."""
     from mailboxes.models import LoginRecord
+
     LoginRecord.objects.filter(account__address=address).delete()
 
 
@@ -170,7 +181,9 @@ def test_ipv6_clients_are_counted_per_64_and_ipv4_mapped_ones_as_ipv4(root, door
         assert attempt({}, f"nobody{n}@example.test", "guess", ip="::ffff:192.0.2.7") == "fail"
     assert attempt({}, "bob@example.test", "bob-secret", ip="192.0.2.7") == "blocked"
     assert [(b.kind, b.value) for b in store.admin_login_blocks(actor=_root_actor())] == [
-        ("ip", "192.0.2.7"), ("ip", "2001:db8:1:2::/64")]
+        ("ip", "192.0.2.7"),
+        ("ip", "2001:db8:1:2::/64"),
+    ]
     store.admin_clear_login_block("ip", "2001:db8:1:2::/64", actor=_root_actor())
     assert attempt({}, ROOT, ROOT_PASSWORD, ip="2001:db8:1:2::5") == "ok"
 

@@ -3,6 +3,7 @@ back: clients get temporary errors (IMAP NO [UNAVAILABLE], POP3 -ERR
 [SYS/TEMP]), then the same sessions carry on, and nothing acknowledged is
 missing. The cut is a TCP proxy in front of PostgreSQL (tests/tcpproxy.py), so
 the shared server itself is never stopped."""
+
 from __future__ import annotations
 
 import imaplib
@@ -46,8 +47,12 @@ def until_ok(attempt: Callable[[], T], ok: Callable[[T], bool], tries: int = 12)
 def test_imap_and_pop3_sessions_get_temporary_errors_then_carry_on(alice, db_proxy, pool):
     for n in range(2):
         store.deliver(sample_message(f"before {n}"), [ALICE])
-    env = {"DATABASE_URL": db_proxy.url_for(database_url()), "MAIL_DB_POOL": pool,
-           "MAIL_DB_POOL_TIMEOUT": "2", "MAIL_LOG_LEVEL": "WARNING"}
+    env = {
+        "DATABASE_URL": db_proxy.url_for(database_url()),
+        "MAIL_DB_POOL": pool,
+        "MAIL_DB_POOL_TIMEOUT": "2",
+        "MAIL_LOG_LEVEL": "WARNING",
+    }
     with SubprocessServer("imap,pop3", extra_env=env) as server:
         imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=30)
         imap.login(ALICE, PASSWORDS[ALICE])
@@ -65,8 +70,9 @@ def test_imap_and_pop3_sessions_get_temporary_errors_then_carry_on(alice, db_pro
             pop.retr(1)
 
         db_proxy.restore()
-        status, _ = until_ok(lambda: imap.append("INBOX", None, None, sample_message("after the outage")),
-                             lambda r: r[0] == "OK")
+        status, _ = until_ok(
+            lambda: imap.append("INBOX", None, None, sample_message("after the outage")), lambda r: r[0] == "OK"
+        )
         assert status == "OK"
         assert imap.status("INBOX", "(MESSAGES)") == ("OK", [b'INBOX (MESSAGES 3)'])
         status, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")

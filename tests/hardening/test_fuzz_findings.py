@@ -1,6 +1,7 @@
 """What the live fuzz harness (tests/fuzz) found, pinned down as plain tests:
 each input gets the protocol's error, nothing is logged as a crash, and the
 server answers the next session."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.slow
 def crashes(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
     """Errors our servers logged (not asyncio's notes on another test's
     leftover tasks, which the garbage collector may print at any moment)."""
-    return [r for r in records if r.levelno >= logging.ERROR and r.name.startswith(("protocols", "mailboxes", "django"))]
+    return [
+        r for r in records if r.levelno >= logging.ERROR and r.name.startswith(("protocols", "mailboxes", "django"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +67,15 @@ def test_a_failed_pop3_stls_handshake_closes_the_session_without_a_crash(users, 
     assert not crashes(caplog.records)
 
 
-@pytest.mark.parametrize("lines", [
-    [b"APOP al\xffice@example.test 0123456789abcdef0123456789abcdef"],
-    [b"USER alice\xc3\x28@example.test", b"PASS x"],
-    [b"USER alice@example.test", b"PASS secr\xfe\xff"],
-], ids=["apop-name", "user-name", "password"])
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"APOP al\xffice@example.test 0123456789abcdef0123456789abcdef"],
+        [b"USER alice\xc3\x28@example.test", b"PASS x"],
+        [b"USER alice@example.test", b"PASS secr\xfe\xff"],
+    ],
+    ids=["apop-name", "user-name", "password"],
+)
 def test_a_pop3_login_with_bytes_that_are_not_utf8_is_an_ordinary_failure(users, listeners, caplog, lines):
     with caplog.at_level(logging.INFO):
         replies = _session(listeners.ports["pop3"], lines)
@@ -76,11 +83,21 @@ def test_a_pop3_login_with_bytes_that_are_not_utf8_is_an_ordinary_failure(users,
     assert not crashes(caplog.records)
 
 
-@pytest.mark.parametrize("listener,lines", [
-    ("smtp", [b"EHLO fuzz.test", b"MAIL FROM:<bob@example.test>", b"RCPT TO:<al\xffice@example.test>"]),
-    ("submission", [b"EHLO fuzz.test", b"AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZS1zZWNyZXQ=",
-                    b"MAIL FROM:<al\xffice@example.test>"]),
-], ids=["rcpt", "submission-mail"])
+@pytest.mark.parametrize(
+    "listener,lines",
+    [
+        ("smtp", [b"EHLO fuzz.test", b"MAIL FROM:<bob@example.test>", b"RCPT TO:<al\xffice@example.test>"]),
+        (
+            "submission",
+            [
+                b"EHLO fuzz.test",
+                b"AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdABhbGljZS1zZWNyZXQ=",
+                b"MAIL FROM:<al\xffice@example.test>",
+            ],
+        ),
+    ],
+    ids=["rcpt", "submission-mail"],
+)
 def test_an_smtp_address_with_bytes_that_are_not_utf8_is_refused_not_a_crash(users, listeners, caplog, listener, lines):
     with caplog.at_level(logging.INFO):
         replies = _session(listeners.ports[listener], lines)

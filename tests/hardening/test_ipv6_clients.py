@@ -2,6 +2,7 @@
 over real IMAP and POP3 sockets: the client address comes from a PROXY
 header (the worker trusts loopback as its balancer), the only honest way to
 speak from many IPv6 addresses on one machine."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -18,8 +19,12 @@ IP_LIMIT = 3
 
 @pytest.fixture(scope="module")
 def balanced(django_db_setup, django_db_blocker) -> Iterator[SubprocessServer]:  # type: ignore[no-untyped-def]
-    env = {**WORKER_ENV, "MAIL_LOGIN_MAX_FAILURES_PER_IP": str(IP_LIMIT), "MAIL_PROXY_TRUSTED": "127.0.0.1",
-           "MAIL_ALLOW_PLAINTEXT_AUTH": "true"}
+    env = {
+        **WORKER_ENV,
+        "MAIL_LOGIN_MAX_FAILURES_PER_IP": str(IP_LIMIT),
+        "MAIL_PROXY_TRUSTED": "127.0.0.1",
+        "MAIL_ALLOW_PLAINTEXT_AUTH": "true",
+    }
     with SubprocessServer("imap,pop3", env) as server:
         yield server
 

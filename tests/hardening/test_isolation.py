@@ -1,4 +1,5 @@
 """alice can never reach bob's folders or messages, by any door."""
+
 from __future__ import annotations
 
 import imaplib
@@ -14,9 +15,23 @@ from tests.servers import InProcessServer
 
 ALICE, BOB = "alice@example.test", "bob@example.test"
 SECRET = "bob-only-secret-subject"
-NAMES = ["../bob@example.test/INBOX", "bob@example.test/INBOX", "/bob@example.test/INBOX", "..", "../INBOX",
-         "~bob/INBOX", "#user/bob/INBOX", "INBOX/../../bob@example.test/INBOX", "&AC4ALg-/bob", "&-bob",
-         "Other Users/bob/INBOX", "*", "%", "INBOX/*", "\\\\bob"]
+NAMES = [
+    "../bob@example.test/INBOX",
+    "bob@example.test/INBOX",
+    "/bob@example.test/INBOX",
+    "..",
+    "../INBOX",
+    "~bob/INBOX",
+    "#user/bob/INBOX",
+    "INBOX/../../bob@example.test/INBOX",
+    "&AC4ALg-/bob",
+    "&-bob",
+    "Other Users/bob/INBOX",
+    "*",
+    "%",
+    "INBOX/*",
+    "\\\\bob",
+]
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +115,12 @@ def test_webmail_and_dashboard_urls_of_bobs_folders_answer_404_to_alice(bobs_mai
     bob_inbox = store.select_folder(bobs_mail[BOB].id, "INBOX")
     client = Client()
     assert client.post("/mail/login/", {"address": ALICE, "password": PASSWORDS[ALICE]}).status_code == 302
-    for url in (f"/mail/f/{bob_inbox.id}/", f"/mail/m/{bob_inbox.id}/1/", f"/mail/m/{bob_inbox.id}/1/raw",
-                f"/manage/accounts/{bobs_mail[BOB].id}/"):
+    for url in (
+        f"/mail/f/{bob_inbox.id}/",
+        f"/mail/m/{bob_inbox.id}/1/",
+        f"/mail/m/{bob_inbox.id}/1/raw",
+        f"/manage/accounts/{bobs_mail[BOB].id}/",
+    ):
         response = client.get(url)
         assert response.status_code in (302, 403, 404), url
         assert SECRET.encode() not in response.content

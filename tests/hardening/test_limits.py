@@ -1,5 +1,6 @@
 """Connection limits per listener and slow clients (slowloris): every state
 of every door times out a client that stops sending."""
+
 from __future__ import annotations
 
 import socket
@@ -10,11 +11,20 @@ from tests.servers import SubprocessServer
 
 pytestmark = pytest.mark.slow
 
-ENV = {"MAIL_MAX_CONNECTIONS_PER_IP": "2", "MAIL_TRUST_LOOPBACK": "false", "MAIL_IMAP_IDLE_TIMEOUT": "1",
-       "MAIL_POP_IDLE_TIMEOUT": "1", "MAIL_SMTP_IDLE_TIMEOUT": "1"}
+ENV = {
+    "MAIL_MAX_CONNECTIONS_PER_IP": "2",
+    "MAIL_TRUST_LOOPBACK": "false",
+    "MAIL_IMAP_IDLE_TIMEOUT": "1",
+    "MAIL_POP_IDLE_TIMEOUT": "1",
+    "MAIL_SMTP_IDLE_TIMEOUT": "1",
+}
 GREETING = {"imap": b"* OK", "pop3": b"+OK", "pop2": b"+ POP2", "submission": b"220 "}
-TRY_LATER = {"imap": b"* BYE [UNAVAILABLE]", "pop3": b"-ERR [SYS/TEMP]", "pop2": b"- Too many",
-             "submission": b"421 4.7.0"}
+TRY_LATER = {
+    "imap": b"* BYE [UNAVAILABLE]",
+    "pop3": b"-ERR [SYS/TEMP]",
+    "pop2": b"- Too many",
+    "submission": b"421 4.7.0",
+}
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +65,18 @@ def test_a_third_connection_from_one_ip_is_told_to_try_later(limited, listener):
 
 
 SLOW = [  # (listener, what the slow client sends before it stops)
-    ("imap", b""), ("imap", b"a LOG"), ("imap", b"a LOGIN {5}\r\nroo"), ("imap", b"a CAPABILITY\r\nb NOOP"),
-    ("pop3", b""), ("pop3", b"USE"), ("pop3", b"USER x\r\nPA"),
-    ("pop2", b""), ("pop2", b"HEL"),
-    ("submission", b""), ("submission", b"EHL"), ("submission", b"EHLO a\r\nMAIL FROM:<a@example.test>\r\nRC"),
+    ("imap", b""),
+    ("imap", b"a LOG"),
+    ("imap", b"a LOGIN {5}\r\nroo"),
+    ("imap", b"a CAPABILITY\r\nb NOOP"),
+    ("pop3", b""),
+    ("pop3", b"USE"),
+    ("pop3", b"USER x\r\nPA"),
+    ("pop2", b""),
+    ("pop2", b"HEL"),
+    ("submission", b""),
+    ("submission", b"EHL"),
+    ("submission", b"EHLO a\r\nMAIL FROM:<a@example.test>\r\nRC"),
 ]
 
 
@@ -76,6 +94,7 @@ def test_a_connection_over_the_total_limit_of_an_smtp_listener_gets_421(users, s
     import ssl
 
     from tests.servers import InProcessServer
+
     settings.MAIL_MAX_CONNECTIONS = 2  # read when a client connects; loopback is exempt only per IP
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE

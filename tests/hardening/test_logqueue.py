@@ -1,5 +1,6 @@
 """A worker's log sink that stops reading must not stop its event loop
 (the cause of the stall the live fuzz harness found after 60 s)."""
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 through the store, then FETCHed over IMAP (BODYSTRUCTURE, ENVELOPE, BODY[1],
 BODY[2.1]), RETRed over POP3 and shown by the webmail, with no BAD, no -ERR,
 no server error, and the servers still answering afterwards."""
+
 from __future__ import annotations
 
 import imaplib
@@ -38,15 +39,21 @@ def _imap(port: int) -> imaplib.IMAP4:
 
 @pytest.mark.parametrize("name,make", corpus(), ids=[name for name, _ in corpus()])
 def test_a_malformed_message_is_fetched_retrieved_and_shown_without_an_error(
-        users, listeners: InProcessServer, name: str, make: Callable[[], bytes], caplog, monkeypatch) -> None:
+    users, listeners: InProcessServer, name: str, make: Callable[[], bytes], caplog, monkeypatch
+) -> None:
     monkeypatch.setattr(poplib, "_MAXLINE", 4 << 20)  # the client's own limit; the 1 MB header is one line
     caplog.set_level(logging.INFO)
     raw = make()
     inbox, uid = deliver_to(ALICE, raw)
 
     imap = _imap(listeners.ports["imap"])
-    for items in ("(BODYSTRUCTURE ENVELOPE FLAGS RFC822.SIZE)", "(BODY.PEEK[1])", "(BODY.PEEK[2.1])",
-                  "(BODY.PEEK[HEADER] BODY.PEEK[1.MIME])", "(BODY.PEEK[])"):
+    for items in (
+        "(BODYSTRUCTURE ENVELOPE FLAGS RFC822.SIZE)",
+        "(BODY.PEEK[1])",
+        "(BODY.PEEK[2.1])",
+        "(BODY.PEEK[HEADER] BODY.PEEK[1.MIME])",
+        "(BODY.PEEK[])",
+    ):
         status, data = imap.uid("FETCH", str(uid), items)
         assert status == "OK", (items, data)
         assert data and data[0] is not None, (items, data)

@@ -2,6 +2,7 @@
 client sends, the parser returns a command or raises its own ParseError,
 whose message is a fixed phrase that never echoes the input; numbers it
 returns have at most ten digits and text it returns holds no control character."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,8 +23,26 @@ ARG = st.one_of(
     st.from_regex(rb"\A[0-9]{1,30}\Z"),
     st.binary(max_size=40),
     st.text(max_size=20).map(lambda s: s.encode("utf-8", "surrogatepass")),
-    st.sampled_from([b"", b" ", b"\x00", b"\r", b"\n", b"\xff\xfe", b"=", b"*", b"-1", b"+1", b"0x1", b"1e9",
-                     b"\xc3", b"AAAA", b"====", b"\t"]),
+    st.sampled_from(
+        [
+            b"",
+            b" ",
+            b"\x00",
+            b"\r",
+            b"\n",
+            b"\xff\xfe",
+            b"=",
+            b"*",
+            b"-1",
+            b"+1",
+            b"0x1",
+            b"1e9",
+            b"\xc3",
+            b"AAAA",
+            b"====",
+            b"\t",
+        ]
+    ),
 )
 
 pytestmark = pytest.mark.slow
@@ -31,10 +50,15 @@ pytestmark = pytest.mark.slow
 
 def line_of(protocol: str) -> st.SearchStrategy[bytes]:
     """A keyword (any case) of the protocol, or junk, then arguments, maybe a line ending."""
-    keyword = st.one_of(st.sampled_from(KEYWORDS[protocol]).flatmap(
-        lambda k: st.sampled_from([k, k.lower(), k.title()])).map(str.encode), st.binary(max_size=8))
+    keyword = st.one_of(
+        st.sampled_from(KEYWORDS[protocol])
+        .flatmap(lambda k: st.sampled_from([k, k.lower(), k.title()]))
+        .map(str.encode),
+        st.binary(max_size=8),
+    )
     args = st.lists(st.tuples(ARG, st.booleans()), max_size=4).map(
-        lambda items: b"".join(b" " + (MARK + a if marked else a) for a, marked in items))
+        lambda items: b"".join(b" " + (MARK + a if marked else a) for a, marked in items)
+    )
     ending = st.sampled_from([b"", b"\r\n", b"\n", b"\r", b" \r\n", b"  "])
     return st.tuples(keyword, args, ending).map(lambda t: b"".join(t))
 

@@ -1,5 +1,6 @@
 """The per-account session limit is shared by worker processes through
 Redis: sessions at one worker count at the other."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 address): a blocked address refuses the accounts that never logged in from
 it, before their password is looked at, and still lets in the right password
 of an account that has; its wrong passwords still count."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -43,7 +44,8 @@ def _ip_failures(actor: store.Actor, ip: str) -> int:
 
 @pytest.mark.parametrize("door", DOORS)
 def test_a_blocked_address_still_takes_the_right_password_of_an_account_that_logged_in_from_it(
-        worker, root, door, settings):
+    worker, root, door, settings
+):
     settings.MAIL_LOGIN_MAX_FAILURES_PER_IP = IP_LIMIT
     attempt = DOORS[door]
     for address in (ALICE, BOB):

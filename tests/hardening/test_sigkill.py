@@ -2,6 +2,7 @@
 and IMAP APPEND in flight. Afterwards every message that got 250 / OK is
 stored exactly once, and every stored message is whole (no partial message
 is visible): RFC 5321 4.1.1.4 and RFC 3501 6.3.11 promise nothing less."""
+
 from __future__ import annotations
 
 import imaplib
@@ -24,10 +25,15 @@ BODY_LINES = 2_000  # ~150 KB: long enough for the kill to land in the middle of
 
 
 def message(marker: str) -> bytes:
-    body = b"".join(b"%s line %05d of a message long enough to be cut in the middle\r\n" % (marker.encode(), n)
-                    for n in range(BODY_LINES))
-    return (f"From: bob@example.test\r\nTo: {ALICE}\r\nSubject: {marker}\r\n\r\n".encode() + body
-            + f"END {marker}\r\n".encode())
+    body = b"".join(
+        b"%s line %05d of a message long enough to be cut in the middle\r\n" % (marker.encode(), n)
+        for n in range(BODY_LINES)
+    )
+    return (
+        f"From: bob@example.test\r\nTo: {ALICE}\r\nSubject: {marker}\r\n\r\n".encode()
+        + body
+        + f"END {marker}\r\n".encode()
+    )
 
 
 class Load:
@@ -113,8 +119,10 @@ def test_a_worker_killed_under_load_loses_no_acknowledged_message_and_shows_no_p
             stored.append(marker)
         imap.logout()
 
-    print(f"\nSIGKILL: {len(acked)} acknowledged, {load.cut} transfers cut by the kill, {len(stored)} stored "
-          f"({len(stored) - len(acked)} finished but not acknowledged), {SMTP_CLIENTS + IMAP_CLIENTS} clients")
+    print(
+        f"\nSIGKILL: {len(acked)} acknowledged, {load.cut} transfers cut by the kill, {len(stored)} stored "
+        f"({len(stored) - len(acked)} finished but not acknowledged), {SMTP_CLIENTS + IMAP_CLIENTS} clients"
+    )
     assert load.cut >= 1, "the kill interrupted nothing"
     assert len(stored) == len(set(stored)), "a message is stored twice"
     missing = set(acked) - set(stored)

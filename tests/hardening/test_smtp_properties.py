@@ -2,6 +2,7 @@
 client text break a header, and a live server answers any sequence of
 keyword-shaped or random command lines with well-formed replies, then still
 delivers a normal message."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -22,11 +23,21 @@ text_no_newline = st.text(st.characters(blacklist_characters="\r\n", blacklist_c
 ips = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str)
 
 
-@given(helo=st.one_of(st.none(), text_no_newline), peer_ip=ips,
-       recipients=st.lists(text_no_newline, max_size=3), trace_id=st.from_regex(r"\A[A-Za-z0-9]{1,20}\Z"))
+@given(
+    helo=st.one_of(st.none(), text_no_newline),
+    peer_ip=ips,
+    recipients=st.lists(text_no_newline, max_size=3),
+    trace_id=st.from_regex(r"\A[A-Za-z0-9]{1,20}\Z"),
+)
 def test_a_received_header_is_one_parseable_field_whatever_the_client_said(helo, peer_ip, recipients, trace_id):
-    field = trace.received(helo=helo, peer_ip=peer_ip, hostname="mx.example.test", protocol="ESMTPS",
-                           trace_id=trace_id, recipients=recipients)
+    field = trace.received(
+        helo=helo,
+        peer_ip=peer_ip,
+        hostname="mx.example.test",
+        protocol="ESMTPS",
+        trace_id=trace_id,
+        recipients=recipients,
+    )
     assert not policy.has_bare_line_ending(field)
     parsed = BytesHeaderParser().parsebytes(field + b"\r\n")
     assert parsed.keys() == ["Received"]
@@ -53,10 +64,31 @@ def test_every_reply_keeps_its_code_after_enhancement(code, text):
 
 # --- a live server --------------------------------------------------------
 
-KEYWORDS = ["HELO", "EHLO", "MAIL FROM:", "RCPT TO:", "DATA", "RSET", "NOOP", "VRFY", "EXPN", "HELP",
-            "AUTH PLAIN", "AUTH LOGIN", "AUTH CRAM-MD5", "STARTTLS", "BDAT", "QUIT", "XYZZY"]
-arguments = st.one_of(text_no_newline, st.sampled_from(["<>", "<alice@example.test>", "<a@remote.test>",
-                                                        "<@x,@y:a@b>", "<" + "a" * 300 + "@b>", "SIZE=99999999999"]))
+KEYWORDS = [
+    "HELO",
+    "EHLO",
+    "MAIL FROM:",
+    "RCPT TO:",
+    "DATA",
+    "RSET",
+    "NOOP",
+    "VRFY",
+    "EXPN",
+    "HELP",
+    "AUTH PLAIN",
+    "AUTH LOGIN",
+    "AUTH CRAM-MD5",
+    "STARTTLS",
+    "BDAT",
+    "QUIT",
+    "XYZZY",
+]
+arguments = st.one_of(
+    text_no_newline,
+    st.sampled_from(
+        ["<>", "<alice@example.test>", "<a@remote.test>", "<@x,@y:a@b>", "<" + "a" * 300 + "@b>", "SIZE=99999999999"]
+    ),
+)
 command_lines = st.one_of(
     st.builds(lambda k, a: f"{k} {a}", st.sampled_from(KEYWORDS), arguments),
     text_no_newline,

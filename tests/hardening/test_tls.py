@@ -1,6 +1,7 @@
 """TLS: one shared context per worker, reloaded on SIGHUP without dropping
 connections; credentials refused in clear text from clients that are not
 trusted; STARTTLS command injection discarded."""
+
 from __future__ import annotations
 
 import signal
@@ -28,8 +29,7 @@ def _client_context() -> ssl.SSLContext:
 
 
 def _peer_certificate(port: int) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            _client_context().wrap_socket(raw) as tls:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, _client_context().wrap_socket(raw) as tls:
         der = tls.getpeercert(binary_form=True)
         assert der is not None
         return der
@@ -42,6 +42,7 @@ def test_sighup_reloads_the_certificate_for_new_connections_and_keeps_the_old_on
     with SubprocessServer("imaps,smtps", env) as server:
         old_cert = _peer_certificate(server.ports["imaps"])
         import imaplib
+
         old = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=_client_context(), timeout=10)
         old.login(ROOT, ROOT_PASSWORD)
         generate_self_signed(cert, key, "new.example.test")

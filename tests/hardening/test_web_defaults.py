@@ -3,6 +3,7 @@ private files created private, /metrics for its allowed clients only,
 failed-login audit rows pruned, and `check --deploy` clean with the settings
 the README gives. The settings are read at start-up, so those tests run the
 real web app in a child process with the environment under test."""
+
 from __future__ import annotations
 
 import json
@@ -24,15 +25,25 @@ from mailboxes.models import AuditEntry
 from tests.servers import ROOT, database_url
 
 ALICE = "alice@example.test"
-UNSET = ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "MAIL_HTTPS", "MAIL_SECURE_COOKIES", "MAIL_HSTS_SECONDS",
-         "DJANGO_SECRET_KEY", "MAIL_FAST_PASSWORD_HASHING", "MAIL_HOSTNAME")
+UNSET = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "ALLOWED_HOSTS",
+    "MAIL_HTTPS",
+    "MAIL_SECURE_COOKIES",
+    "MAIL_HSTS_SECONDS",
+    "DJANGO_SECRET_KEY",
+    "MAIL_FAST_PASSWORD_HASHING",
+    "MAIL_HOSTNAME",
+)
 
 
 def child(script: str, tmp_path: Path, **env: str) -> object:
     """Run script (which prints JSON) under mailhost.settings with env."""
     base = {k: v for k, v in os.environ.items() if k not in UNSET}
-    base.update({"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings",
-                 "MAIL_LOG_LEVEL": "ERROR", **env})
+    base.update(
+        {"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings", "MAIL_LOG_LEVEL": "ERROR", **env}
+    )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=base, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)
@@ -49,8 +60,14 @@ print(json.dumps({h: Client().get("/", HTTP_HOST=h).status_code for h in hosts})
 
 def test_the_web_answers_to_mail_hostname_and_loopback_names_unless_allowed_hosts_is_set(tmp_path):
     found = child(HOSTS, tmp_path, MAIL_HOSTNAME="mail.example.net")
-    assert found == {"mail.example.net": 302, "localhost": 302, "127.0.0.1:8000": 302, "[::1]": 302,
-                     "evil.test": 400, "www.example.org": 400}
+    assert found == {
+        "mail.example.net": 302,
+        "localhost": 302,
+        "127.0.0.1:8000": 302,
+        "[::1]": 302,
+        "evil.test": 400,
+        "www.example.org": 400,
+    }
     found = child(HOSTS, tmp_path, MAIL_HOSTNAME="mail.example.net", ALLOWED_HOSTS=".example.org")
     assert [h for h, status in found.items() if status == 302] == ["www.example.org"]
 
@@ -72,11 +89,23 @@ print(json.dumps({"plain": [plain.status_code, plain.get("Location")], "hsts": p
 
 def test_over_https_cookies_are_secure_plain_http_is_redirected_and_hsts_is_sent(users, tmp_path):
     script = HTTPS.replace("django.setup()", "django.setup()\nsys.argv[1:] = %r" % [ALICE, PASSWORDS[ALICE]])
-    found = child(script, tmp_path, MAIL_HOSTNAME="mail.example.net", MAIL_HTTPS="true",
-                  DATABASE_URL=database_url(), MAIL_DB_POOL="false", MAIL_FAST_PASSWORD_HASHING="1")
-    assert found == {"plain": [301, "https://mail.example.net/mail/login/"],
-                     "hsts": "max-age=31536000; includeSubDomains; preload", "csrf secure": True,
-                     "login": 302, "session secure": True, "metrics": 200}
+    found = child(
+        script,
+        tmp_path,
+        MAIL_HOSTNAME="mail.example.net",
+        MAIL_HTTPS="true",
+        DATABASE_URL=database_url(),
+        MAIL_DB_POOL="false",
+        MAIL_FAST_PASSWORD_HASHING="1",
+    )
+    assert found == {
+        "plain": [301, "https://mail.example.net/mail/login/"],
+        "hsts": "max-age=31536000; includeSubDomains; preload",
+        "csrf secure": True,
+        "login": 302,
+        "session secure": True,
+        "metrics": 200,
+    }
 
 
 PRIVATE_FILES = r"""
@@ -117,15 +146,18 @@ def test_the_secret_key_and_the_tls_key_are_never_readable_by_others_not_even_fo
     assert {p.name for p in tmp_path.rglob("*")} == {"secret_key", "tls", "key.pem", "cert.pem"}
 
 
-@pytest.mark.parametrize(("peer", "forwarded_for", "trusted", "allowed", "status"), [
-    ("127.0.0.1", "", [], None, 200),  # the default: loopback
-    ("::1", "", [], None, 200),
-    ("192.0.2.10", "", [], None, 403),
-    ("192.0.2.10", "", [], ["192.0.2.0/24"], 200),
-    ("127.0.0.1", "198.51.100.1", [], None, 403),  # a proxy we were not told about: client unknown
-    ("127.0.0.1", "198.51.100.1", ["127.0.0.1"], None, 403),  # a trusted proxy's client, not allowed
-    ("127.0.0.1", "192.0.2.10", ["127.0.0.1"], ["192.0.2.0/24"], 200),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "trusted", "allowed", "status"),
+    [
+        ("127.0.0.1", "", [], None, 200),  # the default: loopback
+        ("::1", "", [], None, 200),
+        ("192.0.2.10", "", [], None, 403),
+        ("192.0.2.10", "", [], ["192.0.2.0/24"], 200),
+        ("127.0.0.1", "198.51.100.1", [], None, 403),  # a proxy we were not told about: client unknown
+        ("127.0.0.1", "198.51.100.1", ["127.0.0.1"], None, 403),  # a trusted proxy's client, not allowed
+        ("127.0.0.1", "192.0.2.10", ["127.0.0.1"], ["192.0.2.0/24"], 200),
+    ],
+)
 def test_metrics_are_served_only_to_the_allowed_clients(db, settings, peer, forwarded_for, trusted, allowed, status):
     settings.MAIL_TRUSTED_PROXIES = trusted
     if allowed is not None:
@@ -168,7 +200,13 @@ def test_check_deploy_is_clean_with_the_production_settings_in_the_readme(tmp_pa
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env.update({"MAIL_VAR_DIR": str(tmp_path), **_readme_production_environment()})
     assert env["MAIL_HTTPS"] == "true" and "DJANGO_SECRET_KEY" in env
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
-                          env=env, capture_output=True, timeout=120, text=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "System check identified no issues" in done.stdout

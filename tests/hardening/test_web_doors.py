@@ -2,6 +2,7 @@
 store.login (and "Sign in with a passkey" on each, through
 store.passkey_login), and no other (Django's /admin/ and auth views are not
 served)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,12 @@ from mailboxes import store
 
 from .conftest import ROOT, ROOT_PASSWORD
 
-LOGIN_VIEWS = {"mailboxes.webmail.auth.login_view", "mailboxes.dashboard.auth.login_view",
-               "mailboxes.webmail.auth.passkey_login_view", "mailboxes.dashboard.auth.passkey_login_view"}
+LOGIN_VIEWS = {
+    "mailboxes.webmail.auth.login_view",
+    "mailboxes.dashboard.auth.login_view",
+    "mailboxes.webmail.auth.passkey_login_view",
+    "mailboxes.dashboard.auth.passkey_login_view",
+}
 
 
 def _views(patterns: list, prefix: str = "") -> dict[str, str]:

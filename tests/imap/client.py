@@ -147,7 +147,7 @@ class DeflateClient:
                     if not self._more():
                         raise ConnectionError("closed")
                 out += self.buf[: int(size.group(1))]
-                self.buf = self.buf[int(size.group(1)):]
+                self.buf = self.buf[int(size.group(1)) :]
                 continue
             if line.startswith(tag + b" "):
                 return out

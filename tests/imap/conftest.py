@@ -1,4 +1,5 @@
 """Fixtures for IMAP end-to-end tests: the real listeners on 127.0.0.1:0."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -98,6 +98,7 @@ class Replay:
         from mailboxes import store
         from mailboxes.store import events
         from tests.relay.helpers import wait_for
+
         assert self.loop is not None, "! settle needs the server's loop"
         account_id = store.get_account(address).id
         seen: set[int] = set()
@@ -114,8 +115,9 @@ class Replay:
         lines = [line for line in lines if line and not line.startswith("#")]
         for number, line in enumerate(lines):
             if line.startswith("! deliver "):
-                address, *subjects = line[len("! deliver "):].split()
+                address, *subjects = line[len("! deliver ") :].split()
                 from mailboxes import store
+
                 for subject in subjects:
                     store.deliver(sample_message(subject=subject, to=address), [address])
                 continue
@@ -137,7 +139,7 @@ class Replay:
             literal = _LITERAL.search(text)
             if literal is not None:
                 size = 0
-                for later in lines[number + 1:]:
+                for later in lines[number + 1 :]:
                     other = _KIND.fullmatch(later)
                     if other is None or (other.group(2) or "1") != index:
                         continue

@@ -1,4 +1,5 @@
 """BINARY (RFC 3516): transfer decoding and the literal8 choice, without a server."""
+
 from __future__ import annotations
 
 import base64
@@ -75,20 +76,25 @@ def test_a_single_part_message_body_is_part_one() -> None:
 def test_binary_entity_decodes_every_leaf_and_gives_the_decoded_sizes() -> None:
     # imaptest urlauth-binary's message: a message/rfc822 part holding two
     # base64 leaves, one with white space around its lines (RFC 5524 3).
-    inner = (b"Subject: submsg\r\nContent-Type: multipart/alternative; boundary=sub1\r\n\r\n"
-             b"--sub1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-             b"aGVs\r\nbG8gd29y\r\nbGQ=\r\n\r\n"
-             b"--sub1\r\nContent-Type: text/plain\r\ncontent-transfer-encoding:BASE64\r\n\r\n"
-             b"  aGVs    \r\n bG8g  \r\n   d29y  \t \r\n    bGQ= \r\n\r\n\r\n--sub1--\r\n")
-    raw = (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
-           + inner + b"\r\n--b--\r\n")
+    inner = (
+        b"Subject: submsg\r\nContent-Type: multipart/alternative; boundary=sub1\r\n\r\n"
+        b"--sub1\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"aGVs\r\nbG8gd29y\r\nbGQ=\r\n\r\n"
+        b"--sub1\r\nContent-Type: text/plain\r\ncontent-transfer-encoding:BASE64\r\n\r\n"
+        b"  aGVs    \r\n bG8g  \r\n   d29y  \t \r\n    bGQ= \r\n\r\n\r\n--sub1--\r\n"
+    )
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        + inner
+        + b"\r\n--b--\r\n"
+    )
     structure = analyze(raw).structure
     node = structure["parts"][0]
     header, body, part = binary_entity(raw, node)
     assert header == b"Content-Type: message/rfc822\r\n\r\n"
     assert body == inner.replace(b"aGVs\r\nbG8gd29y\r\nbGQ=\r\n", b"hello world").replace(
-        b"  aGVs    \r\n bG8g  \r\n   d29y  \t \r\n    bGQ= \r\n\r\n", b"hello world").replace(
-        b"Encoding: base64", b"Encoding: binary").replace(b"encoding:BASE64", b"encoding: binary")
+        b"  aGVs    \r\n bG8g  \r\n   d29y  \t \r\n    bGQ= \r\n\r\n", b"hello world"
+    ).replace(b"Encoding: base64", b"Encoding: binary").replace(b"encoding:BASE64", b"encoding: binary")
     leaves = part["message"]["parts"]
     assert [(p["encoding"], p["size"], p["lines"]) for p in leaves] == [("BASE64", 11, 0), ("BASE64", 11, 0)]
     assert (part["size"], part["lines"]) == (len(body), node["lines"] - 3 - 5)

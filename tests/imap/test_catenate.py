@@ -2,6 +2,7 @@
 (RFC 5092): the pure URL parser, the size limit over a real socket, the
 store's mailbox access keys (the rest is in transcripts/catenate.txt and
 transcripts/urlauth.txt)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,17 +20,29 @@ from .client import RawClient
     ("text", "expected"),
     [
         ("/INBOX/;UID=5", MessageUrl(mailbox="INBOX", uid=5)),
-        ("/inbox;uidvalidity=77/;uid=5/;section=1.2.MIME/;partial=3",
-         MessageUrl(mailbox="INBOX", uid=5, uidvalidity=77, section=Section((1, 2), "MIME"), partial=(3, None))),
-        ("/Work/2026%20Q1/;UID=1/;SECTION=HEADER.FIELDS%20(FROM%20TO)/;PARTIAL=0.10",
-         MessageUrl(mailbox="Work/2026 Q1", uid=1, section=Section((), "HEADER.FIELDS", ("FROM", "TO")),
-                    partial=(0, 10))),
+        (
+            "/inbox;uidvalidity=77/;uid=5/;section=1.2.MIME/;partial=3",
+            MessageUrl(mailbox="INBOX", uid=5, uidvalidity=77, section=Section((1, 2), "MIME"), partial=(3, None)),
+        ),
+        (
+            "/Work/2026%20Q1/;UID=1/;SECTION=HEADER.FIELDS%20(FROM%20TO)/;PARTIAL=0.10",
+            MessageUrl(
+                mailbox="Work/2026 Q1", uid=1, section=Section((), "HEADER.FIELDS", ("FROM", "TO")), partial=(0, 10)
+            ),
+        ),
         ("/%C3%84pfel/;UID=2", MessageUrl(mailbox="Äpfel", uid=2)),  # UTF-8, not modified UTF-7 (5092 3.2)
-        ("imap://alice%40example.test;AUTH=*@mail.example.test:143/Sent/;UID=3",
-         MessageUrl(mailbox="Sent", uid=3, user="alice@example.test", host="mail.example.test")),
-        ("/INBOX/;UID=1;EXPIRE=2026-12-31T23:59:59Z;URLAUTH=user+alice:INTERNAL:91354a473744909de610943775f92038",
-         MessageUrl(mailbox="INBOX", uid=1,
-                    urlauth=";EXPIRE=2026-12-31T23:59:59Z;URLAUTH=user+alice:INTERNAL:91354a473744909de610943775f92038")),
+        (
+            "imap://alice%40example.test;AUTH=*@mail.example.test:143/Sent/;UID=3",
+            MessageUrl(mailbox="Sent", uid=3, user="alice@example.test", host="mail.example.test"),
+        ),
+        (
+            "/INBOX/;UID=1;EXPIRE=2026-12-31T23:59:59Z;URLAUTH=user+alice:INTERNAL:91354a473744909de610943775f92038",
+            MessageUrl(
+                mailbox="INBOX",
+                uid=1,
+                urlauth=";EXPIRE=2026-12-31T23:59:59Z;URLAUTH=user+alice:INTERNAL:91354a473744909de610943775f92038",
+            ),
+        ),
     ],
 )
 def test_message_urls_parse(text: str, expected: MessageUrl) -> None:
@@ -39,11 +52,26 @@ def test_message_urls_parse(text: str, expected: MessageUrl) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "", "INBOX/;UID=1", "//host/INBOX/;UID=1", "/INBOX", "/INBOX/;UID=0", "/INBOX/;UID=99999999999",
-        "/INBOX/;UID=1/;UID=2", "/INBOX/;SECTION=1/;UID=1", "/INBOX/;UID=1/;PARTIAL=1/;SECTION=1",
-        "/INBOX/;UID=1/;SECTION=BOGUS", "/INBOX/;UID=1/;SECTION=0", "/INBOX/;UID=1/;PARTIAL=1.0",
-        "/INBOX;FOO=1/;UID=1", "/INBOX/;UID=1 ", "/IN]BOX/;UID=1", "/%ZZ/;UID=1", "/%FF/;UID=1",
-        "/INBOX?SUBJECT%20x", "/;UID=1", "imap://host/INBOX?ALL",
+        "",
+        "INBOX/;UID=1",
+        "//host/INBOX/;UID=1",
+        "/INBOX",
+        "/INBOX/;UID=0",
+        "/INBOX/;UID=99999999999",
+        "/INBOX/;UID=1/;UID=2",
+        "/INBOX/;SECTION=1/;UID=1",
+        "/INBOX/;UID=1/;PARTIAL=1/;SECTION=1",
+        "/INBOX/;UID=1/;SECTION=BOGUS",
+        "/INBOX/;UID=1/;SECTION=0",
+        "/INBOX/;UID=1/;PARTIAL=1.0",
+        "/INBOX;FOO=1/;UID=1",
+        "/INBOX/;UID=1 ",
+        "/IN]BOX/;UID=1",
+        "/%ZZ/;UID=1",
+        "/%FF/;UID=1",
+        "/INBOX?SUBJECT%20x",
+        "/;UID=1",
+        "imap://host/INBOX?ALL",
     ],
 )
 def test_what_is_not_a_message_url_is_refused(text: str) -> None:
@@ -59,8 +87,9 @@ def test_a_catenated_message_over_the_size_limit_is_toobig_and_stores_nothing(se
     _, done = client.command(b'APPEND INBOX CATENATE (URL "/INBOX/;UID=1" URL "/INBOX/;UID=1" URL "/INBOX/;UID=1")')
     assert done.endswith(b"NO [TOOBIG] The message would be too big\r\n")
     # MULTIAPPEND: the limit is for all the command's messages together.
-    _, done = client.command(b'APPEND INBOX CATENATE (URL "/INBOX/;UID=1") CATENATE (URL "/INBOX/;UID=1")'
-                             b' CATENATE (URL "/INBOX/;UID=1")')
+    _, done = client.command(
+        b'APPEND INBOX CATENATE (URL "/INBOX/;UID=1") CATENATE (URL "/INBOX/;UID=1") CATENATE (URL "/INBOX/;UID=1")'
+    )
     assert done.endswith(b"NO [TOOBIG] The message would be too big\r\n")
     untagged = client.ok("STATUS INBOX (MESSAGES)")
     assert untagged == [b"* STATUS INBOX (MESSAGES 1)\r\n"]
@@ -75,8 +104,12 @@ def test_urlauth_parts_and_the_rump_they_sign() -> None:
     assert auth.expire == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     signed = text + ":INTERNAL:" + "ab" * 32
     assert parse_urlauth(signed, parse_message_url(signed)).rump == text
-    for bad in ("/INBOX/;UID=1", "/INBOX/;UID=1;URLAUTH=everyone", "/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:abc",
-                "/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00;URLAUTH=anonymous"):
+    for bad in (
+        "/INBOX/;UID=1",
+        "/INBOX/;UID=1;URLAUTH=everyone",
+        "/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:abc",
+        "/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00;URLAUTH=anonymous",
+    ):
         with pytest.raises(UrlError):
             parse_urlauth(bad, parse_message_url(bad))
 

@@ -1,5 +1,6 @@
 """Real clients against the real server: imaplib, IMAPClient, mbsync (isync),
 and a message delivered by SMTP read back byte-exact."""
+
 from __future__ import annotations
 
 import email
@@ -93,8 +94,12 @@ def _mbsync(config: Path, *channels: str) -> None:
 def test_mbsync_syncs_a_folder_of_fifty_to_a_maildir_and_back(imap_port: int, tmp_path: Path) -> None:
     store.create_folder(store.get_account(ALICE).id, "Lists")
     for n in range(50):
-        store.append(store.get_account(ALICE).id, "Lists", sample_message(subject=f"list message {n}", body=f"Body {n}.\r\n"),
-                     ["\\Seen"] if n % 3 == 0 else [])
+        store.append(
+            store.get_account(ALICE).id,
+            "Lists",
+            sample_message(subject=f"list message {n}", body=f"Body {n}.\r\n"),
+            ["\\Seen"] if n % 3 == 0 else [],
+        )
     maildir = tmp_path / "mail"
     maildir.mkdir()
     config = tmp_path / "mbsyncrc"
@@ -148,9 +153,11 @@ SyncState *
 
 
 def test_a_message_delivered_by_smtp_reads_back_byte_exact(users) -> None:  # type: ignore[no-untyped-def]
-    message = (b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: over the wire\r\n"
-               b"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <wire@example.test>\r\n\r\n"
-               b"Line one.\r\n.starts with a dot\r\n\r\n\xc3\xa9 8-bit last line\r\n")
+    message = (
+        b"From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: over the wire\r\n"
+        b"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <wire@example.test>\r\n\r\n"
+        b"Line one.\r\n.starts with a dot\r\n\r\n\xc3\xa9 8-bit last line\r\n"
+    )
     with InProcessServer(["smtp", "imap"]) as server:
         with smtplib.SMTP("127.0.0.1", server.ports["smtp"]) as smtp:
             smtp.sendmail("bob@example.test", [ALICE], message)
@@ -197,15 +204,23 @@ def test_binary_fetch_gives_clients_the_decoded_attachment(imap_port: int) -> No
 def test_imapclient_threads_and_sorts_a_conversation(imap_server: InProcessServer) -> None:
     def message(mid: str, subject: str, day: int, parent: str = "") -> bytes:
         reply = f"In-Reply-To: <{parent}>\r\nReferences: <{parent}>\r\n" if parent else ""
-        return (f"From: Bob <bob@example.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n"
-                f"{reply}Date: {day} Dec 2026 09:00:00 +0000\r\n\r\nx\r\n").encode()
+        return (
+            f"From: Bob <bob@example.test>\r\nTo: {ALICE}\r\nSubject: {subject}\r\nMessage-ID: <{mid}>\r\n"
+            f"{reply}Date: {day} Dec 2026 09:00:00 +0000\r\n\r\nx\r\n"
+        ).encode()
 
-    for raw in (message("root@x", "Plans", 1), message("other@x", "Lunch", 2),
-                message("reply@x", "Re: Plans", 3, parent="root@x"), message("deeper@x", "Re: Plans", 4, "reply@x")):
+    for raw in (
+        message("root@x", "Plans", 1),
+        message("other@x", "Lunch", 2),
+        message("reply@x", "Re: Plans", 3, parent="root@x"),
+        message("deeper@x", "Re: Plans", 4, "reply@x"),
+    ):
         store.deliver(raw, [ALICE])
     with IMAPClient("127.0.0.1", port=imap_server.ports["imaps"], ssl=True, ssl_context=insecure_context()) as client:
         client.login(ALICE, PASSWORDS[ALICE])
-        assert {b"THREAD=REFERENCES", b"THREAD=ORDEREDSUBJECT", b"ESORT", b"CONTEXT=SEARCH"} <= set(client.capabilities())
+        assert {b"THREAD=REFERENCES", b"THREAD=ORDEREDSUBJECT", b"ESORT", b"CONTEXT=SEARCH"} <= set(
+            client.capabilities()
+        )
         client.select_folder("INBOX")
         assert client.thread("REFERENCES") == ((1, 3, 4), (2,))
         assert client.thread("ORDEREDSUBJECT", ["SUBJECT", "plans"]) == ((1, (3,), (4,)),)

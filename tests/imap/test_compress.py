@@ -1,5 +1,6 @@
 """COMPRESS=DEFLATE (RFC 4978) over a real socket, with a client that
 speaks raw DEFLATE (imaplib has no COMPRESS)."""
+
 from __future__ import annotations
 
 import zlib

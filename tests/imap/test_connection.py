@@ -1,5 +1,6 @@
 """The connection's I/O rules over real sockets: TLS, the plaintext-password
 policy, limits, the autologout timer and goodbye at shutdown."""
+
 from __future__ import annotations
 
 import asyncio
@@ -96,7 +97,12 @@ def test_a_large_append_is_stored_and_read_back_byte_exact(client: RawClient) ->
     assert client.line().startswith(b"a1 OK [APPENDUID ")
     client.ok("SELECT INBOX")
     (response,) = client.ok("FETCH 1 (RFC822.SIZE BODY[])")
-    assert response == b"* 1 FETCH (RFC822.SIZE %d BODY[] {%d}\r\n" % (len(message), len(message)) + message + b" FLAGS (\\Seen \\Recent))\r\n"
+    assert (
+        response
+        == b"* 1 FETCH (RFC822.SIZE %d BODY[] {%d}\r\n" % (len(message), len(message))
+        + message
+        + b" FLAGS (\\Seen \\Recent))\r\n"
+    )
 
 
 def test_an_overlong_command_line_is_refused_and_the_connection_closed(client: RawClient) -> None:

@@ -135,8 +135,14 @@ def test_render_flags() -> None:
 @pytest.mark.parametrize(
     ("value", "wire"),
     [
-        (dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone(dt.timedelta(hours=-7))), b'"17-Jul-1996 02:44:25 -0700"'),
-        (dt.datetime(2024, 1, 5, 23, 0, 9, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))), b'" 5-Jan-2024 23:00:09 +0530"'),
+        (
+            dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.timezone(dt.timedelta(hours=-7))),
+            b'"17-Jul-1996 02:44:25 -0700"',
+        ),
+        (
+            dt.datetime(2024, 1, 5, 23, 0, 9, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+            b'" 5-Jan-2024 23:00:09 +0530"',
+        ),
         (dt.datetime(2024, 12, 31, 0, 0, 0), b'"31-Dec-2024 00:00:00 +0000"'),
     ],
 )
@@ -264,7 +270,12 @@ STRUCTURES = [
         b'((NIL NIL "b" "x.test")) NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 10 1) 12)',
     ),
     (
-        {"type": "multipart", "subtype": "alternative", "params": [], "parts": [TEXT_PART, dict(TEXT_PART, subtype="html")]},
+        {
+            "type": "multipart",
+            "subtype": "alternative",
+            "params": [],
+            "parts": [TEXT_PART, dict(TEXT_PART, subtype="html")],
+        },
         False,
         b'(("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 3028 92)'
         b'("TEXT" "HTML" ("charset" "us-ascii") NIL NIL "7BIT" 3028 92) "ALTERNATIVE")',

@@ -1,6 +1,7 @@
 """Store errors become response codes at the boundary (RFC 5530): a full
 mailbox is NO [OVERQUOTA], a database that cannot be reached NO [UNAVAILABLE],
 and nothing is lost or half done."""
+
 from __future__ import annotations
 
 import pytest

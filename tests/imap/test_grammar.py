@@ -92,7 +92,12 @@ def test_from_ints_builds_the_compact_wire_form() -> None:
     assert list(SequenceSet(((3, 1), (2, 5))).iter(0)) == [1, 2, 3, 4, 5]
 
 
-@given(st.one_of(st.binary(max_size=40), st.lists(st.sampled_from([b"&", b"-", b"A", b"Ok", b",", b"2D3c5w", b"x"])).map(b"".join)))
+@given(
+    st.one_of(
+        st.binary(max_size=40),
+        st.lists(st.sampled_from([b"&", b"-", b"A", b"Ok", b",", b"2D3c5w", b"x"])).map(b"".join),
+    )
+)
 def test_decoding_either_fails_cleanly_or_yields_a_name_that_round_trips(wire: bytes) -> None:
     try:
         name = decode_mailbox(wire)

@@ -1,4 +1,5 @@
 """Sessions woken by one event share one look at the database."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """METADATA (RFC 5464) in the store: limits, all-or-nothing, and who may
 write the server's shared entries (the protocol side is in
 transcripts/metadata.txt)."""
+
 from __future__ import annotations
 
 import pytest

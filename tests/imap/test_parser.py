@@ -42,16 +42,31 @@ PDT = dt.timezone(dt.timedelta(hours=-7))
 
 VALID: list[tuple[bytes, c.Command]] = [
     (b"a1 NOTIFY NONE\r\n", c.Notify(tag=T)),
-    (b"a1 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge)) (subtree (a b) NONE)"
-     b" (mailboxes INBOX (FlagChange))\r\n",
-     c.Notify(tag=T, status=True, groups=(
-         c.NotifyGroup(filter="SELECTED", events=frozenset({"MESSAGENEW", "MESSAGEEXPUNGE"}),
-                       fetch=(FA("UID"), FA("FLAGS"))),
-         c.NotifyGroup(filter="SUBTREE", mailboxes=("a", "b")),
-         c.NotifyGroup(filter="MAILBOXES", mailboxes=("INBOX",), events=frozenset({"FLAGCHANGE"}))))),
-    (b'a1 URLFETCH "imap://a/INBOX/;UID=1" ("imap://a/INBOX/;UID=2" binary BODYPARTSTRUCTURE) ("u" BODY)\r\n',
-     c.UrlFetch(tag=T, urls=("imap://a/INBOX/;UID=1", "imap://a/INBOX/;UID=2", "u"),
-                options=(None, frozenset({"BINARY", "BODYPARTSTRUCTURE"}), frozenset({"BODY"})))),
+    (
+        b"a1 NOTIFY SET STATUS (selected (MessageNew (UID FLAGS) MessageExpunge)) (subtree (a b) NONE)"
+        b" (mailboxes INBOX (FlagChange))\r\n",
+        c.Notify(
+            tag=T,
+            status=True,
+            groups=(
+                c.NotifyGroup(
+                    filter="SELECTED",
+                    events=frozenset({"MESSAGENEW", "MESSAGEEXPUNGE"}),
+                    fetch=(FA("UID"), FA("FLAGS")),
+                ),
+                c.NotifyGroup(filter="SUBTREE", mailboxes=("a", "b")),
+                c.NotifyGroup(filter="MAILBOXES", mailboxes=("INBOX",), events=frozenset({"FLAGCHANGE"})),
+            ),
+        ),
+    ),
+    (
+        b'a1 URLFETCH "imap://a/INBOX/;UID=1" ("imap://a/INBOX/;UID=2" binary BODYPARTSTRUCTURE) ("u" BODY)\r\n',
+        c.UrlFetch(
+            tag=T,
+            urls=("imap://a/INBOX/;UID=1", "imap://a/INBOX/;UID=2", "u"),
+            options=(None, frozenset({"BINARY", "BODYPARTSTRUCTURE"}), frozenset({"BODY"})),
+        ),
+    ),
     # -- any state ---------------------------------------------------------
     (b"a1 CAPABILITY\r\n", c.Capability(tag=T)),
     (b"a1 capability\r\n", c.Capability(tag=T)),
@@ -115,18 +130,28 @@ VALID: list[tuple[bytes, c.Command]] = [
     # seq-match-data without known-uids; QRESYNC beside CONDSTORE; keywords in any case.
     (
         b"a1 select inbox (qresync (7 9 (1:3 4,8:9)) condstore)\r\n",
-        c.Select(tag=T, mailbox="INBOX", condstore=True, qresync=c.QResync(7, 9, None, (seqs((1, 3)), seqs(4, (8, 9)))))
+        c.Select(
+            tag=T, mailbox="INBOX", condstore=True, qresync=c.QResync(7, 9, None, (seqs((1, 3)), seqs(4, (8, 9))))
+        ),
     ),
     (
         b"a1 EXAMINE Sent (CONDSTORE QRESYNC (4294967295 9223372036854775807 5,3:1))\r\n",
-        c.Select(tag=T, mailbox="Sent", readonly=True, condstore=True,
-                 qresync=c.QResync(4294967295, 9223372036854775807, seqs(5, (3, 1)))),
+        c.Select(
+            tag=T,
+            mailbox="Sent",
+            readonly=True,
+            condstore=True,
+            qresync=c.QResync(4294967295, 9223372036854775807, seqs(5, (3, 1))),
+        ),
     ),
     (b"a1 CREATE Drafts\r\n", c.Create(tag=T, mailbox="Drafts")),
     (b"a1 CREATE MySent (USE (\\sent))\r\n", c.Create(tag=T, mailbox="MySent", special_use=("\\Sent",))),
     (b"a1 DELETE &-Co\r\n", c.Delete(tag=T, mailbox="&Co")),
     (b"a1 RENAME a b\r\n", c.Rename(tag=T, mailbox="a", new_name="b")),
-    (b"a1 SUBSCRIBE ~peter/mail/&U,BTFw-/&ZeVnLIqe-\r\n", c.Subscribe(tag=T, mailbox="~peter/mail/\u53f0\u5317/\u65e5\u672c\u8a9e")),
+    (
+        b"a1 SUBSCRIBE ~peter/mail/&U,BTFw-/&ZeVnLIqe-\r\n",
+        c.Subscribe(tag=T, mailbox="~peter/mail/\u53f0\u5317/\u65e5\u672c\u8a9e"),
+    ),
     (b"a1 UNSUBSCRIBE {4+}\r\nNews\r\n", c.Unsubscribe(tag=T, mailbox="News")),
     (b'a1 LIST "" *\r\n', c.List(tag=T, reference="", patterns=("*",))),
     (b'a1 LIST "" ""\r\n', c.List(tag=T, reference="", patterns=("",))),
@@ -176,18 +201,21 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (
         b'a1 APPEND Sent "17-Jul-1996 02:44:25 +0000" {0}\r\n\r\n',
-        c.Append(
-            tag=T, mailbox="Sent", internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b""
-        ),
+        c.Append(tag=T, mailbox="Sent", internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b""),
     ),
     (b"a1 APPEND Sent () {1}\r\n\0\r\n", c.Append(tag=T, mailbox="Sent", message=b"\0")),
     # RFC 3502 MULTIAPPEND: each further message with its own flags and date.
     (
         b'a1 APPEND Sent (\\Seen) {1}\r\na "17-Jul-1996 02:44:25 +0000" {1+}\r\nb {0}\r\n\r\n',
         c.Append(
-            tag=T, mailbox="Sent", flags=("\\Seen",), message=b"a",
-            more=(c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC),
-                                  message=b"b"), c.AppendMessage(message=b"")),
+            tag=T,
+            mailbox="Sent",
+            flags=("\\Seen",),
+            message=b"a",
+            more=(
+                c.AppendMessage(internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b"b"),
+                c.AppendMessage(message=b""),
+            ),
         ),
     ),
     # RFC 3516 4.4 / RFC 4466: APPEND takes a literal8, synchronizing or not; NUL allowed.
@@ -195,8 +223,11 @@ VALID: list[tuple[bytes, c.Command]] = [
     (
         b'a1 APPEND Sent (\\Seen) "17-Jul-1996 02:44:25 +0000" ~{4+}\r\n\0\r\n\xff\r\n',
         c.Append(
-            tag=T, mailbox="Sent", flags=("\\Seen",),
-            internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC), message=b"\0\r\n\xff",
+            tag=T,
+            mailbox="Sent",
+            flags=("\\Seen",),
+            internal_date=dt.datetime(1996, 7, 17, 2, 44, 25, tzinfo=dt.UTC),
+            message=b"\0\r\n\xff",
         ),
     ),
     (b"a1 append Sent ~{0}\r\n\r\n", c.Append(tag=T, mailbox="Sent", message=b"")),
@@ -333,13 +364,15 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (
         b"a1 SORT RETURN (MIN COUNT) (ARRIVAL) UTF-8 ALL\r\n",
-        c.Sort(tag=T, keys=(c.SortKey("ARRIVAL"),), charset="UTF-8", criteria=s.All(),
-               returns=frozenset({"MIN", "COUNT"})),
+        c.Sort(
+            tag=T, keys=(c.SortKey("ARRIVAL"),), charset="UTF-8", criteria=s.All(), returns=frozenset({"MIN", "COUNT"})
+        ),
     ),
     (
         b"a1 UID SORT RETURN () (SIZE) US-ASCII ALL\r\n",
-        c.Sort(tag=T, uid=True, keys=(c.SortKey("SIZE"),), charset="US-ASCII", criteria=s.All(),
-               returns=frozenset({"ALL"})),
+        c.Sort(
+            tag=T, uid=True, keys=(c.SortKey("SIZE"),), charset="US-ASCII", criteria=s.All(), returns=frozenset({"ALL"})
+        ),
     ),
     (
         b"a1 SEARCH RETURN (UPDATE PARTIAL 9:3) ALL\r\n",
@@ -347,8 +380,14 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (
         b"a1 SORT RETURN (partial 1:2 count) (SIZE) UTF-8 ALL\r\n",
-        c.Sort(tag=T, keys=(c.SortKey("SIZE"),), charset="UTF-8", criteria=s.All(),
-               returns=frozenset({"PARTIAL", "COUNT"}), partial=(1, 2)),
+        c.Sort(
+            tag=T,
+            keys=(c.SortKey("SIZE"),),
+            charset="UTF-8",
+            criteria=s.All(),
+            returns=frozenset({"PARTIAL", "COUNT"}),
+            partial=(1, 2),
+        ),
     ),
     (b'a1 CANCELUPDATE "t1" {2+}\r\nt2\r\n', c.CancelUpdate(tag=T, tags=(b"t1", b"t2"))),
     (b"a1 THREAD REFERENCES UTF-8 ALL\r\n", c.Thread(tag=T, algorithm="REFERENCES", charset="UTF-8", criteria=s.All())),
@@ -379,7 +418,14 @@ VALID: list[tuple[bytes, c.Command]] = [
         c.Fetch(
             tag=T,
             sequence_set=seqs((4, 2)),
-            attributes=(FA("UID"), FA("RFC822"), FA("RFC822.HEADER"), FA("RFC822.TEXT"), FA("BODYSTRUCTURE"), FA("MODSEQ")),
+            attributes=(
+                FA("UID"),
+                FA("RFC822"),
+                FA("RFC822.HEADER"),
+                FA("RFC822.TEXT"),
+                FA("BODYSTRUCTURE"),
+                FA("MODSEQ"),
+            ),
         ),
     ),
     (
@@ -419,9 +465,18 @@ VALID: list[tuple[bytes, c.Command]] = [
     # RFC 8514 5: the SAVEDATE fetch item and search keys.
     (
         b"a1 UID SEARCH SAVEDATESUPPORTED SAVEDBEFORE 1-Feb-2026 SAVEDON 2-Feb-2026 SAVEDSINCE 3-Feb-2026\r\n",
-        c.Search(tag=T, uid=True, criteria=s.And((
-            s.Not(s.All()), s.Date("before", dt.date(2026, 2, 1)), s.Date("on", dt.date(2026, 2, 2)),
-            s.Date("since", dt.date(2026, 2, 3))))),
+        c.Search(
+            tag=T,
+            uid=True,
+            criteria=s.And(
+                (
+                    s.Not(s.All()),
+                    s.Date("before", dt.date(2026, 2, 1)),
+                    s.Date("on", dt.date(2026, 2, 2)),
+                    s.Date("since", dt.date(2026, 2, 3)),
+                )
+            ),
+        ),
     ),
     (b"a1 FETCH 1 SAVEDATE\r\n", c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("SAVEDATE"),))),
     # RFC 8970 7: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY".
@@ -431,8 +486,9 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (
         b"a1 UID FETCH 1 PREVIEW (CHANGEDSINCE 3)\r\n",
-        c.Fetch(tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("UID"), FA("MODSEQ")), uid=True,
-                changedsince=3),
+        c.Fetch(
+            tag=T, sequence_set=seqs(1), attributes=(FA("PREVIEW"), FA("UID"), FA("MODSEQ")), uid=True, changedsince=3
+        ),
     ),
     (
         b"a1 FETCH 1 (BODY[HEADER.FIELDS.NOT (Received)] BINARY.PEEK[1]<0.100> BINARY[] BINARY.SIZE[2])\r\n",
@@ -460,8 +516,14 @@ VALID: list[tuple[bytes, c.Command]] = [
     ),
     (
         b"a1 uid fetch 1:5,9 FLAGS (vanished changedsince 3)\r\n",
-        c.Fetch(tag=T, uid=True, sequence_set=seqs((1, 5), 9), attributes=(FA("FLAGS"), FA("UID"), FA("MODSEQ")),
-                changedsince=3, vanished=True),
+        c.Fetch(
+            tag=T,
+            uid=True,
+            sequence_set=seqs((1, 5), 9),
+            attributes=(FA("FLAGS"), FA("UID"), FA("MODSEQ")),
+            changedsince=3,
+            vanished=True,
+        ),
     ),
     (
         b"a1 UID FETCH 1 (UID FLAGS)\r\n",
@@ -786,7 +848,11 @@ def test_need_more_says_how_long_the_buffer_must_grow(data: bytes, at_least: int
 
 @pytest.mark.parametrize(
     ("data", "non_sync"),
-    [(b"a1 APPEND INBOX {101}\r\n", False), (b"a1 APPEND INBOX {101+}\r\n", True), (b"a1 APPEND INBOX {99999999999999999999999999}\r\n", False)],
+    [
+        (b"a1 APPEND INBOX {101}\r\n", False),
+        (b"a1 APPEND INBOX {101+}\r\n", True),
+        (b"a1 APPEND INBOX {99999999999999999999999999}\r\n", False),
+    ],
 )
 def test_literal_over_the_limit_is_refused_before_its_octets(data: bytes, non_sync: bool) -> None:
     with pytest.raises(LiteralTooBig) as info:
@@ -862,7 +928,10 @@ def test_pipelined_commands_are_parsed_one_at_a_time() -> None:
 # -- helpers for the connection --------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "done"), [(b"DONE\r\n", True), (b"done\n", True), (b"DONE", False), (b"DONE x\r\n", False), (b"a1 DONE\r\n", False)])
+@pytest.mark.parametrize(
+    ("line", "done"),
+    [(b"DONE\r\n", True), (b"done\n", True), (b"DONE", False), (b"DONE x\r\n", False), (b"a1 DONE\r\n", False)],
+)
 def test_is_idle_done_recognises_only_done(line: bytes, done: bool) -> None:
     assert is_idle_done(line) is done
 
@@ -896,11 +965,59 @@ def test_fetch_attribute_renders_its_response_name() -> None:
 # -- properties -----------------------------------------------------------------
 
 _TOKENS = [
-    b"a1 ", b"UID ", b"FETCH ", b"SEARCH ", b"STORE ", b"LIST ", b"SELECT ", b"APPEND ", b"LOGIN ", b"SORT ",
-    b"1:*", b"*", b"2,4:7", b" ", b"(", b")", b"[", b"]", b"<0.5>", b"BODY", b".PEEK", b"HEADER.FIELDS",
-    b'"', b'\\"', b"\\", b"{", b"}", b"{3}\r\n", b"{2+}\r\n", b"{0}\r\n", b"\r\n", b"\n", b"\r", b"NIL",
-    b"INBOX", b"&", b"&-", b"&APw-", b"-", b"+FLAGS", b"\\Seen", b"OR", b"NOT", b"CHARSET", b"UTF-8",
-    b"RETURN", b"17-Jul-1996", b'"17-Jul-1996 02:44:25 -0700"', b"0", b"4294967296", b"\x00", b"\xff", b"%",
+    b"a1 ",
+    b"UID ",
+    b"FETCH ",
+    b"SEARCH ",
+    b"STORE ",
+    b"LIST ",
+    b"SELECT ",
+    b"APPEND ",
+    b"LOGIN ",
+    b"SORT ",
+    b"1:*",
+    b"*",
+    b"2,4:7",
+    b" ",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"<0.5>",
+    b"BODY",
+    b".PEEK",
+    b"HEADER.FIELDS",
+    b'"',
+    b'\\"',
+    b"\\",
+    b"{",
+    b"}",
+    b"{3}\r\n",
+    b"{2+}\r\n",
+    b"{0}\r\n",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b"NIL",
+    b"INBOX",
+    b"&",
+    b"&-",
+    b"&APw-",
+    b"-",
+    b"+FLAGS",
+    b"\\Seen",
+    b"OR",
+    b"NOT",
+    b"CHARSET",
+    b"UTF-8",
+    b"RETURN",
+    b"17-Jul-1996",
+    b'"17-Jul-1996 02:44:25 -0700"',
+    b"0",
+    b"4294967296",
+    b"\x00",
+    b"\xff",
+    b"%",
 ]
 _imapish = st.lists(st.sampled_from(_TOKENS), max_size=30).map(b"".join)
 

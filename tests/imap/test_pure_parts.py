@@ -1,4 +1,5 @@
 """The pure pieces behind FETCH, LIST, SORT and the mailbox view, table-driven."""
+
 from __future__ import annotations
 
 import itertools
@@ -196,7 +197,12 @@ def test_many_expunges_at_once_keep_the_order() -> None:
 
 @pytest.mark.parametrize(
     ("ranges", "expected"),
-    [(((1, 2),), [(10, 20)]), (((3, STAR),), [(30, 40)]), (((STAR, 1),), [(10, 40)]), (((2, 2), (4, 4)), [(20, 20), (40, 40)])],
+    [
+        (((1, 2),), [(10, 20)]),
+        (((3, STAR),), [(30, 40)]),
+        (((STAR, 1),), [(10, 40)]),
+        (((2, 2), (4, 4)), [(20, 20), (40, 40)]),
+    ],
 )
 def test_sequence_numbers_become_uid_ranges(ranges, expected) -> None:  # type: ignore[no-untyped-def]
     assert _view([10, 20, 30, 40]).uid_ranges_for_seqs(SequenceSet(ranges)) == expected
@@ -231,7 +237,9 @@ def test_own_changes_are_not_reported_again() -> None:
     view.note_own_change(11, True)  # contiguous: the view just moves on
     assert view.highestmodseq == 11
     view.note_own_change(13, True)  # someone else has 12
-    changes = Changes(13, 3, [FlagChange(1, frozenset({"\\Flagged"}), 12), FlagChange(2, frozenset({"\\Seen"}), 13)], [])
+    changes = Changes(
+        13, 3, [FlagChange(1, frozenset({"\\Flagged"}), 12), FlagChange(2, frozenset({"\\Seen"}), 13)], []
+    )
     assert view.apply(changes, expunge_ok=True, condstore=False) == b"* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n"
     assert view.own_modseqs == set()
 
@@ -270,8 +278,12 @@ class Row:
 
 
 def test_sort_keys_combine_with_reverse_and_ties_keep_uid_order() -> None:
-    rows = [Row(1, "b", 10, ("Zed", "zed", "x")), Row(2, "Re: a", 30, (None, "Amy", "x")),
-            Row(3, "a", 30, ("amy", "amy", "x")), Row(4, "B", 20)]
+    rows = [
+        Row(1, "b", 10, ("Zed", "zed", "x")),
+        Row(2, "Re: a", 30, (None, "Amy", "x")),
+        Row(3, "a", 30, ("amy", "amy", "x")),
+        Row(4, "B", 20),
+    ]
     assert sort_uids(rows, [SortKey("SUBJECT")]) == [2, 3, 1, 4]
     assert sort_uids(rows, [SortKey("SIZE", True), SortKey("SUBJECT")]) == [2, 3, 4, 1]
     assert sort_uids(rows, [SortKey("FROM")]) == [4, 2, 3, 1]
@@ -284,7 +296,8 @@ def test_a_keyword_new_to_the_client_is_announced_before_the_flag_change() -> No
     assert view.apply(changes, expunge_ok=True, condstore=False) == (
         b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New)\r\n"
         b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $New \\*)] Flags permitted\r\n"
-        b"* 2 FETCH (UID 2 FLAGS ($New $Old))\r\n")
+        b"* 2 FETCH (UID 2 FLAGS ($New $Old))\r\n"
+    )
     assert view.learn_flags(["$Old", "\\Seen"]) == b""
 
 
@@ -309,11 +322,16 @@ def test_a_search_context_reports_one_set_each_way_at_position_zero_by_number() 
     assert line == b'* ESEARCH (TAG "t") REMOVEFROM (0 20) ADDTO (0 50,70)\r\n'
 
 
-@pytest.mark.parametrize("uids", [
-    [2, 3, 5, 8, 9],  # every message of the view
-    [1, 2, 4, 5, 9, 10],  # some not in it: below, between and above
-    [9], [], [3, 4, 8],
-])
+@pytest.mark.parametrize(
+    "uids",
+    [
+        [2, 3, 5, 8, 9],  # every message of the view
+        [1, 2, 4, 5, 9, 10],  # some not in it: below, between and above
+        [9],
+        [],
+        [3, 4, 8],
+    ],
+)
 def test_a_fetch_page_numbers_its_messages_in_one_walk_as_seq_of_would(uids: list[int]) -> None:
     view = MailboxView.create(1, "INBOX", 1, 11, 1, [2, 3, 5, 8, 9], readonly=False)
     assert list(view.seqs_of(uids)) == [view.seq_of(uid) for uid in uids]

@@ -1,6 +1,7 @@
 """QRESYNC (RFC 7162 3.2) beyond the transcript (transcripts/qresync.txt):
 the view's VANISHED, the store's tombstone read, and real clients (imaplib,
 IMAPClient) resynchronising over a real socket."""
+
 from __future__ import annotations
 
 import imaplib
@@ -91,7 +92,10 @@ def test_imapclient_gets_vanished_for_another_sessions_expunge(imap_server) -> N
     for subject in ("alpha", "beta", "gamma"):
         store.deliver(sample_message(subject=subject), [ALICE])
     port = imap_server.ports["imap"]
-    with IMAPClient("127.0.0.1", port=port, ssl=False) as client, IMAPClient("127.0.0.1", port=port, ssl=False) as other:
+    with (
+        IMAPClient("127.0.0.1", port=port, ssl=False) as client,
+        IMAPClient("127.0.0.1", port=port, ssl=False) as other,
+    ):
         client.login(ALICE, PASSWORDS[ALICE])
         other.login(ALICE, PASSWORDS[ALICE])
         assert b"QRESYNC" in client.capabilities()

@@ -1,6 +1,7 @@
 """The per-account concurrent-session limit (MAIL_MAX_SESSIONS_PER_ACCOUNT)
 on IMAP: a login past it gets NO [LIMIT] and the connection stays usable;
 other accounts are not affected; a session that ends frees its place."""
+
 from __future__ import annotations
 
 import time
@@ -41,6 +42,7 @@ def test_a_login_past_the_account_session_limit_gets_no_limit_until_a_session_en
 def test_pop3_sessions_count_toward_the_same_limit_and_get_err_in_use(imap_port, settings):
     from tests.servers import InProcessServer
     from tests.transcript import Transcript
+
     settings.MAIL_MAX_SESSIONS_PER_ACCOUNT = 1
     with InProcessServer(["pop3"]) as pop, RawClient(imap_port) as imap:
         imap.greeting()

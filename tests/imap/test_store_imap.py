@@ -2,6 +2,7 @@
 number of messages (mailboxes/store/imap.py). Inside a test's transaction a
 store call that opens one of its own counts a SAVEPOINT and its RELEASE;
 FETCH and SEARCH pages open none."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -20,17 +21,27 @@ COUNT = 40
 @pytest.fixture
 def inbox(alice):  # type: ignore[no-untyped-def]
     for n in range(COUNT):
-        store.append(alice.id, "INBOX", sample_message(subject=f"message {n}", body=f"body {n}\r\n" * (n + 1)),
-                     ["\\Seen"] if n % 2 else [])
+        store.append(
+            alice.id,
+            "INBOX",
+            sample_message(subject=f"message {n}", body=f"body {n}\r\n" * (n + 1)),
+            ["\\Seen"] if n % 2 else [],
+        )
     return alice.id, store.select_folder(alice.id, "INBOX").id
 
 
 @pytest.mark.parametrize(
     ("options", "queries"),
-    [({}, 1), ({"envelope": True, "structure": True}, 1), ({"content": "header"}, 1), ({"structure": True, "content": "full"}, 2)],
+    [
+        ({}, 1),
+        ({"envelope": True, "structure": True}, 1),
+        ({"content": "header"}, 1),
+        ({"structure": True, "content": "full"}, 2),
+    ],
 )
 def test_a_fetch_page_costs_the_same_queries_for_any_number_of_messages(
-        inbox, django_assert_num_queries, options, queries) -> None:  # type: ignore[no-untyped-def]
+    inbox, django_assert_num_queries, options, queries
+) -> None:  # type: ignore[no-untyped-def]
     account, folder = inbox
     with django_assert_num_queries(queries):
         page = store.fetch_messages(account, folder, [(1, COUNT)], limit=COUNT, **options)
@@ -77,8 +88,7 @@ def test_another_accounts_folder_has_no_messages_here(inbox, bob) -> None:  # ty
     assert store.thread_rows(bob.id, folder, criteria.All()) == []
 
 
-def test_thread_rows_are_one_query_and_read_references_wherever_the_field_is(
-        alice, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_thread_rows_are_one_query_and_read_references_wherever_the_field_is(alice, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
     messages = [
         b"References: <a@x>\r\n <b@x>\r\nMessage-ID: <c@x>\r\nSubject: first line\r\n\r\nx\r\n",
         b"Message-ID: <d@x>\r\nIn-Reply-To: <c@x> <zz@x>\r\nSubject: Re: only in-reply-to\r\n\r\nx\r\n",
@@ -137,7 +147,8 @@ def test_recent_is_claimed_once_and_only_by_a_claiming_select(alice, bob) -> Non
 
 @pytest.mark.parametrize("count", [1, COUNT])
 def test_a_flag_change_and_an_expunge_cost_the_same_statements_for_any_number_of_messages(
-        inbox, django_assert_num_queries, count) -> None:  # type: ignore[no-untyped-def]
+    inbox, django_assert_num_queries, count
+) -> None:  # type: ignore[no-untyped-def]
     account, folder = inbox
     # Lock and read the folder, one UPDATE ... RETURNING, raise the folder's modseq (+ BEGIN/COMMIT).
     with django_assert_num_queries(5):
@@ -162,15 +173,23 @@ def test_keywords_change_only_the_rows_whose_flags_change_and_keep_the_others(in
     result = store.set_flags(account, folder, [(1, 4)], "add", ["Work", "$Label1"])
     # Odd UIDs are unseen, even ones \Seen: two resulting sets of flags per state, every row changed once.
     assert {c.uid: c.flags for c in result.changed} == {
-        1: {"Work", "$Label1"}, 2: {"\\Seen", "Work", "$Label1"}, 3: {"Work", "$Label1"}, 4: {"\\Seen", "Work", "$Label1"}}
+        1: {"Work", "$Label1"},
+        2: {"\\Seen", "Work", "$Label1"},
+        3: {"Work", "$Label1"},
+        4: {"\\Seen", "Work", "$Label1"},
+    }
     assert result.modseq == before + 1 and all(c.modseq == result.modseq for c in result.changed)
     again = store.set_flags(account, folder, [(1, 4)], "add", ["Work"])
     assert again.changed == [] and again.modseq == result.modseq  # no change, no new modseq
     removed = store.set_flags(account, folder, [(2, 3)], "remove", ["Work", "\\Seen"])
     assert {c.uid: c.flags for c in removed.changed} == {2: {"$Label1"}, 3: {"$Label1"}}
     changes = store.changes_since(account, folder, before)
-    assert {c.uid: c.flags for c in changes.updated} == {1: {"Work", "$Label1"}, 2: {"$Label1"}, 3: {"$Label1"},
-                                                          4: {"\\Seen", "Work", "$Label1"}}
+    assert {c.uid: c.flags for c in changes.updated} == {
+        1: {"Work", "$Label1"},
+        2: {"$Label1"},
+        3: {"$Label1"},
+        4: {"\\Seen", "Work", "$Label1"},
+    }
     assert changes.highestmodseq == removed.modseq
 
 
@@ -179,7 +198,8 @@ def test_changes_since_is_one_statement_and_only_for_the_owner(inbox, bob, djang
     top = store.changes_since(account, folder, 0)
     with django_assert_num_queries(1):
         assert store.changes_since(account, folder, top.highestmodseq) == store.Changes(
-            top.highestmodseq, COUNT + 1, [], [], recent_uid=1)  # nobody has claimed \Recent yet
+            top.highestmodseq, COUNT + 1, [], [], recent_uid=1
+        )  # nobody has claimed \Recent yet
     store.set_flags(account, folder, [(3, 3)], "add", ["\\Deleted"])
     store.expunge(account, folder)
     with django_assert_num_queries(1):
@@ -243,37 +263,50 @@ FLAG_AND_NUMBER_SEARCHES = [
 
 @pytest.mark.parametrize("criterion", FLAG_AND_NUMBER_SEARCHES, ids=repr)
 def test_flag_and_number_searches_are_hand_written_and_match_what_the_orm_finds(
-        inbox, bob, criterion, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    inbox, bob, criterion, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     from mailboxes.models import Message
     from mailboxes.store.search import to_q, to_sql
+
     account, folder = inbox
     store.set_flags(account, folder, [(5, 9)], "add", ["\\Flagged", "\\Deleted"])
-    expected = list(Message.objects.filter(folder_id=folder).filter(to_q(criterion))
-                    .order_by("uid").values_list("uid", flat=True))
+    expected = list(
+        Message.objects.filter(folder_id=folder).filter(to_q(criterion)).order_by("uid").values_list("uid", flat=True)
+    )
     assert to_sql(criterion) is not None
     with django_assert_num_queries(1):
         page = store.search_uids(account, folder, criterion, modseq=True)
     assert page.uids == expected
-    assert store.search_uids(account, folder, criterion, after_uid=4, limit=3).uids == [u for u in expected if u > 4][:3]
+    assert (
+        store.search_uids(account, folder, criterion, after_uid=4, limit=3).uids == [u for u in expected if u > 4][:3]
+    )
     stats = store.search_stats(account, folder, criterion)
     assert (stats.count, stats.min_uid, stats.max_uid) == (
-        len(expected), expected[0] if expected else None, expected[-1] if expected else None)
+        len(expected),
+        expected[0] if expected else None,
+        expected[-1] if expected else None,
+    )
     assert store.search_uids(bob.id, folder, criterion).uids == []  # not bob's folder
 
 
 def test_searches_on_text_dates_and_keywords_keep_the_orm_form(inbox) -> None:  # type: ignore[no-untyped-def]
     from mailboxes.store.search import to_sql
+
     account, folder = inbox
     store.set_flags(account, folder, [(2, 2)], "add", ["Work"])
-    for criterion in (criteria.Flag("Work"), criteria.Header("subject", "message 1"),
-                      criteria.And((criteria.Flag("\\Seen"), criteria.Text("body 3")))):
+    for criterion in (
+        criteria.Flag("Work"),
+        criteria.Header("subject", "message 1"),
+        criteria.And((criteria.Flag("\\Seen"), criteria.Text("body 3"))),
+    ):
         assert to_sql(criterion) is None
     assert store.search_uids(account, folder, criteria.Flag("Work")).uids == [2]
     assert store.search_uids(account, folder, criteria.Header("subject", "message 1")).uids[:2] == [2, 11]
 
 
 def test_a_claim_from_the_mark_read_with_the_changes_is_one_update_and_still_exclusive(
-        alice, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    alice, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     folder = store.select_folder(alice.id, "INBOX", claim_recent=True).id
     for n in range(3):
         store.append(alice.id, "INBOX", sample_message(subject=f"c{n}"))
@@ -290,7 +323,8 @@ def test_a_claim_from_the_mark_read_with_the_changes_is_one_update_and_still_exc
 
 
 def test_copy_and_move_keep_flags_keywords_and_dates_and_cost_the_same_for_any_number(
-        inbox, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    inbox, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     account, folder = inbox
     store.set_flags(account, folder, [(1, 2)], "add", ["Work", "\\Answered"])
     source = {m.uid: m for m in store.fetch_messages(account, folder, [(1, COUNT)], limit=COUNT)}
@@ -304,11 +338,18 @@ def test_copy_and_move_keep_flags_keywords_and_dates_and_cost_the_same_for_any_n
     for message in store.fetch_messages(account, archive.id, [(1, COUNT)], limit=COUNT):
         original = source[message.uid]
         assert (message.flags, message.internal_date, message.size, message.blob) == (
-            original.flags, original.internal_date, original.size, original.blob)
+            original.flags,
+            original.internal_date,
+            original.size,
+            original.blob,
+        )
     moved = store.move(account, archive.id, [(1, 2), (5, 5)], "Trash")
     assert moved.source_uids == [1, 2, 5] and moved.dest_uids == [1, 2, 3]
     changes = store.changes_since(account, archive.id, archive.highestmodseq)
     assert changes.expunged == [1, 2, 5]
     trash = store.select_folder(account, "Trash")
     assert [m.flags for m in store.fetch_messages(account, trash.id, [(1, 3)])] == [
-        source[1].flags, source[2].flags, source[5].flags]
+        source[1].flags,
+        source[2].flags,
+        source[5].flags,
+    ]

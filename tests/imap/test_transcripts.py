@@ -1,5 +1,6 @@
 """Every transcript in tests/imap/transcripts/, replayed against the real
 server and PostgreSQL over a real socket."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,7 @@ TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.txt"))
 _SQLITE_GAPS = {"search": sqlite_gap("case-insensitive search folds ASCII letters only")}
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=_SQLITE_GAPS.get(p.stem, ()))
-                                  for p in TRANSCRIPTS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=_SQLITE_GAPS.get(p.stem, ())) for p in TRANSCRIPTS])
 def test_transcript_replays_exactly(path: Path, imap_server: InProcessServer) -> None:
     with Replay(imap_server.ports["imap"], imap_server.loop) as replay:
         replay.run(path.read_text())

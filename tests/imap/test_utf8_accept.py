@@ -1,5 +1,6 @@
 """UTF8=ACCEPT (RFC 6855) in the pure parts: the parser in UTF-8 mode, the
 mailbox name encoder, and the ENVELOPE a client without it gets."""
+
 from __future__ import annotations
 
 import imaplib
@@ -27,8 +28,10 @@ def parse(data: bytes, *, utf8: bool) -> c.Command:
         ('a SELECT "Äpfel"\r\n'.encode(), c.Select(tag=b"a", mailbox="Äpfel", readonly=False)),
         (b'a CREATE "R&D"\r\n', c.Create(tag=b"a", mailbox="R&D")),  # "&" is itself, not a shift
         ("a RENAME {6}\r\nÄpfel \"Birnen\"\r\n".encode(), c.Rename(tag=b"a", mailbox="Äpfel", new_name="Birnen")),
-        ("a APPEND \"Äpfel\" (\\Seen) UTF8 (~{5}\r\nx: é)\r\n".encode(),
-         c.Append(tag=b"a", mailbox="Äpfel", flags=("\\Seen",), message="x: é".encode())),
+        (
+            "a APPEND \"Äpfel\" (\\Seen) UTF8 (~{5}\r\nx: é)\r\n".encode(),
+            c.Append(tag=b"a", mailbox="Äpfel", flags=("\\Seen",), message="x: é".encode()),
+        ),
     ],
 )
 def test_utf8_mode_reads_mailbox_names_and_append_utf8_at_every_split(data: bytes, expected: c.Command) -> None:
@@ -82,8 +85,10 @@ def test_an_envelope_with_utf8_is_downgraded_to_ascii_after_rfc_6857() -> None:
     assert rendered.isascii() and b"{" not in rendered  # no literal needed any more
     assert env["subject"] == "=?utf-8?b?R3LDvMOfZQ==?="
     # A local part with no ASCII form: an empty group that names it (RFC 6857 3.1.2).
-    assert env["from"] == [[None, None, "=?utf-8?b?SsO2cmcgPGrDtnJnQGLDvGNoZXIuZXhhbXBsZT4=?=", None],
-                           [None, None, None, None]]
+    assert env["from"] == [
+        [None, None, "=?utf-8?b?SsO2cmcgPGrDtnJnQGLDvGNoZXIuZXhhbXBsZT4=?=", None],
+        [None, None, None, None],
+    ]
     # An ASCII local part keeps its address, the domain as its A-label, the name encoded.
     assert env["to"][0] == ["=?utf-8?q?Ann_=C3=96degaard?=", None, "ann", "xn--bcher-kva.example"]
     assert env["to"][1] == [None, None, "=?utf-8?b?w5xuaXRz?=", None]

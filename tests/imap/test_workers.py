@@ -2,6 +2,7 @@
 joined by the Redis event bus): IDLE wake-up and the EXPUNGE reporting
 rules of RFC 3501 5.5 across processes, \\Recent claimed by exactly one
 session across processes (RFC 3501 2.3.2), and BYE at SIGTERM."""
+
 from __future__ import annotations
 
 import re
@@ -72,6 +73,7 @@ def test_an_expunge_in_another_worker_waits_for_a_command_that_may_report_it(wor
     first, second = workers
     from conftest import sample_message
     from mailboxes import store
+
     for subject in ("one", "two", "three"):
         store.deliver(sample_message(subject=subject), [ALICE])
     with _session(first) as reader, _session(second) as writer:
@@ -99,8 +101,11 @@ def _finish(raw: RawClient, tag: bytes) -> list[bytes]:
 
 def _recent_uids(raw: RawClient) -> list[int]:
     fetched = raw.ok("UID FETCH 1:* FLAGS")
-    return [int(re.search(rb"UID (\d+)", line).group(1))  # type: ignore[union-attr]
-            for line in fetched if b" FETCH " in line and b"\\Recent" in line]
+    return [
+        int(re.search(rb"UID (\d+)", line).group(1))  # type: ignore[union-attr]
+        for line in fetched
+        if b" FETCH " in line and b"\\Recent" in line
+    ]
 
 
 def _all_at_once(sessions: list[RawClient], command: bytes) -> list[list[bytes]]:
@@ -114,6 +119,7 @@ def _all_at_once(sessions: list[RawClient], command: bytes) -> list[list[bytes]]
 def test_sessions_in_two_workers_racing_each_message_is_recent_in_exactly_one(workers) -> None:  # type: ignore[no-untyped-def]
     from conftest import sample_message
     from mailboxes import store
+
     sessions = [RawClient(worker.ports["imap"], timeout=15) for worker in workers for _ in range(4)]
     try:
         for raw in sessions:

@@ -1,5 +1,6 @@
 """Fixtures of the POP3/POP2 tests: the real listeners in this process, and
 mail put in with store.deliver (fixed bytes, so transcripts can state sizes)."""
+
 from __future__ import annotations
 
 import poplib

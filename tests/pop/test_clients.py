@@ -1,6 +1,7 @@
 """POP3 with Python's poplib, and the behaviours around a session: dropped
 connections, idle timeout, consistency with IMAP, the lock across worker
 processes, a store that is down, shutdown, and non-loopback policy."""
+
 from __future__ import annotations
 
 import asyncio
@@ -101,11 +102,14 @@ def test_a_dropped_connection_deletes_nothing_and_frees_the_lock(pop_server, mai
 def test_an_idle_session_is_closed_without_a_reply_and_deletes_nothing(pop_server, maildrop, settings):
     settings.MAIL_POP_IDLE_TIMEOUT = 1
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
-        t.run(USER_PASS + """
+        t.run(
+            USER_PASS
+            + """
             S: +OK {{.*}}
             C: DELE 1
             S: +OK message 1 deleted
-        """)
+        """
+        )
         t.expect("<closed>")  # RFC 1939 3: no response, no UPDATE
     wait_unlocked(maildrop.id)
     assert len(inbox_uids(maildrop)) == 3
@@ -207,11 +211,14 @@ def test_an_unreachable_store_gets_sys_temp(maildrop):
     # A worker whose database is down (here: nothing listens on its port).
     with SubprocessServer("pop3", {"DATABASE_URL": "postgres://postgres@127.0.0.1:9/mailhost"}) as server:
         with Transcript("127.0.0.1", server.ports["pop3"]) as t:
-            t.run(USER_PASS + """
+            t.run(
+                USER_PASS
+                + """
                 S: -ERR [SYS/TEMP] the mail store is temporarily unavailable, try again later
                 C: QUIT
                 S: +OK bye
-            """)
+            """
+            )
 
 
 @pytest.mark.slow
@@ -250,8 +257,10 @@ def test_logins_are_recorded_per_protocol_for_the_dashboard(pop_server, maildrop
     login(pop_server.ports["pop3s"], pop3s=True).quit()
     with Transcript("127.0.0.1", pop_server.ports["pop2"]) as t:
         t.run(f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} {ALICE_PW}\nS: #3 {{{{.*}}}}\nC: QUIT\nS: + bye")
-    assert sorted((r.protocol, r.ip) for r in store.last_logins(maildrop.id)) == \
-        [("pop2", "127.0.0.1"), ("pop3", "127.0.0.1")]
+    assert sorted((r.protocol, r.ip) for r in store.last_logins(maildrop.id)) == [
+        ("pop2", "127.0.0.1"),
+        ("pop3", "127.0.0.1"),
+    ]
 
 
 def test_after_five_failures_even_the_right_password_is_refused_for_a_while(pop_server, maildrop):
@@ -271,12 +280,17 @@ def test_after_five_failures_even_the_right_password_is_refused_for_a_while(pop_
             S: <closed>
         """)
     with Transcript("127.0.0.1", pop_server.ports["pop2"]) as t:  # the count is per address, not per protocol
-        t.run(f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} wrong-4\nS: - [AUTH] bad login\n"
-              f"C: HELO {ALICE} wrong-5\nS: - [AUTH] bad login")
+        t.run(
+            f"S: + POP2 {{{{.*}}}}\nC: HELO {ALICE} wrong-4\nS: - [AUTH] bad login\n"
+            f"C: HELO {ALICE} wrong-5\nS: - [AUTH] bad login"
+        )
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
-        t.run(USER_PASS + """
+        t.run(
+            USER_PASS
+            + """
             S: -ERR [AUTH] too many failed logins, try again later
-        """)
+        """
+        )
 
 
 def test_a_session_that_lost_its_lock_hangs_up_without_deleting(pop_server, maildrop, settings):

@@ -1,5 +1,6 @@
 """The pure parts: POP3 and POP2 command parsers, POP3 wire helpers, the
 bounded line reader, the POP form of a message, read-ahead. No database."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,10 +65,13 @@ POP3_BAD = [
 ]
 
 
-@pytest.mark.parametrize(("message", "parts"), [
-    (b"\0alice\0pw", ("", "alice", "pw")),
-    (b"alice\0alice\0p w", ("alice", "alice", "p w")),
-])
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        (b"\0alice\0pw", ("", "alice", "pw")),
+        (b"alice\0alice\0p w", ("alice", "alice", "p w")),
+    ],
+)
 def test_sasl_plain_messages_split_into_three_parts(message, parts):
     assert p3.decode_plain(message) == parts
 
@@ -111,36 +115,44 @@ POP2_BAD = [
 PARSERS = {"pop3": p3, "pop2": p2}
 
 
-@pytest.mark.parametrize(("protocol", "line", "command"),
-                         [("pop3", *case) for case in POP3_OK] + [("pop2", *case) for case in POP2_OK])
+@pytest.mark.parametrize(
+    ("protocol", "line", "command"), [("pop3", *case) for case in POP3_OK] + [("pop2", *case) for case in POP2_OK]
+)
 def test_each_parser_reads_each_command(protocol, line, command):
     assert PARSERS[protocol].parse_command(line) == command
 
 
-@pytest.mark.parametrize(("protocol", "line", "message"),
-                         [("pop3", *case) for case in POP3_BAD] + [("pop2", *case) for case in POP2_BAD])
+@pytest.mark.parametrize(
+    ("protocol", "line", "message"), [("pop3", *case) for case in POP3_BAD] + [("pop2", *case) for case in POP2_BAD]
+)
 def test_each_parser_refuses_bad_lines_with_a_fixed_message(protocol, line, message):
     with pytest.raises(p3.ParseError) as info:
         PARSERS[protocol].parse_command(line)
     assert info.value.message == message
 
 
-@pytest.mark.parametrize(("data", "stuffed"), [
-    (b"a\r\n.b\r\n", b"a\r\n..b\r\n"),
-    (b".first\r\n", b"..first\r\n"),
-    (b"a\r\n.\r\n", b"a\r\n..\r\n"),
-    (b"no dots. here\r\n", b"no dots. here\r\n"),
-    (b"", b""),
-])
+@pytest.mark.parametrize(
+    ("data", "stuffed"),
+    [
+        (b"a\r\n.b\r\n", b"a\r\n..b\r\n"),
+        (b".first\r\n", b"..first\r\n"),
+        (b"a\r\n.\r\n", b"a\r\n..\r\n"),
+        (b"no dots. here\r\n", b"no dots. here\r\n"),
+        (b"", b""),
+    ],
+)
 def test_dot_stuffing_doubles_a_leading_dot(data, stuffed):
     assert wire.dot_stuff(data) == stuffed
 
 
-@pytest.mark.parametrize(("lines", "expected"), [
-    (0, b"H: 1\r\nH: 2\r\n\r\n"),
-    (2, b"H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\n"),
-    (9, b"H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\nb3\r\n"),
-])
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (0, b"H: 1\r\nH: 2\r\n\r\n"),
+        (2, b"H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\n"),
+        (9, b"H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\nb3\r\n"),
+    ],
+)
 def test_top_keeps_the_header_and_n_body_lines(lines, expected):
     assert wire.top(b"H: 1\r\nH: 2\r\n\r\nb1\r\nb2\r\nb3\r\n", lines) == expected
 
@@ -150,13 +162,16 @@ def test_top_of_a_message_without_a_body_is_the_whole_message():
     assert wire.top(b"\r\nbody\r\nmore\r\n", 1) == b"\r\nbody\r\n"
 
 
-@pytest.mark.parametrize(("raw", "form"), [
-    (b"a\nb\n", b"a\r\nb\r\n"),
-    (b"a\r\nb", b"a\r\nb\r\n"),
-    (b"a\r\r\nb\r", b"a\r\r\nb\r\r\n"),
-    (b"\n", b"\r\n"),
-    (b"", b""),
-])
+@pytest.mark.parametrize(
+    ("raw", "form"),
+    [
+        (b"a\nb\n", b"a\r\nb\r\n"),
+        (b"a\r\nb", b"a\r\nb\r\n"),
+        (b"a\r\r\nb\r", b"a\r\r\nb\r\r\n"),
+        (b"\n", b"\r\n"),
+        (b"", b""),
+    ],
+)
 def test_pop_form_makes_crlf_lines_and_a_final_crlf(raw, form):
     assert pop_form(raw) == form and pop_size(raw) == len(form)
 
@@ -180,7 +195,7 @@ def _feed_bytewise(data: bytes, limit: int) -> list[bytes | str]:
     async def main() -> list[bytes | str]:
         stream = asyncio.StreamReader()
         for i in range(len(data)):
-            stream.feed_data(data[i:i + 1])
+            stream.feed_data(data[i : i + 1])
         stream.feed_eof()
         reader = LineReader(stream, limit)
         out: list[bytes | str] = []
@@ -191,6 +206,7 @@ def _feed_bytewise(data: bytes, limit: int) -> list[bytes | str]:
                 out.append("too long")
             except EOFError:
                 return out
+
     return asyncio.run(main())
 
 
@@ -210,11 +226,11 @@ def _session_drop(sizes: list[int]) -> Maildrop:
 
 def test_read_ahead_starts_when_a_client_reads_in_order_and_stays_within_bounds():
     drop = _session_drop([1000] * 40)
-    assert drop.to_read(1) == list(range(1, 17))     # from the start: in order
+    assert drop.to_read(1) == list(range(1, 17))  # from the start: in order
     drop.last_read = 16
     drop.deleted.add(18)
     assert drop.to_read(17) == [17] + list(range(19, 34))  # deleted ones are skipped
-    assert drop.to_read(5) == [5]                    # out of order: just the one asked for
+    assert drop.to_read(5) == [5]  # out of order: just the one asked for
     big = _session_drop([200_000, 50_000, 20_000, 5_000])
-    assert big.to_read(1) == [1, 2]                  # at most READ_AHEAD_BYTES in all
+    assert big.to_read(1) == [1, 2]  # at most READ_AHEAD_BYTES in all
     assert _session_drop([300_000, 10]).to_read(1) == [1]

@@ -1,5 +1,6 @@
 """POP2 (RFC 937) sessions over a real socket against the real server:
 HELO, FOLD, READ, RETR, ACKS, ACKD, NACK, QUIT, their states and replies."""
+
 from __future__ import annotations
 
 import time
@@ -64,8 +65,10 @@ def test_a_pop2_session_reads_keeps_deletes_and_quits(pop_server, maildrop):
             S: <closed>
         """)
     assert inbox_uids(maildrop) == [uids[0], uids[2]]
-    flags = {m.uid: m.flags for m in store.fetch_messages(maildrop.id, store.select_folder(maildrop.id, "INBOX").id,
-                                                 [(1, 2**32)])}
+    flags = {
+        m.uid: m.flags
+        for m in store.fetch_messages(maildrop.id, store.select_folder(maildrop.id, "INBOX").id, [(1, 2**32)])
+    }
     assert flags == {uids[0]: frozenset({"\\Seen"}), uids[2]: frozenset({"\\Seen"})}
 
 

@@ -1,5 +1,6 @@
 """POP3 transcripts: every command, state and response code, replayed byte
 for byte over a real socket against the real server and PostgreSQL."""
+
 from __future__ import annotations
 
 import base64
@@ -22,18 +23,31 @@ LOGIN = """
     S: +OK maildrop has 3 messages ($total octets)
 """
 # CAPA under TLS, before login: passwords welcome, no STLS.
-TLS_CAPA = CAPA_COMMON + """
+TLS_CAPA = (
+    CAPA_COMMON
+    + """
     S: USER
     S: SASL PLAIN
     S: IMPLEMENTATION Mailhost
     S: .
 """
+)
 
-VALUES = {"pw": ALICE_PW, "s1": SIZES[0], "s2": SIZES[1], "s3": SIZES[2], "total": sum(SIZES),
-          "plain": base64.b64encode(f"\0{ALICE}\0{ALICE_PW}".encode()).decode(),
-          "badplain": base64.b64encode(f"\0{ALICE}\0wrong".encode()).decode(),
-          "proxyplain": base64.b64encode(f"bob@example.test\0{ALICE}\0{ALICE_PW}".encode()).decode(),
-          "alice": ALICE, "greeting": GREETING, "capa": CAPA_COMMON, "tlscapa": TLS_CAPA, "long": "X" * 2000}
+VALUES = {
+    "pw": ALICE_PW,
+    "s1": SIZES[0],
+    "s2": SIZES[1],
+    "s3": SIZES[2],
+    "total": sum(SIZES),
+    "plain": base64.b64encode(f"\0{ALICE}\0{ALICE_PW}".encode()).decode(),
+    "badplain": base64.b64encode(f"\0{ALICE}\0wrong".encode()).decode(),
+    "proxyplain": base64.b64encode(f"bob@example.test\0{ALICE}\0{ALICE_PW}".encode()).decode(),
+    "alice": ALICE,
+    "greeting": GREETING,
+    "capa": CAPA_COMMON,
+    "tlscapa": TLS_CAPA,
+    "long": "X" * 2000,
+}
 
 
 def play(t: Transcript, script: str, **extra: object) -> list[str]:
@@ -55,7 +69,8 @@ TRANSCRIPTS = {
         S: +OK bye
         S: <closed>
     """,
-    "capa after login lists no login methods": LOGIN + """
+    "capa after login lists no login methods": LOGIN
+    + """
         C: CAPA
         $capa
         S: IMPLEMENTATION Mailhost
@@ -63,7 +78,8 @@ TRANSCRIPTS = {
         C: QUIT
         S: +OK signing off (3 messages left)
     """,
-    "stat list and uidl describe the maildrop": LOGIN + """
+    "stat list and uidl describe the maildrop": LOGIN
+    + """
         C: STAT
         S: +OK 3 $total
         C: LIST
@@ -92,7 +108,8 @@ TRANSCRIPTS = {
         S: +OK signing off (3 messages left)
         S: <closed>
     """,
-    "retr normalises line ends and stuffs dots": LOGIN + """
+    "retr normalises line ends and stuffs dots": LOGIN
+    + """
         C: RETR 2
         S: +OK $s2 octets
         S: From: bob@example.test
@@ -116,7 +133,8 @@ TRANSCRIPTS = {
         C: QUIT
         S: +OK signing off (3 messages left)
     """,
-    "top sends the header and the first lines of the body": LOGIN + """
+    "top sends the header and the first lines of the body": LOGIN
+    + """
         C: TOP 3 1
         S: +OK top of message follows
         S: From: charlie@other.test
@@ -145,7 +163,8 @@ TRANSCRIPTS = {
         C: QUIT
         S: +OK signing off (3 messages left)
     """,
-    "dele marks and rset unmarks": LOGIN + """
+    "dele marks and rset unmarks": LOGIN
+    + """
         C: DELE 1
         S: +OK message 1 deleted
         C: DELE 1
@@ -168,7 +187,8 @@ TRANSCRIPTS = {
         C: QUIT
         S: +OK signing off (3 messages left)
     """,
-    "quit after dele enters update and removes the message": LOGIN + """
+    "quit after dele enters update and removes the message": LOGIN
+    + """
         C: DELE 2
         S: +OK message 2 deleted
         C: QUIT
@@ -309,7 +329,9 @@ def test_a_second_login_to_a_locked_maildrop_gets_in_use(pop_server, maildrop):
     port = pop_server.ports["pop3"]
     with Transcript("127.0.0.1", port) as first, Transcript("127.0.0.1", port) as second:
         play(first, LOGIN)
-        play(second, """
+        play(
+            second,
+            """
             $greeting
             C: USER $alice
             S: +OK send your password
@@ -317,14 +339,18 @@ def test_a_second_login_to_a_locked_maildrop_gets_in_use(pop_server, maildrop):
             S: -ERR [IN-USE] maildrop is locked by another session
             C: AUTH PLAIN $plain
             S: -ERR [IN-USE] maildrop is locked by another session
-        """)
+        """,
+        )
         play(first, "C: QUIT\nS: +OK signing off (3 messages left)")
-        play(second, """
+        play(
+            second,
+            """
             C: AUTH PLAIN $plain
             S: +OK maildrop has 3 messages ($total octets)
             C: QUIT
             S: +OK signing off (3 messages left)
-        """)
+        """,
+        )
 
 
 def test_apop_logs_in_with_the_digest_of_the_greeting_timestamp(pop_server, maildrop):
@@ -332,36 +358,50 @@ def test_apop_logs_in_with_the_digest_of_the_greeting_timestamp(pop_server, mail
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
         _, banner = t.run(GREETING)
         digest = hashlib.md5(f"<{banner}>tanstaaf".encode()).hexdigest()
-        play(t, """
+        play(
+            t,
+            """
             C: APOP $alice $zeros
             S: -ERR [AUTH] authentication failed
             C: APOP $alice $digest
             S: +OK maildrop has 3 messages ($total octets)
             C: QUIT
             S: +OK signing off (3 messages left)
-        """, zeros="0" * 32, digest=digest)
+        """,
+            zeros="0" * 32,
+            digest=digest,
+        )
 
 
 def test_apop_is_refused_for_an_account_without_a_secret(pop_server, maildrop):
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
         _, banner = t.run(GREETING)
         digest = hashlib.md5(f"<{banner}>".encode()).hexdigest()
-        play(t, """
+        play(
+            t,
+            """
             C: APOP $alice $digest
             S: -ERR [AUTH] authentication failed
-        """, digest=digest)
+        """,
+            digest=digest,
+        )
 
 
 def test_stls_upgrades_and_capa_then_omits_stls(pop_server, maildrop):
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
-        play(t, """
+        play(
+            t,
+            """
             $greeting
             C: STLS
             S: +OK Begin TLS negotiation
-        """)
+        """,
+        )
         t.starttls(insecure())
         assert t.sock.version() in ("TLSv1.2", "TLSv1.3")
-        play(t, """
+        play(
+            t,
+            """
             C: CAPA
             $tlscapa
             C: STLS
@@ -380,7 +420,8 @@ def test_stls_upgrades_and_capa_then_omits_stls(pop_server, maildrop):
             S: .
             C: QUIT
             S: +OK signing off (3 messages left)
-        """)
+        """,
+        )
 
 
 def test_stls_discards_commands_pipelined_before_the_handshake(pop_server, maildrop):
@@ -389,17 +430,22 @@ def test_stls_discards_commands_pipelined_before_the_handshake(pop_server, maild
         t.send(f"STLS\r\nUSER {ALICE}\r\nPASS {ALICE_PW}\r\n".encode())
         t.expect("+OK Begin TLS negotiation")
         t.starttls(insecure())
-        play(t, """
+        play(
+            t,
+            """
             C: STAT
             S: -ERR STAT is not valid in the AUTHORIZATION state
             C: QUIT
             S: +OK bye
-        """)
+        """,
+        )
 
 
 def test_pop3s_speaks_tls_from_the_start_and_offers_no_stls(pop_server, maildrop):
     with Transcript("127.0.0.1", pop_server.ports["pop3s"], tls=insecure()) as t:
-        play(t, """
+        play(
+            t,
+            """
             $greeting
             C: CAPA
             $tlscapa
@@ -409,14 +455,17 @@ def test_pop3s_speaks_tls_from_the_start_and_offers_no_stls(pop_server, maildrop
             S: +OK maildrop has 3 messages ($total octets)
             C: QUIT
             S: +OK signing off (3 messages left)
-        """)
+        """,
+        )
 
 
 def test_pipelined_commands_are_answered_in_order(pop_server, maildrop):
     with Transcript("127.0.0.1", pop_server.ports["pop3"]) as t:
         t.run(GREETING)
         t.send(f"USER {ALICE}\r\nPASS {ALICE_PW}\r\nSTAT\r\nLIST 1\r\nUIDL 2\r\nDELE 3\r\nQUIT\r\n".encode())
-        play(t, """
+        play(
+            t,
+            """
             S: +OK send your password
             S: +OK maildrop has 3 messages ($total octets)
             S: +OK 3 $total
@@ -425,7 +474,8 @@ def test_pipelined_commands_are_answered_in_order(pop_server, maildrop):
             S: +OK message 3 deleted
             S: +OK signing off (2 messages left)
             S: <closed>
-        """)
+        """,
+        )
 
 
 def test_too_many_bad_commands_end_the_session(pop_server, maildrop):

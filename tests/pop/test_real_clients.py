@@ -1,5 +1,6 @@
 """Real mail programs from Debian's packages against the real server:
 fetchmail (keep and no-keep, UIDL), getmail6, mpop and curl's pop3://."""
+
 from __future__ import annotations
 
 import os
@@ -56,17 +57,25 @@ def subjects(*indexes: int) -> set[bytes]:
 
 # --- fetchmail -----------------------------------------------------------------------
 
+
 def fetchmail(tmp_path: Path, port: int, options: str, server_options: str = "") -> str:
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
-    rc = private(tmp_path / "fetchmailrc", f"""set no syslog
+    rc = private(
+        tmp_path / "fetchmailrc",
+        f"""set no syslog
 poll 127.0.0.1 with proto POP3 port {port} {server_options}:
   user "{ALICE}" there with password "{ALICE_PW}" is "root" here
   options {options} mda "cat > $(mktemp {out}/msg.XXXXXX)"
-""")
+""",
+    )
     env = {**os.environ, "HOME": str(tmp_path)}
-    result = subprocess.run(["fetchmail", "-f", str(rc), "-i", str(tmp_path / "fetchids"), "-v", "--nodetach"],
-                            capture_output=True, timeout=TIMEOUT, env=env)
+    result = subprocess.run(
+        ["fetchmail", "-f", str(rc), "-i", str(tmp_path / "fetchids"), "-v", "--nodetach"],
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
     log = result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
     # fetchmail exits 1 when there was no mail: both are fine here.
     assert result.returncode in (0, 1), log
@@ -100,6 +109,7 @@ def test_fetchmail_receives_the_bytes_it_was_promised(pop_server, maildrop, tmp_
 
 # --- getmail6 ------------------------------------------------------------------------
 
+
 @pytest.fixture
 def maildir() -> Iterator[Path]:
     """A Maildir that getmail can deliver to: it refuses to deliver as root,
@@ -116,7 +126,9 @@ def maildir() -> Iterator[Path]:
 
 def getmail(tmp_path: Path, maildir: Path, port: int, delete: bool) -> Path:
     as_user = "user = nobody\n" if os.geteuid() == 0 else ""
-    rc = private(tmp_path / "getmailrc", f"""[retriever]
+    rc = private(
+        tmp_path / "getmailrc",
+        f"""[retriever]
 type = SimplePOP3SSLRetriever
 server = 127.0.0.1
 port = {port}
@@ -130,7 +142,8 @@ path = {maildir}/
 [options]
 delete = {str(delete).lower()}
 read_all = false
-""")
+""",
+    )
     run(["getmail", "--getmaildir", str(tmp_path), "--rcfile", str(rc)])
     return maildir / "new"
 
@@ -149,11 +162,14 @@ def test_getmail_over_pop3s_fetches_only_new_mail_and_deletes_when_told(pop_serv
 
 # --- mpop ----------------------------------------------------------------------------
 
+
 def mpop(tmp_path: Path, port: int, keep: bool) -> Path:
     maildir = tmp_path / "Maildir"
     for sub in ("cur", "new", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
-    rc = private(tmp_path / "mpoprc", f"""account default
+    rc = private(
+        tmp_path / "mpoprc",
+        f"""account default
 host 127.0.0.1
 port {port}
 user {ALICE}
@@ -166,7 +182,8 @@ delivery maildir {maildir}
 keep {"on" if keep else "off"}
 only_new on
 uidls_file {tmp_path / "uidls"}
-""")
+""",
+    )
     run(["mpop", "-C", str(rc)])
     return maildir / "new"
 
@@ -183,6 +200,7 @@ def test_mpop_with_stls_and_auth_plain_fetches_new_mail_by_uidl(pop_server, mail
 
 
 # --- curl ----------------------------------------------------------------------------
+
 
 def curl(url: str, *args: str) -> bytes:
     return run(["curl", "-sS", "--user", f"{ALICE}:{ALICE_PW}", *args, url]).stdout

@@ -1,4 +1,5 @@
 """manage.py setapop: how an account enables APOP (RFC 1939 7)."""
+
 from __future__ import annotations
 
 import io
@@ -26,11 +27,14 @@ def test_setapop_sets_generates_and_removes_the_secret(alice):
     assert store.apop_secret(ALICE) is None
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("nobody@example.test", "--secret", "x"), "no such account"),
-    ((ALICE, "--secret", "has space"), "printable characters without spaces"),
-    ((ALICE, "--secret", "x" * 129), "1 to 128"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nobody@example.test", "--secret", "x"), "no such account"),
+        ((ALICE, "--secret", "has space"), "printable characters without spaces"),
+        ((ALICE, "--secret", "x" * 129), "1 to 128"),
+    ],
+)
 def test_setapop_refuses_bad_input_and_writes_nothing(alice, args, message):
     with pytest.raises(CommandError, match=message):
         setapop(*args)

@@ -1,5 +1,6 @@
 """The store's POP functions on PostgreSQL: the maildrop lock (a lease shared
 by every process), snapshots, POP-form sizes and the UPDATE transaction."""
+
 from __future__ import annotations
 
 import time
@@ -19,7 +20,7 @@ def test_a_second_holder_is_refused_until_the_first_releases(alice):
     with pytest.raises(store.MaildropLocked):
         store.acquire_maildrop_lock(alice.id, "two", 60)
     store.acquire_maildrop_lock(alice.id, "one", 60)  # the holder may take it again
-    store.release_maildrop_lock(alice.id, "two")      # not the holder: no effect
+    store.release_maildrop_lock(alice.id, "two")  # not the holder: no effect
     with pytest.raises(store.MaildropLocked):
         store.acquire_maildrop_lock(alice.id, "two", 60)
     store.release_maildrop_lock(alice.id, "one")
@@ -50,6 +51,7 @@ def test_a_renewed_lease_does_not_lapse(alice):
 
 def race(account_id: int, takers: int = 16) -> int:
     """How many of `takers` threads, each with its own connection, got the lock."""
+
     def attempt(n: int) -> bool:
         try:
             store.acquire_maildrop_lock(account_id, f"holder-{n}", 60)
@@ -99,10 +101,20 @@ def test_pop_message_is_the_pop_form_whose_length_the_snapshot_reports(maildrop)
         assert data == pop_form(raw) and len(data) == message.size
 
 
-@pytest.mark.parametrize("raw", [
-    b"a\nb\n", b"a\r\nb", b"a\r\r\nb\r", b"\n", b"\r\n\r\n", b"no line end",
-    b"8-bit \xe9\xff\x00 and NUL\nline\r\n", b"\\ back\\slash\n\\", bytes(range(256)) * 3,
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"a\nb\n",
+        b"a\r\nb",
+        b"a\r\r\nb\r",
+        b"\n",
+        b"\r\n\r\n",
+        b"no line end",
+        b"8-bit \xe9\xff\x00 and NUL\nline\r\n",
+        b"\\ back\\slash\n\\",
+        bytes(range(256)) * 3,
+    ],
+)
 def test_the_database_counts_pop_sizes_as_python_does(alice, raw):
     report = store.deliver(raw, [ALICE])
     _sizes.forget(report.blob)  # count it afresh, in the database
@@ -142,8 +154,9 @@ def test_close_maildrop_skips_messages_expunged_meanwhile(maildrop):
     drop = store.open_maildrop(maildrop.id, "me", 60)
     first = drop.messages[0].uid
     store.delete_messages(maildrop.id, drop.folder_id, [(first, first)])
-    assert store.close_maildrop(maildrop.id, "me", drop.folder_id, [first, drop.messages[1].uid]) == \
-        [drop.messages[1].uid]
+    assert store.close_maildrop(maildrop.id, "me", drop.folder_id, [first, drop.messages[1].uid]) == [
+        drop.messages[1].uid
+    ]
 
 
 def test_maildrop_of_another_folder_and_of_a_missing_one(alice):

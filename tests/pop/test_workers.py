@@ -1,6 +1,7 @@
 """The maildrop lock across `runmailserver` worker processes: one POP3
 session per maildrop whichever worker serves it, renewed while the session
 lives, lapsing after a short lease when its worker dies."""
+
 from __future__ import annotations
 
 import poplib

@@ -1,6 +1,7 @@
 """Stand-ins for the outside world the relay talks to, all on 127.0.0.1: an
 aiosmtpd server playing remote MX hosts, a tiny DNS server, and a real
 `celery -A mailhost worker` child process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,6 +44,7 @@ def wait_for(predicate: Callable[[], object], timeout: float = 60, what: str = "
 
 
 # --- remote MX hosts ------------------------------------------------------
+
 
 @dataclass
 class Received:
@@ -90,8 +92,9 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                      session.peer))
+        self.messages.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, session.peer)
+        )
         if any(r.startswith("held@") for r in envelope.rcpt_tos) and not self.entered.is_set():
             self.entered.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 60)
@@ -104,8 +107,14 @@ class SinkHandler:
 class Sink:
     """An SMTP server (aiosmtpd) on its own event loop thread."""
 
-    def __init__(self, *, tls: bool = False, logins: dict[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None, implicit_tls: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        logins: dict[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
         """tls_context: STARTTLS with it (or, with implicit_tls, TLS from the first byte)."""
         self.handler = SinkHandler()
         self.logins: list[str] = []
@@ -117,6 +126,7 @@ class Sink:
             options["tls_context"] = tls_context
         elif tls:
             from protocols.tls import server_context
+
             options["tls_context"] = server_context()
         if logins is not None:
             options["authenticator"] = self._authenticator(logins)
@@ -126,8 +136,8 @@ class Sink:
             return SMTP(self.handler, hostname="mx.sink.test", loop=self.loop, **options)
 
         self.server = asyncio.run_coroutine_threadsafe(
-            self.loop.create_server(factory, "127.0.0.1", 0, ssl=tls_context if implicit_tls else None),
-            self.loop).result(10)
+            self.loop.create_server(factory, "127.0.0.1", 0, ssl=tls_context if implicit_tls else None), self.loop
+        ).result(10)
         self.port = self.server.sockets[0].getsockname()[1]
 
     def _authenticator(self, logins: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -139,6 +149,7 @@ class Sink:
             if ok:
                 self.logins.append(user)
             return AuthResult(success=ok, handled=False)
+
         return check
 
     def close(self) -> None:
@@ -161,16 +172,23 @@ def self_signed(directory: Path, name: str) -> tuple[ssl.SSLContext, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return context, cert_path
@@ -178,9 +196,10 @@ def self_signed(directory: Path, name: str) -> tuple[ssl.SSLContext, Path]:
 
 # --- DNS ------------------------------------------------------------------
 
+
 def txt(value: str) -> str:
     """A TXT record's zone-file text: strings of at most 255 octets."""
-    return " ".join(f'"{value[i:i + 255]}"' for i in range(0, len(value), 255)) or '""'
+    return " ".join(f'"{value[i : i + 255]}"' for i in range(0, len(value), 255)) or '""'
 
 
 class DnsServer:
@@ -192,8 +211,15 @@ class DnsServer:
     does (RFC 2308 3), so resolvers may cache it that long; without it, none
     (tests that change the zone between lookups see every change at once)."""
 
-    def __init__(self, zone: dict[str, list[tuple[str, str]]], negative_ttl: int | None = None,
-                 *, secure: bool = False, insecure: Collection[str] = (), failing: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        zone: dict[str, list[tuple[str, str]]],
+        negative_ttl: int | None = None,
+        *,
+        secure: bool = False,
+        insecure: Collection[str] = (),
+        failing: Collection[str] = (),
+    ) -> None:
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
         self.secure = secure  # answer with the AD bit, as a validating resolver does for signed data
         self.insecure = {k.lower().rstrip(".") for k in insecure}  # but not for these names (unsigned zones)
@@ -226,12 +252,19 @@ class DnsServer:
             if name not in self.zone:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             elif texts:
-                response.answer.append(dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN,
-                                                                question.rdtype, texts))
+                response.answer.append(
+                    dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN, question.rdtype, texts)
+                )
             if not texts and self.negative_ttl is not None:
-                response.authority.append(dns.rrset.from_text(
-                    question.name, self.negative_ttl, dns.rdataclass.IN, dns.rdatatype.SOA,
-                    f"ns.invalid. hostmaster.invalid. 1 3600 600 86400 {self.negative_ttl}"))
+                response.authority.append(
+                    dns.rrset.from_text(
+                        question.name,
+                        self.negative_ttl,
+                        dns.rdataclass.IN,
+                        dns.rdatatype.SOA,
+                        f"ns.invalid. hostmaster.invalid. 1 3600 600 86400 {self.negative_ttl}",
+                    )
+                )
             response.flags |= dns.flags.AA
             if self.secure and name not in self.insecure:
                 response.flags |= dns.flags.AD
@@ -239,6 +272,7 @@ class DnsServer:
 
     def resolver(self):  # type: ignore[no-untyped-def]
         from mailboxes.dns import make_resolver
+
         return make_resolver([f"127.0.0.1:{self.port}"], lifetime=5)
 
     def close(self) -> None:
@@ -246,6 +280,7 @@ class DnsServer:
 
 
 # --- a real Celery worker -------------------------------------------------
+
 
 class Worker:
     """`celery -A mailhost worker -B --pool=solo` (beat embedded) unless told otherwise."""
@@ -260,11 +295,24 @@ class Worker:
     def start(self) -> Worker:
         forbid_in_fast_run("a Celery worker subprocess")
         celery = str(Path(sys.executable).parent / "celery")
-        cmd = [celery, "-A", "mailhost", "worker", *self.pool, "--loglevel=INFO",
-               "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-s", str(self.workdir / "beat-schedule"), "-n", f"relaytest-{os.getpid()}@%h"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log.open("wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            celery,
+            "-A",
+            "mailhost",
+            "worker",
+            *self.pool,
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-s",
+            str(self.workdir / "beat-schedule"),
+            "-n",
+            f"relaytest-{os.getpid()}@%h",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_for(lambda: b"ready." in self.log.read_bytes() or self.proc.poll() is not None, 60, "worker start")
         if self.proc.poll() is not None:
             raise RuntimeError("celery worker exited:\n" + self.output())

@@ -1,5 +1,6 @@
 """The SMTP client side in this process: PIPELINING on the wire, opportunistic
 STARTTLS, the smarthost with AUTH, connection failures and expiry."""
+
 from __future__ import annotations
 
 import socket
@@ -37,7 +38,12 @@ class PipelineProbe:
         reader.readline()
         conn.sendall(b"250-probe\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
         group = [reader.readline() for _ in range(4)]  # blocks unless all four were sent at once
-        self.grouped = [line.split(b":")[0].split(b" ")[0].strip() for line in group] == [b"MAIL", b"RCPT", b"RCPT", b"DATA"]
+        self.grouped = [line.split(b":")[0].split(b" ")[0].strip() for line in group] == [
+            b"MAIL",
+            b"RCPT",
+            b"RCPT",
+            b"DATA",
+        ]
         conn.sendall(b"250 ok\r\n250 ok\r\n550 5.1.1 nope\r\n354 go\r\n")
         while reader.readline() not in (b".\r\n", b""):
             pass
@@ -74,14 +80,19 @@ def test_starttls_is_used_when_the_server_offers_it():
 @pytest.mark.parametrize("password, state", [("right", "sent"), ("wrong", "deferred")])
 def test_the_smarthost_gets_everything_with_authentication_over_tls(settings, alice, password, state):
     from protocols.tls import certificate_paths
+
     sink = Sink(tls=True, logins={"relayuser": "right"})
     settings.MAIL_RELAY_SMARTHOST = f"127.0.0.1:{sink.port}"
     settings.MAIL_RELAY_SMARTHOST_CA = str(certificate_paths()[0])  # it is verified (issue #15 item 6)
     settings.MAIL_RELAY_SMARTHOST_USER = "relayuser"
     settings.MAIL_RELAY_SMARTHOST_PASSWORD = password
     try:
-        store.deliver(sample_message(to="x@one.test"), ["x@one.test", "y@two.test"], "alice@example.test",
-                      sender_account_id=alice.id)
+        store.deliver(
+            sample_message(to="x@one.test"),
+            ["x@one.test", "y@two.test"],
+            "alice@example.test",
+            sender_account_id=alice.id,
+        )
         deliver.run()
     finally:
         sink.close()
@@ -115,9 +126,14 @@ def test_a_refused_connection_defers_with_backoff(settings, alice):
 
 def test_a_message_past_its_lifetime_bounces_as_expired(settings, alice):
     from mailboxes.models import OutboundMessage  # the test ages the message; the store never would
+
     settings.MAIL_RELAY_MX_OVERRIDE = f"down.test=127.0.0.1:{_closed_port()}"
-    store.deliver(sample_message(subject="Too late", to="x@down.test"), ["x@down.test"], "alice@example.test",
-                  sender_account_id=alice.id)
+    store.deliver(
+        sample_message(subject="Too late", to="x@down.test"),
+        ["x@down.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     OutboundMessage.objects.update(created=timezone.now() - timedelta(seconds=settings.MAIL_RELAY_LIFETIME + 1))
     deliver.run()
     [row] = store.outbound_recipients(address="x@down.test")
@@ -128,13 +144,21 @@ def test_a_message_past_its_lifetime_bounces_as_expired(settings, alice):
 
 
 def test_a_kick_for_one_message_carries_other_due_mail_for_its_domain_on_the_same_connection(
-        settings, fresh_sink, alice):
+    settings, fresh_sink, alice
+):
     settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{fresh_sink.port}"
     for i in range(3):
-        store.deliver(sample_message(subject=f"batch {i}", to="ok@remote.test"), [f"r{i}@remote.test"],
-                      "alice@example.test", sender_account_id=alice.id)
+        store.deliver(
+            sample_message(subject=f"batch {i}", to="ok@remote.test"),
+            [f"r{i}@remote.test"],
+            "alice@example.test",
+            sender_account_id=alice.id,
+        )
     first = store.outbound_recipients(address="r0@remote.test")[0].message_id
     assert deliver.run(message_id=first) == 3
-    assert sorted(m.rcpt_tos[0] for m in fresh_sink.handler.messages) == ["r0@remote.test", "r1@remote.test",
-                                                                          "r2@remote.test"]
+    assert sorted(m.rcpt_tos[0] for m in fresh_sink.handler.messages) == [
+        "r0@remote.test",
+        "r1@remote.test",
+        "r2@remote.test",
+    ]
     assert fresh_sink.handler.connections == 1

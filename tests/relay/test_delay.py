@@ -3,6 +3,7 @@ retried MAIL_RELAY_DELAY_WARNING after its message was queued gets the
 sender one "delayed" DSN, once, and the message is still delivered later.
 The clock is moved by ageing the queued message (OutboundMessage.created),
 as the store never would."""
+
 from __future__ import annotations
 
 from datetime import UTC, timedelta
@@ -37,19 +38,25 @@ def retried(address: str, times: int, after: int = 0) -> store.OutboundRecipient
 
 # --- the store alone: claim, record a 4xx, look at the sender's INBOX ------
 
+
 def fail_temporarily(address: str) -> store.OutcomeSummary:
     OutboundRecipient.objects.filter(address=address).update(next_attempt=timezone.now())  # due now
     [job] = store.claim_outbound(domains=["remote.test"])
     [(rid, _, _)] = job.recipients
-    return store.record_outcome(job.message_id, [store.AttemptResult(
-        rid, "temporary", "4.2.2", "smtp; 452 4.2.2 Mailbox full", "mx.remote.test")])
+    return store.record_outcome(
+        job.message_id,
+        [store.AttemptResult(rid, "temporary", "4.2.2", "smtp; 452 4.2.2 Mailbox full", "mx.remote.test")],
+    )
 
 
-@pytest.mark.parametrize("warning, aged, warned", [
-    (4 * 3600, AGED, True),
-    (4 * 3600, timedelta(hours=1), False),  # not long enough yet
-    (0, AGED, False),                      # 0 turns the warning off
-])
+@pytest.mark.parametrize(
+    "warning, aged, warned",
+    [
+        (4 * 3600, AGED, True),
+        (4 * 3600, timedelta(hours=1), False),  # not long enough yet
+        (0, AGED, False),  # 0 turns the warning off
+    ],
+)
 def test_a_temporary_failure_warns_the_sender_only_past_the_delay_warning(settings, alice, warning, aged, warned):
     settings.MAIL_RELAY_DELAY_WARNING = warning
     send(alice, ["full@remote.test"], subject="Wait for it")
@@ -71,6 +78,7 @@ def test_a_null_sender_gets_no_delay_warning(settings, alice):
 
 
 # --- end to end: a real Celery worker and a 451-answering MX ---------------
+
 
 def test_a_recipient_deferred_for_hours_gets_one_delay_dsn_and_is_delivered_later(worker, fresh_sink, alice):
     address = "slow@remote.test"

@@ -2,6 +2,7 @@
 queue, passed on by the relay to a next hop that offers DSN (a local
 aiosmtpd), and honoured by our own notices to one that does not: each
 notice parsed with the email package and checked as RFC 3464 requires."""
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,9 @@ class DsnSink:
             smtp.seen = self.seen
             return smtp
 
-        self.server = asyncio.run_coroutine_threadsafe(self.loop.create_server(factory, "127.0.0.1", 0),
-                                                       self.loop).result(10)
+        self.server = asyncio.run_coroutine_threadsafe(
+            self.loop.create_server(factory, "127.0.0.1", 0), self.loop
+        ).result(10)
         self.port = self.server.sockets[0].getsockname()[1]
 
     def close(self) -> None:
@@ -103,8 +105,9 @@ def submit(port: int, mail_params: str, rcpts: list[tuple[str, str]], body: str 
         """)
         for address, params in rcpts:
             t.run(f"C: RCPT TO:<{address}>{params}\nS: 250 2.1.5 Recipient ok")
-        t.run("C: DATA\nS: 354 {{.*}}\n" + "".join(f"C: {line}\n" for line in body.split("\r\n"))
-              + f"C: .\nS: {STORED}")
+        t.run(
+            "C: DATA\nS: 354 {{.*}}\n" + "".join(f"C: {line}\n" for line in body.split("\r\n")) + f"C: .\nS: {STORED}"
+        )
 
 
 def report(message: Message) -> tuple[Message, list[Message], Message]:
@@ -128,13 +131,15 @@ def report(message: Message) -> tuple[Message, list[Message], Message]:
     return per_message, recipients, parts[2]
 
 
-def test_a_next_hop_offering_dsn_gets_the_parameters_and_we_send_no_success_notice(settings, alice,
-                                                                                    submission_port):
+def test_a_next_hop_offering_dsn_gets_the_parameters_and_we_send_no_success_notice(settings, alice, submission_port):
     sink = DsnSink()
     try:
         settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{sink.port}"
-        submit(submission_port, " RET=HDRS ENVID=QQ+2B7", [("bob@remote.test",
-                                                            " NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40remote.test")])
+        submit(
+            submission_port,
+            " RET=HDRS ENVID=QQ+2B7",
+            [("bob@remote.test", " NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40remote.test")],
+        )
         deliver.run()
     finally:
         sink.close()
@@ -145,13 +150,15 @@ def test_a_next_hop_offering_dsn_gets_the_parameters_and_we_send_no_success_noti
     assert inbox_messages(alice.id) == []  # the next hop reports success itself (RFC 3461 5.2.2)
 
 
-def test_a_next_hop_without_dsn_makes_us_send_the_relayed_notice_with_envid_and_orcpt(settings, alice,
-                                                                                      submission_port):
+def test_a_next_hop_without_dsn_makes_us_send_the_relayed_notice_with_envid_and_orcpt(settings, alice, submission_port):
     sink = Sink()
     try:
         settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{sink.port}"
-        submit(submission_port, " ENVID=env-1", [("bob@remote.test", " NOTIFY=SUCCESS ORCPT=rfc822;bob+40remote.test"),
-                                                 ("carol@remote.test", "")])
+        submit(
+            submission_port,
+            " ENVID=env-1",
+            [("bob@remote.test", " NOTIFY=SUCCESS ORCPT=rfc822;bob+40remote.test"), ("carol@remote.test", "")],
+        )
         deliver.run()
     finally:
         sink.close()
@@ -166,18 +173,26 @@ def test_a_next_hop_without_dsn_makes_us_send_the_relayed_notice_with_envid_and_
     assert "Subject: dsn" in returned.get_payload()
 
 
-@pytest.mark.parametrize("notify, ret, notice", [
-    (" NOTIFY=NEVER", "", None),
-    (" NOTIFY=SUCCESS", "", None),
-    (" NOTIFY=FAILURE", " RET=FULL", "message/rfc822"),
-    ("", "", "text/rfc822-headers"),
-], ids=["never", "success-only", "failure-ret-full", "default"])
+@pytest.mark.parametrize(
+    "notify, ret, notice",
+    [
+        (" NOTIFY=NEVER", "", None),
+        (" NOTIFY=SUCCESS", "", None),
+        (" NOTIFY=FAILURE", " RET=FULL", "message/rfc822"),
+        ("", "", "text/rfc822-headers"),
+    ],
+    ids=["never", "success-only", "failure-ret-full", "default"],
+)
 def test_our_failure_notice_honours_notify_and_ret(settings, alice, submission_port, notify, ret, notice):
     sink = Sink()
     try:
         settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{sink.port}"
-        submit(submission_port, ret + " ENVID=e2", [("nobody@remote.test", notify + " ORCPT=rfc822;nobody+40remote.test")],
-               body="Subject: refused\r\n\r\nthe whole body")
+        submit(
+            submission_port,
+            ret + " ENVID=e2",
+            [("nobody@remote.test", notify + " ORCPT=rfc822;nobody+40remote.test")],
+            body="Subject: refused\r\n\r\nthe whole body",
+        )
         deliver.run()
     finally:
         sink.close()
@@ -210,7 +225,6 @@ def test_a_success_notice_for_local_delivery_says_delivered(alice, bob, submissi
     assert delivered["Original-Recipient"] == "rfc822;bob@example.test"
 
 
-
 @pytest.mark.parametrize("notify, warned", [(" NOTIFY=FAILURE", False), (" NOTIFY=DELAY,FAILURE", True), ("", True)])
 def test_our_delay_notice_goes_only_where_notify_asks_for_it(settings, alice, submission_port, notify, warned):
     from datetime import timedelta
@@ -218,11 +232,14 @@ def test_our_delay_notice_goes_only_where_notify_asks_for_it(settings, alice, su
     from django.utils import timezone
 
     from mailboxes.models import OutboundMessage  # the test ages the message; the store never would
+
     sink = Sink()
     try:
         settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{sink.port}"
         submit(submission_port, "", [("later@remote.test", notify + " ORCPT=rfc822;later+40remote.test")])
-        OutboundMessage.objects.update(created=timezone.now() - timedelta(seconds=settings.MAIL_RELAY_DELAY_WARNING + 60))
+        OutboundMessage.objects.update(
+            created=timezone.now() - timedelta(seconds=settings.MAIL_RELAY_DELAY_WARNING + 60)
+        )
         deliver.run()
     finally:
         sink.close()

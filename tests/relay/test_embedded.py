@@ -2,6 +2,7 @@
 outbound mail: the relay runs on a background thread of the process that
 queued it, and the caller does not wait for the remote server. And
 runmailserver runs beat's upkeep jobs itself, on beat's intervals."""
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,20 @@ json.dump({"states": {r.address: r.state for r in rows},
 def embedded_env(tmp_path, sink, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """What `make run` has (no DATABASE_URL, no REDIS_URL), its SQLite under tmp_path."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"MAIL_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "mailhost.settings",
-                "MAIL_RELAY_MX_OVERRIDE": f"remote.test=127.0.0.1:{sink.port}", "MAIL_LOG_LEVEL": "WARNING",
-                **extra})
+    env.update(
+        {
+            "MAIL_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "mailhost.settings",
+            "MAIL_RELAY_MX_OVERRIDE": f"remote.test=127.0.0.1:{sink.port}",
+            "MAIL_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
     return env
 
 
 def run_script(script: str, env: dict[str, str], *args: str) -> object:
-    done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)
 
@@ -117,8 +123,15 @@ def test_the_embedded_default_runs_beats_upkeep_jobs_itself(fresh_sink, tmp_path
     finished outbound entry (past a 1-day retention) and the bytes of both
     and of a deleted message go, and the quota warning arrives, with no
     beat and no worker running."""
-    env = embedded_env(tmp_path, fresh_sink, MAIL_QUOTA_CHECK_INTERVAL="1", MAIL_TRASH_CLEANUP_INTERVAL="1",
-                       MAIL_BLOB_GC_INTERVAL="1", MAIL_BLOB_GC_GRACE="0", MAIL_OUTBOUND_RETENTION_DAYS="1")
+    env = embedded_env(
+        tmp_path,
+        fresh_sink,
+        MAIL_QUOTA_CHECK_INTERVAL="1",
+        MAIL_TRASH_CLEANUP_INTERVAL="1",
+        MAIL_BLOB_GC_INTERVAL="1",
+        MAIL_BLOB_GC_GRACE="0",
+        MAIL_OUTBOUND_RETENTION_DAYS="1",
+    )
     alice = run_script(UPKEEP_SETUP, env)
     before = {"trash": 1, "inbox": [], "outbound": 1, "blobs of no message": 2}  # the deleted one's, the queue's
     assert run_script(UPKEEP_RESULT, env, str(alice), json.dumps(before)) == before

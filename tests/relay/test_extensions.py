@@ -2,6 +2,7 @@
 host that offers CHUNKING (BODY=BINARYMIME for binary content), SMTPUTF8
 asked for when the envelope holds UTF-8, and a bounce with the right status
 when the host lacks what the message needs (RFC 3030 3, RFC 6531 3.7.4)."""
+
 from __future__ import annotations
 
 import socket
@@ -42,8 +43,9 @@ class Probe:
             verb = line.split(b" ")[0].split(b":")[0].strip().upper()
             if verb == b"EHLO":
                 lines = [b"probe", *(k.encode() for k in self.keywords)]
-                conn.sendall(b"".join(b"250%s%s\r\n" % (b"-" if i < len(lines) - 1 else b" ", k)
-                                      for i, k in enumerate(lines)))
+                conn.sendall(
+                    b"".join(b"250%s%s\r\n" % (b"-" if i < len(lines) - 1 else b" ", k) for i, k in enumerate(lines))
+                )
             elif verb == b"BDAT":
                 self.payloads.append(reader.read(int(line.split()[1])))
                 conn.sendall(b"250 2.0.0 chunk ok\r\n")
@@ -66,11 +68,18 @@ class Probe:
         return [c for c in self.commands if c.upper().startswith(verb)]
 
 
-def relay(settings, alice, probe_port: int, data: bytes, recipient: str = "bob@remote.test") -> store.OutboundRecipientInfo:  # type: ignore[no-untyped-def]
+def relay(
+    settings, alice, probe_port: int, data: bytes, recipient: str = "bob@remote.test"
+) -> store.OutboundRecipientInfo:  # type: ignore[no-untyped-def]
     """Queue data (BINARY as BODY=BINARYMIME) and relay it to the probe."""
     settings.MAIL_RELAY_MX_OVERRIDE = f"remote.test=127.0.0.1:{probe_port}"
-    store.deliver_final(data, [recipient], "alice@example.test", sender_account_id=alice.id,
-                        parameters=store.EnvelopeParameters(binarymime=data == BINARY))
+    store.deliver_final(
+        data,
+        [recipient],
+        "alice@example.test",
+        sender_account_id=alice.id,
+        parameters=store.EnvelopeParameters(binarymime=data == BINARY),
+    )
     deliver.run()
     [row] = store.outbound_recipients(address=recipient)
     return row
@@ -100,13 +109,18 @@ def test_binary_content_goes_by_bdat_with_binarymime_byte_for_byte(settings, ali
     assert payload.endswith(BINARY.split(b"\r\n\r\n", 1)[1])
 
 
-@pytest.mark.parametrize("keywords, data, recipient, status", [
-    (("PIPELINING", "8BITMIME"), BINARY, "bob@remote.test", "5.6.3"),
-    (("PIPELINING", "CHUNKING", "8BITMIME"), BINARY, "bob@remote.test", "5.6.3"),
-    (("PIPELINING", "8BITMIME", "CHUNKING"), TEXT, "jörg@remote.test", "5.6.7"),
-], ids=["binary-no-chunking", "binary-no-binarymime", "utf8-address-no-smtputf8"])
-def test_a_message_needing_an_extension_the_host_lacks_bounces_with_its_status(settings, alice, keywords, data,
-                                                                                 recipient, status):
+@pytest.mark.parametrize(
+    "keywords, data, recipient, status",
+    [
+        (("PIPELINING", "8BITMIME"), BINARY, "bob@remote.test", "5.6.3"),
+        (("PIPELINING", "CHUNKING", "8BITMIME"), BINARY, "bob@remote.test", "5.6.3"),
+        (("PIPELINING", "8BITMIME", "CHUNKING"), TEXT, "jörg@remote.test", "5.6.7"),
+    ],
+    ids=["binary-no-chunking", "binary-no-binarymime", "utf8-address-no-smtputf8"],
+)
+def test_a_message_needing_an_extension_the_host_lacks_bounces_with_its_status(
+    settings, alice, keywords, data, recipient, status
+):
     probe = Probe(*keywords)
     row = relay(settings, alice, probe.port, data, recipient)
     probe.thread.join(10)

@@ -2,6 +2,7 @@
 MX (MAIL_RELAY_MX_OVERRIDE with the MX host's name) with a good, an expired
 and a wrong-name certificate from a test CA the relay trusts through
 SSL_CERT_FILE; the suite's loopback DNS answers _mta-sts and mta-sts."""
+
 from __future__ import annotations
 
 import http.server
@@ -25,46 +26,61 @@ DOMAIN, MX_HOST = "example.net", "mx.example.net"
 
 # --- the pure parts, table-driven -------------------------------------------
 
-@pytest.mark.parametrize("pattern, host, expected", [
-    ("mx.example.net", "MX.example.net.", True),
-    ("*.example.net", "mx.example.net", True),
-    ("*.example.net", "a.mx.example.net", False),   # one label only (RFC 8461 4.1)
-    ("*.example.net", "example.net", False),
-    ("mx.example.net", "mx2.example.net", False),
-])
+
+@pytest.mark.parametrize(
+    "pattern, host, expected",
+    [
+        ("mx.example.net", "MX.example.net.", True),
+        ("*.example.net", "mx.example.net", True),
+        ("*.example.net", "a.mx.example.net", False),  # one label only (RFC 8461 4.1)
+        ("*.example.net", "example.net", False),
+        ("mx.example.net", "mx2.example.net", False),
+    ],
+)
 def test_an_mx_pattern_matches_its_host_or_one_label_under_a_wildcard(pattern, host, expected):
     assert mtasts.name_matches(pattern, host) is expected
 
 
-@pytest.mark.parametrize("records, expected", [
-    ([b"v=STSv1; id=20160831085700Z;"], "20160831085700Z"),
-    ([b"v=STSv1;id=abc", b"v=spf1 -all"], "abc"),              # other TXT records do not count
-    ([b"v=STSv1; id=a", b"v=STSv1; id=b"], None),              # two: no policy (3.1)
-    ([b"v=STSv1; id=not-alnum"], None),
-    ([b"v=STSv1;"], None),
-    ([], None),
-])
+@pytest.mark.parametrize(
+    "records, expected",
+    [
+        ([b"v=STSv1; id=20160831085700Z;"], "20160831085700Z"),
+        ([b"v=STSv1;id=abc", b"v=spf1 -all"], "abc"),  # other TXT records do not count
+        ([b"v=STSv1; id=a", b"v=STSv1; id=b"], None),  # two: no policy (3.1)
+        ([b"v=STSv1; id=not-alnum"], None),
+        ([b"v=STSv1;"], None),
+        ([], None),
+    ],
+)
 def test_the_txt_record_gives_the_policy_id_only_when_there_is_exactly_one(records, expected):
     assert mtasts.parse_txt(records) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("version: STSv1\r\nmode: enforce\r\nmx: mail.example.net\r\nmx: *.example.net\r\nmax_age: 604800\r\n",
-     mtasts.Policy("enforce", ("mail.example.net", "*.example.net"), 604800)),
-    ("version: STSv1\nmode: testing\nmx: a.test\nmax_age: 86400\nextension: ignored\n",
-     mtasts.Policy("testing", ("a.test",), 86400)),
-    ("version: STSv1\nmode: none\nmax_age: 86400\n", mtasts.Policy("none", (), 86400)),
-    ("version: STSv1\nmode: enforce\nmax_age: 86400\n", None),                   # no mx
-    ("version: STSv2\nmode: enforce\nmx: a.test\nmax_age: 86400\n", None),
-    ("version: STSv1\nmode: strict\nmx: a.test\nmax_age: 86400\n", None),
-    ("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n", None),    # more than a year
-    ("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: -1\n", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "version: STSv1\r\nmode: enforce\r\nmx: mail.example.net\r\nmx: *.example.net\r\nmax_age: 604800\r\n",
+            mtasts.Policy("enforce", ("mail.example.net", "*.example.net"), 604800),
+        ),
+        (
+            "version: STSv1\nmode: testing\nmx: a.test\nmax_age: 86400\nextension: ignored\n",
+            mtasts.Policy("testing", ("a.test",), 86400),
+        ),
+        ("version: STSv1\nmode: none\nmax_age: 86400\n", mtasts.Policy("none", (), 86400)),
+        ("version: STSv1\nmode: enforce\nmax_age: 86400\n", None),  # no mx
+        ("version: STSv2\nmode: enforce\nmx: a.test\nmax_age: 86400\n", None),
+        ("version: STSv1\nmode: strict\nmx: a.test\nmax_age: 86400\n", None),
+        ("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: 31557601\n", None),  # more than a year
+        ("version: STSv1\nmode: enforce\nmx: a.test\nmax_age: -1\n", None),
+    ],
+)
 def test_a_policy_file_is_parsed_or_refused_as_a_whole(text, expected):
     assert mtasts.parse_policy(text) == expected
 
 
 # --- the relay against local servers ----------------------------------------
+
 
 class PolicyServer:
     """https://mta-sts.example.net/.well-known/mta-sts.txt on loopback; it
@@ -132,14 +148,19 @@ def policy_server(ca: TestCa, settings) -> Iterator[PolicyServer]:  # type: igno
 
 @pytest.fixture
 def dns_zone(settings) -> Iterator[DnsServer]:  # type: ignore[no-untyped-def]
-    server = DnsServer({f"_mta-sts.{DOMAIN}": [("TXT", txt("v=STSv1; id=1;"))],
-                        f"mta-sts.{DOMAIN}": [("A", "127.0.0.1")]})
+    server = DnsServer(
+        {f"_mta-sts.{DOMAIN}": [("TXT", txt("v=STSv1; id=1;"))], f"mta-sts.{DOMAIN}": [("A", "127.0.0.1")]}
+    )
     settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
     yield server
     server.close()
 
 
-MX_CERTIFICATES = {"good": ([MX_HOST], False), "expired": ([MX_HOST], True), "wrong-name": (["other.example.org"], False)}
+MX_CERTIFICATES = {
+    "good": ([MX_HOST], False),
+    "expired": ([MX_HOST], True),
+    "wrong-name": (["other.example.org"], False),
+}
 
 
 def _mx(ca: TestCa, settings, certificate: str) -> Sink:  # type: ignore[no-untyped-def]
@@ -163,16 +184,20 @@ def _send_and_relay(alice, address: str = f"bob@{DOMAIN}"):  # type: ignore[no-u
     return row
 
 
-@pytest.mark.parametrize("mode, certificate, state, error", [
-    ("enforce", "good", "sent", None),
-    ("enforce", "expired", "deferred", "certificate of mx.example.net not valid: certificate has expired"),
-    ("enforce", "wrong-name", "deferred", "certificate of mx.example.net not valid: Hostname mismatch"),
-    ("testing", "expired", "sent", None),
-    ("testing", "wrong-name", "sent", None),
-    ("none", "expired", "sent", None),
-])
+@pytest.mark.parametrize(
+    "mode, certificate, state, error",
+    [
+        ("enforce", "good", "sent", None),
+        ("enforce", "expired", "deferred", "certificate of mx.example.net not valid: certificate has expired"),
+        ("enforce", "wrong-name", "deferred", "certificate of mx.example.net not valid: Hostname mismatch"),
+        ("testing", "expired", "sent", None),
+        ("testing", "wrong-name", "sent", None),
+        ("none", "expired", "sent", None),
+    ],
+)
 def test_the_policy_mode_decides_whether_a_bad_mx_certificate_defers_or_is_only_reported(
-        alice, ca, policy_server, dns_zone, settings, caplog, mode, certificate, state, error):
+    alice, ca, policy_server, dns_zone, settings, caplog, mode, certificate, state, error
+):
     policy_server.body = policy(mode)
     sink = _mx(ca, settings, certificate)
     try:
@@ -199,7 +224,8 @@ def test_enforce_defers_when_the_policy_names_none_of_the_mx_hosts(alice, ca, po
 
 
 def test_a_cached_policy_is_used_while_its_id_stands_and_survives_a_vanished_txt_record(
-        alice, ca, policy_server, dns_zone, settings):
+    alice, ca, policy_server, dns_zone, settings
+):
     policy_server.body = policy("enforce")
     sink = _mx(ca, settings, "good")
     try:
@@ -236,7 +262,8 @@ def test_a_new_policy_id_fetches_the_policy_again(alice, ca, policy_server, dns_
 
 @pytest.mark.parametrize("status, content_type", [(301, "text/plain"), (200, "text/html")])
 def test_a_redirect_or_a_policy_not_served_as_text_plain_is_no_policy(
-        alice, ca, policy_server, dns_zone, settings, status, content_type):
+    alice, ca, policy_server, dns_zone, settings, status, content_type
+):
     policy_server.body, policy_server.status, policy_server.content_type = policy("enforce"), status, content_type
     sink = _mx(ca, settings, "expired")
     try:
@@ -260,16 +287,22 @@ def test_a_policy_server_with_a_certificate_for_another_name_is_no_policy(alice,
 
 @pytest.mark.parametrize("require_tls, state", [(False, "sent"), (True, "deferred")])
 def test_tls_required_no_is_delivered_past_an_enforced_policy_unless_requiretls_was_asked(
-        alice, ca, policy_server, dns_zone, settings, require_tls, state):
+    alice, ca, policy_server, dns_zone, settings, require_tls, state
+):
     # RFC 8689 5; the same run's other mail for the domain still meets the policy.
     policy_server.body = policy("enforce")
     sink = _mx(ca, settings, "expired")
     try:
-        store.deliver_final(b"From: alice@example.test\r\nTLS-Required: No\r\nSubject: anyway\r\n\r\nbody\r\n",
-                            [f"bob@{DOMAIN}"], "alice@example.test", sender_account_id=alice.id,
-                            parameters=store.EnvelopeParameters(require_tls=require_tls))
-        store.deliver(sample_message(to=f"carol@{DOMAIN}"), [f"carol@{DOMAIN}"], "alice@example.test",
-                      sender_account_id=alice.id)
+        store.deliver_final(
+            b"From: alice@example.test\r\nTLS-Required: No\r\nSubject: anyway\r\n\r\nbody\r\n",
+            [f"bob@{DOMAIN}"],
+            "alice@example.test",
+            sender_account_id=alice.id,
+            parameters=store.EnvelopeParameters(require_tls=require_tls),
+        )
+        store.deliver(
+            sample_message(to=f"carol@{DOMAIN}"), [f"carol@{DOMAIN}"], "alice@example.test", sender_account_id=alice.id
+        )
         deliver.run()
     finally:
         sink.close()

@@ -1,4 +1,5 @@
 """MX resolution (dnspython) against a DNS server on 127.0.0.1 that the test runs."""
+
 from __future__ import annotations
 
 import socket
@@ -30,21 +31,27 @@ def dns_server():  # type: ignore[no-untyped-def]
     server.close()
 
 
-@pytest.mark.parametrize("domain, expected", [
-    ("multi.test", [("mx1.multi.test", "127.0.0.1"), ("mx2.multi.test", "127.0.0.2"), ("mx2.multi.test", "::1")]),
-    ("implicit.test", [("implicit.test", "127.0.0.3")]),  # RFC 5321 5.1: no MX, the domain itself
-])
+@pytest.mark.parametrize(
+    "domain, expected",
+    [
+        ("multi.test", [("mx1.multi.test", "127.0.0.1"), ("mx2.multi.test", "127.0.0.2"), ("mx2.multi.test", "::1")]),
+        ("implicit.test", [("implicit.test", "127.0.0.3")]),  # RFC 5321 5.1: no MX, the domain itself
+    ],
+)
 def test_mail_hosts_are_tried_in_preference_order_with_their_addresses(dns_server, domain, expected):
     targets = mx.targets(domain, dns_server.resolver())
     assert [(t.name, t.address) for t in targets] == expected
     assert all(t.port == 25 for t in targets)
 
 
-@pytest.mark.parametrize("domain, status", [
-    ("nullmx.test", "5.1.10"),      # RFC 7505
-    ("nowhere.test", "5.1.2"),      # NXDOMAIN
-    ("noaddr.test", "5.1.2"),       # the MX host has no address
-])
+@pytest.mark.parametrize(
+    "domain, status",
+    [
+        ("nullmx.test", "5.1.10"),  # RFC 7505
+        ("nowhere.test", "5.1.2"),  # NXDOMAIN
+        ("noaddr.test", "5.1.2"),  # the MX host has no address
+    ],
+)
 def test_a_domain_that_takes_no_mail_is_a_permanent_failure(dns_server, domain, status):
     with pytest.raises(mx.Undeliverable) as caught:
         mx.targets(domain, dns_server.resolver())
@@ -60,8 +67,12 @@ def test_a_dns_server_that_does_not_answer_is_a_temporary_failure():
 
 
 def test_mail_to_a_null_mx_domain_bounces_at_once_with_status_5_1_10(dns_server, alice):
-    store.deliver(sample_message(subject="To the void", to="x@nullmx.test"), ["x@nullmx.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(subject="To the void", to="x@nullmx.test"),
+        ["x@nullmx.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     assert deliver.run(resolver=dns_server.resolver()) == 1
     [row] = store.outbound_recipients(address="x@nullmx.test")
     assert row.state == "failed"

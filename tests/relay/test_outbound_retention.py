@@ -2,6 +2,7 @@
 MAIL_OUTBOUND_RETENTION_DAYS after queueing and their last attempt, by the
 blob-collect beat job just before it collects; their bytes are then freed
 a grace period later. Pending or young entries stay."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,9 +29,15 @@ def queue(alice, subject: str, outcomes: dict[str, str]) -> int:  # type: ignore
     if tried:
         [job] = store.claim_outbound(message_id=message_id, domains=["remote.test"])
         ids = {address: rid for rid, address, _ in job.recipients}
-        store.record_outcome(message_id, [store.AttemptResult(ids[a], OUTCOME[outcomes[a]], "5.0.0" if
-                                                              outcomes[a] == "failed" else "4.0.0", "smtp; 5xx")
-                                          for a in tried])
+        store.record_outcome(
+            message_id,
+            [
+                store.AttemptResult(
+                    ids[a], OUTCOME[outcomes[a]], "5.0.0" if outcomes[a] == "failed" else "4.0.0", "smtp; 5xx"
+                )
+                for a in tried
+            ],
+        )
     states = {r.address: r.state for r in store.outbound_recipients(message_id=message_id)}
     assert states == outcomes
     return message_id
@@ -41,7 +48,8 @@ def age(message_id: int, days: int) -> None:
     then = timezone.now() - timedelta(days=days)
     OutboundMessage.objects.filter(pk=message_id).update(created=then)
     OutboundRecipient.objects.filter(message_id=message_id).exclude(state__in=("queued", "deferred")).update(
-        next_attempt=then)
+        next_attempt=then
+    )
 
 
 def remaining() -> set[int]:

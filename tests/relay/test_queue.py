@@ -1,4 +1,5 @@
 """The outbound queue's claims: SKIP LOCKED between workers, leases, idempotent runs."""
+
 from __future__ import annotations
 
 import threading
@@ -11,8 +12,12 @@ from protocols.relay import deliver
 
 
 def queue(alice, count: int) -> None:  # type: ignore[no-untyped-def]
-    store.deliver(sample_message(to="r0@remote.test"), [f"r{i}@remote.test" for i in range(count)],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(to="r0@remote.test"),
+        [f"r{i}@remote.test" for i in range(count)],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
 
 
 def claimed(jobs: list[store.OutboundJob]) -> set[int]:

@@ -2,6 +2,7 @@
 over a domain's messages or connections per minute, the relay stops and the
 rest waits, queued, for the next minute, without it counting as an attempt.
 Counted in the real Redis (REDIS_URL) when set; a real aiosmtpd sink."""
+
 from __future__ import annotations
 
 import time
@@ -67,7 +68,10 @@ def test_a_domain_without_a_limit_is_not_held(alice, far_side, settings):
 def test_the_setting_reads_domains_and_refuses_nonsense(monkeypatch):
     monkeypatch.setenv("MAIL_X", "Example.NET=2/10, *=30/600")
     assert env_rates("MAIL_X", {"gmail.com": (20, 600)}) == {
-        "gmail.com": (20, 600), "example.net": (2, 10), "*": (30, 600)}
+        "gmail.com": (20, 600),
+        "example.net": (2, 10),
+        "*": (30, 600),
+    }
     monkeypatch.setenv("MAIL_X", "example.net=fast")
     with pytest.raises(ImproperlyConfigured, match="MAIL_X"):
         env_rates("MAIL_X", {})

@@ -2,6 +2,7 @@
 only over TLS whose certificate was verified (MTA-STS, DANE, the smarthost)
 to a host that offers REQUIRETLS, passing the parameter on; otherwise it
 bounces with 5.7.10."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -23,12 +24,14 @@ MESSAGE = b"From: alice@example.test\r\nSubject: secret\r\n\r\nonly over verifie
 
 
 def queue(alice, recipient: str = "friend@remote.test") -> None:  # type: ignore[no-untyped-def]
-    store.deliver_final(MESSAGE, [recipient], ALICE, sender_account_id=alice.id,
-                        parameters=store.EnvelopeParameters(require_tls=True))
+    store.deliver_final(
+        MESSAGE, [recipient], ALICE, sender_account_id=alice.id, parameters=store.EnvelopeParameters(require_tls=True)
+    )
 
 
 def smarthost(settings, port: int) -> None:  # type: ignore[no-untyped-def]
     from protocols.tls import certificate_paths
+
     settings.MAIL_RELAY_SMARTHOST = f"127.0.0.1:{port}"
     settings.MAIL_RELAY_SMARTHOST_CA = str(certificate_paths()[0])  # verified TLS
     settings.MAIL_RELAY_SMARTHOST_USER = ALICE

@@ -3,6 +3,7 @@ store recorded when the message was queued, which is the author's domain
 when the account that submitted it may use it; mail we forward (an alias or
 a user's forwarding of what the MX received) is never signed. The relay runs
 in this process against an aiosmtpd server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import re
@@ -42,14 +43,22 @@ def relayed(sink, keys) -> tuple[bytes, str | None]:  # type: ignore[no-untyped-
 
 
 def test_mail_a_user_submitted_is_signed_as_their_own_domain(keys, fresh_sink, alice):
-    store.deliver(sample_message(sender="alice@example.test", to="ok@remote.test"), ["ok@remote.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(sender="alice@example.test", to="ok@remote.test"),
+        ["ok@remote.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     assert relayed(fresh_sink, keys)[1] == "example.test"
 
 
 def test_a_user_writing_as_another_hosted_domain_is_never_signed_as_it(keys, fresh_sink, alice):
-    store.deliver(sample_message(sender="ceo@other.test", to="ok@remote.test"), ["ok@remote.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(sender="ceo@other.test", to="ok@remote.test"),
+        ["ok@remote.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     assert relayed(fresh_sink, keys)[1] is None
 
 
@@ -58,8 +67,12 @@ def test_a_send_as_grant_makes_the_granted_domain_signable(keys, fresh_sink, ali
     actor = store.admin_actor(root.id)
     assert actor is not None
     store.admin_grant_send_as(actor, alice.id, "ceo@other.test")
-    store.deliver(sample_message(sender="ceo@other.test", to="ok@remote.test"), ["ok@remote.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(sender="ceo@other.test", to="ok@remote.test"),
+        ["ok@remote.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     assert relayed(fresh_sink, keys)[1] == "other.test"
 
 
@@ -80,7 +93,11 @@ def test_mail_the_mx_received_and_we_forward_is_not_signed_as_its_author(keys, f
 
 
 def test_the_relay_signs_nothing_but_the_recorded_domain_and_only_as_the_from_domain(keys, fresh_sink, alice):
-    store.deliver(sample_message(sender="alice@example.test", to="ok@remote.test"), ["ok@remote.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(sender="alice@example.test", to="ok@remote.test"),
+        ["ok@remote.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     OutboundMessage.objects.update(dkim_domain="other.test")  # a queue row no store path writes
     assert relayed(fresh_sink, keys)[1] is None

@@ -3,6 +3,7 @@ in (issue #15 item 6): a real aiosmtpd smarthost on 127.0.0.1 with a
 self-signed certificate for "localhost" is refused without the CA that
 signed it, accepted with it (MAIL_RELAY_SMARTHOST_CA), and refused under a
 name its certificate does not carry. MX hosts stay opportunistic (RFC 7435)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -31,8 +32,12 @@ def relay_through(settings, alice, sink: Sink, *, host: str, ca: str) -> store.O
     settings.MAIL_RELAY_SMARTHOST_USER = "relayuser"
     settings.MAIL_RELAY_SMARTHOST_PASSWORD = "right"
     settings.MAIL_RELAY_SMARTHOST_CA = ca
-    store.deliver(sample_message(sender="alice@example.test", to="x@one.test"), ["x@one.test"],
-                  "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        sample_message(sender="alice@example.test", to="x@one.test"),
+        ["x@one.test"],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     deliver.run()
     [row] = store.outbound_recipients(address="x@one.test")
     return row
@@ -66,8 +71,12 @@ def test_starttls_to_an_mx_host_stays_opportunistic_and_unverified(settings, ali
     sink = Sink(tls_context=context)
     settings.MAIL_RELAY_MX_OVERRIDE = f"one.test=127.0.0.1:{sink.port}"
     try:
-        store.deliver(sample_message(sender="alice@example.test", to="x@one.test"), ["x@one.test"],
-                      "alice@example.test", sender_account_id=alice.id)
+        store.deliver(
+            sample_message(sender="alice@example.test", to="x@one.test"),
+            ["x@one.test"],
+            "alice@example.test",
+            sender_account_id=alice.id,
+        )
         deliver.run()
     finally:
         sink.close()

@@ -1,5 +1,6 @@
 """The periodic jobs on celery beat (quota recount and warnings, Trash and
 Junk cleanup) and the gendkim command."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -46,6 +47,7 @@ def test_each_quota_threshold_is_warned_about_once(alice):
 
 def test_the_recount_corrects_drift_in_recorded_usage(alice):
     from mailboxes.models import Account  # the test makes the drift; the store never would
+
     store.append(alice.id, "INBOX", sample_message())
     real = store.quota_usage(alice.id).used
     Account.objects.filter(pk=alice.id).update(used_bytes=real + 12345)
@@ -68,10 +70,16 @@ def test_old_trash_and_junk_are_emptied_and_the_rest_kept(alice):
 def test_beat_schedules_the_sweep_and_the_upkeep_jobs():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"protocols.relay.tasks.sweep", "mailboxes.tasks.recalculate_quotas",
-                         "mailboxes.tasks.cleanup_trash", "mailboxes.tasks.collect_blobs",
-                         "mailboxes.tasks.prune_login_failures", "protocols.tasks.renew_certificate",
-                         "protocols.tasks.send_tls_reports", "protocols.tasks.send_dmarc_reports"}
+    assert scheduled == {
+        "protocols.relay.tasks.sweep",
+        "mailboxes.tasks.recalculate_quotas",
+        "mailboxes.tasks.cleanup_trash",
+        "mailboxes.tasks.collect_blobs",
+        "mailboxes.tasks.prune_login_failures",
+        "protocols.tasks.renew_certificate",
+        "protocols.tasks.send_tls_reports",
+        "protocols.tasks.send_dmarc_reports",
+    }
     assert scheduled <= set(app.tasks)
 
 

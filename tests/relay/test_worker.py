@@ -1,6 +1,7 @@
 """The outbound relay end to end: the store queues, a real `celery -A mailhost
 worker` on Redis delivers to aiosmtpd servers on 127.0.0.1 standing in for
 the remote MX hosts (MAIL_RELAY_MX_OVERRIDE)."""
+
 from __future__ import annotations
 
 import dkim
@@ -60,14 +61,17 @@ def test_recipients_of_one_domain_share_one_connection_and_transaction(worker, f
     for address in to:
         assert wait_for(lambda: settled(address)).state == "sent"
     messages = fresh_sink.handler.messages
-    assert sorted(sorted(m.rcpt_tos) for m in messages) == [["a@remote.test", "b@remote.test", "c@remote.test"],
-                                                            ["d@far.test"]]
+    assert sorted(sorted(m.rcpt_tos) for m in messages) == [
+        ["a@remote.test", "b@remote.test", "c@remote.test"],
+        ["d@far.test"],
+    ]
     assert fresh_sink.handler.connections == 2
 
 
 @pytest.mark.parametrize("algorithm", ["rsa", "ed25519"])
 def test_relayed_mail_carries_a_dkim_signature_that_verifies_against_the_published_key(
-        worker, fresh_sink, alice, algorithm):
+    worker, fresh_sink, alice, algorithm
+):
     key = store.generate_dkim_key("example.test", selector=f"s{algorithm}", algorithm=algorithm)
     send(alice, ["ok@remote.test"], subject=f"Signed with {algorithm}")
     assert wait_for(lambda: settled("ok@remote.test")).state == "sent"

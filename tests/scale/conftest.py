@@ -2,6 +2,7 @@
 PROXY header and come from another loopback address (127.0.0.0/8 is all
 loopback on Linux), so the address a worker reports can be told apart from
 the balancer's."""
+
 from __future__ import annotations
 
 import socket

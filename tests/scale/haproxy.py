@@ -1,6 +1,7 @@
 """A real HAProxy (Debian's package) in TCP mode in front of runmailserver
 workers: one frontend per (listener, PROXY version), round robin over the
 workers, each server line with send-proxy or send-proxy-v2."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,14 +21,30 @@ def free_port() -> int:
 
 
 def config(frontends: dict[tuple[str, str], int], workers: list[dict[str, int]]) -> str:
-    lines = ["global", "    maxconn 2000", "defaults", "    mode tcp", "    timeout connect 5s",
-             "    timeout client 120s", "    timeout server 120s", ""]
+    lines = [
+        "global",
+        "    maxconn 2000",
+        "defaults",
+        "    mode tcp",
+        "    timeout connect 5s",
+        "    timeout client 120s",
+        "    timeout server 120s",
+        "",
+    ]
     for (listener, version), port in frontends.items():
         name = f"{listener}_{version}"
-        lines += [f"frontend {name}", f"    bind 127.0.0.1:{port}", f"    default_backend {name}", "",
-                  f"backend {name}", "    balance roundrobin"]
-        lines += [f"    server w{n} 127.0.0.1:{ports[listener]} {VERSIONS[version]} source 127.0.0.1"
-                  for n, ports in enumerate(workers, 1)]
+        lines += [
+            f"frontend {name}",
+            f"    bind 127.0.0.1:{port}",
+            f"    default_backend {name}",
+            "",
+            f"backend {name}",
+            "    balance roundrobin",
+        ]
+        lines += [
+            f"    server w{n} 127.0.0.1:{ports[listener]} {VERSIONS[version]} source 127.0.0.1"
+            for n, ports in enumerate(workers, 1)
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -47,8 +64,9 @@ class HAProxy:
         check = subprocess.run([binary, "-c", "-f", str(self.config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy config refused: {check.stdout}{check.stderr}")
-        self.proc = subprocess.Popen([binary, "-db", "-f", str(self.config)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [binary, "-db", "-f", str(self.config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 15
         for port in self.ports.values():
             while True:

@@ -2,6 +2,7 @@
 (store.authenticate): a repeated login skips the hash, a password change
 makes the old password fail at once, a disabled or deleted account (or its
 domain disabled) cannot log in from it, and the cache never holds a password."""
+
 from __future__ import annotations
 
 import imaplib
@@ -71,6 +72,7 @@ def test_the_cache_keeps_keyed_digests_not_passwords(users) -> None:
 # The cache is consulted only after the account's row has been read on every
 # login, in every worker: what the row says now (active, its domain active,
 # its password hash) decides, whatever was verified before.
+
 
 def _cached_login(protocol: str = "imap") -> int:
     account = store.login(ALICE, PASSWORDS[ALICE], protocol=protocol, ip="192.0.2.1")

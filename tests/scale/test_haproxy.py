@@ -7,6 +7,7 @@ logins through both count against the real client address.
 
 Clients connect from 127.0.0.x addresses other than HAProxy's own 127.0.0.1,
 so the address a worker reports can only have come from the PROXY header."""
+
 from __future__ import annotations
 
 import smtplib
@@ -31,10 +32,16 @@ IP_FAILURES = 3  # failed logins from one client address before it is refused
 @pytest.fixture(scope="module")
 def cluster(django_db_setup, django_db_blocker, loopback_dns) -> Iterator[tuple[HAProxy, list[SubprocessServer]]]:  # type: ignore[no-untyped-def]
     from django.conf import settings
-    env = {"MAIL_PROXY_TRUSTED": "127.0.0.1", "MAIL_DNS_NAMESERVERS": ",".join(settings.MAIL_DNS_NAMESERVERS),
-           "MAIL_LOGIN_MAX_FAILURES_PER_IP": str(IP_FAILURES), "MAIL_LOGIN_MAX_FAILURES": "100"}
-    workers = [SubprocessServer("imap,pop3,smtp,submission", {**env, "MAIL_METRICS_PORT": str(free_port())})
-               for _ in range(2)]
+
+    env = {
+        "MAIL_PROXY_TRUSTED": "127.0.0.1",
+        "MAIL_DNS_NAMESERVERS": ",".join(settings.MAIL_DNS_NAMESERVERS),
+        "MAIL_LOGIN_MAX_FAILURES_PER_IP": str(IP_FAILURES),
+        "MAIL_LOGIN_MAX_FAILURES": "100",
+    }
+    workers = [
+        SubprocessServer("imap,pop3,smtp,submission", {**env, "MAIL_METRICS_PORT": str(free_port())}) for _ in range(2)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -48,8 +55,12 @@ def cluster(django_db_setup, django_db_blocker, loopback_dns) -> Iterator[tuple[
 def connections(worker: SubprocessServer, listener: str) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{worker.ports['metrics']}/metrics", timeout=10) as response:
         text = response.read().decode()
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == "mailhost_connections_total" and s.labels == {"listener": listener})
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "mailhost_connections_total" and s.labels == {"listener": listener}
+    )
 
 
 def imap_login(port: int, source: str, user: str = ALICE) -> LineClient:
@@ -89,8 +100,7 @@ def test_idle_on_both_workers_hears_of_a_delivery_through_haproxy(cluster, users
         client.sock.sendall(b"c IDLE\r\n")
         client.until(b"+ ")
         idlers.append(client)
-    with smtplib.SMTP("127.0.0.1", haproxy.ports[("smtp", "v1")], timeout=30,
-                      source_address=("127.0.0.43", 0)) as smtp:
+    with smtplib.SMTP("127.0.0.1", haproxy.ports[("smtp", "v1")], timeout=30, source_address=("127.0.0.43", 0)) as smtp:
         smtp.sendmail("sender@remote.test", [ALICE], sample_message(subject="Pushed"))
     for client in idlers:
         assert client.until(b"* ")[-1].endswith(b"EXISTS\r\n")
@@ -118,8 +128,9 @@ def test_the_pop3_lock_holds_across_the_workers_behind_haproxy(cluster, users) -
 def test_mail_for_the_outbound_queue_from_both_workers_lands_in_one_queue(cluster, users) -> None:
     haproxy, _ = cluster
     for n, version in enumerate(VERSIONS):  # two connections: one to each worker
-        with smtplib.SMTP("127.0.0.1", haproxy.ports[("submission", version)], timeout=30,
-                          source_address=(f"127.0.0.6{n}", 0)) as smtp:
+        with smtplib.SMTP(
+            "127.0.0.1", haproxy.ports[("submission", version)], timeout=30, source_address=(f"127.0.0.6{n}", 0)
+        ) as smtp:
             smtp.login(ALICE, PASSWORDS[ALICE])
             smtp.sendmail(ALICE, [f"friend{n}@far.test"], sample_message(sender=ALICE, to=f"friend{n}@far.test"))
     assert sum(store.outbound_counts().values()) == 2

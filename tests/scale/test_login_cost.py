@@ -3,6 +3,7 @@ a login whose password is in the verified-credential cache reads one row
 and asks Redis once (the IP's and the account's failures together); POP3
 takes its lock and lists the maildrop in one statement and a QUIT that only
 looked releases it in one; the session count is claimed atomically."""
+
 from __future__ import annotations
 
 import threading
@@ -78,7 +79,8 @@ def test_a_blocked_ip_is_refused_even_with_a_password_in_the_cache(users, settin
 
 
 def test_pop3_takes_the_lock_with_the_listing_in_one_statement_and_a_quit_that_only_looked_releases_it_in_one(
-        users) -> None:
+    users,
+) -> None:
     alice = users[ALICE].id
     store.append(alice, "INBOX", b"Subject: one\r\n\r\nbody\r\n")
     store.close_maildrop(alice, "warm", store.open_maildrop(alice, "warm", 60).folder_id, [])  # sizes known

@@ -1,5 +1,6 @@
 """Prometheus metrics: a runmailserver worker's --metrics-port and the web's
 /metrics, scraped after real traffic and read with the client library's parser."""
+
 from __future__ import annotations
 
 import smtplib
@@ -17,8 +18,11 @@ pytestmark = pytest.mark.slow
 
 
 def samples(text: str) -> dict[tuple[str, frozenset], float]:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(metrics: dict, name: str, **labels: str) -> float:
@@ -34,6 +38,7 @@ def free_port() -> int:
 @pytest.fixture
 def worker(users, loopback_dns):  # type: ignore[no-untyped-def]
     from django.conf import settings
+
     env = {"MAIL_METRICS_PORT": str(free_port()), "MAIL_DNS_NAMESERVERS": ",".join(settings.MAIL_DNS_NAMESERVERS)}
     with SubprocessServer("imap,pop3,smtp", env) as server:
         yield server
@@ -79,6 +84,7 @@ def test_a_worker_counts_connections_commands_failures_and_deliveries(worker) ->
 
 def test_a_worker_reports_the_outbound_queue_by_state(worker) -> None:
     from mailboxes import store
+
     store.deliver(sample_message(to="someone@far.test"), ["someone@far.test"], "alice@example.test")
     metrics = scrape(worker)
     assert sum(v for (name, _), v in metrics.items() if name == "mailhost_outbound_queue") == 1

@@ -1,5 +1,6 @@
 """The PROXY protocol header parser (protocols/proxy.py): pure, table-driven,
 each valid header also read the way the listener reads it, octet by octet."""
+
 from __future__ import annotations
 
 import socket
@@ -17,13 +18,21 @@ def v2(command: int, family: int, body: bytes) -> bytes:
 
 
 V4_BODY = socket.inet_aton("203.0.113.7") + socket.inet_aton("192.0.2.1") + struct.pack("!HH", 51234, 143)
-V6_BODY = (socket.inet_pton(socket.AF_INET6, "2001:db8::7") + socket.inet_pton(socket.AF_INET6, "2001:db8::1")
-           + struct.pack("!HH", 40000, 995))
+V6_BODY = (
+    socket.inet_pton(socket.AF_INET6, "2001:db8::7")
+    + socket.inet_pton(socket.AF_INET6, "2001:db8::1")
+    + struct.pack("!HH", 40000, 995)
+)
 
 VALID = [
-    (b"PROXY TCP4 203.0.113.7 192.0.2.1 51234 143\r\n", proxy.ProxyHeader(1, ("203.0.113.7", 51234), ("192.0.2.1", 143))),
-    (b"PROXY TCP6 2001:db8::7 2001:db8::1 40000 995\r\n",
-     proxy.ProxyHeader(1, ("2001:db8::7", 40000), ("2001:db8::1", 995))),
+    (
+        b"PROXY TCP4 203.0.113.7 192.0.2.1 51234 143\r\n",
+        proxy.ProxyHeader(1, ("203.0.113.7", 51234), ("192.0.2.1", 143)),
+    ),
+    (
+        b"PROXY TCP6 2001:db8::7 2001:db8::1 40000 995\r\n",
+        proxy.ProxyHeader(1, ("2001:db8::7", 40000), ("2001:db8::1", 995)),
+    ),
     (b"PROXY UNKNOWN\r\n", proxy.ProxyHeader(1, None)),
     (b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n", proxy.ProxyHeader(1, None)),
     (v2(1, 0x11, V4_BODY), proxy.ProxyHeader(2, ("203.0.113.7", 51234), ("192.0.2.1", 143))),
@@ -58,10 +67,10 @@ def test_a_valid_header_gives_the_client_address(data: bytes, expected: proxy.Pr
 def test_a_header_read_octet_by_octet_stops_exactly_at_its_end(data: bytes, expected: proxy.ProxyHeader) -> None:
     read = data[:5]
     while (size := proxy.needed(read)) > len(read):
-        read += data[len(read):size]
+        read += data[len(read) : size]
     if size == 0:
         while not read.endswith(b"\n"):
-            read += data[len(read):len(read) + 1]
+            read += data[len(read) : len(read) + 1]
     assert read == data
     assert proxy.parse(read) == expected
 
@@ -73,14 +82,17 @@ def test_a_malformed_header_is_refused(data: bytes) -> None:
         proxy.parse(data)
 
 
-@pytest.mark.parametrize("peer, networks, expected", [
-    ("127.0.0.1", ["127.0.0.1"], True),
-    ("10.1.2.3", ["10.0.0.0/8"], True),
-    ("::ffff:10.1.2.3", ["10.0.0.0/8"], True),
-    ("2001:db8::5", ["2001:db8::/32"], True),
-    ("10.1.2.3", ["192.168.0.0/16", "127.0.0.1"], False),
-    ("10.1.2.3", [], False),
-    ("not an address", ["0.0.0.0/0"], False),
-])
+@pytest.mark.parametrize(
+    "peer, networks, expected",
+    [
+        ("127.0.0.1", ["127.0.0.1"], True),
+        ("10.1.2.3", ["10.0.0.0/8"], True),
+        ("::ffff:10.1.2.3", ["10.0.0.0/8"], True),
+        ("2001:db8::5", ["2001:db8::/32"], True),
+        ("10.1.2.3", ["192.168.0.0/16", "127.0.0.1"], False),
+        ("10.1.2.3", [], False),
+        ("not an address", ["0.0.0.0/0"], False),
+    ],
+)
 def test_only_configured_peers_are_trusted(peer: str, networks: list[str], expected: bool) -> None:
     assert proxy.trusted(peer, networks) is expected

@@ -2,6 +2,7 @@
 the header becomes Connection.peer_ip (recorded at login, and deciding
 whether plaintext passwords are allowed); a peer outside MAIL_PROXY_TRUSTED,
 or a trusted one without a valid header, gets no greeting."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ def test_imap_refuses_plaintext_login_when_the_real_client_is_remote(alice, list
 def test_pop3_login_is_recorded_with_the_address_from_a_v2_header(alice, listeners, behind_proxy) -> None:
     import socket
     import struct
+
     body = socket.inet_aton("127.0.0.42") + socket.inet_aton("127.0.0.1") + struct.pack("!HH", 40001, 110)
     header = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11" + struct.pack("!H", len(body)) + body
     client = LineClient(listeners.ports["pop3"], header)

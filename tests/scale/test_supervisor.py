@@ -1,6 +1,7 @@
 """runmailserver --workers N (protocols/workers.py): N processes accept on one
 set of sockets, each one really serves, a worker that dies is replaced, and
 SIGTERM/SIGHUP reach every worker."""
+
 from __future__ import annotations
 
 import imaplib
@@ -58,8 +59,9 @@ def test_every_worker_serves_the_shared_sockets(two_workers, alice):
         try:
             assert greeting_from(two_workers.ports["imap"]).startswith(b"* OK")
             with smtplib.SMTP("127.0.0.1", two_workers.ports["smtp"], timeout=10) as smtp:
-                smtp.sendmail("bob@example.test", ["alice@example.test"],
-                              f"Subject: via {running}\r\n\r\nhello\r\n".encode())
+                smtp.sendmail(
+                    "bob@example.test", ["alice@example.test"], f"Subject: via {running}\r\n\r\nhello\r\n".encode()
+                )
         finally:
             os.kill(stopped, signal.SIGCONT)
     imap = imaplib.IMAP4("127.0.0.1", two_workers.ports["imap"])
@@ -109,6 +111,12 @@ def test_bad_worker_counts_are_refused():
     import sys
 
     from tests.servers import ROOT
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), "runmailserver", "--workers", "0"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "runmailserver", "--workers", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "--workers 0: must be between 1 and 256" in result.stderr

@@ -1,5 +1,6 @@
 """Shared helpers for the Sieve tables: a message from header lines and a
 readable one-line form of each action."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ def message(*headers: str, body: str = "Hello.\r\n") -> bytes:
 
 
 def describe(action: sieve.Action) -> str:
-    flags = f" flags={' '.join(action.flags)}" if isinstance(action, (sieve.Keep, sieve.FileInto)) and action.flags else ""
+    flags = (
+        f" flags={' '.join(action.flags)}" if isinstance(action, (sieve.Keep, sieve.FileInto)) and action.flags else ""
+    )
     if isinstance(action, sieve.Keep):
         return ("implicit keep" if action.implicit else "keep") + flags
     if isinstance(action, sieve.FileInto):
@@ -28,11 +31,11 @@ def describe(action: sieve.Action) -> str:
     return f"vacation {action.seconds}s subject={action.subject} from={action.from_address} {action.reason}"
 
 
-def run(script: str, raw: bytes, *, sender: str = "sender@example.org", recipient: str = "me@example.com",
-        **facts: object) -> list[str]:
+def run(
+    script: str, raw: bytes, *, sender: str = "sender@example.org", recipient: str = "me@example.com", **facts: object
+) -> list[str]:
     compiled = sieve.compile_script(script)
-    delivery = sieve.Delivery(envelope=sieve.Envelope(sender=sender, recipient=recipient), now=NOW,
-                              **facts)  # type: ignore[arg-type]
+    delivery = sieve.Delivery(envelope=sieve.Envelope(sender=sender, recipient=recipient), now=NOW, **facts)  # type: ignore[arg-type]
     outcome = sieve.evaluate(compiled, sieve.from_bytes(raw), delivery)
     return [describe(action) for action in outcome.actions]
 

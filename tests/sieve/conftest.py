@@ -1,4 +1,5 @@
 """Fixtures of the Sieve tests: the ManageSieve listener in this process."""
+
 from __future__ import annotations
 
 import base64

@@ -1,5 +1,6 @@
 """Real ManageSieve clients against the real server: Debian's sieve-connect
 (STARTTLS, upload, activate, list, download) and sievelib's client."""
+
 from __future__ import annotations
 
 import os
@@ -22,12 +23,33 @@ def sieve_connect(port: int, *args: str, check: bool = True) -> subprocess.Compl
     os.write(write, ALICE_PW.encode() + b"\n")
     os.close(write)
     try:
-        result = subprocess.run(["sieve-connect", "--server", "127.0.0.1", "--port", str(port), "--user", ALICE,
-                                 "--passwordfd", str(read), "--notlsverify", "--authmech", "PLAIN", *args],
-                                capture_output=True, timeout=60, pass_fds=(read,))
+        result = subprocess.run(
+            [
+                "sieve-connect",
+                "--server",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--user",
+                ALICE,
+                "--passwordfd",
+                str(read),
+                "--notlsverify",
+                "--authmech",
+                "PLAIN",
+                *args,
+            ],
+            capture_output=True,
+            timeout=60,
+            pass_fds=(read,),
+        )
     finally:
         os.close(read)
-    assert result.returncode == 0 or not check, (args, result.stdout.decode(errors="replace"), result.stderr.decode(errors="replace"))
+    assert result.returncode == 0 or not check, (
+        args,
+        result.stdout.decode(errors="replace"),
+        result.stderr.decode(errors="replace"),
+    )
     return result
 
 
@@ -50,8 +72,9 @@ def test_sieve_connect_uploads_activates_lists_and_downloads_over_starttls(sieve
 def test_sieve_connect_is_told_the_line_of_an_error(sieve_server, alice, tmp_path: Path):
     local = tmp_path / "bad.sieve"
     local.write_bytes(b"keep;\r\nfileinto \"x\";\r\n")
-    result = sieve_connect(sieve_server.ports["managesieve"], "--upload", "--localsieve", str(local),
-                           "--remotesieve", "bad", check=False)
+    result = sieve_connect(
+        sieve_server.ports["managesieve"], "--upload", "--localsieve", str(local), "--remotesieve", "bad", check=False
+    )
     assert result.returncode != 0
     assert b"line 2" in result.stdout + result.stderr
     assert store.list_scripts(alice.id) == []

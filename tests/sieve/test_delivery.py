@@ -2,6 +2,7 @@
 (smtplib), the result read over IMAP (imaplib): folder and flags; rejects at
 DATA, redirects and vacation replies on the outbound queue, a runtime error
 keeping the message in INBOX and telling the owner once."""
+
 from __future__ import annotations
 
 import imaplib
@@ -66,8 +67,9 @@ def external_forwards(users):  # type: ignore[no-untyped-def]
 
 
 def test_fileinto_create_files_matching_mail_and_keeps_the_rest(servers, alice):
-    activate(alice, 'require ["fileinto", "mailbox"];\n'
-                    'if header :contains "subject" "bank" { fileinto :create "Finance"; }')
+    activate(
+        alice, 'require ["fileinto", "mailbox"];\nif header :contains "subject" "bank" { fileinto :create "Finance"; }'
+    )
     send(servers, sample_message(subject="Your bank statement"), [ALICE])
     send(servers, sample_message(subject="Lunch?"), [ALICE])
     assert folder(servers, "Finance") == [("Your bank statement", set())]
@@ -155,8 +157,11 @@ def test_vacation_replies_once_per_sender_per_period(servers, alice):
 
 
 def test_subaddress_is_delivered_to_the_user_and_detail_is_seen_by_envelope(servers, alice):
-    activate(alice, 'require ["envelope", "subaddress", "fileinto", "mailbox"];\n'
-                    'if envelope :detail "to" "lists" { fileinto :create "Lists"; }')
+    activate(
+        alice,
+        'require ["envelope", "subaddress", "fileinto", "mailbox"];\n'
+        'if envelope :detail "to" "lists" { fileinto :create "Lists"; }',
+    )
     send(servers, sample_message(subject="list mail"), ["alice+lists@example.test"])
     assert [s for s, _ in folder(servers, "Lists")] == ["list mail"]
 
@@ -183,8 +188,11 @@ def test_domain_before_script_runs_ahead_of_the_users(servers, alice, bob):
 
 
 def test_spamtest_reads_the_filters_score_only_when_a_spam_filter_is_configured(servers, alice, settings):
-    activate(alice, 'require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];\n'
-                    'if spamtest :value "ge" :comparator "i;ascii-numeric" "6" { fileinto "Junk"; }')
+    activate(
+        alice,
+        'require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];\n'
+        'if spamtest :value "ge" :comparator "i;ascii-numeric" "6" { fileinto "Junk"; }',
+    )
     send(servers, sample_message(subject="forged score", extra="X-Spam-Score: 14.00\r\n"), [ALICE])
     assert [s for s, _ in folder(servers, "INBOX")] == ["forged score"]  # no filter: the field is the sender's
     settings.MAIL_RSPAMD_URL = "http://127.0.0.1:9"
@@ -195,14 +203,17 @@ def test_spamtest_reads_the_filters_score_only_when_a_spam_filter_is_configured(
 
 def test_a_message_that_went_round_too_often_is_not_redirected_again(servers, alice, external_forwards):
     activate(alice, 'redirect "elsewhere@far.test";')
-    hops = "".join(f"Received: from hop{i}.far.test by mx.far.test; Mon, 7 Dec 2026 10:00:00 +0000\r\n"
-                   for i in range(20))
+    hops = "".join(
+        f"Received: from hop{i}.far.test by mx.far.test; Mon, 7 Dec 2026 10:00:00 +0000\r\n" for i in range(20)
+    )
     send(servers, sample_message(subject="looping", extra=hops), [ALICE])
     assert queued_to("elsewhere@far.test") == 0
     assert "looping" in [s for s, _ in folder(servers, "INBOX")]
 
 
-def test_redirects_count_against_the_daily_redirect_limit_and_not_the_hourly_send_limit(servers, alice, external_forwards, settings):
+def test_redirects_count_against_the_daily_redirect_limit_and_not_the_hourly_send_limit(
+    servers, alice, external_forwards, settings
+):
     settings.MAIL_SEND_LIMIT = 1
     settings.MAIL_SIEVE_REDIRECT_DAILY_LIMIT = 3
     activate(alice, 'require "copy";\nredirect :copy "elsewhere@far.test";')

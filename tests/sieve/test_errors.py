@@ -1,5 +1,6 @@
 """Scripts refused before they are stored, with their line (RFC 5804 2.6
 asks for it), and scripts that fail while they run (RFC 5228 2.10.6)."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,12 @@ from mailboxes import sieve
 from .cases import message, run
 
 REFUSED = [
-    ("a missing semicolon is reported on the command's line",
-     'require "fileinto";\nif true {\n  fileinto "a"\n}\n', 3, "missing ';'"),
+    (
+        "a missing semicolon is reported on the command's line",
+        'require "fileinto";\nif true {\n  fileinto "a"\n}\n',
+        3,
+        "missing ';'",
+    ),
     ("an unknown command", "keep;\n\nfrobnicate;", 3, "unknown command"),
     ("an unknown test", "if frob { keep; }", 1, "unknown test"),
     ("an unterminated string", 'keep;\nfileinto "abc;\n', 2, "unterminated string"),
@@ -25,8 +30,12 @@ REFUSED = [
     ("else without if", "keep;\nelse { keep; }", 2, "else without if"),
     ("two match types", 'if header :is :contains "a" "b" { keep; }', 1, "exclude each other"),
     ("an unknown comparator", 'if header :comparator "i;nope" "a" "b" { keep; }', 1, "unknown comparator"),
-    ("i;ascii-numeric without its require", 'if header :comparator "i;ascii-numeric" "a" "1" {keep;}', 1,
-     "comparator-i;ascii-numeric"),
+    (
+        "i;ascii-numeric without its require",
+        'if header :comparator "i;ascii-numeric" "a" "1" {keep;}',
+        1,
+        "comparator-i;ascii-numeric",
+    ),
     ("an unknown relation", 'require "relational";\nif header :value "big" "a" "1" {keep;}', 2, "unknown relation"),
     ("a tag without its value", 'require "vacation";\nvacation :days "x";', 2, ":days expects a number"),
     ("too few arguments", "if header \"a\" { keep; }", 1, "takes 2 argument"),
@@ -59,8 +68,11 @@ FAILING = [
     ("two rejects", 'require "reject";\nreject "a";\nreject "b";', "reject"),
     ("too many redirects", "".join(f'redirect "u{i}@example.com";' for i in range(5)), "more than 4 redirects"),
     ("a redirect to something that is not an address", 'redirect "not an address";', "invalid address"),
-    ("too many actions", 'require "fileinto";\n' + "".join(f'fileinto "f{i}";' for i in range(40)),
-     "more than 32 actions"),
+    (
+        "too many actions",
+        'require "fileinto";\n' + "".join(f'fileinto "f{i}";' for i in range(40)),
+        "more than 32 actions",
+    ),
     ("two vacations", 'require "vacation";\nvacation "a";\nvacation "b";', "vacation"),
 ]
 
@@ -79,13 +91,46 @@ def test_any_text_either_compiles_or_raises_sieve_error(text: str) -> None:
         pass
 
 
-@given(st.lists(st.sampled_from(['if', 'header', ':is', ':contains', '"a"', '["b", "c"]', '{', '}', ';', '(',
-                                 ')', ',', 'keep', 'discard', 'true', 'not', 'anyof', '10K', 'require',
-                                 '"fileinto"', 'fileinto', 'elsif', 'else', 'stop']), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                'if',
+                'header',
+                ':is',
+                ':contains',
+                '"a"',
+                '["b", "c"]',
+                '{',
+                '}',
+                ';',
+                '(',
+                ')',
+                ',',
+                'keep',
+                'discard',
+                'true',
+                'not',
+                'anyof',
+                '10K',
+                'require',
+                '"fileinto"',
+                'fileinto',
+                'elsif',
+                'else',
+                'stop',
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_token_soup_either_compiles_and_runs_or_raises_sieve_error(tokens: list[str]) -> None:
     try:
         script = sieve.compile_script(" ".join(tokens))
     except sieve.SieveError:
         return
-    sieve.evaluate(script, sieve.from_bytes(message("Subject: a")),
-                   sieve.Delivery(envelope=sieve.Envelope(sender="", recipient="me@example.com")))
+    sieve.evaluate(
+        script,
+        sieve.from_bytes(message("Subject: a")),
+        sieve.Delivery(envelope=sieve.Envelope(sender="", recipient="me@example.com")),
+    )

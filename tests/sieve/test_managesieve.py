@@ -1,5 +1,6 @@
 """ManageSieve (RFC 5804) transcripts: every command and error, replayed
 over a real socket against the real server and PostgreSQL."""
+
 from __future__ import annotations
 
 import base64
@@ -24,13 +25,22 @@ CAPABILITIES = f"""
     S: "VERSION" "1.0"
 """
 GREETING = CAPABILITIES + 'S: OK "{{\\S+}} ManageSieve ready"\n'
-LOGIN = GREETING + f"""
+LOGIN = (
+    GREETING
+    + f"""
     C: AUTHENTICATE "PLAIN" "{PLAIN}"
     S: OK "Logged in"
 """
-VALUES = {"greeting": GREETING, "login": LOGIN, "alice": ALICE, "extensions": EXTENSIONS,
-          "bad": base64.b64encode(f"\0{ALICE}\0wrong".encode()).decode(), "plain": PLAIN,
-          "proxy": base64.b64encode(f"bob@example.test\0{ALICE}\0{ALICE_PW}".encode()).decode()}
+)
+VALUES = {
+    "greeting": GREETING,
+    "login": LOGIN,
+    "alice": ALICE,
+    "extensions": EXTENSIONS,
+    "bad": base64.b64encode(f"\0{ALICE}\0wrong".encode()).decode(),
+    "plain": PLAIN,
+    "proxy": base64.b64encode(f"bob@example.test\0{ALICE}\0{ALICE_PW}".encode()).decode(),
+}
 
 TRANSCRIPTS = {
     "capability before login offers plain and starttls": """
@@ -235,11 +245,14 @@ def test_managesieve_transcript(sieve_server, alice, name):
 def test_putscript_over_the_script_count_is_quota_maxscripts(sieve_server, alice):
     store.put_script(alice.id, "one", "keep;")
     with Transcript("127.0.0.1", sieve_server.ports["managesieve"]) as t:
-        t.run(LOGIN + """
+        t.run(
+            LOGIN
+            + """
             C: PUTSCRIPT "two" {5+}
             C: keep;
             S: NO (QUOTA/MAXSCRIPTS) "Over the script quota"
-        """)
+        """
+        )
 
 
 @override_settings(MAIL_SIEVE_MAX_SCRIPT_SIZE=10)
@@ -254,20 +267,26 @@ def test_oversized_literal_is_dropped_unread_and_answered_maxsize(sieve_server, 
 @override_settings(MAIL_TRUST_LOOPBACK=False)
 def test_plaintext_login_needs_tls_and_works_after_starttls(sieve_server, alice):
     with Transcript("127.0.0.1", sieve_server.ports["managesieve"]) as t:
-        t.run(GREETING.replace('"SASL" "PLAIN"', '"SASL" ""') + f"""
+        t.run(
+            GREETING.replace('"SASL" "PLAIN"', '"SASL" ""')
+            + f"""
             C: AUTHENTICATE "PLAIN" "{PLAIN}"
             S: NO (ENCRYPT-NEEDED) "Plaintext authentication is not allowed without TLS (use STARTTLS)"
             C: STARTTLS
             S: OK "Begin TLS negotiation"
-        """)
+        """
+        )
         t.starttls(insecure())
-        t.run(CAPABILITIES.replace('    S: "STARTTLS"\n', "") + f"""
+        t.run(
+            CAPABILITIES.replace('    S: "STARTTLS"\n', "")
+            + f"""
             S: OK "TLS negotiation successful"
             C: STARTTLS
             S: NO "TLS is already active"
             C: AUTHENTICATE "PLAIN" "{PLAIN}"
             S: OK "Logged in"
-        """)
+        """
+        )
 
 
 def test_command_pipelined_after_starttls_is_never_answered(sieve_server, alice):
@@ -276,29 +295,39 @@ def test_command_pipelined_after_starttls_is_never_answered(sieve_server, alice)
         t.send(b"STARTTLS\r\nNOOP \"injected\"\r\n")
         t.expect('OK "Begin TLS negotiation"')
         t.starttls(insecure())
-        t.run(CAPABILITIES.replace('    S: "STARTTLS"\n', "") + """
+        t.run(
+            CAPABILITIES.replace('    S: "STARTTLS"\n', "")
+            + """
             S: OK "TLS negotiation successful"
             C: NOOP
             S: OK "Done"
-        """)
+        """
+        )
 
 
 def test_scripts_of_one_account_are_invisible_to_another(sieve_server, alice, bob):
     store.put_script(bob.id, "bobs", "keep;")
     with Transcript("127.0.0.1", sieve_server.ports["managesieve"]) as t:
-        t.run(LOGIN + """
+        t.run(
+            LOGIN
+            + """
             C: LISTSCRIPTS
             S: OK "Listscripts completed"
             C: GETSCRIPT "bobs"
             S: NO (NONEXISTENT) "There is no script by that name"
-        """)
+        """
+        )
 
 
 @pytest.mark.slow
 def test_runmailserver_serves_managesieve_on_its_port(users):
     from tests.servers import SubprocessServer
+
     with SubprocessServer("managesieve") as server, Transcript("127.0.0.1", server.ports["managesieve"]) as t:
-        t.run(GREETING + """
+        t.run(
+            GREETING
+            + """
             C: LOGOUT
             S: OK "Logout completed"
-        """)
+        """
+        )

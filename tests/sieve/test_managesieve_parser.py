@@ -1,5 +1,6 @@
 """The pure ManageSieve parser and encoder (RFC 5804 4): table cases, the
 literal marker, and any bytes either parse or raise ParseError. No database."""
+
 from __future__ import annotations
 
 import pytest
@@ -60,8 +61,10 @@ def test_malformed_command_raises_a_fixed_phrase(data: bytes, message: str) -> N
     assert refused.value.message == message
 
 
-@pytest.mark.parametrize(("line", "size"), [(b'PUTSCRIPT "a" {12+}\r\n', 12), (b"CHECKSCRIPT {3}\n", 3),
-                                            (b'PUTSCRIPT "{1+}"\r\n', None), (b"NOOP\r\n", None)])
+@pytest.mark.parametrize(
+    ("line", "size"),
+    [(b'PUTSCRIPT "a" {12+}\r\n', 12), (b"CHECKSCRIPT {3}\n", 3), (b'PUTSCRIPT "{1+}"\r\n', None), (b"NOOP\r\n", None)],
+)
 def test_literal_at_end_finds_the_marker_that_ends_a_line(line: bytes, size: int | None) -> None:
     assert p.literal_at_end(line) == size
 

@@ -2,6 +2,7 @@
 the old model's columns become the managed section of each account's Sieve
 script, and mail delivered over SMTP afterwards is answered and forwarded
 by it; who had a reply before is not answered again (issue #20)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -45,22 +46,32 @@ def test_old_settings_become_sieve_that_answers_and_forwards_mail_over_smtp(old_
     alice, bob = users["alice@example.test"], users["bob@example.test"]
     charlie = users["charlie@other.test"]
     settings_model = old_schema.get_model("mailboxes", "AccountSettings")  # type: ignore[attr-defined]
-    settings_model.objects.create(account_id=alice.id, signature="Alice", vacation_enabled=True,
-                                  vacation_subject="Away", vacation_body="Back on Monday.\nAlice", vacation_days=7)
+    settings_model.objects.create(
+        account_id=alice.id,
+        signature="Alice",
+        vacation_enabled=True,
+        vacation_subject="Away",
+        vacation_body="Back on Monday.\nAlice",
+        vacation_days=7,
+    )
     old_schema.get_model("mailboxes", "VacationReply").objects.create(  # type: ignore[attr-defined]
-        account_id=alice.id, sender="dora@far.test", sent_at=timezone.now() - timedelta(days=1))
+        account_id=alice.id, sender="dora@far.test", sent_at=timezone.now() - timedelta(days=1)
+    )
     # bob has rules of his own already, and forwards to alice keeping a copy
     old_schema.get_model("mailboxes", "SieveScript").objects.create(  # type: ignore[attr-defined]
-        account_id=bob.id, name="mine", active=True, text='require "imap4flags";\naddflag "\\\\Flagged";\n')
+        account_id=bob.id, name="mine", active=True, text='require "imap4flags";\naddflag "\\\\Flagged";\n'
+    )
     settings_model.objects.create(account_id=bob.id, forward_to=alice.address, forward_keep_copy=True)
     # charlie's reply is off, its text kept
-    settings_model.objects.create(account_id=charlie.id, vacation_enabled=False, vacation_body="Gone fishing.",
-                                  vacation_days=3)
+    settings_model.objects.create(
+        account_id=charlie.id, vacation_enabled=False, vacation_body="Gone fishing.", vacation_days=3
+    )
 
     migrate(None)
     assert current_apps.get_model("mailboxes", "AccountSettings").objects.get(account_id=alice.id).signature == "Alice"
     assert store.get_preferences(charlie.id) == store.Preferences(
-        charlie.display_name, "", False, "", "Gone fishing.", 3, "", True)
+        charlie.display_name, "", False, "", "Gone fishing.", 3, "", True
+    )
     assert store.get_preferences(bob.id).forward_to == alice.address
     assert store.get_script(bob.id, "mine").endswith('addflag "\\\\Flagged";\n')  # his rule is still there
 

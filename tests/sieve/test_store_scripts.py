@@ -1,6 +1,7 @@
 """The store's Sieve scripts: RFC 5804's operations with typed errors, the
 quotas, one active script per account, per-domain scripts for the domain's
 admins. Users alice and bob (example.test), charlie (other.test)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,10 @@ def test_put_list_get_and_activate_a_script(alice):
     store.put_script(alice.id, "main", FILTER)
     store.put_script(alice.id, "other", "keep;")
     store.activate_script(alice.id, "main")
-    assert store.list_scripts(alice.id) == [store.ScriptInfo("main", True, len(FILTER)),
-                                            store.ScriptInfo("other", False, 5)]
+    assert store.list_scripts(alice.id) == [
+        store.ScriptInfo("main", True, len(FILTER)),
+        store.ScriptInfo("other", False, 5),
+    ]
     assert store.get_script(alice.id, "main") == FILTER
     assert store.active_script(alice.id) == ("main", FILTER)
 
@@ -52,8 +55,12 @@ def test_script_name_with_control_characters_or_too_long_is_invalid_input(alice,
 
 
 def test_missing_script_is_no_such_script_for_every_operation(alice):
-    for call in (lambda: store.get_script(alice.id, "x"), lambda: store.activate_script(alice.id, "x"),
-                 lambda: store.delete_script(alice.id, "x"), lambda: store.rename_script(alice.id, "x", "y")):
+    for call in (
+        lambda: store.get_script(alice.id, "x"),
+        lambda: store.activate_script(alice.id, "x"),
+        lambda: store.delete_script(alice.id, "x"),
+        lambda: store.rename_script(alice.id, "x", "y"),
+    ):
         with pytest.raises(store.NoSuchScript):
             call()
 
@@ -108,7 +115,9 @@ def test_domain_admin_sets_before_and_after_scripts_of_their_domain_only(alice, 
     assert actor is not None
     store.admin_set_domain_script(actor, "example.test", "before", 'require "fileinto";\nfileinto "Seen";')
     assert store.admin_domain_scripts(actor, "example.test") == {
-        "before": 'require "fileinto";\nfileinto "Seen";', "after": ""}
+        "before": 'require "fileinto";\nfileinto "Seen";',
+        "after": "",
+    }
     with pytest.raises(store.NoSuchDomain):
         store.admin_set_domain_script(actor, "other.test", "after", "keep;")
     with pytest.raises(store.InvalidScript):
@@ -122,6 +131,7 @@ def test_rcpt_check_says_whether_the_account_has_scripts_and_delivery_then_reads
     from django.test.utils import CaptureQueriesContext
 
     from conftest import sample_message
+
     clean = store.check_recipient(alice.address, 100).check
     assert clean.filtered is False
     with CaptureQueriesContext(connection) as queries:

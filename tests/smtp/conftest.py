@@ -1,5 +1,6 @@
 """Fixtures for the SMTP tests: the three listeners in this process, a TLS
 context that trusts the generated certificate, and readers of the store."""
+
 from __future__ import annotations
 
 import ssl
@@ -23,6 +24,7 @@ DNS_ZONE = {
 @pytest.fixture(scope="session", autouse=True)
 def dns_server() -> Iterator[DnsServer]:
     from django.conf import settings
+
     server = DnsServer(DNS_ZONE)
     saved = settings.MAIL_DNS_NAMESERVERS
     settings.MAIL_DNS_NAMESERVERS = [f"127.0.0.1:{server.port}"]
@@ -42,6 +44,7 @@ def smtp_ports(dns_server) -> Iterator[dict[str, int]]:  # type: ignore[no-untyp
 def client_tls() -> ssl.SSLContext:
     """A client context whose only CA is the server's generated certificate."""
     from protocols.tls import certificate_paths
+
     return ssl.create_default_context(cafile=str(certificate_paths()[0]))
 
 
@@ -63,6 +66,7 @@ def submission(smtp_ports) -> Iterator[Transcript]:  # type: ignore[no-untyped-d
 def inbox(account_id: int, folder: str = "INBOX") -> list[bytes]:
     """The stored bytes of every message in the folder, in UID order."""
     from mailboxes import store
+
     view = store.select_folder(account_id, folder)
     if not view.uids:
         return []
@@ -103,7 +107,8 @@ def ehlo_advertising(*last: str, size: str = "{{\\d+}}") -> str:
     keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "SMTPUTF8", "CHUNKING", "BINARYMIME", "DSN", *last]
     lines = ["{{\\S+}}", *keywords]
     return "C: EHLO client.test\n" + "".join(
-        f"S: 250{'-' if n < len(lines) - 1 else ' '}{line}\n" for n, line in enumerate(lines))
+        f"S: 250{'-' if n < len(lines) - 1 else ' '}{line}\n" for n, line in enumerate(lines)
+    )
 
 
 def envelope(recipients: tuple[str, ...] = (ALICE,), sender: str = "sender@remote.test") -> str:
@@ -122,7 +127,9 @@ def open_data(recipients: tuple[str, ...] = (ALICE,), sender: str = "sender@remo
 def send_script(sender: str, recipients: list[str], body: str) -> str:
     """open_data(), the body (dot-stuffed) and '.', answered 250."""
     lines = [f"C: {'.' + line if line.startswith('.') else line}" for line in body.split("\r\n")]
-    return open_data(tuple(recipients), sender) + "\n".join(lines + ["C: .", "S: 250 2.0.0 Ok: stored as {{[0-9a-f]+}}"])
+    return open_data(tuple(recipients), sender) + "\n".join(
+        lines + ["C: .", "S: 250 2.0.0 Ok: stored as {{[0-9a-f]+}}"]
+    )
 
 
 @pytest.fixture
@@ -146,8 +153,8 @@ def smtp_server_with(settings):  # type: ignore[no-untyped-def]
 def plain_credentials(address: str, password: str) -> str:
     """The AUTH PLAIN initial response (RFC 4616)."""
     import base64
+
     return base64.b64encode(f"\0{address}\0{password}".encode()).decode()
 
 
-AUTH_ALICE = (f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\n"
-              "S: 235 2.7.0 Authentication successful\n")
+AUTH_ALICE = f"C: AUTH PLAIN {plain_credentials(ALICE, PASSWORDS[ALICE])}\nS: 235 2.7.0 Authentication successful\n"

@@ -1,6 +1,7 @@
 """The aiosmtpd private members protocols/smtp/aiosmtpd_adapter.py relies on
 still exist and still mean what it assumes, on the pinned aiosmtpd version.
 An aiosmtpd upgrade that moves them fails here, not in a session."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,8 @@ def test_the_adapters_own_names_are_not_members_aiosmtpd_defines_itself() -> Non
 
 
 def test_each_private_attribute_the_adapter_uses_is_set_on_an_aiosmtpd_connection_and_tracks_starttls(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     certificate, key = TestCa(tmp_path).issue(["localhost"])
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(certificate, key)

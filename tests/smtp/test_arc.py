@@ -2,6 +2,7 @@
 with our MX's verdicts, and dkimpy's arc_verify (as the next hop would run
 it) passes the seal; at our MX a passing chain last sealed by a trusted
 forwarder keeps a DMARC p=reject failure from being refused."""
+
 from __future__ import annotations
 
 import datetime
@@ -22,6 +23,7 @@ def _lookup(server: DnsServer):  # type: ignore[no-untyped-def]
     def txt_of(name: bytes, timeout: float = 5) -> bytes | None:
         records = [value for kind, value in server.zone.get(name.decode().rstrip(".").lower(), []) if kind == "TXT"]
         return "".join(part.strip('"') for part in records[0].split('" "')).encode() if records else None
+
     return txt_of
 
 
@@ -35,13 +37,22 @@ def sealing_key(users, dns_server, settings):  # type: ignore[no-untyped-def]
     dns_server.zone.pop(key.dns_name, None)
 
 
-def test_a_forward_leaves_sealed_and_the_seal_verifies(users, smtp_ports, far_side, sealing_key,  # noqa: F811
-                                                         dns_server):
+def test_a_forward_leaves_sealed_and_the_seal_verifies(
+    users,
+    smtp_ports,
+    far_side,  # noqa: F811
+    sealing_key,  # noqa: F811
+    dns_server,
+):
     Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
     store.create_alias("fwd@example.test", ["elsewhere@remote.test"])
-    send(smtp_ports["smtp"], "bob@sender.example", "fwd@example.test",
-         b"From: bob@sender.example\r\nTo: fwd@example.test\r\nSubject: forwarded\r\n"
-         b"Message-ID: <1@sender.example>\r\n\r\nHi.\r\n")
+    send(
+        smtp_ports["smtp"],
+        "bob@sender.example",
+        "fwd@example.test",
+        b"From: bob@sender.example\r\nTo: fwd@example.test\r\nSubject: forwarded\r\n"
+        b"Message-ID: <1@sender.example>\r\n\r\nHi.\r\n",
+    )
     deliver.run()
     [forwarded] = far_side.handler.to("elsewhere@remote.test")
     data = forwarded.data
@@ -56,7 +67,9 @@ def test_a_forward_leaves_sealed_and_the_seal_verifies(users, smtp_ports, far_si
 
 
 def test_only_forwards_are_sealed(sealing_key, settings):
-    raw = b"Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=a@b.example\r\nFrom: a@b.example\r\n\r\nx\r\n"
+    raw = (
+        b"Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=a@b.example\r\nFrom: a@b.example\r\n\r\nx\r\n"
+    )
     assert arc.seal(raw, "alice@example.test", store.active_dkim_key) == raw
     forward = srs.forward("a@b.example", secret=b"k", domain=settings.MAIL_SRS_DOMAIN, now=0)
     assert arc.seal(raw, forward, store.active_dkim_key).startswith(b"ARC-Seal: i=1;")
@@ -69,11 +82,14 @@ def forwarder(dns_server):  # type: ignore[no-untyped-def]
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
-    public = base64.b64encode(key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    public = base64.b64encode(
+        key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode()
     dns_server.zone["s1._domainkey.forwarder.test"] = [("TXT", txt(f"v=DKIM1; k=rsa; p={public}"))]
     yield pem
     dns_server.zone.pop("s1._domainkey.forwarder.test", None)
@@ -81,12 +97,25 @@ def forwarder(dns_server):  # type: ignore[no-untyped-def]
 
 def _sealed_by_forwarder(pem: bytes) -> bytes:
     # strict.test publishes p=reject and SPF -all: from the forwarder's IP it fails DMARC here
-    raw = (b"Authentication-Results: forwarder.test; spf=pass smtp.mailfrom=bob@strict.test;\r\n"
-           b" dmarc=pass header.from=strict.test\r\n"
-           b"From: bob@strict.test\r\nTo: alice@example.test\r\nSubject: via the list\r\n"
-           b"Message-ID: <2@strict.test>\r\n\r\nHello.\r\n")
-    return b"".join(dkim.arc_sign(raw, b"s1", b"forwarder.test", pem, b"forwarder.test",
-                                  include_headers=[b"from", b"to", b"subject", b"message-id"])) + raw
+    raw = (
+        b"Authentication-Results: forwarder.test; spf=pass smtp.mailfrom=bob@strict.test;\r\n"
+        b" dmarc=pass header.from=strict.test\r\n"
+        b"From: bob@strict.test\r\nTo: alice@example.test\r\nSubject: via the list\r\n"
+        b"Message-ID: <2@strict.test>\r\n\r\nHello.\r\n"
+    )
+    return (
+        b"".join(
+            dkim.arc_sign(
+                raw,
+                b"s1",
+                b"forwarder.test",
+                pem,
+                b"forwarder.test",
+                include_headers=[b"from", b"to", b"subject", b"message-id"],
+            )
+        )
+        + raw
+    )
 
 
 @pytest.mark.parametrize("trusted", [True, False])
@@ -102,5 +131,6 @@ def test_a_dmarc_failure_forwarded_by_a_trusted_sealer_is_accepted(users, smtp_p
     assert (counted.disposition, counted.reason) == (("none", "trusted_forwarder") if trusted else ("reject", ""))
     if trusted:
         from .conftest import inbox
+
         [stored] = inbox(users["alice@example.test"].id)
         assert b"arc=pass (sealed by forwarder.test, trusted)" in stored and b"dmarc=fail" in stored

@@ -4,6 +4,7 @@ a DSN (RFC 3464) the far side sends back to it through our MX still reaches
 the sender's mailbox, is read onto the queue entry and shown on the
 dashboard's queue page, where addresses that failed hard again and again
 are listed. Over real sockets: our MX, the relay, an aiosmtpd sink."""
+
 from __future__ import annotations
 
 import smtplib
@@ -29,17 +30,19 @@ def far_side(settings):  # type: ignore[no-untyped-def]
 
 
 def postfix_style_dsn(to: str, recipient: str, status: str = "5.1.1", action: str = "failed") -> bytes:
-    return (f"From: MAILER-DAEMON@mx.remote.test (Mail Delivery System)\r\nTo: {to}\r\n"
-            "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
-            'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-            "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n\r\n"
-            "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
-            "Reporting-MTA: dns; mx.remote.test\r\nArrival-Date: Mon, 7 Dec 2026 20:00:00 +0000\r\n\r\n"
-            f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
-            f"Action: {action}\r\nStatus: {status}\r\nRemote-MTA: dns; mx.remote.test\r\n"
-            f"Diagnostic-Code: smtp; 550 {status} <{recipient}>: Recipient address rejected\r\n\r\n"
-            "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: alice@example.test\r\nSubject: Hello\r\n\r\n"
-            "--B--\r\n").encode()
+    return (
+        f"From: MAILER-DAEMON@mx.remote.test (Mail Delivery System)\r\nTo: {to}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.remote.test\r\nArrival-Date: Mon, 7 Dec 2026 20:00:00 +0000\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822;{recipient}\r\n"
+        f"Action: {action}\r\nStatus: {status}\r\nRemote-MTA: dns; mx.remote.test\r\n"
+        f"Diagnostic-Code: smtp; 550 {status} <{recipient}>: Recipient address rejected\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: alice@example.test\r\nSubject: Hello\r\n\r\n"
+        "--B--\r\n"
+    ).encode()
 
 
 def bounce_back(port: int, return_path: str, recipient: str, **kwargs: str) -> None:
@@ -49,8 +52,12 @@ def bounce_back(port: int, return_path: str, recipient: str, **kwargs: str) -> N
 
 
 def relayed(alice, far_side, to: str) -> str:  # type: ignore[no-untyped-def]
-    store.deliver(b"From: alice@example.test\r\nTo: " + to.encode() + b"\r\nSubject: Hello\r\n\r\nHi.\r\n",
-                  [to], "alice@example.test", sender_account_id=alice.id)
+    store.deliver(
+        b"From: alice@example.test\r\nTo: " + to.encode() + b"\r\nSubject: Hello\r\n\r\nHi.\r\n",
+        [to],
+        "alice@example.test",
+        sender_account_id=alice.id,
+    )
     deliver.run()
     return far_side.handler.to(to)[-1].mail_from
 
@@ -60,7 +67,8 @@ def root() -> Actor:
 
 
 def test_a_bounce_to_the_verp_return_path_lands_on_the_queue_entry_and_in_the_inbox(
-        alice, smtp_ports, far_side, settings):
+    alice, smtp_ports, far_side, settings
+):
     return_path = relayed(alice, far_side, "gone@remote.test")
     assert return_path.startswith("alice+bnc-") and return_path.endswith("@example.test")
     bounce_back(smtp_ports["smtp"], return_path, "gone@remote.test")
@@ -73,8 +81,13 @@ def test_a_bounce_to_the_verp_return_path_lands_on_the_queue_entry_and_in_the_in
 def test_an_address_that_bounces_hard_twice_is_listed_on_the_queue_page(alice, smtp_ports, far_side, settings):
     for _ in range(2):
         bounce_back(smtp_ports["smtp"], relayed(alice, far_side, "gone@remote.test"), "gone@remote.test")
-    bounce_back(smtp_ports["smtp"], relayed(alice, far_side, "full@remote.test"), "full@remote.test",
-                status="4.2.2", action="delayed")
+    bounce_back(
+        smtp_ports["smtp"],
+        relayed(alice, far_side, "full@remote.test"),
+        "full@remote.test",
+        status="4.2.2",
+        action="delayed",
+    )
     bounce_back(smtp_ports["smtp"], relayed(alice, far_side, "once@remote.test"), "once@remote.test")
     [listed] = store.admin_repeated_bounces(root())
     assert (listed.address, listed.count, listed.status) == ("gone@remote.test", 2, "5.1.1")

@@ -1,5 +1,6 @@
 """CHUNKING/BDAT and BINARYMIME (RFC 3030) on every listener, over real
 sockets against the real listeners and PostgreSQL."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,12 +27,16 @@ def bdat(chunk: bytes, *, last: bool = False) -> bytes:
     return f"BDAT {len(chunk)}{' LAST' if last else ''}\r\n".encode() + chunk
 
 
-@pytest.mark.parametrize("cuts", [
-    [],                     # one BDAT ... LAST
-    [len(MESSAGE)],         # all of it, then an empty LAST chunk
-    [1, 2, 17, 18],         # chunks that split a CRLF and a header line
-    list(range(1, len(MESSAGE))),  # one octet a chunk
-], ids=["one-last-chunk", "empty-last", "split-crlf", "octet-chunks"])
+@pytest.mark.parametrize(
+    "cuts",
+    [
+        [],  # one BDAT ... LAST
+        [len(MESSAGE)],  # all of it, then an empty LAST chunk
+        [1, 2, 17, 18],  # chunks that split a CRLF and a header line
+        list(range(1, len(MESSAGE))),  # one octet a chunk
+    ],
+    ids=["one-last-chunk", "empty-last", "split-crlf", "octet-chunks"],
+)
 def test_chunks_of_any_size_make_the_message_byte_for_byte_without_dot_unstuffing(mx, alice, cuts):
     mx.run(EHLO_MX + envelope())
     bounds = [0, *cuts, len(MESSAGE)]
@@ -46,15 +51,24 @@ def test_chunks_of_any_size_make_the_message_byte_for_byte_without_dot_unstuffin
 
 
 def test_pipelined_bdat_chunks_are_answered_in_order_and_the_session_goes_on(mx, alice):
-    mx.send(b"EHLO client.test\r\nMAIL FROM:<sender@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
-            + bdat(MESSAGE[:20]) + bdat(MESSAGE[20:], last=True) + b"NOOP\r\n")
-    mx.run("S: 250{{[- ].*}}\n" * 10 + """
+    mx.send(
+        b"EHLO client.test\r\nMAIL FROM:<sender@remote.test>\r\nRCPT TO:<alice@example.test>\r\n"
+        + bdat(MESSAGE[:20])
+        + bdat(MESSAGE[20:], last=True)
+        + b"NOOP\r\n"
+    )
+    mx.run(
+        "S: 250{{[- ].*}}\n" * 10
+        + """
         S: 250 2.1.0 Sender ok
         S: 250 2.1.5 Recipient ok
         S: 250 2.0.0 20 octets received
-    """ + STORED + """
+    """
+        + STORED
+        + """
         S: 250 2.0.0 OK
-    """)
+    """
+    )
     assert [body_after_trace(m) for m in inbox(alice.id)] == [MESSAGE]
 
 
@@ -103,18 +117,20 @@ def test_bdat_without_a_recipient_is_drained_and_refused(mx, alice):
 @pytest.mark.parametrize("argument", ["", "abc", "-1 LAST", "10 FIRST", "1" * 21])
 def test_a_bdat_whose_size_cannot_be_read_is_refused_and_the_connection_closed(mx, argument):
     # Where such a chunk ends is unknown: its octets must not be read as commands.
-    mx.run(EHLO_MX + f"""
+    mx.run(
+        EHLO_MX
+        + f"""
         C: BDAT {argument}
         S: 421 4.5.4 Syntax: BDAT <octets> [LAST]; the chunk cannot be found, closing
         S: <closed>
-    """)
+    """
+    )
 
 
 def test_chunks_past_the_size_limit_are_drained_refused_and_nothing_is_stored(smtp_server_with, users):
     server = smtp_server_with(["smtp"], MAIL_MAX_MESSAGE_SIZE=10_000)
     with Transcript("127.0.0.1", server.ports["smtp"]) as t:
-        t.run("S: " + GREETING + "\n" + ehlo_advertising("ENHANCEDSTATUSCODES", "STARTTLS", size="10000")
-              + envelope())
+        t.run("S: " + GREETING + "\n" + ehlo_advertising("ENHANCEDSTATUSCODES", "STARTTLS", size="10000") + envelope())
         t.send(bdat(b"Subject: big\r\n\r\n" + b"z" * 5984))
         t.expect("250 2.0.0 6000 octets received")
         # 6000 + 6000 > 10000: refused before it is read, drained, the transaction over.
@@ -161,31 +177,45 @@ def test_submission_and_smtps_offer_chunking_and_deliver_by_bdat(smtp_ports, cli
     tls = client_tls if listener == "smtps" else None
     with Transcript("127.0.0.1", smtp_ports[listener], tls=tls) as t:
         t.expect(GREETING)
-        t.run(ehlo_advertising("ENHANCEDSTATUSCODES", *(["STARTTLS"] if tls is None else []), "AUTH PLAIN LOGIN",
-                               *([] if tls is None else ["REQUIRETLS"]))
-              + AUTH_ALICE + envelope(("bob@example.test",), ALICE))
+        t.run(
+            ehlo_advertising(
+                "ENHANCEDSTATUSCODES",
+                *(["STARTTLS"] if tls is None else []),
+                "AUTH PLAIN LOGIN",
+                *([] if tls is None else ["REQUIRETLS"]),
+            )
+            + AUTH_ALICE
+            + envelope(("bob@example.test",), ALICE)
+        )
         message = b"From: alice@example.test\r\nSubject: by bdat\r\n\r\nhello\r\n"
         t.send(bdat(message[:25]) + bdat(message[25:]) + bdat(b"", last=True))
-        t.run(f"""
+        t.run(
+            f"""
             S: 250 2.0.0 25 octets received
             S: 250 2.0.0 {len(message) - 25} octets received
-        """ + STORED)
+        """
+            + STORED
+        )
     [stored] = inbox(bob.id)
     assert stored.endswith(message)
 
 
-
 def test_binarymime_mail_for_another_host_is_queued_marked_binary(submission, alice):
     from mailboxes.models import OutboundMessage
+
     binary = b"From: alice@example.test\r\nSubject: bin\r\n\r\n\x00\n\r\xff\r\n"
-    submission.run(EHLO_SUBMISSION + AUTH_ALICE + f"""
+    submission.run(
+        EHLO_SUBMISSION
+        + AUTH_ALICE
+        + f"""
         C: MAIL FROM:<{ALICE}> BODY=BINARYMIME
         S: 250 2.1.0 Sender ok
         C: RCPT TO:<friend@remote.test>
         S: 250 2.1.5 Recipient ok
         C: MAIL FROM:<{ALICE}>
         S: 503 5.5.1 Error: nested MAIL command
-    """)  # a refused nested MAIL leaves the transaction (and its BINARYMIME) as it was
+    """
+    )  # a refused nested MAIL leaves the transaction (and its BINARYMIME) as it was
     submission.send(bdat(binary, last=True))
     submission.run(STORED)
     [queued] = OutboundMessage.objects.all()

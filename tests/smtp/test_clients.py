@@ -1,6 +1,7 @@
 """Real SMTP clients against the real listeners: Python's smtplib (STARTTLS,
 AUTH PLAIN and LOGIN, SMTPS) and swaks from Debian, with the generated
 certificate as the only trusted CA; and a 2 MB message stored byte for byte."""
+
 from __future__ import annotations
 
 import base64
@@ -85,9 +86,11 @@ def two_megabyte_message(author: bytes = b"Bob <bob@example.test>") -> bytes:
         b"Content-Disposition: attachment; filename=blob.bin\r\n\r\n" + b64,
         b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + qp,
     ]
-    head = (b"From: " + author + b"\r\nTo: Alice <alice@example.test>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
-            b"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <big@example.test>\r\nMIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n")
+    head = (
+        b"From: " + author + b"\r\nTo: Alice <alice@example.test>\r\nSubject: =?utf-8?q?gro=C3=9F?=\r\n"
+        b"Date: Mon, 30 Nov 2026 07:00:00 +0000\r\nMessage-ID: <big@example.test>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=\"" + boundary + b"\"\r\n\r\n"
+    )
     body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts) + b"--" + boundary + b"--\r\n"
     message = head + body
     assert 2_000_000 <= len(message) <= 2_300_000
@@ -117,10 +120,28 @@ SWAKS = shutil.which("swaks")
 @pytest.mark.skipif(SWAKS is None, reason="swaks is not installed (make test installs it: APT_PACKAGES)")
 def test_swaks_delivers_through_the_mx(smtp_ports, alice):
     result = subprocess.run(
-        [SWAKS, "--server", "127.0.0.1", "--port", str(smtp_ports["smtp"]), "--helo", "swaks.test",
-         "--from", "someone@remote.test", "--to", ALICE, "--header", "Subject: from swaks",
-         "--body", "Sent by swaks.", "--pipeline"],
-        capture_output=True, text=True, timeout=60)
+        [
+            SWAKS,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(smtp_ports["smtp"]),
+            "--helo",
+            "swaks.test",
+            "--from",
+            "someone@remote.test",
+            "--to",
+            ALICE,
+            "--header",
+            "Subject: from swaks",
+            "--body",
+            "Sent by swaks.",
+            "--pipeline",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "<-  250 2.0.0 Ok: stored as " in result.stdout
     [stored] = inbox(alice.id)
@@ -131,12 +152,37 @@ def test_swaks_delivers_through_the_mx(smtp_ports, alice):
 @pytest.mark.skipif(SWAKS is None, reason="swaks is not installed (make test installs it: APT_PACKAGES)")
 def test_swaks_starttls_and_auth_login_on_submission(smtp_ports, bob):
     from protocols.tls import certificate_paths
+
     result = subprocess.run(
-        [SWAKS, "--server", "127.0.0.1", "--port", str(smtp_ports["submission"]), "--helo", "swaks.test",
-         "--tls", "--tls-verify", "--tls-ca-path", str(certificate_paths()[0]),
-         "--auth", "LOGIN", "--auth-user", BOB, "--auth-password", PASSWORDS[BOB],
-         "--from", BOB, "--to", BOB, "--header", "Subject: swaks over tls"],
-        capture_output=True, text=True, timeout=60)
+        [
+            SWAKS,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(smtp_ports["submission"]),
+            "--helo",
+            "swaks.test",
+            "--tls",
+            "--tls-verify",
+            "--tls-ca-path",
+            str(certificate_paths()[0]),
+            "--auth",
+            "LOGIN",
+            "--auth-user",
+            BOB,
+            "--auth-password",
+            PASSWORDS[BOB],
+            "--from",
+            BOB,
+            "--to",
+            BOB,
+            "--header",
+            "Subject: swaks over tls",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "<~  235 2.7.0 Authentication successful" in result.stdout
     [stored] = inbox(bob.id)

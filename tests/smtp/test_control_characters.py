@@ -2,6 +2,7 @@
 CR in either once reached the stored Return-Path and Authentication-Results
 fields as a forged header field. Refused on the MX over a raw socket; then
 nothing forged is stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,11 @@ def test_helo_and_ehlo_with_a_control_character_get_501_and_nothing_forged_is_st
     assert b"client.test" + junk not in stored
 
 
-@pytest.mark.parametrize("junk", [b"\r", b"\x00", b"\x0b", b"\x7f", "\x85".encode(), "\u2028".encode()],
-                         ids=["CR", "NUL", "VT", "DEL", "NEL", "LINE-SEPARATOR"])
+@pytest.mark.parametrize(
+    "junk",
+    [b"\r", b"\x00", b"\x0b", b"\x7f", "\x85".encode(), "\u2028".encode()],
+    ids=["CR", "NUL", "VT", "DEL", "NEL", "LINE-SEPARATOR"],
+)
 def test_mail_from_with_a_control_character_gets_501_and_nothing_forged_is_stored(mx, alice, junk):
     mx.run(HELO)
     mx.send(b'MAIL FROM:<"x' + junk + FORGED + b'"@evil.test>\r\n')

@@ -2,6 +2,7 @@
 counted for the reports we send, and aggregate reports other receivers mail
 to our report address are parsed into the store (gzip, zip or bare XML, with
 size limits and hostile XML refused) for the dashboard."""
+
 from __future__ import annotations
 
 import datetime
@@ -22,15 +23,21 @@ TODAY = datetime.datetime.now(datetime.UTC).date()
 
 
 def report_xml(domain: str = "example.test", report_id: str = "r-1", org: str = "Big Mailbox Provider") -> bytes:
-    records = "".join(f"""
+    records = "".join(
+        f"""
   <record>
     <row><source_ip>{ip}</source_ip><count>{count}</count>
       <policy_evaluated><disposition>none</disposition><dkim>{dkim}</dkim><spf>{spf}</spf></policy_evaluated></row>
     <identifiers><header_from>{domain}</header_from></identifiers>
     <auth_results><dkim><domain>{domain}</domain><result>{dkim}</result></dkim>
       <spf><domain>{domain}</domain><result>{spf}</result></spf></auth_results>
-  </record>""" for ip, count, dkim, spf in (("192.0.2.1", 40, "pass", "pass"), ("198.51.100.7", 10, "fail", "pass"),
-                                           ("203.0.113.9", 5, "fail", "fail")))
+  </record>"""
+        for ip, count, dkim, spf in (
+            ("192.0.2.1", 40, "pass", "pass"),
+            ("198.51.100.7", 10, "fail", "pass"),
+            ("203.0.113.9", 5, "fail", "fail"),
+        )
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <feedback>
   <report_metadata><org_name>{org}</org_name><email>noreply@reports.example</email>
@@ -56,8 +63,9 @@ def report_mail(payload: bytes, filename: str, to: str = "dmarc-reports@example.
     message["Date"] = "Mon, 07 Dec 2026 07:00:00 +0000"
     message["Message-ID"] = "<r-1@reports.example>"
     message.set_content("A DMARC aggregate report.\n")
-    maintype, subtype = {"gz": ("application", "gzip"), "zip": ("application", "zip"),
-                         "xml": ("text", "xml")}[filename.rsplit(".", 1)[1]]
+    maintype, subtype = {"gz": ("application", "gzip"), "zip": ("application", "zip"), "xml": ("text", "xml")}[
+        filename.rsplit(".", 1)[1]
+    ]
     message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=filename)
     return message.as_bytes(policy=email.policy.SMTP)
 
@@ -70,13 +78,23 @@ def test_a_message_refused_by_dmarc_is_counted_with_its_disposition(users, smtp_
     with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"]) as client:
         client.ehlo("mx.strict.test")
         with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail("bob@strict.test", ["alice@example.test"],
-                            b"From: bob@strict.test\r\nTo: alice@example.test\r\nSubject: x\r\n\r\nHi.\r\n")
+            client.sendmail(
+                "bob@strict.test",
+                ["alice@example.test"],
+                b"From: bob@strict.test\r\nTo: alice@example.test\r\nSubject: x\r\n\r\nHi.\r\n",
+            )
     assert refused.value.smtp_code == 550
     [row] = store.dmarc_verdicts(TODAY)
-    assert (row.header_from, row.source_ip, row.envelope_from, row.spf, row.policy_spf, row.policy_dkim,
-            row.disposition, row.count) == ("strict.test", "127.0.0.1", "strict.test", "fail", "fail", "fail",
-                                            "reject", 1)
+    assert (
+        row.header_from,
+        row.source_ip,
+        row.envelope_from,
+        row.spf,
+        row.policy_spf,
+        row.policy_dkim,
+        row.disposition,
+        row.count,
+    ) == ("strict.test", "127.0.0.1", "strict.test", "fail", "fail", "fail", "reject", 1)
 
 
 @pytest.mark.parametrize("kind", ["gz", "zip", "xml"])
@@ -85,14 +103,18 @@ def test_a_report_mailed_to_the_report_address_reaches_the_dashboard(users, smtp
     xml = report_xml()
     payload = {"gz": gzip.compress(xml), "zip": zipped(xml), "xml": xml}[kind]
     with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"]) as client:
-        client.sendmail("noreply@reports.example", ["dmarc-reports@example.test"],
-                        report_mail(payload, f"reports.example!example.test!{BEGIN}!{BEGIN + 86399}.{kind}"))
+        client.sendmail(
+            "noreply@reports.example",
+            ["dmarc-reports@example.test"],
+            report_mail(payload, f"reports.example!example.test!{BEGIN}!{BEGIN + 86399}.{kind}"),
+        )
     summary = store.admin_dmarc_senders(root(), "example.test")
     assert summary.reports == 1
     assert [(s.source_ip, s.reporter, s.count, s.spf_rate, s.dkim_rate, s.dmarc_rate) for s in summary.senders] == [
         ("192.0.2.1", "Big Mailbox Provider", 40, 100, 100, 100),
         ("198.51.100.7", "Big Mailbox Provider", 10, 100, 0, 100),
-        ("203.0.113.9", "Big Mailbox Provider", 5, 0, 0, 0)]
+        ("203.0.113.9", "Big Mailbox Provider", 5, 0, 0, 0),
+    ]
 
 
 def test_the_same_report_twice_and_reports_about_other_domains_are_not_kept(users):
@@ -117,13 +139,18 @@ EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 <feedback><report_metadata><org_name>&secret;</org_name></report_metadata></feedback>"""
 
 
-@pytest.mark.parametrize("data", [
-    BILLION_LAUGHS, EXTERNAL_ENTITY,
-    report_xml().replace(b"<feedback>", b"<feedbag>").replace(b"</feedback>", b"</feedbag>"),
-    b"<feedback><unclosed></feedback>",
-    report_xml().replace(b"<count>40</count>", b"<count>-4</count>"),
-    report_xml().replace(b"<source_ip>192.0.2.1<", b"<source_ip>not-an-ip<"),
-], ids=["entity-expansion", "external-entity", "wrong-root", "not-well-formed", "negative-count", "bad-ip"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        BILLION_LAUGHS,
+        EXTERNAL_ENTITY,
+        report_xml().replace(b"<feedback>", b"<feedbag>").replace(b"</feedback>", b"</feedbag>"),
+        b"<feedback><unclosed></feedback>",
+        report_xml().replace(b"<count>40</count>", b"<count>-4</count>"),
+        report_xml().replace(b"<source_ip>192.0.2.1<", b"<source_ip>not-an-ip<"),
+    ],
+    ids=["entity-expansion", "external-entity", "wrong-root", "not-well-formed", "negative-count", "bad-ip"],
+)
 def test_hostile_or_broken_xml_is_refused(data):
     with pytest.raises(dmarc_xml.NotAReport):
         dmarc_xml.parse_report(data)

@@ -2,6 +2,7 @@
 process: 250 only after commit, 451 4.3.0 while the database cannot be
 reached (and the retry succeeds), nothing lost and nothing partial when the
 worker is killed, 421 4.3.2 on SIGTERM after the reply in flight."""
+
 from __future__ import annotations
 
 import signal
@@ -29,6 +30,7 @@ def child_env(dns_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def db_proxy() -> Iterator[TcpProxy]:
     from urllib.parse import urlsplit
+
     target = urlsplit(database_url())
     with TcpProxy(target.hostname or "127.0.0.1", target.port or 5432) as proxy:
         yield proxy
@@ -43,13 +45,20 @@ def connect(port: int, timeout: float = 10) -> Transcript:
 
 @pytest.mark.parametrize("pool", ["true", "false"], ids=["pooled", "unpooled"])
 def test_an_unreachable_database_gives_451_and_the_retry_succeeds(alice, db_proxy, child_env, pool):
-    env = {**child_env, "DATABASE_URL": db_proxy.url_for(database_url()), "MAIL_DB_POOL": pool,
-           "MAIL_DB_POOL_TIMEOUT": "2"}
+    env = {
+        **child_env,
+        "DATABASE_URL": db_proxy.url_for(database_url()),
+        "MAIL_DB_POOL": pool,
+        "MAIL_DB_POOL_TIMEOUT": "2",
+    }
     with SubprocessServer("smtp", extra_env=env) as server, connect(server.ports["smtp"], 30) as t:
-        t.run(open_data() + """
+        t.run(
+            open_data()
+            + """
             C: Subject: first try
             C: .
-        """)
+        """
+        )
         db_proxy.cut()  # between RCPT and the end of DATA
         t.run("""
             S: 451 4.3.0 Mail store temporarily unavailable, try again later
@@ -88,13 +97,16 @@ def test_sigkill_mid_data_loses_nothing_acknowledged_and_leaves_nothing_partial(
     try:
         port = server.ports["smtp"]
         with connect(port) as t:
-            t.run(open_data() + """
+            t.run(
+                open_data()
+                + """
                 C: Subject: acknowledged
                 C:
                 C: body of acknowledged
                 C: .
                 S: 250 2.0.0 Ok: stored as {{\\w+}}
-            """)
+            """
+            )
         # Several clients sending in a loop while the worker dies: some are in
         # the middle of DATA, some waiting for the store's commit.
         acknowledged: list[str] = []
@@ -123,11 +135,14 @@ def test_sigkill_mid_data_loses_nothing_acknowledged_and_leaves_nothing_partial(
             time.sleep(0.02)
         # Half a DATA on one more connection, then the kill.
         half = connect(port)
-        half.run(open_data() + """
+        half.run(
+            open_data()
+            + """
             C: Subject: partial
             C:
             C: never finished
-        """)
+        """
+        )
         server.send_signal(signal.SIGKILL)
         assert server.proc is not None and server.proc.wait(10) == -signal.SIGKILL
         stop.set()

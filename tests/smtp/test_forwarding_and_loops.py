@@ -3,6 +3,7 @@ forwarding to another host happens only while the account's domain allows
 external forwards, checked at delivery too; a message with more than 50
 Received: fields is refused with 554 5.4.6 (RFC 5321 6.3) on the MX and on
 submission, so a loop through another host ends."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,9 @@ LOOP = "554 5.4.6 Too many Received: fields, probably a mail loop (RFC 5321 6.3)
 
 
 def hops(n: int) -> bytes:
-    return b"".join(b"Received: from hop%d.test by hop%d.test; Mon, 30 Nov 2026 07:00:00 +0000\r\n" % (i, i + 1)
-                    for i in range(n))
+    return b"".join(
+        b"Received: from hop%d.test by hop%d.test; Mon, 30 Nov 2026 07:00:00 +0000\r\n" % (i, i + 1) for i in range(n)
+    )
 
 
 def test_a_forward_saved_before_the_domain_said_no_is_not_followed_at_delivery(mx, bob):

@@ -1,6 +1,7 @@
 """The per-account sending limit (MAIL_SEND_LIMIT recipients an hour) on
 submission: over it, MAIL and RCPT answer 450 4.7.0 and nothing is sent;
 the MX, which has no account, is not limited."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,13 +22,25 @@ def limit_of_three(settings):  # type: ignore[no-untyped-def]
 
 def send(recipients: list[str], sender: str = ALICE) -> str:
     lines = [f"C: RCPT TO:<{r}>\nS: 250 2.1.5 Recipient ok" for r in recipients]
-    return "\n".join([f"C: MAIL FROM:<{sender}>", "S: 250 2.1.0 Sender ok", *lines,
-                      "C: DATA", "S: 354 {{.*}}", "C: Subject: hi", "C:", "C: hello", "C: .",
-                      "S: 250 2.0.0 Ok: stored as {{\\w+}}"])
+    return "\n".join(
+        [
+            f"C: MAIL FROM:<{sender}>",
+            "S: 250 2.1.0 Sender ok",
+            *lines,
+            "C: DATA",
+            "S: 354 {{.*}}",
+            "C: Subject: hi",
+            "C:",
+            "C: hello",
+            "C: .",
+            "S: 250 2.0.0 Ok: stored as {{\\w+}}",
+        ]
+    )
 
 
 def test_submission_refuses_the_recipient_past_the_hourly_limit_and_then_any_mail(
-        submission, limit_of_three, alice, bob, charlie):
+    submission, limit_of_three, alice, bob, charlie
+):
     submission.send_line("EHLO client.test")
     while not submission.read_line().startswith(b"250 "):
         pass

@@ -3,6 +3,7 @@ SMTPUTF8 (553 5.6.7 otherwise), delivered to our (ASCII) accounts, the
 message stored byte for byte and read back so over IMAP, by a client that
 enabled UTF8=ACCEPT (RFC 6855: its ENVELOPE keeps the UTF-8) and by one
 that did not (an ASCII ENVELOPE, the octets the same)."""
+
 from __future__ import annotations
 
 import imaplib
@@ -13,13 +14,17 @@ from tests.transcript import Transcript
 
 from .conftest import ALICE, EHLO_MX, GREETING, body_after_trace, inbox
 
-UTF8_MESSAGE = ("From: Jörg <jörg@bücher.test>\r\nTo: Jörg <jörg@example.test>\r\nSubject: Grüße aus Köln ✓\r\n"
-                "Content-Type: text/plain; charset=utf-8\r\n\r\nΓειά σου, 日本語\r\n").encode()
+UTF8_MESSAGE = (
+    "From: Jörg <jörg@bücher.test>\r\nTo: Jörg <jörg@example.test>\r\nSubject: Grüße aus Köln ✓\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n\r\nΓειά σου, 日本語\r\n"
+).encode()
 
 
 def test_utf8_addresses_without_smtputf8_on_mail_get_553_5_6_7(mx, alice):
     store.create_alias("jörg@example.test", [ALICE])
-    mx.run(EHLO_MX + """
+    mx.run(
+        EHLO_MX
+        + """
         C: MAIL FROM:<jörg@bücher.test>
         S: 553 5.6.7 A non-ASCII sender address needs MAIL FROM ... SMTPUTF8
         C: MAIL FROM:<sender@remote.test>
@@ -28,19 +33,26 @@ def test_utf8_addresses_without_smtputf8_on_mail_get_553_5_6_7(mx, alice):
         S: 553 5.6.7 A non-ASCII recipient address needs MAIL FROM ... SMTPUTF8
         C: RCPT TO:<alice@example.test>
         S: 250 2.1.5 Recipient ok
-    """)
+    """
+    )
 
 
 def test_a_smtputf8_message_to_a_utf8_alias_is_stored_byte_exact_and_fetched_so_over_imap(smtp_server_with, alice):
     store.create_alias("jörg@example.test", [ALICE])
     server = smtp_server_with(["smtp", "imap"])
     with Transcript("127.0.0.1", server.ports["smtp"]) as t:
-        t.run("S: " + GREETING + "\n" + EHLO_MX + """
+        t.run(
+            "S: "
+            + GREETING
+            + "\n"
+            + EHLO_MX
+            + """
             C: MAIL FROM:<jörg@bücher.test> SMTPUTF8 BODY=8BITMIME
             S: 250 2.1.0 Sender ok
             C: RCPT TO:<jörg@example.test>
             S: 250 2.1.5 Recipient ok
-        """)
+        """
+        )
         t.send(f"BDAT {len(UTF8_MESSAGE)} LAST\r\n".encode() + UTF8_MESSAGE)
         t.expect("250 2.0.0 Ok: stored as {{[0-9a-f]+}}")
     [stored] = inbox(alice.id)

@@ -4,6 +4,7 @@ at MAIL_SRS_DOMAIN; the far side's bounce to it is accepted at our MX and
 relayed back to the original sender; a forged or expired one is refused at
 RCPT. Over real sockets: our MX, the relay, and aiosmtpd sinks for the far
 sides."""
+
 from __future__ import annotations
 
 import smtplib
@@ -20,8 +21,9 @@ SECRET = b"test-secret"
 NOW = 1_765_000_000.0
 
 
-@pytest.mark.parametrize("address", ["bob@sender.example", "SRS0=abcdefgh=ab=other.example=carol@fwd.example",
-                                     "a.b+c@sub.sender.example"])
+@pytest.mark.parametrize(
+    "address", ["bob@sender.example", "SRS0=abcdefgh=ab=other.example=carol@fwd.example", "a.b+c@sub.sender.example"]
+)
 def test_a_rewritten_sender_reverses_to_the_original(address):
     rewritten = srs.forward(address, secret=SECRET, domain="mx.example.test", now=NOW)
     assert rewritten.startswith("SRS0=") and rewritten.endswith("@mx.example.test")
@@ -29,12 +31,18 @@ def test_a_rewritten_sender_reverses_to_the_original(address):
     assert srs.reverse(rewritten.upper(), secret=SECRET, now=NOW, max_age_days=21).lower() == address.lower()
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda a: a.replace("SRS0=", "SRS0=x", 1), "bad hash"),
-    (lambda a: a.replace("@sender.example", "@evil.example").replace("=sender.example=", "=evil.example="), "bad hash"),
-    (lambda a: "SRS0=only=two@mx.example.test", "malformed"),
-    (lambda a: "bob@mx.example.test", "not an SRS"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (lambda a: a.replace("SRS0=", "SRS0=x", 1), "bad hash"),
+        (
+            lambda a: a.replace("@sender.example", "@evil.example").replace("=sender.example=", "=evil.example="),
+            "bad hash",
+        ),
+        (lambda a: "SRS0=only=two@mx.example.test", "malformed"),
+        (lambda a: "bob@mx.example.test", "not an SRS"),
+    ],
+)
 def test_a_forged_srs_address_is_refused(change, reason):
     rewritten = srs.forward("bob@sender.example", secret=SECRET, domain="mx.example.test", now=NOW)
     with pytest.raises(srs.SrsError, match=reason):
@@ -67,8 +75,9 @@ def send(port: int, sender: str, recipient: str, body: bytes) -> None:
 
 
 @pytest.mark.parametrize("forward", ["alias", "account forwarding", "sieve redirect"])
-def test_a_forward_leaves_with_an_srs_sender_and_its_bounce_returns_to_the_original(users, bob, smtp_ports,
-                                                                                  far_side, forward):
+def test_a_forward_leaves_with_an_srs_sender_and_its_bounce_returns_to_the_original(
+    users, bob, smtp_ports, far_side, forward
+):
     Domain.objects.filter(name="example.test").update(allow_external_forwards=True)
     if forward == "alias":
         store.create_alias("fwd@example.test", ["elsewhere@remote.test"])
@@ -80,16 +89,24 @@ def test_a_forward_leaves_with_an_srs_sender_and_its_bounce_returns_to_the_origi
         store.put_script(bob.id, "fwd", 'redirect "elsewhere@remote.test";')
         store.activate_script(bob.id, "fwd")
         target = "bob@example.test"
-    send(smtp_ports["smtp"], "bob@sender.example", target,
-         b"From: bob@sender.example\r\nTo: " + target.encode() + b"\r\nSubject: forwarded\r\n\r\nHi.\r\n")
+    send(
+        smtp_ports["smtp"],
+        "bob@sender.example",
+        target,
+        b"From: bob@sender.example\r\nTo: " + target.encode() + b"\r\nSubject: forwarded\r\n\r\nHi.\r\n",
+    )
     deliver.run()
     [forwarded] = far_side.handler.to("elsewhere@remote.test")
     sender = forwarded.mail_from
     assert sender.startswith("SRS0=") and sender.endswith("=sender.example=bob@mx.example.test")
 
     # the far side gives up and bounces to the rewritten sender: back to bob at sender.example
-    send(smtp_ports["smtp"], "", sender, b"From: MAILER-DAEMON@remote.test\r\nSubject: Undelivered Mail\r\n\r\n"
-                                         b"elsewhere@remote.test: mailbox full\r\n")
+    send(
+        smtp_ports["smtp"],
+        "",
+        sender,
+        b"From: MAILER-DAEMON@remote.test\r\nSubject: Undelivered Mail\r\n\r\nelsewhere@remote.test: mailbox full\r\n",
+    )
     deliver.run()
     [bounce] = far_side.handler.to("bob@sender.example")
     assert bounce.mail_from == "<>" and b"mailbox full" in bounce.data

@@ -2,6 +2,7 @@
 smtplib: stored for the dashboard, the copy still delivered to postmaster;
 an unreadable one, or one about someone else's domain, is only delivered.
 The report is made by our own outbound reporting (protocols/relay/tlsrpt.py)."""
+
 from __future__ import annotations
 
 import datetime
@@ -33,8 +34,9 @@ def _inbox_size(account_id: int) -> int:
 
 
 def _message(domain: str) -> bytes:
-    return tlsrpt.report_message(outbound_report(domain), domain, f"postmaster@{domain}",
-                                 datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC))
+    return tlsrpt.report_message(
+        outbound_report(domain), domain, f"postmaster@{domain}", datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+    )
 
 
 def test_a_mailed_report_about_our_domain_is_stored_and_still_delivered(smtp_ports, postmaster):
@@ -44,10 +46,13 @@ def test_a_mailed_report_about_our_domain_is_stored_and_still_delivered(smtp_por
     assert _inbox_size(postmaster.id) == 1
 
 
-@pytest.mark.parametrize("message", [
-    _message("elsewhere.test"),
-    _message("example.test").replace(b"application/tlsrpt+gzip", b"application/tlsrpt+json"),  # gzip as JSON
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        _message("elsewhere.test"),
+        _message("example.test").replace(b"application/tlsrpt+gzip", b"application/tlsrpt+json"),  # gzip as JSON
+    ],
+)
 def test_a_report_that_is_not_ours_or_does_not_read_is_only_delivered(smtp_ports, postmaster, message):
     _mail(smtp_ports, message)
     assert _inbox_size(postmaster.id) == 1

@@ -3,6 +3,7 @@
 as a child process on free loopback ports (mailhost/rspamd_server.py), its
 DNS on the suite's loopback server and its Redis the tests' own. Skipped
 only when rspamd is not installed (`make test` installs it)."""
+
 from __future__ import annotations
 
 import socket
@@ -32,9 +33,16 @@ def rspamd(tmp_path_factory, loopback_dns) -> Iterator[rspamd_server.Instance]: 
     if rspamd_server.binary() is None:
         pytest.skip("rspamd is not installed (make test installs Debian's rspamd package)")
     from django.conf import settings
+
     instance = rspamd_server.Instance(
-        Path(tmp_path_factory.mktemp("rspamd")), free_port(), free_port(), PASSWORD,
-        redis_url=settings.REDIS_URL, nameservers=(f"127.0.0.1:{loopback_dns.port}",), test_mode=True)
+        Path(tmp_path_factory.mktemp("rspamd")),
+        free_port(),
+        free_port(),
+        PASSWORD,
+        redis_url=settings.REDIS_URL,
+        nameservers=(f"127.0.0.1:{loopback_dns.port}",),
+        test_mode=True,
+    )
     proc = rspamd_server.start(instance)
     yield instance
     rspamd_server.stop(proc)
@@ -53,18 +61,22 @@ def scanning(rspamd, settings):  # type: ignore[no-untyped-def]
 def smtp_ports(loopback_dns) -> Iterator[dict[str, int]]:  # type: ignore[no-untyped-def]
     """The MX and submission in this process; they scan when `scanning` sets the settings."""
     from tests.servers import InProcessServer
+
     with InProcessServer(["smtp", "submission"]) as server:
         yield server.ports
 
 
 def message(body: str, subject: str = "Hello", sender: str = "sender@remote.test", extra: str = "") -> bytes:
     """A small plain message; rspamd's Bayes wants a dozen words or more to learn."""
-    return (f"From: {sender}\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
-            f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{abs(hash(body + subject))}@remote.test>\r\n"
-            f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n").encode()
+    return (
+        f"From: {sender}\r\nTo: alice@example.test\r\nSubject: {subject}\r\n"
+        f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{abs(hash(body + subject))}@remote.test>\r\n"
+        f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
 
 
 def folder(account_id: int, name: str) -> list[bytes]:
     """The stored bytes of every message in the folder, in UID order."""
     from tests.smtp.conftest import inbox
+
     return inbox(account_id, name)

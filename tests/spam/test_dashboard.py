@@ -1,6 +1,7 @@
 """The spam pages of the dashboard and the webmail's "never Junk mail from"
 list, through the real web app (Django's test client), fed by real SMTP
 transactions against the suite's rspamd."""
+
 from __future__ import annotations
 
 import smtplib
@@ -27,7 +28,8 @@ def root(users):  # type: ignore[no-untyped-def]
 
 
 def test_the_spam_page_counts_each_outcome_and_shows_the_last_rejection_with_its_symbols(
-        scanning, smtp_ports, root, alice):
+    scanning, smtp_ports, root, alice
+):
     for body in (GTUBE_REJECT, GTUBE_ADD_HEADER, LUNCH):
         send(smtp_ports["smtp"], message(body), sender="bulk@remote.test")
     page = signed_in(root.id).get("/manage/spam/")
@@ -58,8 +60,15 @@ def test_the_spam_page_is_for_superusers_only(root, alice):
     assert signed_in(alice.id).get("/manage/spam/").status_code == 403
 
 
-FORM = {"enabled": "on", "reject_score": "12", "junk_score": "5.5", "greylist_score": "", "greylisting": "on",
-        "allow": "Friends.Test\nboss@partner.test", "block": "pest.test"}
+FORM = {
+    "enabled": "on",
+    "reject_score": "12",
+    "junk_score": "5.5",
+    "greylist_score": "",
+    "greylisting": "on",
+    "allow": "Friends.Test\nboss@partner.test",
+    "block": "pest.test",
+}
 
 
 def test_a_domain_admin_sets_the_spam_settings_of_their_domain_and_not_of_another(root, alice, charlie):
@@ -67,7 +76,8 @@ def test_a_domain_admin_sets_the_spam_settings_of_their_domain_and_not_of_anothe
     web = signed_in(alice.id)
     assert web.post("/manage/domains/example.test/spam/", FORM).status_code == 302
     assert store.admin_spam_settings(store.admin_actor(root.id), "example.test") == store.SpamSettings(  # type: ignore[arg-type]
-        True, 12.0, 5.5, None, True, ("friends.test", "boss@partner.test"), ("pest.test",))
+        True, 12.0, 5.5, None, True, ("friends.test", "boss@partner.test"), ("pest.test",)
+    )
     assert web.post("/manage/domains/other.test/spam/", FORM).status_code == 404
 
 

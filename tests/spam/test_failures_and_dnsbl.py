@@ -1,6 +1,7 @@
 """rspamd stopped or silent, and a DNS blocklist hit, over real sockets: the
 failure setting decides and nothing is lost; rspamd's RBL module asks the
 suite's loopback DNS server."""
+
 from __future__ import annotations
 
 import socket
@@ -28,8 +29,14 @@ def unavailable_count() -> float:
 @pytest.fixture
 def own_rspamd(rspamd, tmp_path: Path, settings, loopback_dns) -> Iterator[subprocess.Popen]:  # type: ignore[no-untyped-def]
     """An rspamd of this test's own (the scanner), which the test may stop."""
-    instance = rspamd_server.Instance(tmp_path / "rspamd", free_port(), free_port(), PASSWORD,
-                                      nameservers=(f"127.0.0.1:{loopback_dns.port}",), test_mode=True)
+    instance = rspamd_server.Instance(
+        tmp_path / "rspamd",
+        free_port(),
+        free_port(),
+        PASSWORD,
+        nameservers=(f"127.0.0.1:{loopback_dns.port}",),
+        test_mode=True,
+    )
     instance.directory.mkdir()
     proc = rspamd_server.start(instance)
     settings.MAIL_RSPAMD_URL = instance.url
@@ -98,16 +105,21 @@ def send_from(port: int, client_ip: str, data: bytes, sender: str) -> bytes:
             return answer
 
         ask(b"")  # greeting
-        for line in (b"EHLO mx.remote.test\r\n", f"MAIL FROM:<{sender}>\r\n".encode(),
-                     b"RCPT TO:<alice@example.test>\r\n", b"DATA\r\n"):
+        for line in (
+            b"EHLO mx.remote.test\r\n",
+            f"MAIL FROM:<{sender}>\r\n".encode(),
+            b"RCPT TO:<alice@example.test>\r\n",
+            b"DATA\r\n",
+        ):
             ask(line)
         final = ask(data + b".\r\n")
         ask(b"QUIT\r\n")
         return final
 
 
-def test_a_client_on_a_dns_blocklist_in_the_suites_dns_zone_scores_for_it(scanning, settings, smtp_ports,
-                                                                           loopback_dns, alice):
+def test_a_client_on_a_dns_blocklist_in_the_suites_dns_zone_scores_for_it(
+    scanning, settings, smtp_ports, loopback_dns, alice
+):
     settings.MAIL_PROXY_TRUSTED = ["127.0.0.1"]
     store.admin_set_spam_settings(root(), "example.test", store.SpamSettings(greylisting=False))
     listed = "203.0.113.77"

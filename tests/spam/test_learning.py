@@ -1,6 +1,7 @@
 """Learning from what users file (mailboxes/store/learning.py): a real IMAP
 server in this process, a real Celery worker calling the suite's rspamd
 controller, whose `stat` says how many messages it has learned."""
+
 from __future__ import annotations
 
 import imaplib
@@ -24,13 +25,19 @@ from .conftest import PASSWORD, message
 @pytest.fixture(scope="module")
 def worker(rspamd, django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
     from django.conf import settings
+
     if not settings.REDIS_URL:
         pytest.skip("learning runs as a Celery task: it needs REDIS_URL (a real broker)")
     redis.Redis.from_url(settings.REDIS_URL).delete("celery")  # no tasks left from before
     with django_db_blocker.unblock():
         url = database_url()
-    env = {"DATABASE_URL": url, "MAIL_DB_POOL": "false", "REDIS_URL": settings.REDIS_URL,
-           "MAIL_RSPAMD_CONTROLLER_URL": rspamd.controller_url, "MAIL_RSPAMD_PASSWORD": PASSWORD}
+    env = {
+        "DATABASE_URL": url,
+        "MAIL_DB_POOL": "false",
+        "REDIS_URL": settings.REDIS_URL,
+        "MAIL_RSPAMD_CONTROLLER_URL": rspamd.controller_url,
+        "MAIL_RSPAMD_PASSWORD": PASSWORD,
+    }
     process = Worker(env, tmp_path_factory.mktemp("celery"), pool=("--pool=solo",)).start()
     yield process
     process.stop()
@@ -104,8 +111,9 @@ def test_an_append_into_junk_teaches_spam_and_a_move_back_to_the_inbox_teaches_h
 
 
 def test_a_move_from_junk_to_trash_teaches_nothing(learning, imap_port, alice):
-    store.deliver(message(fresh_text()), ["alice@example.test"], place=lambda _account: store.Placement(
-        special_use="\\Junk"))
+    store.deliver(
+        message(fresh_text()), ["alice@example.test"], place=lambda _account: store.Placement(special_use="\\Junk")
+    )
     connection = imap(imap_port, "alice@example.test", "alice-secret")
     before = learned()
     connection.select("Junk")
@@ -130,17 +138,29 @@ def test_the_webmail_spam_button_files_into_junk_and_teaches_spam(learning, alic
     wait_for_learned(before + 1)
 
 
-@pytest.mark.parametrize(("source", "dest", "lesson"), [
-    ("", "\\Junk", True), ("\\Sent", "\\Junk", True), ("\\Junk", "", False), ("\\Junk", "\\Archive", False),
-    ("\\Junk", "\\Trash", None), ("\\Junk", "\\Junk", None), ("", "\\Trash", None), ("", "", None)])
+@pytest.mark.parametrize(
+    ("source", "dest", "lesson"),
+    [
+        ("", "\\Junk", True),
+        ("\\Sent", "\\Junk", True),
+        ("\\Junk", "", False),
+        ("\\Junk", "\\Archive", False),
+        ("\\Junk", "\\Trash", None),
+        ("\\Junk", "\\Junk", None),
+        ("", "\\Trash", None),
+        ("", "", None),
+    ],
+)
 def test_filing_into_junk_is_spam_and_out_of_it_but_not_to_trash_is_ham(source, dest, lesson):
     from mailboxes.store.learning import lesson as decide
+
     assert decide(source, dest) is lesson
 
 
 def test_the_webmail_not_spam_button_files_back_into_the_inbox_and_teaches_ham(learning, alice):
-    store.deliver(message(fresh_text()), ["alice@example.test"], place=lambda _account: store.Placement(
-        special_use="\\Junk"))
+    store.deliver(
+        message(fresh_text()), ["alice@example.test"], place=lambda _account: store.Placement(special_use="\\Junk")
+    )
     before = learned()
     junk = store.select_folder(alice.id, "Junk")
     web = Client()

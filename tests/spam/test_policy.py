@@ -1,5 +1,6 @@
 """Per-domain spam settings (dashboard) and per-account allow lists
 (webmail), passed to rspamd with each message, over a real socket."""
+
 from __future__ import annotations
 
 import smtplib
@@ -56,8 +57,9 @@ def test_a_past_correspondent_of_the_recipient_is_not_greylisted(scanning, smtp_
 
 def test_a_sender_on_the_domains_allow_list_is_never_refused_and_others_are(scanning, smtp_ports, alice):
     set_policy(reject_score=-50.0, allow=("friends.test",))
-    assert send(smtp_ports["smtp"], message(LUNCH, sender="a@mail.friends.test"), sender="a@mail.friends.test")[0] \
-        == 250
+    assert (
+        send(smtp_ports["smtp"], message(LUNCH, sender="a@mail.friends.test"), sender="a@mail.friends.test")[0] == 250
+    )
     assert send(smtp_ports["smtp"], message(LUNCH))[0] == 550
     [stored] = folder(alice.id, "INBOX")
     assert b"Return-Path: <a@mail.friends.test>" in stored and b"X-Spam-Status: No" in stored
@@ -71,7 +73,8 @@ def test_a_sender_on_the_domains_block_list_is_refused(scanning, smtp_ports, ali
 
 
 def test_a_recipients_never_junk_list_keeps_the_sender_in_the_inbox_for_that_recipient_only(
-        scanning, smtp_ports, alice, bob):
+    scanning, smtp_ports, alice, bob
+):
     set_policy(junk_score=-50.0, greylisting=False)  # every message is Junk, at once
     store.save_spam_allow_list(alice.id, ["remote.test"])
     with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:

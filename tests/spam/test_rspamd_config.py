@@ -1,5 +1,6 @@
 """The project's rspamd config, run by the suite's rspamd: the test patterns
 decide the action and a plain message is left alone."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ from .conftest import GTUBE_ADD_HEADER, GTUBE_REJECT, GTUBE_REWRITE_SUBJECT
 
 def checkv2(url: str, body: str) -> dict:
     message = f"From: a@remote.test\r\nTo: alice@example.test\r\nSubject: hi\r\n\r\n{body}\r\n".encode()
-    request = urllib.request.Request(f"{url}/checkv2", data=message, method="POST",
-                                     headers={"IP": "203.0.113.5", "From": "a@remote.test"})
+    request = urllib.request.Request(
+        f"{url}/checkv2", data=message, method="POST", headers={"IP": "203.0.113.5", "From": "a@remote.test"}
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.loads(answer.read())  # type: ignore[no-any-return]
 

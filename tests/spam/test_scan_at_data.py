@@ -1,5 +1,6 @@
 """Scanning at DATA, before the 250 (protocols/smtp/spam.py), over a real
 socket against the suite's rspamd: its test patterns decide the action."""
+
 from __future__ import annotations
 
 import smtplib
@@ -74,8 +75,9 @@ def test_with_rspamd_down_mail_is_accepted_and_marked_unchecked_by_default(rspam
     assert b"\r\nX-Spam-Status: unchecked\r\n" in stored
 
 
-def test_with_rspamd_down_and_tempfail_set_mail_gets_451_and_nothing_is_stored(rspamd_down, settings, smtp_ports,
-                                                                                alice):
+def test_with_rspamd_down_and_tempfail_set_mail_gets_451_and_nothing_is_stored(
+    rspamd_down, settings, smtp_ports, alice
+):
     settings.MAIL_RSPAMD_FAILURE = "tempfail"
     code, text = send(smtp_ports["smtp"], message(LUNCH))
     assert (code, text) == (451, b"4.7.1 Spam filter unavailable, try again later")
@@ -93,6 +95,8 @@ def test_an_smtputf8_sender_and_recipient_are_scanned_like_any_other(scanning, s
     store.create_alias("jörg@example.test", ["alice@example.test"])
     with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:
         smtp.ehlo("mx.remote.test")
-        smtp.sendmail("δημήτρης@remote.test", ["jörg@example.test"], message(GTUBE_ADD_HEADER), mail_options=["SMTPUTF8"])
+        smtp.sendmail(
+            "δημήτρης@remote.test", ["jörg@example.test"], message(GTUBE_ADD_HEADER), mail_options=["SMTPUTF8"]
+        )
     [stored] = folder(alice.id, "Junk")
     assert b"X-Spam-Flag: YES" in stored

@@ -2,6 +2,7 @@
 HTTPS certificate from a throwaway CA (the bundle requests, and so the `acme`
 library, trusts through REQUESTS_CA_BUNDLE), HTTP-01 validation against the
 port the test names, every lookup through the test's DNS server."""
+
 from __future__ import annotations
 
 import json
@@ -39,22 +40,34 @@ class Pebble:
         cert, key = ca.issue(["localhost"])
         self.ca_bundle = ca.pem
         self.port, self.management_port = free_port(), free_port()
-        config = {"pebble": {
-            "listenAddress": f"127.0.0.1:{self.port}",
-            "managementListenAddress": f"127.0.0.1:{self.management_port}",
-            "certificate": str(cert), "privateKey": str(key),
-            "httpPort": http_port, "tlsPort": tls_port or free_port(),
-            "ocspResponderURL": "", "externalAccountBindingRequired": False}}
+        config = {
+            "pebble": {
+                "listenAddress": f"127.0.0.1:{self.port}",
+                "managementListenAddress": f"127.0.0.1:{self.management_port}",
+                "certificate": str(cert),
+                "privateKey": str(key),
+                "httpPort": http_port,
+                "tlsPort": tls_port or free_port(),
+                "ocspResponderURL": "",
+                "externalAccountBindingRequired": False,
+            }
+        }
         (self.workdir / "config.json").write_text(json.dumps(config))
         self.directory = f"https://127.0.0.1:{self.port}/dir"
-        env = {**os.environ,
-               "PEBBLE_VA_NOSLEEP": "1",        # validate at once, not after a random pause
-               "PEBBLE_WFE_NONCEREJECT": "0",   # no deliberately rejected nonces: the run is repeatable
-               "PEBBLE_AUTHZREUSE": "0"}        # every order is validated again (the renewal too)
+        env = {
+            **os.environ,
+            "PEBBLE_VA_NOSLEEP": "1",  # validate at once, not after a random pause
+            "PEBBLE_WFE_NONCEREJECT": "0",  # no deliberately rejected nonces: the run is repeatable
+            "PEBBLE_AUTHZREUSE": "0",
+        }  # every order is validated again (the renewal too)
         self.log = open(self.workdir / "pebble.log", "wb")
-        self.proc = subprocess.Popen([PEBBLE, "-config", str(self.workdir / "config.json"),
-                                      "-dnsserver", f"127.0.0.1:{dns_port}"],
-                                     cwd=self.workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [PEBBLE, "-config", str(self.workdir / "config.json"), "-dnsserver", f"127.0.0.1:{dns_port}"],
+            cwd=self.workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -3,6 +3,7 @@ HTTP-01 from the web app (pytest-django's live_server, challenges in the
 database), writes 0600 files, and a running worker serves the new pair to
 new clients while an open IMAP session carries on; the renewal waits for two
 thirds of the lifetime and keeps the key."""
+
 from __future__ import annotations
 
 import contextlib
@@ -28,14 +29,24 @@ from tests.servers import SubprocessServer
 
 from .pebble import PEBBLE, Pebble, free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(PEBBLE is None, reason="needs Debian's pebble (apt-get install pebble)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(PEBBLE is None, reason="needs Debian's pebble (apt-get install pebble)"),
+]
 
 HOSTNAME = "mail.example.test"
 
 
 @contextlib.contextmanager
-def _pebble(settings, tmp_path: Path, monkeypatch, *, http_port: int, tls_port: int = 0,  # type: ignore[no-untyped-def]
-            names: tuple[str, ...] = ()) -> Iterator[Pebble]:
+def _pebble(
+    settings,
+    tmp_path: Path,
+    monkeypatch,
+    *,
+    http_port: int,
+    tls_port: int = 0,  # type: ignore[no-untyped-def]
+    names: tuple[str, ...] = (),
+) -> Iterator[Pebble]:
     """pebble validating HTTP-01 on http_port and TLS-ALPN-01 on tls_port,
     HOSTNAME (and names) resolving to loopback through the DNS server that
     MAIL_DNS_NAMESERVERS names too; our certificate files start as a
@@ -66,8 +77,10 @@ def ca(live_server, settings, tmp_path: Path, monkeypatch) -> Iterator[Pebble]: 
 def _served_certificate(port: int, root_pem: bytes) -> bytes:
     """The certificate a new client gets, verified for HOSTNAME against root_pem."""
     context = ssl.create_default_context(cadata=root_pem.decode())
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=HOSTNAME) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=HOSTNAME) as tls,
+    ):
         der = tls.getpeercert(binary_form=True)
         assert der is not None
         return der
@@ -80,7 +93,8 @@ def _unverified() -> ssl.SSLContext:
 
 
 def test_the_certificate_command_answers_http01_from_the_web_app_and_a_running_worker_serves_the_new_pair(
-        ca: Pebble, settings, users) -> None:
+    ca: Pebble, settings, users
+) -> None:
     cert, key = Path(settings.MAIL_TLS_CERT), Path(settings.MAIL_TLS_KEY)
     env = {"MAIL_TLS_CERT": str(cert), "MAIL_TLS_KEY": str(key), "MAIL_TLS_RELOAD_INTERVAL": "1"}
     with SubprocessServer("imaps", env) as server:
@@ -125,7 +139,8 @@ def test_renewal_waits_for_two_thirds_of_the_lifetime_then_renews_keeping_the_ke
 
 
 def test_the_certificate_command_answers_tls_alpn_01_itself_on_the_configured_port(
-        settings, tmp_path: Path, monkeypatch, transactional_db, caplog) -> None:
+    settings, tmp_path: Path, monkeypatch, transactional_db, caplog
+) -> None:
     """No web server at all (nothing listens on pebble's HTTP-01 port): the
     command listens on MAIL_ACME_TLS_ALPN_PORT while its order lasts, where
     pebble's tlsPort points, and stops listening after."""
@@ -144,18 +159,22 @@ def test_the_certificate_command_answers_tls_alpn_01_itself_on_the_configured_po
 
 
 def test_the_certificate_command_refuses_cleanly_when_the_tls_alpn_port_is_taken(
-        settings, tmp_path: Path, monkeypatch, transactional_db) -> None:
+    settings, tmp_path: Path, monkeypatch, transactional_db
+) -> None:
     with socket.socket() as taken:
         taken.bind(("", 0))
         taken.listen()
         settings.MAIL_ACME_TLS_ALPN_PORT = taken.getsockname()[1]
-        with _pebble(settings, tmp_path, monkeypatch, http_port=free_port()), \
-                pytest.raises(CommandError, match="cannot answer TLS-ALPN-01 on port"):
+        with (
+            _pebble(settings, tmp_path, monkeypatch, http_port=free_port()),
+            pytest.raises(CommandError, match="cannot answer TLS-ALPN-01 on port"),
+        ):
             call_command("certificate", "--challenge", "tls-alpn-01")
 
 
 def test_the_certificate_carries_the_hosted_domains_web_names_that_point_here_and_renewal_chooses_them_afresh(
-        live_server, settings, tmp_path: Path, monkeypatch, users) -> None:
+    live_server, settings, tmp_path: Path, monkeypatch, users
+) -> None:
     """example.test publishes an MTA-STS policy and its autoconfig,
     autodiscover and mta-sts names resolve here; other.test's do not (no
     records), so they are left out rather than failing the order. A name
@@ -164,12 +183,21 @@ def test_the_certificate_carries_the_hosted_domains_web_names_that_point_here_an
     hosted = ("autoconfig.example.test", "autodiscover.example.test", "mta-sts.example.test")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, *hosted, "webmail.example.test"]  # the HTTP-01 requests
     Domain.objects.filter(name="example.test").update(mta_sts_mode="testing")
-    with _pebble(settings, tmp_path, monkeypatch, http_port=urlsplit(live_server.url).port or 80,
-                 names=(*hosted, "webmail.example.test")):
+    with _pebble(
+        settings,
+        tmp_path,
+        monkeypatch,
+        http_port=urlsplit(live_server.url).port or 80,
+        names=(*hosted, "webmail.example.test"),
+    ):
         first = acme.obtain(("webmail.example.test",))
         assert set(first.names) == {HOSTNAME, *hosted, "webmail.example.test"}
         Domain.objects.filter(name="example.test").update(mta_sts_mode="")
         renewed = acme.renew_if_due(first.renewal_due_at + datetime.timedelta(minutes=1))
     assert renewed is not None
-    assert set(renewed.names) == {HOSTNAME, "autoconfig.example.test", "autodiscover.example.test",
-                                  "webmail.example.test"}
+    assert set(renewed.names) == {
+        HOSTNAME,
+        "autoconfig.example.test",
+        "autodiscover.example.test",
+        "webmail.example.test",
+    }

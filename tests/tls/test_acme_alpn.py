@@ -3,6 +3,7 @@ an ACME server does (SNI, ALPN acme-tls/1) gets the self-signed challenge
 certificate for that name with the critical acmeIdentifier extension; one
 asking for another name gets no certificate. tests/tls/test_acme.py runs it
 against pebble."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,10 @@ def _handshake(port: int, name: str) -> tuple[x509.Certificate, str | None]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     context.set_alpn_protocols([acme_alpn.ALPN_PROTOCOL])
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            context.wrap_socket(raw, server_hostname=name) as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
         der = tls.getpeercert(binary_form=True)
         assert der is not None
         return x509.load_der_x509_certificate(der), tls.selected_alpn_protocol()

@@ -3,6 +3,7 @@
 autoconfig./autodiscover. names, and mta-sts. for a domain with a policy;
 with "dns" only those whose addresses are MAIL_HOSTNAME's. Ordered with
 pebble in tests/tls/test_acme.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,8 @@ ZONE = {
     "autoconfig.example.test": [("A", "192.0.2.10")],
     "autodiscover.example.test": [("AAAA", "2001:db8::10")],
     "mta-sts.example.test": [("A", "192.0.2.10")],
-    "autoconfig.other.test": [("A", "198.51.100.7")],      # points elsewhere
-    "mta-sts.other.test": [("A", "192.0.2.10")],           # points here, but other.test publishes no policy
+    "autoconfig.other.test": [("A", "198.51.100.7")],  # points elsewhere
+    "mta-sts.other.test": [("A", "192.0.2.10")],  # points here, but other.test publishes no policy
 }
 
 
@@ -31,12 +32,23 @@ def zone(settings, users):  # type: ignore[no-untyped-def]
     server.close()
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("dns", ["autoconfig.example.test", "autodiscover.example.test", "mta-sts.example.test"]),
-    ("all", ["autoconfig.example.test", "autodiscover.example.test", "mta-sts.example.test",
-             "autoconfig.other.test", "autodiscover.other.test"]),
-    ("none", []),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("dns", ["autoconfig.example.test", "autodiscover.example.test", "mta-sts.example.test"]),
+        (
+            "all",
+            [
+                "autoconfig.example.test",
+                "autodiscover.example.test",
+                "mta-sts.example.test",
+                "autoconfig.other.test",
+                "autodiscover.other.test",
+            ],
+        ),
+        ("none", []),
+    ],
+)
 def test_the_hosted_domains_names_go_on_the_certificate_as_the_setting_says(zone, settings, mode, expected):
     settings.MAIL_ACME_HOSTED_NAMES = mode
     assert acme.hosted_names(zone.resolver()) == expected

@@ -1,5 +1,6 @@
 """The dashboard's overview shows the superuser the server certificate's
 names and expiry, and warns from 14 days before it expires."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +18,8 @@ def team(db) -> Team:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(("days", "warned"), [(10, True), (60, False)])
 def test_the_overview_shows_the_certificate_names_and_expiry_and_warns_within_14_days(
-        team: Team, settings, tmp_path: Path, days: int, warned: bool) -> None:
+    team: Team, settings, tmp_path: Path, days: int, warned: bool
+) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     generate_self_signed(cert, key, "mail.example.test", valid_days=days)
     settings.MAIL_TLS_CERT, settings.MAIL_TLS_KEY = str(cert), str(key)

@@ -1,6 +1,7 @@
 """The parts of the certificate machinery that need no CA: the HTTP-01
 responder of the web app, owner-only files, the workers' file check, and a
 renewal that never starts without an account."""
+
 from __future__ import annotations
 
 import os
@@ -75,6 +76,7 @@ def _presented_name(server: ssl.SSLContext) -> str:
         c_in.write(s_out.read())
     from cryptography import x509
     from cryptography.x509.oid import NameOID
+
     der = c.getpeercert(binary_form=True)
     assert der is not None
     return str(x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)

@@ -1,6 +1,7 @@
 """Our own MTA-STS policy (RFC 8461): a domain admin chooses the mode in the
 dashboard, the web app serves the policy on mta-sts.<domain>, and the DNS
 page lists the _mta-sts TXT record whose id changes with the mode."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,14 @@ def team(db, settings) -> Team:  # type: ignore[no-untyped-def]
 
 
 def _set_mode(team: Team, mode: str, role: str = "admin_a") -> int:
-    return client_as(team, role).post("/manage/domains/example.test/", {
-        "default_quota": "0", "trash_retention_days": "30", "catch_all": "", "mta_sts_mode": mode}).status_code
+    return (
+        client_as(team, role)
+        .post(
+            "/manage/domains/example.test/",
+            {"default_quota": "0", "trash_retention_days": "30", "catch_all": "", "mta_sts_mode": mode},
+        )
+        .status_code
+    )
 
 
 def _policy(client, host: str = "mta-sts.example.test"):  # type: ignore[no-untyped-def]
@@ -35,7 +42,8 @@ def _txt_id(team: Team) -> str:
 
 
 def test_a_domain_admin_enforces_a_policy_that_the_web_app_serves_and_the_relay_would_accept(
-        team: Team, settings) -> None:
+    team: Team, settings
+) -> None:
     settings.MAIL_HOSTNAME = "mail.example.test"
     anonymous = client_as(team, None)
     assert _policy(anonymous).status_code == 404  # off by default
@@ -43,8 +51,8 @@ def test_a_domain_admin_enforces_a_policy_that_the_web_app_serves_and_the_relay_
     response = _policy(anonymous)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
     assert mtasts.parse_policy(response.content.decode()) == mtasts.Policy("enforce", ("mail.example.test",), 604800)
-    assert _policy(anonymous, "mta-sts.other.test").status_code == 404   # that domain publishes none
-    assert _policy(anonymous, "example.test").status_code == 404         # only on the mta-sts host
+    assert _policy(anonymous, "mta-sts.other.test").status_code == 404  # that domain publishes none
+    assert _policy(anonymous, "example.test").status_code == 404  # only on the mta-sts host
 
 
 def test_the_dns_page_lists_the_txt_record_whose_id_changes_with_the_mode(team: Team) -> None:
@@ -52,8 +60,9 @@ def test_the_dns_page_lists_the_txt_record_whose_id_changes_with_the_mode(team: 
     assert "_mta-sts" not in page  # no policy, no record
     _set_mode(team, "testing")
     first = _txt_id(team)
-    assert "mta-sts.example.test." in client_as(team, "admin_a").get("/manage/domains/example.test/dns/") \
-        .content.decode()
+    assert (
+        "mta-sts.example.test." in client_as(team, "admin_a").get("/manage/domains/example.test/dns/").content.decode()
+    )
     _set_mode(team, "testing")
     assert _txt_id(team) == first  # saved again unchanged: same id
     _set_mode(team, "enforce")

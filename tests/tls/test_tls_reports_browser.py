@@ -1,6 +1,7 @@
 """Received TLS reports in Chromium (the dashboard's browser fixture): the
 admin goes from the domain's page to its reports; the screenshot is
 docs/screenshots/dashboard-tls-reports.png."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,10 @@ from tests.dashboard.test_browser import CHROMIUM, SHOTS, log_in, page  # noqa: 
 
 from .test_tls_reports_dashboard import receive_some_reports
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                                   reason="Debian's chromium is not installed (make apt-deps)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make apt-deps)"),
+]
 
 
 def test_in_chromium_the_admin_finds_the_reports_from_the_domain_page(page, transactional_db, settings) -> None:  # noqa: F811

@@ -1,6 +1,7 @@
 """Received TLS reports on the dashboard, per domain: organisation, period,
 sessions and failure types; only for the domain's admins and the
 superuser. In Chromium: test_tls_reports_browser.py."""
+
 from __future__ import annotations
 
 import datetime
@@ -16,24 +17,30 @@ from .test_tlsrpt_received import outbound_report
 
 def receive_some_reports() -> None:
     """Three reporters' days about example.test; one about other.test."""
-    senders = [("Google Inc.", "smtp-tls-reporting@google.com"),
-               ("Microsoft Corporation", "tlsrpt-noreply@microsoft.com"),
-               ("mail.example.org", "postmaster@mail.example.org")]
+    senders = [
+        ("Google Inc.", "smtp-tls-reporting@google.com"),
+        ("Microsoft Corporation", "tlsrpt-noreply@microsoft.com"),
+        ("mail.example.org", "postmaster@mail.example.org"),
+    ]
     for days_ago, (organization, contact) in enumerate(senders):
         report = outbound_report(report_id=f"{days_ago}.{organization}")
         report.update({"organization-name": organization, "contact-info": contact})
         begin = datetime.datetime(2026, 12, 6 - days_ago, tzinfo=datetime.UTC)
-        report["date-range"] = {"start-datetime": begin.isoformat(),
-                                "end-datetime": (begin + datetime.timedelta(seconds=86399)).isoformat()}
+        report["date-range"] = {
+            "start-datetime": begin.isoformat(),
+            "end-datetime": (begin + datetime.timedelta(seconds=86399)).isoformat(),
+        }
         if days_ago == 2:  # a clean day: no failures at all
             report["policies"][0].pop("failure-details")
-            report["policies"][0]["summary"] = {"total-successful-session-count": 1204,
-                                                "total-failure-session-count": 0}
-        store.record_received_tls_report(tlsrpt_report.parse(json.dumps(report).encode(), tlsrpt_report.JSON_TYPE),
-                                         "mail" if days_ago else "https")
+            report["policies"][0]["summary"] = {
+                "total-successful-session-count": 1204,
+                "total-failure-session-count": 0,
+            }
+        store.record_received_tls_report(
+            tlsrpt_report.parse(json.dumps(report).encode(), tlsrpt_report.JSON_TYPE), "mail" if days_ago else "https"
+        )
     other = outbound_report("other.test", report_id="other")
-    store.record_received_tls_report(tlsrpt_report.parse(json.dumps(other).encode(), tlsrpt_report.JSON_TYPE),
-                                     "mail")
+    store.record_received_tls_report(tlsrpt_report.parse(json.dumps(other).encode(), tlsrpt_report.JSON_TYPE), "mail")
 
 
 @pytest.fixture
@@ -46,7 +53,7 @@ def team(db) -> Team:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("role", ["superuser", "admin_a"])
 def test_the_domain_s_admins_see_each_report_with_its_sessions_and_failure_types(team: Team, role: str) -> None:
     page = client_as(team, role).get("/manage/domains/example.test/tls-reports/").content.decode()
-    table = page[page.index('id="tls-reports"'):]
+    table = page[page.index('id="tls-reports"') :]
     assert table.index("Google Inc.") < table.index("Microsoft Corporation") < table.index("mail.example.org")
     assert "Dec 6, 00:00 – Dec 6, 23:59 UTC" in table
     assert '<span class="badge warn">certificate-expired</span> 2' in table

@@ -1,5 +1,6 @@
 """Generated Maildir trees and mbox files for the import and export tests,
 and a view of what an account holds to compare them with."""
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,15 @@ from mailboxes import store
 ALL = [(1, 2**63 - 1)]
 
 
-def message(n: int, subject: str = "", body: str = "", extra: str = "", newline: str = "\n",
-            message_id: bool = True) -> bytes:
-    lines = [f"From: Sender {n} <sender{n}@example.net>", "To: alice@example.test",
-             f"Subject: {subject or f'Message {n}'}", "Date: Mon, 30 Nov 2026 07:00:00 +0000"]
+def message(
+    n: int, subject: str = "", body: str = "", extra: str = "", newline: str = "\n", message_id: bool = True
+) -> bytes:
+    lines = [
+        f"From: Sender {n} <sender{n}@example.net>",
+        "To: alice@example.test",
+        f"Subject: {subject or f'Message {n}'}",
+        "Date: Mon, 30 Nov 2026 07:00:00 +0000",
+    ]
     if message_id:
         lines.append(f"Message-ID: <msg-{n}@example.net>")
     lines += [line for line in extra.split("\n") if line]
@@ -37,8 +43,7 @@ def stored(account_id: int) -> dict[str, list[Stored]]:
     result = {}
     for status in store.all_folder_status(account_id):
         infos = store.fetch_messages(account_id, status.id, ALL, content="full", limit=100000, max_bytes=2**62)
-        result[status.name] = [Stored(i.data or b"", i.flags, i.internal_date.replace(microsecond=0))
-                               for i in infos]
+        result[status.name] = [Stored(i.data or b"", i.flags, i.internal_date.replace(microsecond=0)) for i in infos]
     return result
 
 
@@ -68,11 +73,13 @@ def _put(folder: Path, sub: str, name: str, raw: bytes, when: int) -> None:
 def make_maildir(root: Path, layout: str) -> Expected:
     """A Maildir with nested folders, flags, keywords, a special-use folder
     and odd messages (no headers, 8-bit, CRLF already, NUL bytes, empty file)."""
+
     def folder(name: str) -> Path:
         if name == "INBOX":
             return root
         if layout == "maildir++":
             from mailboxes.transfer.names import encode_mutf7
+
             return root / ("." + ".".join(encode_mutf7(level) for level in name.split("/")))
         return root.joinpath(*name.split("/"))
 
@@ -126,21 +133,30 @@ def make_mbox_dir(root: Path) -> Expected:
         if b"\n\n" not in raw:
             return from_line + raw + b"\n"
         head, _, body = raw.partition(b"\n\n")
-        quoted = b"\n".join(b">" + line if line.lstrip(b">").startswith(b"From ") else line
-                            for line in body.split(b"\n"))
+        quoted = b"\n".join(
+            b">" + line if line.lstrip(b">").startswith(b"From ") else line for line in body.split(b"\n")
+        )
         fields = status.encode() + b"\n" if status else b""
         return from_line + head + b"\n" + fields + b"\n" + quoted + b"\n"
 
     body_with_from = "From the start, this line needs quoting.\n>From this one too.\nNormal line.\n"
     inbox = [
-        (message(20, body=body_with_from), "Status: RO\nX-Status: AF\nX-Keywords: $Label1 Work",
-         frozenset({"\\Seen", "\\Answered", "\\Flagged", "$Label1", "Work"})),
+        (
+            message(20, body=body_with_from),
+            "Status: RO\nX-Status: AF\nX-Keywords: $Label1 Work",
+            frozenset({"\\Seen", "\\Answered", "\\Flagged", "$Label1", "Work"}),
+        ),
         (message(21), "Status: O", frozenset()),
-        (message(22), "X-Mozilla-Status: 0003\nX-Mozilla-Keys: $label2", frozenset({"\\Seen", "\\Answered", "$label2"})),
+        (
+            message(22),
+            "X-Mozilla-Status: 0003\nX-Mozilla-Keys: $label2",
+            frozenset({"\\Seen", "\\Answered", "$label2"}),
+        ),
         (b"No header here at all.\nJust text.\n", "", frozenset()),
     ]
-    (root / "Inbox").write_bytes(b"garbage before any From line\n"
-                                 + b"".join(entry(raw, status) for raw, status, _ in inbox))
+    (root / "Inbox").write_bytes(
+        b"garbage before any From line\n" + b"".join(entry(raw, status) for raw, status, _ in inbox)
+    )
     for raw, status, flags in inbox:
         kept = raw
         if status.startswith("X-Mozilla"):  # Thunderbird's fields stay in the message

@@ -1,6 +1,7 @@
 """docs/BACKUP.md's recipe, tested: pg_dump a populated database, pg_restore
 it into a new one, and find every message, flag, date and key there; then
 run the app against the restored database."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,13 @@ from tests.servers import ROOT, database_url
 from tests.transfer.conftest import make_maildir, make_mbox_dir
 from tests.transfer.test_import_local import importmail
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("pg_dump") or not shutil.which("pg_restore"),
-                                reason="needs PostgreSQL's client tools (pg_dump, pg_restore)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not shutil.which("pg_dump") or not shutil.which("pg_restore"),
+        reason="needs PostgreSQL's client tools (pg_dump, pg_restore)",
+    ),
+]
 
 MESSAGES = """
     SELECT a.address, f.name, f.uidvalidity, f.special_use, m.uid, m.modseq, m.seen, m.answered, m.flagged,
@@ -26,9 +32,11 @@ MESSAGES = """
     FROM mailboxes_message m JOIN mailboxes_folder f ON f.id = m.folder_id
     JOIN mailboxes_account a ON a.id = f.owner_id JOIN mailboxes_blob b ON b.sha256 = m.blob_id
     ORDER BY a.address, f.name, m.uid"""
-OTHERS = ["SELECT address, password, quota, used_bytes FROM mailboxes_account ORDER BY address",
-          "SELECT source, targets::text FROM mailboxes_alias ORDER BY source",
-          "SELECT selector, private_key, public_key FROM mailboxes_dkimkey ORDER BY selector"]
+OTHERS = [
+    "SELECT address, password, quota, used_bytes FROM mailboxes_account ORDER BY address",
+    "SELECT source, targets::text FROM mailboxes_alias ORDER BY source",
+    "SELECT selector, private_key, public_key FROM mailboxes_dkimkey ORDER BY selector",
+]
 
 
 def rows(url: str, query: str) -> list[tuple]:
@@ -72,8 +80,21 @@ def test_a_dump_restored_into_a_new_database_holds_every_message_and_flag(alice,
 
     # The app runs on the restored database: export alice's mail from it.
     env = {**os.environ, "DATABASE_URL": restored_url, "MAIL_DB_POOL": "false"}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "exportmail", "alice@example.test",
-                    str(tmp_path / "export"), "--format", "maildir", "--progress", "none"],
-                   cwd=ROOT, env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "exportmail",
+            "alice@example.test",
+            str(tmp_path / "export"),
+            "--format",
+            "maildir",
+            "--progress",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     exported = sorted(p.read_bytes() for p in (tmp_path / "export").rglob("cur/*"))
     assert len(exported) == sum(1 for row in original if row[0] == "alice@example.test")

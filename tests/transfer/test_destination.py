@@ -4,6 +4,7 @@ refused, in the same words as a server that does not answer, before any
 connection is made; what a server says never reaches the user; imports per
 account are limited. Through the real web app (Django test client) and the
 real job body (run_job, as the Celery worker runs it)."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -77,16 +78,27 @@ def nothing_connected(sock: socket.socket) -> bool:
 
 
 OURS = [
-    "127.0.0.1", "localhost", "127.1", "2130706433", "0x7f000001", "0.0.0.0", "::ffff:127.0.0.1",
+    "127.0.0.1",
+    "localhost",
+    "127.1",
+    "2130706433",
+    "0x7f000001",
+    "0.0.0.0",
+    "::ffff:127.0.0.1",
     pytest.param("::1", marks=pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")),
-    pytest.param(_own_address() or "", marks=pytest.mark.skipif(not _own_address(), reason="no route out"),
-                 id="this-machines-address"),
+    pytest.param(
+        _own_address() or "",
+        marks=pytest.mark.skipif(not _own_address(), reason="no route out"),
+        id="this-machines-address",
+    ),
 ]
 
 
 def post_import(client: Client, host: str, port: int, **extra: str):  # type: ignore[no-untyped-def]
-    return client.post("/transfer/imports/", {"host": host, "port": str(port), "security": "starttls",
-                                              "username": "x", "password": "y", **extra})
+    return client.post(
+        "/transfer/imports/",
+        {"host": host, "port": str(port), "security": "starttls", "username": "x", "password": "y", **extra},
+    )
 
 
 def unreachable(host: str, port: int) -> str:
@@ -115,9 +127,27 @@ def test_the_job_checks_again_and_connects_to_no_address_it_was_not_allowed(alic
 
 
 NOT_PUBLIC = [
-    "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "192.0.2.1", "198.18.0.1",
-    "224.0.0.1", "255.255.255.255", "240.0.0.1", "::", "fe80::1", "fc00::1", "fec0::1", "ff02::1",
-    "::ffff:10.0.0.1", "2002:a00:1::1", "2002:7f00:1::1", "64:ff9b::a00:1", "64:ff9b::7f00:1", "2001:db8::1",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "192.0.2.1",
+    "198.18.0.1",
+    "224.0.0.1",
+    "255.255.255.255",
+    "240.0.0.1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "fec0::1",
+    "ff02::1",
+    "::ffff:10.0.0.1",
+    "2002:a00:1::1",
+    "2002:7f00:1::1",
+    "64:ff9b::a00:1",
+    "64:ff9b::7f00:1",
+    "2001:db8::1",
 ]
 
 
@@ -164,18 +194,27 @@ def talking_server(*replies: bytes) -> Iterator[tuple[int, list[bytes]]]:
         thread.join(10)
 
 
-@pytest.mark.parametrize("replies, says", [
-    ((BANNER + b"\r\n",), "cannot connect to 127.0.0.1:{port}"),
-    ((b"* OK internal-build-host.corp.example ready\r\n",
-      b"* CAPABILITY IMAP4rev1\r\n{tag} OK CAPABILITY done\r\n",
-      b"{tag} NO [AUTHENTICATIONFAILED] no such user on internal-build-host.corp.example\r\n"),
-     "127.0.0.1:{port} refused the login of x"),
-], ids=["ssh-banner", "imap-refusal-naming-a-host"])
+@pytest.mark.parametrize(
+    "replies, says",
+    [
+        ((BANNER + b"\r\n",), "cannot connect to 127.0.0.1:{port}"),
+        (
+            (
+                b"* OK internal-build-host.corp.example ready\r\n",
+                b"* CAPABILITY IMAP4rev1\r\n{tag} OK CAPABILITY done\r\n",
+                b"{tag} NO [AUTHENTICATIONFAILED] no such user on internal-build-host.corp.example\r\n",
+            ),
+            "127.0.0.1:{port} refused the login of x",
+        ),
+    ],
+    ids=["ssh-banner", "imap-refusal-naming-a-host"],
+)
 def test_what_an_allowed_server_says_never_reaches_the_user(alice, settings, replies, says):
     settings.MAIL_IMPORT_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     with talking_server(*replies) as (port, heard):
-        job = store.create_transfer_job(alice.id, str(ImapUrl(False, "x", "127.0.0.1", port)), "y",
-                                        started_by_id=alice.id)
+        job = store.create_transfer_job(
+            alice.id, str(ImapUrl(False, "x", "127.0.0.1", port)), "y", started_by_id=alice.id
+        )
         run_job(job.id)
     client = signed_in(alice.id)
     status = client.get(f"/transfer/imports/{job.id}/?format=json").json()

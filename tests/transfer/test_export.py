@@ -1,5 +1,6 @@
 """exportmail and the webmail's zip download: every folder, byte-exact
 messages, flags and dates; exported then imported again gives the same mail."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,9 @@ FORMATS = [("maildir", "maildir++"), ("maildir", "fs"), ("mbox", "maildir++")]
 
 def exportmail(address: str, dest: Path, fmt: str, layout: str = "maildir++") -> str:
     out = io.StringIO()
-    call_command("exportmail", address, str(dest), "--format", fmt, "--layout", layout, "--progress", "plain",
-                 stdout=out)
+    call_command(
+        "exportmail", address, str(dest), "--format", fmt, "--layout", layout, "--progress", "plain", stdout=out
+    )
     return out.getvalue()
 
 
@@ -30,9 +32,14 @@ def filled(alice, tmp_path):  # type: ignore[no-untyped-def]
     """alice with the generated Maildir imported, plus 30 keywords and a message without a final line break."""
     make_maildir(tmp_path / "source", "maildir++")
     importmail("alice@example.test", str(tmp_path / "source"))
-    store.append_many(alice.id, "Archive", [
-        (b"Subject: no final line break\r\n\r\nlast line", ["\\Seen"], None),
-        (b"Subject: many keywords\r\n\r\nbody\r\n", [f"kw{n}" for n in range(30)], None)])
+    store.append_many(
+        alice.id,
+        "Archive",
+        [
+            (b"Subject: no final line break\r\n\r\nlast line", ["\\Seen"], None),
+            (b"Subject: many keywords\r\n\r\nbody\r\n", [f"kw{n}" for n in range(30)], None),
+        ],
+    )
     return alice
 
 
@@ -104,4 +111,5 @@ def test_webmail_download_is_a_zip_of_mbox_files_that_imports_back(filled, bob, 
 
 def store_user(account_id: int):  # type: ignore[no-untyped-def]
     from django.contrib.auth import get_user_model
+
     return get_user_model().objects.get(pk=account_id)

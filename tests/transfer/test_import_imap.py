@@ -2,6 +2,7 @@
 serving bob's mailbox, imported into alice's. Folders, special use, flags,
 keywords, internal dates and bytes arrive intact; a killed import and a cut
 connection both resume copying only what is missing."""
+
 from __future__ import annotations
 
 import io
@@ -64,27 +65,48 @@ def test_imap_import_copies_every_folder_with_flags_dates_and_special_use(alice,
 
 def test_imap_import_refuses_an_unverifiable_certificate_unless_told(alice, remote, password_env):
     with pytest.raises(CommandError, match="cannot be verified; --no-verify accepts it"):
-        call_command("importmail", "alice@example.test", f"imaps://{BOB}@127.0.0.1:{remote.ports['imaps']}",
-                     *password_env, stdout=io.StringIO())
+        call_command(
+            "importmail",
+            "alice@example.test",
+            f"imaps://{BOB}@127.0.0.1:{remote.ports['imaps']}",
+            *password_env,
+            stdout=io.StringIO(),
+        )
 
 
 def test_wrong_password_and_unreachable_server_are_clear_messages(alice, remote, monkeypatch):
     monkeypatch.setenv("REMOTE_PASSWORD", "wrong")
     with pytest.raises(CommandError, match="refused the login of bob@example.test"):
-        call_command("importmail", "alice@example.test", f"imap://{BOB}@127.0.0.1:{remote.ports['imap']}",
-                     "--password-env", "REMOTE_PASSWORD", "--no-verify", stdout=io.StringIO())
+        call_command(
+            "importmail",
+            "alice@example.test",
+            f"imap://{BOB}@127.0.0.1:{remote.ports['imap']}",
+            "--password-env",
+            "REMOTE_PASSWORD",
+            "--no-verify",
+            stdout=io.StringIO(),
+        )
     with TcpProxy("127.0.0.1", 9) as closed:
         closed.cut()
         with pytest.raises(CommandError, match=f"cannot connect to 127.0.0.1:{closed.port}|connection to"):
-            call_command("importmail", "alice@example.test", f"imap://{BOB}@127.0.0.1:{closed.port}",
-                         "--password-env", "REMOTE_PASSWORD", stdout=io.StringIO())
+            call_command(
+                "importmail",
+                "alice@example.test",
+                f"imap://{BOB}@127.0.0.1:{closed.port}",
+                "--password-env",
+                "REMOTE_PASSWORD",
+                stdout=io.StringIO(),
+            )
     assert all(not messages for messages in stored(alice.id).values())
 
 
 def _fill_inbox(account_id: int, count: int) -> None:
     for start in range(0, count, 100):
-        store.append_many(account_id, "INBOX", [(message(n).replace(b"\n", b"\r\n"), ["\\Seen"], None)
-                                                for n in range(start, min(count, start + 100))])
+        store.append_many(
+            account_id,
+            "INBOX",
+            [(message(n).replace(b"\n", b"\r\n"), ["\\Seen"], None) for n in range(start, min(count, start + 100))],
+        )
 
 
 def _wait_for(account_id: int, at_least: int, still_running) -> None:  # type: ignore[no-untyped-def]
@@ -111,9 +133,23 @@ def test_a_killed_imap_import_resumes_copying_only_what_is_missing(alice, bob, p
     with SubprocessServer("imap") as server:
         url = f"imap://{BOB}@127.0.0.1:{server.ports['imap']}"
         env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
-        proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "importmail", "alice@example.test", url,
-                                 *password_env, "--no-verify", "--batch-size", "5"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "importmail",
+                "alice@example.test",
+                url,
+                *password_env,
+                "--no-verify",
+                "--batch-size",
+                "5",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             _wait_for(alice.id, 20, lambda: proc.poll() is None)
             proc.send_signal(signal.SIGSTOP)

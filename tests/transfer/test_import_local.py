@@ -1,6 +1,7 @@
 """importmail from a Maildir and from mbox files: folders, flags, internal
 dates and odd messages arrive intact; running again copies only what is
 missing, also after the process was killed half way."""
+
 from __future__ import annotations
 
 import io
@@ -111,12 +112,15 @@ def test_a_quota_that_fills_up_stops_cleanly_keeping_what_fits(alice, tmp_path):
     assert store.quota_usage(alice.id).used == sum(len(m.raw) for m in inbox)  # nothing half-written
 
 
-@pytest.mark.parametrize("source, says", [
-    ("/nonexistent/path", "no such file or directory"),
-    ("imaps://bob:secret@127.0.0.1", "never put the password in the address"),
-    ("imap://127.0.0.1", "needs a user and a host"),
-    ("notmbox", "not an mbox file"),
-])
+@pytest.mark.parametrize(
+    "source, says",
+    [
+        ("/nonexistent/path", "no such file or directory"),
+        ("imaps://bob:secret@127.0.0.1", "never put the password in the address"),
+        ("imap://127.0.0.1", "needs a user and a host"),
+        ("notmbox", "not an mbox file"),
+    ],
+)
 def test_a_bad_source_is_one_clear_line_and_writes_nothing(alice, tmp_path, source, says):
     (tmp_path / "notmbox").write_bytes(b"hello\n")
     if source == "notmbox":
@@ -143,9 +147,23 @@ def test_an_import_stopped_half_way_resumes_copying_only_what_is_missing(alice, 
     count = 150
     _big_maildir(tmp_path / "Maildir", count)
     env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "importmail", "alice@example.test",
-                             str(tmp_path / "Maildir"), "--batch-size", "5", "--progress", "plain"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "importmail",
+            "alice@example.test",
+            str(tmp_path / "Maildir"),
+            "--batch-size",
+            "5",
+            "--progress",
+            "plain",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while store.folder_status(alice.id, "INBOX").messages < 20 and time.monotonic() < deadline:

@@ -4,6 +4,7 @@ our own runmailserver as the remote server. Imports may not reach loopback
 unless MAIL_IMPORT_ALLOWED_NETWORKS says so: the worker is started with
 loopback allowed, and so are the tests that import from a loopback server
 (`loopback_allowed`); tests/transfer/test_destination.py refuses it."""
+
 from __future__ import annotations
 
 import os
@@ -37,12 +38,33 @@ def worker(django_db_setup, tmp_path_factory):  # type: ignore[no-untyped-def]
     if not settings.REDIS_URL:
         pytest.skip("the job test needs REDIS_URL (a real broker)")
     redis.Redis.from_url(settings.REDIS_URL).delete("celery")  # no tasks left in the queue from before
-    env = {**os.environ, "DATABASE_URL": database_url(), "MAIL_DB_POOL": "false", "REDIS_URL": settings.REDIS_URL,
-           "MAIL_IMPORT_ALLOWED_NETWORKS": LOOPBACK}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "MAIL_DB_POOL": "false",
+        "REDIS_URL": settings.REDIS_URL,
+        "MAIL_IMPORT_ALLOWED_NETWORKS": LOOPBACK,
+    }
     log = open(tmp_path_factory.mktemp("celery") / "worker.log", "wb")  # a pipe nobody reads could fill up
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "mailhost", "worker", "--pool=solo",
-                             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "mailhost",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     yield proc
     proc.terminate()
     try:
@@ -77,9 +99,18 @@ def signed_in(account_id: int) -> Client:
 
 
 def start(client: Client, port: int, password: str, **extra: str) -> str:
-    response = client.post("/transfer/imports/", {
-        "host": "127.0.0.1", "port": str(port), "security": "starttls", "username": "bob@example.test",
-        "password": password, "no_verify": "on", **extra})
+    response = client.post(
+        "/transfer/imports/",
+        {
+            "host": "127.0.0.1",
+            "port": str(port),
+            "security": "starttls",
+            "username": "bob@example.test",
+            "password": password,
+            "no_verify": "on",
+            **extra,
+        },
+    )
     assert response.status_code == 302, response.content
     return response["Location"]
 
@@ -122,8 +153,17 @@ def test_the_import_form_refuses_incomplete_input_and_other_peoples_accounts(ali
     assert client.get("/transfer/imports/").status_code == 200
     response = client.post("/transfer/imports/", {"host": "127.0.0.1", "username": "x", "password": ""})
     assert response.status_code == 400 and b"Give the server" in response.content
-    response = client.post("/transfer/imports/", {"host": "127.0.0.1", "port": "143", "security": "starttls",
-                                                  "username": "x", "password": "y", "account": "bob@example.test"})
+    response = client.post(
+        "/transfer/imports/",
+        {
+            "host": "127.0.0.1",
+            "port": "143",
+            "security": "starttls",
+            "username": "x",
+            "password": "y",
+            "account": "bob@example.test",
+        },
+    )
     assert response.status_code == 400 and b"only into your own account" in response.content
     assert not TransferJob.objects.exists()
 
@@ -138,7 +178,8 @@ def make_admin_of(domain: str) -> Callable[[int], None]:
 
 @pytest.mark.parametrize("promote", [make_superuser, make_admin_of("example.test")], ids=["superuser", "domain-admin"])
 def test_an_administrator_imports_into_an_account_they_may_change_and_hears_of_an_unreachable_server(
-        alice, bob, worker, loopback_allowed, promote):
+    alice, bob, worker, loopback_allowed, promote
+):
     promote(bob.id)
     client = signed_in(bob.id)
     with TcpProxy("127.0.0.1", 9) as nothing:
@@ -151,15 +192,23 @@ def test_an_administrator_imports_into_an_account_they_may_change_and_hears_of_a
     assert AuditEntry.objects.filter(actor_id=bob.id, action="account.import", target="alice@example.test").exists()
 
 
-@pytest.mark.parametrize("target_role", [make_superuser, make_admin_of("other.test")],
-                         ids=["superuser", "admin-of-another-domain"])
-def test_a_domain_admin_may_not_import_into_an_account_they_may_only_look_at(alice, bob, loopback_allowed,
-                                                                             target_role):
+@pytest.mark.parametrize(
+    "target_role", [make_superuser, make_admin_of("other.test")], ids=["superuser", "admin-of-another-domain"]
+)
+def test_a_domain_admin_may_not_import_into_an_account_they_may_only_look_at(alice, bob, loopback_allowed, target_role):
     make_admin_of("example.test")(alice.id)
     target_role(bob.id)
-    response = signed_in(alice.id).post("/transfer/imports/", {
-        "host": "127.0.0.1", "port": "993", "security": "imaps", "username": "x", "password": "y",
-        "account": "bob@example.test"})
+    response = signed_in(alice.id).post(
+        "/transfer/imports/",
+        {
+            "host": "127.0.0.1",
+            "port": "993",
+            "security": "imaps",
+            "username": "x",
+            "password": "y",
+            "account": "bob@example.test",
+        },
+    )
     assert response.status_code == 400
     assert b"Only a superuser may change bob@example.test." in response.content
     assert not TransferJob.objects.exists() and not AuditEntry.objects.filter(action="account.import").exists()

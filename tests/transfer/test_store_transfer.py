@@ -1,4 +1,5 @@
 """The store's batch write path for imports: store.append_many and stage_blobs."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -32,8 +33,9 @@ def test_a_batch_that_does_not_fit_the_quota_writes_nothing(alice):
     raw = sample_message(body="x" * 1000 + "\r\n")
     store.update_account("alice@example.test", quota=int(len(raw) * 2.5))
     with pytest.raises(store.OverQuota):
-        store.append_many(alice.id, "INBOX", [(sample_message(f"q{n}", body="x" * 1000 + "\r\n"), [], None)
-                                              for n in range(3)])
+        store.append_many(
+            alice.id, "INBOX", [(sample_message(f"q{n}", body="x" * 1000 + "\r\n"), [], None) for n in range(3)]
+        )
     assert stored(alice.id)["INBOX"] == [] and store.quota_usage(alice.id).used == 0
 
 

@@ -4,6 +4,7 @@
 process to see the accounts, so they run inside a transaction that is
 rolled back (fast); a test that asks for `transactional_db` or `live_server` (the browser,
 vacation replies sent on commit) gets committed ones."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,6 +19,7 @@ from .helpers import signed_in
 def users(db):  # type: ignore[no-untyped-def]
     # pytest-django: a test that also asks for transactional_db or live_server gets that instead of db.
     from mailboxes import store
+
     store.create_domain("example.test")
     store.create_domain("other.test")
     return {addr: store.create_account(addr, pw) for addr, pw in PASSWORDS.items()}

@@ -1,4 +1,5 @@
 """Webmail test helpers: signed-in Django test clients, messages with parts, delivery."""
+
 from __future__ import annotations
 
 import base64
@@ -17,11 +18,17 @@ HOSTILE = sorted((DATA / "hostile").glob("*.eml"))
 
 def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     """A solid-colour PNG (RFC 2083), made here so the tests need no image files."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 PNG = _png(160, 48, (36, 86, 211))  # the "logo" of the test messages
@@ -33,8 +40,9 @@ def signed_in(address: str) -> Client:
     return client
 
 
-def with_attachments(subject: str = "Report with attachments", sender: str = "bob@example.test",
-                     to: str = "alice@example.test") -> bytes:
+def with_attachments(
+    subject: str = "Report with attachments", sender: str = "bob@example.test", to: str = "alice@example.test"
+) -> bytes:
     """multipart/mixed: an alternative (text + related HTML with a cid: image),
     a PDF and a text file with an RFC 2231 name."""
     png = base64.b64encode(PNG).decode()
@@ -54,7 +62,8 @@ def with_attachments(subject: str = "Report with attachments", sender: str = "bo
         f'Content-Disposition: attachment; filename="report.pdf"\r\n\r\n{pdf}\r\n'
         "--MIX\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
         "Content-Disposition: attachment; filename*=utf-8''gr%C3%BC%C3%9Fe.txt\r\n\r\nGr=C3=BC=C3=9Fe\r\n"
-        "--MIX--\r\n").encode()
+        "--MIX--\r\n"
+    ).encode()
 
 
 def deliver_to(address: str, raw: bytes, mail_from: str = "bob@example.test") -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """Vacation replies and forwarding set in the webmail, which are Sieve in the
 account's script (issue #20), carried out at delivery (RFC 3834, RFC 5230)."""
+
 from __future__ import annotations
 
 import email
@@ -16,8 +17,9 @@ from mailboxes.models import Domain, OutboundMessage, OutboundRecipient, SieveSe
 
 from .helpers import folder_id
 
-AWAY = store.Preferences(vacation_enabled=True, vacation_subject="", vacation_body="I am away until Monday.",
-                         vacation_days=7)
+AWAY = store.Preferences(
+    vacation_enabled=True, vacation_subject="", vacation_body="I am away until Monday.", vacation_days=7
+)
 
 
 def inbox_subjects(account) -> list[str]:  # type: ignore[no-untyped-def]
@@ -34,8 +36,9 @@ def test_a_vacation_reply_goes_to_the_sender_once_per_interval(alice, bob, djang
     deliver(sample_message(subject="Meeting"), [alice.address], bob.address, django_capture_on_commit_callbacks)
     assert inbox_subjects(bob) == ["Auto: Meeting"]
     inbox = folder_id(bob.id, "INBOX")
-    reply = email.message_from_bytes(store.message_bytes(bob.id, inbox, store.message_page(bob.id, inbox).items[0].uid),
-                                     policy=policy.default)
+    reply = email.message_from_bytes(
+        store.message_bytes(bob.id, inbox, store.message_page(bob.id, inbox).items[0].uid), policy=policy.default
+    )
     assert reply["Auto-Submitted"] == "auto-replied" and reply["From"].addresses[0].addr_spec == alice.address
     assert reply["In-Reply-To"] and reply["In-Reply-To"] in reply["References"]
     assert "I am away until Monday." in reply.get_body(("plain",)).get_content()
@@ -46,30 +49,51 @@ def test_a_vacation_reply_goes_to_the_sender_once_per_interval(alice, bob, djang
     assert sorted(inbox_subjects(bob)) == ["Auto: Meeting", "Auto: Meeting 3"]
 
 
-def test_a_vacation_reply_to_a_remote_sender_goes_out_with_a_null_return_path(alice, django_capture_on_commit_callbacks):
+def test_a_vacation_reply_to_a_remote_sender_goes_out_with_a_null_return_path(
+    alice, django_capture_on_commit_callbacks
+):
     store.save_preferences(alice.id, AWAY)
-    deliver(sample_message(sender="dora@far.test"), [alice.address], "dora@far.test", django_capture_on_commit_callbacks)
+    deliver(
+        sample_message(sender="dora@far.test"), [alice.address], "dora@far.test", django_capture_on_commit_callbacks
+    )
     [queued] = OutboundRecipient.objects.select_related("message")
     assert queued.address == "dora@far.test" and queued.message.mail_from == ""
 
 
-@pytest.mark.parametrize("mail_from, extra, to", [
-    ("", "", "alice@example.test"),                                           # null sender (a bounce)
-    ("MAILER-DAEMON@far.test", "", "alice@example.test"),
-    ("owner-list@far.test", "", "alice@example.test"),
-    ("list-request@far.test", "", "alice@example.test"),
-    ("dora@far.test", "Auto-Submitted: auto-generated\r\n", "alice@example.test"),
-    ("dora@far.test", "Auto-Submitted: auto-replied\r\n", "alice@example.test"),
-    ("dora@far.test", "Precedence: bulk\r\n", "alice@example.test"),
-    ("dora@far.test", "Precedence: list\r\n", "alice@example.test"),
-    ("dora@far.test", "List-Id: <news.far.test>\r\n", "alice@example.test"),
-    ("dora@far.test", "List-Unsubscribe: <mailto:leave@far.test>\r\n", "alice@example.test"),
-    ("dora@far.test", "", "everyone@far.test"),                               # alice not named in To/Cc
-    ("alice@example.test", "", "alice@example.test"),                         # her own mail
-], ids=["null-sender", "mailer-daemon", "owner", "request", "auto-generated", "auto-replied", "bulk", "list",
-        "list-id", "list-unsubscribe", "not-addressed", "self"])
-def test_no_vacation_reply_to_bounces_lists_bulk_or_automatic_mail(alice, django_capture_on_commit_callbacks,
-                                                                   mail_from, extra, to):
+@pytest.mark.parametrize(
+    "mail_from, extra, to",
+    [
+        ("", "", "alice@example.test"),  # null sender (a bounce)
+        ("MAILER-DAEMON@far.test", "", "alice@example.test"),
+        ("owner-list@far.test", "", "alice@example.test"),
+        ("list-request@far.test", "", "alice@example.test"),
+        ("dora@far.test", "Auto-Submitted: auto-generated\r\n", "alice@example.test"),
+        ("dora@far.test", "Auto-Submitted: auto-replied\r\n", "alice@example.test"),
+        ("dora@far.test", "Precedence: bulk\r\n", "alice@example.test"),
+        ("dora@far.test", "Precedence: list\r\n", "alice@example.test"),
+        ("dora@far.test", "List-Id: <news.far.test>\r\n", "alice@example.test"),
+        ("dora@far.test", "List-Unsubscribe: <mailto:leave@far.test>\r\n", "alice@example.test"),
+        ("dora@far.test", "", "everyone@far.test"),  # alice not named in To/Cc
+        ("alice@example.test", "", "alice@example.test"),  # her own mail
+    ],
+    ids=[
+        "null-sender",
+        "mailer-daemon",
+        "owner",
+        "request",
+        "auto-generated",
+        "auto-replied",
+        "bulk",
+        "list",
+        "list-id",
+        "list-unsubscribe",
+        "not-addressed",
+        "self",
+    ],
+)
+def test_no_vacation_reply_to_bounces_lists_bulk_or_automatic_mail(
+    alice, django_capture_on_commit_callbacks, mail_from, extra, to
+):
     store.save_preferences(alice.id, AWAY)
     deliver(sample_message(to=to, extra=extra), [alice.address], mail_from, django_capture_on_commit_callbacks)
     assert not OutboundMessage.objects.exists()
@@ -79,8 +103,12 @@ def test_no_vacation_reply_to_bounces_lists_bulk_or_automatic_mail(alice, django
 def test_mail_to_an_alias_of_the_account_is_answered(alice, django_capture_on_commit_callbacks):
     store.create_alias("sales@example.test", [alice.address])
     store.save_preferences(alice.id, AWAY)
-    deliver(sample_message(to="sales@example.test", sender="dora@far.test"), ["sales@example.test"],
-            "dora@far.test", django_capture_on_commit_callbacks)
+    deliver(
+        sample_message(to="sales@example.test", sender="dora@far.test"),
+        ["sales@example.test"],
+        "dora@far.test",
+        django_capture_on_commit_callbacks,
+    )
     assert OutboundRecipient.objects.get().address == "dora@far.test"
 
 
@@ -124,14 +152,23 @@ def test_the_settings_are_a_section_of_the_active_script_beside_the_users_own_ru
     own = 'require ["fileinto", "mailbox"];\nif header :contains "subject" "bank" { fileinto :create "Finance"; }\n'
     store.put_script(alice.id, "mine", own)
     store.activate_script(alice.id, "mine")
-    store.save_preferences(alice.id, store.Preferences(signature="A.", vacation_enabled=True, vacation_subject="Away",
-                                                       vacation_body="Back soon.", vacation_days=3,
-                                                       forward_to=alice.address.replace("alice", "bob")))
+    store.save_preferences(
+        alice.id,
+        store.Preferences(
+            signature="A.",
+            vacation_enabled=True,
+            vacation_subject="Away",
+            vacation_body="Back soon.",
+            vacation_days=3,
+            forward_to=alice.address.replace("alice", "bob"),
+        ),
+    )
     text = store.get_script(alice.id, "mine")  # what a ManageSieve client or the raw editor sees
     assert 'vacation :days 3 :subject "Away" "Back soon.";' in text and 'redirect :copy "bob@example.test";' in text
     assert text.startswith('require ["fileinto", "mailbox"];\n') and text.endswith(own.split("\n", 1)[1])
-    assert store.get_preferences(alice.id) == store.Preferences(alice.display_name, "A.", True, "Away", "Back soon.",
-                                                               3, "bob@example.test", True)
+    assert store.get_preferences(alice.id) == store.Preferences(
+        alice.display_name, "A.", True, "Away", "Back soon.", 3, "bob@example.test", True
+    )
     store.save_preferences(alice.id, store.Preferences(signature="A."))
     assert store.get_script(alice.id, "mine") == own
     assert [s.name for s in store.list_scripts(alice.id)] == ["mine"]

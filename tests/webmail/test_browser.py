@@ -6,6 +6,7 @@ Every page the browser loads is watched: a request to any host but the live
 server fails the test (no remote content, ever), and so does a page error.
 Screenshots of the inbox, a message with attachments and compose are saved
 to docs/screenshots/ for the README."""
+
 from __future__ import annotations
 
 import imaplib
@@ -31,8 +32,14 @@ from .helpers import HOSTILE, folder_id, with_attachments
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = ROOT / "docs" / "screenshots"
 ALICE, BOB = "alice@example.test", "bob@example.test"
 TIMEOUT_MS = 15_000
@@ -60,15 +67,22 @@ def mail_servers() -> Iterator[InProcessServer]:
 def page(browser, live_server, users) -> Iterator[Page]:  # type: ignore[no-untyped-def]
     """A fresh browser context on the live server; fails the test if anything
     was requested from another host or a page script threw."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800},
-                                  accept_downloads=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 800}, accept_downloads=True
+    )
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     ours = urlsplit(live_server.url).netloc
     elsewhere: list[str] = []
     errors: list[str] = []
-    tab.on("request", lambda r: None if urlsplit(r.url).scheme in ("data", "about", "blob")
-           or urlsplit(r.url).netloc == ours else elsewhere.append(r.url))
+    tab.on(
+        "request",
+        lambda r: (
+            None
+            if urlsplit(r.url).scheme in ("data", "about", "blob") or urlsplit(r.url).netloc == ours
+            else elsewhere.append(r.url)
+        ),
+    )
     tab.on("pageerror", lambda e: errors.append(str(e)))
     yield tab
     context.close()
@@ -120,8 +134,14 @@ def eventually(check, seconds: float = 15) -> None:  # type: ignore[no-untyped-d
 
 def test_read_a_message_delivered_over_smtp_and_open_its_attachment(page, mail_servers):
     for n, subject in enumerate(("Lunch on Friday?", "Minutes of the board meeting", "Your parcel is on its way")):
-        submit(mail_servers, sample_message(subject=subject, body=f"Message number {n}.\r\n",
-                                            sender=BOB if n % 2 else "Carol <bob@example.test>"), BOB, [ALICE])
+        submit(
+            mail_servers,
+            sample_message(
+                subject=subject, body=f"Message number {n}.\r\n", sender=BOB if n % 2 else "Carol <bob@example.test>"
+            ),
+            BOB,
+            [ALICE],
+        )
     submit(mail_servers, with_attachments(subject="Quarterly report, with the figures"), BOB, [ALICE])
     log_in(page)
     row = page.locator("tr.msg", has_text="Quarterly report")
@@ -320,7 +340,9 @@ def test_new_mail_while_the_list_is_open_counts_in_the_title_and_notifies(browse
     submit(mail_servers, sample_message(subject="And one more"), BOB, [ALICE])
     expect(tab).to_have_title("(2) Inbox · Mailhost", timeout=TIMEOUT_MS)
     assert [n["body"].split(": ", 1)[1] for n in tab.evaluate("window.__notices")] == [
-        "Arrived while you looked", "And one more"]
+        "Arrived while you looked",
+        "And one more",
+    ]
     context.close()
 
 
@@ -359,7 +381,8 @@ def _axe_sees(page: Page) -> bool:
 
 
 def test_focus_stays_on_its_message_when_new_mail_refreshes_the_list_and_goes_to_the_outcome_of_an_action(
-        page, mail_servers):
+    page, mail_servers
+):
     submit(mail_servers, sample_message(subject="Keep my focus"), BOB, [ALICE])
     log_in(page)
     link = page.locator("tr.msg .subj a", has_text="Keep my focus")

@@ -1,6 +1,7 @@
 """The address book: store functions, vCard import and export (RFC 6350,
 vobject), automatic contacts from sent mail, the pages, and compose
 suggestions that come from contacts first."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def test_import_reads_names_addresses_phone_and_notes(alice):
 
 
 def test_export_round_trips_through_a_vcard_reader(alice):
-    store.save_contact(alice.id, None, name="Ada Lovelace", addresses=["ada@engine.test"], phone="+44 1",
-                       notes="Notes, with a comma")
+    store.save_contact(
+        alice.id, None, name="Ada Lovelace", addresses=["ada@engine.test"], phone="+44 1", notes="Notes, with a comma"
+    )
     cards = list(vobject.readComponents(store.export_vcards(alice.id)))
     assert len(cards) == 1
     assert cards[0].fn.value == "Ada Lovelace" and cards[0].email.value == "ada@engine.test"
@@ -50,8 +52,9 @@ def test_an_address_belongs_to_one_contact_and_bad_input_is_refused(alice, bob):
 
 
 def test_people_written_to_become_automatic_contacts_that_a_hand_made_contact_takes_over(alice, bob, alice_client):
-    alice_client.post("/mail/compose/", {"to": "Bob B <bob@example.test>", "cc": "dora@far.test",
-                                         "subject": "Hi", "body": "Hello."})
+    alice_client.post(
+        "/mail/compose/", {"to": "Bob B <bob@example.test>", "cc": "dora@far.test", "subject": "Hi", "body": "Hello."}
+    )
     auto = {c.addresses[0]: c for c in store.list_contacts(alice.id)}
     assert set(auto) == {"bob@example.test", "dora@far.test"}
     assert auto["bob@example.test"].name == "Bob B" and auto["bob@example.test"].auto
@@ -64,8 +67,9 @@ def test_the_pages_add_edit_delete_import_and_export(alice, alice_client):
     assert response.status_code == 302
     ada = store.list_contacts(alice.id)[0]
     assert "ada@engine.test" in alice_client.get("/mail/contacts/").content.decode()
-    alice_client.post(f"/mail/contacts/{ada.id}/", {"name": "Ada L.", "addresses": "ada@engine.test\nada@x.test",
-                                                    "phone": "1"})
+    alice_client.post(
+        f"/mail/contacts/{ada.id}/", {"name": "Ada L.", "addresses": "ada@engine.test\nada@x.test", "phone": "1"}
+    )
     assert store.get_contact(alice.id, ada.id).addresses == ("ada@engine.test", "ada@x.test")
     assert alice_client.post("/mail/contacts/", {"name": "", "addresses": ""}).status_code == 400
     alice_client.post(f"/mail/contacts/{ada.id}/", {"op": "delete"})

@@ -1,5 +1,6 @@
 """Contacts in Chromium: a vCard file imported on the Contacts page, then its
 address offered when the name is typed in compose."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """Conversations: the folder grouped by RFC 5256 REFERENCES threading in the
 store, the list showing each once with its count and participants, the
 conversation page with every message, and actions on all of it or one."""
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,17 @@ ALICE = "alice@example.test"
 
 
 def _thread(alice) -> tuple[int, list[int]]:  # type: ignore[no-untyped-def]
-    first = sample_message(subject="Trip to Turin", body="Shall we go in May?\r\n", sender="Bob <bob@example.test>",
-                           extra="Message-ID: <trip-1@example.test>\r\n").replace(
-        b"Message-ID: <", b"X-Old-ID: <", 1)
-    reply = (b"From: Carol <carol@example.test>\r\nTo: alice@example.test\r\nSubject: Re: Trip to Turin\r\n"
-             b"Date: Tue, 01 Dec 2026 09:00:00 +0000\r\nMessage-ID: <trip-2@example.test>\r\n"
-             b"In-Reply-To: <trip-1@example.test>\r\nReferences: <trip-1@example.test>\r\n\r\nMay suits me.\r\n")
+    first = sample_message(
+        subject="Trip to Turin",
+        body="Shall we go in May?\r\n",
+        sender="Bob <bob@example.test>",
+        extra="Message-ID: <trip-1@example.test>\r\n",
+    ).replace(b"Message-ID: <", b"X-Old-ID: <", 1)
+    reply = (
+        b"From: Carol <carol@example.test>\r\nTo: alice@example.test\r\nSubject: Re: Trip to Turin\r\n"
+        b"Date: Tue, 01 Dec 2026 09:00:00 +0000\r\nMessage-ID: <trip-2@example.test>\r\n"
+        b"In-Reply-To: <trip-1@example.test>\r\nReferences: <trip-1@example.test>\r\n\r\nMay suits me.\r\n"
+    )
     other = sample_message(subject="Invoice 7", body="Attached.\r\n")
     inbox, one = deliver_to(ALICE, first)
     _inbox, two = deliver_to(ALICE, reply)
@@ -92,11 +98,16 @@ def test_someone_elses_conversation_is_not_found(alice, bob_client):
 def test_a_move_asked_for_as_json_answers_what_undo_needs(alice, alice_client):
     inbox, (one, two, _three) = _thread(alice)
     archive = folder_id(alice.id, "Archive")
-    done = alice_client.post(reverse("webmail:act", args=[inbox]), {"uid": f"{one},{two}", "action": "move",
-                                                                    "dest": archive},
-                             HTTP_ACCEPT="application/json").json()
+    done = alice_client.post(
+        reverse("webmail:act", args=[inbox]),
+        {"uid": f"{one},{two}", "action": "move", "dest": archive},
+        HTTP_ACCEPT="application/json",
+    ).json()
     assert done["text"] == "Moved 2 to Archive." and done["folder"] == archive and len(done["uids"]) == 2
-    back = alice_client.post(reverse("webmail:act", args=[archive]), {
-        "uid": ",".join(map(str, done["uids"])), "action": "move", "dest": inbox}, HTTP_ACCEPT="application/json")
+    back = alice_client.post(
+        reverse("webmail:act", args=[archive]),
+        {"uid": ",".join(map(str, done["uids"])), "action": "move", "dest": inbox},
+        HTTP_ACCEPT="application/json",
+    )
     assert back.json()["text"] == "Moved 2 to Inbox."
     assert store.message_page(alice.id, inbox).total == 3 and store.message_page(alice.id, archive).total == 0

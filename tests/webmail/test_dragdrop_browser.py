@@ -1,5 +1,6 @@
 """Handling mail quickly in Chromium: drag a message onto a folder and undo
 it (a reverse move), and select a range of rows with shift-click."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The webmail's Filters page through Django's test client: the rule
 builder writes readable Sieve, the raw editor stores checked scripts and
 shows an error at its line, and each account sees only its own script."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,9 +25,18 @@ def test_filters_page_needs_a_login(client):
 
 
 def test_adding_a_rule_writes_readable_sieve_and_activates_it(alice, alice_client):
-    response = alice_client.post("/mail/filters/", {"do": "rule", "field": "from", "match": "contains",
-                                                    "value": "bank", "action": "move", "argument": "Finance",
-                                                    "stop": "on"})
+    response = alice_client.post(
+        "/mail/filters/",
+        {
+            "do": "rule",
+            "field": "from",
+            "match": "contains",
+            "value": "bank",
+            "action": "move",
+            "argument": "Finance",
+            "stop": "on",
+        },
+    )
     assert response.status_code == 302
     name, text = store.active_script(alice.id)  # type: ignore[misc]
     assert name == "webmail"
@@ -36,22 +46,27 @@ def test_adding_a_rule_writes_readable_sieve_and_activates_it(alice, alice_clien
 
 
 def test_a_second_rule_is_added_after_the_first_with_the_requires_it_needs(alice, alice_client):
-    for rule in ({"field": "subject", "value": "news", "action": "read"},
-                 {"field": "spam", "value": "7", "action": "discard"}):
+    for rule in (
+        {"field": "subject", "value": "news", "action": "read"},
+        {"field": "spam", "value": "7", "action": "discard"},
+    ):
         assert alice_client.post("/mail/filters/", {"do": "rule", "match": "contains", **rule}).status_code == 302
     _, text = store.active_script(alice.id)  # type: ignore[misc]
     assert text.index('addflag "\\\\Seen"') < text.index("if spamtest")
     assert sieve.compile_script(text).extensions >= {"imap4flags", "spamtest", "relational"}
 
 
-@pytest.mark.parametrize("rule, words", [
-    ({"field": "size", "value": "big", "action": "discard"}, "a size is a number"),
-    ({"field": "spam", "value": "\u00b2", "action": "discard"}, "a spam score is a number from 1 to 10"),
-    ({"field": "from", "value": "x", "action": "forward", "argument": "not an address"}, "email address"),
-    ({"field": "header", "header": "bad name:", "value": "x", "action": "discard"}, "header field name"),
-    ({"field": "from", "value": "", "action": "discard"}, "needs a value"),
-    ({"field": "from", "value": "x", "action": "move", "argument": ""}, "name the folder"),
-])
+@pytest.mark.parametrize(
+    "rule, words",
+    [
+        ({"field": "size", "value": "big", "action": "discard"}, "a size is a number"),
+        ({"field": "spam", "value": "\u00b2", "action": "discard"}, "a spam score is a number from 1 to 10"),
+        ({"field": "from", "value": "x", "action": "forward", "argument": "not an address"}, "email address"),
+        ({"field": "header", "header": "bad name:", "value": "x", "action": "discard"}, "header field name"),
+        ({"field": "from", "value": "", "action": "discard"}, "needs a value"),
+        ({"field": "from", "value": "x", "action": "move", "argument": ""}, "name the folder"),
+    ],
+)
 def test_a_rule_that_cannot_be_written_is_refused_with_a_reason(alice, alice_client, rule, words):
     response = alice_client.post("/mail/filters/", {"do": "rule", "match": "contains", **rule})
     assert response.status_code == 400

@@ -1,6 +1,7 @@
 """The Filters page in Chromium (Playwright): make a rule with the builder,
 send a matching message over SMTP, find it in the rule's folder in the
 webmail and over IMAP; a broken script shows its error at its line."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -23,7 +24,8 @@ def test_a_rule_made_in_the_builder_files_matching_mail_into_its_folder(page, ma
     page.click("#add-rule")
     expect(page.locator("#script")).to_have_value(
         'require ["fileinto", "mailbox"];\n# rule: Subject invoice -> Move to folder Finance\n'
-        'if header :contains "subject" "invoice" {\n    fileinto :create "Finance";\n    stop;\n}\n')
+        'if header :contains "subject" "invoice" {\n    fileinto :create "Finance";\n    stop;\n}\n'
+    )
     shot(page, "filters")
     submit(mail_servers, sample_message(subject="Your invoice for December"), BOB, [ALICE])
     submit(mail_servers, sample_message(subject="Lunch?"), BOB, [ALICE])
@@ -41,5 +43,6 @@ def test_the_raw_editor_shows_an_error_at_its_line(page):  # noqa: F811
     page.click("#save-script")
     expect(page.locator("#script-error")).to_have_text("Line 3: missing ';' after fileinto")
     expect(page.locator("#error-line")).to_have_text('  fileinto "X"')
-    expect(page.locator("#script")).to_have_value('require "fileinto";\nif header :contains "subject" "x" {\n'
-                                                  '  fileinto "X"\n}\n')
+    expect(page.locator("#script")).to_have_value(
+        'require "fileinto";\nif header :contains "subject" "x" {\n  fileinto "X"\n}\n'
+    )

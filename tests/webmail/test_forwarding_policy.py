@@ -1,6 +1,7 @@
 """A user's forwarding follows the domain's allow_external_forwards at save
 (issue #15 item 8): the webmail settings page refuses a target on another
 host unless the domain allows it; hosted domains are always fine."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,10 @@ from mailboxes.models import Domain
 
 
 def save_forward(client, target: str):  # type: ignore[no-untyped-def]
-    return client.post("/mail/settings/", {"display_name": "", "signature": "", "vacation_days": "7",
-                                           "forward_to": target, "forward_keep_copy": "on"})
+    return client.post(
+        "/mail/settings/",
+        {"display_name": "", "signature": "", "vacation_days": "7", "forward_to": target, "forward_keep_copy": "on"},
+    )
 
 
 def test_the_settings_page_refuses_a_forward_to_another_host_when_the_domain_does_not_allow_it(alice, alice_client):

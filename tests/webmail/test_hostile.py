@@ -2,6 +2,7 @@
 event handler, no javascript: URL, nothing that loads a remote resource
 before the user allows images, and the frame's CSP would stop it anyway.
 The browser test (test_browser.py) renders the same corpus in Chromium."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from .helpers import HOSTILE, deliver_to
 FORBIDDEN = re.compile(
     r"<\s*(script|iframe|frame|object|embed|applet|form|input|button|textarea|svg|math|meta|link|base|style"
     r"|video|audio|source|portal|template|noscript|isindex)\b|\bon[a-z]+\s*=|javascript:|vbscript:|data:|"
-    r"srcset|formaction|xlink|url\(", re.I)
+    r"srcset|formaction|xlink|url\(",
+    re.I,
+)
 
 
 @pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
@@ -65,18 +68,26 @@ def test_svg_and_html_parts_are_never_served_inline(alice, alice_client):
     assert "/mail/logout/" not in frame and "/mail/settings/" not in frame
 
 
-@pytest.mark.parametrize("markup, expected", [
-    ('<a href="https://example.test/">x</a>',
-     '<a href="https://example.test/" target="_blank" rel="noopener noreferrer">x</a>'),
-    ('<p style="color:red;position:fixed;background:url(http://x.test/a)">p</p>', '<p style="color:red">p</p>'),
-    ('<b onclick="x()">b</b>', "<b>b</b>"),
-    ('<img src="cid:a@b" alt="a">', '<img src="/p/1.2" alt="a">'),
-    ('<img src="cid:unknown@b">', "<img>"),
-    ('<img src="/p/1.2"><img src="/mail/logout/">', '<img src="/p/1.2"><img>'),
-    ("<table><tr><td bgcolor=#fff width=10>t</td></tr></table>",
-     '<table><tbody><tr><td bgcolor="#fff" width="10">t</td></tr></tbody></table>'),
-])
+@pytest.mark.parametrize(
+    "markup, expected",
+    [
+        (
+            '<a href="https://example.test/">x</a>',
+            '<a href="https://example.test/" target="_blank" rel="noopener noreferrer">x</a>',
+        ),
+        ('<p style="color:red;position:fixed;background:url(http://x.test/a)">p</p>', '<p style="color:red">p</p>'),
+        ('<b onclick="x()">b</b>', "<b>b</b>"),
+        ('<img src="cid:a@b" alt="a">', '<img src="/p/1.2" alt="a">'),
+        ('<img src="cid:unknown@b">', "<img>"),
+        ('<img src="/p/1.2"><img src="/mail/logout/">', '<img src="/p/1.2"><img>'),
+        (
+            "<table><tr><td bgcolor=#fff width=10>t</td></tr></table>",
+            '<table><tbody><tr><td bgcolor="#fff" width="10">t</td></tr></tbody></table>',
+        ),
+    ],
+)
 def test_sanitizer_keeps_harmless_markup_and_drops_the_rest(markup, expected):
-    clean, _blocked, _inline = render.sanitize_html(markup, part_url=lambda s: f"/p/{s}", cids={"a@b": "1.2"},
-                                                    allow_remote=False)
+    clean, _blocked, _inline = render.sanitize_html(
+        markup, part_url=lambda s: f"/p/{s}", cids={"a@b": "1.2"}, allow_remote=False
+    )
     assert clean == expected

@@ -1,6 +1,7 @@
 """Isolation: every URL that names a folder, a message or a part checks that
 it is the signed-in user's. Alice asking for Bob's gets 404, exactly as for
 something that does not exist, and Bob's mail is left as it was."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,10 +11,18 @@ from mailboxes import store
 from .helpers import deliver_to, folder_id, with_attachments
 
 GETS = [
-    "/mail/f/{f}/", "/mail/f/{f}/state", "/mail/m/{f}/{u}/", "/mail/m/{f}/{u}/frame", "/mail/m/{f}/{u}/part/2",
-    "/mail/m/{f}/{u}/inline/1.2.2", "/mail/m/{f}/{u}/raw", "/mail/m/{f}/{u}/raw?download=1",
-    "/mail/compose/?mode=reply&f={f}&u={u}", "/mail/compose/?mode=forward&f={f}&u={u}",
-    "/mail/compose/?mode=draft&f={f}&u={u}", "/mail/search/?q=report&folder={f}",
+    "/mail/f/{f}/",
+    "/mail/f/{f}/state",
+    "/mail/m/{f}/{u}/",
+    "/mail/m/{f}/{u}/frame",
+    "/mail/m/{f}/{u}/part/2",
+    "/mail/m/{f}/{u}/inline/1.2.2",
+    "/mail/m/{f}/{u}/raw",
+    "/mail/m/{f}/{u}/raw?download=1",
+    "/mail/compose/?mode=reply&f={f}&u={u}",
+    "/mail/compose/?mode=forward&f={f}&u={u}",
+    "/mail/compose/?mode=draft&f={f}&u={u}",
+    "/mail/search/?q=report&folder={f}",
 ]
 POSTS = [
     ("/mail/f/{f}/act", {"uid": "{u}", "action": "delete"}),
@@ -22,10 +31,21 @@ POSTS = [
     ("/mail/folders/", {"op": "delete", "folder": "{archive}"}),
     ("/mail/folders/", {"op": "rename", "folder": "{archive}", "name": "Mine"}),
     ("/mail/folders/", {"op": "create", "name": "x", "parent": "{f}"}),
-    ("/mail/compose/", {"to": "alice@example.test", "f": "{f}", "u": "{u}", "mode": "forward", "keep": "2",
-                        "action": "send"}),
-    ("/mail/compose/", {"to": "alice@example.test", "f": "{f}", "u": "{u}", "mode": "attach",
-                        "attach_original": "1", "action": "save"}),
+    (
+        "/mail/compose/",
+        {"to": "alice@example.test", "f": "{f}", "u": "{u}", "mode": "forward", "keep": "2", "action": "send"},
+    ),
+    (
+        "/mail/compose/",
+        {
+            "to": "alice@example.test",
+            "f": "{f}",
+            "u": "{u}",
+            "mode": "attach",
+            "attach_original": "1",
+            "action": "save",
+        },
+    ),
 ]
 
 

@@ -1,6 +1,7 @@
 """The webmail in the reader's language: Italian from the browser's
 Accept-Language, special folders named in it, sizes and dates in its format,
 and a choice in the settings that wins over the browser's."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,17 @@ def test_the_inbox_is_in_italian_when_the_browser_asks_for_it(alice, alice_clien
     page = alice_client.get(f"/mail/f/{inbox}/", HTTP_ACCEPT_LANGUAGE="it-IT,it;q=0.9,en;q=0.5").content.decode()
     assert '<html lang="it">' in page
     assert "<title>(1) Posta in arrivo · Mailhost</title>" in page
-    for text in (">Scrivi<", ">Cestino<", ">Inviati<", ">Bozze<", ">Indesiderata<", ">Archivio<", "1 messaggio", "1 non letti",
-                 "Segna come letti"):
+    for text in (
+        ">Scrivi<",
+        ">Cestino<",
+        ">Inviati<",
+        ">Bozze<",
+        ">Indesiderata<",
+        ">Archivio<",
+        "1 messaggio",
+        "1 non letti",
+        "Segna come letti",
+    ):
         assert text in page, text
     assert re.search(r'class="size">\d,\d\xa0KB<', page)  # a decimal comma
     assert re.search(r'class="date"><time [^>]*>\d\d/\d\d/\d{4} \d\d:\d\d<', page)  # day first
@@ -32,7 +42,9 @@ def test_english_is_the_default_and_the_folders_keep_their_english_names(alice, 
 def test_the_language_chosen_in_the_settings_wins_over_the_browser(alice, alice_client):
     settings = alice_client.get("/mail/settings/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert 'id="language-form"' in settings and "Salva lingua" in settings
-    answer = alice_client.post("/i18n/setlang/", {"language": "en", "next": "/mail/settings/"}, HTTP_ACCEPT_LANGUAGE="it")
+    answer = alice_client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/mail/settings/"}, HTTP_ACCEPT_LANGUAGE="it"
+    )
     assert answer.status_code == 302 and answer["Location"] == "/mail/settings/"
     page = alice_client.get("/mail/settings/", HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "Save language" in page and "Salva lingua" not in page

@@ -2,6 +2,7 @@
 local account, arrives as <strong> in the text/html part with a matching
 text/plain part; a hostile paste leaves nothing that runs. Saves
 webmail-rich-editor.png."""
+
 from __future__ import annotations
 
 import email
@@ -25,8 +26,10 @@ def _bobs_newest() -> email.message.EmailMessage | None:
     items = store.message_page(bob, inbox).items
     if not items:
         return None
-    return email.message_from_bytes(store.message_bytes(bob, inbox, items[0].uid),  # type: ignore[return-value]
-                                    policy=policy.default)
+    return email.message_from_bytes(
+        store.message_bytes(bob, inbox, items[0].uid),  # type: ignore[return-value]
+        policy=policy.default,
+    )
 
 
 def test_bold_text_is_sent_as_html_with_a_matching_text_part(page, mail_servers):  # noqa: F811

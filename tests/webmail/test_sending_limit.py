@@ -1,5 +1,6 @@
 """The per-account sending limit (MAIL_SEND_LIMIT recipients an hour) in the
 webmail: a message that would pass it is not sent, and the page says why."""
+
 from __future__ import annotations
 
 from mailboxes import store
@@ -9,8 +10,9 @@ from .helpers import folder_id
 
 
 def compose(client, to: str):  # type: ignore[no-untyped-def]
-    return client.post("/mail/compose/", {"to": to, "cc": "", "bcc": "", "subject": "Hi", "body": "Hello\r\n",
-                                          "action": "send"})
+    return client.post(
+        "/mail/compose/", {"to": to, "cc": "", "bcc": "", "subject": "Hi", "body": "Hello\r\n", "action": "send"}
+    )
 
 
 def test_a_message_past_the_hourly_limit_is_not_sent_and_the_page_says_why(settings, alice, bob, alice_client):

@@ -1,4 +1,5 @@
 """The store functions the webmail reads through."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,11 @@ def test_a_message_list_page_costs_the_same_queries_whatever_its_size(alice, cou
 
 
 def test_pages_sort_by_date_sender_subject_and_size(alice):
-    for subject, sender, body in (("b", "zed@x.test", "x" * 10), ("a", "amy@x.test", "x" * 500), ("c", "kim@x.test", "")):
+    for subject, sender, body in (
+        ("b", "zed@x.test", "x" * 10),
+        ("a", "amy@x.test", "x" * 500),
+        ("c", "kim@x.test", ""),
+    ):
         deliver_to(alice.address, sample_message(subject=subject, sender=sender, body=body))
     inbox = folder_id(alice.id, "INBOX")
 
@@ -70,8 +75,9 @@ def test_search_over_one_folder_or_all_uses_the_criteria_tree(alice):
     everywhere = store.search_messages(alice.id, s.Text("DUE", "body"))
     assert sorted(m.subject for m in everywhere.items) == ["Holiday", "Invoice 42"]
     assert {m.folder_id for m in everywhere.items} == {inbox, folder_id(alice.id, "Archive")}
-    assert [m.subject for m in store.search_messages(alice.id, s.Text("due", "body"), folder_id=inbox).items] == \
-        ["Invoice 42"]
+    assert [m.subject for m in store.search_messages(alice.id, s.Text("due", "body"), folder_id=inbox).items] == [
+        "Invoice 42"
+    ]
     assert store.search_messages(alice.id, s.Header("subject", "invoice")).total == 1
 
 
@@ -108,12 +114,15 @@ def test_a_renamed_drafts_folder_is_still_found_by_its_special_use(alice):
     assert saved.folder_id == folder_id(alice.id, "Entwürfe")
 
 
-@pytest.mark.parametrize("prefs, message", [
-    (store.Preferences(display_name="A\nB"), "display name"),
-    (store.Preferences(vacation_days=0), "vacation interval"),
-    (store.Preferences(vacation_enabled=True, vacation_body=" "), "needs a message"),
-    (store.Preferences(forward_to="not an address"), "not a valid mail address"),
-])
+@pytest.mark.parametrize(
+    "prefs, message",
+    [
+        (store.Preferences(display_name="A\nB"), "display name"),
+        (store.Preferences(vacation_days=0), "vacation interval"),
+        (store.Preferences(vacation_enabled=True, vacation_body=" "), "needs a message"),
+        (store.Preferences(forward_to="not an address"), "not a valid mail address"),
+    ],
+)
 def test_preferences_are_validated(alice, prefs, message):
     with pytest.raises(store.InvalidInput, match=message):
         store.save_preferences(alice.id, prefs)

@@ -1,5 +1,6 @@
 """The webmail's pages through Django's test client: what each shows and does,
 and the security headers on every one of them."""
+
 from __future__ import annotations
 
 import email
@@ -18,8 +19,16 @@ from .helpers import deliver_to, folder_id, with_attachments
 
 def _page_urls(alice) -> list[str]:  # type: ignore[no-untyped-def]
     inbox, uid = deliver_to(alice.address, with_attachments())
-    return ["/mail/", f"/mail/f/{inbox}/", f"/mail/m/{inbox}/{uid}/", "/mail/compose/", "/mail/settings/",
-            "/mail/folders/", "/mail/search/?q=report", "/mail/login/"]
+    return [
+        "/mail/",
+        f"/mail/f/{inbox}/",
+        f"/mail/m/{inbox}/{uid}/",
+        "/mail/compose/",
+        "/mail/settings/",
+        "/mail/folders/",
+        "/mail/search/?q=report",
+        "/mail/login/",
+    ]
 
 
 def test_every_webmail_page_carries_a_strict_content_security_policy(alice, alice_client):
@@ -33,8 +42,9 @@ def test_every_webmail_page_carries_a_strict_content_security_policy(alice, alic
         assert response["Referrer-Policy"] == "same-origin"
 
 
-@pytest.mark.parametrize("name, media_type", [("mail.css", "text/css"), ("mail.js", "text/javascript"),
-                                              ("clip.svg", "image/svg+xml")])
+@pytest.mark.parametrize(
+    "name, media_type", [("mail.css", "text/css"), ("mail.js", "text/javascript"), ("clip.svg", "image/svg+xml")]
+)
 def test_the_webmail_serves_its_own_assets_to_anyone(db, name, media_type):
     response = Client().get(f"/mail/assets/{name}")
     assert response.status_code == 200 and response["Content-Type"].startswith(media_type)
@@ -54,8 +64,15 @@ def test_login_with_address_and_password_then_logout(alice):
     token = page.cookies["csrftoken"].value
     wrong = client.post("/mail/login/", {"address": alice.address, "password": "nope", "csrfmiddlewaretoken": token})
     assert wrong.status_code == 403 and b"Wrong address or password" in wrong.content
-    ok = client.post("/mail/login/", {"address": "Alice@Example.test", "password": PASSWORDS[alice.address],
-                                      "csrfmiddlewaretoken": token, "next": "/mail/settings/"})
+    ok = client.post(
+        "/mail/login/",
+        {
+            "address": "Alice@Example.test",
+            "password": PASSWORDS[alice.address],
+            "csrfmiddlewaretoken": token,
+            "next": "/mail/settings/",
+        },
+    )
     assert ok.status_code == 302 and ok["Location"] == "/mail/settings/"
     session_cookie = ok.cookies["sessionid"]
     assert session_cookie["httponly"] and session_cookie["samesite"] == "Lax"
@@ -67,8 +84,9 @@ def test_login_with_address_and_password_then_logout(alice):
 
 
 def test_login_refuses_an_offsite_next_url(alice):
-    response = Client().post("/mail/login/", {"address": alice.address, "password": PASSWORDS[alice.address],
-                                              "next": "https://evil.test/"})
+    response = Client().post(
+        "/mail/login/", {"address": alice.address, "password": PASSWORDS[alice.address], "next": "https://evil.test/"}
+    )
     assert response["Location"] == "/mail/"
 
 
@@ -84,14 +102,18 @@ def test_state_changes_need_a_csrf_token(alice):
     inbox, uid = deliver_to(alice.address, sample_message())
     client = Client(enforce_csrf_checks=True)
     from .helpers import signed_in
+
     client.cookies = signed_in(alice.address).cookies
     response = client.post(f"/mail/f/{inbox}/act", {"uid": uid, "action": "delete"})
     assert response.status_code == 403
     assert store.message_page(alice.id, inbox).total == 1
-    for url, data in (("/mail/compose/", {"to": "bob@example.test", "action": "send"}),
-                      ("/mail/settings/", {"vacation_days": "7", "forward_to": "eve@evil.test"}),
-                      ("/mail/settings/password", {"old": PASSWORDS[alice.address], "new": "x" * 9, "again": "x" * 9}),
-                      ("/mail/folders/", {"op": "create", "name": "x"}), ("/mail/logout/", {})):
+    for url, data in (
+        ("/mail/compose/", {"to": "bob@example.test", "action": "send"}),
+        ("/mail/settings/", {"vacation_days": "7", "forward_to": "eve@evil.test"}),
+        ("/mail/settings/password", {"old": PASSWORDS[alice.address], "new": "x" * 9, "again": "x" * 9}),
+        ("/mail/folders/", {"op": "create", "name": "x"}),
+        ("/mail/logout/", {}),
+    ):
         assert client.post(url, data).status_code == 403, url
     assert store.get_preferences(alice.id).forward_to == ""
 
@@ -130,10 +152,11 @@ def test_plain_text_is_escaped_and_links_are_clickable(alice, alice_client):
 
 
 def test_rfc2047_subjects_and_names_and_legacy_charsets_are_decoded(alice, alice_client):
-    raw = (b"From: =?iso-8859-1?q?J=F6rg_M=FCller?= <jorg@example.test>\r\nTo: alice@example.test\r\n"
-           b"Subject: =?utf-8?b?0J/RgNC40LLQtdGC?= =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n"
-           b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=koi8-r\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-           ) + "Привет, мир\r\n".encode("koi8-r")
+    raw = (
+        b"From: =?iso-8859-1?q?J=F6rg_M=FCller?= <jorg@example.test>\r\nTo: alice@example.test\r\n"
+        b"Subject: =?utf-8?b?0J/RgNC40LLQtdGC?= =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?=\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=koi8-r\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + "Привет, мир\r\n".encode("koi8-r")
     inbox, uid = deliver_to(alice.address, raw)
     page = alice_client.get(f"/mail/m/{inbox}/{uid}/").content.decode()
     assert "Привет" in page and "こんにちは" in page and "Jörg Müller" in page and "Привет, мир" in page
@@ -216,8 +239,9 @@ def test_folders_are_created_renamed_and_deleted_but_special_ones_stay(alice, al
     assert {"Work", "Work/2026"} <= names and "Projects" not in names
     alice_client.post("/mail/folders/", {"op": "delete", "folder": folder_id(alice.id, "Work/2026")})
     for special in ("INBOX", "Sent"):
-        response = alice_client.post("/mail/folders/", {"op": "delete", "folder": folder_id(alice.id, special)},
-                                     follow=True)
+        response = alice_client.post(
+            "/mail/folders/", {"op": "delete", "folder": folder_id(alice.id, special)}, follow=True
+        )
         assert b"special folder" in response.content
     assert {r.name for r in store.folder_rows(alice.id)} >= {"INBOX", "Sent", "Work"}
     assert "Work/2026" not in {r.name for r in store.folder_rows(alice.id)}
@@ -245,14 +269,34 @@ def test_search_by_field_and_date_over_one_folder_or_all(alice, alice_client):
 
 def test_settings_save_identity_vacation_and_forwarding(alice, alice_client):
     Domain.objects.filter(name="example.test").update(allow_external_forwards=True)  # issue #15 item 8
-    response = alice_client.post("/mail/settings/", {
-        "display_name": "Alice A.", "signature": "Alice\r\nExample Inc.", "vacation_enabled": "on",
-        "vacation_subject": "Away", "vacation_body": "Back on Monday.", "vacation_days": "3",
-        "forward_to": "alice@elsewhere.test", "forward_keep_copy": "on", "conversations": "on"})
+    response = alice_client.post(
+        "/mail/settings/",
+        {
+            "display_name": "Alice A.",
+            "signature": "Alice\r\nExample Inc.",
+            "vacation_enabled": "on",
+            "vacation_subject": "Away",
+            "vacation_body": "Back on Monday.",
+            "vacation_days": "3",
+            "forward_to": "alice@elsewhere.test",
+            "forward_keep_copy": "on",
+            "conversations": "on",
+        },
+    )
     assert response.status_code == 302
     prefs = store.get_preferences(alice.id)
-    assert prefs == store.Preferences("Alice A.", "Alice\nExample Inc.", True, "Away", "Back on Monday.", 3,
-                                      "alice@elsewhere.test", True, conversations=True, rich_compose=False)
+    assert prefs == store.Preferences(
+        "Alice A.",
+        "Alice\nExample Inc.",
+        True,
+        "Away",
+        "Back on Monday.",
+        3,
+        "alice@elsewhere.test",
+        True,
+        conversations=True,
+        rich_compose=False,
+    )
     bad = alice_client.post("/mail/settings/", {"vacation_days": "0", "vacation_body": "x"})
     assert bad.status_code == 400 and b"vacation interval" in bad.content
     own = alice_client.post("/mail/settings/", {"vacation_days": "7", "forward_to": alice.address})
@@ -260,11 +304,13 @@ def test_settings_save_identity_vacation_and_forwarding(alice, alice_client):
 
 
 def test_password_change_needs_the_old_password_and_keeps_this_session(alice, alice_client):
-    wrong = alice_client.post("/mail/settings/password", {"old": "x", "new": "new-secret-1", "again": "new-secret-1"},
-                              follow=True)
+    wrong = alice_client.post(
+        "/mail/settings/password", {"old": "x", "new": "new-secret-1", "again": "new-secret-1"}, follow=True
+    )
     assert b"not right" in wrong.content
-    alice_client.post("/mail/settings/password", {"old": PASSWORDS[alice.address], "new": "new-secret-1",
-                                                  "again": "new-secret-1"})
+    alice_client.post(
+        "/mail/settings/password", {"old": PASSWORDS[alice.address], "new": "new-secret-1", "again": "new-secret-1"}
+    )
     assert store.authenticate(alice.address, "new-secret-1") is not None
     assert alice_client.get("/mail/settings/").status_code == 200
 
@@ -276,7 +322,8 @@ def test_address_suggestions_come_from_past_correspondents(alice, alice_client):
     data = json.loads(alice_client.get("/mail/suggest?q=dor").content)
     assert data == {"suggestions": ["Dora Explorer <dora@far.test>"]}
     assert json.loads(alice_client.get("/mail/suggest?q=charl").content)["suggestions"] == [
-        "Charlie Brown <charlie@other.test>"]
+        "Charlie Brown <charlie@other.test>"
+    ]
     assert json.loads(alice_client.get("/mail/suggest?q=alice").content)["suggestions"] == []
 
 

@@ -18,8 +18,13 @@ class Command(StoreCommand):
         generated = password is None
         if generated:
             password = secrets.token_urlsafe(12)
-        info = store.create_account(address, password, quota=size_arg(quota) if quota is not None else None,
-                                    display_name=name, superuser=superuser)
+        info = store.create_account(
+            address,
+            password,
+            quota=size_arg(quota) if quota is not None else None,
+            display_name=name,
+            superuser=superuser,
+        )
         self.stdout.write(f"created account {info.address}" + (" (superuser)" if superuser else ""))
         if generated:
             self.stdout.write(f"password: {password}")

@@ -11,6 +11,5 @@ class Command(StoreCommand):
         parser.add_argument("--max-accounts", type=int, default=0)
 
     def handle(self, domain, quota=None, max_accounts=0, **options):
-        info = store.create_domain(domain, default_quota=size_arg(quota) if quota else 0,
-                                   max_accounts=max_accounts)
+        info = store.create_domain(domain, default_quota=size_arg(quota) if quota else 0, max_accounts=max_accounts)
         self.stdout.write(f"created domain {info.name}")

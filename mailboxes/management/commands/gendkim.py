@@ -8,8 +8,12 @@ class Command(StoreCommand):
     def add_arguments(self, parser):
         parser.add_argument("domain")
         parser.add_argument("--selector", default="mail")
-        parser.add_argument("--algorithm", choices=["rsa", "ed25519"], default="rsa",
-                            help="rsa (2048 bits, default) or ed25519 (RFC 8463)")
+        parser.add_argument(
+            "--algorithm",
+            choices=["rsa", "ed25519"],
+            default="rsa",
+            help="rsa (2048 bits, default) or ed25519 (RFC 8463)",
+        )
         parser.add_argument("--replace", action="store_true", help="replace a key with the same selector")
 
     def handle(self, domain, selector="mail", algorithm="rsa", replace=False, **options):
@@ -19,4 +23,4 @@ class Command(StoreCommand):
 
 def _quoted(txt: str) -> str:
     """A TXT value as zone-file strings of at most 255 octets each (RFC 1035 3.3.14)."""
-    return " ".join(f'"{txt[i:i + 255]}"' for i in range(0, len(txt), 255))
+    return " ".join(f'"{txt[i : i + 255]}"' for i in range(0, len(txt), 255))

@@ -8,9 +8,11 @@ from mailboxes.management.base import StoreCommand
 
 
 class Command(StoreCommand):
-    help = ("Enable APOP (RFC 1939 7) for an account by giving it an APOP secret, or turn it off. "
-            "The secret is stored readable by the server (APOP needs that): make it different "
-            "from the account's password.")
+    help = (
+        "Enable APOP (RFC 1939 7) for an account by giving it an APOP secret, or turn it off. "
+        "The secret is stored readable by the server (APOP needs that): make it different "
+        "from the account's password."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("address")

@@ -3,9 +3,11 @@ from mailboxes.management.base import StoreCommand
 
 
 class Command(StoreCommand):
-    help = ("Turn two-factor sign-in on with a new TOTP authenticator (prints its otpauth:// URI and secret "
-            "once, for scripted set-up), or off. While it is on, the account's own password opens only the "
-            "web, and only after a code; mail clients need app passwords (manage.py apppassword).")
+    help = (
+        "Turn two-factor sign-in on with a new TOTP authenticator (prints its otpauth:// URI and secret "
+        "once, for scripted set-up), or off. While it is on, the account's own password opens only the "
+        "web, and only after a code; mail clients need app passwords (manage.py apppassword)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("address")

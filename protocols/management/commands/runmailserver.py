@@ -2,6 +2,7 @@
 one asyncio event loop; with --workers N, N of them sharing the listening
 sockets (protocols/workers.py). Run as many as needed, on as many machines
 (DESIGN.md, docs/SCALING.md)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,13 +28,29 @@ LISTENERS = {
     "pop2": "protocols.pop2.server:start",
     "managesieve": "protocols.managesieve.server:start",
 }
-OPTION = {"smtp": "smtp_port", "submission": "submission_port", "smtps": "smtps_port",
-          "imap": "imap_port", "imaps": "imaps_port", "pop3": "pop3_port", "pop3s": "pop3s_port",
-          "pop2": "pop2_port", "managesieve": "managesieve_port"}
+OPTION = {
+    "smtp": "smtp_port",
+    "submission": "submission_port",
+    "smtps": "smtps_port",
+    "imap": "imap_port",
+    "imaps": "imaps_port",
+    "pop3": "pop3_port",
+    "pop3s": "pop3s_port",
+    "pop2": "pop2_port",
+    "managesieve": "managesieve_port",
+}
 # --protocols accepts the family names too: 'pop3' also enables pop3s, etc.
-FAMILIES = {"smtp": ("smtp",), "submission": ("submission",), "smtps": ("smtps",),
-            "imap": ("imap", "imaps"), "imaps": ("imaps",), "pop3": ("pop3", "pop3s"),
-            "pop3s": ("pop3s",), "pop2": ("pop2",), "managesieve": ("managesieve",)}
+FAMILIES = {
+    "smtp": ("smtp",),
+    "submission": ("submission",),
+    "smtps": ("smtps",),
+    "imap": ("imap", "imaps"),
+    "imaps": ("imaps",),
+    "pop3": ("pop3", "pop3s"),
+    "pop3s": ("pop3s",),
+    "pop2": ("pop2",),
+    "managesieve": ("managesieve",),
+}
 
 
 def _start_function(name: str):  # type: ignore[no-untyped-def]
@@ -46,6 +63,7 @@ async def _watch_certificate(interval: float) -> None:
     sharing the files, without a signal: each looks at the files every
     interval and loads them when they changed (stat only; no thread needed)."""
     from protocols import tls
+
     while True:
         await asyncio.sleep(interval)
         try:
@@ -60,17 +78,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.MAIL_LISTEN_HOST)
         for name, option in OPTION.items():
-            parser.add_argument("--" + option.replace("_", "-"), type=int, default=settings.MAIL_PORTS[name],
-                                metavar="PORT", help=f"{name} port (env MAIL_{option.upper()}; 0 = off)")
-        parser.add_argument("--protocols", default=",".join(settings.MAIL_PROTOCOLS),
-                            help="comma-separated listeners to run (default: all)")
+            parser.add_argument(
+                "--" + option.replace("_", "-"),
+                type=int,
+                default=settings.MAIL_PORTS[name],
+                metavar="PORT",
+                help=f"{name} port (env MAIL_{option.upper()}; 0 = off)",
+            )
+        parser.add_argument(
+            "--protocols",
+            default=",".join(settings.MAIL_PROTOCOLS),
+            help="comma-separated listeners to run (default: all)",
+        )
         parser.add_argument("--ready-file", help="write the listening addresses to this file once up")
-        parser.add_argument("--metrics-port", type=int, default=settings.MAIL_METRICS_PORT, metavar="PORT",
-                            help="serve Prometheus metrics on this port (env MAIL_METRICS_PORT; 0 = off); "
-                                 "with --workers N, worker i serves it on PORT + i")
-        parser.add_argument("--workers", type=int, default=settings.MAIL_WORKERS, metavar="N",
-                            help="worker processes sharing the listening sockets (env MAIL_WORKERS; "
-                                 "default 1; one per core uses the whole machine)")
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=settings.MAIL_METRICS_PORT,
+            metavar="PORT",
+            help="serve Prometheus metrics on this port (env MAIL_METRICS_PORT; 0 = off); "
+            "with --workers N, worker i serves it on PORT + i",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.MAIL_WORKERS,
+            metavar="N",
+            help="worker processes sharing the listening sockets (env MAIL_WORKERS; "
+            "default 1; one per core uses the whole machine)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         wanted: set[str] = set()
@@ -97,9 +133,17 @@ class Command(BaseCommand):
             return self._worker(options["host"], plan, options.get("ready_file"), metrics_port)
         self._supervise(options["host"], plan, options.get("ready_file"), metrics_port, workers)
 
-    def _worker(self, host: str, plan: list[tuple[str, int]], ready_file: str | None, metrics_port: int,
-                index: int = 0, announce: bool = True) -> None:
+    def _worker(
+        self,
+        host: str,
+        plan: list[tuple[str, int]],
+        ready_file: str | None,
+        metrics_port: int,
+        index: int = 0,
+        announce: bool = True,
+    ) -> None:
         from protocols import logqueue
+
         logqueue.start()  # a log sink that stops reading must not stop the event loop
         try:
             asyncio.run(self._serve(host, plan, ready_file, metrics_port, index, announce))
@@ -108,12 +152,14 @@ class Command(BaseCommand):
         finally:
             logqueue.stop()
 
-    def _supervise(self, host: str, plan: list[tuple[str, int]], ready_file: str | None, metrics_port: int,
-                   workers: int) -> None:
+    def _supervise(
+        self, host: str, plan: list[tuple[str, int]], ready_file: str | None, metrics_port: int, workers: int
+    ) -> None:
         """Bind every socket here, once, then fork the workers that serve them."""
         from django.db import connections
 
         from protocols import workers as supervisor
+
         lines = []
         for name, port in plan:
             try:
@@ -130,18 +176,30 @@ class Command(BaseCommand):
         if ready_file:
             with open(ready_file, "w") as fh:
                 fh.write("\n".join(lines) + "\n")
-        status = supervisor.supervise(workers, lambda index: self._worker(
-            host, plan, None, metrics_port + index if metrics_port else 0, index, announce=False))
+        status = supervisor.supervise(
+            workers,
+            lambda index: self._worker(
+                host, plan, None, metrics_port + index if metrics_port else 0, index, announce=False
+            ),
+        )
         if status:
             raise CommandError("the workers could not be kept running")
 
-    async def _serve(self, host: str, plan: list[tuple[str, int]], ready_file: str | None,
-                     metrics_port: int = 0, index: int = 0, announce: bool = True) -> None:
+    async def _serve(
+        self,
+        host: str,
+        plan: list[tuple[str, int]],
+        ready_file: str | None,
+        metrics_port: int = 0,
+        index: int = 0,
+        announce: bool = True,
+    ) -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         from protocols import tls
+
         loop.add_signal_handler(signal.SIGHUP, tls.reload)  # new certificate, no connection dropped
         watcher = asyncio.create_task(_watch_certificate(settings.MAIL_TLS_RELOAD_INTERVAL))
         listeners: list = []
@@ -162,6 +220,7 @@ class Command(BaseCommand):
             raise CommandError("no listener to run (all ports are 0 or no protocol selected)")
         if metrics_port:
             from mailhost import metrics
+
             try:
                 address = metrics.serve(host, metrics_port)
             except OSError as exc:
@@ -171,6 +230,7 @@ class Command(BaseCommand):
             lines.append(f"metrics listening on {address[0]}:{address[1]}")
         if index == 0:
             from protocols.relay.local import start_sweeper
+
             start_sweeper()  # embedded default only: no celery beat there
         if announce:  # a supervisor's worker says nothing: the supervisor did
             self.stdout.write("\n".join(lines))
