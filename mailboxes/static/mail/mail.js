@@ -96,6 +96,9 @@
     $("#undo-button").hidden = !undo;
     $("#undo-button").onclick = function () { bar.hidden = true; undo(); };
     bar.hidden = false;
+    /* the outcome of the action takes the keyboard (and a screen reader), as a page's flash does */
+    bar.setAttribute("tabindex", "-1");
+    bar.focus();
     window.clearTimeout(undoTimer);
     undoTimer = window.setTimeout(function () { bar.hidden = true; }, 10000);
   }
