@@ -239,7 +239,9 @@ class SMTPSession(AdaptedSMTP):
             self.restart_idle_timer()
             return
         log.info("%s: idle timeout", self.label)
-        if self.transport is not None:
+        # A transport already closing (a TLS one closed twice has dropped its
+        # protocol: writing raised AttributeError in the loop) gets no reply.
+        if self.transport is not None and not self.transport.is_closing():
             cast(asyncio.WriteTransport, self.transport).write(replies.TIMEOUT.encode() + b"\r\n")
         super().idle_timeout()
 
