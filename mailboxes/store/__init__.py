@@ -96,7 +96,7 @@ from .credentials import (
     list_app_passwords,
     revoke_app_password,
 )
-from .delivery import deliver
+from .delivery import deliver, return_path
 from .dkim import DkimKeyInfo, active_dkim_key, generate_dkim_key, list_dkim_keys
 from .dmarc import (
     DMARC_VERDICT_KEEP_DAYS,

@@ -75,8 +75,9 @@ def deliver(
     outbound queue. All in one transaction: when this returns, every copy is
     committed; if it raises, nothing is (OverQuota, TooBigForQuota, Unavailable).
 
-    local_headers go before the local copies only (SMTP's Return-Path; the
-    queued copy is raw alone). checks: check_recipient()'s answers for the
+    local_headers go before the local copies only (return_path(mail_from),
+    which final delivery adds (RFC 5321 4.4), and SMTP's
+    Authentication-Results and spam fields; the queued copy is raw alone). checks: check_recipient()'s answers for the
     recipients, by position (None where there is none); they are not looked
     up again. refuse_rejected: raise RejectedByFilter when every local
     recipient's script rejected the message and nobody else gets it (SMTP
@@ -105,6 +106,12 @@ def deliver(
         filtered, local_headers + raw, mail_from, junk=frozenset(t.owner for t in local if t.junk), relayed=raw
     )
     return report
+
+
+def return_path(mail_from: str) -> bytes:
+    """Return-Path: <reverse-path> (RFC 5321 4.4; '<>' for the null sender)."""
+    path = "" if mail_from in ("", "<>") else mail_from
+    return f"Return-Path: <{path}>\r\n".encode("utf-8", "surrogateescape")
 
 
 def with_retry(func: Callable[..., R], *args: object) -> R:

@@ -81,7 +81,8 @@ def _extra_copies(account: int, address: str, decision: Decision, raw: bytes, ma
 
 def _redirect_locally(account: int, address: str, decision: Decision, raw: bytes, mail_from: str) -> None:
     """RFC 5228 4.2 redirect to an address of ours: delivered as the MX would,
-    the envelope sender kept, a Received field added (the loop control in
+    the envelope sender kept (and written into Return-Path at its final
+    delivery, RFC 5321 4.4), a Received field added (the loop control in
     sieve_delivery counts them), the target's own scripts run. If it cannot
     be delivered and the owner kept no copy, the owner's INBOX gets it."""
     for target in decision.local_redirects:
@@ -90,7 +91,7 @@ def _redirect_locally(account: int, address: str, decision: Decision, raw: bytes
             f"\t{utils.format_datetime(timezone.now())}\r\n"
         ).encode("utf-8", "surrogateescape")
         try:
-            delivery.deliver(received + raw, [target], mail_from)
+            delivery.deliver(received + raw, [target], mail_from, local_headers=delivery.return_path(mail_from))
         except Exception:
             log.exception("sieve: account %s: the redirect to %s failed", account, target)
             if decision.placement is None:

@@ -269,7 +269,8 @@ def _send(request: HttpRequest, form: Form, raw: bytes, own_copy: bytes, recipie
         if store.unowned_authors(me, raw):  # the rule SMTP submission follows (issue #15 item 1)
             return _page(request, form, "Not sent: this account may not send as that From: address.", 403)
         store.check_sending(me, len(recipients))
-        store.deliver(raw, recipients, request.user.address, sender_account_id=me)
+        mail_from = request.user.address
+        store.deliver(raw, recipients, mail_from, local_headers=store.return_path(mail_from), sender_account_id=me)
     except store.StoreError as exc:
         if isinstance(exc, store.SendingLimited):
             return _page(

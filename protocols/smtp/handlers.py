@@ -191,7 +191,7 @@ class Handler:
                 scanned.message,
                 list(envelope.rcpt_tos),
                 mail_from,
-                local_headers=trace.return_path(mail_from) + scanned.fields,
+                local_headers=store.return_path(mail_from) + scanned.fields,
                 place=scanned.place,
                 sender_account_id=account.id if account is not None else None,
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],

@@ -1,5 +1,6 @@
 """Trace header fields (RFC 5321 4.4): Received: on every accepted message,
-Return-Path: at final delivery. Pure: values in, bytes out."""
+(Return-Path: is the store's: store.return_path, for every final delivery.)
+Pure: values in, bytes out."""
 
 from __future__ import annotations
 
@@ -59,9 +60,3 @@ def received(
         lines.append(f"\tfor <{recipients[0]}>")
     lines[-1] += f"; {format_datetime(when)}"
     return ("\r\n".join(lines) + "\r\n").encode("utf-8", "surrogateescape")
-
-
-def return_path(mail_from: str) -> bytes:
-    """Return-Path: <reverse-path> (RFC 5321 4.4; '<>' for the null sender)."""
-    path = "" if mail_from in ("", "<>") else mail_from
-    return f"Return-Path: <{path}>\r\n".encode("utf-8", "surrogateescape")

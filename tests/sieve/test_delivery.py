@@ -224,3 +224,21 @@ def test_redirects_count_against_the_daily_redirect_limit_and_not_the_hourly_sen
     assert [s for s in subjects if s.startswith("daily")] == [f"daily {n}" for n in range(4)]  # nothing lost
     assert subjects.count("Your mail filter failed") == 1
     store.check_sending(alice.id, 1)  # the redirects did not use the hour's budget for mail alice writes
+
+
+def test_a_redirect_to_a_local_address_is_stored_with_the_original_return_path(servers, alice, bob):
+    activate(alice, f'redirect "{bob.address}";')
+    send(servers, sample_message(subject="passed on"), [ALICE])
+    imap = imaplib.IMAP4("127.0.0.1", servers.ports["imap"])
+    try:
+        imap.login(bob.address, PASSWORDS[bob.address])
+        imap.select("INBOX", readonly=True)
+        _, data = imap.fetch("1", "(BODY.PEEK[])")
+    finally:
+        imap.logout()
+    stored = data[0][1]  # type: ignore[index]
+    # RFC 5321 4.4: final delivery puts the envelope sender first, once, above the redirect's Received field.
+    assert stored.startswith(b"Return-Path: <dora@far.test>\r\nReceived: by ")
+    assert b"(Sieve redirect) for <bob@example.test>" in stored
+    assert stored.count(b"Return-Path:") == 1
+    assert folder(servers, "INBOX") == []

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mailboxes import store
 from protocols.smtp import policy, replies, trace
 
 
@@ -178,7 +179,7 @@ def test_received_field_is_rfc5321_trace_syntax_whatever_the_client_said(helo, i
     ],
 )
 def test_return_path_holds_the_reverse_path(mail_from, field):
-    assert trace.return_path(mail_from) == field
+    assert store.return_path(mail_from) == field
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ def test_sending_delivers_locally_queues_remote_and_files_a_copy_with_bcc_in_sen
     assert response.status_code == 302
     _uid, delivered = newest(bob.id, "INBOX")
     assert delivered.isascii()  # 7-bit clean: RFC 2047 headers, quoted-printable or base64 bodies
+    assert delivered.startswith(b"Return-Path: <alice@example.test>\r\n")  # RFC 5321 4.4, at final delivery
     msg = parse(delivered)
     assert msg["Subject"] == "Grüße aus Köln" and b"=?utf-8?" in delivered.split(b"\r\n\r\n")[0]
     assert msg["From"].addresses[0].display_name == "Alice Ärger" and msg["Bcc"] is None
