@@ -28,12 +28,13 @@ class Failure:
 
 
 # RFC 3464 2.3.3 Action values, each with its report's subject and what it says.
-FAILED, DELAYED, RELAYED, DELIVERED = "failed", "delayed", "relayed", "delivered"
+FAILED, DELAYED, RELAYED, DELIVERED, EXPANDED = "failed", "delayed", "relayed", "delivered", "expanded"
 _SUBJECTS = {
     FAILED: "Undelivered Mail Returned to Sender",
     DELAYED: "Delayed Mail (still being retried)",
     RELAYED: "Successful Mail Delivery Report (relayed)",
     DELIVERED: "Successful Mail Delivery Report",
+    EXPANDED: "Successful Mail Delivery Report (expanded)",
 }
 
 
@@ -81,7 +82,9 @@ def build_dsn(
     FAILED; DELAYED, the recipients still being
     tried until retry_until (Will-Retry-Until, 2.3.9) with their last
     temporary status; RELAYED, handed to a host that does not report
-    (RFC 3461 5.2.2); DELIVERED, stored in a mailbox here. envid is the
+    (RFC 3461 5.2.2); DELIVERED, stored in a mailbox here; EXPANDED, taken
+    by an alias here that passes it on to several recipients (not a terminal
+    state: they may be reported on later, RFC 3461 6.2.7.3). envid is the
     sender's ENVID (Original-Envelope-Id, 2.2.1); each recipient's ORCPT
     becomes its Original-Recipient (2.3.1)."""
     action = action or (FAILED if retry_until is None else DELAYED)
@@ -105,6 +108,12 @@ def build_dsn(
         human = (
             "Your message was handed on to the next mail system for these recipients,\n"
             "which will not report further on its delivery:\n\n"
+            f"{lines}\n"
+        )
+    elif action == EXPANDED:
+        human = (
+            "Your message was delivered to these addresses, which pass it on to\n"
+            "several recipients; you may hear further about some of them:\n\n"
             f"{lines}\n"
         )
     else:

@@ -281,36 +281,48 @@ def _bounce(
 
 
 def report_delivered(
-    raw: bytes, mail_from: str, recipients: list[tuple[str, str]], *, envid: str = "", ret: str = ""
+    raw: bytes,
+    mail_from: str,
+    recipients: list[tuple[str, str]],
+    *,
+    envid: str = "",
+    ret: str = "",
+    expanded: list[tuple[str, str]] | None = None,
 ) -> bool:
-    """The success DSN (RFC 3461 4.1 NOTIFY=SUCCESS, RFC 3464 Action:
-    delivered) for a message stored in our own mailboxes: recipients are
-    (address, ORCPT) pairs. Delivered to mail_from in a transaction of its
-    own, after the message's; False if it could not be."""
+    """The success DSN (RFC 3461 4.1 NOTIFY=SUCCESS) for a message stored in
+    our own mailboxes: recipients, (address, ORCPT) pairs, get RFC 3464
+    Action: delivered; expanded, the addresses of aliases that pass the
+    message on to several recipients, Action: expanded (RFC 3461 6.2.7.3),
+    in a report of their own. Delivered to mail_from in a transaction of its
+    own, after the message's; False if any could not be."""
     from .delivery import deliver
 
-    if not mail_from or not recipients:
+    if not mail_from:
         return False
     now = timezone.now()
-    report = notices.build_dsn(
-        hostname=settings.MAIL_HOSTNAME,
-        mail_from=mail_from,
-        original_headers=raw.split(b"\r\n\r\n", 1)[0],
-        failures=[notices.Failure(address, "2.0.0", "", "", orcpt) for address, orcpt in recipients],
-        arrival=now,
-        now=now,
-        action=notices.DELIVERED,
-        envid=envid,
-        full_message=raw if ret == "FULL" else None,
-    )
-    try:
-        deliver(report, [mail_from], "")
-    except Unavailable:
-        raise
-    except StoreError as exc:
-        log.warning("success DSN to %s not delivered: %s", mail_from, exc)
-        return False
-    return True
+    sent = True
+    for action, group in ((notices.DELIVERED, recipients), (notices.EXPANDED, expanded or [])):
+        if not group:
+            continue
+        report = notices.build_dsn(
+            hostname=settings.MAIL_HOSTNAME,
+            mail_from=mail_from,
+            original_headers=raw.split(b"\r\n\r\n", 1)[0],
+            failures=[notices.Failure(address, "2.0.0", "", "", orcpt) for address, orcpt in group],
+            arrival=now,
+            now=now,
+            action=action,
+            envid=envid,
+            full_message=raw if ret == "FULL" else None,
+        )
+        try:
+            deliver(report, [mail_from], "")
+        except Unavailable:
+            raise
+        except StoreError as exc:
+            log.warning("success DSN to %s not delivered: %s", mail_from, exc)
+            sent = False
+    return sent and bool(recipients or expanded)
 
 
 @atomic

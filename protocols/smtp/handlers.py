@@ -263,19 +263,29 @@ def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
 
 async def _report_delivered(server: SMTPSession, envelope: Envelope, message: bytes, mail_from: str) -> None:
     """NOTIFY=SUCCESS for a recipient stored here: a "delivered" DSN (RFC 3461
-    4.1). The message is stored already: a failure here is logged, not answered."""
+    4.1), or "expanded" for an alias that passes the message on to several
+    recipients (6.2.7.3). The message is stored already: a failure here is
+    logged, not answered."""
     if not isinstance(envelope, Transaction) or not mail_from:
         return
-    local = [
-        (address, asked.orcpt)
-        for address, asked in envelope.rcpt_dsn.items()
-        if "SUCCESS" in asked.notify and getattr(server.rcpt_checks.get(address), "kind", "") == "local"
-    ]
-    if not local:
+    delivered: list[tuple[str, str]] = []
+    expanded: list[tuple[str, str]] = []
+    for address, asked in envelope.rcpt_dsn.items():
+        check = server.rcpt_checks.get(address)
+        if "SUCCESS" in asked.notify and check is not None and check.kind == "local":
+            several = len(check.account_ids) + len(check.forwards) > 1
+            (expanded if several else delivered).append((address, asked.orcpt))
+    if not delivered and not expanded:
         return
     try:
         await dbcall.call(
-            store.report_delivered, message, mail_from, local, envid=envelope.dsn.envid, ret=envelope.dsn.ret
+            store.report_delivered,
+            message,
+            mail_from,
+            delivered,
+            envid=envelope.dsn.envid,
+            ret=envelope.dsn.ret,
+            expanded=expanded,
         )
     except Exception:
         log.exception("%s: the success DSN to <%s> failed", server.label, mail_from)

@@ -225,6 +225,28 @@ def test_a_success_notice_for_local_delivery_says_delivered(alice, bob, submissi
     assert delivered["Original-Recipient"] == "rfc822;bob@example.test"
 
 
+def test_a_success_notice_for_an_alias_of_several_recipients_says_expanded(alice, bob, submission_port):
+    store.create_alias("team@example.test", ["bob@example.test", "carol@remote.test"])
+    store.create_alias("solo@example.test", ["bob@example.test"])
+    submit(
+        submission_port,
+        " ENVID=local-2",
+        [
+            ("team@example.test", " NOTIFY=SUCCESS"),
+            ("solo@example.test", " NOTIFY=SUCCESS ORCPT=rfc822;solo+40example.test"),
+        ],
+    )
+    notices = {n["Subject"]: n for n in inbox_messages(alice.id)}
+    # RFC 3461 6.2.7.3: an alias that passes the message on to several recipients reports "expanded"
+    # (not a terminal state); one that stands for a single mailbox is its delivery.
+    assert set(notices) == {"Successful Mail Delivery Report", "Successful Mail Delivery Report (expanded)"}
+    _, [expanded], _ = report(notices["Successful Mail Delivery Report (expanded)"])
+    assert (expanded["Final-Recipient"], expanded["Action"]) == ("rfc822; team@example.test", "expanded")
+    _, [delivered], _ = report(notices["Successful Mail Delivery Report"])
+    assert (delivered["Final-Recipient"], delivered["Action"]) == ("rfc822; solo@example.test", "delivered")
+    assert delivered["Original-Recipient"] == "rfc822;solo@example.test"
+
+
 @pytest.mark.parametrize("notify, warned", [(" NOTIFY=FAILURE", False), (" NOTIFY=DELAY,FAILURE", True), ("", True)])
 def test_our_delay_notice_goes_only_where_notify_asks_for_it(settings, alice, submission_port, notify, warned):
     from datetime import timedelta
