@@ -19,7 +19,6 @@ TLS client accepts.)
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import logging
 import shutil
@@ -32,6 +31,8 @@ from typing import Any
 
 import josepy
 from acme import challenges
+
+from protocols import tls
 
 log = logging.getLogger("protocols.acme")
 
@@ -64,32 +65,10 @@ def challenge_certificate(name: str, key_authorization: str) -> tuple[bytes, byt
     critical acmeIdentifier extension (RFC 8737 3: the extension's value is
     the DER OCTET STRING of SHA-256 over the key authorization)."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
     digest = hashlib.sha256(key_authorization.encode("ascii")).digest()
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(
-            x509.UnrecognizedExtension(x509.ObjectIdentifier(ACME_IDENTIFIER_OID), b"\x04\x20" + digest), critical=True
-        )
-        .sign(key, hashes.SHA256())
-    )
-    return (
-        certificate.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-    )
+    identifier = x509.UnrecognizedExtension(x509.ObjectIdentifier(ACME_IDENTIFIER_OID), b"\x04\x20" + digest)
+    return tls.self_signed_certificate([name], extensions=((identifier, True),))
 
 
 class _Server(socketserver.ThreadingTCPServer):

@@ -24,37 +24,64 @@ def certificate_paths() -> tuple[Path, Path]:
     return cert, key
 
 
-def generate_self_signed(cert_path: Path, key_path: Path, hostname: str, valid_days: int = 3650) -> None:
+def self_signed_certificate(
+    names: list[str],
+    *,
+    days: float = 1,
+    addresses: tuple[str, ...] = (),
+    ca: bool = False,
+    rsa: bool = False,
+    extensions: tuple[tuple[object, bool], ...] = (),
+) -> tuple[bytes, bytes]:
+    """(certificate PEM, PKCS#8 key PEM), self-signed: the first name as its
+    CN, every name (and address) as a subjectAltName, valid from five minutes
+    ago for `days`; a P-256 key, or RSA 2048 where rsa is set (what the
+    embedded default's listeners offer, for old clients). ca: BasicConstraints
+    CA (critical), so that a client may trust the certificate itself;
+    extensions: further (x509 extension, critical) pairs."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
     from cryptography.x509.oid import NameOID
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    key = (
+        rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+        if rsa
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = datetime.datetime.now(datetime.UTC)
-    alt_names: list[x509.GeneralName] = [
-        x509.DNSName(hostname),
-        x509.DNSName("localhost"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-    ]
-    cert = (
+    alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=valid_days))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
     )
-    write_private(
-        key_path,
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)  # type: ignore[arg-type]
+    certificate = builder.sign(key, hashes.SHA256())
+    return (
+        certificate.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
-    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+def generate_self_signed(cert_path: Path, key_path: Path, hostname: str, valid_days: int = 3650) -> None:
+    """The embedded default's certificate, written to its files (the key private)."""
+    cert_pem, key_pem = self_signed_certificate(
+        [hostname, "localhost"], days=valid_days, addresses=("127.0.0.1",), ca=True, rsa=True
+    )
+    write_private(key_path, key_pem)
+    write_private(cert_path, cert_pem)
     log.info("generated a self-signed TLS certificate for %s at %s", hostname, cert_path)
 
 
