@@ -136,7 +136,7 @@ from .errors import (
     TooManySessions,
     Unavailable,
 )
-from .events import SIGN_OUT, publish, subscribe
+from .events import METADATA, SIGN_OUT, publish, subscribe
 from .folders import (
     all_folder_status,
     claim_recent,
@@ -194,7 +194,7 @@ from .messages import (
     set_flags,
 )
 from .metadata import MAX_VALUE as METADATA_MAX_VALUE
-from .metadata import MetadataTooBig, MetadataTooMany, get_metadata, set_metadata
+from .metadata import MetadataTooBig, MetadataTooMany, get_metadata, metadata_digests, set_metadata
 from .mtasts import (
     MTA_STS_MODES,
     CachedStsPolicy,

@@ -26,6 +26,11 @@ ModseqCallback = Callable[[int, int, int], None]  # (account_id, folder_id, mods
 # The "folder" of an event that ends the account's IMAP, POP3 and POP2
 # sessions (its password changed, or it signed out everywhere).
 SIGN_OUT = -1
+# The "folder" of an event that says the account's METADATA (RFC 5464)
+# changed: its own server or mailbox entries, or the server's shared ones
+# when it is the superuser who wrote them (what RFC 5465's metadata events
+# report to its NOTIFY sessions).
+METADATA = -2
 CHANNEL_PREFIX = "mailhost:account:"
 
 _lock = threading.Lock()

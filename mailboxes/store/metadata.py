@@ -9,6 +9,7 @@ account."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Final, Literal
 
@@ -16,11 +17,21 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Length
 
 from ..models import Account, Folder, MetadataEntry
-from ._db import atomic
+from . import events
+from ._db import atomic, no_transaction
 from .errors import LimitExceeded, NotPermitted
 from .folders import get_folder
 
-__all__ = ["MAX_ENTRIES", "MAX_TOTAL", "MAX_VALUE", "MetadataTooBig", "MetadataTooMany", "get_metadata", "set_metadata"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_TOTAL",
+    "MAX_VALUE",
+    "MetadataTooBig",
+    "MetadataTooMany",
+    "get_metadata",
+    "metadata_digests",
+    "set_metadata",
+]
 
 MAX_VALUE: Final = 64 * 1024
 MAX_ENTRIES: Final = 1000
@@ -89,3 +100,16 @@ def set_metadata(account_id: int, mailbox: str | None, items: Iterable[tuple[str
     mine = MetadataEntry.objects.filter(owner_id=account_id)
     if mine.count() > MAX_ENTRIES or (mine.aggregate(total=Sum(Length("value")))["total"] or 0) > MAX_TOTAL:
         raise MetadataTooMany("metadata limit reached")
+    events.publish_on_commit(account_id, events.METADATA)
+
+
+@no_transaction
+def metadata_digests(account_id: int) -> dict[int, dict[str, bytes]]:
+    """Every entry the account can see, by folder id (0: the server), with a
+    digest of its value: what a NOTIFY session compares to tell which
+    entries an events.METADATA event changed (RFC 5465 5.9, 5.10)."""
+    seen: dict[int, dict[str, bytes]] = {}
+    rows = MetadataEntry.objects.filter(Q(owner_id=account_id) | Q(owner__isnull=True, folder__isnull=True))
+    for folder_id, entry, value in rows.values_list("folder_id", "entry", "value"):
+        seen.setdefault(folder_id or 0, {})[entry] = hashlib.sha256(bytes(value)).digest()
+    return seen

@@ -19,11 +19,18 @@ and has sent nothing yet:
   once (5.1);
 * MailboxName: ``* LIST () "/" name`` for a new folder, ``(\\NonExistent)``
   for a deleted one, ``("OLDNAME" (old))`` for a renamed one (5.4);
-  SubscriptionChange: ``* LIST (\\Subscribed)`` or ``()`` (5.5).
+  SubscriptionChange: ``* LIST (\\Subscribed)`` or ``()`` (5.5);
+* MailboxMetadataChange and ServerMetadataChange (5.9, 5.10; required of a
+  server that offers METADATA): the unsolicited ``* METADATA mailbox
+  entry ...`` of RFC 5464 4.4.2 naming the entries set, changed or removed,
+  ``""`` for the server's. The watch keeps a digest of every entry the
+  account can see, taken at SET, and compares it when the event bus says
+  the account's metadata moved (store.METADATA). The server's shared
+  entries are the superuser's to write; only its own sessions hear of them.
 
-Not done: AnnotationChange and the metadata events are ``NO [BADEVENT]``;
-MessageNew's fetch attributes in a group other than SELECTED are ignored.
-A session's own changes are reported too.
+Not done: AnnotationChange (RFC 5257 message annotations are not offered)
+is ``NO [BADEVENT]``; MessageNew's fetch attributes in a group other than
+SELECTED are ignored. A session's own changes are reported too.
 """
 
 from __future__ import annotations
@@ -50,7 +57,16 @@ log = logging.getLogger("protocols.imap")
 
 _MESSAGE_EVENTS = frozenset({"MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE"})
 _NAME_EVENTS = frozenset({"MAILBOXNAME", "SUBSCRIPTIONCHANGE"})
-_SUPPORTED = ("MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange")
+_METADATA_EVENTS = frozenset({"MAILBOXMETADATACHANGE", "SERVERMETADATACHANGE"})
+_SUPPORTED = (
+    "MessageNew",
+    "MessageExpunge",
+    "FlagChange",
+    "MailboxName",
+    "SubscriptionChange",
+    "MailboxMetadataChange",
+    "ServerMetadataChange",
+)
 _SELECTED = ("SELECTED", "SELECTED-DELAYED")
 
 
@@ -62,11 +78,20 @@ class Watch:
     groups: tuple[c.NotifyGroup, ...]
     folders: dict[int, tuple[str, bool]]
     pending: set[int] = field(default_factory=set)
+    #: Digests of the metadata entries as last reported, by folder id (0: the
+    #: server), when a group asks for a metadata event; metadata_moved: the
+    #: event bus said they changed since.
+    metadata: dict[int, dict[str, bytes]] | None = None
+    metadata_moved: bool = False
 
     @property
     def others(self) -> bool:
         """Whether a group names mailboxes other than the selected one."""
         return any(g.filter not in _SELECTED for g in self.groups)
+
+    @property
+    def wants_metadata(self) -> bool:
+        return self.metadata is not None
 
     @property
     def selected_group(self) -> c.NotifyGroup | None:
@@ -120,6 +145,8 @@ async def notify(s: Session, cmd: c.Notify) -> Done:
         raise no("BADEVENT (" + " ".join(_SUPPORTED) + ")", "Event not supported")  # RFC 5465 3.1
     folders = await s.call(store.list_folders, s.account_id)
     watch = Watch(groups=cmd.groups, folders={f.id: (f.name, f.subscribed) for f in folders})
+    if asked & _METADATA_EVENTS:
+        watch.metadata = await s.call(store.metadata_digests, s.account_id)
     s.watch = watch
     if cmd.status:
         await _send_status(s, watch, {f.id for f in folders})
@@ -150,6 +177,9 @@ async def _report(s: Session, watch: Watch, pending: set[int]) -> None:
         if group.fetch and view is not None and view.max_uid > before:
             # RFC 5465 5.2: MessageNew's fetch attributes, for the new messages (no \Seen set).
             await cmd_fetch.send_messages(s, [(before + 1, view.max_uid)], group.fetch, None)
+    if watch.metadata_moved:
+        watch.metadata_moved = False
+        await _report_metadata(s, watch)
     if not pending:
         return
     folders = await s.call(store.list_folders, s.account_id)
@@ -159,6 +189,39 @@ async def _report(s: Session, watch: Watch, pending: set[int]) -> None:
     if lines:
         await s.io.send(b"".join(lines))
     await _send_status(s, watch, pending & now.keys())
+
+
+async def _report_metadata(s: Session, watch: Watch) -> None:
+    """RFC 5465 5.9-5.10: the entries whose value came, changed or went, per
+    mailbox whose group asks for MailboxMetadataChange (the selected one's:
+    the SELECTED group) and for the server when any group asks for
+    ServerMetadataChange."""
+    now = await s.call(store.metadata_digests, s.account_id)
+    before, watch.metadata = watch.metadata or {}, now
+    selected = s.view.folder_id if s.view is not None else None
+    server_wanted = any("SERVERMETADATACHANGE" in g.events for g in watch.groups)
+    lines = []
+    for folder_id in sorted(now.keys() | before.keys()):
+        old, new = before.get(folder_id, {}), now.get(folder_id, {})
+        changed = sorted(e for e in old.keys() | new.keys() if old.get(e) != new.get(e))
+        if not changed:
+            continue
+        if folder_id == 0:
+            if not server_wanted:
+                continue
+            mailbox = b'""'
+        else:
+            if folder_id not in watch.folders:
+                continue
+            name, subscribed = watch.folders[folder_id]
+            group = watch.selected_group if folder_id == selected else None
+            events = group.events if group is not None else watch.events_for(name, subscribed)
+            if "MAILBOXMETADATACHANGE" not in events:
+                continue
+            mailbox = render_mailbox(name, utf8=s.utf8)
+        lines.append(b"* METADATA " + mailbox + b" " + " ".join(changed).encode("ascii") + b"\r\n")
+    if lines:
+        await s.io.send(b"".join(lines))
 
 
 def _list_changes(watch: Watch, now: dict[int, tuple[str, bool]], utf8: bool) -> list[bytes]:

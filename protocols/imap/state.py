@@ -231,6 +231,11 @@ class Session:
                 self.io.end("Signed out: the password changed or the account signed out everywhere")
             )
             return
+        if folder_id == store.METADATA:
+            if self.watch is not None and self.watch.wants_metadata:
+                self.watch.metadata_moved = True  # RFC 5465 5.9-5.10: reported between commands
+                self.io.wake()
+            return
         view = self.view
         if self.watch is not None and self.watch.others and (view is None or folder_id != view.folder_id):
             self.watch.pending.add(folder_id)  # RFC 5465: reported between commands
