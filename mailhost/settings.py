@@ -7,6 +7,7 @@ under var/, Celery tasks run in process); set them for production.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 import socket
 from pathlib import Path
@@ -91,7 +92,9 @@ MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
 # Where postmaster@ mail goes when no account or alias has that name (RFC 5321
 # 4.5.1, RFC 2142): this address, or else the first active superuser.
 MAIL_POSTMASTER = env_str("MAIL_POSTMASTER", "")
-MAIL_WORKERS = env_int("MAIL_WORKERS", 1, minimum=1, maximum=256)  # runmailserver --workers
+# runmailserver --workers: one worker per core where the database takes
+# concurrent writers (PostgreSQL), one on the embedded SQLite default.
+MAIL_WORKERS = env_int("MAIL_WORKERS", min(os.cpu_count() or 1, 256) if DATABASE_URL else 1, minimum=1, maximum=256)
 # PROXY protocol (v1/v2) peers: when set, every IMAP, POP3 and SMTP
 # connection must open with a PROXY header and come from one of these
 # addresses or networks; any other connection is refused.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from io import StringIO
@@ -106,3 +107,25 @@ def test_a_bad_setting_stops_start_up_with_a_clear_message():
     )
     assert result.returncode != 0
     assert "MAIL_IMAP_PORT='99999' must be between 0 and 65535" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, workers",
+    [
+        ({}, "1"),  # the embedded default (SQLite) takes one writer at a time: one worker
+        ({"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}, str(min(os.cpu_count() or 1, 256))),
+        ({"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "MAIL_WORKERS": "3"}, "3"),
+    ],
+)
+def test_runmailserver_runs_one_worker_per_core_on_postgresql_by_default(extra, workers):
+    env = {"PATH": "/usr/bin:/bin", "MAIL_VAR_DIR": "/tmp/mailhost-workers-default", **extra}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.MAIL_WORKERS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "mailhost.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == workers, result.stderr
