@@ -63,7 +63,10 @@ def contacts_view(request: HttpRequest) -> HttpResponse:
     return _contacts_page(request)
 
 
-def _contacts_page(request: HttpRequest, *, error: str = "", group_error: str = "", posted: dict | None = None):  # type: ignore[no-untyped-def]
+def _contacts_page(
+    request: HttpRequest, *, error: str = "", group_error: str = "", posted: dict | None = None
+) -> HttpResponse:
+    """The contacts and the groups, with a form's error and what was posted when there is one."""
     me, query = account_id(request), request.GET.get("q", "")[:200]
     return _render(
         request,

@@ -153,7 +153,7 @@ def test_remembering_recipients_skips_odd_addresses_and_stops_at_a_full_book(ali
     assert len(store.list_contacts(alice.id)) == 2
 
 
-def test_the_group_pages_make_rename_list_and_delete(alice, bob_client, alice_client):
+def test_the_group_pages_make_rename_list_and_delete(alice, bob, bob_client, alice_client):
     ada = _contact(alice.id, "Ada", "ada@engine.test")
     assert alice_client.post("/mail/contacts/groups", {"name": "Team"}).status_code == 302
     team = store.list_groups(alice.id)[0]
@@ -166,6 +166,10 @@ def test_the_group_pages_make_rename_list_and_delete(alice, bob_client, alice_cl
     assert alice_client.get(f"/mail/contacts/groups/{team.id}/").status_code == 200
     assert bob_client.get(f"/mail/contacts/groups/{team.id}/").status_code == 404
     assert bob_client.post(f"/mail/contacts/groups/{team.id}/", {"op": "delete"}).status_code == 404
+    bobs = store.save_contact(bob.id, None, name="Bob's", addresses=["b@x.test"])
+    assert bob_client.post(f"/mail/contacts/{bobs.id}/", {"op": "join", "group": team.id}).status_code == 404
+    assert bob_client.post(f"/mail/contacts/{bobs.id}/", {"op": "join", "group": "x"}).status_code == 404
+    assert store.list_groups(alice.id)[0].member_ids == (ada.id,)
     alice_client.post(f"/mail/contacts/groups/{team.id}/", {"op": "rename", "name": "Crew"})
     assert store.list_groups(alice.id)[0].name == "Crew"
     alice_client.post(f"/mail/contacts/groups/{team.id}/", {"op": "remove", "contact": ada.id})
