@@ -17,7 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from .mime_addresses import decode_header_value
+from .mime_addresses import named_mailboxes
 
 __all__ = [
     "Attachment",
@@ -151,12 +151,7 @@ def _attach(m: EmailMessage, att: Attachment) -> None:
 def envelope_addresses(envelope: dict, *keys: str) -> list[tuple[str, str]]:
     """(decoded display name, address) of the mailboxes in the stored envelope's
     fields (RFC 3501 7.4.2 form), groups and host-less entries left out."""
-    out = []
-    for key in keys:
-        for name, _adl, mailbox, host in envelope.get(key) or []:
-            if mailbox and host and not host.startswith("."):
-                out.append((decode_header_value(name) if name else "", f"{mailbox}@{host}"))
-    return out
+    return [pair for key in keys for pair in named_mailboxes(envelope.get(key))]
 
 
 # Reply and forward prefixes in the languages clients write them (German AW/WG,

@@ -56,10 +56,20 @@ from .mime_addresses import (
     decode_header_value,
     display_addresses,
     envelope,
+    named_mailboxes,
+    parse_address_list,
     parse_params,
 )
 
-__all__ = ["ParsedMessage", "analyze", "part_at", "decode_header_value", "decoded_part_body", "part_text"]
+__all__ = [
+    "ParsedMessage",
+    "analyze",
+    "header_addresses",
+    "part_at",
+    "decode_header_value",
+    "decoded_part_body",
+    "part_text",
+]
 
 Part = dict[str, Any]  # the JSON-serialisable part dict described in the module notes
 Envelope = dict[str, Any]
@@ -107,6 +117,15 @@ def analyze(raw: bytes) -> ParsedMessage:
         return _analyze(raw)
     except Exception:  # last resort: a hostile message must still be stored
         return _fallback(raw if isinstance(raw, bytes) else b"")
+
+
+def header_addresses(raw: bytes, *names: str) -> list[tuple[str, str]]:
+    """(decoded display name, address) of the mailboxes in the named address
+    fields of the message's header block (to, cc, ...), in order; the body is
+    not read. Never raises."""
+    raw = raw if type(raw) is bytes else _as_bytes(raw)
+    fields = _parse_headers(raw[: _body_start(raw, 0, len(raw))], names)
+    return [pair for name in names for pair in named_mailboxes(parse_address_list(fields.get(name)))]
 
 
 def part_at(structure: Part, section: list[int]) -> Part | None:

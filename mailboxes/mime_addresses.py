@@ -365,6 +365,15 @@ def envelope(headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def named_mailboxes(addresses: list[Address] | None) -> list[tuple[str, str]]:
+    """(decoded display name, address) of each mailbox, groups and host-less entries left out."""
+    out = []
+    for name, _adl, mailbox, host in addresses or []:
+        if mailbox and host and not host.startswith("."):
+            out.append((decode_header_value(name) if name else "", f"{mailbox}@{host}"))
+    return out
+
+
 def display_addresses(addresses: list[Address] | None, fallback: str | None) -> str:
     """``Name <a@b>, c@d, Group: e@f;`` with names RFC 2047-decoded."""
     if not addresses:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -274,6 +275,18 @@ class ContactAddress(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "address"], name="contact_address_unique")]
+
+
+class ContactGroup(models.Model):
+    """A named group of an account's contacts (a contact can be in several);
+    names are unique in an account whatever their case."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_groups")
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(Contact, related_name="groups", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), "account", name="contact_group_name_unique")]
 
 
 class LoginRecord(models.Model):

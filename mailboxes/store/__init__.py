@@ -76,13 +76,22 @@ from .admin_types import (
     QueueRow,
 )
 from .bounces import RepeatedBounce, admin_repeated_bounces, bounced_message, take_bounce
+from .contact_groups import (
+    GroupInfo,
+    add_to_group,
+    create_group,
+    delete_group,
+    group_members,
+    group_suggestions,
+    list_groups,
+    remove_from_group,
+    rename_group,
+)
 from .contacts import (
     ContactInfo,
     contact_suggestions,
     delete_contact,
-    export_vcards,
     get_contact,
-    import_vcards,
     list_contacts,
     remember_recipients,
     save_contact,
@@ -301,6 +310,7 @@ from .two_factor import (
 from .types import *  # noqa: F401,F403
 from .urlauth import UrlAuthMailbox, urlauth_check, urlauth_reset, urlauth_sign
 from .vanished import vanished_since
+from .vcards import export_vcards, import_vcards
 from .web_sessions import WebSessionInfo, end_sessions, end_web_session, list_web_sessions, note_web_session
 from .webmail import (
     FolderRow,

@@ -1,6 +1,6 @@
 """The address book: per-account contacts (a name, addresses, a phone, notes),
-filled by hand, by vCard import (RFC 6350, read and written with vobject) and
-by the people the account writes to (:func:`remember_recipients`, `auto`
+filled by hand, by vCard import (vcards.py) and by the people the account
+writes to (:func:`remember_recipients`, `auto`
 contacts, which a hand edit makes ordinary). An address belongs to at most
 one contact of an account; compose suggestions ask :func:`contact_suggestions`.
 """
@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import vobject
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
@@ -24,9 +23,7 @@ __all__ = [
     "ContactInfo",
     "contact_suggestions",
     "delete_contact",
-    "export_vcards",
     "get_contact",
-    "import_vcards",
     "list_contacts",
     "remember_recipients",
     "save_contact",
@@ -36,8 +33,8 @@ MAX_NAME = 200
 MAX_PHONE = 100
 MAX_NOTES = 10_000
 MAX_ADDRESSES = 20
+MAX_ADDRESS = 320  # ContactAddress.address
 MAX_CONTACTS = 10_000
-MAX_VCARD_BYTES = 5 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -110,6 +107,8 @@ def _clean(name: str, addresses: Iterable[str], phone: str, notes: str) -> tuple
     wanted = list(dict.fromkeys(normalize_address(a) for a in addresses if a.strip()))
     if len(wanted) > MAX_ADDRESSES:
         raise InvalidInput(f"a contact has at most {MAX_ADDRESSES} addresses")
+    if any(len(a) > MAX_ADDRESS for a in wanted):
+        raise InvalidInput(f"an address is longer than {MAX_ADDRESS} characters")
     name, phone = _line(name, "the name", MAX_NAME), _line(phone, "the phone number", MAX_PHONE)
     if len(notes) > MAX_NOTES:
         raise InvalidInput(f"the notes are longer than {MAX_NOTES} characters")
@@ -154,23 +153,28 @@ def delete_contact(account_id: int, contact_id: int) -> None:
 @atomic
 def remember_recipients(account_id: int, people: Iterable[tuple[str, str]]) -> int:
     """Add the people the account wrote to ((name, address) pairs) that are in
-    no contact yet, as automatic contacts; how many were added."""
+    no contact yet, as automatic contacts; how many were added. What is not
+    an address is skipped, a long name cut, and nobody is added to a full
+    address book (MAX_CONTACTS): sending mail never fails here."""
     wanted: dict[str, str] = {}
     for name, address in people:
         try:
-            wanted.setdefault(normalize_address(address), _line(name, "the name", MAX_NAME))
+            key = normalize_address(address)
         except InvalidInput:
             continue
+        if len(key) <= MAX_ADDRESS:
+            wanted.setdefault(key, _line(name[:MAX_NAME], "the name", MAX_NAME))
     known = set(
         ContactAddress.objects.filter(account_id=account_id, address__in=list(wanted)).values_list("address", flat=True)
     )
-    added = 0
-    for address, name in wanted.items():
-        if address not in known:
-            contact = Contact.objects.create(account_id=account_id, name=name, auto=True)
-            ContactAddress.objects.create(contact=contact, account_id=account_id, address=address)
-            added += 1
-    return added
+    new = [(address, name) for address, name in wanted.items() if address not in known]
+    if not new:
+        return 0
+    new = new[: max(0, MAX_CONTACTS - Contact.objects.filter(account_id=account_id).count())]
+    for address, name in new:
+        contact = Contact.objects.create(account_id=account_id, name=name, auto=True)
+        ContactAddress.objects.create(contact=contact, account_id=account_id, address=address)
+    return len(new)
 
 
 @atomic
@@ -187,66 +191,3 @@ def contact_suggestions(account_id: int, prefix: str, limit: int = 8) -> list[tu
         .values_list("contact__name", "address")[:limit]
     )
     return [(name, address) for name, address in rows]
-
-
-# --- vCard (RFC 6350) ---------------------------------------------------------
-
-
-def _value(card, key: str) -> str:  # type: ignore[no-untyped-def]
-    item = card.contents.get(key)
-    return str(item[0].value) if item else ""
-
-
-@atomic
-def import_vcards(account_id: int, data: str) -> int:
-    """Add or update contacts from vCards: a card whose address is already a
-    contact's updates that contact. How many cards were read."""
-    if len(data) > MAX_VCARD_BYTES:
-        raise InvalidInput("the vCard file is too large")
-    try:
-        cards = list(vobject.readComponents(data, ignoreUnreadable=True))
-    except Exception as exc:  # vobject raises its own ParseError and ValueError alike
-        raise InvalidInput(f"not a vCard file: {exc}") from exc
-    count = 0
-    for card in cards:
-        if card.name != "VCARD":
-            continue
-        name = _value(card, "fn")
-        addresses = [str(e.value) for e in card.contents.get("email", [])]
-        phone, notes = _value(card, "tel"), _value(card, "note")
-        valid = []
-        for address in addresses:
-            try:
-                valid.append(normalize_address(address))
-            except InvalidInput:
-                continue
-        if not name and not valid:
-            continue
-        held = (
-            ContactAddress.objects.filter(account_id=account_id, address__in=valid)
-            .values_list("contact_id", flat=True)
-            .first()
-        )
-        _save(account_id, held, name, valid, phone[:MAX_PHONE], notes[:MAX_NOTES])
-        count += 1
-    return count
-
-
-@atomic
-def export_vcards(account_id: int) -> str:
-    """Every contact as a vCard 3.0 (what address books read most widely)."""
-    out = []
-    for contact in list_contacts(account_id):
-        card = vobject.vCard()
-        card.add("fn").value = contact.name or (contact.addresses or ("",))[0]
-        parts = (contact.name or "").rsplit(" ", 1)
-        card.add("n").value = vobject.vcard.Name(family=parts[-1] if len(parts) > 1 else "", given=parts[0])
-        for address in contact.addresses:
-            email = card.add("email")
-            email.value, email.type_param = address, "INTERNET"
-        if contact.phone:
-            card.add("tel").value = contact.phone
-        if contact.notes:
-            card.add("note").value = contact.notes
-        out.append(card.serialize())
-    return "".join(out)

@@ -10,16 +10,20 @@ RCPT answers are handed back at DATA, so routing is not done twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from .. import mime
 from ..models import Account
-from . import accounts, delivery
+from . import accounts, contacts, delivery
 from ._db import no_transaction
 from .placement import Placer
 from .types import DeliveryReport, EnvelopeParameters, QuotaVerdict, RecipientCheck
+
+log = logging.getLogger("mailboxes.store")
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,11 @@ def deliver_final(
     queued with raw alone, the RCPT checks not made again, and
     RejectedByFilter when every local recipient's Sieve script rejected the
     message and nobody else gets it (refused at DATA, RFC 5429 2.1).
-    parameters: the sender's DSN and REQUIRETLS, kept with the queued recipients."""
-    return delivery.deliver(
+    parameters: the sender's DSN and REQUIRETLS, kept with the queued recipients.
+
+    A submission (sender_account_id, an authenticated client) then adds its
+    recipients to the sender's address book, as the webmail's sending does."""
+    report = delivery.deliver(
         raw,
         recipients,
         mail_from,
@@ -94,3 +101,17 @@ def deliver_final(
         refuse_rejected=True,
         parameters=parameters,
     )
+    if sender_account_id is not None:
+        _remember(sender_account_id, raw, recipients)
+    return report
+
+
+def _remember(account_id: int, raw: bytes, recipients: list[str]) -> None:
+    """The envelope recipients become automatic contacts, named as the To and
+    Cc fields name them. The message is stored and will be answered 250 by
+    now: nothing here may fail the submission, so a failure is logged only."""
+    try:
+        names = {address.lower(): name for name, address in reversed(mime.header_addresses(raw, "to", "cc")) if name}
+        contacts.remember_recipients(account_id, [(names.get(r.lower(), ""), r) for r in recipients])
+    except Exception:  # a full address book is no failure (remember_recipients skips); anything else is logged
+        log.exception("adding the recipients of account %s to its contacts failed", account_id)

@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from mailboxes import compose as mail
@@ -337,4 +338,12 @@ def suggest(request: HttpRequest) -> HttpResponse:
     unique: dict[str, str] = {}  # the address book first, then past correspondents
     for name, address in found:
         unique.setdefault(address.lower(), _addr(name, address))
-    return JsonResponse({"suggestions": list(unique.values())[:8]})
+    groups = [  # a group chosen writes its members' addresses
+        {
+            "label": ngettext("%(name)s (group of %(count)d)", "%(name)s (group of %(count)d)", len(people))
+            % {"name": name, "count": len(people)},
+            "insert": ", ".join(_addr(n, a) for n, a in people),
+        }
+        for name, people in store.group_suggestions(me, typed)
+    ]
+    return JsonResponse({"groups": groups, "suggestions": list(unique.values())[:8]})

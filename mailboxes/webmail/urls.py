@@ -49,6 +49,8 @@ urlpatterns = [
     path("contacts/", contacts.contacts_view, name="contacts"),
     path("contacts/<int:contact_id>/", contacts.contact_view, name="contact"),
     path("contacts/import", contacts.import_view, name="contacts_import"),
+    path("contacts/groups", contacts.groups_view, name="contact_groups"),
+    path("contacts/groups/<int:group_id>/", contacts.group_view, name="contact_group"),
     path("contacts/export", contacts.export_view, name="contacts_export"),
     re_path(r"^assets/(?P<path>[a-z]+\.(?:css|js|svg))$", serve, {"document_root": ASSETS}, name="asset"),
     path("settings/transfer/", include("mailboxes.transfer.urls")),  # mail download, IMAP import jobs

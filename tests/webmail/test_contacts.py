@@ -5,6 +5,7 @@ suggestions that come from contacts first."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,19 @@ def test_a_contacts_page_lists_recent_mail_with_them(alice, alice_client):
     zoe = next(c for c in store.list_contacts(alice.id) if c.name.startswith("Zoe"))
     page = alice_client.get(f"/mail/contacts/{zoe.id}/").content.decode()
     assert "From Zoe" in page and "From someone else" not in page
+
+
+def test_a_contacts_page_lists_their_20_latest_messages_in_every_folder_newest_first(alice, alice_client):
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for n in range(24):
+        raw = sample_message(subject=f"Note {n:02d}", body=f"{n}\r\n", sender="Ada <ada@engine.test>")
+        store.append(alice.id, "INBOX", raw, internal_date=start + timedelta(days=n))
+    sent = sample_message(subject="Reply to Ada", sender=alice.address, to="Ada <ADA@engine.test>")
+    store.append(alice.id, "Sent", sent, internal_date=start + timedelta(days=30))
+    store.append(alice.id, "INBOX", sample_message(subject="Not hers", sender="eve@engine.test"))
+    ada = store.save_contact(alice.id, None, name="Ada", addresses=["ada@engine.test"])
+    page = alice_client.get(f"/mail/contacts/{ada.id}/").content.decode()
+    shown = re.findall(r"Reply to Ada|Note \d\d|Not hers", page)
+    assert shown == ["Reply to Ada"] + [f"Note {n:02d}" for n in range(23, 4, -1)]

@@ -111,3 +111,75 @@ def test_a_move_asked_for_as_json_answers_what_undo_needs(alice, alice_client):
     )
     assert back.json()["text"] == "Moved 2 to Inbox."
     assert store.message_page(alice.id, inbox).total == 3 and store.message_page(alice.id, archive).total == 0
+
+
+# --- the threading cache (store/conversations.py) -------------------------------
+
+
+def _threadings(call) -> int:  # type: ignore[no-untyped-def]
+    """How many times call read a folder's threading facts (thread_rows' statement)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        call()
+    return sum("references:" in q["sql"].lower() for q in queries.captured_queries)
+
+
+def test_an_unchanged_folder_or_a_flag_change_is_not_threaded_again(alice):
+    inbox, (one, _two, _three) = _thread(alice)
+    assert _threadings(lambda: store.conversation_page(alice.id, inbox)) == 1
+    assert _threadings(lambda: store.conversation_page(alice.id, inbox)) == 0
+    store.set_flags(alice.id, inbox, [(one, one)], "add", ["\\Seen", "\\Flagged"])
+    assert _threadings(lambda: store.conversation_uids(alice.id, inbox, one)) == 0
+    trip = next(c for c in store.conversation_page(alice.id, inbox).items if c.count == 2)
+    assert trip.unseen == 1 and trip.flagged  # the flags are read fresh, only the grouping is kept
+
+
+def test_new_mail_in_the_folder_shows_in_the_next_page(alice):
+    inbox, (one, two, three) = _thread(alice)
+    assert store.conversation_page(alice.id, inbox).total == 2
+    reply = (
+        b"From: Dan <dan@example.test>\r\nTo: alice@example.test\r\nSubject: Re: Trip to Turin\r\n"
+        b"Date: Wed, 02 Dec 2026 09:00:00 +0000\r\nMessage-ID: <trip-3@example.test>\r\n"
+        b"References: <trip-1@example.test> <trip-2@example.test>\r\n\r\nCount me in.\r\n"
+    )
+    _inbox, four = deliver_to(ALICE, reply)
+    page = store.conversation_page(alice.id, inbox)
+    assert page.total == 2 and page.items[0].uids == (one, two, four)
+    assert page.items[0].participants == ("Bob", "Carol", "Dan")
+    _inbox, five = deliver_to(ALICE, sample_message(subject="Lunch?", body="Noon.\r\n"))  # dated as Invoice 7
+    assert [c.uids for c in store.conversation_page(alice.id, inbox).items] == [(one, two, four), (five,), (three,)]
+    store.delete_messages(alice.id, inbox, [(five, five)])  # one out, one in: the count is as it was
+    _inbox, six = deliver_to(ALICE, sample_message(subject="Dinner?", body="Eight.\r\n"))
+    assert [c.uids for c in store.conversation_page(alice.id, inbox).items] == [(one, two, four), (six,), (three,)]
+
+
+def test_an_expunge_a_move_out_and_a_move_in_each_show_in_the_next_page(alice):
+    inbox, (one, two, three) = _thread(alice)
+    archive = store.create_folder(alice.id, "Projects").id
+    assert store.conversation_page(alice.id, inbox).total == 2
+    store.delete_messages(alice.id, inbox, [(three, three)])  # the count falls, UIDNEXT stays
+    page = store.conversation_page(alice.id, inbox)
+    assert page.total == 1 and [c.uids for c in page.items] == [(one, two)]
+    store.move(alice.id, inbox, [(two, two)], "Projects")
+    assert [c.uids for c in store.conversation_page(alice.id, inbox).items] == [(one,)]
+    assert store.conversation_uids(alice.id, inbox, one) == [one]
+    assert store.conversation_uids(alice.id, archive, 1) == [1]
+    store.move(alice.id, archive, [(1, 1)], "INBOX")  # back in, under a new UID
+    [trip] = store.conversation_page(alice.id, inbox).items
+    assert trip.count == 2 and trip.uids[0] == one and trip.uids[1] > three
+
+
+def test_the_cache_keeps_the_most_recently_used_folders_within_its_size():
+    from mailboxes.store.conversations import _GroupCache
+
+    cache = _GroupCache(max_uids=5)
+    cache.put(1, (1, 4, 3), [(1, 2), (3,)])
+    cache.put(2, (1, 3, 2), [(1,), (2,)])
+    assert cache.get(1, (1, 4, 3)) == [(1, 2), (3,)]  # folder 1 is now the most recent
+    assert cache.get(1, (1, 5, 4)) is None  # another stamp: not this grouping
+    cache.put(3, (1, 2, 1), [(1,)])  # 6 UIDs: folder 2, least recently used, goes
+    assert cache.get(2, (1, 3, 2)) is None and cache.get(3, (1, 2, 1)) == [(1,)]
+    cache.put(4, (1, 9, 8), [tuple(range(1, 9))])  # larger than the whole cache: not kept
+    assert cache.get(4, (1, 9, 8)) is None and cache.get(1, (1, 4, 3)) is not None

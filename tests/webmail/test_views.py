@@ -320,7 +320,7 @@ def test_address_suggestions_come_from_past_correspondents(alice, alice_client):
     raw = sample_message(sender=alice.address, to="Dora Explorer <dora@far.test>")
     store.append(alice.id, "Sent", raw)
     data = json.loads(alice_client.get("/mail/suggest?q=dor").content)
-    assert data == {"suggestions": ["Dora Explorer <dora@far.test>"]}
+    assert data == {"groups": [], "suggestions": ["Dora Explorer <dora@far.test>"]}
     assert json.loads(alice_client.get("/mail/suggest?q=charl").content)["suggestions"] == [
         "Charlie Brown <charlie@other.test>"
     ]

@@ -297,12 +297,16 @@
       close();
       target.focus();
     };
+    /* items: {label, insert, group}; a group's label names it, choosing it writes its members' addresses */
     var show = function (items) {
       box.innerHTML = "";
-      items.forEach(function (text) {
+      items.forEach(function (item) {
         var li = document.createElement("li");
-        li.textContent = text;
-        li.addEventListener("mousedown", function (e) { e.preventDefault(); pick(text); });
+        li.textContent = item.label;
+        li.setAttribute("data-insert", item.insert);
+        li.setAttribute("role", "option");
+        if (item.group) { li.className = "group"; }
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); pick(item.insert); });
         box.appendChild(li);
       });
       if (!items.length) { close(); return; }
@@ -318,7 +322,11 @@
         timer = window.setTimeout(function () {
           fetch(suggestUrl + "?q=" + encodeURIComponent(q), {credentials: "same-origin", headers: {"Accept": "application/json"}})
             .then(function (r) { return r.ok ? r.json() : {suggestions: []}; })
-            .then(function (data) { if (target === input) { show(data.suggestions || []); } });
+            .then(function (data) {
+              if (target !== input) { return; }
+              var groups = (data.groups || []).map(function (g) { return {label: g.label, insert: g.insert, group: true}; });
+              show(groups.concat((data.suggestions || []).map(function (text) { return {label: text, insert: text}; })));
+            });
         }, 150);
       });
       input.addEventListener("keydown", function (e) {
@@ -330,7 +338,7 @@
           items.forEach(function (li, n) { li.classList.toggle("chosen", n === chosen); });
         } else if ((e.key === "Enter" || e.key === "Tab") && chosen >= 0) {
           e.preventDefault();
-          pick(items[chosen].textContent);
+          pick(items[chosen].getAttribute("data-insert"));
         } else if (e.key === "Escape") { close(); }
       });
       input.addEventListener("blur", function () { window.setTimeout(close, 150); });
