@@ -31,8 +31,14 @@ FRAME_CSP = (
 )
 MAX_SHOWN_TEXT = 2 * 1024 * 1024  # bytes of one text part shown in the page; the rest via "show original"
 MAX_PREVIEW_TEXT = 64 * 1024  # bytes of a text/plain attachment previewed in the page
-# A PDF previewed in the page's sandboxed iframe: the browser's own viewer, nothing of the PDF's may script.
-PDF_CSP = "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'self'"
+# A PDF previewed in an iframe of the message page, in the browser's own viewer: nothing of it may script,
+# and the response sandboxes itself (the CSP sandbox directive: an opaque origin, no scripts, forms, popups
+# or top navigation). Not the iframe's sandbox attribute: Chromium refuses to show a PDF in a frame that has
+# one, whatever it allows, but shows it under this policy (docs/SECURITY.md, "Attachment previews").
+PDF_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
 
 
 def _slice(me: int, folder_id: int, uid: int, node: dict, limit: int | None) -> tuple[bytes, dict]:
@@ -242,8 +248,8 @@ def inline_view(request: HttpRequest, folder_id: int, uid: int, section: str) ->
 @page
 @xframe_options_sameorigin
 def preview_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
-    """A PDF attachment for the browser's own viewer in the page's sandboxed
-    iframe; nothing else is served this way (images: inline_view; text: in the page)."""
+    """A PDF attachment for the browser's own viewer in an iframe of the
+    message page, sandboxed by its own CSP; nothing else is served this way (images: inline_view; text: in the page)."""
     me = account_id(request)
     part = _part(me, folder_id, uid, section)
     if part.media_type != "application/pdf":

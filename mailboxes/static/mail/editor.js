@@ -214,7 +214,8 @@
     addImages(e.dataTransfer.files, r && editor.contains(r.commonAncestorContainer) ? r : null);
   });
   form.addEventListener("submit", function () {
-    var copy = editor.cloneNode(true);
+    var copy = document.implementation.createHTMLDocument("").body;  /* inert: a cid: src set here loads nothing */
+    copy.innerHTML = editor.innerHTML;
     var sent = new DataTransfer();
     refs.textContent = "";
     Array.prototype.forEach.call(copy.querySelectorAll("img"), function (img) {
