@@ -337,6 +337,7 @@ def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) 
             "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024,
             "limit": settings.MAIL_MAX_MESSAGE_SIZE,
             "image_urls": inline_images.editor_urls(me, form.f, form.u),
+            "image_refused": inline_images.REFUSED,  # the editor puts the file's name in
         },
         status=status,
     )

@@ -18,6 +18,7 @@ from email.utils import make_msgid
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mailboxes import compose as mail
 from mailboxes import store
@@ -29,6 +30,9 @@ from .richtext import clean_html_with_images
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_IMAGES = 50
 _REF = re.compile(r"[A-Za-z0-9._-]{1,64}")
+REFUSED = gettext_lazy(
+    "%(name)s cannot be placed in the text: only PNG, JPEG, GIF and WebP images can. Attach it instead."
+)
 
 
 class Refused(Exception):
@@ -62,10 +66,7 @@ def _uploaded(request: HttpRequest) -> dict[str, mail.Attachment]:
         data = upload.read()
         kind = sniff(data)
         if kind is None or (upload.content_type or "").lower() not in (*IMAGE_TYPES, "image/jpg"):
-            raise Refused(
-                _("%(name)s cannot be placed in the text: only PNG, JPEG, GIF and WebP images can. Attach it instead.")
-                % {"name": (upload.name or "")[:100]}
-            )
+            raise Refused(str(REFUSED) % {"name": (upload.name or "")[:100]})
         cid = make_msgid(idstring="img", domain=domain)[1:-1]
         out[ref.lower()] = mail.Attachment(upload.name or "image", kind, data, content_id=cid)
     return out
