@@ -109,6 +109,11 @@ def _previews(me: int, folder_id: int, uid: int, parts: list[r.Part]) -> list[di
     return out
 
 
+def _has_remote(me: int, detail: store.MessageDetail, layout: r.Layout) -> bool:
+    """Whether the HTML has remote images (that the sender's place on the list lets load)."""
+    return layout.html is not None and _sanitized(me, detail.folder.id, detail.uid, layout, False)[1] > 0
+
+
 @page
 def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
     """Every message of the conversation holding uid, oldest first; all but
@@ -173,7 +178,7 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
             **body,
             "allow_remote": allow_remote,
             "sender": sender,
-            "images_by_list": sender.always and not asked,
+            "images_by_list": sender.always and not asked and _has_remote(me, detail, body["layout"]),
             "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
             "folder_url": folder_url,
             "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",

@@ -75,6 +75,15 @@ def test_a_listed_sender_whose_mail_passed_dmarc_shows_images_without_asking(ali
     assert "/frame?images=1" in alice_client.get(f"/mail/m/{inbox}/{later}/").content.decode()
 
 
+def test_the_note_that_images_were_loaded_by_the_list_is_only_where_there_were_some(alice, alice_client):
+    store.allow_sender_images(alice.id, "bob@example.test")
+    plain = b"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: Plain\r\n\r\nNo images.\r\n"
+    inbox, uid = deliver_to(alice.address, plain)
+    assert 'id="images-by-list"' not in alice_client.get(f"/mail/m/{inbox}/{uid}/").content.decode()
+    inbox, uid = deliver_to(alice.address, html_mail("bob@example.test"))
+    assert 'id="images-by-list"' in alice_client.get(f"/mail/m/{inbox}/{uid}/").content.decode()
+
+
 def test_mail_that_failed_dmarc_is_not_shown_with_images_whatever_the_list(alice, alice_client):
     store.allow_sender_images(alice.id, "n@news.example.net")
     inbox, uid = deliver_to(alice.address, html_mail("n@news.example.net", ours("fail", "news.example.net")))
