@@ -46,6 +46,7 @@ class Attachment:
     filename: str
     content_type: str  # "type/subtype"; message/rfc822 embeds data as a message
     data: bytes
+    content_id: str = ""  # without angle brackets; set for an image the HTML shows by cid: (Outgoing.related)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Outgoing:
     in_reply_to: str = ""
     references: str = ""
     attachments: tuple[Attachment, ...] = ()
+    related: tuple[Attachment, ...] = ()  # images the html refers to by cid: (RFC 2392), sent beside it
     extra_headers: tuple[tuple[str, str], ...] = ()
     date: datetime | None = None
     message_id: str = ""
@@ -126,9 +128,27 @@ def build(msg: Outgoing, *, include_bcc: bool = False) -> bytes:
     if msg.html:  # RFC 2046 5.1.4: the plain text first, the richer form last
         html = msg.html.replace("\r\n", "\n").replace("\r", "\n")
         m.add_alternative(html if html.endswith("\n") else html + "\n", subtype="html", cte="quoted-printable")
+        if msg.related:  # RFC 2387: multipart/related[text/html, image...] as the rich alternative
+            body = m.get_body(("html",))
+            assert isinstance(body, EmailMessage)  # the alternative just added
+            _relate(body, msg.related)
     for att in msg.attachments:
         _attach(m, att)
     return m.as_bytes(policy=policy.SMTP)
+
+
+def _relate(html: EmailMessage, images: tuple[Attachment, ...]) -> None:
+    """The html part made multipart/related (in place), with each image after it under its Content-ID."""
+    for image in images:
+        maintype, _, subtype = image.content_type.lower().partition("/")
+        if maintype != "image" or not valid_media_type(image.content_type.lower()):
+            raise ValueError(f"not an image type: {image.content_type!r}")
+        filename = _one_line(image.filename).replace("/", "_").replace("\\", "_") or "image"
+        cid = "<" + _one_line(image.content_id).strip("<>") + ">"
+        html.add_related(
+            image.data, maintype=maintype, subtype=subtype, cid=cid, filename=filename, disposition="inline"
+        )
+    html.set_param("type", "text/html")
 
 
 def _attach(m: EmailMessage, att: Attachment) -> None:

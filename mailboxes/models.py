@@ -577,4 +577,5 @@ class Passkey(models.Model):
 
 from .models_bounces import Bounce  # noqa: E402, F401  (models of this app)
 from .models_dmarc import DmarcReport, DmarcReportRow, DmarcVerdict  # noqa: E402, F401
+from .models_images import RemoteImageSender  # noqa: E402, F401  (the "always load images" senders)
 from .models_metadata import MetadataEntry  # noqa: E402, F401  (IMAP METADATA, RFC 5464)

@@ -251,6 +251,13 @@ from .pop import (
 )
 from .preferences import Preferences, get_preferences, save_preferences
 from .rates import next_window, postpone_outbound, take_relay_slot
+from .remote_images import (
+    SenderImages,
+    allow_sender_images,
+    forget_sender_images,
+    image_senders,
+    sender_images,
+)
 from .senders import may_send_as, unowned_authors
 from .sending import check_sending, record_sending, reset_sending_counts
 from .sessions import close_session, open_session, reset_session_counts

@@ -30,11 +30,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from mailboxes import compose as mail
 from mailboxes import mime, store
 
+from . import inline_images
 from . import render as r
-from .common import account_id, page, store_error
+from .common import PAGE_CSP, account_id, page, store_error
 from .folders import sidebar
 from .messages import part_body, part_text
-from .richtext import clean_html, html_to_text, quote_html
+from .richtext import clean_html, clean_html_with_images, html_to_text, quote_html
 
 log = logging.getLogger("mailboxes.webmail")
 
@@ -142,11 +143,14 @@ def prefill(request: HttpRequest, mode: str, f: int | None, u: int | None) -> Fo
         form.bcc = _join(mail.envelope_addresses(env, "bcc"), set())
         form.subject = detail.subject
         form.body = text.rstrip("\n")
-        if layout.html is not None and prefs.rich_compose:  # a draft written with formatting keeps it
-            form.html = clean_html(part_text(me, f, u, layout.html.node)).strip()
+        used: set[str] = set()
+        if layout.html is not None and prefs.rich_compose:  # a draft written with formatting keeps it, images too
+            own = {cid: part.content_id for cid, part in inline_images.source_images(me, f, u).items()}
+            form.html, used = clean_html_with_images(part_text(me, f, u, layout.html.node), own)
+            form.html = form.html.strip()
         form.in_reply_to = env.get("in_reply_to") or ""
         form.references = _references(me, f, u, detail) if form.in_reply_to else ""
-        form.parts = layout.attachments
+        form.parts = [p for p in layout.attachments if p.content_id not in used]  # images in the text stay there
         form.keep = [p.section for p in layout.attachments]
         if detail.folder.special_use == "\\Drafts":
             form.draft = u
@@ -166,7 +170,7 @@ def _posted(request: HttpRequest) -> Form:
         bcc=p.get("bcc", "")[:MAX_FIELD],
         subject=p.get("subject", "")[:1000],
         body=p.get("body", ""),
-        html=clean_html(p["html"]) if p.get("html", "").strip() else "",
+        html=p["html"] if p.get("html", "").strip() else "",  # made safe by _compose (inline_images.related)
         mode=mode if mode in MODES else "new",
         f=_int(p.get("f")),
         u=_int(p.get("u")),
@@ -229,6 +233,11 @@ def _compose(request: HttpRequest) -> HttpResponse:
     form = _posted(request)
     form.parts = _source_parts(request, form)
     try:
+        form.html, related = inline_images.related(request, form.html, form.f, form.u) if form.html else ("", [])
+    except inline_images.Refused as exc:
+        form.html = clean_html(form.html)
+        return _page(request, form, str(exc), 400)
+    try:
         to, cc, bcc = (mail.parse_addresses(v) for v in (form.to, form.cc, form.bcc))
     except ValueError as exc:
         return _page(request, form, f"{exc}. Separate addresses with commas.", 400)
@@ -239,9 +248,10 @@ def _compose(request: HttpRequest) -> HttpResponse:
     if len(recipients) > settings.MAIL_MAX_RECIPIENTS:
         return _page(request, form, f"At most {settings.MAIL_MAX_RECIPIENTS} recipients.", 400)
     attachments = _attachments(request, form)
-    if sum(len(a.data) for a in attachments) > limit:
-        return _page(request, form, f"Attachments are limited to {limit // 1024 // 1024} MB in all.", 413)
     rich = bool(form.html) and store.get_preferences(account_id(request)).rich_compose
+    related = related if rich else []
+    if sum(len(a.data) for a in attachments + related) > limit:
+        return _page(request, form, f"Attachments are limited to {limit // 1024 // 1024} MB in all.", 413)
     outgoing = mail.Outgoing(
         from_address=request.user.address,
         from_name=request.user.display_name,
@@ -254,6 +264,7 @@ def _compose(request: HttpRequest) -> HttpResponse:
         in_reply_to=form.in_reply_to,
         references=form.references,
         attachments=tuple(attachments),
+        related=tuple(related),
         message_id=make_msgid(domain=request.user.address.rpartition("@")[2]),
     )
     own_copy = mail.build(outgoing, include_bcc=True)
@@ -315,7 +326,8 @@ def _save(request: HttpRequest, form: Form, own_copy: bytes) -> HttpResponse:
 
 
 def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) -> HttpResponse:
-    return render(
+    me = account_id(request)
+    response = render(
         request,
         "mail/compose.html",
         {
@@ -323,11 +335,17 @@ def _page(request: HttpRequest, form: Form, error: str = "", status: int = 200) 
             "form": form,
             "error": error,
             "title": _("Write"),
-            "rich": store.get_preferences(account_id(request)).rich_compose,
+            "rich": store.get_preferences(me).rich_compose,
             "limit_mb": settings.MAIL_MAX_MESSAGE_SIZE // 1024 // 1024,
+            "limit": settings.MAIL_MAX_MESSAGE_SIZE,
+            "image_urls": inline_images.editor_urls(me, form.f, form.u),
+            "image_refused": inline_images.REFUSED,  # the editor puts the file's name in
         },
         status=status,
     )
+    # images pasted into the editor are shown from blob: URLs of the page's own making until sent
+    response["Content-Security-Policy"] = PAGE_CSP.replace("img-src 'self'", "img-src 'self' blob:")
+    return response
 
 
 @page

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages as flash
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
 
 from mailboxes import mime, store
 from mailboxes.compose import valid_media_type
@@ -28,6 +30,15 @@ FRAME_CSP = (
     "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 )
 MAX_SHOWN_TEXT = 2 * 1024 * 1024  # bytes of one text part shown in the page; the rest via "show original"
+MAX_PREVIEW_TEXT = 64 * 1024  # bytes of a text/plain attachment previewed in the page
+# A PDF previewed in an iframe of the message page, in the browser's own viewer: nothing of it may script,
+# and the response sandboxes itself (the CSP sandbox directive: an opaque origin, no scripts, forms, popups
+# or top navigation). Not the iframe's sandbox attribute: Chromium refuses to show a PDF in a frame that has
+# one, whatever it allows, but shows it under this policy (docs/SECURITY.md, "Attachment previews").
+PDF_CSP = (
+    "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; form-action 'none'; "
+    "frame-ancestors 'self'; sandbox"
+)
 
 
 def _slice(me: int, folder_id: int, uid: int, node: dict, limit: int | None) -> tuple[bytes, dict]:
@@ -80,6 +91,29 @@ def _body(me: int, detail: store.MessageDetail, allow_remote: bool) -> dict:
     }
 
 
+def _previews(me: int, folder_id: int, uid: int, parts: list[r.Part]) -> list[dict]:
+    """Each attachment with how the page previews it: "image" (a raster
+    image, served by inline_view), "pdf" (preview_view in a sandboxed
+    iframe), "text" (text/plain, escaped in the page), or "" (a download
+    only: SVG, HTML and everything else)."""
+    out = []
+    for p in parts:
+        kind, text = "", ""
+        if p.media_type in r.INLINE_IMAGE_TYPES:
+            kind = "image"
+        elif p.media_type == "application/pdf":
+            kind = "pdf"
+        elif p.media_type == "text/plain":
+            kind, text = "text", part_text(me, folder_id, uid, p.node, MAX_PREVIEW_TEXT)
+        out.append({"part": p, "kind": kind, "text": text, "cut": kind == "text" and p.size > MAX_PREVIEW_TEXT})
+    return out
+
+
+def _has_remote(me: int, detail: store.MessageDetail, layout: r.Layout) -> bool:
+    """Whether the HTML has remote images (that the sender's place on the list lets load)."""
+    return layout.html is not None and _sanitized(me, detail.folder.id, detail.uid, layout, False)[1] > 0
+
+
 @page
 def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
     """Every message of the conversation holding uid, oldest first; all but
@@ -89,12 +123,13 @@ def conversation_view(request: HttpRequest, folder_id: int, uid: int) -> HttpRes
     items = []
     for one in uids:
         detail = store.open_message(me, folder_id, one, mark_seen=True)
+        always = store.sender_images(me, folder_id, one).always
         items.append(
             {
                 "m": detail,
-                **_body(me, detail, False),
+                **_body(me, detail, always),
                 "url": reverse("webmail:message", args=[folder_id, one]),
-                "frame_url": reverse("webmail:frame", args=[folder_id, one]),
+                "frame_url": reverse("webmail:frame", args=[folder_id, one]) + ("?images=1" if always else ""),
             }
         )
     latest = items[-1]["m"]
@@ -123,8 +158,11 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
     me = account_id(request)
     detail = store.open_message(me, folder_id, uid, mark_seen=True, neighbours=True)
     rows = sidebar(request)
-    allow_remote = request.GET.get("images") == "1"
+    sender = store.sender_images(me, folder_id, uid)
+    asked = request.GET.get("images") == "1"
+    allow_remote = asked or sender.always
     body = _body(me, detail, allow_remote)
+    body["previews"] = _previews(me, folder_id, uid, body["attachments"])
     folder_url = reverse("webmail:folder", args=[folder_id])
     message_url = lambda u: reverse("webmail:message", args=[folder_id, u])  # noqa: E731
     frame_query = "?images=1" if allow_remote else ""
@@ -139,6 +177,8 @@ def message_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse
             "m": detail,
             **body,
             "allow_remote": allow_remote,
+            "sender": sender,
+            "images_by_list": sender.always and not asked and _has_remote(me, detail, body["layout"]),
             "frame_url": reverse("webmail:frame", args=[folder_id, uid]) + frame_query,
             "folder_url": folder_url,
             "newer_url": message_url(detail.previous_uid) if detail.previous_uid else "",
@@ -208,6 +248,39 @@ def inline_view(request: HttpRequest, folder_id: int, uid: int, section: str) ->
     response["Content-Security-Policy"] = INERT_CSP
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@page
+@xframe_options_sameorigin
+def preview_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
+    """A PDF attachment for the browser's own viewer in an iframe of the
+    message page, sandboxed by its own CSP; nothing else is served this way (images: inline_view; text: in the page)."""
+    me = account_id(request)
+    part = _part(me, folder_id, uid, section)
+    if part.media_type != "application/pdf":
+        raise store.NotFound("no preview of this type")
+    response = HttpResponse(part_body(me, folder_id, uid, part.node), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(False, part.filename)
+    response["Content-Security-Policy"] = PDF_CSP
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@page
+@require_POST
+def always_images_view(request: HttpRequest, folder_id: int, uid: int) -> HttpResponse:
+    """The button "Always load images from <sender>": the message's own From: address
+    goes on the account's list (store/remote_images.py), if the message's
+    author passed our checks; nothing the browser posts names the address."""
+    me = account_id(request)
+    sender = store.sender_images(me, folder_id, uid)
+    back = HttpResponseRedirect(reverse("webmail:message", args=[folder_id, uid]))
+    if not sender.sender or not sender.verified:
+        flash.error(request, _("Images are loaded always only for a sender whose mail passes authentication checks."))
+        return back
+    store.allow_sender_images(me, sender.sender)
+    flash.success(request, _("Images from %(sender)s will always be loaded.") % {"sender": sender.sender})
+    return back
 
 
 @page

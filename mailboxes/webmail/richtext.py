@@ -4,7 +4,8 @@ the faithful text/plain alternative written from that safe HTML.
 
 The text follows the usual conventions of mail clients: paragraphs and line
 breaks kept, *bold*, _italic_, list items as "- " or "1. ", quotes as "> ",
-links as "text <url>" (the url alone when it is the text)."""
+links as "text <url>" (the url alone when it is the text), images as
+"[image: name]"."""
 
 from __future__ import annotations
 
@@ -17,16 +18,24 @@ from .render import sanitize_html
 MAX_HTML = 2 * 1024 * 1024
 _SPACE = re.compile(r"\s+")
 _BLOCKS = {"p", "div", "ul", "ol", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "hr"}
+_NO_SOURCE = re.compile(r"<img(?![^>]*\ssrc=)[^>]*>")  # an image the sanitiser took the source of
 _MARKS = {"b": "*", "strong": "*", "i": "_", "em": "_"}
 
 
 def clean_html(markup: str) -> str:
     """The editor's HTML as it may be stored or sent: no script, no handler,
     no relative or cid: reference, remote images kept (the writer chose them)."""
-    clean, _blocked, _inline = sanitize_html(
-        markup[:MAX_HTML], part_url=lambda section: "\0" + section, cids={}, allow_remote=True
+    return clean_html_with_images(markup, {})[0]
+
+
+def clean_html_with_images(markup: str, cids: dict[str, str]) -> tuple[str, set[str]]:
+    """clean_html, but an image whose cid: reference is a key of cids (lower-
+    cased) is kept, referring to cid:<the value>; (HTML, the values used).
+    Other cid: references go, as every data:, javascript: or relative one does."""
+    clean, _blocked, used = sanitize_html(
+        markup[:MAX_HTML], part_url=lambda content_id: "cid:" + content_id, cids=cids, allow_remote=True
     )
-    return clean
+    return _NO_SOURCE.sub("", clean), used
 
 
 def text_lines_html(text: str) -> str:
@@ -82,6 +91,8 @@ class _Text(HTMLParser):
                 self._write(f"{depth}- ")
         elif tag in _MARKS:
             self._write(_MARKS[tag])
+        elif tag == "img":  # an inline image (cid:) or a remote one: named in the text
+            self._write(f"[image: {(dict(attrs).get('alt') or '').strip() or 'image'}]")
         elif tag == "a":
             self.links.append(dict(attrs).get("href") or "")
             self.link_start.append(len(self.lines[-1]))

@@ -64,6 +64,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             "title": _("Settings"),
             "min_password": MIN_PASSWORD,
             "spam_allow": "\n".join(store.spam_allow_list(me)),
+            "image_senders": store.image_senders(me),
         },
         status=400 if error else 200,
     )
@@ -86,6 +87,16 @@ def spam_allow_view(request: HttpRequest) -> HttpResponse:
     except store.InvalidInput as exc:
         flash.error(request, str(exc))
     return HttpResponseRedirect(reverse("webmail:settings"))
+
+
+@page
+@require_POST
+def image_senders_view(request: HttpRequest) -> HttpResponse:
+    """Take a sender off the "always load images" list (store/remote_images.py)."""
+    address = request.POST.get("remove", "")[:400]
+    if store.forget_sender_images(account_id(request), address):
+        flash.success(request, _("Images from %(sender)s will be asked for again.") % {"sender": address.strip()})
+    return HttpResponseRedirect(reverse("webmail:settings") + "#image-senders")
 
 
 @sensitive_post_parameters("old", "new", "again")

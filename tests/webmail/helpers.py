@@ -34,6 +34,27 @@ def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 PNG = _png(160, 48, (36, 86, 211))  # the "logo" of the test messages
 
 
+def pdf(text: str) -> bytes:
+    """A one-page PDF 1.4 that shows text (ASCII, no parentheses), made here so the tests need no files."""
+    stream = f"BT /F1 18 Tf 24 72 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
 def signed_in(address: str) -> Client:
     client = Client()
     client.force_login(get_user_model()._default_manager.get(address=address))

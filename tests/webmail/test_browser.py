@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 SHOTS = ROOT / "docs" / "screenshots"
 ALICE, BOB = "alice@example.test", "bob@example.test"
 TIMEOUT_MS = 15_000
+BUILT_IN = ("chrome", "chrome-extension")  # the browser's own pages, e.g. its PDF viewer: nothing leaves the machine
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def page(browser, live_server, users) -> Iterator[Page]:  # type: ignore[no-unty
         "request",
         lambda r: (
             None
-            if urlsplit(r.url).scheme in ("data", "about", "blob") or urlsplit(r.url).netloc == ours
+            if urlsplit(r.url).scheme in ("data", "about", "blob", *BUILT_IN) or urlsplit(r.url).netloc == ours
             else elsewhere.append(r.url)
         ),
     )

@@ -4,7 +4,13 @@
    "html" field (the server sanitises it with the rules incoming mail is shown
    by and writes the text/plain part from it); without this script the plain
    textarea is what is sent. Pasted HTML is rebuilt from an allow-list: only
-   the formatting the toolbar makes, and http(s)/mailto links, survive. */
+   the formatting the toolbar makes, and http(s)/mailto links, survive.
+   An image file pasted or dropped in (PNG, JPEG, GIF, WebP) is shown from a
+   blob: URL and posted as a file of "inline", its reference in "inline_ref"
+   and <img src="cid:reference"> in the HTML; the server gives it a Content-ID
+   and sends it in a multipart/related beside the HTML. An image of the draft
+   being edited comes as cid: in the HTML and is shown from the URL the page
+   lists for it (#editor-images). */
 (function () {
   "use strict";
   var box = document.getElementById("rich");
@@ -13,10 +19,19 @@
   var textarea = document.getElementById("body");
   var form = document.getElementById("compose-form");
   if (!box || !editor || !field || !textarea || !form) { return; }
+  var files = document.getElementById("inline-files");
+  var refs = document.getElementById("inline-refs");
+  var note = document.getElementById("editor-note");
+  var listed = document.getElementById("editor-images");
+  var known = listed ? JSON.parse(listed.textContent) : {};  /* Content-ID (lower case) -> URL */
+  var pending = {};  /* reference -> File, images placed here and not yet sent */
+  var placed = 0;
+  var IMAGES = {"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true};
+  var limit = Number(box.getAttribute("data-limit")) || 0;
 
   var KEEP = {B: "strong", STRONG: "strong", I: "em", EM: "em", U: "u", A: "a", UL: "ul", OL: "ol", LI: "li",
               BLOCKQUOTE: "blockquote", P: "p", DIV: "div", BR: "br", SPAN: null};
-  var DROP = /^(SCRIPT|STYLE|TITLE|HEAD|IFRAME|FRAME|OBJECT|EMBED|SVG|MATH|TEMPLATE|NOSCRIPT|FORM|TEXTAREA|SELECT|BUTTON|AUDIO|VIDEO|CANVAS|IMG|LINK|META)$/;
+  var DROP = /^(SCRIPT|STYLE|TITLE|HEAD|IFRAME|FRAME|OBJECT|EMBED|SVG|MATH|TEMPLATE|NOSCRIPT|FORM|TEXTAREA|SELECT|BUTTON|AUDIO|VIDEO|CANVAS|LINK|META)$/;
   var SAFE_URL = /^(https?:|mailto:)/i;
 
   function cleanInto(source, target) {
@@ -24,6 +39,7 @@
       if (node.nodeType === 3) { target.appendChild(document.createTextNode(node.nodeValue)); return; }
       if (node.nodeType !== 1) { return; }
       var name = node.nodeName.toUpperCase();
+      if (name === "IMG") { var img = ownImage(node); if (img) { target.appendChild(img); } return; }
       if (DROP.test(name)) { return; }
       var tag = KEEP[name];
       if (!tag) { cleanInto(node, target); return; }  /* unknown or SPAN: keep the text, lose the element */
@@ -37,6 +53,42 @@
       target.appendChild(copy);
     });
     return target;
+  }
+  function image(cid, url, alt) {
+    var img = document.createElement("img");
+    img.setAttribute("src", url);
+    img.setAttribute("alt", alt || "");
+    img.setAttribute("data-cid", cid);
+    return img;
+  }
+  /* Only images of our own: placed here (data-cid of a pending file) or of the draft (cid: it lists). */
+  function ownImage(node) {
+    var cid = node.getAttribute("data-cid") || "";
+    if (cid && pending[cid]) { return image(cid, pending[cid].url, node.getAttribute("alt")); }
+    var src = (node.getAttribute("src") || "").trim();
+    if (!/^cid:/i.test(src)) { return null; }
+    cid = src.slice(4).replace(/^<|>$/g, "");
+    var url = known[cid.toLowerCase()];
+    return url ? image(cid, url, node.getAttribute("alt")) : null;
+  }
+  function say(text) { if (note) { note.textContent = text; } }
+  function pendingSize() {
+    return Object.keys(pending).reduce(function (n, ref) { return n + pending[ref].file.size; }, 0);
+  }
+  function addImages(list, r) {
+    var frag = document.createDocumentFragment();
+    var size = pendingSize();
+    say("");
+    Array.prototype.forEach.call(list, function (file) {
+      if (!IMAGES[file.type]) { say(box.getAttribute("data-refused").replace("%(name)s", file.name || "?")); return; }
+      if (limit && size + file.size > limit) { say(box.getAttribute("data-too-big")); return; }
+      size += file.size;
+      placed += 1;
+      var ref = "new-" + Date.now().toString(36) + "-" + placed;
+      pending[ref] = {file: file, url: URL.createObjectURL(file)};
+      frag.appendChild(image(ref, pending[ref].url, file.name || "image"));
+    });
+    if (frag.childNodes.length) { insert(frag, r); }
   }
   function cleanFragment(html) {
     var doc = new DOMParser().parseFromString(html, "text/html");  /* inert: nothing runs or loads */
@@ -136,21 +188,52 @@
     if (k === "b" || k === "i") { e.preventDefault(); wrap(k === "b" ? "strong" : "em"); }
     else if (k === "k") { e.preventDefault(); link(); }
   });
-  editor.addEventListener("paste", function (e) {
-    var data = e.clipboardData;
-    if (!data) { return; }
-    e.preventDefault();
-    var html = data.getData("text/html");
-    var frag = html ? cleanFragment(html) : textFragment(data.getData("text/plain"));
-    var r = range();
+  function insert(frag, r) {
     if (!r) { editor.appendChild(frag); return; }
     r.deleteContents();
     var last = frag.lastChild;
     r.insertNode(frag);
     if (last) { r.setStartAfter(last); r.collapse(true); var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r); }
+  }
+  function hasFiles(data) { return !!data && Array.prototype.indexOf.call(data.types || [], "Files") >= 0; }
+  editor.addEventListener("paste", function (e) {
+    var data = e.clipboardData;
+    if (!data) { return; }
+    e.preventDefault();
+    if (data.files && data.files.length) { addImages(data.files, range()); return; }
+    var html = data.getData("text/html");
+    insert(html ? cleanFragment(html) : textFragment(data.getData("text/plain")), range());
+  });
+  editor.addEventListener("dragover", function (e) {
+    if (hasFiles(e.dataTransfer)) { e.preventDefault(); e.dataTransfer.dropEffect = "copy"; }
+  });
+  editor.addEventListener("drop", function (e) {
+    if (!hasFiles(e.dataTransfer)) { return; }  /* text dragged about: the browser's own move */
+    e.preventDefault();
+    var r = document.caretRangeFromPoint ? document.caretRangeFromPoint(e.clientX, e.clientY) : range();
+    addImages(e.dataTransfer.files, r && editor.contains(r.commonAncestorContainer) ? r : null);
   });
   form.addEventListener("submit", function () {
-    field.value = editor.innerHTML;
+    var copy = document.implementation.createHTMLDocument("").body;  /* inert: a cid: src set here loads nothing */
+    copy.innerHTML = editor.innerHTML;
+    var sent = new DataTransfer();
+    refs.textContent = "";
+    Array.prototype.forEach.call(copy.querySelectorAll("img"), function (img) {
+      var cid = img.getAttribute("data-cid");
+      if (!cid) { img.parentNode.removeChild(img); return; }
+      img.setAttribute("src", "cid:" + cid);
+      img.removeAttribute("data-cid");
+      if (pending[cid] && !refs.querySelector("input[value='" + cid + "']")) {
+        sent.items.add(pending[cid].file);
+        var ref = document.createElement("input");
+        ref.type = "hidden";
+        ref.name = "inline_ref";
+        ref.value = cid;
+        refs.appendChild(ref);
+      }
+    });
+    files.files = sent.files;
+    field.value = copy.innerHTML;
     textarea.value = editor.innerText;
   });
 
