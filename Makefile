@@ -62,10 +62,16 @@ test: venv apt-deps check-services lint typecheck test-sqlite
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # The run a developer makes all day: no browser, no subprocess servers, no fuzz,
-# no real mail programs (tests marked slow; tests/markers.py keeps the mark honest).
+# no real mail programs (tests marked slow; tests/markers.py keeps the mark honest),
+# on TEST_WORKERS processes (pytest-xdist: each worker has its own test database,
+# and the store's Redis keys and channels are named under it; conftest.py).
+# Bytecode is written even where the environment says not to: without it each
+# worker compiles the project and rewrites every test module's asserts again.
+TEST_WORKERS ?= 2
 test-fast: venv check-services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) MAIL_FAST_PASSWORD_HASHING=1 MAIL_TEST_FAST=1 \
-	  $(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	  PYTHONDONTWRITEBYTECODE= \
+	  $(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # The store and the in-process doors on the embedded default (SQLite, no Redis):
 # what every new user meets first with `make run`.

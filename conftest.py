@@ -70,6 +70,19 @@ def fresh_login_throttle():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True, scope="session")
+def worker_database(request):  # type: ignore[no-untyped-def]
+    """Under pytest-xdist (`make test-fast`) each worker has its own test
+    database (pytest-django names it after the worker), and the store names
+    its Redis keys and event channels under the database's name
+    (mailboxes/store/_redis.py): the workers share REDIS_URL without
+    meeting. The database is set up before the first test, so that the
+    Redis counters, made on first use, take the worker's name even when
+    that test does not use the database."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        request.getfixturevalue("django_db_setup")
+
+
+@pytest.fixture(autouse=True, scope="session")
 def loopback_dns():  # type: ignore[no-untyped-def]
     """Every DNS lookup of the whole suite (SPF, DKIM, DMARC, MX) goes to an empty
     zone on 127.0.0.1, never to the machine's resolver: tests stay on loopback.
@@ -93,7 +106,7 @@ def loopback_dns():  # type: ignore[no-untyped-def]
 
 # Fixtures that start worker processes: a test that uses one is slow, whatever
 # its module says (tests/markers.py: the fast run refuses to start them).
-_PROCESS_FIXTURES = {"two_workers", "worker"}  # runmailserver or Celery subprocesses
+_PROCESS_FIXTURES = {"two_workers", "worker", "rspamd"}  # runmailserver, Celery or rspamd subprocesses
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -15,6 +15,20 @@ from tests.markers import needs_redis
 from tests.servers import ROOT, database_url
 
 
+def listening(account_id: int) -> None:
+    """With REDIS_URL the listener thread subscribes in the background, and
+    an event published before it has is lost (sessions also poll): publish
+    the folder-list event (folder 0) until one comes back."""
+    from tests.relay.helpers import wait_for
+
+    heard = threading.Event()
+    unsubscribe = store.subscribe(account_id, lambda a, f: heard.set())
+    try:
+        wait_for(lambda: store.publish(account_id, 0) or heard.wait(0.1), timeout=30, what="the event bus to listen")
+    finally:
+        unsubscribe()
+
+
 def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
     woken: list[tuple[int, int]] = []
     event = threading.Event()
@@ -23,6 +37,7 @@ def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
         woken.append((account_id, folder_id))
         event.set()
 
+    listening(alice.id)
     unsubscribe = store.subscribe(alice.id, callback)
     try:
         store.deliver(sample_message(), ["bob@example.test"])
@@ -40,7 +55,7 @@ def test_a_delivery_wakes_a_subscriber_of_that_account_only(alice, bob):
 def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
     import redis
 
-    from mailboxes.store.events import CHANNEL_PREFIX
+    from mailboxes.store.events import channel_prefix
     from tests.relay.helpers import wait_for
 
     folders: set[int] = set()
@@ -50,7 +65,7 @@ def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
         # folder-list event until it comes back, then the real test.
         client = redis.Redis.from_url(settings.REDIS_URL)
         wait_for(
-            lambda: client.publish(f"{CHANNEL_PREFIX}{alice.id}", "0") is not None and 0 in folders,
+            lambda: client.publish(f"{channel_prefix()}{alice.id}", "0") is not None and 0 in folders,
             timeout=30,
             what="the Redis listener to subscribe",
         )
@@ -85,9 +100,12 @@ def test_a_flag_change_carries_its_modseq_to_subscribers_that_ask_for_it(alice):
         if modseq:  # not the delivery's event, which may come late
             event.set()
 
+    listening(alice.id)
     unsubscribe = store.subscribe(alice.id, callback, with_modseq=True)
     plain_event = threading.Event()
-    unsubscribe_plain = store.subscribe(alice.id, lambda a, f: (plain.append((a, f)), plain_event.set()))
+    unsubscribe_plain = store.subscribe(
+        alice.id, lambda a, f: (plain.append((a, f)), f == inbox.id and plain_event.set())
+    )
     try:
         result = store.set_flags(alice.id, inbox.id, [(1, 1)], "add", ["\\Flagged"])
         assert event.wait(5) and plain_event.wait(5)
@@ -97,3 +115,35 @@ def test_a_flag_change_carries_its_modseq_to_subscribers_that_ask_for_it(alice):
     assert result.modseq > 0
     assert (alice.id, inbox.id, result.modseq) in with_modseq
     assert (alice.id, inbox.id) in plain
+
+
+@needs_redis
+def test_an_installation_sharing_the_redis_never_wakes_or_signs_out_this_ones_sessions(alice):
+    """Redis publish/subscribe ignores database numbers: the channels are
+    named under the database, as the store's keys are."""
+    import redis
+
+    from mailboxes.store.events import channel_prefix
+    from tests.relay.helpers import wait_for
+
+    folders: list[int] = []
+    unsubscribe = store.subscribe(alice.id, lambda a, f: folders.append(f))
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        wait_for(
+            lambda: client.publish(f"{channel_prefix()}{alice.id}", "0") is not None and 0 in folders,
+            timeout=30,
+            what="the Redis listener to subscribe",
+        )
+        database = settings.DATABASES["default"]
+        ours = database["NAME"]
+        database["NAME"] = f"{ours}-another-installation"
+        try:
+            store.publish(alice.id, store.SIGN_OUT)  # another installation's account with our id
+        finally:
+            database["NAME"] = ours
+        store.publish(alice.id, 7)  # ours, published after it on the same connection
+        wait_for(lambda: 7 in folders, timeout=10, what="this installation's event")
+    finally:
+        unsubscribe()
+    assert store.SIGN_OUT not in folders

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import transaction
 
+from . import _redis as _keys
+
 log = logging.getLogger("mailboxes.events")
 Callback = Callable[[int, int], None]  # (account_id, folder_id); folder 0 = the folder list
 ModseqCallback = Callable[[int, int, int], None]  # (account_id, folder_id, modseq or 0)
@@ -31,7 +33,6 @@ SIGN_OUT = -1
 # when it is the superuser who wrote them (what RFC 5465's metadata events
 # report to its NOTIFY sessions).
 METADATA = -2
-CHANNEL_PREFIX = "mailhost:account:"
 
 _lock = threading.Lock()
 _subscribers: dict[int, set[tuple[Callable[..., None], bool]]] = defaultdict(set)
@@ -81,7 +82,7 @@ def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
         try:
             # Our own listener thread relays it to this process's subscribers too.
             data = f"{folder_id} {modseq}" if modseq else str(folder_id)
-            _redis().publish(f"{CHANNEL_PREFIX}{account_id}", data)
+            _redis().publish(f"{channel_prefix()}{account_id}", data)
             return
         except Exception as exc:  # the data is committed; sessions also poll
             log.warning("event bus publish failed: %s", exc)
@@ -90,6 +91,14 @@ def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
 
 def publish_on_commit(account_id: int, folder_id: int, modseq: int = 0) -> None:
     transaction.on_commit(lambda: publish(account_id, folder_id, modseq))
+
+
+def channel_prefix() -> str:
+    """Under the database's name, as the store's keys are (_redis.prefix):
+    Redis publish/subscribe ignores database numbers, so two installations
+    or test databases that share one Redis would otherwise wake, and sign
+    out, each other's sessions."""
+    return _keys.prefix("account")
 
 
 def _redis():  # type: ignore[no-untyped-def]
@@ -121,11 +130,12 @@ def _listen_forever() -> None:
         try:
             client = redis.Redis.from_url(settings.REDIS_URL)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
-            pubsub.psubscribe(CHANNEL_PREFIX + "*")
+            prefix = channel_prefix()
+            pubsub.psubscribe(prefix + "*")
             for message in pubsub.listen():
                 channel = message["channel"].decode()
                 try:
-                    account_id = int(channel[len(CHANNEL_PREFIX) :])
+                    account_id = int(channel[len(prefix) :])
                     folder, _, modseq = message["data"].partition(b" ")
                     folder_id, change = int(folder), int(modseq or 0)
                 except ValueError:

@@ -7,7 +7,8 @@ Implementation notes
   store errors mapped to response codes once), auth (CAPABILITY, NOOP,
   LOGOUT, STARTTLS, AUTHENTICATE, UNAUTHENTICATE), scripts (HAVESPACE,
   PUTSCRIPT, CHECKSCRIPT, LISTSCRIPTS, SETACTIVE, GETSCRIPT, DELETESCRIPT,
-  RENAMESCRIPT), server. Line I/O and logins are the POP doors' (protocols/pop3/lines.py, logins.py).
+  RENAMESCRIPT), server. Line I/O and the command loop are the line protocols'
+  (protocols/lines.py), logins the POP doors' (protocols/pop3/logins.py).
 - SASL PLAIN only, through store.login (the shared throttle); only under
   TLS, from loopback or with MAIL_ALLOW_PLAINTEXT_AUTH, else NO
   (ENCRYPT-NEEDED) and the SASL capability is empty. Three failed logins

@@ -7,7 +7,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 
-from protocols.pop3.lines import Closed, LineTooLong
+from protocols.lines import Closed, LineTooLong
 from protocols.pop3.logins import Blocked, NeedsAppPassword, checked_login
 from protocols.pop3.parser import ParseError as SaslError
 from protocols.pop3.parser import decode_base64, decode_plain
@@ -63,7 +63,7 @@ async def authenticate(s: ManageSieveSession, cmd: parser.Authenticate) -> None:
     if response is None:
         await s.write(b'""\r\n')
         try:
-            response = parser.parse_string(await s.read_command(await s.readline()))
+            response = parser.parse_string(await s.read_literals(await s.readline()))
         except (parser.ParseError, LineTooLong):
             await s.no("Malformed SASL response")
             return

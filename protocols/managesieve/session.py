@@ -1,27 +1,23 @@
-"""One ManageSieve connection: reads a command (with its literals), asks the
-parser, checks the state table, runs the handler, maps store errors to
-RFC 5804 response codes once. Handlers live in auth.py and scripts.py."""
+"""One ManageSieve connection: reads a command (with its literals), the state
+table, and RFC 5804's words for the line protocols' command loop
+(protocols/lines.py): store errors mapped to response codes once. Handlers
+live in auth.py and scripts.py."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import logging
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 
 from mailboxes import sieve, store
-from mailhost import metrics
+from protocols.lines import Closed, LineSession, LineTooLong
 from protocols.listener import Connection
-from protocols.pop3.lines import Closed, LineSession, LineTooLong
 
 from . import auth, parser, scripts
 
-log = logging.getLogger("protocols.managesieve")
 MAX_AUTH_FAILURES = 3
 MAX_LITERAL_BEFORE_LOGIN = 8192
 
@@ -45,7 +41,12 @@ ERRORS: tuple[tuple[type[Exception], str, str], ...] = (
 )
 
 
-class ManageSieveSession(LineSession):
+class ManageSieveSession(LineSession[State]):
+    protocol = "managesieve"
+    internal_error = ("Internal server error", "")
+    too_long = "Line too long"
+    ok_result = "OK"
+
     def __init__(self, conn: Connection, tls_context: ssl.SSLContext | None) -> None:
         super().__init__(conn, parser.MAX_LINE)
         self.idle_timeout = settings.MAIL_MANAGESIEVE_IDLE_TIMEOUT
@@ -53,7 +54,6 @@ class ManageSieveSession(LineSession):
         self.state = State.NONAUTH
         self.account: store.AccountInfo | None = None
         self.auth_failures = 0
-        self.result = "OK"
 
     # --- responses ------------------------------------------------------------
 
@@ -64,6 +64,8 @@ class ManageSieveSession(LineSession):
     async def no(self, text: str, code: str = "") -> None:
         self.result = "NO"
         await self.write(parser.response("NO", text, code))
+
+    error = no
 
     def capabilities(self) -> bytes:
         """RFC 5804 1.7; SASL lists PLAIN only where a password may be sent."""
@@ -87,13 +89,9 @@ class ManageSieveSession(LineSession):
     def goodbye(self) -> bytes:
         return parser.response("BYE", "Server shutting down, try again later", "TRYLATER")
 
-    async def line_too_long(self) -> None:
-        await self.no("Line too long")
-        await self.bad_command()
-
     # --- reading a command -----------------------------------------------------
 
-    async def read_command(self, line: bytes) -> bytes:
+    async def read_literals(self, line: bytes) -> bytes:
         """The command with its literals: after a line ending in {n+}, n
         octets and the line that goes on from there (RFC 5804 4)."""
         data = line
@@ -108,19 +106,6 @@ class ManageSieveSession(LineSession):
                 raise TooLarge()
         return data
 
-    async def read_exactly(self, size: int, *, keep: bool = True) -> bytes:
-        try:
-            return await self.wait(self.lines.read_exactly(size, keep=keep))
-        except EOFError:
-            raise Closed() from None
-
-    async def wait(self, pending: Awaitable[bytes]) -> bytes:
-        try:
-            return await asyncio.wait_for(pending, self.idle_timeout)
-        except TimeoutError:
-            log.info("%s: idle for %ss, closing", self.label, self.idle_timeout)
-            raise Closed() from None
-
     async def drop_literal(self, size: int) -> None:
         if size > settings.MAIL_MAX_MESSAGE_SIZE:
             await self.write(parser.response("BYE", "Literal too large"))
@@ -131,42 +116,26 @@ class ManageSieveSession(LineSession):
         except LineTooLong:
             pass
 
-    async def handle(self, line: bytes) -> None:
+    async def read_command(self, line: bytes) -> parser.Command | None:
         try:
-            data = await self.read_command(line)
+            data = await self.read_literals(line)
         except TooLarge:
             await self.no("Script too large", "QUOTA/MAXSIZE")
-            return
+            return None
         except LineTooLong:
             await self.line_too_long()
-            return
-        try:
-            command = parser.parse_command(data)
-        except parser.ParseError as exc:
-            await self.no(exc.message)
-            await self.bad_command()
-            return
-        states, handler = COMMANDS[type(command)]
-        if self.state not in states:
-            await self.no(f"{command.name} is not allowed when {self.state.value}")
-            await self.bad_command()
-            return
-        started, self.result = time.perf_counter(), "OK"
-        try:
-            await handler(self, command)
-        except (Closed, ConnectionError, TimeoutError):
-            raise
-        except store.ScriptQuotaExceeded as exc:
-            await self.no("Over the script quota", f"QUOTA/{exc.kind.upper()}")
-        except store.InvalidScript as exc:
-            await self.no(f"line {exc.line}: {exc.reason}")
-        except store.StoreError as exc:
-            code, text = next(((c, t) for kind, c, t in ERRORS if isinstance(exc, kind)), ("", "Refused"))
-            await self.no(text, code)
-        except Exception:
-            log.exception("%s: %s failed", self.label, command.name)
-            await self.no("Internal server error")
-        metrics.command("managesieve", command.name, self.result, time.perf_counter() - started)
+            return None
+        return parser.parse_command(data)
+
+    def out_of_state(self, name: str) -> str:
+        return f"{name} is not allowed when {self.state.value}"
+
+    def store_error(self, exc: store.StoreError) -> tuple[str, str]:
+        if isinstance(exc, store.ScriptQuotaExceeded):
+            return "Over the script quota", f"QUOTA/{exc.kind.upper()}"
+        if isinstance(exc, store.InvalidScript):
+            return f"line {exc.line}: {exc.reason}", ""
+        return next(((text, code) for kind, code, text in ERRORS if isinstance(exc, kind)), ("Refused", ""))
 
     def too_many_bad_commands(self) -> bytes:
         return parser.response("BYE", "Too many bad commands")
@@ -195,3 +164,4 @@ COMMANDS: dict[type[parser.Command], tuple[frozenset[State], Handler]] = {
     parser.DeleteScript: (AUTH, scripts.deletescript),
     parser.RenameScript: (AUTH, scripts.renamescript),
 }
+ManageSieveSession.commands = COMMANDS

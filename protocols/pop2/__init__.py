@@ -1,9 +1,10 @@
 """POP2 server (RFC 937), the legacy protocol on port 109, on the shared store.
 
 Implementation notes
-- Modules: parser (pure), session (I/O, the state table), server. Line I/O,
-  the idle timeout and the maildrop lease are shared with POP3
-  (protocols.pop3.lines, protocols.pop3.lease).
+- Modules: parser (pure), session (the state table, POP2's replies),
+  server. Line I/O, the idle timeout and the command loop are the line
+  protocols' (protocols.lines); the maildrop lease is POP3's
+  (protocols.pop3.lease).
 - States as RFC 937: AUTH (after the greeting), MBOX (a folder selected),
   ITEM (READ named a message), NEXT (RETR sent it, an ACK is due), and DONE.
   Replies: "+" (ok), "-" (error), "#n" (messages in the folder, after HELO

@@ -10,10 +10,10 @@ from typing import Any
 from django.conf import settings
 
 from mailboxes import store
-from protocols import account_sessions, dbcall
+from protocols import dbcall
+from protocols.lines import Closed, LineSession
 from protocols.listener import Connection
 from protocols.pop3.lease import MaildropLease, new_holder
-from protocols.pop3.lines import Closed, LineSession
 from protocols.pop3.logins import Opened, Refusal, open_maildrop
 
 from . import parser
@@ -38,13 +38,17 @@ class State(enum.Enum):
     NEXT = "NEXT"  # RETR sent it: ACKS, ACKD or NACK is due
 
 
-class Pop2Session(LineSession):
+class Pop2Session(LineSession[State]):
+    protocol = "pop2"
+    metered = False
+    internal_error = ("internal server error", "")
+    too_long = "line too long"
+
     def __init__(self, conn: Connection) -> None:
         super().__init__(conn, parser.MAX_LINE)
         self.state = State.AUTH
         self.holder = new_holder(conn.listener, conn.id)
         self.account_id = 0
-        self.session_token: tuple[int, str] | None = None  # counted by protocols.account_sessions
         self.lease: MaildropLease | None = None
         self.folder: store.Maildrop | None = None
         self.current = 1
@@ -65,40 +69,20 @@ class Pop2Session(LineSession):
     def signed_out(self) -> bytes:
         return b"- signed out: the password changed or the account signed out everywhere\r\n"
 
-    async def line_too_long(self) -> None:
-        await self.bad("- line too long")
-
     async def finish(self) -> None:
-        if self.session_token is not None:
-            account_sessions.release(*self.session_token)
-            self.session_token = None
+        await super().finish()
         lease, self.lease = self.lease, None
         if lease is not None:
             await lease.release()
 
-    async def handle(self, line: bytes) -> None:
-        try:
-            command = parser.parse_command(line)
-        except parser.ParseError as exc:
-            await self.bad(f"- {exc.message}")
-            return
-        states, handler = COMMANDS[type(command)]
-        if self.state not in states:
-            await self.bad(f"- {command.name} is out of sequence here")
-            return
-        try:
-            await handler(self, command)
-        except (Closed, ConnectionError, TimeoutError):
-            raise
-        except store.Unavailable:
-            await self.reply("- [SYS/TEMP] the mail store is temporarily unavailable, try again later")
-        except Exception:
-            log.exception("%s: %s failed", self.label, command.name)
-            await self.reply("- internal server error")
+    async def read_command(self, line: bytes) -> parser.Command:
+        return parser.parse_command(line)
 
-    async def bad(self, text: str) -> None:
-        await self.reply(text)
-        await self.bad_command()
+    def out_of_state(self, name: str) -> str:
+        return f"{name} is out of sequence here"
+
+    async def error(self, text: str, code: str = "") -> None:
+        await self.reply(f"- [{code}] {text}" if code else f"- {text}")
 
     def too_many_bad_commands(self) -> bytes:
         return b"- too many bad commands, closing\r\n"
@@ -247,3 +231,4 @@ COMMANDS: dict[type[parser.Command], tuple[frozenset[State], Handler]] = {
     parser.Nack: (frozenset({State.NEXT}), nack),
     parser.Quit: (frozenset({State.AUTH, State.MBOX, State.ITEM}), quit),
 }
+Pop2Session.commands = COMMANDS

@@ -3,9 +3,10 @@
 
 Implementation notes
 - Modules: parser (pure: bytes -> typed commands), wire (pure: stuffing,
-  TOP), lines (bounded line reader, the session loop), session (the state
-  table, error mapping), auth (AUTHORIZATION), maildrop (TRANSACTION,
-  UPDATE), lease (holding the lock), logins (the throttle), server.
+  TOP), session (the state table, POP3's replies), auth (AUTHORIZATION),
+  maildrop (TRANSACTION, UPDATE), lease (holding the lock), logins (the
+  throttle), server. The bounded line reader and the command loop are
+  protocols/lines.py, shared with POP2 and ManageSieve.
 - The maildrop is the account's INBOX, snapshotted at login under an
   exclusive lock (RFC 1939 8) that every worker process sees: a lease in the
   database, renewed every third of MAIL_POP_LOCK_LEASE while the session

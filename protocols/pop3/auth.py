@@ -6,8 +6,9 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 
+from protocols.lines import LineTooLong
+
 from . import parser, wire
-from .lines import LineTooLong
 from .logins import Opened, Refusal, open_maildrop
 from .state import Closed, State
 

@@ -1,34 +1,34 @@
-"""One POP3 connection: reads lines, asks the parser, checks the state table,
-runs the handler, maps failures to replies. Handlers live in auth.py
+"""One POP3 connection: the state table and POP3's words for the line
+protocols' command loop (protocols/lines.py). Handlers live in auth.py
 (AUTHORIZATION) and maildrop.py (TRANSACTION and UPDATE)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 
 from mailboxes import store
-from mailhost import metrics
-from protocols import account_sessions
+from protocols.lines import LineSession
 from protocols.listener import Connection
 
 from . import auth, maildrop, parser
 from .lease import MaildropLease, new_holder
-from .lines import Closed, LineSession
 from .state import Maildrop, State
 
-log = logging.getLogger("protocols.pop3")
 MAX_AUTH_FAILURES = 3
 
 
-class Pop3Session(LineSession):
+class Pop3Session(LineSession[State]):
+    protocol = "pop3"
+    internal_error = ("internal server error", "SYS/PERM")
+    too_long = "line too long"
+    ok_result = "+OK"
+
     def __init__(self, conn: Connection, tls_context: ssl.SSLContext | None) -> None:
         super().__init__(conn, parser.MAX_LINE)
         self.tls_context = tls_context
@@ -37,7 +37,6 @@ class Pop3Session(LineSession):
         # RFC 1939 7 (APOP): a timestamp unique to this greeting.
         self.banner = f"<{os.getpid()}.{conn.id}.{secrets.token_hex(6)}@{settings.MAIL_HOSTNAME}>"
         self.holder = new_holder(conn.listener, conn.id)
-        self.session_token: tuple[int, str] | None = None  # counted by protocols.account_sessions
         self.pending_user: str | None = None
         self.drop: Maildrop | None = None
         self.lease: MaildropLease | None = None
@@ -53,6 +52,8 @@ class Pop3Session(LineSession):
         code = f"[{code}] " if code else ""
         await self.write(f"-ERR {code}{text}".encode() + b"\r\n")
 
+    error = err
+
     def greeting(self) -> bytes:
         return f"+OK {settings.MAIL_HOSTNAME} POP3 server ready {self.banner}\r\n".encode()
 
@@ -62,41 +63,19 @@ class Pop3Session(LineSession):
     def signed_out(self) -> bytes:
         return b"-ERR [AUTH] signed out: the password changed or the account signed out everywhere\r\n"
 
-    async def line_too_long(self) -> None:
-        await self.err("line too long")
-        await self.bad_command()
-
     async def finish(self) -> None:
-        if self.session_token is not None:
-            account_sessions.release(*self.session_token)
-            self.session_token = None
+        await super().finish()
         await self.abandon_maildrop()
 
-    async def handle(self, line: bytes) -> None:
-        try:
-            command = parser.parse_command(line)
-        except parser.ParseError as exc:
-            await self.err(exc.message)
-            await self.bad_command()
-            return
-        states, handler = COMMANDS[type(command)]
+    async def read_command(self, line: bytes) -> parser.Command:
+        return parser.parse_command(line)
+
+    def received(self, command: parser.Command) -> None:
         if not isinstance(command, parser.Pass):
             self.pending_user = None  # PASS must follow USER at once (RFC 1939 7)
-        if self.state not in states:
-            await self.err(f"{command.name} is not valid in the {self.state.value} state")
-            await self.bad_command()
-            return
-        started, self.result = time.perf_counter(), "+OK"
-        try:
-            await handler(self, command)
-        except (Closed, ConnectionError, TimeoutError):
-            raise
-        except store.Unavailable:
-            await self.err("the mail store is temporarily unavailable, try again later", "SYS/TEMP")
-        except Exception:
-            log.exception("%s: %s failed", self.label, command.name)
-            await self.err("internal server error", "SYS/PERM")
-        metrics.command("pop3", command.name, self.result, time.perf_counter() - started)
+
+    def out_of_state(self, name: str) -> str:
+        return f"{name} is not valid in the {self.state.value} state"
 
     def too_many_bad_commands(self) -> bytes:
         self.result = "-ERR"
@@ -146,3 +125,4 @@ COMMANDS: dict[type[parser.Command], tuple[frozenset[State], Handler]] = {
     parser.Rset: (TRANSACTION, maildrop.rset),
     parser.Uidl: (TRANSACTION, maildrop.uidl),
 }
+Pop3Session.commands = COMMANDS

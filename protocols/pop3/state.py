@@ -6,8 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from mailboxes import store
-
-from .lines import Closed  # noqa: F401  (handlers raise it)
+from protocols.lines import Closed  # noqa: F401  (handlers raise it)
 
 READ_AHEAD_MESSAGES = 16
 READ_AHEAD_BYTES = 256 * 1024

@@ -21,6 +21,7 @@ from django.utils import timezone
 from conftest import sample_message
 from mailboxes import store
 from tests.axe import serious_violations
+from tests.markers import forbid_in_fast_run
 from tests.servers import ROOT, InProcessServer
 
 from .conftest import ROOT as ROOT_ADDRESS
@@ -51,6 +52,7 @@ pytestmark = [
 def page(live_server, monkeypatch) -> Iterator[playwright_api.Page]:  # type: ignore[name-defined]
     # Playwright's sync API keeps an event loop on this thread; the ORM calls
     # the test makes between browser steps are still plain synchronous code.
+    forbid_in_fast_run("a browser")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -14,6 +14,9 @@ from tests.servers import SubprocessServer
 
 from .conftest import ROOT, ROOT_PASSWORD, WORKER_ENV
 
+# A runmailserver subprocess: not for the fast run (tests/markers.py).
+pytestmark = pytest.mark.slow
+
 IP_LIMIT = 3
 
 

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from mailboxes import store
 from mailboxes.store import PopMessage
 from mailboxes.store.pop import pop_form, pop_size, uid_ranges
+from protocols.lines import LineReader, LineTooLong
 from protocols.pop2 import parser as p2
 from protocols.pop3 import parser as p3
 from protocols.pop3 import wire
-from protocols.pop3.lines import LineReader, LineTooLong
 from protocols.pop3.state import Maildrop
 
 POP3_OK = [

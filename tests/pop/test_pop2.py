@@ -219,3 +219,15 @@ def test_a_pop2_helo_refused_for_a_locked_maildrop_gives_its_place_back(pop_serv
         for _ in range(3):  # each refusal releases the place it claimed, so none is ever "too many"
             second.run(f"C: HELO {ALICE} {ALICE_PW}\nS: - [IN-USE] maildrop is locked by another session")
         third.run(f"C: HELO {ALICE} {ALICE_PW}\nS: - [IN-USE] maildrop is locked by another session")
+
+
+def test_too_many_bad_commands_end_a_pop2_session(pop_server, users):
+    """The line protocols' budget (protocols/lines.py): an overlong line and
+    a command out of sequence count as bad commands too."""
+    with pop2(pop_server) as t:
+        t.send(b"X" * 2000 + b"\r\nREAD\r\n" + b"XYZZY\r\n" * 18)
+        t.run(
+            "S: - line too long\nS: - READ is out of sequence here\n"
+            + "\n".join(["S: - unknown command"] * 18)
+            + "\nS: - too many bad commands, closing\nS: <closed>"
+        )

@@ -12,6 +12,7 @@ import pytest
 from sievelib.managesieve import Client
 
 from mailboxes import store
+from tests.markers import forbid_in_fast_run
 
 from .conftest import ALICE, ALICE_PW
 
@@ -19,6 +20,7 @@ FILTER = 'require "fileinto";\r\nif header :contains "subject" "bank" {\r\n  fil
 
 
 def sieve_connect(port: int, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    forbid_in_fast_run("sieve-connect (a real mail program)")
     read, write = os.pipe()
     os.write(write, ALICE_PW.encode() + b"\n")
     os.close(write)
@@ -53,6 +55,7 @@ def sieve_connect(port: int, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("sieve-connect") is None, reason="needs Debian's sieve-connect (make apt-deps)")
 def test_sieve_connect_uploads_activates_lists_and_downloads_over_starttls(sieve_server, alice, tmp_path: Path):
     port = sieve_server.ports["managesieve"]
@@ -68,6 +71,7 @@ def test_sieve_connect_uploads_activates_lists_and_downloads_over_starttls(sieve
     assert back.read_bytes().replace(b"\r\n", b"\n") == FILTER.replace("\r\n", "\n").encode()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("sieve-connect") is None, reason="needs Debian's sieve-connect (make apt-deps)")
 def test_sieve_connect_is_told_the_line_of_an_error(sieve_server, alice, tmp_path: Path):
     local = tmp_path / "bad.sieve"

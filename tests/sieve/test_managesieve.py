@@ -241,6 +241,19 @@ def test_managesieve_transcript(sieve_server, alice, name):
         t.run(Template(TRANSCRIPTS[name]).substitute(VALUES, plainsize=len(PLAIN)))
 
 
+def test_too_many_bad_commands_end_a_managesieve_session(sieve_server, users):
+    """The line protocols' budget (protocols/lines.py): an overlong line and
+    a command not allowed in the state count as bad commands too."""
+    with Transcript("127.0.0.1", sieve_server.ports["managesieve"]) as t:
+        t.run(GREETING)
+        t.send(b"X" * 9000 + b"\r\nLISTSCRIPTS\r\n" + b"FROBNICATE\r\n" * 18)
+        t.run(
+            'S: NO "Line too long"\nS: NO "LISTSCRIPTS is not allowed when non-authenticated"\n'
+            + "\n".join(['S: NO "unknown command"'] * 18)
+            + '\nS: BYE "Too many bad commands"\nS: <closed>'
+        )
+
+
 @override_settings(MAIL_SIEVE_MAX_SCRIPTS=1)
 def test_putscript_over_the_script_count_is_quota_maxscripts(sieve_server, alice):
     store.put_script(alice.id, "one", "keep;")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mailhost import rspamd_server
+from tests.markers import forbid_in_fast_run
 
 # rspamd's test patterns (enable_test_patterns): the first rejects, the
 # second adds a header, the third rewrites the subject.
@@ -43,6 +44,7 @@ def rspamd(tmp_path_factory, loopback_dns) -> Iterator[rspamd_server.Instance]: 
         nameservers=(f"127.0.0.1:{loopback_dns.port}",),
         test_mode=True,
     )
+    forbid_in_fast_run("an rspamd subprocess")
     proc = rspamd_server.start(instance)
     yield instance
     rspamd_server.stop(proc)

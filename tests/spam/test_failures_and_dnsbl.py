@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from mailboxes import store
 from mailhost import rspamd_server
+from tests.markers import forbid_in_fast_run
 
 from .conftest import PASSWORD, folder, free_port, message
 from .test_policy import root
@@ -38,6 +39,7 @@ def own_rspamd(rspamd, tmp_path: Path, settings, loopback_dns) -> Iterator[subpr
         test_mode=True,
     )
     instance.directory.mkdir()
+    forbid_in_fast_run("an rspamd subprocess")
     proc = rspamd_server.start(instance)
     settings.MAIL_RSPAMD_URL = instance.url
     yield proc

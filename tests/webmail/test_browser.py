@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from conftest import PASSWORDS, sample_message
 from mailboxes import store
 from tests.axe import serious_violations
+from tests.markers import forbid_in_fast_run
 from tests.servers import ROOT, InProcessServer
 
 from .helpers import HOSTILE, folder_id, with_attachments
@@ -50,6 +51,7 @@ BUILT_IN = ("chrome", "chrome-extension")  # the browser's own pages, e.g. its P
 def browser() -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop on this thread; the tests call
     # the store from it between browser steps, which Django would refuse.
+    forbid_in_fast_run("a browser")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

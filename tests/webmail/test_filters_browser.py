@@ -4,11 +4,14 @@ webmail and over IMAP; a broken script shows its error at its line."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from conftest import sample_message
 
 from .test_browser import ALICE, BOB, browser, eventually, imap_subjects, log_in, mail_servers, page, shot, submit  # noqa: F401
+
+pytestmark = pytest.mark.slow  # Chromium
 
 
 def test_a_rule_made_in_the_builder_files_matching_mail_into_its_folder(page, mail_servers):  # noqa: F811

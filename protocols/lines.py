@@ -1,4 +1,6 @@
-"""Line I/O shared by the POP protocols (POP3, POP2): bounded reads, idle timeout.
+"""What the line protocols (POP3, POP2, ManageSieve) share: bounded reads,
+the idle timeout, and the one loop that parses a command, checks the state
+table, runs the handler and maps its failures to replies.
 
 The reader keeps its own buffer so that no line longer than `limit` is ever
 held in memory: an overlong line is dropped as it arrives, up to its line
@@ -9,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from django.conf import settings
 
 from mailboxes import store
+from mailhost import metrics
+from protocols import account_sessions
+from protocols.pop3.parser import ParseError
 
 if TYPE_CHECKING:
     from protocols.listener import Connection
 
-log = logging.getLogger("protocols.pop3")
+T = TypeVar("T")
+S = TypeVar("S")  # a protocol's states
 
 CHUNK = 4096
 
@@ -84,18 +91,39 @@ class Closed(Exception):
 MAX_BAD_COMMANDS = 20
 
 
-class LineSession:
+Handler = Callable[[Any, Any], Awaitable[None]]
+
+
+class LineSession(Generic[S]):
     """What POP3, POP2 and ManageSieve sessions share: bounded reads under
     the idle timeout (RFC 1939 3: close without a reply), whole-response
-    writes, a budget of bad commands, and a goodbye when the worker shuts
-    down between commands."""
+    writes, a budget of bad commands, a goodbye when the worker shuts down
+    between commands, and the command loop (`handle`). Each protocol says
+    how to read a command, how to word its replies and its state table."""
+
+    #: Names the logger (protocols.<protocol>) and the metrics label.
+    protocol: ClassVar[str]
+    #: Whether commands are counted in the metrics (POP2's are not).
+    metered: ClassVar[bool] = True
+    #: The rules of the states: command class -> (states it is valid in, handler).
+    commands: ClassVar[Mapping[Any, tuple[frozenset[Any], Handler]]]
+    #: The reply (text, response code) to a failure nothing else explains.
+    internal_error: ClassVar[tuple[str, str]]
+    #: The reply to a line over the limit (a bad command).
+    too_long: ClassVar[str]
+    #: The kind of reply a handler gives unless it says otherwise (metrics).
+    ok_result: ClassVar[str] = ""
+    state: S
 
     def __init__(self, conn: Connection, limit: int) -> None:
         self.conn = conn
         self.lines = LineReader(conn.reader, limit)
+        self.log = logging.getLogger(f"protocols.{self.protocol}")
         self.idle_timeout: float = settings.MAIL_POP_IDLE_TIMEOUT
+        self.result = self.ok_result
         self.closing = False
         self.bad_commands = 0
+        self.session_token: tuple[int, str] | None = None  # (account, token) counted by protocols.account_sessions
         self._waiting = False
         self._unsubscribe: Callable[[], None] | None = None
         self._ending: asyncio.Future[None] | None = None
@@ -112,14 +140,23 @@ class LineSession:
         """The next line; Closed at EOF or when idle past the timeout."""
         self._waiting = True
         try:
-            return await asyncio.wait_for(self.lines.readline(), self.idle_timeout)
+            return await self._within_timeout(self.lines.readline())
+        finally:
+            self._waiting = False
+
+    async def read_exactly(self, size: int, *, keep: bool = True) -> bytes:
+        """The next `size` octets (LineReader.read_exactly); Closed at EOF or
+        when idle past the timeout."""
+        return await self._within_timeout(self.lines.read_exactly(size, keep=keep))
+
+    async def _within_timeout(self, pending: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(pending, self.idle_timeout)
         except TimeoutError:
-            log.info("%s: idle for %ss, closing", self.label, self.idle_timeout)
+            self.log.info("%s: idle for %ss, closing", self.label, self.idle_timeout)
             raise Closed() from None
         except EOFError:
             raise Closed() from None
-        finally:
-            self._waiting = False
 
     # --- what each protocol fills in ------------------------------------------
 
@@ -138,8 +175,30 @@ class LineSession:
         """Sent before hanging up on the MAX_BAD_COMMANDS-th bad command."""
         raise NotImplementedError
 
-    async def handle(self, line: bytes) -> None:
+    async def error(self, text: str, code: str = "") -> None:
+        """Send the protocol's error reply: text, with a response code if any."""
         raise NotImplementedError
+
+    def out_of_state(self, name: str) -> str:
+        """The error text for command `name` sent in a state it is not valid in."""
+        raise NotImplementedError
+
+    async def read_command(self, line: bytes) -> Any:
+        """The command that starts with this line (ParseError if it is not
+        one), or None when it has been answered already."""
+        raise NotImplementedError
+
+    def received(self, command: Any) -> None:
+        """A command was parsed, before its state is checked."""
+
+    def store_error(self, exc: store.StoreError) -> tuple[str, str] | None:
+        """The reply (text, response code) to a store error from a handler;
+        None: an internal error. Here RFC 2449's SYS/TEMP for Unavailable."""
+        if isinstance(exc, store.Unavailable):
+            return "the mail store is temporarily unavailable, try again later", "SYS/TEMP"
+        return None
+
+    # --- the command loop ---------------------------------------------------------
 
     async def bad_command(self) -> None:
         """Count a bad command; at MAX_BAD_COMMANDS say so and hang up."""
@@ -148,11 +207,49 @@ class LineSession:
             await self.write(self.too_many_bad_commands())
             raise Closed()
 
+    async def refuse(self, text: str) -> None:
+        """Answer a bad command (syntax, state, length) and count it."""
+        await self.error(text)
+        await self.bad_command()
+
     async def line_too_long(self) -> None:
-        raise NotImplementedError
+        await self.refuse(self.too_long)
+
+    async def handle(self, line: bytes) -> None:
+        """One command: parse, check the state table, run the handler. A
+        failure is answered in the protocol's words, never the exception's."""
+        try:
+            command = await self.read_command(line)
+        except ParseError as exc:
+            await self.refuse(exc.message)
+            return
+        if command is None:
+            return
+        states, handler = self.commands[type(command)]
+        self.received(command)
+        if self.state not in states:
+            await self.refuse(self.out_of_state(command.name))
+            return
+        started, self.result = time.perf_counter(), self.ok_result
+        try:
+            await handler(self, command)
+        except (Closed, ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:
+            reply = self.store_error(exc) if isinstance(exc, store.StoreError) else None
+            if reply is None:
+                self.log.exception("%s: %s failed", self.label, command.name)
+                reply = self.internal_error
+            await self.error(*reply)
+        if self.metered:
+            metrics.command(self.protocol, command.name, self.result, time.perf_counter() - started)
 
     async def finish(self) -> None:
-        """After the last command, however the session ended (release locks)."""
+        """After the last command, however the session ended: the account's
+        session count given back (a protocol also releases its locks)."""
+        if self.session_token is not None:
+            account_sessions.release(*self.session_token)
+            self.session_token = None
 
     async def run(self) -> None:
         try:
