@@ -21,6 +21,12 @@ async def claim(account_id: int) -> str:
     return token
 
 
+async def give_back(account_id: int, token: str) -> None:
+    """Forget the session and wait for it: a login refused after its claim
+    (a locked maildrop) has its place back before the refusal is answered."""
+    await dbcall.call(store.close_session, account_id, token)
+
+
 def release(account_id: int, token: str) -> None:
     """Forget the session, off the event loop (it may be a Redis call)."""
     try:

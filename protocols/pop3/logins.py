@@ -84,9 +84,10 @@ async def open_maildrop(
         return "too-many-sessions"
     try:
         snapshot = await dbcall.call(store.open_maildrop, account.id, holder, lease_seconds)
-    except BaseException as exc:
-        account_sessions.release(account.id, token)
-        if not isinstance(exc, store.MaildropLocked):
-            raise
+    except store.MaildropLocked:
+        await account_sessions.give_back(account.id, token)
         return "locked"
+    except BaseException:
+        account_sessions.release(account.id, token)
+        raise
     return Opened(account, token, snapshot)
