@@ -121,7 +121,8 @@ def _in_small_fetches(client: RawClient, last: int, items: str) -> list[bytes]:
 def test_fetch_of_a_whole_big_folder_sends_what_small_fetches_send(alice, imap_port: int) -> None:  # type: ignore[no-untyped-def]
     """Over a real socket: pages with gaps and without, \\Recent for some, a
     message expunged by someone else that the session still numbers (a
-    ghost, RFC 2180 4.1.3), and one delivered during the FETCH."""
+    ghost, RFC 2180 4.1.3), and one stored just before the FETCH but not yet
+    announced to the session (it learns of it after the FETCH)."""
     total = PAGE + 300
     _fill(alice.id, total - 40)
     folder = store.select_folder(alice.id, "INBOX", claim_recent=True).id  # another session had these
