@@ -140,7 +140,9 @@ class Blob(models.Model):
 
 
 class Message(models.Model):
-    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="messages")
+    # No index of their own: the indexes below lead with folder and blob
+    # (docs/PERFORMANCE.md, "Big folders, third round").
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="messages", db_index=False)
     uid = models.BigIntegerField()
     modseq = models.BigIntegerField()
     seen = models.BooleanField(default=False)
@@ -151,14 +153,17 @@ class Message(models.Model):
     keywords = models.JSONField(default=list)
     internal_date = models.DateTimeField(default=timezone.now)
     size = models.BigIntegerField()
-    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["folder", "uid"], name="message_folder_uid")]
         indexes = [
             models.Index(fields=["folder", "modseq"], name="message_folder_modseq"),
             models.Index(fields=["folder", "internal_date"], name="message_folder_date"),
-            models.Index(fields=["blob"], name="message_blob"),
+            # Who holds these bytes (the blob collector, COPY) and, for a text
+            # SEARCH that found candidate blobs by trigram, which of them are in
+            # this folder: one probe per candidate, whatever the statistics say.
+            models.Index(fields=["blob", "folder"], name="message_blob_folder"),
             # SEARCH UNSEEN (and the webmail's unread count) from this index
             # alone: an index-only scan of the unseen UIDs, not of the folder's
             # rows (docs/PERFORMANCE.md, "Big folders, second round").

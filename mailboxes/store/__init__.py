@@ -170,6 +170,7 @@ from .imap import (
     sort_rows,
     thread_rows,
 )
+from .imap_lines import LINE_ITEMS, FetchLines, fetch_lines, fetch_lines_supported
 from .inbound import RecipientVerdict, check_recipient, deliver_final, is_postmaster
 from .learning import claim_lesson, forget_lesson
 from .logins import (

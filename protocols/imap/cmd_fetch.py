@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from mailboxes import store
 
 from . import commands as c
+from . import fetch_bulk
 from .binary import UnknownCTE
 from .cmd_update import target_ranges
 from .fetch import FetchAttribute
@@ -61,7 +62,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         view.note_own_change(result.modseq, bool(result.changed))
         seen_now = {change.uid for change in result.changed}
     try:
-        await send_messages(s, ranges, cmd.attributes, cmd.changedsince, seen_now)
+        if fetch_bulk.applies(s, ranges, cmd.attributes, cmd.changedsince, seen_now):
+            await fetch_bulk.send(s, ranges, cmd.attributes, send_messages)
+        else:
+            await send_messages(s, ranges, cmd.attributes, cmd.changedsince, seen_now)
     except UnknownCTE:
         raise no("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding") from None  # RFC 3516 4.3
     return Done()
