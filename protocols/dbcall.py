@@ -8,10 +8,10 @@ makes callers queue here instead of exhausting connections.
 The pool is a queue and its threads, not ``loop.run_in_executor``: that path
 builds a ``concurrent.futures.Future``, a work item and an asyncio future
 chained to it by three callbacks, and checks the thread count under a lock,
-on every call; an IMAP command makes one to three calls, and the hop was a
-tenth of the worker's CPU (docs/PERFORMANCE.md, "IMAP command path, third
-round"). Here a call is one tuple on a ``SimpleQueue`` and one
-``call_soon_threadsafe`` back to the asyncio future the caller awaits.
+on every call; an IMAP command makes one to three calls. Here a call is one
+tuple on a ``SimpleQueue`` and one ``call_soon_threadsafe`` back to the
+asyncio future the caller awaits: a call that does nothing costs half the
+CPU it did (docs/PERFORMANCE.md, "IMAP command path, third round").
 """
 
 from __future__ import annotations
