@@ -33,44 +33,43 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any
 
 
 class _Pool:
-    """``size`` threads taking jobs from one queue, started as calls need them."""
+    """``size`` threads taking jobs from one queue, started as calls need them:
+    one more whenever the calls submitted and not yet finished outnumber them."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
-        self.idle = 0  # threads waiting for a job; read without the lock as a hint only
+        self.pending = 0  # calls submitted and not yet finished
         self.lock = threading.Lock()
 
     def submit(self, job: _Job) -> None:
+        with self.lock:
+            self.pending += 1
+            if self.pending > len(self.threads) and len(self.threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"store_{len(self.threads)}", daemon=True)
+                self.threads.append(thread)
+                thread.start()
         self.jobs.put(job)
-        if self.idle == 0 and len(self.threads) < self.size:
-            with self.lock:
-                if len(self.threads) < self.size:
-                    thread = threading.Thread(target=self._work, name=f"store_{len(self.threads)}", daemon=True)
-                    self.threads.append(thread)
-                    thread.start()
 
     def _work(self) -> None:
         jobs = self.jobs
         while True:
-            with self.lock:
-                self.idle += 1
             job = jobs.get()
-            with self.lock:
-                self.idle -= 1
             if job is None:
                 return
             loop, future, func, args, kwargs = job
-            if future.cancelled():  # its caller went away before it started (as an executor's cancel)
-                continue
-            try:
-                result = _run(func, args, kwargs)
-            except BaseException as exc:  # handed to the caller, as an executor would
-                _reply(loop, _fail, future, exc)
-            else:
-                _reply(loop, _settle, future, result)
+            # A call whose caller went away before it started is skipped (as an executor's cancel).
+            if not future.cancelled():
+                try:
+                    result = _run(func, args, kwargs)
+                except BaseException as exc:  # handed to the caller, as an executor would
+                    _reply(loop, _fail, future, exc)
+                else:
+                    _reply(loop, _settle, future, result)
             del job, future, func, args, kwargs
+            with self.lock:
+                self.pending -= 1
 
     def stop(self) -> None:
         """Let each thread finish the call it is in (interpreter exit)."""
