@@ -1,32 +1,93 @@
-"""Run blocking store calls off the event loop, on a bounded thread pool.
+"""Run blocking store calls off the event loop, on a bounded pool of threads.
 
 Never Django's sync_to_async(thread_sensitive=True): it runs every call on one
 thread and would serialise the whole server (DESIGN.md rule 3). The pool is
 sized to the database connection pool (MAIL_DB_THREADS), so a slow database
 makes callers queue here instead of exhausting connections.
+
+The pool is a queue and its threads, not ``loop.run_in_executor``: that path
+builds a ``concurrent.futures.Future``, a work item and an asyncio future
+chained to it by three callbacks, and checks the thread count under a lock,
+on every call; an IMAP command makes one to three calls. Here a call is one
+tuple on a ``SimpleQueue`` and one ``call_soon_threadsafe`` back to the
+asyncio future the caller awaits: a call that does nothing costs half the
+CPU it did (docs/PERFORMANCE.md, "IMAP command path, third round").
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import atexit
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import close_old_connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_executor: ThreadPoolExecutor | None = None
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple, dict]
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=settings.MAIL_DB_THREADS, thread_name_prefix="store")
-    return _executor
+class _Pool:
+    """``size`` threads taking jobs from one queue, started as calls need them:
+    one more whenever the calls submitted and not yet finished outnumber them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.pending = 0  # calls submitted and not yet finished
+        self.lock = threading.Lock()
+
+    def submit(self, job: _Job) -> None:
+        with self.lock:
+            self.pending += 1
+            if self.pending > len(self.threads) and len(self.threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"store_{len(self.threads)}", daemon=True)
+                self.threads.append(thread)
+                thread.start()
+        self.jobs.put(job)
+
+    def _work(self) -> None:
+        jobs = self.jobs
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            loop, future, func, args, kwargs = job
+            # A call whose caller went away before it started is skipped (as an executor's cancel).
+            if not future.cancelled():
+                try:
+                    result = _run(func, args, kwargs)
+                except BaseException as exc:  # handed to the caller, as an executor would
+                    _reply(loop, _fail, future, exc)
+                else:
+                    _reply(loop, _settle, future, result)
+            del job, future, func, args, kwargs
+            with self.lock:
+                self.pending -= 1
+
+    def stop(self) -> None:
+        """Let each thread finish the call it is in (interpreter exit)."""
+        for _thread in self.threads:
+            self.jobs.put(None)
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+
+_pool: _Pool | None = None
+
+
+def _get_pool() -> _Pool:
+    global _pool
+    if _pool is None:
+        _pool = _Pool(settings.MAIL_DB_THREADS)
+        atexit.register(_pool.stop)
+    return _pool
 
 
 def _run(func: Callable[..., R], args: tuple, kwargs: dict) -> R:
@@ -37,7 +98,26 @@ def _run(func: Callable[..., R], args: tuple, kwargs: dict) -> R:
         close_old_connections()
 
 
+def _reply(loop: asyncio.AbstractEventLoop, how: Callable[..., None], future: asyncio.Future[Any], value: Any) -> None:
+    try:
+        loop.call_soon_threadsafe(how, future, value)
+    except RuntimeError:  # the loop is closed: nobody is waiting any more
+        pass
+
+
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
 async def call(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """await call(store.fetch_messages, ...): one store call in the pool."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool(), functools.partial(_run, func, args, kwargs))
+    future: asyncio.Future[R] = loop.create_future()
+    _get_pool().submit((loop, future, func, args, kwargs))
+    return await future

@@ -87,18 +87,30 @@ def test_a_delivery_in_another_process_wakes_this_one_through_redis(alice):
         unsubscribe()
 
 
-def test_a_flag_change_carries_its_modseq_to_subscribers_that_ask_for_it(alice):
-    """IMAP sessions tell their own STORE from another's by it (state.Session._changed)."""
+def _flag(account_id: int, folder_id: int) -> int:
+    return store.set_flags(account_id, folder_id, [(1, 1)], "add", ["\\Flagged"]).modseq
+
+
+def _expunge(account_id: int, folder_id: int) -> int:
+    store.set_flags(account_id, folder_id, [(1, 1)], "add", ["\\Deleted"])
+    result = store.expunge(account_id, folder_id)
+    assert result.uids == [1]
+    return result.modseq
+
+
+@pytest.mark.parametrize("change", [_flag, _expunge], ids=["flag change", "expunge"])
+def test_a_flag_change_or_expunge_carries_its_modseq_to_subscribers_that_ask_for_it(alice, change):
+    """IMAP sessions tell their own STORE or EXPUNGE from another's by it (state.Session._changed)."""
     store.deliver(sample_message(), ["alice@example.test"])
     inbox = store.select_folder(alice.id, "INBOX")
     with_modseq: list[tuple[int, int, int]] = []
     plain: list[tuple[int, int]] = []
-    event = threading.Event()
+    heard = threading.Condition()
 
     def callback(account_id: int, folder_id: int, modseq: int) -> None:
-        with_modseq.append((account_id, folder_id, modseq))
-        if modseq:  # not the delivery's event, which may come late
-            event.set()
+        with heard:
+            with_modseq.append((account_id, folder_id, modseq))
+            heard.notify_all()
 
     listening(alice.id)
     unsubscribe = store.subscribe(alice.id, callback, with_modseq=True)
@@ -107,13 +119,14 @@ def test_a_flag_change_carries_its_modseq_to_subscribers_that_ask_for_it(alice):
         alice.id, lambda a, f: (plain.append((a, f)), f == inbox.id and plain_event.set())
     )
     try:
-        result = store.set_flags(alice.id, inbox.id, [(1, 1)], "add", ["\\Flagged"])
-        assert event.wait(5) and plain_event.wait(5)
+        modseq = change(alice.id, inbox.id)
+        with heard:
+            assert heard.wait_for(lambda: (alice.id, inbox.id, modseq) in with_modseq, timeout=5)
+        assert plain_event.wait(5)
     finally:
         unsubscribe()
         unsubscribe_plain()
-    assert result.modseq > 0
-    assert (alice.id, inbox.id, result.modseq) in with_modseq
+    assert modseq > 0
     assert (alice.id, inbox.id) in plain
 
 

@@ -110,9 +110,11 @@ def test_expunge_removes_only_deleted_leaves_tombstones_and_frees_quota(alice):
     size = store.fetch_messages(alice.id, view.id, [(view.uids[1], view.uids[1])])[0].size
     store.set_flags(alice.id, view.id, [(view.uids[1], view.uids[1])], "add", ["\\Deleted"])
     modseq = store.select_folder(alice.id, "INBOX").highestmodseq
-    assert store.expunge(alice.id, view.id) == [view.uids[1]]
+    result = store.expunge(alice.id, view.id)
+    assert result.uids == [view.uids[1]] and result.modseq == modseq + 1
     changes = store.changes_since(alice.id, view.id, modseq)
     assert changes.expunged == [view.uids[1]] and changes.updated == []
+    assert changes.highestmodseq == result.modseq
     assert store.quota_usage(alice.id).used == used - size
     assert inbox(alice).uids == [view.uids[0], view.uids[2]]
 

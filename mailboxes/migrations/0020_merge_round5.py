@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('mailboxes', '0019_contact_groups'),
         ('mailboxes', '0019_remote_image_senders'),
+        ('mailboxes', '0019_message_indexes'),
     ]
 
     operations = []

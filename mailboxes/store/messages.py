@@ -26,6 +26,7 @@ from .types import (
     AppendResult,
     Changes,
     CopyResult,
+    ExpungeResult,
     FlagChange,
     FlagOp,
     StoreFlagsResult,
@@ -382,7 +383,7 @@ def _tombstones(cursor, folder_id: int, uids: Sequence[int], modseq: int) -> Non
 
 
 @atomic
-def expunge(account_id: int, folder_id: int, ranges: UidRanges | None = None) -> list[int]:
+def expunge(account_id: int, folder_id: int, ranges: UidRanges | None = None) -> ExpungeResult:
     """Remove messages flagged \\Deleted (only within ranges, for UID EXPUNGE)."""
     return _delete(account_id, folder_id, ranges, only_deleted=True)
 
@@ -390,13 +391,15 @@ def expunge(account_id: int, folder_id: int, ranges: UidRanges | None = None) ->
 @atomic
 def delete_messages(account_id: int, folder_id: int, ranges: UidRanges) -> list[int]:
     """Remove messages at once whatever their flags (POP3 UPDATE, webmail 'delete for good')."""
-    return _delete(account_id, folder_id, ranges, only_deleted=False)
+    return _delete(account_id, folder_id, ranges, only_deleted=False).uids
 
 
-def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_deleted: bool) -> list[int]:
+def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_deleted: bool) -> ExpungeResult:
     """Hand-written statements: the folder locked, the rows deleted (DELETE ... RETURNING),
     and only if there were any: the folder's modseq raised, one tombstone per
-    UID at it (one INSERT), the quota released. Returns the UIDs, ascending."""
+    UID at it (one INSERT), the quota released. The event carries the modseq,
+    so the IMAP session that expunged need not look again (docs/DESIGN.md,
+    *Change notification*)."""
     with connection.cursor() as cursor:
         modseq = _sql.highestmodseq_locked(cursor, account_id, folder_id) + 1
         where, params = "folder_id = %s", [folder_id]
@@ -408,14 +411,14 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
         cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE {where} RETURNING uid, size", params)
         rows = sorted(cursor.fetchall())
         if not rows:
-            return []
+            return ExpungeResult([], 0)
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
         _tombstones(cursor, folder_id, [uid for uid, _size in rows], modseq)
     freed = sum(size for _uid, size in rows)
     if freed:
         release_quota(account_id, freed)
-    events.publish_on_commit(account_id, folder_id)
-    return [uid for uid, _size in rows]
+    events.publish_on_commit(account_id, folder_id, modseq)
+    return ExpungeResult([uid for uid, _size in rows], modseq)
 
 
 def _copy_into(

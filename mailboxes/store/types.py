@@ -165,6 +165,13 @@ class AppendResult:
 
 
 @dataclass(frozen=True)
+class ExpungeResult:
+    uids: list[int]  # ascending
+    #: the modseq the expunge was given (0 when nothing went), as its event carries it
+    modseq: int
+
+
+@dataclass(frozen=True)
 class CopyResult:
     uidvalidity: int
     source_uids: list[int]

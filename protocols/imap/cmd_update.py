@@ -62,8 +62,10 @@ async def expunge(s: Session, cmd: c.Expunge) -> Done:
     _writable(view)
     ranges = view.all_uids() if cmd.uids is None else view.uid_ranges_for_uids(cmd.uids)
     if ranges:
-        uids = await s.call(store.expunge, s.account_id, view.folder_id, ranges)
-        await s.io.send(view.expunge(uids) + view.recent_line())
+        result = await s.call(store.expunge, s.account_id, view.folder_id, ranges)
+        # Taken in as a STORE's is: the event this expunge publishes makes no look.
+        view.note_own_change(result.modseq, bool(result.uids))
+        await s.io.send(view.expunge(result.uids) + view.recent_line())
     return Done()
 
 

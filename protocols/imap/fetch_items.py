@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol
@@ -123,6 +123,24 @@ def flags_bytes(flags: frozenset[str]) -> bytes:
     return render_flags(flag_order(flags))
 
 
+#: ENVELOPE and BODYSTRUCTURE/BODY as rendered, by (item, message bytes' SHA-256):
+#: the bytes never change (DESIGN.md rule 4), so neither do these, and clients
+#: fetch the same messages' facts again and again.
+_RENDERED: dict[tuple[str, str], bytes] = {}
+_RENDERED_MAX: Final = 20_000
+
+
+def _rendered(key: tuple[str, str], render: Callable[[], bytes]) -> bytes:
+    value = _RENDERED.get(key)
+    if value is None:
+        value = render()
+        if key[1]:
+            if len(_RENDERED) >= _RENDERED_MAX:
+                _RENDERED.clear()
+            _RENDERED[key] = value
+    return value
+
+
 def _value(attr: FetchAttribute, msg: MessageFacts, utf8: bool) -> bytes:
     name = attr.name
     raw = msg.data or b""
@@ -140,9 +158,14 @@ def _value(attr: FetchAttribute, msg: MessageFacts, utf8: bool) -> bytes:
     if name == "ENVELOPE":
         envelope = msg.envelope or {}
         # RFC 6855 7: UTF-8 headers reach only a client that enabled UTF8=ACCEPT as they are.
-        return render_envelope(envelope if utf8 else ascii_envelope(envelope))
+        return _rendered(
+            ("ENVELOPE UTF8" if utf8 else name, msg.blob),
+            lambda: render_envelope(envelope if utf8 else ascii_envelope(envelope)),
+        )
     if name == "BODYSTRUCTURE" or (name == "BODY" and attr.section is None):
-        return render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
+        return _rendered(
+            (name, msg.blob), lambda: render_bodystructure(_structure(msg), extended=name == "BODYSTRUCTURE")
+        )
     if name == "EMAILID":
         return render_objectid(email_id(msg.blob))  # RFC 8474 5.1
     if name == "THREADID":

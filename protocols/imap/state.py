@@ -178,6 +178,8 @@ class Session:
         self.utf8 = False
         self.auth_failures = 0
         self.dirty = False
+        #: the modseqs the events that made the session dirty named; None when one named none
+        self._heard: set[int] | None = set()
         self.force_sync = False
         self._dirty_at = 0.0
         self._last_sync = 0.0
@@ -244,8 +246,17 @@ class Session:
             if folder_id and view.has_taken_in(modseq):
                 # This session's own STORE (taken in with note_own_change), or a
                 # change a look already brought: nothing to ask the database for.
-                # An event that overtakes its own command's reply still wakes.
+                # An event that overtakes its own command's reply still marks
+                # the session dirty; sync drops the look if the reply has been
+                # taken in by then.
                 return
+            if not self.dirty:
+                self._heard = set()
+            if self._heard is not None:
+                if folder_id and modseq:
+                    self._heard.add(modseq)
+                else:
+                    self._heard = None
             self.dirty = True
             self._dirty_at = asyncio.get_running_loop().time()
             self.io.wake()
@@ -331,6 +342,11 @@ class Session:
         if view is None:
             return
         now = asyncio.get_running_loop().time()
+        if self.dirty and self._heard and all(view.has_taken_in(modseq) for modseq in self._heard):
+            # Woken only by this session's own changes, whose events overtook
+            # the store's replies (both cross from other threads, in either
+            # order): the view has taken them in since, so there is nothing to ask.
+            self.dirty = False
         if not (force or self.force_sync or self.dirty or now - self._last_sync >= settings.MAIL_POLL_INTERVAL):
             return
         # Woken by an event only: an answer started after the event will do.

@@ -157,12 +157,12 @@ def test_a_flag_change_and_an_expunge_cost_the_same_statements_for_any_number_of
     assert all("\\Deleted" in c.flags and c.modseq == flagged.modseq for c in flagged.changed)
     # Lock, DELETE ... RETURNING, modseq, tombstones, quota (+ BEGIN/COMMIT).
     with django_assert_num_queries(7):
-        assert store.expunge(account, folder) == list(range(1, count + 1))
+        assert store.expunge(account, folder).uids == list(range(1, count + 1))
     # Nothing to change or remove: the lock and the one statement that found nothing; no modseq taken.
     with django_assert_num_queries(4):
         assert store.set_flags(account, folder, [(1, COUNT)], "remove", ["\\Deleted"]).changed == []
     with django_assert_num_queries(4):
-        assert store.expunge(account, folder) == []
+        assert store.expunge(account, folder).uids == []
     assert store.changes_since(account, folder, 0).highestmodseq == flagged.modseq + 1
 
 

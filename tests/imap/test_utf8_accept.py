@@ -4,6 +4,9 @@ mailbox name encoder, and the ENVELOPE a client without it gets."""
 from __future__ import annotations
 
 import imaplib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,7 @@ from protocols.imap import commands as c
 from protocols.imap.downgrade import ascii_envelope
 from protocols.imap.encoder import render_envelope, render_mailbox
 from protocols.imap.errors import BadMailboxName
+from protocols.imap.fetch_items import render_message
 from protocols.imap.parser import ParseError, parse_command
 
 from .helpers import MAX_LITERAL, parse_split_everywhere
@@ -93,6 +97,34 @@ def test_an_envelope_with_utf8_is_downgraded_to_ascii_after_rfc_6857() -> None:
     assert env["to"][0] == ["=?utf-8?q?Ann_=C3=96degaard?=", None, "ann", "xn--bcher-kva.example"]
     assert env["to"][1] == [None, None, "=?utf-8?b?w5xuaXRz?=", None]
     assert env["message_id"] is None and env["date"] == UTF8_ENVELOPE["date"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """One stored message's facts, as the store hands them to FETCH."""
+
+    envelope: dict[str, Any]
+    blob: str = "c0ffee" * 10
+    uid: int = 7
+    modseq: int = 1
+    flags: frozenset[str] = frozenset()
+    internal_date: datetime | None = None
+    size: int = 60
+    structure: dict[str, Any] | None = None
+    header_bytes: int = 50
+    preview: str | None = None
+    data: bytes | None = None
+
+
+def test_the_same_message_renders_its_envelope_for_each_mode_every_time() -> None:
+    """Rendered envelopes are kept by message (fetch_items._rendered): a
+    session with UTF8=ACCEPT and one without never get each other's."""
+    (attribute,) = parse(b"a FETCH 1 (ENVELOPE)\r\n", utf8=False).attributes  # type: ignore[attr-defined]
+    facts = Facts(UTF8_ENVELOPE)
+    utf8 = b"* 1 FETCH (ENVELOPE " + render_envelope(UTF8_ENVELOPE) + b")\r\n"
+    ascii_only = b"* 1 FETCH (ENVELOPE " + render_envelope(ascii_envelope(UTF8_ENVELOPE)) + b")\r\n"
+    for mode in (False, True, False, True):
+        assert render_message(1, [attribute], facts, utf8=mode) == (utf8 if mode else ascii_only)
 
 
 def test_an_ascii_envelope_is_left_as_it_is() -> None:

@@ -1,0 +1,78 @@
+"""protocols.dbcall: store calls on a bounded pool of threads, answered on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from django.conf import settings
+
+from conftest import PASSWORDS
+from mailboxes import store
+from protocols import dbcall
+
+
+def test_a_call_returns_its_value_and_raises_its_error_in_the_caller(alice) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> tuple[store.AccountInfo | None, Exception | None]:
+        found = await dbcall.call(store.authenticate, "alice@example.test", PASSWORDS["alice@example.test"])
+        try:
+            await dbcall.call(store.select_folder, alice.id, "No such folder")
+        except store.StoreError as exc:
+            return found, exc
+        return found, None
+
+    found, error = asyncio.run(scenario())
+    assert found is not None and found.id == alice.id
+    assert isinstance(error, store.NoSuchFolder)
+
+
+def test_calls_run_side_by_side_but_never_more_than_the_pool_size() -> None:
+    size = settings.MAIL_DB_THREADS
+    lock = threading.Lock()
+    running, most = 0, 0
+
+    def work() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+
+    async def scenario() -> None:
+        await asyncio.gather(*(dbcall.call(work) for _ in range(3 * size)))
+
+    asyncio.run(scenario())
+    assert 1 < most <= size
+
+
+def test_a_call_whose_caller_went_away_before_it_started_never_runs() -> None:
+    size = settings.MAIL_DB_THREADS
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    ran: list[str] = []
+
+    def hold() -> None:
+        started.release()
+        release.wait(10)
+
+    async def scenario() -> None:
+        holders = [asyncio.ensure_future(dbcall.call(hold)) for _ in range(size)]
+        for _ in range(size):  # every thread of the pool is busy
+            while not started.acquire(blocking=False):
+                await asyncio.sleep(0.005)
+        victim = asyncio.ensure_future(dbcall.call(ran.append, "victim"))
+        await asyncio.sleep(0)
+        victim.cancel()
+        release.set()
+        await asyncio.gather(*holders)
+        # Calls queued after the victim: once they are done, it was taken off the queue.
+        await asyncio.gather(*(dbcall.call(ran.append, "after") for _ in range(size)))
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+
+    asyncio.run(scenario())
+    assert ran == ["after"] * size
