@@ -5,7 +5,7 @@ structure stored at delivery (mime.part_at), never by parsing again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
@@ -239,13 +239,21 @@ def attachment_view(request: HttpRequest, folder_id: int, uid: int, section: str
 @page
 def inline_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
     """A raster image part for the HTML frame (cid: references); nothing else is served inline."""
+    return _inline_part(request, folder_id, uid, section, r.INLINE_IMAGE_TYPES, INERT_CSP)
+
+
+def _inline_part(
+    request: HttpRequest, folder_id: int, uid: int, section: str, types: Collection[str], csp: str
+) -> HttpResponse:
+    """One part of one of the user's messages, served inline under its own
+    CSP, if its type is one of `types` (anything else: 404)."""
     me = account_id(request)
     part = _part(me, folder_id, uid, section)
-    if part.media_type not in r.INLINE_IMAGE_TYPES:
-        raise store.NotFound("not an inline image")
+    if part.media_type not in types:
+        raise store.NotFound("not served inline")
     response = HttpResponse(part_body(me, folder_id, uid, part.node), content_type=part.media_type)
     response["Content-Disposition"] = content_disposition_header(False, part.filename)
-    response["Content-Security-Policy"] = INERT_CSP
+    response["Content-Security-Policy"] = csp
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -255,15 +263,7 @@ def inline_view(request: HttpRequest, folder_id: int, uid: int, section: str) ->
 def preview_view(request: HttpRequest, folder_id: int, uid: int, section: str) -> HttpResponse:
     """A PDF attachment for the browser's own viewer in an iframe of the
     message page, sandboxed by its own CSP; nothing else is served this way (images: inline_view; text: in the page)."""
-    me = account_id(request)
-    part = _part(me, folder_id, uid, section)
-    if part.media_type != "application/pdf":
-        raise store.NotFound("no preview of this type")
-    response = HttpResponse(part_body(me, folder_id, uid, part.node), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(False, part.filename)
-    response["Content-Security-Policy"] = PDF_CSP
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _inline_part(request, folder_id, uid, section, ("application/pdf",), PDF_CSP)
 
 
 @page
