@@ -23,7 +23,7 @@ from mailboxes import store
 
 from .. import dbcall
 from ..relay import authcheck
-from . import policy, replies, reports, spam, tlsreports, trace
+from . import policy, replies, reports, spam, trace
 from .session import SMTPSession, Transaction
 
 log = logging.getLogger("protocols.smtp")
@@ -197,15 +197,13 @@ class Handler:
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
                 parameters=_parameters(envelope),
             )
-            if verdict is not None:
-                await reports.take_reports(data, list(envelope.rcpt_tos), label=server.label)
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
                 except Exception:
                     log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
-            else:
-                await tlsreports.take(f"{server.label}: {trace_id}", data)  # RFC 8460 5.3
+            else:  # reports addressed to us: DMARC, TLS (RFC 8460 5.3), bounces
+                await reports.take(data, list(envelope.rcpt_tos), label=f"{server.label}: {trace_id}")
             await _report_delivered(server, envelope, message, mail_from)
         log.info(
             "%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay",
