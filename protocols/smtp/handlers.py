@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -239,6 +240,11 @@ class Handler:
             log.exception("%s: AUTH failed", server.label)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
         return AuthResult(success=True, auth_data=account)
+
+
+# aiosmtpd reads this hook's signature on every connection (its 4-argument
+# form is deprecated): computed once, inspect.signature finds it here.
+Handler.handle_EHLO.__signature__ = inspect.signature(Handler.handle_EHLO)  # type: ignore[attr-defined]
 
 
 def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:
