@@ -9,8 +9,9 @@ columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,22 @@ MESSAGE_COLUMNS = f"folder_id, uid, modseq, {FLAGS_SQL}, keywords, internal_date
 
 def table(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def bound_cursor() -> Iterator[Any]:
+    """PostgreSQL: a cursor on Django's connection (in its transaction, if
+    one is open) that sends the parameters apart from the statement, bytes
+    in binary. Django's cursors bind on the client, quoting every value
+    into the statement's text: for a message's bytes (hex-escaped, twice
+    their size) that cost more CPU than the rest of a delivery
+    (docs/PERFORMANCE.md, "SMTP accept-and-store"). Not seen by Django's
+    query log or execute wrappers."""
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
 
 
 def placeholders(n: int) -> str:

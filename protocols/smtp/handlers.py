@@ -68,6 +68,11 @@ class Handler:
     def __init__(self, limits: policy.Limits) -> None:
         self.limits = limits
 
+    def __dir__(self) -> list[str]:
+        # aiosmtpd builds its table of hooks from dir() and getmembers() of the
+        # handler on every connection: its hooks and mechanisms are all there is.
+        return _HOOKS
+
     async def handle_EHLO(
         self, server: SMTPSession, session: Session, envelope: Envelope, hostname: str, responses: list[str]
     ) -> list[str]:
@@ -242,6 +247,7 @@ class Handler:
         return AuthResult(success=True, auth_data=account)
 
 
+_HOOKS = [name for name in vars(Handler) if name.startswith(("handle_", "auth_"))]
 # aiosmtpd reads this hook's signature on every connection (its 4-argument
 # form is deprecated): computed once, inspect.signature finds it here.
 Handler.handle_EHLO.__signature__ = inspect.signature(Handler.handle_EHLO)  # type: ignore[attr-defined]
