@@ -41,10 +41,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
-def smtp_source(port: int, messages: int) -> None:
+def smtp_source(port: int, messages: int, sessions: int = 10) -> None:
     program = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
     subprocess.run(
-        [program, "-s", "10", "-m", str(messages), "-l", "4096", "-f", "bench@example.org"]
+        [program, "-s", str(sessions), "-m", str(messages), "-l", "4096", "-f", "bench@example.org"]
         + ["-t", "user100@example.test", "-M", "client.example.org", f"127.0.0.1:{port}"],
         check=True,
         stdout=subprocess.DEVNULL,
@@ -55,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=10, help="parallel SMTP sessions (smtp-source -s)")
     parser.add_argument("--profile", type=int, default=0, help="py-spy the first round for this many seconds")
     parser.add_argument("--database", default="bench_smtp_cpu")
     args = parser.parse_args()
@@ -104,7 +105,7 @@ def main() -> None:
                 time.sleep(1)
             before, started = cpu_seconds(pid), time.perf_counter()
             try:
-                smtp_source(port, args.messages)
+                smtp_source(port, args.messages, args.sessions)
             except subprocess.CalledProcessError:
                 print(server.output()[-3000:])
                 raise
