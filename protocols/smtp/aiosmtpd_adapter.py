@@ -72,6 +72,22 @@ def _dispatch_names(cls: type) -> list[str]:
     return names
 
 
+class _WrappedCommands(dict):
+    """aiosmtpd's table of command methods, each wrapped as it is looked up
+    (aiosmtpd dispatches with .get())."""
+
+    def __init__(self, methods: dict[str, Command], wrap: Callable[[str, Command], Command]) -> None:
+        super().__init__(methods)
+        self._wrap = wrap
+
+    def get(self, name: str, default: Any = None) -> Any:
+        method = super().get(name)
+        return default if method is None else self._wrap(name, method)
+
+    def __getitem__(self, name: str) -> Command:
+        return self._wrap(name, super().__getitem__(name))
+
+
 class AdaptedSMTP(SMTP):
     """aiosmtpd's SMTP protocol with its private members behind named ones."""
 
@@ -116,8 +132,9 @@ class AdaptedSMTP(SMTP):
         self._handle_hooks[command] = hook
 
     def wrap_commands(self, wrap: Callable[[str, Command], Command]) -> None:
-        """Replace each smtp_<NAME> method aiosmtpd dispatches to by wrap(NAME, method)."""
-        self._smtp_methods = {name: wrap(name, method) for name, method in self._smtp_methods.items()}
+        """Replace each smtp_<NAME> method aiosmtpd dispatches to by wrap(NAME, method)
+        (when aiosmtpd looks it up: a connection uses a handful of some 25)."""
+        self._smtp_methods = _WrappedCommands(self._smtp_methods, wrap)
 
     def restart_idle_timer(self) -> None:
         """Start the idle timeout (the constructor's timeout) again from now."""
