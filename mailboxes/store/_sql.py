@@ -10,6 +10,7 @@ columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -27,7 +28,11 @@ MAX_RANGES_IN_QUERY = 200
 MESSAGE_COLUMNS = f"folder_id, uid, modseq, {FLAGS_SQL}, keywords, internal_date, size, blob_id"
 
 
+@functools.cache
 def table(model: type) -> str:
+    # Once per model: Django's `connection` is a thread-local proxy, a cost
+    # each statement paid several times. Both backends (PostgreSQL, SQLite)
+    # quote alike, so the answer does not depend on the connection.
     return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
 
 
