@@ -76,7 +76,7 @@ def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
         try:
             # Our own listener thread relays it to this process's subscribers too.
             data = f"{folder_id} {modseq}" if modseq else str(folder_id)
-            _redis().publish(f"{CHANNEL_PREFIX}{account_id}", data)
+            _publish(f"{CHANNEL_PREFIX}{account_id}", data)
             return
         except Exception as exc:  # the data is committed; sessions also poll
             log.warning("event bus publish failed: %s", exc)
@@ -85,6 +85,30 @@ def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
 
 def publish_on_commit(account_id: int, folder_id: int, modseq: int = 0) -> None:
     transaction.on_commit(lambda: publish(account_id, folder_id, modseq))
+
+
+_connections = threading.local()
+
+
+def _publish(channel: str, data: str) -> None:
+    """PUBLISH on this thread's own connection: one is made per publishing
+    thread (the store's threads), so the client's per-call machinery
+    (connection pool, argument checks, retry wrapper; a few percent of an
+    SMTP delivery's CPU) is left out. A broken connection is made again
+    once; a second failure is the caller's to log."""
+    for attempt in (1, 2):
+        connection = getattr(_connections, "redis", None)
+        if connection is None:
+            connection = _connections.redis = _redis().connection_pool.make_connection()
+        try:
+            connection.send_command("PUBLISH", channel, data)
+            connection.read_response()
+            return
+        except Exception:
+            connection.disconnect()
+            _connections.redis = None
+            if attempt == 2:
+                raise
 
 
 def _redis():  # type: ignore[no-untyped-def]
