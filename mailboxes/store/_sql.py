@@ -44,12 +44,14 @@ def bound_cursor() -> Iterator[Any]:
     into the statement's text: for a message's bytes (hex-escaped, twice
     their size) that cost more CPU than the rest of a delivery
     (docs/PERFORMANCE.md, "SMTP accept-and-store"). Not seen by Django's
-    query log or execute wrappers."""
+    query log or execute wrappers; its errors are Django's, as a Django
+    cursor's are (so a lost database is the store's Unavailable)."""
     import psycopg
 
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        yield cursor
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            yield cursor
 
 
 def placeholders(n: int) -> str:
