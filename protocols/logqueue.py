@@ -19,8 +19,25 @@ import threading
 QUEUE_SIZE = 10_000
 
 
+class _Records(queue.SimpleQueue):
+    """The bounded queue between the loop and the log thread: the standard
+    library's C queue (queue.Queue's Python lock and condition were most of
+    a log line's cost on the event loop), with queue.Queue's bound."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+
+    def put_nowait(self, item: object) -> None:
+        if self.qsize() >= self.maxsize:
+            raise queue.Full
+        super().put_nowait(item)
+
+    def full(self) -> bool:
+        return self.qsize() >= self.maxsize
+
+
 class _DroppingQueueHandler(logging.handlers.QueueHandler):
-    def __init__(self, records: queue.Queue) -> None:
+    def __init__(self, records: _Records) -> None:
         super().__init__(records)
         self.records = records
         self.dropped = 0
@@ -67,7 +84,7 @@ def start(logger: logging.Logger | None = None) -> None:
         return
     handlers = list(logger.handlers)
     _record_only_what_is_written(handlers)
-    records: queue.Queue = queue.Queue(QUEUE_SIZE)
+    records = _Records(QUEUE_SIZE)
     listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
     for handler in handlers:
         logger.removeHandler(handler)
