@@ -120,7 +120,7 @@ def main() -> None:
         dns.close()
     stored = store.folder_status(account.id, "INBOX").messages
     print(
-        f"smtp-source pattern, {args.messages} x 4 KB, 10 sessions, new connection per message: "
+        f"smtp-source pattern, {args.messages} x 4 KB, {args.sessions} sessions, new connection per message: "
         f"median {statistics.median(rates):.1f} msg/s, worker CPU {statistics.median(costs):.3f} ms/message "
         f"({stored} stored, {200 + args.messages * args.rounds} sent)"
     )
