@@ -9,8 +9,10 @@ columns (in :data:`FLAG_COLUMNS` order, :data:`FLAGS_SQL`) and its keywords
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +28,30 @@ MAX_RANGES_IN_QUERY = 200
 MESSAGE_COLUMNS = f"folder_id, uid, modseq, {FLAGS_SQL}, keywords, internal_date, size, blob_id"
 
 
+@functools.cache
 def table(model: type) -> str:
+    # Once per model: Django's `connection` is a thread-local proxy, a cost
+    # each statement paid several times. Both backends (PostgreSQL, SQLite)
+    # quote alike, so the answer does not depend on the connection.
     return connection.ops.quote_name(model._meta.db_table)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def bound_cursor() -> Iterator[Any]:
+    """PostgreSQL: a cursor on Django's connection (in its transaction, if
+    one is open) that sends the parameters apart from the statement, bytes
+    in binary. Django's cursors bind on the client, quoting every value
+    into the statement's text: for a message's bytes (hex-escaped, twice
+    their size) that cost more CPU than the rest of a delivery
+    (docs/PERFORMANCE.md, "SMTP accept-and-store"). Not seen by Django's
+    query log or execute wrappers; its errors are Django's, as a Django
+    cursor's are (so a lost database is the store's Unavailable)."""
+    import psycopg
+
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            yield cursor
 
 
 def placeholders(n: int) -> str:

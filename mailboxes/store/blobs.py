@@ -9,6 +9,7 @@ This module imports neither messages nor delivery, which both use it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,8 @@ def blob_params(blob: PreparedBlob) -> list[object]:
     return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in BLOB_FIELDS]
 
 
-def blob_columns() -> str:
+@functools.cache
+def blob_columns() -> str:  # the same on both backends (see _sql.table)
     return ", ".join(connection.ops.quote_name(f.column) for f in BLOB_FIELDS)
 
 

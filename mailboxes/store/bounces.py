@@ -35,6 +35,9 @@ def return_path(mail_from: str, message_id: int, sender_account_id: int | None) 
 
 def bounced_message(recipients: list[str]) -> int | None:
     """The queue entry the first VERP recipient of ours names, if any. Pure but for the key."""
+    marker = f"+{verp.TAG}-"
+    if not any(marker in address.lower() for address in recipients):
+        return None  # the common case, without deriving the key
     key = secret()
     for address in recipients:
         found = verp.message_of(address, secret=key)

@@ -45,7 +45,7 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
-from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, placeholders, table
+from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, bound_cursor, placeholders, table
 from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
 from .errors import RejectedByFilter
@@ -215,10 +215,11 @@ def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
     all if one of them has no room (OverQuota / TooBigForQuota). Accounts
     without that folder (deleted since routing or placement) get nothing."""
     size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with bound_cursor() as cursor:
             inboxes = _store_local_statement(cursor, blob, local, size, when)
-        else:
+    else:
+        with connection.cursor() as cursor:
             inboxes = _store_local_steps(cursor, blob, local, size, when)
     for folder_id, owner, _uid in inboxes:
         events.publish_on_commit(owner, folder_id)

@@ -82,7 +82,7 @@ def publish(account_id: int, folder_id: int, modseq: int = 0) -> None:
         try:
             # Our own listener thread relays it to this process's subscribers too.
             data = f"{folder_id} {modseq}" if modseq else str(folder_id)
-            _redis().publish(f"{channel_prefix()}{account_id}", data)
+            _publish(f"{channel_prefix()}{account_id}", data)
             return
         except Exception as exc:  # the data is committed; sessions also poll
             log.warning("event bus publish failed: %s", exc)
@@ -99,6 +99,30 @@ def channel_prefix() -> str:
     or test databases that share one Redis would otherwise wake, and sign
     out, each other's sessions."""
     return _keys.prefix("account")
+
+
+_connections = threading.local()
+
+
+def _publish(channel: str, data: str) -> None:
+    """PUBLISH on this thread's own connection: one is made per publishing
+    thread (the store's threads), so the client's per-call machinery
+    (connection pool, argument checks, retry wrapper; a few percent of an
+    SMTP delivery's CPU) is left out. A broken connection is made again
+    once; a second failure is the caller's to log."""
+    for attempt in (1, 2):
+        connection = getattr(_connections, "redis", None)
+        if connection is None:
+            connection = _connections.redis = _redis().connection_pool.make_connection()
+        try:
+            connection.send_command("PUBLISH", channel, data)
+            connection.read_response()
+            return
+        except Exception:
+            connection.disconnect()
+            _connections.redis = None
+            if attempt == 2:
+                raise
 
 
 def _redis():  # type: ignore[no-untyped-def]

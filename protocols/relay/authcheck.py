@@ -37,7 +37,7 @@ from django.conf import settings
 
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
 
-from . import arc, dmarc, plan
+from . import arc, dmarc, plan, spfcache
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
@@ -84,10 +84,12 @@ def _spf_lookup(name: str, qtype: str, tcpfallback: bool = True, timeout: float 
     out: list[tuple[tuple[str, str], object]] = []
     try:
         answers = _resolver().resolve(name, qtype, lifetime=timeout, search=False)
-    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN) as exc:
+        spfcache.noted(spfcache.negative_expiry(exc))
         return out
     except (dns.exception.Timeout, dns.resolver.NoNameservers) as exc:
         raise spf.TempError(f"DNS {exc.__class__.__name__}") from None
+    spfcache.noted(spfcache.answer_expiry(answers))
     for rdata in answers:
         if qtype in ("A", "AAAA"):
             out.append(((name, qtype), rdata.address))
@@ -120,6 +122,10 @@ def _dmarc_txt(name: str) -> list[bytes] | None:
 
 
 def _spf(ip: str, sender: str, helo: str) -> str:
+    return spfcache.verdict(_resolver(), (ip, sender, helo), lambda: _spf_check(ip, sender, helo))
+
+
+def _spf_check(ip: str, sender: str, helo: str) -> str:
     try:
         result, _ = spf.check2(i=ip, s=sender, h=helo, querytime=20)
     except Exception:  # pyspf raises a few odd things on odd input

@@ -19,7 +19,6 @@ import datetime
 import gzip
 import ipaddress
 import logging
-import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime
 from xml.etree import ElementTree
@@ -28,9 +27,9 @@ import dns.resolver
 from django.conf import settings
 
 from mailboxes import store
-from mailboxes.dns import DnsTemporary, default_resolver, txt_records
+from mailboxes.dns import default_resolver, txt_records
 
-from . import dmarc
+from . import dmarc, reporting
 
 log = logging.getLogger("protocols.relay.dmarcrpt")
 
@@ -162,27 +161,20 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
     now = datetime.datetime.now(datetime.UTC)
     day = day or (now - datetime.timedelta(days=1)).date()
     resolver = resolver or default_resolver()
-    by_domain: dict[str, list[store.DmarcVerdictRow]] = {}
-    for row in store.dmarc_verdicts(day):
-        by_domain.setdefault(row.header_from, []).append(row)
-    sent = 0
-    for domain, rows in by_domain.items():
-        try:
-            record = dmarc.discover(domain, lambda name: txt_records(resolver, name))
-            addresses = destinations(record, resolver) if record is not None else []
-        except DnsTemporary as exc:
-            log.warning("DMARC report for %s not sent: %s", domain, exc)
-            continue
+
+    def prepare(domain: str, rows: list[store.DmarcVerdictRow]) -> tuple[tuple[bytes, str], list[str]] | None:
+        record = dmarc.discover(domain, lambda name: txt_records(resolver, name))
+        addresses = destinations(record, resolver) if record is not None else []
         if record is None or not addresses:
-            continue
-        report_id = f"{day:%Y%m%d}.{uuid.uuid4().hex}@{settings.MAIL_HOSTNAME}"
-        xml = build_report(record, rows, day, report_id)
-        for address in addresses:
-            try:
-                store.deliver(report_message(xml, domain, address, report_id, day, now), [address], "")
-            except store.StoreError as exc:
-                log.warning("DMARC report for %s to %s not queued: %s", domain, address, exc)
-                continue
-            sent += 1
+            return None
+        rid = reporting.report_id(day)
+        return (build_report(record, rows, day, rid), rid), addresses
+
+    def send(report: tuple[bytes, str], domain: str, address: str) -> int:
+        xml, rid = report
+        store.deliver(report_message(xml, domain, address, rid, day, now), [address], "")
+        return 1
+
+    sent = reporting.send_daily("DMARC", store.dmarc_verdicts(day), lambda row: row.header_from, prepare, send)
     store.forget_dmarc_verdicts(day - datetime.timedelta(days=store.DMARC_VERDICT_KEEP_DAYS))
     return sent

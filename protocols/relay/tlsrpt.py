@@ -8,7 +8,7 @@ redirects).
 Implementation notes: a mailed report goes out on the queue like any mail,
 from the null sender so that a bounce cannot loop; days older than a week
 are forgotten, and so are reports received about our domains whose period
-ended more than store.RECEIVED_KEEP_DAYS (180) days ago. Reports addressed to us: protocols/smtp/tlsreports.py and
+ended more than store.RECEIVED_KEEP_DAYS (180) days ago. Reports addressed to us: protocols/smtp/reports.py and
 mailboxes/tlsrpt_views.py.
 """
 
@@ -18,7 +18,6 @@ import datetime
 import gzip
 import json
 import logging
-import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -28,9 +27,9 @@ import dns.resolver
 from django.conf import settings
 
 from mailboxes import store
-from mailboxes.dns import DnsTemporary, default_resolver, txt_records
+from mailboxes.dns import default_resolver, txt_records
 
-from . import https
+from . import https, reporting
 
 log = logging.getLogger("protocols.relay.tlsrpt")
 
@@ -160,31 +159,22 @@ def send_reports(day: datetime.date | None = None, resolver: dns.resolver.Resolv
     now = datetime.datetime.now(datetime.UTC)
     day = day or (now - datetime.timedelta(days=1)).date()
     resolver = resolver or default_resolver()
-    by_domain: dict[str, list[store.TlsOutcomeRow]] = {}
-    for row in store.tls_outcomes(day):
-        by_domain.setdefault(row.policy_domain, []).append(row)
-    sent = 0
-    for domain, rows in by_domain.items():
-        try:
-            ruas = parse_txt(txt_records(resolver, f"_smtp._tls.{domain}") or [])
-        except DnsTemporary as exc:
-            log.warning("TLS report for %s not sent: %s", domain, exc)
-            continue
-        report = build_report(domain, rows, day, f"{day:%Y%m%d}.{uuid.uuid4().hex}@{settings.MAIL_HOSTNAME}")
-        for rua in ruas:
-            if rua.lower().startswith("https:"):
-                sent += post_report(report, domain, rua, resolver)
-                continue
-            if not rua.lower().startswith("mailto:"):
-                log.info("TLS report for %s: %s is neither a mailto: nor an https: address; skipped", domain, rua)
-                continue
-            address = rua[len("mailto:") :]
-            try:
-                store.deliver(report_message(report, domain, address, now), [address], "")
-            except store.StoreError as exc:
-                log.warning("TLS report for %s to %s not queued: %s", domain, address, exc)
-                continue
-            sent += 1
+
+    def prepare(domain: str, rows: list[store.TlsOutcomeRow]) -> tuple[dict[str, Any], list[str]] | None:
+        ruas = parse_txt(txt_records(resolver, f"_smtp._tls.{domain}") or [])
+        return (build_report(domain, rows, day, reporting.report_id(day)), ruas) if ruas else None
+
+    def send(report: dict[str, Any], domain: str, rua: str) -> int:
+        if rua.lower().startswith("https:"):
+            return post_report(report, domain, rua, resolver)
+        if not rua.lower().startswith("mailto:"):
+            log.info("TLS report for %s: %s is neither a mailto: nor an https: address; skipped", domain, rua)
+            return 0
+        address = rua[len("mailto:") :]
+        store.deliver(report_message(report, domain, address, now), [address], "")
+        return 1
+
+    sent = reporting.send_daily("TLS", store.tls_outcomes(day), lambda row: row.policy_domain, prepare, send)
     store.forget_tls_outcomes(day - datetime.timedelta(days=store.TLS_OUTCOME_KEEP_DAYS))
     store.forget_received_tls_reports(now - datetime.timedelta(days=store.RECEIVED_KEEP_DAYS))
     return sent

@@ -6,7 +6,15 @@ whether STARTTLS has run, change the AUTH-needs-TLS rule per connection, add a
 PROXY hook, wrap every command, restart the idle timer, read the raw octets
 of a BDAT chunk, end a transaction, and override its idle timeout, envelope,
 address parsing and credential check. AdaptedSMTP gives each of these
-a typed name; protocols/smtp/session.py uses only those names. When aiosmtpd is
+a typed name; protocols/smtp/session.py uses only those names. Two costs
+aiosmtpd pays on every connection or command are cut here, for a client
+that opens a connection per message: its constructor builds the dispatch
+tables (_auth_methods, _smtp_methods) from dir() and inspect.getmembers() of
+the whole instance, evaluating every property, so while it constructs, dir()
+answers from a per-class list of the smtp_* and auth_* methods; and it
+re-arms the idle timer (a new timer handle) on every command, so here a
+command only moves the deadline, and the one timer, when it fires early,
+waits for the rest. When aiosmtpd is
 upgraded, tests/smtp/test_aiosmtpd_adapter.py checks that every member listed
 in PRIVATE_METHODS and PRIVATE_ATTRIBUTES still exists, with the meaning
 relied on here, and that the installed version is the pinned one.
@@ -33,12 +41,15 @@ PRIVATE_METHODS = (
 )
 # Attributes each SMTP instance sets in __init__, read or written below.
 PRIVATE_ATTRIBUTES = (
+    "_auth_methods",
     "_auth_require_tls",
     "_handle_hooks",
     "_handler_coroutine",
     "_original_transport",
     "_reader",
     "_smtp_methods",
+    "_timeout_duration",
+    "_timeout_handle",
     "_tls_protocol",
 )
 
@@ -46,8 +57,52 @@ Command = Callable[[str], Awaitable[None]]
 Hook = Callable[..., Awaitable[Any]]
 
 
+def _dispatch_names(cls: type) -> list[str]:
+    """The members aiosmtpd's constructor makes its tables of: the smtp_*
+    commands and the auth_* mechanisms (methods only: a property named
+    auth_* is no mechanism). Found once per class, kept on the class."""
+    names: list[str] | None = cls.__dict__.get("_dispatch_names")
+    if names is None:
+        names = [
+            name
+            for name in dir(cls)
+            if name.startswith("smtp_") or (name.startswith("auth_") and callable(getattr(cls, name)))
+        ]
+        setattr(cls, "_dispatch_names", names)  # noqa: B010  (on this class, not inherited)
+    return names
+
+
+class _WrappedCommands(dict):
+    """aiosmtpd's table of command methods, each wrapped as it is looked up
+    (aiosmtpd dispatches with .get())."""
+
+    def __init__(self, methods: dict[str, Command], wrap: Callable[[str, Command], Command]) -> None:
+        super().__init__(methods)
+        self._wrap = wrap
+
+    def get(self, name: str, default: Any = None) -> Any:
+        method = super().get(name)
+        return default if method is None else self._wrap(name, method)
+
+    def __getitem__(self, name: str) -> Command:
+        return self._wrap(name, super().__getitem__(name))
+
+
 class AdaptedSMTP(SMTP):
     """aiosmtpd's SMTP protocol with its private members behind named ones."""
+
+    def __init__(self, handler: Any, **options: Any) -> None:
+        self.__dict__["_constructing"] = True
+        self._idle_deadline = 0.0
+        try:
+            super().__init__(handler, **options)
+        finally:
+            del self.__dict__["_constructing"]
+
+    def __dir__(self) -> list[str]:
+        if "_constructing" in self.__dict__:
+            return _dispatch_names(type(self))
+        return list(super().__dir__())
 
     # --- state aiosmtpd keeps privately ----------------------------------------
 
@@ -77,12 +132,23 @@ class AdaptedSMTP(SMTP):
         self._handle_hooks[command] = hook
 
     def wrap_commands(self, wrap: Callable[[str, Command], Command]) -> None:
-        """Replace each smtp_<NAME> method aiosmtpd dispatches to by wrap(NAME, method)."""
-        self._smtp_methods = {name: wrap(name, method) for name, method in self._smtp_methods.items()}
+        """Replace each smtp_<NAME> method aiosmtpd dispatches to by wrap(NAME, method)
+        (when aiosmtpd looks it up: a connection uses a handful of some 25)."""
+        self._smtp_methods = _WrappedCommands(self._smtp_methods, wrap)
 
     def restart_idle_timer(self) -> None:
         """Start the idle timeout (the constructor's timeout) again from now."""
         self._reset_timeout()
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        now = self.loop.time()
+        self._idle_deadline = now + (duration or self._timeout_duration)
+        pending = self._timeout_handle
+        if pending is not None and not pending.cancelled() and now < pending.when() <= self._idle_deadline:
+            return  # it fires first, and waits for the rest (_timeout_cb)
+        if pending is not None:
+            pending.cancel()
+        self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
 
     async def read_exactly(self, size: int) -> bytes:
         """The next `size` octets from the client, as they come (a BDAT chunk,
@@ -96,6 +162,9 @@ class AdaptedSMTP(SMTP):
     # --- aiosmtpd's private methods, overridable under these names -------------
 
     def _timeout_cb(self) -> None:
+        if self.loop.time() < self._idle_deadline:  # moved on since the timer was set
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._timeout_cb)
+            return
         self.idle_timeout()
 
     def idle_timeout(self) -> None:

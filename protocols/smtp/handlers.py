@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from mailboxes import store
 
 from .. import dbcall
 from ..relay import authcheck
-from . import policy, replies, reports, spam, tlsreports, trace
+from . import policy, replies, reports, spam, trace
 from .session import SMTPSession, Transaction
 
 log = logging.getLogger("protocols.smtp")
@@ -66,6 +67,11 @@ def replies_on_error(hook: Hook) -> Hook:
 class Handler:
     def __init__(self, limits: policy.Limits) -> None:
         self.limits = limits
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd builds its table of hooks from dir() and getmembers() of the
+        # handler on every connection: its hooks and mechanisms are all there is.
+        return _HOOKS
 
     async def handle_EHLO(
         self, server: SMTPSession, session: Session, envelope: Envelope, hostname: str, responses: list[str]
@@ -197,15 +203,13 @@ class Handler:
                 checks=[server.rcpt_checks.get(address) for address in envelope.rcpt_tos],
                 parameters=_parameters(envelope),
             )
-            if verdict is not None:
-                await reports.take_reports(data, list(envelope.rcpt_tos), label=server.label)
             if account is not None:
                 try:  # the message is stored: a failed count must not make the client send it again
                     await dbcall.call(store.record_sending, account.id, len(envelope.rcpt_tos))
                 except Exception:
                     log.exception("%s: %s: counting the sent recipients failed", server.label, trace_id)
-            else:
-                await tlsreports.take(f"{server.label}: {trace_id}", data)  # RFC 8460 5.3
+            else:  # reports addressed to us: DMARC, TLS (RFC 8460 5.3), bounces
+                await reports.take(data, list(envelope.rcpt_tos), label=f"{server.label}: {trace_id}")
             await _report_delivered(server, envelope, message, mail_from)
         log.info(
             "%s: %s from <%s>: %d bytes to %d mailboxes, %d queued for relay",
@@ -241,6 +245,12 @@ class Handler:
             log.exception("%s: AUTH failed", server.label)
             return AuthResult(success=False, handled=False, message=replies.AUTH_TEMPFAIL)
         return AuthResult(success=True, auth_data=account)
+
+
+_HOOKS = [name for name in vars(Handler) if name.startswith(("handle_", "auth_"))]
+# aiosmtpd reads this hook's signature on every connection (its 4-argument
+# form is deprecated): computed once, inspect.signature finds it here.
+Handler.handle_EHLO.__signature__ = inspect.signature(Handler.handle_EHLO)  # type: ignore[attr-defined]
 
 
 def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:

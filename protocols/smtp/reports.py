@@ -1,10 +1,14 @@
-"""What the MX reads for deliverability (docs/DELIVERABILITY.md): it counts
-the verdict of every message DMARC judged, for the daily aggregate reports
-we send (RFC 7489 7.2); it keeps the aggregate reports other receivers mail
-to our domains' report address (MAIL_DMARC_REPORT_LOCALPART) for the
-dashboard; and it reads the DSNs that come back to a VERP return path of
-our outbound mail onto the queue entry. None of it may fail the SMTP
-transaction: errors are logged."""
+"""What the MX reads for deliverability (docs/DELIVERABILITY.md, docs/TLS.md):
+it counts the verdict of every message DMARC judged, for the daily aggregate
+reports we send (RFC 7489 7.2); and, after a message from another host has
+been delivered, it takes in the reports addressed to us, in one step that
+looks at the envelope first (take): DMARC aggregate reports mailed to our
+domains' report address (MAIL_DMARC_REPORT_LOCALPART), TLS reports (RFC 8460
+5.3) mailed to postmaster, where our _smtp._tls record points, and the DSNs
+that come back to a VERP return path of our outbound mail. A message to
+none of these addresses is not read at all. None of it may fail the SMTP
+transaction, whose answer is decided already: errors are logged, and the
+copy in the recipient's mailbox stays whatever the intake makes of it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import logging
 
 from django.conf import settings
 
-from mailboxes import store
+from mailboxes import store, tlsrpt_report
 
 from .. import dbcall
 from ..relay.authcheck import Verdict
@@ -50,21 +54,43 @@ async def record_verdict(verdict: Verdict, *, peer_ip: str, mail_from: str, labe
         log.exception("%s: counting a DMARC verdict failed", label)
 
 
-def is_report_address(address: str) -> bool:
+def is_dmarc_report_address(address: str) -> bool:
     local = address.rpartition("@")[0].lower()
     return bool(settings.MAIL_DMARC_REPORT_LOCALPART) and local == settings.MAIL_DMARC_REPORT_LOCALPART.lower()
 
 
-async def take_reports(message: bytes, recipients: list[str], *, label: str) -> None:
-    """After delivery: a message to a report address is parsed into the
-    store, and a bounce to a VERP return path onto its queue entry."""
+async def take(message: bytes, recipients: list[str], *, label: str) -> None:
+    """After the delivery of a message from an unauthenticated session: the
+    reports among its recipients' mail, each kind read only when one of the
+    envelope recipients is its address."""
     try:
-        if any(is_report_address(r) for r in recipients):
+        if any(is_dmarc_report_address(r) for r in recipients):
             kept = await dbcall.call(store.take_dmarc_report, message)
             log.info("%s: %d DMARC aggregate report(s) kept", label, kept)
+        if any(store.is_postmaster(r) for r in recipients) and tlsrpt_report.is_report_message(message):
+            log.info("%s: TLS report %s", label, await _take_tls_report(message))
         bounced = store.bounced_message(recipients)
         if bounced is not None:
             kept = await dbcall.call(store.take_bounce, bounced, message)
             log.info("%s: a bounce about outbound message %s: %d recipient report(s)", label, bounced, kept)
     except Exception:
         log.exception("%s: reading a report or bounce failed", label)
+
+
+async def _take_tls_report(message: bytes) -> str:
+    try:
+        return await dbcall.call(_store_tls_report, message)
+    except store.Unavailable:
+        return "not stored: the database is unavailable (the copy in the mailbox stays)"
+
+
+def _store_tls_report(message: bytes) -> str:
+    """The report's outcome, in words for the log (on a store thread: it parses)."""
+    try:
+        report = tlsrpt_report.report_in_message(message)
+    except tlsrpt_report.ReportError as exc:
+        return f"refused: {exc}"
+    domains = store.record_received_tls_report(report, "mail")
+    if not domains:
+        return f"{report.report_id} from {report.organization} is about no domain of ours"
+    return f"{report.report_id} from {report.organization} stored for {', '.join(domains)}"

@@ -278,6 +278,11 @@ class SMTPSession(AdaptedSMTP):
     # --- commands where our rules differ ------------------------------------
 
     def parse_address(self, arg: str) -> tuple[str | None, str | None]:
+        plain = policy.plain_path(arg)
+        if plain is not None and not (
+            self.local_part_limit and len(plain[0].rpartition("@")[0]) > self.local_part_limit
+        ):
+            return plain
         # The stdlib parser aiosmtpd uses raises IndexError on a lone "<"
         # (found by the fuzz harness): a syntax error (501, RFC 5321 4.1.2), not a crash.
         try:

@@ -198,8 +198,10 @@ class DnsServer:
         secure: bool = False,
         insecure: Collection[str] = (),
         failing: Collection[str] = (),
+        ttl: int = 60,
     ) -> None:
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
+        self.ttl = ttl  # of every positive answer
         self.secure = secure  # answer with the AD bit, as a validating resolver does for signed data
         self.insecure = {k.lower().rstrip(".") for k in insecure}  # but not for these names (unsigned zones)
         self.failing = {k.lower().rstrip(".") for k in failing}  # SERVFAIL, as for a timeout or bogus data
@@ -232,7 +234,7 @@ class DnsServer:
                 response.set_rcode(dns.rcode.NXDOMAIN)
             elif texts:
                 response.answer.append(
-                    dns.rrset.from_text_list(question.name, 60, dns.rdataclass.IN, question.rdtype, texts)
+                    dns.rrset.from_text_list(question.name, self.ttl, dns.rdataclass.IN, question.rdtype, texts)
                 )
             if not texts and self.negative_ttl is not None:
                 response.authority.append(

@@ -93,3 +93,46 @@ def test_each_private_attribute_the_adapter_uses_is_set_on_an_aiosmtpd_connectio
             await server.wait_closed()
 
     asyncio.run(converse())
+
+
+def test_the_dispatch_tables_are_the_ones_aiosmtpd_builds_itself_but_for_properties_named_auth() -> None:
+    # The adapter answers dir() from a per-class list while aiosmtpd constructs.
+    class Session(AdaptedSMTP):
+        @property
+        def auth_offered(self) -> bool:  # a property, not a mechanism
+            return True
+
+        async def smtp_XTEST(self, arg: str) -> None:
+            await self.push("250 OK")
+
+    class Stock(SMTP):
+        async def smtp_XTEST(self, arg: str) -> None:
+            await self.push("250 OK")
+
+    async def build() -> tuple[SMTP, SMTP]:
+        loop = asyncio.get_running_loop()
+        return Session(NoHooks(), loop=loop), Stock(NoHooks(), loop=loop)
+
+    adapted, stock = asyncio.run(build())
+    assert set(adapted._smtp_methods) == set(stock._smtp_methods) and "XTEST" in adapted._smtp_methods
+    assert set(adapted._auth_methods) == set(stock._auth_methods) == {"LOGIN", "PLAIN"}
+    assert {"transport", "auth_offered", "event_handler"} <= set(dir(adapted))  # dir() whole again
+
+
+def test_a_mailhost_session_has_its_hooks_and_the_two_mechanisms() -> None:
+    from protocols.smtp.handlers import Handler
+    from protocols.smtp.policy import PROFILES
+    from protocols.smtp.server import limits_from_settings
+    from protocols.smtp.session import SMTPSession
+
+    async def build() -> SMTPSession:
+        limits = limits_from_settings()
+        loop = asyncio.get_running_loop()
+        return SMTPSession(
+            Handler(limits), profile=PROFILES["submission"], limits=limits, tls_context=None, sessions=set(), loop=loop
+        )
+
+    session = asyncio.run(build())
+    assert set(session._handle_hooks) == {"EHLO", "MAIL", "RCPT", "DATA", "PROXY"}
+    assert set(session._auth_methods) == {"LOGIN", "PLAIN"}  # not "OFFERED" (the auth_offered property)
+    assert {"EHLO", "MAIL", "RCPT", "DATA", "BDAT", "AUTH", "STARTTLS", "QUIT"} <= set(session._smtp_methods)

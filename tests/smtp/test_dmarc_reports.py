@@ -170,3 +170,14 @@ def test_a_namespaced_report_of_the_successor_format_is_read():
     xml = report_xml().replace(b"<feedback>", b'<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">')
     report = dmarc_xml.parse_report(xml)
     assert report.domain == "example.test" and [r.count for r in report.rows] == [40, 10, 5]
+
+
+def test_a_report_mailed_to_anyone_but_the_report_address_is_only_delivered(users, smtp_ports):
+    with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"]) as client:
+        client.sendmail(
+            "noreply@reports.example",
+            ["bob@example.test"],
+            report_mail(gzip.compress(report_xml()), "r.xml.gz", to="bob@example.test"),
+        )
+    assert store.admin_dmarc_senders(root(), "example.test").reports == 0
+    assert len(store.select_folder(users["bob@example.test"].id, "INBOX").uids) == 1

@@ -57,3 +57,12 @@ def test_a_report_that_is_not_ours_or_does_not_read_is_only_delivered(smtp_ports
     _mail(smtp_ports, message)
     assert _inbox_size(postmaster.id) == 1
     assert not TlsReportReceived.objects.exists()
+
+
+def test_a_report_mailed_to_anyone_but_postmaster_is_only_delivered(smtp_ports, postmaster, users):
+    # The intake looks at the envelope first: only mail to the _smtp._tls address is read.
+    bob = users["bob@example.test"]
+    with smtplib.SMTP("127.0.0.1", smtp_ports["smtp"], timeout=30) as smtp:
+        smtp.sendmail("", ["bob@example.test"], _message("example.test").replace(b"\n", b"\r\n"))
+    assert _inbox_size(bob.id) == 1
+    assert not TlsReportReceived.objects.exists()
