@@ -41,9 +41,23 @@ def listen_args(host: str, port: int) -> dict:
 
 
 def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
-    """A listening TCP socket as asyncio would make it (SO_REUSEADDR, non-blocking)."""
+    """A listening TCP socket as asyncio would make it (SO_REUSEADDR,
+    non-blocking, and its protocol named IPPROTO_TCP: the sockets accepted
+    from it inherit that, and asyncio turns Nagle's algorithm off (TCP_NODELAY)
+    only on a socket whose protocol says TCP. With protocol 0, as
+    socket.create_server makes it, every response written in more than one
+    piece waited for the client's delayed ACK, some 40 ms)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=backlog, reuse_port=False)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
     sock.setblocking(False)
     _prebound[port] = sock
     return sock
