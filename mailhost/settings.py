@@ -93,8 +93,13 @@ MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
 # 4.5.1, RFC 2142): this address, or else the first active superuser.
 MAIL_POSTMASTER = env_str("MAIL_POSTMASTER", "")
 # runmailserver --workers: one worker per core where the database takes
-# concurrent writers (PostgreSQL), one on the embedded SQLite default.
-MAIL_WORKERS = env_int("MAIL_WORKERS", min(os.cpu_count() or 1, 256) if DATABASE_URL else 1, minimum=1, maximum=256)
+# concurrent writers (PostgreSQL), at most AUTO_WORKERS_MAX of them (each
+# worker's pool may open MAIL_DB_THREADS + 4 connections, and PostgreSQL
+# allows 100 by default); one on the embedded SQLite default.
+AUTO_WORKERS_MAX = 4
+MAIL_WORKERS = env_int(
+    "MAIL_WORKERS", min(os.cpu_count() or 1, AUTO_WORKERS_MAX) if DATABASE_URL else 1, minimum=1, maximum=256
+)
 # PROXY protocol (v1/v2) peers: when set, every IMAP, POP3 and SMTP
 # connection must open with a PROXY header and come from one of these
 # addresses or networks; any other connection is refused.

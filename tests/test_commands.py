@@ -113,7 +113,7 @@ def test_a_bad_setting_stops_start_up_with_a_clear_message():
     "extra, workers",
     [
         ({}, "1"),  # the embedded default (SQLite) takes one writer at a time: one worker
-        ({"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}, str(min(os.cpu_count() or 1, 256))),
+        ({"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}, str(min(os.cpu_count() or 1, 4))),
         ({"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "MAIL_WORKERS": "3"}, "3"),
     ],
 )

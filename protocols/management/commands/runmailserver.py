@@ -105,7 +105,7 @@ class Command(BaseCommand):
             default=settings.MAIL_WORKERS,
             metavar="N",
             help="worker processes sharing the listening sockets (env MAIL_WORKERS; "
-            "default: one per core on PostgreSQL, 1 on SQLite)",
+            "default: one per core, at most 4, on PostgreSQL; 1 on SQLite)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
