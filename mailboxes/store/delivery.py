@@ -152,19 +152,6 @@ def route(recipients: list[str], checks: Sequence[RecipientCheck | None] = ()) -
     return sorted(account_ids), list(remote)
 
 
-@atomic
-def _store(
-    stored: PreparedBlob | None,
-    local: list[Target],
-    relay: PreparedBlob | None,
-    remote: list[str],
-    mail_from: str,
-    sender_account_id: int | None,
-    parameters: EnvelopeParameters | None = None,
-) -> dict[int, int]:
-    return store_copies(stored, local, relay, remote, mail_from, sender_account_id, parameters)
-
-
 def store_copies(
     stored: PreparedBlob | None,
     local: list[Target],
@@ -174,7 +161,7 @@ def store_copies(
     sender_account_id: int | None,
     parameters: EnvelopeParameters | None = None,
 ) -> dict[int, int]:
-    """_store's body, for callers already inside a transaction: `stored` into
+    """For callers already inside a transaction (_store opens one): `stored` into
     the local targets, `relay` queued for the remote addresses (the same
     bytes, or the same without the local headers): {account id: uid}."""
     delivered: dict[int, int] = {}
@@ -195,6 +182,9 @@ def store_copies(
         )
     transaction.on_commit(functools.partial(metrics.delivered, len(delivered), len(remote)))
     return delivered
+
+
+_store = atomic(store_copies)  # the same, in a transaction of its own
 
 
 @no_transaction
