@@ -29,6 +29,7 @@ of a deleted mailbox from ``changes_since``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -106,9 +107,10 @@ def fetch_messages(
     CPU of `FETCH 1:* (UID FLAGS)` on a big folder.
     changedsince: only messages with a higher modseq (RFC 7162 CHANGEDSINCE).
     Callers page by UID after the last one. This is the hot path of every
-    FETCH: one hand-written statement (two with "full": the bytes are read
-    once the page is cut to its budget), rows as tuples, no transaction
-    (message bytes never change, so the two need no common snapshot).
+    FETCH: one hand-written statement, rows as tuples, no transaction. With
+    "full", a running total of the sizes (a window over the page in UID
+    order) decides which rows bring their bytes: those within `max_bytes`,
+    and always the first; the page ends at the first row without them.
     """
     uids, params = _sql.uids_where(ranges)
     extra: dict[str, str] = {}  # the optional columns: name -> SQL
@@ -120,35 +122,29 @@ def fetch_messages(
         extra["head"] = "SUBSTR(b.data, 1, b.header_bytes)"
     if preview:
         extra["preview"] = "b.preview"
+    budget: list[object] = []
+    if content == "full":
+        extra["full"] = "CASE WHEN SUM(m.size) OVER w <= %s OR ROW_NUMBER() OVER w = 1 THEN b.data END"
+        budget = [max_bytes]
     join = f" JOIN {_sql.table(Blob)} b ON b.sha256 = m.blob_id" if extra else ""
     where = f"m.folder_id = %s AND f.owner_id = %s AND {uids}"
     params = [folder_id, account_id, *params]
     if changedsince is not None:
         where, params = f"{where} AND m.modseq > %s", [*params, changedsince]
     flags = ", ".join(f"m.{column}" for column in FLAG_COLUMNS.values())
+    window = " WINDOW w AS (ORDER BY m.uid ROWS UNBOUNDED PRECEDING)" if budget else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
             f" m.blob_id, {flags}"
             + "".join(f", {column}" for column in extra.values())
             + f" FROM {_sql.table(Message)} m JOIN {_sql.table(Folder)} f ON f.id = m.folder_id{join}"
-            f" WHERE {where} ORDER BY m.uid LIMIT %s",
-            [*params, limit],
+            f" WHERE {where}{window} ORDER BY m.uid LIMIT %s",
+            [*budget, *params, limit],
         )
         rows = cursor.fetchall()
-        data: dict[str, bytes] = {}
-        if content == "full" and rows:
-            total = 0
-            for index, (_uid, _modseq, _keywords, _date, size, _sha, *_rest) in enumerate(rows):
-                total += size
-                if total > max_bytes and index > 0:
-                    rows = rows[:index]
-                    break
-            shas = sorted({sha for _uid, _modseq, _keywords, _date, _size, sha, *_rest in rows})
-            cursor.execute(
-                f"SELECT sha256, data FROM {_sql.table(Blob)} WHERE sha256 IN ({_sql.placeholders(len(shas))})", shas
-            )
-            data = {sha: bytes(raw) for sha, raw in cursor.fetchall()}
+    if budget:  # the page ends where the bytes stop
+        rows = list(itertools.takewhile(lambda row: row[-1] is not None, rows))
     datetimes = _sql.datetime_reader(Message, "internal_date")
     out = []
     for uid, modseq, keywords, internal_date, size, sha, *columns in rows:
@@ -166,7 +162,7 @@ def fetch_messages(
                 structure=None if structure_json is None else json.loads(structure_json),
                 header_bytes=facts.get("header_bytes") or 0,
                 preview=facts.get("preview"),
-                data=data.get(sha, b"") if content == "full" else None if head is None else bytes(head),
+                data=bytes(facts["full"]) if budget else None if head is None else bytes(head),
             )
         )
     return out
