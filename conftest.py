@@ -69,6 +69,16 @@ def fresh_login_throttle():  # type: ignore[no-untyped-def]
     store.reset_session_counts()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):  # type: ignore[no-untyped-def]
+    """pytest-django's, and before it drops the test database: the store
+    threads give back the connections they keep between calls (protocols/dbcall.py)."""
+    yield
+    from protocols import dbcall
+
+    dbcall.stop()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def worker_database(request):  # type: ignore[no-untyped-def]
     """Under pytest-xdist (`make test-fast`) each worker has its own test

@@ -76,3 +76,41 @@ def test_a_call_whose_caller_went_away_before_it_started_never_runs() -> None:
 
     asyncio.run(scenario())
     assert ran == ["after"] * size
+
+
+def _backend() -> tuple[int, bool]:
+    """This connection's server process, and whether a table made by an earlier call is visible."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), to_regclass('pg_temp.left_open') IS NOT NULL")
+        pid, seen = cursor.fetchone()
+    return pid, seen
+
+
+def _leave_a_transaction_open() -> None:
+    from django.db import connection
+
+    connection.set_autocommit(False)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE left_open (x int)")
+
+
+@pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="PostgreSQL connections")
+@pytest.mark.django_db(transaction=True)
+def test_a_store_thread_keeps_its_connection_but_gives_back_one_left_in_a_transaction(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MAIL_DB_THREADS = 1
+    dbcall.stop()  # the next call starts a pool of one thread
+
+    async def scenario() -> list[tuple[int, bool]]:
+        first = await dbcall.call(_backend)
+        again = await dbcall.call(_backend)
+        await dbcall.call(_leave_a_transaction_open)
+        return [first, again, await dbcall.call(_backend)]
+
+    try:
+        (first, _), (again, _), (_, seen) = asyncio.run(scenario())
+    finally:
+        dbcall.stop()  # the other tests' pool, of MAIL_DB_THREADS as configured
+    assert first == again  # the same connection, not one taken from the pool per call
+    assert not seen  # the open transaction was rolled back with its connection, not carried into the next call
