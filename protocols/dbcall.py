@@ -13,13 +13,15 @@ tuple on a ``SimpleQueue`` and one ``call_soon_threadsafe`` back to the
 asyncio future the caller awaits: a call that does nothing costs half the
 CPU it did (docs/PERFORMANCE.md, "IMAP command path, third round").
 
-Each thread keeps its database connection from one call to the next (at most
-MAIL_DB_THREADS of the pool's connections), instead of taking one from the
-pool and giving it back around every call: that checkout and Django's set-up
-of the connection were a third of the CPU of a call that runs one statement.
-A call that leaves its connection spoilt (a database error, a transaction
-left open) gives it back, and the next call takes a fresh one. ``stop()``
-gives them all back (the test suite does before dropping its database).
+A busy thread keeps its database connection from one call to the next,
+instead of taking one from the pool and giving it back around every call:
+that checkout and Django's set-up of the connection were a third of the CPU
+of a call that runs one statement. A thread without a call for
+KEEP_IDLE_CONNECTION seconds gives its connection back, so the process's
+other users of the pool (and other threads of a test) are not starved by
+idle store threads. A call that leaves its connection spoilt (a database
+error, a transaction left open) gives it back at once, and the next call
+takes a fresh one. ``stop()`` gives them all back.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from django.db import connections
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: Seconds a thread keeps its connection without a call to run.
+KEEP_IDLE_CONNECTION = 0.2
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple, dict]
 
@@ -62,8 +67,18 @@ class _Pool:
 
     def _work(self) -> None:
         jobs = self.jobs
+        holding = False  # a connection kept from the last call
         while True:
-            job = jobs.get()
+            if holding:
+                try:
+                    job = jobs.get(timeout=KEEP_IDLE_CONNECTION)
+                except queue.Empty:  # idle: the connection goes back for the other threads of the process
+                    connections.close_all()
+                    holding = False
+                    continue
+            else:
+                job = jobs.get()
+            holding = True
             if job is None:
                 connections.close_all()  # this thread's, back to the pool
                 return

@@ -140,7 +140,12 @@ def test_deliveries_of_the_same_bytes_racing_the_collector_lose_nothing(alice):
     done = threading.Event()
 
     def checkpoint() -> None:  # every deliverer waits here with its copies deleted
-        store.collect_blobs(grace=NOW)
+        # A pass may lose its batch to the collector running beside it (a
+        # deadlock between the two is logged and skipped): a few passes.
+        for _ in range(5):
+            store.collect_blobs(grace=NOW)
+            if not Blob.objects.exists():
+                break
         leftovers.append(Blob.objects.exists())
 
     meet = threading.Barrier(deliverers, action=checkpoint, timeout=120)
