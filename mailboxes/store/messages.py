@@ -7,11 +7,12 @@ the number of concurrent writers, and stamps the rows it changed.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
 from django.utils import timezone
@@ -35,6 +36,7 @@ from .types import (
 )
 
 log = logging.getLogger("mailboxes.store")
+R = TypeVar("R")
 MAX_KEYWORDS = 64
 
 
@@ -216,22 +218,43 @@ def set_flags(
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
     changed after that modseq and reports them as conflicts.
 
-    On PostgreSQL one statement (_set_flags_statement), atomic without a
-    transaction of its own; on SQLite, and when that statement finds the
-    folder changed under it, the same writes step by step in a transaction
-    (_set_flags_steps)."""
+    On PostgreSQL one statement (_set_flags_statement, _one_statement); on
+    SQLite the same writes step by step in a transaction (_set_flags_steps)."""
     if op not in ("set", "add", "remove"):
         raise InvalidInput(f"bad flag operation {op}")
     system, keywords = _split_flags(flags)
-    if connection.vendor == "postgresql":
-        with _sql.bound_cursor() as cursor:
-            result = _set_flags_statement(cursor, account_id, folder_id, ranges, op, system, keywords, unchangedsince)
-        if result is not None:
-            if result.changed:
-                # With its modseq: the session that made the change knows it already (state.Session._changed).
-                events.publish_on_commit(account_id, folder_id, result.modseq)
-            return result
-    return _set_flags_steps(account_id, folder_id, ranges, op, system, keywords, unchangedsince)
+    if connection.vendor != "postgresql":
+        return _set_flags_steps(account_id, folder_id, ranges, op, system, keywords, unchangedsince)
+    result = _one_statement(
+        functools.partial(_set_flags_statement, account_id, folder_id, ranges, op, system, keywords, unchangedsince),
+        account_id,
+        folder_id,
+    )
+    if result.changed:
+        # With its modseq: the session that made the change knows it already (state.Session._changed).
+        events.publish_on_commit(account_id, folder_id, result.modseq)
+    return result
+
+
+def _one_statement(statement: Callable[[Any], R | None], account_id: int, folder_id: int) -> R:
+    """PostgreSQL: run a one-statement write (given a cursor) on its own, in
+    one round trip. If it found the folder changed under it (None, nothing
+    written: _LOCKED_FOLDER), run it again in a transaction that locks the
+    folder first: the statement's snapshot, taken after that lock, then
+    holds what every writer before it did. Only a folder other sessions
+    write at the same moment pays for that."""
+    with _sql.bound_cursor() as cursor:
+        result = statement(cursor)
+    return result if result is not None else _after_the_lock(statement, account_id, folder_id)
+
+
+@atomic
+def _after_the_lock(statement: Callable[[Any], R | None], account_id: int, folder_id: int) -> R:
+    with _sql.bound_cursor() as cursor:
+        _sql.highestmodseq_locked(cursor, account_id, folder_id)
+        result = statement(cursor)
+    assert result is not None, "a writer committed while this transaction held the folder's lock"
+    return result
 
 
 @atomic
@@ -244,8 +267,8 @@ def _set_flags_steps(
     keywords: list[str],
     unchangedsince: int | None,
 ) -> StoreFlagsResult:
-    """Hand-written statements: the folder row locked (and its modseq read),
-    the rows changed, the folder's modseq raised if any did. Adding or
+    """SQLite: the folder row read (and locked, on PostgreSQL), the rows changed,
+    the folder's modseq raised if any did. Adding or
     removing system flags only (STORE +FLAGS (\\Seen), FETCH BODY[]) is one
     set-based UPDATE ... RETURNING; keywords and replacing are read, worked
     out here and written with one UPDATE per resulting set of flags."""
@@ -278,9 +301,9 @@ def _set_flags_steps(
 #: twice: under the lock (the newest committed row) and as the statement's
 #: snapshot saw it. PostgreSQL gives a statement one snapshot, taken before
 #: it waits for the lock: `stale` says a writer committed in between (every
-#: change to a folder's messages raises its modseq), and then the statement
-#: writes nothing and its caller takes the step path, whose statements see
-#: what that writer did.
+#: change to a folder's messages raises its modseq), whose changes the
+#: statement cannot see; then it writes nothing (_one_statement runs it again
+#: after the lock).
 _LOCKED_FOLDER = (
     "box AS (SELECT id, highestmodseq, keywords FROM {folder} WHERE id = %s AND owner_id = %s FOR UPDATE), "
     "verdict AS (SELECT box.id, box.highestmodseq + 1 AS modseq, box.keywords, "
@@ -296,7 +319,6 @@ _MISSING_KEYWORDS = (
 
 
 def _set_flags_statement(  # type: ignore[no-untyped-def]
-    cursor,
     account_id: int,
     folder_id: int,
     ranges: UidRanges,
@@ -304,6 +326,7 @@ def _set_flags_statement(  # type: ignore[no-untyped-def]
     system: dict[str, bool],
     keywords: list[str],
     unchangedsince: int | None,
+    cursor,
 ) -> StoreFlagsResult | None:
     """PostgreSQL: any STORE as one statement (one round trip, atomic without
     BEGIN/COMMIT); None, with nothing written, when the folder changed
@@ -531,9 +554,8 @@ def delete_messages(account_id: int, folder_id: int, ranges: UidRanges) -> list[
 def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_deleted: bool) -> ExpungeResult:
     """The rows deleted and, only if there were any, the folder's modseq
     raised, one tombstone per UID at it, the quota released: on PostgreSQL
-    one statement (_delete_statement), on SQLite, and when that statement
-    finds the folder changed under it, step by step in a transaction
-    (_delete_steps). The event carries the modseq, so the IMAP session that
+    one statement (_delete_statement, _one_statement), on SQLite step by step
+    in a transaction (_delete_steps). The event carries the modseq, so the IMAP session that
     expunged need not look again (docs/DESIGN.md, *Change notification*)."""
     params: list[object] = [folder_id]
     where = "folder_id = %s"
@@ -542,19 +564,19 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
     if ranges is not None:
         uids, uid_params = _sql.uids_where(ranges)
         where, params = f"{where} AND {uids}", [*params, *uid_params]
-    if connection.vendor == "postgresql":
-        with _sql.bound_cursor() as cursor:
-            result = _delete_statement(cursor, account_id, folder_id, where, params)
-        if result is not None:
-            if result.uids:
-                events.publish_on_commit(account_id, folder_id, result.modseq)
-            return result
-    return _delete_steps(account_id, folder_id, where, params)
+    if connection.vendor != "postgresql":
+        return _delete_steps(account_id, folder_id, where, params)
+    result = _one_statement(
+        functools.partial(_delete_statement, account_id, folder_id, where, params), account_id, folder_id
+    )
+    if result.uids:
+        events.publish_on_commit(account_id, folder_id, result.modseq)
+    return result
 
 
 @atomic
 def _delete_steps(account_id: int, folder_id: int, where: str, params: list[object]) -> ExpungeResult:
-    """Hand-written statements: the folder locked, the rows deleted (DELETE ... RETURNING),
+    """SQLite: the folder read (and locked, on PostgreSQL), the rows deleted (DELETE ... RETURNING),
     and only if there were any: the folder's modseq raised, one tombstone per
     UID at it (one INSERT), the quota released."""
     with connection.cursor() as cursor:
@@ -573,7 +595,7 @@ def _delete_steps(account_id: int, folder_id: int, where: str, params: list[obje
 
 
 def _delete_statement(  # type: ignore[no-untyped-def]
-    cursor, account_id: int, folder_id: int, where: str, params: list[object]
+    account_id: int, folder_id: int, where: str, params: list[object], cursor
 ) -> ExpungeResult | None:
     """PostgreSQL: _delete_steps' writes as one statement (one round trip,
     atomic without BEGIN/COMMIT); None, with nothing written, when the
