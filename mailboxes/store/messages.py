@@ -367,7 +367,7 @@ def _set_flags_statement(  # type: ignore[no-untyped-def]
     params.append(MAX_FOLDER_KEYWORDS)
     cursor.execute(
         f"WITH {_LOCKED_FOLDER.format(folder=folder)}, "
-        f"cur AS (SELECT m.id, m.uid, {', '.join(f'm.{column} AS old_{column}' for column in columns)}, "
+        f"cur AS MATERIALIZED (SELECT m.id, m.uid, {', '.join(f'm.{column} AS old_{column}' for column in columns)}, "
         f"  m.keywords AS old_keywords, "
         f"  {', '.join(f'{value} AS new_{column}' for value, column in zip(new, columns, strict=True))}, "
         f"  {new_keywords} AS new_keywords, {conflict} AS conflict "
@@ -375,7 +375,7 @@ def _set_flags_statement(  # type: ignore[no-untyped-def]
         f"diff AS (SELECT *, ({', '.join(f'old_{column}' for column in columns)}) "
         f"  IS DISTINCT FROM ({', '.join(f'new_{column}' for column in columns)}) "
         f"  OR NOT (new_keywords @> old_keywords AND old_keywords @> new_keywords) AS differs FROM cur), "
-        f"grown AS (SELECT verdict.*, {grown} AS grown, "
+        f"grown AS MATERIALIZED (SELECT verdict.*, {grown} AS grown, "
         f"  EXISTS (SELECT 1 FROM diff WHERE differs AND NOT conflict) AS changing FROM verdict), "
         f"plan AS (SELECT *, changing AND jsonb_array_length(grown) > GREATEST(%s, jsonb_array_length(keywords)) "
         f"  AS too_many FROM grown), "
