@@ -7,10 +7,12 @@ the number of concurrent writers, and stamps the rows it changed.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
 from django.utils import timezone
@@ -34,6 +36,7 @@ from .types import (
 )
 
 log = logging.getLogger("mailboxes.store")
+R = TypeVar("R")
 MAX_KEYWORDS = 64
 
 
@@ -202,7 +205,7 @@ def message_data(account_id: int, folder_id: int, uid: int) -> bytes:
 # --- flags ----------------------------------------------------------------
 
 
-@atomic
+@no_transaction
 def set_flags(
     account_id: int,
     folder_id: int,
@@ -215,14 +218,60 @@ def set_flags(
     change get the new modseq (RFC 7162 3.2). UNCHANGEDSINCE refuses rows
     changed after that modseq and reports them as conflicts.
 
-    Hand-written statements: the folder row locked (and its modseq read),
-    the rows changed, the folder's modseq raised if any did. Adding or
-    removing system flags only (STORE +FLAGS (\\Seen), FETCH BODY[]) is one
-    set-based UPDATE ... RETURNING; keywords and replacing are read, worked
-    out here and written with one UPDATE per resulting set of flags."""
+    On PostgreSQL one statement (_set_flags_statement, _one_statement); on
+    SQLite the same writes step by step in a transaction (_set_flags_steps)."""
     if op not in ("set", "add", "remove"):
         raise InvalidInput(f"bad flag operation {op}")
     system, keywords = _split_flags(flags)
+    if connection.vendor != "postgresql":
+        return _set_flags_steps(account_id, folder_id, ranges, op, system, keywords, unchangedsince)
+    result = _one_statement(
+        functools.partial(_set_flags_statement, account_id, folder_id, ranges, op, system, keywords, unchangedsince),
+        account_id,
+        folder_id,
+    )
+    if result.changed:
+        # With its modseq: the session that made the change knows it already (state.Session._changed).
+        events.publish_on_commit(account_id, folder_id, result.modseq)
+    return result
+
+
+def _one_statement(statement: Callable[[Any], R | None], account_id: int, folder_id: int) -> R:
+    """PostgreSQL: run a one-statement write (given a cursor) on its own, in
+    one round trip. If it found the folder changed under it (None, nothing
+    written: _LOCKED_FOLDER), run it again in a transaction that locks the
+    folder first: the statement's snapshot, taken after that lock, then
+    holds what every writer before it did. Only a folder other sessions
+    write at the same moment pays for that."""
+    with _sql.bound_cursor() as cursor:
+        result = statement(cursor)
+    return result if result is not None else _after_the_lock(statement, account_id, folder_id)
+
+
+@atomic
+def _after_the_lock(statement: Callable[[Any], R | None], account_id: int, folder_id: int) -> R:
+    with _sql.bound_cursor() as cursor:
+        _sql.highestmodseq_locked(cursor, account_id, folder_id)
+        result = statement(cursor)
+    assert result is not None, "a writer committed while this transaction held the folder's lock"
+    return result
+
+
+@atomic
+def _set_flags_steps(
+    account_id: int,
+    folder_id: int,
+    ranges: UidRanges,
+    op: FlagOp,
+    system: dict[str, bool],
+    keywords: list[str],
+    unchangedsince: int | None,
+) -> StoreFlagsResult:
+    """SQLite: the folder row read (and locked, on PostgreSQL), the rows changed,
+    the folder's modseq raised if any did. Adding or
+    removing system flags only (STORE +FLAGS (\\Seen), FETCH BODY[]) is one
+    set-based UPDATE ... RETURNING; keywords and replacing are read, worked
+    out here and written with one UPDATE per resulting set of flags."""
     message = _sql.table(Message)
     with connection.cursor() as cursor:
         modseq = _sql.highestmodseq_locked(cursor, account_id, folder_id) + 1
@@ -244,8 +293,116 @@ def set_flags(
         if not changed:
             return StoreFlagsResult([], modseq - 1, conflicts)
         cursor.execute(f"UPDATE {_sql.table(Folder)} SET highestmodseq = %s WHERE id = %s", [modseq, folder_id])
-    # With its modseq: the session that made the change knows it already (state.Session._changed).
     events.publish_on_commit(account_id, folder_id, modseq)
+    return StoreFlagsResult(changed, modseq, conflicts)
+
+
+#: The folder locked (the writers' first lock, DESIGN.md) and its modseq read
+#: twice: under the lock (the newest committed row) and as the statement's
+#: snapshot saw it. PostgreSQL gives a statement one snapshot, taken before
+#: it waits for the lock: `stale` says a writer committed in between (every
+#: change to a folder's messages raises its modseq), whose changes the
+#: statement cannot see; then it writes nothing (_one_statement runs it again
+#: after the lock).
+_LOCKED_FOLDER = (
+    "box AS (SELECT id, highestmodseq, keywords FROM {folder} WHERE id = %s AND owner_id = %s FOR UPDATE), "
+    "verdict AS (SELECT box.id, box.highestmodseq + 1 AS modseq, box.keywords, "
+    "  box.highestmodseq IS DISTINCT FROM (SELECT highestmodseq FROM {folder} WHERE id = box.id) AS stale "
+    "  FROM box)"
+)
+
+#: Each keyword of a JSON list (parameter) that `within` does not hold, in the list's order, as a JSON list.
+_MISSING_KEYWORDS = (
+    "(SELECT COALESCE(jsonb_agg(k ORDER BY n), '[]') FROM jsonb_array_elements({given}) WITH ORDINALITY AS t (k, n) "
+    "WHERE NOT {within} @> jsonb_build_array(k))"
+)
+
+
+def _set_flags_statement(  # type: ignore[no-untyped-def]
+    account_id: int,
+    folder_id: int,
+    ranges: UidRanges,
+    op: FlagOp,
+    system: dict[str, bool],
+    keywords: list[str],
+    unchangedsince: int | None,
+    cursor,
+) -> StoreFlagsResult | None:
+    """PostgreSQL: any STORE as one statement (one round trip, atomic without
+    BEGIN/COMMIT); None, with nothing written, when the folder changed
+    between the statement's snapshot and its lock (_LOCKED_FOLDER).
+
+    Each row's new flags are worked out in SQL from the ones it has (keywords
+    compared as sets: containment both ways; added ones after those it
+    holds, in the order given); only rows whose flags differ, and that
+    UNCHANGEDSINCE does not refuse, are written, at the folder's next modseq.
+    The folder's keyword set grows as note_keywords grows it, past
+    MAX_FOLDER_KEYWORDS refused (InvalidInput) with nothing written; its
+    modseq is raised only if a row changed."""
+    folder, message = _sql.table(Folder), _sql.table(Message)
+    uids, uid_params = _sql.uids_where(ranges)
+    given = json.dumps(keywords)
+    columns = list(FLAG_COLUMNS.values())
+    params: list[object] = [folder_id, account_id]
+    if op == "set":
+        new = ["TRUE" if column in system else "FALSE" for column in columns]
+        new_keywords, params = "%s::jsonb", [*params, given]
+    else:
+        new = [("TRUE" if op == "add" else "FALSE") if column in system else f"m.{column}" for column in columns]
+        new_keywords = "m.keywords"
+        if keywords and op == "add":
+            missing = _MISSING_KEYWORDS.format(given="%s::jsonb", within="m.keywords")
+            new_keywords, params = f"m.keywords || {missing}", [*params, given]
+        elif keywords:
+            kept = _MISSING_KEYWORDS.format(given="m.keywords", within="%s::jsonb")
+            new_keywords, params = kept, [*params, given]
+    conflict = "FALSE"
+    if unchangedsince is not None:
+        conflict, params = "m.modseq > %s", [*params, unchangedsince]
+    params += uid_params
+    grown = "verdict.keywords"
+    if keywords and op != "remove":
+        missing = _MISSING_KEYWORDS.format(given="%s::jsonb", within="verdict.keywords")
+        grown, params = f"verdict.keywords || {missing}", [*params, given]
+    params.append(MAX_FOLDER_KEYWORDS)
+    cursor.execute(
+        f"WITH {_LOCKED_FOLDER.format(folder=folder)}, "
+        f"cur AS MATERIALIZED (SELECT m.id, m.uid, {', '.join(f'm.{column} AS old_{column}' for column in columns)}, "
+        f"  m.keywords AS old_keywords, "
+        f"  {', '.join(f'{value} AS new_{column}' for value, column in zip(new, columns, strict=True))}, "
+        f"  {new_keywords} AS new_keywords, {conflict} AS conflict "
+        f"  FROM {message} m WHERE m.folder_id = (SELECT id FROM box) AND {uids}), "
+        f"diff AS (SELECT *, ({', '.join(f'old_{column}' for column in columns)}) "
+        f"  IS DISTINCT FROM ({', '.join(f'new_{column}' for column in columns)}) "
+        f"  OR NOT (new_keywords @> old_keywords AND old_keywords @> new_keywords) AS differs FROM cur), "
+        f"grown AS MATERIALIZED (SELECT verdict.*, {grown} AS grown, "
+        f"  EXISTS (SELECT 1 FROM diff WHERE differs AND NOT conflict) AS changing FROM verdict), "
+        f"plan AS (SELECT *, changing AND jsonb_array_length(grown) > GREATEST(%s, jsonb_array_length(keywords)) "
+        f"  AS too_many FROM grown), "
+        f"changed AS (UPDATE {message} m SET {', '.join(f'{column} = diff.new_{column}' for column in columns)}, "
+        f"  keywords = diff.new_keywords, modseq = plan.modseq FROM diff, plan "
+        f"  WHERE m.id = diff.id AND diff.differs AND NOT diff.conflict AND NOT plan.stale AND NOT plan.too_many "
+        f"  RETURNING m.uid, {', '.join(f'm.{column}' for column in columns)}, m.keywords), "
+        f"bump AS (UPDATE {folder} f SET highestmodseq = plan.modseq, keywords = plan.grown FROM plan "
+        f"  WHERE f.id = plan.id AND EXISTS (SELECT 1 FROM changed)) "
+        f"SELECT 0, modseq, stale, too_many, {', '.join(['NULL::boolean'] * (len(columns) - 2))}, NULL::jsonb FROM plan "
+        f"UNION ALL SELECT 1, uid, {_sql.FLAGS_SQL}, keywords FROM changed "
+        f"UNION ALL SELECT 2, uid, {', '.join(['NULL::boolean'] * len(columns))}, NULL::jsonb FROM diff WHERE conflict "
+        f"ORDER BY 1, 2",
+        params,
+    )
+    rows = cursor.fetchall()
+    if not rows or rows[0][0] != 0:  # the first row, the folder's, tagged 0
+        raise NoSuchFolder("that folder no longer exists")
+    _kind, modseq, stale, too_many, *_nothing = rows[0]
+    if stale:
+        return None
+    if too_many:
+        raise InvalidInput("too many keywords in this folder")
+    changed = [FlagChange(uid, _sql.flag_set(flags, kws), modseq) for kind, uid, *flags, kws in rows if kind == 1]
+    conflicts = [uid for kind, uid, *_flags in rows if kind == 2]
+    if not changed:
+        return StoreFlagsResult([], modseq - 1, conflicts)
     return StoreFlagsResult(changed, modseq, conflicts)
 
 
@@ -382,32 +539,48 @@ def _tombstones(cursor, folder_id: int, uids: Sequence[int], modseq: int) -> Non
         )
 
 
-@atomic
+@no_transaction
 def expunge(account_id: int, folder_id: int, ranges: UidRanges | None = None) -> ExpungeResult:
     """Remove messages flagged \\Deleted (only within ranges, for UID EXPUNGE)."""
     return _delete(account_id, folder_id, ranges, only_deleted=True)
 
 
-@atomic
+@no_transaction
 def delete_messages(account_id: int, folder_id: int, ranges: UidRanges) -> list[int]:
     """Remove messages at once whatever their flags (POP3 UPDATE, webmail 'delete for good')."""
     return _delete(account_id, folder_id, ranges, only_deleted=False).uids
 
 
 def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_deleted: bool) -> ExpungeResult:
-    """Hand-written statements: the folder locked, the rows deleted (DELETE ... RETURNING),
+    """The rows deleted and, only if there were any, the folder's modseq
+    raised, one tombstone per UID at it, the quota released: on PostgreSQL
+    one statement (_delete_statement, _one_statement), on SQLite step by step
+    in a transaction (_delete_steps). The event carries the modseq, so the IMAP session that
+    expunged need not look again (docs/DESIGN.md, *Change notification*)."""
+    params: list[object] = [folder_id]
+    where = "folder_id = %s"
+    if only_deleted:
+        where, params = f"{where} AND deleted = %s", [*params, True]
+    if ranges is not None:
+        uids, uid_params = _sql.uids_where(ranges)
+        where, params = f"{where} AND {uids}", [*params, *uid_params]
+    if connection.vendor != "postgresql":
+        return _delete_steps(account_id, folder_id, where, params)
+    result = _one_statement(
+        functools.partial(_delete_statement, account_id, folder_id, where, params), account_id, folder_id
+    )
+    if result.uids:
+        events.publish_on_commit(account_id, folder_id, result.modseq)
+    return result
+
+
+@atomic
+def _delete_steps(account_id: int, folder_id: int, where: str, params: list[object]) -> ExpungeResult:
+    """SQLite: the folder read (and locked, on PostgreSQL), the rows deleted (DELETE ... RETURNING),
     and only if there were any: the folder's modseq raised, one tombstone per
-    UID at it (one INSERT), the quota released. The event carries the modseq,
-    so the IMAP session that expunged need not look again (docs/DESIGN.md,
-    *Change notification*)."""
+    UID at it (one INSERT), the quota released."""
     with connection.cursor() as cursor:
         modseq = _sql.highestmodseq_locked(cursor, account_id, folder_id) + 1
-        where, params = "folder_id = %s", [folder_id]
-        if only_deleted:
-            where, params = f"{where} AND deleted = %s", [*params, True]
-        if ranges is not None:
-            uids, uid_params = _sql.uids_where(ranges)
-            where, params = f"{where} AND {uids}", [*params, *uid_params]
         cursor.execute(f"DELETE FROM {_sql.table(Message)} WHERE {where} RETURNING uid, size", params)
         rows = sorted(cursor.fetchall())
         if not rows:
@@ -419,6 +592,38 @@ def _delete(account_id: int, folder_id: int, ranges: UidRanges | None, *, only_d
         release_quota(account_id, freed)
     events.publish_on_commit(account_id, folder_id, modseq)
     return ExpungeResult([uid for uid, _size in rows], modseq)
+
+
+def _delete_statement(  # type: ignore[no-untyped-def]
+    account_id: int, folder_id: int, where: str, params: list[object], cursor
+) -> ExpungeResult | None:
+    """PostgreSQL: _delete_steps' writes as one statement (one round trip,
+    atomic without BEGIN/COMMIT); None, with nothing written, when the
+    folder changed between the statement's snapshot and its lock
+    (_LOCKED_FOLDER). The DELETE waits for the lock: its rows are those
+    of a folder the verdict found unchanged."""
+    folder, message = _sql.table(Folder), _sql.table(Message)
+    cursor.execute(
+        f"WITH {_LOCKED_FOLDER.format(folder=folder)}, "
+        f"gone AS (DELETE FROM {message} WHERE {where} "
+        f"  AND folder_id = (SELECT id FROM verdict WHERE NOT stale) RETURNING uid, size), "
+        f"bump AS (UPDATE {folder} f SET highestmodseq = verdict.modseq FROM verdict "
+        f"  WHERE f.id = verdict.id AND EXISTS (SELECT 1 FROM gone)), "
+        f"tombstones AS (INSERT INTO {_sql.table(Expunged)} (folder_id, uid, modseq) "
+        f"  SELECT verdict.id, gone.uid, verdict.modseq FROM verdict, gone), "
+        f"freed AS (UPDATE {_sql.table(Account)} a SET used_bytes = a.used_bytes - total.size "
+        f"  FROM (SELECT SUM(size) AS size FROM gone) total WHERE a.id = %s AND total.size > 0) "
+        f"SELECT verdict.modseq, verdict.stale, gone.uid FROM verdict LEFT JOIN gone ON TRUE ORDER BY gone.uid",
+        [folder_id, account_id, *params, account_id],
+    )
+    rows = cursor.fetchall()
+    if not rows:
+        raise NoSuchFolder("that folder no longer exists")
+    modseq, stale, _uid = rows[0]
+    if stale:
+        return None
+    uids = [uid for _modseq, _stale, uid in rows if uid is not None]
+    return ExpungeResult(uids, modseq if uids else 0)
 
 
 def _copy_into(
