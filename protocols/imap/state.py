@@ -349,8 +349,12 @@ class Session:
             self.dirty = False
         if not (force or self.force_sync or self.dirty or now - self._last_sync >= settings.MAIL_POLL_INTERVAL):
             return
-        # Woken by an event only: an answer started after the event will do.
-        not_before = self._dirty_at if self.dirty and not (force or self.force_sync) else now
+        # Woken by an event only: an answer started after the event will do,
+        # unless this session has changed the mailbox since its last look: an
+        # answer started before that change committed would report the
+        # messages it changed as they were before (their MODSEQ going back).
+        woken_only = self.dirty and not (force or self.force_sync) and not view.own_modseqs
+        not_before = self._dirty_at if woken_only else now
         self.dirty = self.force_sync = False
         self._last_sync = now
         try:
