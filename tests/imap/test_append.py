@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -39,6 +40,7 @@ def written(account_id: int) -> tuple[object, ...]:
 
 
 def flags_line(untagged: list[bytes]) -> list[str]:
+    """The flags of the one ``* FLAGS`` line: the five system flags, then the keywords."""
     [line] = [u for u in untagged if u.startswith(b"* FLAGS ")]
     return line[len(b"* FLAGS (") : line.rindex(b")")].decode().split()
 
@@ -87,7 +89,7 @@ def test_append_to_a_missing_folder_is_trycreate_and_writes_nothing(client, alic
         store.append(alice.id, "Nowhere", sample_message())
 
 
-def test_a_bad_flag_is_refused_before_anything_is_written(client, alice) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_flag_is_refused_before_anything_is_written(alice) -> None:  # type: ignore[no-untyped-def]
     before = written(alice.id)
     with pytest.raises(store.InvalidInput):
         store.append(alice.id, "INBOX", sample_message(), ["\\Bogus"])
@@ -153,3 +155,26 @@ def test_an_append_is_one_statement_without_a_transaction_whatever_its_keywords(
     with statements() as sent, pytest.raises(store.NoSuchFolder):
         store.append(alice.id, "Nowhere", sample_message(), ["$Label1"])
     assert sent == ["execute"]
+
+
+@needs_postgres
+def test_concurrent_appends_with_new_keywords_lose_none_and_share_no_uid(alice) -> None:  # type: ignore[no-untyped-def]
+    """Each APPEND's statement locks the folder row and grows its set from the
+    row it locked: concurrent ones each see the others' keywords."""
+
+    def appender(worker: int) -> list[int]:
+        try:
+            return [
+                store.append(alice.id, "INBOX", sample_message(f"w{worker} m{n}"), [f"w{worker}k{n}", "$Label1"]).uid
+                for n in range(5)
+            ]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        uids = [uid for batch in pool.map(appender, range(6)) for uid in batch]
+    assert sorted(uids) == list(range(1, 31))
+    keywords = Folder.objects.get(owner_id=alice.id, name="INBOX").keywords
+    assert sorted(keywords) == sorted(["$Label1", *(f"w{w}k{n}" for w in range(6) for n in range(5))])
+    folder = Folder.objects.get(owner_id=alice.id, name="INBOX")
+    assert (folder.uidnext, folder.highestmodseq) == (31, 31)
