@@ -76,7 +76,7 @@ test-fast: venv check-services
 # The store and the in-process doors on the embedded default (SQLite, no Redis):
 # what every new user meets first with `make run`.
 SQLITE_TESTS = tests/test_store.py tests/pop/test_pop3_transcripts.py tests/webmail/test_views.py \
-	tests/imap/test_store_imap.py tests/imap/test_transcripts.py tests/authn
+	tests/imap/test_store_imap.py tests/imap/test_append.py tests/imap/test_transcripts.py tests/authn
 test-sqlite: venv
 	env -u DATABASE_URL -u REDIS_URL MAIL_FAST_PASSWORD_HASHING=1 MAIL_TEST_FAST=1 \
 	  $(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(SQLITE_TESTS)

@@ -104,11 +104,18 @@ named = store.Placement(folder="Lists/python", flags=frozenset({"\\Flagged"}))
 places = {alice.id: junk, bob.id: named}
 store.deliver(b"Subject: one\r\n\r\nbody\r\n", ["alice@example.test", "bob@example.test"], place=places.__getitem__)
 store.deliver(b"Subject: two\r\n\r\nbody\r\n", ["alice@example.test"])
+label = lambda word: lambda _account: store.Placement(flags=frozenset({word}))
+store.deliver(b"Subject: three\r\n\r\nbody\r\n", ["bob@example.test"], place=label("$Label1"))
+from mailboxes.models import Folder
+Folder.objects.filter(owner_id=alice.id, name="INBOX").update(keywords=[f"k{n}" for n in range(1000)])
+store.deliver(b"Subject: four\r\n\r\nbody\r\n", ["alice@example.test"], place=label("fresh"))
 def flags(account, name):
     view = store.select_folder(account, name)
     return [sorted(m.flags) for m in store.fetch_messages(account, view.id, [(1, 2**32)])]
 print(json.dumps({"junk": flags(alice.id, "Junk"), "inbox": flags(alice.id, "INBOX"),
-                  "named": flags(bob.id, "Lists/python"), "bob_inbox": flags(bob.id, "INBOX")}))
+                  "named": flags(bob.id, "Lists/python"), "bob_inbox": flags(bob.id, "INBOX"),
+                  "bob_keywords": store.select_folder(bob.id, "INBOX").keywords,
+                  "alice_keywords": len(store.select_folder(alice.id, "INBOX").keywords)}))
 """
 
 
@@ -120,7 +127,14 @@ def test_the_sqlite_steps_place_copies_and_flags_as_the_postgresql_statement_doe
     done = subprocess.run([sys.executable, "-c", SQLITE], cwd=ROOT, env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    assert result == {"junk": [["$Junk", "\\Seen"]], "inbox": [[]], "named": [["\\Flagged"]], "bob_inbox": []}
+    assert result == {
+        "junk": [["$Junk", "\\Seen"]],
+        "inbox": [[], ["fresh"]],  # stored past the folder's keyword limit, its set left at the limit
+        "named": [["\\Flagged"]],
+        "bob_inbox": [["$Label1"]],
+        "bob_keywords": ["$Label1"],
+        "alice_keywords": 1000,
+    }
 
 
 def test_no_vacation_reply_answers_a_copy_filed_in_junk_but_one_in_another_folder_is_answered(
@@ -142,3 +156,20 @@ def test_no_vacation_reply_answers_a_copy_filed_in_junk_but_one_in_another_folde
             place=lambda _account: store.Placement(folder="Lists"),
         )
     assert list(OutboundRecipient.objects.values_list("address", flat=True)) == ["erin@far.test"]
+
+
+def test_a_delivered_keyword_grows_the_folder_set_and_a_full_set_refuses_no_mail(alice, bob):
+    from mailboxes.store.messages import MAX_FOLDER_KEYWORDS
+
+    labelled = store.Placement(flags=frozenset({"$Label1"}))
+    store.deliver(sample_message(), ["alice@example.test"], place=lambda _account: labelled)
+    assert Folder.objects.get(owner_id=alice.id, name="INBOX").keywords == ["$Label1"]
+    full = [f"k{n}" for n in range(MAX_FOLDER_KEYWORDS)]
+    Folder.objects.filter(owner_id=alice.id, name="INBOX").update(keywords=full)
+    fresh = store.Placement(flags=frozenset({"fresh"}))
+    report = store.deliver(sample_message("again"), ["alice@example.test", "bob@example.test"], place=lambda _a: fresh)
+    # Stored all the same: alice's set stays at its limit, bob's grows.
+    assert report.delivered == {alice.id: 2, bob.id: 1}
+    assert flags_in(alice.id, "INBOX")[1] == frozenset({"fresh"})
+    assert Folder.objects.get(owner_id=alice.id, name="INBOX").keywords == full
+    assert Folder.objects.get(owner_id=bob.id, name="INBOX").keywords == ["fresh"]

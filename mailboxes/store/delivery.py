@@ -10,9 +10,11 @@ SQLite, these writes run in one transaction:
 1. the bytes and their parsed facts: INSERT ... ON CONFLICT DO NOTHING
    (content-addressed: bytes stored already make it a no-op);
 2. every recipient's target folder (INBOX unless a placement says otherwise,
-   see placement.py) locked in id order and its next UID and modseq taken:
-   one UPDATE ... RETURNING, the same folder-first lock order as every other
-   writer (DESIGN.md), so concurrent deliveries cannot deadlock;
+   see placement.py) locked in id order, its next UID and modseq taken and
+   the keywords its copy holds added to its set (Folder.keywords, the FLAGS
+   a session lists): one UPDATE ... RETURNING, the same folder-first lock
+   order as every other writer (DESIGN.md), so concurrent deliveries cannot
+   deadlock;
 3. the size charged to every account that still has room: one UPDATE ...
    RETURNING; an account that has none makes the whole delivery fail
    (OverQuota / TooBigForQuota) and nothing is kept;
@@ -21,6 +23,10 @@ SQLite, these writes run in one transaction:
 The statements are plain SQL that PostgreSQL and SQLite (the embedded
 default) both run; only the row lock (FOR UPDATE) is left out on SQLite,
 which locks the whole database for a writer anyway.
+
+IMAP APPEND is the same writes for one target folder with the client's
+flags and internal date, so store.append comes through here too (file_copies):
+one statement on PostgreSQL, the steps in a transaction on SQLite.
 
 Routing (which accounts, which remote addresses) is decided before the
 transaction: by `route()`, or by the checks SMTP already made at RCPT time
@@ -32,9 +38,11 @@ replies and forwarding are Sieve (sieve_delivery.py, sieve_after.py).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from datetime import datetime
+from typing import NamedTuple, TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -45,15 +53,27 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
-from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, bound_cursor, placeholders, table
+from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, bound_cursor, keyword_list, placeholders, table
 from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
-from .errors import RejectedByFilter
+from .errors import InvalidInput, RejectedByFilter
+from .messages import MAX_FOLDER_KEYWORDS, _grown_keywords
 from .placement import Placer, Target, targets
 from .types import DeliveryReport, EnvelopeParameters, RecipientCheck
 
 log = logging.getLogger("mailboxes.store")
 R = TypeVar("R")
+
+
+class Filed(NamedTuple):
+    """One stored copy: its folder (with what APPEND reports and learning.filed
+    needs), its owner and the UID it got."""
+
+    folder_id: int
+    owner: int
+    uid: int
+    uidvalidity: int
+    special_use: str
 
 
 def deliver(
@@ -167,7 +187,7 @@ def store_copies(
     delivered: dict[int, int] = {}
     if local:
         assert stored is not None
-        delivered = _store_local(stored, local)
+        delivered = {copy.owner: copy.uid for copy in _store_local(stored, local)}
     if remote:
         assert relay is not None
         if relay is not stored or not local:  # bytes _store_local did not store
@@ -195,25 +215,49 @@ def deliver_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
     return copy(blob, local, None, [], "", None)
 
 
+@no_transaction
+def file_copies(blob: PreparedBlob, local: list[Target], internal_date: datetime | None = None) -> list[Filed]:
+    """store.append's writes (messages.py): _store_local without a transaction
+    of its own on PostgreSQL (one statement; inside a caller's, if any), in
+    one on SQLite; a copy that would take its folder past MAX_FOLDER_KEYWORDS
+    is refused (InvalidInput), as STORE refuses it."""
+    copy = _store_local if connection.vendor == "postgresql" else _store_local_atomic
+    return copy(blob, local, internal_date, refuse_keywords=True)
+
+
 # --- the statements ---------------------------------------------------------
 
 _TARGET_COLUMNS = f"owner_id, name, {FLAGS_SQL}, keywords"  # Target.row()
 
 
-def _store_local(blob: PreparedBlob, local: list[Target]) -> dict[int, int]:
-    """One copy in each account's target folder: {account id: uid}; nothing at
-    all if one of them has no room (OverQuota / TooBigForQuota). Accounts
-    without that folder (deleted since routing or placement) get nothing."""
-    size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(timezone.now())
+def _store_local(
+    blob: PreparedBlob, local: list[Target], internal_date: datetime | None = None, *, refuse_keywords: bool = False
+) -> list[Filed]:
+    """One copy in each account's target folder (internal date: now unless
+    given), the keywords it holds added to the folder's set; nothing at all
+    if one of them has no room (OverQuota / TooBigForQuota). Accounts
+    without that folder (deleted since routing or placement, or never there:
+    APPEND's NoSuchFolder) get nothing.
+
+    A folder's set stops growing at MAX_FOLDER_KEYWORDS. refuse_keywords
+    (APPEND): a copy that would pass it is refused with nothing written
+    (InvalidInput); without it (delivery) the copy is stored all the same
+    and the folder's set is left as it is: mail is not refused for what a
+    filter labelled it with, and a session learns such a keyword when it
+    fetches the message (RFC 3501 7.2.6: FLAGS sent again)."""
+    size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(internal_date or timezone.now())
     if connection.vendor == "postgresql":
         with bound_cursor() as cursor:
-            inboxes = _store_local_statement(cursor, blob, local, size, when)
+            copies = _store_local_statement(cursor, blob, local, size, when, refuse_keywords)
     else:
         with connection.cursor() as cursor:
-            inboxes = _store_local_steps(cursor, blob, local, size, when)
-    for folder_id, owner, _uid in inboxes:
-        events.publish_on_commit(owner, folder_id)
-    return {owner: uid for _folder_id, owner, uid in inboxes}
+            copies = _store_local_steps(cursor, blob, local, size, when, refuse_keywords)
+    for copy in copies:
+        events.publish_on_commit(copy.owner, copy.folder_id)
+    return copies
+
+
+_store_local_atomic = atomic(_store_local)
 
 
 def _store_local_statement(  # type: ignore[no-untyped-def]
@@ -222,37 +266,62 @@ def _store_local_statement(  # type: ignore[no-untyped-def]
     local: list[Target],
     size: int,
     when: object,
-) -> list[tuple[int, int, int]]:
+    refuse_keywords: bool,
+) -> list[Filed]:
     """PostgreSQL: the whole delivery as one statement (one round trip, atomic
     without BEGIN/COMMIT). The target folders are locked first, in id order,
-    then their accounts; `room` says whether every account has room, and the
-    copies are conditional on it, so a full mailbox leaves no copy behind
-    (only the bytes, which store.collect_blobs frees)."""
+    with their keyword sets grown by the copy's keywords (existing ones first,
+    then the new ones in the order given; `fits`: within MAX_FOLDER_KEYWORDS,
+    else left as they are), then their accounts; `room` says whether every
+    account has room. The writes are conditional on it (and on every set
+    fitting, with refuse_keywords), so a refusal leaves no copy behind (only
+    the bytes, which store.collect_blobs frees). A folder's counters and
+    keywords change in its one UPDATE."""
     folder, account, message = table(Folder), table(Account), table(Message)
     target_row = "(%s::bigint, %s::varchar, %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb)"
+    all_fit = " AND (SELECT ok FROM fits)" if refuse_keywords else ""
     cursor.execute(
         f"WITH target ({_TARGET_COLUMNS}) AS (VALUES {', '.join([target_row] * len(local))}), "
-        f"box AS (SELECT id, owner_id FROM {folder} WHERE (owner_id, name) IN (SELECT owner_id, name FROM target) "
-        f"  ORDER BY id FOR UPDATE), "
+        f"box AS (SELECT f.id, f.owner_id, f.keywords AS had, f.keywords || COALESCE("
+        f"  (SELECT jsonb_agg(k.word ORDER BY k.n) FROM jsonb_array_elements_text(t.keywords) WITH ORDINALITY k (word, n)"
+        f"   WHERE NOT f.keywords ? k.word), '[]') AS grown "
+        f"  FROM {folder} f JOIN target t ON f.owner_id = t.owner_id AND f.name = t.name "
+        f"  ORDER BY f.id FOR UPDATE OF f), "
+        f"fitting AS (SELECT id, jsonb_array_length(grown) = jsonb_array_length(had) "
+        f"  OR jsonb_array_length(grown) <= %s AS fits, had, grown FROM box), "
         f"owner AS (SELECT id, quota, used_bytes FROM {account} WHERE id IN (SELECT owner_id FROM box) "
         f"  ORDER BY id FOR UPDATE), "
         f"room AS (SELECT COALESCE(bool_and(quota = 0 OR used_bytes + %s <= quota), TRUE) AS ok FROM owner), "
+        f"fits AS (SELECT COALESCE(bool_and(fits), TRUE) AS ok FROM fitting), "
         f"new_blob AS (INSERT INTO {table(Blob)} ({blob_columns()}) "
         f"  VALUES ({placeholders(len(BLOB_FIELDS))}) ON CONFLICT (sha256) DO NOTHING), "
-        f"inbox AS (UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-        f"  WHERE id IN (SELECT id FROM box) AND (SELECT ok FROM room) "
-        f"  RETURNING id, owner_id, uidnext - 1 AS uid, highestmodseq AS modseq), "
+        f"inbox AS (UPDATE {folder} f SET uidnext = f.uidnext + 1, highestmodseq = f.highestmodseq + 1, "
+        f"  keywords = CASE WHEN fitting.fits THEN fitting.grown ELSE fitting.had END "
+        f"  FROM fitting WHERE f.id = fitting.id AND (SELECT ok FROM room){all_fit} "
+        f"  RETURNING f.id, f.owner_id, f.uidnext - 1 AS uid, f.highestmodseq AS modseq, f.uidvalidity, f.special_use), "
         f"charged AS (UPDATE {account} SET used_bytes = used_bytes + %s WHERE id IN (SELECT owner_id FROM inbox)), "
         f"stored AS (INSERT INTO {message} ({MESSAGE_COLUMNS}) SELECT inbox.id, uid, modseq, "
         f"  {FLAGS_SQL}, keywords, %s::timestamptz, %s::bigint, %s::varchar "
         f"  FROM inbox JOIN target ON target.owner_id = inbox.owner_id) "
-        f"SELECT room.ok, inbox.id, inbox.owner_id, inbox.uid FROM room LEFT JOIN inbox ON TRUE",
-        [*(v for t in local for v in t.row()), size, *blob_params(blob), size, when, size, blob.sha256],
+        f"SELECT room.ok, fits.ok, inbox.id, inbox.owner_id, inbox.uid, inbox.uidvalidity, inbox.special_use "
+        f"FROM room CROSS JOIN fits LEFT JOIN inbox ON TRUE",
+        [
+            *(v for t in local for v in t.row()),
+            MAX_FOLDER_KEYWORDS,
+            size,
+            *blob_params(blob),
+            size,
+            when,
+            size,
+            blob.sha256,
+        ],
     )
     rows = cursor.fetchall()
     if not rows[0][0]:
         accounts.refuse_charge([t.owner for t in local], size)
-    return [(folder_id, owner, uid) for _ok, folder_id, owner, uid in rows if folder_id is not None]
+    if refuse_keywords and not rows[0][1]:
+        raise InvalidInput("too many keywords in this folder")
+    return [Filed(*row[2:]) for row in rows if row[2] is not None]
 
 
 def _store_local_steps(  # type: ignore[no-untyped-def]
@@ -261,15 +330,18 @@ def _store_local_steps(  # type: ignore[no-untyped-def]
     local: list[Target],
     size: int,
     when: object,
-) -> list[tuple[int, int, int]]:
+    refuse_keywords: bool,
+) -> list[Filed]:
     """SQLite (no data-modifying WITH): the same writes as four statements in
-    the caller's transaction; SQLite has one writer at a time, so no row locks."""
+    the caller's transaction, and one more per folder whose keyword set
+    grows; SQLite has one writer at a time, so no row locks. A refusal
+    raises, and the caller's transaction undoes what was written."""
     folder, account, message = table(Folder), table(Account), table(Message)
     insert_blob(blob)
     cursor.execute(
         f"UPDATE {folder} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
         f"WHERE (owner_id, name) IN (VALUES {', '.join(['(%s, %s)'] * len(local))}) "
-        f"RETURNING id, owner_id, uidnext - 1, highestmodseq",
+        f"RETURNING id, owner_id, uidnext - 1, highestmodseq, uidvalidity, special_use, keywords",
         [v for t in local for v in (t.owner, t.folder)],
     )
     inboxes = cursor.fetchall()
@@ -285,11 +357,20 @@ def _store_local_steps(  # type: ignore[no-untyped-def]
     if len(cursor.fetchall()) < len(owners):
         accounts.refuse_charge(owners, size)
     by_owner = {t.owner: t for t in local}
+    for folder_id, owner, *_counters, have in inboxes:
+        try:
+            grown = _grown_keywords(keyword_list(have), json.loads(by_owner[owner].keywords))
+        except InvalidInput:
+            if refuse_keywords:
+                raise
+            continue  # delivery: stored all the same, the set left as it is (_store_local)
+        if grown is not None:
+            cursor.execute(f"UPDATE {folder} SET keywords = %s WHERE id = %s", [json.dumps(grown), folder_id])
     cursor.execute(
         f"INSERT INTO {message} ({MESSAGE_COLUMNS}) VALUES " + ", ".join([MESSAGE_ROW] * len(inboxes)),
         [
             v
-            for folder_id, owner, uid, modseq in inboxes
+            for folder_id, owner, uid, modseq, *_rest in inboxes
             for v in (
                 folder_id,
                 uid,
@@ -302,7 +383,7 @@ def _store_local_steps(  # type: ignore[no-untyped-def]
             )
         ],
     )
-    return [(folder_id, owner, uid) for folder_id, owner, uid, _modseq in inboxes]
+    return [Filed(folder_id, owner, uid, uidvalidity, use) for folder_id, owner, uid, _, uidvalidity, use, _ in inboxes]
 
 
 # --- the outbound queue -----------------------------------------------------

@@ -18,9 +18,9 @@ from django.db import connection
 from django.utils import timezone
 
 from ..models import Account, Expunged, Folder, Message
-from . import _sql, accounts, events, learning
+from . import _sql, accounts, events, learning, placement
 from ._db import atomic, no_transaction
-from .blobs import PreparedBlob, insert_blob, prepare
+from .blobs import PreparedBlob, prepare
 from .errors import InvalidInput, NoSuchFolder
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import (
@@ -154,35 +154,29 @@ def _insert_rows(  # type: ignore[no-untyped-def]
 def append(
     account_id: int, folder_name: str, raw: bytes, flags: Iterable[str] = (), internal_date: datetime | None = None
 ) -> AppendResult:
-    return _append(account_id, folder_name, prepare(raw), tuple(flags), internal_date)
+    from .delivery import with_retry  # delivery imports this module
+
+    return with_retry(_append, account_id, folder_name, prepare(raw), tuple(flags), internal_date)
 
 
-@atomic
+@no_transaction
 def _append(
     account_id: int, folder_name: str, blob: PreparedBlob, flags: tuple[str, ...], internal_date: datetime | None
 ) -> AppendResult:
-    """Hand-written statements: the folder's next UID and modseq taken (its row
-    locked by the UPDATE, the writers' first lock), the bytes stored unless
-    they are, the quota charged, the row inserted."""
-    _split_flags(flags)  # validate before taking locks
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_sql.table(Folder)} SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 "
-            f"WHERE owner_id = %s AND name = %s "
-            f"RETURNING id, uidvalidity, uidnext - 1, highestmodseq, special_use",
-            [account_id, normalize_name(folder_name)],
-        )
-        row = cursor.fetchone()
-        if row is None:
-            raise NoSuchFolder(f"no folder named {folder_name!r}")
-        folder_id, uidvalidity, uid, modseq, special_use = row
-        insert_blob(blob)
-        charge_quota(account_id, len(blob.raw))
-        _insert_rows(cursor, folder_id, uid, modseq, [(blob.sha256, len(blob.raw), flags, internal_date)])
-        note_keywords(cursor, folder_id, _split_flags(flags)[1])
-    events.publish_on_commit(account_id, folder_id)
-    learning.filed(account_id, "", special_use, [blob.sha256])
-    return AppendResult(folder_id, uidvalidity, uid)
+    """Delivery's writes for one target (delivery.file_copies): the folder's
+    next UID and modseq taken and its keyword set grown, the bytes stored
+    unless they are, the quota charged, the row inserted. One statement on
+    PostgreSQL, without a transaction of its own (in the caller's, if any: a
+    draft saved, sent mail filed); a transaction of its own on SQLite."""
+    from .delivery import file_copies
+
+    target = placement.target(account_id, normalize_name(folder_name), flags)
+    copies = file_copies(blob, [target], internal_date)
+    if not copies:
+        raise NoSuchFolder(f"no folder named {folder_name!r}")
+    [copy] = copies
+    learning.filed(account_id, "", copy.special_use, [blob.sha256])
+    return AppendResult(copy.folder_id, copy.uidvalidity, copy.uid)
 
 
 # --- reading --------------------------------------------------------------

@@ -19,7 +19,7 @@ routing (delivery.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -61,17 +61,17 @@ def targets(account_ids: Sequence[int], place: Placer | None) -> list[Target]:
 
 
 def _target(account: int, folder: str, placement: Placement) -> Target:
+    return target(account, folder, placement.flags, junk=placement.special_use == JUNK)
+
+
+def target(account: int, folder: str, flags: Iterable[str], *, junk: bool = False) -> Target:
+    """One copy into the folder named (normalised) with these flags; raises
+    InvalidInput for a bad flag (IMAP APPEND's target is made here too)."""
     from .messages import _split_flags  # the one reading of flags, as APPEND and STORE do
 
-    system, keywords = _split_flags(placement.flags)
+    system, keywords = _split_flags(flags)
     columns = tuple(system.get(column, False) for column in FLAG_COLUMNS.values())
-    return Target(
-        account,
-        folder,
-        columns,  # type: ignore[arg-type]
-        json.dumps(keywords),
-        placement.special_use == JUNK,
-    )
+    return Target(account, folder, columns, json.dumps(keywords), junk)  # type: ignore[arg-type]
 
 
 @atomic

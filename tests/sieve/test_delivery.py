@@ -97,6 +97,30 @@ def test_fileinto_with_flags_and_a_keyword_into_an_existing_folder(servers, alic
     assert subject == "archived" and {"\\Seen", "lists"} <= flags
 
 
+def test_a_keyword_sieve_files_with_is_in_the_folders_flags_at_select(servers, alice):
+    # RFC 3501 7.2.6: FLAGS lists the flags defined in the mailbox; a keyword a
+    # delivered message holds is one, before any FETCH shows it.
+    activate(
+        alice,
+        'require ["fileinto", "imap4flags"];\n'
+        'if header :contains "subject" "file" { fileinto :flags ["$Label3"] "Archive"; } else { addflag "Kept"; }',
+    )
+    send(servers, sample_message(subject="file me"), [ALICE])
+    send(servers, sample_message(subject="keep me"), [ALICE])
+    imap = imaplib.IMAP4("127.0.0.1", servers.ports["imap"])
+    try:
+        imap.login(ALICE, PASSWORDS[ALICE])
+        defined = {}
+        for name in ("Archive", "INBOX"):
+            imap.select(f'"{name}"', readonly=True)
+            _, [flags] = imap.response("FLAGS")
+            defined[name] = set(flags.decode().strip("()").split())
+    finally:
+        imap.logout()
+    assert "$Label3" in defined["Archive"] and "Kept" not in defined["Archive"]
+    assert "Kept" in defined["INBOX"] and "$Label3" not in defined["INBOX"]
+
+
 def test_discard_stores_nothing(servers, alice):
     activate(alice, 'if header :contains "subject" "spam" { discard; }')
     send(servers, sample_message(subject="spam spam"), [ALICE])
