@@ -191,6 +191,7 @@ from .maintenance import (
     collect_blobs,
     maintained_account_ids,
     purge_old_messages,
+    refresh_statistics,
     run_blob_collection,
 )
 from .messages import (

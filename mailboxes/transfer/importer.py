@@ -48,6 +48,10 @@ class ImportOptions:
     retry_delay: float = 2.0
 
 
+#: Messages copied from which an import refreshes the database's statistics (store.refresh_statistics).
+BULK_IMPORT = 5_000
+
+
 class Stop(Exception):
     """The run cannot go on; the text says why, for the person running it."""
 
@@ -66,7 +70,10 @@ def run_import(
         stopped = "interrupted; run the same command again to copy the rest"
     finally:
         source.close()
-    return progress.finish(stopped)
+    summary = progress.finish(stopped)
+    if summary.done >= BULK_IMPORT:
+        store.refresh_statistics()
+    return summary
 
 
 class Pipeline:

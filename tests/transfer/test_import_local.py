@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mailboxes import store
+from tests.markers import needs_postgres
 from tests.servers import ROOT, database_url
 from tests.transfer.conftest import T0, Stored, make_maildir, make_mbox_dir, message, stored
 
@@ -187,3 +188,31 @@ def test_an_import_stopped_half_way_resumes_copying_only_what_is_missing(alice, 
     assert f"{count - copied_before} copied, {copied_before} skipped" in out
     ids = [m.raw.split(b"Message-ID: ")[1].split(b"\r\n")[0] for m in stored(alice.id)["INBOX"]]
     assert sorted(ids) == sorted(f"<msg-{n}@example.net>".encode() for n in range(count))
+
+
+def _maintained() -> tuple[object, object, object]:
+    """When the message table was last vacuumed and analysed, and the database's clock."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_vacuum, last_analyze, clock_timestamp() FROM pg_stat_user_tables "
+            "WHERE relname = 'mailboxes_message'"
+        )
+        return cursor.fetchone()
+
+
+@needs_postgres
+def test_a_bulk_import_refreshes_the_statistics_and_a_small_one_does_not(alice, tmp_path, monkeypatch):
+    from mailboxes.transfer import importer
+
+    make_maildir(tmp_path / "Maildir", "maildir++")
+    *_, start = _maintained()
+    importmail("alice@example.test", str(tmp_path / "Maildir"))  # 13 messages: under BULK_IMPORT
+    vacuumed, analysed, _ = _maintained()
+    assert not (vacuumed and vacuumed > start) and not (analysed and analysed > start)
+    monkeypatch.setattr(importer, "BULK_IMPORT", 5)
+    make_mbox_dir(tmp_path / "Mail")
+    importmail("alice@example.test", str(tmp_path / "Mail"))
+    vacuumed, analysed, _ = _maintained()
+    assert vacuumed > start and analysed > start
