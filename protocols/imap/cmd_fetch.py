@@ -11,7 +11,6 @@ alone, the facts parsed at delivery, the header bytes, or the message.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Final
 
 from mailboxes import store
@@ -116,9 +115,6 @@ async def send_messages(
             if seq is None:
                 continue  # not announced to this client yet
             changed = message.uid in seen_now
-            flags = view.with_recent(message.uid, message.flags)
-            if flags is not message.flags:
-                message = replace(message, flags=flags)
             # RFC 7162 3.2.4: with QRESYNC, a FETCH that set \Seen carries UID and MODSEQ too.
             out.append(
                 render_message(
@@ -129,6 +125,7 @@ async def send_messages(
                     add_modseq=changed and s.condstore,
                     add_uid=changed and s.qresync,
                     utf8=s.utf8,
+                    flags=view.with_recent(message.uid, message.flags),
                 )
             )
         if out:

@@ -226,6 +226,7 @@ def render_message(
     add_modseq: bool = False,
     add_uid: bool = False,
     utf8: bool = False,
+    flags: frozenset[str] | None = None,
 ) -> bytes:
     """``* seq FETCH (...)`` for the requested items.
 
@@ -233,13 +234,19 @@ def render_message(
     they are reported even if not asked for (RFC 3501 6.4.5);
     ``add_modseq``: CONDSTORE is on and the flags changed (RFC 7162 3.2);
     ``add_uid``: QRESYNC is on and the flags changed (RFC 7162 3.2.4);
-    ``utf8``: the session enabled UTF8=ACCEPT (the envelope as stored).
+    ``utf8``: the session enabled UTF8=ACCEPT (the envelope as stored);
+    ``flags``: the flags to show instead of the message's (with this
+    session's ``\\Recent``), rather than a copy of the message made for them.
     """
-    items = [(attr.response_name(), _value(attr, msg, utf8)) for attr in attributes]
+    shown = msg.flags if flags is None else flags
+    items = [
+        (attr.response_name(), flags_bytes(shown) if attr.name == "FLAGS" else _value(attr, msg, utf8))
+        for attr in attributes
+    ]
     if add_flags or add_uid or add_modseq:
         names = {name for name, _ in items}
         if add_flags and b"FLAGS" not in names:
-            items.append((b"FLAGS", flags_bytes(msg.flags)))
+            items.append((b"FLAGS", flags_bytes(shown)))
         if add_uid and b"UID" not in names:
             items.append((b"UID", b"%d" % msg.uid))
         if add_modseq and b"MODSEQ" not in names:
