@@ -134,6 +134,8 @@ async def search(s: Session, cmd: c.Search) -> Done:
         if "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 2.1: stays empty if this SEARCH fails
         return await _esearch(s, cmd, view, query, with_modseq) or Done()
+    if cmd.uid and not with_modseq:
+        return await _uid_search(s, view, cmd.criteria)
     highest = 0
     after = 0
     head = b"* SEARCH"
@@ -155,6 +157,23 @@ async def search(s: Session, cmd: c.Search) -> Done:
         after = page.uids[-1]
     tail = b" (MODSEQ %d)" % highest if with_modseq and highest else b""
     await s.io.send(head + tail + b"\r\n")
+    return Done()
+
+
+async def _uid_search(s: Session, view: MailboxView, key: keys.SearchKey) -> Done:
+    """UID SEARCH without MODSEQ: the UIDs as the store writes them, page by page."""
+    head, after = b"* SEARCH", 0
+    while view.exists:
+        page = await s.call(
+            store.search_uid_text, s.account_id, view.folder_id, bounded(key, view), after_uid=after, limit=PAGE
+        )
+        if page.count:
+            await s.io.send(head + page.text)
+            head = b""
+        if page.count < PAGE:
+            break
+        after = page.last
+    await s.io.send(head + b"\r\n")
     return Done()
 
 

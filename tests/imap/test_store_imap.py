@@ -88,8 +88,28 @@ def test_search_pages_and_stats_are_single_queries(inbox, django_assert_num_quer
     assert len(rows) == COUNT and rows[0].from_ == (None, "bob", "example.test")
 
 
+def test_uid_search_text_pages_as_search_uids_do_in_one_query(inbox, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    account, folder = inbox
+    unseen = criteria.Flag("\\Seen", False)
+    got: list[int] = []
+    after = 0
+    while True:
+        with django_assert_num_queries(1):
+            page = store.search_uid_text(account, folder, unseen, after_uid=after, limit=7)
+        numbers = page.text.split()
+        assert page.count == len(numbers) and page.text == b"".join(b" " + n for n in numbers)
+        got += [int(n) for n in numbers]
+        if page.count < 7:
+            break
+        assert page.last == int(numbers[-1])
+        after = page.last
+    assert got == store.search_uids(account, folder, unseen).uids == list(range(1, COUNT + 1, 2))
+    assert store.search_uid_text(account, folder, criteria.Uids(((COUNT + 1, COUNT + 9),))) == store.UidText(0, 0, b"")
+
+
 def test_another_accounts_folder_has_no_messages_here(inbox, bob) -> None:  # type: ignore[no-untyped-def]
     account, folder = inbox
+    assert store.search_uid_text(bob.id, folder, criteria.All()).count == 0
     assert store.fetch_messages(bob.id, folder, [(1, COUNT)]) == []
     assert store.search_uids(bob.id, folder, criteria.All()).uids == []
     assert store.search_stats(bob.id, folder, criteria.All()).count == 0
