@@ -136,18 +136,23 @@ def fetch_lines(
         # value the planner cannot see would make it scan the whole folder.
         f" AND EXISTS (SELECT 1 FROM {_sql.table(Folder)} WHERE id = %s AND owner_id = %s)"
     )
+    # The lines are joined in UID order as the rows come: from the (folder,
+    # UID) index, or the window's order. An ORDER BY inside string_agg would
+    # sort the page again (PostgreSQL 15 does not see the input is sorted):
+    # 14 ms of the 100 ms of FETCH 1:* (UID FLAGS) on 100,000 messages.
     if contiguous:  # the number is the UID plus a constant: no window function
-        seq = f"m.uid + {int(first_seq - first_uid)}"
+        seq, rows = f"m.uid + {int(first_seq - first_uid)}", f"(SELECT * FROM {rows} ORDER BY m.uid) m"
     else:
         seq, rows = (
             "m.seq",
-            f"(SELECT *, row_number() OVER (ORDER BY m.uid) + {int(first_seq - 1)} AS seq FROM {rows}) m",
+            f"(SELECT *, row_number() OVER (ORDER BY m.uid) + {int(first_seq - 1)} AS seq FROM {rows}"
+            " ORDER BY m.uid) m",
         )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), sum(m.uid),"
             " count(*) FILTER (WHERE m.keywords <> '[]'::jsonb AND NOT m.keywords <@ %s::jsonb),"
-            f" string_agg('* ' || ({seq})::text || ' FETCH (' || {line} || E')\\r\\n', '' ORDER BY m.uid)"
+            f" string_agg('* ' || ({seq})::text || ' FETCH (' || {line} || E')\\r\\n', '')"
             f" FROM {rows}",
             [json.dumps(list(keywords)), folder_id, first_uid, last_uid, folder_id, account_id],
         )
