@@ -87,6 +87,10 @@ DATABASE_URL = env_str("DATABASE_URL")
 # Protocol workers run blocking ORM work on a bounded thread pool; the
 # connection pool is sized to match it (DESIGN.md, rule 3).
 MAIL_DB_THREADS = env_int("MAIL_DB_THREADS", 8, minimum=1, maximum=256)
+# PostgreSQL: the store's hot statements prepared on their connection. Off
+# behind a pooler that cannot keep prepared statements (PgBouncer before 1.21
+# in transaction mode).
+MAIL_DB_PREPARED = env_bool("MAIL_DB_PREPARED", True)
 # Each runmailserver worker's Prometheus endpoint (0 = off; --metrics-port).
 MAIL_METRICS_PORT = env_port("MAIL_METRICS_PORT", 0)
 # Where postmaster@ mail goes when no account or alias has that name (RFC 5321
@@ -133,15 +137,11 @@ def _database() -> dict:
             "max_size": MAIL_DB_THREADS + 4,
             "timeout": env_int("MAIL_DB_POOL_TIMEOUT", 10, minimum=1),
         }
-    if env_bool("MAIL_DB_PREPARED", True):
-        # Parameters sent apart from the statement and each statement prepared
-        # on its connection at its second use, so PostgreSQL parses and plans it
-        # once: a third less of its CPU per IMAP command and per delivery
-        # (docs/PERFORMANCE.md, "Prepared statements"). Off behind a pooler that
-        # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
-        options = config.setdefault("OPTIONS", {})
-        options["server_side_binding"] = True
-        options["prepare_threshold"] = 2
+    if MAIL_DB_PREPARED:
+        # Parameters sent apart from the statement, so that the store's hot
+        # statements can be prepared (mailboxes/store/_sql.prepared; nothing
+        # else is: docs/PERFORMANCE.md, "Prepared statements").
+        config.setdefault("OPTIONS", {})["server_side_binding"] = True
     config.setdefault("TEST", {})["NAME"] = env_str("MAIL_TEST_DATABASE", "") or None
     if config["TEST"]["NAME"] is None:
         del config["TEST"]["NAME"]

@@ -25,6 +25,7 @@ from ..models import (
     SieveScript,
     TotpDevice,
 )
+from . import _sql
 from . import folders as _folders
 from . import srs as _srs
 from . import web_sessions as _web_sessions
@@ -248,7 +249,7 @@ def login_row(address: str) -> LoginRow | None:
     except InvalidInput:
         return None
     q = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, a.address, a.display_name, a.quota, a.used_bytes, a.is_superuser, a.password, "
             f"a.apop_secret, "
@@ -435,7 +436,7 @@ def _direct_lookup(addr: str) -> tuple | None:
     account has the address."""
     q = connection.ops.quote_name
     scripts, domain_scripts = q(SieveScript._meta.db_table), q(DomainSieveScript._meta.db_table)
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT d.active, a.id, a.is_active, a.quota, a.used_bytes, "
             f"(EXISTS (SELECT 1 FROM {scripts} WHERE account_id = a.id AND active) "

@@ -53,7 +53,7 @@ from ..models import Account, Blob, Folder, Message, OutboundMessage, OutboundRe
 from ..signals import outbound_queued
 from . import accounts, events, senders, sieve_after, sieve_delivery, srs
 from ._db import atomic, no_transaction
-from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, bound_cursor, keyword_list, placeholders, table
+from ._sql import FLAGS_SQL, MESSAGE_COLUMNS, MESSAGE_ROW, bound_cursor, keyword_list, placeholders, prepared, table
 from .addresses import domain_of
 from .blobs import BLOB_FIELDS, PreparedBlob, blob_columns, blob_params, insert_blob, prepare
 from .errors import InvalidInput, RejectedByFilter
@@ -247,7 +247,7 @@ def _store_local(
     fetches the message (RFC 3501 7.2.6: FLAGS sent again)."""
     size, when = len(blob.raw), connection.ops.adapt_datetimefield_value(internal_date or timezone.now())
     if connection.vendor == "postgresql":
-        with bound_cursor() as cursor:
+        with prepared(), bound_cursor() as cursor:
             copies = _store_local_statement(cursor, blob, local, size, when, refuse_keywords)
     else:
         with connection.cursor() as cursor:

@@ -185,7 +185,7 @@ def subscribe(account_id: int, name: str, subscribed: bool = True) -> None:
 def list_folders(account_id: int) -> list[FolderInfo]:
     """One SELECT of the columns LIST needs (no model instances: LIST is a
     frequent command, docs/PERFORMANCE.md "STATUS and LIST")."""
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, name, special_use, subscribed, uidvalidity FROM {_sql.table(Folder)}"
             f" WHERE owner_id = %s ORDER BY name",
@@ -208,7 +208,7 @@ def _statuses(where: str, params: list) -> list[FolderStatus]:
         f" FROM {folder} f LEFT JOIN {message} m ON m.folder_id = f.id WHERE {where}"
         f" GROUP BY f.id, f.name, f.uidnext, f.uidvalidity, f.highestmodseq ORDER BY f.name"
     )
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [FolderStatus(*row) for row in cursor.fetchall()]
 
@@ -245,7 +245,7 @@ def _recent(
     if seen is not None and below > seen[1]:
         seen = None
     folder = _sql.table(Folder)
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         while True:
             if seen is None:
                 cursor.execute(
@@ -321,7 +321,7 @@ def select_folder(account_id: int, name: str, *, claim_recent: bool = False) -> 
     messages; none needs a transaction (each is consistent on its own, and
     the claim is one conditional UPDATE)."""
     clean = normalize_name(name)
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use, recent_uid, keywords "
             f"FROM {_sql.table(Folder)} WHERE owner_id = %s AND name = %s",

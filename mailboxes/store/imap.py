@@ -133,7 +133,7 @@ def fetch_messages(
         where, params = f"{where} AND m.modseq > %s", [*params, changedsince]
     flags = ", ".join(f"m.{column}" for column in FLAG_COLUMNS.values())
     window = " WINDOW w AS (ORDER BY m.uid ROWS UNBOUNDED PRECEDING)" if budget else ""
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT m.uid, m.modseq, m.keywords, {'m.internal_date' if dates else 'NULL'}, m.size,"
             f" m.blob_id, {flags}"

@@ -237,14 +237,14 @@ def _one_statement(statement: Callable[[Any], R | None], account_id: int, folder
     folder first: the statement's snapshot, taken after that lock, then
     holds what every writer before it did. Only a folder other sessions
     write at the same moment pays for that."""
-    with _sql.bound_cursor() as cursor:
+    with _sql.prepared(), _sql.bound_cursor() as cursor:
         result = statement(cursor)
     return result if result is not None else _after_the_lock(statement, account_id, folder_id)
 
 
 @atomic
 def _after_the_lock(statement: Callable[[Any], R | None], account_id: int, folder_id: int) -> R:
-    with _sql.bound_cursor() as cursor:
+    with _sql.prepared(), _sql.bound_cursor() as cursor:
         _sql.highestmodseq_locked(cursor, account_id, folder_id)
         result = statement(cursor)
     assert result is not None, "a writer committed while this transaction held the folder's lock"
@@ -705,7 +705,7 @@ def changes_since(account_id: int, folder_id: int, modseq: int) -> Changes:
     folder's \\Recent mark comes along, so a session claiming the new
     messages needs only the claim's UPDATE (claim_recent's `seen`)."""
     folder, message, expunged = _sql.table(Folder), _sql.table(Message), _sql.table(Expunged)
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT 0, highestmodseq, uidnext, {_NO_SYSTEM_FLAGS}, keywords, recent_uid FROM {folder} "
             f"WHERE id = %s AND owner_id = %s "
