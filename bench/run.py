@@ -212,7 +212,10 @@ class Bench:
                     self.spy.wait(30)
                 return code
 
-        return Server(protocols, {**self.env, **env})
+        # One worker unless a part asks for more: the figures read the CPU and
+        # memory of the process they start (with the default of one worker per
+        # core on PostgreSQL, that process is the supervisor, not a worker).
+        return Server(protocols, {"MAIL_WORKERS": "1", **self.env, **env})
 
     # -- parts -------------------------------------------------------------
     def smtp(self) -> None:
