@@ -20,12 +20,9 @@ check_inbound and check_async never raise. check() is the blocking form
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import functools
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dkim
@@ -37,13 +34,13 @@ from django.conf import settings
 
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
 
+from .. import dbcall
 from . import arc, dmarc, plan, spfcache
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
     "authcheck_resolver", default=None
 )
-_executor: ThreadPoolExecutor | None = None
 MAX_SIGNATURES = 5  # verify at most this many DKIM-Signature fields (RFC 6376 6.1 lets us choose)
 
 
@@ -275,14 +272,8 @@ async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -
     """check() on a small thread pool of its own (DNS waits must not hold store
     threads). Never raises: a check that breaks is logged and the message goes
     on marked temperror rather than failing the SMTP transaction."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authcheck")
-    loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(
-            _executor, functools.partial(check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
-        )
+        return await dbcall.call_in("authcheck", 8, check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
     except Exception:
         log.exception("inbound authentication check failed; the message is marked temperror")
         header = _header(
