@@ -112,7 +112,7 @@ def _dkim_txt(name: bytes | str, timeout: float = 5) -> bytes | None:
 
 
 def _dmarc_txt(name: str) -> list[bytes] | None:
-    return txt_records(_resolver(), name)
+    return spfcache.txt(_resolver(), name)
 
 
 # --- the checks -------------------------------------------------------------
