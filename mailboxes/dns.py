@@ -10,10 +10,13 @@ admin has just published, not what an earlier question was told."""
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
 
 import dns.exception
 import dns.name
 import dns.nameserver
+import dns.rdatatype
 import dns.resolver
 
 LIFETIME = 10.0
@@ -82,14 +85,32 @@ class DnsTemporary(Exception):
     """The DNS did not answer (timeout, SERVFAIL): try again later."""
 
 
-def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | None:
+def negative_expiry(error: dns.resolver.NXDOMAIN | dns.resolver.NoAnswer) -> float:
+    """When a negative answer may be forgotten (a time.time()): its SOA's TTL
+    (RFC 2308 5), or now (not kept) without one."""
+    if isinstance(error, dns.resolver.NXDOMAIN):
+        response: Any = next(iter(error.kwargs.get("responses", {}).values()), None)
+    else:
+        response = error.kwargs.get("response")
+    if response is None or not any(rrset.rdtype == dns.rdatatype.SOA for rrset in response.authority):
+        return 0.0
+    return time.time() + response.resolve_chaining().minimum_ttl
+
+
+def txt_records(resolver: dns.resolver.Resolver, name: str, expiries: list[float] | None = None) -> list[bytes] | None:
     """The TXT strings at name, each record's strings joined (RFC 7208 3.3);
-    None when the name does not exist."""
+    None when the name does not exist. expiries, when given, gets when the
+    answer may be forgotten (its TTL; a negative one's SOA minimum, or now),
+    nothing for an error or a name that cannot exist."""
     try:
         answer = resolver.resolve(name, "TXT", search=False)
-    except dns.resolver.NXDOMAIN:
+    except dns.resolver.NXDOMAIN as exc:
+        if expiries is not None:
+            expiries.append(negative_expiry(exc))
         return None
-    except dns.resolver.NoAnswer:
+    except dns.resolver.NoAnswer as exc:
+        if expiries is not None:
+            expiries.append(negative_expiry(exc))
         return []
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout) as exc:
         raise DnsTemporary(str(exc)) from None
@@ -97,4 +118,6 @@ def txt_records(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | Non
         return None  # not a name that can exist (e.g. a malformed From: domain)
     except dns.exception.DNSException as exc:
         raise DnsTemporary(str(exc)) from None
+    if expiries is not None:
+        expiries.append(float(answer.expiration))
     return [b"".join(rdata.strings) for rdata in answer]

@@ -9,6 +9,7 @@ sure no exception from a session ever escapes into the loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import itertools
 import logging
@@ -27,6 +28,15 @@ log = logging.getLogger("protocols.listener")
 _ids = itertools.count(1)
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_loopback(ip: str) -> bool:
+    """Kept per address: asked on every connection (the plaintext-AUTH rule)."""
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass
 class Connection:
     """Who is on the other end, and how: what every session needs to decide policy."""
@@ -42,10 +52,7 @@ class Connection:
 
     @property
     def loopback(self) -> bool:
-        try:
-            return ipaddress.ip_address(self.peer_ip).is_loopback
-        except ValueError:
-            return False
+        return _is_loopback(self.peer_ip)
 
     @property
     def plaintext_auth_allowed(self) -> bool:

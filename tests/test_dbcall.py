@@ -114,3 +114,34 @@ def test_a_store_thread_keeps_its_connection_but_gives_back_one_left_in_a_transa
         dbcall.stop()  # the other tests' pool, of MAIL_DB_THREADS as configured
     assert first == again  # the same connection, not one taken from the pool per call
     assert not seen  # the open transaction was rolled back with its connection, not carried into the next call
+
+
+def test_a_call_in_a_pool_of_its_own_runs_there_at_most_size_at_a_time_and_raises_in_the_caller() -> None:
+    lock = threading.Lock()
+    running, most, names = 0, 0, set()
+
+    def work(value: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            names.add(threading.current_thread().name)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        if value < 0:
+            raise ValueError("negative")
+        return value * 2
+
+    async def scenario() -> tuple[list[int], BaseException | None]:
+        results = await asyncio.gather(*(dbcall.call_in("test_own", 3, work, i) for i in range(8)))
+        try:
+            await dbcall.call_in("test_own", 3, work, -1)
+        except ValueError as exc:
+            return list(results), exc
+        return list(results), None
+
+    results, error = asyncio.run(scenario())
+    assert results == [i * 2 for i in range(8)]
+    assert isinstance(error, ValueError)
+    assert most == 3 and all(name.startswith("test_own_") for name in names)

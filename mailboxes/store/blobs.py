@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from .. import mime
 from ..models import Blob
@@ -76,7 +76,10 @@ BLOB_FIELDS = Blob._meta.concrete_fields
 def blob_params(blob: PreparedBlob) -> list[object]:
     """The values of blob_row(blob), in BLOB_FIELDS order, ready for a statement."""
     row = blob_row(blob)
-    return [f.get_db_prep_save(getattr(row, f.attname), connection) for f in BLOB_FIELDS]
+    # This thread's connection, looked up once: through the proxy each field
+    # that adapts its value would look it up again (a thread-local read each).
+    conn = connections[connection.alias]
+    return [f.get_db_prep_save(getattr(row, f.attname), conn) for f in BLOB_FIELDS]
 
 
 @functools.cache

@@ -20,12 +20,9 @@ check_inbound and check_async never raise. check() is the blocking form
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import functools
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dkim
@@ -37,13 +34,13 @@ from django.conf import settings
 
 from mailboxes.dns import DnsTemporary, default_resolver, txt_records
 
+from .. import dbcall
 from . import arc, dmarc, plan, spfcache
 
 log = logging.getLogger("protocols.relay.authcheck")
 _resolver_var: contextvars.ContextVar[dns.resolver.Resolver | None] = contextvars.ContextVar(
     "authcheck_resolver", default=None
 )
-_executor: ThreadPoolExecutor | None = None
 MAX_SIGNATURES = 5  # verify at most this many DKIM-Signature fields (RFC 6376 6.1 lets us choose)
 
 
@@ -115,7 +112,7 @@ def _dkim_txt(name: bytes | str, timeout: float = 5) -> bytes | None:
 
 
 def _dmarc_txt(name: str) -> list[bytes] | None:
-    return txt_records(_resolver(), name)
+    return spfcache.txt(_resolver(), name)
 
 
 # --- the checks -------------------------------------------------------------
@@ -134,7 +131,24 @@ def _spf_check(ip: str, sender: str, helo: str) -> str:
     return str(result)
 
 
+# The end of a message's first empty line as dkimpy splits lines (at LF or CRLF).
+_DKIM_HEADER_END = re.compile(rb"\n\r?\n")
+
+
 def _dkim(data: bytes) -> list[tuple[str, str, str]]:
+    # Most mail from other hosts is unsigned: dkimpy's parse of the header
+    # section alone (the same fields, the same MessageFormatError) says so
+    # without its split and join of the whole body.
+    end = 2 if data[:1] == b"\n" or data[:2] == b"\r\n" else None
+    if end is None:
+        found = _DKIM_HEADER_END.search(data)
+        end = found.end() if found is not None else len(data)
+    try:
+        fields, _ = dkim.rfc822_parse(data[:end])
+    except dkim.DKIMException:
+        return [("permerror", "", "")]
+    if not any(name.lower() == b"dkim-signature" for name, _ in fields):
+        return []
     try:
         verifier = dkim.DKIM(data, minkey=1024)
         signatures = [v for k, v in verifier.headers if k.lower() == b"dkim-signature"]
@@ -258,14 +272,8 @@ async def check_async(data: bytes, *, peer_ip: str, helo: str, mail_from: str) -
     """check() on a small thread pool of its own (DNS waits must not hold store
     threads). Never raises: a check that breaks is logged and the message goes
     on marked temperror rather than failing the SMTP transaction."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="authcheck")
-    loop = asyncio.get_running_loop()
     try:
-        return await loop.run_in_executor(
-            _executor, functools.partial(check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
-        )
+        return await dbcall.call_in("authcheck", 8, check, data, peer_ip=peer_ip, helo=helo, mail_from=mail_from)
     except Exception:
         log.exception("inbound authentication check failed; the message is marked temperror")
         header = _header(

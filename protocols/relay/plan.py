@@ -185,10 +185,25 @@ def safe_address(address: str) -> bool:
     return not any(c in address for c in "\r\n<> \t") and len(address) <= 320
 
 
+# The end of a message's first empty line, as the email package splits lines
+# (at CRLF, LF or a lone CR): a line end followed by another.
+_FIRST_EMPTY_LINE = re.compile(rb"\n(?:\r\n?|\n)|\r\r\n?")
+
+
+def header_section(data: bytes) -> bytes:
+    """The message up to and including its first empty line (all of it when
+    there is none): what the email package's header parser reads before it
+    stops, without the body it would otherwise split into lines and keep."""
+    if data[:1] in (b"\r", b"\n"):
+        return data[:2]
+    found = _FIRST_EMPTY_LINE.search(data)
+    return data if found is None else data[: found.end()]
+
+
 def author_domain(data: bytes) -> str | None:
     """The domain of the single From: address (RFC 7489 3.1.1 / RFC 5322 3.6.2),
     or None when there is not exactly one."""
-    headers = BytesHeaderParser().parsebytes(data)
+    headers = BytesHeaderParser().parsebytes(header_section(data))
     values = headers.get_all("From") or []
     if len(values) != 1:
         return None

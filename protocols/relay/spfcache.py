@@ -9,7 +9,8 @@ a negative one's from its SOA (RFC 2308 5; a negative answer without an SOA
 may not be cached, and neither is the verdict), at most MAX_SECONDS. A
 temperror is never kept: the next message asks again. The cache is a
 bounded LRU shared by the check threads; the resolver changes (tests,
-MAIL_DNS_NAMESERVERS) start a fresh one.
+MAIL_DNS_NAMESERVERS) start a fresh one. DMARC's TXT answers (txt()) are
+kept the same way, per resolver and name.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
 
-import dns.rdatatype
 import dns.resolver
+
+from mailboxes import dns as dns_answers
 
 ENTRIES = 10_000
 MAX_SECONDS = 3600.0
@@ -32,6 +33,9 @@ Key = tuple[str, str, str]  # client address, MAIL FROM (or postmaster@HELO), HE
 
 _expiries: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("spf_expiries", default=None)
 _caches: weakref.WeakKeyDictionary[dns.resolver.Resolver, OrderedDict[Key, tuple[float, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+_txt_caches: weakref.WeakKeyDictionary[dns.resolver.Resolver, OrderedDict[str, tuple[float, list[bytes] | None]]] = (
     weakref.WeakKeyDictionary()
 )
 _lock = threading.Lock()
@@ -48,16 +52,7 @@ def answer_expiry(answer: dns.resolver.Answer) -> float:
     return float(answer.expiration)
 
 
-def negative_expiry(error: dns.resolver.NXDOMAIN | dns.resolver.NoAnswer) -> float:
-    """When a negative answer may be forgotten: its SOA's TTL (RFC 2308 5),
-    or now (not kept) without one."""
-    if isinstance(error, dns.resolver.NXDOMAIN):
-        response: Any = next(iter(error.kwargs.get("responses", {}).values()), None)
-    else:
-        response = error.kwargs.get("response")
-    if response is None or not any(rrset.rdtype == dns.rdatatype.SOA for rrset in response.authority):
-        return 0.0
-    return time.time() + response.resolve_chaining().minimum_ttl
+negative_expiry = dns_answers.negative_expiry
 
 
 def verdict(resolver: dns.resolver.Resolver, key: Key, check: Callable[[], str]) -> str:
@@ -89,3 +84,30 @@ def _collecting() -> Iterator[list[float]]:
         yield expiries
     finally:
         _expiries.reset(token)
+
+
+def txt(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | None:
+    """mailboxes.dns.txt_records(resolver, name), kept while its answer lasts
+    (at most MAX_SECONDS): DMARC asks the same names (_dmarc.<author domain>
+    and its organizational domain's) of every message from one domain, and
+    the resolver's own cache costs more to ask than this. A resolver without
+    a cache (a check that must see a record just published) is always asked."""
+    if resolver.cache is None:
+        return dns_answers.txt_records(resolver, name)
+    now = time.time()
+    with _lock:
+        cache = _txt_caches.setdefault(resolver, OrderedDict())
+        kept = cache.get(name)
+        if kept is not None and kept[0] > now:
+            cache.move_to_end(name)
+            return None if kept[1] is None else list(kept[1])
+    expiries: list[float] = []
+    records = dns_answers.txt_records(resolver, name, expiries)
+    until = min([*expiries, now + MAX_SECONDS]) if expiries else 0.0
+    if until > time.time():
+        with _lock:
+            cache[name] = (until, None if records is None else list(records))
+            cache.move_to_end(name)
+            while len(cache) > ENTRIES:
+                cache.popitem(last=False)
+    return records

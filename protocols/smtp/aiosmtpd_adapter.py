@@ -8,10 +8,13 @@ of a BDAT chunk, end a transaction, and override its idle timeout, envelope,
 address parsing and credential check. AdaptedSMTP gives each of these
 a typed name; protocols/smtp/session.py uses only those names. Two costs
 aiosmtpd pays on every connection or command are cut here, for a client
-that opens a connection per message: its constructor builds the dispatch
-tables (_auth_methods, _smtp_methods) from dir() and inspect.getmembers() of
-the whole instance, evaluating every property, so while it constructs, dir()
-answers from a per-class list of the smtp_* and auth_* methods; and it
+that opens a connection per message: its constructor builds its tables
+(_auth_methods, _handle_hooks, _smtp_methods) from dir() and
+inspect.getmembers() of the whole instance and of the handler, and reads the
+EHLO hook's signature, so here it constructs with dir() empty and a handler
+without members, and the adapter fills the same tables from lists made once
+per class (the session's smtp_* and auth_* methods) and once per handler
+(its handle_* hooks and auth_* mechanisms, the EHLO hook's form); and it
 re-arms the idle timer (a new timer handle) on every command, so here a
 command only moves the deadline, and the one timer, when it fires early,
 waits for the rest. When aiosmtpd is
@@ -23,10 +26,13 @@ relied on here, and that the installed version is the pinned one.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import warnings
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, _AuthMechAttr
 
 ASSUMED_VERSION = "1.4.6"
 
@@ -43,6 +49,8 @@ PRIVATE_METHODS = (
 PRIVATE_ATTRIBUTES = (
     "_auth_methods",
     "_auth_require_tls",
+    "_ehlo_hook_ver",
+    "event_handler",
     "_handle_hooks",
     "_handler_coroutine",
     "_original_transport",
@@ -57,19 +65,69 @@ Command = Callable[[str], Awaitable[None]]
 Hook = Callable[..., Awaitable[Any]]
 
 
-def _dispatch_names(cls: type) -> list[str]:
-    """The members aiosmtpd's constructor makes its tables of: the smtp_*
-    commands and the auth_* mechanisms (methods only: a property named
-    auth_* is no mechanism). Found once per class, kept on the class."""
-    names: list[str] | None = cls.__dict__.get("_dispatch_names")
-    if names is None:
-        names = [
-            name
-            for name in dir(cls)
-            if name.startswith("smtp_") or (name.startswith("auth_") and callable(getattr(cls, name)))
+def _mechanism(name: str, method: Any) -> str:
+    """An auth_* method's mechanism, named as aiosmtpd's constructor names it."""
+    return str(getattr(method, "__auth_mechanism_name__", name.replace("auth_", "").replace("__", "-")))
+
+
+def _session_tables(cls: type) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(command, smtp_* attribute) and (mechanism, auth_* attribute) of a
+    session class, as aiosmtpd finds them on an instance (methods only: a
+    property named auth_* is no mechanism). Found once, kept on the class."""
+    tables: tuple[list[tuple[str, str]], list[tuple[str, str]]] | None = cls.__dict__.get("_adapter_tables")
+    if tables is None:
+        names = dir(cls)
+        commands = [(name.replace("smtp_", ""), name) for name in names if name.startswith("smtp_")]
+        mechanisms = [
+            (_mechanism(name, getattr(cls, name)), name)
+            for name in names
+            if name.startswith("auth_") and callable(getattr(cls, name))
         ]
-        setattr(cls, "_dispatch_names", names)  # noqa: B010  (on this class, not inherited)
-    return names
+        tables = (commands, mechanisms)
+        setattr(cls, "_adapter_tables", tables)  # noqa: B010  (on this class, not inherited)
+    return tables
+
+
+class _HandlerTables:
+    """A handler's hooks and mechanisms as aiosmtpd's constructor finds them
+    (from dir() of the handler), and the form of its EHLO hook: found once
+    per handler (one per listener), not on every connection."""
+
+    def __init__(self, handler: Any) -> None:
+        names = dir(handler)
+        self.hooks: dict[str, Any] = {
+            name.replace("handle_", ""): getattr(handler, name) for name in names if name.startswith("handle_")
+        }
+        self.mechanisms: dict[str, _AuthMechAttr] = {}
+        for name in names:
+            if name.startswith("auth_"):
+                method = getattr(handler, name)
+                self.mechanisms[_mechanism(name, method)] = _AuthMechAttr(method, False)
+        self.ehlo_version: str | None = None
+        if "EHLO" in self.hooks:
+            parameters = len(inspect.signature(self.hooks["EHLO"]).parameters)
+            if parameters == 4:
+                self.ehlo_version = "old"
+                warnings.warn(
+                    "a 4-argument handle_EHLO() hook is deprecated by aiosmtpd", DeprecationWarning, stacklevel=3
+                )
+            elif parameters == 5:
+                self.ehlo_version = "new"
+            else:
+                raise RuntimeError("Unsupported EHLO Hook")
+
+
+_handler_tables: weakref.WeakKeyDictionary[Any, _HandlerTables] = weakref.WeakKeyDictionary()
+
+
+class _NoMembers:
+    """The handler aiosmtpd's constructor is given: it finds nothing on it."""
+
+    def __dir__(self) -> list[str]:
+        return []
+
+
+_NO_MEMBERS = _NoMembers()
 
 
 class _WrappedCommands(dict):
@@ -92,16 +150,29 @@ class AdaptedSMTP(SMTP):
     """aiosmtpd's SMTP protocol with its private members behind named ones."""
 
     def __init__(self, handler: Any, **options: Any) -> None:
+        if options.get("auth_exclude_mechanism"):
+            raise TypeError("AdaptedSMTP builds aiosmtpd's table of mechanisms itself: no auth_exclude_mechanism")
         self.__dict__["_constructing"] = True
         self._idle_deadline = 0.0
         try:
-            super().__init__(handler, **options)
+            super().__init__(_NO_MEMBERS, **options)
         finally:
             del self.__dict__["_constructing"]
+        self.event_handler = handler
+        theirs = _handler_tables.get(handler)
+        if theirs is None:
+            theirs = _handler_tables[handler] = _HandlerTables(handler)
+        commands, mechanisms = _session_tables(type(self))
+        # The handler's mechanisms replace the session's of the same name, as in aiosmtpd.
+        self._auth_methods = {name: _AuthMechAttr(getattr(self, attr), True) for name, attr in mechanisms}
+        self._auth_methods.update(theirs.mechanisms)
+        self._handle_hooks = dict(theirs.hooks)
+        self._ehlo_hook_ver = theirs.ehlo_version
+        self._smtp_methods = {name: getattr(self, attr) for name, attr in commands}
 
     def __dir__(self) -> list[str]:
         if "_constructing" in self.__dict__:
-            return _dispatch_names(type(self))
+            return []  # aiosmtpd's constructor: the tables are filled after it (__init__)
         return list(super().__dir__())
 
     # --- state aiosmtpd keeps privately ----------------------------------------

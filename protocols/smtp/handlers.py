@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -69,8 +68,8 @@ class Handler:
         self.limits = limits
 
     def __dir__(self) -> list[str]:
-        # aiosmtpd builds its table of hooks from dir() and getmembers() of the
-        # handler on every connection: its hooks and mechanisms are all there is.
+        # The adapter builds aiosmtpd's tables of hooks and mechanisms from
+        # dir() of the handler (once per handler): these are all there is.
         return _HOOKS
 
     async def handle_EHLO(
@@ -248,9 +247,6 @@ class Handler:
 
 
 _HOOKS = [name for name in vars(Handler) if name.startswith(("handle_", "auth_"))]
-# aiosmtpd reads this hook's signature on every connection (its 4-argument
-# form is deprecated): computed once, inspect.signature finds it here.
-Handler.handle_EHLO.__signature__ = inspect.signature(Handler.handle_EHLO)  # type: ignore[attr-defined]
 
 
 def _parameters(envelope: Envelope) -> store.EnvelopeParameters | None:

@@ -4,6 +4,7 @@ Pure: values in, bytes out."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from datetime import UTC, datetime
@@ -16,8 +17,10 @@ _DOMAIN = re.compile(
 _LITERAL = re.compile(r"^\[(?:IPv6:)?[0-9A-Fa-f:.]+\]$")
 
 
+@functools.lru_cache(maxsize=4096)
 def address_literal(ip: str) -> str:
-    """'[192.0.2.1]' or '[IPv6:2001:db8::1]' (RFC 5321 4.1.3)."""
+    """'[192.0.2.1]' or '[IPv6:2001:db8::1]' (RFC 5321 4.1.3). Kept per
+    address: a client that connects for every message is parsed once."""
     try:
         parsed = ipaddress.ip_address(ip)
     except ValueError:

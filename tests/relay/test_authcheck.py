@@ -241,3 +241,15 @@ def test_the_data_handler_entry_point_checks_only_unauthenticated_mail(dns_serve
         assert verdict is None
     else:
         assert verdict is not None and verdict.reject and verdict.smtp_reply.startswith("550 5.7.1 ")
+
+
+@pytest.mark.parametrize(
+    "raw, results",
+    [
+        (b"From: a@x.test\r\nnot a field\r\n\r\nbody\r\n", [("permerror", "", "")]),  # dkimpy refuses it
+        (b"From: a@x.test\r\n\r\nDKIM-Signature: v=1; d=x.test; s=s\r\n", []),  # in the body: unsigned
+        (b"From: a@x.test\n\nbody\n", []),
+    ],
+)
+def test_an_unsigned_or_unparseable_message_gets_its_dkim_result_from_the_header_section(raw, results):
+    assert authcheck._dkim(raw) == results

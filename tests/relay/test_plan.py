@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import email
+import random
 from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 
 import pytest
 
@@ -94,6 +97,21 @@ def test_data_is_dot_stuffed_with_crlf_line_ends(data, wire):
 )
 def test_the_author_domain_needs_exactly_one_from_address(headers, domain):
     assert plan.author_domain(headers) == domain
+
+
+def test_the_author_domain_is_read_from_the_header_section_as_the_whole_message_would_give():
+    """author_domain parses only the header section (plan.header_section): on
+    messages with every kind of line end, it finds what a parse of the whole
+    message finds (a From: after the first empty line is body, not a field)."""
+    parts = [b"From: a@b.test", b"from:<c@d.test>", b"To: q@r.test", b" x", b"\tx", b"", b"X", b"From x", b": bad"]
+    ends = [b"\r\n", b"\n", b"\r", b"\r\r\n", b"\n\r"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        data = b"".join(rng.choice(parts) + rng.choice(ends) for _ in range(rng.randint(0, 8)))
+        values = BytesHeaderParser().parsebytes(data).get_all("From") or []
+        addresses = [a for _, a in getaddresses([str(values[0])]) if a] if len(values) == 1 else []
+        whole = addresses[0].rsplit("@", 1)[1].lower() if len(addresses) == 1 and "@" in addresses[0] else None
+        assert plan.author_domain(data) == whole, data
 
 
 def test_a_dsn_is_a_delivery_status_report_with_the_original_headers():

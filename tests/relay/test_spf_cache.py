@@ -48,3 +48,22 @@ def test_a_temporary_failure_is_not_kept() -> None:
         assert spf(server, resolver) == "pass"
     finally:
         server.close()
+
+
+def test_dmarc_txt_answers_are_kept_for_their_ttl_and_never_for_an_uncached_resolver() -> None:
+    from mailboxes.dns import make_resolver
+    from protocols.relay import spfcache
+
+    name = "_dmarc.sender.test"
+    server = DnsServer({name: [("TXT", txt("v=DMARC1; p=none"))]}, ttl=1)
+    try:
+        resolver = server.resolver()
+        assert spfcache.txt(resolver, name) == [b"v=DMARC1; p=none"]
+        server.zone = {name: [("TXT", txt("v=DMARC1; p=reject"))]}
+        assert spfcache.txt(resolver, name) == [b"v=DMARC1; p=none"]  # within the TTL
+        uncached = make_resolver([f"127.0.0.1:{server.port}"], lifetime=5, cache=False)
+        assert spfcache.txt(uncached, name) == [b"v=DMARC1; p=reject"]  # "check now" sees it at once
+        time.sleep(1.2)
+        assert spfcache.txt(resolver, name) == [b"v=DMARC1; p=reject"]  # once the old one expired
+    finally:
+        server.close()

@@ -136,3 +136,41 @@ def test_a_mailhost_session_has_its_hooks_and_the_two_mechanisms() -> None:
     assert set(session._handle_hooks) == {"EHLO", "MAIL", "RCPT", "DATA", "PROXY"}
     assert set(session._auth_methods) == {"LOGIN", "PLAIN"}  # not "OFFERED" (the auth_offered property)
     assert {"EHLO", "MAIL", "RCPT", "DATA", "BDAT", "AUTH", "STARTTLS", "QUIT"} <= set(session._smtp_methods)
+
+
+def test_the_tables_made_from_the_handler_are_the_ones_aiosmtpd_makes_from_it() -> None:
+    # The adapter builds them once per handler, not on every connection.
+    class Hooks:
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):  # type: ignore[no-untyped-def]
+            return responses
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            return "250 OK"
+
+        async def auth_PLAIN(self, server, args):  # type: ignore[no-untyped-def]  # replaces the builtin one
+            return None
+
+        async def auth_X__TEST(self, server, args):  # type: ignore[no-untyped-def]
+            return None
+
+    class Session(AdaptedSMTP):
+        pass
+
+    handler = Hooks()
+
+    async def build() -> tuple[SMTP, SMTP, SMTP]:
+        loop = asyncio.get_running_loop()
+        return Session(handler, loop=loop), Session(handler, loop=loop), SMTP(handler, loop=loop)
+
+    first, second, stock = asyncio.run(build())
+    for adapted in (first, second):
+        assert adapted.event_handler is handler
+        assert adapted._handle_hooks == stock._handle_hooks and adapted._ehlo_hook_ver == stock._ehlo_hook_ver == "new"
+        assert (
+            {k: v.is_builtin for k, v in adapted._auth_methods.items()}
+            == {k: v.is_builtin for k, v in stock._auth_methods.items()}
+            == {"LOGIN": True, "PLAIN": False, "X-TEST": False}
+        )
+        assert adapted._smtp_methods["EHLO"].__self__ is adapted  # bound to this connection
+    first.add_handler_hook("PROXY", stock._handle_hooks["DATA"])
+    assert "PROXY" not in second._handle_hooks  # each connection has its own table
