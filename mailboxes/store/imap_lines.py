@@ -148,7 +148,7 @@ def fetch_lines(
             f"(SELECT *, row_number() OVER (ORDER BY m.uid) + {int(first_seq - 1)} AS seq FROM {rows}"
             " ORDER BY m.uid) m",
         )
-    with connection.cursor() as cursor:
+    with _sql.prepared(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*), sum(m.uid),"
             " count(*) FILTER (WHERE m.keywords <> '[]'::jsonb AND NOT m.keywords <@ %s::jsonb),"
