@@ -66,6 +66,15 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A whole address among a field's ('from', 'to', 'cc', 'bcc'),
+    case-insensitive: al@example.test, not within sal@example.test."""
+
+    field: str
+    address: str
+
+
+@dataclass(frozen=True)
 class Text:
     """where: 'body' (body text) or 'text' (headers and body)."""
 
@@ -100,7 +109,7 @@ class Content:
     sha256: str
 
 
-Criterion = All | And | Or | Not | Flag | Uids | Header | Text | Date | Size | ModSeq | Content
+Criterion = All | And | Or | Not | Flag | Uids | Header | Address | Text | Date | Size | ModSeq | Content
 
 _FACT_FIELDS = {
     "from": "blob__from_text",
@@ -147,6 +156,13 @@ def to_q(c: Criterion) -> Q:
         # RFC 3501 6.4.4: HEADER field "" matches every message having that
         # field, and none without it (also for the fields kept decoded).
         return Q(blob__header_text__iregex=rf"(^|\n){_re_escape(name)}[ \t]*:[^\n]*{_re_escape(c.text)}")
+    if isinstance(c, Address):
+        # The substring (which the trigram index answers), then the address
+        # bounded as the fields write it ("Name <a@b>, c@d"): the start, a
+        # space, '<', ',' or '"' before it, the end or one of those after it.
+        column = _FACT_FIELDS[c.field.lower()]
+        bounded = rf"(^|[\s<,\"]){_re_escape(c.address)}($|[\s>,\"])"
+        return Q(**{f"{column}__icontains": c.address, f"{column}__iregex": bounded})
     if isinstance(c, Text):
         body = Q(blob__body_text__icontains=c.text)
         return body if c.where == "body" else body | Q(blob__header_text__icontains=c.text)

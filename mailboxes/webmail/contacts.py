@@ -25,10 +25,11 @@ RECENT = 20  # messages with a contact shown on its page
 
 
 def with_them(addresses: tuple[str, ...]) -> s.Criterion | None:
-    """Mail from, to or copied to any of the addresses."""
+    """Mail from, to or copied to any of the addresses (whole addresses:
+    a contact al@example.test is not shown sal@example.test's mail)."""
     found: s.Criterion | None = None
     for address in addresses:
-        one = s.Or(s.Header("from", address), s.Or(s.Header("to", address), s.Header("cc", address)))
+        one = s.Or(s.Address("from", address), s.Or(s.Address("to", address), s.Address("cc", address)))
         found = one if found is None else s.Or(found, one)
     return found
 

@@ -98,10 +98,15 @@ def test_suggestions_come_from_imported_contacts(alice, alice_client):
 def test_a_contacts_page_lists_recent_mail_with_them(alice, alice_client):
     deliver_to(alice.address, sample_message(subject="From Zoe", sender="Zoe <zoe@home.test>"))
     deliver_to(alice.address, sample_message(subject="From someone else", sender="eve@else.test"))
+    # Addresses that hold hers: not hers.
+    deliver_to(alice.address, sample_message(subject="From Bozoe", sender="Bozoe <bozoe@home.test>"))
+    deliver_to(alice.address, sample_message(subject="To Zoe at work", to="zoe@home.test.example"))
+    deliver_to(alice.address, sample_message(subject="Copied to Zoe", extra='Cc: "Z" <ZOE@home.test>, x@y.test\r\n'))
     store.import_vcards(alice.id, VCF.read_text())
     zoe = next(c for c in store.list_contacts(alice.id) if c.name.startswith("Zoe"))
     page = alice_client.get(f"/mail/contacts/{zoe.id}/").content.decode()
-    assert "From Zoe" in page and "From someone else" not in page
+    assert "From Zoe" in page and "Copied to Zoe" in page
+    assert "From someone else" not in page and "From Bozoe" not in page and "To Zoe at work" not in page
 
 
 def test_a_contacts_page_lists_their_20_latest_messages_in_every_folder_newest_first(alice, alice_client):
