@@ -145,7 +145,7 @@ from .errors import (
     TooManySessions,
     Unavailable,
 )
-from .events import METADATA, SIGN_OUT, publish, subscribe
+from .events import METADATA, SERVER, SIGN_OUT, publish, subscribe
 from .folders import (
     all_folder_status,
     claim_recent,

@@ -33,6 +33,11 @@ SIGN_OUT = -1
 # when it is the superuser who wrote them (what RFC 5465's metadata events
 # report to its NOTIFY sessions).
 METADATA = -2
+# The "account" of events about the server itself, for every account's
+# sessions that ask (no account has id 0): a change to the server's shared
+# METADATA entries, which only the superuser writes (RFC 5465 5.10:
+# ServerMetadataChange is every NOTIFY session's to hear).
+SERVER = 0
 
 _lock = threading.Lock()
 _subscribers: dict[int, set[tuple[Callable[..., None], bool]]] = defaultdict(set)

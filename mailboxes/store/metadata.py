@@ -86,6 +86,7 @@ def get_metadata(
 @atomic
 def set_metadata(account_id: int, mailbox: str | None, items: Iterable[tuple[str, bytes | None]]) -> None:
     """Set (``None``: remove) entries, all or none (RFC 5464 4.3)."""
+    items = list(items)
     folder = _folder(account_id, mailbox)
     account = Account.objects.select_for_update().get(pk=account_id)  # serialises the limit checks
     for name, value in items:
@@ -101,6 +102,8 @@ def set_metadata(account_id: int, mailbox: str | None, items: Iterable[tuple[str
     if mine.count() > MAX_ENTRIES or (mine.aggregate(total=Sum(Length("value")))["total"] or 0) > MAX_TOTAL:
         raise MetadataTooMany("metadata limit reached")
     events.publish_on_commit(account_id, events.METADATA)
+    if folder is None and any(name.startswith("/shared/") for name, _value in items):
+        events.publish_on_commit(events.SERVER, events.METADATA)  # the server's shared entries: everyone's
 
 
 @no_transaction

@@ -139,6 +139,7 @@ def status_items(events: frozenset[str], condstore: bool) -> list[str]:
 async def notify(s: Session, cmd: c.Notify) -> Done:
     if cmd.groups is None:
         s.watch = None
+        s.hear_server(False)
         return Done()
     asked = frozenset().union(*(g.events for g in cmd.groups))
     if asked - {e.upper() for e in _SUPPORTED}:
@@ -148,6 +149,7 @@ async def notify(s: Session, cmd: c.Notify) -> Done:
     if asked & _METADATA_EVENTS:
         watch.metadata = await s.call(store.metadata_digests, s.account_id)
     s.watch = watch
+    s.hear_server("SERVERMETADATACHANGE" in asked)
     if cmd.status:
         await _send_status(s, watch, {f.id for f in folders})
     return Done()

@@ -184,6 +184,8 @@ class Session:
         self._dirty_at = 0.0
         self._last_sync = 0.0
         self._unsubscribe: Callable[[], None] | None = None
+        self._on_event: Callable[[int, int, int], None] | None = None  # the event bus's callback (logged_in)
+        self._unsubscribe_server: Callable[[], None] | None = None  # hear_server
         #: NOTIFY SET (RFC 5465): events heard between commands too.
         self.watch: notify.Watch | None = None
         self.session_token: str | None = None  # counted by protocols.account_sessions
@@ -223,7 +225,18 @@ class Session:
             except RuntimeError:  # the loop is closed: the session is gone
                 pass
 
+        self._on_event = changed
         self._unsubscribe = store.subscribe(account.id, changed, with_modseq=True)
+
+    def hear_server(self, on: bool) -> None:
+        """Hear the server's own events (its shared METADATA) too, or no
+        more: only while NOTIFY asks for ServerMetadataChange (RFC 5465 5.10),
+        so that the other sessions are not woken for them."""
+        if on and self._unsubscribe_server is None and self._on_event is not None:
+            self._unsubscribe_server = store.subscribe(store.SERVER, self._on_event, with_modseq=True)
+        elif not on and self._unsubscribe_server is not None:
+            self._unsubscribe_server()
+            self._unsubscribe_server = None
 
     def _changed(self, folder_id: int, modseq: int = 0) -> None:
         if folder_id == store.SIGN_OUT:
@@ -277,6 +290,7 @@ class Session:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self.hear_server(False)
         if self.session_token is not None and self.account is not None:
             account_sessions.release(self.account.id, self.session_token)
             self.session_token = None

@@ -4,10 +4,15 @@ transcripts/metadata.txt)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from conftest import PASSWORDS
 from mailboxes import store
 from mailboxes.store.metadata import MAX_ENTRIES, MAX_VALUE
+
+from .client import RawClient
 
 
 def test_a_value_over_the_limit_is_refused_and_nothing_of_the_command_is_kept(alice) -> None:  # type: ignore[no-untyped-def]
@@ -36,3 +41,31 @@ def test_server_shared_entries_are_written_by_a_superuser_and_read_by_everyone(u
     # A mailbox's shared entries are its owner's: bob's INBOX has none of alice's.
     store.set_metadata(alice.id, "INBOX", [("/shared/comment", b"alice")])
     assert store.get_metadata(bob.id, "INBOX", ["/shared/comment"]) == []
+
+
+def _metadata_heard(raw: RawClient, seconds: float = 5.0) -> list[bytes]:
+    """The METADATA responses NOOPs bring within ``seconds`` (events cross a thread: poll)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        heard = [line for line in raw.ok("NOOP") if line.startswith(b"* METADATA")]
+        if heard:
+            return heard
+        time.sleep(0.05)
+    return []
+
+
+def test_every_account_that_asks_hears_of_the_servers_shared_entries(users, imap_port) -> None:  # type: ignore[no-untyped-def]
+    """RFC 5465 5.10: ServerMetadataChange reaches every NOTIFY session that
+    asked, not only the superuser's who wrote the entry; the others hear nothing."""
+    root = store.create_account("root@example.test", "root-secret", superuser=True)
+    with RawClient(imap_port) as bob, RawClient(imap_port) as carol:
+        bob.login("bob@example.test", PASSWORDS["bob@example.test"])
+        carol.login("alice@example.test", PASSWORDS["alice@example.test"])
+        bob.ok("NOTIFY SET (INBOXES (MessageNew ServerMetadataChange))")
+        carol.ok("NOTIFY SET (INBOXES (MessageNew))")
+        store.set_metadata(root.id, None, [("/shared/admin", b"mailto:postmaster@example.test")])
+        assert _metadata_heard(bob) == [b'* METADATA "" /shared/admin\r\n']
+        assert _metadata_heard(carol, seconds=0.5) == []
+        bob.ok("NOTIFY NONE")
+        store.set_metadata(root.id, None, [("/shared/admin", None)])
+        assert _metadata_heard(bob, seconds=0.5) == []
