@@ -62,15 +62,15 @@ class _Pool:
         with self.lock:
             self.pending += 1
             if self.pending > len(self.threads) and len(self.threads) < self.size:
-                work = self._work if self.database else self._work_without_database
-                thread = threading.Thread(target=work, name=f"{self.name}_{len(self.threads)}", daemon=True)
+                thread = threading.Thread(target=self._work, name=f"{self.name}_{len(self.threads)}", daemon=True)
                 self.threads.append(thread)
                 thread.start()
         self.jobs.put(job)
 
     def _work(self) -> None:
         jobs = self.jobs
-        holding = False  # a connection kept from the last call
+        run = _run if self.database else _call
+        holding = False  # a database connection kept from the last call
         while True:
             if holding:
                 try:
@@ -81,31 +81,17 @@ class _Pool:
                     continue
             else:
                 job = jobs.get()
-            holding = True
             if job is None:
-                connections.close_all()  # this thread's, back to the pool
+                if self.database:
+                    connections.close_all()  # this thread's, back to the pool
                 return
+            holding = self.database
             loop, future, func, args, kwargs = job
             # A call whose caller went away before it started is skipped (as an executor's cancel).
             if not future.cancelled():
                 try:
-                    result = _run(func, args, kwargs)
+                    result = run(func, args, kwargs)
                 except BaseException as exc:  # handed to the caller, as an executor would
-                    _reply(loop, _fail, future, exc)
-                else:
-                    _reply(loop, _settle, future, result)
-            del job, future, func, args, kwargs
-            with self.lock:
-                self.pending -= 1
-
-    def _work_without_database(self) -> None:
-        jobs = self.jobs
-        while (job := jobs.get()) is not None:
-            loop, future, func, args, kwargs = job
-            if not future.cancelled():
-                try:
-                    result = func(*args, **kwargs)
-                except BaseException as exc:
                     _reply(loop, _fail, future, exc)
                 else:
                     _reply(loop, _settle, future, result)
@@ -139,6 +125,10 @@ def stop() -> None:
     if pool is not None:
         atexit.unregister(pool.stop)
         pool.stop()
+
+
+def _call(func: Callable[..., R], args: tuple, kwargs: dict) -> R:
+    return func(*args, **kwargs)
 
 
 def _run(func: Callable[..., R], args: tuple, kwargs: dict) -> R:

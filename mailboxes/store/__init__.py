@@ -146,6 +146,7 @@ from .errors import (
     Unavailable,
 )
 from .events import METADATA, SERVER, SIGN_OUT, publish, subscribe
+from .flags import set_flags
 from .folders import (
     all_folder_status,
     claim_recent,
@@ -204,7 +205,6 @@ from .messages import (
     expunge,
     message_data,
     move,
-    set_flags,
 )
 from .metadata import MAX_VALUE as METADATA_MAX_VALUE
 from .metadata import MetadataTooBig, MetadataTooMany, get_metadata, metadata_digests, set_metadata

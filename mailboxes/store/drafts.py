@@ -11,6 +11,7 @@ from django.db.models import Q
 from ..models import Folder, Message
 from . import blobs, folders, messages
 from ._db import atomic
+from .flags import set_flags
 from .types import SPECIAL_FOLDERS, AppendResult
 
 
@@ -56,7 +57,7 @@ def _record_sent(
     if answered is not None:
         folder_id, uid = answered
         if Message.objects.filter(Q(folder__owner_id=account_id), folder_id=folder_id, uid=uid).exists():
-            messages.set_flags(account_id, folder_id, [(uid, uid)], "add", ["\\Answered"])
+            set_flags(account_id, folder_id, [(uid, uid)], "add", ["\\Answered"])
     return result
 
 

@@ -30,6 +30,7 @@ from ..models import Blob, Folder, MaildropLock, Message
 from . import messages
 from ._db import atomic, no_transaction
 from .errors import InvalidInput, MaildropLocked, NoSuchFolder, NotFound
+from .flags import set_flags
 from .folders import folder_by_id, get_folder, normalize_name
 from .types import Maildrop, PopMessage, UidRanges
 
@@ -313,7 +314,7 @@ def _update(account_id: int, holder: str, folder_id: int, uids: list[int], seen:
     if uids or seen:
         folder_by_id(account_id, folder_id)
     if seen:
-        messages.set_flags(account_id, folder_id, uid_ranges(seen), "add", ["\\Seen"])
+        set_flags(account_id, folder_id, uid_ranges(seen), "add", ["\\Seen"])
     if uids:
         removed = messages.delete_messages(account_id, folder_id, uid_ranges(uids))
     if release:

@@ -22,8 +22,9 @@ from . import search as _search
 from ._db import atomic
 from .admin_types import Page
 from .errors import InvalidInput, NotFound
+from .flags import set_flags
 from .folders import folder_by_id
-from .messages import flags_of, set_flags
+from .messages import flags_of
 from .types import FLAG_COLUMNS, FolderInfo
 
 MAX_PER_PAGE = 200
