@@ -22,6 +22,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import dns.resolver
 
@@ -58,22 +59,39 @@ negative_expiry = dns_answers.negative_expiry
 def verdict(resolver: dns.resolver.Resolver, key: Key, check: Callable[[], str]) -> str:
     """check()'s result, or the one kept for key while its answers last."""
     now = time.time()
-    with _lock:
-        cache = _caches.setdefault(resolver, OrderedDict())
-        kept = cache.get(key)
-        if kept is not None and kept[0] > now:
-            cache.move_to_end(key)
-            return kept[1]
+    found, kept = _kept(_caches, resolver, key, now)
+    if found:
+        return kept
     with _collecting() as expiries:
         result = check()
-    until = min([*expiries, now + MAX_SECONDS])
-    if result != "temperror" and until > time.time():
-        with _lock:
-            cache[key] = (until, result)
-            cache.move_to_end(key)
-            while len(cache) > ENTRIES:
-                cache.popitem(last=False)
+    if result != "temperror":
+        _keep(_caches, resolver, key, min([*expiries, now + MAX_SECONDS]), result)
     return result
+
+
+def _kept(caches: weakref.WeakKeyDictionary, resolver: dns.resolver.Resolver, key: Any, now: float) -> tuple[bool, Any]:
+    """(True, value) if the resolver's cache keeps key past now, else (False, None)."""
+    with _lock:
+        cache = caches.setdefault(resolver, OrderedDict())
+        kept = cache.get(key)
+        if kept is None or kept[0] <= now:
+            return False, None
+        cache.move_to_end(key)
+        return True, kept[1]
+
+
+def _keep(
+    caches: weakref.WeakKeyDictionary, resolver: dns.resolver.Resolver, key: Any, until: float, value: Any
+) -> None:
+    """Keep value for key until then (if that is still to come), the least recently used first out."""
+    if until <= time.time():
+        return
+    with _lock:
+        cache = caches.setdefault(resolver, OrderedDict())
+        cache[key] = (until, value)
+        cache.move_to_end(key)
+        while len(cache) > ENTRIES:
+            cache.popitem(last=False)
 
 
 @contextlib.contextmanager
@@ -95,19 +113,13 @@ def txt(resolver: dns.resolver.Resolver, name: str) -> list[bytes] | None:
     if resolver.cache is None:
         return dns_answers.txt_records(resolver, name)
     now = time.time()
-    with _lock:
-        cache = _txt_caches.setdefault(resolver, OrderedDict())
-        kept = cache.get(name)
-        if kept is not None and kept[0] > now:
-            cache.move_to_end(name)
-            return None if kept[1] is None else list(kept[1])
+    found, kept = _kept(_txt_caches, resolver, name, now)
+    if found:
+        return None if kept is None else list(kept)
     expiries: list[float] = []
     records = dns_answers.txt_records(resolver, name, expiries)
-    until = min([*expiries, now + MAX_SECONDS]) if expiries else 0.0
-    if until > time.time():
-        with _lock:
-            cache[name] = (until, None if records is None else list(records))
-            cache.move_to_end(name)
-            while len(cache) > ENTRIES:
-                cache.popitem(last=False)
+    if expiries:
+        _keep(
+            _txt_caches, resolver, name, min([*expiries, now + MAX_SECONDS]), None if records is None else list(records)
+        )
     return records
