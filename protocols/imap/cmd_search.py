@@ -134,46 +134,36 @@ async def search(s: Session, cmd: c.Search) -> Done:
         if "SAVE" in cmd.returns:
             view.saved = []  # RFC 5182 2.1: stays empty if this SEARCH fails
         return await _esearch(s, cmd, view, query, with_modseq) or Done()
-    if cmd.uid and not with_modseq:
-        return await _uid_search(s, view, cmd.criteria)
     highest = 0
     after = 0
     head = b"* SEARCH"
     while view.exists:
-        page = await s.call(
-            store.search_uids,
-            s.account_id,
-            view.folder_id,
-            bounded(cmd.criteria, view),
-            after_uid=after,
-            limit=PAGE,
-            modseq=with_modseq,
-        )
-        await _stream(s, head, _numbers(page.uids, view, cmd.uid))
+        criterion = bounded(cmd.criteria, view)
+        if cmd.uid and not with_modseq:  # the UIDs as the store writes them
+            text = await s.call(
+                store.search_uid_text, s.account_id, view.folder_id, criterion, after_uid=after, limit=PAGE
+            )
+            await s.io.send(head + text.text)
+            count, last = text.count, text.last
+        else:
+            page = await s.call(
+                store.search_uids,
+                s.account_id,
+                view.folder_id,
+                criterion,
+                after_uid=after,
+                limit=PAGE,
+                modseq=with_modseq,
+            )
+            await _stream(s, head, _numbers(page.uids, view, cmd.uid))
+            highest = max(highest, page.highest_modseq)
+            count, last = len(page.uids), page.uids[-1] if page.uids else 0
         head = b""
-        highest = max(highest, page.highest_modseq)
-        if len(page.uids) < PAGE:
+        if count < PAGE:
             break
-        after = page.uids[-1]
+        after = last
     tail = b" (MODSEQ %d)" % highest if with_modseq and highest else b""
     await s.io.send(head + tail + b"\r\n")
-    return Done()
-
-
-async def _uid_search(s: Session, view: MailboxView, key: keys.SearchKey) -> Done:
-    """UID SEARCH without MODSEQ: the UIDs as the store writes them, page by page."""
-    head, after = b"* SEARCH", 0
-    while view.exists:
-        page = await s.call(
-            store.search_uid_text, s.account_id, view.folder_id, bounded(key, view), after_uid=after, limit=PAGE
-        )
-        if page.count:
-            await s.io.send(head + page.text)
-            head = b""
-        if page.count < PAGE:
-            break
-        after = page.last
-    await s.io.send(head + b"\r\n")
     return Done()
 
 
